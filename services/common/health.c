@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* health.c — the three health endpoints. */
+#include <time.h>
+
+#include "health.h"
+#include "json-util.h"
+
+double health_timestamp(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+void health_set_started(HealthContext *ctx, bool started) {
+        atomic_store(&ctx->started, started);
+}
+
+static int handle_health(HttpRequest *req, void *userdata) {
+        HealthContext *ctx = userdata;
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "status", json_object_new_string("healthy"));
+        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+        json_object_object_add(o, "service", json_object_new_string(ctx->service));
+        json_object_object_add(o, "version", json_object_new_string(ctx->version));
+        return http_reply_json(req, 200, o);
+}
+
+static int handle_live(HttpRequest *req, void *userdata) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "status", json_object_new_string("alive"));
+        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+        return http_reply_json(req, 200, o);
+}
+
+static int handle_ready(HttpRequest *req, void *userdata) {
+        HealthContext *ctx = userdata;
+        _cleanup_json_ json_object *o = json_object_new_object();
+        bool ready = false;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+
+        if (!atomic_load(&ctx->started) || http_server_is_draining(http_request_server(req))) {
+                json_object *checks = json_object_new_object();
+                json_object_object_add(checks, "http", json_object_new_string(atomic_load(&ctx->started) ? "draining" : "starting"));
+                json_object_object_add(o, "checks", checks);
+        } else if (ctx->readiness) {
+                r = ctx->readiness(o, &ready, ctx->userdata);
+                if (r < 0) {
+                        json_object *checks = json_object_new_object();
+                        json_object_object_add(checks, "readiness", json_object_new_string(strerror(-r)));
+                        json_object_object_add(o, "checks", checks);
+                        ready = false;
+                }
+        } else {
+                json_object *checks = json_object_new_object();
+                json_object_object_add(checks, "http", json_object_new_string("listening"));
+                json_object_object_add(o, "checks", checks);
+                ready = true;
+        }
+        json_object_object_add(o, "status", json_object_new_string(ready ? "ready" : "not_ready"));
+        return http_reply_json(req, ready ? 200 : 503, o);
+}
+
+int health_add_routes(HttpServer *s, HealthContext *ctx) {
+        const HttpRoute routes[] = {
+                { "GET", "/health", handle_health, 0, ctx },
+                { "GET", "/health/live", handle_live, 0, ctx },
+                { "GET", "/health/ready", handle_ready, 0, ctx },
+        };
+
+        return http_server_add_routes(s, routes, ELEMENTSOF(routes));
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* health.h — /health, /health/live and /health/ready with the shapes the original
+ * Ai-semble clients rely on; readiness is delegated to a per-service callback. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdatomic.h>
+
+#include "http-server.h"
+
+/* Adds the service's fields to response (e.g. "checks" or "services") and sets
+ * *ret_ready. Returning < 0 means not ready (the error is reported as a check). */
+typedef int (*HealthReadinessFn)(json_object *response, bool *ret_ready, void *userdata);
+
+typedef struct HealthContext {
+        const char *service;
+        const char *version;
+        HealthReadinessFn readiness; /* NULL = ready once started */
+        void *userdata;
+        atomic_bool started; /* set by service_main() once the server listens */
+} HealthContext;
+
+/* GET /health, GET /health/live, GET /health/ready; ctx must outlive the server. */
+int health_add_routes(HttpServer *s, HealthContext *ctx);
+void health_set_started(HealthContext *ctx, bool started);
+/* Seconds since the epoch as a double (the original's time.time()). */
+double health_timestamp(void);

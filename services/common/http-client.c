@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* http-client.c — libcurl easy handles from a small pool, so connections to the other
+ * containers are kept alive between calls. */
+#include <pthread.h>
+
+#include <curl/curl.h>
+
+#include "http-client.h"
+
+#define POOL_MAX 32
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *pool[POOL_MAX];
+static size_t pool_n;
+
+static void curl_init_once(void) {
+        (void) curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static CURL *pool_get(void) {
+        CURL *c = NULL;
+
+        pthread_once(&curl_once, curl_init_once);
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n > 0)
+                c = pool[--pool_n];
+        pthread_mutex_unlock(&pool_lock);
+        return c ? c : curl_easy_init();
+}
+
+static void pool_put(CURL *c) {
+        curl_easy_reset(c); /* keeps live connections and the DNS cache */
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n < POOL_MAX) {
+                pool[pool_n++] = c;
+                c = NULL;
+        }
+        pthread_mutex_unlock(&pool_lock);
+        if (c)
+                curl_easy_cleanup(c);
+}
+
+void http_client_pool_flush(void) {
+        pthread_mutex_lock(&pool_lock);
+        while (pool_n > 0)
+                curl_easy_cleanup(pool[--pool_n]);
+        pthread_mutex_unlock(&pool_lock);
+}
+
+int http_client_errno_from_curl(int curl_code) {
+        switch ((CURLcode) curl_code) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+                return -EINVAL;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_WRITE_ERROR:
+        case CURLE_FILESIZE_EXCEEDED:
+                return -EFBIG;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+                return -ECONNRESET;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                return -EPROTO;
+        case CURLE_TOO_MANY_REDIRECTS:
+                return -ELOOP;
+        default:
+                return -EIO;
+        }
+}
+
+typedef struct Sink {
+        char *buf;
+        size_t len, max;
+} Sink;
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Sink *s = userdata;
+        size_t n = size * nmemb;
+        char *nb;
+
+        if (s->len + n > s->max)
+                return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        nb = realloc(s->buf, s->len + n + 1);
+        if (!nb)
+                return 0;
+        memcpy(nb + s->len, data, n);
+        s->len += n;
+        nb[s->len] = '\0';
+        s->buf = nb;
+        return n;
+}
+
+void http_client_response_done(HttpClientResponse *r) {
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+}
+
+int http_client_perform(HttpClientRequest *req) {
+        HttpClientResponse *resp = &req->response;
+        struct curl_slist *headers = NULL;
+        char hbuf[256];
+        Sink sink = { .max = req->max_body ? req->max_body : 1024 * 1024 };
+        uint64_t timeout = req->timeout_ms ? req->timeout_ms : 10000;
+        double total = 0;
+        CURLcode cc;
+        CURL *c;
+        int r;
+
+        *resp = (HttpClientResponse){};
+        if (!req->url)
+                return (req->result = -EINVAL);
+        c = pool_get();
+        if (!c)
+                return (req->result = -ENOMEM);
+
+        (void) curl_easy_setopt(c, CURLOPT_URL, req->url);
+        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        (void) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout);
+        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, resp->error);
+        (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "ai-semble/1");
+        if (req->request_id) {
+                snprintf(hbuf, sizeof(hbuf), "X-Request-ID: %s", req->request_id);
+                headers = curl_slist_append(headers, hbuf);
+        }
+        if (req->body) {
+                snprintf(hbuf, sizeof(hbuf), "Content-Type: %s", req->content_type ? req->content_type : "application/json");
+                headers = curl_slist_append(headers, hbuf);
+                (void) curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+                (void) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+        }
+        if (req->method)
+                (void) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+        if (headers)
+                (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+        cc = curl_easy_perform(c);
+        r = http_client_errno_from_curl(cc);
+        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        (void) curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+        resp->total_ms = total * 1000.0;
+        if (r < 0 && resp->error[0] == '\0')
+                snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(cc));
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+        curl_slist_free_all(headers);
+        pool_put(c);
+
+        if (r < 0) {
+                free(sink.buf);
+                return (req->result = r);
+        }
+        resp->body = sink.buf;
+        resp->body_len = sink.len;
+        return (req->result = 0);
+}
+
+static void *perform_thread(void *userdata) {
+        (void) http_client_perform(userdata);
+        return NULL;
+}
+
+int http_client_perform_many(HttpClientRequest *reqs, size_t n) {
+        _cleanup_free_ pthread_t *threads = NULL;
+        _cleanup_free_ bool *started = NULL;
+
+        if (n == 0)
+                return 0;
+        threads = calloc(n, sizeof(pthread_t));
+        started = calloc(n, sizeof(bool));
+        if (!threads || !started)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                started[i] = pthread_create(&threads[i], NULL, perform_thread, &reqs[i]) == 0;
+        for (size_t i = 0; i < n; i++) {
+                if (started[i])
+                        pthread_join(threads[i], NULL);
+                else
+                        /* Could not get a thread: do it inline rather than drop it. */
+                        (void) http_client_perform(&reqs[i]);
+        }
+        return 0;
+}
+
+int http_client_get(const char *url, uint64_t timeout_ms, size_t max_body, HttpClientResponse *ret) {
+        HttpClientRequest req = { .url = url, .timeout_ms = timeout_ms, .max_body = max_body };
+        int r;
+
+        r = http_client_perform(&req);
+        if (r < 0)
+                return r;
+        *ret = req.response;
+        return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* http-server.h — the civetweb wrapper every service uses: hardened options, a route
+ * table with {param} and prefix patterns, bounded body reading (never civetweb's form
+ * helpers), request ids, access log, metrics and a draining shutdown. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "metrics.h"
+#include "problem.h"
+
+typedef struct HttpServer HttpServer;
+typedef struct HttpRequest HttpRequest;
+
+/* Handlers reply with http_reply_*() and return >= 0, or return -errno without replying
+ * (the server answers 500 and logs). */
+typedef int (*HttpHandler)(HttpRequest *req, void *userdata);
+
+typedef enum HttpRouteFlags {
+        HTTP_ROUTE_ANY_CONTENT_TYPE = 1 << 0, /* accept bodies that are not application/json */
+} HttpRouteFlags;
+
+typedef struct HttpRoute {
+        const char *method; /* "GET", "POST", ... */
+        const char *path;   /* "/jobs/{id}", a prefix "/static/" + "*", or an exact path */
+        HttpHandler handler;
+        unsigned flags;
+        void *userdata;
+} HttpRoute;
+
+typedef struct HttpServerConfig {
+        const char *listen;             /* "host:port"; port 0 = ephemeral */
+        unsigned threads;               /* 0 = 16 */
+        uint64_t max_body;              /* 0 = 1 MiB */
+        uint64_t max_header;            /* 0 = 16 KiB */
+        uint64_t request_timeout_ms;    /* 0 = 10 s; bounds reading headers and body */
+        uint64_t keep_alive_timeout_ms; /* 0 = 2 s */
+        uint64_t shutdown_timeout_ms;   /* 0 = 10 s */
+        unsigned listen_backlog;        /* 0 = 128 */
+        MetricsRegistry *metrics;       /* NULL = no http_* metrics */
+} HttpServerConfig;
+
+#define HTTP_MAX_PARAMS 8
+#define HTTP_REQUEST_ID_MAX 128
+
+int http_server_new(const HttpServerConfig *config, HttpServer **ret);
+/* Routes are copied; add them before http_server_start(). */
+int http_server_add_routes(HttpServer *s, const HttpRoute *routes, size_t n);
+int http_server_start(HttpServer *s);
+/* The bound port (useful with port 0), or -ENOTCONN before start. */
+int http_server_get_port(HttpServer *s);
+bool http_server_is_running(HttpServer *s);
+bool http_server_is_draining(HttpServer *s);
+unsigned http_server_in_flight(HttpServer *s);
+/* Stops taking new work (new requests get 503 + Connection: close), waits for in-flight
+ * requests up to shutdown_timeout_ms, then stops civetweb. -ETIMEDOUT if requests were
+ * still running when the deadline passed. */
+int http_server_shutdown(HttpServer *s);
+void http_server_free(HttpServer *s);
+static inline void http_server_freep(HttpServer **s) {
+        if (*s)
+                http_server_free(*s);
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+const char *http_request_method(const HttpRequest *req);
+const char *http_request_path(const HttpRequest *req);
+const char *http_request_query(const HttpRequest *req); /* raw, NULL if none */
+const char *http_request_route(const HttpRequest *req); /* matched pattern */
+const char *http_request_id(const HttpRequest *req);
+const char *http_request_header(const HttpRequest *req, const char *name);
+/* Value of a {name} segment of the matched route, NULL if the route has none. */
+const char *http_request_param(const HttpRequest *req, const char *name);
+/* Body bytes (NUL-terminated for convenience; may contain NULs), NULL/0 if none. */
+const char *http_request_body(const HttpRequest *req, size_t *ret_len);
+HttpServer *http_request_server(const HttpRequest *req);
+
+/* Parses the body with json_parse_strict(); on failure replies 400 (problem+json) and
+ * returns -EBADMSG, so handlers simply `if (r < 0) return 0;`. */
+int http_request_parse_json(HttpRequest *req, json_object **ret);
+
+/* ---- responses ----------------------------------------------------------------- */
+/* Queues an extra response header; name and value must not contain CR/LF. */
+int http_reply_add_header(HttpRequest *req, const char *name, const char *value);
+int http_reply(HttpRequest *req, int status, const char *content_type, const void *body, size_t len);
+int http_reply_text(HttpRequest *req, int status, const char *text);
+/* Serializes obj (not consumed). */
+int http_reply_json(HttpRequest *req, int status, json_object *obj);
+int http_reply_problem(HttpRequest *req, const Problem *p);
+int http_reply_error(HttpRequest *req, int status, const char *detail_fmt, ...) _printf_(3, 4);
+/* 422 with errors from json_errors_add(). */
+int http_reply_validation(HttpRequest *req, json_object *errors);
+bool http_request_replied(const HttpRequest *req);
+
+/* Validates a client-supplied request id: 1..128 chars of [A-Za-z0-9._:-]. */
+bool http_request_id_valid(const char *id);
+/* A random UUIDv4 into buf (at least 37 bytes). */
+int http_generate_request_id(char *buf, size_t size);

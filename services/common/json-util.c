@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/* json-util.c — strict parsing of untrusted JSON and typed field getters. */
+#include <math.h>
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "json-util.h"
+
+int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret_error) {
+        json_tokener *tok;
+        json_object *o;
+        enum json_tokener_error jerr;
+        size_t off;
+        char *m = NULL;
+
+        if (len > INT32_MAX)
+                return -E2BIG;
+        /* json-c stops at a NUL inside a string in some versions and treats it as the end
+         * of input in others: refuse it outright. */
+        const char *nul = memchr(buf, '\0', len);
+        if (nul) {
+                if (ret_error && asprintf(&m, "NUL byte at offset %zu", (size_t) (nul - buf)) < 0)
+                        return -ENOMEM;
+                if (ret_error)
+                        *ret_error = m;
+                return -EBADMSG;
+        }
+
+        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+
+        o = json_tokener_parse_ex(tok, buf, (int) len);
+        jerr = json_tokener_get_error(tok);
+        off = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue)
+                /* Input ended inside a value. For a top-level number json-c waits for more
+                 * digits: feeding an empty terminator completes it. */
+                o = json_tokener_parse_ex(tok, "", 1), jerr = json_tokener_get_error(tok);
+
+        if (!o || jerr != json_tokener_success) {
+                const char *why = jerr == json_tokener_continue ? "unexpected end of input"
+                                                                 : json_tokener_error_desc(jerr);
+                if (o)
+                        json_object_put(o);
+                json_tokener_free(tok);
+                if (ret_error && asprintf(&m, "invalid JSON at offset %zu: %s", off, why) < 0)
+                        return -ENOMEM;
+                if (ret_error)
+                        *ret_error = m;
+                return -EBADMSG;
+        }
+        json_tokener_free(tok);
+
+        /* Trailing whitespace is fine, anything else is not. */
+        for (size_t i = off; i < len; i++)
+                if (!strchr(" \t\r\n", buf[i])) {
+                        json_object_put(o);
+                        if (ret_error && asprintf(&m, "trailing data after JSON value at offset %zu", i) < 0)
+                                return -ENOMEM;
+                        if (ret_error)
+                                *ret_error = m;
+                        return -EBADMSG;
+                }
+
+        *ret = o;
+        return 0;
+}
+
+int json_errors_add(json_object **errs, const char *field, const char *fmt, ...) {
+        json_object *e;
+        char *m = NULL;
+        va_list ap;
+
+        if (!errs)
+                return -EINVAL;
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        if (!m)
+                return -ENOMEM;
+        if (!*errs) {
+                *errs = json_object_new_array();
+                if (!*errs) {
+                        free(m);
+                        return -ENOMEM;
+                }
+        }
+        e = json_object_new_object();
+        if (!e) {
+                free(m);
+                return -ENOMEM;
+        }
+        json_object_object_add(e, "field", json_object_new_string(strempty(field)));
+        json_object_object_add(e, "message", json_object_new_string(m));
+        free(m);
+        json_object_array_add(*errs, e);
+        return 0;
+}
+
+const char *json_type_to_user_string(json_type t) {
+        switch (t) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "boolean";
+        case json_type_double:
+                return "number";
+        case json_type_int:
+                return "integer";
+        case json_type_object:
+                return "object";
+        case json_type_array:
+                return "array";
+        case json_type_string:
+                return "string";
+        }
+        return "unknown";
+}
+
+/* Common lookup: 1 = found (ret_v set), 0 = absent optional, -EINVAL = error recorded. */
+static int lookup(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret_v) {
+        json_object *v = NULL;
+
+        if (!obj || !json_object_is_type(obj, json_type_object)) {
+                json_errors_add(errs, "", "request body must be a JSON object");
+                return -EINVAL;
+        }
+        if (!json_object_object_get_ex(obj, field, &v) || !v) {
+                /* An explicit null counts as absent. */
+                if (required) {
+                        json_errors_add(errs, field, "field is required");
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        *ret_v = v;
+        return 1;
+}
+
+static int wrong_type(json_object **errs, const char *field, const char *want, json_object *v) {
+        json_errors_add(errs, field, "must be %s, got %s", want, json_type_to_user_string(json_object_get_type(v)));
+        return -EINVAL;
+}
+
+int json_get_string(json_object *obj, const char *field, bool required, json_object **errs, const char **ret) {
+        return json_get_string_bounded(obj, field, required, 0, 0, errs, ret);
+}
+
+int json_get_string_bounded(
+        json_object *obj, const char *field, bool required, size_t min_len, size_t max_len, json_object **errs,
+        const char **ret) {
+        json_object *v;
+        size_t l;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_string))
+                return wrong_type(errs, field, "a string", v);
+        l = (size_t) json_object_get_string_len(v);
+        if (l < min_len) {
+                json_errors_add(errs, field, min_len == 1 ? "must not be empty" : "must be at least %zu bytes", min_len);
+                return -EINVAL;
+        }
+        if (max_len > 0 && l > max_len) {
+                json_errors_add(errs, field, "must be at most %zu bytes", max_len);
+                return -EINVAL;
+        }
+        *ret = json_object_get_string(v);
+        return 1;
+}
+
+int json_get_int(
+        json_object *obj, const char *field, bool required, int64_t min, int64_t max, json_object **errs,
+        int64_t *ret) {
+        json_object *v;
+        int64_t i;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_int))
+                return wrong_type(errs, field, "an integer", v);
+        errno = 0;
+        i = json_object_get_int64(v);
+        /* json-c keeps values above INT64_MAX as uint64 and saturates get_int64. */
+        if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t) INT64_MAX)
+                i = INT64_MAX;
+        if (i < min || i > max) {
+                json_errors_add(errs, field, "must be between %" PRId64 " and %" PRId64, min, max);
+                return -EINVAL;
+        }
+        *ret = i;
+        return 1;
+}
+
+int json_get_double(
+        json_object *obj, const char *field, bool required, double min, double max, json_object **errs,
+        double *ret) {
+        json_object *v;
+        double d;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+                return wrong_type(errs, field, "a number", v);
+        d = json_object_get_double(v);
+        if (!isfinite(d) || d < min || d > max) {
+                json_errors_add(errs, field, "must be between %g and %g", min, max);
+                return -EINVAL;
+        }
+        *ret = d;
+        return 1;
+}
+
+int json_get_bool(json_object *obj, const char *field, bool required, json_object **errs, bool *ret) {
+        json_object *v;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_boolean))
+                return wrong_type(errs, field, "a boolean", v);
+        *ret = json_object_get_boolean(v);
+        return 1;
+}
+
+int json_get_object(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
+        json_object *v;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_object))
+                return wrong_type(errs, field, "an object", v);
+        *ret = v;
+        return 1;
+}
+
+int json_get_array(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
+        json_object *v;
+        int r;
+
+        r = lookup(obj, field, required, errs, &v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(v, json_type_array))
+                return wrong_type(errs, field, "an array", v);
+        *ret = v;
+        return 1;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* problem.c — builder and serializer for RFC 9457 problem details. */
+#include <stdarg.h>
+
+#include "problem.h"
+
+struct Problem {
+        int status;
+        char *type, *title, *detail;
+        json_object *errors;
+};
+
+const char *problem_status_reason(int status) {
+        switch (status) {
+        case 200:
+                return "OK";
+        case 201:
+                return "Created";
+        case 202:
+                return "Accepted";
+        case 204:
+                return "No Content";
+        case 400:
+                return "Bad Request";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 408:
+                return "Request Timeout";
+        case 409:
+                return "Conflict";
+        case 413:
+                return "Content Too Large";
+        case 415:
+                return "Unsupported Media Type";
+        case 422:
+                return "Unprocessable Content";
+        case 429:
+                return "Too Many Requests";
+        case 500:
+                return "Internal Server Error";
+        case 502:
+                return "Bad Gateway";
+        case 503:
+                return "Service Unavailable";
+        case 504:
+                return "Gateway Timeout";
+        }
+        return "Unknown";
+}
+
+static const char *default_type(int status) {
+        switch (status) {
+        case 413:
+                return PROBLEM_TYPE_BASE "payload-too-large";
+        case 415:
+                return PROBLEM_TYPE_BASE "unsupported-media-type";
+        case 422:
+                return PROBLEM_TYPE_BASE "validation";
+        }
+        return "about:blank";
+}
+
+Problem *problem_new(int status, const char *title, const char *detail) {
+        Problem *p = calloc(1, sizeof(Problem));
+
+        if (!p)
+                return NULL;
+        p->status = status;
+        p->type = strdup(default_type(status));
+        p->title = strdup(title ? title : problem_status_reason(status));
+        p->detail = detail ? strdup(detail) : NULL;
+        if (!p->type || !p->title || (detail && !p->detail)) {
+                problem_free(p);
+                return NULL;
+        }
+        return p;
+}
+
+Problem *problem_newf(int status, const char *title, const char *detail_fmt, ...) {
+        _cleanup_free_ char *d = NULL;
+        va_list ap;
+
+        va_start(ap, detail_fmt);
+        if (vasprintf(&d, detail_fmt, ap) < 0)
+                d = NULL;
+        va_end(ap);
+        if (!d)
+                return NULL;
+        return problem_new(status, title, d);
+}
+
+void problem_free(Problem *p) {
+        if (!p)
+                return;
+        free(p->type);
+        free(p->title);
+        free(p->detail);
+        if (p->errors)
+                json_object_put(p->errors);
+        free(p);
+}
+
+int problem_set_type(Problem *p, const char *type) {
+        char *t = strdup(type);
+
+        if (!t)
+                return -ENOMEM;
+        free(p->type);
+        p->type = t;
+        return 0;
+}
+
+int problem_get_status(const Problem *p) {
+        return p->status;
+}
+
+int problem_add_error(Problem *p, const char *field, const char *message) {
+        json_object *e;
+
+        if (!p->errors) {
+                p->errors = json_object_new_array();
+                if (!p->errors)
+                        return -ENOMEM;
+        }
+        e = json_object_new_object();
+        if (!e)
+                return -ENOMEM;
+        json_object_object_add(e, "field", json_object_new_string(strempty(field)));
+        json_object_object_add(e, "message", json_object_new_string(strempty(message)));
+        if (json_object_array_add(p->errors, e) < 0) {
+                json_object_put(e);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int problem_add_errors(Problem *p, json_object *errors) {
+        size_t n;
+        int r;
+
+        if (!errors || !json_object_is_type(errors, json_type_array))
+                return 0;
+        n = json_object_array_length(errors);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(errors, i), *f = NULL, *m = NULL;
+
+                json_object_object_get_ex(e, "field", &f);
+                json_object_object_get_ex(e, "message", &m);
+                r = problem_add_error(p, json_object_get_string(f), json_object_get_string(m));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int problem_to_json(const Problem *p, const char *request_id, json_object **ret) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "type", json_object_new_string(p->type));
+        json_object_object_add(o, "title", json_object_new_string(p->title));
+        json_object_object_add(o, "status", json_object_new_int(p->status));
+        if (p->detail)
+                json_object_object_add(o, "detail", json_object_new_string(p->detail));
+        if (p->errors)
+                json_object_object_add(o, "errors", json_object_get(p->errors));
+        if (request_id)
+                json_object_object_add(o, "request_id", json_object_new_string(request_id));
+        *ret = o;
+        return 0;
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* service.c — shared main(): every binary is this plus its routes and config table. */
+#include <getopt.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "http-client.h"
+#include "log.h"
+#include "service.h"
+
+struct ServiceContext {
+        const ServiceDefinition *def;
+        ServiceCommonConfig common;
+        MetricsRegistry *metrics;
+        HttpServer *server;
+        HealthContext health;
+};
+
+MetricsRegistry *service_metrics(ServiceContext *ctx) {
+        return ctx->metrics;
+}
+
+const ServiceCommonConfig *service_common_config(ServiceContext *ctx) {
+        return &ctx->common;
+}
+
+HttpServer *service_http_server(ServiceContext *ctx) {
+        return ctx->server;
+}
+
+#define COMMON_CONFIG_N 7
+
+static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
+        const ConfigEntry t[COMMON_CONFIG_N] = {
+                { def->listen_env, NULL, CONFIG_HOST_PORT, def->listen_default, 0, 0, NULL,
+                  offsetof(ServiceCommonConfig, listen), "Address and port the HTTP API listens on." },
+                { "LOG_LEVEL", NULL, CONFIG_LOG_LEVEL, "info", 0, 0, NULL, offsetof(ServiceCommonConfig, log_level),
+                  "Most verbose level logged (debug, info, notice, warning, error)." },
+                { "HTTP_THREADS", NULL, CONFIG_INT, "16", 2, 256, NULL, offsetof(ServiceCommonConfig, http_threads),
+                  "Worker threads, i.e. concurrent connections served." },
+                { "HTTP_MAX_BODY", NULL, CONFIG_SIZE, "1M", 1024, 256LL * 1024 * 1024, NULL,
+                  offsetof(ServiceCommonConfig, http_max_body), "Largest request body accepted (413 above)." },
+                { "HTTP_MAX_HEADER", NULL, CONFIG_SIZE, "16K", 1024, 1024 * 1024, NULL,
+                  offsetof(ServiceCommonConfig, http_max_header), "Largest request line plus headers." },
+                { "HTTP_REQUEST_TIMEOUT", NULL, CONFIG_DURATION, "10s", 100, 600000, NULL,
+                  offsetof(ServiceCommonConfig, http_request_timeout_ms),
+                  "Time a client gets to send its request headers and body." },
+                { "HTTP_SHUTDOWN_TIMEOUT", NULL, CONFIG_DURATION, "10s", 0, 600000, NULL,
+                  offsetof(ServiceCommonConfig, http_shutdown_timeout_ms),
+                  "How long shutdown waits for in-flight requests." },
+        };
+        memcpy(table, t, sizeof(t));
+}
+
+static void print_help(const ServiceDefinition *def, const ConfigEntry *common, FILE *f) {
+        fprintf(f,
+                "ai-semble-%s %s — %s\n\n"
+                "Usage: ai-semble-%s [OPTION]\n\n"
+                "  -h --help                  Show this help and the configuration variables\n"
+                "     --version               Show the version\n"
+                "     --healthcheck           GET /health/live on the configured port; exit 0 if alive\n"
+                "     --print-config-markdown Print the configuration table as Markdown\n\n"
+                "Configuration (environment variables):\n",
+                def->name,
+                def->version,
+                strempty(def->description),
+                def->name);
+        config_print_help(common, COMMON_CONFIG_N, f);
+        if (def->n_config > 0)
+                config_print_help(def->config, def->n_config, f);
+}
+
+static int handle_metrics(HttpRequest *req, void *userdata) {
+        ServiceContext *ctx = userdata;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = metrics_registry_render(ctx->metrics, &text, &len);
+        if (r < 0)
+                return r;
+        return http_reply(req, 200, METRICS_CONTENT_TYPE, text, len);
+}
+
+static int run_healthcheck(const ServiceCommonConfig *c) {
+        _cleanup_free_ char *host = NULL;
+        HttpClientResponse resp = {};
+        char url[320];
+        uint16_t port;
+        int r;
+
+        r = config_parse_host_port(c->listen, &host, &port);
+        if (r < 0)
+                return 1;
+        /* A wildcard listener is reachable on loopback. */
+        if (streq(host, "0.0.0.0"))
+                snprintf(url, sizeof(url), "http://127.0.0.1:%u/health/live", port);
+        else
+                snprintf(url, sizeof(url), "http://%s:%u/health/live", host, port);
+        r = http_client_get(url, 2000, 64 * 1024, &resp);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", url, resp.error[0] ? resp.error : strerror(-r));
+                return 1;
+        }
+        r = resp.status == 200 ? 0 : 1;
+        if (r != 0)
+                fprintf(stderr, "%s: HTTP %ld\n", url, resp.status);
+        http_client_response_done(&resp);
+        http_client_pool_flush();
+        return r;
+}
+
+static int setup_metrics(ServiceContext *ctx) {
+        static const char *const labels[] = { "service", "version", NULL };
+        MetricsFamily *build_info;
+        int r;
+
+        r = metrics_registry_new(&ctx->metrics);
+        if (r < 0)
+                return r;
+        r = metrics_gauge_new(ctx->metrics, "ai_semble_build_info", "Build information; always 1.", labels, &build_info);
+        if (r < 0)
+                return r;
+        r = metrics_gauge_set(build_info, (const char *[]){ ctx->def->name, ctx->def->version }, 1);
+        if (r < 0)
+                return r;
+        return metrics_registry_add_process_collector(ctx->metrics);
+}
+
+static int wait_for_termination(int sfd) {
+        for (;;) {
+                struct signalfd_siginfo si;
+                ssize_t n = read(sfd, &si, sizeof(si));
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(negative_errno(), "Failed to read signalfd: %m");
+                }
+                if (n != sizeof(si))
+                        continue;
+                if (si.ssi_signo == SIGHUP) {
+                        log_info("SIGHUP received; configuration is only read at start, ignoring");
+                        continue;
+                }
+                log_info("%s received, shutting down", strsignal((int) si.ssi_signo));
+                return 0;
+        }
+}
+
+int service_main(const ServiceDefinition *def, int argc, char **argv) {
+        enum { ARG_VERSION = 0x100, ARG_HEALTHCHECK, ARG_MARKDOWN };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "healthcheck", no_argument, NULL, ARG_HEALTHCHECK },
+                { "print-config-markdown", no_argument, NULL, ARG_MARKDOWN },
+                {},
+        };
+        ConfigEntry common[COMMON_CONFIG_N];
+        ServiceContext ctx = { .def = def };
+        _cleanup_close_ int sfd = -1;
+        _cleanup_free_ char *err = NULL;
+        bool healthcheck = false;
+        sigset_t mask;
+        int c, r, ret = EXIT_FAILURE;
+
+        common_table(def, common);
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        print_help(def, common, stdout);
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("ai-semble-%s %s\n", def->name, def->version);
+                        return EXIT_SUCCESS;
+                case ARG_HEALTHCHECK:
+                        healthcheck = true;
+                        break;
+                case ARG_MARKDOWN:
+                        config_print_markdown(common, COMMON_CONFIG_N, stdout);
+                        if (def->n_config > 0) {
+                                /* One table: skip the second header. */
+                                char *buf = NULL;
+                                size_t size = 0;
+                                FILE *f = open_memstream(&buf, &size);
+
+                                if (f) {
+                                        config_print_markdown(def->config, def->n_config, f);
+                                        fclose(f);
+                                        const char *rows = buf ? strstr(buf, "|---|") : NULL;
+                                        if (rows && (rows = strchr(rows, '\n')))
+                                                fputs(rows + 1, stdout);
+                                        free(buf);
+                                }
+                        }
+                        return EXIT_SUCCESS;
+                default:
+                        fprintf(stderr, "Try 'ai-semble-%s --help'.\n", def->name);
+                        return SERVICE_EXIT_CONFIG;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "ai-semble-%s: unexpected argument '%s'\n", def->name, argv[optind]);
+                return SERVICE_EXIT_CONFIG;
+        }
+
+        log_init(def->name);
+
+        r = config_load(common, COMMON_CONFIG_N, &ctx.common, &err);
+        if (r >= 0 && def->n_config > 0)
+                r = config_load(def->config, def->n_config, def->config_data, &err);
+        if (r < 0) {
+                if (err)
+                        log_error("Invalid configuration: %s", err);
+                else
+                        log_error_errno(r, "Failed to load configuration: %m");
+                config_free(common, COMMON_CONFIG_N, &ctx.common);
+                return SERVICE_EXIT_CONFIG;
+        }
+        log_set_max_level(ctx.common.log_level);
+
+        if (healthcheck) {
+                ret = run_healthcheck(&ctx.common);
+                goto finish_config;
+        }
+
+        /* Block before any thread exists so civetweb's and curl's threads inherit the mask
+         * and the signals are only ever seen through the signalfd. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        r = -pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to block signals: %m");
+                goto finish_config;
+        }
+        (void) signal(SIGPIPE, SIG_IGN);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0) {
+                log_error_errno(negative_errno(), "Failed to create signalfd: %m");
+                goto finish_config;
+        }
+
+        r = setup_metrics(&ctx);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up metrics: %m");
+                goto finish;
+        }
+
+        HttpServerConfig hc = {
+                .listen = ctx.common.listen,
+                .threads = (unsigned) ctx.common.http_threads,
+                .max_body = ctx.common.http_max_body,
+                .max_header = ctx.common.http_max_header,
+                .request_timeout_ms = ctx.common.http_request_timeout_ms,
+                .shutdown_timeout_ms = ctx.common.http_shutdown_timeout_ms,
+                .metrics = ctx.metrics,
+        };
+        r = http_server_new(&hc, &ctx.server);
+        if (r < 0) {
+                log_error_errno(r, "Failed to create HTTP server: %m");
+                goto finish;
+        }
+
+        ctx.health.service = def->name;
+        ctx.health.version = def->version;
+        ctx.health.readiness = def->readiness;
+        ctx.health.userdata = def->userdata;
+        r = health_add_routes(ctx.server, &ctx.health);
+        if (r >= 0)
+                r = http_server_add_routes(
+                        ctx.server, &(const HttpRoute){ "GET", "/metrics", handle_metrics, 0, &ctx }, 1);
+        if (r >= 0 && def->n_routes > 0)
+                r = http_server_add_routes(ctx.server, def->routes, def->n_routes);
+        if (r < 0) {
+                log_error_errno(r, "Failed to register routes: %m");
+                goto finish;
+        }
+
+        if (def->setup) {
+                r = def->setup(&ctx, def->userdata);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to set up the %s service: %m", def->name);
+                        goto finish;
+                }
+        }
+
+        r = http_server_start(ctx.server);
+        if (r < 0) {
+                log_error_errno(r, "Failed to listen on %s: %m", ctx.common.listen);
+                goto finish;
+        }
+        health_set_started(&ctx.health, true);
+        log_info("listening on %s", ctx.common.listen);
+        (void) sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", ctx.common.listen);
+
+        r = wait_for_termination(sfd);
+
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Draining requests");
+        health_set_started(&ctx.health, false);
+        {
+                int k = http_server_shutdown(ctx.server);
+                if (k == -ETIMEDOUT)
+                        log_warning("%u requests still running after the shutdown timeout; stopping anyway",
+                                    http_server_in_flight(ctx.server));
+        }
+        ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+finish:
+        if (def->teardown)
+                def->teardown(def->userdata);
+        http_server_free(ctx.server);
+        metrics_registry_free(ctx.metrics);
+        http_client_pool_flush();
+        log_info("stopped");
+finish_config:
+        if (def->n_config > 0)
+                config_free(def->config, def->n_config, def->config_data);
+        config_free(common, COMMON_CONFIG_N, &ctx.common);
+        return ret;
+}

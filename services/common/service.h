@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* service.h — the common main() of every ai-semble binary: command line, config
+ * tables, logging, metrics, HTTP server with the common routes, signalfd loop,
+ * sd_notify and draining shutdown. */
+#pragma once
+
+#include "config.h"
+#include "health.h"
+#include "http-server.h"
+#include "metrics.h"
+
+#define SERVICE_EXIT_CONFIG 2 /* bad command line or configuration (EX_USAGE-ish) */
+
+typedef struct ServiceContext ServiceContext;
+
+/* Settings every binary shares (the common config table). */
+typedef struct ServiceCommonConfig {
+        char *listen;
+        int log_level;
+        int64_t http_threads;
+        uint64_t http_max_body;
+        uint64_t http_max_header;
+        uint64_t http_request_timeout_ms;
+        uint64_t http_shutdown_timeout_ms;
+} ServiceCommonConfig;
+
+typedef struct ServiceDefinition {
+        const char *name;           /* "llm": log "service", SYSLOG_IDENTIFIER=ai-semble-llm */
+        const char *version;
+        const char *description;    /* one line for --help */
+        const char *listen_env;     /* "LLM_LISTEN" */
+        const char *listen_default; /* "127.0.0.1:8081" */
+        const ConfigEntry *config;  /* the service's own table (may be NULL) */
+        size_t n_config;
+        void *config_data;          /* filled from config */
+        const HttpRoute *routes;    /* the service's routes */
+        size_t n_routes;
+        HealthReadinessFn readiness; /* NULL = ready once listening */
+        void *userdata;             /* passed to readiness, setup and teardown */
+        /* After config, logging and metrics, before listening: register metrics etc. */
+        int (*setup)(ServiceContext *ctx, void *userdata);
+        void (*teardown)(void *userdata);
+} ServiceDefinition;
+
+/* Runs the service; returns the process exit code. */
+int service_main(const ServiceDefinition *def, int argc, char **argv);
+
+MetricsRegistry *service_metrics(ServiceContext *ctx);
+const ServiceCommonConfig *service_common_config(ServiceContext *ctx);
+HttpServer *service_http_server(ServiceContext *ctx);
