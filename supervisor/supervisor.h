@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* supervisor.h — what every verb of ai-semble-supervisor shares: its configuration
+ * (one declarative table, settings.c), the user's paths, and the CLI flags. Verbs
+ * return 0, a positive exit code (3 = not running/ready), or -errno (exit 1). */
+#pragma once
+
+#include <stdint.h>
+
+#include "config.h"
+#include "manifest.h"
+#include "paths.h"
+#include "unit-manager.h"
+
+#define EXIT_NOT_READY 3
+
+typedef struct SupervisorConfig {
+        char *quadlet_dir;
+        char *env_file;
+        char *publish;
+        char *podman;
+        uint64_t job_timeout_ms;
+        char *ready_url;
+        uint64_t ready_timeout_ms;
+        int log_level;
+} SupervisorConfig;
+
+extern const ConfigEntry supervisor_config_table[];
+extern const size_t supervisor_config_table_size;
+
+typedef struct Supervisor {
+        SupervisorConfig cfg;
+        Paths paths;
+        bool dev;
+        bool json;
+} Supervisor;
+
+/* Connects to the user manager; on failure logs what to do (linger, session,
+ * XDG_RUNTIME_DIR) and returns the error. */
+int supervisor_open_manager(UnitManager **ret);
+/* Reads the install manifest; logs "run install first" when there is none. */
+int supervisor_read_manifest(const Supervisor *s, Manifest *ret);
+/* Waits for the queued jobs with the configured timeout; logs each failure. */
+int supervisor_wait_jobs(const Supervisor *s, UnitManager *m, const char *what);
+
+int verb_install(Supervisor *s, int argc, char **argv);
+int verb_start(Supervisor *s, int argc, char **argv);
+int verb_stop(Supervisor *s, int argc, char **argv);
+int verb_restart(Supervisor *s, int argc, char **argv);
+int verb_status(Supervisor *s, int argc, char **argv);
+int verb_uninstall(Supervisor *s, int argc, char **argv);
+/* Stops every installed unit (used by stop and uninstall). */
+int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf);

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/* unit-install.c — publish/env rewriting and both install flavors. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "argv-util.h"
+#include "paths.h"
+#include "podman-args.h"
+#include "podman.h"
+#include "unit-install.h"
+
+/* The service ports published with --dev, besides the orchestrator's 8080 (seed contract). */
+static const unsigned dev_ports[] = { 8081, 8082, 8083, 8084 };
+#define ORCHESTRATOR_PORT 8080
+
+static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
+static int fail(char **ret_error, int r, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                va_start(ap, format);
+                if (vasprintf(ret_error, format, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+static bool valid_port(const char *s, size_t n) {
+        unsigned long v = 0;
+
+        if (n == 0 || n > 5)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (unsigned long) (s[i] - '0');
+        }
+        return v >= 1 && v <= 65535;
+}
+
+/* "[ip:]hostport[:containerport]", ip possibly "[v6]" */
+static int publish_item(const char *item, char ***list) {
+        const char *rest = item, *colon;
+        _cleanup_free_ char *ip = NULL;
+        size_t n;
+
+        if (item[0] == '[') {
+                const char *e = strchr(item, ']');
+                if (!e || e[1] != ':')
+                        return -EINVAL;
+                ip = strndup(item, (size_t) (e - item + 1));
+                rest = e + 2;
+        } else {
+                /* count colons: 0 → port; 1 → ip:port or port:port; 2 → ip:port:port */
+                size_t colons = 0;
+                for (const char *p = item; *p; p++)
+                        colons += *p == ':';
+                if (colons == 2 || (colons == 1 && strchr(item, '.'))) {
+                        colon = strchr(item, ':');
+                        ip = strndup(item, (size_t) (colon - item));
+                        rest = colon + 1;
+                } else if (colons > 2)
+                        return -EINVAL;
+        }
+        if (rest != item && !ip)
+                return -ENOMEM;
+        if (ip && isempty(ip))
+                return -EINVAL;
+
+        colon = strchr(rest, ':');
+        n = colon ? (size_t) (colon - rest) : strlen(rest);
+        if (!valid_port(rest, n) || (colon && !valid_port(colon + 1, strlen(colon + 1))))
+                return -EINVAL;
+        if (colon)
+                return ip ? argv_pushf(list, "%s:%s", ip, rest) : argv_push(list, rest);
+        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, ORCHESTRATOR_PORT)
+                  : argv_pushf(list, "%s:%u", rest, ORCHESTRATOR_PORT);
+}
+
+int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
+        _cleanup_argv_free_ char **list = NULL;
+        _cleanup_free_ char *copy = NULL;
+        char *save = NULL;
+        int r;
+
+        if (isempty(publish))
+                return -EINVAL;
+        copy = strdup(publish);
+        if (!copy)
+                return -ENOMEM;
+        for (char *item = strtok_r(copy, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+                r = publish_item(item, &list);
+                if (r < 0)
+                        return r;
+        }
+        if (!list)
+                return -EINVAL;
+        for (size_t i = 0; dev && i < ELEMENTSOF(dev_ports); i++) {
+                r = argv_pushf(&list, "127.0.0.1:%u:%u", dev_ports[i], dev_ports[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static const char *key_of(const char *line, const char *key) {
+        const char *p = line;
+
+        while (*p == ' ' || *p == '\t')
+                p++;
+        p = startswith(p, key);
+        if (!p)
+                return NULL;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return *p == '=' ? p + 1 : NULL;
+}
+
+int unit_install_rewrite(const char *text, char *const *publish, const char *env_file, char **ret) {
+        _cleanup_free_ char *out = NULL, *copy = strdup(text);
+        bool in_pod = false, published = false;
+        size_t len = 0;
+        FILE *f;
+
+        if (!copy)
+                return -ENOMEM;
+        f = open_memstream(&out, &len);
+        if (!f)
+                return -ENOMEM;
+
+        for (char *p = copy; p;) {
+                char *nl = strchr(p, '\n'), *line = p;
+                const char *s = line;
+                bool last = !nl || !nl[1];
+
+                if (nl)
+                        *nl = 0;
+                p = nl && nl[1] ? nl + 1 : NULL;
+                while (*s == ' ' || *s == '\t')
+                        s++;
+
+                if (*s == '[') {
+                        if (in_pod && !published && publish)
+                                for (size_t i = 0; publish[i]; i++)
+                                        fprintf(f, "PublishPort=%s\n", publish[i]);
+                        published = published || in_pod;
+                        in_pod = startswith(s, "[Pod]") != NULL;
+                        fprintf(f, "%s\n", line);
+                } else if (in_pod && publish && key_of(s, "PublishPort")) {
+                        if (!published)
+                                for (size_t i = 0; publish[i]; i++)
+                                        fprintf(f, "PublishPort=%s\n", publish[i]);
+                        published = true;
+                } else if (env_file && *s != '#' && key_of(s, "EnvironmentFile"))
+                        fprintf(f, "EnvironmentFile=%s\n", env_file);
+                else
+                        fprintf(f, "%s%s", line, last && !nl ? "" : "\n");
+        }
+        if (in_pod && !published && publish)
+                for (size_t i = 0; publish[i]; i++)
+                        fprintf(f, "PublishPort=%s\n", publish[i]);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+void install_source_done(InstallSource *s) {
+        unit_set_free(s->set);
+        argv_free(s->texts);
+        *s = (InstallSource){};
+}
+
+static int read_text(const char *path, char **ret) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *m;
+
+        if (!f)
+                return negative_errno();
+        m = open_memstream(&buf, &len);
+        if (!m)
+                return -ENOMEM;
+        for (int c; (c = fgetc(f)) != EOF;)
+                fputc(c, m);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        if (ferror(f))
+                return -EIO;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_error) {
+        _cleanup_(install_source_done) InstallSource src = {};
+        _cleanup_(unit_set_freep) UnitSet *names = NULL;
+        _cleanup_argv_free_ char **publish = NULL;
+        int r;
+
+        r = unit_install_publish_list(o->publish, o->dev, &publish);
+        if (r < 0)
+                return fail(ret_error, r, "AI_SEMBLE_PUBLISH=%s is not [ip:]port[:port][,...]", o->publish);
+
+        /* load once for the file list and the refusal of unsupported types */
+        r = unit_source_load_dir(o->source_dir, &names, ret_error);
+        if (r < 0)
+                return r;
+        if (names->n_files == 0)
+                return fail(ret_error, -ENOENT, "%s holds no quadlet files", o->source_dir);
+
+        src.set = calloc(1, sizeof(UnitSet));
+        if (!src.set)
+                return -ENOMEM;
+        src.set->files = calloc(names->n_files, sizeof(UnitFile *));
+        if (!src.set->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < names->n_files; i++) {
+                _cleanup_free_ char *path = NULL, *text = NULL, *rewritten = NULL;
+                UnitFile *u = NULL;
+
+                if (asprintf(&path, "%s/%s", o->source_dir, names->files[i]->name) < 0)
+                        return -ENOMEM;
+                r = read_text(path, &text);
+                if (r < 0)
+                        return fail(ret_error, r, "cannot read %s", path);
+                r = unit_install_rewrite(text, names->files[i]->kind == UNIT_KIND_POD ? publish : NULL, o->env_file,
+                                         &rewritten);
+                if (r < 0)
+                        return r;
+                r = unit_source_parse(names->files[i]->name, rewritten, &u, ret_error);
+                if (r < 0)
+                        return r;
+                src.set->files[src.set->n_files++] = u;
+                r = argv_push(&src.texts, rewritten);
+                if (r < 0)
+                        return r;
+        }
+        if (!unit_set_pod(src.set))
+                return fail(ret_error, -ENOENT, "%s has no .pod file", o->source_dir);
+        *ret = src;
+        src = (InstallSource){};
+        return 0;
+}
+
+int unit_install_manifest(const UnitSet *set, UnitFlavor flavor, Manifest *ret) {
+        _cleanup_(manifest_done) Manifest m = { .flavor = flavor };
+        const UnitFile *pod = unit_set_pod(set);
+        int r;
+
+        if (!pod)
+                return -ENOENT;
+        r = unit_names_pod_unit(pod, flavor, &m.pod_unit);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < set->n_files; i++) {
+                _cleanup_free_ char *name = NULL, *unit = NULL;
+                if (set->files[i]->kind != UNIT_KIND_CONTAINER)
+                        continue;
+                r = unit_names_service(pod, set->files[i], &name);
+                if (r >= 0)
+                        r = unit_names_container_unit(set->files[i], flavor, &unit);
+                if (r >= 0)
+                        r = argv_push(&m.services, name);
+                if (r >= 0)
+                        r = argv_push(&m.units, unit);
+                if (r < 0)
+                        return r;
+        }
+        *ret = m;
+        m = (Manifest){ .flavor = _UNIT_FLAVOR_INVALID };
+        return 0;
+}
+
+static int write_file_atomic(const char *path, const char *text, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t len = strlen(text);
+        int r;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0 || rename(tmp, path) < 0) {
+                r = negative_errno();
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+        int r;
+
+        r = paths_mkdir_p(o->quadlet_dir, 0755);
+        if (r < 0)
+                return fail(ret_error, r, "cannot create %s", o->quadlet_dir);
+        for (size_t i = 0; i < src->set->n_files; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", o->quadlet_dir, src->set->files[i]->name) < 0)
+                        return -ENOMEM;
+                r = write_file_atomic(path, src->texts[i], 0644);
+                if (r < 0)
+                        return fail(ret_error, r, "cannot write %s", path);
+                r = argv_push(&m->files, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Runs podman and turns a non-zero exit into -EPROTO with its stderr in ret_error. */
+static int run_checked(const InstallOptions *o, char *const *args, const char *cwd, char **ret_stdout,
+                       char **ret_error) {
+        _cleanup_free_ char *err = NULL, *cmd = NULL;
+        int status, r;
+
+        r = podman_run(o->podman, args, cwd, &status, ret_stdout, &err);
+        if (r < 0)
+                return fail(ret_error, r, "cannot run %s", o->podman);
+        if (status != 0) {
+                size_t l = err ? strlen(err) : 0;
+                while (l > 0 && err[l - 1] == '\n')
+                        err[--l] = 0;
+                cmd = argv_join(args, " ");
+                return fail(ret_error, -EPROTO, "'%s %s' exited with %d: %s", o->podman, strempty(cmd), status,
+                            strempty(err));
+        }
+        return 0;
+}
+
+int unit_install_generated(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+        _cleanup_argv_free_ char **pod_args = NULL, **gen_args = NULL, **rm_args = NULL;
+        _cleanup_free_ char *pod_name = NULL, *out = NULL;
+        char *save = NULL;
+        int r;
+
+        /* translate everything before running anything */
+        r = podman_args_check(src->set, o->home, ret_error);
+        if (r < 0)
+                return r;
+        r = podman_args_pod_create(src->set, o->home, &pod_args, ret_error);
+        if (r < 0)
+                return r;
+        r = podman_args_generate(src->set, &gen_args, ret_error);
+        if (r < 0)
+                return r;
+        r = unit_names_pod_name(unit_set_pod(src->set), &pod_name);
+        if (r < 0)
+                return r;
+        r = argv_push_many(&rm_args, "pod", "rm", "--force", "--ignore", pod_name, NULL);
+        if (r < 0)
+                return r;
+        r = paths_mkdir_p(o->unit_dir, 0755);
+        if (r < 0)
+                return fail(ret_error, r, "cannot create %s", o->unit_dir);
+
+        /* a leftover of an earlier, interrupted install would make pod create fail */
+        r = run_checked(o, rm_args, NULL, NULL, ret_error);
+        if (r < 0)
+                return r;
+        r = run_checked(o, pod_args, NULL, NULL, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < src->set->n_files; i++) {
+                _cleanup_argv_free_ char **args = NULL;
+                if (src->set->files[i]->kind != UNIT_KIND_CONTAINER)
+                        continue;
+                r = podman_args_container_create(src->set, src->set->files[i], o->home, &args, ret_error);
+                if (r >= 0)
+                        r = run_checked(o, args, NULL, NULL, ret_error);
+        }
+        if (r >= 0)
+                r = run_checked(o, gen_args, o->unit_dir, &out, ret_error);
+
+        /* the pod only existed to be described; the units create their own */
+        if (r < 0) {
+                (void) podman_run(o->podman, rm_args, NULL, NULL, NULL, NULL);
+                return r;
+        }
+        r = run_checked(o, rm_args, NULL, NULL, ret_error);
+        if (r < 0)
+                return r;
+
+        for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (line[0] != '/')
+                        continue;
+                r = argv_push(&m->files, line);
+                if (r < 0)
+                        return r;
+        }
+        if (!m->files)
+                return fail(ret_error, -EPROTO, "podman generate systemd wrote no unit files");
+        return 0;
+}
+
+int unit_install_ensure_env_file(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_close_ int fd = -1;
+        char *slash;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if (access(path, F_OK) == 0)
+                return 0;
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                r = paths_mkdir_p(dir, 0700);
+                if (r < 0)
+                        return r;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return errno == EEXIST ? 0 : negative_errno();
+        return 1;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* unit-install.h — writing the units for the Podman found: the quadlet files themselves
+ * for Podman >= 5 (Quadlet generates the units), or `podman generate systemd --new`
+ * units for Podman 4, made from the same quadlet files. */
+#pragma once
+
+#include "manifest.h"
+#include "unit-source.h"
+
+typedef struct InstallOptions {
+        const char *source_dir;  /* AI_SEMBLE_QUADLET_DIR */
+        const char *publish;     /* AI_SEMBLE_PUBLISH: "[ip:]hostport[:containerport][,...]" */
+        bool dev;                /* also publish 8081-8084 on 127.0.0.1 */
+        const char *env_file;    /* absolute path written into EnvironmentFile= */
+        const char *podman;
+        const char *home;
+        const char *quadlet_dir; /* Quadlet's user directory (target for flavor quadlet) */
+        const char *unit_dir;    /* systemd's user unit directory (target for flavor generated) */
+} InstallOptions;
+
+/* The pod's PublishPort= values: each AI_SEMBLE_PUBLISH item gains the orchestrator's
+ * container port 8080 when it has none ("127.0.0.1:8080" → "127.0.0.1:8080:8080"); with
+ * dev, "127.0.0.1:808N:808N" for N = 1..4 follow. -EINVAL on a malformed item. */
+int unit_install_publish_list(const char *publish, bool dev, char ***ret);
+/* Rewrites one quadlet file's text: [Pod] PublishPort= lines become the given list,
+ * [Container] EnvironmentFile= the given path (NULL: unchanged). Comments are kept. */
+int unit_install_rewrite(const char *text, char *const *publish, const char *env_file, char **ret);
+
+/* The source directory's files, rewritten, as text and parsed. texts[i] belongs to set->files[i]. */
+typedef struct InstallSource {
+        UnitSet *set;
+        char **texts;
+} InstallSource;
+void install_source_done(InstallSource *s);
+int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_error);
+
+/* Unit names of a flavor for the set, in the manifest (files left empty). */
+int unit_install_manifest(const UnitSet *set, UnitFlavor flavor, Manifest *ret);
+
+/* Podman >= 5: copies the rewritten files into o->quadlet_dir; adds their paths to m->files. */
+int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error);
+/* Podman < 5: pod create + create per container, generate systemd into o->unit_dir, then
+ * removes the temporary pod; adds the unit files written to m->files. */
+int unit_install_generated(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error);
+/* Creates an empty env file (0600, directory 0700) when there is none: podman reads it
+ * at create time and systemd at every start. Returns 1 if it was created. */
+int unit_install_ensure_env_file(const char *path);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* verb-install.c — `install [--dev]`: picks the flavor from Podman's version, writes the
+ * units from the quadlet files, records them in the manifest and reloads the manager. */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "argv-util.h"
+#include "log.h"
+#include "podman.h"
+#include "supervisor.h"
+#include "unit-install.h"
+
+/* Removes the files of an earlier install that the new one does not write again
+ * (e.g. after a Podman upgrade changed the flavor). */
+static void remove_stale(const Manifest *old, const Manifest *new) {
+        for (size_t i = 0; old->files && old->files[i]; i++) {
+                bool keep = false;
+                for (size_t j = 0; new->files && new->files[j]; j++)
+                        keep = keep || streq(old->files[i], new->files[j]);
+                if (!keep && unlink(old->files[i]) < 0 && errno != ENOENT)
+                        log_warning_errno(errno, "Cannot remove stale %s: %m", old->files[i]);
+        }
+}
+
+int verb_install(Supervisor *s, int argc, char **argv) {
+        _cleanup_(unit_manager_freep) UnitManager *m = NULL;
+        _cleanup_(install_source_done) InstallSource src = {};
+        _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
+        _cleanup_(manifest_done) Manifest old = { .flavor = _UNIT_FLAVOR_INVALID };
+        _cleanup_free_ char *error = NULL;
+        PodmanVersion v;
+        UnitFlavor flavor;
+        int r;
+
+        if (argc > 0)
+                return log_error_errno(-EINVAL, "install takes no arguments besides --dev");
+
+        /* fail before writing anything when the units could not be used anyway */
+        r = supervisor_open_manager(&m);
+        if (r < 0)
+                return r;
+
+        r = podman_version_detect(s->cfg.podman, &v, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot determine the Podman version with '%s version': %s", s->cfg.podman,
+                                       error ? error : strerror(-r));
+        flavor = podman_version_at_least(&v, 5, 0) ? UNIT_FLAVOR_QUADLET : UNIT_FLAVOR_GENERATED;
+        log_info("Podman %u.%u.%u%s: installing %s units", v.major, v.minor, v.patch, v.prerelease ? " (pre-release)" : "",
+                 flavor == UNIT_FLAVOR_QUADLET ? "Quadlet" : "podman generate systemd");
+
+        InstallOptions o = {
+                .source_dir = s->cfg.quadlet_dir,
+                .publish = s->cfg.publish,
+                .dev = s->dev,
+                .env_file = s->cfg.env_file,
+                .podman = s->cfg.podman,
+                .home = s->paths.home,
+                .quadlet_dir = s->paths.quadlet_dir,
+                .unit_dir = s->paths.unit_dir,
+        };
+        r = unit_install_load(&o, &src, &error);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the quadlet files from %s: %s", s->cfg.quadlet_dir,
+                                       error ? error : strerror(-r));
+
+        r = unit_install_ensure_env_file(s->cfg.env_file);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the environment file %s: %m", s->cfg.env_file);
+        if (r > 0)
+                log_notice("Created an empty %s; put the services' settings and secrets there", s->cfg.env_file);
+
+        /* a running pod would be torn down under systemd's feet by the temporary pod */
+        if (manifest_read(s->paths.manifest, &old) >= 0) {
+                log_info("Stopping the installed units first");
+                (void) supervisor_stop_all(s, m, &old);
+        }
+
+        r = unit_install_manifest(src.set, flavor, &mf);
+        if (r < 0)
+                return log_error_errno(r, "Cannot derive the unit names: %m");
+        if (flavor == UNIT_FLAVOR_QUADLET)
+                r = unit_install_quadlet(&o, &src, &mf, &error);
+        else
+                r = unit_install_generated(&o, &src, &mf, &error);
+        if (r < 0)
+                return log_error_errno(r, "Install failed: %s", error ? error : strerror(-r));
+
+        if (old.flavor >= 0)
+                remove_stale(&old, &mf);
+        r = paths_mkdir_p(s->paths.state_dir, 0700);
+        if (r >= 0)
+                r = manifest_write(s->paths.manifest, &mf);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write %s: %m", s->paths.manifest);
+
+        free(error);
+        error = NULL;
+        r = unit_manager_reload(m, &error);
+        if (r < 0)
+                return log_error_errno(r, "Units written, but the manager's Reload failed: %s", error ? error : strerror(-r));
+
+        for (size_t i = 0; mf.files && mf.files[i]; i++)
+                log_info("Wrote %s", mf.files[i]);
+        log_info("Installed %s units: %s and %zu services; start them with 'ai-semble-supervisor start'",
+                 unit_flavor_to_string(flavor), mf.pod_unit, argv_length(mf.units));
+        return 0;
+}
