@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# build-images.sh — build the five FROM-scratch images for the pod's user.
+#
+# For each service: stage rootfs/ with the stripped binary, the shared libraries
+# `ldd` lists for it (and the loader), and containers/<svc>/data if present; then
+# `podman build` as the pod's user. An image whose staged content has not changed
+# (same hash, recorded as a label) is not rebuilt, so `deploy.sh start` stays fast.
+# Usage: build-images.sh [service...]
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=lib/hostenv.sh
+. "$(dirname "$0")/lib/hostenv.sh"
+
+version=$(ai_semble_version)
+services=${*:-$AI_SEMBLE_SERVICES}
+
+stage_root() {
+        case "$(hostenv_mode)" in
+        direct) echo "$AI_SEMBLE_BUILD/images" ;;
+        *) echo "$(hostenv_home)/.cache/ai-semble/images" ;;
+        esac
+}
+
+copy_file() { # src rootfs
+        local dst="$2$1"
+        install -D -m 0755 "$(readlink -f "$1")" "$dst"
+        # Libraries and binaries only need their dynamic symbols at run time.
+        strip --strip-unneeded "$dst" 2>/dev/null || true
+}
+
+stage() { # service dir
+        local svc=$1 dir=$2 bin lib
+        bin="$AI_SEMBLE_BUILD/services/$svc/ai-semble-$svc"
+        [ -x "$bin" ] || die "$bin is missing: build first (scripts/setup.sh)"
+        rm -rf "$dir"
+        mkdir -p "$dir/rootfs/usr/bin" "$dir/rootfs/tmp" "$dir/rootfs/data" "$dir/rootfs/models" "$dir/rootfs/etc"
+        install -m 0755 "$bin" "$dir/rootfs/usr/bin/ai-semble-$svc"
+        strip "$dir/rootfs/usr/bin/ai-semble-$svc"
+        # Every resolved library plus the loader (the line without "=>").
+        ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
+                copy_file "$lib" "$dir/rootfs"
+        done
+        if [ -d "$AI_SEMBLE_ROOT/containers/$svc/data" ]; then
+                cp -a "$AI_SEMBLE_ROOT/containers/$svc/data/." "$dir/rootfs/"
+        fi
+        # Podman mounts /etc/hosts and /etc/resolv.conf here; a nobody-less passwd keeps
+        # getpwuid() quiet for the service user.
+        printf 'root:x:0:0::/:/nonexistent\nai-semble:x:10001:10001::/nonexistent:/nonexistent\n' >"$dir/rootfs/etc/passwd"
+        printf 'root:x:0:\nai-semble:x:10001:\n' >"$dir/rootfs/etc/group"
+        chmod 1777 "$dir/rootfs/tmp"
+        cp "$AI_SEMBLE_ROOT/containers/$svc/Containerfile" "$dir/Containerfile"
+}
+
+content_hash() { # dir
+        (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+hostenv_up
+root=$(stage_root)
+mkdir -p "$root"
+for svc in $services; do
+        dir="$root/$svc"
+        stage "$svc" "$dir"
+        hash=$(content_hash "$dir")
+        image="localhost/ai-semble/$svc"
+        if [ "$(hostenv_mode)" != direct ]; then
+                chown -R "$(hostenv_uid):$(id -g "$AI_SEMBLE_USER")" "$root"
+        fi
+        have=$(hostenv_exec podman image inspect --format '{{ index .Labels "dev.ai-semble.content" }}' "$image:$version" 2>/dev/null || true)
+        if [ "$have" = "$hash" ]; then
+                step "image $image:$version is up to date"
+                continue
+        fi
+        step "building image $image:$version"
+        hostenv_exec podman build --quiet --no-cache \
+                --label "dev.ai-semble.content=$hash" \
+                --label "org.opencontainers.image.title=ai-semble-$svc" \
+                --label "org.opencontainers.image.version=$version" \
+                -t "$image:$version" -t "$image:latest" \
+                -f "$dir/Containerfile" "$dir" >/dev/null
+done
+hostenv_exec podman image prune -f >/dev/null 2>&1 || true

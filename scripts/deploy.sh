@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# deploy.sh — operate the ai-semble pod. A thin layer over ai-semble-supervisor,
+# podman and journalctl; `start` is the one command that takes a fresh machine to
+# a running pod.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=lib/hostenv.sh
+. "$(dirname "$0")/lib/hostenv.sh"
+
+PUBLISH=${AI_SEMBLE_PUBLISH:-127.0.0.1:8080}
+URL="http://$PUBLISH"
+READY_TIMEOUT=${AI_SEMBLE_READY_TIMEOUT:-120}
+
+usage() {
+        cat <<USAGE
+usage: deploy.sh COMMAND [options]
+
+  start [--dev]          install what is missing, build, start the pod, wait until ready
+                         (--dev: publish every service port on 127.0.0.1, debug logs)
+  stop                   stop the pod
+  restart [service]      restart one service (orchestrator|llm|vision|nlp|data) or all
+  status [--json]        each unit's state and each service's readiness
+  update                 rebuild from this checkout and roll the pod over to it
+  logs [--follow] [service]
+                         the pod's journal (one service's with a name)
+  health                 the orchestrator's readiness report; non-zero unless ready
+
+Run as root, the pod runs rootless as the user '$AI_SEMBLE_USER' (created if missing).
+USAGE
+}
+
+# Where the supervisor and its inputs live for the pod's user.
+user_prefix() {
+        case "$(hostenv_mode)" in
+        direct) echo "$HOME" ;;
+        *) hostenv_home ;;
+        esac
+}
+
+supervisor() {
+        local home
+        home=$(user_prefix)
+        hostenv_exec env AI_SEMBLE_QUADLET_DIR="$home/.local/share/ai-semble/quadlets" \
+                AI_SEMBLE_ENV_FILE="$home/.config/ai-semble/ai-semble.env" \
+                AI_SEMBLE_PUBLISH="$PUBLISH" \
+                "$home/.local/bin/ai-semble-supervisor" "$@"
+}
+
+# Copies the supervisor, the unit sources and the environment file to the pod's user.
+install_user_files() { # dev
+        local home owner
+        home=$(user_prefix)
+        owner=()
+        [ "$(hostenv_mode)" = direct ] || owner=(-o "$AI_SEMBLE_USER" -g "$(id -g "$AI_SEMBLE_USER")")
+        install -D -m 0755 "${owner[@]}" "$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor" \
+                "$home/.local/bin/ai-semble-supervisor"
+        install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
+                "$home/.config" "$home/.config/ai-semble" "$home/.config/containers"
+        install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/quadlets/* "$home/.local/share/ai-semble/quadlets/"
+        {
+                cat "$AI_SEMBLE_ROOT/configs/ai-semble.env"
+                if [ "$1" = 1 ]; then
+                        printf '\n# --dev: every service reachable on the published loopback ports, debug logs\n'
+                        printf 'LOG_LEVEL=debug\n'
+                        for s in llm vision nlp data; do
+                                printf '%s_LISTEN=0.0.0.0:%s\n' "${s^^}" "$(service_port "$s")"
+                        done
+                fi
+        } >"$home/.config/ai-semble/ai-semble.env.new"
+        mv "$home/.config/ai-semble/ai-semble.env.new" "$home/.config/ai-semble/ai-semble.env"
+        # crun 1.8 refuses hybrid cgroups; runc does not.
+        if [ ! -e "$home/.config/containers/containers.conf" ]; then
+                printf '[engine]\nruntime = "runc"\n' >"$home/.config/containers/containers.conf"
+        fi
+        [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config/ai-semble" "$home/.config/containers"
+}
+
+show_failure() {
+        local unit
+        warn "the pod did not become ready; last journal lines of the failing units:"
+        for unit in $(supervisor status --json 2>/dev/null | jq -r '.services[] | select(.ready != true) | .unit' 2>/dev/null); do
+                printf -- '--- %s\n' "$unit" >&2
+                hostenv_exec journalctl --user -u "$unit" -n 20 --no-pager >&2 || true
+        done
+}
+
+wait_ready() {
+        local start now body n
+        start=$(date +%s)
+        while :; do
+                body=$(curl -s -m 2 "$URL/health/ready" 2>/dev/null || true)
+                n=$(printf '%s' "$body" | jq -r '[.services[]? | select(.status == "ready")] | length' 2>/dev/null || echo 0)
+                if printf '%s' "$body" | jq -e '.status == "ready"' >/dev/null 2>&1; then
+                        printf '\r\033[K' >&2
+                        return 0
+                fi
+                now=$(date +%s)
+                printf '\r\033[K    waiting for the services: orchestrator %s, %s/4 others ready (%ss)' \
+                        "$([ -n "$body" ] && echo up || echo down)" "${n:-0}" "$((now - start))" >&2
+                if [ $((now - start)) -ge "$READY_TIMEOUT" ]; then
+                        printf '\n' >&2
+                        return 1
+                fi
+                sleep 0.2
+        done
+}
+
+cmd_start() {
+        local dev=0 a
+        for a in "$@"; do
+                case "$a" in
+                --dev) dev=1 ;;
+                *) die "start: unknown option '$a'" ;;
+                esac
+        done
+        hostenv_up
+        "$AI_SEMBLE_ROOT/scripts/setup.sh"
+        install_user_files "$dev"
+        step "installing the units"
+        if [ "$dev" = 1 ]; then supervisor install --dev; else supervisor install; fi
+        step "starting the pod"
+        if ! supervisor start || ! wait_ready; then
+                show_failure
+                exit 1
+        fi
+        step "ai-semble is ready: $URL"
+        if [ "$dev" = 1 ]; then
+                for s in llm vision nlp data; do
+                        printf '    %-6s http://127.0.0.1:%s\n' "$s" "$(service_port "$s")" >&2
+                done
+        fi
+}
+
+cmd_logs() {
+        local follow=() units=() a
+        for a in "$@"; do
+                case "$a" in
+                -f | --follow) follow=(--follow) ;;
+                -*) die "logs: unknown option '$a'" ;;
+                *)
+                        service_port "$a" >/dev/null || die "logs: unknown service '$a'"
+                        units+=(-u "ai-semble-$a.service")
+                        ;;
+                esac
+        done
+        if [ ${#units[@]} -eq 0 ]; then
+                for a in $AI_SEMBLE_SERVICES; do units+=(-u "ai-semble-$a.service"); done
+        fi
+        hostenv_exec journalctl --user "${units[@]}" --no-pager -n 200 "${follow[@]}"
+}
+
+cmd_health() {
+        local body code
+        body=$(curl -s -m 5 -w '\n%{http_code}' "$URL/health/ready") || die "the orchestrator does not answer on $URL"
+        code=${body##*$'\n'}
+        printf '%s\n' "${body%$'\n'*}" | jq .
+        [ "$code" = 200 ]
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+start) cmd_start "$@" ;;
+stop)
+        hostenv_up
+        supervisor stop
+        ;;
+restart)
+        hostenv_up
+        supervisor restart "$@"
+        wait_ready || { show_failure; exit 1; }
+        step "ai-semble is ready: $URL"
+        ;;
+status)
+        hostenv_up
+        supervisor status "$@"
+        ;;
+update)
+        hostenv_up
+        "$AI_SEMBLE_ROOT/scripts/setup.sh"
+        install_user_files 0
+        supervisor install
+        supervisor restart
+        wait_ready || { show_failure; exit 1; }
+        step "ai-semble is updated and ready: $URL"
+        ;;
+logs)
+        hostenv_up
+        cmd_logs "$@"
+        ;;
+health) cmd_health ;;
+-h | --help | help) usage ;;
+*)
+        usage >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# setup.sh — install what is missing, configure, build, and build the images.
+# Idempotent: a second run only does what changed. Usage: setup.sh [--no-images]
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+# Debian 12 package names. Build, run (rootless podman), and test/lint tools.
+PACKAGES_BUILD="build-essential meson ninja-build pkg-config libcivetweb-dev libjson-c-dev
+libcurl4-openssl-dev libsystemd-dev libseccomp-dev libselinux1-dev check libsubunit-dev
+libsqlite3-dev libssl-dev"
+PACKAGES_RUN="podman runc uidmap slirp4netns fuse-overlayfs dbus-user-session systemd curl"
+PACKAGES_TEST="prometheus jq python3-yaml clang-format cppcheck shellcheck"
+
+images=1
+for a in "$@"; do
+        case "$a" in
+        --no-images) images=0 ;;
+        -h | --help)
+                sed -n '2,3s/^# //p' "$0"
+                exit 0
+                ;;
+        *) die "unknown option '$a'" ;;
+        esac
+done
+
+missing_packages() {
+        local p
+        for p in $PACKAGES_BUILD $PACKAGES_RUN ${AI_SEMBLE_TEST_PACKAGES:+$PACKAGES_TEST}; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+        done
+}
+
+missing=$(missing_packages | tr '\n' ' ')
+if [ -n "${missing// /}" ]; then
+        if [ "$(id -u)" -eq 0 ]; then
+                step "installing packages: $missing"
+                export DEBIAN_FRONTEND=noninteractive
+                apt-get update -qq
+                # shellcheck disable=SC2086
+                apt-get install -y -qq --no-install-recommends $missing
+        else
+                die "missing packages; run as root: apt-get install --no-install-recommends $missing"
+        fi
+else
+        step "packages: all present"
+fi
+
+if [ ! -f "$AI_SEMBLE_BUILD/build.ninja" ]; then
+        step "configuring the build in $AI_SEMBLE_BUILD"
+        meson setup "$AI_SEMBLE_BUILD" "$AI_SEMBLE_ROOT" --buildtype=release -Db_lto=false >/dev/null
+fi
+step "building"
+ninja -C "$AI_SEMBLE_BUILD" >/dev/null || ninja -C "$AI_SEMBLE_BUILD"
+
+if [ "$images" = 1 ]; then
+        "$AI_SEMBLE_ROOT/scripts/build-images.sh"
+fi
+step "setup complete"

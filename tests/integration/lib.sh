@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# lib.sh — a tiny TAP-like harness for the integration tests: `check NAME CMD...`
+# runs one assertion, `finish` prints the plain "N passed, N failed" closing line.
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/ai-semble-it.XXXXXX)}
+
+check() { # name command...
+        local name=$1 out rc
+        shift
+        out="$LOG_DIR/$(printf '%s' "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+        if "$@" >"$out" 2>&1; then
+                PASSED=$((PASSED + 1))
+                printf 'ok %d - %s\n' $((PASSED + FAILED)) "$name"
+        else
+                rc=$?
+                FAILED=$((FAILED + 1))
+                FAILED_NAMES+=("$name")
+                printf 'not ok %d - %s (exit %d)\n' $((PASSED + FAILED)) "$name" "$rc"
+                sed 's/^/#   /' "$out" | tail -n 40
+        fi
+}
+
+finish() {
+        echo
+        [ "$FAILED" -eq 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
+        printf 'integration: %d passed, %d failed\n' "$PASSED" "$FAILED"
+        [ "$FAILED" -eq 0 ]
+}
+
+# Assertion helpers (each returns non-zero with a message on failure).
+expect_eq() { # what expected actual
+        [ "$2" = "$3" ] || {
+                printf '%s: expected "%s", got "%s"\n' "$1" "$2" "$3"
+                return 1
+        }
+}
+expect_match() { # what regex text
+        printf '%s' "$3" | grep -Eq -- "$2" || {
+                printf '%s: "%s" does not match /%s/\n' "$1" "$3" "$2"
+                return 1
+        }
+}

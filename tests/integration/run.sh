@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Integration tests against the real pod: deploy.sh under a real systemd --user
+# manager, rootless Podman and journald. Order matters: start, inspect, restart,
+# stop, then the same pod from the Kubernetes YAML.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../scripts/lib/common.sh
+. "$here/../../scripts/lib/common.sh"
+# shellcheck source=../../scripts/lib/hostenv.sh
+. "$here/../../scripts/lib/hostenv.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+DEPLOY="$AI_SEMBLE_ROOT/scripts/deploy.sh"
+URL=http://127.0.0.1:8080
+export AI_SEMBLE_READY_TIMEOUT=${AI_SEMBLE_READY_TIMEOUT:-180}
+pm() { hostenv_exec podman "$@"; }
+
+# --- start -----------------------------------------------------------------------
+t_start() {
+        local out
+        out=$("$DEPLOY" start 2>&1) || {
+                printf '%s\n' "$out"
+                return 1
+        }
+        printf '%s\n' "$out"
+        expect_match "start output" "ai-semble is ready: $URL" "$out"
+}
+check "deploy.sh start brings the pod up and waits until ready" t_start
+if [ "$FAILED" -gt 0 ]; then
+        finish
+        exit 1
+fi
+
+t_status() {
+        local out json
+        out=$("$DEPLOY" status) || return 1
+        printf '%s\n' "$out"
+        for s in $AI_SEMBLE_SERVICES; do expect_match "status table" "ai-semble-$s" "$out" || return 1; done
+        json=$("$DEPLOY" status --json) || return 1
+        printf '%s\n' "$json"
+        expect_eq "ready" true "$(jq -r .ready <<<"$json")" &&
+                expect_eq "active services" 5 "$(jq '[.services[] | select(.active == "active")] | length' <<<"$json")" &&
+                expect_eq "ready services" 5 "$(jq '[.services[] | select(.ready == true)] | length' <<<"$json")" &&
+                expect_eq "pod unit" active "$(jq -r .pod.active <<<"$json")"
+}
+check "deploy.sh status shows every unit active and every service ready" t_status
+
+t_health() {
+        local out
+        out=$("$DEPLOY" health) || {
+                printf '%s\n' "$out"
+                return 1
+        }
+        printf '%s\n' "$out"
+        expect_eq "services" '["data","llm","nlp","vision"]' "$(jq -c '.services | keys' <<<"$out")" &&
+                expect_eq "all ready" 4 "$(jq '[.services[] | select(.status == "ready" and (.latency_ms | type) == "number")] | length' <<<"$out")"
+}
+check "deploy.sh health: the orchestrator reports the four services ready with latency" t_health
+
+t_seed_health() {
+        local h
+        h=$(curl -sf "$URL/health") || return 1
+        printf '%s\n' "$h"
+        jq -e '.status == "healthy" and .service == "orchestrator" and (.timestamp | type) == "number" and (.version | length) > 0' <<<"$h" >/dev/null &&
+                curl -sf "$URL/health/live" | jq -e '.status == "alive"' >/dev/null &&
+                curl -sf "$URL/health/ready" | jq -e '.status == "ready"' >/dev/null
+}
+check "GET /health, /health/live, /health/ready keep the seed's shapes" t_seed_health
+
+t_pod_ps() {
+        local out
+        out=$(pm pod ps --format '{{.Name}} {{.Status}} {{.NumberOfContainers}}') || return 1
+        printf '%s\n' "$out"
+        expect_match "podman pod ps" '^ai-semble Running 6$' "$out"
+}
+check "podman pod ps lists the running pod (infra + five containers)" t_pod_ps
+
+t_containers_hardened() {
+        local s c fmt line uid
+        fmt='{{.State.Status}} {{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{len .EffectiveCaps}} {{.HostConfig.SecurityOpt}}'
+        for s in $AI_SEMBLE_SERVICES; do
+                c=ai-semble-$s
+                line=$(pm inspect --format "$fmt" "$c") || return 1
+                printf '%s: %s\n' "$c" "$line"
+                expect_match "$c state/user/read-only/caps" '^running 10001:10001 true 0 .*no-new-privileges' "$line" || return 1
+                uid=$(pm top "$c" user | awk 'NR == 2 { print $1 }')
+                expect_eq "$c process user" 10001 "$uid" || return 1
+        done
+}
+check "five containers run as uid 10001, read-only rootfs, no capabilities, no-new-privileges" t_containers_hardened
+
+t_only_orchestrator_published() {
+        local ports
+        ports=$(pm port ai-semble-infra) || return 1
+        printf '%s\n' "$ports"
+        expect_eq "published ports" "8080/tcp -> 127.0.0.1:8080" "$ports" || return 1
+        for p in 8081 8082 8083 8084; do
+                if curl -s -m 2 -o /dev/null "http://127.0.0.1:$p/health"; then
+                        echo "port $p answers on the host"
+                        return 1
+                fi
+        done
+}
+check "only the orchestrator is published, on 127.0.0.1" t_only_orchestrator_published
+
+# Inside the pod's own network namespace (never the bridge address): root enters it.
+in_pod_net() {
+        local pid
+        pid=$(pm inspect --format '{{.State.Pid}}' ai-semble-infra) || return 1
+        nsenter --target "$pid" --net -- "$@"
+}
+
+t_metrics() {
+        local s p m
+        for s in $AI_SEMBLE_SERVICES; do
+                p=$(service_port "$s")
+                m=$(in_pod_net curl -sf "http://127.0.0.1:$p/metrics") || {
+                        echo "$s: /metrics failed"
+                        return 1
+                }
+                printf '%s\n' "$m" | promtool check metrics || {
+                        echo "$s: promtool check metrics failed"
+                        return 1
+                }
+                for f in http_requests_total http_request_duration_seconds_bucket process_resident_memory_bytes \
+                        process_cpu_seconds_total process_open_fds process_start_time_seconds ai_semble_build_info; do
+                        grep -q "^$f" <<<"$m" || {
+                                echo "$s: $f missing"
+                                return 1
+                        }
+                done
+        done
+}
+check "every service's /metrics passes promtool check metrics" t_metrics
+
+t_errors() {
+        local h
+        h=$(curl -s -D - -o /tmp/it-404.json "$URL/no/such/route") || return 1
+        expect_match "404 status" '^HTTP/1.1 404' "$h" || return 1
+        expect_match "404 type" 'Content-Type: application/problem\+json' "$h" || return 1
+        jq -e '.status == 404 and (.title | length) > 0' /tmp/it-404.json >/dev/null || return 1
+        h=$(curl -s -D - -o /dev/null -X DELETE "$URL/health") || return 1
+        expect_match "405 status" '^HTTP/1.1 405' "$h" && expect_match "Allow" 'Allow: GET' "$h" || return 1
+        h=$(curl -s -D - -o /dev/null -H 'X-Request-ID: it-req-42' "$URL/health") || return 1
+        expect_match "request id echoed" 'X-Request-ID: it-req-42' "$h"
+}
+check "the real orchestrator answers 404/405 as problem+json and echoes X-Request-ID" t_errors
+
+t_journal() {
+        local s out
+        for s in $AI_SEMBLE_SERVICES; do
+                out=$(hostenv_exec journalctl --user -u "ai-semble-$s.service" -o cat --no-pager) || return 1
+                # The service's own structured lines, passed through by conmon.
+                grep -E '^\{.*"service":"'"$s"'".*\}$' <<<"$out" | grep -q listening || {
+                        printf '%s\n' "$out" | tail -n 20
+                        echo "no structured 'listening' line from $s"
+                        return 1
+                }
+        done
+}
+check "journalctl --user -u <unit> shows each service's structured log lines" t_journal
+
+t_units_agree() {
+        local unitdir
+        unitdir=$(hostenv_home)/.config/systemd/user
+        [ "$(hostenv_mode)" = direct ] && unitdir=$HOME/.config/systemd/user
+        /usr/bin/python3 "$here/units_agree.py" "$AI_SEMBLE_ROOT/quadlets" "$AI_SEMBLE_ROOT/pods/ai-semble.yaml" "$unitdir"
+}
+check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agree
+
+t_restart_one() {
+        local before after others_before others_after
+        before=$(pm inspect --format '{{.Id}}' ai-semble-llm) || return 1
+        others_before=$(pm inspect --format '{{.Id}}' ai-semble-nlp)
+        "$DEPLOY" restart llm || return 1
+        after=$(pm inspect --format '{{.Id}}' ai-semble-llm) || return 1
+        others_after=$(pm inspect --format '{{.Id}}' ai-semble-nlp)
+        [ "$before" != "$after" ] || {
+                echo "llm container was not replaced"
+                return 1
+        }
+        expect_eq "nlp untouched" "$others_before" "$others_after" &&
+                curl -sf "$URL/health/ready" | jq -e '.services.llm.status == "ready"' >/dev/null
+}
+check "deploy.sh restart llm replaces only the llm container and it becomes ready" t_restart_one
+
+t_sigterm_clean() {
+        # The stop of a unit is a SIGTERM to the service: it must drain and exit 0.
+        hostenv_exec journalctl --user -u ai-semble-llm.service -o cat --no-pager | grep -q '"msg":"stopped"' || {
+                echo "no 'stopped' line from the llm service after its restart"
+                return 1
+        }
+}
+check "a restarted service stopped cleanly on SIGTERM" t_sigterm_clean
+
+t_stop() {
+        "$DEPLOY" stop || return 1
+        local running
+        running=$(pm ps --format '{{.Names}}') || return 1
+        expect_eq "running containers" "" "$running" || return 1
+        if curl -s -m 2 -o /dev/null "$URL/health"; then
+                echo "the orchestrator still answers"
+                return 1
+        fi
+}
+check "deploy.sh stop leaves no container running" t_stop
+
+t_kube_play() {
+        local yaml ok=1
+        yaml=$(hostenv_home)/.cache/ai-semble/ai-semble.yaml
+        install -D -m 0644 "$AI_SEMBLE_ROOT/pods/ai-semble.yaml" "$yaml"
+        pm kube play --replace "$yaml" || return 1
+        for _ in $(seq 100); do
+                if curl -sf -m 2 "$URL/health/ready" >/dev/null; then
+                        ok=0
+                        break
+                fi
+                sleep 0.2
+        done
+        curl -s "$URL/health/ready"
+        echo
+        pm kube down "$yaml" >/dev/null
+        return $ok
+}
+check "the same pod runs from pods/ai-semble.yaml with podman kube play" t_kube_play
+
+finish
