@@ -6,6 +6,103 @@
 
 #include "json-util.h"
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at
+ * most U+10FFFF), 0 if invalid. */
+static size_t utf8_sequence_len(const unsigned char *p, size_t left) {
+        unsigned c = p[0];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (left < n)
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return n;
+}
+
+/* json-c's "strict" mode still takes single-quoted strings and NaN/Infinity, and lets
+ * UTF-8-encoded surrogates through: a lexical pass that knows only RFC 8259's alphabet
+ * outside strings closes those gaps before json-c sees the input. */
+static int prescan(const char *buf, size_t len, size_t *ret_off, const char **ret_why) {
+        const unsigned char *p = (const unsigned char *) buf;
+        bool in_string = false, escaped = false;
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = p[i];
+
+                if (c == 0) {
+                        *ret_off = i;
+                        *ret_why = "NUL byte";
+                        return -EBADMSG;
+                }
+                if (in_string) {
+                        if (escaped)
+                                escaped = false;
+                        else if (c == '\\')
+                                escaped = true;
+                        else if (c == '"')
+                                in_string = false;
+                        else if (c < 0x20) {
+                                *ret_off = i;
+                                *ret_why = "control character in string";
+                                return -EBADMSG;
+                        } else if (c >= 0x80) {
+                                size_t n = utf8_sequence_len(p + i, len - i);
+                                if (n == 0) {
+                                        *ret_off = i;
+                                        *ret_why = "invalid UTF-8";
+                                        return -EBADMSG;
+                                }
+                                i += n - 1;
+                        }
+                } else if (c == '"')
+                        in_string = true;
+                else if (!strchr(" \t\r\n{}[],:0123456789+-.eEtrufalsn", c)) {
+                        *ret_off = i;
+                        *ret_why = "unexpected character";
+                        return -EBADMSG;
+                }
+        }
+        return 0;
+}
+
+static bool all_numbers_finite(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_double:
+                return isfinite(json_object_get_double(o));
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (!all_numbers_finite(json_object_array_get_idx(o, i)))
+                                return false;
+                return true;
+        case json_type_object: {
+                json_object_object_foreach(o, k, v) {
+                        (void) k;
+                        if (!all_numbers_finite(v))
+                                return false;
+                }
+                return true;
+        }
+        default:
+                return true;
+        }
+}
+
 int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret_error) {
         json_tokener *tok;
         json_object *o;
@@ -15,11 +112,11 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
 
         if (len > INT32_MAX)
                 return -E2BIG;
-        /* json-c stops at a NUL inside a string in some versions and treats it as the end
-         * of input in others: refuse it outright. */
-        const char *nul = memchr(buf, '\0', len);
-        if (nul) {
-                if (ret_error && asprintf(&m, "NUL byte at offset %zu", (size_t) (nul - buf)) < 0)
+        /* This also refuses NUL bytes: json-c stops at a NUL inside a string in some versions
+         * and treats it as the end of input in others. */
+        const char *why;
+        if (prescan(buf, len, &off, &why) < 0) {
+                if (ret_error && asprintf(&m, "%s at offset %zu", why, off) < 0)
                         return -ENOMEM;
                 if (ret_error)
                         *ret_error = m;
@@ -40,7 +137,7 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
                 o = json_tokener_parse_ex(tok, "", 1), jerr = json_tokener_get_error(tok);
 
         if (!o || jerr != json_tokener_success) {
-                const char *why = jerr == json_tokener_continue ? "unexpected end of input"
+                why = jerr == json_tokener_continue ? "unexpected end of input"
                                                                  : json_tokener_error_desc(jerr);
                 if (o)
                         json_object_put(o);
@@ -52,6 +149,15 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
                 return -EBADMSG;
         }
         json_tokener_free(tok);
+
+        if (!all_numbers_finite(o)) {
+                json_object_put(o);
+                if (ret_error && asprintf(&m, "invalid JSON: numbers must be finite") < 0)
+                        return -ENOMEM;
+                if (ret_error)
+                        *ret_error = m;
+                return -EBADMSG;
+        }
 
         /* Trailing whitespace is fine, anything else is not. */
         for (size_t i = off; i < len; i++)

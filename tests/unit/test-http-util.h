@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* test-http-util.h — raw-socket HTTP helpers for the unit tests: we talk to the server
+ * byte by byte so tests can send what no well-behaved client would. */
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "macro.h"
+
+typedef struct RawResponse {
+        int status;
+        char *raw;        /* whole response, NUL-terminated */
+        size_t raw_len;
+        const char *body; /* points into raw */
+} RawResponse;
+
+static inline void raw_response_done(RawResponse *r) {
+        free(r->raw);
+        *r = (RawResponse){};
+}
+
+static inline int test_connect(int port) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -errno;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static inline int test_send_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+                if (n < 0)
+                        return -errno;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static inline double test_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Reads until EOF or timeout_ms; returns bytes read or -errno. */
+static inline ssize_t test_read_all(int fd, char **ret, int timeout_ms) {
+        size_t len = 0, cap = 4096;
+        char *buf = malloc(cap);
+        double deadline = test_now() + timeout_ms / 1000.0;
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int left = (int) ((deadline - test_now()) * 1000);
+                ssize_t n;
+
+                if (left <= 0 || poll(&p, 1, left) <= 0)
+                        break;
+                if (len + 1 >= cap) {
+                        char *nb = realloc(buf, cap * 2);
+                        if (!nb)
+                                break;
+                        buf = nb;
+                        cap *= 2;
+                }
+                n = recv(fd, buf + len, cap - 1 - len, 0);
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        *ret = buf;
+        return (ssize_t) len;
+}
+
+static inline void test_parse_response(RawResponse *r) {
+        const char *sep;
+
+        r->status = 0;
+        if (r->raw && sscanf(r->raw, "HTTP/1.%*d %d", &r->status) != 1)
+                r->status = 0;
+        sep = r->raw ? strstr(r->raw, "\r\n\r\n") : NULL;
+        r->body = sep ? sep + 4 : "";
+}
+
+/* Sends req (len bytes) on a fresh connection and reads the response until EOF. */
+static inline int test_http_raw(int port, const char *req, size_t len, RawResponse *ret) {
+        int fd = test_connect(port), r;
+        ssize_t n;
+
+        *ret = (RawResponse){};
+        if (fd < 0)
+                return fd;
+        r = test_send_all(fd, req, len);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        n = test_read_all(fd, &ret->raw, 10000);
+        close(fd);
+        if (n < 0)
+                return (int) n;
+        ret->raw_len = (size_t) n;
+        test_parse_response(ret);
+        return 0;
+}
+
+static inline int test_http(int port, const char *req, RawResponse *ret) {
+        return test_http_raw(port, req, strlen(req), ret);
+}
+
+/* Value of header name in the response (copied into buf), NULL if absent. */
+static inline const char *test_header(const RawResponse *r, const char *name, char *buf, size_t size) {
+        const char *p = r->raw, *end = strstr(r->raw, "\r\n\r\n");
+        size_t nl = strlen(name);
+
+        while (p && end && p < end) {
+                const char *eol = strstr(p, "\r\n");
+                if (!eol)
+                        break;
+                if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+                        const char *v = p + nl + 1;
+                        while (*v == ' ')
+                                v++;
+                        snprintf(buf, size, "%.*s", (int) (eol - v), v);
+                        return buf;
+                }
+                p = eol + 2;
+        }
+        return NULL;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* test-json-util.c — strict parsing of hostile input and typed field getters. */
+#include <check.h>
+
+#include "json-util.h"
+
+static int parse(const char *s, size_t len, json_object **o, char **err) {
+        *o = NULL;
+        *err = NULL;
+        return json_parse_strict(s, len, o, err);
+}
+
+static void expect_bad(const char *s, size_t len, const char *needle) {
+        json_object *o;
+        char *err;
+
+        ck_assert_int_eq(parse(s, len, &o, &err), -EBADMSG);
+        ck_assert_ptr_null(o);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_msg(strstr(err, needle) != NULL, "error '%s' lacks '%s'", err, needle);
+        free(err);
+}
+
+#define BAD(lit, needle) expect_bad(lit, sizeof(lit) - 1, needle)
+
+START_TEST(test_valid) {
+        json_object *o, *v;
+        char *err;
+
+        ck_assert_int_eq(parse("{\"a\": [1, 2.5, \"x\", true, null]}  \n", 34, &o, &err), 0);
+        ck_assert_ptr_nonnull(o);
+        ck_assert(json_object_object_get_ex(o, "a", &v));
+        ck_assert_int_eq((int) json_object_array_length(v), 5);
+        json_object_put(o);
+
+        /* A bare top-level number must not wait for more input. */
+        ck_assert_int_eq(parse("42", 2, &o, &err), 0);
+        ck_assert_int_eq(json_object_get_int(o), 42);
+        json_object_put(o);
+        ck_assert_int_eq(parse("\"\xc3\xa9\"", 4, &o, &err), 0);
+        json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_malformed) {
+        BAD("{\"a\": }", "offset");
+        BAD("{\"a\": 1", "offset");
+        BAD("", "offset");
+        BAD("{'a': 1}", "offset");       /* strict: no single quotes */
+        BAD("{\"a\": 1,}", "offset");    /* strict: no trailing comma */
+        BAD("[01]", "offset");
+        BAD("{\"a\": NaN}", "offset 6");
+        BAD("{\"a\": nan}", "offset");
+        BAD("[1e999]", "finite");
+}
+END_TEST
+
+START_TEST(test_trailing_garbage) {
+        BAD("{\"a\":1} x", "at offset 8");
+        BAD("{} {}", "at offset 3");
+        BAD("1 2", "at offset 2");
+        BAD("{} ]", "at offset 3");
+        BAD("{\"a\":1} \"x\"", "at offset 8");
+}
+END_TEST
+
+START_TEST(test_nul_byte) {
+        BAD("{\"a\":\"x\0y\"}", "NUL byte at offset 7");
+        BAD("{}\0", "NUL byte at offset 2");
+}
+END_TEST
+
+START_TEST(test_invalid_utf8) {
+        BAD("{\"a\":\"\xff\xfe\"}", "offset");
+        BAD("{\"a\":\"\xc3\"}", "offset");
+        BAD("\"\xed\xa0\x80\"", "invalid UTF-8 at offset 1"); /* encoded surrogate */
+        BAD("\"\xc0\xaf\"", "invalid UTF-8 at offset 1");    /* overlong */
+        BAD("\"a\x01\"", "control character in string at offset 2");
+}
+END_TEST
+
+START_TEST(test_depth_bomb) {
+        size_t n = 100000;
+        char *s = malloc(n * 2);
+        json_object *o;
+        char *err;
+
+        ck_assert_ptr_nonnull(s);
+        memset(s, '[', n);
+        memset(s + n, ']', n);
+        ck_assert_int_eq(parse(s, n * 2, &o, &err), -EBADMSG);
+        ck_assert_ptr_nonnull(strstr(err, "nesting too deep"));
+        free(err);
+
+        /* Just under the limit parses. */
+        memset(s, '[', JSON_MAX_DEPTH - 1);
+        memset(s + JSON_MAX_DEPTH - 1, ']', JSON_MAX_DEPTH - 1);
+        ck_assert_int_eq(parse(s, (JSON_MAX_DEPTH - 1) * 2, &o, &err), 0);
+        json_object_put(o);
+        free(s);
+}
+END_TEST
+
+static const char *err_field(json_object *errs, size_t i, const char **ret_msg) {
+        json_object *e = json_object_array_get_idx(errs, i), *f, *m;
+
+        ck_assert_ptr_nonnull(e);
+        ck_assert(json_object_object_get_ex(e, "field", &f));
+        ck_assert(json_object_object_get_ex(e, "message", &m));
+        if (ret_msg)
+                *ret_msg = json_object_get_string(m);
+        return json_object_get_string(f);
+}
+
+START_TEST(test_getters) {
+        _cleanup_json_ json_object *o = NULL, *errs = NULL;
+        const char *s = "untouched", *msg;
+        int64_t i = -1;
+        double d = -1;
+        bool b = false;
+        json_object *sub = NULL;
+        char *err;
+
+        ck_assert_int_eq(
+                parse("{\"s\":\"x\",\"i\":7,\"d\":0.5,\"di\":2,\"b\":true,\"o\":{},\"a\":[],\"n\":null,\"big\":99999999999999999999}",
+                      89, &o, &err),
+                0);
+        ck_assert_int_eq(json_get_string(o, "s", true, &errs, &s), 1);
+        ck_assert_str_eq(s, "x");
+        ck_assert_int_eq(json_get_int(o, "i", true, 0, 10, &errs, &i), 1);
+        ck_assert_int_eq(i, 7);
+        ck_assert_int_eq(json_get_double(o, "d", true, 0, 1, &errs, &d), 1);
+        ck_assert(d == 0.5);
+        ck_assert_int_eq(json_get_double(o, "di", true, 0, 10, &errs, &d), 1); /* ints are numbers */
+        ck_assert(d == 2.0);
+        ck_assert_int_eq(json_get_bool(o, "b", true, &errs, &b), 1);
+        ck_assert(b);
+        ck_assert_int_eq(json_get_object(o, "o", true, &errs, &sub), 1);
+        ck_assert_int_eq(json_get_array(o, "a", true, &errs, &sub), 1);
+        ck_assert_ptr_null(errs);
+
+        /* Absent optional: 0 and untouched; explicit null counts as absent. */
+        s = "default";
+        ck_assert_int_eq(json_get_string(o, "missing", false, &errs, &s), 0);
+        ck_assert_int_eq(json_get_string(o, "n", false, &errs, &s), 0);
+        ck_assert_str_eq(s, "default");
+        ck_assert_ptr_null(errs);
+
+        /* Errors accumulate, each naming its field. */
+        ck_assert_int_eq(json_get_string(o, "i", true, &errs, &s), -EINVAL);
+        ck_assert_int_eq(json_get_int(o, "s", true, 0, 10, &errs, &i), -EINVAL);
+        ck_assert_int_eq(json_get_int(o, "d", true, 0, 10, &errs, &i), -EINVAL); /* 0.5 is not an integer */
+        ck_assert_int_eq(json_get_int(o, "i", true, 8, 10, &errs, &i), -EINVAL);
+        ck_assert_int_eq(json_get_int(o, "big", true, 0, 10, &errs, &i), -EINVAL);
+        ck_assert_int_eq(json_get_bool(o, "s", true, &errs, &b), -EINVAL);
+        ck_assert_int_eq(json_get_object(o, "a", true, &errs, &sub), -EINVAL);
+        ck_assert_int_eq(json_get_array(o, "o", true, &errs, &sub), -EINVAL);
+        ck_assert_int_eq(json_get_string(o, "prompt", true, &errs, &s), -EINVAL);
+        ck_assert_int_eq(json_get_string_bounded(o, "s", true, 2, 0, &errs, &s), -EINVAL);
+        ck_assert_int_eq(json_get_double(o, "d", true, 1, 2, &errs, &d), -EINVAL);
+        ck_assert_int_eq((int) json_object_array_length(errs), 11);
+
+        ck_assert_str_eq(err_field(errs, 0, &msg), "i");
+        ck_assert_str_eq(msg, "must be a string, got integer");
+        ck_assert_str_eq(err_field(errs, 1, &msg), "s");
+        ck_assert_str_eq(msg, "must be an integer, got string");
+        ck_assert_str_eq(err_field(errs, 2, NULL), "d");
+        ck_assert_str_eq(err_field(errs, 3, &msg), "i");
+        ck_assert_str_eq(msg, "must be between 8 and 10");
+        ck_assert_str_eq(err_field(errs, 4, NULL), "big");
+        ck_assert_str_eq(err_field(errs, 8, &msg), "prompt");
+        ck_assert_str_eq(msg, "field is required");
+        ck_assert_int_eq(i, 7); /* untouched on failure */
+}
+END_TEST
+
+START_TEST(test_not_an_object) {
+        _cleanup_json_ json_object *o = json_object_new_array(), *errs = NULL;
+        const char *s = NULL;
+
+        ck_assert_int_eq(json_get_string(o, "x", true, &errs, &s), -EINVAL);
+        ck_assert_int_eq(json_get_string(NULL, "x", false, &errs, &s), -EINVAL);
+        ck_assert_int_eq((int) json_object_array_length(errs), 2);
+        ck_assert_str_eq(err_field(errs, 0, NULL), "");
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("json-util");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_test(tc, test_valid);
+        tcase_add_test(tc, test_malformed);
+        tcase_add_test(tc, test_trailing_garbage);
+        tcase_add_test(tc, test_nul_byte);
+        tcase_add_test(tc, test_invalid_utf8);
+        tcase_add_test(tc, test_depth_bomb);
+        tcase_add_test(tc, test_getters);
+        tcase_add_test(tc, test_not_an_object);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
