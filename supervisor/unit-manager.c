@@ -107,9 +107,11 @@ int unit_manager_reload(UnitManager *m, char **ret_error) {
         int r;
 
         r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "Reload", &error, NULL, NULL);
-        if (r < 0)
+        if (r < 0) {
                 bus_error_copy(&error, r, ret_error);
-        return r;
+                return r;
+        }
+        return 0;
 }
 
 static int enqueue(UnitManager *m, const char *method, const char *unit, char **ret_error) {
@@ -194,6 +196,8 @@ int unit_manager_wait(UnitManager *m, uint64_t timeout_usec, char ***ret_failure
                 if (r < 0 && r != -EINTR)
                         goto finish;
         }
+        if (r != -ETIMEDOUT)
+                r = 0;
 
         for (size_t i = 0; i < m->n_jobs; i++) {
                 const Job *j = &m->jobs[i];

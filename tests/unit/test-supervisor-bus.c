@@ -18,12 +18,21 @@
 
 static char unit_path[4096], fail_path[4096];
 
-static void write_unit(const char *path, const char *exec) {
+/* runs before the suite, so it reports with perror instead of ck_assert */
+static int write_unit(const char *path, const char *type, const char *exec) {
         FILE *f = fopen(path, "we");
 
-        ck_assert_ptr_nonnull(f);
-        fprintf(f, "[Unit]\nDescription=ai-semble supervisor bus test\n[Service]\nType=exec\nExecStart=%s\n", exec);
-        ck_assert_int_eq(fclose(f), 0);
+        if (!f) {
+                perror(path);
+                return -1;
+        }
+        fprintf(f, "[Unit]\nDescription=ai-semble supervisor bus test\n[Service]\nType=%s\nExecStart=%s\n", type,
+                exec);
+        if (fclose(f) != 0) {
+                perror(path);
+                return -1;
+        }
+        return 0;
 }
 
 static void assert_state(UnitManager *m, const char *unit, const char *active) {
@@ -111,8 +120,10 @@ int main(void) {
                 fprintf(stderr, "no user bus ($XDG_RUNTIME_DIR/bus): skipping\n");
                 return 77;
         }
-        if (paths_init(&p) < 0 || paths_mkdir_p(p.unit_dir, 0755) < 0)
+        if (paths_init(&p) < 0 || paths_mkdir_p(p.unit_dir, 0755) < 0) {
+                fprintf(stderr, "cannot create the user unit directory\n");
                 return EXIT_FAILURE;
+        }
         snprintf(unit_path, sizeof(unit_path), "%s/%s", p.unit_dir, TEST_UNIT);
         snprintf(fail_path, sizeof(fail_path), "%s/%s", p.unit_dir, TEST_FAIL_UNIT);
 
@@ -124,8 +135,10 @@ int main(void) {
         tcase_add_test(tc, test_unknown_unit);
         suite_add_tcase(s, tc);
 
-        write_unit(unit_path, "/bin/sleep 300");
-        write_unit(fail_path, "/bin/false");
+        if (write_unit(unit_path, "exec", "/bin/sleep 300") < 0 ||
+            /* oneshot: the start job itself fails, with result "failed" */
+            write_unit(fail_path, "oneshot", "/bin/false") < 0)
+                return EXIT_FAILURE;
         sr = srunner_create(s);
         srunner_set_fork_status(sr, CK_NOFORK);
         srunner_run_all(sr, CK_NORMAL);
