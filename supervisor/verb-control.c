@@ -94,10 +94,10 @@ int verb_start(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r;
 
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_manager(&m);
         if (r < 0)
                 return r;
-        r = supervisor_open_manager(&m);
+        r = supervisor_read_manifest(s, &mf);
         if (r < 0)
                 return r;
         r = start_all(s, m, &mf);
@@ -112,10 +112,10 @@ int verb_stop(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r;
 
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_manager(&m);
         if (r < 0)
                 return r;
-        r = supervisor_open_manager(&m);
+        r = supervisor_read_manifest(s, &mf);
         if (r < 0)
                 return r;
         r = supervisor_stop_all(s, m, &mf);
@@ -130,6 +130,9 @@ int verb_restart(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r, idx = -1;
 
+        r = supervisor_open_manager(&m);
+        if (r < 0)
+                return r;
         r = supervisor_read_manifest(s, &mf);
         if (r < 0)
                 return r;
@@ -143,9 +146,6 @@ int verb_restart(Supervisor *s, int argc, char **argv) {
                                                strempty(names));
                 }
         }
-        r = supervisor_open_manager(&m);
-        if (r < 0)
-                return r;
         if (idx >= 0) {
                 r = enqueue_logged(m, unit_manager_restart, "restart", mf.units[idx]);
                 if (r >= 0)

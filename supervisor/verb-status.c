@@ -24,10 +24,10 @@ int verb_status(Supervisor *s, int argc, char **argv) {
 
         if (argc > 0)
                 return log_error_errno(-EINVAL, "status takes no arguments besides --json");
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_manager(&m);
         if (r < 0)
                 return r;
-        r = supervisor_open_manager(&m);
+        r = supervisor_read_manifest(s, &mf);
         if (r < 0)
                 return r;
 
