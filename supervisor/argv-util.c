@@ -57,7 +57,7 @@ int argv_pushf(char ***v, const char *format, ...) {
         return argv_consume(v, s);
 }
 
-int argv_push_many(char ***v, ...) {
+int argv_push_many_internal(char ***v, ...) {
         va_list ap;
         int r = 0;
 

@@ -17,8 +17,9 @@ size_t argv_length(char *const *v);
 /* Appends a copy of s. */
 int argv_push(char ***v, const char *s);
 int argv_pushf(char ***v, const char *format, ...) _printf_(2, 3);
-/* Appends copies of several strings, up to a NULL. */
-int argv_push_many(char ***v, ...);
+/* Appends copies of several strings; the macro adds the typed NULL sentinel. */
+int argv_push_many_internal(char ***v, ...);
+#define argv_push_many(v, ...) argv_push_many_internal((v), __VA_ARGS__, (const char *) NULL)
 /* Appends every word of s split on blanks, honouring "double" and 'single' quotes. */
 int argv_push_split(char ***v, const char *s);
 /* Joins with sep; returns NULL on OOM. */

@@ -16,23 +16,36 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "install", verb_install, "install [--dev]     write the units for the Podman found, reload the manager" },
-        { "start", verb_start, "start               start the pod and every service, wait until they are up" },
+        { "install",
+          verb_install,
+          "install [--dev]     write the units for the Podman found, reload the manager" },
+        { "start",
+          verb_start,
+          "start               start the pod and every service, wait until they are up" },
         { "stop", verb_stop, "stop                stop every service and the pod" },
-        { "restart", verb_restart, "restart [SERVICE]   restart one service (orchestrator, llm, vision, nlp, data) or all" },
-        { "status", verb_status, "status [--json]     unit states and readiness; exit 0 ready, 3 not ready" },
-        { "uninstall", verb_uninstall, "uninstall           stop, remove the installed units, reload the manager" },
+        { "restart",
+          verb_restart,
+          "restart [SERVICE]   restart one service (orchestrator, llm, vision, nlp, data) or all" },
+        { "status",
+          verb_status,
+          "status [--json]     unit states and readiness; exit 0 ready, 3 not ready" },
+        { "uninstall",
+          verb_uninstall,
+          "uninstall           stop, remove the installed units, reload the manager" },
 };
 
 static void help(FILE *f) {
-        fprintf(f, "Usage: ai-semble-supervisor [--help] COMMAND [OPTIONS]\n\n"
-                   "Runs the ai-semble pod under your user's systemd manager.\n\nCommands:\n");
+        fprintf(f,
+                "Usage: ai-semble-supervisor [--help] COMMAND [OPTIONS]\n\n"
+                "Runs the ai-semble pod under your user's systemd manager.\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(f, "  %s\n", verbs[i].usage);
-        fprintf(f, "\nUnits: Podman >= 5 gets Quadlet units (ai-semble-pod.service, ai-semble-<service>.service);\n"
-                   "Podman 4 gets 'podman generate systemd' units (pod-ai-semble.service,\n"
-                   "container-ai-semble-<service>.service). The choice is recorded in\n"
-                   "$XDG_CONFIG_HOME/ai-semble/installed.\n\nEnvironment:\n");
+        fprintf(f,
+                "\nUnits: Podman >= 5 gets Quadlet units (ai-semble-pod.service, "
+                "ai-semble-<service>.service);\n"
+                "Podman 4 gets 'podman generate systemd' units (pod-ai-semble.service,\n"
+                "container-ai-semble-<service>.service). The choice is recorded in\n"
+                "$XDG_CONFIG_HOME/ai-semble/installed.\n\nEnvironment:\n");
         config_print_help(supervisor_config_table, supervisor_config_table_size, f);
 }
 
@@ -113,7 +126,9 @@ static int run(int argc, char **argv) {
                 if (!s.cfg.env_file)
                         return log_error_errno(-ENOMEM, "Out of memory");
         } else if (s.cfg.env_file[0] != '/')
-                return log_error_errno(-EINVAL, "AI_SEMBLE_ENV_FILE must be an absolute path: %s", s.cfg.env_file);
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
+                return log_error_errno(
+                        -EINVAL, "AI_SEMBLE_ENV_FILE must be an absolute path: %s", s.cfg.env_file);
 
         return verb->run(&s, argc - optind, argv + optind);
 }

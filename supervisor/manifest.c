@@ -62,6 +62,7 @@ int manifest_parse(const char *text, Manifest *ret) {
                         const char *sp = strchr(v, ' ');
                         _cleanup_free_ char *name = NULL;
                         if (!sp || sp == v || !sp[1])
+                                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                                 return -EBADMSG;
                         name = strndup(v, (size_t) (sp - v));
                         if (!name)
@@ -121,10 +122,13 @@ int manifest_read(const char *path, Manifest *ret) {
                 return negative_errno();
         n = fread(buf, 1, sizeof(buf) - 1, f);
         if (ferror(f))
+                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
                 return -EIO;
         if (!feof(f))
+                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
                 return -EFBIG;
         buf[n] = 0;
+        /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
         return manifest_parse(buf, ret);
 }
 

@@ -35,12 +35,14 @@ int paths_init(Paths *ret) {
         else if (asprintf(&p.config_home, "%s/.config", home) < 0)
                 p.config_home = NULL;
         if (!p.config_home)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
         if (asprintf(&p.quadlet_dir, "%s/containers/systemd", p.config_home) < 0 ||
             asprintf(&p.unit_dir, "%s/systemd/user", p.config_home) < 0 ||
             asprintf(&p.state_dir, "%s/ai-semble", p.config_home) < 0 ||
             asprintf(&p.manifest, "%s/installed", p.state_dir) < 0 ||
             asprintf(&p.env_file, "%s/ai-semble.env", p.state_dir) < 0)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
         *ret = p;
         p = (Paths){};

@@ -9,12 +9,12 @@
 
 typedef struct Paths {
         char *home;
-        char *config_home;   /* $XDG_CONFIG_HOME or ~/.config */
-        char *quadlet_dir;   /* ~/.config/containers/systemd */
-        char *unit_dir;      /* ~/.config/systemd/user */
-        char *state_dir;     /* ~/.config/ai-semble */
-        char *manifest;      /* ~/.config/ai-semble/installed */
-        char *env_file;      /* default AI_SEMBLE_ENV_FILE: ~/.config/ai-semble/ai-semble.env */
+        char *config_home; /* $XDG_CONFIG_HOME or ~/.config */
+        char *quadlet_dir; /* ~/.config/containers/systemd */
+        char *unit_dir;    /* ~/.config/systemd/user */
+        char *state_dir;   /* ~/.config/ai-semble */
+        char *manifest;    /* ~/.config/ai-semble/installed */
+        char *env_file;    /* default AI_SEMBLE_ENV_FILE: ~/.config/ai-semble/ai-semble.env */
 } Paths;
 
 /* From $HOME (or the password database) and $XDG_CONFIG_HOME. */

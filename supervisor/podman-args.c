@@ -9,21 +9,21 @@
 #include "unit-names.h"
 
 typedef enum ArgKind {
-        ARG_IGNORE,     /* accepted, no podman equivalent needed (generate writes its own) */
-        ARG_VALUE,      /* option value */
-        ARG_FLAG,       /* boolean: option when true */
-        ARG_LIST,       /* option once per blank-separated word */
-        ARG_SECOPT,     /* --security-opt prefix+value */
-        ARG_SECFLAG,    /* boolean: --security-opt option when true */
-        ARG_VOLUME,     /* -v, resolving "X.volume:" to the named volume */
-        ARG_POD,        /* --pod, resolving "X.pod" to its PodName */
-        ARG_NOTIFY,     /* Notify=true → --sdnotify=container */
-        ARG_PODMAN_ARGS,/* split on blanks, appended as they are */
-        ARG_IMAGE,      /* positional */
-        ARG_EXEC,       /* positional, after the image */
-        ARG_NAME,       /* --name (already emitted first) */
-        ARG_INSTALL,    /* WantedBy=: generate always writes default.target */
-        ARG_SERVICE,    /* [Service] keys handled by podman_args_generate() */
+        ARG_IGNORE,      /* accepted, no podman equivalent needed (generate writes its own) */
+        ARG_VALUE,       /* option value */
+        ARG_FLAG,        /* boolean: option when true */
+        ARG_LIST,        /* option once per blank-separated word */
+        ARG_SECOPT,      /* --security-opt prefix+value */
+        ARG_SECFLAG,     /* boolean: --security-opt option when true */
+        ARG_VOLUME,      /* -v, resolving "X.volume:" to the named volume */
+        ARG_POD,         /* --pod, resolving "X.pod" to its PodName */
+        ARG_NOTIFY,      /* Notify=true → --sdnotify=container */
+        ARG_PODMAN_ARGS, /* split on blanks, appended as they are */
+        ARG_IMAGE,       /* positional */
+        ARG_EXEC,        /* positional, after the image */
+        ARG_NAME,        /* --name (already emitted first) */
+        ARG_INSTALL,     /* WantedBy=: generate always writes default.target */
+        ARG_SERVICE,     /* [Service] keys handled by podman_args_generate() */
 } ArgKind;
 
 typedef struct KeyRule {
@@ -66,12 +66,9 @@ static const KeyRule container_rules[] = {
 };
 
 static const KeyRule pod_rules[] = {
-        { "Unit", "Description", ARG_IGNORE, NULL },
-        { "Pod", "PodName", ARG_NAME, "--name" },
-        { "Pod", "PublishPort", ARG_VALUE, "-p" },
-        { "Pod", "Network", ARG_VALUE, "--network" },
-        { "Pod", "Volume", ARG_VOLUME, "-v" },
-        { "Pod", "PodmanArgs", ARG_PODMAN_ARGS, NULL },
+        { "Unit", "Description", ARG_IGNORE, NULL },  { "Pod", "PodName", ARG_NAME, "--name" },
+        { "Pod", "PublishPort", ARG_VALUE, "-p" },    { "Pod", "Network", ARG_VALUE, "--network" },
+        { "Pod", "Volume", ARG_VOLUME, "-v" },        { "Pod", "PodmanArgs", ARG_PODMAN_ARGS, NULL },
         { "Install", "WantedBy", ARG_INSTALL, NULL },
 };
 
@@ -183,8 +180,13 @@ int podman_args_parse_seconds(const char *value, unsigned *ret) {
 }
 
 /* "name.volume:/dst[:opts]" → "<VolumeName>:/dst[:opts]"; anything else unchanged. */
-static int resolve_volume(const UnitSet *set, const UnitFile *u, const UnitEntry *e, const char *value,
-                          char **ret, char **ret_error) {
+static int resolve_volume(
+        const UnitSet *set,
+        const UnitFile *u,
+        const UnitEntry *e,
+        const char *value,
+        char **ret,
+        char **ret_error) {
         const char *colon = strchr(value, ':');
         _cleanup_free_ char *src = NULL, *name = NULL;
         const UnitFile *vol;
@@ -201,8 +203,14 @@ static int resolve_volume(const UnitSet *set, const UnitFile *u, const UnitEntry
         }
         vol = unit_set_find(set, src);
         if (!vol || vol->kind != UNIT_KIND_VOLUME)
-                return fail(ret_error, -ENOENT, "%s:%u: %s= refers to '%s', which is not in the quadlet directory",
-                            u->name, e->line, e->key, src);
+                return fail(
+                        ret_error,
+                        -ENOENT,
+                        "%s:%u: %s= refers to '%s', which is not in the quadlet directory",
+                        u->name,
+                        e->line,
+                        e->key,
+                        src);
         r = unit_names_volume_name(vol, &name);
         if (r < 0)
                 return r;
@@ -211,18 +219,29 @@ static int resolve_volume(const UnitSet *set, const UnitFile *u, const UnitEntry
         return 0;
 }
 
-static int resolve_pod(const UnitSet *set, const UnitFile *u, const UnitEntry *e, char **ret, char **ret_error) {
+static int
+resolve_pod(const UnitSet *set, const UnitFile *u, const UnitEntry *e, char **ret, char **ret_error) {
         const UnitFile *pod = unit_set_find(set, e->value);
 
         if (!pod || pod->kind != UNIT_KIND_POD)
-                return fail(ret_error, -ENOENT, "%s:%u: Pod= refers to '%s', which is not in the quadlet directory",
-                            u->name, e->line, e->value);
+                return fail(
+                        ret_error,
+                        -ENOENT,
+                        "%s:%u: Pod= refers to '%s', which is not in the quadlet directory",
+                        u->name,
+                        e->line,
+                        e->value);
         return unit_names_pod_name(pod, ret);
 }
 
 /* Appends the options for every entry of u; the image and Exec= words go to positional. */
-static int translate(const UnitSet *set, const UnitFile *u, const char *home, char ***argv, char ***positional,
-                     char **ret_error) {
+static int translate(
+        const UnitSet *set,
+        const UnitFile *u,
+        const char *home,
+        char ***argv,
+        char ***positional,
+        char **ret_error) {
         const char *image = NULL;
         int r;
 
@@ -232,13 +251,26 @@ static int translate(const UnitSet *set, const UnitFile *u, const char *home, ch
                 _cleanup_free_ char *value = NULL, *resolved = NULL;
 
                 if (!rule)
-                        return fail(ret_error, -EBADMSG,
-                                    "%s:%u: key '%s' in section [%s] is not supported by the Podman %s translation",
-                                    u->name, e->line, e->key, e->section, "< 5");
+                        return fail(
+                                ret_error,
+                                -EBADMSG,
+                                "%s:%u: key '%s' in section [%s] is not supported by the Podman %s "
+                                "translation",
+                                u->name,
+                                e->line,
+                                e->key,
+                                e->section,
+                                "< 5");
                 r = podman_args_expand(e->value, home, &value);
                 if (r == -EINVAL)
-                        return fail(ret_error, r, "%s:%u: %s=%s uses a specifier other than %%h or %%%%", u->name,
-                                    e->line, e->key, e->value);
+                        return fail(
+                                ret_error,
+                                r,
+                                "%s:%u: %s=%s uses a specifier other than %%h or %%%%",
+                                u->name,
+                                e->line,
+                                e->key,
+                                e->value);
                 if (r < 0)
                         return r;
 
@@ -249,25 +281,36 @@ static int translate(const UnitSet *set, const UnitFile *u, const char *home, ch
                         break;
                 case ARG_INSTALL:
                         if (!streq(value, "default.target"))
-                                return fail(ret_error, -EBADMSG,
-                                            "%s:%u: WantedBy=%s: podman generate systemd only writes default.target",
-                                            u->name, e->line, value);
+                                return fail(
+                                        ret_error,
+                                        -EBADMSG,
+                                        "%s:%u: WantedBy=%s: podman generate systemd only writes "
+                                        "default.target",
+                                        u->name,
+                                        e->line,
+                                        value);
                         break;
                 case ARG_VALUE:
-                        r = argv_push_many(argv, rule->option, value, NULL);
+                        r = argv_push_many(argv, rule->option, value);
                         break;
                 case ARG_FLAG:
                 case ARG_SECFLAG:
                 case ARG_NOTIFY:
                         r = unit_parse_bool(value);
                         if (r < 0)
-                                return fail(ret_error, -EBADMSG, "%s:%u: %s=%s is not a boolean%s", u->name, e->line,
-                                            e->key, value,
-                                            rule->kind == ARG_NOTIFY ? " (Notify=healthy needs Podman 5)" : "");
+                                return fail(
+                                        ret_error,
+                                        -EBADMSG,
+                                        "%s:%u: %s=%s is not a boolean%s",
+                                        u->name,
+                                        e->line,
+                                        e->key,
+                                        value,
+                                        rule->kind == ARG_NOTIFY ? " (Notify=healthy needs Podman 5)" : "");
                         if (r == 0)
                                 break;
                         if (rule->kind == ARG_SECFLAG)
-                                r = argv_push_many(argv, "--security-opt", rule->option, NULL);
+                                r = argv_push_many(argv, "--security-opt", rule->option);
                         else
                                 r = argv_push(argv, rule->option);
                         break;
@@ -275,10 +318,15 @@ static int translate(const UnitSet *set, const UnitFile *u, const char *home, ch
                         _cleanup_argv_free_ char **words = NULL;
                         r = argv_push_split(&words, value);
                         if (r == -EINVAL)
-                                return fail(ret_error, r, "%s:%u: %s= has an unterminated quote", u->name, e->line,
-                                            e->key);
+                                return fail(
+                                        ret_error,
+                                        r,
+                                        "%s:%u: %s= has an unterminated quote",
+                                        u->name,
+                                        e->line,
+                                        e->key);
                         for (size_t j = 0; r >= 0 && words && words[j]; j++)
-                                r = argv_push_many(argv, rule->option, words[j], NULL);
+                                r = argv_push_many(argv, rule->option, words[j]);
                         break;
                 }
                 case ARG_SECOPT:
@@ -289,19 +337,24 @@ static int translate(const UnitSet *set, const UnitFile *u, const char *home, ch
                 case ARG_VOLUME:
                         r = resolve_volume(set, u, e, value, &resolved, ret_error);
                         if (r >= 0)
-                                r = argv_push_many(argv, rule->option, resolved, NULL);
+                                r = argv_push_many(argv, rule->option, resolved);
                         break;
                 case ARG_POD:
                         r = resolve_pod(set, u, e, &resolved, ret_error);
                         if (r >= 0)
-                                r = argv_push_many(argv, rule->option, resolved, NULL);
+                                r = argv_push_many(argv, rule->option, resolved);
                         break;
                 case ARG_PODMAN_ARGS:
                 case ARG_EXEC:
                         r = argv_push_split(rule->kind == ARG_EXEC ? positional : argv, value);
                         if (r == -EINVAL)
-                                return fail(ret_error, r, "%s:%u: %s= has an unterminated quote", u->name, e->line,
-                                            e->key);
+                                return fail(
+                                        ret_error,
+                                        r,
+                                        "%s:%u: %s= has an unterminated quote",
+                                        u->name,
+                                        e->line,
+                                        e->key);
                         break;
                 case ARG_IMAGE:
                         image = e->value;
@@ -344,7 +397,7 @@ int podman_args_pod_create(const UnitSet *set, const char *home, char ***ret, ch
         r = unit_names_pod_name(pod, &name);
         if (r < 0)
                 return r;
-        r = argv_push_many(&argv, "pod", "create", "--name", name, NULL);
+        r = argv_push_many(&argv, "pod", "create", "--name", name);
         if (r >= 0)
                 r = argv_pushf(&argv, "--infra-name=%s-infra", name);
         if (r < 0)
@@ -356,8 +409,8 @@ int podman_args_pod_create(const UnitSet *set, const char *home, char ***ret, ch
         return 0;
 }
 
-int podman_args_container_create(const UnitSet *set, const UnitFile *ctr, const char *home, char ***ret,
-                                 char **ret_error) {
+int podman_args_container_create(
+        const UnitSet *set, const UnitFile *ctr, const char *home, char ***ret, char **ret_error) {
         _cleanup_argv_free_ char **argv = NULL, **positional = NULL;
         _cleanup_free_ char *name = NULL;
         int r;
@@ -367,7 +420,7 @@ int podman_args_container_create(const UnitSet *set, const UnitFile *ctr, const 
         r = unit_names_container_name(ctr, &name);
         if (r < 0)
                 return r;
-        r = argv_push_many(&argv, "create", "--name", name, NULL);
+        r = argv_push_many(&argv, "create", "--name", name);
         if (r < 0)
                 return r;
         r = translate(set, ctr, home, &argv, &positional, ret_error);
@@ -388,8 +441,9 @@ typedef struct ServiceSetting {
 } ServiceSetting;
 
 int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
-        static const char *const restart_policies[] = { "no", "on-success", "on-failure", "on-abnormal",
-                                                        "on-watchdog", "on-abort", "always" };
+        static const char *const restart_policies[] = { "no",          "on-success",  "on-failure",
+                                                        "on-abnormal", "on-watchdog", "on-abort",
+                                                        "always" };
         ServiceSetting settings[] = {
                 { "Restart", "--restart-policy", NULL, NULL },
                 { "TimeoutStartSec", "--start-timeout", NULL, NULL },
@@ -411,11 +465,17 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
                         if (!v)
                                 continue;
                         if (settings[k].value && !streq(settings[k].value, v))
-                                return fail(ret_error, -EBADMSG,
-                                            "%s: %s=%s differs from %s's %s=%s, but podman generate systemd "
-                                            "applies one value to all units",
-                                            u->name, settings[k].key, v, settings[k].from, settings[k].key,
-                                            settings[k].value);
+                                return fail(
+                                        ret_error,
+                                        -EBADMSG,
+                                        "%s: %s=%s differs from %s's %s=%s, but podman generate systemd "
+                                        "applies one value to all units",
+                                        u->name,
+                                        settings[k].key,
+                                        v,
+                                        settings[k].from,
+                                        settings[k].key,
+                                        settings[k].value);
                         settings[k].value = v;
                         settings[k].from = u->name;
                 }
@@ -424,7 +484,7 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
         r = unit_names_pod_name(pod, &name);
         if (r < 0)
                 return r;
-        r = argv_push_many(&argv, "generate", "systemd", "--new", "--files", "--name", NULL);
+        r = argv_push_many(&argv, "generate", "systemd", "--new", "--files", "--name");
         if (r < 0)
                 return r;
         for (size_t k = 0; k < ELEMENTSOF(settings); k++) {
@@ -436,14 +496,23 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
                         for (size_t j = 0; j < ELEMENTSOF(restart_policies); j++)
                                 ok = ok || streq(v, restart_policies[j]);
                         if (!ok)
-                                return fail(ret_error, -EBADMSG, "%s: Restart=%s is not a restart policy",
-                                            settings[k].from, v);
-                        r = argv_push_many(&argv, settings[k].option, v, NULL);
+                                return fail(
+                                        ret_error,
+                                        -EBADMSG,
+                                        "%s: Restart=%s is not a restart policy",
+                                        settings[k].from,
+                                        v);
+                        r = argv_push_many(&argv, settings[k].option, v);
                 } else {
                         unsigned secs;
                         if (podman_args_parse_seconds(v, &secs) < 0)
-                                return fail(ret_error, -EBADMSG, "%s: %s=%s is not a time span in seconds",
-                                            settings[k].from, settings[k].key, v);
+                                return fail(
+                                        ret_error,
+                                        -EBADMSG,
+                                        "%s: %s=%s is not a time span in seconds",
+                                        settings[k].from,
+                                        settings[k].key,
+                                        v);
                         r = argv_push(&argv, settings[k].option);
                         if (r >= 0)
                                 r = argv_pushf(&argv, "%u", secs);

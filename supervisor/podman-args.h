@@ -10,8 +10,8 @@
 /* argv (without the podman binary) of `pod create` for the set's .pod file. */
 int podman_args_pod_create(const UnitSet *set, const char *home, char ***ret, char **ret_error);
 /* argv (without the podman binary) of `create` for one .container file. */
-int podman_args_container_create(const UnitSet *set, const UnitFile *ctr, const char *home, char ***ret,
-                                 char **ret_error);
+int podman_args_container_create(
+        const UnitSet *set, const UnitFile *ctr, const char *home, char ***ret, char **ret_error);
 /* argv of `generate systemd --new --files --name ...` carrying the [Service] settings the
  * containers agree on (Restart=, TimeoutStartSec=, TimeoutStopSec=). */
 int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error);

@@ -29,8 +29,13 @@ static int drain(int fd, FILE *sink) {
         return 1;
 }
 
-int podman_run(const char *podman, char *const *args, const char *cwd, int *ret_status, char **ret_stdout,
-               char **ret_stderr) {
+int podman_run(
+        const char *podman,
+        char *const *args,
+        const char *cwd,
+        int *ret_status,
+        char **ret_stdout,
+        char **ret_stderr) {
         _cleanup_close_ int out_r = -1, out_w = -1, err_r = -1, err_w = -1;
         _cleanup_argv_free_ char **argv = NULL;
         _cleanup_free_ char *out = NULL, *err = NULL;
@@ -78,7 +83,8 @@ int podman_run(const char *podman, char *const *args, const char *cwd, int *ret_
                 r = -ENOMEM;
 
         while (r >= 0 && (out_r >= 0 || err_r >= 0)) {
-                struct pollfd p[2] = { { .fd = out_r, .events = POLLIN }, { .fd = err_r, .events = POLLIN } };
+                struct pollfd p[2] = { { .fd = out_r, .events = POLLIN },
+                                       { .fd = err_r, .events = POLLIN } };
 
                 if (poll(p, 2, -1) < 0) {
                         if (errno == EINTR)
@@ -178,7 +184,9 @@ bool podman_version_at_least(const PodmanVersion *v, unsigned major, unsigned mi
 }
 
 int podman_version_detect(const char *podman, PodmanVersion *ret, char **ret_error) {
-        static char *const args[] = { (char *) "version", (char *) "--format", (char *) "{{.Client.Version}}", NULL };
+        static char *const args[] = {
+                (char *) "version", (char *) "--format", (char *) "{{.Client.Version}}", NULL
+        };
         _cleanup_free_ char *out = NULL, *err = NULL;
         int status, r;
 

@@ -15,8 +15,13 @@ typedef struct PodmanVersion {
 /* Runs `podman args...` in cwd (NULL: unchanged) with stdin from /dev/null and returns
  * its exit status in *ret_status (128+signal if killed); stdout and stderr are captured
  * when ret_stdout/ret_stderr are not NULL. Returns -errno if it could not run at all. */
-int podman_run(const char *podman, char *const *args, const char *cwd, int *ret_status, char **ret_stdout,
-               char **ret_stderr);
+int podman_run(
+        const char *podman,
+        char *const *args,
+        const char *cwd,
+        int *ret_status,
+        char **ret_stdout,
+        char **ret_stderr);
 
 /* Parses "4.3.1", "5.0.0-rc1", "5.2" (patch 0); anything else → -EINVAL. */
 int podman_version_parse(const char *s, PodmanVersion *ret);

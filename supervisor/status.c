@@ -151,12 +151,14 @@ int status_apply_ready(PodStatus *s, long http_code, const char *body) {
                 ServiceStatus *svc = &s->services[i];
                 json_object *o, *st, *lat;
 
-                if (!json_object_object_get_ex(services, svc->name, &o) || !json_object_is_type(o, json_type_object))
+                if (!json_object_object_get_ex(services, svc->name, &o) ||
+                    !json_object_is_type(o, json_type_object))
                         continue;
                 if (json_object_object_get_ex(o, "status", &st) && json_object_is_type(st, json_type_string))
                         svc->ready = status_word_ready(json_object_get_string(st));
                 if (json_object_object_get_ex(o, "latency_ms", &lat) &&
-                    (json_object_is_type(lat, json_type_double) || json_object_is_type(lat, json_type_int))) {
+                    (json_object_is_type(lat, json_type_double) ||
+                     json_object_is_type(lat, json_type_int))) {
                         svc->has_latency = true;
                         svc->latency_ms = json_object_get_double(lat);
                 }
@@ -189,10 +191,12 @@ static int add_unit_fields(json_object *o, const char *unit, const UnitState *st
         r |= json_object_object_add(o, "load", json_string_or_null(st->load_state));
         r |= json_object_object_add(o, "active", json_string_or_null(st->active_state));
         r |= json_object_object_add(o, "sub", json_string_or_null(st->sub_state));
-        r |= json_object_object_add(o, "since",
-                                    status_format_timestamp(st->state_change_usec, since, sizeof(since)) >= 0
-                                            ? json_object_new_string(since)
-                                            : NULL);
+        r |= json_object_object_add(
+                o,
+                "since",
+                status_format_timestamp(st->state_change_usec, since, sizeof(since)) >= 0
+                        ? json_object_new_string(since)
+                        : NULL);
         return r ? -ENOMEM : 0;
 }
 
@@ -233,14 +237,17 @@ int status_render_json(const PodStatus *s, char **ret) {
                 if (r < 0)
                         return r;
                 if (json_object_object_add(o, "ready", json_object_new_boolean(svc->ready)) < 0 ||
-                    json_object_object_add(o, "latency_ms",
-                                           svc->has_latency ? json_object_new_double(svc->latency_ms) : NULL) < 0)
+                    json_object_object_add(
+                            o,
+                            "latency_ms",
+                            svc->has_latency ? json_object_new_double(svc->latency_ms) : NULL) < 0)
                         return -ENOMEM;
         }
         if (json_object_object_add(root, "ready", json_object_new_boolean(status_all_ok(s))) < 0)
                 return -ENOMEM;
 
-        text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        text = strdup(json_object_to_json_string_ext(
+                root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!text)
                 return -ENOMEM;
         *ret = text;
@@ -252,12 +259,26 @@ static void print_row(FILE *f, const char *name, const char *unit, const UnitSta
 
         if (status_format_timestamp(st->state_change_usec, since, sizeof(since)) < 0)
                 strcpy(since, "-");
-        fprintf(f, "%-13s %-40s %-10s %-10s %-12s %-21s %s\n", name, unit, strempty(st->load_state),
-                strempty(st->active_state), strempty(st->sub_state), since, ready);
+        fprintf(f,
+                "%-13s %-40s %-10s %-10s %-12s %-21s %s\n",
+                name,
+                unit,
+                strempty(st->load_state),
+                strempty(st->active_state),
+                strempty(st->sub_state),
+                since,
+                ready);
 }
 
 void status_print_table(const PodStatus *s, FILE *f) {
-        fprintf(f, "%-13s %-40s %-10s %-10s %-12s %-21s %s\n", "SERVICE", "UNIT", "LOAD", "ACTIVE", "SUB", "SINCE",
+        fprintf(f,
+                "%-13s %-40s %-10s %-10s %-12s %-21s %s\n",
+                "SERVICE",
+                "UNIT",
+                "LOAD",
+                "ACTIVE",
+                "SUB",
+                "SINCE",
                 "READY");
         print_row(f, "(pod)", s->unit, &s->state, "-");
         for (size_t i = 0; i < s->n_services; i++) {
@@ -265,12 +286,19 @@ void status_print_table(const PodStatus *s, FILE *f) {
                 char ready[64];
 
                 if (svc->has_latency)
-                        snprintf(ready, sizeof(ready), "%s (%.1f ms)", svc->ready ? "yes" : "no", svc->latency_ms);
+                        snprintf(
+                                ready,
+                                sizeof(ready),
+                                "%s (%.1f ms)",
+                                svc->ready ? "yes" : "no",
+                                svc->latency_ms);
                 else
                         snprintf(ready, sizeof(ready), "%s", svc->ready ? "yes" : "no");
                 print_row(f, svc->name, svc->unit, &svc->state, ready);
         }
         if (!s->probe_answered)
                 fprintf(f, "\nreadiness probe: no answer\n");
-        fprintf(f, "\n%s\n", status_all_ok(s) ? "ai-semble is running and ready." : "ai-semble is NOT fully ready.");
+        fprintf(f,
+                "\n%s\n",
+                status_all_ok(s) ? "ai-semble is running and ready." : "ai-semble is NOT fully ready.");
 }

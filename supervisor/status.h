@@ -43,6 +43,7 @@ int status_apply_ready(PodStatus *s, long http_code, const char *body);
 
 /* Everything active and ready (exit 0), otherwise the caller exits 3. */
 bool status_all_ok(const PodStatus *s);
-/* {pod:{unit,load,active,sub,since}, services:[{name,unit,load,active,sub,since,ready,latency_ms}], ready} */
+/* {pod:{unit,load,active,sub,since}, services:[{name,unit,load,active,sub,since,ready,latency_ms}], ready}
+ */
 int status_render_json(const PodStatus *s, char **ret);
 void status_print_table(const PodStatus *s, FILE *f);

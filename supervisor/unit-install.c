@@ -131,6 +131,7 @@ int unit_install_rewrite(const char *text, char *const *publish, const char *env
                 return -ENOMEM;
         f = open_memstream(&out, &len);
         if (!f)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
 
         for (char *p = copy; p;) {
@@ -186,6 +187,7 @@ static int read_text(const char *path, char **ret) {
                 return negative_errno();
         m = open_memstream(&buf, &len);
         if (!m)
+                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
         for (int c; (c = fgetc(f)) != EOF;)
                 fputc(c, m);
@@ -219,18 +221,23 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                 return -ENOMEM;
         src.set->files = calloc(names->n_files, sizeof(UnitFile *));
         if (!src.set->files)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
         for (size_t i = 0; i < names->n_files; i++) {
                 _cleanup_free_ char *path = NULL, *text = NULL, *rewritten = NULL;
                 UnitFile *u = NULL;
 
                 if (asprintf(&path, "%s/%s", o->source_dir, names->files[i]->name) < 0)
+                        /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                         return -ENOMEM;
                 r = read_text(path, &text);
                 if (r < 0)
                         return fail(ret_error, r, "cannot read %s", path);
-                r = unit_install_rewrite(text, names->files[i]->kind == UNIT_KIND_POD ? publish : NULL, o->env_file,
-                                         &rewritten);
+                r = unit_install_rewrite(
+                        text,
+                        names->files[i]->kind == UNIT_KIND_POD ? publish : NULL,
+                        o->env_file,
+                        &rewritten);
                 if (r < 0)
                         return r;
                 r = unit_source_parse(names->files[i]->name, rewritten, &u, ret_error);
@@ -318,8 +325,8 @@ int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Mani
 }
 
 /* Runs podman and turns a non-zero exit into -EPROTO with its stderr in ret_error. */
-static int run_checked(const InstallOptions *o, char *const *args, const char *cwd, char **ret_stdout,
-                       char **ret_error) {
+static int run_checked(
+        const InstallOptions *o, char *const *args, const char *cwd, char **ret_stdout, char **ret_error) {
         _cleanup_free_ char *err = NULL, *cmd = NULL;
         int status, r;
 
@@ -331,13 +338,20 @@ static int run_checked(const InstallOptions *o, char *const *args, const char *c
                 while (l > 0 && err[l - 1] == '\n')
                         err[--l] = 0;
                 cmd = argv_join(args, " ");
-                return fail(ret_error, -EPROTO, "'%s %s' exited with %d: %s", o->podman, strempty(cmd), status,
-                            strempty(err));
+                return fail(
+                        ret_error,
+                        -EPROTO,
+                        "'%s %s' exited with %d: %s",
+                        o->podman,
+                        strempty(cmd),
+                        status,
+                        strempty(err));
         }
         return 0;
 }
 
-int unit_install_generated(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+int unit_install_generated(
+        const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
         _cleanup_argv_free_ char **pod_args = NULL, **gen_args = NULL, **rm_args = NULL;
         _cleanup_free_ char *pod_name = NULL, *out = NULL;
         char *save = NULL;
@@ -356,7 +370,7 @@ int unit_install_generated(const InstallOptions *o, const InstallSource *src, Ma
         r = unit_names_pod_name(unit_set_pod(src->set), &pod_name);
         if (r < 0)
                 return r;
-        r = argv_push_many(&rm_args, "pod", "rm", "--force", "--ignore", pod_name, NULL);
+        r = argv_push_many(&rm_args, "pod", "rm", "--force", "--ignore", pod_name);
         if (r < 0)
                 return r;
         r = paths_mkdir_p(o->unit_dir, 0755);
@@ -411,6 +425,7 @@ int unit_install_ensure_env_file(const char *path) {
         if (!dir)
                 return -ENOMEM;
         if (access(path, F_OK) == 0)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return 0;
         slash = strrchr(dir, '/');
         if (slash && slash != dir) {

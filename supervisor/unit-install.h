@@ -8,10 +8,10 @@
 #include "unit-source.h"
 
 typedef struct InstallOptions {
-        const char *source_dir;  /* AI_SEMBLE_QUADLET_DIR */
-        const char *publish;     /* AI_SEMBLE_PUBLISH: "[ip:]hostport[:containerport][,...]" */
-        bool dev;                /* also publish 8081-8084 on 127.0.0.1 */
-        const char *env_file;    /* absolute path written into EnvironmentFile= */
+        const char *source_dir; /* AI_SEMBLE_QUADLET_DIR */
+        const char *publish;    /* AI_SEMBLE_PUBLISH: "[ip:]hostport[:containerport][,...]" */
+        bool dev;               /* also publish 8081-8084 on 127.0.0.1 */
+        const char *env_file;   /* absolute path written into EnvironmentFile= */
         const char *podman;
         const char *home;
         const char *quadlet_dir; /* Quadlet's user directory (target for flavor quadlet) */

@@ -9,10 +9,10 @@
 #include "argv-util.h"
 #include "unit-manager.h"
 
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_DEST    "org.freedesktop.systemd1"
+#define SD_PATH    "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
-#define SD_UNIT "org.freedesktop.systemd1.Unit"
+#define SD_UNIT    "org.freedesktop.systemd1.Unit"
 
 typedef struct Job {
         char *path;
@@ -88,8 +88,8 @@ int unit_manager_open(UnitManager **ret, char **ret_error) {
                 bus_error_copy(&error, r, ret_error);
                 return r;
         }
-        r = sd_bus_match_signal(m->bus, &m->job_removed, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
-                                on_job_removed, m);
+        r = sd_bus_match_signal(
+                m->bus, &m->job_removed, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, m);
         if (r < 0)
                 return r;
         /* Subscribe so that JobRemoved also arrives for jobs merged into someone else's */
@@ -121,8 +121,8 @@ static int enqueue(UnitManager *m, const char *method, const char *unit, char **
         Job *n;
         int r;
 
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit,
-                               "replace");
+        r = sd_bus_call_method(
+                m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit, "replace");
         if (r < 0) {
                 bus_error_copy(&error, r, ret_error);
                 return r;
@@ -246,13 +246,21 @@ int unit_manager_get_state(UnitManager *m, const char *unit, UnitState *ret, cha
 
         r = sd_bus_get_property_string(m->bus, SD_DEST, path, SD_UNIT, "LoadState", &error, &s.load_state);
         if (r >= 0)
-                r = sd_bus_get_property_string(m->bus, SD_DEST, path, SD_UNIT, "ActiveState", &error,
-                                               &s.active_state);
+                r = sd_bus_get_property_string(
+                        m->bus, SD_DEST, path, SD_UNIT, "ActiveState", &error, &s.active_state);
         if (r >= 0)
-                r = sd_bus_get_property_string(m->bus, SD_DEST, path, SD_UNIT, "SubState", &error, &s.sub_state);
+                r = sd_bus_get_property_string(
+                        m->bus, SD_DEST, path, SD_UNIT, "SubState", &error, &s.sub_state);
         if (r >= 0)
-                r = sd_bus_get_property_trivial(m->bus, SD_DEST, path, SD_UNIT, "StateChangeTimestamp", &error,
-                                                't', &s.state_change_usec);
+                r = sd_bus_get_property_trivial(
+                        m->bus,
+                        SD_DEST,
+                        path,
+                        SD_UNIT,
+                        "StateChangeTimestamp",
+                        &error,
+                        't',
+                        &s.state_change_usec);
         if (r < 0) {
                 bus_error_copy(&error, r, ret_error);
                 return r;

@@ -66,7 +66,8 @@ UnitSet *unit_set_free(UnitSet *s) {
         return NULL;
 }
 
-static int unit_file_add(UnitFile *u, const char *section, const char *key, const char *value, unsigned line) {
+static int
+unit_file_add(UnitFile *u, const char *section, const char *key, const char *value, unsigned line) {
         UnitEntry *n;
 
         if (isempty(value)) {
@@ -88,7 +89,9 @@ static int unit_file_add(UnitFile *u, const char *section, const char *key, cons
                 return -ENOMEM;
         u->entries = n;
         n = &u->entries[u->n_entries];
-        *n = (UnitEntry){ .section = strdup(section), .key = strdup(key), .value = strdup(value), .line = line };
+        *n = (UnitEntry){
+                .section = strdup(section), .key = strdup(key), .value = strdup(value), .line = line
+        };
         if (!n->section || !n->key || !n->value) {
                 entry_done(n);
                 return -ENOMEM;
@@ -124,10 +127,11 @@ int unit_source_parse(const char *name, const char *text, UnitFile **ret, char *
         u->name = strdup(name);
         copy = strdup(text);
         if (!u->name || !copy)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
 
         /* strtok_r would merge empty lines, which only matters for line numbers: walk by hand */
-        for (char *p = copy; p; ) {
+        for (char *p = copy; p;) {
                 char *nl = strchr(p, '\n'), *line, *s;
                 bool continued;
                 size_t l;
@@ -171,7 +175,8 @@ int unit_source_parse(const char *name, const char *text, UnitFile **ret, char *
                 if (*s == '[') {
                         char *e = strchr(s, ']');
                         if (!e || e[1] != 0 || e == s + 1)
-                                return syntax_error(ret_error, name, logical_line, "malformed section header");
+                                return syntax_error(
+                                        ret_error, name, logical_line, "malformed section header");
                         *e = 0;
                         free(section);
                         section = strdup(s + 1);
@@ -182,7 +187,8 @@ int unit_source_parse(const char *name, const char *text, UnitFile **ret, char *
                         if (!eq)
                                 return syntax_error(ret_error, name, logical_line, "expected Key=Value");
                         if (!section)
-                                return syntax_error(ret_error, name, logical_line, "assignment outside of a section");
+                                return syntax_error(
+                                        ret_error, name, logical_line, "assignment outside of a section");
                         *eq = 0;
                         if (*strip(s) == 0)
                                 return syntax_error(ret_error, name, logical_line, "empty key");
@@ -211,8 +217,9 @@ int unit_source_load_file(const char *path, UnitFile **ret, char **ret_error) {
                 return negative_errno();
         m = open_memstream(&buf, &len);
         if (!m)
+                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
-        for (int c; (c = fgetc(f)) != EOF; )
+        for (int c; (c = fgetc(f)) != EOF;)
                 fputc(c, m);
         if (ferror(f)) {
                 fclose(m);
@@ -242,6 +249,7 @@ int unit_source_load_dir(const char *dir, UnitSet **ret, char **ret_error) {
                 return -ENOMEM;
         d = opendir(dir);
         if (!d)
+                /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return negative_errno();
         while ((de = readdir(d))) {
                 _cleanup_free_ char *path = NULL;
@@ -254,7 +262,14 @@ int unit_source_load_dir(const char *dir, UnitSet **ret, char **ret_error) {
                 if (kind_from_name(de->d_name, &kind) < 0) {
                         for (size_t i = 0; i < ELEMENTSOF(refused); i++)
                                 if (streq(dot, refused[i])) {
-                                        if (ret_error && asprintf(ret_error, "%s/%s: quadlet type '%s' is not supported by the supervisor", dir, de->d_name, dot) < 0)
+                                        if (ret_error &&
+                                            asprintf(
+                                                    ret_error,
+                                                    "%s/%s: quadlet type '%s' is not supported by the "
+                                                    "supervisor",
+                                                    dir,
+                                                    de->d_name,
+                                                    dot) < 0)
                                                 *ret_error = NULL;
                                         r = -EOPNOTSUPP;
                                         goto finish;

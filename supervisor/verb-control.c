@@ -11,16 +11,18 @@ int supervisor_open_manager(UnitManager **ret) {
 
         r = unit_manager_open(ret, &error);
         if (r == -ENOMEDIUM)
-                return log_error_errno(r,
-                                       "$XDG_RUNTIME_DIR is unset or missing, so there is no user bus. Log in through "
-                                       "a real session (ssh or the console, not su/sudo), or run "
-                                       "'loginctl enable-linger $USER' and 'export XDG_RUNTIME_DIR=/run/user/$(id -u)'.");
+                return log_error_errno(
+                        r,
+                        "$XDG_RUNTIME_DIR is unset or missing, so there is no user bus. Log in through "
+                        "a real session (ssh or the console, not su/sudo), or run "
+                        "'loginctl enable-linger $USER' and 'export XDG_RUNTIME_DIR=/run/user/$(id -u)'.");
         if (r < 0)
-                return log_error_errno(r,
-                                       "Cannot reach the user's systemd manager (%s). Run 'loginctl enable-linger "
-                                       "$USER', log in through a real session, and "
-                                       "'export XDG_RUNTIME_DIR=/run/user/$(id -u)'.",
-                                       error ? error : "sd_bus_open_user failed");
+                return log_error_errno(
+                        r,
+                        "Cannot reach the user's systemd manager (%s). Run 'loginctl enable-linger "
+                        "$USER', log in through a real session, and "
+                        "'export XDG_RUNTIME_DIR=/run/user/$(id -u)'.",
+                        error ? error : "sd_bus_open_user failed");
         return 0;
 }
 
@@ -28,8 +30,10 @@ int supervisor_read_manifest(const Supervisor *s, Manifest *ret) {
         int r = manifest_read(s->paths.manifest, ret);
 
         if (r == -ENOENT)
-                return log_error_errno(r, "ai-semble is not installed (no %s): run 'ai-semble-supervisor install' first.",
-                                       s->paths.manifest);
+                return log_error_errno(
+                        r,
+                        "ai-semble is not installed (no %s): run 'ai-semble-supervisor install' first.",
+                        s->paths.manifest);
         if (r < 0)
                 return log_error_errno(r, "Cannot read %s: %m", s->paths.manifest);
         return 0;
@@ -43,8 +47,11 @@ int supervisor_wait_jobs(const Supervisor *s, UnitManager *m, const char *what) 
         for (size_t i = 0; failures && failures[i]; i++)
                 log_error("Failed to %s %s", what, failures[i]);
         if (r == -ETIMEDOUT)
-                return log_error_errno(r, "Timed out after %llu ms waiting for the %s jobs (SUPERVISOR_JOB_TIMEOUT).",
-                                       (unsigned long long) s->cfg.job_timeout_ms, what);
+                return log_error_errno(
+                        r,
+                        "Timed out after %llu ms waiting for the %s jobs (SUPERVISOR_JOB_TIMEOUT).",
+                        (unsigned long long) s->cfg.job_timeout_ms,
+                        what);
         if (r < 0)
                 return log_error_errno(r, "Failed to %s ai-semble: %m", what);
         return 0;
@@ -57,7 +64,8 @@ static int enqueue_logged(UnitManager *m, EnqueueFn fn, const char *what, const 
         int r = fn(m, unit, &error);
 
         if (r < 0)
-                return log_error_errno(r, "Failed to %s unit '%s': %s", what, unit, error ? error : strerror(-r));
+                return log_error_errno(
+                        r, "Failed to %s unit '%s': %s", what, unit, error ? error : strerror(-r));
         log_debug("Queued %s of %s", what, unit);
         return 0;
 }
@@ -142,8 +150,11 @@ int verb_restart(Supervisor *s, int argc, char **argv) {
                 idx = manifest_find_service(&mf, argv[0]);
                 if (idx < 0) {
                         _cleanup_free_ char *names = argv_join(mf.services, ", ");
-                        return log_error_errno(-EINVAL, "Unknown service '%s'; installed services: %s", argv[0],
-                                               strempty(names));
+                        return log_error_errno(
+                                -EINVAL,
+                                "Unknown service '%s'; installed services: %s",
+                                argv[0],
+                                strempty(names));
                 }
         }
         if (idx >= 0) {

@@ -15,7 +15,7 @@
 static void remove_stale(const Manifest *old, const Manifest *new) {
         for (size_t i = 0; old->files && old->files[i]; i++) {
                 bool keep = false;
-                for (size_t j = 0; new->files && new->files[j]; j++)
+                for (size_t j = 0; new->files &&new->files[j]; j++)
                         keep = keep || streq(old->files[i], new->files[j]);
                 if (!keep && unlink(old->files[i]) < 0 && errno != ENOENT)
                         log_warning_errno(errno, "Cannot remove stale %s: %m", old->files[i]);
@@ -42,11 +42,19 @@ int verb_install(Supervisor *s, int argc, char **argv) {
 
         r = podman_version_detect(s->cfg.podman, &v, &error);
         if (r < 0)
-                return log_error_errno(r, "Cannot determine the Podman version with '%s version': %s", s->cfg.podman,
-                                       error ? error : strerror(-r));
+                return log_error_errno(
+                        r,
+                        "Cannot determine the Podman version with '%s version': %s",
+                        s->cfg.podman,
+                        error ? error : strerror(-r));
         flavor = podman_version_at_least(&v, 5, 0) ? UNIT_FLAVOR_QUADLET : UNIT_FLAVOR_GENERATED;
-        log_info("Podman %u.%u.%u%s: installing %s units", v.major, v.minor, v.patch, v.prerelease ? " (pre-release)" : "",
-                 flavor == UNIT_FLAVOR_QUADLET ? "Quadlet" : "podman generate systemd");
+        log_info(
+                "Podman %u.%u.%u%s: installing %s units",
+                v.major,
+                v.minor,
+                v.patch,
+                v.prerelease ? " (pre-release)" : "",
+                flavor == UNIT_FLAVOR_QUADLET ? "Quadlet" : "podman generate systemd");
 
         InstallOptions o = {
                 .source_dir = s->cfg.quadlet_dir,
@@ -60,14 +68,19 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         };
         r = unit_install_load(&o, &src, &error);
         if (r < 0)
-                return log_error_errno(r, "Cannot load the quadlet files from %s: %s", s->cfg.quadlet_dir,
-                                       error ? error : strerror(-r));
+                return log_error_errno(
+                        r,
+                        "Cannot load the quadlet files from %s: %s",
+                        s->cfg.quadlet_dir,
+                        error ? error : strerror(-r));
 
         r = unit_install_ensure_env_file(s->cfg.env_file);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the environment file %s: %m", s->cfg.env_file);
         if (r > 0)
-                log_notice("Created an empty %s; put the services' settings and secrets there", s->cfg.env_file);
+                log_notice(
+                        "Created an empty %s; put the services' settings and secrets there",
+                        s->cfg.env_file);
 
         /* a running pod would be torn down under systemd's feet by the temporary pod */
         if (manifest_read(s->paths.manifest, &old) >= 0) {
@@ -97,11 +110,17 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         error = NULL;
         r = unit_manager_reload(m, &error);
         if (r < 0)
-                return log_error_errno(r, "Units written, but the manager's Reload failed: %s", error ? error : strerror(-r));
+                return log_error_errno(
+                        r,
+                        "Units written, but the manager's Reload failed: %s",
+                        error ? error : strerror(-r));
 
         for (size_t i = 0; mf.files && mf.files[i]; i++)
                 log_info("Wrote %s", mf.files[i]);
-        log_info("Installed %s units: %s and %zu services; start them with 'ai-semble-supervisor start'",
-                 unit_flavor_to_string(flavor), mf.pod_unit, argv_length(mf.units));
+        log_info(
+                "Installed %s units: %s and %zu services; start them with 'ai-semble-supervisor start'",
+                unit_flavor_to_string(flavor),
+                mf.pod_unit,
+                argv_length(mf.units));
         return 0;
 }

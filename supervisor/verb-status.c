@@ -10,7 +10,8 @@ static int fill_state(UnitManager *m, const char *unit, UnitState *st) {
         int r = unit_manager_get_state(m, unit, st, &error);
 
         if (r < 0)
-                return log_error_errno(r, "Cannot read the state of %s: %s", unit, error ? error : strerror(-r));
+                return log_error_errno(
+                        r, "Cannot read the state of %s: %s", unit, error ? error : strerror(-r));
         return 0;
 }
 
@@ -52,8 +53,11 @@ int verb_status(Supervisor *s, int argc, char **argv) {
         else {
                 r = status_apply_ready(&st, code, body);
                 if (r < 0)
-                        log_warning_errno(r, "Readiness answer of %s (HTTP %ld) is not the expected JSON",
-                                          s->cfg.ready_url, code);
+                        log_warning_errno(
+                                r,
+                                "Readiness answer of %s (HTTP %ld) is not the expected JSON",
+                                s->cfg.ready_url,
+                                code);
         }
 
         if (s->json) {

@@ -33,8 +33,10 @@ int verb_uninstall(Supervisor *s, int argc, char **argv) {
 
         r = unit_manager_reload(m, &error);
         if (r < 0)
-                return log_error_errno(r, "Files removed, but the manager's Reload failed: %s",
-                                       error ? error : strerror(-r));
+                return log_error_errno(
+                        r,
+                        "Files removed, but the manager's Reload failed: %s",
+                        error ? error : strerror(-r));
         log_info("ai-semble uninstalled (volumes and %s kept)", s->cfg.env_file);
         return 0;
 }

@@ -12,9 +12,9 @@
 #include "paths.h"
 #include "unit-manager.h"
 
-#define TEST_UNIT "ai-semble-test-sleep.service"
+#define TEST_UNIT      "ai-semble-test-sleep.service"
 #define TEST_FAIL_UNIT "ai-semble-test-fail.service"
-#define TIMEOUT_USEC (30ULL * 1000000ULL)
+#define TIMEOUT_USEC   (30ULL * 1000000ULL)
 
 static char unit_path[4096], fail_path[4096];
 
@@ -26,7 +26,9 @@ static int write_unit(const char *path, const char *type, const char *exec) {
                 perror(path);
                 return -1;
         }
-        fprintf(f, "[Unit]\nDescription=ai-semble supervisor bus test\n[Service]\nType=%s\nExecStart=%s\n", type,
+        fprintf(f,
+                "[Unit]\nDescription=ai-semble supervisor bus test\n[Service]\nType=%s\nExecStart=%s\n",
+                type,
                 exec);
         if (fclose(f) != 0) {
                 perror(path);
@@ -41,8 +43,13 @@ static void assert_state(UnitManager *m, const char *unit, const char *active) {
 
         ck_assert_msg(unit_manager_get_state(m, unit, &st, &error) == 0, "%s", error ? error : "?");
         ck_assert_str_eq(st.load_state, "loaded");
-        ck_assert_msg(streq(st.active_state, active), "%s is %s/%s, want %s", unit, st.active_state, st.sub_state,
-                      active);
+        ck_assert_msg(
+                streq(st.active_state, active),
+                "%s is %s/%s, want %s",
+                unit,
+                st.active_state,
+                st.sub_state,
+                active);
         if (streq(active, "active"))
                 ck_assert_uint_gt(st.state_change_usec, 0);
 }
@@ -116,7 +123,8 @@ int main(void) {
         TCase *tc;
         int failed;
 
-        if (isempty(rt) || snprintf(bus, sizeof(bus), "%s/bus", rt) >= (int) sizeof(bus) || stat(bus, &st) < 0) {
+        if (isempty(rt) || snprintf(bus, sizeof(bus), "%s/bus", rt) >= (int) sizeof(bus) ||
+            stat(bus, &st) < 0) {
                 fprintf(stderr, "no user bus ($XDG_RUNTIME_DIR/bus): skipping\n");
                 return 77;
         }

@@ -29,10 +29,13 @@ START_TEST(test_publish_list) {
                 { "127.0.0.1:9000:8080", false, "127.0.0.1:9000:8080" },
                 { "[::1]:8080", false, "[::1]:8080:8080" },
                 { "127.0.0.1:8080,192.168.1.2:80", false, "127.0.0.1:8080:8080,192.168.1.2:80:8080" },
-                { "127.0.0.1:8080", true,
-                  "127.0.0.1:8080:8080,127.0.0.1:8081:8081,127.0.0.1:8082:8082,127.0.0.1:8083:8083,127.0.0.1:8084:8084" },
+                { "127.0.0.1:8080",
+                  true,
+                  "127.0.0.1:8080:8080,127.0.0.1:8081:8081,127.0.0.1:8082:8082,127.0.0.1:8083:8083,127.0.0."
+                  "1:8084:8084" },
         };
-        const char *bad[] = { "", "abc", "127.0.0.1:", "127.0.0.1:70000", "1:2:3:4", "[::1]8080", ":8080", "0" };
+        const char *bad[] = { "",        "abc",       "127.0.0.1:", "127.0.0.1:70000",
+                              "1:2:3:4", "[::1]8080", ":8080",      "0" };
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
                 _cleanup_free_ char *got = publish_joined(ok[i].in, ok[i].dev);
@@ -40,14 +43,16 @@ START_TEST(test_publish_list) {
         }
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_argv_free_ char **list = NULL;
-                ck_assert_msg(unit_install_publish_list(bad[i], false, &list) == -EINVAL, "'%s' accepted", bad[i]);
+                ck_assert_msg(
+                        unit_install_publish_list(bad[i], false, &list) == -EINVAL, "'%s' accepted", bad[i]);
         }
 }
 END_TEST
 
 START_TEST(test_rewrite_pod) {
         const char *in = "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
-                         "PublishPort=127.0.0.1:8080:8080\nPublishPort=1.2.3.4:1:1\n\n[Install]\nWantedBy=default.target\n";
+                         "PublishPort=127.0.0.1:8080:8080\nPublishPort=1.2.3.4:1:1\n\n[Install]\nWantedBy="
+                         "default.target\n";
         const char *want = "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
                            "PublishPort=0.0.0.0:9000:8080\nPublishPort=127.0.0.1:8081:8081\n\n[Install]\n"
                            "WantedBy=default.target\n";
@@ -63,15 +68,21 @@ START_TEST(test_rewrite_pod_without_publish) {
         char *publish[] = { (char *) "127.0.0.1:8080:8080", NULL };
         _cleanup_free_ char *a = NULL, *b = NULL;
 
-        ck_assert_int_eq(unit_install_rewrite("[Pod]\nPodName=x\n[Install]\nWantedBy=default.target\n", publish, NULL, &a), 0);
-        ck_assert_str_eq(a, "[Pod]\nPodName=x\nPublishPort=127.0.0.1:8080:8080\n[Install]\nWantedBy=default.target\n");
+        ck_assert_int_eq(
+                unit_install_rewrite(
+                        "[Pod]\nPodName=x\n[Install]\nWantedBy=default.target\n", publish, NULL, &a),
+                0);
+        ck_assert_str_eq(
+                a,
+                "[Pod]\nPodName=x\nPublishPort=127.0.0.1:8080:8080\n[Install]\nWantedBy=default.target\n");
         ck_assert_int_eq(unit_install_rewrite("[Pod]\nPodName=x\n", publish, NULL, &b), 0);
         ck_assert_str_eq(b, "[Pod]\nPodName=x\nPublishPort=127.0.0.1:8080:8080\n");
 }
 END_TEST
 
 START_TEST(test_rewrite_env_file) {
-        const char *in = "[Container]\nImage=i\n# EnvironmentFile=keep\nEnvironmentFile=%h/.config/ai-semble/ai-semble.env\n";
+        const char *in = "[Container]\nImage=i\n# "
+                         "EnvironmentFile=keep\nEnvironmentFile=%h/.config/ai-semble/ai-semble.env\n";
         _cleanup_free_ char *out = NULL;
 
         ck_assert_int_eq(unit_install_rewrite(in, NULL, "/srv/ai.env", &out), 0);
@@ -81,11 +92,17 @@ END_TEST
 
 START_TEST(test_unit_names) {
         _cleanup_(unit_file_freep) UnitFile *pod = NULL, *ctr = NULL, *bare = NULL, *vol = NULL;
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *g = NULL, *h = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *g = NULL,
+                            *h = NULL;
 
         ck_assert_int_eq(unit_source_parse("ai-semble.pod", "[Pod]\nPodName=ai-semble\n", &pod, NULL), 0);
-        ck_assert_int_eq(unit_source_parse("ai-semble-llm.container",
-                                           "[Container]\nContainerName=ai-semble-llm\nImage=i\n", &ctr, NULL), 0);
+        ck_assert_int_eq(
+                unit_source_parse(
+                        "ai-semble-llm.container",
+                        "[Container]\nContainerName=ai-semble-llm\nImage=i\n",
+                        &ctr,
+                        NULL),
+                0);
         ck_assert_int_eq(unit_source_parse("extra.container", "[Container]\nImage=i\n", &bare, NULL), 0);
         ck_assert_int_eq(unit_source_parse("models.volume", "[Volume]\n", &vol, NULL), 0);
 
@@ -130,8 +147,10 @@ START_TEST(test_manifest_from_real_quadlets) {
         o.dev = true;
         ck_assert_msg(unit_install_load(&o, &src, &error) == 0, "%s", error ? error : "?");
         ck_assert_str_eq(unit_file_get(unit_set_pod(src.set), "Pod", "PublishPort"), "127.0.0.1:8084:8084");
-        ck_assert_str_eq(unit_file_get(unit_set_find(src.set, "ai-semble-llm.container"), "Container", "EnvironmentFile"),
-                         "/e.env");
+        ck_assert_str_eq(
+                unit_file_get(
+                        unit_set_find(src.set, "ai-semble-llm.container"), "Container", "EnvironmentFile"),
+                "/e.env");
 
         ck_assert_int_eq(unit_install_manifest(src.set, UNIT_FLAVOR_QUADLET, &q), 0);
         ck_assert_str_eq(q.pod_unit, "ai-semble-pod.service");
@@ -142,9 +161,11 @@ START_TEST(test_manifest_from_real_quadlets) {
         ck_assert_int_eq(unit_install_manifest(src.set, UNIT_FLAVOR_GENERATED, &g), 0);
         ck_assert_str_eq(g.pod_unit, "pod-ai-semble.service");
         units = argv_join(g.units, ",");
-        ck_assert_str_eq(units, "container-ai-semble-data.service,container-ai-semble-llm.service,"
-                                "container-ai-semble-nlp.service,container-ai-semble-orchestrator.service,"
-                                "container-ai-semble-vision.service");
+        ck_assert_str_eq(
+                units,
+                "container-ai-semble-data.service,container-ai-semble-llm.service,"
+                "container-ai-semble-nlp.service,container-ai-semble-orchestrator.service,"
+                "container-ai-semble-vision.service");
 
         ck_assert_int_eq(argv_push(&g.files, "/home/u/.config/systemd/user/pod-ai-semble.service"), 0);
         ck_assert_int_eq(manifest_format(&g, &text), 0);

@@ -12,14 +12,17 @@ static const char sample_pod[] = "[Unit]\nDescription=p\n[Pod]\nPodName=ai-sembl
                                  "[Install]\nWantedBy=default.target\n";
 static const char sample_volume[] = "[Volume]\nVolumeName=ai-semble-data\n";
 static const char sample_container[] =
-        "[Unit]\nDescription=d\n[Container]\nContainerName=ai-semble-data\nImage=localhost/ai-semble/data:latest\n"
+        "[Unit]\nDescription=d\n[Container]\nContainerName=ai-semble-data\nImage=localhost/ai-semble/"
+        "data:latest\n"
         "Pod=ai-semble.pod\nUser=10001:10001\nReadOnly=true\nTmpfs=/tmp:rw,size=16m\nNoNewPrivileges=true\n"
         "DropCapability=all\nVolume=ai-semble-data.volume:/data\nVolume=/srv/x:/x:ro\n"
         "EnvironmentFile=%h/.config/ai-semble/ai-semble.env\nEnvironment=A=1 \"B=two words\"\n"
-        "LogDriver=journald\nNotify=true\nHealthCmd=/usr/bin/ai-semble-data --healthcheck\nHealthInterval=30s\n"
+        "LogDriver=journald\nNotify=true\nHealthCmd=/usr/bin/ai-semble-data "
+        "--healthcheck\nHealthInterval=30s\n"
         "HealthOnFailure=kill\nSeccompProfile=/etc/ai-semble/seccomp.json\nSecurityLabelType=ai_semble_t\n"
         "PodmanArgs=--pids-limit 64\nExec=--serve fast\n"
-        "[Service]\nRestart=on-failure\nTimeoutStartSec=90\nTimeoutStopSec=20\n[Install]\nWantedBy=default.target\n";
+        "[Service]\nRestart=on-failure\nTimeoutStartSec=90\nTimeoutStopSec=20\n[Install]\nWantedBy=default."
+        "target\n";
 
 static UnitSet *make_set(const char *ctr_text) {
         UnitSet *s = calloc(1, sizeof(UnitSet));
@@ -42,8 +45,13 @@ static void assert_argv(char **got, const char *const *want) {
 
         for (i = 0; want[i]; i++) {
                 ck_assert_msg(got[i], "argv too short at %zu: %s", i, joined);
-                ck_assert_msg(streq(got[i], want[i]), "argv[%zu] = '%s', want '%s' (%s)", i, got[i], want[i],
-                              joined);
+                ck_assert_msg(
+                        streq(got[i], want[i]),
+                        "argv[%zu] = '%s', want '%s' (%s)",
+                        i,
+                        got[i],
+                        want[i],
+                        joined);
         }
         ck_assert_msg(!got[i], "argv too long: %s", joined);
 }
@@ -53,30 +61,53 @@ START_TEST(test_container_argv) {
         _cleanup_argv_free_ char **argv = NULL;
         char *error = NULL;
         const char *const want[] = {
-                "create", "--name", "ai-semble-data",
-                "--pod", "ai-semble",
-                "--user", "10001:10001",
+                "create",
+                "--name",
+                "ai-semble-data",
+                "--pod",
+                "ai-semble",
+                "--user",
+                "10001:10001",
                 "--read-only",
-                "--tmpfs", "/tmp:rw,size=16m",
-                "--security-opt", "no-new-privileges",
-                "--cap-drop", "all",
-                "-v", "ai-semble-data:/data",
-                "-v", "/srv/x:/x:ro",
-                "--env-file", "/home/u/.config/ai-semble/ai-semble.env",
-                "--env", "A=1", "--env", "B=two words",
-                "--log-driver", "journald",
+                "--tmpfs",
+                "/tmp:rw,size=16m",
+                "--security-opt",
+                "no-new-privileges",
+                "--cap-drop",
+                "all",
+                "-v",
+                "ai-semble-data:/data",
+                "-v",
+                "/srv/x:/x:ro",
+                "--env-file",
+                "/home/u/.config/ai-semble/ai-semble.env",
+                "--env",
+                "A=1",
+                "--env",
+                "B=two words",
+                "--log-driver",
+                "journald",
                 "--sdnotify=container",
-                "--health-cmd", "/usr/bin/ai-semble-data --healthcheck",
-                "--health-interval", "30s",
-                "--health-on-failure", "kill",
-                "--security-opt", "seccomp=/etc/ai-semble/seccomp.json",
-                "--security-opt", "label=type:ai_semble_t",
-                "--pids-limit", "64",
-                "localhost/ai-semble/data:latest", "--serve", "fast",
+                "--health-cmd",
+                "/usr/bin/ai-semble-data --healthcheck",
+                "--health-interval",
+                "30s",
+                "--health-on-failure",
+                "kill",
+                "--security-opt",
+                "seccomp=/etc/ai-semble/seccomp.json",
+                "--security-opt",
+                "label=type:ai_semble_t",
+                "--pids-limit",
+                "64",
+                "localhost/ai-semble/data:latest",
+                "--serve",
+                "fast",
                 NULL,
         };
 
-        ck_assert_msg(podman_args_container_create(s, s->files[0], "/home/u", &argv, &error) == 0, "%s", error);
+        ck_assert_msg(
+                podman_args_container_create(s, s->files[0], "/home/u", &argv, &error) == 0, "%s", error);
         assert_argv(argv, want);
 }
 END_TEST
@@ -84,8 +115,16 @@ END_TEST
 START_TEST(test_pod_argv) {
         _cleanup_(unit_set_freep) UnitSet *s = make_set(sample_container);
         _cleanup_argv_free_ char **argv = NULL;
-        const char *const want[] = { "pod", "create", "--name", "ai-semble", "--infra-name=ai-semble-infra",
-                                     "-p", "127.0.0.1:8080:8080", "-p", "127.0.0.1:8081:8081", NULL };
+        const char *const want[] = { "pod",
+                                     "create",
+                                     "--name",
+                                     "ai-semble",
+                                     "--infra-name=ai-semble-infra",
+                                     "-p",
+                                     "127.0.0.1:8080:8080",
+                                     "-p",
+                                     "127.0.0.1:8081:8081",
+                                     NULL };
 
         ck_assert_int_eq(podman_args_pod_create(s, "/home/u", &argv, NULL), 0);
         assert_argv(argv, want);
@@ -95,9 +134,10 @@ END_TEST
 START_TEST(test_generate_argv) {
         _cleanup_(unit_set_freep) UnitSet *s = make_set(sample_container);
         _cleanup_argv_free_ char **argv = NULL;
-        const char *const want[] = { "generate", "systemd", "--new", "--files", "--name",
-                                     "--restart-policy", "on-failure", "--start-timeout", "90",
-                                     "--stop-timeout", "20", "ai-semble", NULL };
+        const char *const want[] = { "generate", "systemd",          "--new",      "--files",
+                                     "--name",   "--restart-policy", "on-failure", "--start-timeout",
+                                     "90",       "--stop-timeout",   "20",         "ai-semble",
+                                     NULL };
 
         ck_assert_int_eq(podman_args_generate(s, &argv, NULL), 0);
         assert_argv(argv, want);
@@ -144,14 +184,20 @@ START_TEST(test_refusals) {
 END_TEST
 
 START_TEST(test_generate_disagreement) {
-        _cleanup_(unit_set_freep) UnitSet *s = make_set("[Container]\nImage=i\n[Service]\nTimeoutStopSec=5\n");
+        _cleanup_(unit_set_freep) UnitSet *s =
+                make_set("[Container]\nImage=i\n[Service]\nTimeoutStopSec=5\n");
         _cleanup_argv_free_ char **argv = NULL;
         _cleanup_free_ char *error = NULL;
         UnitFile *u = NULL;
 
         /* a second container with another stop timeout */
-        ck_assert_int_eq(unit_source_parse("ai-semble-z.container", "[Container]\nImage=i\n[Service]\nTimeoutStopSec=6\n",
-                                           &u, NULL), 0);
+        ck_assert_int_eq(
+                unit_source_parse(
+                        "ai-semble-z.container",
+                        "[Container]\nImage=i\n[Service]\nTimeoutStopSec=6\n",
+                        &u,
+                        NULL),
+                0);
         s->files = realloc(s->files, sizeof(UnitFile *) * 4);
         s->files[s->n_files++] = u;
         ck_assert_int_eq(podman_args_generate(s, &argv, &error), -EBADMSG);
@@ -187,8 +233,10 @@ START_TEST(test_real_quadlets_translate) {
                 return;
         ck_assert_int_eq(unit_source_load_dir(dir, &s, NULL), 0);
         ck_assert_msg(podman_args_check(s, "/home/u", &error) == 0, "%s", error ? error : "?");
-        ck_assert_int_eq(podman_args_container_create(s, unit_set_find(s, "ai-semble-llm.container"), "/home/u",
-                                                      &argv, NULL), 0);
+        ck_assert_int_eq(
+                podman_args_container_create(
+                        s, unit_set_find(s, "ai-semble-llm.container"), "/home/u", &argv, NULL),
+                0);
         /* the .volume reference became the named volume, read-only */
         for (size_t i = 0; argv[i]; i++)
                 if (streq(argv[i], "-v"))

@@ -22,7 +22,8 @@ START_TEST(test_version_parse) {
         ck_assert_uint_eq(v.minor, 2);
         ck_assert_uint_eq(v.patch, 0);
 
-        const char *bad[] = { "", "garbage", "4", "4.", "4.x", "4.3.1 junk", "-1.2.3", "4.3.1-", "99999999.1.1", NULL };
+        const char *bad[] = { "",           "garbage", "4",      "4.",           "4.x",
+                              "4.3.1 junk", "-1.2.3",  "4.3.1-", "99999999.1.1", NULL };
         for (size_t i = 0; bad[i]; i++)
                 ck_assert_msg(podman_version_parse(bad[i], &v) == -EINVAL, "'%s' accepted", bad[i]);
         ck_assert_int_eq(podman_version_parse(NULL, &v), -EINVAL);

@@ -95,20 +95,28 @@ START_TEST(test_render_json) {
         const char *want =
                 "{\"pod\":{\"unit\":\"pod-ai-semble.service\",\"load\":\"loaded\",\"active\":\"active\","
                 "\"sub\":\"running\",\"since\":\"2023-11-14T22:13:20Z\"},\"services\":["
-                "{\"name\":\"orchestrator\",\"unit\":\"container-ai-semble-orchestrator.service\",\"load\":\"loaded\","
-                "\"active\":\"active\",\"sub\":\"running\",\"since\":\"2023-11-14T22:13:20Z\",\"ready\":true,"
+                "{\"name\":\"orchestrator\",\"unit\":\"container-ai-semble-orchestrator.service\",\"load\":"
+                "\"loaded\","
+                "\"active\":\"active\",\"sub\":\"running\",\"since\":\"2023-11-14T22:13:20Z\",\"ready\":"
+                "true,"
                 "\"latency_ms\":null},"
                 "{\"name\":\"llm\",\"unit\":\"container-ai-semble-llm.service\",\"load\":\"loaded\","
-                "\"active\":\"active\",\"sub\":\"running\",\"since\":\"2023-11-14T22:13:20Z\",\"ready\":true,"
+                "\"active\":\"active\",\"sub\":\"running\",\"since\":\"2023-11-14T22:13:20Z\",\"ready\":"
+                "true,"
                 "\"latency_ms\":12.5},"
                 "{\"name\":\"data\",\"unit\":\"container-ai-semble-data.service\",\"load\":\"loaded\","
-                "\"active\":\"inactive\",\"sub\":\"dead\",\"since\":null,\"ready\":false,\"latency_ms\":null}],"
+                "\"active\":\"inactive\",\"sub\":\"dead\",\"since\":null,\"ready\":false,\"latency_ms\":"
+                "null}],"
                 "\"ready\":false}";
 
         make_status(&s);
-        ck_assert_int_eq(status_apply_ready(&s, 200, "{\"services\":{\"llm\":{\"status\":\"ready\",\"latency_ms\":12.5},"
-                                                     "\"data\":{\"status\":\"down\"}}}"),
-                         0);
+        ck_assert_int_eq(
+                status_apply_ready(
+                        &s,
+                        200,
+                        "{\"services\":{\"llm\":{\"status\":\"ready\",\"latency_ms\":12.5},"
+                        "\"data\":{\"status\":\"down\"}}}"),
+                0);
         unit_state_done(&s.services[2].state);
         set_state(&s.services[2].state, "inactive", "dead", 0);
         ck_assert_int_eq(status_render_json(&s, &json), 0);

@@ -60,7 +60,10 @@ END_TEST
 START_TEST(test_empty_assignment_resets) {
         _cleanup_(unit_file_freep) UnitFile *u = NULL;
 
-        ck_assert_int_eq(unit_source_parse("x.container", "[Container]\nVolume=a:/a\nVolume=\nVolume=b:/b\n", &u, NULL), 0);
+        ck_assert_int_eq(
+                unit_source_parse(
+                        "x.container", "[Container]\nVolume=a:/a\nVolume=\nVolume=b:/b\n", &u, NULL),
+                0);
         ck_assert_uint_eq(u->n_entries, 1);
         ck_assert_str_eq(u->entries[0].value, "b:/b");
 }
@@ -74,7 +77,9 @@ START_TEST(test_errors) {
         ck_assert_str_eq(error, "x.container:1: assignment outside of a section");
         free(error);
         error = NULL;
-        ck_assert_int_eq(unit_source_parse("x.container", "[Container]\n\nnot an assignment\n", &u, &error), -EBADMSG);
+        ck_assert_int_eq(
+                unit_source_parse("x.container", "[Container]\n\nnot an assignment\n", &u, &error),
+                -EBADMSG);
         ck_assert_str_eq(error, "x.container:3: expected Key=Value");
         free(error);
         error = NULL;
