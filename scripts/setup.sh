@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES_BUILD="build-essential meson ninja-build pkg-config libcivetweb-dev libjson-c-dev
 libcurl4-openssl-dev libsystemd-dev libseccomp-dev libselinux1-dev check libsubunit-dev
 libsqlite3-dev libssl-dev"
-PACKAGES_RUN="podman runc uidmap slirp4netns fuse-overlayfs dbus-user-session systemd curl"
+PACKAGES_RUN="podman runc catatonit uidmap slirp4netns fuse-overlayfs dbus-user-session systemd curl"
 PACKAGES_TEST="prometheus jq python3-yaml clang-format cppcheck shellcheck"
 
 images=1

@@ -43,8 +43,8 @@ static void help(FILE *f) {
         fprintf(f,
                 "\nUnits: Podman >= 5 gets Quadlet units (ai-semble-pod.service, "
                 "ai-semble-<service>.service);\n"
-                "Podman 4 gets 'podman generate systemd' units (pod-ai-semble.service,\n"
-                "container-ai-semble-<service>.service). The choice is recorded in\n"
+                "Podman 4 gets 'podman generate systemd' units (ai-semble.service for the pod,\n"
+                "ai-semble-<service>.service). The choice is recorded in\n"
                 "$XDG_CONFIG_HOME/ai-semble/installed.\n\nEnvironment:\n");
         config_print_help(supervisor_config_table, supervisor_config_table_size, f);
 }

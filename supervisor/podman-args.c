@@ -484,7 +484,17 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
         r = unit_names_pod_name(pod, &name);
         if (r < 0)
                 return r;
-        r = argv_push_many(&argv, "generate", "systemd", "--new", "--files", "--name");
+        /* Empty prefixes: container units get Quadlet's names (ai-semble-llm.service) and
+         * the pod unit is named after the pod (ai-semble.service). */
+        r = argv_push_many(
+                &argv,
+                "generate",
+                "systemd",
+                "--new",
+                "--files",
+                "--name",
+                "--container-prefix=",
+                "--pod-prefix=");
         if (r < 0)
                 return r;
         for (size_t k = 0; k < ELEMENTSOF(settings); k++) {

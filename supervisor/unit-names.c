@@ -73,7 +73,7 @@ int unit_names_pod_unit(const UnitFile *pod, UnitFlavor flavor, char **ret) {
                 r = unit_names_pod_name(pod, &base);
                 if (r < 0)
                         return r;
-                if (asprintf(&s, "pod-%s.service", base) < 0)
+                if (asprintf(&s, "%s.service", base) < 0)
                         return -ENOMEM;
                 break;
         default:
@@ -100,7 +100,7 @@ int unit_names_container_unit(const UnitFile *ctr, UnitFlavor flavor, char **ret
                 r = unit_names_container_name(ctr, &base);
                 if (r < 0)
                         return r;
-                if (asprintf(&s, "container-%s.service", base) < 0)
+                if (asprintf(&s, "%s.service", base) < 0)
                         return -ENOMEM;
                 break;
         default:

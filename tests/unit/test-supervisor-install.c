@@ -109,14 +109,14 @@ START_TEST(test_unit_names) {
         ck_assert_int_eq(unit_names_pod_unit(pod, UNIT_FLAVOR_QUADLET, &a), 0);
         ck_assert_str_eq(a, "ai-semble-pod.service");
         ck_assert_int_eq(unit_names_pod_unit(pod, UNIT_FLAVOR_GENERATED, &b), 0);
-        ck_assert_str_eq(b, "pod-ai-semble.service");
+        ck_assert_str_eq(b, "ai-semble.service");
         ck_assert_int_eq(unit_names_container_unit(ctr, UNIT_FLAVOR_QUADLET, &c), 0);
         ck_assert_str_eq(c, "ai-semble-llm.service");
         ck_assert_int_eq(unit_names_container_unit(ctr, UNIT_FLAVOR_GENERATED, &d), 0);
-        ck_assert_str_eq(d, "container-ai-semble-llm.service");
+        ck_assert_str_eq(d, "ai-semble-llm.service");
         /* Quadlet's default names when the file sets none */
         ck_assert_int_eq(unit_names_container_unit(bare, UNIT_FLAVOR_GENERATED, &e), 0);
-        ck_assert_str_eq(e, "container-systemd-extra.service");
+        ck_assert_str_eq(e, "systemd-extra.service");
         ck_assert_int_eq(unit_names_volume_name(vol, &f), 0);
         ck_assert_str_eq(f, "systemd-models");
         ck_assert_int_eq(unit_names_service(pod, ctr, &g), 0);
@@ -159,23 +159,23 @@ START_TEST(test_manifest_from_real_quadlets) {
         ck_assert_str_eq(q.units[3], "ai-semble-orchestrator.service");
 
         ck_assert_int_eq(unit_install_manifest(src.set, UNIT_FLAVOR_GENERATED, &g), 0);
-        ck_assert_str_eq(g.pod_unit, "pod-ai-semble.service");
+        ck_assert_str_eq(g.pod_unit, "ai-semble.service");
         units = argv_join(g.units, ",");
         ck_assert_str_eq(
                 units,
-                "container-ai-semble-data.service,container-ai-semble-llm.service,"
-                "container-ai-semble-nlp.service,container-ai-semble-orchestrator.service,"
-                "container-ai-semble-vision.service");
+                "ai-semble-data.service,ai-semble-llm.service,"
+                "ai-semble-nlp.service,ai-semble-orchestrator.service,"
+                "ai-semble-vision.service");
 
-        ck_assert_int_eq(argv_push(&g.files, "/home/u/.config/systemd/user/pod-ai-semble.service"), 0);
+        ck_assert_int_eq(argv_push(&g.files, "/home/u/.config/systemd/user/ai-semble.service"), 0);
         ck_assert_int_eq(manifest_format(&g, &text), 0);
         ck_assert_int_eq(manifest_parse(text, &back), 0);
         ck_assert_int_eq(back.flavor, UNIT_FLAVOR_GENERATED);
-        ck_assert_str_eq(back.pod_unit, "pod-ai-semble.service");
-        ck_assert_str_eq(back.units[1], "container-ai-semble-llm.service");
-        ck_assert_str_eq(back.files[0], "/home/u/.config/systemd/user/pod-ai-semble.service");
+        ck_assert_str_eq(back.pod_unit, "ai-semble.service");
+        ck_assert_str_eq(back.units[1], "ai-semble-llm.service");
+        ck_assert_str_eq(back.files[0], "/home/u/.config/systemd/user/ai-semble.service");
         ck_assert_int_eq(manifest_find_service(&back, "vision"), 4);
-        ck_assert_int_eq(manifest_find_service(&back, "container-ai-semble-nlp.service"), 2);
+        ck_assert_int_eq(manifest_find_service(&back, "ai-semble-nlp.service"), 2);
         ck_assert_int_eq(manifest_find_service(&back, "nope"), -ENOENT);
 }
 END_TEST

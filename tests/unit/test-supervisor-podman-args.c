@@ -134,9 +134,20 @@ END_TEST
 START_TEST(test_generate_argv) {
         _cleanup_(unit_set_freep) UnitSet *s = make_set(sample_container);
         _cleanup_argv_free_ char **argv = NULL;
-        const char *const want[] = { "generate", "systemd",          "--new",      "--files",
-                                     "--name",   "--restart-policy", "on-failure", "--start-timeout",
-                                     "90",       "--stop-timeout",   "20",         "ai-semble",
+        const char *const want[] = { "generate",
+                                     "systemd",
+                                     "--new",
+                                     "--files",
+                                     "--name",
+                                     "--container-prefix=",
+                                     "--pod-prefix=",
+                                     "--restart-policy",
+                                     "on-failure",
+                                     "--start-timeout",
+                                     "90",
+                                     "--stop-timeout",
+                                     "20",
+                                     "ai-semble",
                                      NULL };
 
         ck_assert_int_eq(podman_args_generate(s, &argv, NULL), 0);
