@@ -45,6 +45,7 @@ run_unit() { # sanitize
         [ -f "$dir/build.ninja" ] || meson setup "$dir" "$AI_SEMBLE_ROOT" "${opts[@]}" >/dev/null
         step "unit tests ($(basename "$dir"))"
         ninja -C "$dir" >/dev/null || ninja -C "$dir"
+        AI_SEMBLE_CONFIG_BUILD=$dir "$AI_SEMBLE_ROOT/scripts/gen-config-docs.sh" --check
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
                 meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
         if [ "$coverage" = 1 ]; then

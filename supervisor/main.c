@@ -36,7 +36,7 @@ static const Verb verbs[] = {
 
 static void help(FILE *f) {
         fprintf(f,
-                "Usage: ai-semble-supervisor [--help] COMMAND [OPTIONS]\n\n"
+                "Usage: ai-semble-supervisor [--help] [--print-config-markdown] COMMAND [OPTIONS]\n\n"
                 "Runs the ai-semble pod under your user's systemd manager.\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(f, "  %s\n", verbs[i].usage);
@@ -59,6 +59,7 @@ static int run(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "dev", no_argument, NULL, 'd' },
                 { "json", no_argument, NULL, 'j' },
+                { "print-config-markdown", no_argument, NULL, 'm' },
                 {},
         };
         _cleanup_(supervisor_done) Supervisor s = {};
@@ -73,6 +74,9 @@ static int run(int argc, char **argv) {
                 switch (c) {
                 case 'h':
                         help(stdout);
+                        return 0;
+                case 'm':
+                        config_print_markdown(supervisor_config_table, supervisor_config_table_size, stdout);
                         return 0;
                 default:
                         help(stderr);
