@@ -19,6 +19,7 @@
 
 #define EXTRA_HEADERS_MAX 2048
 #define BODY_READ_CHUNK 16384
+#define DRAIN_MAX (64 * 1024)
 
 struct HttpServer {
         HttpServerConfig config;
@@ -49,7 +50,7 @@ struct HttpRequest {
         size_t n_params;
         char extra_headers[EXTRA_HEADERS_MAX];
         size_t extra_len;
-        bool replied, body_unread;
+        bool replied, body_unread, body_incomplete;
         int status;
         size_t bytes;
 };
@@ -503,6 +504,7 @@ static int read_body(HttpRequest *req) {
         uint64_t max = req->server->config.max_body;
         long long cl = req->ri->content_length;
         size_t cap, len = 0;
+        const char *expect;
         char *buf;
 
         if (cl > 0 && (uint64_t) cl > max)
@@ -510,11 +512,18 @@ static int read_body(HttpRequest *req) {
         if (cl <= 0 && !is_chunked(req))
                 return 0;
 
+        /* mg_read() does not answer "Expect: 100-continue" (only civetweb's file and CGI
+         * paths do); without this, curl waits a second before sending the body. */
+        expect = mg_get_header(req->conn, "Expect");
+        if (expect && strcasecmp(expect, "100-continue") == 0)
+                (void) mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+
         cap = cl > 0 ? (size_t) cl + 1 : BODY_READ_CHUNK;
         buf = malloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
+                size_t want;
                 int n;
 
                 if (len + 1 >= cap) {
@@ -533,7 +542,11 @@ static int read_body(HttpRequest *req) {
                         buf = nb;
                         cap = ncap;
                 }
-                n = mg_read(req->conn, buf + len, MIN(cap - 1 - len, (size_t) BODY_READ_CHUNK));
+                /* civetweb's chunked mg_read() blocks until it has filled the whole request,
+                 * across chunks: never ask for more than one byte past the cap, or a client
+                 * that stops right after exceeding it would stall us into the timeout. */
+                want = MIN(MIN(cap - 1 - len, (size_t) BODY_READ_CHUNK), (size_t) max + 1 - len);
+                n = mg_read(req->conn, buf + len, want);
                 if (n < 0) {
                         free(buf);
                         return -EIO;
@@ -622,7 +635,7 @@ static int dispatch(HttpRequest *req) {
                                 req, 413, "request body is larger than %" PRIu64 " bytes", s->config.max_body);
                 }
                 if (r == -EIO) {
-                        req->body_unread = true;
+                        req->body_unread = req->body_incomplete = true;
                         return http_reply_error(req, 400, "request body was incomplete");
                 }
                 if (r < 0)
@@ -630,6 +643,31 @@ static int dispatch(HttpRequest *req) {
         }
 
         return route->handler(req, route->userdata);
+}
+
+/* After replying without reading the whole body the connection must close: otherwise
+ * civetweb would read and discard the rest of a declared body of any size before the
+ * next request. A little is drained first so that closing a socket with unread data
+ * (which makes the kernel send RST) does not destroy the response before the client
+ * reads it; a client that sent "Expect: 100-continue" never sent the body at all. */
+static void close_after_unread_body(HttpRequest *req) {
+        const char *expect = mg_get_header(req->conn, "Expect");
+        long long cl = req->ri->content_length;
+        uint64_t deadline = now_usec() + MIN(req->server->config.request_timeout_ms, (uint64_t) 1000) * 1000u;
+        size_t drained = 0;
+        char buf[4096];
+
+        mg_disable_connection_keep_alive(req->conn);
+        /* Only small declared bodies are worth waiting for; huge or chunked ones get the
+         * reset, and a client that stalled mid-body would just hold the thread. */
+        if ((expect && strcasecmp(expect, "100-continue") == 0) || cl <= 0 || cl > DRAIN_MAX || req->body_incomplete)
+                return;
+        while (drained < DRAIN_MAX && now_usec() < deadline) {
+                int n = mg_read(req->conn, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                drained += (size_t) n;
+        }
 }
 
 static int begin_request(struct mg_connection *conn) {
@@ -667,6 +705,9 @@ static int begin_request(struct mg_connection *conn) {
                         log_error("Request handler for %s %s returned without replying", req.method, http_request_route(&req));
                 (void) http_reply_error(&req, 500, "internal error");
         }
+
+        if (req.body_unread || atomic_load(&s->draining))
+                close_after_unread_body(&req);
 
         secs = (double) (now_usec() - t0) / 1e6;
         {

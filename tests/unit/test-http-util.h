@@ -144,3 +144,7 @@ static inline const char *test_header(const RawResponse *r, const char *name, ch
         }
         return NULL;
 }
+
+static inline int test_send_str(int fd, const char *s) {
+        return test_send_all(fd, s, strlen(s));
+}

@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: MIT */
+/* test-http-server.c — a real server on 127.0.0.1 with an ephemeral port, driven over
+ * raw sockets: routing, status codes, body limits, hostile bodies, slow clients,
+ * request ids, metrics and draining shutdown. */
+#include <check.h>
+#include <pthread.h>
+
+#include "http-server.h"
+#include "json-util.h"
+#include "log.h"
+#include "test-http-util.h"
+
+static HttpServer *server;
+static MetricsRegistry *registry;
+static int port;
+
+static int handle_ok(HttpRequest *req, void *userdata) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        return http_reply_json(req, 200, o);
+}
+
+/* POST /echo {name: string (required), count: integer 0..100 (optional)} */
+static int handle_echo(HttpRequest *req, void *userdata) {
+        _cleanup_json_ json_object *body = NULL, *errs = NULL, *o = NULL;
+        const char *name = NULL;
+        int64_t count = 1;
+        int r;
+
+        r = http_request_parse_json(req, &body);
+        if (r < 0)
+                return r == -EBADMSG ? 0 : r;
+        (void) json_get_string(body, "name", true, &errs, &name);
+        (void) json_get_int(body, "count", false, 0, 100, &errs, &count);
+        if (errs)
+                return http_reply_validation(req, errs);
+        o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "count", json_object_new_int64(count));
+        return http_reply_json(req, 200, o);
+}
+
+static int handle_job(HttpRequest *req, void *userdata) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "id", json_object_new_string(strempty(http_request_param(req, "id"))));
+        json_object_object_add(o, "route", json_object_new_string(http_request_route(req)));
+        return http_reply_json(req, 200, o);
+}
+
+static int handle_slow(HttpRequest *req, void *userdata) {
+        usleep(600 * 1000);
+        return http_reply_text(req, 200, "slow done");
+}
+
+static int handle_raw(HttpRequest *req, void *userdata) {
+        size_t len;
+        char buf[64];
+
+        (void) http_request_body(req, &len);
+        snprintf(buf, sizeof(buf), "%zu bytes", len);
+        (void) http_reply_add_header(req, "X-Extra", "yes");
+        return http_reply_text(req, 200, buf);
+}
+
+static int handle_fail(HttpRequest *req, void *userdata) {
+        return -EIO;
+}
+
+static const HttpRoute routes[] = {
+        { "GET", "/ok", handle_ok, 0, NULL },
+        { "POST", "/echo", handle_echo, 0, NULL },
+        { "GET", "/jobs/{id}", handle_job, 0, NULL },
+        { "DELETE", "/jobs/{id}", handle_job, 0, NULL },
+        { "GET", "/files/*", handle_job, 0, NULL },
+        { "POST", "/slow", handle_slow, 0, NULL },
+        { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL },
+        { "GET", "/fail", handle_fail, 0, NULL },
+};
+
+static void start_server(uint64_t request_timeout_ms) {
+        HttpServerConfig c = {
+                .listen = "127.0.0.1:0",
+                .threads = 4,
+                .max_body = 1024,
+                .request_timeout_ms = request_timeout_ms,
+                .shutdown_timeout_ms = 5000,
+                .metrics = registry,
+        };
+
+        ck_assert_int_eq(http_server_new(&c, &server), 0);
+        ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
+        ck_assert_int_eq(http_server_get_port(server), -ENOTCONN);
+        ck_assert_int_eq(http_server_start(server), 0);
+        port = http_server_get_port(server);
+        ck_assert_int_gt(port, 0);
+}
+
+static void setup(void) {
+        log_init("test");
+        log_set_journal(false);
+        log_set_max_level(LOG_WARNING);
+        ck_assert_int_eq(metrics_registry_new(&registry), 0);
+        start_server(1000);
+}
+
+static void teardown(void) {
+        if (server) {
+                ck_assert_int_eq(http_server_shutdown(server), 0);
+                http_server_free(server);
+                server = NULL;
+        }
+        metrics_registry_free(registry);
+        registry = NULL;
+}
+
+static json_object *body_json(const RawResponse *r) {
+        json_object *o = json_tokener_parse(r->body);
+        ck_assert_msg(o != NULL, "body is not JSON: %s", r->raw);
+        return o;
+}
+
+static const char *jget(json_object *o, const char *k) {
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void post(const char *path, const char *content_type, const char *body, size_t len, RawResponse *r) {
+        char head[512];
+        _cleanup_free_ char *req = NULL;
+        int k;
+
+        k = snprintf(head, sizeof(head),
+                     "POST %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                     path, content_type, len);
+        req = malloc((size_t) k + len);
+        memcpy(req, head, (size_t) k);
+        memcpy(req + k, body, len);
+        ck_assert_int_eq(test_http_raw(port, req, (size_t) k + len, r), 0);
+}
+
+static void assert_problem(const RawResponse *r, int status, const char *type) {
+        char buf[256];
+        json_object *o, *s;
+
+        ck_assert_msg(r->status == status, "expected %d, got (%zu bytes): %s", status, r->raw_len, r->raw);
+        ck_assert_ptr_nonnull(test_header(r, "Content-Type", buf, sizeof(buf)));
+        ck_assert_str_eq(buf, "application/problem+json");
+        o = body_json(r);
+        ck_assert(json_object_object_get_ex(o, "status", &s));
+        ck_assert_int_eq(json_object_get_int(s), status);
+        ck_assert_ptr_nonnull(jget(o, "title"));
+        ck_assert_ptr_nonnull(jget(o, "request_id"));
+        if (type)
+                ck_assert_str_eq(jget(o, "type"), type);
+        json_object_put(o);
+}
+
+START_TEST(test_valid_request) {
+        RawResponse r;
+        char buf[256];
+        json_object *o;
+
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(test_header(&r, "Content-Type", buf, sizeof(buf)), "application/json");
+        ck_assert_str_eq(test_header(&r, "Content-Length", buf, sizeof(buf)), "11");
+        ck_assert_str_eq(test_header(&r, "Cache-Control", buf, sizeof(buf)), "no-store");
+        ck_assert_str_eq(r.body, "{\"ok\":true}");
+        /* A generated request id is a UUIDv4. */
+        ck_assert_ptr_nonnull(test_header(&r, "X-Request-ID", buf, sizeof(buf)));
+        ck_assert_int_eq((int) strlen(buf), 36);
+        ck_assert(buf[14] == '4');
+        raw_response_done(&r);
+
+        post("/echo", "application/json; charset=utf-8", "{\"name\":\"x\",\"count\":3}", 22, &r);
+        ck_assert_int_eq(r.status, 200);
+        o = body_json(&r);
+        ck_assert_str_eq(jget(o, "name"), "x");
+        ck_assert_str_eq(jget(o, "count"), "3");
+        json_object_put(o);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_id) {
+        RawResponse r;
+        char buf[256], id[200];
+
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: abc-123.x:y_z\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_str_eq(test_header(&r, "X-Request-ID", buf, sizeof(buf)), "abc-123.x:y_z");
+        raw_response_done(&r);
+
+        /* Invalid ids are replaced, never echoed (header injection, log forging). */
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: bad id<script>\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_ptr_nonnull(test_header(&r, "X-Request-ID", buf, sizeof(buf)));
+        ck_assert_int_eq((int) strlen(buf), 36);
+        raw_response_done(&r);
+
+        memset(id, 'a', 129);
+        id[129] = '\0';
+        ck_assert(!http_request_id_valid(id));
+        id[128] = '\0';
+        ck_assert(http_request_id_valid(id));
+        ck_assert(!http_request_id_valid(""));
+        ck_assert(!http_request_id_valid(NULL));
+
+        /* The problem body carries the same id. */
+        ck_assert_int_eq(test_http(port, "GET /nope HTTP/1.1\r\nHost: t\r\nX-Request-ID: rid-404\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"request_id\":\"rid-404\""));
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_malformed_json) {
+        RawResponse r;
+        json_object *o;
+
+        post("/echo", "application/json", "{\"name\": ", 9, &r);
+        assert_problem(&r, 400, "https://ai-semble.dev/problems/malformed-json");
+        o = body_json(&r);
+        ck_assert_ptr_nonnull(strstr(jget(o, "detail"), "offset"));
+        json_object_put(o);
+        raw_response_done(&r);
+
+        post("/echo", "application/json", "{\"name\":\"x\"} trailing", 21, &r);
+        assert_problem(&r, 400, NULL);
+        raw_response_done(&r);
+
+        post("/echo", "application/json", "", 0, &r);
+        assert_problem(&r, 400, NULL);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_validation) {
+        RawResponse r;
+        json_object *o, *errs, *field;
+
+        post("/echo", "application/json", "{\"name\": 5, \"count\": \"many\"}", 28, &r);
+        assert_problem(&r, 422, "https://ai-semble.dev/problems/validation");
+        o = body_json(&r);
+        ck_assert(json_object_object_get_ex(o, "errors", &errs));
+        ck_assert_int_eq((int) json_object_array_length(errs), 2);
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(errs, 0), "field", &field));
+        ck_assert_str_eq(json_object_get_string(field), "name");
+        ck_assert(json_object_object_get_ex(json_object_array_get_idx(errs, 1), "field", &field));
+        ck_assert_str_eq(json_object_get_string(field), "count");
+        json_object_put(o);
+        raw_response_done(&r);
+
+        post("/echo", "application/json", "{\"invalid\":\"payload\"}", 21, &r);
+        assert_problem(&r, 422, NULL);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"field\":\"name\""));
+        raw_response_done(&r);
+
+        post("/echo", "application/json", "[1,2]", 5, &r);
+        assert_problem(&r, 422, NULL);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_body_too_large) {
+        RawResponse r;
+        char big[2048];
+        int fd;
+
+        /* Declared length over the cap: refused before reading. */
+        ck_assert_int_eq(test_http(port,
+                                   "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 100000000\r\n\r\n",
+                                   &r),
+                         0);
+        assert_problem(&r, 413, "https://ai-semble.dev/problems/payload-too-large");
+        raw_response_done(&r);
+
+        memset(big, ' ', sizeof(big));
+        big[0] = '{';
+        big[sizeof(big) - 1] = '}';
+        post("/echo", "application/json", big, sizeof(big), &r);
+        assert_problem(&r, 413, NULL);
+        raw_response_done(&r);
+
+        /* Chunked: no length up front, cut at the cap while reading. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                           "Transfer-Encoding: chunked\r\n\r\n"), 0);
+        for (int i = 0; i < 4; i++) {
+                char chunk[600];
+                int k = snprintf(chunk, sizeof(chunk), "200\r\n%0512d\r\n", 0);
+                if (test_send_all(fd, chunk, (size_t) k) < 0)
+                        break;
+        }
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        assert_problem(&r, 413, NULL);
+        raw_response_done(&r);
+
+        /* Within the cap, chunked works. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                                           "Transfer-Encoding: chunked\r\n\r\nc\r\n{\"name\":\"c\"}\r\n0\r\n\r\n"), 0);
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(r.status == 200, "%s", r.raw);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_expect_continue) {
+        RawResponse r = {};
+        char *out = NULL;
+        double t0;
+        int fd;
+
+        /* We answer 100 Continue ourselves before reading (mg_read does not). */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: 12\r\nExpect: 100-continue\r\n\r\n"), 0);
+        {
+                char buf[64] = "";
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ck_assert_int_eq(poll(&p, 1, 2000), 1);
+                ck_assert_int_gt(recv(fd, buf, sizeof(buf) - 1, 0), 0);
+                ck_assert_ptr_nonnull(startswith(buf, "HTTP/1.1 100 Continue\r\n\r\n"));
+        }
+        ck_assert_int_eq(test_send_str(fd, "{\"name\":\"e\"}"), 0);
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(r.status == 200, "%s", r.raw);
+        raw_response_done(&r);
+
+        /* Too large with Expect: refused at once, body never requested, connection closed. */
+        t0 = test_now();
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"), 0);
+        ck_assert_int_ge(test_read_all(fd, &out, 5000), 0);
+        close(fd);
+        ck_assert_ptr_nonnull(startswith(out, "HTTP/1.1 413 "));
+        ck_assert_ptr_null(strstr(out, "100 Continue"));
+        ck_assert(test_now() - t0 < 0.9);
+        free(out);
+}
+END_TEST
+
+START_TEST(test_not_found_and_method) {
+        RawResponse r;
+        char buf[128];
+
+        ck_assert_int_eq(test_http(port, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        assert_problem(&r, 404, "about:blank");
+        raw_response_done(&r);
+
+        ck_assert_int_eq(test_http(port, "PUT /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", &r), 0);
+        assert_problem(&r, 405, NULL);
+        ck_assert_str_eq(test_header(&r, "Allow", buf, sizeof(buf)), "GET, DELETE");
+        raw_response_done(&r);
+
+        ck_assert_int_eq(test_http(port, "DELETE /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        assert_problem(&r, 405, NULL);
+        ck_assert_str_eq(test_header(&r, "Allow", buf, sizeof(buf)), "GET");
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_routing_params) {
+        RawResponse r;
+        json_object *o;
+
+        ck_assert_int_eq(test_http(port, "GET /jobs/abc-1?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        o = body_json(&r);
+        ck_assert_str_eq(jget(o, "id"), "abc-1");
+        ck_assert_str_eq(jget(o, "route"), "/jobs/{id}");
+        json_object_put(o);
+        raw_response_done(&r);
+
+        ck_assert_int_eq(test_http(port, "GET /jobs/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 404);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /jobs/a/b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 404);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /files/a/b/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /okx HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 404);
+        raw_response_done(&r);
+        /* Percent-encoding is not decoded: no route sees "/ok" here. */
+        ck_assert_int_eq(test_http(port, "GET /%6Fk HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 404);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_content_type) {
+        RawResponse r;
+        char buf[64];
+
+        post("/echo", "text/plain", "{\"name\":\"x\"}", 12, &r);
+        assert_problem(&r, 415, "https://ai-semble.dev/problems/unsupported-media-type");
+        raw_response_done(&r);
+        post("/echo", "application/jsonx", "{\"name\":\"x\"}", 12, &r);
+        assert_problem(&r, 415, NULL);
+        raw_response_done(&r);
+        post("/echo", "Application/JSON", "{\"name\":\"x\"}", 12, &r);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+
+        /* Opted-out route takes anything, including NUL bytes. */
+        post("/raw", "application/octet-stream", "a\0b", 3, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "3 bytes");
+        ck_assert_str_eq(test_header(&r, "X-Extra", buf, sizeof(buf)), "yes");
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_nul_byte) {
+        RawResponse r;
+        static const char body[] = "{\"name\":\"a\0b\"}";
+
+        post("/echo", "application/json", body, sizeof(body) - 1, &r);
+        assert_problem(&r, 400, NULL);
+        ck_assert_ptr_nonnull(strstr(r.body, "NUL byte"));
+        raw_response_done(&r);
+
+        /* Same body as a form: still just JSON-parsed by us, never form-decoded. */
+        post("/echo", "application/json", "a=\0&b=%00", 9, &r);
+        assert_problem(&r, 400, NULL);
+        raw_response_done(&r);
+
+        /* And the server still answers. */
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_handler_error) {
+        RawResponse r;
+
+        ck_assert_int_eq(test_http(port, "GET /fail HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        assert_problem(&r, 500, NULL);
+        ck_assert_ptr_null(strstr(r.body, "Input/output")); /* internals are not leaked */
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_slow_client) {
+        RawResponse r;
+        char *junk = NULL;
+        double t0, elapsed;
+        int slow[3];
+
+        /* Half a header, then silence: each ties up a worker until request_timeout_ms. */
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
+                slow[i] = test_connect(port);
+                ck_assert_int_ge(slow[i], 0);
+                ck_assert_int_eq(test_send_str(slow[i], "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow:"), 0);
+        }
+        t0 = test_now();
+        /* A fourth worker still serves others meanwhile. */
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(test_now() - t0 < 0.9);
+        raw_response_done(&r);
+
+        /* The stalled connections are cut off within the timeout (1 s) plus slack, without
+         * a 200 (civetweb may or may not write an error line first). */
+        for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
+                ck_assert_int_ge(test_read_all(slow[i], &junk, 5000), 0);
+                ck_assert_ptr_null(strstr(junk, " 200 "));
+                free(junk);
+                close(slow[i]);
+        }
+        elapsed = test_now() - t0;
+        ck_assert_msg(elapsed < 3.0, "slow clients held for %.2fs", elapsed);
+
+        /* Fully recovered afterwards. */
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_keep_alive) {
+        int fd = test_connect(port);
+        char *out = NULL;
+        const char *p;
+        int n = 0;
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(test_send_str(fd, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nGET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), 0);
+        ck_assert_int_ge(test_read_all(fd, &out, 5000), 0);
+        close(fd);
+        for (p = out; (p = strstr(p, "HTTP/1.1 200")); p++)
+                n++;
+        ck_assert_msg(n == 2, "%s", out);
+        free(out);
+}
+END_TEST
+
+START_TEST(test_metrics) {
+        RawResponse r;
+        _cleanup_free_ char *text = NULL;
+
+        ck_assert_int_eq(test_http(port, "GET /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /random/path/123 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "BREW /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+
+        ck_assert_int_eq(metrics_registry_render(registry, &text, NULL), 0);
+        /* The pattern, never the raw path. */
+        ck_assert_ptr_nonnull(strstr(text, "http_requests_total{route=\"/jobs/{id}\",method=\"GET\",status=\"200\"} 2\n"));
+        ck_assert_ptr_nonnull(strstr(text, "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"));
+        ck_assert_ptr_null(strstr(text, "/random/path"));
+        ck_assert_ptr_null(strstr(text, "/jobs/1"));
+        ck_assert_ptr_null(strstr(text, "BREW"));
+        ck_assert_ptr_nonnull(strstr(text, "http_request_duration_seconds_count{route=\"/jobs/{id}\",method=\"GET\"} 2\n"));
+        ck_assert_ptr_nonnull(strstr(text, "http_requests_in_flight 0\n"));
+}
+END_TEST
+
+typedef struct SlowCall {
+        int port;
+        RawResponse r;
+} SlowCall;
+
+static void *slow_call(void *userdata) {
+        SlowCall *c = userdata;
+        (void) test_http(c->port, "POST /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", &c->r);
+        return NULL;
+}
+
+START_TEST(test_graceful_drain) {
+        SlowCall call = { .port = port };
+        pthread_t t;
+        double t0;
+        int fd;
+
+        ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
+        t0 = test_now();
+        while (http_server_in_flight(server) == 0 && test_now() - t0 < 5)
+                usleep(1000);
+        ck_assert_uint_eq(http_server_in_flight(server), 1);
+
+        /* Shutdown waits for the in-flight request, which completes normally. */
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        ck_assert(!http_server_is_running(server));
+        ck_assert(test_now() - t0 >= 0.4);
+        pthread_join(t, NULL);
+        ck_assert_msg(call.r.status == 200, "%s", strempty(call.r.raw));
+        ck_assert_str_eq(call.r.body, "slow done");
+        raw_response_done(&call.r);
+
+        /* Nothing listens any more. */
+        fd = test_connect(port);
+        ck_assert_int_lt(fd, 0);
+        http_server_free(server);
+        server = NULL;
+}
+END_TEST
+
+START_TEST(test_drain_timeout) {
+        SlowCall call = { .port = port };
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .shutdown_timeout_ms = 100 };
+        pthread_t t;
+        double t0;
+
+        /* Replace the fixture's server with one whose drain deadline is shorter than /slow. */
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        http_server_free(server);
+        ck_assert_int_eq(http_server_new(&c, &server), 0);
+        ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
+        ck_assert_int_eq(http_server_start(server), 0);
+        call.port = http_server_get_port(server);
+
+        ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
+        t0 = test_now();
+        while (http_server_in_flight(server) == 0 && test_now() - t0 < 5)
+                usleep(1000);
+        ck_assert_int_eq(http_server_shutdown(server), -ETIMEDOUT);
+        pthread_join(t, NULL);
+        raw_response_done(&call.r);
+        http_server_free(server);
+        server = NULL;
+}
+END_TEST
+
+START_TEST(test_bad_config) {
+        HttpServer *s = NULL;
+
+        ck_assert_int_eq(http_server_new(&(HttpServerConfig){ .listen = "nonsense" }, &s), -EINVAL);
+        ck_assert_int_eq(http_server_new(&(HttpServerConfig){}, &s), -EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert_int_eq(http_server_add_routes(server, &(HttpRoute){ "GET", "relative", handle_ok, 0, NULL }, 1), -EBUSY);
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("http-server");
+        TCase *tc = tcase_create("core");
+
+        tcase_set_timeout(tc, 30);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_valid_request);
+        tcase_add_test(tc, test_request_id);
+        tcase_add_test(tc, test_malformed_json);
+        tcase_add_test(tc, test_validation);
+        tcase_add_test(tc, test_body_too_large);
+        tcase_add_test(tc, test_expect_continue);
+        tcase_add_test(tc, test_not_found_and_method);
+        tcase_add_test(tc, test_routing_params);
+        tcase_add_test(tc, test_content_type);
+        tcase_add_test(tc, test_nul_byte);
+        tcase_add_test(tc, test_handler_error);
+        tcase_add_test(tc, test_slow_client);
+        tcase_add_test(tc, test_keep_alive);
+        tcase_add_test(tc, test_metrics);
+        tcase_add_test(tc, test_graceful_drain);
+        tcase_add_test(tc, test_drain_timeout);
+        tcase_add_test(tc, test_bad_config);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
