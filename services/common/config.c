@@ -37,7 +37,8 @@ int config_parse_duration_ms(const char *s, uint64_t *ret) {
                 const char *suffix;
                 uint64_t ms;
         } units[] = {
-                { "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "m", 60000 }, { "min", 60000 }, { "h", 3600000 },
+                { "ms", 1 },    { "s", 1000 },    { "sec", 1000 },
+                { "m", 60000 }, { "min", 60000 }, { "h", 3600000 },
         };
         const char *end;
         uint64_t v;
@@ -95,7 +96,8 @@ int config_parse_size(const char *s, uint64_t *ret) {
 }
 
 int config_parse_bool(const char *s, bool *ret) {
-        static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
+        static const char *const yes[] = { "1", "true", "yes", "on" },
+                                 *const no[] = { "0", "false", "no", "off" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (strcasecmp(s, yes[i]) == 0) {
@@ -156,7 +158,8 @@ static int fail(char **ret_error, const char *fmt, ...) {
         return -EINVAL;
 }
 
-static int check_bounds_u64(const ConfigEntry *e, const char *var, const char *value, uint64_t v, char **ret_error) {
+static int
+check_bounds_u64(const ConfigEntry *e, const char *var, const char *value, uint64_t v, char **ret_error) {
         if (!has_bounds(e))
                 return 0;
         if (e->min > 0 && v < (uint64_t) e->min)
@@ -175,7 +178,8 @@ static bool type_is_string(ConfigType t) {
 }
 
 /* Parses value into the field of e; var is the name the value came from. */
-static int config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, char **ret_error) {
+static int
+config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, char **ret_error) {
         void *field = (uint8_t *) cfg + e->offset;
         uint64_t u;
         int r;
@@ -191,8 +195,8 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
                         return fail(ret_error, "%s: value is longer than 4096 bytes", var);
                 if (e->type == CONFIG_URL && !startswith(value, "http://") && !startswith(value, "https://"))
                         return fail(ret_error, "%s: '%s' is not an http:// or https:// URL", var, value);
-                if (e->type == CONFIG_URL && (strlen(value) <= strlen("https://") ||
-                                              strpbrk(value, " \t\r\n") != NULL))
+                if (e->type == CONFIG_URL &&
+                    (strlen(value) <= strlen("https://") || strpbrk(value, " \t\r\n") != NULL))
                         return fail(ret_error, "%s: '%s' is not a valid URL", var, value);
                 if (e->type == CONFIG_ENUM) {
                         bool found = false;
@@ -200,12 +204,14 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
                                 if (streq(*c, value))
                                         found = true;
                         if (!found)
-                                return fail(ret_error, "%s: '%s' is not one of the allowed values", var, value);
+                                return fail(
+                                        ret_error, "%s: '%s' is not one of the allowed values", var, value);
                 }
                 if (e->type == CONFIG_HOST_PORT) {
                         uint16_t port;
                         if (config_parse_host_port(value, NULL, &port) < 0)
-                                return fail(ret_error, "%s: '%s' is not HOST:PORT (port 0-65535)", var, value);
+                                return fail(
+                                        ret_error, "%s: '%s' is not HOST:PORT (port 0-65535)", var, value);
                 }
                 copy = strdup(value);
                 if (!copy)
@@ -225,12 +231,13 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
                 if (!end || end == value || *end != '\0' || isspace((unsigned char) value[0]))
                         return fail(ret_error, "%s: '%s' is not an integer", var, value);
                 if (has_bounds(e) && (v < e->min || v > e->max))
-                        return fail(ret_error,
-                                    "%s: '%s' is out of range %" PRId64 "..%" PRId64,
-                                    var,
-                                    value,
-                                    e->min,
-                                    e->max);
+                        return fail(
+                                ret_error,
+                                "%s: '%s' is out of range %" PRId64 "..%" PRId64,
+                                var,
+                                value,
+                                e->min,
+                                e->max);
                 *(int64_t *) field = v;
                 return 0;
         }
@@ -241,10 +248,11 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
         case CONFIG_DURATION:
                 r = config_parse_duration_ms(value, &u);
                 if (r < 0)
-                        return fail(ret_error,
-                                    "%s: '%s' is not a valid duration (use e.g. 250ms, 5s, 2m, 1h)",
-                                    var,
-                                    value);
+                        return fail(
+                                ret_error,
+                                "%s: '%s' is not a valid duration (use e.g. 250ms, 5s, 2m, 1h)",
+                                var,
+                                value);
                 r = check_bounds_u64(e, var, value, u, ret_error);
                 if (r < 0)
                         return r;
@@ -253,7 +261,11 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
         case CONFIG_SIZE:
                 r = config_parse_size(value, &u);
                 if (r < 0)
-                        return fail(ret_error, "%s: '%s' is not a valid size (use e.g. 512, 64K, 16M, 1G)", var, value);
+                        return fail(
+                                ret_error,
+                                "%s: '%s' is not a valid size (use e.g. 512, 64K, 16M, 1G)",
+                                var,
+                                value);
                 r = check_bounds_u64(e, var, value, u, ret_error);
                 if (r < 0)
                         return r;
@@ -262,10 +274,12 @@ static int config_set(const ConfigEntry *e, const char *var, const char *value, 
         case CONFIG_LOG_LEVEL:
                 r = log_level_from_string(value);
                 if (r < 0)
-                        return fail(ret_error,
-                                    "%s: '%s' is not a log level (debug, info, notice, warning, error, crit or 0-7)",
-                                    var,
-                                    value);
+                        return fail(
+                                ret_error,
+                                "%s: '%s' is not a log level (debug, info, notice, warning, error, crit or "
+                                "0-7)",
+                                var,
+                                value);
                 *(int *) field = r;
                 return 0;
         }
@@ -281,8 +295,12 @@ int config_load(const ConfigEntry *table, size_t n, void *cfg, char **ret_error)
 }
 
 int config_load_from(
-        const ConfigEntry *table, size_t n, void *cfg, const char *(*lookup)(const char *name, void *userdata),
-        void *userdata, char **ret_error) {
+        const ConfigEntry *table,
+        size_t n,
+        void *cfg,
+        const char *(*lookup)(const char *name, void *userdata),
+        void *userdata,
+        char **ret_error) {
         int r;
 
         for (size_t i = 0; i < n; i++)
@@ -305,9 +323,9 @@ int config_load_from(
                                 if (!type_is_string(e->type))
                                         memset((uint8_t *) cfg + e->offset,
                                                0,
-                                               e->type == CONFIG_BOOL        ? sizeof(bool)
-                                               : e->type == CONFIG_LOG_LEVEL ? sizeof(int)
-                                                                             : sizeof(uint64_t));
+                                               e->type == CONFIG_BOOL                ? sizeof(bool)
+                                                       : e->type == CONFIG_LOG_LEVEL ? sizeof(int)
+                                                                                     : sizeof(uint64_t));
                                 continue;
                         }
                 }
@@ -379,7 +397,11 @@ void config_print_help(const ConfigEntry *table, size_t n, FILE *f) {
                 char bounds[256];
 
                 format_bounds(e, bounds, sizeof(bounds));
-                fprintf(f, "  %-24s %-10s default: %s", e->name, type_name(e->type), e->def ? e->def : "(unset)");
+                fprintf(f,
+                        "  %-24s %-10s default: %s",
+                        e->name,
+                        type_name(e->type),
+                        e->def ? e->def : "(unset)");
                 if (bounds[0])
                         fprintf(f, "  [%s]", bounds);
                 fprintf(f, "\n      %s", strempty(e->help));

@@ -11,25 +11,26 @@
 #include "macro.h"
 
 typedef enum ConfigType {
-        CONFIG_STRING,   /* char * (strdup'ed, freed by config_free) */
-        CONFIG_INT,      /* int64_t, bounded by min/max */
-        CONFIG_BOOL,     /* bool: 1/0, true/false, yes/no, on/off */
-        CONFIG_DURATION, /* uint64_t milliseconds; accepts "250ms", "5s", "2m", "1h", bare number = seconds; bounded by min/max (ms) */
-        CONFIG_SIZE,     /* uint64_t bytes; accepts "512", "64K", "16M", "1G"; bounded by min/max */
-        CONFIG_URL,      /* char *; must start with http:// or https:// */
-        CONFIG_ENUM,     /* char *; must be one of choices (NULL-terminated) */
-        CONFIG_LOG_LEVEL,/* int syslog level; accepts names or 0-7 */
-        CONFIG_HOST_PORT,/* char *; "host:port" with an IPv4 address or name and a port 0-65535 */
+        CONFIG_STRING,    /* char * (strdup'ed, freed by config_free) */
+        CONFIG_INT,       /* int64_t, bounded by min/max */
+        CONFIG_BOOL,      /* bool: 1/0, true/false, yes/no, on/off */
+        CONFIG_DURATION,  /* uint64_t milliseconds; accepts "250ms", "5s", "2m", "1h", bare number = seconds;
+                             bounded by min/max (ms) */
+        CONFIG_SIZE,      /* uint64_t bytes; accepts "512", "64K", "16M", "1G"; bounded by min/max */
+        CONFIG_URL,       /* char *; must start with http:// or https:// */
+        CONFIG_ENUM,      /* char *; must be one of choices (NULL-terminated) */
+        CONFIG_LOG_LEVEL, /* int syslog level; accepts names or 0-7 */
+        CONFIG_HOST_PORT, /* char *; "host:port" with an IPv4 address or name and a port 0-65535 */
 } ConfigType;
 
 typedef struct ConfigEntry {
-        const char *name;       /* environment variable, e.g. "ORCH_PORT" */
-        const char *alias;      /* accepted older name (the seed's), or NULL */
+        const char *name;  /* environment variable, e.g. "ORCH_PORT" */
+        const char *alias; /* accepted older name (the seed's), or NULL */
         ConfigType type;
-        const char *def;        /* default as text, parsed like a user value; NULL = unset */
-        int64_t min, max;       /* bounds for INT/DURATION(ms)/SIZE(bytes); min == max == 0 means none */
+        const char *def;            /* default as text, parsed like a user value; NULL = unset */
+        int64_t min, max;           /* bounds for INT/DURATION(ms)/SIZE(bytes); min == max == 0 means none */
         const char *const *choices; /* CONFIG_ENUM only */
-        size_t offset;          /* offsetof(struct, field) */
+        size_t offset;              /* offsetof(struct, field) */
         const char *help;
 } ConfigEntry;
 
@@ -38,9 +39,13 @@ typedef struct ConfigEntry {
  * which the caller prints and owns. */
 int config_load(const ConfigEntry *table, size_t n, void *cfg, char **ret_error);
 /* Same but from a lookup function (tests). */
-int config_load_from(const ConfigEntry *table, size_t n, void *cfg,
-                     const char *(*lookup)(const char *name, void *userdata), void *userdata,
-                     char **ret_error);
+int config_load_from(
+        const ConfigEntry *table,
+        size_t n,
+        void *cfg,
+        const char *(*lookup)(const char *name, void *userdata),
+        void *userdata,
+        char **ret_error);
 void config_free(const ConfigEntry *table, size_t n, void *cfg);
 /* --help output: one line per variable with type, default, bounds and help. */
 void config_print_help(const ConfigEntry *table, size_t n, FILE *f);

@@ -51,7 +51,10 @@ static int handle_ready(HttpRequest *req, void *userdata) {
 
         if (!atomic_load(&ctx->started) || http_server_is_draining(http_request_server(req))) {
                 json_object *checks = json_object_new_object();
-                json_object_object_add(checks, "http", json_object_new_string(atomic_load(&ctx->started) ? "draining" : "starting"));
+                json_object_object_add(
+                        checks,
+                        "http",
+                        json_object_new_string(atomic_load(&ctx->started) ? "draining" : "starting"));
                 json_object_object_add(o, "checks", checks);
         } else if (ctx->readiness) {
                 r = ctx->readiness(o, &ready, ctx->userdata);

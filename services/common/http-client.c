@@ -146,7 +146,11 @@ int http_client_perform(HttpClientRequest *req) {
                 headers = curl_slist_append(headers, hbuf);
         }
         if (req->body) {
-                snprintf(hbuf, sizeof(hbuf), "Content-Type: %s", req->content_type ? req->content_type : "application/json");
+                snprintf(
+                        hbuf,
+                        sizeof(hbuf),
+                        "Content-Type: %s",
+                        req->content_type ? req->content_type : "application/json");
                 headers = curl_slist_append(headers, hbuf);
                 (void) curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
                 (void) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);

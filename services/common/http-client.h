@@ -11,24 +11,24 @@
 #define HTTP_CLIENT_ERROR_MAX 256
 
 typedef struct HttpClientResponse {
-        long status;       /* HTTP status, 0 when no response */
-        char *body;        /* NUL-terminated, owned; NULL if empty */
+        long status; /* HTTP status, 0 when no response */
+        char *body;  /* NUL-terminated, owned; NULL if empty */
         size_t body_len;
-        double total_ms;   /* whole transfer */
+        double total_ms;                   /* whole transfer */
         char error[HTTP_CLIENT_ERROR_MAX]; /* libcurl's message when the transfer failed */
 } HttpClientResponse;
 
 typedef struct HttpClientRequest {
-        const char *method;       /* NULL = GET (POST when body is set) */
+        const char *method; /* NULL = GET (POST when body is set) */
         const char *url;
-        const char *body;         /* NULL = none */
+        const char *body; /* NULL = none */
         size_t body_len;
         const char *content_type; /* NULL = application/json when body is set */
         const char *request_id;   /* sent as X-Request-ID when set */
         uint64_t timeout_ms;      /* 0 = 10 s */
         size_t max_body;          /* 0 = 1 MiB; larger responses fail with -EFBIG */
         HttpClientResponse response;
-        int result;               /* set by http_client_perform*() */
+        int result; /* set by http_client_perform*() */
 } HttpClientRequest;
 
 /* Performs req; returns (and stores in req->result) 0 when a response arrived (any

@@ -93,11 +93,26 @@ int http_generate_request_id(char *buf, size_t size) {
         }
         b[6] = (uint8_t) ((b[6] & 0x0f) | 0x40); /* version 4 */
         b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-        snprintf(buf,
-                 size,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-                 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        snprintf(
+                buf,
+                size,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                b[4],
+                b[5],
+                b[6],
+                b[7],
+                b[8],
+                b[9],
+                b[10],
+                b[11],
+                b[12],
+                b[13],
+                b[14],
+                b[15]);
         return 0;
 }
 
@@ -147,7 +162,11 @@ int http_server_new(const HttpServerConfig *config, HttpServer **ret) {
 
         if (config->metrics) {
                 r = metrics_counter_new(
-                        config->metrics, "http_requests_total", "HTTP requests served, by route pattern.", req_labels, &s->m_requests);
+                        config->metrics,
+                        "http_requests_total",
+                        "HTTP requests served, by route pattern.",
+                        req_labels,
+                        &s->m_requests);
                 if (r >= 0)
                         r = metrics_histogram_new(
                                 config->metrics,
@@ -159,7 +178,11 @@ int http_server_new(const HttpServerConfig *config, HttpServer **ret) {
                                 &s->m_duration);
                 if (r >= 0)
                         r = metrics_gauge_new(
-                                config->metrics, "http_requests_in_flight", "Requests being served now.", NULL, &s->m_in_flight);
+                                config->metrics,
+                                "http_requests_in_flight",
+                                "Requests being served now.",
+                                NULL,
+                                &s->m_in_flight);
                 if (r >= 0)
                         r = metrics_gauge_set(s->m_in_flight, NULL, 0);
                 if (r < 0) {
@@ -332,11 +355,12 @@ int http_reply_add_header(HttpRequest *req, const char *name, const char *value)
 
         if (!header_token_valid(name) || !value || strpbrk(value, "\r\n") || strchr(name, ':'))
                 return -EINVAL;
-        k = snprintf(req->extra_headers + req->extra_len,
-                     sizeof(req->extra_headers) - req->extra_len,
-                     "%s: %s\r\n",
-                     name,
-                     value);
+        k = snprintf(
+                req->extra_headers + req->extra_len,
+                sizeof(req->extra_headers) - req->extra_len,
+                "%s: %s\r\n",
+                name,
+                value);
         if (k < 0 || (size_t) k >= sizeof(req->extra_headers) - req->extra_len) {
                 req->extra_headers[req->extra_len] = '\0';
                 return -ENOBUFS;
@@ -368,22 +392,23 @@ int http_reply(HttpRequest *req, int status, const char *content_type, const voi
                 return -EINVAL;
         req->replied = true;
         req->status = status;
-        k = snprintf(head,
-                     sizeof(head),
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "X-Request-ID: %s\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "X-Content-Type-Options: nosniff\r\n"
-                     "%s%s\r\n",
-                     status,
-                     problem_status_reason(status),
-                     content_type,
-                     len,
-                     req->request_id,
-                     req->extra_headers,
-                     req->body_unread || atomic_load(&req->server->draining) ? "Connection: close\r\n" : "");
+        k = snprintf(
+                head,
+                sizeof(head),
+                "HTTP/1.1 %d %s\r\n"
+                "Content-Type: %s\r\n"
+                "Content-Length: %zu\r\n"
+                "X-Request-ID: %s\r\n"
+                "Cache-Control: no-store\r\n"
+                "X-Content-Type-Options: nosniff\r\n"
+                "%s%s\r\n",
+                status,
+                problem_status_reason(status),
+                content_type,
+                len,
+                req->request_id,
+                req->extra_headers,
+                req->body_unread || atomic_load(&req->server->draining) ? "Connection: close\r\n" : "");
         if (k < 0 || (size_t) k >= sizeof(head))
                 return -ENOBUFS;
         r = write_all(req->conn, head, (size_t) k);
@@ -400,7 +425,8 @@ int http_reply_text(HttpRequest *req, int status, const char *text) {
 
 int http_reply_json(HttpRequest *req, int status, json_object *obj) {
         size_t len;
-        const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        const char *s = json_object_to_json_string_length(
+                obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
         if (!s)
                 return -ENOMEM;
@@ -416,7 +442,8 @@ int http_reply_problem(HttpRequest *req, const Problem *p) {
         r = problem_to_json(p, req->request_id, &o);
         if (r < 0)
                 return r;
-        s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        s = json_object_to_json_string_length(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         if (!s)
                 return -ENOMEM;
         return http_reply(req, problem_get_status(p), PROBLEM_CONTENT_TYPE, s, len);
@@ -447,7 +474,8 @@ int http_reply_error(HttpRequest *req, int status, const char *detail_fmt, ...) 
 
 int http_reply_validation(HttpRequest *req, json_object *errors) {
         _cleanup_problem_ Problem *p = NULL;
-        size_t n = errors && json_object_is_type(errors, json_type_array) ? json_object_array_length(errors) : 0;
+        size_t n = errors && json_object_is_type(errors, json_type_array) ? json_object_array_length(errors)
+                                                                          : 0;
 
         p = problem_newf(422, "Validation failed", "%zu field%s failed validation", n, n == 1 ? "" : "s");
         if (!p || problem_add_errors(p, errors) < 0)
@@ -461,12 +489,14 @@ int http_request_parse_json(HttpRequest *req, json_object **ret) {
         int r;
 
         if (!req->body || req->body_len == 0) {
-                r = reply_problem_typed(req, 400, PROBLEM_TYPE_BASE "malformed-json", "request body is empty");
+                r = reply_problem_typed(
+                        req, 400, PROBLEM_TYPE_BASE "malformed-json", "request body is empty");
                 return r < 0 ? r : -EBADMSG;
         }
         r = json_parse_strict(req->body, req->body_len, &o, &err);
         if (r == -EBADMSG) {
-                r = reply_problem_typed(req, 400, PROBLEM_TYPE_BASE "malformed-json", err ? err : "invalid JSON");
+                r = reply_problem_typed(
+                        req, 400, PROBLEM_TYPE_BASE "malformed-json", err ? err : "invalid JSON");
                 return r < 0 ? r : -EBADMSG;
         }
         if (r < 0)
@@ -596,7 +626,8 @@ static int dispatch(HttpRequest *req) {
                         route = &s->routes[i];
                         break;
                 }
-                if (!strstr(allow, s->routes[i].method) && strlen(allow) + strlen(s->routes[i].method) + 3 < sizeof(allow)) {
+                if (!strstr(allow, s->routes[i].method) &&
+                    strlen(allow) + strlen(s->routes[i].method) + 3 < sizeof(allow)) {
                         if (allow[0])
                                 strcat(allow, ", ");
                         strcat(allow, s->routes[i].method);
@@ -606,7 +637,8 @@ static int dispatch(HttpRequest *req) {
                 r = http_reply_add_header(req, "Allow", allow);
                 if (r < 0)
                         return r;
-                return http_reply_error(req, 405, "method %s is not allowed here; use %s", req->method, allow);
+                return http_reply_error(
+                        req, 405, "method %s is not allowed here; use %s", req->method, allow);
         }
         if (!route)
                 return http_reply_error(req, 404, "no route for %s", req->path);
@@ -621,7 +653,10 @@ static int dispatch(HttpRequest *req) {
                 if (req->ri->content_length > 0 && (uint64_t) req->ri->content_length > s->config.max_body) {
                         req->body_unread = true;
                         return http_reply_error(
-                                req, 413, "request body is larger than %" PRIu64 " bytes", s->config.max_body);
+                                req,
+                                413,
+                                "request body is larger than %" PRIu64 " bytes",
+                                s->config.max_body);
                 }
                 if (has_body && !(route->flags & HTTP_ROUTE_ANY_CONTENT_TYPE) &&
                     !content_type_is_json(mg_get_header(req->conn, "Content-Type"))) {
@@ -632,7 +667,10 @@ static int dispatch(HttpRequest *req) {
                 if (r == -E2BIG) {
                         req->body_unread = true;
                         return http_reply_error(
-                                req, 413, "request body is larger than %" PRIu64 " bytes", s->config.max_body);
+                                req,
+                                413,
+                                "request body is larger than %" PRIu64 " bytes",
+                                s->config.max_body);
                 }
                 if (r == -EIO) {
                         req->body_unread = req->body_incomplete = true;
@@ -653,14 +691,16 @@ static int dispatch(HttpRequest *req) {
 static void close_after_unread_body(HttpRequest *req) {
         const char *expect = mg_get_header(req->conn, "Expect");
         long long cl = req->ri->content_length;
-        uint64_t deadline = now_usec() + MIN(req->server->config.request_timeout_ms, (uint64_t) 1000) * 1000u;
+        uint64_t deadline =
+                now_usec() + MIN(req->server->config.request_timeout_ms, (uint64_t) 1000) * 1000u;
         size_t drained = 0;
         char buf[4096];
 
         mg_disable_connection_keep_alive(req->conn);
         /* Only small declared bodies are worth waiting for; huge or chunked ones get the
          * reset, and a client that stalled mid-body would just hold the thread. */
-        if ((expect && strcasecmp(expect, "100-continue") == 0) || cl <= 0 || cl > DRAIN_MAX || req->body_incomplete)
+        if ((expect && strcasecmp(expect, "100-continue") == 0) || cl <= 0 || cl > DRAIN_MAX ||
+            req->body_incomplete)
                 return;
         while (drained < DRAIN_MAX && now_usec() < deadline) {
                 int n = mg_read(req->conn, buf, sizeof(buf));
@@ -700,9 +740,16 @@ static int begin_request(struct mg_connection *conn) {
         r = dispatch(&req);
         if (!req.replied) {
                 if (r < 0)
-                        log_error_errno(r, "Request handler for %s %s failed: %m", req.method, http_request_route(&req));
+                        log_error_errno(
+                                r,
+                                "Request handler for %s %s failed: %m",
+                                req.method,
+                                http_request_route(&req));
                 else
-                        log_error("Request handler for %s %s returned without replying", req.method, http_request_route(&req));
+                        log_error(
+                                "Request handler for %s %s returned without replying",
+                                req.method,
+                                http_request_route(&req));
                 (void) http_reply_error(&req, 500, "internal error");
         }
 
@@ -753,19 +800,32 @@ int http_server_start(HttpServer *s) {
         };
         struct mg_server_port ports[4];
         const char *options[] = {
-                "listening_ports", s->listen,
-                "num_threads", threads,
-                "max_request_size", max_header,
-                "request_timeout_ms", timeout,
-                "keep_alive_timeout_ms", keep_alive,
-                "linger_timeout_ms", linger,
-                "listen_backlog", backlog,
-                "enable_keep_alive", "yes",
-                "enable_directory_listing", "no",
-                "decode_url", "no",
-                "decode_query_string", "no",
-                "allow_sendfile_call", "no",
-                "tcp_nodelay", "1",
+                "listening_ports",
+                s->listen,
+                "num_threads",
+                threads,
+                "max_request_size",
+                max_header,
+                "request_timeout_ms",
+                timeout,
+                "keep_alive_timeout_ms",
+                keep_alive,
+                "linger_timeout_ms",
+                linger,
+                "listen_backlog",
+                backlog,
+                "enable_keep_alive",
+                "yes",
+                "enable_directory_listing",
+                "no",
+                "decode_url",
+                "no",
+                "decode_query_string",
+                "no",
+                "allow_sendfile_call",
+                "no",
+                "tcp_nodelay",
+                "1",
                 NULL,
         };
         int n;
@@ -783,7 +843,8 @@ int http_server_start(HttpServer *s) {
         atomic_store(&s->draining, false);
         s->ctx = mg_start(&callbacks, s, options);
         if (!s->ctx)
-                return -EADDRNOTAVAIL; /* civetweb does not say why; bind failure is by far the most common */
+                return -EADDRNOTAVAIL; /* civetweb does not say why; bind failure is by far the most common
+                                        */
         n = mg_get_server_ports(s->ctx, (int) ELEMENTSOF(ports), ports);
         s->port = n > 0 ? ports[0].port : -1;
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* json-util.c — strict parsing of untrusted JSON and typed field getters. */
-#include <math.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 
 #include "json-util.h"
@@ -30,7 +30,8 @@ static size_t utf8_sequence_len(const unsigned char *p, size_t left) {
                         return 0;
                 cp = (cp << 6) | (p[i] & 0x3f);
         }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
                 return 0;
         return n;
 }
@@ -138,7 +139,7 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
 
         if (!o || jerr != json_tokener_success) {
                 why = jerr == json_tokener_continue ? "unexpected end of input"
-                                                                 : json_tokener_error_desc(jerr);
+                                                    : json_tokener_error_desc(jerr);
                 if (o)
                         json_object_put(o);
                 json_tokener_free(tok);
@@ -227,7 +228,8 @@ const char *json_type_to_user_string(json_type t) {
 }
 
 /* Common lookup: 1 = found (ret_v set), 0 = absent optional, -EINVAL = error recorded. */
-static int lookup(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret_v) {
+static int
+lookup(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret_v) {
         json_object *v = NULL;
 
         if (!obj || !json_object_is_type(obj, json_type_object)) {
@@ -247,16 +249,23 @@ static int lookup(json_object *obj, const char *field, bool required, json_objec
 }
 
 static int wrong_type(json_object **errs, const char *field, const char *want, json_object *v) {
-        json_errors_add(errs, field, "must be %s, got %s", want, json_type_to_user_string(json_object_get_type(v)));
+        json_errors_add(
+                errs, field, "must be %s, got %s", want, json_type_to_user_string(json_object_get_type(v)));
         return -EINVAL;
 }
 
-int json_get_string(json_object *obj, const char *field, bool required, json_object **errs, const char **ret) {
+int json_get_string(
+        json_object *obj, const char *field, bool required, json_object **errs, const char **ret) {
         return json_get_string_bounded(obj, field, required, 0, 0, errs, ret);
 }
 
 int json_get_string_bounded(
-        json_object *obj, const char *field, bool required, size_t min_len, size_t max_len, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        size_t min_len,
+        size_t max_len,
+        json_object **errs,
         const char **ret) {
         json_object *v;
         size_t l;
@@ -269,7 +278,11 @@ int json_get_string_bounded(
                 return wrong_type(errs, field, "a string", v);
         l = (size_t) json_object_get_string_len(v);
         if (l < min_len) {
-                json_errors_add(errs, field, min_len == 1 ? "must not be empty" : "must be at least %zu bytes", min_len);
+                json_errors_add(
+                        errs,
+                        field,
+                        min_len == 1 ? "must not be empty" : "must be at least %zu bytes",
+                        min_len);
                 return -EINVAL;
         }
         if (max_len > 0 && l > max_len) {
@@ -281,7 +294,12 @@ int json_get_string_bounded(
 }
 
 int json_get_int(
-        json_object *obj, const char *field, bool required, int64_t min, int64_t max, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        int64_t min,
+        int64_t max,
+        json_object **errs,
         int64_t *ret) {
         json_object *v;
         int64_t i;
@@ -306,7 +324,12 @@ int json_get_int(
 }
 
 int json_get_double(
-        json_object *obj, const char *field, bool required, double min, double max, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        double min,
+        double max,
+        json_object **errs,
         double *ret) {
         json_object *v;
         double d;
@@ -339,7 +362,8 @@ int json_get_bool(json_object *obj, const char *field, bool required, json_objec
         return 1;
 }
 
-int json_get_object(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
+int json_get_object(
+        json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
         json_object *v;
         int r;
 
@@ -352,7 +376,8 @@ int json_get_object(json_object *obj, const char *field, bool required, json_obj
         return 1;
 }
 
-int json_get_array(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
+int json_get_array(
+        json_object *obj, const char *field, bool required, json_object **errs, json_object **ret) {
         json_object *v;
         int r;
 

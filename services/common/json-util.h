@@ -28,20 +28,38 @@ int json_errors_add(json_object **errs, const char *field, const char *fmt, ...)
  * absent and optional (ret untouched), -EINVAL after appending to *errs when it is
  * missing but required, of the wrong type, or out of bounds. obj that is not an object
  * is reported as field "" once per call. Strings and containers are borrowed from obj. */
-int json_get_string(json_object *obj, const char *field, bool required, json_object **errs, const char **ret);
+int json_get_string(
+        json_object *obj, const char *field, bool required, json_object **errs, const char **ret);
 /* Like json_get_string with a length bound in bytes (0 = none) and non-empty check. */
 int json_get_string_bounded(
-        json_object *obj, const char *field, bool required, size_t min_len, size_t max_len, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        size_t min_len,
+        size_t max_len,
+        json_object **errs,
         const char **ret);
 int json_get_int(
-        json_object *obj, const char *field, bool required, int64_t min, int64_t max, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        int64_t min,
+        int64_t max,
+        json_object **errs,
         int64_t *ret);
 int json_get_double(
-        json_object *obj, const char *field, bool required, double min, double max, json_object **errs,
+        json_object *obj,
+        const char *field,
+        bool required,
+        double min,
+        double max,
+        json_object **errs,
         double *ret);
 int json_get_bool(json_object *obj, const char *field, bool required, json_object **errs, bool *ret);
-int json_get_object(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret);
-int json_get_array(json_object *obj, const char *field, bool required, json_object **errs, json_object **ret);
+int json_get_object(
+        json_object *obj, const char *field, bool required, json_object **errs, json_object **ret);
+int json_get_array(
+        json_object *obj, const char *field, bool required, json_object **errs, json_object **ret);
 
 /* Name of a json-c type as users know it ("string", "integer", "object", ...). */
 const char *json_type_to_user_string(json_type t);

@@ -25,7 +25,7 @@ static char log_identifier[LOG_SERVICE_MAX + 16] = "ai-semble";
 static __thread char log_request_id[LOG_REQUEST_ID_MAX + 1];
 
 static const char *const level_names[] = {
-        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
+        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
@@ -175,16 +175,17 @@ static void format_timestamp(char *buf, size_t size) {
 
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        snprintf(buf,
-                 size,
-                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-                 tm.tm_year + 1900,
-                 tm.tm_mon + 1,
-                 tm.tm_mday,
-                 tm.tm_hour,
-                 tm.tm_min,
-                 tm.tm_sec,
-                 ts.tv_nsec / 1000000L);
+        snprintf(
+                buf,
+                size,
+                "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+                tm.tm_year + 1900,
+                tm.tm_mon + 1,
+                tm.tm_mday,
+                tm.tm_hour,
+                tm.tm_min,
+                tm.tm_sec,
+                ts.tv_nsec / 1000000L);
 }
 
 static bool extra_field_valid(const char *kv, size_t *ret_keylen) {
@@ -258,7 +259,12 @@ static void write_json_line(int level, int error, const char *const *extra, cons
 }
 
 static void write_journal(
-        int level, int error, const char *file, int line, const char *func, const char *const *extra,
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *const *extra,
         const char *msg) {
         size_t n_extra = 0, n = 0;
         const char *rid = log_get_request_id();
@@ -271,9 +277,9 @@ static void write_journal(
                 f_rid[LOG_REQUEST_ID_MAX + 16], f_file[256], f_line[32], f_func[160], f_errno[32],
                 f_ident[LOG_SERVICE_MAX + 48];
 
-#define ADD(buf, ...)                                                                \
-        do {                                                                         \
-                int _k = snprintf(buf, sizeof(buf), __VA_ARGS__);                    \
+#define ADD(buf, ...)                                                                      \
+        do {                                                                               \
+                int _k = snprintf(buf, sizeof(buf), __VA_ARGS__);                          \
                 iov[n++] = (struct iovec){ buf, (size_t) MIN(_k, (int) sizeof(buf) - 1) }; \
         } while (0)
         ADD(f_msg, "MESSAGE=%s", msg);
@@ -297,8 +303,14 @@ static void write_journal(
 }
 
 int log_internal(
-        int level, int error, const char *file, int line, const char *func, const char *const *extra,
-        const char *format, ...) {
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *const *extra,
+        const char *format,
+        ...) {
         char msg[LOG_MESSAGE_MAX];
         int saved_errno = errno;
         va_list ap;

@@ -28,15 +28,22 @@ const char *log_get_request_id(void);
 /* Core: logs at level, returns -abs(error) (or 0 if error is 0) so callers can
  * `return log_error_errno(r, "...: %m")`; %m expands to strerror(abs(error)).
  * extra is NULL or a NULL-terminated list of "KEY=value" strings added as fields. */
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *const *extra, const char *format, ...) _printf_(7, 8);
+int log_internal(
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *const *extra,
+        const char *format,
+        ...) _printf_(7, 8);
 
-#define log_full_errno(level, error, ...)                                                          \
-        ({                                                                                         \
-                int _l_ = (level), _e_ = (error);                                                  \
-                (log_get_max_level() >= _l_)                                                       \
-                        ? log_internal(_l_, _e_, __FILE__, __LINE__, __func__, NULL, __VA_ARGS__)  \
-                        : (_e_ > 0 ? -_e_ : _e_);                                                  \
+#define log_full_errno(level, error, ...)                                                         \
+        ({                                                                                        \
+                int _l_ = (level), _e_ = (error);                                                 \
+                (log_get_max_level() >= _l_)                                                      \
+                        ? log_internal(_l_, _e_, __FILE__, __LINE__, __func__, NULL, __VA_ARGS__) \
+                        : (_e_ > 0 ? -_e_ : _e_);                                                 \
         })
 #define log_full(level, ...) ((void) log_full_errno((level), 0, __VA_ARGS__))
 
@@ -52,7 +59,9 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(e, ...) log_full_errno(LOG_ERR, (e), __VA_ARGS__)
 
 /* With extra structured fields: log_fields(LOG_INFO, (const char*[]){"ROUTE=/x", NULL}, "msg") */
-#define log_fields(level, extra, ...)                                                              \
-        ((void) ((log_get_max_level() >= (level))                                                  \
-                         ? log_internal((level), 0, __FILE__, __LINE__, __func__, (extra), __VA_ARGS__) \
-                         : 0))
+#define log_fields(level, extra, ...)                                                                     \
+        (                                                                                                 \
+                (void) ((log_get_max_level() >= (level))                                                  \
+                                ? log_internal(                                                           \
+                                          (level), 0, __FILE__, __LINE__, __func__, (extra), __VA_ARGS__) \
+                                : 0))

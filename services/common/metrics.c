@@ -123,8 +123,14 @@ static bool label_name_valid(const char *s) {
 }
 
 static int family_new(
-        MetricsRegistry *r, MetricsType type, const char *name, const char *help, const char *const *label_names,
-        const double *bounds, size_t n_bounds, MetricsFamily **ret) {
+        MetricsRegistry *r,
+        MetricsType type,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
+        const double *bounds,
+        size_t n_bounds,
+        MetricsFamily **ret) {
         MetricsFamily *f;
 
         if (!metric_name_valid(name) || isempty(help))
@@ -192,20 +198,31 @@ oom:
 }
 
 int metrics_counter_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
         MetricsFamily **ret) {
         return family_new(r, METRICS_COUNTER, name, help, label_names, NULL, 0, ret);
 }
 
 int metrics_gauge_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
         MetricsFamily **ret) {
         return family_new(r, METRICS_GAUGE, name, help, label_names, NULL, 0, ret);
 }
 
 int metrics_histogram_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
-        const double *buckets, size_t n_buckets, MetricsFamily **ret) {
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
+        const double *buckets,
+        size_t n_buckets,
+        MetricsFamily **ret) {
         if (!buckets) {
                 buckets = default_buckets;
                 n_buckets = ELEMENTSOF(default_buckets);
@@ -537,18 +554,24 @@ static int process_collector(FILE *f, void *userdata) {
         if (read_file_small("/proc/self/stat", buf, sizeof(buf)) < 0)
                 return -EIO;
         p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
-        if (!p || sscanf(p + 2,
-                         "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s %*s %*s %*s %llu %llu %lld",
-                         &utime,
-                         &stime,
-                         &starttime,
-                         &vsize,
-                         &rss) != 5)
+        if (!p ||
+            sscanf(p + 2,
+                   "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s %*s %*s %*s %llu %llu "
+                   "%lld",
+                   &utime,
+                   &stime,
+                   &starttime,
+                   &vsize,
+                   &rss) != 5)
                 return -EIO;
         if (tck <= 0)
                 tck = 100;
 
-        metrics_write_header(f, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter");
+        metrics_write_header(
+                f,
+                "process_cpu_seconds_total",
+                "Total user and system CPU time spent in seconds.",
+                "counter");
         fputs("process_cpu_seconds_total ", f);
         metrics_write_value(f, (double) (utime + stime) / (double) tck);
         fputc('\n', f);
@@ -566,13 +589,17 @@ static int process_collector(FILE *f, void *userdata) {
                 fprintf(f, "process_open_fds %d\n", fds);
         }
         if (getrlimit(RLIMIT_NOFILE, &rl) >= 0) {
-                metrics_write_header(f, "process_max_fds", "Maximum number of open file descriptors.", "gauge");
+                metrics_write_header(
+                        f, "process_max_fds", "Maximum number of open file descriptors.", "gauge");
                 fputs("process_max_fds ", f);
                 metrics_write_value(f, rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double) rl.rlim_cur);
                 fputc('\n', f);
         }
         metrics_write_header(
-                f, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge");
+                f,
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                "gauge");
         fputs("process_start_time_seconds ", f);
         metrics_write_value(f, boot_time() + (double) starttime / (double) tck);
         fputc('\n', f);

@@ -30,15 +30,26 @@ static inline void metrics_registry_freep(MetricsRegistry **r) {
 /* label_names: NULL-terminated list or NULL. Counter names must end in _total.
  * Families are owned by the registry. -EEXIST if the name is taken, -EINVAL on bad names. */
 int metrics_counter_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
         MetricsFamily **ret);
 int metrics_gauge_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
         MetricsFamily **ret);
 /* buckets: strictly increasing upper bounds without +Inf; NULL = the default latency buckets. */
 int metrics_histogram_new(
-        MetricsRegistry *r, const char *name, const char *help, const char *const *label_names,
-        const double *buckets, size_t n_buckets, MetricsFamily **ret);
+        MetricsRegistry *r,
+        const char *name,
+        const char *help,
+        const char *const *label_names,
+        const double *buckets,
+        size_t n_buckets,
+        MetricsFamily **ret);
 
 /* label_values: as many values as the family has label names (NULL if none). */
 int metrics_counter_add(MetricsFamily *f, const char *const *label_values, double v);

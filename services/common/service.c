@@ -34,20 +34,67 @@ HttpServer *service_http_server(ServiceContext *ctx) {
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
         const ConfigEntry t[COMMON_CONFIG_N] = {
-                { def->listen_env, NULL, CONFIG_HOST_PORT, def->listen_default, 0, 0, NULL,
-                  offsetof(ServiceCommonConfig, listen), "Address and port the HTTP API listens on." },
-                { "LOG_LEVEL", NULL, CONFIG_LOG_LEVEL, "info", 0, 0, NULL, offsetof(ServiceCommonConfig, log_level),
+                { def->listen_env,
+                  NULL,
+                  CONFIG_HOST_PORT,
+                  def->listen_default,
+                  0,
+                  0,
+                  NULL,
+                  offsetof(ServiceCommonConfig, listen),
+                  "Address and port the HTTP API listens on." },
+                { "LOG_LEVEL",
+                  NULL,
+                  CONFIG_LOG_LEVEL,
+                  "info",
+                  0,
+                  0,
+                  NULL,
+                  offsetof(ServiceCommonConfig, log_level),
                   "Most verbose level logged (debug, info, notice, warning, error)." },
-                { "HTTP_THREADS", NULL, CONFIG_INT, "16", 2, 256, NULL, offsetof(ServiceCommonConfig, http_threads),
+                { "HTTP_THREADS",
+                  NULL,
+                  CONFIG_INT,
+                  "16",
+                  2,
+                  256,
+                  NULL,
+                  offsetof(ServiceCommonConfig, http_threads),
                   "Worker threads, i.e. concurrent connections served." },
-                { "HTTP_MAX_BODY", NULL, CONFIG_SIZE, "1M", 1024, 256LL * 1024 * 1024, NULL,
-                  offsetof(ServiceCommonConfig, http_max_body), "Largest request body accepted (413 above)." },
-                { "HTTP_MAX_HEADER", NULL, CONFIG_SIZE, "16K", 1024, 1024 * 1024, NULL,
-                  offsetof(ServiceCommonConfig, http_max_header), "Largest request line plus headers." },
-                { "HTTP_REQUEST_TIMEOUT", NULL, CONFIG_DURATION, "10s", 100, 600000, NULL,
+                { "HTTP_MAX_BODY",
+                  NULL,
+                  CONFIG_SIZE,
+                  "1M",
+                  1024,
+                  256LL * 1024 * 1024,
+                  NULL,
+                  offsetof(ServiceCommonConfig, http_max_body),
+                  "Largest request body accepted (413 above)." },
+                { "HTTP_MAX_HEADER",
+                  NULL,
+                  CONFIG_SIZE,
+                  "16K",
+                  1024,
+                  1024 * 1024,
+                  NULL,
+                  offsetof(ServiceCommonConfig, http_max_header),
+                  "Largest request line plus headers." },
+                { "HTTP_REQUEST_TIMEOUT",
+                  NULL,
+                  CONFIG_DURATION,
+                  "10s",
+                  100,
+                  600000,
+                  NULL,
                   offsetof(ServiceCommonConfig, http_request_timeout_ms),
                   "Time a client gets to send its request headers and body." },
-                { "HTTP_SHUTDOWN_TIMEOUT", NULL, CONFIG_DURATION, "10s", 0, 600000, NULL,
+                { "HTTP_SHUTDOWN_TIMEOUT",
+                  NULL,
+                  CONFIG_DURATION,
+                  "10s",
+                  0,
+                  600000,
+                  NULL,
                   offsetof(ServiceCommonConfig, http_shutdown_timeout_ms),
                   "How long shutdown waits for in-flight requests." },
         };
@@ -120,7 +167,8 @@ static int setup_metrics(ServiceContext *ctx) {
         r = metrics_registry_new(&ctx->metrics);
         if (r < 0)
                 return r;
-        r = metrics_gauge_new(ctx->metrics, "ai_semble_build_info", "Build information; always 1.", labels, &build_info);
+        r = metrics_gauge_new(
+                ctx->metrics, "ai_semble_build_info", "Build information; always 1.", labels, &build_info);
         if (r < 0)
                 return r;
         r = metrics_gauge_set(build_info, (const char *[]){ ctx->def->name, ctx->def->version }, 1);
@@ -305,8 +353,9 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         {
                 int k = http_server_shutdown(ctx.server);
                 if (k == -ETIMEDOUT)
-                        log_warning("%u requests still running after the shutdown timeout; stopping anyway",
-                                    http_server_in_flight(ctx.server));
+                        log_warning(
+                                "%u requests still running after the shutdown timeout; stopping anyway",
+                                http_server_in_flight(ctx.server));
         }
         ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 

@@ -25,18 +25,18 @@ typedef struct ServiceCommonConfig {
 } ServiceCommonConfig;
 
 typedef struct ServiceDefinition {
-        const char *name;           /* "llm": log "service", SYSLOG_IDENTIFIER=ai-semble-llm */
+        const char *name; /* "llm": log "service", SYSLOG_IDENTIFIER=ai-semble-llm */
         const char *version;
         const char *description;    /* one line for --help */
         const char *listen_env;     /* "LLM_LISTEN" */
         const char *listen_default; /* "127.0.0.1:8081" */
         const ConfigEntry *config;  /* the service's own table (may be NULL) */
         size_t n_config;
-        void *config_data;          /* filled from config */
-        const HttpRoute *routes;    /* the service's routes */
+        void *config_data;       /* filled from config */
+        const HttpRoute *routes; /* the service's routes */
         size_t n_routes;
         HealthReadinessFn readiness; /* NULL = ready once listening */
-        void *userdata;             /* passed to readiness, setup and teardown */
+        void *userdata;              /* passed to readiness, setup and teardown */
         /* After config, logging and metrics, before listening: register metrics etc. */
         int (*setup)(ServiceContext *ctx, void *userdata);
         void (*teardown)(void *userdata);

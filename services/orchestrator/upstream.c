@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* upstream.c — parallel readiness probes of the backend services. */
+#include "upstream.h"
 #include "http-client.h"
 #include "log.h"
-#include "upstream.h"
 
 int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
         static const char *const labels[] = { "service", NULL };
 
         return metrics_gauge_new(
-                registry, "orch_upstream_up", "1 if the upstream service answered its last readiness probe with 200.", labels, &u->up);
+                registry,
+                "orch_upstream_up",
+                "1 if the upstream service answered its last readiness probe with 200.",
+                labels,
+                &u->up);
 }
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
@@ -32,7 +36,12 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 /* "http://x:1/" and "http://x:1" mean the same base. */
                 while (l > 0 && targets[i].url[l - 1] == '/')
                         l--;
-                snprintf(urls[i], sizeof(urls[i]), "%.*s/health/ready", (int) MIN(l, (size_t) 4096), targets[i].url);
+                snprintf(
+                        urls[i],
+                        sizeof(urls[i]),
+                        "%.*s/health/ready",
+                        (int) MIN(l, (size_t) 4096),
+                        targets[i].url);
                 reqs[i] = (HttpClientRequest){
                         .url = urls[i],
                         .timeout_ms = u->config->probe_timeout_ms,
@@ -57,13 +66,20 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 json_object_object_add(
                         o,
                         "status",
-                        json_object_new_string(ready ? "ready" : reqs[i].result < 0 ? "unreachable" : "not_ready"));
+                        json_object_new_string(
+                                ready                        ? "ready"
+                                        : reqs[i].result < 0 ? "unreachable"
+                                                             : "not_ready"));
                 char ms[32];
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));
                 json_object_object_add(o, "url", json_object_new_string(targets[i].url));
                 if (reqs[i].result < 0) {
-                        snprintf(err, sizeof(err), "%s", resp->error[0] ? resp->error : strerror(-reqs[i].result));
+                        snprintf(
+                                err,
+                                sizeof(err),
+                                "%s",
+                                resp->error[0] ? resp->error : strerror(-reqs[i].result));
                         json_object_object_add(o, "error", json_object_new_string(err));
                 } else if (!ready) {
                         snprintf(err, sizeof(err), "HTTP %ld", resp->status);

@@ -26,12 +26,44 @@ static const ConfigEntry table[] = {
         { "T_STR", "T_OLD_STR", CONFIG_STRING, "hello", 0, 0, NULL, offsetof(TestConfig, str), "a string" },
         { "T_NUM", NULL, CONFIG_INT, "5", 1, 10, NULL, offsetof(TestConfig, num), "an int" },
         { "T_FLAG", NULL, CONFIG_BOOL, "no", 0, 0, NULL, offsetof(TestConfig, flag), "a bool" },
-        { "T_TIMEOUT", NULL, CONFIG_DURATION, "2s", 100, 60000, NULL, offsetof(TestConfig, timeout_ms), "a duration" },
-        { "T_SIZE", NULL, CONFIG_SIZE, "16K", 1024, 1024 * 1024, NULL, offsetof(TestConfig, size), "a size" },
-        { "T_URL", "T_LEGACY_URL", CONFIG_URL, "http://127.0.0.1:1", 0, 0, NULL, offsetof(TestConfig, url), "a url" },
+        { "T_TIMEOUT",
+          NULL,
+          CONFIG_DURATION,
+          "2s",
+          100,
+          60000,
+          NULL,
+          offsetof(TestConfig, timeout_ms),
+          "a duration" },
+        { "T_SIZE",
+          NULL,
+          CONFIG_SIZE,
+          "16K",
+          1024,
+          1024 * 1024,
+          NULL,
+          offsetof(TestConfig, size),
+          "a size" },
+        { "T_URL",
+          "T_LEGACY_URL",
+          CONFIG_URL,
+          "http://127.0.0.1:1",
+          0,
+          0,
+          NULL,
+          offsetof(TestConfig, url),
+          "a url" },
         { "T_MODE", NULL, CONFIG_ENUM, "fast", 0, 0, modes, offsetof(TestConfig, mode), "an enum" },
         { "T_LEVEL", NULL, CONFIG_LOG_LEVEL, "info", 0, 0, NULL, offsetof(TestConfig, level), "a level" },
-        { "T_LISTEN", NULL, CONFIG_HOST_PORT, "0.0.0.0:8080", 0, 0, NULL, offsetof(TestConfig, listen), "listen" },
+        { "T_LISTEN",
+          NULL,
+          CONFIG_HOST_PORT,
+          "0.0.0.0:8080",
+          0,
+          0,
+          NULL,
+          offsetof(TestConfig, listen),
+          "listen" },
         { "T_UNSET", NULL, CONFIG_STRING, NULL, 0, 0, NULL, offsetof(TestConfig, unset), "no default" },
 };
 
@@ -88,9 +120,9 @@ END_TEST
 START_TEST(test_values) {
         TestConfig c;
         char *err = NULL;
-        const char *e[] = { "T_STR=world", "T_NUM=10",           "T_FLAG=yes", "T_TIMEOUT=250ms",
-                            "T_SIZE=64K",  "T_URL=https://x:2/", "T_MODE=slow", "T_LEVEL=debug",
-                            "T_LISTEN=127.0.0.1:0", "T_UNSET=set", NULL };
+        const char *e[] = { "T_STR=world",          "T_NUM=10",           "T_FLAG=yes",  "T_TIMEOUT=250ms",
+                            "T_SIZE=64K",           "T_URL=https://x:2/", "T_MODE=slow", "T_LEVEL=debug",
+                            "T_LISTEN=127.0.0.1:0", "T_UNSET=set",        NULL };
 
         ck_assert_int_eq(load(e, &c, &err), 0);
         ck_assert_str_eq(c.str, "world");
@@ -150,13 +182,13 @@ START_TEST(test_bad_values) {
         expect_bad("T_FLAG=maybe", "T_FLAG:");
         expect_bad("T_TIMEOUT=5 s", "T_TIMEOUT:");
         expect_bad("T_TIMEOUT=5d", "T_TIMEOUT:");
-        expect_bad("T_TIMEOUT=50ms", "T_TIMEOUT:");  /* below 100ms */
-        expect_bad("T_TIMEOUT=2m", "T_TIMEOUT:");    /* above 60s */
+        expect_bad("T_TIMEOUT=50ms", "T_TIMEOUT:"); /* below 100ms */
+        expect_bad("T_TIMEOUT=2m", "T_TIMEOUT:");   /* above 60s */
         expect_bad("T_TIMEOUT=-1s", "T_TIMEOUT:");
         expect_bad("T_TIMEOUT=99999999999999999999h", "T_TIMEOUT:");
         expect_bad("T_SIZE=1T", "T_SIZE:");
-        expect_bad("T_SIZE=512", "T_SIZE:");         /* below 1K */
-        expect_bad("T_SIZE=2M", "T_SIZE:");          /* above 1M */
+        expect_bad("T_SIZE=512", "T_SIZE:"); /* below 1K */
+        expect_bad("T_SIZE=2M", "T_SIZE:");  /* above 1M */
         expect_bad("T_URL=ftp://x", "T_URL:");
         expect_bad("T_URL=http://", "T_URL:");
         expect_bad("T_MODE=medium", "T_MODE:");

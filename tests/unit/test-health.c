@@ -35,7 +35,8 @@ static void setup(void) {
         backend_error = 0;
         health.readiness = readiness;
         health_set_started(&health, false);
-        ck_assert_int_eq(http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 2 }, &server), 0);
+        ck_assert_int_eq(
+                http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 2 }, &server), 0);
         ck_assert_int_eq(health_add_routes(server, &health), 0);
         ck_assert_int_eq(http_server_start(server), 0);
         port = http_server_get_port(server);
@@ -129,7 +130,8 @@ START_TEST(test_ready_lifecycle) {
         o = get("/health/ready", &status);
         ck_assert_int_eq(status, 503);
         ck_assert_str_eq(json_object_get_string(field(o, "status")), "not_ready");
-        ck_assert_ptr_nonnull(strstr(json_object_get_string(field(field(o, "checks"), "readiness")), "timed out"));
+        ck_assert_ptr_nonnull(
+                strstr(json_object_get_string(field(field(o, "checks"), "readiness")), "timed out"));
         json_object_put(o);
 }
 END_TEST

@@ -131,9 +131,14 @@ static void post(const char *path, const char *content_type, const char *body, s
         _cleanup_free_ char *req = NULL;
         int k;
 
-        k = snprintf(head, sizeof(head),
-                     "POST %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-                     path, content_type, len);
+        k = snprintf(
+                head,
+                sizeof(head),
+                "POST %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: %s\r\nContent-Length: "
+                "%zu\r\n\r\n",
+                path,
+                content_type,
+                len);
         req = malloc((size_t) k + len);
         memcpy(req, head, (size_t) k);
         memcpy(req + k, body, len);
@@ -188,12 +193,24 @@ START_TEST(test_request_id) {
         RawResponse r;
         char buf[256], id[200];
 
-        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: abc-123.x:y_z\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: abc-123.x:y_z\r\nConnection: "
+                        "close\r\n\r\n",
+                        &r),
+                0);
         ck_assert_str_eq(test_header(&r, "X-Request-ID", buf, sizeof(buf)), "abc-123.x:y_z");
         raw_response_done(&r);
 
         /* Invalid ids are replaced, never echoed (header injection, log forging). */
-        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: bad id<script>\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "GET /ok HTTP/1.1\r\nHost: t\r\nX-Request-ID: bad id<script>\r\nConnection: "
+                        "close\r\n\r\n",
+                        &r),
+                0);
         ck_assert_ptr_nonnull(test_header(&r, "X-Request-ID", buf, sizeof(buf)));
         ck_assert_int_eq((int) strlen(buf), 36);
         raw_response_done(&r);
@@ -207,7 +224,13 @@ START_TEST(test_request_id) {
         ck_assert(!http_request_id_valid(NULL));
 
         /* The problem body carries the same id. */
-        ck_assert_int_eq(test_http(port, "GET /nope HTTP/1.1\r\nHost: t\r\nX-Request-ID: rid-404\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "GET /nope HTTP/1.1\r\nHost: t\r\nX-Request-ID: rid-404\r\nConnection: "
+                        "close\r\n\r\n",
+                        &r),
+                0);
         ck_assert_ptr_nonnull(strstr(r.body, "\"request_id\":\"rid-404\""));
         raw_response_done(&r);
 }
@@ -267,11 +290,13 @@ START_TEST(test_body_too_large) {
         int fd;
 
         /* Declared length over the cap: refused before reading. */
-        ck_assert_int_eq(test_http(port,
-                                   "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: 100000000\r\n\r\n",
-                                   &r),
-                         0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 100000000\r\n\r\n",
+                        &r),
+                0);
         assert_problem(&r, 413, "https://ai-semble.dev/problems/payload-too-large");
         raw_response_done(&r);
 
@@ -285,8 +310,12 @@ START_TEST(test_body_too_large) {
         /* Chunked: no length up front, cut at the cap while reading. */
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                                           "Transfer-Encoding: chunked\r\n\r\n"), 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n"),
+                0);
         for (int i = 0; i < 4; i++) {
                 char chunk[600];
                 int k = snprintf(chunk, sizeof(chunk), "200\r\n%0512d\r\n", 0);
@@ -302,8 +331,13 @@ START_TEST(test_body_too_large) {
         /* Within the cap, chunked works. */
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                                           "Transfer-Encoding: chunked\r\n\r\nc\r\n{\"name\":\"c\"}\r\n0\r\n\r\n"), 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: "
+                        "application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\nc\r\n{\"name\":\"c\"}\r\n0\r\n\r\n"),
+                0);
         ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
         close(fd);
         test_parse_response(&r);
@@ -321,8 +355,13 @@ START_TEST(test_expect_continue) {
         /* We answer 100 Continue ourselves before reading (mg_read does not). */
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                                           "Content-Length: 12\r\nExpect: 100-continue\r\n\r\n"), 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: "
+                        "application/json\r\n"
+                        "Content-Length: 12\r\nExpect: 100-continue\r\n\r\n"),
+                0);
         {
                 char buf[64] = "";
                 struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -341,8 +380,12 @@ START_TEST(test_expect_continue) {
         t0 = test_now();
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(test_send_str(fd, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                                           "Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"), 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        "Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n"),
+                0);
         ck_assert_int_ge(test_read_all(fd, &out, 5000), 0);
         close(fd);
         ck_assert_ptr_nonnull(startswith(out, "HTTP/1.1 413 "));
@@ -356,16 +399,23 @@ START_TEST(test_not_found_and_method) {
         RawResponse r;
         char buf[128];
 
-        ck_assert_int_eq(test_http(port, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         assert_problem(&r, 404, "about:blank");
         raw_response_done(&r);
 
-        ck_assert_int_eq(test_http(port, "PUT /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "PUT /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                        &r),
+                0);
         assert_problem(&r, 405, NULL);
         ck_assert_str_eq(test_header(&r, "Allow", buf, sizeof(buf)), "GET, DELETE");
         raw_response_done(&r);
 
-        ck_assert_int_eq(test_http(port, "DELETE /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "DELETE /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         assert_problem(&r, 405, NULL);
         ck_assert_str_eq(test_header(&r, "Allow", buf, sizeof(buf)), "GET");
         raw_response_done(&r);
@@ -376,7 +426,9 @@ START_TEST(test_routing_params) {
         RawResponse r;
         json_object *o;
 
-        ck_assert_int_eq(test_http(port, "GET /jobs/abc-1?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /jobs/abc-1?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r),
+                0);
         ck_assert_int_eq(r.status, 200);
         o = body_json(&r);
         ck_assert_str_eq(jget(o, "id"), "abc-1");
@@ -384,20 +436,25 @@ START_TEST(test_routing_params) {
         json_object_put(o);
         raw_response_done(&r);
 
-        ck_assert_int_eq(test_http(port, "GET /jobs/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /jobs/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 404);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "GET /jobs/a/b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /jobs/a/b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 404);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "GET /files/a/b/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /files/a/b/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 200);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "GET /okx HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /okx HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 404);
         raw_response_done(&r);
         /* Percent-encoding is not decoded: no route sees "/ok" here. */
-        ck_assert_int_eq(test_http(port, "GET /%6Fk HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /%6Fk HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 404);
         raw_response_done(&r);
 }
@@ -450,7 +507,8 @@ END_TEST
 START_TEST(test_handler_error) {
         RawResponse r;
 
-        ck_assert_int_eq(test_http(port, "GET /fail HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /fail HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         assert_problem(&r, 500, NULL);
         ck_assert_ptr_null(strstr(r.body, "Input/output")); /* internals are not leaked */
         raw_response_done(&r);
@@ -501,7 +559,12 @@ START_TEST(test_keep_alive) {
         int n = 0;
 
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(test_send_str(fd, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nGET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nGET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: "
+                        "close\r\n\r\n"),
+                0);
         ck_assert_int_ge(test_read_all(fd, &out, 5000), 0);
         close(fd);
         for (p = out; (p = strstr(p, "HTTP/1.1 200")); p++)
@@ -515,23 +578,31 @@ START_TEST(test_metrics) {
         RawResponse r;
         _cleanup_free_ char *text = NULL;
 
-        ck_assert_int_eq(test_http(port, "GET /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /jobs/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "GET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /jobs/2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "GET /random/path/123 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /random/path/123 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r),
+                0);
         raw_response_done(&r);
-        ck_assert_int_eq(test_http(port, "BREW /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "BREW /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         raw_response_done(&r);
 
         ck_assert_int_eq(metrics_registry_render(registry, &text, NULL), 0);
         /* The pattern, never the raw path. */
-        ck_assert_ptr_nonnull(strstr(text, "http_requests_total{route=\"/jobs/{id}\",method=\"GET\",status=\"200\"} 2\n"));
-        ck_assert_ptr_nonnull(strstr(text, "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"));
+        ck_assert_ptr_nonnull(
+                strstr(text, "http_requests_total{route=\"/jobs/{id}\",method=\"GET\",status=\"200\"} 2\n"));
+        ck_assert_ptr_nonnull(
+                strstr(text, "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"));
         ck_assert_ptr_null(strstr(text, "/random/path"));
         ck_assert_ptr_null(strstr(text, "/jobs/1"));
         ck_assert_ptr_null(strstr(text, "BREW"));
-        ck_assert_ptr_nonnull(strstr(text, "http_request_duration_seconds_count{route=\"/jobs/{id}\",method=\"GET\"} 2\n"));
+        ck_assert_ptr_nonnull(strstr(
+                text, "http_request_duration_seconds_count{route=\"/jobs/{id}\",method=\"GET\"} 2\n"));
         ck_assert_ptr_nonnull(strstr(text, "http_requests_in_flight 0\n"));
 }
 END_TEST
@@ -543,7 +614,10 @@ typedef struct SlowCall {
 
 static void *slow_call(void *userdata) {
         SlowCall *c = userdata;
-        (void) test_http(c->port, "POST /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", &c->r);
+        (void) test_http(
+                c->port,
+                "POST /slow HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                &c->r);
         return NULL;
 }
 
@@ -608,7 +682,9 @@ START_TEST(test_bad_config) {
         ck_assert_int_eq(http_server_new(&(HttpServerConfig){ .listen = "nonsense" }, &s), -EINVAL);
         ck_assert_int_eq(http_server_new(&(HttpServerConfig){}, &s), -EINVAL);
         ck_assert_ptr_null(s);
-        ck_assert_int_eq(http_server_add_routes(server, &(HttpRoute){ "GET", "relative", handle_ok, 0, NULL }, 1), -EBUSY);
+        ck_assert_int_eq(
+                http_server_add_routes(server, &(HttpRoute){ "GET", "relative", handle_ok, 0, NULL }, 1),
+                -EBUSY);
 }
 END_TEST
 

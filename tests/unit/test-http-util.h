@@ -13,7 +13,7 @@
 
 typedef struct RawResponse {
         int status;
-        char *raw;        /* whole response, NUL-terminated */
+        char *raw; /* whole response, NUL-terminated */
         size_t raw_len;
         const char *body; /* points into raw */
 } RawResponse;

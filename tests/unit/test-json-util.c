@@ -46,8 +46,8 @@ START_TEST(test_malformed) {
         BAD("{\"a\": }", "offset");
         BAD("{\"a\": 1", "offset");
         BAD("", "offset");
-        BAD("{'a': 1}", "offset");       /* strict: no single quotes */
-        BAD("{\"a\": 1,}", "offset");    /* strict: no trailing comma */
+        BAD("{'a': 1}", "offset");    /* strict: no single quotes */
+        BAD("{\"a\": 1,}", "offset"); /* strict: no trailing comma */
         BAD("[01]", "offset");
         BAD("{\"a\": NaN}", "offset 6");
         BAD("{\"a\": nan}", "offset");
@@ -74,7 +74,7 @@ START_TEST(test_invalid_utf8) {
         BAD("{\"a\":\"\xff\xfe\"}", "offset");
         BAD("{\"a\":\"\xc3\"}", "offset");
         BAD("\"\xed\xa0\x80\"", "invalid UTF-8 at offset 1"); /* encoded surrogate */
-        BAD("\"\xc0\xaf\"", "invalid UTF-8 at offset 1");    /* overlong */
+        BAD("\"\xc0\xaf\"", "invalid UTF-8 at offset 1");     /* overlong */
         BAD("\"a\x01\"", "control character in string at offset 2");
 }
 END_TEST
@@ -122,8 +122,11 @@ START_TEST(test_getters) {
         char *err;
 
         ck_assert_int_eq(
-                parse("{\"s\":\"x\",\"i\":7,\"d\":0.5,\"di\":2,\"b\":true,\"o\":{},\"a\":[],\"n\":null,\"big\":99999999999999999999}",
-                      89, &o, &err),
+                parse("{\"s\":\"x\",\"i\":7,\"d\":0.5,\"di\":2,\"b\":true,\"o\":{},\"a\":[],\"n\":null,"
+                      "\"big\":99999999999999999999}",
+                      89,
+                      &o,
+                      &err),
                 0);
         ck_assert_int_eq(json_get_string(o, "s", true, &errs, &s), 1);
         ck_assert_str_eq(s, "x");

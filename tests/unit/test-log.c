@@ -164,7 +164,10 @@ START_TEST(test_extra_fields) {
         json_object *o;
 
         capture_begin();
-        log_fields(LOG_INFO, ((const char *[]){ "ROUTE=/jobs/{id}", "STATUS=200", "bad key=x", "NOEQUALS", NULL }), "access");
+        log_fields(
+                LOG_INFO,
+                ((const char *[]){ "ROUTE=/jobs/{id}", "STATUS=200", "bad key=x", "NOEQUALS", NULL }),
+                "access");
         out = capture_end();
         o = parse_line(out);
         ck_assert_str_eq(field(o, "route"), "/jobs/{id}");

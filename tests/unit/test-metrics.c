@@ -2,8 +2,8 @@
 /* test-metrics.c — exposition format, label escaping, histogram buckets, concurrency,
  * and `promtool check metrics` on the output when promtool is installed. */
 #include <check.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "metrics.h"
@@ -22,7 +22,8 @@ static char *render(MetricsRegistry *r) {
         return text;
 }
 
-#define ASSERT_CONTAINS(hay, needle) ck_assert_msg(strstr((hay), (needle)) != NULL, "missing: %s\n--- in ---\n%s", (needle), (hay))
+#define ASSERT_CONTAINS(hay, needle) \
+        ck_assert_msg(strstr((hay), (needle)) != NULL, "missing: %s\n--- in ---\n%s", (needle), (hay))
 
 START_TEST(test_counter_gauge) {
         _cleanup_(metrics_registry_freep) MetricsRegistry *r = NULL;
@@ -31,7 +32,8 @@ START_TEST(test_counter_gauge) {
         double v;
 
         ck_assert_int_eq(metrics_registry_new(&r), 0);
-        ck_assert_int_eq(metrics_counter_new(r, "jobs_total", "Jobs done.", (const char *[]){ "kind", NULL }, &c), 0);
+        ck_assert_int_eq(
+                metrics_counter_new(r, "jobs_total", "Jobs done.", (const char *[]){ "kind", NULL }, &c), 0);
         ck_assert_int_eq(metrics_gauge_new(r, "queue_depth", "Jobs waiting.", NULL, &g), 0);
         ck_assert_int_eq(metrics_counter_add(c, (const char *[]){ "a" }, 1), 0);
         ck_assert_int_eq(metrics_counter_add(c, (const char *[]){ "a" }, 2), 0);
@@ -46,14 +48,15 @@ START_TEST(test_counter_gauge) {
         ck_assert_int_eq(metrics_family_get(c, (const char *[]){ "zzz" }, &v), -ENOENT);
 
         text = render(r);
-        ck_assert_str_eq(text,
-                         "# HELP jobs_total Jobs done.\n"
-                         "# TYPE jobs_total counter\n"
-                         "jobs_total{kind=\"a\"} 3\n"
-                         "jobs_total{kind=\"b\"} 0.5\n"
-                         "# HELP queue_depth Jobs waiting.\n"
-                         "# TYPE queue_depth gauge\n"
-                         "queue_depth 5\n");
+        ck_assert_str_eq(
+                text,
+                "# HELP jobs_total Jobs done.\n"
+                "# TYPE jobs_total counter\n"
+                "jobs_total{kind=\"a\"} 3\n"
+                "jobs_total{kind=\"b\"} 0.5\n"
+                "# HELP queue_depth Jobs waiting.\n"
+                "# TYPE queue_depth gauge\n"
+                "queue_depth 5\n");
 }
 END_TEST
 
@@ -66,10 +69,14 @@ START_TEST(test_names) {
         ck_assert_int_eq(metrics_gauge_new(r, "1bad", "x", NULL, NULL), -EINVAL);
         ck_assert_int_eq(metrics_gauge_new(r, "bad-name", "x", NULL, NULL), -EINVAL);
         ck_assert_int_eq(metrics_gauge_new(r, "ok", "", NULL, NULL), -EINVAL);
-        ck_assert_int_eq(metrics_gauge_new(r, "ok", "x", (const char *[]){ "__reserved", NULL }, NULL), -EINVAL);
-        ck_assert_int_eq(metrics_gauge_new(r, "ok", "x", (const char *[]){ "bad-label", NULL }, NULL), -EINVAL);
-        ck_assert_int_eq(metrics_histogram_new(r, "h", "x", (const char *[]){ "le", NULL }, NULL, 0, NULL), -EINVAL);
-        ck_assert_int_eq(metrics_histogram_new(r, "h", "x", NULL, (const double[]){ 2, 1 }, 2, NULL), -EINVAL);
+        ck_assert_int_eq(
+                metrics_gauge_new(r, "ok", "x", (const char *[]){ "__reserved", NULL }, NULL), -EINVAL);
+        ck_assert_int_eq(
+                metrics_gauge_new(r, "ok", "x", (const char *[]){ "bad-label", NULL }, NULL), -EINVAL);
+        ck_assert_int_eq(
+                metrics_histogram_new(r, "h", "x", (const char *[]){ "le", NULL }, NULL, 0, NULL), -EINVAL);
+        ck_assert_int_eq(
+                metrics_histogram_new(r, "h", "x", NULL, (const double[]){ 2, 1 }, 2, NULL), -EINVAL);
         ck_assert_int_eq(metrics_gauge_new(r, "ok", "x", NULL, NULL), 0);
         ck_assert_int_eq(metrics_gauge_new(r, "ok", "x", NULL, NULL), -EEXIST);
 }
@@ -81,7 +88,10 @@ START_TEST(test_escaping) {
         MetricsFamily *g;
 
         ck_assert_int_eq(metrics_registry_new(&r), 0);
-        ck_assert_int_eq(metrics_gauge_new(r, "g", "Help with \\ and\nnewline \"quoted\".", (const char *[]){ "v", NULL }, &g), 0);
+        ck_assert_int_eq(
+                metrics_gauge_new(
+                        r, "g", "Help with \\ and\nnewline \"quoted\".", (const char *[]){ "v", NULL }, &g),
+                0);
         ck_assert_int_eq(metrics_gauge_set(g, (const char *[]){ "a\"b\\c\nd" }, 1), 0);
         text = render(r);
         /* HELP escapes \ and newline only; label values also escape the quote. */
@@ -96,23 +106,32 @@ START_TEST(test_histogram) {
         MetricsFamily *h;
 
         ck_assert_int_eq(metrics_registry_new(&r), 0);
-        ck_assert_int_eq(metrics_histogram_new(
-                                 r, "lat_seconds", "Latency.", (const char *[]){ "route", NULL }, (const double[]){ 0.1, 0.5, 1 }, 3, &h),
-                         0);
+        ck_assert_int_eq(
+                metrics_histogram_new(
+                        r,
+                        "lat_seconds",
+                        "Latency.",
+                        (const char *[]){ "route", NULL },
+                        (const double[]){ 0.1, 0.5, 1 },
+                        3,
+                        &h),
+                0);
         ck_assert_int_eq(metrics_histogram_observe(h, (const char *[]){ "/x" }, 0.05), 0);
-        ck_assert_int_eq(metrics_histogram_observe(h, (const char *[]){ "/x" }, 0.1), 0); /* le is inclusive */
+        ck_assert_int_eq(
+                metrics_histogram_observe(h, (const char *[]){ "/x" }, 0.1), 0); /* le is inclusive */
         ck_assert_int_eq(metrics_histogram_observe(h, (const char *[]){ "/x" }, 0.7), 0);
         ck_assert_int_eq(metrics_histogram_observe(h, (const char *[]){ "/x" }, 3), 0);
         text = render(r);
-        ck_assert_str_eq(text,
-                         "# HELP lat_seconds Latency.\n"
-                         "# TYPE lat_seconds histogram\n"
-                         "lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"
-                         "lat_seconds_bucket{route=\"/x\",le=\"0.5\"} 2\n"
-                         "lat_seconds_bucket{route=\"/x\",le=\"1\"} 3\n"
-                         "lat_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"
-                         "lat_seconds_sum{route=\"/x\"} 3.85\n"
-                         "lat_seconds_count{route=\"/x\"} 4\n");
+        ck_assert_str_eq(
+                text,
+                "# HELP lat_seconds Latency.\n"
+                "# TYPE lat_seconds histogram\n"
+                "lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"
+                "lat_seconds_bucket{route=\"/x\",le=\"0.5\"} 2\n"
+                "lat_seconds_bucket{route=\"/x\",le=\"1\"} 3\n"
+                "lat_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"
+                "lat_seconds_sum{route=\"/x\"} 3.85\n"
+                "lat_seconds_count{route=\"/x\"} 4\n");
 }
 END_TEST
 
@@ -163,9 +182,28 @@ START_TEST(test_process_and_promtool) {
         int fd, status;
 
         ck_assert_int_eq(metrics_registry_new(&r), 0);
-        ck_assert_int_eq(metrics_counter_new(r, "http_requests_total", "Requests.", (const char *[]){ "route", "method", "status", NULL }, &c), 0);
-        ck_assert_int_eq(metrics_histogram_new(r, "http_request_duration_seconds", "Duration.", (const char *[]){ "route", NULL }, NULL, 0, &h), 0);
-        ck_assert_int_eq(metrics_gauge_new(r, "weird_labels", "Labels with \"odd\" values.", (const char *[]){ "v", NULL }, &g), 0);
+        ck_assert_int_eq(
+                metrics_counter_new(
+                        r,
+                        "http_requests_total",
+                        "Requests.",
+                        (const char *[]){ "route", "method", "status", NULL },
+                        &c),
+                0);
+        ck_assert_int_eq(
+                metrics_histogram_new(
+                        r,
+                        "http_request_duration_seconds",
+                        "Duration.",
+                        (const char *[]){ "route", NULL },
+                        NULL,
+                        0,
+                        &h),
+                0);
+        ck_assert_int_eq(
+                metrics_gauge_new(
+                        r, "weird_labels", "Labels with \"odd\" values.", (const char *[]){ "v", NULL }, &g),
+                0);
         ck_assert_int_eq(metrics_counter_add(c, (const char *[]){ "/jobs/{id}", "GET", "200" }, 1), 0);
         ck_assert_int_eq(metrics_histogram_observe(h, (const char *[]){ "/jobs/{id}" }, 0.003), 0);
         ck_assert_int_eq(metrics_gauge_set(g, (const char *[]){ "quote\" back\\slash\nnl é" }, -1.25), 0);

@@ -98,7 +98,8 @@ static int wait_child(Child *c, double timeout_s, char **ret_out, char **ret_err
         return r;
 }
 
-static int run(const char *bin, const char *const *args, const char *const *env, char **ret_out, char **ret_err) {
+static int
+run(const char *bin, const char *const *args, const char *const *env, char **ret_out, char **ret_err) {
         Child c = spawn(bin, args, env);
         return wait_child(&c, 20, ret_out, ret_err);
 }
@@ -231,16 +232,24 @@ START_TEST(test_lifecycle) {
         ck_assert_str_eq(jpath(o, "service", NULL, NULL), "llm");
         json_object_put(o);
 
-        ck_assert_int_eq(test_http(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(r.raw, "Content-Type: text/plain; version=0.0.4"));
         ck_assert_ptr_nonnull(strstr(r.body, "ai_semble_build_info{service=\"llm\",version=\"0.1.0\"} 1\n"));
-        ck_assert_ptr_nonnull(strstr(r.body, "http_requests_total{route=\"/health/ready\",method=\"GET\",status=\"200\"} 1\n"));
+        ck_assert_ptr_nonnull(strstr(
+                r.body, "http_requests_total{route=\"/health/ready\",method=\"GET\",status=\"200\"} 1\n"));
         ck_assert_ptr_nonnull(strstr(r.body, "process_open_fds "));
         raw_response_done(&r);
 
         /* No placeholder API routes. */
-        ck_assert_int_eq(test_http(port, "POST /completion HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "POST /completion HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: "
+                        "0\r\n\r\n",
+                        &r),
+                0);
         ck_assert_int_eq(r.status, 404);
         raw_response_done(&r);
 
@@ -290,7 +299,9 @@ START_TEST(test_orchestrator_readiness) {
         ck_assert_str_eq(jpath(o, "services", "data", "url"), d + strlen("DATA_PROCESSOR_URL="));
         json_object_put(o);
 
-        ck_assert_int_eq(test_http(orch_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(
+                test_http(orch_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r),
+                0);
         ck_assert_ptr_nonnull(strstr(r.body, "orch_upstream_up{service=\"llm\"} 1\n"));
         ck_assert_ptr_nonnull(strstr(r.body, "orch_upstream_up{service=\"vision\"} 0\n"));
         raw_response_done(&r);

@@ -12,9 +12,9 @@
 #include "paths.h"
 #include "unit-manager.h"
 
-#define TEST_UNIT      "ai-semble-test-sleep.service"
+#define TEST_UNIT "ai-semble-test-sleep.service"
 #define TEST_FAIL_UNIT "ai-semble-test-fail.service"
-#define TIMEOUT_USEC   (30ULL * 1000000ULL)
+#define TIMEOUT_USEC (30ULL * 1000000ULL)
 
 static char unit_path[4096], fail_path[4096];
 

@@ -50,12 +50,14 @@ START_TEST(test_publish_list) {
 END_TEST
 
 START_TEST(test_rewrite_pod) {
-        const char *in = "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
-                         "PublishPort=127.0.0.1:8080:8080\nPublishPort=1.2.3.4:1:1\n\n[Install]\nWantedBy="
-                         "default.target\n";
-        const char *want = "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
-                           "PublishPort=0.0.0.0:9000:8080\nPublishPort=127.0.0.1:8081:8081\n\n[Install]\n"
-                           "WantedBy=default.target\n";
+        const char *in =
+                "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
+                "PublishPort=127.0.0.1:8080:8080\nPublishPort=1.2.3.4:1:1\n\n[Install]\nWantedBy="
+                "default.target\n";
+        const char *want =
+                "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
+                "PublishPort=0.0.0.0:9000:8080\nPublishPort=127.0.0.1:8081:8081\n\n[Install]\n"
+                "WantedBy=default.target\n";
         char *publish[] = { (char *) "0.0.0.0:9000:8080", (char *) "127.0.0.1:8081:8081", NULL };
         _cleanup_free_ char *out = NULL;
 
@@ -81,8 +83,9 @@ START_TEST(test_rewrite_pod_without_publish) {
 END_TEST
 
 START_TEST(test_rewrite_env_file) {
-        const char *in = "[Container]\nImage=i\n# "
-                         "EnvironmentFile=keep\nEnvironmentFile=%h/.config/ai-semble/ai-semble.env\n";
+        const char *in =
+                "[Container]\nImage=i\n# "
+                "EnvironmentFile=keep\nEnvironmentFile=%h/.config/ai-semble/ai-semble.env\n";
         _cleanup_free_ char *out = NULL;
 
         ck_assert_int_eq(unit_install_rewrite(in, NULL, "/srv/ai.env", &out), 0);

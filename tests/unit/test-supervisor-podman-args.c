@@ -7,9 +7,10 @@
 #include "argv-util.h"
 #include "podman-args.h"
 
-static const char sample_pod[] = "[Unit]\nDescription=p\n[Pod]\nPodName=ai-semble\n"
-                                 "PublishPort=127.0.0.1:8080:8080\nPublishPort=127.0.0.1:8081:8081\n"
-                                 "[Install]\nWantedBy=default.target\n";
+static const char sample_pod[] =
+        "[Unit]\nDescription=p\n[Pod]\nPodName=ai-semble\n"
+        "PublishPort=127.0.0.1:8080:8080\nPublishPort=127.0.0.1:8081:8081\n"
+        "[Install]\nWantedBy=default.target\n";
 static const char sample_volume[] = "[Volume]\nVolumeName=ai-semble-data\n";
 static const char sample_container[] =
         "[Unit]\nDescription=d\n[Container]\nContainerName=ai-semble-data\nImage=localhost/ai-semble/"

@@ -40,9 +40,10 @@ static void make_status(PodStatus *s) {
 
 START_TEST(test_apply_ready_all) {
         _cleanup_(pod_status_done) PodStatus s;
-        const char *body = "{\"status\":\"ready\",\"timestamp\":1.5,\"services\":{"
-                           "\"llm\":{\"status\":\"ready\",\"latency_ms\":12.5},"
-                           "\"data\":{\"status\":\"ready\",\"latency_ms\":3}}}";
+        const char *body =
+                "{\"status\":\"ready\",\"timestamp\":1.5,\"services\":{"
+                "\"llm\":{\"status\":\"ready\",\"latency_ms\":12.5},"
+                "\"data\":{\"status\":\"ready\",\"latency_ms\":3}}}";
 
         make_status(&s);
         ck_assert(!status_all_ok(&s)); /* no probe yet */
@@ -63,9 +64,10 @@ END_TEST
 
 START_TEST(test_apply_ready_partial) {
         _cleanup_(pod_status_done) PodStatus s;
-        const char *body = "{\"status\":\"not_ready\",\"timestamp\":1.5,\"services\":{"
-                           "\"llm\":{\"status\":\"unavailable\",\"latency_ms\":null},"
-                           "\"data\":{\"status\":\"ready\",\"latency_ms\":1}}}";
+        const char *body =
+                "{\"status\":\"not_ready\",\"timestamp\":1.5,\"services\":{"
+                "\"llm\":{\"status\":\"unavailable\",\"latency_ms\":null},"
+                "\"data\":{\"status\":\"ready\",\"latency_ms\":1}}}";
 
         make_status(&s);
         ck_assert_int_eq(status_apply_ready(&s, 503, body), 0);

@@ -8,16 +8,17 @@
 
 START_TEST(test_sections_and_comments) {
         _cleanup_(unit_file_freep) UnitFile *u = NULL;
-        const char *text = "# leading comment\n"
-                           "; semicolon comment\n"
-                           "\n"
-                           "[Unit]\n"
-                           "Description = ai-semble llm  \n"
-                           "[Container]\n"
-                           "  # indented comment\n"
-                           "Image=localhost/x:latest\n"
-                           "Environment=A=1\n"
-                           "Environment=B=2\n";
+        const char *text =
+                "# leading comment\n"
+                "; semicolon comment\n"
+                "\n"
+                "[Unit]\n"
+                "Description = ai-semble llm  \n"
+                "[Container]\n"
+                "  # indented comment\n"
+                "Image=localhost/x:latest\n"
+                "Environment=A=1\n"
+                "Environment=B=2\n";
 
         ck_assert_int_eq(unit_source_parse("x.container", text, &u, NULL), 0);
         ck_assert_int_eq(u->kind, UNIT_KIND_CONTAINER);
@@ -35,12 +36,13 @@ END_TEST
 
 START_TEST(test_continuation) {
         _cleanup_(unit_file_freep) UnitFile *u = NULL;
-        const char *text = "[Container]\n"
-                           "PodmanArgs=--a \\\n"
-                           "# a comment inside is skipped\n"
-                           "  --b \\\n"
-                           "  --c\n"
-                           "Image=i\n";
+        const char *text =
+                "[Container]\n"
+                "PodmanArgs=--a \\\n"
+                "# a comment inside is skipped\n"
+                "  --b \\\n"
+                "  --c\n"
+                "Image=i\n";
 
         ck_assert_int_eq(unit_source_parse("x.container", text, &u, NULL), 0);
         ck_assert_str_eq(unit_file_get(u, "Container", "PodmanArgs"), "--a  --b  --c");
