@@ -212,6 +212,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         _cleanup_close_ int sfd = -1;
         _cleanup_free_ char *err = NULL;
         bool healthcheck = false;
+        char address[300];
         sigset_t mask;
         int c, r, ret = EXIT_FAILURE;
 
@@ -343,8 +344,18 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 goto finish;
         }
         health_set_started(&ctx.health, true);
-        log_info("listening on %s", ctx.common.listen);
-        (void) sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", ctx.common.listen);
+        {
+                /* With port 0 the kernel picked one: say which. */
+                _cleanup_free_ char *host = NULL;
+                uint16_t configured;
+
+                if (config_parse_host_port(ctx.common.listen, &host, &configured) >= 0)
+                        snprintf(address, sizeof(address), "%s:%d", host, http_server_get_port(ctx.server));
+                else
+                        snprintf(address, sizeof(address), "%s", ctx.common.listen);
+        }
+        log_info("listening on %s", address);
+        (void) sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", address);
 
         r = wait_for_termination(sfd);
 

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <json-c/json.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -178,6 +179,54 @@ START_TEST(test_extra_fields) {
 }
 END_TEST
 
+START_TEST(test_journal_mode) {
+        _cleanup_free_ char *out = NULL;
+
+        /* Journal mode never writes JSON to stderr (sd_journal_send fails quietly when
+         * there is no journald, which is fine for a log call). */
+        log_set_journal(true);
+        capture_begin();
+        ck_assert_int_eq(log_error_errno(-EPERM, "to the journal: %m"), -EPERM);
+        log_fields(LOG_INFO, ((const char *[]){ "ROUTE=/x", NULL }), "with fields");
+        out = capture_end();
+        ck_assert_str_eq(out, "");
+        log_set_journal(false);
+
+        /* JOURNAL_STREAM that does not match stderr is ignored by log_init(). */
+        setenv("JOURNAL_STREAM", "1:1", 1);
+        log_init("unit");
+        unsetenv("JOURNAL_STREAM");
+        capture_begin();
+        log_info("json again");
+        out = (free(out), capture_end());
+        ck_assert_ptr_nonnull(strstr(out, "\"msg\":\"json again\""));
+}
+END_TEST
+
+START_TEST(test_journal_stream_detection) {
+        _cleanup_free_ char *out = NULL;
+        struct stat st;
+        char env[64];
+
+        /* When JOURNAL_STREAM names our stderr, JSON lines stop. */
+        capture_begin();
+        ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+        snprintf(
+                env,
+                sizeof(env),
+                "%llu:%llu",
+                (unsigned long long) st.st_dev,
+                (unsigned long long) st.st_ino);
+        setenv("JOURNAL_STREAM", env, 1);
+        log_init("unit");
+        log_info("should go to the journal");
+        out = capture_end();
+        unsetenv("JOURNAL_STREAM");
+        log_set_journal(false);
+        ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("log");
         TCase *tc = tcase_create("core");
@@ -190,6 +239,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_request_id);
         tcase_add_test(tc, test_errno_and_m);
         tcase_add_test(tc, test_extra_fields);
+        tcase_add_test(tc, test_journal_mode);
+        tcase_add_test(tc, test_journal_stream_detection);
         suite_add_tcase(s, tc);
         return s;
 }
