@@ -757,7 +757,7 @@ static int begin_request(struct mg_connection *conn) {
                 close_after_unread_body(&req);
 
         secs = (double) (now_usec() - t0) / 1e6;
-        {
+        if (log_get_max_level() >= LOG_INFO) {
                 char f_method[32], f_path[300], f_route[300], f_status[32], f_dur[48], f_bytes[48];
                 const char *fields[] = { f_method, f_path, f_route, f_status, f_dur, f_bytes, NULL };
 
