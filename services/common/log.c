@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* log.c — structured logging: JSON lines on stderr (one write() per line so lines from
  * concurrent threads never interleave) or native journald fields when stderr is the
- * journal stream. */
+ * journal stream. sd-journal is loaded with dlopen() only when that is the case (as
+ * systemd itself does with optional libraries): in a container stderr is never the
+ * journal, so the service images need not carry libsystemd and its dependencies. */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
-
-#include <systemd/sd-journal.h>
 
 #include "log.h"
 
@@ -20,6 +21,7 @@
 
 static atomic_int log_max_level = LOG_INFO;
 static atomic_bool log_use_journal = false;
+static atomic_bool log_use_console = false;
 static char log_service[LOG_SERVICE_MAX] = "ai-semble";
 static char log_identifier[LOG_SERVICE_MAX + 16] = "ai-semble";
 static __thread char log_request_id[LOG_REQUEST_ID_MAX + 1];
@@ -84,6 +86,21 @@ void log_init(const char *service) {
         l = log_level_from_string(e);
         log_set_max_level(l >= 0 ? l : LOG_INFO);
         log_set_journal(stderr_is_journal());
+        /* A person at a terminal (the supervisor's CLI) reads sentences, not JSON. */
+        atomic_store(&log_use_console, !atomic_load(&log_use_journal) && isatty(STDERR_FILENO));
+}
+
+static void write_console_line(int level, const char *msg) {
+        char line[LOG_MESSAGE_MAX + 32];
+        int n;
+
+        n = snprintf(
+                line,
+                sizeof(line),
+                "%s%s\n",
+                level <= LOG_WARNING ? (level <= LOG_ERR ? "error: " : "warning: ") : "",
+                msg);
+        (void) !write(STDERR_FILENO, line, (size_t) MIN(n, (int) sizeof(line) - 1));
 }
 
 void log_set_request_id(const char *id) {
@@ -258,7 +275,19 @@ static void write_json_line(int level, int error, const char *const *extra, cons
                 free(b.p);
 }
 
-static void write_journal(
+typedef int (*JournalSendv)(const struct iovec *iov, int n);
+static JournalSendv journal_sendv;
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+
+static void journal_load(void) {
+        void *dl = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+        if (dl)
+                journal_sendv = (JournalSendv) dlsym(dl, "sd_journal_sendv");
+}
+
+/* Returns false when sd-journal is unavailable, so the caller falls back to stderr. */
+static bool write_journal(
         int level,
         int error,
         const char *file,
@@ -269,6 +298,9 @@ static void write_journal(
         size_t n_extra = 0, n = 0;
         const char *rid = log_get_request_id();
 
+        (void) pthread_once(&journal_once, journal_load);
+        if (!journal_sendv)
+                return false;
         for (const char *const *e = extra; e && *e; e++)
                 n_extra++;
 
@@ -299,7 +331,24 @@ static void write_journal(
                 if (extra_field_valid(*e, &kl))
                         iov[n++] = (struct iovec){ (void *) *e, strlen(*e) };
         }
-        (void) sd_journal_sendv(iov, (int) n);
+        (void) journal_sendv(iov, (int) n);
+        return true;
+}
+
+static void log_write(
+        int level,
+        int error,
+        const char *file,
+        int line,
+        const char *func,
+        const char *const *extra,
+        const char *msg) {
+        if (atomic_load(&log_use_journal) && write_journal(level, error, file, line, func, extra, msg))
+                return;
+        if (atomic_load(&log_use_console))
+                write_console_line(level, msg);
+        else
+                write_json_line(level, error, extra, msg);
 }
 
 int log_internal(
@@ -325,10 +374,7 @@ int log_internal(
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
 
-        if (atomic_load(&log_use_journal))
-                write_journal(level, error, file, line, func, extra, msg);
-        else
-                write_json_line(level, error, extra, msg);
+        log_write(level, error, file, line, func, extra, msg);
 
         errno = saved_errno;
         return error > 0 ? -error : error;

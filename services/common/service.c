@@ -4,10 +4,9 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "http-client.h"
 #include "log.h"
+#include "notify.h"
 #include "service.h"
 
 struct ServiceContext {
@@ -107,7 +106,8 @@ static void print_help(const ServiceDefinition *def, const ConfigEntry *common, 
                 "Usage: ai-semble-%s [OPTION]\n\n"
                 "  -h --help                  Show this help and the configuration variables\n"
                 "     --version               Show the version\n"
-                "     --healthcheck           GET /health/live on the configured port; exit 0 if alive\n"
+                "     --healthcheck[=PATH]    GET PATH (default /health/live) on the configured port;\n"
+                "                             exit 0 on 200 (container health and probe command)\n"
                 "     --print-config-markdown Print the configuration table as Markdown\n\n"
                 "Configuration (environment variables):\n",
                 def->name,
@@ -131,21 +131,28 @@ static int handle_metrics(HttpRequest *req, void *userdata) {
         return http_reply(req, 200, METRICS_CONTENT_TYPE, text, len);
 }
 
-static int run_healthcheck(const ServiceCommonConfig *c) {
+/* path is /health/live by default; probes pass /health/ready for readiness. */
+static int run_healthcheck(const ServiceCommonConfig *c, const char *path) {
         _cleanup_free_ char *host = NULL;
         HttpClientResponse resp = {};
         char url[320];
         uint16_t port;
         int r;
 
+        if (!path)
+                path = "/health/live";
+        if (path[0] != '/' || strlen(path) > 64) {
+                fprintf(stderr, "--healthcheck: '%s' is not a path such as /health/ready\n", path);
+                return 1;
+        }
         r = config_parse_host_port(c->listen, &host, &port);
         if (r < 0)
                 return 1;
         /* A wildcard listener is reachable on loopback. */
         if (streq(host, "0.0.0.0"))
-                snprintf(url, sizeof(url), "http://127.0.0.1:%u/health/live", port);
+                snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
         else
-                snprintf(url, sizeof(url), "http://%s:%u/health/live", host, port);
+                snprintf(url, sizeof(url), "http://%s:%u%s", host, port, path);
         r = http_client_get(url, 2000, 64 * 1024, &resp);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", url, resp.error[0] ? resp.error : strerror(-r));
@@ -203,7 +210,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
-                { "healthcheck", no_argument, NULL, ARG_HEALTHCHECK },
+                { "healthcheck", optional_argument, NULL, ARG_HEALTHCHECK },
                 { "print-config-markdown", no_argument, NULL, ARG_MARKDOWN },
                 {},
         };
@@ -212,6 +219,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         _cleanup_close_ int sfd = -1;
         _cleanup_free_ char *err = NULL;
         bool healthcheck = false;
+        const char *healthcheck_path = NULL;
         char address[300];
         sigset_t mask;
         int c, r, ret = EXIT_FAILURE;
@@ -228,6 +236,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                         return EXIT_SUCCESS;
                 case ARG_HEALTHCHECK:
                         healthcheck = true;
+                        healthcheck_path = optarg;
                         break;
                 case ARG_MARKDOWN:
                         config_print_markdown(common, COMMON_CONFIG_N, stdout);
@@ -272,7 +281,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         log_set_max_level(ctx.common.log_level);
 
         if (healthcheck) {
-                ret = run_healthcheck(&ctx.common);
+                ret = run_healthcheck(&ctx.common, healthcheck_path);
                 goto finish_config;
         }
 
@@ -355,11 +364,11 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                         snprintf(address, sizeof(address), "%s", ctx.common.listen);
         }
         log_info("listening on %s", address);
-        (void) sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", address);
+        (void) notify_sendf("READY=1\nSTATUS=Listening on %s", address);
 
         r = wait_for_termination(sfd);
 
-        (void) sd_notify(0, "STOPPING=1\nSTATUS=Draining requests");
+        (void) notify_send("STOPPING=1\nSTATUS=Draining requests");
         health_set_started(&ctx.health, false);
         {
                 int k = http_server_shutdown(ctx.server);

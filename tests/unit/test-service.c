@@ -242,6 +242,16 @@ START_TEST(test_lifecycle) {
         ck_assert_ptr_nonnull(strstr(r.body, "process_open_fds "));
         raw_response_done(&r);
 
+        /* --healthcheck=PATH is the readiness probe of the pod YAML. */
+        {
+                _cleanup_free_ char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL, *o3 = NULL, *e3 = NULL;
+                ck_assert_int_eq(run(llm_bin, ARGS("--healthcheck=/health/ready"), ARGS(env), &o1, &e1), 0);
+                ck_assert_int_eq(run(llm_bin, ARGS("--healthcheck=/no/such/path"), ARGS(env), &o2, &e2), 1);
+                ck_assert_ptr_nonnull(strstr(e2, "HTTP 404"));
+                ck_assert_int_eq(run(llm_bin, ARGS("--healthcheck=relative"), ARGS(env), &o3, &e3), 1);
+                ck_assert_ptr_nonnull(strstr(e3, "not a path"));
+        }
+
         /* No placeholder API routes. */
         ck_assert_int_eq(
                 test_http(
