@@ -245,4 +245,23 @@ PY
 }
 check "the same pod runs from pods/ai-semble.yaml with podman kube play" t_kube_play
 
+t_dev() {
+        local s p env
+        "$DEPLOY" start --dev || return 1
+        for s in llm vision nlp data; do
+                p=$(service_port "$s")
+                curl -sf "http://127.0.0.1:$p/health" | jq -e --arg s "$s" '.service == $s' >/dev/null || {
+                        echo "$s is not reachable on 127.0.0.1:$p with --dev"
+                        return 1
+                }
+        done
+        env=$(pm inspect --format '{{range .Config.Env}}{{println .}}{{end}}' ai-semble-llm)
+        grep -qx 'LOG_LEVEL=debug' <<<"$env" || {
+                echo "LOG_LEVEL=debug not set in --dev"
+                return 1
+        }
+        "$DEPLOY" stop
+}
+check "deploy.sh start --dev publishes every service on 127.0.0.1 with debug logs" t_dev
+
 finish
