@@ -9,10 +9,10 @@
 #include "argv-util.h"
 #include "unit-manager.h"
 
-#define SD_DEST    "org.freedesktop.systemd1"
-#define SD_PATH    "/org/freedesktop/systemd1"
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
-#define SD_UNIT    "org.freedesktop.systemd1.Unit"
+#define SD_UNIT "org.freedesktop.systemd1.Unit"
 
 typedef struct Job {
         char *path;
