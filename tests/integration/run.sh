@@ -154,16 +154,26 @@ t_errors() {
 }
 check "the real orchestrator answers 404/405 as problem+json and echoes X-Request-ID" t_errors
 
+# Waits up to 10 s for a line matching regex in a unit's journal (journald may lag a
+# little behind the container's output).
+journal_has() { # unit regex
+        local out
+        for _ in $(seq 50); do
+                out=$(hostenv_exec journalctl --user -u "$1" -o cat --no-pager) || return 1
+                grep -Eq -- "$2" <<<"$out" && return 0
+                sleep 0.2
+        done
+        printf '%s\n' "$out" | grep -v '^$' | tail -n 10
+        echo "no line matching /$2/ in the journal of $1"
+        return 1
+}
+
 t_journal() {
-        local s out
+        local s
         for s in $AI_SEMBLE_SERVICES; do
-                out=$(hostenv_exec journalctl --user -u "ai-semble-$s.service" -o cat --no-pager) || return 1
                 # The service's own structured lines, passed through by conmon.
-                grep -E '^\{.*"service":"'"$s"'".*\}$' <<<"$out" | grep -q listening || {
-                        printf '%s\n' "$out" | tail -n 20
-                        echo "no structured 'listening' line from $s"
+                journal_has "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
                         return 1
-                }
         done
 }
 check "journalctl --user -u <unit> shows each service's structured log lines" t_journal
@@ -194,10 +204,7 @@ check "deploy.sh restart llm replaces only the llm container and it becomes read
 
 t_sigterm_clean() {
         # The stop of a unit is a SIGTERM to the service: it must drain and exit 0.
-        hostenv_exec journalctl --user -u ai-semble-llm.service -o cat --no-pager | grep -q '"msg":"stopped"' || {
-                echo "no 'stopped' line from the llm service after its restart"
-                return 1
-        }
+        journal_has ai-semble-llm.service '"service":"llm","msg":"stopped"' </dev/null
 }
 check "a restarted service stopped cleanly on SIGTERM" t_sigterm_clean
 
