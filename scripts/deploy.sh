@@ -56,7 +56,7 @@ install_user_files() { # dev
         install -D -m 0755 "${owner[@]}" "$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor" \
                 "$home/.local/bin/ai-semble-supervisor"
         install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
-                "$home/.config" "$home/.config/ai-semble" "$home/.config/containers"
+                "$home/.config" "$home/.config/ai-semble"
         install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/quadlets/* "$home/.local/share/ai-semble/quadlets/"
         {
                 cat "$AI_SEMBLE_ROOT/configs/ai-semble.env"
@@ -69,11 +69,7 @@ install_user_files() { # dev
                 fi
         } >"$home/.config/ai-semble/ai-semble.env.new"
         mv "$home/.config/ai-semble/ai-semble.env.new" "$home/.config/ai-semble/ai-semble.env"
-        # crun 1.8 refuses hybrid cgroups; runc does not.
-        if [ ! -e "$home/.config/containers/containers.conf" ]; then
-                printf '[engine]\nruntime = "runc"\n' >"$home/.config/containers/containers.conf"
-        fi
-        [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config/ai-semble" "$home/.config/containers"
+        [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config/ai-semble"
 }
 
 show_failure() {

@@ -142,16 +142,34 @@ hostenv_journal_perms() {
         done
 }
 
+# crun 1.8 (Debian 12) refuses hybrid cgroups ("cgroups in hybrid mode not supported");
+# runc handles them. Only on such hosts, and only if the user chose nothing else.
+hostenv_podman_config() {
+        local home conf
+        [ -d /sys/fs/cgroup/unified ] || return 0
+        if [ "$(hostenv_mode)" = direct ]; then home=$HOME; else home=$(hostenv_home); fi
+        conf=$home/.config/containers/containers.conf
+        [ -e "$conf" ] && return 0
+        mkdir -p "$(dirname "$conf")"
+        printf '# written by ai-semble: crun 1.8 does not support hybrid cgroups\n[engine]\nruntime = "runc"\n' >"$conf"
+        [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config"
+}
+
 hostenv_up() {
         case "$(hostenv_mode)" in
-        direct) return 0 ;;
+        direct)
+                hostenv_podman_config
+                return 0
+                ;;
         root-systemd)
                 hostenv_ensure_user
+                hostenv_podman_config
                 loginctl enable-linger "$AI_SEMBLE_USER"
                 systemctl start "user@$(hostenv_uid).service"
                 ;;
         private)
                 hostenv_ensure_user
+                hostenv_podman_config
                 hostenv_manager_pid >/dev/null || hostenv_start_private
                 hostenv_journal_perms
                 ;;
