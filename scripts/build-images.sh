@@ -52,8 +52,22 @@ stage() { # service dir
         cp "$AI_SEMBLE_ROOT/containers/$svc/Containerfile" "$dir/Containerfile"
 }
 
-content_hash() { # dir
-        (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+# What an image is made of, hashed without staging it: the binary, the Containerfile,
+# the data files, and each library ldd resolves (path, target, size, mtime).
+input_hash() { # service
+        local svc=$1 bin
+        bin="$AI_SEMBLE_BUILD/services/$svc/ai-semble-$svc"
+        [ -x "$bin" ] || die "$bin is missing: build first (scripts/setup.sh)"
+        {
+                sha256sum "$bin" "$AI_SEMBLE_ROOT/containers/$svc/Containerfile" | cut -d' ' -f1
+                [ -d "$AI_SEMBLE_ROOT/containers/$svc/data" ] &&
+                        find "$AI_SEMBLE_ROOT/containers/$svc/data" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+                ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
+                        printf '%s %s\n' "$lib" "$(stat -L -c '%s %Y' "$lib") $(readlink -f "$lib")"
+                done
+                # The staging rules themselves.
+                sha256sum "$0" | cut -d' ' -f1
+        } | sha256sum | cut -c1-16
 }
 
 hostenv_up
@@ -61,23 +75,25 @@ root=$(stage_root)
 mkdir -p "$root"
 for svc in $services; do
         dir="$root/$svc"
-        stage "$svc" "$dir"
-        hash=$(content_hash "$dir")
+        hash=$(input_hash "$svc")
         image="localhost/ai-semble/$svc"
-        if [ "$(hostenv_mode)" != direct ]; then
-                chown -R "$(hostenv_uid):$(id -g "$AI_SEMBLE_USER")" "$root"
-        fi
         have=$(hostenv_exec podman image inspect --format '{{ index .Labels "dev.ai-semble.content" }}' "$image:$version" 2>/dev/null || true)
         if [ "$have" = "$hash" ]; then
                 step "image $image:$version is up to date"
                 continue
         fi
         step "building image $image:$version"
+        stage "$svc" "$dir"
+        if [ "$(hostenv_mode)" != direct ]; then
+                chown -R "$(hostenv_uid):$(id -g "$AI_SEMBLE_USER")" "$root"
+        fi
         hostenv_exec podman build --quiet --no-cache \
                 --label "dev.ai-semble.content=$hash" \
                 --label "org.opencontainers.image.title=ai-semble-$svc" \
                 --label "org.opencontainers.image.version=$version" \
                 -t "$image:$version" -t "$image:latest" \
                 -f "$dir/Containerfile" "$dir" >/dev/null
+        built=1
 done
-hostenv_exec podman image prune -f >/dev/null 2>&1 || true
+# Untagged layers of replaced images.
+[ -z "${built:-}" ] || hostenv_exec podman image prune -f >/dev/null 2>&1 || true

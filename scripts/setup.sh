@@ -25,10 +25,12 @@ for a in "$@"; do
 done
 
 missing_packages() {
-        local p
-        for p in $PACKAGES_BUILD $PACKAGES_RUN ${AI_SEMBLE_TEST_PACKAGES:+$PACKAGES_TEST}; do
-                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
-        done
+        local want have
+        # shellcheck disable=SC2086
+        want=$(printf '%s\n' $PACKAGES_BUILD $PACKAGES_RUN ${AI_SEMBLE_TEST_PACKAGES:+$PACKAGES_TEST} | sort -u)
+        # shellcheck disable=SC2086
+        have=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null | awk '/install ok installed/ { print $1 }' | sort -u)
+        comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$have")
 }
 
 missing=$(missing_packages | tr '\n' ' ')

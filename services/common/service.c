@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 
-#include "http-client.h"
+#include "http-probe.h"
 #include "log.h"
 #include "notify.h"
 #include "service.h"
@@ -134,10 +134,8 @@ static int handle_metrics(HttpRequest *req, void *userdata) {
 /* path is /health/live by default; probes pass /health/ready for readiness. */
 static int run_healthcheck(const ServiceCommonConfig *c, const char *path) {
         _cleanup_free_ char *host = NULL;
-        HttpClientResponse resp = {};
-        char url[320];
         uint16_t port;
-        int r;
+        int r, status;
 
         if (!path)
                 path = "/health/live";
@@ -149,21 +147,16 @@ static int run_healthcheck(const ServiceCommonConfig *c, const char *path) {
         if (r < 0)
                 return 1;
         /* A wildcard listener is reachable on loopback. */
-        if (streq(host, "0.0.0.0"))
-                snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
-        else
-                snprintf(url, sizeof(url), "http://%s:%u%s", host, port, path);
-        r = http_client_get(url, 2000, 64 * 1024, &resp);
+        r = http_probe_get(streq(host, "0.0.0.0") ? "127.0.0.1" : host, port, path, 2000, &status);
         if (r < 0) {
-                fprintf(stderr, "%s: %s\n", url, resp.error[0] ? resp.error : strerror(-r));
+                fprintf(stderr, "http://%s:%u%s: %s\n", host, port, path, strerror(-r));
                 return 1;
         }
-        r = resp.status == 200 ? 0 : 1;
-        if (r != 0)
-                fprintf(stderr, "%s: HTTP %ld\n", url, resp.status);
-        http_client_response_done(&resp);
-        http_client_pool_flush();
-        return r;
+        if (status != 200) {
+                fprintf(stderr, "http://%s:%u%s: HTTP %d\n", host, port, path, status);
+                return 1;
+        }
+        return 0;
 }
 
 static int setup_metrics(ServiceContext *ctx) {
@@ -384,7 +377,6 @@ finish:
                 def->teardown(def->userdata);
         http_server_free(ctx.server);
         metrics_registry_free(ctx.metrics);
-        http_client_pool_flush();
         log_info("stopped");
 finish_config:
         if (def->n_config > 0)
