@@ -2,7 +2,9 @@
 # build-images.sh — build the five FROM-scratch images for the pod's user.
 #
 # For each service: stage rootfs/ with the stripped binary, the shared libraries
-# `ldd` lists for it (and the loader), and containers/<svc>/data if present; then
+# `ldd` lists for it (and the loader), containers/<svc>/data/ (copied to /), and the
+# host paths listed in containers/<svc>/host-files (data a Debian package ships, such
+# as trained OCR models, or a dlopen()ed module with its own ldd closure); then
 # `podman build` as the pod's user. An image whose staged content has not changed
 # (same hash, recorded as a label) is not rebuilt, so `deploy.sh start` stays fast.
 # Usage: build-images.sh [service...]
@@ -29,8 +31,19 @@ copy_file() { # src rootfs
         strip --strip-unneeded "$dst" 2>/dev/null || true
 }
 
+libs_of() { # elf
+        ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }'
+}
+
+# Paths listed in containers/<svc>/host-files ('#' comments, blank lines ignored).
+host_files() { # service
+        local f="$AI_SEMBLE_ROOT/containers/$1/host-files"
+        [ -f "$f" ] || return 0
+        sed 's/#.*//; s/[[:space:]]*$//; /^$/d' "$f"
+}
+
 stage() { # service dir
-        local svc=$1 dir=$2 bin lib
+        local svc=$1 dir=$2 bin lib path
         bin="$AI_SEMBLE_BUILD/services/$svc/ai-semble-$svc"
         [ -x "$bin" ] || die "$bin is missing: build first (scripts/setup.sh)"
         rm -rf "$dir"
@@ -38,8 +51,21 @@ stage() { # service dir
         install -m 0755 "$bin" "$dir/rootfs/usr/bin/ai-semble-$svc"
         strip "$dir/rootfs/usr/bin/ai-semble-$svc"
         # Every resolved library plus the loader (the line without "=>").
-        ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
+        libs_of "$bin" | while read -r lib; do
                 copy_file "$lib" "$dir/rootfs"
+        done
+        host_files "$svc" | while read -r path; do
+                [ -e "$path" ] || die "containers/$svc/host-files: $path does not exist (missing package?)"
+                if [ -d "$path" ]; then
+                        mkdir -p "$dir/rootfs$path"
+                        cp -aL "$path/." "$dir/rootfs$path/"
+                else
+                        install -D -m 0644 "$(readlink -f "$path")" "$dir/rootfs$path"
+                        if file -b "$path" 2>/dev/null | grep -q 'shared object'; then
+                                chmod 0755 "$dir/rootfs$path"
+                                libs_of "$path" | while read -r lib; do copy_file "$lib" "$dir/rootfs"; done
+                        fi
+                fi
         done
         if [ -d "$AI_SEMBLE_ROOT/containers/$svc/data" ]; then
                 cp -a "$AI_SEMBLE_ROOT/containers/$svc/data/." "$dir/rootfs/"
@@ -62,8 +88,11 @@ input_hash() { # service
                 sha256sum "$bin" "$AI_SEMBLE_ROOT/containers/$svc/Containerfile" | cut -d' ' -f1
                 [ -d "$AI_SEMBLE_ROOT/containers/$svc/data" ] &&
                         find "$AI_SEMBLE_ROOT/containers/$svc/data" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-                ldd "$bin" | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | while read -r lib; do
+                libs_of "$bin" | while read -r lib; do
                         printf '%s %s\n' "$lib" "$(stat -L -c '%s %Y' "$lib") $(readlink -f "$lib")"
+                done
+                host_files "$svc" | while read -r path; do
+                        find -L "$path" -printf '%p %s %T@\n' 2>/dev/null
                 done
                 # The staging rules themselves.
                 sha256sum "$0" | cut -d' ' -f1

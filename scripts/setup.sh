@@ -5,12 +5,17 @@ set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
-# Debian 12 package names. Build, run (rootless podman), and test/lint tools.
-PACKAGES_BUILD="build-essential meson ninja-build pkg-config libcivetweb-dev libjson-c-dev
-libcurl4-openssl-dev libsystemd-dev libseccomp-dev libselinux1-dev check libsubunit-dev
-libsqlite3-dev libssl-dev"
-PACKAGES_RUN="podman runc catatonit uidmap slirp4netns fuse-overlayfs dbus-user-session systemd curl"
-PACKAGES_TEST="prometheus jq python3-yaml clang-format cppcheck shellcheck"
+# Package lists live in scripts/packages/: build.txt and run.txt always, test.txt for
+# the tests, and <area>.txt for what one service or tool adds (e.g. data.txt).
+package_lists() {
+        local f
+        for f in "$AI_SEMBLE_ROOT"/scripts/packages/*.txt; do
+                case "$(basename "$f")" in
+                test.txt) [ -n "${AI_SEMBLE_TEST_PACKAGES:-}" ] || continue ;;
+                esac
+                sed 's/#.*//' "$f"
+        done | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
+}
 
 images=1
 for a in "$@"; do
@@ -26,8 +31,7 @@ done
 
 missing_packages() {
         local want have
-        # shellcheck disable=SC2086
-        want=$(printf '%s\n' $PACKAGES_BUILD $PACKAGES_RUN ${AI_SEMBLE_TEST_PACKAGES:+$PACKAGES_TEST} | sort -u)
+        want=$(package_lists)
         # shellcheck disable=SC2086
         have=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null | awk '/install ok installed/ { print $1 }' | sort -u)
         comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$have")

@@ -205,6 +205,13 @@ t_units_agree() {
 }
 check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agree
 
+# Each area's own checks against the running pod (tests/integration/service-<area>.sh):
+# they call `check` and may use pm, in_pod_net, URL and DEPLOY.
+for f in "$here"/service-*.sh; do
+        # shellcheck source=/dev/null
+        [ -e "$f" ] && . "$f"
+done
+
 t_restart_one() {
         local before after others_before others_after
         before=$(pm inspect --format '{{.Id}}' ai-semble-llm) || return 1
