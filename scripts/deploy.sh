@@ -43,7 +43,7 @@ supervisor() {
         home=$(user_prefix)
         hostenv_exec env AI_SEMBLE_QUADLET_DIR="$home/.local/share/ai-semble/quadlets" \
                 AI_SEMBLE_ENV_FILE="$home/.config/ai-semble/ai-semble.env" \
-                AI_SEMBLE_PUBLISH="$PUBLISH" \
+                AI_SEMBLE_PUBLISH="$PUBLISH" AI_SEMBLE_READY_URL="$URL/health/ready" \
                 "$home/.local/bin/ai-semble-supervisor" "$@"
 }
 

@@ -56,58 +56,50 @@ int unit_names_volume_name(const UnitFile *vol, char **ret) {
         return name_or_default(vol, "Volume", "VolumeName", ret);
 }
 
-int unit_names_pod_unit(const UnitFile *pod, UnitFlavor flavor, char **ret) {
+/* Quadlet names a unit after its file (X.pod → X-pod.service, X.container →
+ * X.service); podman generate systemd, run with empty prefixes, after the pod or
+ * container it creates. */
+static int unit_name(
+        const UnitFile *u,
+        UnitFlavor flavor,
+        const char *quadlet_suffix,
+        int (*name_of)(const UnitFile *u, char **ret),
+        char **ret) {
         _cleanup_free_ char *base = NULL;
         char *s;
         int r;
 
-        if (pod->kind != UNIT_KIND_POD)
-                return -EINVAL;
         switch (flavor) {
         case UNIT_FLAVOR_QUADLET:
-                base = unit_file_stem(pod);
-                if (!base || asprintf(&s, "%s-pod.service", base) < 0)
+                base = unit_file_stem(u);
+                if (!base)
                         return -ENOMEM;
                 break;
         case UNIT_FLAVOR_GENERATED:
-                r = unit_names_pod_name(pod, &base);
+                r = name_of(u, &base);
                 if (r < 0)
                         return r;
-                if (asprintf(&s, "%s.service", base) < 0)
-                        return -ENOMEM;
+                quadlet_suffix = "";
                 break;
         default:
                 return -EINVAL;
         }
+        if (asprintf(&s, "%s%s.service", base, quadlet_suffix) < 0)
+                return -ENOMEM;
         *ret = s;
         return 0;
 }
 
-int unit_names_container_unit(const UnitFile *ctr, UnitFlavor flavor, char **ret) {
-        _cleanup_free_ char *base = NULL;
-        char *s;
-        int r;
+int unit_names_pod_unit(const UnitFile *pod, UnitFlavor flavor, char **ret) {
+        if (pod->kind != UNIT_KIND_POD)
+                return -EINVAL;
+        return unit_name(pod, flavor, "-pod", unit_names_pod_name, ret);
+}
 
+int unit_names_container_unit(const UnitFile *ctr, UnitFlavor flavor, char **ret) {
         if (ctr->kind != UNIT_KIND_CONTAINER)
                 return -EINVAL;
-        switch (flavor) {
-        case UNIT_FLAVOR_QUADLET:
-                base = unit_file_stem(ctr);
-                if (!base || asprintf(&s, "%s.service", base) < 0)
-                        return -ENOMEM;
-                break;
-        case UNIT_FLAVOR_GENERATED:
-                r = unit_names_container_name(ctr, &base);
-                if (r < 0)
-                        return r;
-                if (asprintf(&s, "%s.service", base) < 0)
-                        return -ENOMEM;
-                break;
-        default:
-                return -EINVAL;
-        }
-        *ret = s;
-        return 0;
+        return unit_name(ctr, flavor, "", unit_names_container_name, ret);
 }
 
 int unit_names_service(const UnitFile *pod, const UnitFile *ctr, char **ret) {
