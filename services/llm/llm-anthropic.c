@@ -6,7 +6,8 @@
 #include "json-util.h"
 #include "llm-provider.h"
 
-int llm_anthropic_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
+int llm_anthropic_build(
+        const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
         _cleanup_json_ json_object *body = json_object_new_object();
         _cleanup_free_ char *system = NULL;
         json_object *messages = NULL;
@@ -18,7 +19,9 @@ int llm_anthropic_build(const LlmBackend *b, const LlmModel *m, const LlmCallReq
                 char *s;
                 if (!streq(req->messages[i].role, "system"))
                         continue;
-                if (asprintf(&s, "%s%s%s", strempty(system), system ? "\n\n" : "", req->messages[i].content) < 0)
+                if (asprintf(
+                            &s, "%s%s%s", strempty(system), system ? "\n\n" : "", req->messages[i].content) <
+                    0)
                         return -ENOMEM;
                 free(system);
                 system = s;
@@ -33,7 +36,8 @@ int llm_anthropic_build(const LlmBackend *b, const LlmModel *m, const LlmCallReq
         json_object_object_add(body, "max_tokens", json_object_new_int64(req->max_tokens));
         json_object_object_add(body, "stream", json_object_new_boolean(true));
         if (req->has_temperature) /* Anthropic's range is 0..1 */
-                json_object_object_add(body, "temperature", json_object_new_double(MIN(req->temperature, 1.0)));
+                json_object_object_add(
+                        body, "temperature", json_object_new_double(MIN(req->temperature, 1.0)));
         if (req->has_top_p)
                 json_object_object_add(body, "top_p", json_object_new_double(req->top_p));
         r = llm_provider_finish(ret, b, "/v1/messages", body);
@@ -74,9 +78,11 @@ int llm_anthropic_parse(json_object *o, LlmEvent *ev) {
                         ev->text_len = (size_t) json_object_get_string_len(v);
                 }
         } else if (streq(t, "message_delta")) {
-                if ((v = llm_json_path(o, "usage", "output_tokens", NULL)) && json_object_is_type(v, json_type_int))
+                if ((v = llm_json_path(o, "usage", "output_tokens", NULL)) &&
+                    json_object_is_type(v, json_type_int))
                         ev->completion_tokens = json_object_get_int64(v);
-                if ((v = llm_json_path(o, "delta", "stop_reason", NULL)) && json_object_is_type(v, json_type_string))
+                if ((v = llm_json_path(o, "delta", "stop_reason", NULL)) &&
+                    json_object_is_type(v, json_type_string))
                         ev->finish_reason = stop_reason_to_openai(json_object_get_string(v));
         } else if (streq(t, "message_stop"))
                 ev->done = true;

@@ -68,8 +68,12 @@ static int message_content(json_object *c, const char *field, json_object **errs
 
                 json_object_object_get_ex(part, "type", &t);
                 json_object_object_get_ex(part, "text", &x);
-                if (!streq_ptr(json_object_get_string(t), "text") || !json_object_is_type(x, json_type_string))
-                        return json_errors_add(errs, field, "only {\"type\":\"text\",\"text\":...} parts are supported"),
+                if (!streq_ptr(json_object_get_string(t), "text") ||
+                    !json_object_is_type(x, json_type_string))
+                        return json_errors_add(
+                                       errs,
+                                       field,
+                                       "only {\"type\":\"text\",\"text\":...} parts are supported"),
                                -EINVAL;
                 n = (size_t) json_object_get_string_len(x);
                 ns = realloc(s, len + n + 1);
@@ -90,7 +94,8 @@ static int parse_messages(json_object *arr, ApiRequest *a, json_object **errs) {
         size_t n = json_object_array_length(arr);
 
         if (n == 0 || n > MAX_MESSAGES)
-                return json_errors_add(errs, "messages", "must hold 1 to %d messages", MAX_MESSAGES), -EINVAL;
+                return json_errors_add(errs, "messages", "must hold 1 to %d messages", MAX_MESSAGES),
+                       -EINVAL;
         a->messages = calloc(n, sizeof(*a->messages));
         if (!a->messages)
                 return -ENOMEM;
@@ -106,13 +111,16 @@ static int parse_messages(json_object *arr, ApiRequest *a, json_object **errs) {
                 json_object_object_get_ex(m, "content", &content);
                 snprintf(field, sizeof(field), "messages[%zu].role", i);
                 if (!json_object_is_type(role, json_type_string) ||
-                    !(streq(json_object_get_string(role), "system") || streq(json_object_get_string(role), "user") ||
+                    !(streq(json_object_get_string(role), "system") ||
+                      streq(json_object_get_string(role), "user") ||
                       streq(json_object_get_string(role), "assistant") ||
                       streq(json_object_get_string(role), "developer")))
-                        return json_errors_add(errs, field, "must be one of system, user, assistant"), -EINVAL;
+                        return json_errors_add(errs, field, "must be one of system, user, assistant"),
+                               -EINVAL;
                 /* OpenAI's newer name for the system role. */
-                a->messages[i].role =
-                        strdup(streq(json_object_get_string(role), "developer") ? "system" : json_object_get_string(role));
+                a->messages[i].role = strdup(
+                        streq(json_object_get_string(role), "developer") ? "system"
+                                                                         : json_object_get_string(role));
                 a->n_messages = i + 1;
                 if (!a->messages[i].role)
                         return -ENOMEM;
@@ -148,12 +156,14 @@ static int parse_request(HttpRequest *req, LlmApi *api, json_object *body, ApiSh
                         if (r == -ENOMEM)
                                 return r;
                 }
-        } else if (shape == SHAPE_OPENAI_TEXT && json_object_object_get_ex(body, "prompt", &pv) &&
-                   json_object_is_type(pv, json_type_array)) {
+        } else if (
+                shape == SHAPE_OPENAI_TEXT && json_object_object_get_ex(body, "prompt", &pv) &&
+                json_object_is_type(pv, json_type_array)) {
                 /* The legacy API takes a list of prompts; one answer per request here. */
                 json_object *p0 = json_object_array_get_idx(pv, 0);
                 if (json_object_array_length(pv) != 1 || !json_object_is_type(p0, json_type_string))
-                        json_errors_add(&errs, "prompt", "must be a string or an array of exactly one string");
+                        json_errors_add(
+                                &errs, "prompt", "must be a string or an array of exactly one string");
                 else
                         a->call.prompt = json_object_get_string(p0);
         } else
@@ -230,17 +240,19 @@ static json_object *openai_chunk(Reply *x) {
         if (!o)
                 return NULL;
         json_object_object_add(o, "id", json_object_new_string(x->id));
-        json_object_object_add(o,
-                               "object",
-                               json_object_new_string(x->a->shape == SHAPE_OPENAI_CHAT ? "chat.completion.chunk"
-                                                                                        : "text_completion"));
+        json_object_object_add(
+                o,
+                "object",
+                json_object_new_string(
+                        x->a->shape == SHAPE_OPENAI_CHAT ? "chat.completion.chunk" : "text_completion"));
         json_object_object_add(o, "created", json_object_new_int64(x->created));
         json_object_object_add(o, "model", json_object_new_string(x->c ? x->c->model->name : x->a->model));
         return o;
 }
 
 /* One choice of a streamed chunk: delta (chat) or text (completions). */
-static json_object *openai_stream_choice(Reply *x, const char *role, const char *text, size_t len, const char *finish) {
+static json_object *
+openai_stream_choice(Reply *x, const char *role, const char *text, size_t len, const char *finish) {
         json_object *ch = json_object_new_object(), *delta;
 
         if (!ch)
@@ -251,7 +263,8 @@ static json_object *openai_stream_choice(Reply *x, const char *role, const char 
                 if (role)
                         json_object_object_add(delta, "role", json_object_new_string(role));
                 if (text)
-                        json_object_object_add(delta, "content", json_object_new_string_len(text, (int) len));
+                        json_object_object_add(
+                                delta, "content", json_object_new_string_len(text, (int) len));
                 json_object_object_add(ch, "delta", delta);
         } else
                 json_object_object_add(ch, "text", json_object_new_string_len(text ?: "", (int) len));
@@ -261,7 +274,8 @@ static json_object *openai_stream_choice(Reply *x, const char *role, const char 
 }
 
 /* Response headers naming the backend used and whether a fallback happened. */
-static int add_llm_headers(HttpRequest *req, const LlmCandidate *c, bool fallback, const char *fallback_from) {
+static int
+add_llm_headers(HttpRequest *req, const LlmCandidate *c, bool fallback, const char *fallback_from) {
         int r;
 
         r = http_reply_add_header(req, "X-LLM-Backend", c->backend->name);
@@ -366,15 +380,21 @@ static json_object *usage_json(const LlmOutcome *o) {
                 return NULL;
         json_object_object_add(u, "prompt_tokens", json_object_new_int64(o->prompt_tokens));
         json_object_object_add(u, "completion_tokens", json_object_new_int64(o->completion_tokens));
-        json_object_object_add(u, "total_tokens", json_object_new_int64(o->prompt_tokens + o->completion_tokens));
+        json_object_object_add(
+                u, "total_tokens", json_object_new_int64(o->prompt_tokens + o->completion_tokens));
         return u;
 }
 
 static int selection_reason(const LlmRoute *route, const LlmOutcome *o, char **ret) {
         if (o->fallback)
-                return asprintf(ret, "%s; fell back from %s after: %s", route->reason, o->fallback_from, o->detail) < 0
-                               ? -ENOMEM
-                               : 0;
+                return asprintf(
+                               ret,
+                               "%s; fell back from %s after: %s",
+                               route->reason,
+                               o->fallback_from,
+                               o->detail) < 0
+                        ? -ENOMEM
+                        : 0;
         *ret = strdup(route->reason);
         return *ret ? 0 : -ENOMEM;
 }
@@ -383,7 +403,8 @@ static int selection_reason(const LlmRoute *route, const LlmOutcome *o, char **r
 static void add_seed_fields(json_object *o, const Reply *x, const LlmOutcome *out, const char *reason) {
         json_object *u = usage_json(out);
 
-        json_object_object_add(o, "tokens_used", json_object_new_int64(out->prompt_tokens + out->completion_tokens));
+        json_object_object_add(
+                o, "tokens_used", json_object_new_int64(out->prompt_tokens + out->completion_tokens));
         json_object_object_add(o, "model_used", json_object_new_string(out->used->model->name));
         json_object_object_add(o, "backend", json_object_new_string(out->used->backend->name));
         json_object_object_add(o, "selection_reason", json_object_new_string(reason));
@@ -394,9 +415,12 @@ static void add_seed_fields(json_object *o, const Reply *x, const LlmOutcome *ou
         json_object_object_add(o, "usage", u);
         if (x->a->shape == SHAPE_SEED_CHAT) {
                 json_object *ctx = json_object_new_object();
-                json_object_object_add(ctx, "context_window", json_object_new_int64(out->used->model->context_window));
-                json_object_object_add(ctx, "kept_messages", json_object_new_int64((int64_t) out->kept_messages));
-                json_object_object_add(ctx, "dropped_messages", json_object_new_int64((int64_t) out->dropped_messages));
+                json_object_object_add(
+                        ctx, "context_window", json_object_new_int64(out->used->model->context_window));
+                json_object_object_add(
+                        ctx, "kept_messages", json_object_new_int64((int64_t) out->kept_messages));
+                json_object_object_add(
+                        ctx, "dropped_messages", json_object_new_int64((int64_t) out->dropped_messages));
                 json_object_object_add(o, "context", ctx);
         }
 }
@@ -461,7 +485,8 @@ static int fail_stream(Reply *x, const LlmOutcome *out) {
         if (is_sse(x)) {
                 json_object_object_add(e, "message", json_object_new_string(out->detail));
                 json_object_object_add(e, "type", json_object_new_string("upstream_error"));
-                json_object_object_add(e, "code", json_object_new_string(llm_failure_to_string(out->failure)));
+                json_object_object_add(
+                        e, "code", json_object_new_string(llm_failure_to_string(out->failure)));
                 json_object_object_add(o, "error", TAKE_PTR(e));
         } else {
                 json_object_object_add(o, "error", json_object_new_string(out->detail));
@@ -498,10 +523,11 @@ static int reply_json(Reply *x, const LlmOutcome *out, const char *reason) {
                 json_object *choices = json_object_new_array(), *ch = json_object_new_object();
 
                 json_object_object_add(o, "id", json_object_new_string(x->id));
-                json_object_object_add(o,
-                                       "object",
-                                       json_object_new_string(x->a->shape == SHAPE_OPENAI_CHAT ? "chat.completion"
-                                                                                                : "text_completion"));
+                json_object_object_add(
+                        o,
+                        "object",
+                        json_object_new_string(
+                                x->a->shape == SHAPE_OPENAI_CHAT ? "chat.completion" : "text_completion"));
                 json_object_object_add(o, "created", json_object_new_int64(x->created));
                 json_object_object_add(o, "model", json_object_new_string(out->used->model->name));
                 json_object_object_add(ch, "index", json_object_new_int(0));
@@ -532,11 +558,12 @@ static int reply_failure(HttpRequest *req, const LlmOutcome *out, const LlmRoute
         }
         if (out->status == 503 && out->failure == LLM_FAIL_NONE)
                 return http_reply_error(req, 503, "%s", out->detail);
-        return http_reply_error(req,
-                                out->status,
-                                "no backend produced an answer (%s); last error: %s",
-                                route->reason,
-                                out->detail[0] ? out->detail : "none");
+        return http_reply_error(
+                req,
+                out->status,
+                "no backend produced an answer (%s); last error: %s",
+                route->reason,
+                out->detail[0] ? out->detail : "none");
 }
 
 /* ---- the one flow every generation endpoint follows ------------------------------- */
@@ -580,19 +607,22 @@ static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
         if (!llm_gateway_configured(&api->gateway))
                 return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
 
-        r = llm_router_route(&api->gateway.config, a.model, a.priority, a.task, needed_tokens(&a, trim), &route);
+        r = llm_router_route(
+                &api->gateway.config, a.model, a.priority, a.task, needed_tokens(&a, trim), &route);
         if (r == -ENOENT)
-                return http_reply_error(req, 404, "%s; GET /v1/models lists the configured models", route.reason);
+                return http_reply_error(
+                        req, 404, "%s; GET /v1/models lists the configured models", route.reason);
         if (r == -E2BIG)
                 return http_reply_error(req, 413, "the request does not fit: %s", route.reason);
         if (r < 0)
                 return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
 
-        snprintf(x.id,
-                 sizeof(x.id),
-                 "%s-%.40s",
-                 shape == SHAPE_OPENAI_CHAT ? "chatcmpl" : "cmpl",
-                 http_request_id(req));
+        snprintf(
+                x.id,
+                sizeof(x.id),
+                "%s-%.40s",
+                shape == SHAPE_OPENAI_CHAT ? "chatcmpl" : "cmpl",
+                http_request_id(req));
         if (!a.stream)
                 sink.reset = sink_reset;
         r = llm_gateway_run(&api->gateway, &route, &a.call, trim, &sink, &out);
@@ -663,7 +693,8 @@ int llm_api_v1_models(HttpRequest *req, void *userdata) {
                         json_object_object_add(m, "object", json_object_new_string("model"));
                         json_object_object_add(m, "created", json_object_new_int64(0));
                         json_object_object_add(m, "owned_by", json_object_new_string(cfg->backends[i].name));
-                        json_object_object_add(m, "context_window", json_object_new_int64(model->context_window));
+                        json_object_object_add(
+                                m, "context_window", json_object_new_int64(model->context_window));
                         json_object_array_add(data, m);
                 }
         json_object_object_add(o, "object", json_object_new_string("list"));

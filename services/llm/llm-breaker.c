@@ -12,7 +12,7 @@ uint64_t llm_now_ms(void) {
 }
 
 void llm_breaker_init(LlmBreaker *b, int64_t allowed_fails, uint64_t cooldown_ms) {
-        *b = (LlmBreaker) {
+        *b = (LlmBreaker){
                 .allowed_fails = allowed_fails > 0 ? allowed_fails : 1,
                 .cooldown_ms = cooldown_ms,
                 .state = LLM_BREAKER_CLOSED,

@@ -41,12 +41,13 @@ static int error_from(json_object *errs, const char *prefix, char **ret_error) {
 
         json_object_object_get_ex(e, "field", &f);
         json_object_object_get_ex(e, "message", &m);
-        if (asprintf(ret_error,
-                     "%s%s%s: %s",
-                     prefix,
-                     !isempty(prefix) && !isempty(json_object_get_string(f)) ? "." : "",
-                     strempty(json_object_get_string(f)),
-                     strempty(json_object_get_string(m))) < 0)
+        if (asprintf(
+                    ret_error,
+                    "%s%s%s: %s",
+                    prefix,
+                    !isempty(prefix) && !isempty(json_object_get_string(f)) ? "." : "",
+                    strempty(json_object_get_string(f)),
+                    strempty(json_object_get_string(m))) < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }
@@ -130,6 +131,8 @@ static int parse_model(json_object *o, LlmModel *m, const char *prefix, char **r
         (void) json_get_double(o, "cost", false, 0, 1e6, &errs, &m->cost);
         (void) json_get_array(o, "tasks", false, &errs, &tasks);
         (void) json_get_array(o, "fallback", false, &errs, &fallbacks);
+        m->in_auto = true;
+        (void) json_get_bool(o, "auto", false, &errs, &m->in_auto);
         if (errs)
                 return error_from(errs, prefix, ret_error);
         if (streq(name, "auto"))
@@ -199,10 +202,8 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
 
         k = llm_kind_from_string(kind);
         if (k < 0)
-                return errorf(ret_error,
-                              "%s.kind: \"%s\" is not one of ollama, openai, anthropic",
-                              prefix,
-                              kind);
+                return errorf(
+                        ret_error, "%s.kind: \"%s\" is not one of ollama, openai, anthropic", prefix, kind);
         if (!startswith(url, "http://") && !startswith(url, "https://"))
                 return errorf(ret_error, "%s.base_url: must start with http:// or https://", prefix);
         b->kind = (LlmKind) k;
@@ -222,11 +223,12 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
         if (key_file) {
                 r = read_key_file(key_file, &b->api_key);
                 if (r < 0)
-                        return errorf(ret_error,
-                                      "%s.api_key_file: cannot read \"%s\": %s",
-                                      prefix,
-                                      key_file,
-                                      r == -EBADMSG ? "empty or multi-line key" : strerror(-r));
+                        return errorf(
+                                ret_error,
+                                "%s.api_key_file: cannot read \"%s\": %s",
+                                prefix,
+                                key_file,
+                                r == -EBADMSG ? "empty or multi-line key" : strerror(-r));
         }
         if (json_object_array_length(models) == 0)
                 return errorf(ret_error, "%s.models: at least one model is required", prefix);
@@ -241,7 +243,8 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
                 if (r < 0)
                         return r;
                 if (llm_backend_find_model(b, b->models[i].name) != &b->models[i])
-                        return errorf(ret_error, "%s.name: duplicate model \"%s\"", where, b->models[i].name);
+                        return errorf(
+                                ret_error, "%s.name: duplicate model \"%s\"", where, b->models[i].name);
         }
         return 0;
 }
@@ -252,7 +255,7 @@ int llm_config_parse(const char *text, size_t len, LlmConfig *cfg, char **ret_er
         json_object *backends = NULL;
         int r;
 
-        *cfg = (LlmConfig) {};
+        *cfg = (LlmConfig){};
         r = json_parse_strict(text, len, &root, &perr);
         if (r == -ENOMEM)
                 return r;
@@ -267,7 +270,8 @@ int llm_config_parse(const char *text, size_t len, LlmConfig *cfg, char **ret_er
                 char prefix[32];
 
                 snprintf(prefix, sizeof(prefix), "backends[%zu]", i);
-                r = parse_backend(json_object_array_get_idx(backends, i), &cfg->backends[i], prefix, ret_error);
+                r = parse_backend(
+                        json_object_array_get_idx(backends, i), &cfg->backends[i], prefix, ret_error);
                 cfg->n_backends = i + 1;
                 if (r < 0) {
                         llm_config_done(cfg);
@@ -275,10 +279,11 @@ int llm_config_parse(const char *text, size_t len, LlmConfig *cfg, char **ret_er
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq(cfg->backends[j].name, cfg->backends[i].name)) {
-                                r = errorf(ret_error,
-                                           "%s.name: duplicate backend \"%s\"",
-                                           prefix,
-                                           cfg->backends[i].name);
+                                r =
+                                        errorf(ret_error,
+                                               "%s.name: duplicate backend \"%s\"",
+                                               prefix,
+                                               cfg->backends[i].name);
                                 llm_config_done(cfg);
                                 return r;
                         }
@@ -326,5 +331,5 @@ void llm_config_done(LlmConfig *cfg) {
                 free(b->api_key);
                 free(b->anthropic_version);
         }
-        *cfg = (LlmConfig) {};
+        *cfg = (LlmConfig){};
 }

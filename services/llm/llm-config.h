@@ -32,6 +32,7 @@ typedef struct LlmModel {
         size_t n_tasks;
         char *fallbacks[LLM_MAX_FALLBACKS]; /* model names tried after this one fails */
         size_t n_fallbacks;
+        bool in_auto; /* may model="auto" choose it (default true) */
 } LlmModel;
 
 typedef struct LlmBackend {

@@ -13,7 +13,10 @@
 
 void llm_gateway_init(LlmGateway *g) {
         for (size_t i = 0; i < g->config.n_backends; i++)
-                llm_breaker_init(&g->breakers[i], g->config.backends[i].allowed_fails, g->config.backends[i].cooldown_ms);
+                llm_breaker_init(
+                        &g->breakers[i],
+                        g->config.backends[i].allowed_fails,
+                        g->config.backends[i].cooldown_ms);
         if (g->retry_wait_max_ms == 0)
                 g->retry_wait_max_ms = BACKOFF_MAX_MS;
 }
@@ -34,7 +37,8 @@ int llm_gateway_setup_metrics(LlmGateway *g, MetricsRegistry *r) {
                 return k;
         g->have_metrics = true;
         for (size_t i = 0; i < g->config.n_backends; i++)
-                (void) metrics_gauge_set(g->metrics.backend_up, (const char *[]){ g->config.backends[i].name }, 1);
+                (void) metrics_gauge_set(
+                        g->metrics.backend_up, (const char *[]){ g->config.backends[i].name }, 1);
         return 0;
 }
 
@@ -87,7 +91,9 @@ static int run_idle(void *userdata) {
 static void count(LlmGateway *g, const LlmCandidate *c, const char *status) {
         if (g->have_metrics)
                 (void) metrics_counter_add(
-                        g->metrics.requests, (const char *[]){ c->backend->name, c->model->name, status }, 1);
+                        g->metrics.requests,
+                        (const char *[]){ c->backend->name, c->model->name, status },
+                        1);
 }
 
 static void update_up(LlmGateway *g, size_t bi) {
@@ -99,8 +105,8 @@ static void update_up(LlmGateway *g, size_t bi) {
 }
 
 static bool retryable(LlmFailure f) {
-        return f == LLM_FAIL_CONNECT || f == LLM_FAIL_TIMEOUT || f == LLM_FAIL_HTTP_5XX || f == LLM_FAIL_HTTP_429 ||
-               f == LLM_FAIL_PROTOCOL || f == LLM_FAIL_RESET;
+        return f == LLM_FAIL_CONNECT || f == LLM_FAIL_TIMEOUT || f == LLM_FAIL_HTTP_5XX ||
+                f == LLM_FAIL_HTTP_429 || f == LLM_FAIL_PROTOCOL || f == LLM_FAIL_RESET;
 }
 
 static int status_for(LlmFailure f) {
@@ -117,14 +123,24 @@ static int status_for(LlmFailure f) {
 }
 
 /* The messages that fit candidate c, or all of them; keep is scratch of n entries. */
-static int trim_for(const LlmCallRequest *req, const LlmCandidate *c, LlmMessage *scratch, bool *keep,
-                    LlmCallRequest *ret, size_t *ret_dropped) {
+static int trim_for(
+        const LlmCallRequest *req,
+        const LlmCandidate *c,
+        LlmMessage *scratch,
+        bool *keep,
+        LlmCallRequest *ret,
+        size_t *ret_dropped) {
         int64_t tokens;
         size_t dropped = 0, n = 0;
         int r;
 
-        r = llm_tokens_trim(req->messages, req->n_messages, c->model->context_window - req->max_tokens, keep,
-                            &dropped, &tokens);
+        r = llm_tokens_trim(
+                req->messages,
+                req->n_messages,
+                c->model->context_window - req->max_tokens,
+                keep,
+                &dropped,
+                &tokens);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < req->n_messages; i++)
@@ -138,7 +154,12 @@ static int trim_for(const LlmCallRequest *req, const LlmCandidate *c, LlmMessage
 }
 
 int llm_gateway_run(
-        LlmGateway *g, const LlmRoute *route, const LlmCallRequest *req, bool trim, const LlmSink *sink, LlmOutcome *out) {
+        LlmGateway *g,
+        const LlmRoute *route,
+        const LlmCallRequest *req,
+        bool trim,
+        const LlmSink *sink,
+        LlmOutcome *out) {
         _cleanup_free_ LlmMessage *scratch = NULL;
         _cleanup_free_ bool *keep = NULL;
         Run x = { .g = g, .sink = sink, .out = out };
@@ -148,7 +169,7 @@ int llm_gateway_run(
         bool all_open = true;
         int r;
 
-        *out = (LlmOutcome) { .status = 502, .prompt_tokens = -1, .completion_tokens = -1 };
+        *out = (LlmOutcome){ .status = 502, .prompt_tokens = -1, .completion_tokens = -1 };
         if (trim && req->messages) {
                 scratch = calloc(MAX(req->n_messages, (size_t) 1), sizeof(*scratch));
                 keep = calloc(MAX(req->n_messages, (size_t) 1), sizeof(*keep));
@@ -162,16 +183,23 @@ int llm_gateway_run(
                 LlmCallRequest creq = *req;
                 size_t dropped = 0;
 
+                if (prev) {
+                        x.fallback = true;
+                        snprintf(out->fallback_from, sizeof(out->fallback_from), "%s", prev->backend->name);
+                }
                 if (!llm_breaker_allow(br, llm_now_ms())) {
                         uint64_t w = llm_breaker_wait_ms(br, llm_now_ms());
                         count(g, c, "breaker_open");
                         if (min_wait == 0 || (w > 0 && w < min_wait))
                                 min_wait = w;
+                        prev = c;
                         if (out->failure == LLM_FAIL_NONE) {
                                 out->status = 503;
-                                snprintf(out->detail, sizeof(out->detail),
-                                         "backend %s is cooling down after failures (circuit breaker open)",
-                                         c->backend->name);
+                                snprintf(
+                                        out->detail,
+                                        sizeof(out->detail),
+                                        "backend %s is cooling down after failures (circuit breaker open)",
+                                        c->backend->name);
                         }
                         continue;
                 }
@@ -182,23 +210,22 @@ int llm_gateway_run(
                                 llm_breaker_release(br);
                                 out->status = 413;
                                 out->failure = LLM_FAIL_HTTP_4XX;
-                                snprintf(out->detail, sizeof(out->detail),
-                                         "the newest message and the system messages do not fit the %" PRId64
-                                         "-token window of %s with max_tokens %" PRId64,
-                                         c->model->context_window, c->model->name, req->max_tokens);
+                                snprintf(
+                                        out->detail,
+                                        sizeof(out->detail),
+                                        "the newest message and the system messages do not fit the %" PRId64
+                                        "-token window of %s with max_tokens %" PRId64,
+                                        c->model->context_window,
+                                        c->model->name,
+                                        req->max_tokens);
                                 continue;
                         }
                 }
-                if (prev && prev->backend != c->backend) {
-                        x.fallback = true;
-                        snprintf(out->fallback_from, sizeof(out->fallback_from), "%s", prev->backend->name);
-                        if (g->have_metrics)
-                                (void) metrics_counter_add(g->metrics.fallbacks,
-                                                           (const char *[]){ prev->backend->name, c->backend->name }, 1);
-                } else if (prev) {
-                        x.fallback = true;
-                        snprintf(out->fallback_from, sizeof(out->fallback_from), "%s", prev->model->name);
-                }
+                if (prev && g->have_metrics)
+                        (void) metrics_counter_add(
+                                g->metrics.fallbacks,
+                                (const char *[]){ prev->backend->name, c->backend->name },
+                                1);
                 prev = c;
                 x.c = c;
 
@@ -219,7 +246,8 @@ int llm_gateway_run(
                                 update_up(g, c->backend_index);
                                 if (!out->streamed) { /* an empty answer */
                                         out->streamed = true;
-                                        if (sink->begin(sink->userdata, c, x.fallback, out->fallback_from) < 0) {
+                                        if (sink->begin(sink->userdata, c, x.fallback, out->fallback_from) <
+                                            0) {
                                                 out->failure = LLM_FAIL_CLIENT_GONE;
                                                 out->status = 499;
                                                 return -EIO;
@@ -231,45 +259,69 @@ int llm_gateway_run(
                                 out->kept_messages = creq.n_messages;
                                 out->usage_estimated = a.prompt_tokens < 0 || a.completion_tokens < 0;
                                 out->prompt_tokens = a.prompt_tokens >= 0
-                                                             ? a.prompt_tokens
-                                                             : (creq.messages ? llm_tokens_estimate_messages(
-                                                                                        creq.messages, creq.n_messages)
-                                                                              : llm_tokens_estimate_text(
-                                                                                        creq.prompt, strlen(strempty(creq.prompt))));
+                                        ? a.prompt_tokens
+                                        : (creq.messages
+                                                   ? llm_tokens_estimate_messages(
+                                                             creq.messages, creq.n_messages)
+                                                   : llm_tokens_estimate_text(
+                                                             creq.prompt, strlen(strempty(creq.prompt))));
                                 out->completion_tokens = a.completion_tokens >= 0
-                                                                 ? a.completion_tokens
-                                                                 : (int64_t) ((x.text_bytes + 3) / 4);
-                                snprintf(out->finish_reason, sizeof(out->finish_reason), "%s",
-                                         a.finish_reason[0] ? a.finish_reason : "stop");
+                                        ? a.completion_tokens
+                                        : (int64_t) ((x.text_bytes + 3) / 4);
+                                snprintf(
+                                        out->finish_reason,
+                                        sizeof(out->finish_reason),
+                                        "%s",
+                                        a.finish_reason[0] ? a.finish_reason : "stop");
                                 if (g->have_metrics) {
                                         const char *bn = c->backend->name, *mn = c->model->name;
-                                        (void) metrics_counter_add(g->metrics.tokens, (const char *[]){ bn, mn, "prompt" },
-                                                                   (double) out->prompt_tokens);
-                                        (void) metrics_counter_add(g->metrics.tokens,
-                                                                   (const char *[]){ bn, mn, "completion" },
-                                                                   (double) out->completion_tokens);
+                                        (void) metrics_counter_add(
+                                                g->metrics.tokens,
+                                                (const char *[]){ bn, mn, "prompt" },
+                                                (double) out->prompt_tokens);
+                                        (void) metrics_counter_add(
+                                                g->metrics.tokens,
+                                                (const char *[]){ bn, mn, "completion" },
+                                                (double) out->completion_tokens);
                                         if (a.first_byte)
-                                                (void) metrics_histogram_observe(g->metrics.ttft, (const char *[]){ bn },
-                                                                                 (double) a.ttft_ms / 1000.0);
-                                        (void) metrics_histogram_observe(g->metrics.duration, (const char *[]){ bn },
-                                                                         (double) a.duration_ms / 1000.0);
+                                                (void) metrics_histogram_observe(
+                                                        g->metrics.ttft,
+                                                        (const char *[]){ bn },
+                                                        (double) a.ttft_ms / 1000.0);
+                                        (void) metrics_histogram_observe(
+                                                g->metrics.duration,
+                                                (const char *[]){ bn },
+                                                (double) a.duration_ms / 1000.0);
                                 }
                                 return 0;
                         }
 
                         out->failure = a.failure;
                         out->status = status_for(a.failure);
-                        snprintf(out->detail, sizeof(out->detail), "%s (%s): %s", c->backend->name, c->model->name,
-                                 a.detail);
+                        snprintf(
+                                out->detail,
+                                sizeof(out->detail),
+                                "%s (%s): %s",
+                                c->backend->name,
+                                c->model->name,
+                                a.detail);
                         if (a.failure == LLM_FAIL_CLIENT_GONE) {
                                 llm_breaker_release(br);
                                 return -EIO;
                         }
-                        if (a.failure == LLM_FAIL_HTTP_4XX || a.failure == LLM_FAIL_INTERNAL) {
-                                /* Our request was refused: another try or backend would not be better. */
+                        if (a.failure == LLM_FAIL_HTTP_BAD_REQUEST || a.failure == LLM_FAIL_INTERNAL) {
+                                /* The request itself was refused: no other try would be better. */
                                 llm_breaker_release(br);
                                 out->status = 502;
                                 return -EIO;
+                        }
+                        if (a.failure == LLM_FAIL_HTTP_4XX) {
+                                /* A key, permission or model this backend lacks: never retried here, but
+                                 * the next backend may have it. Says nothing about the backend's health. */
+                                llm_breaker_release(br);
+                                if (out->streamed || a.first_byte)
+                                        return -EIO;
+                                break;
                         }
                         llm_breaker_failure(br, llm_now_ms(), a.retry_after_ms);
                         update_up(g, c->backend_index);
@@ -277,7 +329,8 @@ int llm_gateway_run(
                                 out->retry_after_ms = a.retry_after_ms;
                         if (out->streamed || a.first_byte) {
                                 if (!sink->reset)
-                                        return -EIO; /* bytes are out: no retry, the caller ends the stream */
+                                        return -EIO; /* bytes are out: no retry, the caller ends the stream
+                                                      */
                                 if (sink->reset(sink->userdata) < 0)
                                         return -ENOMEM;
                                 out->streamed = false;
@@ -285,7 +338,8 @@ int llm_gateway_run(
                         if (!retryable(a.failure) || (int64_t) attempt >= c->backend->retries)
                                 break;
                         {
-                                uint64_t wait = a.retry_after_ms > 0 ? a.retry_after_ms : backoff_ms(attempt);
+                                uint64_t wait =
+                                        a.retry_after_ms > 0 ? a.retry_after_ms : backoff_ms(attempt);
 
                                 wait = MAX(wait, llm_breaker_wait_ms(br, llm_now_ms()));
                                 if (wait > g->retry_wait_max_ms)

@@ -58,4 +58,9 @@ int llm_gateway_setup_metrics(LlmGateway *g, MetricsRegistry *r);
 /* req: messages (chat, trim applies when trim is true) or prompt. Returns 0 when an
  * answer was produced, -EIO otherwise (out->status/detail say why), -ENOMEM. */
 int llm_gateway_run(
-        LlmGateway *g, const LlmRoute *route, const LlmCallRequest *req, bool trim, const LlmSink *sink, LlmOutcome *out);
+        LlmGateway *g,
+        const LlmRoute *route,
+        const LlmCallRequest *req,
+        bool trim,
+        const LlmSink *sink,
+        LlmOutcome *out);

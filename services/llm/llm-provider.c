@@ -9,7 +9,7 @@ void llm_http_call_done(LlmHttpCall *c) {
         free(c->url);
         free(c->body);
         curl_slist_free_all(c->headers);
-        *c = (LlmHttpCall) {};
+        *c = (LlmHttpCall){};
 }
 
 LlmStreamFormat llm_provider_stream_format(LlmKind kind) {
@@ -30,11 +30,17 @@ int llm_provider_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequ
 }
 
 int llm_provider_parse(
-        LlmKind kind, bool chat, const char *event, const char *data, size_t len, LlmEvent *ev, json_object **ret_json) {
+        LlmKind kind,
+        bool chat,
+        const char *event,
+        const char *data,
+        size_t len,
+        LlmEvent *ev,
+        json_object **ret_json) {
         _cleanup_json_ json_object *o = NULL;
         int r;
 
-        *ev = (LlmEvent) { .prompt_tokens = -1, .completion_tokens = -1 };
+        *ev = (LlmEvent){ .prompt_tokens = -1, .completion_tokens = -1 };
         if (kind == LLM_KIND_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
                 ev->done = true;
                 *ret_json = NULL;
@@ -66,7 +72,8 @@ json_object *llm_json_path(json_object *o, ...) {
                 if (json_object_is_type(o, json_type_array)) {
                         /* "0" indexes arrays */
                         next = json_object_array_get_idx(o, (size_t) atoi(k));
-                } else if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
+                } else if (
+                        !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
                         next = NULL;
                 o = next;
         }
@@ -124,7 +131,8 @@ int llm_provider_add_header(LlmHttpCall *c, const char *fmt, ...) {
 }
 
 int llm_provider_finish(LlmHttpCall *c, const LlmBackend *b, const char *path, json_object *body) {
-        const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s = json_object_to_json_string_ext(
+                body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         int r;
 
         if (!s || asprintf(&c->url, "%s%s", b->base_url, path) < 0)

@@ -51,7 +51,13 @@ int llm_provider_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequ
  * the caller puts it), -EBADMSG for malformed JSON, -EPROTO when the backend reported an
  * error in the stream (ev->error says what). */
 int llm_provider_parse(
-        LlmKind kind, bool chat, const char *event, const char *data, size_t len, LlmEvent *ev, json_object **ret_json);
+        LlmKind kind,
+        bool chat,
+        const char *event,
+        const char *data,
+        size_t len,
+        LlmEvent *ev,
+        json_object **ret_json);
 
 /* Per kind. */
 int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);

@@ -58,7 +58,7 @@ static int add(LlmRoute *r, const LlmConfig *cfg, size_t bi, const LlmModel *m, 
                         return 0;
         if (r->n >= LLM_ROUTE_MAX)
                 return 0;
-        r->candidates[r->n++] = (LlmCandidate) {
+        r->candidates[r->n++] = (LlmCandidate){
                 .backend = &cfg->backends[bi],
                 .model = m,
                 .backend_index = bi,
@@ -92,12 +92,13 @@ static int route_explicit(const LlmConfig *cfg, const char *model, int64_t neede
                 return -ENOENT;
         }
         if (first->context_window < needed) {
-                snprintf(r->reason,
-                         sizeof(r->reason),
-                         "model \"%s\" has a %" PRId64 "-token window; the request needs about %" PRId64,
-                         model,
-                         first->context_window,
-                         needed);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" has a %" PRId64 "-token window; the request needs about %" PRId64,
+                        model,
+                        first->context_window,
+                        needed);
                 r->n = 0;
                 return -E2BIG;
         }
@@ -109,13 +110,14 @@ static int route_explicit(const LlmConfig *cfg, const char *model, int64_t neede
                 if (r->candidates[i].model->context_window >= needed)
                         r->candidates[n++] = r->candidates[i];
         r->n = n;
-        snprintf(r->reason,
-                 sizeof(r->reason),
-                 "model \"%s\" requested; served by %s (%s)%s",
-                 model,
-                 r->candidates[0].backend->name,
-                 llm_kind_to_string(r->candidates[0].backend->kind),
-                 r->n > 1 ? "; fallbacks configured" : "");
+        snprintf(
+                r->reason,
+                sizeof(r->reason),
+                "model \"%s\" requested; served by %s (%s)%s",
+                model,
+                r->candidates[0].backend->name,
+                llm_kind_to_string(r->candidates[0].backend->kind),
+                r->n > 1 ? "; fallbacks configured" : "");
         return 0;
 }
 
@@ -131,7 +133,7 @@ int llm_router_route(
         double max_cost = 0;
         LlmRoute *r = ret;
 
-        *r = (LlmRoute) {};
+        *r = (LlmRoute){};
         if (cfg->n_backends == 0) {
                 snprintf(r->reason, sizeof(r->reason), "no backend is configured");
                 return -ENODATA;
@@ -146,6 +148,8 @@ int llm_router_route(
                 for (size_t j = 0; j < cfg->backends[i].n_models; j++) {
                         const LlmModel *m = &cfg->backends[i].models[j];
 
+                        if (!m->in_auto)
+                                continue;
                         total++;
                         if (!largest || m->context_window > largest->context_window)
                                 largest = m;
@@ -155,13 +159,14 @@ int llm_router_route(
                         (void) add(r, cfg, i, m, llm_router_score(m, priority, task, max_cost));
                 }
         if (r->n == 0) {
-                snprintf(r->reason,
-                         sizeof(r->reason),
-                         "auto: the request needs about %" PRId64
-                         " tokens; the largest window is %" PRId64 " (%s)",
-                         needed_tokens,
-                         largest ? largest->context_window : 0,
-                         largest ? largest->name : "none");
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "auto: the request needs about %" PRId64 " tokens; the largest window is %" PRId64
+                        " (%s)",
+                        needed_tokens,
+                        largest ? largest->context_window : 0,
+                        largest ? largest->name : "none");
                 return -E2BIG;
         }
         /* Insertion sort, stable: equal scores keep the configured order. */
@@ -176,24 +181,25 @@ int llm_router_route(
         }
         {
                 const LlmCandidate *c = &r->candidates[0];
-                snprintf(r->reason,
-                         sizeof(r->reason),
-                         "auto: priority=%s%s%s; %s on %s scored %.3f (quality %.1f, speed %.1f, cost %.2f/Mtok, "
-                         "window %" PRId64 " >= %" PRId64 " tokens needed%s); %zu of %zu models fit",
-                         llm_priority_to_string(priority),
-                         task ? ", task=" : "",
-                         strempty(task),
-                         c->model->name,
-                         c->backend->name,
-                         c->score,
-                         c->model->quality,
-                         c->model->speed,
-                         c->model->cost,
-                         c->model->context_window,
-                         needed_tokens,
-                         model_has_task(c->model, task) ? ", task match" : "",
-                         fit,
-                         total);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "auto: priority=%s%s%s; %s on %s scored %.3f (quality %.1f, speed %.1f, cost %.2f/Mtok, "
+                        "window %" PRId64 " >= %" PRId64 " tokens needed%s); %zu of %zu models fit",
+                        llm_priority_to_string(priority),
+                        task ? ", task=" : "",
+                        strempty(task),
+                        c->model->name,
+                        c->backend->name,
+                        c->score,
+                        c->model->quality,
+                        c->model->speed,
+                        c->model->cost,
+                        c->model->context_window,
+                        needed_tokens,
+                        model_has_task(c->model, task) ? ", task match" : "",
+                        fit,
+                        total);
         }
         return 0;
 }

@@ -29,7 +29,12 @@ static bool is_system(const LlmMessage *m) {
 }
 
 int llm_tokens_trim(
-        const LlmMessage *m, size_t n, int64_t budget, bool *keep, size_t *ret_dropped, int64_t *ret_tokens) {
+        const LlmMessage *m,
+        size_t n,
+        int64_t budget,
+        bool *keep,
+        size_t *ret_dropped,
+        int64_t *ret_tokens) {
         int64_t used = REPLY_PRIMING;
         size_t dropped = 0;
         bool newest = true;

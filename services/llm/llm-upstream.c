@@ -3,9 +3,9 @@
  * small pool; NDJSON/SSE framing; timeouts in the progress callback). */
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <strings.h>
-#include <pthread.h>
 #include <time.h>
 
 #include "http-client.h"
@@ -63,6 +63,7 @@ const char *llm_failure_to_string(LlmFailure f) {
                 [LLM_FAIL_HTTP_5XX] = "http_5xx",
                 [LLM_FAIL_HTTP_429] = "rate_limited",
                 [LLM_FAIL_HTTP_4XX] = "http_4xx",
+                [LLM_FAIL_HTTP_BAD_REQUEST] = "bad_request",
                 [LLM_FAIL_PROTOCOL] = "protocol",
                 [LLM_FAIL_RESET] = "reset",
                 [LLM_FAIL_CLIENT_GONE] = "cancelled",
@@ -157,7 +158,10 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 return r;
         }
         if (r < 0) {
-                fail(t, LLM_FAIL_PROTOCOL, "malformed %s from the backend", event ? "SSE event" : "stream line");
+                fail(t,
+                     LLM_FAIL_PROTOCOL,
+                     "malformed %s from the backend",
+                     event ? "SSE event" : "stream line");
                 return r;
         }
         if (ev.prompt_tokens >= 0)
@@ -262,7 +266,10 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 int r;
 
                 if (append(&t->line, &t->line_len, &t->line_cap, p + i, k) < 0) {
-                        fail(t, LLM_FAIL_PROTOCOL, "a stream line of the backend exceeds %d bytes", LINE_MAX_BYTES);
+                        fail(t,
+                             LLM_FAIL_PROTOCOL,
+                             "a stream line of the backend exceeds %d bytes",
+                             LINE_MAX_BYTES);
                         t->aborted = true;
                         return 0;
                 }
@@ -281,23 +288,29 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+static int
+on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
         Transfer *t = userdata;
         uint64_t now = llm_now_ms();
 
         if (!t->got_data && now - t->start_ms > t->backend->first_byte_timeout_ms) {
-                fail(t, LLM_FAIL_TIMEOUT, "no answer from the backend within %" PRIu64 " ms",
+                fail(t,
+                     LLM_FAIL_TIMEOUT,
+                     "no answer from the backend within %" PRIu64 " ms",
                      t->backend->first_byte_timeout_ms);
                 t->aborted = true;
                 return 1;
         }
         if (t->got_data && now - t->last_data_ms > t->backend->idle_timeout_ms) {
-                fail(t, LLM_FAIL_TIMEOUT, "the backend's stream stalled for %" PRIu64 " ms",
+                fail(t,
+                     LLM_FAIL_TIMEOUT,
+                     "the backend's stream stalled for %" PRIu64 " ms",
                      t->backend->idle_timeout_ms);
                 t->aborted = true;
                 return 1;
         }
-        if (t->a->first_byte && t->cb->idle && now - t->last_data_ms >= 1000 && now - t->last_idle_call_ms >= 1000) {
+        if (t->a->first_byte && t->cb->idle && now - t->last_data_ms >= 1000 &&
+            now - t->last_idle_call_ms >= 1000) {
                 t->last_idle_call_ms = now;
                 if (t->cb->idle(t->cb->userdata) < 0) {
                         fail(t, LLM_FAIL_CLIENT_GONE, "the client went away");
@@ -318,17 +331,27 @@ static void classify_status(Transfer *t) {
                 strcpy(t->errbody + 197, "...");
         if (code == 429) {
                 t->a->retry_after_ms = llm_upstream_parse_retry_after(t->retry_after);
-                fail(t, LLM_FAIL_HTTP_429, "backend answered 429 (rate limited)%s%s: %s",
-                     t->retry_after[0] ? ", Retry-After:" : "", t->retry_after, t->errbody);
+                fail(t,
+                     LLM_FAIL_HTTP_429,
+                     "backend answered 429 (rate limited)%s%s: %s",
+                     t->retry_after[0] ? ", Retry-After:" : "",
+                     t->retry_after,
+                     t->errbody);
         } else if (code >= 500) {
                 t->a->retry_after_ms = llm_upstream_parse_retry_after(t->retry_after);
                 fail(t, LLM_FAIL_HTTP_5XX, "backend answered %ld: %s", code, t->errbody);
-        } else
+        } else if (code == 400 || code == 413 || code == 422)
+                fail(t, LLM_FAIL_HTTP_BAD_REQUEST, "backend answered %ld: %s", code, t->errbody);
+        else
                 fail(t, LLM_FAIL_HTTP_4XX, "backend answered %ld: %s", code, t->errbody);
 }
 
 int llm_upstream_run(
-        const LlmBackend *b, bool chat, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret) {
+        const LlmBackend *b,
+        bool chat,
+        const LlmHttpCall *call,
+        const LlmUpstreamCallbacks *cb,
+        LlmAttempt *ret) {
         Transfer t = {
                 .backend = b,
                 .chat = chat,
@@ -339,7 +362,7 @@ int llm_upstream_run(
         CURLcode cc;
         bool reusable = false;
 
-        *ret = (LlmAttempt) { .prompt_tokens = -1, .completion_tokens = -1 };
+        *ret = (LlmAttempt){ .prompt_tokens = -1, .completion_tokens = -1 };
         t.start_ms = t.last_data_ms = llm_now_ms();
         t.curl = pool_get();
         if (!t.curl) {
@@ -375,7 +398,10 @@ int llm_upstream_run(
         if (t.aborted) {
                 /* the reason is recorded already */
         } else if (cc == CURLE_OPERATION_TIMEDOUT)
-                fail(&t, LLM_FAIL_TIMEOUT, "the backend did not finish within %" PRIu64 " ms", b->timeout_ms);
+                fail(&t,
+                     LLM_FAIL_TIMEOUT,
+                     "the backend did not finish within %" PRIu64 " ms",
+                     b->timeout_ms);
         else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
                 fail(&t, LLM_FAIL_CONNECT, "cannot connect to the backend: %s", curl_easy_strerror(cc));
         else if (cc != CURLE_OK)

@@ -19,14 +19,15 @@ typedef struct LlmUpstreamCallbacks {
 
 typedef enum LlmFailure {
         LLM_FAIL_NONE,
-        LLM_FAIL_CONNECT,     /* refused, unreachable, DNS */
-        LLM_FAIL_TIMEOUT,     /* connect, first byte, idle or total */
-        LLM_FAIL_HTTP_5XX,    /* 5xx, and 529 */
-        LLM_FAIL_HTTP_429,    /* rate limited; retry_after_ms may be set */
-        LLM_FAIL_HTTP_4XX,    /* never retried */
-        LLM_FAIL_PROTOCOL,    /* malformed JSON, error event, stream ended without its end marker */
-        LLM_FAIL_RESET,       /* connection broke mid-transfer */
-        LLM_FAIL_CLIENT_GONE, /* our client went away: nothing to say about the backend */
+        LLM_FAIL_CONNECT,          /* refused, unreachable, DNS */
+        LLM_FAIL_TIMEOUT,          /* connect, first byte, idle or total */
+        LLM_FAIL_HTTP_5XX,         /* 5xx, and 529 */
+        LLM_FAIL_HTTP_429,         /* rate limited; retry_after_ms may be set */
+        LLM_FAIL_HTTP_4XX,         /* never retried; 401/403/404/... move on to the next backend */
+        LLM_FAIL_HTTP_BAD_REQUEST, /* 400/413/422: the request itself is refused, nowhere else to go */
+        LLM_FAIL_PROTOCOL,         /* malformed JSON, error event, stream ended without its end marker */
+        LLM_FAIL_RESET,            /* connection broke mid-transfer */
+        LLM_FAIL_CLIENT_GONE,      /* our client went away: nothing to say about the backend */
         LLM_FAIL_INTERNAL,
 } LlmFailure;
 
@@ -46,7 +47,11 @@ typedef struct LlmAttempt {
 const char *llm_failure_to_string(LlmFailure f);
 /* Runs one attempt; always fills *ret. Returns 0 on success, -EIO on any failure. */
 int llm_upstream_run(
-        const LlmBackend *b, bool chat, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret);
+        const LlmBackend *b,
+        bool chat,
+        const LlmHttpCall *call,
+        const LlmUpstreamCallbacks *cb,
+        LlmAttempt *ret);
 /* Parses Retry-After (delta-seconds or HTTP-date) into milliseconds from now, 0 if bad. */
 uint64_t llm_upstream_parse_retry_after(const char *v);
 void llm_upstream_pool_flush(void);

@@ -77,14 +77,16 @@ static int setup(ServiceContext *ctx, void *userdata) {
         }
         llm_gateway_init(&a->gateway);
         if (a->gateway.config.n_backends == 0)
-                log_warning("No LLM backend is configured (LLM_BACKENDS_FILE); generation endpoints answer 503");
+                log_warning(
+                        "No LLM backend is configured (LLM_BACKENDS_FILE); generation endpoints answer 503");
         else
                 for (size_t i = 0; i < a->gateway.config.n_backends; i++)
-                        log_info("backend %s: %s at %s, %zu models",
-                                 a->gateway.config.backends[i].name,
-                                 llm_kind_to_string(a->gateway.config.backends[i].kind),
-                                 a->gateway.config.backends[i].base_url,
-                                 a->gateway.config.backends[i].n_models);
+                        log_info(
+                                "backend %s: %s at %s, %zu models",
+                                a->gateway.config.backends[i].name,
+                                llm_kind_to_string(a->gateway.config.backends[i].kind),
+                                a->gateway.config.backends[i].base_url,
+                                a->gateway.config.backends[i].n_models);
         return llm_gateway_setup_metrics(&a->gateway, service_metrics(ctx));
 }
 
