@@ -13,10 +13,10 @@ bin=$build/services/llm/ai-semble-llm
 openai_version=${OPENAI_NPM_VERSION:-7}
 cache=${LLM_CLIENT_DIR:-/tmp/ai-semble-llm-client}
 
-command -v node >/dev/null && command -v npm >/dev/null || {
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         echo "node/npm not installed: skipped"
         exit 77
-}
+fi
 [ -x "$bin" ] || {
         echo "no $bin: build first"
         exit 1
@@ -34,6 +34,7 @@ cp "$here/client.mjs" "$cache/client.mjs"
 
 work=$(mktemp -d /tmp/llm-client.XXXXXX)
 pids=()
+# shellcheck disable=SC2317 # called through the trap
 cleanup() {
         for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
         rm -rf "$work"
