@@ -20,6 +20,7 @@ The model name picks the behaviour, so one fake plays every fault:
   fault-reset       two good chunks, then a TCP reset
   fault-truncated   two good chunks, then a clean close without the end marker
   slow-drip         20 chunks 100 ms apart (counts cancellations when the peer goes away)
+  long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
 GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}};
 POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prints the port).
 """
@@ -149,8 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(30)
             return self.send_json(500, {"error": "too late"})
         words = self.words(kind, req)
-        if model == "slow-drip":
-            words = [f"drip{i} " for i in range(20)]
+        if model in ("slow-drip", "long-drip"):
+            words = [f"drip{i} " for i in range(20 if model == "slow-drip" else 50)]
         if model == "big":
             words = ["x" * 64 + " "] * 200
         stream = Stream(self, kind, model, req)
@@ -170,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_stream()
                 return
             stream.text(w)
-            if model == "slow-drip":
+            if model in ("slow-drip", "long-drip"):
                 time.sleep(0.1)
         stream.finish(len(words))
         self.end_stream()
