@@ -20,6 +20,7 @@
 #define EXTRA_HEADERS_MAX 2048
 #define BODY_READ_CHUNK 16384
 #define DRAIN_MAX (64 * 1024)
+#define STREAM_COALESCE_MAX 4096
 
 struct HttpServer {
         HttpServerConfig config;
@@ -460,11 +461,21 @@ int http_reply_stream_write(HttpRequest *req, const void *buf, size_t len) {
         if (len == 0)
                 return 0; /* an empty chunk would end the body */
         k = snprintf(size, sizeof(size), "%zx\r\n", len);
-        r = write_all(req->conn, size, (size_t) k);
-        if (r >= 0)
-                r = write_all(req->conn, buf, len);
-        if (r >= 0)
-                r = write_all(req->conn, "\r\n", 2);
+        if (len <= STREAM_COALESCE_MAX) {
+                /* One write per chunk: one packet on the wire, one syscall. */
+                char one[STREAM_COALESCE_MAX + 32];
+
+                memcpy(one, size, (size_t) k);
+                memcpy(one + k, buf, len);
+                memcpy(one + k + len, "\r\n", 2);
+                r = write_all(req->conn, one, (size_t) k + len + 2);
+        } else {
+                r = write_all(req->conn, size, (size_t) k);
+                if (r >= 0)
+                        r = write_all(req->conn, buf, len);
+                if (r >= 0)
+                        r = write_all(req->conn, "\r\n", 2);
+        }
         if (r >= 0)
                 req->bytes += len;
         return r;

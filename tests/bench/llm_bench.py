@@ -29,6 +29,7 @@ BODY_GW = json.dumps({"model": "echo-a", "max_tokens": 16,
                       "messages": [{"role": "user", "content": "bench one two three"}]})
 BODY_GW_STREAM = json.dumps({"model": "echo-a", "stream": True, "max_tokens": 16,
                              "messages": [{"role": "user", "content": "bench one two three"}]})
+BODY_UP, BODY_GW, BODY_GW_STREAM = (b.encode() for b in (BODY_UP, BODY_GW, BODY_GW_STREAM))
 
 
 def timed(conn, path, body, first_marker=None):
@@ -39,7 +40,7 @@ def timed(conn, path, body, first_marker=None):
     first = None
     if first_marker:
         while True:
-            line = r.fp.readline()  # chunked framing lines and data lines alike
+            line = r.readline()  # decoded from the chunked framing
             if not line:
                 break
             if first is None and first_marker in line:
@@ -54,6 +55,8 @@ def timed(conn, path, body, first_marker=None):
 
 def series(port, path, body, n, marker=None):
     c = http.client.HTTPConnection("127.0.0.1", port)
+    c.connect()
+    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for _ in range(50):  # warm-up: connections, pools, caches
         timed(c, path, body, marker)
     tot, first = [], []

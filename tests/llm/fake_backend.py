@@ -54,6 +54,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        # As real servers do (Go's net/http, uvicorn): no Nagle delay between stream chunks.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     # -- plumbing -------------------------------------------------------------
     def send_json(self, status, obj, extra=None):
         body = json.dumps(obj).encode()
