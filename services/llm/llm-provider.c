@@ -62,22 +62,18 @@ int llm_provider_parse(
         return r;
 }
 
-json_object *llm_json_path(json_object *o, ...) {
-        va_list ap;
-        const char *k;
-
-        va_start(ap, o);
-        while (o && (k = va_arg(ap, const char *))) {
+json_object *llm_json_path_v(json_object *o, const char *const *keys) {
+        for (; o && *keys; keys++) {
                 json_object *next = NULL;
-                if (json_object_is_type(o, json_type_array)) {
-                        /* "0" indexes arrays */
-                        next = json_object_array_get_idx(o, (size_t) atoi(k));
-                } else if (
-                        !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
+
+                if (json_object_is_type(o, json_type_array))
+                        next = json_object_array_get_idx(o, (size_t) atoi(*keys));
+                else if (
+                        !json_object_is_type(o, json_type_object) ||
+                        !json_object_object_get_ex(o, *keys, &next))
                         next = NULL;
                 o = next;
         }
-        va_end(ap);
         return o;
 }
 

@@ -71,5 +71,7 @@ int llm_anthropic_parse(json_object *o, LlmEvent *ev);
 int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, json_object **ret);
 int llm_provider_add_header(LlmHttpCall *c, const char *fmt, ...) _printf_(2, 3);
 int llm_provider_finish(LlmHttpCall *c, const LlmBackend *b, const char *path, json_object *body);
-/* A string/integer member of o by path ("a", "b", NULL), NULL/-1 if absent or mistyped. */
-json_object *llm_json_path(json_object *o, ...);
+/* The member of o at a path of keys ending with NULL ("0" indexes arrays), NULL if absent:
+ * llm_json_path(o, "choices", "0", "delta", NULL). */
+json_object *llm_json_path_v(json_object *o, const char *const *keys);
+#define llm_json_path(o, ...) llm_json_path_v((o), (const char *const[]){ __VA_ARGS__ })
