@@ -48,6 +48,10 @@ static void pool_put(CURL *c, bool reusable) {
                 curl_easy_cleanup(c);
 }
 
+int llm_upstream_global_init(void) {
+        return http_client_errno_from_curl(curl_global_init(CURL_GLOBAL_DEFAULT));
+}
+
 void llm_upstream_pool_flush(void) {
         pthread_mutex_lock(&pool_lock);
         while (pool_n > 0)

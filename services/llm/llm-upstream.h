@@ -54,4 +54,6 @@ int llm_upstream_run(
         LlmAttempt *ret);
 /* Parses Retry-After (delta-seconds or HTTP-date) into milliseconds from now, 0 if bad. */
 uint64_t llm_upstream_parse_retry_after(const char *v);
+/* libcurl's global setup, done once while the process is still single-threaded. */
+int llm_upstream_global_init(void);
 void llm_upstream_pool_flush(void);
