@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-${AI_SEMBLE_BUILD:-/tmp/build-llm}}
 bin=$build/services/llm/ai-semble-llm
 openai_version=${OPENAI_NPM_VERSION:-7}
-cache=${LLM_CLIENT_DIR:-/tmp/ai-semble-llm-client}
+cache=${LLM_CLIENT_DIR:-/tmp/ai-semble-llm-client-$openai_version}
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         echo "node/npm not installed: skipped"
