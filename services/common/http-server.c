@@ -20,6 +20,7 @@
 #define EXTRA_HEADERS_MAX 2048
 #define BODY_READ_CHUNK 16384
 #define DRAIN_MAX (64 * 1024)
+#define STREAM_COALESCE_MAX 4096
 
 struct HttpServer {
         HttpServerConfig config;
@@ -50,7 +51,7 @@ struct HttpRequest {
         size_t n_params;
         char extra_headers[EXTRA_HEADERS_MAX];
         size_t extra_len;
-        bool replied, body_unread, body_incomplete;
+        bool replied, body_unread, body_incomplete, streaming;
         int status;
         size_t bytes;
 };
@@ -419,6 +420,74 @@ int http_reply(HttpRequest *req, int status, const char *content_type, const voi
         return r;
 }
 
+int http_reply_stream_begin(HttpRequest *req, int status, const char *content_type) {
+        char head[EXTRA_HEADERS_MAX + 512];
+        int k;
+
+        if (req->replied)
+                return -EALREADY;
+        if (status < 100 || status > 599 || !header_token_valid(content_type))
+                return -EINVAL;
+        req->replied = req->streaming = true;
+        req->status = status;
+        k = snprintf(
+                head,
+                sizeof(head),
+                "HTTP/1.1 %d %s\r\n"
+                "Content-Type: %s\r\n"
+                "Transfer-Encoding: chunked\r\n"
+                "X-Request-ID: %s\r\n"
+                "Cache-Control: no-store\r\n"
+                "X-Content-Type-Options: nosniff\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "%s%s\r\n",
+                status,
+                problem_status_reason(status),
+                content_type,
+                req->request_id,
+                req->extra_headers,
+                req->body_unread || atomic_load(&req->server->draining) ? "Connection: close\r\n" : "");
+        if (k < 0 || (size_t) k >= sizeof(head))
+                return -ENOBUFS;
+        return write_all(req->conn, head, (size_t) k);
+}
+
+int http_reply_stream_write(HttpRequest *req, const void *buf, size_t len) {
+        char size[32];
+        int k, r;
+
+        if (!req->streaming)
+                return -EBADFD;
+        if (len == 0)
+                return 0; /* an empty chunk would end the body */
+        k = snprintf(size, sizeof(size), "%zx\r\n", len);
+        if (len <= STREAM_COALESCE_MAX) {
+                /* One write per chunk: one packet on the wire, one syscall. */
+                char one[STREAM_COALESCE_MAX + 32];
+
+                memcpy(one, size, (size_t) k);
+                memcpy(one + k, buf, len);
+                memcpy(one + k + len, "\r\n", 2);
+                r = write_all(req->conn, one, (size_t) k + len + 2);
+        } else {
+                r = write_all(req->conn, size, (size_t) k);
+                if (r >= 0)
+                        r = write_all(req->conn, buf, len);
+                if (r >= 0)
+                        r = write_all(req->conn, "\r\n", 2);
+        }
+        if (r >= 0)
+                req->bytes += len;
+        return r;
+}
+
+int http_reply_stream_end(HttpRequest *req) {
+        if (!req->streaming)
+                return -EBADFD;
+        req->streaming = false;
+        return write_all(req->conn, "0\r\n\r\n", 5);
+}
+
 int http_reply_text(HttpRequest *req, int status, const char *text) {
         return http_reply(req, status, "text/plain; charset=utf-8", text, strlen(text));
 }
@@ -755,6 +824,8 @@ static int begin_request(struct mg_connection *conn) {
 
         if (req.body_unread || atomic_load(&s->draining))
                 close_after_unread_body(&req);
+        else if (req.streaming) /* an unterminated chunked body: the connection cannot be reused */
+                mg_disable_connection_keep_alive(conn);
 
         secs = (double) (now_usec() - t0) / 1e6;
         if (log_get_max_level() >= LOG_INFO) {

@@ -94,6 +94,14 @@ int http_reply_error(HttpRequest *req, int status, const char *detail_fmt, ...) 
 int http_reply_validation(HttpRequest *req, json_object *errors);
 bool http_request_replied(const HttpRequest *req);
 
+/* Streaming replies (SSE, NDJSON): the head goes out with Transfer-Encoding: chunked and
+ * each write is sent as one chunk at once, never buffered. A write fails with -EPIPE
+ * once the client has gone away, which is how a handler learns to cancel its own
+ * upstream work. http_reply_stream_end() sends the last chunk. */
+int http_reply_stream_begin(HttpRequest *req, int status, const char *content_type);
+int http_reply_stream_write(HttpRequest *req, const void *buf, size_t len);
+int http_reply_stream_end(HttpRequest *req);
+
 /* Validates a client-supplied request id: 1..128 chars of [A-Za-z0-9._:-]. */
 bool http_request_id_valid(const char *id);
 /* A random UUIDv4 into buf (at least 37 bytes). */

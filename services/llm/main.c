@@ -1,15 +1,119 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-llm — the LLM completion service. For now it serves the common endpoints (health, metrics);
- * its API routes are added with its backend, never as placeholders. */
+/* ai-semble-llm — the one door to the configured LLM backends (Ollama, OpenAI-compatible
+ * servers, Anthropic): routing, fallback, breakers, streaming relay and token accounting.
+ * With no backend configured every generation endpoint answers 503 naming what to set. */
+#include <stddef.h>
+
+#include "llm-api.h"
+#include "llm-upstream.h"
+#include "log.h"
 #include "service.h"
 #include "version.h"
+
+static LlmServiceConfig config;
+static LlmApi api = { .config = &config };
+
+static const char *const priority_choices[] = { "balanced", "quality", "speed", "cost", NULL };
+
+static const ConfigEntry config_table[] = {
+        { "LLM_BACKENDS_FILE",
+          NULL,
+          CONFIG_STRING,
+          NULL,
+          0,
+          0,
+          NULL,
+          offsetof(LlmServiceConfig, backends_file),
+          "JSON file listing the backends (kind, base_url, api_key_file, models); unset = none (503)." },
+        { "LLM_DEFAULT_MAX_TOKENS",
+          NULL,
+          CONFIG_INT,
+          "1000",
+          1,
+          1000000,
+          NULL,
+          offsetof(LlmServiceConfig, default_max_tokens),
+          "max_tokens when a request names none." },
+        { "LLM_DEFAULT_PRIORITY",
+          NULL,
+          CONFIG_ENUM,
+          "balanced",
+          0,
+          0,
+          priority_choices,
+          offsetof(LlmServiceConfig, default_priority),
+          "Routing priority of model=auto when a request names none." },
+        { "LLM_RETRY_WAIT_MAX",
+          NULL,
+          CONFIG_DURATION,
+          "2s",
+          0,
+          60000,
+          NULL,
+          offsetof(LlmServiceConfig, retry_wait_max_ms),
+          "Longest backoff or upstream Retry-After waited for before trying the next backend instead." },
+};
+
+static const HttpRoute routes[] = {
+        { "POST", "/completion", llm_api_completion, 0, &api },
+        { "POST", "/chat", llm_api_chat, 0, &api },
+        { "POST", "/v1/chat/completions", llm_api_v1_chat_completions, 0, &api },
+        { "POST", "/v1/completions", llm_api_v1_completions, 0, &api },
+        { "GET", "/v1/models", llm_api_v1_models, 0, &api },
+};
+
+static int setup(ServiceContext *ctx, void *userdata) {
+        LlmApi *a = userdata;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = llm_priority_from_string(config.default_priority);
+        a->default_priority = r >= 0 ? (LlmPriority) r : LLM_PRIORITY_BALANCED;
+        a->gateway.retry_wait_max_ms = config.retry_wait_max_ms;
+        r = llm_upstream_global_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialize libcurl: %m");
+        if (config.backends_file) {
+                r = llm_config_load_file(config.backends_file, &a->gateway.config, &error);
+                if (r < 0)
+                        return log_error_errno(r, "LLM_BACKENDS_FILE: %s", error ?: "out of memory");
+        }
+        llm_gateway_init(&a->gateway);
+        if (a->gateway.config.n_backends == 0)
+                log_warning(
+                        "No LLM backend is configured (LLM_BACKENDS_FILE); generation endpoints answer 503");
+        else
+                for (size_t i = 0; i < a->gateway.config.n_backends; i++)
+                        log_info(
+                                "backend %s: %s at %s, %zu models",
+                                a->gateway.config.backends[i].name,
+                                llm_kind_to_string(a->gateway.config.backends[i].kind),
+                                a->gateway.config.backends[i].base_url,
+                                a->gateway.config.backends[i].n_models);
+        return llm_gateway_setup_metrics(&a->gateway, service_metrics(ctx));
+}
+
+static void teardown(void *userdata) {
+        LlmApi *a = userdata;
+
+        llm_gateway_done(&a->gateway);
+        llm_upstream_pool_flush();
+}
 
 static const ServiceDefinition definition = {
         .name = "llm",
         .version = PROJECT_VERSION,
-        .description = "LLM completion service",
+        .description = "LLM gateway: Ollama, OpenAI-compatible servers and Anthropic behind one API",
         .listen_env = "LLM_LISTEN",
         .listen_default = "127.0.0.1:8081",
+        .config = config_table,
+        .n_config = ELEMENTSOF(config_table),
+        .config_data = &config,
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
+        .userdata = &api,
+        .setup = setup,
+        .teardown = teardown,
 };
 
 int main(int argc, char **argv) {

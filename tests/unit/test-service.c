@@ -252,15 +252,16 @@ START_TEST(test_lifecycle) {
                 ck_assert_ptr_nonnull(strstr(e3, "not a path"));
         }
 
-        /* No placeholder API routes. */
+        /* Never an invented answer: with no backend configured the llm says what to set. */
         ck_assert_int_eq(
                 test_http(
                         port,
-                        "POST /completion HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: "
-                        "0\r\n\r\n",
+                        "POST /completion HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                        "Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"prompt\":\"hi\"}",
                         &r),
                 0);
-        ck_assert_int_eq(r.status, 404);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(r.body, "LLM_BACKENDS_FILE"));
         raw_response_done(&r);
 
         /* SIGHUP is logged and ignored; SIGTERM drains and exits 0. */

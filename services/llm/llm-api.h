@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* llm-api.h — the HTTP endpoints: the seed's POST /completion and POST /chat (JSON, or
+ * NDJSON in Ollama's style with "stream": true) and the OpenAI-compatible
+ * POST /v1/chat/completions, POST /v1/completions (SSE with "stream": true, ending with a
+ * usage chunk and [DONE]) and GET /v1/models. */
+#pragma once
+
+#include "http-server.h"
+#include "llm-gateway.h"
+
+typedef struct LlmServiceConfig {
+        char *backends_file;
+        int64_t default_max_tokens;
+        char *default_priority;
+        uint64_t retry_wait_max_ms;
+} LlmServiceConfig;
+
+typedef struct LlmApi {
+        LlmGateway gateway;
+        const LlmServiceConfig *config;
+        LlmPriority default_priority;
+} LlmApi;
+
+int llm_api_completion(HttpRequest *req, void *userdata);
+int llm_api_chat(HttpRequest *req, void *userdata);
+int llm_api_v1_chat_completions(HttpRequest *req, void *userdata);
+int llm_api_v1_completions(HttpRequest *req, void *userdata);
+int llm_api_v1_models(HttpRequest *req, void *userdata);
+
+/* The 503 detail when no backend is configured (names the variable to set). */
+extern const char llm_api_unconfigured_detail[];

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* llm-tokens.h — token estimates for backends that report no usage, and the /chat
+ * context manager that trims history to a model's window. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct LlmMessage {
+        char *role; /* system, user, assistant */
+        char *content;
+} LlmMessage;
+
+/* The documented estimate: one token per 4 bytes of UTF-8 text, rounded up (BPE
+ * tokenizers of current models average 3.5–4.5 bytes per token on English and code;
+ * CJK text runs closer to 1–2 bytes per token, so the estimate is low there). */
+int64_t llm_tokens_estimate_text(const char *s, size_t len);
+/* Text of every message plus 4 tokens of framing per message and 3 for the reply's start. */
+int64_t llm_tokens_estimate_messages(const LlmMessage *m, size_t n);
+
+/* Keeps every system message and, newest first, as many of the others as fit in budget
+ * tokens; keep[i] says which survive. The newest message must fit, or -E2BIG.
+ * ret_dropped: messages left out; ret_tokens: the estimate of what is kept. */
+int llm_tokens_trim(
+        const LlmMessage *m, size_t n, int64_t budget, bool *keep, size_t *ret_dropped, int64_t *ret_tokens);

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* llm-upstream.c — the streamed exchange with a backend (libcurl easy handles from a
+ * small pool; NDJSON/SSE framing; timeouts in the progress callback). */
+#include <ctype.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http-client.h"
+#include "json-util.h"
+#include "llm-breaker.h"
+#include "llm-upstream.h"
+
+#define POOL_MAX 64
+#define LINE_MAX_BYTES (1024 * 1024)
+#define ERROR_BODY_MAX 2048
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *pool[POOL_MAX];
+static size_t pool_n;
+
+static CURL *pool_get(void) {
+        CURL *c = NULL;
+
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n > 0)
+                c = pool[--pool_n];
+        pthread_mutex_unlock(&pool_lock);
+        if (c)
+                curl_easy_reset(c);
+        else
+                c = curl_easy_init();
+        return c;
+}
+
+static void pool_put(CURL *c, bool reusable) {
+        if (reusable) {
+                pthread_mutex_lock(&pool_lock);
+                if (pool_n < POOL_MAX) {
+                        pool[pool_n++] = c;
+                        c = NULL;
+                }
+                pthread_mutex_unlock(&pool_lock);
+        }
+        if (c)
+                curl_easy_cleanup(c);
+}
+
+int llm_upstream_global_init(void) {
+        return http_client_errno_from_curl(curl_global_init(CURL_GLOBAL_DEFAULT));
+}
+
+void llm_upstream_pool_flush(void) {
+        pthread_mutex_lock(&pool_lock);
+        while (pool_n > 0)
+                curl_easy_cleanup(pool[--pool_n]);
+        pthread_mutex_unlock(&pool_lock);
+}
+
+const char *llm_failure_to_string(LlmFailure f) {
+        static const char *const names[] = {
+                [LLM_FAIL_NONE] = "ok",
+                [LLM_FAIL_CONNECT] = "connect",
+                [LLM_FAIL_TIMEOUT] = "timeout",
+                [LLM_FAIL_HTTP_5XX] = "http_5xx",
+                [LLM_FAIL_HTTP_429] = "rate_limited",
+                [LLM_FAIL_HTTP_4XX] = "http_4xx",
+                [LLM_FAIL_HTTP_BAD_REQUEST] = "bad_request",
+                [LLM_FAIL_PROTOCOL] = "protocol",
+                [LLM_FAIL_RESET] = "reset",
+                [LLM_FAIL_CLIENT_GONE] = "cancelled",
+                [LLM_FAIL_INTERNAL] = "internal",
+        };
+        return f < ELEMENTSOF(names) && names[f] ? names[f] : "unknown";
+}
+
+uint64_t llm_upstream_parse_retry_after(const char *v) {
+        char *end;
+        unsigned long long s;
+        time_t t, now;
+
+        if (isempty(v))
+                return 0;
+        while (isspace((unsigned char) *v))
+                v++;
+        if (isdigit((unsigned char) *v)) {
+                errno = 0;
+                s = strtoull(v, &end, 10);
+                while (isspace((unsigned char) *end))
+                        end++;
+                if (errno != 0 || *end || s > 86400)
+                        return 0;
+                return (uint64_t) s * 1000u;
+        }
+        t = curl_getdate(v, NULL);
+        now = time(NULL);
+        if (t <= now)
+                return 0;
+        return (uint64_t) MIN(t - now, 86400) * 1000u;
+}
+
+typedef struct Transfer {
+        const LlmBackend *backend;
+        bool chat;
+        LlmStreamFormat format;
+        const LlmUpstreamCallbacks *cb;
+        LlmAttempt *a;
+        CURL *curl;
+        uint64_t start_ms, last_data_ms, last_idle_call_ms;
+        bool checked_status, error_status, got_data, done, aborted;
+        char *line;
+        size_t line_len, line_cap;
+        char *sse_data; /* accumulated data: lines of the current SSE event */
+        size_t sse_len, sse_cap;
+        char sse_event[64];
+        char errbody[ERROR_BODY_MAX + 1];
+        size_t errbody_len;
+        char retry_after[64];
+} Transfer;
+
+static void fail(Transfer *t, LlmFailure f, const char *fmt, ...) _printf_(3, 4);
+static void fail(Transfer *t, LlmFailure f, const char *fmt, ...) {
+        va_list ap;
+
+        if (t->a->failure != LLM_FAIL_NONE)
+                return; /* the first reason is the real one */
+        t->a->failure = f;
+        va_start(ap, fmt);
+        vsnprintf(t->a->detail, sizeof(t->a->detail), fmt, ap);
+        va_end(ap);
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n) {
+        if (*len + n + 1 > *cap) {
+                size_t want = MAX(*cap * 2, *len + n + 1);
+                char *b;
+                if (want > LINE_MAX_BYTES + 1)
+                        return -E2BIG;
+                b = realloc(*buf, MAX(want, (size_t) 256));
+                if (!b)
+                        return -ENOMEM;
+                *buf = b;
+                *cap = MAX(want, (size_t) 256);
+        }
+        memcpy(*buf + *len, p, n);
+        *len += n;
+        (*buf)[*len] = '\0';
+        return 0;
+}
+
+/* One parsed unit to the caller. */
+static int deliver(Transfer *t, const char *event, const char *data, size_t len) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        LlmEvent ev;
+        int r;
+
+        r = llm_provider_parse(t->backend->kind, t->chat, event, data, len, &ev, &o);
+        if (r == -EPROTO) {
+                fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
+                return r;
+        }
+        if (r < 0) {
+                fail(t,
+                     LLM_FAIL_PROTOCOL,
+                     "malformed %s from the backend",
+                     event ? "SSE event" : "stream line");
+                return r;
+        }
+        if (ev.prompt_tokens >= 0)
+                t->a->prompt_tokens = ev.prompt_tokens;
+        if (ev.completion_tokens >= 0)
+                t->a->completion_tokens = ev.completion_tokens;
+        if (ev.finish_reason)
+                snprintf(t->a->finish_reason, sizeof(t->a->finish_reason), "%s", ev.finish_reason);
+        if (ev.done)
+                t->done = true;
+        if (ev.text_len > 0 && !t->a->first_byte) {
+                t->a->first_byte = true;
+                t->a->ttft_ms = llm_now_ms() - t->start_ms;
+        }
+        if (ev.text_len > 0 || ev.done) {
+                r = t->cb->event(t->cb->userdata, &ev);
+                if (r < 0) {
+                        fail(t, LLM_FAIL_CLIENT_GONE, "the client went away");
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int sse_line(Transfer *t, char *l, size_t n) {
+        const char *v;
+        int r;
+
+        if (n == 0) { /* end of an event */
+                if (t->sse_len == 0) {
+                        t->sse_event[0] = '\0';
+                        return 0;
+                }
+                r = deliver(t, t->sse_event[0] ? t->sse_event : NULL, t->sse_data, t->sse_len);
+                t->sse_len = 0;
+                t->sse_event[0] = '\0';
+                return r;
+        }
+        if (l[0] == ':') /* comment / keep-alive */
+                return 0;
+        if ((v = startswith(l, "data:"))) {
+                if (*v == ' ')
+                        v++;
+                if (t->sse_len > 0 && append(&t->sse_data, &t->sse_len, &t->sse_cap, "\n", 1) < 0)
+                        return -E2BIG;
+                return append(&t->sse_data, &t->sse_len, &t->sse_cap, v, n - (size_t) (v - l));
+        }
+        if ((v = startswith(l, "event:"))) {
+                if (*v == ' ')
+                        v++;
+                snprintf(t->sse_event, sizeof(t->sse_event), "%s", v);
+        }
+        return 0; /* id:, retry: and unknown fields are ignored, as the SSE spec says */
+}
+
+static int line_done(Transfer *t, char *l, size_t n) {
+        if (n > 0 && l[n - 1] == '\r')
+                l[--n] = '\0';
+        if (t->format == LLM_STREAM_SSE)
+                return sse_line(t, l, n);
+        if (n == 0)
+                return 0;
+        return deliver(t, NULL, l, n);
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb;
+
+        if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+                size_t k = MIN(n - 12, sizeof(t->retry_after) - 1);
+                memcpy(t->retry_after, p + 12, k);
+                t->retry_after[k] = '\0';
+                t->retry_after[strcspn(t->retry_after, "\r\n")] = '\0';
+        }
+        return n;
+}
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
+        Transfer *t = userdata;
+        size_t n = size * nmemb;
+
+        if (!t->checked_status) {
+                long code = 0;
+                t->checked_status = true;
+                curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+                t->a->http_status = code;
+                t->error_status = code >= 300;
+        }
+        t->got_data = true;
+        t->last_data_ms = llm_now_ms();
+        if (t->error_status) {
+                size_t k = MIN(n, ERROR_BODY_MAX - t->errbody_len);
+                memcpy(t->errbody + t->errbody_len, p, k);
+                t->errbody_len += k;
+                t->errbody[t->errbody_len] = '\0';
+                return n;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *nl = memchr(p + i, '\n', n - i);
+                size_t k = nl ? (size_t) (nl - (p + i)) : n - i;
+                int r;
+
+                if (append(&t->line, &t->line_len, &t->line_cap, p + i, k) < 0) {
+                        fail(t,
+                             LLM_FAIL_PROTOCOL,
+                             "a stream line of the backend exceeds %d bytes",
+                             LINE_MAX_BYTES);
+                        t->aborted = true;
+                        return 0;
+                }
+                i += k;
+                if (!nl)
+                        break;
+                r = line_done(t, t->line, t->line_len);
+                t->line_len = 0;
+                if (t->line)
+                        t->line[0] = '\0';
+                if (r < 0) {
+                        t->aborted = true;
+                        return 0; /* CURLE_WRITE_ERROR: closes the upstream connection */
+                }
+        }
+        return n;
+}
+
+static int
+on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        Transfer *t = userdata;
+        uint64_t now = llm_now_ms();
+
+        if (!t->got_data && now - t->start_ms > t->backend->first_byte_timeout_ms) {
+                fail(t,
+                     LLM_FAIL_TIMEOUT,
+                     "no answer from the backend within %" PRIu64 " ms",
+                     t->backend->first_byte_timeout_ms);
+                t->aborted = true;
+                return 1;
+        }
+        if (t->got_data && now - t->last_data_ms > t->backend->idle_timeout_ms) {
+                fail(t,
+                     LLM_FAIL_TIMEOUT,
+                     "the backend's stream stalled for %" PRIu64 " ms",
+                     t->backend->idle_timeout_ms);
+                t->aborted = true;
+                return 1;
+        }
+        if (t->a->first_byte && t->cb->idle && now - t->last_data_ms >= 1000 &&
+            now - t->last_idle_call_ms >= 1000) {
+                t->last_idle_call_ms = now;
+                if (t->cb->idle(t->cb->userdata) < 0) {
+                        fail(t, LLM_FAIL_CLIENT_GONE, "the client went away");
+                        t->aborted = true;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static void classify_status(Transfer *t) {
+        long code = t->a->http_status;
+        /* Error bodies end up in a problem detail: keep them short and on one line. */
+        for (size_t i = 0; i < t->errbody_len; i++)
+                if (t->errbody[i] == '\n' || t->errbody[i] == '\r')
+                        t->errbody[i] = ' ';
+        if (t->errbody_len > 200)
+                strcpy(t->errbody + 197, "...");
+        if (code == 429) {
+                t->a->retry_after_ms = llm_upstream_parse_retry_after(t->retry_after);
+                fail(t,
+                     LLM_FAIL_HTTP_429,
+                     "backend answered 429 (rate limited)%s%s: %s",
+                     t->retry_after[0] ? ", Retry-After:" : "",
+                     t->retry_after,
+                     t->errbody);
+        } else if (code >= 500) {
+                t->a->retry_after_ms = llm_upstream_parse_retry_after(t->retry_after);
+                fail(t, LLM_FAIL_HTTP_5XX, "backend answered %ld: %s", code, t->errbody);
+        } else if (code == 400 || code == 413 || code == 422)
+                fail(t, LLM_FAIL_HTTP_BAD_REQUEST, "backend answered %ld: %s", code, t->errbody);
+        else
+                fail(t, LLM_FAIL_HTTP_4XX, "backend answered %ld: %s", code, t->errbody);
+}
+
+int llm_upstream_run(
+        const LlmBackend *b,
+        bool chat,
+        const LlmHttpCall *call,
+        const LlmUpstreamCallbacks *cb,
+        LlmAttempt *ret) {
+        Transfer t = {
+                .backend = b,
+                .chat = chat,
+                .format = llm_provider_stream_format(b->kind),
+                .cb = cb,
+                .a = ret,
+        };
+        CURLcode cc;
+        bool reusable = false;
+
+        *ret = (LlmAttempt){ .prompt_tokens = -1, .completion_tokens = -1 };
+        t.start_ms = t.last_data_ms = llm_now_ms();
+        t.curl = pool_get();
+        if (!t.curl) {
+                fail(&t, LLM_FAIL_INTERNAL, "cannot create a libcurl handle");
+                return -EIO;
+        }
+        curl_easy_setopt(t.curl, CURLOPT_URL, call->url);
+        curl_easy_setopt(t.curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, call->body);
+        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(call->body));
+        curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, call->headers);
+        curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(t.curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(t.curl, CURLOPT_HEADERDATA, &t);
+        curl_easy_setopt(t.curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &t);
+        curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT_MS, (long) b->connect_timeout_ms);
+        curl_easy_setopt(t.curl, CURLOPT_TIMEOUT_MS, (long) b->timeout_ms);
+        curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t.curl, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(t.curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(t.curl, CURLOPT_ACCEPT_ENCODING, "identity");
+        curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "ai-semble-llm");
+
+        cc = curl_easy_perform(t.curl);
+        ret->duration_ms = llm_now_ms() - t.start_ms;
+        if (!t.checked_status)
+                curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &ret->http_status);
+
+        if (t.aborted) {
+                /* the reason is recorded already */
+        } else if (cc == CURLE_OPERATION_TIMEDOUT)
+                fail(&t,
+                     LLM_FAIL_TIMEOUT,
+                     "the backend did not finish within %" PRIu64 " ms",
+                     b->timeout_ms);
+        else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+                fail(&t, LLM_FAIL_CONNECT, "cannot connect to the backend: %s", curl_easy_strerror(cc));
+        else if (cc != CURLE_OK)
+                fail(&t, LLM_FAIL_RESET, "the connection to the backend broke: %s", curl_easy_strerror(cc));
+        else if (ret->http_status >= 300 || ret->http_status < 200)
+                classify_status(&t);
+        else {
+                /* A trailing line without newline still counts. */
+                int k = 0;
+
+                if (t.line_len > 0)
+                        k = line_done(&t, t.line, t.line_len);
+                if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_len > 0)
+                        (void) sse_line(&t, NULL, 0);
+                if (!t.done)
+                        fail(&t, LLM_FAIL_PROTOCOL, "the backend's stream ended without its end marker");
+                reusable = t.a->failure == LLM_FAIL_NONE;
+        }
+        pool_put(t.curl, reusable);
+        free(t.line);
+        free(t.sse_data);
+        return ret->failure == LLM_FAIL_NONE ? 0 : -EIO;
+}

@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Protocol-faithful fake LLM backends (stdlib only) for the llm service's tests.
+
+One server speaks three wire protocols, chosen by path as the real servers do:
+  POST /api/generate, /api/chat      Ollama, NDJSON stream (done, prompt_eval_count, eval_count)
+  POST /v1/chat/completions          OpenAI, SSE "data: {chunk}" + usage chunk + "data: [DONE]"
+  POST /v1/messages                  Anthropic Messages, SSE events message_start ...
+                                     content_block_delta ... message_delta, message_stop
+The model name picks the behaviour, so one fake plays every fault:
+  echo-*            answers "echo: <last user text>" one word per chunk
+  fault-500         500 with a JSON error body
+  fault-404         404 (a 4xx: must never be retried)
+  fault-429         429 with Retry-After: 1
+  once-429-*        429 with Retry-After: 1 on the first call, then answers
+  once-500-*        500 on the first call, then answers
+  fault-timeout     accepts, then says nothing for 30 s
+  fault-malformed   two good chunks, then a line of broken JSON
+  fault-malformed-first  broken JSON before any text
+  fault-reset       two good chunks, then a TCP reset
+  fault-truncated   two good chunks, then a clean close without the end marker
+  slow-drip         20 chunks 100 ms apart (counts cancellations when the peer goes away)
+  long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
+GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}};
+POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prints the port).
+"""
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATS = {"calls": {}, "cancelled": 0, "completed": 0, "last": None}
+
+
+def count(model):
+    with LOCK:
+        n = STATS["calls"].get(model, 0) + 1
+        STATS["calls"][model] = n
+        return n
+
+
+class Gone(Exception):
+    pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-llm/1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def setup(self):
+        super().setup()
+        # As real servers do (Go's net/http, uvicorn): no Nagle delay between stream chunks.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    # -- plumbing -------------------------------------------------------------
+    def send_json(self, status, obj, extra=None):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def start_stream(self, ctype):
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+    def chunk(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Gone() from e
+
+    def end_stream(self):
+        self.chunk_raw(b"0\r\n\r\n")
+
+    def chunk_raw(self, b):
+        try:
+            self.wfile.write(b)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError) as e:
+            raise Gone() from e
+
+    def reset(self):
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    # -- requests -------------------------------------------------------------
+    def do_GET(self):
+        if self.path == "/_stats":
+            with LOCK:
+                self.send_json(200, STATS)
+        else:
+            self.send_json(404, {"error": "not found"})
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n)
+        if self.path == "/_reset":
+            with LOCK:
+                STATS.update(calls={}, cancelled=0, completed=0, last=None)
+            return self.send_json(200, {})
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            return self.send_json(400, {"error": "bad json"})
+        if self.path in ("/api/generate", "/api/chat"):
+            kind = "ollama"
+        elif self.path in ("/v1/chat/completions", "/chat/completions"):
+            kind = "openai"
+        elif self.path == "/v1/messages":
+            kind = "anthropic"
+            if self.headers.get("anthropic-version") is None:
+                return self.send_json(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                                      "message": "anthropic-version missing"}})
+        else:
+            return self.send_json(404, {"error": "no such endpoint"})
+        model = req.get("model", "")
+        with LOCK:
+            STATS["last"] = {"path": self.path, "headers": dict(self.headers), "body": req}
+        nth = count(model)
+        try:
+            self.answer(kind, model, req, nth)
+        except Gone:
+            with LOCK:
+                STATS["cancelled"] += 1
+            self.close_connection = True
+
+    def answer(self, kind, model, req, nth):
+        if model == "fault-500" or (model.startswith("once-500") and nth == 1):
+            return self.send_json(500, {"error": {"message": "internal failure", "type": "server_error"}})
+        if model == "fault-404":
+            return self.send_json(404, {"error": {"message": f"model {model} not found", "type": "not_found"}})
+        if model == "fault-429" or (model.startswith("once-429") and nth == 1):
+            return self.send_json(429, {"error": {"message": "slow down", "type": "rate_limit"}},
+                                  {"Retry-After": "1"})
+        if model == "fault-timeout":
+            time.sleep(30)
+            return self.send_json(500, {"error": "too late"})
+        words = self.words(kind, req)
+        if model in ("slow-drip", "long-drip"):
+            words = [f"drip{i} " for i in range(20 if model == "slow-drip" else 50)]
+        if model == "big":
+            words = ["x" * 64 + " "] * 200
+        stream = Stream(self, kind, model, req)
+        stream.begin()
+        for i, w in enumerate(words):
+            if model in ("fault-malformed", "fault-reset", "fault-truncated") and i == 2:
+                if model == "fault-malformed":
+                    stream.raw_unit('{"broken": ')
+                    self.end_stream()
+                elif model == "fault-reset":
+                    self.reset()
+                else:
+                    self.end_stream()  # clean end, no end marker
+                return
+            if model == "fault-malformed-first" and i == 0:
+                stream.raw_unit("{{not json")
+                self.end_stream()
+                return
+            stream.text(w)
+            if model in ("slow-drip", "long-drip"):
+                time.sleep(0.1)
+        stream.finish(len(words))
+        self.end_stream()
+        with LOCK:
+            STATS["completed"] += 1
+
+    @staticmethod
+    def words(kind, req):
+        if kind == "ollama" and "prompt" in req:
+            text = req["prompt"]
+        else:
+            msgs = [m for m in req.get("messages", []) if m.get("role") == "user"]
+            text = msgs[-1]["content"] if msgs else ""
+            if isinstance(text, list):
+                text = "".join(p.get("text", "") for p in text)
+        out = ["echo:"] + text.split()
+        return [w + " " for w in out[:-1]] + [out[-1]]
+
+
+class Stream:
+    """Writes one answer in the wire format of kind."""
+
+    def __init__(self, h, kind, model, req):
+        self.h, self.kind, self.model, self.req = h, kind, model, req
+        self.chat = "messages" in req
+        self.prompt_tokens = sum(len(str(m.get("content", ""))) for m in req.get("messages", [])) // 4 + \
+            len(req.get("prompt", "")) // 4 + 1
+
+    def begin(self):
+        if self.kind == "ollama":
+            self.h.start_stream("application/x-ndjson")
+        else:
+            self.h.start_stream("text/event-stream")
+        if self.kind == "anthropic":
+            self.event("message_start", {"type": "message_start", "message": {
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": self.model, "content": [],
+                "stop_reason": None, "usage": {"input_tokens": self.prompt_tokens, "output_tokens": 1}}})
+            self.event("content_block_start", {"type": "content_block_start", "index": 0,
+                                               "content_block": {"type": "text", "text": ""}})
+            self.event("ping", {"type": "ping"})
+
+    def event(self, name, obj):
+        self.h.chunk(f"event: {name}\ndata: {json.dumps(obj)}\n\n")
+
+    def raw_unit(self, s):
+        if self.kind == "ollama":
+            self.h.chunk(s + "\n")
+        else:
+            self.h.chunk(f"data: {s}\n\n")
+
+    def text(self, w):
+        if self.kind == "ollama":
+            o = {"model": self.model, "created_at": "2026-01-01T00:00:00Z", "done": False}
+            if self.chat:
+                o["message"] = {"role": "assistant", "content": w}
+            else:
+                o["response"] = w
+            self.h.chunk(json.dumps(o) + "\n")
+        elif self.kind == "openai":
+            self.h.chunk("data: " + json.dumps({
+                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
+                "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}) + "\n\n")
+        else:
+            self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "text_delta", "text": w}})
+
+    def finish(self, n):
+        if self.kind == "ollama":
+            o = {"model": self.model, "done": True, "done_reason": "stop",
+                 "prompt_eval_count": self.prompt_tokens, "eval_count": n}
+            if self.chat:
+                o["message"] = {"role": "assistant", "content": ""}
+            else:
+                o["response"] = ""
+            self.h.chunk(json.dumps(o) + "\n")
+        elif self.kind == "openai":
+            self.h.chunk("data: " + json.dumps({
+                "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\n")
+            if (self.req.get("stream_options") or {}).get("include_usage"):
+                self.h.chunk("data: " + json.dumps({
+                    "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
+                    "choices": [], "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": n,
+                                             "total_tokens": self.prompt_tokens + n}}) + "\n\n")
+            self.h.chunk("data: [DONE]\n\n")
+        else:
+            self.event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            self.event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                         "usage": {"output_tokens": n}})
+            self.event("message_stop", {"type": "message_stop"})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+
+def start(port=0):
+    """Starts the fake in a thread; returns the server (server.server_address[1] is the port)."""
+    srv = Server(("127.0.0.1", port), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def main():
+    port = 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--port":
+        port = int(sys.argv[2])
+    srv = Server(("127.0.0.1", port), Handler)
+    print(srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* test-llm-router.c — auto routing by priority, task and window; explicit models and
+ * their fallback chains; the reason text. */
+#include <check.h>
+
+#include "llm-router.h"
+
+static LlmConfig cfg;
+
+static const char config_text[] =
+        "{\"backends\":["
+        "{\"name\":\"local\",\"kind\":\"ollama\",\"base_url\":\"http://l\",\"models\":["
+        "  {\"name\":\"small\",\"context_window\":2048,\"quality\":3,\"speed\":9,\"cost\":0,\"tasks\":[\"chat\"]},"
+        "  {\"name\":\"coder\",\"context_window\":16384,\"quality\":6,\"speed\":6,\"cost\":0,\"tasks\":[\"code\"]},"
+        "  {\"name\":\"hidden\",\"auto\":false,\"quality\":10,\"speed\":10}]},"
+        "{\"name\":\"cloud\",\"kind\":\"anthropic\",\"base_url\":\"https://c\",\"models\":["
+        "  {\"name\":\"big\",\"context_window\":200000,\"quality\":9,\"speed\":4,\"cost\":15,"
+        "   \"fallback\":[\"coder\",\"small\"]}]},"
+        "{\"name\":\"mirror\",\"kind\":\"openai\",\"base_url\":\"http://m/v1\",\"models\":["
+        "  {\"name\":\"big\",\"context_window\":200000,\"quality\":9,\"speed\":4,\"cost\":15}]}"
+        "]}";
+
+static void setup(void) {
+        _cleanup_free_ char *err = NULL;
+        ck_assert_int_eq(llm_config_parse(config_text, strlen(config_text), &cfg, &err), 0);
+}
+
+static void teardown(void) {
+        llm_config_done(&cfg);
+}
+
+static const char *first(LlmPriority p, const char *task, int64_t needed) {
+        static LlmRoute r;
+        ck_assert_int_eq(llm_router_route(&cfg, "auto", p, task, needed, &r), 0);
+        return r.candidates[0].model->name;
+}
+
+START_TEST(test_priorities) {
+        ck_assert_str_eq(first(LLM_PRIORITY_QUALITY, NULL, 100), "big");
+        ck_assert_str_eq(first(LLM_PRIORITY_SPEED, NULL, 100), "small");
+        ck_assert_str_eq(first(LLM_PRIORITY_COST, NULL, 100), "coder"); /* free, then best quality */
+        ck_assert_str_eq(first(LLM_PRIORITY_BALANCED, NULL, 100), "coder");
+        ck_assert_str_eq(first(LLM_PRIORITY_BALANCED, "chat", 100), "small"); /* task match */
+}
+END_TEST
+
+START_TEST(test_window_filter_and_reason) {
+        LlmRoute r;
+
+        ck_assert_str_eq(first(LLM_PRIORITY_SPEED, NULL, 10000), "coder");
+        ck_assert_int_eq(llm_router_route(&cfg, NULL, LLM_PRIORITY_SPEED, NULL, 50000, &r), 0);
+        ck_assert_str_eq(r.candidates[0].model->name, "big");
+        ck_assert_uint_eq(r.n, 2); /* cloud and mirror */
+        ck_assert_ptr_nonnull(strstr(r.reason, "2 of 4 models fit"));
+        ck_assert_ptr_nonnull(strstr(r.reason, "priority=speed"));
+        ck_assert_int_eq(llm_router_route(&cfg, "auto", LLM_PRIORITY_SPEED, NULL, 300000, &r), -E2BIG);
+        ck_assert_ptr_nonnull(strstr(r.reason, "largest window is 200000"));
+}
+END_TEST
+
+START_TEST(test_explicit_and_fallbacks) {
+        LlmRoute r;
+
+        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 1000, &r), 0);
+        ck_assert_uint_eq(r.n, 4); /* cloud, mirror, then coder and small */
+        ck_assert_str_eq(r.candidates[0].backend->name, "cloud");
+        ck_assert_str_eq(r.candidates[1].backend->name, "mirror");
+        ck_assert_str_eq(r.candidates[2].model->name, "coder");
+        ck_assert_str_eq(r.candidates[3].model->name, "small");
+        /* fallbacks too small for the request are left out */
+        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 4000, &r), 0);
+        ck_assert_uint_eq(r.n, 3);
+        ck_assert_int_eq(llm_router_route(&cfg, "hidden", LLM_PRIORITY_BALANCED, NULL, 10, &r), 0);
+        ck_assert_int_eq(llm_router_route(&cfg, "nope", LLM_PRIORITY_BALANCED, NULL, 10, &r), -ENOENT);
+        ck_assert_int_eq(llm_router_route(&cfg, "small", LLM_PRIORITY_BALANCED, NULL, 5000, &r), -E2BIG);
+}
+END_TEST
+
+START_TEST(test_priority_names) {
+        ck_assert_int_eq(llm_priority_from_string("cost"), LLM_PRIORITY_COST);
+        ck_assert_int_eq(llm_priority_from_string("fast"), -EINVAL);
+        ck_assert_str_eq(llm_priority_to_string(LLM_PRIORITY_QUALITY), "quality");
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("llm-router");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_priorities);
+        tcase_add_test(tc, test_window_filter_and_reason);
+        tcase_add_test(tc, test_explicit_and_fallbacks);
+        tcase_add_test(tc, test_priority_names);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
