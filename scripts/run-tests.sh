@@ -48,6 +48,15 @@ run_unit() { # sanitize
         AI_SEMBLE_CONFIG_BUILD=$dir "$AI_SEMBLE_ROOT/scripts/gen-config-docs.sh" --check
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
                 meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+        # The official openai npm client against the llm service (77: no node/registry).
+        step "llm: the official openai client"
+        local rc=0
+        "$AI_SEMBLE_ROOT/tests/llm-client/run.sh" "$dir" || rc=$?
+        case $rc in
+        0) ;;
+        77) warn "openai client test skipped" ;;
+        *) die "the openai client test failed" ;;
+        esac
         if [ "$coverage" = 1 ]; then
                 gcovr -r "$AI_SEMBLE_ROOT" --filter "$AI_SEMBLE_ROOT/services/" --filter "$AI_SEMBLE_ROOT/supervisor/" "$dir"
         fi
