@@ -74,20 +74,19 @@ size_t csv_reader_records(const CsvReader *r) {
 }
 
 static int put_byte(CsvReader *r, char c) {
+        if (r->len + 1 > r->limits.max_record) {
+                snprintf(
+                        r->error,
+                        sizeof(r->error),
+                        "line %zu: record is longer than %zu bytes",
+                        r->line,
+                        r->limits.max_record);
+                return -E2BIG;
+        }
         if (r->len + 1 >= r->cap) {
                 size_t ncap = r->cap ? r->cap * 2 : 256;
-                char *nb;
+                char *nb = realloc(r->buf, ncap);
 
-                if (r->len + 1 > r->limits.max_record) {
-                        snprintf(
-                                r->error,
-                                sizeof(r->error),
-                                "line %zu: record is longer than %zu bytes",
-                                r->line,
-                                r->limits.max_record);
-                        return -E2BIG;
-                }
-                nb = realloc(r->buf, ncap);
                 if (!nb)
                         return -ENOMEM;
                 r->buf = nb;
@@ -253,7 +252,7 @@ int csv_reader_feed(CsvReader *r, const char *buf, size_t len) {
                 /* Fast path for the common case: plain bytes of an unquoted field. */
                 char c = buf[i];
                 if (r->state == CSV_UNQUOTED && c != ',' && c != '\n' && c != '\r' && c != '"' &&
-                    r->len + 1 < r->cap) {
+                    r->len + 1 < r->cap && r->len + 1 < r->limits.max_record) {
                         r->buf[r->len++] = c;
                         continue;
                 }

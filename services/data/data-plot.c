@@ -7,6 +7,7 @@
 #include <cairo.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "data-ops.h"
@@ -299,6 +300,54 @@ draw(cairo_t *cr,
 #undef PY
 }
 
+typedef struct Render {
+        const char *kind, *format, *title, *xlabel, *ylabel;
+        const Series *series;
+        int width, height;
+        Buffer *out;
+        int result;
+} Render;
+
+static void *render(void *userdata) {
+        Render *j = userdata;
+        cairo_surface_t *surface;
+        cairo_t *cr;
+
+        if (streq(j->format, "png"))
+                surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, j->width, j->height);
+        else {
+                surface = cairo_svg_surface_create_for_stream(buffer_write, j->out, j->width, j->height);
+                cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
+        }
+        cr = cairo_create(surface);
+        draw(cr, j->kind, j->series, j->width, j->height, j->title, j->xlabel, j->ylabel);
+        cairo_destroy(cr);
+        if (streq(j->format, "png"))
+                (void) cairo_surface_write_to_png_stream(surface, buffer_write, j->out);
+        cairo_surface_finish(surface);
+        j->result = cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS && !j->out->failed ? 0 : -ENOMEM;
+        cairo_surface_destroy(surface);
+        return NULL;
+}
+
+/* cairo's text goes through fontconfig and FreeType, whose parsers recurse deeper than
+ * an HTTP worker's stack allows: draw on a thread with a stack of our choosing. */
+static int render_in_thread(Render *j) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int r;
+
+        if (pthread_attr_init(&attr) != 0)
+                return -ENOMEM;
+        (void) pthread_attr_setstacksize(&attr, 8 * 1024 * 1024);
+        r = pthread_create(&t, &attr, render, j);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                return -r;
+        pthread_join(t, NULL);
+        return j->result;
+}
+
 static int
 write_file(DataOp *op, const char *name, const char *format, const Buffer *b, json_object *result) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
@@ -338,8 +387,6 @@ int data_op_plot(DataOp *op) {
         const char *kind = NULL, *x = NULL, *y = NULL, *format = "png", *title = NULL, *output = "inline",
                    *name = NULL;
         int64_t width = 800, height = 600, bins = 20;
-        cairo_surface_t *surface;
-        cairo_t *cr;
         int r;
 
         if (!result)
@@ -375,21 +422,18 @@ int data_op_plot(DataOp *op) {
         if (r < 0)
                 return r;
 
-        if (streq(format, "png"))
-                surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int) width, (int) height);
-        else {
-                surface = cairo_svg_surface_create_for_stream(
-                        buffer_write, &b, (double) width, (double) height);
-                cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
+        {
+                Render job = { .kind = kind,
+                               .series = &s,
+                               .format = format,
+                               .width = (int) width,
+                               .height = (int) height,
+                               .title = title,
+                               .xlabel = x,
+                               .ylabel = y,
+                               .out = &b };
+                r = render_in_thread(&job);
         }
-        cr = cairo_create(surface);
-        draw(cr, kind, &s, (int) width, (int) height, title, x, y);
-        cairo_destroy(cr);
-        if (streq(format, "png"))
-                (void) cairo_surface_write_to_png_stream(surface, buffer_write, &b);
-        cairo_surface_finish(surface);
-        r = cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS && !b.failed ? 0 : -ENOMEM;
-        cairo_surface_destroy(surface);
         if (r < 0) {
                 free(b.data);
                 return r;

@@ -30,9 +30,9 @@ DataColType data_col_type_from_decl(const char *decl) {
                 return DATA_COL_INTEGER;
         if (strcasecmp(decl, "REAL") == 0)
                 return DATA_COL_REAL;
-        if (strcasecmp(decl, "TEXT") == 0)
-                return DATA_COL_TEXT;
-        return DATA_COL_EMPTY;
+        if (strcasecmp(decl, "BLOB") == 0)
+                return DATA_COL_EMPTY;
+        return DATA_COL_TEXT;
 }
 
 void data_columns_done(DataColumns *c) {
@@ -277,7 +277,8 @@ static int create_table(
         fputs("INSERT INTO records VALUES (", ins);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *q = data_quote_ident(names[i]);
-                static const char *const decl[] = { "TEXT", "INTEGER", "REAL", "TEXT" };
+                /* BLOB: no affinity, values stay as given; read back as "empty". */
+                static const char *const decl[] = { "BLOB", "INTEGER", "REAL", "TEXT" };
 
                 if (!q)
                         return -ENOMEM;
