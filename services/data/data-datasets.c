@@ -308,5 +308,11 @@ int data_datasets_delete(HttpRequest *req, void *userdata) {
                         return http_reply_error(req, 404, "no dataset named '%s'", name);
                 return -errno;
         }
-        return http_reply(req, 204, NULL, NULL, 0);
+        {
+                _cleanup_json_ json_object *reply = json_object_new_object();
+                if (!reply)
+                        return -ENOMEM;
+                json_object_object_add(reply, "deleted", json_object_new_string(name));
+                return http_reply_json(req, 200, reply);
+        }
 }

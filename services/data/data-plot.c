@@ -15,6 +15,7 @@
 
 #define PLOT_MAX_POINTS 200000
 #define PLOT_MAX_BARS 200
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 typedef struct Buffer {
         unsigned char *data;
@@ -353,12 +354,6 @@ write_file(DataOp *op, const char *name, const char *format, const Buffer *b, js
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1;
 
-        for (const char *p = name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", *p))
-                        return data_error(
-                                op->error, 422, "options.name", "only letters, digits, _ and - are allowed");
-        if (isempty(name) || strlen(name) > 64)
-                return data_error(op->error, 422, "options.name", "must be 1 to 64 characters");
         (void) mkdir(op->config->plot_dir, 0750);
         if (asprintf(&path, "%s/%s.%s", op->config->plot_dir, name, format) < 0 ||
             asprintf(&tmp, "%s/.%s.%s.tmp", op->config->plot_dir, name, format) < 0)
@@ -413,6 +408,9 @@ int data_op_plot(DataOp *op) {
                 return data_error(op->error, 422, "options.output", "must be inline or file");
         if (streq(output, "file") && !name)
                 return data_error(op->error, 422, "options.name", "is required with output \"file\"");
+        if (name && (isempty(name) || strlen(name) > 64 || name[strspn(name, NAME_CHARS)] != '\0'))
+                return data_error(
+                        op->error, 422, "options.name", "must be 1 to 64 letters, digits, _ and -");
         if (!y && (streq(kind, "line") || streq(kind, "scatter")))
                 return data_error(op->error, 422, "options.y", "is required for %s charts", kind);
         if ((r = data_op_column(op, x, "options.x")) < 0 ||
