@@ -7,8 +7,7 @@
 # Usage: tests/bench/data.sh [runs] [rows]   (default 3 runs, 1000000 rows; prints medians)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${AI_SEMBLE_BUILD:-/tmp/build-data}
+build=${AI_SEMBLE_BUILD:-$here/../../build}
 bin="$build/services/data/ai-semble-data"
 runs=${1:-3}
 rows=${2:-1000000}
@@ -53,7 +52,8 @@ start_service() {
         exit 1
 }
 stop_service() {
-        kill "$pid" && wait "$pid" 2>/dev/null || true
+        kill "$pid"
+        wait "$pid" 2>/dev/null || true
         pid=
 }
 hwm_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
