@@ -29,6 +29,8 @@ int data_op_validate(DataOp *op);
 int data_op_query(DataOp *op);
 int data_op_convert(DataOp *op);
 int data_op_plot(DataOp *op);
+/* Frees cairo's and fontconfig's process-wide caches (at exit). */
+void data_plot_shutdown(void);
 
 /* Looks an operation up by name; NULL if unknown. */
 DataOpFn data_op_find(const char *name);

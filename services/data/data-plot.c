@@ -6,6 +6,7 @@
 #include <cairo-svg.h>
 #include <cairo.h>
 #include <fcntl.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -461,4 +462,11 @@ int data_op_plot(DataOp *op) {
                 return r;
         op->result = TAKE_PTR(result);
         return 0;
+}
+
+void data_plot_shutdown(void) {
+        /* cairo and fontconfig keep font caches for the process' life: free them so that
+         * leak checkers see only our own mistakes. */
+        cairo_debug_reset_static_data();
+        FcFini();
 }

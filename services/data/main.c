@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "data-ops.h"
 #include "data-service.h"
 #include "log.h"
 #include "service.h"
@@ -145,6 +146,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
 }
 
 static void teardown(void *userdata) {
+        data_plot_shutdown();
         (void) sqlite3_shutdown();
 }
 
