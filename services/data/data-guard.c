@@ -7,6 +7,8 @@
 #include "data-guard.h"
 
 static int refuse(DataGuard *g, const char *rule, const char *what, const char *arg) {
+        if (g->rule) /* the first refusal is the reason */
+                return SQLITE_DENY;
         g->rule = rule;
         snprintf(g->refused, sizeof(g->refused), "%s%s%s", what, arg ? " " : "", strempty(arg));
         return SQLITE_DENY;
@@ -25,6 +27,8 @@ authorizer(void *userdata, int action, const char *a1, const char *a2, const cha
                  * schema: they are the query's own rows, not stored tables. */
                 if (!db || (a1 && streq(a1, "records") && streq(db, "main")))
                         return SQLITE_OK;
+                if (a1 && startswith(a1, "pragma_"))
+                        return refuse(g, DATA_RULE_NO_PRAGMA, "PRAGMA function", a1);
                 return refuse(g, DATA_RULE_RECORDS_ONLY, "reading table", a1);
         case SQLITE_FUNCTION:
                 if (a2 && strcasecmp(a2, "load_extension") == 0)
@@ -93,6 +97,13 @@ int data_guard_prepare(
 
         g->rule = NULL;
         rc = sqlite3_prepare_v3(db, sql, -1, 0, &st, &tail);
+        /* A table-valued pragma function (pragma_table_info(...)) first shows up as SQLite
+         * writing its schema table while it declares the function's columns. */
+        if (g->rule && streq(g->rule, DATA_RULE_NO_WRITE) && strstr(g->refused, "sqlite_master") &&
+            strcasestr(sql, "pragma_")) {
+                g->rule = DATA_RULE_NO_PRAGMA;
+                snprintf(g->refused, sizeof(g->refused), "a PRAGMA function");
+        }
         if (rc == SQLITE_AUTH || g->rule) {
                 sqlite3_finalize(st);
                 return data_error(

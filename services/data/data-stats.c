@@ -22,11 +22,13 @@ int data_stats_sort(double *v, size_t n) {
 double data_stats_percentile(const double *v, size_t n, double p) {
         double pos = p / 100.0 * (double) (n - 1);
         size_t lo = (size_t) floor(pos);
-        double frac = pos - (double) lo;
+        double frac = pos - (double) lo, r;
 
         if (lo + 1 >= n)
                 return v[n - 1];
-        return v[lo] + (v[lo + 1] - v[lo]) * frac;
+        r = v[lo] + (v[lo + 1] - v[lo]) * frac;
+        /* The difference overflows near ±DBL_MAX: weigh the neighbours instead. */
+        return isfinite(r) ? r : v[lo] * (1 - frac) + v[lo + 1] * frac;
 }
 
 double data_stats_mean(const double *v, size_t n) {

@@ -154,6 +154,33 @@ typedef struct CsvLoad {
         int64_t rows;
 } CsvLoad;
 
+/* Sets names[i] to base, or column_<i+1> when base is empty, made unique against
+ * names[0..i) with _2, _3, ...: SQLite compares column names without regard to ASCII case,
+ * and every column must stay addressable. */
+static int unique_name(char **names, size_t i, const char *base) {
+        char buf[64];
+        unsigned suffix = 1;
+
+        if (isempty(base)) {
+                snprintf(buf, sizeof(buf), "column_%zu", i + 1);
+                base = buf;
+        }
+        names[i] = strdup(base);
+        if (!names[i])
+                return -ENOMEM;
+        for (size_t j = 0; j < i; j++) {
+                if (strcasecmp(names[j], names[i]) != 0)
+                        continue;
+                free(names[i]);
+                if (asprintf(&names[i], "%s_%u", base, ++suffix) < 0) {
+                        names[i] = NULL;
+                        return -ENOMEM;
+                }
+                j = (size_t) -1;
+        }
+        return 0;
+}
+
 static int csv_header(CsvLoad *l, const char *const *fields, const size_t *lens, size_t n) {
         if ((int64_t) n > l->cfg->max_columns)
                 return data_error(
@@ -169,28 +196,9 @@ static int csv_header(CsvLoad *l, const char *const *fields, const size_t *lens,
                 return -ENOMEM;
         l->n_cols = n;
         for (size_t i = 0; i < n; i++) {
-                char buf[64];
-                const char *base = fields[i];
-                unsigned suffix = 1;
-
-                if (lens[i] == 0 || strlen(fields[i]) != lens[i]) {
-                        snprintf(buf, sizeof(buf), "column_%zu", i + 1);
-                        base = buf;
-                }
-                l->names[i] = strdup(base);
-                if (!l->names[i])
-                        return -ENOMEM;
-                /* Duplicate names get _2, _3, ... so every column stays addressable. */
-                for (size_t j = 0; j < i; j++) {
-                        if (!streq(l->names[j], l->names[i]))
-                                continue;
-                        free(l->names[i]);
-                        if (asprintf(&l->names[i], "%s_%u", base, ++suffix) < 0) {
-                                l->names[i] = NULL;
-                                return -ENOMEM;
-                        }
-                        j = (size_t) -1;
-                }
+                int k = unique_name(l->names, i, lens[i] == strlen(fields[i]) ? fields[i] : "");
+                if (k < 0)
+                        return k;
         }
         return 0;
 }
@@ -349,6 +357,12 @@ finish:
 
 /* ---- JSON records --------------------------------------------------------------- */
 
+static void names_freep(char ***names) {
+        for (char **p = *names; p && *p; p++)
+                free(*p);
+        free(*names);
+}
+
 static DataColType json_col_type(DataColType cur, json_object *v) {
         DataColType t;
 
@@ -377,7 +391,7 @@ int data_table_load_records(
         sqlite3 *db, json_object *records, const DataConfig *cfg, const char *field, DataError *err) {
         _cleanup_json_ json_object *index = json_object_new_object(); /* name -> column number */
         _cleanup_stmt_ sqlite3_stmt *insert = NULL;
-        _cleanup_free_ char **names = NULL;
+        _cleanup_(names_freep) char **names = NULL; /* NULL-terminated */
         _cleanup_free_ DataColType *types = NULL;
         size_t n_rows = json_object_array_length(records), n_cols = 0;
         int k;
@@ -422,7 +436,7 @@ int data_table_load_records(
         }
         if (n_cols == 0)
                 return data_error(err, 422, field, "the records have no fields");
-        names = calloc(n_cols, sizeof(char *));
+        names = calloc(n_cols + 1, sizeof(char *));
         types = calloc(n_cols, sizeof(DataColType));
         if (!names || !types)
                 return -ENOMEM;
@@ -430,7 +444,9 @@ int data_table_load_records(
                 size_t i = 0;
                 json_object_object_foreach(index, key, val) {
                         (void) val;
-                        names[i++] = key; /* borrowed from index */
+                        k = unique_name(names, i++, key);
+                        if (k < 0)
+                                return k;
                 }
         }
         for (size_t r = 0; r < n_rows; r++) {

@@ -84,6 +84,24 @@ START_TEST(test_limits) {
 }
 END_TEST
 
+START_TEST(test_names_unique_ignoring_case) {
+        _cleanup_(data_error_done) DataError err = {};
+        _cleanup_(data_columns_done) DataColumns c = {}, c2 = {};
+        _cleanup_json_ json_object *recs = json_tokener_parse("[{\"Id\":1,\"id\":2,\"\":3}]");
+        _cleanup_sqlite_ sqlite3 *db = NULL, *db2 = load_csv("A,a,a_2\n1,2,3\n", &err);
+
+        ck_assert_int_eq(data_db_open_memory(&db), 0);
+        ck_assert_int_eq(data_table_load_records(db, recs, &cfg, "data.records", &err), 1);
+        ck_assert_int_eq(data_columns_get(db, &c), 0);
+        ck_assert_str_eq(c.names[0], "Id");
+        ck_assert_str_eq(c.names[1], "id_2");
+        ck_assert_str_eq(c.names[2], "column_3");
+        ck_assert_int_eq(data_columns_get(db2, &c2), 0);
+        ck_assert_str_eq(c2.names[1], "a_2");
+        ck_assert_str_eq(c2.names[2], "a_2_2");
+}
+END_TEST
+
 START_TEST(test_json_records) {
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_(data_columns_done) DataColumns c = {};
@@ -131,6 +149,7 @@ START_TEST(test_guard_refusals) {
         refused("DETACH DATABASE main", 403, DATA_RULE_NO_ATTACH);
         refused("PRAGMA table_info(records)", 403, DATA_RULE_NO_PRAGMA);
         refused("PRAGMA writable_schema = 1", 403, DATA_RULE_NO_PRAGMA);
+        refused("SELECT * FROM pragma_table_info('records')", 403, DATA_RULE_NO_PRAGMA);
         refused("SELECT load_extension('/tmp/evil.so')", 403, DATA_RULE_NO_EXTENSION);
         refused("INSERT INTO records VALUES (3, 'z')", 403, DATA_RULE_NO_WRITE);
         refused("UPDATE records SET a = 0", 403, DATA_RULE_NO_WRITE);
@@ -204,6 +223,10 @@ START_TEST(test_stats_known) {
         ck_assert_double_eq_tol(data_stats_mean(w, 8), 5, 1e-12);
         ck_assert_double_eq_tol(data_stats_stddev(w, 8, 5), 2.138089935299395, 1e-12);
         ck_assert(isnan(data_stats_stddev(w, 1, 2)));
+        {
+                double big[] = { -1e308, 1e308 };
+                ck_assert_double_eq_tol(data_stats_percentile(big, 2, 25), -5e307, 1e293);
+        }
 }
 END_TEST
 
@@ -243,6 +266,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_hostile_names);
         tcase_add_test(tc, test_limits);
         tcase_add_test(tc, test_json_records);
+        tcase_add_test(tc, test_names_unique_ignoring_case);
         tcase_add_test(tc, test_guard_refusals);
         tcase_add_test(tc, test_guard_timeout);
         tcase_add_test(tc, test_stats_known);
