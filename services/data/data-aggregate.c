@@ -35,7 +35,7 @@ static bool emit_agg(FILE *f, const char *fn, const char *q) {
 }
 
 int data_op_aggregate(DataOp *op) {
-        _cleanup_json_ json_object *errs = NULL, *groups = NULL;
+        _cleanup_json_ json_object *errs = NULL, *groups = NULL, *default_aggs = NULL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_free_ char *sql = NULL, *group_sql = NULL;
         size_t sql_len = 0, group_len = 0;
@@ -63,8 +63,28 @@ int data_op_aggregate(DataOp *op) {
                 op->error->errors = TAKE_PTR(errs);
                 return data_error(op->error, 422, NULL, "invalid options");
         }
-        if (!groups && !aggs)
-                return data_error(op->error, 422, "options", "give group_by, aggregations or both");
+        if (!aggs) {
+                /* The seed's clients send aggregate without options: summarise every
+                 * numeric column (per group if group_by is given) and count the rows. */
+                aggs = default_aggs = json_object_new_object();
+                if (!aggs)
+                        return -ENOMEM;
+                for (size_t i = 0; i < op->columns->n; i++) {
+                        json_object *fns;
+                        if (op->columns->types[i] != DATA_COL_INTEGER &&
+                            op->columns->types[i] != DATA_COL_REAL)
+                                continue;
+                        fns = json_object_new_array();
+                        if (!fns)
+                                return -ENOMEM;
+                        json_object_array_add(fns, json_object_new_string("sum"));
+                        json_object_array_add(fns, json_object_new_string("avg"));
+                        json_object_array_add(fns, json_object_new_string("min"));
+                        json_object_array_add(fns, json_object_new_string("max"));
+                        json_object_object_add(aggs, op->columns->names[i], fns);
+                }
+                json_object_object_add(aggs, "*", json_object_new_string("count"));
+        }
 
         f = open_memstream(&sql, &sql_len);
         g = open_memstream(&group_sql, &group_len);

@@ -75,13 +75,11 @@ int data_op_transform(DataOp *op) {
                 op->error->errors = TAKE_PTR(errs);
                 return data_error(op->error, 422, NULL, "invalid options");
         }
-        if (!select && !rename && !cast && !derive)
-                return data_error(
-                        op->error, 422, "options", "give at least one of select, rename, cast, derive");
         if ((rename && (r = check_map(op, rename, "rename", false)) < 0) ||
             (cast && (r = check_map(op, cast, "cast", true)) < 0))
                 return r;
 
+        /* No options at all gives the rows as they are (the seed accepted a bare transform). */
         f = open_memstream(&sql, &sql_len);
         if (!f)
                 return -ENOMEM;

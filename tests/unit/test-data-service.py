@@ -234,6 +234,12 @@ def t_operations():
     check("limit out of range: 422 naming options.limit", st == 422 and r["errors"][0]["field"] == "limit", r)
     st, r = process("query", {"records": recs}, {"sql": "SELECT * FROM records", "limit": 2})
     check("limit truncates", st == 200 and r["result"]["count"] == 2 and r["result"]["truncated"], r)
+    st, r = process("aggregate", {"records": recs})
+    check("seed-style aggregate without options summarises numeric columns",
+          st == 200 and r["result"]["records"] == [{"age_sum": 177, "age_avg": 59.0, "age_min": -4, "age_max": 150,
+                                                    "rows_count": 3}], r)
+    st, r = process("transform", {"records": recs})
+    check("seed-style transform without options returns the rows", st == 200 and r["result"]["count"] == 3, r)
     st, r = process("frobnicate", {"records": recs})
     check("unknown operation 400", st == 400 and "frobnicate" in r["detail"], r)
     st, r = request("POST", "/process", b'{"operation": "analyze", "data": ', "application/json")
