@@ -528,12 +528,13 @@ static bool is_chunked(const HttpRequest *req) {
         return te && strcasestr(te, "chunked");
 }
 
-/* Reads the body into req->body, at most max_body bytes. -E2BIG over the cap, -EIO when
- * the client went away or stalled past request_timeout_ms. */
+/* The matched route's own cap (a data upload) or the server's. */
 static uint64_t request_max_body(const HttpRequest *req) {
         return req->route && req->route->max_body > 0 ? req->route->max_body : req->server->config.max_body;
 }
 
+/* Reads the body into req->body, at most max_body bytes. -E2BIG over the cap, -EIO when
+ * the client went away or stalled past request_timeout_ms. */
 static int read_body(HttpRequest *req) {
         uint64_t max = request_max_body(req);
         long long cl = req->ri->content_length;
