@@ -597,10 +597,15 @@ static bool is_chunked(const HttpRequest *req) {
         return te && strcasestr(te, "chunked");
 }
 
+/* The matched route's own cap (a data upload) or the server's. */
+static uint64_t request_max_body(const HttpRequest *req) {
+        return req->route && req->route->max_body > 0 ? req->route->max_body : req->server->config.max_body;
+}
+
 /* Reads the body into req->body, at most max_body bytes. -E2BIG over the cap, -EIO when
  * the client went away or stalled past request_timeout_ms. */
 static int read_body(HttpRequest *req) {
-        uint64_t max = req->server->config.max_body;
+        uint64_t max = request_max_body(req);
         long long cl = req->ri->content_length;
         size_t cap, len = 0;
         const char *expect;
@@ -719,13 +724,14 @@ static int dispatch(HttpRequest *req) {
         if (is_body_method(req->method)) {
                 bool has_body = req->ri->content_length > 0 || is_chunked(req);
 
-                if (req->ri->content_length > 0 && (uint64_t) req->ri->content_length > s->config.max_body) {
+                if (req->ri->content_length > 0 &&
+                    (uint64_t) req->ri->content_length > request_max_body(req)) {
                         req->body_unread = true;
                         return http_reply_error(
                                 req,
                                 413,
                                 "request body is larger than %" PRIu64 " bytes",
-                                s->config.max_body);
+                                request_max_body(req));
                 }
                 if (has_body && !(route->flags & HTTP_ROUTE_ANY_CONTENT_TYPE) &&
                     !content_type_is_json(mg_get_header(req->conn, "Content-Type"))) {
@@ -739,7 +745,7 @@ static int dispatch(HttpRequest *req) {
                                 req,
                                 413,
                                 "request body is larger than %" PRIu64 " bytes",
-                                s->config.max_body);
+                                request_max_body(req));
                 }
                 if (r == -EIO) {
                         req->body_unread = req->body_incomplete = true;

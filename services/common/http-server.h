@@ -28,6 +28,7 @@ typedef struct HttpRoute {
         HttpHandler handler;
         unsigned flags;
         void *userdata;
+        uint64_t max_body; /* this route's body cap; 0 = the server's max_body */
 } HttpRoute;
 
 typedef struct HttpServerConfig {

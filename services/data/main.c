@@ -1,15 +1,167 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-data — the data processing service. For now it serves the common endpoints (health, metrics);
- * its API routes are added with its backend, never as placeholders. */
+/* ai-semble-data — the data processor: analysis, transforms, aggregation, validation,
+ * read-only SQL, conversion and charts over CSV/JSON records, run on SQLite (an in-memory
+ * database per request, or a stored dataset). */
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "data-ops.h"
+#include "data-service.h"
+#include "log.h"
 #include "service.h"
 #include "version.h"
+
+static DataService data;
+
+static const ConfigEntry config_table[] = {
+        { "DATA_DIR",
+          NULL,
+          CONFIG_STRING,
+          "/data/datasets",
+          0,
+          0,
+          NULL,
+          offsetof(DataService, config.dir),
+          "Directory of the stored datasets (one SQLite file each); created if missing." },
+        { "DATA_PLOT_DIR",
+          NULL,
+          CONFIG_STRING,
+          "/data/plots",
+          0,
+          0,
+          NULL,
+          offsetof(DataService, config.plot_dir),
+          "Directory plots are written to with options.output \"file\"." },
+        { "DATA_MAX_UPLOAD",
+          NULL,
+          CONFIG_SIZE,
+          "64M",
+          1024,
+          1024LL * 1024 * 1024,
+          NULL,
+          offsetof(DataService, config.max_upload),
+          "Body cap of POST /datasets and POST /process (413 above); other routes keep HTTP_MAX_BODY." },
+        { "DATA_MAX_JSON_BODY",
+          NULL,
+          CONFIG_SIZE,
+          "8M",
+          1024,
+          256LL * 1024 * 1024,
+          NULL,
+          offsetof(DataService, config.max_json),
+          "JSON bodies above this are refused (413) before parsing; larger data goes as text/csv." },
+        { "DATA_MAX_ROWS",
+          NULL,
+          CONFIG_INT,
+          "2000000",
+          1,
+          100000000,
+          NULL,
+          offsetof(DataService, config.max_rows),
+          "Rows one request or upload may load (413 above)." },
+        { "DATA_MAX_COLUMNS",
+          NULL,
+          CONFIG_INT,
+          "1000",
+          1,
+          2000,
+          NULL,
+          offsetof(DataService, config.max_columns),
+          "Columns one request or upload may have (413 above)." },
+        { "DATA_MAX_RESULT_ROWS",
+          NULL,
+          CONFIG_INT,
+          "10000",
+          1,
+          10000000,
+          NULL,
+          offsetof(DataService, config.max_result_rows),
+          "Rows returned by transform, filter, aggregate and query (then truncated: true); convert answers 413 above." },
+        { "DATA_QUERY_TIMEOUT",
+          NULL,
+          CONFIG_DURATION,
+          "5s",
+          10,
+          600000,
+          NULL,
+          offsetof(DataService, config.query_timeout_ms),
+          "Time one statement of user SQL (query, where, derive, aggregations) may run (422 after)." },
+        { "DATA_SQL_MEMORY_LIMIT",
+          NULL,
+          CONFIG_SIZE,
+          "512M",
+          16LL * 1024 * 1024,
+          64LL * 1024 * 1024 * 1024,
+          NULL,
+          offsetof(DataService, config.sql_memory_limit),
+          "Hard heap limit of SQLite across all requests (sqlite3_hard_heap_limit64); 413 when reached." },
+};
+
+static int setup(ServiceContext *ctx, void *userdata) {
+        static const char *const op_labels[] = { "operation", "outcome", NULL };
+        DataService *s = userdata;
+        const HttpRoute routes[] = {
+                { "POST",
+                  "/process",
+                  data_process_handler,
+                  HTTP_ROUTE_ANY_CONTENT_TYPE,
+                  s,
+                  s->config.max_upload },
+                { "POST",
+                  "/datasets",
+                  data_datasets_create,
+                  HTTP_ROUTE_ANY_CONTENT_TYPE,
+                  s,
+                  s->config.max_upload },
+                { "GET", "/datasets", data_datasets_list, 0, s, 0 },
+                { "GET", "/datasets/{name}", data_datasets_get, 0, s, 0 },
+                { "DELETE", "/datasets/{name}", data_datasets_delete, 0, s, 0 },
+        };
+        int r;
+
+        r = sqlite3_initialize();
+        if (r != SQLITE_OK)
+                return -ENOMEM;
+        (void) sqlite3_hard_heap_limit64((sqlite3_int64) s->config.sql_memory_limit);
+        if (mkdir(s->config.dir, 0750) < 0 && errno != EEXIST)
+                log_warning("Cannot create DATA_DIR %s, datasets will answer 503: %m", s->config.dir);
+
+        r = metrics_counter_new(
+                service_metrics(ctx),
+                "data_operations_total",
+                "Operations of POST /process by outcome (completed, client_error, error).",
+                op_labels,
+                &s->operations);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        service_metrics(ctx),
+                        "data_rows_processed_total",
+                        "Rows loaded by completed operations.",
+                        op_labels,
+                        &s->rows);
+        if (r < 0)
+                return r;
+        /* Registered here rather than in the definition: the upload cap comes from config. */
+        return http_server_add_routes(service_http_server(ctx), routes, ELEMENTSOF(routes));
+}
+
+static void teardown(void *userdata) {
+        data_plot_shutdown();
+        (void) sqlite3_shutdown();
+}
 
 static const ServiceDefinition definition = {
         .name = "data",
         .version = PROJECT_VERSION,
-        .description = "data processing service",
+        .description = "data processor: analysis, transforms, SQL and charts over CSV/JSON on SQLite",
         .listen_env = "DATA_LISTEN",
         .listen_default = "127.0.0.1:8084",
+        .config = config_table,
+        .n_config = ELEMENTSOF(config_table),
+        .config_data = &data,
+        .userdata = &data,
+        .setup = setup,
+        .teardown = teardown,
 };
 
 int main(int argc, char **argv) {

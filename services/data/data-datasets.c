@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/* data-datasets.c — stored datasets: each is DATA_DIR/<name>.sqlite holding one
+ * `records` table. Uploads are built in a temporary file and renamed into place, so a
+ * dataset is either complete or absent, and survives restarts. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "data-service.h"
+#include "data-table.h"
+#include "json-util.h"
+
+#define DATASET_SUFFIX ".sqlite"
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+bool data_dataset_name_valid(const char *name) {
+        size_t n = strlen(name);
+
+        if (n == 0 || n > 64 || name[0] == '-' || name[0] == '_')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", name[i]))
+                        return false;
+        return true;
+}
+
+static int dataset_path(const DataConfig *cfg, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s" DATASET_SUFFIX, cfg->dir, name) < 0 ? -ENOMEM : 0;
+}
+
+int data_dataset_open(
+        const DataConfig *cfg, const char *name, const char *field, sqlite3 **ret, DataError *err) {
+        _cleanup_free_ char *path = NULL;
+        sqlite3 *db = NULL;
+        int r;
+
+        if (!data_dataset_name_valid(name))
+                return data_error(err, 422, field, "dataset names are 1-64 letters, digits, _ and -");
+        r = dataset_path(cfg, name, &path);
+        if (r < 0)
+                return r;
+        if (access(path, F_OK) < 0)
+                return data_error(err, 404, field, "no dataset named '%s'", name);
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+                sqlite3_close_v2(db);
+                return data_error(err, 503, field, "dataset '%s' cannot be opened", name);
+        }
+        data_db_harden(db);
+        *ret = db;
+        return 0;
+}
+
+/* {name, rows, columns: [{name, type}], bytes, modified} of an open dataset. */
+static int dataset_info(sqlite3 *db, const char *name, const char *path, json_object **ret) {
+        _cleanup_json_ json_object *info = json_object_new_object();
+        _cleanup_(data_columns_done) DataColumns cols = {};
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_object *arr;
+        struct stat sb;
+        int r;
+
+        if (!info)
+                return -ENOMEM;
+        r = data_columns_get(db, &cols);
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        json_object_object_add(info, "name", json_object_new_string(name));
+        json_object_object_add(info, "rows", json_object_new_int64(sqlite3_column_int64(st, 0)));
+        arr = json_object_new_array();
+        if (!arr)
+                return -ENOMEM;
+        json_object_object_add(info, "columns", arr);
+        for (size_t i = 0; i < cols.n; i++) {
+                json_object *c = json_object_new_object();
+                if (!c)
+                        return -ENOMEM;
+                json_object_object_add(c, "name", json_object_new_string(cols.names[i]));
+                json_object_object_add(
+                        c, "type", json_object_new_string(data_col_type_to_string(cols.types[i])));
+                json_object_array_add(arr, c);
+        }
+        if (stat(path, &sb) >= 0) {
+                json_object_object_add(info, "bytes", json_object_new_int64((int64_t) sb.st_size));
+                json_object_object_add(info, "modified", json_object_new_int64((int64_t) sb.st_mtime));
+        }
+        *ret = TAKE_PTR(info);
+        return 0;
+}
+
+static int ensure_dir(const DataConfig *cfg, DataError *err) {
+        if (mkdir(cfg->dir, 0750) < 0 && errno != EEXIST)
+                return data_error(
+                        err,
+                        503,
+                        NULL,
+                        "the dataset directory %s (DATA_DIR) cannot be created: %s",
+                        cfg->dir,
+                        strerror(errno));
+        return 0;
+}
+
+int data_datasets_create(HttpRequest *req, void *userdata) {
+        DataService *s = userdata;
+        _cleanup_(data_error_done) DataError err = {};
+        _cleanup_json_ json_object *body = NULL, *errs = NULL, *info = NULL;
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_sqlite_ sqlite3 *db = NULL;
+        static atomic_uint counter;
+        const char *name = NULL, *ct = http_request_header(req, "Content-Type");
+        json_object *records = NULL, *csv = NULL;
+        char namebuf[80], flag[8];
+        bool replace = false;
+        size_t len;
+        const char *raw = http_request_body(req, &len);
+        int r;
+
+        if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
+                if (!data_query_param(http_request_query(req), "name", namebuf, sizeof(namebuf)))
+                        return http_reply_error(req, 422, "a text/csv upload needs ?name=NAME");
+                name = namebuf;
+                replace = data_query_param(http_request_query(req), "replace", flag, sizeof(flag)) &&
+                        (streq(flag, "true") || streq(flag, "1"));
+        } else if (ct && strncasecmp(ct, "application/json", 16) == 0) {
+                if (len > s->config.max_json)
+                        return http_reply_error(
+                                req,
+                                413,
+                                "JSON uploads are limited to %" PRIu64
+                                " bytes (DATA_MAX_JSON_BODY); send large data as text/csv",
+                                s->config.max_json);
+                r = http_request_parse_json(req, &body);
+                if (r < 0)
+                        return 0;
+                if (json_get_string(body, "name", true, &errs, &name) < 0 ||
+                    json_get_bool(body, "replace", false, &errs, &replace) < 0)
+                        return http_reply_validation(req, errs);
+                if (json_object_object_get_ex(body, "records", &records) +
+                            json_object_object_get_ex(body, "csv", &csv) !=
+                    1)
+                        return http_reply_error(req, 422, "give exactly one of records or csv");
+        } else
+                return http_reply_error(
+                        req, 415, "upload text/csv (with ?name=) or application/json {name, records|csv}");
+        if (!data_dataset_name_valid(name)) {
+                data_error(
+                        &err,
+                        422,
+                        "name",
+                        "dataset names are 1-64 letters, digits, _ and -, not starting with _ or -");
+                return data_reply_error(req, &err);
+        }
+        if (ensure_dir(&s->config, &err) < 0)
+                return data_reply_error(req, &err);
+        r = dataset_path(&s->config, name, &path);
+        if (r < 0)
+                return r;
+        if (!replace && access(path, F_OK) >= 0)
+                return http_reply_error(req, 409, "dataset '%s' exists; pass replace to overwrite it", name);
+        if (asprintf(
+                    &tmp,
+                    "%s/.%s.%d.%u.tmp",
+                    s->config.dir,
+                    name,
+                    (int) getpid(),
+                    atomic_fetch_add(&counter, 1)) < 0)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        if (sqlite3_open_v2(
+                    tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+                data_error(
+                        &err,
+                        503,
+                        NULL,
+                        "cannot create a dataset in %s (DATA_DIR): %s",
+                        s->config.dir,
+                        sqlite3_errmsg(db));
+                return data_reply_error(req, &err);
+        }
+        data_db_harden(db);
+        /* The file is private until renamed: no journal needed, one fsync at the end. */
+        (void) sqlite3_exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", NULL, NULL, NULL);
+        if (records) {
+                if (!json_object_is_type(records, json_type_array))
+                        r = data_error(&err, 422, "records", "must be an array of objects");
+                else
+                        r = data_table_load_records(db, records, &s->config, "records", &err);
+        } else if (csv) {
+                if (!json_object_is_type(csv, json_type_string))
+                        r = data_error(&err, 422, "csv", "must be CSV text");
+                else
+                        r = data_table_load_csv(
+                                db,
+                                json_object_get_string(csv),
+                                (size_t) json_object_get_string_len(csv),
+                                &s->config,
+                                "csv",
+                                &err);
+        } else
+                r = data_table_load_csv(db, strempty(raw), raw ? len : 0, &s->config, "body", &err);
+        if (r >= 0) {
+                sqlite3_close_v2(TAKE_PTR(db));
+                _cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || fsync(fd) < 0)
+                        r = -errno;
+                else if (replace)
+                        r = rename(tmp, path) < 0 ? -errno : 0;
+                else
+                        r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        }
+        if (r < 0) {
+                (void) unlink(tmp);
+                if (r == -EEXIST)
+                        return http_reply_error(
+                                req, 409, "dataset '%s' exists; pass replace to overwrite it", name);
+                if (err.status)
+                        return data_reply_error(req, &err);
+                return r;
+        }
+        r = data_dataset_open(&s->config, name, "name", &db, &err);
+        if (r >= 0)
+                r = dataset_info(db, name, path, &info);
+        if (r < 0)
+                return err.status ? data_reply_error(req, &err) : r;
+        {
+                char loc[128];
+                snprintf(loc, sizeof(loc), "/datasets/%s", name);
+                (void) http_reply_add_header(req, "Location", loc);
+        }
+        return http_reply_json(req, 201, info);
+}
+
+int data_datasets_list(HttpRequest *req, void *userdata) {
+        DataService *s = userdata;
+        _cleanup_json_ json_object *reply = json_object_new_object();
+        _cleanup_(closedirp) DIR *d = NULL;
+        json_object *arr = json_object_new_array();
+        struct dirent *de;
+
+        if (!reply || !arr) {
+                json_object_put(arr);
+                return -ENOMEM;
+        }
+        json_object_object_add(reply, "datasets", arr);
+        d = opendir(s->config.dir);
+        while (d && (de = readdir(d))) {
+                _cleanup_(data_error_done) DataError err = {};
+                _cleanup_sqlite_ sqlite3 *db = NULL;
+                _cleanup_free_ char *name = NULL, *path = NULL;
+                json_object *info = NULL;
+                size_t n = strlen(de->d_name), sl = strlen(DATASET_SUFFIX);
+
+                if (n <= sl || !streq(de->d_name + n - sl, DATASET_SUFFIX))
+                        continue;
+                name = strndup(de->d_name, n - sl);
+                if (!name)
+                        return -ENOMEM;
+                if (!data_dataset_name_valid(name) || dataset_path(&s->config, name, &path) < 0)
+                        continue;
+                if (data_dataset_open(&s->config, name, "name", &db, &err) < 0 ||
+                    dataset_info(db, name, path, &info) < 0)
+                        continue; /* deleted meanwhile, or not ours */
+                json_object_array_add(arr, info);
+        }
+        return http_reply_json(req, 200, reply);
+}
+
+int data_datasets_get(HttpRequest *req, void *userdata) {
+        DataService *s = userdata;
+        _cleanup_(data_error_done) DataError err = {};
+        _cleanup_sqlite_ sqlite3 *db = NULL;
+        _cleanup_json_ json_object *info = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *name = http_request_param(req, "name");
+        int r;
+
+        r = data_dataset_open(&s->config, name, "name", &db, &err);
+        if (r < 0)
+                return err.status ? data_reply_error(req, &err) : r;
+        r = dataset_path(&s->config, name, &path);
+        if (r >= 0)
+                r = dataset_info(db, name, path, &info);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, info);
+}
+
+int data_datasets_delete(HttpRequest *req, void *userdata) {
+        DataService *s = userdata;
+        _cleanup_free_ char *path = NULL;
+        const char *name = http_request_param(req, "name");
+
+        if (!data_dataset_name_valid(name))
+                return http_reply_error(req, 422, "dataset names are 1-64 letters, digits, _ and -");
+        if (dataset_path(&s->config, name, &path) < 0)
+                return -ENOMEM;
+        if (unlink(path) < 0) {
+                if (errno == ENOENT)
+                        return http_reply_error(req, 404, "no dataset named '%s'", name);
+                return -errno;
+        }
+        {
+                _cleanup_json_ json_object *reply = json_object_new_object();
+                if (!reply)
+                        return -ENOMEM;
+                json_object_object_add(reply, "deleted", json_object_new_string(name));
+                return http_reply_json(req, 200, reply);
+        }
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/* data-process.c — POST /process {operation, data, options} (the seed's shape): loads
+ * the data into a fresh in-memory database (or opens a stored dataset read-only),
+ * installs the guard, runs the operation and answers
+ * {status, operation, result, rows_processed, processing_time}. A raw text/csv body is
+ * accepted with ?operation=NAME. */
+#include <strings.h>
+
+#include "data-ops.h"
+#include "data-service.h"
+#include "data-stats.h"
+#include "json-util.h"
+
+int data_reply_error(HttpRequest *req, DataError *err) {
+        _cleanup_problem_ Problem *p = problem_new(err->status, NULL, err->detail);
+
+        if (!p)
+                return -ENOMEM;
+        if (err->errors && problem_add_errors(p, err->errors) < 0)
+                return -ENOMEM;
+        return http_reply_problem(req, p);
+}
+
+bool data_query_param(const char *query, const char *key, char *buf, size_t size) {
+        size_t kl = strlen(key);
+
+        for (const char *p = query; p && *p;) {
+                const char *end = strchrnul(p, '&');
+                if ((size_t) (end - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+                        size_t n = (size_t) (end - p) - kl - 1;
+                        if (n >= size)
+                                return false;
+                        memcpy(buf, p + kl + 1, n);
+                        buf[n] = '\0';
+                        return true;
+                }
+                p = *end ? end + 1 : end;
+        }
+        return false;
+}
+
+static bool is_csv_body(HttpRequest *req) {
+        const char *ct = http_request_header(req, "Content-Type");
+        return ct && strncasecmp(ct, "text/csv", 8) == 0;
+}
+
+/* Loads data (or the raw CSV body) into a database; sets format and rows. */
+static int load_source(
+        DataService *s,
+        HttpRequest *req,
+        json_object *data,
+        sqlite3 **ret_db,
+        const char **ret_format,
+        DataError *err) {
+        _cleanup_sqlite_ sqlite3 *db = NULL;
+        json_object *records = NULL, *csv = NULL, *dataset = NULL;
+        int given = 0, r;
+
+        if (!data) {
+                size_t len;
+                const char *body = http_request_body(req, &len);
+
+                r = data_db_open_memory(&db);
+                if (r < 0)
+                        return r;
+                r = data_table_load_csv(db, strempty(body), body ? len : 0, &s->config, "body", err);
+                *ret_format = "csv";
+                if (r < 0)
+                        return r;
+                *ret_db = TAKE_PTR(db);
+                return 0;
+        }
+        given += json_object_object_get_ex(data, "records", &records);
+        given += json_object_object_get_ex(data, "csv", &csv);
+        given += json_object_object_get_ex(data, "dataset", &dataset);
+        if (given != 1)
+                return data_error(err, 422, "data", "give exactly one of records, csv or dataset");
+        if (dataset) {
+                if (!json_object_is_type(dataset, json_type_string))
+                        return data_error(err, 422, "data.dataset", "must be a dataset name");
+                *ret_format = "dataset";
+                return data_dataset_open(
+                        &s->config, json_object_get_string(dataset), "data.dataset", ret_db, err);
+        }
+        r = data_db_open_memory(&db);
+        if (r < 0)
+                return r;
+        if (records) {
+                if (!json_object_is_type(records, json_type_array))
+                        return data_error(err, 422, "data.records", "must be an array of objects");
+                *ret_format = "json";
+                r = data_table_load_records(db, records, &s->config, "data.records", err);
+        } else {
+                if (!json_object_is_type(csv, json_type_string))
+                        return data_error(err, 422, "data.csv", "must be CSV text");
+                *ret_format = "csv";
+                r = data_table_load_csv(
+                        db,
+                        json_object_get_string(csv),
+                        (size_t) json_object_get_string_len(csv),
+                        &s->config,
+                        "data.csv",
+                        err);
+        }
+        if (r < 0)
+                return r;
+        *ret_db = TAKE_PTR(db);
+        return 0;
+}
+
+static int count_rows(sqlite3 *db, int64_t *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records", -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+static void count_operation(DataService *s, const char *operation, const char *outcome, int64_t rows) {
+        const char *labels[] = { operation, outcome };
+
+        if (s->operations)
+                (void) metrics_counter_add(s->operations, labels, 1);
+        if (s->rows && rows > 0)
+                (void) metrics_counter_add(s->rows, labels, (double) rows);
+}
+
+int data_process_handler(HttpRequest *req, void *userdata) {
+        DataService *s = userdata;
+        _cleanup_json_ json_object *body = NULL, *empty = NULL, *reply = NULL, *errs = NULL;
+        _cleanup_(data_error_done) DataError err = {};
+        _cleanup_sqlite_ sqlite3 *db = NULL;
+        _cleanup_(data_columns_done) DataColumns columns = {};
+        const char *operation = NULL, *format = NULL;
+        json_object *data = NULL, *options = NULL;
+        char opbuf[32];
+        uint64_t t0 = data_now_usec();
+        DataGuard guard = {};
+        DataOpFn fn;
+        DataOp op;
+        int r;
+
+        if (is_csv_body(req)) {
+                if (!data_query_param(http_request_query(req), "operation", opbuf, sizeof(opbuf)))
+                        return http_reply_error(
+                                req,
+                                400,
+                                "a text/csv body needs ?operation=NAME (one of %s)",
+                                data_op_names());
+                operation = opbuf;
+        } else {
+                size_t len;
+
+                (void) http_request_body(req, &len);
+                if (len > s->config.max_json)
+                        return http_reply_error(
+                                req,
+                                413,
+                                "JSON bodies are limited to %" PRIu64
+                                " bytes (DATA_MAX_JSON_BODY); upload large data with POST /datasets or as text/csv",
+                                s->config.max_json);
+                r = http_request_parse_json(req, &body);
+                if (r < 0)
+                        return 0;
+                if (!json_object_is_type(body, json_type_object))
+                        return http_reply_error(req, 422, "the body must be a JSON object");
+                if (json_get_string(body, "operation", true, &errs, &operation) < 0 ||
+                    json_get_object(body, "data", true, &errs, &data) < 0 ||
+                    json_get_object(body, "options", false, &errs, &options) < 0) {
+                        /* The seed answered 400 for unknown operations; a missing one is a bad field. */
+                        return http_reply_validation(req, errs);
+                }
+        }
+        fn = data_op_find(operation);
+        if (!fn) {
+                count_operation(s, "unknown", "client_error", 0);
+                return http_reply_error(
+                        req, 400, "unknown operation '%s'; use one of %s", operation, data_op_names());
+        }
+        if (!options) {
+                options = empty = json_object_new_object();
+                if (!options)
+                        return -ENOMEM;
+        }
+
+        r = load_source(s, req, data, &db, &format, &err);
+        if (r >= 0)
+                r = data_stats_register(db);
+        if (r >= 0)
+                r = data_columns_get(db, &columns);
+        op = (DataOp){
+                .db = db,
+                .guard = &guard,
+                .options = options,
+                .config = &s->config,
+                .columns = &columns,
+                .source_format = format ? format : "json",
+                .error = &err,
+        };
+        if (r >= 0)
+                r = count_rows(db, &op.rows);
+        if (r >= 0) {
+                data_guard_install(&guard, db, s->config.query_timeout_ms);
+                r = fn(&op);
+        }
+        if (r < 0) {
+                json_object_put(op.result);
+                count_operation(s, operation, err.status ? "client_error" : "error", 0);
+                if (err.status)
+                        return data_reply_error(req, &err);
+                return r;
+        }
+        count_operation(s, operation, "completed", op.rows);
+        reply = json_object_new_object();
+        if (!reply) {
+                json_object_put(op.result);
+                return -ENOMEM;
+        }
+        json_object_object_add(reply, "status", json_object_new_string("completed"));
+        json_object_object_add(reply, "operation", json_object_new_string(operation));
+        json_object_object_add(reply, "result", op.result);
+        json_object_object_add(reply, "rows_processed", json_object_new_int64(op.rows));
+        json_object_object_add(
+                reply, "processing_time", json_object_new_double((double) (data_now_usec() - t0) / 1e6));
+        return http_reply_json(req, 200, reply);
+}

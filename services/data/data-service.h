@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* data-service.h — the data service's state and its HTTP handlers: POST /process and
+ * the /datasets collection. */
+#pragma once
+
+#include "data-util.h"
+#include "http-server.h"
+#include "metrics.h"
+
+typedef struct DataService {
+        DataConfig config;
+        MetricsFamily *operations; /* data_operations_total{operation,outcome} */
+        MetricsFamily *rows;       /* data_rows_processed_total{operation} */
+} DataService;
+
+int data_process_handler(HttpRequest *req, void *userdata);
+
+int data_datasets_create(HttpRequest *req, void *userdata);
+int data_datasets_list(HttpRequest *req, void *userdata);
+int data_datasets_get(HttpRequest *req, void *userdata);
+int data_datasets_delete(HttpRequest *req, void *userdata);
+
+/* Opens the stored dataset read-only: 404 in err when it does not exist. */
+int data_dataset_open(
+        const DataConfig *cfg, const char *name, const char *field, sqlite3 **ret, DataError *err);
+/* Checks a dataset name: 1-64 of [A-Za-z0-9_-], not starting with '-' or '_'. */
+bool data_dataset_name_valid(const char *name);
+
+/* Replies with err as problem+json; returns 0 (replied) or -errno. */
+int data_reply_error(HttpRequest *req, DataError *err);
+/* Value of key in a raw query string into buf (no percent-decoding: names and words only). */
+bool data_query_param(const char *query, const char *key, char *buf, size_t size);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* data-stats.c — statistics helpers and the SQL aggregates. SQLite 3.40 has no
+ * percentile functions (they came with 3.47's optional extension), so they live here. */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data-stats.h"
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return (x > y) - (x < y);
+}
+
+int data_stats_sort(double *v, size_t n) {
+        qsort(v, n, sizeof(double), cmp_double);
+        return 0;
+}
+
+double data_stats_percentile(const double *v, size_t n, double p) {
+        double pos = p / 100.0 * (double) (n - 1);
+        size_t lo = (size_t) floor(pos);
+        double frac = pos - (double) lo, r;
+
+        if (lo + 1 >= n)
+                return v[n - 1];
+        r = v[lo] + (v[lo + 1] - v[lo]) * frac;
+        /* The difference overflows near ±DBL_MAX: weigh the neighbours instead. */
+        return isfinite(r) ? r : v[lo] * (1 - frac) + v[lo + 1] * frac;
+}
+
+double data_stats_mean(const double *v, size_t n) {
+        double sum = 0, c = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                double y = v[i] - c, t = sum + y;
+                c = (t - sum) - y;
+                sum = t;
+        }
+        return sum / (double) n;
+}
+
+double data_stats_stddev(const double *v, size_t n, double mean) {
+        double ss = 0, comp = 0;
+
+        if (n < 2)
+                return NAN;
+        for (size_t i = 0; i < n; i++) {
+                double d = v[i] - mean;
+                ss += d * d;
+                comp += d;
+        }
+        /* Corrected two-pass formula: removes the rounding left in mean. */
+        return sqrt((ss - comp * comp / (double) n) / (double) (n - 1));
+}
+
+/* ---- SQL aggregates ------------------------------------------------------------- */
+
+typedef struct Collect {
+        double *v;
+        size_t n, cap;
+        double p; /* percentile asked for, from the first row */
+        bool bad_p;
+} Collect;
+
+static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+        Collect *c = sqlite3_aggregate_context(ctx, sizeof(Collect));
+        int t;
+
+        if (!c) {
+                sqlite3_result_error_nomem(ctx);
+                return;
+        }
+        if (argc == 2 && c->n == 0 && !c->bad_p) {
+                c->p = sqlite3_value_double(argv[1]);
+                if (!(c->p >= 0 && c->p <= 100))
+                        c->bad_p = true;
+        }
+        t = sqlite3_value_numeric_type(argv[0]);
+        if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+                return; /* NULLs and text are skipped, like avg() */
+        if (c->n == c->cap) {
+                size_t ncap = c->cap ? c->cap * 2 : 64;
+                double *nv = sqlite3_realloc64(c->v, ncap * sizeof(double));
+                if (!nv) {
+                        sqlite3_result_error_nomem(ctx);
+                        return;
+                }
+                c->v = nv;
+                c->cap = ncap;
+        }
+        c->v[c->n++] = sqlite3_value_double(argv[0]);
+}
+
+static void finish(sqlite3_context *ctx, int which) {
+        Collect *c = sqlite3_aggregate_context(ctx, 0);
+        double r;
+
+        if (!c || c->n == 0) {
+                if (c)
+                        sqlite3_free(c->v);
+                {
+                        sqlite3_result_null(ctx);
+                        return;
+                }
+        }
+        if (c->bad_p) {
+                sqlite3_free(c->v);
+                {
+                        sqlite3_result_error(ctx, "percentile() wants p between 0 and 100", -1);
+                        return;
+                }
+        }
+        if (which <= 1) {
+                data_stats_sort(c->v, c->n);
+                r = data_stats_percentile(c->v, c->n, which == 0 ? 50 : c->p);
+        } else {
+                double m = data_stats_mean(c->v, c->n);
+                r = data_stats_stddev(c->v, c->n, m);
+                if (which == 3)
+                        r = r * r;
+        }
+        sqlite3_free(c->v);
+        if (isnan(r)) {
+                sqlite3_result_null(ctx);
+                return;
+        }
+        sqlite3_result_double(ctx, r);
+}
+
+static void median_final(sqlite3_context *ctx) {
+        finish(ctx, 0);
+}
+static void percentile_final(sqlite3_context *ctx) {
+        finish(ctx, 1);
+}
+static void stddev_final(sqlite3_context *ctx) {
+        finish(ctx, 2);
+}
+static void variance_final(sqlite3_context *ctx) {
+        finish(ctx, 3);
+}
+
+int data_stats_register(sqlite3 *db) {
+        static const struct {
+                const char *name;
+                int argc;
+                void (*final)(sqlite3_context *);
+        } fns[] = {
+                { "median", 1, median_final },
+                { "percentile", 2, percentile_final },
+                { "stddev", 1, stddev_final },
+                { "variance", 1, variance_final },
+        };
+
+        for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+                if (sqlite3_create_function_v2(
+                            db,
+                            fns[i].name,
+                            fns[i].argc,
+                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                            NULL,
+                            NULL,
+                            collect_step,
+                            fns[i].final,
+                            NULL) != SQLITE_OK)
+                        return -ENOMEM;
+        return 0;
+}

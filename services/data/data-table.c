@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/* data-table.c — CSV and JSON records into SQLite. CSV is read twice over the same
+ * buffer: once to infer each column's type (so "007" stays text in a text column and
+ * numbers compare as numbers), once to insert with a prepared statement. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "data-csv.h"
+#include "data-table.h"
+#include "json-util.h"
+
+static const char *const col_type_names[] = {
+        [DATA_COL_EMPTY] = "empty",
+        [DATA_COL_INTEGER] = "integer",
+        [DATA_COL_REAL] = "real",
+        [DATA_COL_TEXT] = "text",
+};
+
+const char *data_col_type_to_string(DataColType t) {
+        return col_type_names[t];
+}
+
+DataColType data_col_type_from_decl(const char *decl) {
+        if (!decl)
+                return DATA_COL_EMPTY;
+        if (strcasecmp(decl, "INTEGER") == 0)
+                return DATA_COL_INTEGER;
+        if (strcasecmp(decl, "REAL") == 0)
+                return DATA_COL_REAL;
+        if (strcasecmp(decl, "BLOB") == 0)
+                return DATA_COL_EMPTY;
+        return DATA_COL_TEXT;
+}
+
+void data_columns_done(DataColumns *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->names[i]);
+        free(c->names);
+        free(c->types);
+        *c = (DataColumns){};
+}
+
+int data_columns_get(sqlite3 *db, DataColumns *ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        DataColumns c = {};
+        int n;
+
+        if (sqlite3_prepare_v2(db, "SELECT * FROM records LIMIT 0", -1, &st, NULL) != SQLITE_OK)
+                return -ENOENT;
+        n = sqlite3_column_count(st);
+        c.names = calloc((size_t) n + 1, sizeof(char *));
+        c.types = calloc((size_t) n + 1, sizeof(DataColType));
+        if (!c.names || !c.types) {
+                data_columns_done(&c);
+                return -ENOMEM;
+        }
+        for (int i = 0; i < n; i++) {
+                c.names[i] = strdup(sqlite3_column_name(st, i));
+                if (!c.names[i]) {
+                        data_columns_done(&c);
+                        return -ENOMEM;
+                }
+                c.n++;
+                c.types[i] = data_col_type_from_decl(sqlite3_column_decltype(st, i));
+        }
+        *ret = c;
+        return 0;
+}
+
+int data_columns_find(const DataColumns *c, const char *name) {
+        for (size_t i = 0; i < c->n; i++)
+                if (streq(c->names[i], name))
+                        return (int) i;
+        return -1;
+}
+
+void data_db_harden(sqlite3 *db) {
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+        sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 100000);
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);
+        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 200);
+        /* Sorts and GROUP BYs stay in memory (bounded by the heap limit): the pod's /tmp is small. */
+        (void) sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+}
+
+int data_db_open_memory(sqlite3 **ret) {
+        sqlite3 *db = NULL;
+
+        if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+                sqlite3_close_v2(db);
+                return -ENOMEM;
+        }
+        data_db_harden(db);
+        *ret = db;
+        return 0;
+}
+
+/* ---- value classification ------------------------------------------------------ */
+
+static bool parse_int(const char *s, size_t len, int64_t *ret) {
+        char *end;
+        long long v;
+
+        if (len == 0 || len > 20 || isspace((unsigned char) s[0]))
+                return false;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || end != s + len)
+                return false;
+        *ret = v;
+        return true;
+}
+
+static bool parse_real(const char *s, size_t len, double *ret) {
+        char *end;
+        double v;
+
+        if (len == 0 || len > 64)
+                return false;
+        /* strtod also takes "inf", "nan" and hex floats: those stay text. */
+        for (size_t i = 0; i < len; i++)
+                if (!strchr("0123456789+-.eE", s[i]))
+                        return false;
+        errno = 0;
+        v = strtod(s, &end);
+        if (end != s + len || !isfinite(v))
+                return false;
+        *ret = v;
+        return true;
+}
+
+/* ---- CSV ------------------------------------------------------------------------ */
+
+typedef struct CsvLoad {
+        sqlite3 *db;
+        const DataConfig *cfg;
+        const char *field;
+        DataError *err;
+        bool inserting;
+        bool header_done;
+        size_t n_cols;
+        char **names;
+        DataColType *types;
+        sqlite3_stmt *insert;
+        int64_t rows;
+} CsvLoad;
+
+/* Sets names[i] to base, or column_<i+1> when base is empty, made unique against
+ * names[0..i) with _2, _3, ...: SQLite compares column names without regard to ASCII case,
+ * and every column must stay addressable. */
+static int unique_name(char **names, size_t i, const char *base) {
+        char buf[64];
+        unsigned suffix = 1;
+
+        if (isempty(base)) {
+                snprintf(buf, sizeof(buf), "column_%zu", i + 1);
+                base = buf;
+        }
+        names[i] = strdup(base);
+        if (!names[i])
+                return -ENOMEM;
+        for (size_t j = 0; j < i; j++) {
+                if (strcasecmp(names[j], names[i]) != 0)
+                        continue;
+                free(names[i]);
+                if (asprintf(&names[i], "%s_%u", base, ++suffix) < 0) {
+                        names[i] = NULL;
+                        return -ENOMEM;
+                }
+                j = (size_t) -1;
+        }
+        return 0;
+}
+
+static int csv_header(CsvLoad *l, const char *const *fields, const size_t *lens, size_t n) {
+        if ((int64_t) n > l->cfg->max_columns)
+                return data_error(
+                        l->err,
+                        413,
+                        l->field,
+                        "the header has %zu columns, more than %" PRIi64 " (DATA_MAX_COLUMNS)",
+                        n,
+                        l->cfg->max_columns);
+        l->names = calloc(n, sizeof(char *));
+        l->types = calloc(n, sizeof(DataColType));
+        if (!l->names || !l->types)
+                return -ENOMEM;
+        l->n_cols = n;
+        for (size_t i = 0; i < n; i++) {
+                int k = unique_name(l->names, i, lens[i] == strlen(fields[i]) ? fields[i] : "");
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static void classify(DataColType *t, const char *s, size_t len) {
+        int64_t iv;
+        double dv;
+
+        if (len == 0 || *t == DATA_COL_TEXT)
+                return;
+        if (*t != DATA_COL_REAL && parse_int(s, len, &iv)) {
+                *t = DATA_COL_INTEGER;
+                return;
+        }
+        *t = parse_real(s, len, &dv) ? DATA_COL_REAL : DATA_COL_TEXT;
+}
+
+static int csv_record(const char *const *fields, const size_t *lens, size_t n, void *userdata) {
+        CsvLoad *l = userdata;
+        int k;
+
+        if (!l->header_done) {
+                l->header_done = true;
+                return l->inserting ? 0 : csv_header(l, fields, lens, n);
+        }
+        if (n > l->n_cols)
+                return data_error(
+                        l->err,
+                        422,
+                        l->field,
+                        "row %" PRIi64 " has %zu fields, the header has %zu",
+                        l->rows + 1,
+                        n,
+                        l->n_cols);
+        if (!l->inserting) {
+                if (++l->rows > l->cfg->max_rows)
+                        return data_error(
+                                l->err,
+                                413,
+                                l->field,
+                                "more than %" PRIi64 " rows (DATA_MAX_ROWS)",
+                                l->cfg->max_rows);
+                for (size_t i = 0; i < n; i++)
+                        classify(&l->types[i], fields[i], lens[i]);
+                return 0;
+        }
+
+        for (size_t i = 0; i < l->n_cols; i++) {
+                int64_t iv;
+                double dv;
+                int col = (int) i + 1;
+
+                if (i >= n || lens[i] == 0)
+                        k = sqlite3_bind_null(l->insert, col);
+                else if (l->types[i] == DATA_COL_INTEGER && parse_int(fields[i], lens[i], &iv))
+                        k = sqlite3_bind_int64(l->insert, col, iv);
+                else if (l->types[i] == DATA_COL_REAL && parse_real(fields[i], lens[i], &dv))
+                        k = sqlite3_bind_double(l->insert, col, dv);
+                else
+                        k = sqlite3_bind_text(l->insert, col, fields[i], (int) lens[i], SQLITE_STATIC);
+                if (k != SQLITE_OK)
+                        return -ENOMEM;
+        }
+        k = sqlite3_step(l->insert);
+        sqlite3_reset(l->insert);
+        if (k == SQLITE_NOMEM || k == SQLITE_FULL)
+                return data_error(l->err, 413, l->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        if (k != SQLITE_DONE)
+                return -EIO;
+        l->rows++;
+        return 0;
+}
+
+static int create_table(
+        sqlite3 *db, char *const *names, const DataColType *types, size_t n, sqlite3_stmt **ret_insert) {
+        _cleanup_free_ char *create = NULL, *insert = NULL;
+        size_t create_len = 0, insert_len = 0;
+        _cleanup_fclose_ FILE *c = open_memstream(&create, &create_len);
+        _cleanup_fclose_ FILE *ins = open_memstream(&insert, &insert_len);
+
+        if (!c || !ins)
+                return -ENOMEM;
+        fputs("CREATE TABLE records (", c);
+        fputs("INSERT INTO records VALUES (", ins);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *q = data_quote_ident(names[i]);
+                /* BLOB: no affinity, values stay as given; read back as "empty". */
+                static const char *const decl[] = { "BLOB", "INTEGER", "REAL", "TEXT" };
+
+                if (!q)
+                        return -ENOMEM;
+                fprintf(c, "%s%s %s", i ? ", " : "", q, decl[types[i]]);
+                fprintf(ins, "%s?", i ? ", " : "");
+        }
+        fputs(")", c);
+        fputs(")", ins);
+        if (fflush(c) != 0 || fflush(ins) != 0)
+                return -ENOMEM;
+        if (sqlite3_exec(db, create, NULL, NULL, NULL) != SQLITE_OK)
+                return -EIO;
+        if (sqlite3_prepare_v2(db, insert, -1, ret_insert, NULL) != SQLITE_OK)
+                return -EIO;
+        return 0;
+}
+
+static void csv_load_done(CsvLoad *l) {
+        for (size_t i = 0; l->names && i < l->n_cols; i++)
+                free(l->names[i]);
+        free(l->names);
+        free(l->types);
+        sqlite3_finalize(l->insert);
+}
+
+static int csv_pass(CsvLoad *l, const char *buf, size_t len) {
+        _cleanup_free_ char *msg = NULL;
+        int k;
+
+        k = csv_parse_buffer(buf, len, NULL, csv_record, l, &msg);
+        if (k == -EBADMSG || k == -E2BIG)
+                return data_error(l->err, k == -E2BIG ? 413 : 422, l->field, "%s", strempty(msg));
+        return k;
+}
+
+int data_table_load_csv(
+        sqlite3 *db, const char *buf, size_t len, const DataConfig *cfg, const char *field, DataError *err) {
+        CsvLoad l = { .db = db, .cfg = cfg, .field = field, .err = err };
+        int k;
+
+        k = csv_pass(&l, buf, len);
+        if (k < 0)
+                goto finish;
+        if (!l.names) {
+                k = data_error(err, 422, field, "no header row");
+                goto finish;
+        }
+        k = create_table(db, l.names, l.types, l.n_cols, &l.insert);
+        if (k < 0)
+                goto finish;
+        l.inserting = true;
+        l.header_done = false;
+        l.rows = 0;
+        (void) sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        k = csv_pass(&l, buf, len);
+        if (k < 0) {
+                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                goto finish;
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                k = data_error(err, 413, field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        else
+                k = l.rows > INT32_MAX ? INT32_MAX : (int) l.rows;
+finish:
+        csv_load_done(&l);
+        return k;
+}
+
+/* ---- JSON records --------------------------------------------------------------- */
+
+static void names_freep(char ***names) {
+        for (char **p = *names; p && *p; p++)
+                free(*p);
+        free(*names);
+}
+
+static DataColType json_col_type(DataColType cur, json_object *v) {
+        DataColType t;
+
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return cur;
+        case json_type_int:
+        case json_type_boolean:
+                t = DATA_COL_INTEGER;
+                break;
+        case json_type_double:
+                t = DATA_COL_REAL;
+                break;
+        default:
+                t = DATA_COL_TEXT;
+        }
+        if (cur == DATA_COL_EMPTY || cur == t)
+                return t;
+        if ((cur == DATA_COL_INTEGER && t == DATA_COL_REAL) ||
+            (cur == DATA_COL_REAL && t == DATA_COL_INTEGER))
+                return DATA_COL_REAL;
+        return DATA_COL_TEXT;
+}
+
+int data_table_load_records(
+        sqlite3 *db, json_object *records, const DataConfig *cfg, const char *field, DataError *err) {
+        _cleanup_json_ json_object *index = json_object_new_object(); /* name -> column number */
+        _cleanup_stmt_ sqlite3_stmt *insert = NULL;
+        _cleanup_(names_freep) char **names = NULL; /* NULL-terminated */
+        _cleanup_free_ DataColType *types = NULL;
+        size_t n_rows = json_object_array_length(records), n_cols = 0;
+        int k;
+
+        if (!index)
+                return -ENOMEM;
+        if ((int64_t) n_rows > cfg->max_rows)
+                return data_error(
+                        err,
+                        413,
+                        field,
+                        "%zu records, more than %" PRIi64 " (DATA_MAX_ROWS)",
+                        n_rows,
+                        cfg->max_rows);
+        for (size_t r = 0; r < n_rows; r++) {
+                json_object *rec = json_object_array_get_idx(records, r);
+
+                if (!json_object_is_type(rec, json_type_object)) {
+                        char f[64];
+                        snprintf(f, sizeof(f), "%s[%zu]", field, r);
+                        return data_error(
+                                err,
+                                422,
+                                f,
+                                "must be an object, not %s",
+                                json_type_to_user_string(json_object_get_type(rec)));
+                }
+                json_object_object_foreach(rec, key, val) {
+                        json_object *idx;
+                        (void) val;
+                        if (json_object_object_get_ex(index, key, &idx))
+                                continue;
+                        if ((int64_t) n_cols >= cfg->max_columns)
+                                return data_error(
+                                        err,
+                                        413,
+                                        field,
+                                        "more than %" PRIi64 " columns (DATA_MAX_COLUMNS)",
+                                        cfg->max_columns);
+                        json_object_object_add(index, key, json_object_new_int64((int64_t) n_cols++));
+                }
+        }
+        if (n_cols == 0)
+                return data_error(err, 422, field, "the records have no fields");
+        names = calloc(n_cols + 1, sizeof(char *));
+        types = calloc(n_cols, sizeof(DataColType));
+        if (!names || !types)
+                return -ENOMEM;
+        {
+                size_t i = 0;
+                json_object_object_foreach(index, key, val) {
+                        (void) val;
+                        k = unique_name(names, i++, key);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        for (size_t r = 0; r < n_rows; r++) {
+                json_object_object_foreach(json_object_array_get_idx(records, r), key, val) {
+                        json_object *idx;
+                        if (json_object_object_get_ex(index, key, &idx)) {
+                                int64_t c = json_object_get_int64(idx);
+                                types[c] = json_col_type(types[c], val);
+                        }
+                }
+        }
+        k = create_table(db, names, types, n_cols, &insert);
+        if (k < 0)
+                return k;
+        (void) sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        for (size_t r = 0; r < n_rows; r++) {
+                json_object *rec = json_object_array_get_idx(records, r);
+
+                sqlite3_clear_bindings(insert);
+                json_object_object_foreach(rec, key, val) {
+                        json_object *idx;
+                        int col;
+
+                        if (!json_object_object_get_ex(index, key, &idx))
+                                continue;
+                        col = (int) json_object_get_int64(idx) + 1;
+                        switch (json_object_get_type(val)) {
+                        case json_type_null:
+                                k = sqlite3_bind_null(insert, col);
+                                break;
+                        case json_type_boolean:
+                                k = sqlite3_bind_int64(insert, col, json_object_get_boolean(val));
+                                break;
+                        case json_type_int:
+                                k = sqlite3_bind_int64(insert, col, json_object_get_int64(val));
+                                break;
+                        case json_type_double:
+                                k = sqlite3_bind_double(insert, col, json_object_get_double(val));
+                                break;
+                        case json_type_string:
+                                k = sqlite3_bind_text(
+                                        insert,
+                                        col,
+                                        json_object_get_string(val),
+                                        json_object_get_string_len(val),
+                                        SQLITE_STATIC);
+                                break;
+                        default: /* nested objects and arrays are kept as JSON text */
+                                k = sqlite3_bind_text(
+                                        insert,
+                                        col,
+                                        json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN),
+                                        -1,
+                                        SQLITE_TRANSIENT);
+                        }
+                        if (k != SQLITE_OK) {
+                                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                                return -ENOMEM;
+                        }
+                }
+                k = sqlite3_step(insert);
+                sqlite3_reset(insert);
+                if (k != SQLITE_DONE) {
+                        (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                        if (k == SQLITE_NOMEM || k == SQLITE_FULL)
+                                return data_error(
+                                        err, 413, field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+                        return -EIO;
+                }
+        }
+        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                return data_error(err, 413, field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        return n_rows > INT32_MAX ? INT32_MAX : (int) n_rows;
+}

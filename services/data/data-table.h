@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* data-table.h — loading CSV text or JSON records into the `records` table of an SQLite
+ * database, with a type inferred per column, every value bound, never spliced. */
+#pragma once
+
+#include "data-util.h"
+
+typedef enum DataColType {
+        DATA_COL_EMPTY, /* only NULLs */
+        DATA_COL_INTEGER,
+        DATA_COL_REAL,
+        DATA_COL_TEXT,
+} DataColType;
+
+const char *data_col_type_to_string(DataColType t);
+DataColType data_col_type_from_decl(const char *decl);
+
+typedef struct DataColumns {
+        char **names;
+        DataColType *types;
+        size_t n;
+} DataColumns;
+
+void data_columns_done(DataColumns *c);
+/* The columns of `records` (names and declared types). */
+int data_columns_get(sqlite3 *db, DataColumns *ret);
+/* Index of name in c, -1 if none. */
+int data_columns_find(const DataColumns *c, const char *name);
+
+/* Both create `records` and fill it in one transaction; field names the request part
+ * ("data.csv") for error messages. They return the number of rows loaded or -errno, with
+ * err filled for the client's mistakes (422) and limits (413). */
+int data_table_load_csv(
+        sqlite3 *db, const char *buf, size_t len, const DataConfig *cfg, const char *field, DataError *err);
+int data_table_load_records(
+        sqlite3 *db, json_object *records, const DataConfig *cfg, const char *field, DataError *err);
+
+/* Opens a fresh in-memory database with the service's limits applied. */
+int data_db_open_memory(sqlite3 **ret);
+/* Common hardening of any handle: no extensions, defensive mode, untrusted schema. */
+void data_db_harden(sqlite3 *db);
