@@ -17,6 +17,15 @@ pandas_python=${PANDAS_PYTHON:-/usr/bin/python3}
         echo "build first: $bin is missing (set AI_SEMBLE_BUILD)" >&2
         exit 1
 }
+# The reference is only needed here, so the benchmark installs it, not setup.sh.
+if ! "$pandas_python" -c 'import pandas' 2>/dev/null; then
+        if [ "$(id -u)" -eq 0 ]; then
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pandas >/dev/null
+        else
+                echo "pandas is missing: apt-get install python3-pandas" >&2
+                exit 1
+        fi
+fi
 work=$(mktemp -d /tmp/bench-data.XXXXXX)
 pid=
 cleanup() {
