@@ -328,6 +328,9 @@ HttpServer *http_request_server(const HttpRequest *req) {
 bool http_request_replied(const HttpRequest *req) {
         return req->replied;
 }
+int http_reply_status(const HttpRequest *req) {
+        return req->status;
+}
 
 const char *http_request_param(const HttpRequest *req, const char *name) {
         size_t l = strlen(name);
@@ -416,6 +419,50 @@ int http_reply(HttpRequest *req, int status, const char *content_type, const voi
                 r = write_all(req->conn, body, len);
         if (r >= 0)
                 req->bytes = len;
+        return r;
+}
+
+int http_reply_stream_begin(HttpRequest *req, int status, const char *content_type) {
+        char head[EXTRA_HEADERS_MAX + 512];
+        int k;
+
+        if (req->replied)
+                return -EALREADY;
+        if (status < 100 || status > 599 || !header_token_valid(content_type))
+                return -EINVAL;
+        req->replied = true;
+        req->status = status;
+        /* The body ends when the connection closes: no chunked framing to get wrong. */
+        mg_disable_connection_keep_alive(req->conn);
+        k = snprintf(
+                head,
+                sizeof(head),
+                "HTTP/1.1 %d %s\r\n"
+                "Content-Type: %s\r\n"
+                "X-Request-ID: %s\r\n"
+                "Cache-Control: no-store\r\n"
+                "X-Content-Type-Options: nosniff\r\n"
+                "X-Accel-Buffering: no\r\n"
+                "Connection: close\r\n"
+                "%s\r\n",
+                status,
+                problem_status_reason(status),
+                content_type,
+                req->request_id,
+                req->extra_headers);
+        if (k < 0 || (size_t) k >= sizeof(head))
+                return -ENOBUFS;
+        return write_all(req->conn, head, (size_t) k);
+}
+
+int http_reply_stream_write(HttpRequest *req, const void *buf, size_t len) {
+        int r;
+
+        if (!req->replied)
+                return -EINVAL;
+        r = write_all(req->conn, buf, len);
+        if (r >= 0)
+                req->bytes += len;
         return r;
 }
 

@@ -93,6 +93,14 @@ int http_reply_error(HttpRequest *req, int status, const char *detail_fmt, ...) 
 /* 422 with errors from json_errors_add(). */
 int http_reply_validation(HttpRequest *req, json_object *errors);
 bool http_request_replied(const HttpRequest *req);
+/* The status replied (0 before a reply). */
+int http_reply_status(const HttpRequest *req);
+
+/* Streaming replies (Server-Sent Events): sends the status line and headers without a
+ * Content-Length, marks the connection to close after the handler, then the handler
+ * writes the body in pieces. A write fails with -EPIPE once the client has gone. */
+int http_reply_stream_begin(HttpRequest *req, int status, const char *content_type);
+int http_reply_stream_write(HttpRequest *req, const void *buf, size_t len);
 
 /* Validates a client-supplied request id: 1..128 chars of [A-Za-z0-9._:-]. */
 bool http_request_id_valid(const char *id);
