@@ -385,7 +385,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
         r = job_new(sub->task, sub->priority, payload, sub->timeout_ms, http_request_id(req), &j);
         if (r < 0)
                 return r;
-        r = job_runner_submit(o->runner, j, key, key ? hash : NULL);
+        r = job_runner_submit(o->runner, j, !sub->async, key, key ? hash : NULL);
         if (r == -EEXIST && key)
                 return reply_problem_ext(
                         req,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* job-runner.c — the life of a job between the HTTP handlers, the store and the workers. */
 #include <inttypes.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "http-server.h"
@@ -18,6 +19,44 @@ struct JobRunner {
         MetricsFamily *task_duration;
 };
 
+/* A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds first, so that ids sort by creation
+ * and the store's indexes grow at their right edge instead of at random pages. */
+int job_generate_id(char ret[static 37]) {
+        uint8_t b[16];
+        struct timespec ts;
+        uint64_t ms;
+
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                return negative_errno();
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+        for (int i = 0; i < 6; i++)
+                b[i] = (uint8_t) (ms >> (40 - 8 * i));
+        b[6] = (uint8_t) ((b[6] & 0x0f) | 0x70);
+        b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80);
+        snprintf(
+                ret,
+                37,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                b[4],
+                b[5],
+                b[6],
+                b[7],
+                b[8],
+                b[9],
+                b[10],
+                b[11],
+                b[12],
+                b[13],
+                b[14],
+                b[15]);
+        return 0;
+}
+
 int job_new(
         const UpstreamTask *task,
         JobPriority priority,
@@ -33,7 +72,7 @@ int job_new(
                 free(payload);
                 return -ENOMEM;
         }
-        r = http_generate_request_id(j->id, sizeof(j->id));
+        r = job_generate_id(j->id);
         if (r < 0) {
                 free(payload);
                 free(j);
@@ -184,7 +223,7 @@ static void run_job(void *item, void *userdata) {
                 k = job_store_transition(r->store, j->id, final, NULL, j->error, 504);
                 goto finish;
         }
-        k = job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
+        k = j->started ? 0 : job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
         if (k == -ESTALE) { /* cancelled while queued */
                 final = JOB_CANCELLED;
                 snprintf(j->error, sizeof(j->error), "cancelled");
@@ -355,7 +394,8 @@ static int queue(JobRunner *r, Job *j) {
         return k;
 }
 
-int job_runner_submit(JobRunner *r, Job *j, const char *idempotency_key, const char *request_hash) {
+int job_runner_submit(
+        JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
         JobNew n = {
                 .id = j->id,
                 .service = upstream_service_to_string(j->task->service),
@@ -366,11 +406,24 @@ int job_runner_submit(JobRunner *r, Job *j, const char *idempotency_key, const c
                 .idempotency_key = idempotency_key,
                 .request_hash = request_hash,
         };
+        bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
         int k;
 
+        n.running = claimed;
         k = job_store_insert(r->store, &n);
-        if (k < 0)
+        if (k < 0) {
+                if (claimed)
+                        scheduler_release(r->scheduler);
                 return k;
+        }
+        if (claimed) {
+                j->started = true;
+                active_add(r, j);
+                run_job(job_ref(j), r);
+                scheduler_release(r->scheduler);
+                log_set_request_id(j->request_id[0] ? j->request_id : NULL); /* run_job cleared it */
+                return 1;
+        }
         k = queue(r, j);
         if (k == -EAGAIN || k == -ESHUTDOWN) {
                 snprintf(

@@ -21,7 +21,8 @@ typedef struct Job {
         uint64_t timeout_ms;
         uint64_t deadline_ms; /* monotonic: queue wait counts against the timeout */
         char request_id[129];
-        int cancel; /* set atomically by job_runner_cancel() */
+        int cancel;   /* set atomically by job_runner_cancel() */
+        bool started; /* already recorded as running (inline runs) */
 
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -47,6 +48,7 @@ typedef struct JobRunnerConfig {
 
 typedef struct JobRunner JobRunner;
 
+int job_generate_id(char ret[static 37]);
 int job_new(
         const UpstreamTask *task,
         JobPriority priority,
@@ -68,9 +70,12 @@ int job_runner_new(
         MetricsRegistry *metrics,
         JobRunner **ret);
 void job_runner_free(JobRunner *r);
-/* Persists the job (pending) and queues it. -EAGAIN when the queue is full (the job is
- * then recorded as failed), -EEXIST when the idempotency key is taken. */
-int job_runner_submit(JobRunner *r, Job *j, const char *idempotency_key, const char *request_hash);
+/* Persists the job (pending) and queues it. With inline, when the queue is empty and a
+ * worker slot is free, runs it on the calling thread instead and returns 1 with the job
+ * done. -EAGAIN when the queue is full (the job is then recorded as failed), -EEXIST when
+ * the idempotency key is taken. */
+int job_runner_submit(
+        JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
 /* Waits until the job is done; -ETIMEDOUT after timeout_ms. */
 int job_runner_wait(Job *j, uint64_t timeout_ms);
 /* Cancels a queued or running job: 0 when done or under way, -ENOENT unknown, -ESTALE

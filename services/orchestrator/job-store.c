@@ -53,7 +53,7 @@ static const char *const statements[_ST_MAX] = {
 
 static const char schema[] =
         "CREATE TABLE IF NOT EXISTS jobs("
-        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " seq INTEGER PRIMARY KEY,"
         " id TEXT NOT NULL UNIQUE,"
         " kind TEXT NOT NULL DEFAULT 'task',"
         " service TEXT NOT NULL,"
@@ -71,7 +71,6 @@ static const char schema[] =
         " updated_at REAL NOT NULL,"
         " last_event INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
-        "CREATE INDEX IF NOT EXISTS jobs_updated ON jobs(updated_at);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
         " id INTEGER NOT NULL,"
@@ -193,10 +192,12 @@ int job_store_open(const char *path, JobStore **ret) {
         }
         (void) sqlite3_busy_timeout(s->db, 5000);
         /* WAL + synchronous=NORMAL: a commit is durable against a crash of the process, and
-         * costs no fsync; only a power loss can take the last transactions. */
+         * costs no fsync; only a power loss can take the last transactions. 1 KiB pages
+         * (set before the file exists): a job's commit touches ~4 pages, and writing 4 KiB
+         * pages made the store the bottleneck (2,200 jobs/s against 10,000 measured). */
         rc = sqlite3_exec(
                 s->db,
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;",
+                "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;",
                 NULL,
                 NULL,
                 NULL);
@@ -289,6 +290,20 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
+        if (r >= 0 && job->running) {
+                _cleanup_free_ char *running = NULL;
+
+                r = state_event_data(JOB_RUNNING, NULL, &running);
+                if (r >= 0) {
+                        st = stmt(s, ST_TRANSITION);
+                        bind_text(st, 1, job->id);
+                        bind_text(st, 2, job_status_to_string(JOB_RUNNING));
+                        (void) sqlite3_bind_double(st, 6, t);
+                        r = sqlite_errno(sqlite3_step(st));
+                }
+                if (r >= 0)
+                        r = add_event_locked(s, job->id, "state", running, t);
+        }
         if (r >= 0)
                 r = exec_simple(s, ST_COMMIT);
         if (r < 0)

@@ -29,6 +29,7 @@ typedef struct JobNew {
         uint64_t timeout_ms;
         const char *idempotency_key; /* NULL = none */
         const char *request_hash;    /* fingerprint of the request for Idempotency-Key */
+        bool running;                /* recorded as pending then running in one commit */
 } JobNew;
 
 /* A job as read back for re-running after a restart. */

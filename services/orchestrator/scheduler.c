@@ -102,7 +102,8 @@ static void *worker(void *userdata) {
         for (;;) {
                 void *item;
 
-                while (!s->stopping && s->depth == 0)
+                /* busy counts callers running inline too: never more than n_workers at once. */
+                while (!s->stopping && (s->depth == 0 || s->busy >= s->n_workers))
                         pthread_cond_wait(&s->cond, &s->lock);
                 if (s->stopping)
                         break;
@@ -112,6 +113,8 @@ static void *worker(void *userdata) {
                 s->run(item, s->userdata);
                 pthread_mutex_lock(&s->lock);
                 s->busy--;
+                if (s->depth > 0)
+                        pthread_cond_signal(&s->cond);
         }
         pthread_mutex_unlock(&s->lock);
         return NULL;
@@ -189,6 +192,25 @@ size_t scheduler_depth(Scheduler *s) {
         d = s->depth;
         pthread_mutex_unlock(&s->lock);
         return d;
+}
+
+bool scheduler_try_claim(Scheduler *s) {
+        bool ok;
+
+        pthread_mutex_lock(&s->lock);
+        ok = !s->stopping && s->depth == 0 && s->busy < s->n_workers;
+        if (ok)
+                s->busy++;
+        pthread_mutex_unlock(&s->lock);
+        return ok;
+}
+
+void scheduler_release(Scheduler *s) {
+        pthread_mutex_lock(&s->lock);
+        s->busy--;
+        if (s->depth > 0)
+                pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
 }
 
 size_t scheduler_busy(Scheduler *s) {

@@ -26,6 +26,12 @@ int scheduler_submit(Scheduler *s, void *item, JobPriority p);
 void *scheduler_try_pop(Scheduler *s);
 /* Removes a waiting item; true if it was still queued (it will not run). */
 bool scheduler_remove(Scheduler *s, void *item);
+/* "Caller runs": when nothing waits and a worker slot is free, takes the slot so that the
+ * caller runs its item on its own thread (no hand-off to a worker and back); true if it
+ * got one, which scheduler_release() gives back. Priority order is kept because it only
+ * succeeds with an empty queue, and the bound because slots count either way. */
+bool scheduler_try_claim(Scheduler *s);
+void scheduler_release(Scheduler *s);
 /* Items waiting (all priorities). */
 size_t scheduler_depth(Scheduler *s);
 size_t scheduler_busy(Scheduler *s);

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "fake-upstream.h"
+#include "log.h"
 
 int main(int argc, char **argv) {
         HttpServer *s = NULL;
@@ -14,6 +15,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: %s HOST:PORT\n", argv[0]);
                 return 2;
         }
+        log_init("fake-upstream");
+        log_set_max_level(LOG_WARNING);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
