@@ -436,6 +436,15 @@ int job_runner_submit(
         return k;
 }
 
+bool job_is_done(Job *j) {
+        bool done;
+
+        pthread_mutex_lock(&j->lock);
+        done = j->done;
+        pthread_mutex_unlock(&j->lock);
+        return done;
+}
+
 int job_runner_wait(Job *j, uint64_t timeout_ms) {
         struct timespec ts;
         int r = 0;
@@ -551,7 +560,7 @@ int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_faile
         RecoverCtx c = { .runner = r };
         int k;
 
-        k = job_store_for_each_unfinished(r->store, recover_one, &c);
+        k = job_store_for_each_unfinished(r->store, "task", recover_one, &c);
         if (ret_requeued)
                 *ret_requeued = c.requeued;
         if (ret_failed)

@@ -76,6 +76,7 @@ void job_runner_free(JobRunner *r);
  * the idempotency key is taken. */
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
+bool job_is_done(Job *j);
 /* Waits until the job is done; -ETIMEDOUT after timeout_ms. */
 int job_runner_wait(Job *j, uint64_t timeout_ms);
 /* Cancels a queued or running job: 0 when done or under way, -ENOENT unknown, -ESTALE

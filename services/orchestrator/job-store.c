@@ -614,7 +614,7 @@ int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_h
 }
 
 int job_store_for_each_unfinished(
-        JobStore *s, int (*cb)(const JobRow *row, void *userdata), void *userdata) {
+        JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata) {
         sqlite3_stmt *st = NULL;
         int rc, r;
 
@@ -631,11 +631,13 @@ int job_store_for_each_unfinished(
         rc = sqlite3_prepare_v2(
                 s->db,
                 "SELECT id, service, task, priority, payload, status, timeout_ms FROM jobs "
-                "WHERE status IN ('pending', 'running') AND kind = 'task' ORDER BY seq",
+                "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
                 -1,
                 &st,
                 NULL);
         r = sqlite_errno(rc);
+        if (r >= 0)
+                bind_text(st, 1, kind);
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 if (n == cap) {
                         Row *nr = reallocarray(rows, cap ? cap * 2 : 16, sizeof(Row));

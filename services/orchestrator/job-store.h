@@ -67,8 +67,9 @@ int job_store_events_json(
         JobStore *s, const char *id, int64_t after, json_object **ret, JobStatus *ret_status);
 /* Looks up an Idempotency-Key: *ret_id and *ret_hash (owned by the caller). -ENOENT if unused. */
 int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_hash);
-/* Calls cb for every pending or running job, oldest first. */
-int job_store_for_each_unfinished(JobStore *s, int (*cb)(const JobRow *row, void *userdata), void *userdata);
+/* Calls cb for every pending or running job of kind ("task", "workflow"), oldest first. */
+int job_store_for_each_unfinished(
+        JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata);
 /* Deletes terminal jobs (and their events) last updated more than age_ms ago. */
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted);
 int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]);

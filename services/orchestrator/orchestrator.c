@@ -6,6 +6,7 @@
 #include "http-client.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "workflow-run.h"
 
 static void *cleanup_thread(void *userdata) {
         Orchestrator *o = userdata;
@@ -48,6 +49,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
 
         pthread_mutex_init(&o->cleanup_lock, NULL);
         pthread_cond_init(&o->cleanup_cond, NULL);
+        pthread_mutex_init(&o->workflows_lock, NULL);
+        pthread_cond_init(&o->workflows_cond, NULL);
+        o->workflows_stopping = false;
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -68,6 +72,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = job_runner_recover(o->runner, &requeued, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to recover unfinished jobs: %m");
+        r = workflow_runs_recover(o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to recover unfinished workflows: %m");
         if (requeued + failed > 0)
                 log_info(
                         "recovered unfinished jobs: %u re-queued, %u failed (not idempotent)",
@@ -90,6 +97,8 @@ void orchestrator_stop(Orchestrator *o) {
                 pthread_mutex_unlock(&o->cleanup_lock);
                 pthread_join(o->cleanup_thread, NULL);
         }
+        if (o->store)
+                workflow_runs_stop(o);
         job_runner_free(TAKE_PTR(o->runner));
         job_store_free(TAKE_PTR(o->store));
         if (o->upstreams.config)
@@ -97,5 +106,7 @@ void orchestrator_stop(Orchestrator *o) {
         o->upstreams.config = NULL;
         pthread_cond_destroy(&o->cleanup_cond);
         pthread_mutex_destroy(&o->cleanup_lock);
+        pthread_cond_destroy(&o->workflows_cond);
+        pthread_mutex_destroy(&o->workflows_lock);
         http_client_pool_flush();
 }

@@ -28,6 +28,11 @@ typedef struct Orchestrator {
         MetricsFamily *http_requests; /* orch_http_requests_total{route,method,status} */
         MetricsFamily *sse_active;    /* orch_sse_connections_active */
 
+        pthread_mutex_t workflows_lock;
+        pthread_cond_t workflows_cond;
+        unsigned workflows_running;
+        bool workflows_stopping;
+
         pthread_t cleanup_thread;
         bool cleanup_started, stopping;
         pthread_mutex_t cleanup_lock;

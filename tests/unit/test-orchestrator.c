@@ -15,6 +15,7 @@
 #include "json-util.h"
 #include "orchestrator.h"
 #include "scheduler.h"
+#include "workflow.h"
 
 /* ---- scheduler -------------------------------------------------------------------- */
 
@@ -256,7 +257,7 @@ START_TEST(test_job_store) {
         free(hash);
         ck_assert_int_eq(job_store_find_key(s, "key-9", &id, &hash), -ENOENT);
 
-        ck_assert_int_eq(job_store_for_each_unfinished(s, count_row, &n), 0);
+        ck_assert_int_eq(job_store_for_each_unfinished(s, "task", count_row, &n), 0);
         ck_assert_int_eq(n, 3);
 
         /* Retention: nothing is old yet; with age 0 the two finished jobs go. */
@@ -271,6 +272,120 @@ START_TEST(test_job_store) {
         ck_assert_int_eq(st, JOB_PENDING);
         job_store_free(s);
         remove_tmpdir();
+}
+END_TEST
+
+/* ---- workflow definitions --------------------------------------------------------------- */
+
+static void expect_invalid(const char *def, const char *field, const char *message_part) {
+        json_object *o = NULL, *errs = NULL;
+        Workflow *w = NULL;
+        const char *txt;
+
+        ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
+        ck_assert_int_eq(workflow_parse(o, &w, &errs), -EINVAL);
+        ck_assert_ptr_null(w);
+        txt = json_object_to_json_string_ext(errs, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        ck_assert_msg(strstr(txt, field) != NULL, "%s: %s not named in %s", def, field, txt);
+        ck_assert_msg(strstr(txt, message_part) != NULL, "%s: '%s' not in %s", def, message_part, txt);
+        json_object_put(errs);
+        json_object_put(o);
+}
+
+START_TEST(test_workflow_validation) {
+        char big[8192] = "{\"steps\":[";
+
+        expect_invalid("{}", "steps", "required");
+        expect_invalid("{\"steps\":[]}", "steps", "1 to 32");
+        for (int i = 0; i < 33; i++)
+                snprintf(
+                        big + strlen(big),
+                        sizeof(big) - strlen(big),
+                        "%s{\"id\":\"s%d\",\"service\":\"nlp\",\"task\":\"tokenize\"}",
+                        i ? "," : "",
+                        i);
+        strcat(big, "]}");
+        expect_invalid(big, "steps", "1 to 32");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"toaster\",\"task\":\"x\"}]}",
+                "steps[0].service",
+                "one of");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"dance\"}]}",
+                "steps[0].task",
+                "tokenize");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a b\",\"service\":\"nlp\",\"task\":\"tokenize\"}]}",
+                "steps[0].id",
+                "characters");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"}]}",
+                "steps[1].id",
+                "duplicates");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"z\"]}]}",
+                "steps[0].depends_on",
+                "unknown step");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"c\"]},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"]},"
+                "{\"id\":\"c\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"b\"]}]}",
+                "depends_on",
+                "cycle");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":{\"$ref\":\"a#/x\"}}}]}",
+                "steps[1].input",
+                "not in its depends_on");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],\"input\":{\"text\":{\"$ref\":\"zz#/x\"}}}]}",
+                "steps[1].input",
+                "unknown step");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],\"input\":{\"text\":{\"$ref\":\"a/x\"}}}]}",
+                "steps[1].input",
+                "step#/json/pointer");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"on_error\":\"explode\"}]}",
+                "steps[0].on_error",
+                "continue");
+}
+END_TEST
+
+START_TEST(test_workflow_references) {
+        const char *def =
+                "{\"steps\":[{\"id\":\"ocr\",\"service\":\"vision\",\"task\":\"extract_text\"},"
+                "{\"id\":\"mid\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"ocr\"]},"
+                "{\"id\":\"sum\",\"service\":\"llm\",\"task\":\"completion\",\"depends_on\":[\"mid\"],"
+                "\"input\":{\"prompt\":{\"$ref\":\"ocr#/results/text\"},\"all\":{\"$ref\":\"ocr#\"},"
+                "\"list\":[1,{\"$ref\":\"ocr#/results/lines/1\"}],\"max_tokens\":5}}]}";
+        const char *out = "{\"results\":{\"text\":\"hello\",\"lines\":[\"a\",\"b\"]}}";
+        json_object *o = NULL, *errs = NULL, *outputs[WORKFLOW_MAX_STEPS] = {}, *in = NULL;
+        Workflow *w = NULL;
+        char *error = NULL;
+
+        ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
+        ck_assert_int_eq(workflow_parse(o, &w, &errs), 0);
+        ck_assert_ptr_null(errs);
+        ck_assert_uint_eq(w->n_steps, 3);
+        ck_assert_int_eq(json_parse_strict(out, strlen(out), &outputs[0], NULL), 0);
+        ck_assert_int_eq(workflow_resolve_input(w, 2, outputs, &in, &error), 0);
+        ck_assert_str_eq(
+                json_object_to_json_string_ext(in, JSON_C_TO_STRING_PLAIN),
+                "{\"prompt\":\"hello\",\"all\":{\"results\":{\"text\":\"hello\",\"lines\":[\"a\",\"b\"]}},"
+                "\"list\":[1,\"b\"],\"max_tokens\":5}");
+        json_object_put(in);
+        json_object_put(outputs[0]);
+        ck_assert_int_eq(json_parse_strict("{\"other\":1}", 11, &outputs[0], NULL), 0);
+        ck_assert_int_eq(workflow_resolve_input(w, 2, outputs, &in, &error), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(error, "ocr#/results/text"));
+        free(error);
+        json_object_put(outputs[0]);
+        workflow_free(w);
+        json_object_put(o);
 }
 END_TEST
 
@@ -938,6 +1053,94 @@ START_TEST(test_openapi_routes) {
 }
 END_TEST
 
+START_TEST(test_workflow_run) {
+        const char *def =
+                "{\"steps\":["
+                "{\"id\":\"ocr\",\"service\":\"vision\",\"task\":\"extract_text\",\"input\":{\"image_url\":\"http://x/1.png\"}},"
+                "{\"id\":\"lang\",\"service\":\"nlp\",\"task\":\"analyze\",\"depends_on\":[\"ocr\"],"
+                "\"input\":{\"text\":{\"$ref\":\"ocr#/status\"}}},"
+                "{\"id\":\"sent\",\"service\":\"nlp\",\"task\":\"sentiment\",\"depends_on\":[\"ocr\"],"
+                "\"input\":{\"text\":\"sleep:200\"}},"
+                "{\"id\":\"sum\",\"service\":\"llm\",\"task\":\"chat\",\"depends_on\":[\"lang\",\"sent\"],"
+                "\"input\":{\"messages\":[{\"role\":\"user\",\"content\":{\"$ref\":\"lang#/result/ok\"}}]}}]}";
+        const char *const accept_json[] = { "Accept: application/json", NULL };
+        json_object *steps, *events, *v;
+        char path[128];
+        Reply r;
+        int progress = 0;
+
+        start_orchestrator(4, 16);
+        r = request("POST", "/workflows", def, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert_str_eq(jstr(r.body, "kind"), "workflow");
+        ck_assert(json_object_object_get_ex(r.body, "result", &v));
+        ck_assert(json_object_object_get_ex(v, "steps", &steps));
+        ck_assert_uint_eq(json_object_object_length(steps), 4);
+        ck_assert(json_object_object_get_ex(steps, "sum", &v));
+        ck_assert_str_eq(jstr(v, "status"), "completed");
+        ck_assert_ptr_nonnull(jstr(v, "job_id"));
+        snprintf(path, sizeof(path), "/jobs/%s/events", jstr(r.body, "job_id"));
+        reply_done(&r);
+        /* The workflow's events show every step. */
+        r = request("GET", path, NULL, accept_json);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+                if (streq(jstr(json_object_array_get_idx(events, i), "event"), "progress"))
+                        progress++;
+        ck_assert_int_eq(progress, 8); /* running + completed for each of four steps */
+        reply_done(&r);
+
+        /* A failing step: its dependents are skipped and the workflow fails naming it. */
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"steps\":[{\"id\":\"bad\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":\"status:500\"}},"
+                "{\"id\":\"after\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"bad\"]}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "failed");
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "error"), "step bad failed"));
+        ck_assert(json_object_object_get_ex(r.body, "result", &v));
+        ck_assert(json_object_object_get_ex(v, "steps", &steps));
+        ck_assert(json_object_object_get_ex(steps, "after", &v));
+        ck_assert_str_eq(jstr(v, "status"), "skipped");
+        reply_done(&r);
+
+        /* on_error continue: the others still run and the workflow completes. */
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"async\":true,\"steps\":[{\"id\":\"bad\",\"service\":\"nlp\",\"task\":\"tokenize\",\"on_error\":\"continue\","
+                "\"input\":{\"text\":\"status:500\"}},{\"id\":\"ok\",\"service\":\"data\",\"task\":\"analyze\","
+                "\"input\":{\"data\":{\"records\":[]}}}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 202);
+        {
+                char id[64];
+                json_object *job;
+
+                snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+                job = wait_job(id, "completed");
+                ck_assert(json_object_object_get_ex(job, "result", &v));
+                ck_assert(json_object_object_get_ex(v, "steps", &steps));
+                ck_assert(json_object_object_get_ex(steps, "bad", &v));
+                ck_assert_str_eq(jstr(v, "status"), "failed");
+                json_object_put(job);
+        }
+        reply_done(&r);
+
+        r =
+                request("POST",
+                        "/workflows",
+                        "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"x\"}]}",
+                        NULL);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "steps[0].task"));
+        reply_done(&r);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("orchestrator");
         TCase *tc = tcase_create("parts"), *e2e = tcase_create("endpoints");
@@ -947,6 +1150,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_breaker_transitions);
         tcase_add_test(tc, test_backoff_bounds);
         tcase_add_test(tc, test_job_store);
+        tcase_add_test(tc, test_workflow_validation);
+        tcase_add_test(tc, test_workflow_references);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(e2e, setup, teardown);
@@ -960,6 +1165,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_queue_full);
         tcase_add_test(e2e, test_idempotency_key);
         tcase_add_test(e2e, test_restart_recovery);
+        tcase_add_test(e2e, test_workflow_run);
         tcase_add_test(e2e, test_openapi_routes);
         suite_add_tcase(s, e2e);
         return s;
