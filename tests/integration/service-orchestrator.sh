@@ -200,3 +200,31 @@ t_orch_metrics() {
         done
 }
 check "orchestrator: /metrics has the orch_* families" t_orch_metrics
+
+t_orch_workflow() {
+        local out
+        # nlp and data in parallel, then the llm with a $ref to nlp's answer (the seed's
+        # result shape has "task"); the llm may have no backend: on_error continue.
+        # shellcheck disable=SC2016 # "$ref" is JSON, not a shell expansion
+        out=$(curl -s -m 120 -H 'Content-Type: application/json' "$URL/workflows" -d '{"steps":[
+                {"id":"tok","service":"nlp","task":"tokenize","input":{"text":"one two three"}},
+                {"id":"stats","service":"data","task":"analyze","input":{"data":{"records":[{"v":1},{"v":2}]}}},
+                {"id":"say","service":"llm","task":"completion","depends_on":["tok","stats"],"on_error":"continue",
+                 "input":{"prompt":{"$ref":"tok#/task"},"max_tokens":8}}]}') || return 1
+        echo "$out"
+        jq -e '.kind == "workflow" and .status == "completed" and
+                .result.steps.tok.status == "completed" and .result.steps.stats.status == "completed" and
+                (.result.steps.say.status == "completed" or .result.steps.say.status == "failed")' <<<"$out" >/dev/null ||
+                return 1
+        curl -sf -H 'Accept: application/json' "$URL/jobs/$(jq -r .job_id <<<"$out")/events" |
+                jq -e '[.events[] | select(.event == "progress")] | length >= 6' >/dev/null &&
+                expect_eq "step job stored" completed "$(orch_job_field "$(jq -r .result.steps.tok.job_id <<<"$out")" .status)"
+}
+check "orchestrator: a workflow across nlp, data and llm runs its steps as jobs" t_orch_workflow
+
+t_orch_workflow_invalid() {
+        orch_call POST /workflows '{"steps":[{"id":"a","service":"nlp","task":"tokenize","depends_on":["b"]},
+                {"id":"b","service":"nlp","task":"tokenize","depends_on":["a"]}]}' &&
+                expect_eq "cycle" 422 "$ORCH_STATUS" && expect_match "names the step" 'steps\[[01]\]\.depends_on' "$ORCH_BODY"
+}
+check "orchestrator: a workflow with a cycle is rejected with 422 naming the step" t_orch_workflow_invalid
