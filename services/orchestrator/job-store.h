@@ -74,6 +74,16 @@ int job_store_for_each_unfinished(
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted);
 int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]);
 
+/* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
+ * or expired lock, or renewing one's own, returns 0; a lock held by another owner
+ * -EBUSY. *ret (if non-NULL) gets {name, owner, expires_at} of the holder either way. */
+int job_store_lock_acquire(
+        JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret);
+/* 0 released; -ENOENT not held; -EPERM held by another owner. */
+int job_store_lock_release(JobStore *s, const char *name, const char *owner);
+/* The unexpired locks as [{name, owner, expires_at}]. */
+int job_store_lock_list(JobStore *s, json_object **ret);
+
 /* Returns the current change generation; wait until it differs from gen or timeout. */
 uint64_t job_store_generation(JobStore *s);
 void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms);

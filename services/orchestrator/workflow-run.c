@@ -105,6 +105,32 @@ static int start_step(WorkflowRun *r, unsigned i, json_object *const *outputs, J
         return 0;
 }
 
+/* The owner of a step's lock: the workflow's job id and the step. */
+static void lock_owner(WorkflowRun *r, unsigned i, char buf[static 128]) {
+        snprintf(buf, 128, "%s/%.64s", r->id, r->w->steps[i].id);
+}
+
+static int acquire_lock(WorkflowRun *r, unsigned i) {
+        const WorkflowStep *s = &r->w->steps[i];
+        char owner[128];
+
+        lock_owner(r, i, owner);
+        /* The lease outlives the step's longest run; released as soon as it finishes. */
+        return job_store_lock_acquire(
+                r->o->store,
+                s->lock,
+                owner,
+                r->o->config.upstream.timeout_ms[s->task->service] + 60000,
+                NULL);
+}
+
+static void release_lock(WorkflowRun *r, unsigned i) {
+        char owner[128];
+
+        lock_owner(r, i, owner);
+        (void) job_store_lock_release(r->o->store, r->w->steps[i].lock, owner);
+}
+
 static void finish(WorkflowRun *r, JobStatus final) {
         pthread_mutex_lock(&r->lock);
         r->final = final;
@@ -121,6 +147,7 @@ static void *run_thread(void *userdata) {
         Job *jobs[WORKFLOW_MAX_STEPS] = {};
         json_object *outputs[WORKFLOW_MAX_STEPS] = {};
         char *errors[WORKFLOW_MAX_STEPS] = {};
+        bool holds_lock[WORKFLOW_MAX_STEPS] = {}, lock_wait_told[WORKFLOW_MAX_STEPS] = {};
         _cleanup_free_ char *failure = NULL;
         bool abort_run = false, interrupted = false;
         JobStatus final = JOB_COMPLETED, wf_status;
@@ -133,7 +160,7 @@ static void *run_thread(void *userdata) {
 
         for (;;) {
                 uint64_t gen = job_store_generation(o->store);
-                bool any_running = false, any_waiting = false;
+                bool any_running = false, any_waiting = false, any_waiting_for_lock = false;
 
                 if (__atomic_load_n(&o->workflows_stopping, __ATOMIC_RELAXED)) {
                         interrupted = true;
@@ -155,6 +182,10 @@ static void *run_thread(void *userdata) {
 
                         if (st[i] != STEP_RUNNING || !job_is_done(j))
                                 continue;
+                        if (holds_lock[i]) {
+                                release_lock(r, i);
+                                holds_lock[i] = false;
+                        }
                         if (j->status == JOB_COMPLETED) {
                                 st[i] = STEP_COMPLETED;
                                 if (!j->body ||
@@ -184,6 +215,10 @@ static void *run_thread(void *userdata) {
                                 if (st[i] == STEP_RUNNING) {
                                         (void) job_runner_cancel(o->runner, jobs[i]->id);
                                         (void) job_runner_wait(jobs[i], 5000);
+                                        if (holds_lock[i]) {
+                                                release_lock(r, i);
+                                                holds_lock[i] = false;
+                                        }
                                         st[i] = STEP_SKIPPED;
                                         step_event(r, i, st[i], jobs[i]->id, "cancelled");
                                 } else if (st[i] == STEP_WAITING) {
@@ -216,8 +251,23 @@ static void *run_thread(void *userdata) {
                         }
                         if (!ready)
                                 continue;
+                        if (w->steps[i].lock) {
+                                k = acquire_lock(r, i);
+                                if (k == -EBUSY) {
+                                        if (!lock_wait_told[i])
+                                                step_event(r, i, STEP_WAITING, NULL, "waiting for its lock");
+                                        lock_wait_told[i] = true;
+                                        any_waiting_for_lock = true;
+                                        continue;
+                                }
+                                holds_lock[i] = k >= 0;
+                        }
                         k = start_step(r, i, outputs, &jobs[i], &errors[i]);
                         if (k < 0) {
+                                if (holds_lock[i]) {
+                                        release_lock(r, i);
+                                        holds_lock[i] = false;
+                                }
                                 st[i] = STEP_FAILED;
                                 if (!errors[i])
                                         errors[i] = strdup(strerror(-k));
@@ -236,6 +286,7 @@ static void *run_thread(void *userdata) {
                         }
                         st[i] = STEP_RUNNING;
                         step_event(r, i, st[i], jobs[i]->id, NULL);
+                        continue;
                 }
 
                 for (unsigned i = 0; i < w->n_steps; i++) {
@@ -246,7 +297,9 @@ static void *run_thread(void *userdata) {
                         continue; /* cancels what runs on the next pass */
                 if (!any_running && !any_waiting)
                         break;
-                /* Children's transitions change the store: wake on them. */
+                /* Children's transitions change the store: wake on them (a lock held
+                 * elsewhere is polled at the same pace). */
+                (void) any_waiting_for_lock;
                 job_store_wait_change(o->store, gen, 100);
         }
 
@@ -286,6 +339,8 @@ static void *run_thread(void *userdata) {
                         final = JOB_CANCELLED;
         }
         for (unsigned i = 0; i < w->n_steps; i++) {
+                if (holds_lock[i] && !interrupted)
+                        release_lock(r, i);
                 job_unref(jobs[i]);
                 json_object_put(outputs[i]);
                 free(errors[i]);

@@ -181,6 +181,23 @@ int workflow_parse(json_object *def, Workflow **ret, json_object **errs) {
                         else
                                 w->steps[i].input = v;
                 }
+                if (json_object_object_get_ex(s, "lock", &v)) {
+                        const char *l =
+                                json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+                        size_t ln = strlen(l);
+                        bool ok = ln > 0 && ln <= 128;
+
+                        for (const char *c = l; ok && *c; c++)
+                                ok = isalnum((unsigned char) *c) || strchr("._:-", *c);
+                        if (ok)
+                                w->steps[i].lock = l;
+                        else
+                                (void) add_step_error(
+                                        &local_errs,
+                                        i,
+                                        "lock",
+                                        "must be 1-128 characters of [A-Za-z0-9._:-]");
+                }
                 if (json_object_object_get_ex(s, "on_error", &v)) {
                         on_error = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
                         if (streq(on_error, "continue"))

@@ -19,6 +19,7 @@ typedef struct WorkflowStep {
         unsigned deps[WORKFLOW_MAX_STEPS];
         size_t n_deps;
         bool continue_on_error;
+        const char *lock; /* a /locks name held while the step runs, or NULL */
 } WorkflowStep;
 
 typedef struct Workflow {

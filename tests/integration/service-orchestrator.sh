@@ -228,3 +228,12 @@ t_orch_workflow_invalid() {
                 expect_eq "cycle" 422 "$ORCH_STATUS" && expect_match "names the step" 'steps\[[01]\]\.depends_on' "$ORCH_BODY"
 }
 check "orchestrator: a workflow with a cycle is rejected with 422 naming the step" t_orch_workflow_invalid
+
+t_orch_locks() {
+        orch_call POST /locks/it-gpu '{"owner":"it-a","ttl":30}' && expect_eq "acquire" 200 "$ORCH_STATUS" || return 1
+        orch_call POST /locks/it-gpu '{"owner":"it-b"}' && expect_eq "held" 409 "$ORCH_STATUS" || return 1
+        curl -sf "$URL/locks" | jq -e 'any(.locks[]; .name == "it-gpu" and .owner == "it-a")' >/dev/null || return 1
+        orch_call DELETE "/locks/it-gpu?owner=it-a" && expect_eq "release" 200 "$ORCH_STATUS" &&
+                orch_call DELETE "/locks/it-gpu?owner=it-a" && expect_eq "released already" 404 "$ORCH_STATUS"
+}
+check "orchestrator: /locks leases (acquire, conflict 409, list, release)" t_orch_locks

@@ -823,7 +823,7 @@ START_TEST(test_cancel_and_timeout) {
         snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
         snprintf(path, sizeof(path), "/jobs/%s", id);
         reply_done(&r);
-        wait_job(id, "running");
+        json_object_put(wait_job(id, "running"));
         t0 = now_ms();
         r = request("DELETE", path, NULL, NULL);
         ck_assert_int_eq(r.status, 200);
@@ -965,6 +965,69 @@ START_TEST(test_restart_recovery) {
         job = wait_job("r2", "failed");
         ck_assert_ptr_nonnull(strstr(jstr(job, "error"), "not idempotent"));
         json_object_put(job);
+}
+END_TEST
+
+START_TEST(test_locks) {
+        Reply r;
+        uint64_t t0;
+
+        start_orchestrator(4, 16);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"alice\",\"ttl\":30}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "owner"), "alice");
+        reply_done(&r);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"bob\"}", NULL);
+        ck_assert_int_eq(r.status, 409);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "held by alice"));
+        reply_done(&r);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"alice\",\"ttl\":60}", NULL); /* renewal */
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/locks", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"name\":\"gpu-0\""));
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=bob", NULL, NULL);
+        ck_assert_int_eq(r.status, 409);
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=alice", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=alice", NULL, NULL);
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+        r = request("POST", "/locks/bad%21name", "{\"owner\":\"x\"}", NULL);
+        ck_assert_int_ge(r.status, 400);
+        reply_done(&r);
+        r = request("POST", "/locks/l1", "{\"ttl\":5}", NULL);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "owner"));
+        reply_done(&r);
+        /* An expired lease is anyone's. */
+        r = request("POST", "/locks/short", "{\"owner\":\"a\",\"ttl\":0.2}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        usleep(300 * 1000);
+        r = request("POST", "/locks/short", "{\"owner\":\"b\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+
+        /* Two independent workflow steps naming the same lock run one after the other. */
+        t0 = now_ms();
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"lock\":\"model\",\"input\":{\"text\":\"sleep:300\"}},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"lock\":\"model\",\"input\":{\"text\":\"sleep:300\"}}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert_uint_ge(now_ms() - t0, 600);
+        reply_done(&r);
+        r = request("GET", "/locks", NULL, NULL);
+        ck_assert_ptr_null(strstr(r.raw, "\"model\""));
+        reply_done(&r);
 }
 END_TEST
 
@@ -1166,6 +1229,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_idempotency_key);
         tcase_add_test(e2e, test_restart_recovery);
         tcase_add_test(e2e, test_workflow_run);
+        tcase_add_test(e2e, test_locks);
         tcase_add_test(e2e, test_openapi_routes);
         suite_add_tcase(s, e2e);
         return s;
