@@ -6,6 +6,7 @@
 # the same HTTP server code every service uses), so the figures are the orchestrator's.
 # Usage: tests/bench/orchestrator.sh [seconds per run]   (default 10; needs wrk)
 # Ports: ORCH_BENCH_PORT (19080) for the orchestrator, +1 for the upstream.
+# ORCH_BENCH_WORKERS (32) and ORCH_BENCH_HTTP_THREADS (64) size the orchestrator.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/common.sh
@@ -32,7 +33,7 @@ trap cleanup EXIT
 pids+=($!)
 up="http://127.0.0.1:$up_port"
 ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning \
-        HTTP_THREADS=64 ORCH_WORKERS=32 \
+        HTTP_THREADS=${ORCH_BENCH_HTTP_THREADS:-64} ORCH_WORKERS=${ORCH_BENCH_WORKERS:-32} \
         LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "$orch" &
 pids+=($!)
 for _ in $(seq 50); do
