@@ -78,6 +78,8 @@ int http_client_errno_from_curl(int curl_code) {
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_CACERT_BADFILE:
                 return -EPROTO;
+        case CURLE_ABORTED_BY_CALLBACK:
+                return -ECANCELED;
         case CURLE_TOO_MANY_REDIRECTS:
                 return -ELOOP;
         default:
@@ -105,6 +107,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
         nb[s->len] = '\0';
         s->buf = nb;
         return n;
+}
+
+static int
+xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        const int *cancel = userdata;
+
+        return __atomic_load_n(cancel, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
 void http_client_response_done(HttpClientResponse *r) {
@@ -157,6 +166,11 @@ int http_client_perform(HttpClientRequest *req) {
         }
         if (req->method)
                 (void) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+        if (req->cancel) {
+                (void) curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+                (void) curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *) req->cancel);
+                (void) curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        }
         if (headers)
                 (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 

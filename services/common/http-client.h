@@ -27,12 +27,14 @@ typedef struct HttpClientRequest {
         const char *request_id;   /* sent as X-Request-ID when set */
         uint64_t timeout_ms;      /* 0 = 10 s */
         size_t max_body;          /* 0 = 1 MiB; larger responses fail with -EFBIG */
+        const int *cancel;        /* when non-NULL and it becomes non-zero, the transfer stops with
+                                     -ECANCELED (checked at least once a second) */
         HttpClientResponse response;
         int result; /* set by http_client_perform*() */
 } HttpClientRequest;
 
 /* Performs req; returns (and stores in req->result) 0 when a response arrived (any
- * status), -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET, -EFBIG, -EINVAL, ... */
+ * status), -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET, -EFBIG, -EINVAL, ... */
 int http_client_perform(HttpClientRequest *req);
 /* Runs the requests concurrently (one thread each); every req->result is set. Returns 0
  * or -errno if the threads could not be started. */

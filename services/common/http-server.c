@@ -330,6 +330,10 @@ bool http_request_replied(const HttpRequest *req) {
         return req->replied;
 }
 
+int http_reply_status(const HttpRequest *req) {
+        return req->status;
+}
+
 const char *http_request_param(const HttpRequest *req, const char *name) {
         size_t l = strlen(name);
 

@@ -94,6 +94,8 @@ int http_reply_error(HttpRequest *req, int status, const char *detail_fmt, ...) 
 /* 422 with errors from json_errors_add(). */
 int http_reply_validation(HttpRequest *req, json_object *errors);
 bool http_request_replied(const HttpRequest *req);
+/* The status replied (0 before a reply). */
+int http_reply_status(const HttpRequest *req);
 
 /* Streaming replies (SSE, NDJSON): the head goes out with Transfer-Encoding: chunked and
  * each write is sent as one chunk at once, never buffered. A write fails with -EPIPE

@@ -1,18 +1,332 @@
 /* SPDX-License-Identifier: MIT */
-/* upstream.c — parallel readiness probes of the backend services. */
-#include "upstream.h"
+/* upstream.c — the task table, calls with retries and breakers, and parallel readiness
+ * probes of the backend services. */
+#include <inttypes.h>
+#include <sys/random.h>
+#include <time.h>
+
 #include "http-client.h"
 #include "log.h"
+#include "upstream.h"
+
+static const char *const service_names[_UPSTREAM_MAX] = {
+        [UPSTREAM_LLM] = "llm",
+        [UPSTREAM_VISION] = "vision",
+        [UPSTREAM_NLP] = "nlp",
+        [UPSTREAM_DATA] = "data",
+};
+
+/* LLM calls are not idempotent: they cost tokens and their answers differ run to run,
+ * so they are neither retried after a possible start nor re-run after a restart. The
+ * vision, nlp and data tasks are pure functions of their input. */
+static const UpstreamTask tasks[] = {
+        { UPSTREAM_LLM, "completion", "/completion", NULL, false },
+        { UPSTREAM_LLM, "chat", "/chat", NULL, false },
+        { UPSTREAM_VISION, "analyze", "/analyze", "task", true },
+        { UPSTREAM_VISION, "detect_objects", "/analyze", "task", true },
+        { UPSTREAM_VISION, "extract_text", "/analyze", "task", true },
+        { UPSTREAM_VISION, "classify", "/analyze", "task", true },
+        { UPSTREAM_VISION, "face_detection", "/analyze", "task", true },
+        { UPSTREAM_NLP, "analyze", "/process", "task", true },
+        { UPSTREAM_NLP, "sentiment", "/process", "task", true },
+        { UPSTREAM_NLP, "keywords", "/process", "task", true },
+        { UPSTREAM_NLP, "entities", "/process", "task", true },
+        { UPSTREAM_NLP, "summarize", "/process", "task", true },
+        { UPSTREAM_NLP, "similarity", "/process", "task", true },
+        { UPSTREAM_NLP, "tokenize", "/process", "task", true },
+        { UPSTREAM_DATA, "analyze", "/process", "operation", true },
+        { UPSTREAM_DATA, "transform", "/process", "operation", true },
+        { UPSTREAM_DATA, "aggregate", "/process", "operation", true },
+};
+
+const char *upstream_service_to_string(UpstreamService s) {
+        return s >= 0 && s < _UPSTREAM_MAX ? service_names[s] : "unknown";
+}
+
+int upstream_service_from_string(const char *s, UpstreamService *ret) {
+        for (int i = 0; i < _UPSTREAM_MAX; i++)
+                if (s && streq(s, service_names[i])) {
+                        *ret = (UpstreamService) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *upstream_url(const Upstreams *u, UpstreamService s) {
+        switch (s) {
+        case UPSTREAM_LLM:
+                return u->config->llm_url;
+        case UPSTREAM_VISION:
+                return u->config->vision_url;
+        case UPSTREAM_NLP:
+                return u->config->nlp_url;
+        case UPSTREAM_DATA:
+                return u->config->data_url;
+        default:
+                return NULL;
+        }
+}
+
+const UpstreamTask *upstream_task_find(UpstreamService s, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(tasks); i++)
+                if (tasks[i].service == s && name && streq(tasks[i].name, name))
+                        return &tasks[i];
+        return NULL;
+}
+
+void upstream_task_names(UpstreamService s, char *buf, size_t size) {
+        size_t used = 0;
+
+        if (size == 0)
+                return;
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(tasks); i++) {
+                int k;
+
+                if (tasks[i].service != s)
+                        continue;
+                k = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", tasks[i].name);
+                if (k < 0 || (size_t) k >= size - used)
+                        break;
+                used += (size_t) k;
+        }
+}
+
+void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
+        BreakerConfig bc = {
+                .failure_threshold = (unsigned) config->breaker_failures,
+                .open_ms = config->breaker_open_ms,
+        };
+
+        u->config = config;
+        for (int i = 0; i < _UPSTREAM_MAX; i++)
+                breaker_init(&u->breakers[i], &bc);
+}
+
+void upstreams_done(Upstreams *u) {
+        for (int i = 0; i < _UPSTREAM_MAX; i++)
+                breaker_done(&u->breakers[i]);
+}
 
 int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
-        static const char *const labels[] = { "service", NULL };
+        static const char *const labels[] = { "service", NULL },
+                                 *const fail_labels[] = { "service", "reason", NULL };
+        int r;
 
-        return metrics_gauge_new(
+        r = metrics_gauge_new(
                 registry,
                 "orch_upstream_up",
                 "1 if the upstream service answered its last readiness probe with 200.",
                 labels,
                 &u->up);
+        if (r >= 0)
+                r = metrics_histogram_new(
+                        registry,
+                        "orch_upstream_latency_seconds",
+                        "Time of one call to an upstream service (one attempt).",
+                        labels,
+                        NULL,
+                        0,
+                        &u->latency);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_upstream_retries_total",
+                        "Retried upstream calls.",
+                        labels,
+                        &u->retries);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_upstream_failures_total",
+                        "Upstream calls that failed, by reason (connect, reset, timeout, status_5xx, breaker_open).",
+                        fail_labels,
+                        &u->failures);
+        return r;
+}
+
+int upstream_write_breaker_metrics(FILE *f, Upstreams *u) {
+        uint64_t now = now_ms();
+
+        metrics_write_header(
+                f,
+                "orch_breaker_state",
+                "Circuit breaker per service: 0 closed, 1 open, 2 half-open.",
+                "gauge");
+        for (int i = 0; i < _UPSTREAM_MAX; i++) {
+                fprintf(f, "orch_breaker_state{service=\"%s\"} ", service_names[i]);
+                metrics_write_value(f, (double) breaker_state(&u->breakers[i], now));
+                fputc('\n', f);
+        }
+        return 0;
+}
+
+void upstream_result_done(UpstreamResult *r) {
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+}
+
+static void count_failure(Upstreams *u, UpstreamService s, const char *reason) {
+        if (u->failures)
+                (void) metrics_counter_add(u->failures, (const char *[]){ service_names[s], reason }, 1);
+}
+
+static const char *errno_reason(int r) {
+        switch (r) {
+        case -ETIMEDOUT:
+                return "timeout";
+        case -ECONNREFUSED:
+        case -EHOSTUNREACH:
+                return "connect";
+        case -ECONNRESET:
+                return "reset";
+        default:
+                return "other";
+        }
+}
+
+/* Sleeps up to ms, waking early when *cancel is set. */
+static void sleep_cancellable(uint64_t ms, const int *cancel) {
+        while (ms > 0 && !(cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED))) {
+                uint64_t step = MIN(ms, (uint64_t) 50);
+
+                (void) nanosleep(&(struct timespec){ .tv_nsec = (long) step * 1000000L }, NULL);
+                ms -= step;
+        }
+}
+
+int upstream_call(
+        Upstreams *u,
+        const UpstreamTask *task,
+        const char *body,
+        size_t body_len,
+        uint64_t timeout_ms,
+        const int *cancel,
+        const char *request_id,
+        UpstreamRetryFn on_retry,
+        void *userdata,
+        UpstreamResult *ret) {
+        const char *svc = service_names[task->service], *base = upstream_url(u, task->service);
+        Breaker *b = &u->breakers[task->service];
+        uint64_t start = now_ms(), deadline = start + timeout_ms;
+        char url[4200];
+        size_t l = strlen(base);
+        int r = 0;
+
+        *ret = (UpstreamResult){};
+        while (l > 0 && base[l - 1] == '/')
+                l--;
+        snprintf(url, sizeof(url), "%.*s%s", (int) MIN(l, (size_t) 4096), base, task->path);
+
+        for (unsigned attempt = 0;; attempt++) {
+                HttpClientRequest req;
+                uint64_t now = now_ms(), delay;
+                const char *retry_reason = NULL;
+                bool failure;
+
+                if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+                        snprintf(ret->error, sizeof(ret->error), "cancelled");
+                        r = -ECANCELED;
+                        break;
+                }
+                if (now >= deadline) {
+                        snprintf(
+                                ret->error,
+                                sizeof(ret->error),
+                                "%s did not answer within %" PRIu64 " ms",
+                                svc,
+                                timeout_ms);
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                if (breaker_allow(b, now, &ret->retry_after_ms) < 0) {
+                        count_failure(u, task->service, "breaker_open");
+                        snprintf(
+                                ret->error,
+                                sizeof(ret->error),
+                                "the circuit breaker for service %s is open after repeated failures",
+                                svc);
+                        r = -EBUSY;
+                        break;
+                }
+                req = (HttpClientRequest){
+                        .method = "POST",
+                        .url = url,
+                        .body = body,
+                        .body_len = body_len,
+                        .request_id = request_id,
+                        .timeout_ms = deadline - now,
+                        .max_body = 16 * 1024 * 1024,
+                        .cancel = cancel,
+                };
+                ret->attempts = attempt + 1;
+                r = http_client_perform(&req);
+                ret->upstream_ms += req.response.total_ms;
+                if (u->latency)
+                        (void) metrics_histogram_observe(
+                                u->latency, (const char *[]){ svc }, req.response.total_ms / 1000.0);
+
+                if (r == -ECANCELED) {
+                        http_client_response_done(&req.response);
+                        snprintf(ret->error, sizeof(ret->error), "cancelled");
+                        /* Not the service's fault: release a half-open probe slot as a success. */
+                        breaker_record(b, true, now_ms());
+                        break;
+                }
+                failure = r < 0 || req.response.status == 500 || req.response.status == 502 ||
+                        req.response.status == 504;
+                breaker_record(b, !failure, now_ms());
+
+                if (r < 0) {
+                        count_failure(u, task->service, errno_reason(r));
+                        snprintf(
+                                ret->error,
+                                sizeof(ret->error),
+                                "%s: %.200s",
+                                svc,
+                                req.response.error[0] ? req.response.error : strerror(-r));
+                        /* Nothing reached the service: always safe to try again. A reset may
+                         * have come after the service started: only for idempotent tasks. */
+                        if (r == -ECONNREFUSED || r == -EHOSTUNREACH)
+                                retry_reason = "connect";
+                        else if (r == -ECONNRESET && task->idempotent)
+                                retry_reason = "reset";
+                } else {
+                        if (failure)
+                                count_failure(u, task->service, "status_5xx");
+                        ret->status = req.response.status;
+                        if (req.response.status == 503 && task->idempotent)
+                                retry_reason = "503";
+                }
+
+                if (!retry_reason || attempt >= (unsigned) u->config->retry_max) {
+                        if (r >= 0) {
+                                ret->body = TAKE_PTR(req.response.body);
+                                ret->body_len = req.response.body_len;
+                        }
+                        http_client_response_done(&req.response);
+                        break;
+                }
+                http_client_response_done(&req.response);
+
+                uint64_t rnd = 0;
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                        rnd = (uint64_t) now * 2654435761u;
+                delay = backoff_full_jitter_ms(
+                        attempt, u->config->retry_base_ms, u->config->retry_cap_ms, rnd);
+                now = now_ms();
+                if (now + delay >= deadline)
+                        delay = deadline > now ? deadline - now : 0;
+                if (u->retries)
+                        (void) metrics_counter_add(u->retries, (const char *[]){ svc }, 1);
+                if (on_retry)
+                        on_retry(attempt + 1, delay, retry_reason, userdata);
+                sleep_cancellable(delay, cancel);
+                ret->upstream_ms += (double) delay;
+                ret->status = 0;
+        }
+        return r;
 }
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
@@ -74,6 +388,11 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));
                 json_object_object_add(o, "url", json_object_new_string(targets[i].url));
+                json_object_object_add(
+                        o,
+                        "breaker",
+                        json_object_new_string(
+                                breaker_state_to_string(breaker_state(&u->breakers[i], now_ms()))));
                 if (reqs[i].result < 0) {
                         snprintf(
                                 err,

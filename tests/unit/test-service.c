@@ -280,7 +280,7 @@ END_TEST
 
 START_TEST(test_orchestrator_readiness) {
         _cleanup_free_ char *llm_env = NULL, *orch_env = NULL, *llm_url = NULL, *dead_url = NULL, *v = NULL,
-                            *n = NULL, *d = NULL, *out = NULL, *err = NULL;
+                            *n = NULL, *d = NULL, *out = NULL, *err = NULL, *db = NULL;
         int llm_port = free_port(), orch_port = free_port(), dead = free_port(), status;
         RawResponse r;
         json_object *o;
@@ -292,8 +292,10 @@ START_TEST(test_orchestrator_readiness) {
         ck_assert_int_ge(asprintf(&v, "VISION_SERVICE_URL=http://127.0.0.1:%d", dead), 0);
         ck_assert_int_ge(asprintf(&n, "NLP_SERVICE_URL=http://127.0.0.1:%d", dead), 0);
         ck_assert_int_ge(asprintf(&d, "DATA_PROCESSOR_URL=http://127.0.0.1:%d", dead), 0);
+        /* The job database defaults to /data (the pod's volume): a temporary one here. */
+        ck_assert_int_ge(asprintf(&db, "ORCH_DB_PATH=/tmp/test-service-orch-%d.db", (int) getpid()), 0);
         llm = spawn(llm_bin, NULL, ARGS(llm_env));
-        orch = spawn(orch_bin, NULL, ARGS(orch_env, llm_url, v, n, d, "ORCH_PROBE_TIMEOUT=500ms"));
+        orch = spawn(orch_bin, NULL, ARGS(orch_env, llm_url, v, n, d, db, "ORCH_PROBE_TIMEOUT=500ms"));
         wait_healthy(llm_bin, llm_env);
         wait_healthy(orch_bin, orch_env);
 
@@ -328,6 +330,14 @@ START_TEST(test_orchestrator_readiness) {
         free(out), free(err);
         ck_assert_int_eq(kill(orch.pid, SIGTERM), 0);
         ck_assert_int_eq(wait_child(&orch, 10, &out, &err), 0);
+        for (const char *suffix = ""; suffix; suffix = streq(suffix, "") ? "-wal"
+                     : streq(suffix, "-wal")                             ? "-shm"
+                                                                         : NULL) {
+                char path[128];
+
+                snprintf(path, sizeof(path), "%s%s", db + strlen("ORCH_DB_PATH="), suffix);
+                (void) unlink(path);
+        }
 }
 END_TEST
 

@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: MIT */
+/* job-runner.c — the life of a job between the HTTP handlers, the store and the workers. */
+#include <inttypes.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "http-server.h"
+#include "job-runner.h"
+#include "json-util.h"
+#include "log.h"
+
+struct JobRunner {
+        JobStore *store;
+        Upstreams *upstreams;
+        Scheduler *scheduler;
+        pthread_mutex_t lock;
+        Job *active;
+        bool stopping;
+        MetricsFamily *task_duration;
+};
+
+/* A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds first, so that ids sort by creation
+ * and the store's indexes grow at their right edge instead of at random pages. */
+int job_generate_id(char ret[static 37]) {
+        uint8_t b[16];
+        struct timespec ts;
+        uint64_t ms;
+
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                return negative_errno();
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+        for (int i = 0; i < 6; i++)
+                b[i] = (uint8_t) (ms >> (40 - 8 * i));
+        b[6] = (uint8_t) ((b[6] & 0x0f) | 0x70);
+        b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80);
+        snprintf(
+                ret,
+                37,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                b[0],
+                b[1],
+                b[2],
+                b[3],
+                b[4],
+                b[5],
+                b[6],
+                b[7],
+                b[8],
+                b[9],
+                b[10],
+                b[11],
+                b[12],
+                b[13],
+                b[14],
+                b[15]);
+        return 0;
+}
+
+int job_new(
+        const UpstreamTask *task,
+        JobPriority priority,
+        char *payload,
+        uint64_t timeout_ms,
+        const char *request_id,
+        Job **ret) {
+        Job *j;
+        int r;
+
+        j = calloc(1, sizeof(Job));
+        if (!j) {
+                free(payload);
+                return -ENOMEM;
+        }
+        r = job_generate_id(j->id);
+        if (r < 0) {
+                free(payload);
+                free(j);
+                return r;
+        }
+        j->refs = 1;
+        j->task = task;
+        j->priority = priority;
+        j->payload = payload;
+        j->payload_len = strlen(payload);
+        j->timeout_ms = timeout_ms;
+        j->deadline_ms = now_ms() + timeout_ms;
+        j->status = JOB_PENDING;
+        snprintf(j->request_id, sizeof(j->request_id), "%s", strempty(request_id));
+        pthread_mutex_init(&j->lock, NULL);
+        pthread_cond_init(&j->cond, NULL);
+        *ret = j;
+        return 0;
+}
+
+Job *job_ref(Job *j) {
+        __atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
+        return j;
+}
+
+void job_unref(Job *j) {
+        if (!j || __atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) > 0)
+                return;
+        free(j->payload);
+        free(j->body);
+        pthread_cond_destroy(&j->cond);
+        pthread_mutex_destroy(&j->lock);
+        free(j);
+}
+
+static void active_add(JobRunner *r, Job *j) {
+        pthread_mutex_lock(&r->lock);
+        j->next = r->active;
+        j->prev = NULL;
+        if (r->active)
+                r->active->prev = j;
+        r->active = job_ref(j);
+        pthread_mutex_unlock(&r->lock);
+}
+
+static void active_remove(JobRunner *r, Job *j) {
+        bool found = false;
+
+        pthread_mutex_lock(&r->lock);
+        for (Job *k = r->active; k; k = k->next)
+                if (k == j) {
+                        found = true;
+                        break;
+                }
+        if (found) {
+                if (j->prev)
+                        j->prev->next = j->next;
+                else
+                        r->active = j->next;
+                if (j->next)
+                        j->next->prev = j->prev;
+                j->prev = j->next = NULL;
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (found)
+                job_unref(j);
+}
+
+static Job *active_find(JobRunner *r, const char *id) {
+        Job *found = NULL;
+
+        pthread_mutex_lock(&r->lock);
+        for (Job *k = r->active; k; k = k->next)
+                if (streq(k->id, id)) {
+                        found = job_ref(k);
+                        break;
+                }
+        pthread_mutex_unlock(&r->lock);
+        return found;
+}
+
+/* Marks the in-memory job done, wakes a synchronous waiter, and drops it from the
+ * active list. */
+static void job_finish(JobRunner *r, Job *j, JobStatus status) {
+        pthread_mutex_lock(&j->lock);
+        j->status = status;
+        j->done = true;
+        pthread_cond_broadcast(&j->cond);
+        pthread_mutex_unlock(&j->lock);
+        active_remove(r, j);
+}
+
+/* The message of a problem+json (or any JSON with detail/title/error) the service sent. */
+static void
+error_from_body(const char *svc, long status, const char *body, size_t len, char *buf, size_t size) {
+        _cleanup_json_ json_object *o = NULL;
+        const char *fields[] = { "detail", "title", "error", "message" };
+
+        if (body && json_parse_strict(body, len, &o, NULL) >= 0 && json_object_is_type(o, json_type_object))
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                        json_object *v;
+
+                        if (json_object_object_get_ex(o, fields[i], &v) &&
+                            json_object_is_type(v, json_type_string)) {
+                                snprintf(buf, size, "%s", json_object_get_string(v));
+                                return;
+                        }
+                }
+        snprintf(buf, size, "%s answered HTTP %ld", svc, status);
+}
+
+typedef struct RetryCtx {
+        JobRunner *runner;
+        Job *job;
+} RetryCtx;
+
+static void on_retry(unsigned attempt, uint64_t delay_ms, const char *reason, void *userdata) {
+        RetryCtx *c = userdata;
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return;
+        json_object_object_add(o, "message", json_object_new_string("retrying the upstream call"));
+        json_object_object_add(o, "attempt", json_object_new_int((int) attempt + 1));
+        json_object_object_add(o, "delay_ms", json_object_new_int64((int64_t) delay_ms));
+        json_object_object_add(o, "reason", json_object_new_string(reason));
+        (void) job_store_add_event(c->runner->store, c->job->id, "progress", o);
+}
+
+static void run_job(void *item, void *userdata) {
+        JobRunner *r = userdata;
+        Job *j = item;
+        const char *svc = upstream_service_to_string(j->task->service);
+        UpstreamResult res = {};
+        JobStatus final;
+        uint64_t t0 = now_ms();
+        int k;
+
+        log_set_request_id(j->request_id[0] ? j->request_id : NULL);
+        if (t0 >= j->deadline_ms) {
+                snprintf(
+                        j->error,
+                        sizeof(j->error),
+                        "timed out after %" PRIu64 " ms waiting in the queue",
+                        j->timeout_ms);
+                j->error_errno = -ETIMEDOUT;
+                final = JOB_FAILED;
+                k = job_store_transition(r->store, j->id, final, NULL, j->error, 504);
+                goto finish;
+        }
+        k = j->started ? 0 : job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
+        if (k == -ESTALE) { /* cancelled while queued */
+                final = JOB_CANCELLED;
+                snprintf(j->error, sizeof(j->error), "cancelled");
+                goto finish;
+        }
+        if (k < 0)
+                log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
+
+        k = upstream_call(
+                r->upstreams,
+                j->task,
+                j->payload,
+                j->payload_len,
+                j->deadline_ms - t0,
+                &j->cancel,
+                j->request_id[0] ? j->request_id : NULL,
+                on_retry,
+                &(RetryCtx){ r, j },
+                &res);
+        j->upstream_ms = res.upstream_ms;
+        j->retry_after_ms = res.retry_after_ms;
+        if (k == -ECANCELED && __atomic_load_n(&r->stopping, __ATOMIC_RELAXED)) {
+                /* Stopped by our own shutdown, not by a user: left "running" in the store
+                 * so that the next start decides (re-run if idempotent, else fail). */
+                final = JOB_PENDING;
+                snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
+                j->error_errno = -ESHUTDOWN;
+                goto finish;
+        } else if (k == -ECANCELED) {
+                final = JOB_CANCELLED;
+                snprintf(j->error, sizeof(j->error), "cancelled");
+                k = job_store_transition(r->store, j->id, final, NULL, "cancelled", 0);
+        } else if (k < 0) {
+                int status = k == -EBUSY ? 503 : k == -ETIMEDOUT ? 504 : 502;
+
+                final = JOB_FAILED;
+                j->error_errno = k;
+                snprintf(j->error, sizeof(j->error), "%s", res.error);
+                k = job_store_transition(r->store, j->id, final, NULL, j->error, status);
+        } else {
+                _cleanup_json_ json_object *o = NULL;
+                _cleanup_free_ char *wrapped = NULL;
+                const char *result = res.body;
+
+                j->http_status = res.status;
+                j->body = TAKE_PTR(res.body);
+                j->body_len = res.body_len;
+                /* The store keeps JSON; a service that answered something else is kept as a
+                 * JSON string rather than dropped. */
+                if (!j->body || json_parse_strict(j->body, j->body_len, &o, NULL) < 0) {
+                        json_object *s =
+                                json_object_new_string_len(j->body ? j->body : "", (int) j->body_len);
+                        const char *t = s ? json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN) : NULL;
+
+                        wrapped = t ? strdup(t) : NULL;
+                        json_object_put(s);
+                        result = wrapped;
+                } else
+                        result = j->body;
+                if (res.status >= 200 && res.status < 300) {
+                        final = JOB_COMPLETED;
+                        k = job_store_transition(r->store, j->id, final, result, NULL, 0);
+                } else {
+                        final = JOB_FAILED;
+                        error_from_body(svc, res.status, j->body, j->body_len, j->error, sizeof(j->error));
+                        k = job_store_transition(r->store, j->id, final, NULL, j->error, (int) res.status);
+                }
+        }
+        if (k == -ESTALE) {
+                /* DELETE won the race with the answer: the store says cancelled. */
+                final = JOB_CANCELLED;
+                snprintf(j->error, sizeof(j->error), "cancelled");
+        } else if (k < 0)
+                log_error_errno(k, "Failed to record the outcome of job %s: %m", j->id);
+        if (r->task_duration)
+                (void) metrics_histogram_observe(
+                        r->task_duration,
+                        (const char *[]){ svc, j->task->name },
+                        (double) (now_ms() - t0) / 1000.0);
+finish:
+        upstream_result_done(&res);
+        job_finish(r, j, final);
+        job_unref(j); /* the queue's reference */
+        log_set_request_id(NULL);
+}
+
+static void drop_job(void *item, void *userdata) {
+        JobRunner *r = userdata;
+        Job *j = item;
+
+        /* Still pending in the store: it runs again after the next start. */
+        snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
+        j->error_errno = -ESHUTDOWN;
+        job_finish(r, j, JOB_PENDING);
+        job_unref(j);
+}
+
+int job_runner_new(
+        JobStore *store,
+        Upstreams *upstreams,
+        const JobRunnerConfig *config,
+        MetricsRegistry *metrics,
+        JobRunner **ret) {
+        static const char *const labels[] = { "service", "task", NULL };
+        JobRunner *r;
+        int k;
+
+        r = calloc(1, sizeof(JobRunner));
+        if (!r)
+                return -ENOMEM;
+        r->store = store;
+        r->upstreams = upstreams;
+        pthread_mutex_init(&r->lock, NULL);
+        if (metrics) {
+                static const double buckets[] = {
+                        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120
+                };
+
+                k = metrics_histogram_new(
+                        metrics,
+                        "orch_task_duration_seconds",
+                        "Time a worker spent on a job, by service and task.",
+                        labels,
+                        buckets,
+                        ELEMENTSOF(buckets),
+                        &r->task_duration);
+                if (k < 0) {
+                        job_runner_free(r);
+                        return k;
+                }
+        }
+        k = scheduler_new(config->workers, config->queue_max, run_job, r, &r->scheduler);
+        if (k >= 0)
+                k = scheduler_start(r->scheduler);
+        if (k < 0) {
+                job_runner_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
+void job_runner_free(JobRunner *r) {
+        if (!r)
+                return;
+        /* Cancel what runs so that the workers come back quickly. */
+        __atomic_store_n(&r->stopping, true, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&r->lock);
+        for (Job *k = r->active; k; k = k->next)
+                __atomic_store_n(&k->cancel, 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&r->lock);
+        scheduler_free(r->scheduler, drop_job);
+        while (r->active)
+                active_remove(r, r->active);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+}
+
+static int queue(JobRunner *r, Job *j) {
+        int k;
+
+        active_add(r, j);
+        k = scheduler_submit(r->scheduler, job_ref(j), j->priority);
+        if (k < 0) {
+                job_unref(j);
+                active_remove(r, j);
+        }
+        return k;
+}
+
+int job_runner_submit(
+        JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
+        JobNew n = {
+                .id = j->id,
+                .service = upstream_service_to_string(j->task->service),
+                .task = j->task->name,
+                .priority = job_priority_to_string(j->priority),
+                .payload = j->payload,
+                .timeout_ms = j->timeout_ms,
+                .idempotency_key = idempotency_key,
+                .request_hash = request_hash,
+        };
+        bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
+        int k;
+
+        n.running = claimed;
+        k = job_store_insert(r->store, &n);
+        if (k < 0) {
+                if (claimed)
+                        scheduler_release(r->scheduler);
+                return k;
+        }
+        if (claimed) {
+                j->started = true;
+                active_add(r, j);
+                run_job(job_ref(j), r);
+                scheduler_release(r->scheduler);
+                log_set_request_id(j->request_id[0] ? j->request_id : NULL); /* run_job cleared it */
+                return 1;
+        }
+        k = queue(r, j);
+        if (k == -EAGAIN || k == -ESHUTDOWN) {
+                snprintf(
+                        j->error,
+                        sizeof(j->error),
+                        k == -EAGAIN ? "the job queue is full" : "the orchestrator is shutting down");
+                (void) job_store_transition(r->store, j->id, JOB_FAILED, NULL, j->error, 503);
+                j->status = JOB_FAILED;
+        }
+        return k;
+}
+
+bool job_is_done(Job *j) {
+        bool done;
+
+        pthread_mutex_lock(&j->lock);
+        done = j->done;
+        pthread_mutex_unlock(&j->lock);
+        return done;
+}
+
+int job_runner_wait(Job *j, uint64_t timeout_ms) {
+        struct timespec ts;
+        int r = 0;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t) (timeout_ms / 1000);
+        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&j->lock);
+        while (!j->done)
+                if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) != 0) {
+                        r = j->done ? 0 : -ETIMEDOUT;
+                        break;
+                }
+        pthread_mutex_unlock(&j->lock);
+        return r;
+}
+
+int job_runner_cancel(JobRunner *r, const char *id) {
+        _cleanup_(job_unrefp) Job *j = active_find(r, id);
+        int k;
+
+        if (!j)
+                /* Not in memory: only a row can be pending here (e.g. it failed to queue). */
+                return job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+        if (scheduler_remove(r->scheduler, j)) {
+                k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
+                snprintf(j->error, sizeof(j->error), "cancelled");
+                job_finish(r, j, JOB_CANCELLED);
+                job_unref(j); /* the queue's reference */
+                return k == -ESTALE ? -ESTALE : 0;
+        }
+        /* Running: the worker sees the flag, curl aborts, and it records the cancel. For
+         * the answer to say "cancelled" at once, record it now; the worker's own
+         * transition then finds the job terminal. */
+        k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
+        return k == -ESTALE ? -ESTALE : 0;
+}
+
+typedef struct RecoverCtx {
+        JobRunner *runner;
+        unsigned requeued, failed;
+} RecoverCtx;
+
+static int recover_one(const JobRow *row, void *userdata) {
+        RecoverCtx *c = userdata;
+        JobRunner *r = c->runner;
+        const UpstreamTask *task = NULL;
+        UpstreamService svc;
+        JobPriority prio = JOB_PRIORITY_MEDIUM;
+        _cleanup_(job_unrefp) Job *j = NULL;
+        char *payload;
+        char reason[256];
+        int k;
+
+        if (upstream_service_from_string(row->service, &svc) >= 0)
+                task = upstream_task_find(svc, row->task);
+        (void) job_priority_from_string(row->priority, &prio);
+        if (!task) {
+                snprintf(
+                        reason,
+                        sizeof(reason),
+                        "unknown task %s/%s after a restart",
+                        row->service,
+                        row->task);
+                goto fail;
+        }
+        if (row->status == JOB_RUNNING && !task->idempotent) {
+                snprintf(
+                        reason,
+                        sizeof(reason),
+                        "interrupted by an orchestrator restart while running; %s %s is not idempotent and was "
+                        "not re-run",
+                        row->service,
+                        row->task);
+                goto fail;
+        }
+        payload = strdup(row->payload);
+        if (!payload)
+                return -ENOMEM;
+        k = job_new(task, prio, payload, row->timeout_ms ? row->timeout_ms : 60000, NULL, &j);
+        if (k < 0)
+                return k;
+        snprintf(j->id, sizeof(j->id), "%s", row->id);
+        if (row->status == JOB_RUNNING) {
+                _cleanup_json_ json_object *o = json_object_new_object();
+
+                if (o) {
+                        json_object_object_add(
+                                o,
+                                "message",
+                                json_object_new_string("re-queued after an orchestrator restart"));
+                        (void) job_store_add_event(r->store, row->id, "progress", o);
+                }
+        }
+        k = queue(r, j);
+        if (k >= 0) {
+                c->requeued++;
+                return 0;
+        }
+        snprintf(reason, sizeof(reason), "could not be re-queued after a restart: %s", strerror(-k));
+fail:
+        (void) job_store_transition(r->store, row->id, JOB_FAILED, NULL, reason, 500);
+        c->failed++;
+        return 0;
+}
+
+int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_failed) {
+        RecoverCtx c = { .runner = r };
+        int k;
+
+        k = job_store_for_each_unfinished(r->store, "task", recover_one, &c);
+        if (ret_requeued)
+                *ret_requeued = c.requeued;
+        if (ret_failed)
+                *ret_failed = c.failed;
+        return k;
+}
+
+size_t job_runner_queue_depth(JobRunner *r) {
+        return scheduler_depth(r->scheduler);
+}
+
+size_t job_runner_busy(JobRunner *r) {
+        return scheduler_busy(r->scheduler);
+}

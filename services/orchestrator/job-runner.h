@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* job-runner.h — jobs in flight: persisted through the job store, queued on the
+ * scheduler, run against an upstream service by a worker, waited for by synchronous
+ * requests, cancelled by DELETE, re-queued after a restart. */
+#pragma once
+
+#include <pthread.h>
+
+#include "job-store.h"
+#include "metrics.h"
+#include "scheduler.h"
+#include "upstream.h"
+
+typedef struct Job {
+        int refs;
+        char id[37];
+        const UpstreamTask *task;
+        JobPriority priority;
+        char *payload; /* JSON text sent upstream */
+        size_t payload_len;
+        uint64_t timeout_ms;
+        uint64_t deadline_ms; /* monotonic: queue wait counts against the timeout */
+        char request_id[129];
+        int cancel;   /* set atomically by job_runner_cancel() */
+        bool started; /* already recorded as running (inline runs) */
+
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done;
+
+        /* The outcome, valid once done. */
+        JobStatus status;
+        int error_errno; /* transport error, -EBUSY breaker open, -EAGAIN queue timeout */
+        long http_status;
+        char *body; /* the upstream's answer */
+        size_t body_len;
+        char error[512];
+        double upstream_ms;
+        uint64_t retry_after_ms;
+
+        struct Job *prev, *next; /* the runner's active list */
+} Job;
+
+typedef struct JobRunnerConfig {
+        unsigned workers;
+        size_t queue_max;
+} JobRunnerConfig;
+
+typedef struct JobRunner JobRunner;
+
+int job_generate_id(char ret[static 37]);
+int job_new(
+        const UpstreamTask *task,
+        JobPriority priority,
+        char *payload, /* taken over */
+        uint64_t timeout_ms,
+        const char *request_id,
+        Job **ret);
+Job *job_ref(Job *j);
+void job_unref(Job *j);
+static inline void job_unrefp(Job **j) {
+        if (*j)
+                job_unref(*j);
+}
+
+int job_runner_new(
+        JobStore *store,
+        Upstreams *upstreams,
+        const JobRunnerConfig *config,
+        MetricsRegistry *metrics,
+        JobRunner **ret);
+void job_runner_free(JobRunner *r);
+/* Persists the job (pending) and queues it. With inline, when the queue is empty and a
+ * worker slot is free, runs it on the calling thread instead and returns 1 with the job
+ * done. -EAGAIN when the queue is full (the job is then recorded as failed), -EEXIST when
+ * the idempotency key is taken. */
+int job_runner_submit(
+        JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
+bool job_is_done(Job *j);
+/* Waits until the job is done; -ETIMEDOUT after timeout_ms. */
+int job_runner_wait(Job *j, uint64_t timeout_ms);
+/* Cancels a queued or running job: 0 when done or under way, -ENOENT unknown, -ESTALE
+ * when it had already finished. */
+int job_runner_cancel(JobRunner *r, const char *id);
+/* Re-queues pending jobs, and running ones whose task is idempotent; fails the others.
+ * *ret_requeued / *ret_failed count them. */
+int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_failed);
+size_t job_runner_queue_depth(JobRunner *r);
+size_t job_runner_busy(JobRunner *r);

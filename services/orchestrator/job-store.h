@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* job-store.h — jobs and their events in SQLite (WAL) on the data volume. One connection
+ * behind a mutex: writes serialize in SQLite anyway, and a single connection keeps the
+ * prepared statements hot. Every change wakes job_store_wait_change() (SSE streams). */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum JobStatus {
+        JOB_PENDING,
+        JOB_RUNNING,
+        JOB_COMPLETED,
+        JOB_FAILED,
+        JOB_CANCELLED,
+        _JOB_STATUS_MAX,
+} JobStatus;
+
+typedef struct JobStore JobStore;
+
+typedef struct JobNew {
+        const char *id;
+        const char *kind; /* "task" or "workflow" */
+        const char *service;
+        const char *task;
+        const char *priority;
+        const char *payload; /* JSON text sent upstream */
+        uint64_t timeout_ms;
+        const char *idempotency_key; /* NULL = none */
+        const char *request_hash;    /* fingerprint of the request for Idempotency-Key */
+        bool running;                /* recorded as pending then running in one commit */
+} JobNew;
+
+/* A job as read back for re-running after a restart. */
+typedef struct JobRow {
+        const char *id, *service, *task, *priority, *payload;
+        JobStatus status;
+        uint64_t timeout_ms;
+} JobRow;
+
+int job_store_open(const char *path, JobStore **ret);
+void job_store_free(JobStore *s);
+
+/* -EEXIST if the id or the idempotency key is taken. */
+int job_store_insert(JobStore *s, const JobNew *job);
+/* Moves a job to status and records a "state" event; result is JSON text (may be NULL),
+ * error a message. -ENOENT if unknown, -ESTALE if it is already terminal (the first
+ * terminal state wins: a cancel racing a completion). */
+int job_store_transition(
+        JobStore *s,
+        const char *id,
+        JobStatus status,
+        const char *result,
+        const char *error,
+        int error_status);
+/* A "progress" (or other) event with JSON data. */
+int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data);
+
+/* {job_id, status, service, task, priority, created_at, updated_at, result, error}. */
+int job_store_get_json(JobStore *s, const char *id, json_object **ret);
+int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);
+/* {jobs:[...], next_cursor} newest first; status < 0 = any; cursor 0 = from the newest. */
+int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret);
+/* Events with id > after as [{id, event, data, time}], and the job's current status. */
+int job_store_events_json(
+        JobStore *s, const char *id, int64_t after, json_object **ret, JobStatus *ret_status);
+/* Looks up an Idempotency-Key: *ret_id and *ret_hash (owned by the caller). -ENOENT if unused. */
+int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_hash);
+/* Calls cb for every pending or running job of kind ("task", "workflow"), oldest first. */
+int job_store_for_each_unfinished(
+        JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata);
+/* Deletes terminal jobs (and their events) last updated more than age_ms ago. */
+int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted);
+int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]);
+
+/* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
+ * or expired lock, or renewing one's own, returns 0; a lock held by another owner
+ * -EBUSY. *ret (if non-NULL) gets {name, owner, expires_at} of the holder either way. */
+int job_store_lock_acquire(
+        JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret);
+/* 0 released; -ENOENT not held; -EPERM held by another owner. */
+int job_store_lock_release(JobStore *s, const char *name, const char *owner);
+/* The unexpired locks as [{name, owner, expires_at}]. */
+int job_store_lock_list(JobStore *s, json_object **ret);
+
+/* Returns the current change generation; wait until it differs from gen or timeout. */
+uint64_t job_store_generation(JobStore *s);
+void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms);
+
+const char *job_status_to_string(JobStatus s);
+int job_status_from_string(const char *s, JobStatus *ret);
+static inline bool job_status_is_terminal(JobStatus s) {
+        return s == JOB_COMPLETED || s == JOB_FAILED || s == JOB_CANCELLED;
+}
+/* ISO 8601 UTC with milliseconds from Unix seconds. */
+void job_format_time(double t, char buf[static 32]);

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* orchestrator.c — bringing the orchestrator's parts up and down: upstreams, job store,
+ * runner, recovery of unfinished jobs, and the retention cleanup thread. */
+#include <time.h>
+
+#include "http-client.h"
+#include "log.h"
+#include "orchestrator.h"
+#include "workflow-run.h"
+
+static void *cleanup_thread(void *userdata) {
+        Orchestrator *o = userdata;
+
+        pthread_mutex_lock(&o->cleanup_lock);
+        while (!o->stopping) {
+                struct timespec ts;
+                unsigned deleted = 0;
+                int r;
+
+                pthread_mutex_unlock(&o->cleanup_lock);
+                r = job_store_cleanup(o->store, o->config.retention_ms, &deleted);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to delete old jobs: %m");
+                else if (deleted > 0)
+                        log_info("deleted %u finished jobs past retention", deleted);
+                pthread_mutex_lock(&o->cleanup_lock);
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += (time_t) (o->config.cleanup_interval_ms / 1000);
+                ts.tv_nsec += (long) (o->config.cleanup_interval_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                while (!o->stopping)
+                        if (pthread_cond_timedwait(&o->cleanup_cond, &o->cleanup_lock, &ts) != 0)
+                                break;
+        }
+        pthread_mutex_unlock(&o->cleanup_lock);
+        return NULL;
+}
+
+int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
+        JobRunnerConfig rc = {
+                .workers = (unsigned) o->config.workers,
+                .queue_max = (size_t) o->config.queue_max,
+        };
+        unsigned requeued = 0, failed = 0;
+        int r;
+
+        pthread_mutex_init(&o->cleanup_lock, NULL);
+        pthread_cond_init(&o->cleanup_cond, NULL);
+        pthread_mutex_init(&o->workflows_lock, NULL);
+        pthread_cond_init(&o->workflows_cond, NULL);
+        o->workflows_stopping = false;
+        upstreams_init(&o->upstreams, &o->config.upstream);
+        if (m) {
+                r = upstream_setup_metrics(&o->upstreams, m);
+                if (r < 0)
+                        return r;
+        }
+        r = job_store_open(o->config.db_path, &o->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the job database %s: %m", o->config.db_path);
+        r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
+        if (r < 0)
+                return r;
+        if (m) {
+                r = api_setup_metrics(o, m);
+                if (r < 0)
+                        return r;
+        }
+        r = job_runner_recover(o->runner, &requeued, &failed);
+        if (r < 0)
+                return log_error_errno(r, "Failed to recover unfinished jobs: %m");
+        r = workflow_runs_recover(o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to recover unfinished workflows: %m");
+        if (requeued + failed > 0)
+                log_info(
+                        "recovered unfinished jobs: %u re-queued, %u failed (not idempotent)",
+                        requeued,
+                        failed);
+        r = -pthread_create(&o->cleanup_thread, NULL, cleanup_thread, o);
+        if (r < 0)
+                return r;
+        o->cleanup_started = true;
+        return 0;
+}
+
+/* Pooled upstream connections are closed before exit so that valgrind/ASan see no
+ * leak and the services see an orderly FIN. */
+void orchestrator_stop(Orchestrator *o) {
+        if (o->cleanup_started) {
+                pthread_mutex_lock(&o->cleanup_lock);
+                o->stopping = true;
+                pthread_cond_broadcast(&o->cleanup_cond);
+                pthread_mutex_unlock(&o->cleanup_lock);
+                pthread_join(o->cleanup_thread, NULL);
+        }
+        if (o->store)
+                workflow_runs_stop(o);
+        job_runner_free(TAKE_PTR(o->runner));
+        job_store_free(TAKE_PTR(o->store));
+        if (o->upstreams.config)
+                upstreams_done(&o->upstreams);
+        o->upstreams.config = NULL;
+        pthread_cond_destroy(&o->cleanup_cond);
+        pthread_mutex_destroy(&o->cleanup_lock);
+        pthread_cond_destroy(&o->workflows_cond);
+        pthread_mutex_destroy(&o->workflows_lock);
+        http_client_pool_flush();
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* orchestrator.h — the orchestrator's configuration and the state its handlers share. */
+#pragma once
+
+#include <pthread.h>
+
+#include "http-server.h"
+#include "job-runner.h"
+#include "job-store.h"
+#include "upstream.h"
+
+typedef struct OrchConfig {
+        UpstreamConfig upstream;
+        char *db_path;
+        int64_t workers;
+        int64_t queue_max;
+        uint64_t max_timeout_ms;
+        uint64_t retention_ms;
+        uint64_t cleanup_interval_ms;
+        uint64_t sse_keepalive_ms;
+} OrchConfig;
+
+typedef struct Orchestrator {
+        OrchConfig config;
+        Upstreams upstreams;
+        JobStore *store;
+        JobRunner *runner;
+        MetricsFamily *http_requests; /* orch_http_requests_total{route,method,status} */
+        MetricsFamily *sse_active;    /* orch_sse_connections_active */
+
+        pthread_mutex_t workflows_lock;
+        pthread_cond_t workflows_cond;
+        unsigned workflows_running;
+        bool workflows_stopping;
+
+        pthread_t cleanup_thread;
+        bool cleanup_started, stopping;
+        pthread_mutex_t cleanup_lock;
+        pthread_cond_t cleanup_cond;
+} Orchestrator;
+
+/* Opens the store, starts the workers, re-queues unfinished jobs and the cleanup
+ * thread; metrics may be NULL. The caller logs a failure (and still calls stop). */
+int orchestrator_start(Orchestrator *o, MetricsRegistry *metrics);
+/* Stops the workers (running jobs stay "running" in the store for the next start). */
+void orchestrator_stop(Orchestrator *o);
+
+/* The orchestrator's routes; handlers get o through the route table. */
+const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n);
+int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);

@@ -1,0 +1,1249 @@
+/* SPDX-License-Identifier: MIT */
+/* test-orchestrator.c — the orchestrator's parts on their own (scheduler order, breaker
+ * transitions, backoff bounds, job store) and its endpoints end to end against an
+ * in-process fake upstream that answers slowly, with 503s, or not at all on demand. */
+#include <check.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "breaker.h"
+#include "fake-upstream.h"
+#include "http-client.h"
+#include "job-store.h"
+#include "json-util.h"
+#include "orchestrator.h"
+#include "scheduler.h"
+#include "workflow.h"
+
+/* ---- scheduler -------------------------------------------------------------------- */
+
+static void run_nothing(void *item, void *userdata) {
+}
+
+START_TEST(test_priority_order) {
+        Scheduler *s = NULL;
+        int items[6];
+
+        ck_assert_int_eq(scheduler_new(1, 16, run_nothing, NULL, &s), 0);
+        /* Not started: nothing pops on its own, so the order is observable. */
+        ck_assert_int_eq(scheduler_submit(s, &items[0], JOB_PRIORITY_LOW), 0);
+        ck_assert_int_eq(scheduler_submit(s, &items[1], JOB_PRIORITY_CRITICAL), 0);
+        ck_assert_int_eq(scheduler_submit(s, &items[2], JOB_PRIORITY_MEDIUM), 0);
+        ck_assert_int_eq(scheduler_submit(s, &items[3], JOB_PRIORITY_HIGH), 0);
+        ck_assert_int_eq(scheduler_submit(s, &items[4], JOB_PRIORITY_LOW), 0);
+        ck_assert_int_eq(scheduler_submit(s, &items[5], JOB_PRIORITY_CRITICAL), 0);
+        ck_assert_uint_eq(scheduler_depth(s), 6);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[1]);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[5]); /* FIFO within a priority */
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[3]);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[2]);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[0]);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &items[4]);
+        ck_assert_ptr_null(scheduler_try_pop(s));
+        scheduler_free(s, NULL);
+}
+END_TEST
+
+START_TEST(test_queue_bounds_and_remove) {
+        Scheduler *s = NULL;
+        int a, b, c;
+        JobPriority p;
+
+        ck_assert_int_eq(scheduler_new(1, 2, run_nothing, NULL, &s), 0);
+        ck_assert_int_eq(scheduler_submit(s, &a, JOB_PRIORITY_LOW), 0);
+        ck_assert_int_eq(scheduler_submit(s, &b, JOB_PRIORITY_HIGH), 0);
+        ck_assert_int_eq(scheduler_submit(s, &c, JOB_PRIORITY_CRITICAL), -EAGAIN);
+        ck_assert(scheduler_remove(s, &b));
+        ck_assert(!scheduler_remove(s, &b));
+        ck_assert_int_eq(scheduler_submit(s, &c, JOB_PRIORITY_CRITICAL), 0);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &c);
+        ck_assert_ptr_eq(scheduler_try_pop(s), &a);
+        scheduler_free(s, NULL);
+
+        ck_assert_int_eq(job_priority_from_string("critical", &p), 0);
+        ck_assert_int_eq(p, JOB_PRIORITY_CRITICAL);
+        ck_assert_int_eq(job_priority_from_string("balanced", &p), -EINVAL);
+        ck_assert_int_eq(job_priority_from_string(NULL, &p), -EINVAL);
+}
+END_TEST
+
+/* ---- breaker and backoff ------------------------------------------------------------ */
+
+START_TEST(test_breaker_transitions) {
+        Breaker b;
+        uint64_t ra = 0;
+
+        breaker_init(&b, &(BreakerConfig){ .failure_threshold = 3, .open_ms = 1000 });
+        ck_assert_int_eq(breaker_state(&b, 0), BREAKER_CLOSED);
+        /* A success in between resets the count: failures must be consecutive. */
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(breaker_allow(&b, 10, NULL), 0);
+                breaker_record(&b, false, 10);
+        }
+        ck_assert_int_eq(breaker_allow(&b, 10, NULL), 0);
+        breaker_record(&b, true, 10);
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(breaker_allow(&b, 20, NULL), 0);
+                breaker_record(&b, false, 20);
+        }
+        ck_assert_int_eq(breaker_state(&b, 20), BREAKER_CLOSED);
+        ck_assert_int_eq(breaker_allow(&b, 30, NULL), 0);
+        breaker_record(&b, false, 30);
+        ck_assert_int_eq(breaker_state(&b, 30), BREAKER_OPEN);
+        ck_assert_int_eq(breaker_allow(&b, 500, &ra), -EBUSY);
+        ck_assert_uint_eq(ra, 530);
+        /* After open_ms one probe goes through (half-open), a second waits. */
+        ck_assert_int_eq(breaker_state(&b, 1030), BREAKER_HALF_OPEN);
+        ck_assert_int_eq(breaker_allow(&b, 1030, NULL), 0);
+        ck_assert_int_eq(breaker_allow(&b, 1031, NULL), -EBUSY);
+        /* The probe fails: open again for a full period. */
+        breaker_record(&b, false, 1040);
+        ck_assert_int_eq(breaker_state(&b, 1041), BREAKER_OPEN);
+        ck_assert_int_eq(breaker_allow(&b, 2000, NULL), -EBUSY);
+        ck_assert_int_eq(breaker_allow(&b, 2040, NULL), 0);
+        breaker_record(&b, true, 2050);
+        ck_assert_int_eq(breaker_state(&b, 2050), BREAKER_CLOSED);
+        ck_assert_int_eq(breaker_allow(&b, 2051, NULL), 0);
+        ck_assert_str_eq(breaker_state_to_string(BREAKER_HALF_OPEN), "half_open");
+        breaker_done(&b);
+}
+END_TEST
+
+START_TEST(test_backoff_bounds) {
+        /* The ceiling doubles per attempt up to the cap; the delay is uniform below it. */
+        ck_assert_uint_eq(backoff_full_jitter_ms(0, 50, 1000, UINT64_MAX - 1), (UINT64_MAX - 1) % 51);
+        for (unsigned a = 0; a < 20; a++) {
+                uint64_t ceiling = MIN((uint64_t) 50 << MIN(a, 30u), (uint64_t) 1000);
+
+                for (uint64_t rnd = 0; rnd < 5000; rnd += 7)
+                        ck_assert_uint_le(backoff_full_jitter_ms(a, 50, 1000, rnd * 2654435761u), ceiling);
+                ck_assert_uint_eq(backoff_full_jitter_ms(a, 50, 1000, ceiling), ceiling);
+                ck_assert_uint_eq(backoff_full_jitter_ms(a, 50, 1000, ceiling + 1), 0);
+        }
+        ck_assert_uint_eq(backoff_full_jitter_ms(3, 0, 1000, 12345), 0);
+}
+END_TEST
+
+/* ---- job store ------------------------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void) {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-orch.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static int count_row(const JobRow *row, void *userdata) {
+        (*(int *) userdata)++;
+        return 0;
+}
+
+START_TEST(test_job_store) {
+        JobStore *s = NULL;
+        json_object *o = NULL, *ev = NULL, *list = NULL, *jobs;
+        char path[128], *id = NULL, *hash = NULL;
+        JobStatus st;
+        int n = 0;
+
+        make_tmpdir();
+        snprintf(path, sizeof(path), "%s/jobs.db", tmpdir);
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        for (int i = 0; i < 5; i++) {
+                char jid[16];
+
+                snprintf(jid, sizeof(jid), "job-%d", i);
+                ck_assert_int_eq(
+                        job_store_insert(
+                                s,
+                                &(JobNew){ .id = jid,
+                                           .service = "nlp",
+                                           .task = "tokenize",
+                                           .priority = "medium",
+                                           .payload = "{\"text\":\"x\"}",
+                                           .idempotency_key = i == 0 ? "key-0" : NULL,
+                                           .request_hash = i == 0 ? "h0" : NULL }),
+                        0);
+        }
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "job-0",
+                                   .service = "nlp",
+                                   .task = "t",
+                                   .priority = "low",
+                                   .payload = "{}" }),
+                -EEXIST);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "job-x",
+                                   .service = "nlp",
+                                   .task = "t",
+                                   .priority = "low",
+                                   .payload = "{}",
+                                   .idempotency_key = "key-0" }),
+                -EEXIST);
+
+        ck_assert_int_eq(job_store_transition(s, "job-0", JOB_RUNNING, NULL, NULL, 0), 0);
+        ck_assert_int_eq(job_store_transition(s, "job-0", JOB_COMPLETED, "{\"tokens\":[1]}", NULL, 0), 0);
+        /* The first terminal state wins. */
+        ck_assert_int_eq(job_store_transition(s, "job-0", JOB_CANCELLED, NULL, "cancelled", 0), -ESTALE);
+        ck_assert_int_eq(job_store_transition(s, "nope", JOB_RUNNING, NULL, NULL, 0), -ENOENT);
+        ck_assert_int_eq(job_store_transition(s, "job-1", JOB_FAILED, NULL, "no backend", 503), 0);
+
+        ck_assert_int_eq(job_store_get_json(s, "job-0", &o), 0);
+        ck_assert_str_eq(jstr(o, "status"), "completed");
+        ck_assert_str_eq(jstr(o, "job_id"), "job-0");
+        ck_assert_ptr_nonnull(strstr(
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), "\"result\":{\"tokens\":[1]}"));
+        json_object_put(o);
+        ck_assert_int_eq(job_store_get_json(s, "job-1", &o), 0);
+        ck_assert_str_eq(jstr(o, "error"), "no backend");
+        ck_assert_str_eq(jstr(o, "error_status"), "503");
+        json_object_put(o);
+        ck_assert_int_eq(job_store_get_json(s, "nope", &o), -ENOENT);
+
+        ck_assert_int_eq(job_store_events_json(s, "job-0", 0, &ev, &st), 0);
+        ck_assert_int_eq(st, JOB_COMPLETED);
+        ck_assert_uint_eq(json_object_array_length(ev), 3);
+        ck_assert_str_eq(jstr(json_object_array_get_idx(ev, 2), "id"), "3");
+        json_object_put(ev);
+        ck_assert_int_eq(job_store_events_json(s, "job-0", 2, &ev, NULL), 0);
+        ck_assert_uint_eq(json_object_array_length(ev), 1);
+        json_object_put(ev);
+
+        /* Pages of two, newest first, then by status. */
+        ck_assert_int_eq(job_store_list_json(s, -1, 2, 0, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
+        ck_assert_uint_eq(json_object_array_length(jobs), 2);
+        ck_assert_str_eq(jstr(json_object_array_get_idx(jobs, 0), "job_id"), "job-4");
+        ck_assert_ptr_nonnull(jstr(list, "next_cursor"));
+        {
+                int64_t cursor = strtoll(jstr(list, "next_cursor"), NULL, 10);
+                json_object *page2 = NULL, *j2;
+
+                ck_assert_int_eq(job_store_list_json(s, -1, 2, cursor, &page2), 0);
+                ck_assert(json_object_object_get_ex(page2, "jobs", &j2));
+                ck_assert_str_eq(jstr(json_object_array_get_idx(j2, 0), "job_id"), "job-2");
+                json_object_put(page2);
+        }
+        json_object_put(list);
+        ck_assert_int_eq(job_store_list_json(s, JOB_FAILED, 10, 0, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
+        ck_assert_uint_eq(json_object_array_length(jobs), 1);
+        ck_assert_ptr_null(jstr(list, "next_cursor"));
+        json_object_put(list);
+
+        ck_assert_int_eq(job_store_find_key(s, "key-0", &id, &hash), 0);
+        ck_assert_str_eq(id, "job-0");
+        ck_assert_str_eq(hash, "h0");
+        free(id);
+        free(hash);
+        ck_assert_int_eq(job_store_find_key(s, "key-9", &id, &hash), -ENOENT);
+
+        ck_assert_int_eq(job_store_for_each_unfinished(s, "task", count_row, &n), 0);
+        ck_assert_int_eq(n, 3);
+
+        /* Retention: nothing is old yet; with age 0 the two finished jobs go. */
+        unsigned deleted = 99;
+        ck_assert_int_eq(job_store_cleanup(s, 3600 * 1000, &deleted), 0);
+        ck_assert_uint_eq(deleted, 0);
+        usleep(2000);
+        ck_assert_int_eq(job_store_cleanup(s, 0, &deleted), 0);
+        ck_assert_uint_eq(deleted, 2);
+        ck_assert_int_eq(job_store_get_status(s, "job-0", &st), -ENOENT);
+        ck_assert_int_eq(job_store_get_status(s, "job-2", &st), 0);
+        ck_assert_int_eq(st, JOB_PENDING);
+        job_store_free(s);
+        remove_tmpdir();
+}
+END_TEST
+
+/* ---- workflow definitions --------------------------------------------------------------- */
+
+static void expect_invalid(const char *def, const char *field, const char *message_part) {
+        json_object *o = NULL, *errs = NULL;
+        Workflow *w = NULL;
+        const char *txt;
+
+        ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
+        ck_assert_int_eq(workflow_parse(o, &w, &errs), -EINVAL);
+        ck_assert_ptr_null(w);
+        txt = json_object_to_json_string_ext(errs, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        ck_assert_msg(strstr(txt, field) != NULL, "%s: %s not named in %s", def, field, txt);
+        ck_assert_msg(strstr(txt, message_part) != NULL, "%s: '%s' not in %s", def, message_part, txt);
+        json_object_put(errs);
+        json_object_put(o);
+}
+
+START_TEST(test_workflow_validation) {
+        char big[8192] = "{\"steps\":[";
+
+        expect_invalid("{}", "steps", "required");
+        expect_invalid("{\"steps\":[]}", "steps", "1 to 32");
+        for (int i = 0; i < 33; i++)
+                snprintf(
+                        big + strlen(big),
+                        sizeof(big) - strlen(big),
+                        "%s{\"id\":\"s%d\",\"service\":\"nlp\",\"task\":\"tokenize\"}",
+                        i ? "," : "",
+                        i);
+        strcat(big, "]}");
+        expect_invalid(big, "steps", "1 to 32");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"toaster\",\"task\":\"x\"}]}",
+                "steps[0].service",
+                "one of");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"dance\"}]}",
+                "steps[0].task",
+                "tokenize");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a b\",\"service\":\"nlp\",\"task\":\"tokenize\"}]}",
+                "steps[0].id",
+                "characters");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"}]}",
+                "steps[1].id",
+                "duplicates");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"z\"]}]}",
+                "steps[0].depends_on",
+                "unknown step");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"c\"]},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"]},"
+                "{\"id\":\"c\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"b\"]}]}",
+                "depends_on",
+                "cycle");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":{\"$ref\":\"a#/x\"}}}]}",
+                "steps[1].input",
+                "not in its depends_on");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],\"input\":{\"text\":{\"$ref\":\"zz#/x\"}}}]}",
+                "steps[1].input",
+                "unknown step");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\"},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],\"input\":{\"text\":{\"$ref\":\"a/x\"}}}]}",
+                "steps[1].input",
+                "step#/json/pointer");
+        expect_invalid(
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"on_error\":\"explode\"}]}",
+                "steps[0].on_error",
+                "continue");
+}
+END_TEST
+
+START_TEST(test_workflow_references) {
+        const char *def =
+                "{\"steps\":[{\"id\":\"ocr\",\"service\":\"vision\",\"task\":\"extract_text\"},"
+                "{\"id\":\"mid\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"ocr\"]},"
+                "{\"id\":\"sum\",\"service\":\"llm\",\"task\":\"completion\",\"depends_on\":[\"mid\"],"
+                "\"input\":{\"prompt\":{\"$ref\":\"ocr#/results/text\"},\"all\":{\"$ref\":\"ocr#\"},"
+                "\"list\":[1,{\"$ref\":\"ocr#/results/lines/1\"}],\"max_tokens\":5}}]}";
+        const char *out = "{\"results\":{\"text\":\"hello\",\"lines\":[\"a\",\"b\"]}}";
+        json_object *o = NULL, *errs = NULL, *outputs[WORKFLOW_MAX_STEPS] = {}, *in = NULL;
+        Workflow *w = NULL;
+        char *error = NULL;
+
+        ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
+        ck_assert_int_eq(workflow_parse(o, &w, &errs), 0);
+        ck_assert_ptr_null(errs);
+        ck_assert_uint_eq(w->n_steps, 3);
+        ck_assert_int_eq(json_parse_strict(out, strlen(out), &outputs[0], NULL), 0);
+        ck_assert_int_eq(workflow_resolve_input(w, 2, outputs, &in, &error), 0);
+        ck_assert_str_eq(
+                json_object_to_json_string_ext(in, JSON_C_TO_STRING_PLAIN),
+                "{\"prompt\":\"hello\",\"all\":{\"results\":{\"text\":\"hello\",\"lines\":[\"a\",\"b\"]}},"
+                "\"list\":[1,\"b\"],\"max_tokens\":5}");
+        json_object_put(in);
+        json_object_put(outputs[0]);
+        ck_assert_int_eq(json_parse_strict("{\"other\":1}", 11, &outputs[0], NULL), 0);
+        ck_assert_int_eq(workflow_resolve_input(w, 2, outputs, &in, &error), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(error, "ocr#/results/text"));
+        free(error);
+        json_object_put(outputs[0]);
+        workflow_free(w);
+        json_object_put(o);
+}
+END_TEST
+
+/* ---- end to end ------------------------------------------------------------------------ */
+
+static Orchestrator orch;
+static HttpServer *upstream, *server;
+static MetricsRegistry *registry;
+static char fake_url[64], dead_url[64], db_path[128];
+static int port;
+
+static void start_orchestrator(unsigned workers, size_t queue_max) {
+        size_t n;
+        const HttpRoute *routes;
+
+        orch.config.db_path = db_path;
+        orch.config.workers = workers;
+        orch.config.queue_max = (int64_t) queue_max;
+        orch.config.max_timeout_ms = 60000;
+        orch.config.retention_ms = 3600 * 1000;
+        orch.config.cleanup_interval_ms = 3600 * 1000;
+        orch.config.sse_keepalive_ms = 200;
+        ck_assert_int_eq(metrics_registry_new(&registry), 0);
+        ck_assert_int_eq(orchestrator_start(&orch, registry), 0);
+        ck_assert_int_eq(
+                http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 32 }, &server), 0);
+        routes = api_routes(&orch, &n);
+        ck_assert_int_eq(http_server_add_routes(server, routes, n), 0);
+        ck_assert_int_eq(http_server_start(server), 0);
+        port = http_server_get_port(server);
+}
+
+static void stop_orchestrator(void) {
+        (void) http_server_shutdown(server);
+        http_server_free(server);
+        server = NULL;
+        orchestrator_stop(&orch);
+        metrics_registry_free(registry);
+        registry = NULL;
+}
+
+static void setup(void) {
+        int up_port;
+
+        make_tmpdir();
+        snprintf(db_path, sizeof(db_path), "%s/orchestrator.db", tmpdir);
+        ck_assert_int_eq(fake_upstream_start("127.0.0.1:0", &upstream), 0);
+        up_port = http_server_get_port(upstream);
+        snprintf(fake_url, sizeof(fake_url), "http://127.0.0.1:%d", up_port);
+        /* Port 1 on loopback: connection refused at once. */
+        snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
+        orch = (Orchestrator){};
+        orch.config.upstream = (UpstreamConfig){
+                .llm_url = fake_url,
+                .vision_url = fake_url,
+                .nlp_url = fake_url,
+                .data_url = fake_url,
+                .probe_timeout_ms = 500,
+                .timeout_ms = { 5000, 5000, 5000, 5000 },
+                .retry_max = 2,
+                .retry_base_ms = 5,
+                .retry_cap_ms = 20,
+                .breaker_failures = 3,
+                .breaker_open_ms = 400,
+        };
+}
+
+static void teardown(void) {
+        if (server)
+                stop_orchestrator();
+        (void) http_server_shutdown(upstream);
+        http_server_free(upstream);
+        http_client_pool_flush();
+        remove_tmpdir();
+}
+
+typedef struct Reply {
+        long status;
+        json_object *body;
+        char *raw;
+        char headers[4096];
+} Reply;
+
+static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
+        Reply *r = userdata;
+        size_t l = strlen(r->headers);
+
+        snprintf(r->headers + l, sizeof(r->headers) - l, "%.*s", (int) (size * n), data);
+        return size * n;
+}
+
+static size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
+        Reply *r = userdata;
+        size_t l = r->raw ? strlen(r->raw) : 0;
+        char *nb = realloc(r->raw, l + size * n + 1);
+
+        ck_assert_ptr_nonnull(nb);
+        memcpy(nb + l, data, size * n);
+        nb[l + size * n] = '\0';
+        r->raw = nb;
+        return size * n;
+}
+
+/* One request with optional extra headers ("Name: value", NULL-terminated). */
+static Reply request(const char *method, const char *path, const char *body, const char *const *headers) {
+        Reply r = {};
+        struct curl_slist *h = NULL;
+        char url[256];
+        CURL *c = curl_easy_init();
+
+        ck_assert_ptr_nonnull(c);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+        if (body) {
+                h = curl_slist_append(h, "Content-Type: application/json");
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        }
+        for (size_t i = 0; headers && headers[i]; i++)
+                h = curl_slist_append(h, headers[i]);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+        if (r.raw)
+                (void) json_parse_strict(r.raw, strlen(r.raw), &r.body, NULL);
+        return r;
+}
+
+static void reply_done(Reply *r) {
+        json_object_put(r->body);
+        free(r->raw);
+}
+
+static json_object *get_job(const char *id) {
+        char path[128];
+        Reply r;
+        json_object *o;
+
+        snprintf(path, sizeof(path), "/jobs/%s", id);
+        r = request("GET", path, NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        o = json_object_get(r.body);
+        reply_done(&r);
+        return o;
+}
+
+static json_object *wait_job(const char *id, const char *status) {
+        for (int i = 0; i < 200; i++) {
+                json_object *o = get_job(id);
+
+                if (streq(jstr(o, "status"), status))
+                        return o;
+                json_object_put(o);
+                usleep(20 * 1000);
+        }
+        ck_abort_msg("job %s never became %s", id, status);
+        return NULL;
+}
+
+START_TEST(test_seed_endpoints) {
+        Reply r;
+        json_object *job;
+        char id[64];
+
+        start_orchestrator(4, 64);
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"hello world\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert_ptr_nonnull(strstr(r.headers, "X-Gateway-Overhead-Ms: "));
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        ck_assert_str_eq(jstr(job, "task"), "tokenize");
+        json_object_put(job);
+
+        r =
+                request("POST",
+                        "/data/process",
+                        "{\"operation\":\"analyze\",\"data\":{\"records\":[{\"a\":1}]}}",
+                        NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "rows_processed"), "1");
+        ck_assert_ptr_nonnull(jstr(r.body, "job_id"));
+        reply_done(&r);
+
+        r =
+                request("POST",
+                        "/ai/vision/analyze",
+                        "{\"image_url\":\"http://x/y.png\",\"task\":\"classify\"}",
+                        NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(jstr(r.body, "result"));
+        reply_done(&r);
+
+        /* The llm without a backend answers 503: passed through, the job failed with it. */
+        r = request("POST", "/ai/llm/completion", "{\"prompt\":\"hi\"}", NULL);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "no backend configured"));
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "failed");
+        ck_assert_ptr_nonnull(strstr(jstr(job, "error"), "no backend configured"));
+        json_object_put(job);
+
+        r =
+                request("POST",
+                        "/dispatch",
+                        "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"messages\":[]}}",
+                        NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "service"), "llm");
+        reply_done(&r);
+
+        r = request("GET", "/jobs/does-not-exist", NULL, NULL);
+        ck_assert_int_eq(r.status, 404);
+        ck_assert_str_eq(jstr(r.body, "detail"), "Job does-not-exist not found");
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_bad_input) {
+        static const struct {
+                const char *path, *body, *field;
+                long status;
+        } cases[] = {
+                { "/ai/llm/completion", "{\"invalid\":\"payload\"}", "prompt", 422 },
+                { "/ai/llm/completion", "{\"prompt\":\"x\",\"max_tokens\":\"many\"}", "max_tokens", 422 },
+                { "/ai/llm/completion", "{\"prompt\":", NULL, 400 },
+                { "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"dance\"}", "task", 422 },
+                { "/ai/vision/analyze", "{\"task\":\"classify\"}", "image_url", 422 },
+                { "/data/process", "{\"operation\":\"explode\",\"data\":{}}", "operation", 400 },
+                { "/data/process", "{\"operation\":\"analyze\",\"data\":[]}", "data", 422 },
+                { "/dispatch", "{\"service\":\"toaster\",\"task\":\"x\"}", "service", 422 },
+                { "/dispatch", "{\"service\":\"nlp\",\"task\":\"x\"}", "task", 422 },
+                { "/dispatch",
+                  "{\"service\":\"nlp\",\"task\":\"tokenize\",\"priority\":\"urgent\"}",
+                  "priority",
+                  422 },
+                { "/dispatch",
+                  "{\"service\":\"nlp\",\"task\":\"tokenize\",\"timeout\":-1}",
+                  "timeout",
+                  422 },
+                { "/dispatch",
+                  "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"task\":\"sentiment\"}}",
+                  "payload",
+                  422 },
+        };
+
+        start_orchestrator(2, 16);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Reply r = request("POST", cases[i].path, cases[i].body, NULL);
+
+                ck_assert_msg(
+                        r.status == cases[i].status, "%s %s: %ld", cases[i].path, cases[i].body, r.status);
+                if (cases[i].field)
+                        ck_assert_msg(
+                                strstr(r.raw, cases[i].field) != NULL,
+                                "%s: field %s not named in %s",
+                                cases[i].path,
+                                cases[i].field,
+                                r.raw);
+                reply_done(&r);
+        }
+        {
+                Reply r = request("GET", "/jobs?status=bogus", NULL, NULL);
+                ck_assert_int_eq(r.status, 422);
+                reply_done(&r);
+                r = request("GET", "/jobs?limit=0", NULL, NULL);
+                ck_assert_int_eq(r.status, 422);
+                reply_done(&r);
+        }
+}
+END_TEST
+
+START_TEST(test_async_and_events) {
+        Reply r;
+        json_object *job, *events;
+        char id[64], path[128], last[64];
+        const char *const prefer[] = { "Prefer: respond-async", NULL };
+        const char *const accept_json[] = { "Accept: application/json", NULL };
+
+        start_orchestrator(2, 16);
+        r =
+                request("POST",
+                        "/dispatch",
+                        "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:300\"}}",
+                        prefer);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        ck_assert_ptr_nonnull(strstr(r.headers, "Location: /jobs/"));
+        reply_done(&r);
+
+        /* The stream: a snapshot first, then states, ending at the terminal one. */
+        snprintf(path, sizeof(path), "/jobs/%s/events", id);
+        r = request("GET", path, NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.headers, "text/event-stream"));
+        ck_assert_ptr_nonnull(strstr(r.raw, "event: snapshot\n"));
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"status\":\"completed\""));
+        ck_assert(strstr(r.raw, "event: snapshot") < strstr(r.raw, "\"status\":\"completed\"}"));
+        reply_done(&r);
+
+        /* Resumed after event 1, it repeats neither the snapshot nor event 1. */
+        const char *const resume[] = { "Last-Event-ID: 1", NULL };
+        r = request("GET", path, NULL, resume);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_null(strstr(r.raw, "snapshot"));
+        ck_assert_ptr_null(strstr(r.raw, "id: 1\n"));
+        ck_assert_ptr_nonnull(strstr(r.raw, "id: 2\n"));
+        ck_assert_ptr_nonnull(strstr(r.raw, "id: 3\n"));
+        reply_done(&r);
+
+        r = request("GET", path, NULL, accept_json);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        ck_assert_uint_eq(json_object_array_length(events), 3);
+        snprintf(last, sizeof(last), "%s", jstr(json_object_array_get_idx(events, 2), "event"));
+        ck_assert_str_eq(last, "state");
+        reply_done(&r);
+
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+
+        /* A stream opened while the job is pending sees keep-alives and the end. */
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"async\":true,\"payload\":{\"text\":\"sleep:700\"}}",
+                NULL);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(path, sizeof(path), "/jobs/%s/events", jstr(r.body, "job_id"));
+        reply_done(&r);
+        r = request("GET", path, NULL, NULL);
+        ck_assert_ptr_nonnull(strstr(r.raw, ": keep-alive"));
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"status\":\"completed\""));
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_retries) {
+        Reply r;
+
+        start_orchestrator(2, 16);
+        /* Two 503s then 200: retried (vision tasks are idempotent). */
+        r = request(
+                "POST", "/ai/vision/analyze", "{\"image_url\":\"flaky:a:2\",\"task\":\"classify\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        /* Five 503s: retries run out (2), the 503 comes back. */
+        r = request(
+                "POST", "/ai/vision/analyze", "{\"image_url\":\"flaky:b:5\",\"task\":\"classify\"}", NULL);
+        ck_assert_int_eq(r.status, 503);
+        reply_done(&r);
+        /* The llm is not idempotent: its 503 is not retried. */
+        unsigned before = fake_upstream_calls();
+        r =
+                request("POST",
+                        "/dispatch",
+                        "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"m\":\"flaky:c:1\"}}",
+                        NULL);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_uint_eq(fake_upstream_calls() - before, 1);
+        reply_done(&r);
+        {
+                char *text = NULL;
+                size_t len;
+
+                ck_assert_int_eq(metrics_registry_render(registry, &text, &len), 0);
+                ck_assert_ptr_nonnull(strstr(text, "orch_upstream_retries_total{service=\"vision\"} 4"));
+                ck_assert_ptr_nonnull(strstr(
+                        text,
+                        "orch_http_requests_total{route=\"/ai/vision/analyze\",method=\"POST\",status=\"200\"} 1"));
+                ck_assert_ptr_nonnull(strstr(
+                        text, "orch_task_duration_seconds_count{service=\"vision\",task=\"classify\"} 2"));
+                ck_assert_ptr_nonnull(strstr(text, "orch_jobs{status=\"failed\"} 2"));
+                ck_assert_ptr_nonnull(strstr(text, "orch_breaker_state{service=\"llm\"} 0"));
+                ck_assert_ptr_nonnull(strstr(text, "orch_sse_connections_active 0"));
+                free(text);
+        }
+}
+END_TEST
+
+START_TEST(test_breaker_opens_and_recovers) {
+        Reply r;
+
+        orch.config.upstream.data_url = dead_url;
+        start_orchestrator(2, 16);
+        /* Each request is a connect error (retried twice): three failures per request. */
+        r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
+        ck_assert_int_eq(r.status, 502);
+        reply_done(&r);
+        r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "circuit breaker for service data is open"));
+        ck_assert_ptr_nonnull(strstr(r.headers, "Retry-After: "));
+        ck_assert_ptr_null(jstr(r.body, "job_id")); /* rejected before a job existed */
+        reply_done(&r);
+        /* Others keep working. */
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        /* The service comes back; after open_ms the probe closes the breaker. */
+        orch.config.upstream.data_url = fake_url;
+        usleep(450 * 1000);
+        r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        ck_assert_int_eq(breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], now_ms()), BREAKER_CLOSED);
+}
+END_TEST
+
+START_TEST(test_cancel_and_timeout) {
+        Reply r;
+        json_object *job;
+        char id[64], path[128];
+        uint64_t t0;
+
+        start_orchestrator(2, 16);
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"async\":true,\"payload\":{\"text\":\"sleep:3000\"}}",
+                NULL);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        snprintf(path, sizeof(path), "/jobs/%s", id);
+        reply_done(&r);
+        json_object_put(wait_job(id, "running"));
+        t0 = now_ms();
+        r = request("DELETE", path, NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "cancelled");
+        reply_done(&r);
+        r = request("DELETE", path, NULL, NULL);
+        ck_assert_int_eq(r.status, 409);
+        reply_done(&r);
+        /* The worker is free again well before the upstream would have answered. */
+        r = request("POST", "/dispatch", "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{}}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "cancelled");
+        json_object_put(job);
+        ck_assert_uint_lt(now_ms() - t0, 2500);
+
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"timeout\":0.2,\"payload\":{\"text\":\"sleep:1000\"}}",
+                NULL);
+        ck_assert_int_eq(r.status, 504);
+        reply_done(&r);
+        r = request("DELETE", "/jobs/nope", NULL, NULL);
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_queue_full) {
+        const char *body =
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"async\":true,\"payload\":{\"text\":\"sleep:500\"}}";
+        Reply r;
+        int accepted = 0, rejected = 0;
+
+        start_orchestrator(1, 1);
+        for (int i = 0; i < 4; i++) {
+                r = request("POST", "/dispatch", body, NULL);
+                if (r.status == 202)
+                        accepted++;
+                else {
+                        ck_assert_int_eq(r.status, 503);
+                        ck_assert_ptr_nonnull(strstr(r.headers, "Retry-After: 1"));
+                        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "queue is full"));
+                        rejected++;
+                }
+                reply_done(&r);
+                usleep(50 * 1000);
+        }
+        /* One running, one waiting, the rest turned away. */
+        ck_assert_int_eq(accepted, 2);
+        ck_assert_int_eq(rejected, 2);
+}
+END_TEST
+
+START_TEST(test_idempotency_key) {
+        const char *const key[] = { "Idempotency-Key: order-42", NULL };
+        const char *const key2[] = { "Idempotency-Key: slow-1", NULL };
+        Reply r, r2;
+        unsigned before;
+
+        start_orchestrator(2, 16);
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"a\",\"task\":\"tokenize\"}", key);
+        ck_assert_int_eq(r.status, 200);
+        before = fake_upstream_calls();
+        r2 = request("POST", "/ai/nlp/process", "{\"text\":\"a\",\"task\":\"tokenize\"}", key);
+        ck_assert_int_eq(r2.status, 200);
+        ck_assert_str_eq(jstr(r.body, "job_id"), jstr(r2.body, "job_id"));
+        ck_assert_ptr_nonnull(strstr(r2.headers, "Idempotent-Replayed: true"));
+        ck_assert_uint_eq(fake_upstream_calls(), before);
+        reply_done(&r);
+        reply_done(&r2);
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"b\",\"task\":\"tokenize\"}", key);
+        ck_assert_int_eq(r.status, 422);
+        reply_done(&r);
+
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"sleep:500\",\"task\":\"tokenize\",\"async\":true}",
+                        key2);
+        ck_assert_int_eq(r.status, 202);
+        reply_done(&r);
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"sleep:500\",\"task\":\"tokenize\",\"async\":true}",
+                        key2);
+        ck_assert_int_eq(r.status, 409);
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_restart_recovery) {
+        JobStore *s = NULL;
+        json_object *job;
+
+        /* A previous run left: a pending nlp job, a running nlp job (idempotent: re-run),
+         * a running llm job (not idempotent: failed with the reason). */
+        ck_assert_int_eq(job_store_open(db_path, &s), 0);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "p1",
+                                   .service = "nlp",
+                                   .task = "tokenize",
+                                   .priority = "medium",
+                                   .payload = "{\"text\":\"x\",\"task\":\"tokenize\"}",
+                                   .timeout_ms = 5000 }),
+                0);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "r1",
+                                   .service = "nlp",
+                                   .task = "tokenize",
+                                   .priority = "high",
+                                   .payload = "{\"text\":\"x\",\"task\":\"tokenize\"}",
+                                   .timeout_ms = 5000 }),
+                0);
+        ck_assert_int_eq(job_store_transition(s, "r1", JOB_RUNNING, NULL, NULL, 0), 0);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "r2",
+                                   .service = "llm",
+                                   .task = "chat",
+                                   .priority = "high",
+                                   .payload = "{}",
+                                   .timeout_ms = 5000 }),
+                0);
+        ck_assert_int_eq(job_store_transition(s, "r2", JOB_RUNNING, NULL, NULL, 0), 0);
+        job_store_free(s);
+
+        start_orchestrator(2, 16);
+        json_object_put(wait_job("p1", "completed"));
+        json_object_put(wait_job("r1", "completed"));
+        job = wait_job("r2", "failed");
+        ck_assert_ptr_nonnull(strstr(jstr(job, "error"), "not idempotent"));
+        json_object_put(job);
+}
+END_TEST
+
+START_TEST(test_locks) {
+        Reply r;
+        uint64_t t0;
+
+        start_orchestrator(4, 16);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"alice\",\"ttl\":30}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "owner"), "alice");
+        reply_done(&r);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"bob\"}", NULL);
+        ck_assert_int_eq(r.status, 409);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "held by alice"));
+        reply_done(&r);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"alice\",\"ttl\":60}", NULL); /* renewal */
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/locks", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"name\":\"gpu-0\""));
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=bob", NULL, NULL);
+        ck_assert_int_eq(r.status, 409);
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=alice", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=alice", NULL, NULL);
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+        r = request("POST", "/locks/bad%21name", "{\"owner\":\"x\"}", NULL);
+        ck_assert_int_ge(r.status, 400);
+        reply_done(&r);
+        r = request("POST", "/locks/l1", "{\"ttl\":5}", NULL);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "owner"));
+        reply_done(&r);
+        /* An expired lease is anyone's. */
+        r = request("POST", "/locks/short", "{\"owner\":\"a\",\"ttl\":0.2}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        usleep(300 * 1000);
+        r = request("POST", "/locks/short", "{\"owner\":\"b\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+
+        /* Two independent workflow steps naming the same lock run one after the other. */
+        t0 = now_ms();
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"lock\":\"model\",\"input\":{\"text\":\"sleep:300\"}},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"lock\":\"model\",\"input\":{\"text\":\"sleep:300\"}}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert_uint_ge(now_ms() - t0, 600);
+        reply_done(&r);
+        r = request("GET", "/locks", NULL, NULL);
+        ck_assert_ptr_null(strstr(r.raw, "\"model\""));
+        reply_done(&r);
+}
+END_TEST
+
+/* ---- docs/openapi.yaml against the real binary ---------------------------------------- */
+
+static const char *orchestrator_bin;
+
+START_TEST(test_openapi_routes) {
+        char line[512], path[256] = "", env_listen[64], env_db[160], url[400];
+        FILE *f = fopen(OPENAPI_PATH, "re");
+        unsigned checked = 0;
+        pid_t pid;
+
+        if (!orchestrator_bin)
+                return; /* run without the binary's path: nothing to check against */
+        ck_assert_ptr_nonnull(f);
+        port = 19000 + (int) (getpid() % 500);
+        snprintf(env_listen, sizeof(env_listen), "ORCHESTRATOR_LISTEN=127.0.0.1:%d", port);
+        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/openapi.db", tmpdir);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                char *const argv[] = { (char *) orchestrator_bin, NULL };
+                char *const envp[] = { env_listen,
+                                       env_db,
+                                       (char *) "LOG_LEVEL=warning",
+                                       (char *) "ORCH_PROBE_TIMEOUT=100ms",
+                                       NULL };
+
+                execve(orchestrator_bin, argv, envp);
+                _exit(127);
+        }
+        for (int i = 0; i < 100; i++) {
+                HttpClientResponse resp;
+
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
+                if (http_client_get(url, 500, 0, &resp) >= 0) {
+                        http_client_response_done(&resp);
+                        break;
+                }
+                usleep(50 * 1000);
+        }
+        while (fgets(line, sizeof(line), f)) {
+                char method[16];
+                Reply r;
+
+                if (strncmp(line, "  /", 3) == 0) {
+                        snprintf(path, sizeof(path), "%.*s", (int) strcspn(line + 2, ":"), line + 2);
+                        continue;
+                }
+                if (!path[0] || sscanf(line, "    %15[a-z]:", method) != 1 ||
+                    !(streq(method, "get") || streq(method, "post") || streq(method, "delete")))
+                        continue;
+                for (char *c = method; *c; c++)
+                        *c = (char) (*c - 'a' + 'A');
+                /* Every {param} becomes "x": "Job x not found" is a routed answer. */
+                {
+                        char concrete[256];
+                        size_t o = 0;
+
+                        for (const char *c = path; *c && o < sizeof(concrete) - 2; c++) {
+                                if (*c == '{') {
+                                        concrete[o++] = 'x';
+                                        c = strchrnul(c, '}');
+                                        if (!*c)
+                                                break;
+                                } else
+                                        concrete[o++] = *c;
+                        }
+                        concrete[o] = '\0';
+                        r = request(method, concrete, streq(method, "POST") ? "{}" : NULL, NULL);
+                }
+                ck_assert_msg(r.status != 405, "%s %s: 405", method, path);
+                ck_assert_msg(
+                        r.status != 404 || !strstr(strempty(r.raw), "no route"),
+                        "%s %s: not routed",
+                        method,
+                        path);
+                reply_done(&r);
+                checked++;
+        }
+        fclose(f);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        ck_assert_uint_ge(checked, 12);
+}
+END_TEST
+
+START_TEST(test_workflow_run) {
+        const char *def =
+                "{\"steps\":["
+                "{\"id\":\"ocr\",\"service\":\"vision\",\"task\":\"extract_text\",\"input\":{\"image_url\":\"http://x/1.png\"}},"
+                "{\"id\":\"lang\",\"service\":\"nlp\",\"task\":\"analyze\",\"depends_on\":[\"ocr\"],"
+                "\"input\":{\"text\":{\"$ref\":\"ocr#/status\"}}},"
+                "{\"id\":\"sent\",\"service\":\"nlp\",\"task\":\"sentiment\",\"depends_on\":[\"ocr\"],"
+                "\"input\":{\"text\":\"sleep:200\"}},"
+                "{\"id\":\"sum\",\"service\":\"llm\",\"task\":\"chat\",\"depends_on\":[\"lang\",\"sent\"],"
+                "\"input\":{\"messages\":[{\"role\":\"user\",\"content\":{\"$ref\":\"lang#/result/ok\"}}]}}]}";
+        const char *const accept_json[] = { "Accept: application/json", NULL };
+        json_object *steps, *events, *v;
+        char path[128];
+        Reply r;
+        int progress = 0;
+
+        start_orchestrator(4, 16);
+        r = request("POST", "/workflows", def, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert_str_eq(jstr(r.body, "kind"), "workflow");
+        ck_assert(json_object_object_get_ex(r.body, "result", &v));
+        ck_assert(json_object_object_get_ex(v, "steps", &steps));
+        ck_assert_uint_eq(json_object_object_length(steps), 4);
+        ck_assert(json_object_object_get_ex(steps, "sum", &v));
+        ck_assert_str_eq(jstr(v, "status"), "completed");
+        ck_assert_ptr_nonnull(jstr(v, "job_id"));
+        snprintf(path, sizeof(path), "/jobs/%s/events", jstr(r.body, "job_id"));
+        reply_done(&r);
+        /* The workflow's events show every step. */
+        r = request("GET", path, NULL, accept_json);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+                if (streq(jstr(json_object_array_get_idx(events, i), "event"), "progress"))
+                        progress++;
+        ck_assert_int_eq(progress, 8); /* running + completed for each of four steps */
+        reply_done(&r);
+
+        /* A failing step: its dependents are skipped and the workflow fails naming it. */
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"steps\":[{\"id\":\"bad\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":\"status:500\"}},"
+                "{\"id\":\"after\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"bad\"]}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "failed");
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "error"), "step bad failed"));
+        ck_assert(json_object_object_get_ex(r.body, "result", &v));
+        ck_assert(json_object_object_get_ex(v, "steps", &steps));
+        ck_assert(json_object_object_get_ex(steps, "after", &v));
+        ck_assert_str_eq(jstr(v, "status"), "skipped");
+        reply_done(&r);
+
+        /* on_error continue: the others still run and the workflow completes. */
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"async\":true,\"steps\":[{\"id\":\"bad\",\"service\":\"nlp\",\"task\":\"tokenize\",\"on_error\":\"continue\","
+                "\"input\":{\"text\":\"status:500\"}},{\"id\":\"ok\",\"service\":\"data\",\"task\":\"analyze\","
+                "\"input\":{\"data\":{\"records\":[]}}}]}",
+                NULL);
+        ck_assert_int_eq(r.status, 202);
+        {
+                char id[64];
+                json_object *job;
+
+                snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+                job = wait_job(id, "completed");
+                ck_assert(json_object_object_get_ex(job, "result", &v));
+                ck_assert(json_object_object_get_ex(v, "steps", &steps));
+                ck_assert(json_object_object_get_ex(steps, "bad", &v));
+                ck_assert_str_eq(jstr(v, "status"), "failed");
+                json_object_put(job);
+        }
+        reply_done(&r);
+
+        r =
+                request("POST",
+                        "/workflows",
+                        "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"x\"}]}",
+                        NULL);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "steps[0].task"));
+        reply_done(&r);
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("orchestrator");
+        TCase *tc = tcase_create("parts"), *e2e = tcase_create("endpoints");
+
+        tcase_add_test(tc, test_priority_order);
+        tcase_add_test(tc, test_queue_bounds_and_remove);
+        tcase_add_test(tc, test_breaker_transitions);
+        tcase_add_test(tc, test_backoff_bounds);
+        tcase_add_test(tc, test_job_store);
+        tcase_add_test(tc, test_workflow_validation);
+        tcase_add_test(tc, test_workflow_references);
+        suite_add_tcase(s, tc);
+
+        tcase_add_checked_fixture(e2e, setup, teardown);
+        tcase_set_timeout(e2e, 60);
+        tcase_add_test(e2e, test_seed_endpoints);
+        tcase_add_test(e2e, test_bad_input);
+        tcase_add_test(e2e, test_async_and_events);
+        tcase_add_test(e2e, test_retries);
+        tcase_add_test(e2e, test_breaker_opens_and_recovers);
+        tcase_add_test(e2e, test_cancel_and_timeout);
+        tcase_add_test(e2e, test_queue_full);
+        tcase_add_test(e2e, test_idempotency_key);
+        tcase_add_test(e2e, test_restart_recovery);
+        tcase_add_test(e2e, test_workflow_run);
+        tcase_add_test(e2e, test_locks);
+        tcase_add_test(e2e, test_openapi_routes);
+        suite_add_tcase(s, e2e);
+        return s;
+}
+
+int main(int argc, char **argv) {
+        SRunner *sr;
+
+        orchestrator_bin = argc > 1 ? argv[1] : NULL;
+        sr = srunner_create(suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
