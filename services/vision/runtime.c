@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* runtime.c — see runtime.h. */
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "runtime.h"
+/* After macro.h (see decode.h). */
+#include <vips/vips.h>
+
+static sem_t gate;
+static atomic_bool initialised;
+
+unsigned vision_runtime_cpu_quota(const char *cpu_max_path) {
+        _cleanup_fclose_ FILE *f = NULL;
+        cpu_set_t set;
+        unsigned n = 1;
+        char quota[32];
+        unsigned long long period;
+
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+                n = MAX(CPU_COUNT(&set), 1);
+        /* cgroup v2: "max 100000" (no limit) or "200000 100000" (2 CPUs). */
+        f = fopen(cpu_max_path ? cpu_max_path : "/sys/fs/cgroup/cpu.max", "re");
+        if (f && fscanf(f, "%31s %llu", quota, &period) == 2 && !streq(quota, "max") && period > 0) {
+                unsigned long long q = strtoull(quota, NULL, 10);
+                unsigned cpus = (unsigned) MAX((q + period - 1) / period, 1ULL);
+                n = MIN(n, cpus);
+        }
+        return n;
+}
+
+int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency) {
+        if (atomic_load(&initialised))
+                return 0;
+        if (VIPS_INIT(argv0 ? argv0 : "ai-semble-vision") != 0)
+                return -EIO;
+        /* Loaders libvips marks untrusted (ImageMagick, PDF, JPEG 2000 ...) stay off even
+         * if a module providing them is installed; we call our five loaders by name anyway. */
+        vips_block_untrusted_set(TRUE);
+        /* The operation cache keeps results (and their pixels) alive: keep it small. */
+        vips_cache_set_max(16);
+        vips_cache_set_max_mem(16 * 1024 * 1024);
+        vips_cache_set_max_files(16);
+        vips_concurrency_set((int) MAX(threads, 1u));
+        if (sem_init(&gate, 0, MAX(concurrency, 1u)) < 0)
+                return negative_errno();
+        atomic_store(&initialised, true);
+        return 0;
+}
+
+void vision_runtime_shutdown(void) {
+        if (!atomic_exchange(&initialised, false))
+                return;
+        sem_destroy(&gate);
+        vips_shutdown();
+}
+
+int vision_runtime_acquire(uint64_t timeout_ms) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t) (timeout_ms / 1000);
+        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        while (sem_timedwait(&gate, &ts) < 0) {
+                if (errno == EINTR)
+                        continue;
+                return errno == ETIMEDOUT ? -EBUSY : negative_errno();
+        }
+        return 0;
+}
+
+void vision_runtime_release(void) {
+        sem_post(&gate);
+}
