@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "log.h"
 #include "runtime.h"
 /* After macro.h (see decode.h). */
 #include <vips/vips.h>
@@ -31,6 +32,13 @@ unsigned vision_runtime_cpu_quota(const char *cpu_max_path) {
         return n;
 }
 
+/* libvips reports recoverable trouble in hostile files ("error in tile ...") through
+ * g_warning: that is the client's problem, answered with a 4xx, not our log's. */
+static void
+vips_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer userdata) {
+        log_debug("%s: %s", strempty(domain), strempty(message));
+}
+
 int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency) {
         if (atomic_load(&initialised))
                 return 0;
@@ -38,6 +46,11 @@ int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrenc
                 return -EIO;
         /* Loaders libvips marks untrusted (ImageMagick, PDF, JPEG 2000 ...) stay off even
          * if a module providing them is installed; we call our five loaders by name anyway. */
+        g_log_set_handler(
+                "VIPS",
+                G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+                vips_log_handler,
+                NULL);
         vips_block_untrusted_set(TRUE);
         /* The operation cache keeps results (and their pixels) alive: keep it small. */
         vips_cache_set_max(16);
