@@ -197,7 +197,7 @@ static int dominant_colours(const uint8_t *px, int w, int h, int bands, json_obj
                 return -ENOMEM;
         json_object_object_add(results, "dominant_colors", arr);
         for (int i = 0; i < VISION_ANALYZE_MAX_COLOURS && bins[i].n > 0; i++) {
-                json_object *c = json_object_new_object();
+                json_object *c, *rgb;
                 unsigned r = (unsigned) ((bins[i].r + bins[i].n / 2) / bins[i].n),
                          g = (unsigned) ((bins[i].g + bins[i].n / 2) / bins[i].n),
                          b = (unsigned) ((bins[i].b + bins[i].n / 2) / bins[i].n);
@@ -206,12 +206,13 @@ static int dominant_colours(const uint8_t *px, int w, int h, int bands, json_obj
 
                 if (share < 0.01)
                         break;
+                c = json_object_new_object();
                 if (!c)
                         return -ENOMEM;
                 snprintf(hex, sizeof(hex), "#%02x%02x%02x", r, g, b);
                 json_object_array_add(arr, c);
                 json_object_object_add(c, "hex", json_object_new_string(hex));
-                json_object *rgb = json_object_new_array();
+                rgb = json_object_new_array();
                 json_object_array_add(rgb, json_object_new_int((int) r));
                 json_object_array_add(rgb, json_object_new_int((int) g));
                 json_object_array_add(rgb, json_object_new_int((int) b));
