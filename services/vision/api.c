@@ -357,6 +357,10 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
                 parse_options(api, task, options, &errs, &opts);
         if (task == TASK_EXTRACT_TEXT && !errs) {
                 r = vision_ocr_check_languages(api->config->tessdata, opts.languages, error);
+                if (r == -ENOMEDIUM) {
+                        count(api, task_names[task], 503);
+                        return reply_field(req, 503, NULL, error);
+                }
                 if (r < 0)
                         json_errors_add(&errs, "options.languages", "%s", error);
         }

@@ -14,6 +14,7 @@
 
 static VisionConfig config;
 static VisionApi api;
+static int pin_openmp_result;
 
 static const ConfigEntry config_table[] = {
         { "VISION_MAX_PIXELS",
@@ -69,7 +70,7 @@ static const ConfigEntry config_table[] = {
           0,
           NULL,
           offsetof(VisionConfig, tessdata),
-          "Directory of Tesseract's <lang>.traineddata files." },
+          "Directory of Tesseract's LANG.traineddata files." },
         { "VISION_OCR_LANGUAGES",
           NULL,
           CONFIG_STRING,
@@ -112,11 +113,21 @@ static int setup(ServiceContext *ctx, void *userdata) {
         if (r < 0)
                 return log_error_errno(
                         r, "VISION_FETCH_ALLOW: '%s' is not a list of CIDRs: %m", config.fetch_allow);
-        /* Tesseract's OpenMP threads on top of ours would oversubscribe the quota. */
-        (void) setenv("OMP_THREAD_LIMIT", "1", 0);
         r = vision_runtime_init("ai-semble-vision", cpus, concurrency);
         if (r < 0)
                 return log_error_errno(r, "Failed to initialise libvips: %m");
+        if (pin_openmp_result < 0)
+                log_warning_errno(
+                        pin_openmp_result,
+                        "Could not re-execute with OMP_THREAD_LIMIT=1 (%m); set it in the environment");
+        {
+                char error[VISION_DECODE_ERROR_MAX];
+
+                r = vision_ocr_check_languages(config.tessdata, config.ocr_languages, error);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "VISION_OCR_LANGUAGES: %s; extract_text will fail until fixed", error);
+        }
         log_info("vision: %u CPU(s), %u image(s) at once, tessdata %s", cpus, concurrency, config.tessdata);
         return vision_api_register_metrics(&api, service_metrics(ctx));
 }
@@ -142,5 +153,8 @@ static const ServiceDefinition definition = {
 };
 
 int main(int argc, char **argv) {
+        /* Only returns when no re-exec was needed, or when it failed: then OCR is slower
+         * but correct, and setup() says so. */
+        pin_openmp_result = vision_runtime_pin_openmp(argv);
         return service_main(&definition, argc, argv);
 }

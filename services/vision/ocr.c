@@ -99,6 +99,15 @@ int vision_ocr_check_languages(
                 snprintf(path, sizeof(path), "%s/%.*s.traineddata", tessdata, (int) n, p);
                 if (access(path, R_OK) < 0) {
                         available_languages(tessdata, avail, sizeof(avail));
+                        if (isempty(avail)) {
+                                snprintf(
+                                        error,
+                                        VISION_DECODE_ERROR_MAX,
+                                        "OCR is unavailable: no Tesseract models in %s (set VISION_TESSDATA "
+                                        "or install tesseract-ocr-eng)",
+                                        tessdata);
+                                return -ENOMEDIUM;
+                        }
                         snprintf(
                                 error,
                                 VISION_DECODE_ERROR_MAX,

@@ -12,8 +12,8 @@
 #define VISION_OCR_LANGS_MAX 64
 
 /* Checks a Tesseract language spec ("eng", "eng+jpn"): 1-4 names of [a-z_]{3,16} each with
- * a <name>.traineddata in tessdata. -EINVAL (malformed) or -ENOENT (no model), with a
- * sentence naming the available languages in error. */
+ * a <name>.traineddata in tessdata. -EINVAL (malformed), -ENOENT (no model for it) or
+ * -ENOMEDIUM (no model at all: OCR unavailable), with a sentence for the client in error. */
 int vision_ocr_check_languages(
         const char *tessdata, const char *langs, char error[static VISION_DECODE_ERROR_MAX]);
 

@@ -13,8 +13,17 @@
 static sem_t gate;
 static atomic_bool initialised;
 
+int vision_runtime_pin_openmp(char **argv) {
+        if (getenv("OMP_THREAD_LIMIT"))
+                return 0;
+        if (setenv("OMP_THREAD_LIMIT", "1", 1) < 0)
+                return negative_errno();
+        execv("/proc/self/exe", argv);
+        return negative_errno();
+}
+
 unsigned vision_runtime_cpu_quota(const char *cpu_max_path) {
-        _cleanup_fclose_ FILE *f = NULL;
+        FILE *f;
         cpu_set_t set;
         unsigned n = 1;
         char quota[32];
@@ -24,11 +33,14 @@ unsigned vision_runtime_cpu_quota(const char *cpu_max_path) {
                 n = MAX(CPU_COUNT(&set), 1);
         /* cgroup v2: "max 100000" (no limit) or "200000 100000" (2 CPUs). */
         f = fopen(cpu_max_path ? cpu_max_path : "/sys/fs/cgroup/cpu.max", "re");
-        if (f && fscanf(f, "%31s %llu", quota, &period) == 2 && !streq(quota, "max") && period > 0) {
+        if (!f)
+                return n;
+        if (fscanf(f, "%31s %llu", quota, &period) == 2 && !streq(quota, "max") && period > 0) {
                 unsigned long long q = strtoull(quota, NULL, 10);
                 unsigned cpus = (unsigned) MAX((q + period - 1) / period, 1ULL);
                 n = MIN(n, cpus);
         }
+        fclose(f);
         return n;
 }
 

@@ -9,6 +9,12 @@
 
 #include "macro.h"
 
+/* Tesseract parallelises with OpenMP, whose spinning worker threads on top of ours made
+ * OCR 5× slower on 2 CPUs. libgomp reads OMP_THREAD_LIMIT in its constructor, before
+ * main(), so when it is unset this sets it to 1 and re-executes the binary (same PID).
+ * Returns only if no re-exec was needed or it failed (-errno). */
+int vision_runtime_pin_openmp(char **argv);
+
 /* CPUs this process may use: min(affinity mask, cgroup v2 cpu.max quota), at least 1.
  * cpu_max_path NULL = /sys/fs/cgroup/cpu.max. */
 unsigned vision_runtime_cpu_quota(const char *cpu_max_path);

@@ -455,6 +455,9 @@ START_TEST(test_ocr_languages_checked) {
         ck_assert_ptr_nonnull(strstr(error, "eng"));
         if (access(TESSDATA "/jpn.traineddata", R_OK) == 0)
                 ck_assert_int_eq(vision_ocr_check_languages(TESSDATA, "eng+jpn", error), 0);
+        /* No models at all: OCR is unavailable (503), not a bad request. */
+        ck_assert_int_eq(vision_ocr_check_languages("/nonexistent", "eng", error), -ENOMEDIUM);
+        ck_assert_ptr_nonnull(strstr(error, "VISION_TESSDATA"));
 }
 END_TEST
 
