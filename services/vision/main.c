@@ -113,6 +113,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
         if (r < 0)
                 return log_error_errno(
                         r, "VISION_FETCH_ALLOW: '%s' is not a list of CIDRs: %m", config.fetch_allow);
+        vision_ocr_pool_init(concurrency);
         r = vision_runtime_init("ai-semble-vision", cpus, concurrency);
         if (r < 0)
                 return log_error_errno(r, "Failed to initialise libvips: %m");
@@ -133,7 +134,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
 }
 
 static void teardown(void *userdata) {
-        vision_ocr_thread_release();
+        vision_ocr_pool_free();
         vision_runtime_shutdown();
 }
 

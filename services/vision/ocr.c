@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* ocr.c — Tesseract through its C API (see ocr.h). A TessBaseAPI is not thread-safe and
- * loading a model costs tens of milliseconds (eng) to seconds (jpn), so each worker thread
- * keeps one, keyed by its language spec, and frees it when the thread exits. */
+/* ocr.c — Tesseract through its C API (see ocr.h). A TessBaseAPI is not thread-safe,
+ * loading a model costs tens of milliseconds (eng) to seconds (jpn) and a loaded one holds
+ * tens of megabytes, so there is one handle per processing worker (VISION_CONCURRENCY of
+ * them, not one per HTTP thread), created on first use and kept with its languages. */
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
@@ -14,39 +15,66 @@
 #include "ocr.h"
 
 typedef struct OcrHandle {
-        TessBaseAPI *api;
+        TessBaseAPI *api; /* NULL until first used */
+        bool busy;
         char langs[VISION_OCR_LANGS_MAX];
         char tessdata[256];
 } OcrHandle;
 
-static pthread_key_t handle_key;
-static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static OcrHandle pool[VISION_OCR_POOL_MAX];
+static unsigned pool_size = 1;
 static atomic_uint handles_created;
-
-static void handle_free(void *p) {
-        OcrHandle *h = p;
-
-        if (!h)
-                return;
-        if (h->api) {
-                TessBaseAPIEnd(h->api);
-                TessBaseAPIDelete(h->api);
-        }
-        free(h);
-}
-
-static void key_init(void) {
-        (void) pthread_key_create(&handle_key, handle_free);
-}
 
 unsigned vision_ocr_handles_created(void) {
         return atomic_load(&handles_created);
 }
 
-void vision_ocr_thread_release(void) {
-        (void) pthread_once(&handle_once, key_init);
-        handle_free(pthread_getspecific(handle_key));
-        (void) pthread_setspecific(handle_key, NULL);
+void vision_ocr_pool_init(unsigned workers) {
+        pthread_mutex_lock(&pool_lock);
+        pool_size = CLAMP(workers, 1u, (unsigned) VISION_OCR_POOL_MAX);
+        pthread_mutex_unlock(&pool_lock);
+}
+
+void vision_ocr_pool_free(void) {
+        pthread_mutex_lock(&pool_lock);
+        for (unsigned i = 0; i < VISION_OCR_POOL_MAX; i++) {
+                if (pool[i].api) {
+                        TessBaseAPIEnd(pool[i].api);
+                        TessBaseAPIDelete(pool[i].api);
+                }
+                pool[i] = (OcrHandle){};
+        }
+        pthread_mutex_unlock(&pool_lock);
+}
+
+/* A free handle, preferring one already loaded with langs, then an unused one. */
+static OcrHandle *pool_checkout(const char *tessdata, const char *langs) {
+        OcrHandle *pick = NULL;
+
+        pthread_mutex_lock(&pool_lock);
+        for (unsigned i = 0; i < pool_size; i++) {
+                OcrHandle *h = &pool[i];
+
+                if (h->busy)
+                        continue;
+                if (h->api && streq(h->langs, langs) && streq(h->tessdata, tessdata)) {
+                        pick = h;
+                        break;
+                }
+                if (!pick || (pick->api && !h->api))
+                        pick = h;
+        }
+        if (pick)
+                pick->busy = true;
+        pthread_mutex_unlock(&pool_lock);
+        return pick;
+}
+
+static void pool_checkin(OcrHandle *h) {
+        pthread_mutex_lock(&pool_lock);
+        h->busy = false;
+        pthread_mutex_unlock(&pool_lock);
 }
 
 static void available_languages(const char *tessdata, char *out, size_t size) {
@@ -132,28 +160,11 @@ malformed:
         return -EINVAL;
 }
 
-static int handle_get(
-        const char *tessdata,
-        const char *langs,
-        char error[static VISION_DECODE_ERROR_MAX],
-        OcrHandle **ret) {
-        OcrHandle *h;
-
-        (void) pthread_once(&handle_once, key_init);
-        h = pthread_getspecific(handle_key);
-        if (h && streq(h->langs, langs) && streq(h->tessdata, tessdata)) {
-                *ret = h;
+/* Makes h ready for langs (a checked-out handle is ours alone: no lock needed). */
+static int handle_prepare(
+        OcrHandle *h, const char *tessdata, const char *langs, char error[static VISION_DECODE_ERROR_MAX]) {
+        if (h->api && streq(h->langs, langs) && streq(h->tessdata, tessdata))
                 return 0;
-        }
-        if (!h) {
-                h = calloc(1, sizeof(OcrHandle));
-                if (!h)
-                        return -ENOMEM;
-                if (pthread_setspecific(handle_key, h) != 0) {
-                        free(h);
-                        return -ENOMEM;
-                }
-        }
         if (!h->api) {
                 h->api = TessBaseAPICreate();
                 if (!h->api)
@@ -175,7 +186,6 @@ static int handle_get(
         (void) TessBaseAPISetVariable(h->api, "debug_file", "/dev/null");
         snprintf(h->langs, sizeof(h->langs), "%s", langs);
         snprintf(h->tessdata, sizeof(h->tessdata), "%s", tessdata);
-        *ret = h;
         return 0;
 }
 
@@ -188,9 +198,9 @@ static void tess_iteratorp(TessResultIterator **it) {
                 TessResultIteratorDelete(*it);
 }
 
-int vision_ocr_run(
-        const char *tessdata,
-        const char *langs,
+/* One page through a prepared handle; leaves the handle cleared for the next request. */
+static int ocr_page(
+        OcrHandle *h,
         const uint8_t *grey,
         int width,
         int height,
@@ -200,14 +210,8 @@ int vision_ocr_run(
         _cleanup_(tess_textp) char *text = NULL;
         _cleanup_(tess_iteratorp) TessResultIterator *it = NULL;
         json_object *words;
-        OcrHandle *h;
         double sum = 0;
         unsigned n = 0;
-        int r;
-
-        r = handle_get(tessdata, langs, error, &h);
-        if (r < 0)
-                return r;
 
         TessBaseAPISetImage(h->api, grey, width, height, 1, width);
         TessBaseAPISetSourceResolution(h->api, 300);
@@ -259,8 +263,32 @@ int vision_ocr_run(
         TessBaseAPIClear(h->api);
 
         json_object_object_add(results, "text", json_object_new_string(text ? text : ""));
-        json_object_object_add(results, "languages", json_object_new_string(langs));
+        json_object_object_add(results, "languages", json_object_new_string(h->langs));
         json_object_object_add(results, "word_count", json_object_new_int((int) n));
         *ret_confidence = n > 0 ? sum / n / 100.0 : 0.0;
         return 0;
+}
+
+int vision_ocr_run(
+        const char *tessdata,
+        const char *langs,
+        const uint8_t *grey,
+        int width,
+        int height,
+        char error[static VISION_DECODE_ERROR_MAX],
+        json_object *results,
+        double *ret_confidence) {
+        OcrHandle *h;
+        int r;
+
+        h = pool_checkout(tessdata, langs);
+        if (!h) {
+                snprintf(error, VISION_DECODE_ERROR_MAX, "every OCR worker is busy");
+                return -EBUSY;
+        }
+        r = handle_prepare(h, tessdata, langs, error);
+        if (r >= 0)
+                r = ocr_page(h, grey, width, height, error, results, ret_confidence);
+        pool_checkin(h);
+        return r;
 }

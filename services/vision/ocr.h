@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* ocr.h — the `extract_text` task through Tesseract's C API: one TessBaseAPI per worker
- * thread, created on the thread's first OCR request and re-initialised only when the
- * requested languages change; page text plus words with boxes and confidences. */
+/* ocr.h — the `extract_text` task through Tesseract's C API: one TessBaseAPI per
+ * processing worker, created on first use and re-initialised only when the requested
+ * languages change; page text plus words with boxes and confidences. */
 #pragma once
 
 #include <json-c/json.h>
@@ -17,8 +17,8 @@
 int vision_ocr_check_languages(
         const char *tessdata, const char *langs, char error[static VISION_DECODE_ERROR_MAX]);
 
-/* OCR of an 8-bit greyscale image. results gets text, words[{text, confidence, box}],
- * languages; *ret_confidence is the mean word confidence, 0..1. */
+/* OCR of an 8-bit greyscale image (-EBUSY if every pool handle is in use). results gets text, words[{text,
+ * confidence, box}], languages; *ret_confidence is the mean word confidence, 0..1. */
 int vision_ocr_run(
         const char *tessdata,
         const char *langs,
@@ -29,7 +29,12 @@ int vision_ocr_run(
         json_object *results,
         double *ret_confidence);
 
-/* Releases the calling thread's handle (worker threads release theirs at exit). */
-void vision_ocr_thread_release(void);
+#define VISION_OCR_POOL_MAX 64
+
+/* Sizes the handle pool: one handle per processing worker (the runtime gate admits as many
+ * requests at once). Handles are created on first use. */
+void vision_ocr_pool_init(unsigned workers);
+/* Frees every handle (exit, tests); none may be in use. */
+void vision_ocr_pool_free(void);
 /* Handles created so far (tests and metrics). */
 unsigned vision_ocr_handles_created(void);

@@ -472,6 +472,9 @@ START_TEST(test_ocr_japanese) {
         page = text_page("画像解析", "Noto Sans CJK JP 20");
         r = ocr(page, "jpn", &conf);
         ck_assert_msg(strstr(get_str(r, "text"), "画像解析"), "got: %s", get_str(r, "text"));
+        /* The pool has one worker here: eng then jpn re-initialised the same handle,
+         * memory stays bounded by workers, not by languages or threads. */
+        ck_assert_uint_eq(vision_ocr_handles_created(), 1);
 }
 END_TEST
 
@@ -661,7 +664,7 @@ int main(void) {
         srunner_set_fork_status(sr, CK_NOFORK);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
-        vision_ocr_thread_release();
+        vision_ocr_pool_free();
         srunner_free(sr);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
