@@ -405,7 +405,7 @@ static int fetch_one(
                 snprintf(
                         error,
                         VISION_FETCH_ERROR_MAX,
-                        "image is larger than VISION_FETCH_MAX_BYTES (%llu bytes)",
+                        "image is larger than VISION_MAX_IMAGE_BYTES (%llu bytes)",
                         (unsigned long long) policy->max_bytes);
                 return -EFBIG;
         }
