@@ -409,6 +409,8 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         t0 = now_s();
         r = run_task(api, task, &opts, img, img_len, error, results, &confidence);
         vision_runtime_release();
+        free(TAKE_PTR(img));
+        vision_runtime_trim();
         if (api->durations)
                 (void) metrics_histogram_observe(
                         api->durations, (const char *const[]){ task_name }, now_s() - t0);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* runtime.c — see runtime.h. */
+#include <malloc.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -54,6 +55,10 @@ vips_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message
 int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency) {
         if (atomic_load(&initialised))
                 return 0;
+        /* glibc gives each thread that contends its own arena and keeps what they free:
+         * with 16 HTTP threads taking turns at OCR, peak RSS grew to 266 MB over six A4
+         * pages; capped to the number of workers it stays at 140 MB. */
+        (void) mallopt(M_ARENA_MAX, (int) MAX(concurrency, 1u));
         if (VIPS_INIT(argv0 ? argv0 : "ai-semble-vision") != 0)
                 return -EIO;
         /* Loaders libvips marks untrusted (ImageMagick, PDF, JPEG 2000 ...) stay off even
@@ -102,4 +107,8 @@ int vision_runtime_acquire(uint64_t timeout_ms) {
 
 void vision_runtime_release(void) {
         sem_post(&gate);
+}
+
+void vision_runtime_trim(void) {
+        (void) malloc_trim(0);
 }

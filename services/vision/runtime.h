@@ -27,3 +27,7 @@ void vision_runtime_shutdown(void);
 /* Waits up to timeout_ms for a processing slot: 0, or -EBUSY when none came free. */
 int vision_runtime_acquire(uint64_t timeout_ms);
 void vision_runtime_release(void);
+
+/* Returns freed heap to the kernel (after a request that decoded a large image or ran OCR,
+ * so a burst does not leave the service at its peak RSS). */
+void vision_runtime_trim(void);
