@@ -225,7 +225,7 @@ static int dominant_colours(const uint8_t *px, int w, int h, int bands, json_obj
 static int small_copy_measures(
         const uint8_t *buf,
         size_t len,
-        VisionFormat format,
+        VipsImage *decoded,
         char error[static VISION_DECODE_ERROR_MAX],
         json_object *results) {
         _cleanup_image_ VipsImage *thumb = NULL, *flat = NULL, *srgb = NULL, *grey = NULL, *lap = NULL,
@@ -237,23 +237,35 @@ static int small_copy_measures(
         int w, h, bands, r;
         char hash[17];
 
-        /* thumbnail_buffer uses shrink-on-load (JPEG decodes at 1/2..1/8, WebP and TIFF
-         * pyramids likewise). The bytes were sniffed and the header checked, so libvips
+        /* An image already decoded in memory is shrunk from there. Otherwise
+         * thumbnail_buffer uses shrink-on-load (JPEG decodes at 1/2..1/8, WebP and TIFF
+         * pyramids likewise); the bytes were sniffed and the header checked, so libvips
          * picks the same loader as vision_decode_open(). */
-        if (vips_thumbnail_buffer(
-                    (void *) buf,
-                    len,
-                    &thumb,
-                    VISION_ANALYZE_SIDE,
-                    "height",
-                    VISION_ANALYZE_SIDE,
-                    "size",
-                    VIPS_SIZE_DOWN,
-                    "option_string",
-                    "fail_on=error",
-                    NULL) < 0)
+        if (decoded) {
+                if (vips_thumbnail_image(
+                            decoded,
+                            &thumb,
+                            VISION_ANALYZE_SIDE,
+                            "height",
+                            VISION_ANALYZE_SIDE,
+                            "size",
+                            VIPS_SIZE_DOWN,
+                            NULL) < 0)
+                        return vision_decode_vips_error("cannot shrink the image", error);
+        } else if (
+                vips_thumbnail_buffer(
+                        (void *) buf,
+                        len,
+                        &thumb,
+                        VISION_ANALYZE_SIDE,
+                        "height",
+                        VISION_ANALYZE_SIDE,
+                        "size",
+                        VIPS_SIZE_DOWN,
+                        "option_string",
+                        "fail_on=error",
+                        NULL) < 0)
                 return vision_decode_vips_error("the image data is corrupt or truncated", error);
-        (void) format;
         cur = thumb;
         if (vips_image_hasalpha(cur)) {
                 VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
@@ -322,7 +334,7 @@ int vision_analyze(
         size_t len,
         char error[static VISION_DECODE_ERROR_MAX],
         json_object *results) {
-        _cleanup_image_ VipsImage *image = NULL;
+        _cleanup_image_ VipsImage *image = NULL, *decoded = NULL;
         VisionFormat format;
         int orientation = 1, r;
         double luma = 0;
@@ -364,10 +376,20 @@ int vision_analyze(
                                 swap ? vips_image_get_width(image) : vips_image_get_height(image)));
         }
 
-        r = full_statistics(image, error, results, &luma);
+        /* Up to VISION_ANALYZE_MEMORY_PIXELS (a 1080p frame is 2 MP) the pixels are decoded
+         * once into memory and every measure reads them there; larger images are streamed
+         * for the statistics and shrunk on load for the rest, so they never sit decoded. */
+        if ((uint64_t) vips_image_get_width(image) * (uint64_t) vips_image_get_height(image) <=
+            VISION_ANALYZE_MEMORY_PIXELS) {
+                decoded = vips_image_copy_memory(image);
+                if (!decoded)
+                        return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        }
+
+        r = full_statistics(decoded ? decoded : image, error, results, &luma);
         if (r < 0)
                 return r;
         add_double(results, "brightness", luma, 4);
 
-        return small_copy_measures(buf, len, format, error, results);
+        return small_copy_measures(buf, len, decoded, error, results);
 }

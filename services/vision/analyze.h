@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* analyze.h — the `analyze` task: format, dimensions, EXIF orientation, per-channel
- * statistics over every pixel (one sequential pass), and from a ≤ VISION_ANALYZE_SIDE px
- * copy: brightness, contrast, dominant colours, a sharpness score and a 64-bit
- * perceptual hash (DCT pHash) for near-duplicate detection. */
+ * statistics over every pixel (decoded once, or streamed for large images), and from a ≤ VISION_ANALYZE_SIDE
+ * px copy: brightness, contrast, dominant colours, a sharpness score and a 64-bit perceptual hash (DCT
+ * pHash) for near-duplicate detection. */
 #pragma once
 
 #include <json-c/json.h>
@@ -12,6 +12,8 @@
 
 #define VISION_ANALYZE_SIDE 512
 #define VISION_ANALYZE_MAX_COLOURS 5
+/* Images up to this many pixels are decoded once into memory (≤ 16 MB with alpha). */
+#define VISION_ANALYZE_MEMORY_PIXELS (4u * 1024 * 1024)
 
 /* results is filled with the task's fields. -EBADMSG (corrupt/truncated data, error set),
  * -ENOMEM. */
