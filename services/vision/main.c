@@ -56,7 +56,7 @@ static const ConfigEntry config_table[] = {
         { "VISION_FETCH_ALLOW",
           NULL,
           CONFIG_STRING,
-          "",
+          NULL,
           0,
           0,
           NULL,
