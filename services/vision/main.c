@@ -1,17 +1,161 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-vision — the image analysis service. For now it serves the common endpoints (health, metrics);
- * its API routes are added with its backend, never as placeholders. */
+/* ai-semble-vision — image analysis, OCR and barcode reading with libvips, Tesseract and
+ * ZBar, hardened against hostile images and URLs. This file holds the configuration
+ * table and the service definition; each concern lives in its own file. */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "api.h"
+#include "log.h"
+#include "ocr.h"
+#include "runtime.h"
 #include "service.h"
 #include "version.h"
+
+static VisionConfig config;
+static VisionApi api;
+static int pin_openmp_result;
+
+static const ConfigEntry config_table[] = {
+        { "VISION_MAX_PIXELS",
+          NULL,
+          CONFIG_INT,
+          "40000000",
+          1,
+          1000000000,
+          NULL,
+          offsetof(VisionConfig, max_pixels),
+          "Largest image accepted, in pixels (width × height), checked from the header before decoding (413 above)." },
+        { "VISION_MAX_DIMENSION",
+          NULL,
+          CONFIG_INT,
+          "16384",
+          1,
+          1000000,
+          NULL,
+          offsetof(VisionConfig, max_dimension),
+          "Largest width or height accepted, checked from the header before decoding (413 above)." },
+        { "VISION_MAX_IMAGE_BYTES",
+          NULL,
+          CONFIG_SIZE,
+          "20M",
+          1024,
+          256LL * 1024 * 1024,
+          NULL,
+          offsetof(VisionConfig, max_image_bytes),
+          "Largest encoded image (image_base64 decoded or image_url body). image_base64 also needs HTTP_MAX_BODY." },
+        { "VISION_FETCH_TIMEOUT",
+          NULL,
+          CONFIG_DURATION,
+          "10s",
+          100,
+          120000,
+          NULL,
+          offsetof(VisionConfig, fetch_timeout_ms),
+          "Time an image_url download may take, redirects included." },
+        { "VISION_FETCH_ALLOW",
+          NULL,
+          CONFIG_STRING,
+          NULL,
+          0,
+          0,
+          NULL,
+          offsetof(VisionConfig, fetch_allow),
+          "Comma-separated CIDRs image_url may reach although loopback, private, link-local or metadata (default: none)." },
+        { "VISION_TESSDATA",
+          NULL,
+          CONFIG_STRING,
+          "/usr/share/tesseract-ocr/5/tessdata",
+          0,
+          0,
+          NULL,
+          offsetof(VisionConfig, tessdata),
+          "Directory of Tesseract's LANG.traineddata files." },
+        { "VISION_OCR_LANGUAGES",
+          NULL,
+          CONFIG_STRING,
+          "eng",
+          0,
+          0,
+          NULL,
+          offsetof(VisionConfig, ocr_languages),
+          "Tesseract languages when a request names none (e.g. eng+jpn)." },
+        { "VISION_CONCURRENCY",
+          NULL,
+          CONFIG_INT,
+          "0",
+          0,
+          64,
+          NULL,
+          offsetof(VisionConfig, concurrency),
+          "Images processed at once (0 = the CPU quota); bounds memory under concurrent requests." },
+        { "VISION_QUEUE_TIMEOUT",
+          NULL,
+          CONFIG_DURATION,
+          "30s",
+          0,
+          600000,
+          NULL,
+          offsetof(VisionConfig, queue_timeout_ms),
+          "How long a request waits for a processing slot before 503." },
+};
+
+static const HttpRoute routes[] = {
+        { "POST", "/analyze", vision_api_handle_analyze, 0, &api },
+};
+
+static int setup(ServiceContext *ctx, void *userdata) {
+        unsigned cpus = vision_runtime_cpu_quota(NULL);
+        unsigned concurrency = config.concurrency > 0 ? (unsigned) config.concurrency : cpus;
+        int r;
+
+        r = vision_api_init(&api, &config);
+        if (r < 0)
+                return log_error_errno(
+                        r, "VISION_FETCH_ALLOW: '%s' is not a list of CIDRs: %m", config.fetch_allow);
+        vision_ocr_pool_init(concurrency);
+        r = vision_runtime_init("ai-semble-vision", cpus, concurrency);
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialise libvips: %m");
+        if (pin_openmp_result < 0)
+                log_warning_errno(
+                        pin_openmp_result,
+                        "Could not re-execute with OMP_THREAD_LIMIT=1 (%m); set it in the environment");
+        {
+                char error[VISION_DECODE_ERROR_MAX];
+
+                r = vision_ocr_check_languages(config.tessdata, config.ocr_languages, error);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "VISION_OCR_LANGUAGES: %s; extract_text will fail until fixed", error);
+        }
+        log_info("vision: %u CPU(s), %u image(s) at once, tessdata %s", cpus, concurrency, config.tessdata);
+        return vision_api_register_metrics(&api, service_metrics(ctx));
+}
+
+static void teardown(void *userdata) {
+        vision_ocr_pool_free();
+        vision_runtime_shutdown();
+}
 
 static const ServiceDefinition definition = {
         .name = "vision",
         .version = PROJECT_VERSION,
-        .description = "image analysis service",
+        .description = "image analysis, OCR and barcode service",
         .listen_env = "VISION_LISTEN",
         .listen_default = "127.0.0.1:8082",
+        .config = config_table,
+        .n_config = ELEMENTSOF(config_table),
+        .config_data = &config,
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
+        .setup = setup,
+        .teardown = teardown,
 };
 
 int main(int argc, char **argv) {
+        /* Only returns when no re-exec was needed, or when it failed: then OCR is slower
+         * but correct, and setup() says so. */
+        pin_openmp_result = vision_runtime_pin_openmp(argv);
         return service_main(&definition, argc, argv);
 }
