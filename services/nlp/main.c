@@ -79,7 +79,8 @@ static int setup(ServiceContext *ctx, void *userdata) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load NLP resources: %m");
         if (missing)
-                log_warning("NLP resources not loaded (check %s); the tasks needing them answer 503", missing);
+                log_warning(
+                        "NLP resources not loaded (check %s); the tasks needing them answer 503", missing);
         return 0;
 }
 

@@ -68,7 +68,7 @@ static int add(Scan *sc, size_t a, size_t b, const char *type) {
                 sc->ents = e;
                 sc->cap = cap;
         }
-        sc->ents[sc->n++] = (Entity) { a, b, type };
+        sc->ents[sc->n++] = (Entity){ a, b, type };
         memset(sc->taken + a, 1, b - a);
         return 1;
 }
@@ -142,7 +142,9 @@ static size_t number(const Scan *sc, size_t i) {
 }
 
 static size_t scale_word(const Scan *sc, size_t j) {
-        static const char *const w[] = { " million", " billion", " trillion", " thousand", "万", "億", "千" };
+        static const char *const w[] = {
+                " million", " billion", " trillion", " thousand", "万", "億", "千"
+        };
         for (size_t k = 0; k < ELEMENTSOF(w); k++)
                 if (at_ci(sc, j, w[k]))
                         return j + strlen(w[k]);
@@ -151,8 +153,8 @@ static size_t scale_word(const Scan *sc, size_t j) {
 
 static int scan_money(Scan *sc) {
         static const char *const prefix[] = { "US$", "$", "€", "£", "¥", "￥" };
-        static const char *const suffix[] = { "円", "ドル", "ユーロ", "ポンド", " dollars", " dollar", " USD",
-                                              " EUR", " JPY", " euros", " yen", " GBP" };
+        static const char *const suffix[] = { "円",   "ドル", "ユーロ", "ポンド", " dollars", " dollar",
+                                              " USD", " EUR", " JPY",   " euros", " yen",     " GBP" };
 
         for (size_t i = 0; i < sc->len; i++) {
                 size_t j, k;
@@ -175,7 +177,8 @@ static int scan_money(Scan *sc) {
                                 continue;
                         }
                 }
-                if (!is_d(sc, i) || (i > 0 && (is_alnum_at(sc, i - 1) || sc->s[i - 1] == '.' || sc->s[i - 1] == ',')))
+                if (!is_d(sc, i) ||
+                    (i > 0 && (is_alnum_at(sc, i - 1) || sc->s[i - 1] == '.' || sc->s[i - 1] == ',')))
                         continue;
                 j = scale_word(sc, number(sc, i));
                 for (k = 0; k < ELEMENTSOF(suffix); k++)
@@ -202,7 +205,8 @@ static size_t month_at(const Scan *sc, size_t i) {
                 return i;
         for (size_t k = 0; k < ELEMENTSOF(months); k++) {
                 size_t n = strlen(months[k]);
-                if (at_ci(sc, i, months[k]) && isupper((unsigned char) sc->s[i]) && !isalpha((unsigned char) sc->s[i + n])) {
+                if (at_ci(sc, i, months[k]) && isupper((unsigned char) sc->s[i]) &&
+                    !isalpha((unsigned char) sc->s[i + n])) {
                         size_t j = i + n;
                         if (k >= 12 && j < sc->len && sc->s[j] == '.')
                                 j++;
@@ -240,16 +244,18 @@ static int scan_dates(Scan *sc) {
                         goto next_month;
                 n = digits(sc, i);
                 /* 2024-01-05, 2024/1/5, 2024.01.05 */
-                if (n == 4 && strchr("-/.", sc->s[i + 4]) && digits(sc, i + 5) >= 1 && digits(sc, i + 5) <= 2) {
+                if (n == 4 && strchr("-/.", sc->s[i + 4]) && digits(sc, i + 5) >= 1 &&
+                    digits(sc, i + 5) <= 2) {
                         size_t m = i + 5 + digits(sc, i + 5);
-                        if (m < sc->len && sc->s[m] == sc->s[i + 4] && digits(sc, m + 1) >= 1 && digits(sc, m + 1) <= 2 &&
-                            !is_d(sc, m + 1 + digits(sc, m + 1))) {
+                        if (m < sc->len && sc->s[m] == sc->s[i + 4] && digits(sc, m + 1) >= 1 &&
+                            digits(sc, m + 1) <= 2 && !is_d(sc, m + 1 + digits(sc, m + 1))) {
                                 j = m + 1 + digits(sc, m + 1);
                                 goto found;
                         }
                 }
                 /* 1/5/2024 */
-                if (n >= 1 && n <= 2 && sc->s[i + n] == '/' && digits(sc, i + n + 1) >= 1 && digits(sc, i + n + 1) <= 2) {
+                if (n >= 1 && n <= 2 && sc->s[i + n] == '/' && digits(sc, i + n + 1) >= 1 &&
+                    digits(sc, i + n + 1) <= 2) {
                         size_t m = i + n + 1 + digits(sc, i + n + 1);
                         if (m < sc->len && sc->s[m] == '/' && digits(sc, m + 1) == 4 && !is_d(sc, m + 5)) {
                                 j = m + 5;
@@ -264,14 +270,16 @@ static int scan_dates(Scan *sc) {
                                 year = true;
                                 p += strlen("年");
                         }
-                        if (year && digits(sc, p) >= 1 && digits(sc, p) <= 2 && at(sc, p + digits(sc, p), "月")) {
+                        if (year && digits(sc, p) >= 1 && digits(sc, p) <= 2 &&
+                            at(sc, p + digits(sc, p), "月")) {
                                 p += digits(sc, p) + strlen("月");
                                 month = true;
                         } else if (!year && n <= 2 && at(sc, p, "月")) {
                                 p += strlen("月");
                                 month = true;
                         }
-                        if (month && digits(sc, p) >= 1 && digits(sc, p) <= 2 && at(sc, p + digits(sc, p), "日")) {
+                        if (month && digits(sc, p) >= 1 && digits(sc, p) <= 2 &&
+                            at(sc, p + digits(sc, p), "日")) {
                                 p += digits(sc, p) + strlen("日");
                                 day = true;
                         }
@@ -290,7 +298,7 @@ static int scan_dates(Scan *sc) {
                                 goto found;
                         }
                 }
-        next_month:
+next_month:
                 /* January 5, 2024 / Jan. 5th / March 2024 */
                 j = month_at(sc, i);
                 if (j > i && sc->s[j] == ' ') {
@@ -305,7 +313,7 @@ static int scan_dates(Scan *sc) {
                         }
                 }
                 continue;
-        found:
+found:
                 r = add(sc, i, j, "date");
                 if (r < 0)
                         return r;
@@ -321,7 +329,8 @@ static int scan_phones(Scan *sc) {
                 bool plus = sc->s[i] == '+', paren = sc->s[i] == '(';
                 int r;
 
-                if (!(plus || paren || is_d(sc, i)) || (i > 0 && (is_alnum_at(sc, i - 1) || sc->s[i - 1] == '+')))
+                if (!(plus || paren || is_d(sc, i)) ||
+                    (i > 0 && (is_alnum_at(sc, i - 1) || sc->s[i - 1] == '+')))
                         continue;
                 if (plus || paren)
                         j++;
@@ -379,7 +388,8 @@ static bool capitalised(const NlpDoc *d, const NlpToken *t) {
 static bool capitalised_elsewhere(const NlpDoc *d, const NlpToken *t) {
         for (size_t k = 0; k < d->n_tokens; k++) {
                 const NlpToken *o = &d->tokens[k];
-                if (o != t && o->len == t->len && memcmp(d->text + o->start, d->text + t->start, t->len) == 0 &&
+                if (o != t && o->len == t->len &&
+                    memcmp(d->text + o->start, d->text + t->start, t->len) == 0 &&
                     o != &d->tokens[d->sentences[o->sentence].first_token])
                         return true;
         }
@@ -400,8 +410,11 @@ static int scan_names(Scan *sc) {
                                 continue;
                         }
                         type = ja_type(&d->tokens[i]);
-                        while (j < d->n_tokens && d->tokens[j].proper && d->tokens[j].sentence == d->tokens[i].sentence &&
-                               d->tokens[j].start == (j == i ? d->tokens[j].start : d->tokens[j - 1].start + d->tokens[j - 1].len))
+                        while (j < d->n_tokens && d->tokens[j].proper &&
+                               d->tokens[j].sentence == d->tokens[i].sentence &&
+                               d->tokens[j].start ==
+                                       (j == i ? d->tokens[j].start
+                                               : d->tokens[j - 1].start + d->tokens[j - 1].len))
                                 j++;
                 } else {
                         const NlpToken *t = &d->tokens[i];
@@ -415,13 +428,16 @@ static int scan_names(Scan *sc) {
                         while (j < d->n_tokens && d->tokens[j].sentence == t->sentence) {
                                 if (capitalised(d, &d->tokens[j]))
                                         j++;
-                                else if ((streq(d->tokens[j].norm, "of") || streq(d->tokens[j].norm, "de")) &&
-                                         j + 1 < d->n_tokens && capitalised(d, &d->tokens[j + 1]))
+                                else if (
+                                        (streq(d->tokens[j].norm, "of") || streq(d->tokens[j].norm, "de")) &&
+                                        j + 1 < d->n_tokens && capitalised(d, &d->tokens[j + 1]))
                                         j += 2;
                                 else
                                         break;
                         }
-                        if (initial && (nlp_stopword(NLP_LANG_EN, t->norm) || (j == i + 1 && !capitalised_elsewhere(d, t)))) {
+                        if (initial &&
+                            (nlp_stopword(NLP_LANG_EN, t->norm) ||
+                             (j == i + 1 && !capitalised_elsewhere(d, t)))) {
                                 /* Drop the sentence-initial word; keep the rest of the span. */
                                 if (j == i + 1) {
                                         i++;
@@ -476,7 +492,8 @@ int nlp_entities(const NlpDoc *d, json_object **ret) {
                 free(sc.ents);
                 return -ENOMEM;
         }
-        json_object_object_add(o, "method", json_object_new_string(d->lang == NLP_LANG_JA ? "rules+mecab" : "rules"));
+        json_object_object_add(
+                o, "method", json_object_new_string(d->lang == NLP_LANG_JA ? "rules+mecab" : "rules"));
         json_object_object_add(o, "entities", arr);
         for (size_t k = 0; k < sc.n; k++) {
                 const Entity *e = &sc.ents[k];
@@ -492,7 +509,8 @@ int nlp_entities(const NlpDoc *d, json_object **ret) {
                 c0 = chars;
                 chars += nlp_utf8_count(d->text + e->start, e->end - e->start);
                 pos = e->end;
-                json_object_object_add(j, "text", json_object_new_string_len(d->text + e->start, e->end - e->start));
+                json_object_object_add(
+                        j, "text", json_object_new_string_len(d->text + e->start, e->end - e->start));
                 json_object_object_add(j, "type", json_object_new_string(e->type));
                 json_object_object_add(j, "start", json_object_new_int64(c0));
                 json_object_object_add(j, "end", json_object_new_int64(chars));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* nlp-keywords.c — RAKE: word score = degree / frequency over the candidate phrases,
- * phrase score = sum of its word scores; repeated phrases are merged (English by stems,
- * so "neural networks" and "neural network" are one phrase) and keep their first
- * spelling. Phrases longer than RAKE_MAX_WORDS are dropped, as RAKE's authors advise. */
+/* nlp-keywords.c — RAKE: word score = degree / frequency over the candidate phrases
+ * (words as written, lower-cased, as in the paper), phrase score = sum of its word
+ * scores; repeated phrases are merged (English by stems, so "neural networks" and
+ * "neural network" are one phrase, scored by its first spelling). Phrases longer than RAKE_MAX_WORDS are
+ * dropped, as RAKE's authors advise. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ int nlp_keywords(const NlpDoc *d, size_t max, json_object **ret) {
         if (!word_id || !phrases)
                 return -ENOMEM;
         for (size_t i = 0; i < d->n_tokens; i++) {
-                r = nlp_vocab_id(&words, d->tokens[i].stem);
+                r = nlp_vocab_id(&words, d->tokens[i].norm);
                 if (r < 0)
                         goto finish;
                 word_id[i] = r;
@@ -115,7 +116,7 @@ int nlp_keywords(const NlpDoc *d, size_t max, json_object **ret) {
                                 r = id;
                                 goto finish;
                         }
-                        phrases[id] = (Phrase) { .first = i, .n = j - i, .count = 1, .key = key };
+                        phrases[id] = (Phrase){ .first = i, .n = j - i, .count = 1, .key = key };
                         n_phrases++;
                 }
                 i = j;

@@ -46,12 +46,17 @@ void nlp_langid_done(void) {
         handle = NULL;
 }
 
-static const char *script_language(const char *text, size_t len) {
-        size_t kana = 0, hangul = 0, han = 0;
+/* Fewer letters than this: too short for n-gram fingerprints to mean anything ("ok"
+ * scores as Slovak); the caller gets "und". */
+#define LANGID_MIN_LETTERS 8
+
+static const char *script_language(const char *text, size_t len, size_t *ret_letters) {
+        size_t kana = 0, hangul = 0, han = 0, letters = 0;
 
         for (size_t i = 0; i < len;) {
                 uint32_t cp;
                 i += nlp_utf8_decode(text + i, len - i, &cp);
+                letters += nlp_utf8_class(cp) == NLP_CHAR_LETTER;
                 if (nlp_utf8_is_kana(cp))
                         kana++;
                 else if ((cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF))
@@ -59,6 +64,7 @@ static const char *script_language(const char *text, size_t len) {
                 else if (nlp_utf8_is_han(cp))
                         han++;
         }
+        *ret_letters = letters;
         if (kana > 0 && kana >= hangul)
                 return "ja";
         if (hangul > 0)
@@ -92,6 +98,7 @@ static void pick_candidate(const char *res, char *buf, size_t size) {
 
 int nlp_langid_detect(const char *text, size_t len, char *buf, size_t size, const char **ret_method) {
         const char *lang, *res;
+        size_t letters = 0;
 
         if (!handle)
                 return -ENOTSUP;
@@ -100,7 +107,7 @@ int nlp_langid_detect(const char *text, size_t len, char *buf, size_t size, cons
                 while (len > 0 && ((unsigned char) text[len] & 0xC0) == 0x80)
                         len--;
         }
-        lang = script_language(text, len);
+        lang = script_language(text, len, &letters);
         if (lang) {
                 snprintf(buf, size, "%s", lang);
                 if (ret_method)
@@ -109,6 +116,10 @@ int nlp_langid_detect(const char *text, size_t len, char *buf, size_t size, cons
         }
         if (ret_method)
                 *ret_method = "textcat";
+        if (letters < LANGID_MIN_LETTERS) {
+                snprintf(buf, size, "und");
+                return 0;
+        }
         pthread_mutex_lock(&lock);
         res = textcat_Classify(handle, text, len);
         /* "[en--utf8][sco--utf8]", "SHORT" or "UNKNOWN": the first candidate's language. */

@@ -2,6 +2,7 @@
 /* nlp-langid.h — language identification with libexttextcat's fingerprints. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Loads fpdb.conf and the fingerprints under dir ("/usr/share/libexttextcat/"). */

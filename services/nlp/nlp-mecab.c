@@ -108,7 +108,9 @@ int nlp_mecab_parse(
 
                 if (node->stat == MECAB_BOS_NODE || node->stat == MECAB_EOS_NODE)
                         continue;
-                n = (NlpMecabNode) { .surface = node->surface, .length = node->length, .feature = node->feature };
+                n = (NlpMecabNode){ .surface = node->surface,
+                                    .length = node->length,
+                                    .feature = node->feature };
                 r = fn(&n, userdata);
                 if (r < 0)
                         return r;

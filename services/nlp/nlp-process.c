@@ -11,9 +11,9 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
-#include "nlp-json.h"
 #include "nlp-deadline.h"
 #include "nlp-entities.h"
+#include "nlp-json.h"
 #include "nlp-keywords.h"
 #include "nlp-langid.h"
 #include "nlp-mecab.h"
@@ -26,7 +26,8 @@
 
 #define MAX_COMPARE_TEXTS 32
 
-static const char *const tasks[] = { "analyze", "sentiment", "keywords", "entities", "summarize", "similarity", "tokenize" };
+static const char *const tasks[] = { "analyze",   "sentiment",  "keywords", "entities",
+                                     "summarize", "similarity", "tokenize" };
 static const char *const languages[] = { "auto", "en", "ja" };
 
 static const char JA_SENTIMENT_DETAIL[] =
@@ -101,12 +102,19 @@ static int problem(Problem **ret, int status, const char *field, const char *fmt
 /* Maps a module's failure to the answer the client gets. */
 static int task_failure(const NlpConfig *c, int r, Problem **ret) {
         if (r == -ETIME)
-                return problem(ret, 503, NULL, "processing exceeded NLP_TIME_LIMIT (%llu ms)",
-                               (unsigned long long) c->time_limit_ms);
+                return problem(
+                        ret,
+                        503,
+                        NULL,
+                        "processing exceeded NLP_TIME_LIMIT (%llu ms)",
+                        (unsigned long long) c->time_limit_ms);
         if (r == -ENOTSUP)
-                return problem(ret, 503, NULL,
-                               "MeCab's dictionary is not loaded: set NLP_MECAB_DICDIR and NLP_MECAB_RC "
-                               "(Debian: mecab-ipadic-utf8)");
+                return problem(
+                        ret,
+                        503,
+                        NULL,
+                        "MeCab's dictionary is not loaded: set NLP_MECAB_DICDIR and NLP_MECAB_RC "
+                        "(Debian: mecab-ipadic-utf8)");
         return r;
 }
 
@@ -157,10 +165,15 @@ static int do_sentiment(Request *q, json_object **ret, Problem **ret_problem) {
         if (q->lang == NLP_LANG_JA)
                 return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
         if (q->lang != NLP_LANG_EN)
-                return problem(ret_problem, 501, NULL,
-                               "no sentiment method for language '%s': VADER's lexicon is English", q->lang_code);
+                return problem(
+                        ret_problem,
+                        501,
+                        NULL,
+                        "no sentiment method for language '%s': VADER's lexicon is English",
+                        q->lang_code);
         if (!nlp_sentiment_available())
-                return problem(ret_problem, 503, NULL, "VADER's lexicon is not loaded: set NLP_VADER_LEXICON");
+                return problem(
+                        ret_problem, 503, NULL, "VADER's lexicon is not loaded: set NLP_VADER_LEXICON");
         r = nlp_sentiment_vader(q->text, q->len, &s);
         if (r < 0)
                 return r;
@@ -224,7 +237,8 @@ static size_t summary_count(const Request *q, const NlpDoc *d) {
         return (size_t) MAX(1.0, round(d->n_sentences * q->ratio));
 }
 
-static int run_task(Request *q, const char *task, const NlpDoc *doc, json_object **ret, Problem **ret_problem) {
+static int
+run_task(Request *q, const char *task, const NlpDoc *doc, json_object **ret, Problem **ret_problem) {
         if (streq(task, "sentiment"))
                 return do_sentiment(q, ret, ret_problem);
         if (streq(task, "tokenize"))
@@ -244,8 +258,9 @@ static int do_analyze(Request *q, const NlpDoc *doc, json_object **ret, Problem 
         _cleanup_json_ json_object *o = json_object_new_object();
         static const struct {
                 const char *task, *key;
-        } parts[] = { { "tokenize", "tokens" },   { "sentiment", "sentiment" }, { "keywords", "keywords" },
-                      { "entities", "entities" }, { "summarize", "summary" },   { "similarity", "similarity" } };
+        } parts[] = { { "tokenize", "tokens" },   { "sentiment", "sentiment" },
+                      { "keywords", "keywords" }, { "entities", "entities" },
+                      { "summarize", "summary" }, { "similarity", "similarity" } };
 
         if (!o)
                 return -ENOMEM;
@@ -271,7 +286,8 @@ static int do_analyze(Request *q, const NlpDoc *doc, json_object **ret, Problem 
                         json_object_object_add(part, "method", NULL);
                         json_object_object_add(part, "available", json_object_new_boolean(false));
                         json_object_object_add(part, "status", json_object_new_int(problem_get_status(p)));
-                        json_object_object_add(part, "detail", json_object_get(json_object_object_get(pj, "detail")));
+                        json_object_object_add(
+                                part, "detail", json_object_get(json_object_object_get(pj, "detail")));
                 }
                 json_object_object_add(o, parts[i].key, part);
         }
@@ -306,7 +322,8 @@ static int parse_options(Request *q, json_object *options, json_object **errs) {
         else if (q->texts) {
                 size_t n = json_object_array_length(q->texts);
                 if (n < 1 || n > MAX_COMPARE_TEXTS) {
-                        json_errors_add(errs, "options.texts", "must hold 1 to %d strings", MAX_COMPARE_TEXTS);
+                        json_errors_add(
+                                errs, "options.texts", "must hold 1 to %d strings", MAX_COMPARE_TEXTS);
                         r = -EINVAL;
                 }
                 for (size_t i = 0; i < n; i++)
@@ -353,38 +370,59 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         if (q.len != (size_t) json_object_get_string_len(json_object_object_get(body, "text")))
                 return problem(ret_problem, 422, "text", "text contains a NUL character");
         if (q.len > c->max_text)
-                return problem(ret_problem, 413, "text", "text is %zu bytes; the limit (NLP_MAX_TEXT) is %llu",
-                               q.len, (unsigned long long) c->max_text);
+                return problem(
+                        ret_problem,
+                        413,
+                        "text",
+                        "text is %zu bytes; the limit (NLP_MAX_TEXT) is %llu",
+                        q.len,
+                        (unsigned long long) c->max_text);
         if (q.len == 0)
                 return problem(ret_problem, 422, "text", "text is empty");
         if (!nlp_utf8_valid(q.text, q.len, &bad))
                 return problem(ret_problem, 422, "text", "text is not valid UTF-8 (byte %zu)", bad);
         if (q.text2 && (strlen(q.text2) > c->max_text || !nlp_utf8_valid(q.text2, strlen(q.text2), NULL)))
-                return problem(ret_problem, strlen(q.text2) > c->max_text ? 413 : 422, "options.text2",
-                               "options.text2 is larger than NLP_MAX_TEXT or not valid UTF-8");
+                return problem(
+                        ret_problem,
+                        strlen(q.text2) > c->max_text ? 413 : 422,
+                        "options.text2",
+                        "options.text2 is larger than NLP_MAX_TEXT or not valid UTF-8");
         if (!one_of(q.task, tasks, ELEMENTSOF(tasks))) {
                 names = join_names(tasks, ELEMENTSOF(tasks));
-                return problem(ret_problem, 422, "task", "unknown task '%s' (one of: %s)", q.task, strempty(names));
+                return problem(
+                        ret_problem, 422, "task", "unknown task '%s' (one of: %s)", q.task, strempty(names));
         }
         if (!one_of(language, languages, ELEMENTSOF(languages))) {
                 names = join_names(languages, ELEMENTSOF(languages));
-                return problem(ret_problem, 422, "language", "unknown language '%s' (one of: %s)", language,
-                               strempty(names));
+                return problem(
+                        ret_problem,
+                        422,
+                        "language",
+                        "unknown language '%s' (one of: %s)",
+                        language,
+                        strempty(names));
         }
         if (streq(q.task, "similarity") && !q.text2 && !q.texts)
-                return problem(ret_problem, 422, "options.text2", "similarity needs options.text2 or options.texts");
+                return problem(
+                        ret_problem,
+                        422,
+                        "options.text2",
+                        "similarity needs options.text2 or options.texts");
 
         if (streq(language, "auto")) {
                 r = nlp_langid_detect(q.text, q.len, q.lang_code, sizeof(q.lang_code), NULL);
                 if (r < 0)
-                        return problem(ret_problem, 503, NULL,
-                                       "language identification is not loaded: set NLP_TEXTCAT_DIR or pass language");
+                        return problem(
+                                ret_problem,
+                                503,
+                                NULL,
+                                "language identification is not loaded: set NLP_TEXTCAT_DIR or pass language");
         } else
                 snprintf(q.lang_code, sizeof(q.lang_code), "%s", language);
         /* Too short to tell ("und"): the English pipeline, the service's default. */
-        q.lang = streq(q.lang_code, "ja") ? NLP_LANG_JA :
-                streq(q.lang_code, "en") || streq(q.lang_code, "und") ? NLP_LANG_EN :
-                                                                         NLP_LANG_OTHER;
+        q.lang = streq(q.lang_code, "ja")                               ? NLP_LANG_JA
+                : streq(q.lang_code, "en") || streq(q.lang_code, "und") ? NLP_LANG_EN
+                                                                        : NLP_LANG_OTHER;
         q.deadline = c->time_limit_ms ? t0 + c->time_limit_ms * 1000 : 0;
 
         if (streq(q.task, "sentiment"))

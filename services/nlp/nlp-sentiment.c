@@ -46,7 +46,7 @@ static uint32_t hash(const char *s, size_t len) {
 static void table_free(Table *t) {
         free(t->slots);
         free(t->storage);
-        *t = (Table) {};
+        *t = (Table){};
 }
 
 static int table_alloc(Table *t, size_t n) {
@@ -70,7 +70,7 @@ static void table_put(Table *t, char *key, size_t len, double value) {
                 }
                 i = (i + 1) & t->mask;
         }
-        t->slots[i] = (Entry) { .key = key, .len = len, .value = value };
+        t->slots[i] = (Entry){ .key = key, .len = len, .value = value };
 }
 
 static bool table_get(const Table *t, const char *key, size_t len, double *ret) {
@@ -92,55 +92,56 @@ static bool table_get(const Table *t, const char *key, size_t len, double *ret) 
 
 /* ---- VADER's lists ------------------------------------------------------------------- */
 static const char *const negate_words[] = {
-        "aint",   "arent",   "cannot",   "cant",     "couldnt", "darent",  "didnt",    "doesnt",   "ain't",
-        "aren't", "can't",   "couldn't", "daren't",  "didn't",  "doesn't", "dont",     "hadnt",    "hasnt",
-        "havent", "isnt",    "mightnt",  "mustnt",   "neither", "don't",   "hadn't",   "hasn't",   "haven't",
-        "isn't",  "mightn't", "mustn't", "neednt",   "needn't", "never",   "none",     "nope",     "nor",
-        "not",    "nothing", "nowhere",  "oughtnt",  "shant",   "shouldnt", "uhuh",    "wasnt",    "werent",
-        "oughtn't", "shan't", "shouldn't", "uh-uh",  "wasn't",  "weren't", "without",  "wont",     "wouldnt",
-        "won't",  "wouldn't", "rarely",  "seldom",   "despite",
+        "aint",   "arent",    "cannot",  "cant",     "couldnt",  "darent",   "didnt",   "doesnt",
+        "ain't",  "aren't",   "can't",   "couldn't", "daren't",  "didn't",   "doesn't", "dont",
+        "hadnt",  "hasnt",    "havent",  "isnt",     "mightnt",  "mustnt",   "neither", "don't",
+        "hadn't", "hasn't",   "haven't", "isn't",    "mightn't", "mustn't",  "neednt",  "needn't",
+        "never",  "none",     "nope",    "nor",      "not",      "nothing",  "nowhere", "oughtnt",
+        "shant",  "shouldnt", "uhuh",    "wasnt",    "werent",   "oughtn't", "shan't",  "shouldn't",
+        "uh-uh",  "wasn't",   "weren't", "without",  "wont",     "wouldnt",  "won't",   "wouldn't",
+        "rarely", "seldom",   "despite",
 };
 
 static const struct {
         const char *word;
         double value;
 } boosters[] = {
-        { "absolutely", B_INCR },   { "amazingly", B_INCR },    { "awfully", B_INCR },
-        { "completely", B_INCR },   { "considerable", B_INCR }, { "considerably", B_INCR },
-        { "decidedly", B_INCR },    { "deeply", B_INCR },       { "effing", B_INCR },
-        { "enormous", B_INCR },     { "enormously", B_INCR },   { "entirely", B_INCR },
-        { "especially", B_INCR },   { "exceptional", B_INCR },  { "exceptionally", B_INCR },
-        { "extreme", B_INCR },      { "extremely", B_INCR },    { "fabulously", B_INCR },
-        { "flipping", B_INCR },     { "flippin", B_INCR },      { "frackin", B_INCR },
-        { "fracking", B_INCR },     { "fricking", B_INCR },     { "frickin", B_INCR },
-        { "frigging", B_INCR },     { "friggin", B_INCR },      { "fully", B_INCR },
-        { "fuckin", B_INCR },       { "fucking", B_INCR },      { "fuggin", B_INCR },
-        { "fugging", B_INCR },      { "greatly", B_INCR },      { "hella", B_INCR },
-        { "highly", B_INCR },       { "hugely", B_INCR },       { "incredible", B_INCR },
-        { "incredibly", B_INCR },   { "intensely", B_INCR },    { "major", B_INCR },
-        { "majorly", B_INCR },      { "more", B_INCR },         { "most", B_INCR },
-        { "particularly", B_INCR }, { "purely", B_INCR },       { "quite", B_INCR },
-        { "really", B_INCR },       { "remarkably", B_INCR },   { "so", B_INCR },
-        { "substantially", B_INCR }, { "thoroughly", B_INCR },  { "total", B_INCR },
-        { "totally", B_INCR },      { "tremendous", B_INCR },   { "tremendously", B_INCR },
-        { "uber", B_INCR },         { "unbelievably", B_INCR }, { "unusually", B_INCR },
-        { "utter", B_INCR },        { "utterly", B_INCR },      { "very", B_INCR },
-        { "almost", B_DECR },       { "barely", B_DECR },       { "hardly", B_DECR },
-        { "just enough", B_DECR },  { "kind of", B_DECR },      { "kinda", B_DECR },
-        { "kindof", B_DECR },       { "kind-of", B_DECR },      { "less", B_DECR },
-        { "little", B_DECR },       { "marginal", B_DECR },     { "marginally", B_DECR },
-        { "occasional", B_DECR },   { "occasionally", B_DECR }, { "partly", B_DECR },
-        { "scarce", B_DECR },       { "scarcely", B_DECR },     { "slight", B_DECR },
-        { "slightly", B_DECR },     { "somewhat", B_DECR },     { "sort of", B_DECR },
-        { "sorta", B_DECR },        { "sortof", B_DECR },       { "sort-of", B_DECR },
+        { "absolutely", B_INCR },    { "amazingly", B_INCR },    { "awfully", B_INCR },
+        { "completely", B_INCR },    { "considerable", B_INCR }, { "considerably", B_INCR },
+        { "decidedly", B_INCR },     { "deeply", B_INCR },       { "effing", B_INCR },
+        { "enormous", B_INCR },      { "enormously", B_INCR },   { "entirely", B_INCR },
+        { "especially", B_INCR },    { "exceptional", B_INCR },  { "exceptionally", B_INCR },
+        { "extreme", B_INCR },       { "extremely", B_INCR },    { "fabulously", B_INCR },
+        { "flipping", B_INCR },      { "flippin", B_INCR },      { "frackin", B_INCR },
+        { "fracking", B_INCR },      { "fricking", B_INCR },     { "frickin", B_INCR },
+        { "frigging", B_INCR },      { "friggin", B_INCR },      { "fully", B_INCR },
+        { "fuckin", B_INCR },        { "fucking", B_INCR },      { "fuggin", B_INCR },
+        { "fugging", B_INCR },       { "greatly", B_INCR },      { "hella", B_INCR },
+        { "highly", B_INCR },        { "hugely", B_INCR },       { "incredible", B_INCR },
+        { "incredibly", B_INCR },    { "intensely", B_INCR },    { "major", B_INCR },
+        { "majorly", B_INCR },       { "more", B_INCR },         { "most", B_INCR },
+        { "particularly", B_INCR },  { "purely", B_INCR },       { "quite", B_INCR },
+        { "really", B_INCR },        { "remarkably", B_INCR },   { "so", B_INCR },
+        { "substantially", B_INCR }, { "thoroughly", B_INCR },   { "total", B_INCR },
+        { "totally", B_INCR },       { "tremendous", B_INCR },   { "tremendously", B_INCR },
+        { "uber", B_INCR },          { "unbelievably", B_INCR }, { "unusually", B_INCR },
+        { "utter", B_INCR },         { "utterly", B_INCR },      { "very", B_INCR },
+        { "almost", B_DECR },        { "barely", B_DECR },       { "hardly", B_DECR },
+        { "just enough", B_DECR },   { "kind of", B_DECR },      { "kinda", B_DECR },
+        { "kindof", B_DECR },        { "kind-of", B_DECR },      { "less", B_DECR },
+        { "little", B_DECR },        { "marginal", B_DECR },     { "marginally", B_DECR },
+        { "occasional", B_DECR },    { "occasionally", B_DECR }, { "partly", B_DECR },
+        { "scarce", B_DECR },        { "scarcely", B_DECR },     { "slight", B_DECR },
+        { "slightly", B_DECR },      { "somewhat", B_DECR },     { "sort of", B_DECR },
+        { "sorta", B_DECR },         { "sortof", B_DECR },       { "sort-of", B_DECR },
 };
 
 static const struct {
         const char *words;
         double value;
 } special_cases[] = {
-        { "the shit", 3 },       { "the bomb", 3 },      { "bad ass", 1.5 },       { "badass", 1.5 },
-        { "bus stop", 0.0 },     { "yeah right", -2 },   { "kiss of death", -1.5 }, { "to die for", 3 },
+        { "the shit", 3 },        { "the bomb", 3 },        { "bad ass", 1.5 },        { "badass", 1.5 },
+        { "bus stop", 0.0 },      { "yeah right", -2 },     { "kiss of death", -1.5 }, { "to die for", 3 },
         { "beating heart", 3.1 }, { "broken heart", -2.9 },
 };
 
@@ -156,27 +157,42 @@ void nlp_sentiment_done(void) {
         table_free(&negate_table);
 }
 
+/* The whole file into a NUL-terminated buffer. */
+static int read_all(const char *path, char **ret, size_t *ret_size) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        long sz;
+        int r = 0;
+
+        if (!f)
+                return negative_errno();
+        if (fseek(f, 0, SEEK_END) < 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
+                r = negative_errno();
+        else if (!(buf = malloc((size_t) sz + 1)))
+                r = -ENOMEM;
+        else if (fread(buf, 1, (size_t) sz, f) != (size_t) sz)
+                r = -EIO;
+        fclose(f);
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
+        buf[sz] = 0;
+        *ret = buf;
+        *ret_size = (size_t) sz;
+        return 0;
+}
+
 int nlp_sentiment_init(const char *path) {
-        _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, n = 0;
-        long sz;
         int r;
 
         if (lexicon.slots)
                 return 0;
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
-        if (fseek(f, 0, SEEK_END) < 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
-                return negative_errno();
-        size = sz;
-        buf = malloc(size + 1);
-        if (!buf)
-                return -ENOMEM;
-        if (fread(buf, 1, size, f) != size)
-                return -EIO;
-        buf[size] = 0;
+        r = read_all(path, &buf, &size);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < size; i++)
                 if (buf[i] == '\n')
                         n++;
@@ -212,7 +228,11 @@ int nlp_sentiment_init(const char *path) {
                 return -ENOMEM;
         }
         for (size_t i = 0; i < ELEMENTSOF(boosters); i++)
-                table_put(&booster_table, (char *) boosters[i].word, strlen(boosters[i].word), boosters[i].value);
+                table_put(
+                        &booster_table,
+                        (char *) boosters[i].word,
+                        strlen(boosters[i].word),
+                        boosters[i].value);
         for (size_t i = 0; i < ELEMENTSOF(negate_words); i++)
                 table_put(&negate_table, (char *) negate_words[i], strlen(negate_words[i]), 1);
         return 0;
@@ -275,7 +295,9 @@ static double negation_check(double valence, const Word *w, int start_i, size_t 
                 if ((lw_eq(&w[i - 3], "never") && (lw_eq(&w[i - 2], "so") || lw_eq(&w[i - 2], "this"))) ||
                     lw_eq(&w[i - 1], "so") || lw_eq(&w[i - 1], "this"))
                         valence *= 1.25;
-                else if (lw_eq(&w[i - 3], "without") && (lw_eq(&w[i - 2], "doubt") || lw_eq(&w[i - 1], "doubt")))
+                else if (
+                        lw_eq(&w[i - 3], "without") &&
+                        (lw_eq(&w[i - 2], "doubt") || lw_eq(&w[i - 1], "doubt")))
                         ;
                 else if (negated(&w[i - 3]))
                         valence *= N_SCALAR;
@@ -316,7 +338,9 @@ static bool special_case(const Word *w, size_t from, size_t to, double *ret) {
 
 static double special_idioms_check(double valence, const Word *w, size_t n, size_t i) {
         /* onezero, twoonezero, twoone, threetwoone, threetwo: the first match wins. */
-        const size_t seq[5][2] = { { i - 1, i }, { i - 2, i }, { i - 2, i - 1 }, { i - 3, i - 1 }, { i - 3, i - 2 } };
+        const size_t seq[5][2] = {
+                { i - 1, i }, { i - 2, i }, { i - 2, i - 1 }, { i - 3, i - 1 }, { i - 3, i - 2 }
+        };
         double v;
         char buf[256];
         size_t len;
@@ -462,7 +486,10 @@ int nlp_sentiment_vader(const char *text, size_t len, NlpSentimentScores *ret) {
                         else if (c >= 'A' && c <= 'Z')
                                 cased = true;
                 }
-                w[n] = (Word) { .s = text + start + off, .l = lower + start + off, .len = wl, .upper = cased && !has_lower };
+                w[n] = (Word){ .s = text + start + off,
+                               .l = lower + start + off,
+                               .len = wl,
+                               .upper = cased && !has_lower };
                 n_upper += w[n].upper;
                 n++;
         }
@@ -482,7 +509,7 @@ int nlp_sentiment_vader(const char *text, size_t len, NlpSentimentScores *ret) {
                         sent[i] *= i < but ? 0.5 : i > but ? 1.5 : 1.0;
 
         if (n == 0) {
-                *ret = (NlpSentimentScores) {};
+                *ret = (NlpSentimentScores){};
                 return 0;
         }
         amp = MIN(ep, (size_t) 4) * 0.292 + (qm > 1 ? (qm <= 3 ? qm * 0.18 : 0.96) : 0);
@@ -505,7 +532,7 @@ int nlp_sentiment_vader(const char *text, size_t len, NlpSentimentScores *ret) {
                 neg_sum -= amp;
         {
                 double total = pos_sum + fabs(neg_sum) + neu_count;
-                *ret = (NlpSentimentScores) {
+                *ret = (NlpSentimentScores){
                         .compound = round_to(normalize(sum), 1e4),
                         .pos = round_to(fabs(pos_sum / total), 1e3),
                         .neg = round_to(fabs(neg_sum / total), 1e3),
@@ -526,11 +553,13 @@ int nlp_sentiment_to_json(const NlpSentimentScores *s, json_object **ret) {
         json_object_object_add(o, "neg", nlp_json_double(s->neg));
         json_object_object_add(o, "neu", nlp_json_double(s->neu));
         /* VADER's documented thresholds. */
-        json_object_object_add(o,
-                               "label",
-                               json_object_new_string(s->compound >= 0.05    ? "positive" :
-                                                      s->compound <= -0.05 ? "negative" :
-                                                                              "neutral"));
+        json_object_object_add(
+                o,
+                "label",
+                json_object_new_string(
+                        s->compound >= 0.05            ? "positive"
+                                : s->compound <= -0.05 ? "negative"
+                                                       : "neutral"));
         *ret = o;
         return 0;
 }

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "macro.h"
-#include "nlp-json.h"
 #include "nlp-deadline.h"
+#include "nlp-json.h"
 #include "nlp-summarize.h"
 #include "nlp-vocab.h"
 
@@ -138,7 +138,7 @@ int nlp_summarize(const NlpDoc *d, size_t count, uint64_t deadline, json_object 
         }
 
         for (size_t i = 0; i < n; i++)
-                ranked[i] = (Ranked) { .index = i, .score = score[i] };
+                ranked[i] = (Ranked){ .index = i, .score = score[i] };
         qsort(ranked, n, sizeof(Ranked), cmp_ranked);
         count = n == 0 ? 0 : CLAMP(count, (size_t) 1, n);
         qsort(ranked, count, sizeof(Ranked), cmp_index);
@@ -163,7 +163,8 @@ int nlp_summarize(const NlpDoc *d, size_t count, uint64_t deadline, json_object 
                 }
                 json_object_array_add(arr, j);
                 json_object_object_add(j, "index", json_object_new_int64(ranked[k].index));
-                json_object_object_add(j, "text", json_object_new_string_len(d->text + se->start, se->end - se->start));
+                json_object_object_add(
+                        j, "text", json_object_new_string_len(d->text + se->start, se->end - se->start));
                 json_object_object_add(j, "score", nlp_json_double(round(ranked[k].score * 1e6) / 1e6));
                 if (k > 0 && d->lang != NLP_LANG_JA)
                         summary[summary_len++] = ' ';

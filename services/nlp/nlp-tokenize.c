@@ -70,7 +70,7 @@ static int doc_add_token(NlpDoc *d, size_t *cap, NlpToken **ret) {
                 *cap = n;
         }
         *ret = &d->tokens[d->n_tokens++];
-        **ret = (NlpToken) {};
+        **ret = (NlpToken){};
         return 0;
 }
 
@@ -81,8 +81,8 @@ static bool is_terminal(const NlpDoc *d, const NlpToken *t) {
                 return false;
         if (t->len == 1)
                 return *s == '.' || *s == '!' || *s == '?';
-        return (t->len == 3 && (!memcmp(s, "。", 3) || !memcmp(s, "！", 3) || !memcmp(s, "？", 3) ||
-                                !memcmp(s, "…", 3)));
+        return (t->len == 3 &&
+                (!memcmp(s, "。", 3) || !memcmp(s, "！", 3) || !memcmp(s, "？", 3) || !memcmp(s, "…", 3)));
 }
 
 static bool is_closing(const NlpDoc *d, const NlpToken *t) {
@@ -90,22 +90,26 @@ static bool is_closing(const NlpDoc *d, const NlpToken *t) {
 
         if (t->word)
                 return false;
+        /* ASCII quotes open and close: closing only when glued to what precedes. */
         if (t->len == 1)
-                return strchr("\"')]", *s) != NULL;
-        return t->len == 3 && (!memcmp(s, "」", 3) || !memcmp(s, "』", 3) || !memcmp(s, "）", 3) ||
-                               !memcmp(s, "”", 3) || !memcmp(s, "’", 3));
+                return strchr("\"')]", *s) != NULL && t->start > 0 &&
+                        nlp_utf8_class((unsigned char) s[-1]) != NLP_CHAR_SPACE;
+        return t->len == 3 &&
+                (!memcmp(s, "」", 3) || !memcmp(s, "』", 3) || !memcmp(s, "）", 3) || !memcmp(s, "”", 3) ||
+                 !memcmp(s, "’", 3));
 }
 
 static bool is_abbreviation(const NlpDoc *d, const NlpToken *t) {
-        static const char *const abbr[] = { "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc",
-                                            "e.g", "i.e", "inc", "ltd", "co", "corp", "no", "fig", "approx",
-                                            "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
-                                            "oct", "nov", "dec", "u.s", "u.k", "mt", "gen", "gov" };
+        static const char *const abbr[] = { "mr",  "mrs", "ms",     "dr",   "prof", "st",  "jr",  "sr",
+                                            "vs",  "etc", "e.g",    "i.e",  "inc",  "ltd", "co",  "corp",
+                                            "no",  "fig", "approx", "jan",  "feb",  "mar", "apr", "jun",
+                                            "jul", "aug", "sep",    "sept", "oct",  "nov", "dec", "u.s",
+                                            "u.k", "mt",  "gen",    "gov" };
 
         if (!t->word || !t->norm)
                 return false;
-        if (t->len == 1 && nlp_utf8_is_upper((unsigned char) d->text[t->start]))
-                return true; /* an initial: "J. Smith" */
+        if (t->len == 1 && (unsigned char) d->text[t->start] < 0x80)
+                return true; /* an initial or a dotted abbreviation: "J. Smith", "5 p.m. on" */
         for (size_t i = 0; i < ELEMENTSOF(abbr); i++)
                 if (streq(t->norm, abbr[i]))
                         return true;
@@ -134,7 +138,9 @@ static int doc_split_sentences(NlpDoc *d) {
                                         k--;
                                 end = !(d->text[prev->start] == '.' && k + 2 == i &&
                                         is_abbreviation(d, &d->tokens[k]));
-                        } else if (is_closing(d, prev) && !is_closing(d, cur) && !is_terminal(d, cur) && i >= 2) {
+                        } else if (
+                                is_closing(d, prev) && !is_closing(d, cur) && !is_terminal(d, cur) &&
+                                i >= 2) {
                                 size_t k = i - 1;
                                 while (k > first && is_closing(d, &d->tokens[k]))
                                         k--;
@@ -151,7 +157,7 @@ static int doc_split_sentences(NlpDoc *d) {
                         d->sentences = s;
                         cap = n;
                 }
-                d->sentences[d->n_sentences] = (NlpSentence) {
+                d->sentences[d->n_sentences] = (NlpSentence){
                         .start = d->tokens[first].start,
                         .end = d->tokens[i - 1].start + d->tokens[i - 1].len,
                         .first_token = first,
@@ -232,7 +238,8 @@ static int doc_split_words(NlpDoc *d) {
                 if (!t->norm)
                         return -ENOMEM;
                 if (stemmer && t->word) {
-                        const sb_symbol *s = sb_stemmer_stem(stemmer, (const sb_symbol *) t->norm, strlen(t->norm));
+                        const sb_symbol *s =
+                                sb_stemmer_stem(stemmer, (const sb_symbol *) t->norm, strlen(t->norm));
                         if (!s)
                                 return -ENOMEM;
                         t->stem = strndup((const char *) s, sb_stemmer_length(stemmer));
@@ -304,7 +311,8 @@ static int mecab_node_cb(const NlpMecabNode *node, void *userdata) {
                 strcat(pos, fields[i]);
         }
         t->pos = strdup(pos);
-        t->norm = nf > 6 && !streq(fields[6], "*") ? strdup(fields[6]) : strndup(node->surface, node->length);
+        t->norm =
+                nf > 6 && !streq(fields[6], "*") ? strdup(fields[6]) : strndup(node->surface, node->length);
         t->reading = nf > 7 && !streq(fields[7], "*") ? strdup(fields[7]) : NULL;
         if (!t->pos || !t->norm || (nf > 7 && !streq(fields[7], "*") && !t->reading))
                 return -ENOMEM;
@@ -313,8 +321,9 @@ static int mecab_node_cb(const NlpMecabNode *node, void *userdata) {
         t->proper = streq(fields[0], "名詞") && streq(fields[1], "固有名詞");
         t->noun = streq(fields[0], "名詞") && !streq(fields[1], "非自立") && !streq(fields[1], "代名詞") &&
                 !streq(fields[1], "数") && !streq(fields[1], "接尾") && !streq(fields[1], "副詞可能");
-        t->content = (t->noun || ((streq(fields[0], "動詞") || streq(fields[0], "形容詞")) &&
-                                  streq(fields[1], "自立"))) &&
+        t->content =
+                (t->noun ||
+                 ((streq(fields[0], "動詞") || streq(fields[0], "形容詞")) && streq(fields[1], "自立"))) &&
                 !nlp_stopword(NLP_LANG_JA, t->norm);
         return 0;
 }
@@ -366,9 +375,13 @@ int nlp_tokenize_to_json(const NlpDoc *d, json_object **ret) {
                 json_object_put(arr);
                 return -ENOMEM;
         }
-        json_object_object_add(o, "method", json_object_new_string(d->lang == NLP_LANG_JA ? "mecab-ipadic" :
-                                                                           d->lang == NLP_LANG_EN ? "unicode+snowball-english" :
-                                                                                                    "unicode"));
+        json_object_object_add(
+                o,
+                "method",
+                json_object_new_string(
+                        d->lang == NLP_LANG_JA           ? "mecab-ipadic"
+                                : d->lang == NLP_LANG_EN ? "unicode+snowball-english"
+                                                         : "unicode"));
         json_object_object_add(o, "tokens", arr);
         for (size_t i = 0; i < d->n_tokens; i++) {
                 const NlpToken *t = &d->tokens[i];
@@ -387,13 +400,15 @@ int nlp_tokenize_to_json(const NlpDoc *d, json_object **ret) {
                 if (d->lang == NLP_LANG_JA) {
                         json_object_object_add(j, "base", json_object_new_string(t->norm));
                         json_object_object_add(j, "pos", json_object_new_string(t->pos));
-                        json_object_object_add(j, "reading", t->reading ? json_object_new_string(t->reading) : NULL);
+                        json_object_object_add(
+                                j, "reading", t->reading ? json_object_new_string(t->reading) : NULL);
                         json_object_object_add(j, "features", json_object_new_string(t->feature));
                 } else {
                         json_object_object_add(j, "norm", json_object_new_string(t->norm));
                         if (t->word && t->stem != t->norm)
                                 json_object_object_add(j, "stem", json_object_new_string(t->stem));
-                        json_object_object_add(j, "type", json_object_new_string(t->word ? "word" : "punct"));
+                        json_object_object_add(
+                                j, "type", json_object_new_string(t->word ? "word" : "punct"));
                 }
                 json_object_object_add(j, "start", json_object_new_int64(c0));
                 json_object_object_add(j, "end", json_object_new_int64(c1));

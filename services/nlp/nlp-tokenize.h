@@ -18,9 +18,9 @@ typedef struct NlpToken {
         size_t start, len; /* bytes in the document's text */
         char *norm;        /* lower-cased surface (en) or base form (ja) */
         char *stem;        /* Snowball stem (en), = norm otherwise; owned separately */
-        char *pos;         /* ja: "名詞-固有名詞-人名-名" (MeCab's levels without '*'); NULL otherwise */
-        char *reading;     /* ja: katakana reading, NULL when MeCab has none */
-        char *feature;     /* ja: MeCab's feature string as printed by the mecab command */
+        char *pos; /* ja: "名詞-固有名詞-人名-名" (MeCab's levels without '*'); NULL otherwise */
+        char *reading; /* ja: katakana reading, NULL when MeCab has none */
+        char *feature; /* ja: MeCab's feature string as printed by the mecab command */
         size_t sentence;
         bool word;    /* letters or digits, not punctuation */
         bool content; /* counts for keywords, similarity and TextRank (not a stop word) */

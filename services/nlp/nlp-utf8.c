@@ -156,8 +156,7 @@ uint32_t nlp_utf8_lower(uint32_t cp) {
         if (cp >= 0x400 && cp <= 0x40F)
                 return cp + 0x50;
         if (cp >= 0x100 && cp <= 0x17F && cp != 0x130 && cp != 0x138 && cp != 0x149 && cp != 0x17F)
-                return (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) ? cp + (cp & 1)
-                                                                                      : cp | 1;
+                return (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) ? cp + (cp & 1) : cp | 1;
         return cp;
 }
 

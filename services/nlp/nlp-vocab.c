@@ -69,5 +69,5 @@ int nlp_vocab_id(NlpVocab *v, const char *key) {
 void nlp_vocab_done(NlpVocab *v) {
         free(v->keys);
         free(v->slots);
-        *v = (NlpVocab) {};
+        *v = (NlpVocab){};
 }
