@@ -53,7 +53,6 @@ void nlp_doc_free(NlpDoc *d) {
                 free(t->norm);
                 free(t->pos);
                 free(t->reading);
-                free(t->feature);
         }
         free(d->tokens);
         free(d->sentences);
@@ -259,39 +258,53 @@ typedef struct MecabWalk {
         size_t cap;
 } MecabWalk;
 
-/* Splits MeCab's CSV feature into at most n fields (a field may be "quoted"). */
-static size_t feature_split(const char *f, char fields[][128], size_t n) {
+typedef struct Span {
+        const char *s;
+        size_t len;
+} Span;
+
+/* Splits MeCab's CSV feature into at most n fields (a field may be "quoted"), as spans
+ * into the feature string: no copies, this runs once per morpheme. */
+static size_t feature_split(const char *f, Span *fields, size_t n) {
         size_t k = 0;
 
         while (k < n) {
-                size_t l = 0;
                 bool quoted = *f == '"';
+                const char *start;
 
                 if (quoted)
                         f++;
-                while (*f && (quoted ? *f != '"' : *f != ',')) {
-                        if (l < 127)
-                                fields[k][l++] = *f;
+                start = f;
+                while (*f && (quoted ? *f != '"' : *f != ','))
                         f++;
-                }
+                fields[k++] = (Span){ start, (size_t) (f - start) };
                 if (quoted && *f == '"')
                         f++;
-                fields[k][l] = 0;
-                k++;
                 if (*f != ',')
                         break;
                 f++;
         }
+        for (size_t i = k; i < n; i++)
+                fields[i] = (Span){ "", 0 };
         return k;
+}
+
+static bool span_eq(Span a, const char *lit) {
+        size_t n = strlen(lit);
+        return a.len == n && memcmp(a.s, lit, n) == 0;
+}
+
+static bool span_set(Span a) {
+        return a.len > 0 && !span_eq(a, "*");
 }
 
 static int mecab_node_cb(const NlpMecabNode *node, void *userdata) {
         MecabWalk *w = userdata;
         NlpDoc *d = w->doc;
-        char fields[9][128] = {};
-        char pos[4 * 128 + 4] = "";
-        size_t nf;
+        Span f[9];
+        size_t pos_len = 0;
         NlpToken *t;
+        bool noun;
         int r;
 
         r = doc_add_token(d, &w->cap, &t);
@@ -299,31 +312,38 @@ static int mecab_node_cb(const NlpMecabNode *node, void *userdata) {
                 return r;
         t->start = node->surface - d->text;
         t->len = node->length;
-        t->feature = strdup(node->feature);
-        if (!t->feature)
+        /* Borrowed: MeCab's features live in the dictionary, which outlives every document. */
+        t->feature = node->feature;
+        feature_split(node->feature, f, ELEMENTSOF(f));
+        for (size_t i = 0; i < 4 && span_set(f[i]); i++)
+                pos_len += f[i].len + 1;
+        t->pos = malloc(pos_len + 1);
+        if (!t->pos)
                 return -ENOMEM;
-        nf = feature_split(node->feature, fields, ELEMENTSOF(fields));
-        for (size_t i = 0; i < MIN(nf, (size_t) 4); i++) {
-                if (streq(fields[i], "*"))
-                        break;
+        pos_len = 0;
+        for (size_t i = 0; i < 4 && span_set(f[i]); i++) {
                 if (i > 0)
-                        strcat(pos, "-");
-                strcat(pos, fields[i]);
+                        t->pos[pos_len++] = '-';
+                memcpy(t->pos + pos_len, f[i].s, f[i].len);
+                pos_len += f[i].len;
         }
-        t->pos = strdup(pos);
-        t->norm =
-                nf > 6 && !streq(fields[6], "*") ? strdup(fields[6]) : strndup(node->surface, node->length);
-        t->reading = nf > 7 && !streq(fields[7], "*") ? strdup(fields[7]) : NULL;
-        if (!t->pos || !t->norm || (nf > 7 && !streq(fields[7], "*") && !t->reading))
+        t->pos[pos_len] = 0;
+        t->norm = span_set(f[6]) ? strndup(f[6].s, f[6].len) : strndup(node->surface, node->length);
+        if (!t->norm)
                 return -ENOMEM;
+        if (span_set(f[7])) {
+                t->reading = strndup(f[7].s, f[7].len);
+                if (!t->reading)
+                        return -ENOMEM;
+        }
         t->stem = t->norm;
-        t->word = !streq(fields[0], "記号");
-        t->proper = streq(fields[0], "名詞") && streq(fields[1], "固有名詞");
-        t->noun = streq(fields[0], "名詞") && !streq(fields[1], "非自立") && !streq(fields[1], "代名詞") &&
-                !streq(fields[1], "数") && !streq(fields[1], "接尾") && !streq(fields[1], "副詞可能");
+        noun = span_eq(f[0], "名詞");
+        t->word = !span_eq(f[0], "記号");
+        t->proper = noun && span_eq(f[1], "固有名詞");
+        t->noun = noun && !span_eq(f[1], "非自立") && !span_eq(f[1], "代名詞") && !span_eq(f[1], "数") &&
+                !span_eq(f[1], "接尾") && !span_eq(f[1], "副詞可能");
         t->content =
-                (t->noun ||
-                 ((streq(fields[0], "動詞") || streq(fields[0], "形容詞")) && streq(fields[1], "自立"))) &&
+                (t->noun || ((span_eq(f[0], "動詞") || span_eq(f[0], "形容詞")) && span_eq(f[1], "自立"))) &&
                 !nlp_stopword(NLP_LANG_JA, t->norm);
         return 0;
 }

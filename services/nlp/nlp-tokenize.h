@@ -19,8 +19,9 @@ typedef struct NlpToken {
         char *norm;        /* lower-cased surface (en) or base form (ja) */
         char *stem;        /* Snowball stem (en), = norm otherwise; owned separately */
         char *pos; /* ja: "名詞-固有名詞-人名-名" (MeCab's levels without '*'); NULL otherwise */
-        char *reading; /* ja: katakana reading, NULL when MeCab has none */
-        char *feature; /* ja: MeCab's feature string as printed by the mecab command */
+        char *reading;       /* ja: katakana reading, NULL when MeCab has none */
+        const char *feature; /* ja: MeCab's feature string as the mecab command prints it (borrowed from
+                              * the dictionary, valid while MeCab is loaded) */
         size_t sentence;
         bool word;    /* letters or digits, not punctuation */
         bool content; /* counts for keywords, similarity and TextRank (not a stop word) */

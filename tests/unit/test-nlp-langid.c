@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* test-nlp-langid.c — libexttextcat identification on tests/data/nlp/langid.tsv (26
- * samples, 13 languages): every sample must be right. Exit 77 without fingerprints. */
+ * samples, 12 languages): every sample must be right. Exit 77 without fingerprints. */
 #include <unistd.h>
 
 #include "nlp-langid.h"

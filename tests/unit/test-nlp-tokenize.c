@@ -149,6 +149,8 @@ START_TEST(test_japanese_fields) {
         ck_assert_str_eq(tok(d, 3), "走っ");
         ck_assert_str_eq(d->tokens[3].norm, "走る");
         ck_assert_uint_eq(d->n_sentences, 2);
+        /* Features are borrowed from the dictionary: still right after the next line's parse. */
+        ck_assert_str_eq(d->tokens[0].feature, "名詞,固有名詞,人名,姓,*,*,山田,ヤマダ,ヤマダ");
         nlp_doc_free(d);
 }
 END_TEST
