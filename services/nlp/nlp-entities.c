@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "nlp-entities.h"
 #include "nlp-utf8.h"
+#include "nlp-vocab.h"
 
 typedef struct Entity {
         size_t start, end; /* bytes */
@@ -382,23 +383,30 @@ static bool capitalised(const NlpDoc *d, const NlpToken *t) {
         return nlp_utf8_is_upper(cp);
 }
 
-/* A sentence-initial capital says nothing; such a word counts when it also appears
- * capitalised inside a sentence or is not a known stop word and is followed by another
- * capitalised word. */
-static bool capitalised_elsewhere(const NlpDoc *d, const NlpToken *t) {
+/* A sentence-initial capital says nothing on its own: such a single word counts when the
+ * same word also appears capitalised inside a sentence (set built once, by norm). */
+static int mid_sentence_capitals(const NlpDoc *d, NlpVocab *ret) {
         for (size_t k = 0; k < d->n_tokens; k++) {
-                const NlpToken *o = &d->tokens[k];
-                if (o != t && o->len == t->len &&
-                    memcmp(d->text + o->start, d->text + t->start, t->len) == 0 &&
-                    o != &d->tokens[d->sentences[o->sentence].first_token])
-                        return true;
+                const NlpToken *t = &d->tokens[k];
+                if (k != d->sentences[t->sentence].first_token && capitalised(d, t)) {
+                        int r = nlp_vocab_id(ret, t->norm);
+                        if (r < 0)
+                                return r;
+                }
         }
-        return false;
+        return 0;
 }
 
 static int scan_names(Scan *sc) {
         const NlpDoc *d = sc->d;
+        _cleanup_(nlp_vocab_done) NlpVocab capitals = {};
         int r;
+
+        if (d->lang != NLP_LANG_JA) {
+                r = mid_sentence_capitals(d, &capitals);
+                if (r < 0)
+                        return r;
+        }
 
         for (size_t i = 0; i < d->n_tokens;) {
                 size_t j = i;
@@ -437,7 +445,7 @@ static int scan_names(Scan *sc) {
                         }
                         if (initial &&
                             (nlp_stopword(NLP_LANG_EN, t->norm) ||
-                             (j == i + 1 && !capitalised_elsewhere(d, t)))) {
+                             (j == i + 1 && nlp_vocab_find(&capitals, t->norm) < 0))) {
                                 /* Drop the sentence-initial word; keep the rest of the span. */
                                 if (j == i + 1) {
                                         i++;

@@ -108,6 +108,13 @@ static int task_failure(const NlpConfig *c, int r, Problem **ret) {
                         NULL,
                         "processing exceeded NLP_TIME_LIMIT (%llu ms)",
                         (unsigned long long) c->time_limit_ms);
+        if (r == -E2BIG)
+                return problem(
+                        ret,
+                        413,
+                        "text",
+                        "text has more than %d sentences, the most summarize ranks",
+                        NLP_SUMMARY_MAX_SENTENCES);
         if (r == -ENOTSUP)
                 return problem(
                         ret,
@@ -272,6 +279,8 @@ static int do_analyze(Request *q, const NlpDoc *doc, json_object **ret, Problem 
                 if (streq(parts[i].task, "similarity") && !q->text2 && !q->texts)
                         continue;
                 r = run_task(q, parts[i].task, doc, &part, &p);
+                if (r == -E2BIG) /* too many sentences to rank: the other parts still count */
+                        r = task_failure(q->config, r, &p);
                 if (r < 0)
                         return r;
                 if (r > 0) {

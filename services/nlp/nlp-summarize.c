@@ -65,8 +65,7 @@ static int cmp_index(const void *a, const void *b) {
         return (x->index > y->index) - (x->index < y->index);
 }
 
-int nlp_summarize(const NlpDoc *d, size_t count, uint64_t deadline, json_object **ret) {
-        size_t n = d->n_sentences;
+static int summarize(const NlpDoc *d, size_t n, size_t count, uint64_t deadline, json_object **ret) {
         _cleanup_free_ Bag *bags = NULL;
         _cleanup_free_ double *w = NULL, *wsum = NULL, *score = NULL, *next = NULL;
         _cleanup_free_ Ranked *ranked = NULL;
@@ -181,4 +180,13 @@ finish:
         nlp_vocab_done(&vocab);
         json_object_put(o);
         return r;
+}
+
+int nlp_summarize(const NlpDoc *d, size_t count, uint64_t deadline, json_object **ret) {
+        size_t n = d->n_sentences;
+
+        /* The graph is dense (n² weights): bound it rather than let one request take gigabytes. */
+        if (n > NLP_SUMMARY_MAX_SENTENCES)
+                return -E2BIG;
+        return summarize(d, n, count, deadline, ret);
 }

@@ -7,6 +7,9 @@
 
 #include "nlp-tokenize.h"
 
-/* Picks `count` sentences (clamped to 1..n) in their original order:
- * {method:"textrank", summary, sentences:[{index, text, score}], total_sentences}. */
+/* TextRank's graph is dense: 1000 sentences = 8 MB of weights per request. */
+#define NLP_SUMMARY_MAX_SENTENCES 1000
+
+/* -E2BIG above NLP_SUMMARY_MAX_SENTENCES sentences. Picks `count` sentences (clamped to 1..n) in their
+ * original order: {method:"textrank", summary, sentences:[{index, text, score}], total_sentences}. */
 int nlp_summarize(const NlpDoc *d, size_t count, uint64_t deadline, json_object **ret);

@@ -107,7 +107,7 @@ static bool is_abbreviation(const NlpDoc *d, const NlpToken *t) {
 
         if (!t->word || !t->norm)
                 return false;
-        if (t->len == 1 && (unsigned char) d->text[t->start] < 0x80)
+        if (t->len == 1 && nlp_utf8_class((unsigned char) d->text[t->start]) == NLP_CHAR_LETTER)
                 return true; /* an initial or a dotted abbreviation: "J. Smith", "5 p.m. on" */
         for (size_t i = 0; i < ELEMENTSOF(abbr); i++)
                 if (streq(t->norm, abbr[i]))

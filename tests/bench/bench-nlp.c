@@ -32,7 +32,7 @@ static char *slurp(const char *path, size_t *ret_len) {
 
 static int bench_sentiment(const char *lexicon, const char *file, double seconds) {
         size_t len, n_lines = 0, total = 0, bytes = 0;
-        char *buf = slurp(file, &len), **lines = calloc(len + 1, sizeof(char *));
+        char *buf, **lines;
         uint64_t t0, t;
         double check = 0;
 
@@ -40,6 +40,10 @@ static int bench_sentiment(const char *lexicon, const char *file, double seconds
                 fprintf(stderr, "cannot load %s\n", lexicon);
                 return 1;
         }
+        buf = slurp(file, &len);
+        lines = calloc(len + 1, sizeof(char *));
+        if (!lines)
+                return 1;
         for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
                 lines[n_lines++] = p;
         for (size_t i = 0; i < n_lines; i++)
@@ -54,8 +58,10 @@ static int bench_sentiment(const char *lexicon, const char *file, double seconds
                 total += n_lines;
                 t = nlp_now_usec();
         } while (t - t0 < seconds * 1e6);
-        printf("sentiment_docs_per_s %.0f\nmean_doc_bytes %.0f\nchecksum %.3f\n", total / ((t - t0) / 1e6),
-               (double) bytes / n_lines, check);
+        printf("sentiment_docs_per_s %.0f\nmean_doc_bytes %.0f\nchecksum %.3f\n",
+               total / ((t - t0) / 1e6),
+               (double) bytes / n_lines,
+               check);
         nlp_sentiment_done();
         free(lines);
         free(buf);
@@ -64,7 +70,7 @@ static int bench_sentiment(const char *lexicon, const char *file, double seconds
 
 static int bench_tokenize_ja(const char *rc, const char *dicdir, const char *file, int runs) {
         size_t len, tokens = 0;
-        char *buf = slurp(file, &len);
+        char *buf;
         uint64_t t0;
         double best = 0;
 
@@ -72,13 +78,16 @@ static int bench_tokenize_ja(const char *rc, const char *dicdir, const char *fil
                 fprintf(stderr, "cannot load MeCab's dictionary %s\n", dicdir);
                 return 1;
         }
+        buf = slurp(file, &len);
         for (int r = 0; r < runs; r++) {
                 NlpDoc *d = NULL;
                 double mbs;
 
                 t0 = nlp_now_usec();
-                if (nlp_doc_new(buf, len, NLP_LANG_JA, &d) < 0)
+                if (nlp_doc_new(buf, len, NLP_LANG_JA, &d) < 0) {
+                        free(buf);
                         return 1;
+                }
                 mbs = len / 1e6 / ((nlp_now_usec() - t0) / 1e6);
                 tokens = d->n_tokens;
                 nlp_doc_free(d);
@@ -96,6 +105,7 @@ int main(int argc, char **argv) {
                 return bench_sentiment(argv[2], argv[3], atof(argv[4]));
         if (argc == 6 && strcmp(argv[1], "tokenize-ja") == 0)
                 return bench_tokenize_ja(argv[2], argv[3], argv[4], atoi(argv[5]));
-        fprintf(stderr, "usage: bench-nlp sentiment LEXICON FILE SECONDS | tokenize-ja RC DICDIR FILE RUNS\n");
+        fprintf(stderr,
+                "usage: bench-nlp sentiment LEXICON FILE SECONDS | tokenize-ja RC DICDIR FILE RUNS\n");
         return 2;
 }
