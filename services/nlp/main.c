@@ -14,7 +14,7 @@ static const ConfigEntry config_table[] = {
         { "NLP_MAX_TEXT",
           NULL,
           CONFIG_SIZE,
-          "256K",
+          "128K",
           1,
           16 * 1024 * 1024,
           NULL,

@@ -4,6 +4,7 @@
  * language names (422 naming them). A task whose resource is missing answers 503 naming
  * the setting; a task no method here can back (Japanese sentiment) answers 501. */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "nlp-utf8.h"
 
 #define MAX_COMPARE_TEXTS 32
+#define NLP_TRIM_AFTER_BYTES (64 * 1024)
 
 static const char *const tasks[] = { "analyze",   "sentiment",  "keywords", "entities",
                                      "summarize", "similarity", "tokenize" };
@@ -479,7 +481,13 @@ int nlp_process_handler(HttpRequest *req, void *userdata) {
         r = nlp_process(userdata, body, &result, &p);
         if (r < 0)
                 return r;
-        if (r > 0)
-                return http_reply_problem(req, p);
-        return http_reply_json(req, 200, result);
+        r = r > 0 ? http_reply_problem(req, p) : http_reply_json(req, 200, result);
+        /* A large text leaves megabytes of token and JSON objects in this thread's arena;
+         * hand them back so that RSS follows the load rather than its peak. */
+        if (len > NLP_TRIM_AFTER_BYTES) {
+                json_object_put(TAKE_PTR(result));
+                json_object_put(TAKE_PTR(body));
+                malloc_trim(0);
+        }
+        return r;
 }
