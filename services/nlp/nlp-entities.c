@@ -491,7 +491,8 @@ int nlp_entities(const NlpDoc *d, json_object **ret) {
                 free(sc.ents);
                 return r;
         }
-        qsort(sc.ents, sc.n, sizeof(Entity), cmp_entity);
+        if (sc.n > 0) /* qsort() must not see the NULL of an empty list */
+                qsort(sc.ents, sc.n, sizeof(Entity), cmp_entity);
         o = json_object_new_object();
         arr = json_object_new_array();
         if (!o || !arr) {
