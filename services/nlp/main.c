@@ -65,6 +65,16 @@ static const ConfigEntry config_table[] = {
           NULL,
           offsetof(NlpConfig, vader_lexicon),
           "VADER's sentiment lexicon (vader_lexicon.txt, MIT)." },
+        { "NLP_JA_SENTIMENT_LEXICON",
+          NULL,
+          CONFIG_STRING,
+          NULL,
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, ja_sentiment_lexicon),
+          "Japanese polarity lexicon, lines 'base form<TAB>polarity (-4..4)'; unset = Japanese sentiment "
+          "answers 501." },
 };
 
 static const HttpRoute routes[] = {

@@ -19,6 +19,7 @@
 #include "nlp-langid.h"
 #include "nlp-mecab.h"
 #include "nlp-process.h"
+#include "nlp-sentiment-ja.h"
 #include "nlp-sentiment.h"
 #include "nlp-similarity.h"
 #include "nlp-summarize.h"
@@ -33,8 +34,9 @@ static const char *const tasks[] = { "analyze",   "sentiment",  "keywords", "ent
 static const char *const languages[] = { "auto", "en", "ja" };
 
 static const char JA_SENTIMENT_DETAIL[] =
-        "Japanese sentiment needs an openly licensed Japanese polarity lexicon, and none is available to this "
-        "build (Debian and the npm registry ship none usable); no score is given rather than one no method backs";
+        "Japanese sentiment needs a polarity lexicon and none is configured: no openly licensed one ships with "
+        "the image, so set NLP_JA_SENTIMENT_LEXICON to a file of 'base form<TAB>polarity (-4..4)' lines from a "
+        "lexicon you may use; no score is given rather than one no method backs";
 
 /* ---- resources --------------------------------------------------------------------- */
 int nlp_resources_load(const NlpConfig *c, char **ret_missing) {
@@ -46,6 +48,9 @@ int nlp_resources_load(const NlpConfig *c, char **ret_missing) {
                 strcat(missing, "NLP_TEXTCAT_DIR,");
         if (nlp_sentiment_init(c->vader_lexicon) < 0)
                 strcat(missing, "NLP_VADER_LEXICON,");
+        /* Optional: only a path that is set and does not load is a problem. */
+        if (!isempty(c->ja_sentiment_lexicon) && nlp_sentiment_ja_init(c->ja_sentiment_lexicon) < 0)
+                strcat(missing, "NLP_JA_SENTIMENT_LEXICON,");
         if (*missing) {
                 missing[strlen(missing) - 1] = 0;
                 *ret_missing = strdup(missing);
@@ -59,6 +64,7 @@ void nlp_resources_free(void) {
         nlp_mecab_done();
         nlp_langid_done();
         nlp_sentiment_done();
+        nlp_sentiment_ja_done();
 }
 
 int nlp_resources_status(json_object *response, bool *ret_ready) {
@@ -72,6 +78,10 @@ int nlp_resources_status(json_object *response, bool *ret_ready) {
         json_object_object_add(o, "mecab", json_object_new_string(m ? "loaded" : "missing"));
         json_object_object_add(o, "textcat", json_object_new_string(t ? "loaded" : "missing"));
         json_object_object_add(o, "vader", json_object_new_string(v ? "loaded" : "missing"));
+        json_object_object_add(
+                o,
+                "ja_sentiment",
+                json_object_new_string(nlp_sentiment_ja_available() ? "loaded" : "not configured"));
         json_object_object_add(response, "resources", o);
         *ret_ready = m && t && v;
         return 0;
@@ -167,12 +177,15 @@ static char *join_names(const char *const *list, size_t n) {
 }
 
 /* ---- tasks --------------------------------------------------------------------------- */
-static int do_sentiment(Request *q, json_object **ret, Problem **ret_problem) {
+static int do_sentiment(Request *q, const NlpDoc *doc, json_object **ret, Problem **ret_problem) {
         NlpSentimentScores s;
         int r;
 
-        if (q->lang == NLP_LANG_JA)
-                return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
+        if (q->lang == NLP_LANG_JA) {
+                if (!nlp_sentiment_ja_available())
+                        return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
+                return nlp_sentiment_ja(doc, ret);
+        }
         if (q->lang != NLP_LANG_EN)
                 return problem(
                         ret_problem,
@@ -249,7 +262,7 @@ static size_t summary_count(const Request *q, const NlpDoc *d) {
 static int
 run_task(Request *q, const char *task, const NlpDoc *doc, json_object **ret, Problem **ret_problem) {
         if (streq(task, "sentiment"))
-                return do_sentiment(q, ret, ret_problem);
+                return do_sentiment(q, doc, ret, ret_problem);
         if (streq(task, "tokenize"))
                 return nlp_tokenize_to_json(doc, ret);
         if (streq(task, "keywords"))
@@ -436,8 +449,9 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
                                                                         : NLP_LANG_OTHER;
         q.deadline = c->time_limit_ms ? t0 + c->time_limit_ms * 1000 : 0;
 
-        if (streq(q.task, "sentiment"))
-                r = do_sentiment(&q, &results, ret_problem);
+        /* English sentiment reads the raw text (VADER's own tokenization); skip ours. */
+        if (streq(q.task, "sentiment") && q.lang != NLP_LANG_JA)
+                r = do_sentiment(&q, NULL, &results, ret_problem);
         else {
                 r = nlp_doc_new(q.text, q.len, q.lang, &doc);
                 if (r < 0)

@@ -17,6 +17,7 @@ typedef struct NlpConfig {
         char *mecab_dicdir;
         char *textcat_dir;
         char *vader_lexicon;
+        char *ja_sentiment_lexicon; /* optional */
 } NlpConfig;
 
 /* Loads every resource it can; each one missing is logged by the caller from

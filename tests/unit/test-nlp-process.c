@@ -3,6 +3,7 @@
  * response shape, and every bad input answered with the right status naming the
  * field (413 too big, 422 invalid UTF-8 / unknown task / unknown language / wrong
  * types), and Japanese sentiment's 501. */
+#include "nlp-sentiment-ja.h"
 #include "nlp-test-util.h"
 
 static NlpConfig config;
@@ -117,7 +118,7 @@ START_TEST(test_japanese_sentiment_501) {
         int r = req("{\"text\":\"今日はとても良い天気です。\",\"task\":\"sentiment\"}", &o);
 
         ck_assert_int_eq(r, 501);
-        ck_assert_ptr_nonnull(strstr(nlp_test_path(o, "detail"), "polarity lexicon"));
+        ck_assert_ptr_nonnull(strstr(nlp_test_path(o, "detail"), "NLP_JA_SENTIMENT_LEXICON"));
         /* analyze still answers, with the part that cannot be given marked unavailable. */
         r = req("{\"text\":\"今日はとても良い天気です。\"}", &a);
         if (r == 503) /* no MeCab dictionary on this machine */
@@ -127,6 +128,36 @@ START_TEST(test_japanese_sentiment_501) {
         ck_assert_str_eq(nlp_test_path(a, "results.sentiment.available"), "false");
         ck_assert_str_eq(nlp_test_path(a, "results.sentiment.status"), "501");
         ck_assert_str_eq(nlp_test_path(a, "results.tokens.method"), "mecab-ipadic");
+}
+END_TEST
+
+START_TEST(test_japanese_lexicon) {
+        _cleanup_json_ json_object *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        char path[1024];
+
+        snprintf(
+                path,
+                sizeof(path),
+                "%s/ja-polarity-fixture.tsv",
+                nlp_test_env("NLP_TEST_DATA", "tests/data/nlp"));
+        if (req("{\"text\":\"この映画は素晴らしい。\",\"task\":\"sentiment\"}", &a) == 503)
+                return; /* no MeCab dictionary here */
+        json_object_put(TAKE_PTR(a));
+        ck_assert_int_eq(nlp_sentiment_ja_init(path), 0);
+        ck_assert_int_eq(req("{\"text\":\"この映画は素晴らしい。\",\"task\":\"sentiment\"}", &a), 200);
+        ck_assert_str_eq(nlp_test_path(a, "results.method"), "polarity-lexicon");
+        ck_assert_str_eq(nlp_test_path(a, "results.label"), "positive");
+        ck_assert_str_eq(nlp_test_path(a, "results.matched"), "1");
+        ck_assert_int_eq(req("{\"text\":\"この映画は良くない。\",\"task\":\"sentiment\"}", &b), 200);
+        ck_assert_str_eq(nlp_test_path(b, "results.label"), "negative");
+        ck_assert_int_eq(
+                req("{\"text\":\"彼のことが好きではありません。\",\"task\":\"sentiment\"}", &c), 200);
+        ck_assert_str_eq(nlp_test_path(c, "results.label"), "negative");
+        ck_assert_int_eq(req("{\"text\":\"今日は月曜日です。\",\"task\":\"sentiment\"}", &d), 200);
+        ck_assert_str_eq(nlp_test_path(d, "results.label"), "neutral");
+        ck_assert_str_eq(nlp_test_path(d, "results.matched"), "0");
+        nlp_sentiment_ja_done();
+        ck_assert_int_eq(nlp_sentiment_ja_init("/nonexistent"), -ENOENT);
 }
 END_TEST
 
@@ -247,6 +278,7 @@ int main(void) {
         tcase_add_test(tc, test_unknown_task_and_language);
         tcase_add_test(tc, test_wrong_fields);
         tcase_add_test(tc, test_japanese_sentiment_501);
+        tcase_add_test(tc, test_japanese_lexicon);
         tcase_add_test(tc, test_other_language);
         tcase_add_test(tc, test_similarity_list);
         tcase_add_test(tc, test_too_many_sentences);
