@@ -47,6 +47,15 @@ static const ConfigEntry config_table[] = {
           NULL,
           offsetof(NlpConfig, mecab_dicdir),
           "MeCab system dictionary directory (Debian's mecab-ipadic-utf8)." },
+        { "NLP_TEXTCAT_CONF",
+          NULL,
+          CONFIG_STRING,
+          "/usr/share/ai-semble/nlp/fpdb.conf",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, textcat_conf),
+          "Languages to identify (fpdb.conf format); the image's lists 48 widely written ones." },
         { "NLP_TEXTCAT_DIR",
           NULL,
           CONFIG_STRING,
@@ -55,7 +64,7 @@ static const ConfigEntry config_table[] = {
           0,
           NULL,
           offsetof(NlpConfig, textcat_dir),
-          "libexttextcat's fpdb.conf and language fingerprints." },
+          "libexttextcat's language fingerprints (libexttextcat-data)." },
         { "NLP_VADER_LEXICON",
           NULL,
           CONFIG_STRING,
@@ -85,6 +94,9 @@ static int setup(ServiceContext *ctx, void *userdata) {
         _cleanup_free_ char *missing = NULL;
         int r;
 
+        r = nlp_process_setup_metrics(service_metrics(ctx));
+        if (r < 0)
+                return log_error_errno(r, "Failed to register NLP metrics: %m");
         r = nlp_resources_load(&config, &missing);
         if (r < 0)
                 return log_error_errno(r, "Failed to load NLP resources: %m");

@@ -19,22 +19,17 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 /* textcat only looks at the first few KiB anyway (TEXTCAT_MAXNGRAMS from the input). */
 #define LANGID_MAX_BYTES 4096
 
-int nlp_langid_init(const char *dir) {
-        char conf[1024], prefix[1024];
-        const char *sep;
+int nlp_langid_init(const char *conf, const char *dir) {
+        char prefix[1024];
         int n;
 
         if (handle)
                 return 0;
-        if (isempty(dir))
+        if (isempty(dir) || isempty(conf))
                 return -EINVAL;
-        sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
         /* special_textcat_Init() prepends the prefix to each fingerprint file name. */
-        n = snprintf(prefix, sizeof(prefix), "%s%s", dir, sep);
+        n = snprintf(prefix, sizeof(prefix), "%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
         if (n < 0 || (size_t) n >= sizeof(prefix))
-                return -EINVAL;
-        n = snprintf(conf, sizeof(conf), "%sfpdb.conf", prefix);
-        if (n < 0 || (size_t) n >= sizeof(conf))
                 return -EINVAL;
         handle = special_textcat_Init(conf, prefix);
         return handle ? 0 : -ENOENT;
@@ -47,8 +42,9 @@ void nlp_langid_done(void) {
 }
 
 /* Fewer letters than this: too short for n-gram fingerprints to mean anything ("ok"
- * scores as Slovak); the caller gets "und". */
-#define LANGID_MIN_LETTERS 8
+ * scores as Slovak, "great day" as Scots); about four words is where textcat starts to
+ * be right on our samples. The caller gets "und" and uses the English pipeline. */
+#define LANGID_MIN_LETTERS 20
 
 static const char *script_language(const char *text, size_t len, size_t *ret_letters) {
         size_t kana = 0, hangul = 0, han = 0, letters = 0;

@@ -5,8 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Loads fpdb.conf and the fingerprints under dir ("/usr/share/libexttextcat/"). */
-int nlp_langid_init(const char *dir);
+/* Loads the language list conf (fpdb.conf format) and its fingerprints from dir
+ * ("/usr/share/libexttextcat"). */
+int nlp_langid_init(const char *conf, const char *dir);
 void nlp_langid_done(void);
 /* The most likely language of text as an ISO 639 code ("en", "ja", "de", ...) into buf,
  * or "und" when the text is too short or matches nothing. ret_method (may be NULL) is

@@ -44,8 +44,8 @@ int nlp_resources_load(const NlpConfig *c, char **ret_missing) {
 
         if (nlp_mecab_init(c->mecab_rc, c->mecab_dicdir) < 0)
                 strcat(missing, "NLP_MECAB_DICDIR/NLP_MECAB_RC,");
-        if (nlp_langid_init(c->textcat_dir) < 0)
-                strcat(missing, "NLP_TEXTCAT_DIR,");
+        if (nlp_langid_init(c->textcat_conf, c->textcat_dir) < 0)
+                strcat(missing, "NLP_TEXTCAT_CONF/NLP_TEXTCAT_DIR,");
         if (nlp_sentiment_init(c->vader_lexicon) < 0)
                 strcat(missing, "NLP_VADER_LEXICON,");
         /* Optional: only a path that is set and does not load is a problem. */
@@ -440,7 +440,7 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
                                 ret_problem,
                                 503,
                                 NULL,
-                                "language identification is not loaded: set NLP_TEXTCAT_DIR or pass language");
+                                "language identification is not loaded: set NLP_TEXTCAT_CONF and NLP_TEXTCAT_DIR, or pass language");
         } else
                 snprintf(q.lang_code, sizeof(q.lang_code), "%s", language);
         /* Too short to tell ("und"): the English pipeline, the service's default. */
@@ -476,6 +476,66 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         return 0;
 }
 
+/* ---- metrics ---------------------------------------------------------------------------- */
+static MetricsFamily *m_requests, *m_seconds, *m_languages;
+
+int nlp_process_setup_metrics(MetricsRegistry *registry) {
+        static const char *const task_status[] = { "task", "status", NULL };
+        static const char *const task_only[] = { "task", NULL };
+        static const char *const language[] = { "language", NULL };
+        int r;
+
+        r = metrics_counter_new(
+                registry,
+                "nlp_requests_total",
+                "POST /process requests by task and HTTP status.",
+                task_status,
+                &m_requests);
+        if (r >= 0)
+                r = metrics_histogram_new(
+                        registry,
+                        "nlp_processing_seconds",
+                        "Processing time of successful requests by task.",
+                        task_only,
+                        NULL,
+                        0,
+                        &m_seconds);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "nlp_language_detected_total",
+                        "Successful requests by processing language (en, ja, other, und).",
+                        language,
+                        &m_languages);
+        return r;
+}
+
+/* Labels stay bounded: a task name we do not know is counted as "unknown". */
+static void count_request(json_object *body, json_object *result, int status) {
+        const char *task = "analyze", *lang;
+        char code[16];
+        json_object *v;
+
+        if (!m_requests)
+                return;
+        if (json_object_object_get_ex(body, "task", &v))
+                task = json_object_is_type(v, json_type_string) &&
+                                one_of(json_object_get_string(v), tasks, ELEMENTSOF(tasks))
+                        ? json_object_get_string(v)
+                        : "unknown";
+        snprintf(code, sizeof(code), "%d", status);
+        (void) metrics_counter_add(m_requests, (const char *const[]){ task, code }, 1);
+        if (status != 200 || !result)
+                return;
+        if (json_object_object_get_ex(result, "processing_time", &v))
+                (void) metrics_histogram_observe(
+                        m_seconds, (const char *const[]){ task }, json_object_get_double(v));
+        lang = json_object_get_string(json_object_object_get(result, "language_detected"));
+        if (!lang || (!streq(lang, "en") && !streq(lang, "ja") && !streq(lang, "und")))
+                lang = "other";
+        (void) metrics_counter_add(m_languages, (const char *const[]){ lang }, 1);
+}
+
 int nlp_process_handler(HttpRequest *req, void *userdata) {
         _cleanup_json_ json_object *body = NULL, *result = NULL;
         _cleanup_problem_ Problem *p = NULL;
@@ -495,6 +555,7 @@ int nlp_process_handler(HttpRequest *req, void *userdata) {
         r = nlp_process(userdata, body, &result, &p);
         if (r < 0)
                 return r;
+        count_request(body, result, r > 0 ? r : 200);
         r = r > 0 ? http_reply_problem(req, p) : http_reply_json(req, 200, result);
         /* A large text leaves megabytes of token and JSON objects in this thread's arena;
          * hand them back so that RSS follows the load rather than its peak. */

@@ -60,7 +60,7 @@ fi
 
 echo
 echo "## RSS of ai-semble-nlp"
-NLP_LISTEN=127.0.0.1:$port NLP_VADER_LEXICON=$lexicon "$build/services/nlp/ai-semble-nlp" 2>"$work/log" &
+NLP_LISTEN=127.0.0.1:$port NLP_VADER_LEXICON=$lexicon NLP_TEXTCAT_CONF=${lexicon%/*}/fpdb.conf "$build/services/nlp/ai-semble-nlp" 2>"$work/log" &
 pid=$!
 for _ in $(seq 1 50); do
         curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break

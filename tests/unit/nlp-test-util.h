@@ -23,6 +23,8 @@ static inline NlpConfig nlp_test_config(void) {
                 .time_limit_ms = 10000,
                 .mecab_rc = (char *) nlp_test_env("NLP_MECAB_RC", "/etc/mecabrc"),
                 .mecab_dicdir = (char *) nlp_test_env("NLP_MECAB_DICDIR", "/var/lib/mecab/dic/ipadic-utf8"),
+                .textcat_conf =
+                        (char *) nlp_test_env("NLP_TEXTCAT_CONF", "/usr/share/ai-semble/nlp/fpdb.conf"),
                 .textcat_dir = (char *) nlp_test_env("NLP_TEXTCAT_DIR", "/usr/share/libexttextcat"),
                 .vader_lexicon = (char *) nlp_test_env("NLP_VADER_LEXICON", ""),
         };

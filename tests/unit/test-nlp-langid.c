@@ -40,6 +40,29 @@ START_TEST(test_samples) {
 }
 END_TEST
 
+static void english(const char *label, const char *text, void *userdata) {
+        int *n = userdata;
+        char got[16];
+
+        ck_assert_int_eq(nlp_langid_detect(text, strlen(text), got, sizeof(got), NULL), 0);
+        if (strcmp(got, "en") == 0 || strcmp(got, "und") == 0)
+                n[0]++;
+        else
+                printf("english sentence taken for %s: %s\n", got, text);
+        n[1]++;
+}
+
+/* Short everyday English must stay on the English pipeline (en, or und when too short),
+ * or its sentiment would be refused: 118/120 with the image's language list. */
+START_TEST(test_short_english) {
+        int n[2] = {};
+
+        nlp_test_tsv("sentiment-en.tsv", english, n);
+        printf("short English kept English: %d/%d\n", n[0], n[1]);
+        ck_assert(n[0] >= 0.95 * n[1]);
+}
+END_TEST
+
 START_TEST(test_short_and_odd) {
         char got[16];
         const char *method = NULL;
@@ -61,15 +84,16 @@ int main(void) {
         int failed;
         char conf[1024];
 
-        snprintf(conf, sizeof(conf), "%s/fpdb.conf", c.textcat_dir);
+        snprintf(conf, sizeof(conf), "%s/en.lm", c.textcat_dir);
         if (access(conf, R_OK) < 0) {
                 printf("SKIP: no %s (libexttextcat-data)\n", conf);
                 return 77;
         }
-        if (nlp_langid_init(c.textcat_dir) < 0)
+        if (nlp_langid_init(c.textcat_conf, c.textcat_dir) < 0)
                 return 1;
         tcase_add_test(tc, test_samples);
         tcase_add_test(tc, test_short_and_odd);
+        tcase_add_test(tc, test_short_english);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
