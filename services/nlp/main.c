@@ -1,8 +1,118 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-nlp — the text analysis service. For now it serves the common endpoints (health, metrics);
- * its API routes are added with its backend, never as placeholders. */
+/* ai-semble-nlp — the text analysis service: POST /process (tokenize, sentiment,
+ * keywords, entities, summarize, similarity, analyze) for English and Japanese. */
+#include <stddef.h>
+
+#include "log.h"
+#include "nlp-process.h"
 #include "service.h"
 #include "version.h"
+
+static NlpConfig config;
+
+static const ConfigEntry config_table[] = {
+        { "NLP_MAX_TEXT",
+          NULL,
+          CONFIG_SIZE,
+          "128K",
+          1,
+          16 * 1024 * 1024,
+          NULL,
+          offsetof(NlpConfig, max_text),
+          "Largest \"text\" accepted, in bytes (413 above; the HTTP body limit applies too)." },
+        { "NLP_TIME_LIMIT",
+          NULL,
+          CONFIG_DURATION,
+          "10s",
+          0,
+          600000,
+          NULL,
+          offsetof(NlpConfig, time_limit_ms),
+          "Processing time limit per request (503 when exceeded); 0 = none." },
+        { "NLP_MECAB_RC",
+          NULL,
+          CONFIG_STRING,
+          "/etc/mecabrc",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, mecab_rc),
+          "MeCab's resource file (it must exist; the dictionary comes from NLP_MECAB_DICDIR)." },
+        { "NLP_MECAB_DICDIR",
+          NULL,
+          CONFIG_STRING,
+          "/var/lib/mecab/dic/ipadic-utf8",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, mecab_dicdir),
+          "MeCab system dictionary directory (Debian's mecab-ipadic-utf8)." },
+        { "NLP_TEXTCAT_CONF",
+          NULL,
+          CONFIG_STRING,
+          "/usr/share/ai-semble/nlp/fpdb.conf",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, textcat_conf),
+          "Languages to identify (fpdb.conf format); the image's lists 48 widely written ones." },
+        { "NLP_TEXTCAT_DIR",
+          NULL,
+          CONFIG_STRING,
+          "/usr/share/libexttextcat",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, textcat_dir),
+          "libexttextcat's language fingerprints (libexttextcat-data)." },
+        { "NLP_VADER_LEXICON",
+          NULL,
+          CONFIG_STRING,
+          "/usr/share/ai-semble/nlp/vader_lexicon.txt",
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, vader_lexicon),
+          "VADER's sentiment lexicon (vader_lexicon.txt, MIT)." },
+        { "NLP_JA_SENTIMENT_LEXICON",
+          NULL,
+          CONFIG_STRING,
+          NULL,
+          0,
+          0,
+          NULL,
+          offsetof(NlpConfig, ja_sentiment_lexicon),
+          "Japanese polarity lexicon, lines 'base form<TAB>polarity (-4..4)'; unset = Japanese sentiment "
+          "answers 501." },
+};
+
+static const HttpRoute routes[] = {
+        { "POST", "/process", nlp_process_handler, 0, &config },
+};
+
+static int setup(ServiceContext *ctx, void *userdata) {
+        _cleanup_free_ char *missing = NULL;
+        int r;
+
+        r = nlp_process_setup_metrics(service_metrics(ctx));
+        if (r < 0)
+                return log_error_errno(r, "Failed to register NLP metrics: %m");
+        r = nlp_resources_load(&config, &missing);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load NLP resources: %m");
+        if (missing)
+                log_warning(
+                        "NLP resources not loaded (check %s); the tasks needing them answer 503", missing);
+        return 0;
+}
+
+static void teardown(void *userdata) {
+        nlp_resources_free();
+}
+
+static int readiness(json_object *response, bool *ret_ready, void *userdata) {
+        return nlp_resources_status(response, ret_ready);
+}
 
 static const ServiceDefinition definition = {
         .name = "nlp",
@@ -10,6 +120,14 @@ static const ServiceDefinition definition = {
         .description = "text analysis service",
         .listen_env = "NLP_LISTEN",
         .listen_default = "127.0.0.1:8083",
+        .config = config_table,
+        .n_config = ELEMENTSOF(config_table),
+        .config_data = &config,
+        .routes = routes,
+        .n_routes = ELEMENTSOF(routes),
+        .readiness = readiness,
+        .setup = setup,
+        .teardown = teardown,
 };
 
 int main(int argc, char **argv) {
