@@ -246,19 +246,18 @@ int alert_sign(const void *secret, size_t secret_len, int64_t ts, const char *bo
         _cleanup_free_ char *msg = NULL;
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned mac_len = 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        int prefix;
+        char prefix[32], hex[2 * EVP_MAX_MD_SIZE + 1];
+        size_t plen;
 
         if (!secret || secret_len == 0 || secret_len > INT32_MAX)
                 return -EINVAL;
-        prefix = asprintf(&msg, "%lld.", (long long) ts);
-        if (prefix < 0)
-                return -ENOMEM;
-        msg = realloc(msg, (size_t) prefix + body_len + 1);
+        plen = (size_t) snprintf(prefix, sizeof(prefix), "%lld.", (long long) ts);
+        msg = malloc(plen + body_len + 1);
         if (!msg)
                 return -ENOMEM;
-        memcpy(msg + prefix, body, body_len);
-        if (!HMAC(EVP_sha256(), secret, (int) secret_len, (const unsigned char *) msg, (size_t) prefix + body_len, mac, &mac_len))
+        memcpy(msg, prefix, plen);
+        memcpy(msg + plen, body, body_len);
+        if (!HMAC(EVP_sha256(), secret, (int) secret_len, (const unsigned char *) msg, plen + body_len, mac, &mac_len))
                 return -EIO;
         for (unsigned i = 0; i < mac_len; i++)
                 snprintf(hex + 2 * i, 3, "%02x", mac[i]);

@@ -81,7 +81,7 @@ static bool is_down(const Watched *w) {
 
 /* lock held */
 static void unit_changed(Daemon *d, Watched *w, const char *active, const char *sub) {
-        bool was = state_is(w, "active");
+        bool was = state_is(w, "active"), was_failed = state_is(w, "failed");
         char *a = NULL, *s = NULL;
 
         if (active) {
@@ -123,7 +123,9 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
         }
         w->active_since_ms = 0;
         w->ready = false;
-        if (was && is_down(w) && d->monitoring) {
+        /* an operator's stop or restart passes through deactivating; a crash goes
+         * straight to failed or to Restart='s auto-restart/activating */
+        if (((was && !state_is(w, "deactivating")) || (!was_failed && state_is(w, "failed"))) && d->monitoring) {
                 _cleanup_free_ char *key = NULL;
                 if (asprintf(&key, "down:%s", w->name) >= 0)
                         daemon_alert(d,
