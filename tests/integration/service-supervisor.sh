@@ -59,6 +59,25 @@ t_sup_kill() {
 }
 check "supervisor: killing nlp's process is detected within two check intervals, alerted (API + journal), and nlp is ready again" t_sup_kill
 
+t_sup_pod_stop() {
+        local since i
+        since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        sleep 1
+        pm pod stop ai-semble >/dev/null || return 1
+        for ((i = 0; i < 300; i++)); do
+                if curl -sf -m 1 "$SUP/api/alerts?level=CRITICAL&since=$since" | jq -e '.alerts[] | select(.key == "pod")' >/dev/null &&
+                        curl -sf -m 1 "$URL/health/ready" | jq -e '.status == "ready"' >/dev/null; then
+                        echo "recovered after $((i / 5)) s"
+                        return 0
+                fi
+                sleep 0.2
+        done
+        echo "no CRITICAL pod alert and recovery within 60 s"
+        curl -s "$SUP/api/alerts?since=$since" | jq -c '.alerts[]'
+        return 1
+}
+check "supervisor: 'podman pod stop' from outside raises CRITICAL and the supervisor restarts the pod until ready" t_sup_pod_stop
+
 t_sup_monitoring() {
         curl -sf -X POST "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/api/status" | jq -e '.monitoring == false' >/dev/null &&
@@ -73,13 +92,13 @@ check "supervisor: monitoring stop/start through the API; /api/alerts validates 
 t_sup_metrics() {
         local m
         m=$(curl -sf "$SUP/metrics") || return 1
-        printf '%s\n' "$m" | promtool check metrics || return 1
+        promtool check metrics <<<"$m" || return 1
         for n in orchestrator_agent_up orchestrator_agent_idle_time_seconds orchestrator_agent_restarts_total; do
-                printf '%s\n' "$m" | grep -q "^$n{agent_name=\"llm\"} " || { echo "missing $n"; return 1; }
+                grep -q "^$n{agent_name=\"llm\"} " <<<"$m" || { echo "missing $n"; return 1; }
         done
-        printf '%s\n' "$m" | grep -q '^orchestrator_cluster_alerts_total{level="critical"} ' &&
+        grep -q '^orchestrator_cluster_alerts_total{level="critical"} ' <<<"$m" &&
                 curl -sf "$SUP/api/metrics" | jq -e '.services.llm.up == 1 and (.alerts_total | has("CRITICAL"))' >/dev/null &&
-                curl -sf "$SUP/" | grep -q '<title>ai-semble supervisor</title>'
+                grep -q '<title>ai-semble supervisor</title>' <<<"$(curl -sf "$SUP/")"
 }
 check "supervisor: /metrics passes promtool check metrics with the seed's names; /api/metrics; status page" t_sup_metrics
 
