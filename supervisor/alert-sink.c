@@ -63,7 +63,13 @@ static int post(AlertSinks *s, const Delivery *d) {
         if (t)
                 h = t;
         if (d->signed_webhook) {
-                r = alert_sign(s->secret, s->cfg.webhook_secret_len, (int64_t) time(NULL), d->body, strlen(d->body), &sig);
+                r = alert_sign(
+                        s->secret,
+                        s->cfg.webhook_secret_len,
+                        (int64_t) time(NULL),
+                        d->body,
+                        strlen(d->body),
+                        &sig);
                 if (r >= 0 && asprintf(&sig_header, "X-Signature: %s", sig) < 0)
                         r = -ENOMEM;
                 if (r >= 0) {
@@ -243,7 +249,8 @@ int alert_sinks_submit(AlertSinks *s, const Alert *a) {
                 r = alert_to_json(a, &o);
                 if (r < 0)
                         return r;
-                text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                text = json_object_to_json_string_ext(
+                        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
                 body = text ? strdup(text) : NULL;
                 if (!body)
                         return -ENOMEM;

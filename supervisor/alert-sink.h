@@ -14,8 +14,8 @@ typedef struct AlertSinksConfig {
         const char *webhook_url; /* NULL: no generic webhook */
         const char *webhook_secret;
         size_t webhook_secret_len;
-        const char *slack_url; /* NULL: no Slack */
-        unsigned max_attempts; /* 0 = 4 */
+        const char *slack_url;  /* NULL: no Slack */
+        unsigned max_attempts;  /* 0 = 4 */
         uint64_t retry_base_ms; /* 0 = 1000; doubles per attempt */
         uint64_t timeout_ms;    /* 0 = 5000 per attempt */
         size_t max_queue;       /* 0 = 256; the oldest entry is dropped beyond it */

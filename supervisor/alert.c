@@ -61,7 +61,8 @@ AlertLevel alert_level_for_stopped(unsigned stopped) {
         return by_thresholds(stopped, 1, 2, 3);
 }
 
-int alert_store_init(AlertStore *s, size_t max, uint64_t dedup_usec, unsigned rate_burst, uint64_t rate_window_usec) {
+int alert_store_init(
+        AlertStore *s, size_t max, uint64_t dedup_usec, unsigned rate_burst, uint64_t rate_window_usec) {
         if (max == 0)
                 return -EINVAL;
         *s = (AlertStore){
@@ -187,8 +188,9 @@ int alert_to_json(const Alert *a, json_object **ret) {
         alert_format_time(a->first_usec, first, sizeof(first));
         r = r ?: add(o, "id", json_object_new_int64((int64_t) a->id));
         r = r ?: add(o, "level", json_object_new_string(alert_level_to_string(a->level)));
-        r = r ?: (a->service ? add(o, "service", json_object_new_string(a->service))
-                             : (json_object_object_add(o, "service", NULL) < 0 ? -ENOMEM : 0));
+        r = r
+                ?: (a->service ? add(o, "service", json_object_new_string(a->service))
+                               : (json_object_object_add(o, "service", NULL) < 0 ? -ENOMEM : 0));
         r = r ?: add(o, "message", json_object_new_string(a->message));
         r = r ?: add(o, "key", json_object_new_string(a->key));
         r = r ?: add(o, "timestamp", json_object_new_string(last));
@@ -209,7 +211,11 @@ int alert_slack_payload(const Alert *a, char **ret) {
 
         if (!root)
                 return -ENOMEM;
-        if (asprintf(&title, "[%s] %s", alert_level_to_string(a->level), a->service ? a->service : "cluster") < 0)
+        if (asprintf(
+                    &title,
+                    "[%s] %s",
+                    alert_level_to_string(a->level),
+                    a->service ? a->service : "cluster") < 0)
                 /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                 return -ENOMEM;
         arr = json_object_new_array();
@@ -242,7 +248,8 @@ int alert_slack_payload(const Alert *a, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int alert_sign(const void *secret, size_t secret_len, int64_t ts, const char *body, size_t body_len, char **ret) {
+int alert_sign(
+        const void *secret, size_t secret_len, int64_t ts, const char *body, size_t body_len, char **ret) {
         _cleanup_free_ char *msg = NULL;
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned mac_len = 0;
@@ -257,7 +264,13 @@ int alert_sign(const void *secret, size_t secret_len, int64_t ts, const char *bo
                 return -ENOMEM;
         memcpy(msg, prefix, plen);
         memcpy(msg + plen, body, body_len);
-        if (!HMAC(EVP_sha256(), secret, (int) secret_len, (const unsigned char *) msg, plen + body_len, mac, &mac_len))
+        if (!HMAC(EVP_sha256(),
+                  secret,
+                  (int) secret_len,
+                  (const unsigned char *) msg,
+                  plen + body_len,
+                  mac,
+                  &mac_len))
                 return -EIO;
         for (unsigned i = 0; i < mac_len; i++)
                 snprintf(hex + 2 * i, 3, "%02x", mac[i]);

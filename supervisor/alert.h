@@ -18,7 +18,7 @@ typedef enum AlertLevel {
         _ALERT_LEVEL_INVALID = -EINVAL,
 } AlertLevel;
 
-const char *alert_level_to_string(AlertLevel l); /* "INFO", ... */
+const char *alert_level_to_string(AlertLevel l);   /* "INFO", ... */
 AlertLevel alert_level_from_string(const char *s); /* case-insensitive */
 const char *alert_level_color(AlertLevel l);       /* the seed's Slack colours */
 
@@ -43,8 +43,8 @@ typedef struct AlertStore {
         Alert *alerts; /* ring, oldest first once full */
         size_t n, max, head;
         uint64_t next_id;
-        uint64_t dedup_usec;  /* same key and level within this window: count++ only */
-        unsigned rate_burst;  /* new alerts per rate window, CRITICAL exempt */
+        uint64_t dedup_usec; /* same key and level within this window: count++ only */
+        unsigned rate_burst; /* new alerts per rate window, CRITICAL exempt */
         uint64_t rate_window_usec;
         uint64_t window_start;
         unsigned in_window;
@@ -52,7 +52,8 @@ typedef struct AlertStore {
         uint64_t suppressed;
 } AlertStore;
 
-int alert_store_init(AlertStore *s, size_t max, uint64_t dedup_usec, unsigned rate_burst, uint64_t rate_window_usec);
+int alert_store_init(
+        AlertStore *s, size_t max, uint64_t dedup_usec, unsigned rate_burst, uint64_t rate_window_usec);
 void alert_store_done(AlertStore *s);
 /* Records an alert. Returns 1 with *ret_alert (owned by the store, valid until the next
  * raise) when it is new and should go to the sinks, 0 when it was folded into an earlier
@@ -73,6 +74,7 @@ int alert_to_json(const Alert *a, json_object **ret);
 /* Slack incoming-webhook body: {"text":..., "attachments":[{color,title,text,ts}]} */
 int alert_slack_payload(const Alert *a, char **ret);
 /* "t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>" */
-int alert_sign(const void *secret, size_t secret_len, int64_t ts, const char *body, size_t body_len, char **ret);
+int alert_sign(
+        const void *secret, size_t secret_len, int64_t ts, const char *body, size_t body_len, char **ret);
 /* µs since the epoch → RFC 3339 UTC, buf >= 32. */
 void alert_format_time(uint64_t usec, char *buf, size_t size);

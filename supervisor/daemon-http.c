@@ -52,7 +52,10 @@ static int watched_json(const Daemon *d, const Watched *w, uint64_t now, json_ob
                 return -ENOMEM;
         r = r ?: add(o, "name", json_object_new_string(w->name));
         r = r ?: add(o, "unit", json_object_new_string(w->unit));
-        r = r ?: add(o, "active_state", json_object_new_string(w->active_state ? w->active_state : "unknown"));
+        r = r
+                ?: add(o,
+                       "active_state",
+                       json_object_new_string(w->active_state ? w->active_state : "unknown"));
         r = r ?: add(o, "sub_state", json_object_new_string(w->sub_state ? w->sub_state : "unknown"));
         r = r ?: add(o, "state", json_object_new_string(running ? "running" : "stopped"));
         r = r ?: add(o, "since", time_or_null(w->state_change_usec) ?: json_object_new_string(""));
@@ -107,7 +110,10 @@ static int get_status(HttpRequest *req, void *userdata) {
         r = r ?: add(o, "monitoring", json_object_new_boolean(d->monitoring));
         r = r ?: add(o, "started", time_or_null(d->started_usec));
         r = r ?: add(o, "last_check", time_or_null(d->last_check_usec) ?: json_object_new_string(""));
-        r = r ?: add(o, "check_interval_seconds", json_object_new_double((double) d->s->cfg.check_interval_ms / 1000.0));
+        r = r
+                ?: add(o,
+                       "check_interval_seconds",
+                       json_object_new_double((double) d->s->cfg.check_interval_ms / 1000.0));
         r = r ?: add(o, "orchestrator_answered", json_object_new_boolean(d->probe_answered));
         r = r ?: add(o, "stopped_services", json_object_new_int64(stopped));
         pthread_mutex_unlock(&d->lock);
@@ -142,7 +148,9 @@ static int get_metrics_json(HttpRequest *req, void *userdata) {
                 alert_sinks_stats(d->sinks, &sent, &failed, &dropped);
         pthread_mutex_lock(&d->lock);
         for (int l = 0; r >= 0 && l < _ALERT_LEVEL_MAX; l++)
-                r = add(alerts, alert_level_to_string((AlertLevel) l), json_object_new_int64((int64_t) d->alerts.totals[l]));
+                r = add(alerts,
+                        alert_level_to_string((AlertLevel) l),
+                        json_object_new_int64((int64_t) d->alerts.totals[l]));
         for (size_t i = 0; r >= 0 && i < d->n; i++) {
                 const Watched *w = &d->w[i];
                 json_object *s = json_object_new_object();
@@ -242,10 +250,14 @@ static int get_alerts(HttpRequest *req, void *userdata) {
                 if (streq(kv, "level")) {
                         level = alert_level_from_string(v);
                         if (level < 0)
-                                json_errors_add(&errs, "level", "must be one of INFO, WARNING, ERROR, CRITICAL");
+                                json_errors_add(
+                                        &errs, "level", "must be one of INFO, WARNING, ERROR, CRITICAL");
                 } else if (streq(kv, "since")) {
                         if (parse_since(v, &since) < 0)
-                                json_errors_add(&errs, "since", "must be Unix seconds or an RFC 3339 UTC time (2026-01-31T12:00:00Z)");
+                                json_errors_add(
+                                        &errs,
+                                        "since",
+                                        "must be Unix seconds or an RFC 3339 UTC time (2026-01-31T12:00:00Z)");
                 } else if (!isempty(kv))
                         json_errors_add(&errs, kv, "unknown query parameter (level, since)");
         }
@@ -292,7 +304,13 @@ static int monitoring(HttpRequest *req, Daemon *d, bool on) {
         bool was = d->monitoring;
         daemon_set_monitoring(d, on);
         if (was != on)
-                daemon_alert(d, ALERT_INFO, "monitoring", NULL, "Monitoring %s through the API", on ? "started" : "stopped");
+                daemon_alert(
+                        d,
+                        ALERT_INFO,
+                        "monitoring",
+                        NULL,
+                        "Monitoring %s through the API",
+                        on ? "started" : "stopped");
         pthread_mutex_unlock(&d->lock);
         if (!o || add(o, "monitoring", json_object_new_boolean(on)) < 0) {
                 json_object_put(o);
@@ -312,8 +330,10 @@ static int post_stop(HttpRequest *req, void *userdata) {
 static int get_page(HttpRequest *req, void *userdata) {
         (void) userdata;
         (void) http_reply_add_header(req, "Cache-Control", "no-cache");
-        (void) http_reply_add_header(req, "Content-Security-Policy",
-                                     "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+        (void) http_reply_add_header(
+                req,
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
         return http_reply(req, 200, "text/html; charset=utf-8", status_page_html, strlen(status_page_html));
 }
 
@@ -322,7 +342,11 @@ static int collect(FILE *f, void *userdata) {
         uint64_t now = now_realtime_usec();
 
         pthread_mutex_lock(&d->lock);
-        metrics_write_header(f, "orchestrator_agent_up", "1 when the service's unit is active and it reports ready.", "gauge");
+        metrics_write_header(
+                f,
+                "orchestrator_agent_up",
+                "1 when the service's unit is active and it reports ready.",
+                "gauge");
         for (size_t i = 0; i < d->n; i++) {
                 fputs("orchestrator_agent_up{agent_name=", f);
                 metrics_write_label_value(f, d->w[i].name);
@@ -330,7 +354,11 @@ static int collect(FILE *f, void *userdata) {
                 metrics_write_value(f, d->w[i].ready ? 1 : 0);
                 fputc('\n', f);
         }
-        metrics_write_header(f, "orchestrator_agent_idle_time_seconds", "Seconds since the service last served a request.", "gauge");
+        metrics_write_header(
+                f,
+                "orchestrator_agent_idle_time_seconds",
+                "Seconds since the service last served a request.",
+                "gauge");
         for (size_t i = 0; i < d->n; i++) {
                 fputs("orchestrator_agent_idle_time_seconds{agent_name=", f);
                 metrics_write_label_value(f, d->w[i].name);
@@ -338,7 +366,11 @@ static int collect(FILE *f, void *userdata) {
                 metrics_write_value(f, idle_seconds(d, &d->w[i], now));
                 fputc('\n', f);
         }
-        metrics_write_header(f, "orchestrator_agent_restarts_total", "Restarts of the service's unit seen or made by the supervisor.", "counter");
+        metrics_write_header(
+                f,
+                "orchestrator_agent_restarts_total",
+                "Restarts of the service's unit seen or made by the supervisor.",
+                "counter");
         for (size_t i = 0; i < d->n; i++) {
                 fputs("orchestrator_agent_restarts_total{agent_name=", f);
                 metrics_write_label_value(f, d->w[i].name);
@@ -346,7 +378,11 @@ static int collect(FILE *f, void *userdata) {
                 metrics_write_value(f, d->w[i].restarts + d->w[i].heals);
                 fputc('\n', f);
         }
-        metrics_write_header(f, "orchestrator_cluster_alerts_total", "Alerts raised, by level (deduplicated).", "counter");
+        metrics_write_header(
+                f,
+                "orchestrator_cluster_alerts_total",
+                "Alerts raised, by level (deduplicated).",
+                "counter");
         for (int l = 0; l < _ALERT_LEVEL_MAX; l++) {
                 char lower[16];
                 size_t k = 0;
@@ -359,7 +395,8 @@ static int collect(FILE *f, void *userdata) {
                 metrics_write_value(f, (double) d->alerts.totals[l]);
                 fputc('\n', f);
         }
-        metrics_write_header(f, "supervisor_monitoring_enabled", "1 while monitoring and self-healing are on.", "gauge");
+        metrics_write_header(
+                f, "supervisor_monitoring_enabled", "1 while monitoring and self-healing are on.", "gauge");
         fprintf(f, "supervisor_monitoring_enabled %d\n", d->monitoring ? 1 : 0);
         metrics_write_header(f, "supervisor_checks_total", "Health checks run.", "counter");
         fprintf(f, "supervisor_checks_total %llu\n", (unsigned long long) d->checks);

@@ -37,7 +37,8 @@ static const int level_priority[_ALERT_LEVEL_MAX] = {
 };
 
 void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *service, const char *fmt, ...) {
-        _cleanup_free_ char *full_key = NULL, *msg = NULL, *f_level = NULL, *f_key = NULL, *f_service = NULL, *f_id = NULL;
+        _cleanup_free_ char *full_key = NULL, *msg = NULL, *f_level = NULL, *f_key = NULL, *f_service = NULL,
+                            *f_id = NULL;
         const Alert *a = NULL;
         va_list ap;
         int r;
@@ -48,7 +49,8 @@ void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *serv
         if (r < 0)
                 return;
         /* "kind:" keys are per service */
-        if (key[0] && key[strlen(key) - 1] == ':' && asprintf(&full_key, "%s%s", key, service ? service : "cluster") >= 0)
+        if (key[0] && key[strlen(key) - 1] == ':' &&
+            asprintf(&full_key, "%s%s", key, service ? service : "cluster") >= 0)
                 key = full_key;
         r = alert_store_raise(&d->alerts, level, key, service, msg, now_realtime_usec(), &a);
         if (r <= 0) {
@@ -61,11 +63,12 @@ void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *serv
             asprintf(&f_service, "ALERT_SERVICE=%s", service ? service : "cluster") < 0 ||
             asprintf(&f_id, "ALERT_ID=%llu", (unsigned long long) a->id) < 0)
                 return;
-        log_fields(level_priority[level],
-                   ((const char *const[]){ f_level, f_key, f_service, f_id, NULL }),
-                   "[%s] %s",
-                   alert_level_to_string(level),
-                   msg);
+        log_fields(
+                level_priority[level],
+                ((const char *const[]){ f_level, f_key, f_service, f_id, NULL }),
+                "[%s] %s",
+                alert_level_to_string(level),
+                msg);
         if (d->sinks)
                 (void) alert_sinks_submit(d->sinks, a);
 }
@@ -76,7 +79,7 @@ static bool state_is(const Watched *w, const char *s) {
 
 static bool is_down(const Watched *w) {
         return state_is(w, "failed") || state_is(w, "inactive") ||
-               (w->sub_state && streq(w->sub_state, "auto-restart"));
+                (w->sub_state && streq(w->sub_state, "auto-restart"));
 }
 
 /* lock held */
@@ -108,13 +111,14 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
                         if (w->was_active) {
                                 w->restarts++;
                                 if (d->monitoring)
-                                        daemon_alert(d,
-                                                     ALERT_INFO,
-                                                     "up:",
-                                                     w->name,
-                                                     "%s is active again (%s)",
-                                                     w->unit,
-                                                     w->sub_state ? w->sub_state : "");
+                                        daemon_alert(
+                                                d,
+                                                ALERT_INFO,
+                                                "up:",
+                                                w->name,
+                                                "%s is active again (%s)",
+                                                w->unit,
+                                                w->sub_state ? w->sub_state : "");
                         }
                 }
                 w->was_active = true;
@@ -125,17 +129,19 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
         w->ready = false;
         /* an operator's stop or restart passes through deactivating; a crash goes
          * straight to failed or to Restart='s auto-restart/activating */
-        if (((was && !state_is(w, "deactivating")) || (!was_failed && state_is(w, "failed"))) && d->monitoring) {
+        if (((was && !state_is(w, "deactivating")) || (!was_failed && state_is(w, "failed"))) &&
+            d->monitoring) {
                 _cleanup_free_ char *key = NULL;
                 if (asprintf(&key, "down:%s", w->name) >= 0)
-                        daemon_alert(d,
-                                     ALERT_ERROR,
-                                     key,
-                                     w->name,
-                                     "%s went down: %s/%s",
-                                     w->unit,
-                                     w->active_state ? w->active_state : "?",
-                                     w->sub_state ? w->sub_state : "?");
+                        daemon_alert(
+                                d,
+                                ALERT_ERROR,
+                                key,
+                                w->name,
+                                "%s went down: %s/%s",
+                                w->unit,
+                                w->active_state ? w->active_state : "?",
+                                w->sub_state ? w->sub_state : "?");
         }
 }
 
@@ -189,14 +195,15 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
                         if (!streq(result, "done") && d->monitoring) {
                                 _cleanup_free_ char *key = NULL;
                                 if (asprintf(&key, "job:%s", d->w[i].name) >= 0)
-                                        daemon_alert(d,
-                                                     ALERT_ERROR,
-                                                     key,
-                                                     d->w[i].name,
-                                                     "systemd job %u of %s ended with '%s'",
-                                                     id,
-                                                     unit,
-                                                     result);
+                                        daemon_alert(
+                                                d,
+                                                ALERT_ERROR,
+                                                key,
+                                                d->w[i].name,
+                                                "systemd job %u of %s ended with '%s'",
+                                                id,
+                                                unit,
+                                                result);
                         }
                 }
         pthread_mutex_unlock(&d->lock);
@@ -224,7 +231,8 @@ int daemon_bus_attach(Daemon *d) {
         int r;
 
         /* matches first, then Subscribe and the initial reads: no change can slip between */
-        r = sd_bus_match_signal(d->bus, &d->job_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, d);
+        r = sd_bus_match_signal(
+                d->bus, &d->job_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, d);
         if (r < 0)
                 return r;
         for (size_t i = 0; i <= d->n; i++) {
@@ -233,14 +241,15 @@ int daemon_bus_attach(Daemon *d) {
                 r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", w->unit, &w->path);
                 if (r < 0)
                         return r;
-                r = sd_bus_match_signal(d->bus,
-                                        &w->slot,
-                                        SD_DEST,
-                                        w->path,
-                                        "org.freedesktop.DBus.Properties",
-                                        "PropertiesChanged",
-                                        on_properties_changed,
-                                        w);
+                r = sd_bus_match_signal(
+                        d->bus,
+                        &w->slot,
+                        SD_DEST,
+                        w->path,
+                        "org.freedesktop.DBus.Properties",
+                        "PropertiesChanged",
+                        on_properties_changed,
+                        w);
                 if (r < 0)
                         return r;
         }
@@ -261,13 +270,14 @@ static int on_restart_reply(sd_bus_message *m, void *userdata, sd_bus_error *err
 
         if (e) {
                 pthread_mutex_lock(&w->daemon->lock);
-                daemon_alert(w->daemon,
-                             ALERT_ERROR,
-                             "restart-call",
-                             w->name,
-                             "RestartUnit(%s) failed: %s",
-                             w->unit,
-                             e->message ? e->message : e->name);
+                daemon_alert(
+                        w->daemon,
+                        ALERT_ERROR,
+                        "restart-call",
+                        w->name,
+                        "RestartUnit(%s) failed: %s",
+                        w->unit,
+                        e->message ? e->message : e->name);
                 pthread_mutex_unlock(&w->daemon->lock);
         }
         return 0;
@@ -275,7 +285,17 @@ static int on_restart_reply(sd_bus_message *m, void *userdata, sd_bus_error *err
 
 static int unit_call(Daemon *d, Watched *w, const char *method) {
         return sd_bus_call_method_async(
-                d->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, method, on_restart_reply, w, "ss", w->unit, "replace");
+                d->bus,
+                NULL,
+                SD_DEST,
+                SD_PATH,
+                SD_MANAGER,
+                method,
+                on_restart_reply,
+                w,
+                "ss",
+                w->unit,
+                "replace");
 }
 
 /* ---- readiness and activity ---------------------------------------------------- */
@@ -332,7 +352,8 @@ static void apply_ready(Daemon *d, bool answered, long code, const char *body) {
 
 /* ---- the check ----------------------------------------------------------------- */
 
-static void threshold_alert(Daemon *d, AlertLevel l, const char *kind, const char *service, const char *msg) {
+static void
+threshold_alert(Daemon *d, AlertLevel l, const char *kind, const char *service, const char *msg) {
         _cleanup_free_ char *key = NULL;
 
         if (l < 0 || !msg || asprintf(&key, "%s:%s", kind, service ? service : "cluster") < 0)
@@ -345,13 +366,14 @@ static bool wants_restart(Daemon *d, Watched *w, uint64_t now) {
         HealDecision h = heal_decide(&w->heal, now, (unsigned) d->s->cfg.start_limit);
 
         if (h == HEAL_GIVE_UP) {
-                daemon_alert(d,
-                             ALERT_CRITICAL,
-                             "gave-up:",
-                             w->name,
-                             "%s is still unhealthy after %u restarts: giving up until POST /api/monitoring/start",
-                             w->unit,
-                             w->heal.attempts);
+                daemon_alert(
+                        d,
+                        ALERT_CRITICAL,
+                        "gave-up:",
+                        w->name,
+                        "%s is still unhealthy after %u restarts: giving up until POST /api/monitoring/start",
+                        w->unit,
+                        w->heal.attempts);
                 return false;
         }
         return h == HEAL_RESTART;
@@ -361,22 +383,30 @@ static void restart(Daemon *d, Watched *w, uint64_t now, const char *why) {
         int r = unit_call(d, w, "RestartUnit");
 
         if (r < 0) {
-                daemon_alert(d, ALERT_ERROR, "restart-call", w->name, "Cannot restart %s: %s", w->unit, strerror(-r));
+                daemon_alert(
+                        d,
+                        ALERT_ERROR,
+                        "restart-call",
+                        w->name,
+                        "Cannot restart %s: %s",
+                        w->unit,
+                        strerror(-r));
                 return;
         }
         heal_restarted(&w->heal, now, d->s->cfg.restart_backoff_ms, d->s->cfg.restart_backoff_max_ms);
         w->heals++;
         w->unready_since_ms = 0;
         w->down_checks = 0;
-        daemon_alert(d,
-                     ALERT_WARNING,
-                     "heal:",
-                     w->name,
-                     "%s %s: restarting it (attempt %u of %lld)",
-                     w->unit,
-                     why,
-                     w->heal.attempts,
-                     (long long) d->s->cfg.start_limit);
+        daemon_alert(
+                d,
+                ALERT_WARNING,
+                "heal:",
+                w->name,
+                "%s %s: restarting it (attempt %u of %lld)",
+                w->unit,
+                why,
+                w->heal.attempts,
+                (long long) d->s->cfg.start_limit);
 }
 
 void daemon_check(Daemon *d) {
@@ -437,16 +467,18 @@ void daemon_check(Daemon *d) {
                 Watched *pod = daemon_pod(d);
                 uint64_t since = d->started_usec;
 
-                if (n_need >= (size_t) d->s->cfg.pod_escalate || (!state_is(pod, "active") && is_down(pod) && ++pod->down_checks >= 2)) {
+                if (n_need >= (size_t) d->s->cfg.pod_escalate ||
+                    (!state_is(pod, "active") && is_down(pod) && ++pod->down_checks >= 2)) {
                         if (wants_restart(d, pod, now)) {
-                                daemon_alert(d,
-                                             ALERT_CRITICAL,
-                                             "pod",
-                                             NULL,
-                                             "%zu of %zu services unhealthy (pod %s): restarting the pod",
-                                             n_need,
-                                             d->n,
-                                             pod->active_state ? pod->active_state : "?");
+                                daemon_alert(
+                                        d,
+                                        ALERT_CRITICAL,
+                                        "pod",
+                                        NULL,
+                                        "%zu of %zu services unhealthy (pod %s): restarting the pod",
+                                        n_need,
+                                        d->n,
+                                        pod->active_state ? pod->active_state : "?");
                                 restart(d, pod, now, "escalation");
                                 d->escalations++;
                                 for (size_t i = 0; i < d->n; i++)
@@ -455,7 +487,8 @@ void daemon_check(Daemon *d) {
                 } else
                         for (size_t i = 0; i < n_need; i++)
                                 if (wants_restart(d, need[i], now))
-                                        restart(d, need[i],
+                                        restart(d,
+                                                need[i],
                                                 now,
                                                 state_is(need[i], "active") ? "is not ready" : "is down");
                 if (state_is(pod, "active"))
@@ -471,7 +504,12 @@ void daemon_check(Daemon *d) {
                         _cleanup_free_ char *m_r = NULL, *m_i = NULL;
 
                         if (asprintf(&m_r, "%s restarted %u times", w->name, w->restarts + w->heals) >= 0)
-                                threshold_alert(d, alert_level_for_restarts(w->restarts + w->heals), "restarts", w->name, m_r);
+                                threshold_alert(
+                                        d,
+                                        alert_level_for_restarts(w->restarts + w->heals),
+                                        "restarts",
+                                        w->name,
+                                        m_r);
                         if (asprintf(&m_i, "%s idle for %.0f s", w->name, floor(idle)) >= 0)
                                 threshold_alert(d, alert_level_for_idle(idle), "idle", w->name, m_i);
                 }

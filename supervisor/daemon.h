@@ -26,12 +26,12 @@ typedef struct Watched {
         double latency_ms;
         bool was_active; /* seen active since the last time it went down */
         unsigned down_checks;
-        uint64_t unready_since_ms; /* monotonic; 0 = ready (or not active) */
-        uint64_t active_since_ms;  /* monotonic; 0 = not active */
-        unsigned restarts;         /* observed returns to active after going down */
-        unsigned heals;            /* RestartUnit calls made by the supervisor */
+        uint64_t unready_since_ms;   /* monotonic; 0 = ready (or not active) */
+        uint64_t active_since_ms;    /* monotonic; 0 = not active */
+        unsigned restarts;           /* observed returns to active after going down */
+        unsigned heals;              /* RestartUnit calls made by the supervisor */
         uint64_t last_activity_usec; /* realtime */
-        double requests;           /* last request count read from the orchestrator */
+        double requests;             /* last request count read from the orchestrator */
         uint64_t state_change_usec;  /* realtime */
         HealState heal;
         sd_bus_slot *slot;

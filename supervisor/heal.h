@@ -9,8 +9,8 @@
 #include "macro.h"
 
 typedef struct HealState {
-        unsigned attempts;     /* restarts in the current streak */
-        uint64_t next_ms;      /* no restart before this */
+        unsigned attempts;         /* restarts in the current streak */
+        uint64_t next_ms;          /* no restart before this */
         uint64_t healthy_since_ms; /* 0: not healthy */
         bool gave_up;
 } HealState;

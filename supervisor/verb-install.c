@@ -28,44 +28,45 @@ static void remove_stale(const Manifest *old, const Manifest *new) {
  * hardening a user manager can apply (seccomp-based; no mount namespaces, which would
  * need user namespaces the host may not grant). */
 int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret) {
-        return asprintf(ret,
-                        "# Written by ai-semble-supervisor install\n"
-                        "[Unit]\n"
-                        "Description=ai-semble supervisor: monitoring, self-healing and alerts\n"
-                        "After=%s\n"
-                        "\n"
-                        "[Service]\n"
-                        "Type=notify\n"
-                        "NotifyAccess=main\n"
-                        "ExecStart=%s run\n"
-                        "EnvironmentFile=-%%h/.config/ai-semble/supervisor.env\n"
-                        "WatchdogSec=10s\n"
-                        "Restart=on-failure\n"
-                        "RestartSec=2s\n"
-                        "TimeoutStopSec=10s\n"
-                        "UMask=0077\n"
-                        "NoNewPrivileges=yes\n"
-                        "LockPersonality=yes\n"
-                        "MemoryDenyWriteExecute=yes\n"
-                        "RestrictRealtime=yes\n"
-                        "RestrictSUIDSGID=yes\n"
-                        "RestrictNamespaces=yes\n"
-                        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
-                        "SystemCallArchitectures=native\n"
-                        "SystemCallFilter=@system-service\n"
-                        "SystemCallFilter=~@privileged @resources\n"
-                        "\n"
-                        "[Install]\n"
-                        "WantedBy=default.target\n",
-                        pod_unit,
-                        exe) < 0
-                       ? -ENOMEM
-                       : 0;
+        return asprintf(
+                       ret,
+                       "# Written by ai-semble-supervisor install\n"
+                       "[Unit]\n"
+                       "Description=ai-semble supervisor: monitoring, self-healing and alerts\n"
+                       "After=%s\n"
+                       "\n"
+                       "[Service]\n"
+                       "Type=notify\n"
+                       "NotifyAccess=main\n"
+                       "ExecStart=%s run\n"
+                       "EnvironmentFile=-%%h/.config/ai-semble/supervisor.env\n"
+                       "WatchdogSec=10s\n"
+                       "Restart=on-failure\n"
+                       "RestartSec=2s\n"
+                       "TimeoutStopSec=10s\n"
+                       "UMask=0077\n"
+                       "NoNewPrivileges=yes\n"
+                       "LockPersonality=yes\n"
+                       "MemoryDenyWriteExecute=yes\n"
+                       "RestrictRealtime=yes\n"
+                       "RestrictSUIDSGID=yes\n"
+                       "RestrictNamespaces=yes\n"
+                       "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+                       "SystemCallArchitectures=native\n"
+                       "SystemCallFilter=@system-service\n"
+                       "SystemCallFilter=~@privileged @resources\n"
+                       "\n"
+                       "[Install]\n"
+                       "WantedBy=default.target\n",
+                       pod_unit,
+                       exe) < 0
+                ? -ENOMEM
+                : 0;
 }
 
 static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
         _cleanup_free_ char *exe = NULL, *text = NULL, *path = NULL, *tmp = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
+        FILE *f;
         char buf[4096];
         ssize_t n;
         int r;
@@ -80,7 +81,8 @@ static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
         r = supervisor_unit_text(exe, mf->pod_unit, &text);
         if (r < 0)
                 return r;
-        if (asprintf(&path, "%s/" SUPERVISOR_UNIT, s->paths.unit_dir) < 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+        if (asprintf(&path, "%s/" SUPERVISOR_UNIT, s->paths.unit_dir) < 0 ||
+            asprintf(&tmp, "%s.tmp", path) < 0)
                 return -ENOMEM;
         r = paths_mkdir_p(s->paths.unit_dir, 0755);
         if (r < 0)
@@ -88,8 +90,11 @@ static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
         f = fopen(tmp, "we");
         if (!f)
                 return negative_errno();
-        if (fputs(text, f) < 0 || fflush(f) != 0)
-                return -EIO;
+        r = fputs(text, f) < 0 ? -EIO : 0;
+        if (fclose(f) != 0 && r >= 0)
+                r = -EIO;
+        if (r < 0)
+                return r;
         if (rename(tmp, path) < 0)
                 return negative_errno();
         return argv_push(&mf->files, path);

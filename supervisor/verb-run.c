@@ -61,21 +61,31 @@ static int setup_sinks(Daemon *d) {
 
         if (c->webhook_url) {
                 if (!c->webhook_secret_file)
-                        return log_error_errno(-EINVAL, "SUPERVISOR_WEBHOOK_URL needs SUPERVISOR_WEBHOOK_SECRET_FILE");
+                        return log_error_errno(
+                                -EINVAL, "SUPERVISOR_WEBHOOK_URL needs SUPERVISOR_WEBHOOK_SECRET_FILE");
                 r = read_secret(c->webhook_secret_file, &secret, &secret_len);
                 if (r == -EPERM)
-                        return log_error_errno(r, "%s must not be readable by group or others (chmod 600)", c->webhook_secret_file);
+                        return log_error_errno(
+                                r,
+                                "%s must not be readable by group or others (chmod 600)",
+                                c->webhook_secret_file);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot read the webhook secret %s: %m", c->webhook_secret_file);
+                        return log_error_errno(
+                                r, "Cannot read the webhook secret %s: %m", c->webhook_secret_file);
         }
         if (c->slack_webhook_file) {
                 r = read_secret(c->slack_webhook_file, &slack, &slack_len);
                 if (r == -EPERM)
-                        return log_error_errno(r, "%s must not be readable by group or others (chmod 600)", c->slack_webhook_file);
+                        return log_error_errno(
+                                r,
+                                "%s must not be readable by group or others (chmod 600)",
+                                c->slack_webhook_file);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot read the Slack webhook URL from %s: %m", c->slack_webhook_file);
+                        return log_error_errno(
+                                r, "Cannot read the Slack webhook URL from %s: %m", c->slack_webhook_file);
                 if (!startswith(slack, "https://") && !startswith(slack, "http://"))
-                        return log_error_errno(-EINVAL, "%s does not hold an http(s) URL", c->slack_webhook_file);
+                        return log_error_errno(
+                                -EINVAL, "%s does not hold an http(s) URL", c->slack_webhook_file);
         }
         AlertSinksConfig sc = {
                 .webhook_url = c->webhook_url,
@@ -88,9 +98,7 @@ static int setup_sinks(Daemon *d) {
                 explicit_bzero(secret, secret_len);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the alert sinks: %m");
-        log_info("Alert sinks: journald%s%s",
-                 c->webhook_url ? ", webhook" : "",
-                 slack ? ", slack" : "");
+        log_info("Alert sinks: journald%s%s", c->webhook_url ? ", webhook" : "", slack ? ", slack" : "");
         return 0;
 }
 
@@ -131,11 +139,12 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         r = setup_watched(&d);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
-        r = alert_store_init(&d.alerts,
-                             512,
-                             s->cfg.alert_dedup_ms * 1000ULL,
-                             (unsigned) s->cfg.alert_rate_burst,
-                             60ULL * 1000000ULL);
+        r = alert_store_init(
+                &d.alerts,
+                512,
+                s->cfg.alert_dedup_ms * 1000ULL,
+                (unsigned) s->cfg.alert_rate_burst,
+                60ULL * 1000000ULL);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
         r = setup_sinks(&d);
@@ -177,18 +186,20 @@ int verb_run(Supervisor *s, int argc, char **argv) {
 
         if (sd_watchdog_enabled(false, &wd_usec) > 0) {
                 wd_interval = wd_usec / 2;
-                r = sd_event_add_time(d.event, &wd, CLOCK_MONOTONIC, now + wd_interval, 0, on_watchdog, &wd_interval);
+                r = sd_event_add_time(
+                        d.event, &wd, CLOCK_MONOTONIC, now + wd_interval, 0, on_watchdog, &wd_interval);
                 if (r < 0)
                         return log_error_errno(r, "Cannot add the watchdog timer: %m");
                 (void) sd_event_source_set_enabled(wd, SD_EVENT_ON);
         }
 
         (void) sd_notify(false, "READY=1\nSTATUS=Watching the ai-semble pod");
-        log_info("Supervising %zu services and %s; API on http://%s (watchdog %s)",
-                 d.n,
-                 d.mf.pod_unit,
-                 s->cfg.listen,
-                 wd_usec ? "on" : "off");
+        log_info(
+                "Supervising %zu services and %s; API on http://%s (watchdog %s)",
+                d.n,
+                d.mf.pod_unit,
+                s->cfg.listen,
+                wd_usec ? "on" : "off");
 
         r = sd_event_loop(d.event);
         (void) sd_notify(false, "STOPPING=1");

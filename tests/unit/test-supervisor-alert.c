@@ -95,7 +95,10 @@ START_TEST(test_json) {
         json_object *v, *att;
 
         ck_assert_int_eq(alert_store_init(&s, 4, 60 * S, 10, 60 * S), 0);
-        ck_assert_int_eq(alert_store_raise(&s, ALERT_WARNING, "idle:nlp", "nlp", "nlp idle \"300\" s", 1700000000ULL * S, &a), 1);
+        ck_assert_int_eq(
+                alert_store_raise(
+                        &s, ALERT_WARNING, "idle:nlp", "nlp", "nlp idle \"300\" s", 1700000000ULL * S, &a),
+                1);
         ck_assert_int_eq(alert_to_json(a, &o), 0);
         ck_assert(json_object_object_get_ex(o, "level", &v));
         ck_assert_str_eq(json_object_get_string(v), "WARNING");
@@ -130,7 +133,8 @@ START_TEST(test_sign) {
 
         /* python3: hmac.new(b'sekret', b'1700000000.{"a":1}', hashlib.sha256).hexdigest() */
         ck_assert_int_eq(alert_sign("sekret", 6, 1700000000, body, strlen(body), &h), 0);
-        ck_assert_str_eq(h, "t=1700000000,v1=10be3b6b2644ed2b13d525be7004b23fae6ab58a4646a0a4b89a0fb5ef23c7b8");
+        ck_assert_str_eq(
+                h, "t=1700000000,v1=10be3b6b2644ed2b13d525be7004b23fae6ab58a4646a0a4b89a0fb5ef23c7b8");
         ck_assert_int_eq(alert_sign("", 0, 1, body, strlen(body), &h), -EINVAL);
 }
 END_TEST
