@@ -160,7 +160,7 @@ static int get_metrics_json(HttpRequest *req, void *userdata) {
                 }
                 r = r ?: add(s, "up", json_object_new_int(w->ready ? 1 : 0));
                 r = r ?: add(s, "idle_time_seconds", json_object_new_double(idle_seconds(d, w, now)));
-                r = r ?: add(s, "restarts_total", json_object_new_int64(w->restarts + w->heals));
+                r = r ?: add(s, "restarts_total", json_object_new_int64(w->restarts));
                 if (w->has_latency)
                         r = r ?: add(s, "latency_ms", json_object_new_double(w->latency_ms));
                 if (add(svcs, w->name, s) < 0)
@@ -369,13 +369,13 @@ static int collect(FILE *f, void *userdata) {
         metrics_write_header(
                 f,
                 "orchestrator_agent_restarts_total",
-                "Restarts of the service's unit seen or made by the supervisor.",
+                "Returns of the service's unit to active after it went down (systemd's or the supervisor's restarts).",
                 "counter");
         for (size_t i = 0; i < d->n; i++) {
                 fputs("orchestrator_agent_restarts_total{agent_name=", f);
                 metrics_write_label_value(f, d->w[i].name);
                 fputs("} ", f);
-                metrics_write_value(f, d->w[i].restarts + d->w[i].heals);
+                metrics_write_value(f, d->w[i].restarts);
                 fputc('\n', f);
         }
         metrics_write_header(

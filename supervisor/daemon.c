@@ -503,13 +503,9 @@ void daemon_check(Daemon *d) {
                         double idle = rt > last ? (double) (rt - last) / 1e6 : 0;
                         _cleanup_free_ char *m_r = NULL, *m_i = NULL;
 
-                        if (asprintf(&m_r, "%s restarted %u times", w->name, w->restarts + w->heals) >= 0)
+                        if (asprintf(&m_r, "%s restarted %u times", w->name, w->restarts) >= 0)
                                 threshold_alert(
-                                        d,
-                                        alert_level_for_restarts(w->restarts + w->heals),
-                                        "restarts",
-                                        w->name,
-                                        m_r);
+                                        d, alert_level_for_restarts(w->restarts), "restarts", w->name, m_r);
                         if (asprintf(&m_i, "%s idle for %.0f s", w->name, floor(idle)) >= 0)
                                 threshold_alert(d, alert_level_for_idle(idle), "idle", w->name, m_i);
                 }
