@@ -67,6 +67,10 @@ static int watched_json(const Daemon *d, const Watched *w, uint64_t now, json_ob
                 r = r ?: add(o, "last_activity", time_or_null(w->last_activity_usec ?: d->started_usec));
                 r = r ?: add(o, "idle_seconds", json_object_new_int64((int64_t) idle_seconds(d, w, now)));
         }
+        if (w->last_event) {
+                r = r ?: add(o, "last_container_event", json_object_new_string(w->last_event));
+                r = r ?: add(o, "last_container_event_time", time_or_null(w->last_event_usec));
+        }
         r = r ?: add(o, "restarts", json_object_new_int64(w->restarts));
         r = r ?: add(o, "supervisor_restarts", json_object_new_int64(w->heals));
         r = r ?: add(o, "heal_attempts", json_object_new_int64(w->heal.attempts));
@@ -117,6 +121,20 @@ static int get_status(HttpRequest *req, void *userdata) {
         r = r ?: add(o, "orchestrator_answered", json_object_new_boolean(d->probe_answered));
         r = r ?: add(o, "stopped_services", json_object_new_int64(stopped));
         pthread_mutex_unlock(&d->lock);
+        if (d->events) {
+                bool connected = false;
+                uint64_t events = 0;
+                json_object *pe = json_object_new_object();
+                podman_events_stats(d->events, &connected, &events);
+                if (!pe)
+                        r = -ENOMEM;
+                r = r ?: add(pe, "connected", json_object_new_boolean(connected));
+                r = r ?: add(pe, "events", json_object_new_int64((int64_t) events));
+                if (r >= 0)
+                        r = add(o, "podman_events", pe);
+                else
+                        json_object_put(pe);
+        }
         r = r ?: add(o, "pod", TAKE_PTR(pod));
         if (r >= 0)
                 r = add(o, "services", arr);

@@ -523,7 +523,55 @@ void daemon_set_monitoring(Daemon *d, bool on) {
                 }
 }
 
+void daemon_on_podman_event(const PodmanEvent *e, void *userdata) {
+        Daemon *d = userdata;
+        const char *stem = startswith(e->name, "ai-semble-");
+        _cleanup_free_ char *text = NULL, *key = NULL;
+        Watched *w = NULL;
+
+        pthread_mutex_lock(&d->lock);
+        for (size_t i = 0; i < d->n && !w; i++)
+                if ((e->unit && streq(e->unit, d->w[i].unit)) || (stem && streq(stem, d->w[i].name)))
+                        w = &d->w[i];
+        if (!w)
+                goto out;
+        if (streq(e->action, "died")) {
+                if (asprintf(&text, "died (exit %s)", e->exit_code ? e->exit_code : "?") < 0)
+                        text = NULL;
+        } else if (streq(e->action, "health_status")) {
+                if (asprintf(&text, "health_status %s", e->health_status ? e->health_status : "?") < 0)
+                        text = NULL;
+        } else
+                text = strdup(e->action);
+        if (!text)
+                goto out;
+        free(w->last_event);
+        w->last_event = strdup(text);
+        w->last_event_usec = now_realtime_usec();
+        if (!d->monitoring || asprintf(&key, "%s:%s", e->action, w->name) < 0)
+                goto out;
+        /* 0 and 143 (SIGTERM) are the exits of a deliberate stop */
+        if (streq(e->action, "died") && e->exit_code && !streq(e->exit_code, "0") &&
+            !streq(e->exit_code, "143"))
+                daemon_alert(d, ALERT_ERROR, key, w->name, "container %s %s", e->name, text);
+        else if (streq(e->action, "oom"))
+                daemon_alert(
+                        d,
+                        ALERT_CRITICAL,
+                        key,
+                        w->name,
+                        "container %s was killed by the OOM killer",
+                        e->name);
+        else if (
+                streq(e->action, "health_status") && e->health_status &&
+                !streq(e->health_status, "healthy") && !streq(e->health_status, "starting"))
+                daemon_alert(d, ALERT_WARNING, key, w->name, "container %s: %s", e->name, text);
+out:
+        pthread_mutex_unlock(&d->lock);
+}
+
 void daemon_done(Daemon *d) {
+        podman_events_stop(d->events);
         if (d->http) {
                 (void) http_server_shutdown(d->http);
                 http_server_free(d->http);
@@ -537,6 +585,7 @@ void daemon_done(Daemon *d) {
                 free(w->path);
                 free(w->active_state);
                 free(w->sub_state);
+                free(w->last_event);
         }
         free(d->w);
         sd_bus_slot_unref(d->job_slot);

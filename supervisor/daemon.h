@@ -13,6 +13,7 @@
 #include "alert.h"
 #include "heal.h"
 #include "http-server.h"
+#include "podman-events.h"
 #include "supervisor.h"
 
 typedef struct Watched {
@@ -34,6 +35,8 @@ typedef struct Watched {
         double requests;             /* last request count read from the orchestrator */
         uint64_t state_change_usec;  /* realtime */
         HealState heal;
+        char *last_event; /* the last container event from Podman, e.g. "died (exit 137)" */
+        uint64_t last_event_usec;
         sd_bus_slot *slot;
         struct Daemon *daemon;
 } Watched;
@@ -57,6 +60,7 @@ typedef struct Daemon {
         bool probe_answered;
         uint64_t last_check_usec;
         uint64_t escalations;
+        PodmanEvents *events;
 } Daemon;
 
 static inline Watched *daemon_pod(Daemon *d) {
@@ -74,6 +78,8 @@ void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *serv
 /* POST /api/monitoring/start|stop; lock held. */
 void daemon_set_monitoring(Daemon *d, bool on);
 void daemon_done(Daemon *d);
+/* Handler of Podman's container events (called on the events thread). */
+void daemon_on_podman_event(const PodmanEvent *e, void *userdata);
 
 /* HTTP API and status page (daemon-http.c). */
 int daemon_http_start(Daemon *d);

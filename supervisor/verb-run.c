@@ -121,6 +121,42 @@ static int setup_watched(Daemon *d) {
         return d->w[n].name && d->w[n].unit ? 0 : -ENOMEM;
 }
 
+/* Podman's event stream; podman.socket is started over sd-bus when its socket is missing. */
+static int start_podman_events(Daemon *d) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = podman_events_socket_path(&path);
+        if (r < 0)
+                return log_error_errno(r, "No $XDG_RUNTIME_DIR for Podman's API socket: %m");
+        if (access(path, F_OK) < 0) {
+                r = sd_bus_call_method(
+                        d->bus,
+                        "org.freedesktop.systemd1",
+                        "/org/freedesktop/systemd1",
+                        "org.freedesktop.systemd1.Manager",
+                        "StartUnit",
+                        &e,
+                        NULL,
+                        "ss",
+                        "podman.socket",
+                        "replace");
+                if (r < 0)
+                        log_warning_errno(
+                                r,
+                                "Cannot start podman.socket (%s); container events stay off until %s exists",
+                                e.message ? e.message : strerror(-r),
+                                path);
+                else
+                        log_info("Started podman.socket for Podman's event stream");
+        }
+        r = podman_events_start(path, daemon_on_podman_event, d, &d->events);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the Podman event reader: %m");
+        return 0;
+}
+
 int verb_run(Supervisor *s, int argc, char **argv) {
         _cleanup_(daemon_done) Daemon d = { .s = s, .monitoring = true };
         _cleanup_(sd_event_source_unrefp) sd_event_source *check = NULL, *wd = NULL;
@@ -171,6 +207,10 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         r = daemon_bus_attach(&d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the units over sd-bus: %m");
+
+        r = start_podman_events(&d);
+        if (r < 0)
+                return r;
 
         r = daemon_http_start(&d);
         if (r < 0)

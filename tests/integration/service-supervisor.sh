@@ -59,6 +59,13 @@ t_sup_kill() {
 }
 check "supervisor: killing nlp's process is detected within two check intervals, alerted (API + journal), and nlp is ready again" t_sup_kill
 
+t_sup_podman_events() {
+        curl -sf "$SUP/api/status" | jq -e '.podman_events.connected == true and
+                (.services[] | select(.name == "nlp") | .last_container_event == "died (exit 137)")' >/dev/null &&
+                curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp")] | length == 1' >/dev/null
+}
+check "supervisor: Podman's event stream (podman.sock) reported nlp's container dying with exit 137" t_sup_podman_events
+
 t_sup_pod_stop() {
         local since i
         since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
