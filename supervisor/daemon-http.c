@@ -325,7 +325,7 @@ static int monitoring(HttpRequest *req, Daemon *d, bool on) {
                 daemon_alert(
                         d,
                         ALERT_INFO,
-                        "monitoring",
+                        on ? "monitoring-started" : "monitoring-stopped",
                         NULL,
                         "Monitoring %s through the API",
                         on ? "started" : "stopped");

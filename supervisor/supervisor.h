@@ -36,6 +36,12 @@ typedef struct SupervisorConfig {
         char *webhook_url;
         char *webhook_secret_file;
         char *slack_webhook_file;
+        char *smtp_url;
+        char *smtp_from;
+        char *smtp_to;
+        char *smtp_user;
+        char *smtp_password_file;
+        bool smtp_require_tls;
 } SupervisorConfig;
 
 extern const ConfigEntry supervisor_config_table[];

@@ -55,8 +55,8 @@ static int read_secret(const char *path, char **ret, size_t *ret_len) {
 
 static int setup_sinks(Daemon *d) {
         const SupervisorConfig *c = &d->s->cfg;
-        _cleanup_free_ char *secret = NULL, *slack = NULL;
-        size_t secret_len = 0, slack_len = 0;
+        _cleanup_free_ char *secret = NULL, *slack = NULL, *smtp_password = NULL;
+        size_t secret_len = 0, slack_len = 0, smtp_password_len = 0;
         int r;
 
         if (c->webhook_url) {
@@ -87,18 +87,52 @@ static int setup_sinks(Daemon *d) {
                         return log_error_errno(
                                 -EINVAL, "%s does not hold an http(s) URL", c->slack_webhook_file);
         }
+        if (c->smtp_url) {
+                if (!startswith(c->smtp_url, "smtp://") && !startswith(c->smtp_url, "smtps://"))
+                        return log_error_errno(
+                                -EINVAL, "SUPERVISOR_SMTP_URL must start with smtp:// or smtps://");
+                if (isempty(c->smtp_from) || isempty(c->smtp_to))
+                        return log_error_errno(
+                                -EINVAL,
+                                "SUPERVISOR_SMTP_URL needs SUPERVISOR_SMTP_FROM and SUPERVISOR_SMTP_TO");
+                if (c->smtp_password_file) {
+                        r = read_secret(c->smtp_password_file, &smtp_password, &smtp_password_len);
+                        if (r == -EPERM)
+                                return log_error_errno(
+                                        r,
+                                        "%s must not be readable by group or others (chmod 600)",
+                                        c->smtp_password_file);
+                        if (r < 0)
+                                return log_error_errno(
+                                        r,
+                                        "Cannot read the SMTP password from %s: %m",
+                                        c->smtp_password_file);
+                }
+        }
         AlertSinksConfig sc = {
                 .webhook_url = c->webhook_url,
                 .webhook_secret = secret,
                 .webhook_secret_len = secret_len,
                 .slack_url = slack,
+                .smtp_url = c->smtp_url,
+                .smtp_from = c->smtp_from,
+                .smtp_to = c->smtp_to,
+                .smtp_user = c->smtp_user,
+                .smtp_password = smtp_password,
+                .smtp_require_tls = c->smtp_require_tls,
         };
         r = alert_sinks_new(&sc, &d->sinks);
         if (secret)
                 explicit_bzero(secret, secret_len);
+        if (smtp_password)
+                explicit_bzero(smtp_password, smtp_password_len);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the alert sinks: %m");
-        log_info("Alert sinks: journald%s%s", c->webhook_url ? ", webhook" : "", slack ? ", slack" : "");
+        log_info(
+                "Alert sinks: journald%s%s%s",
+                c->webhook_url ? ", webhook" : "",
+                slack ? ", slack" : "",
+                c->smtp_url ? ", e-mail" : "");
         return 0;
 }
 

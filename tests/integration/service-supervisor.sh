@@ -100,7 +100,7 @@ t_sup_monitoring() {
                 curl -sf "$SUP/api/status" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/metrics" | grep -qx 'supervisor_monitoring_enabled 0' &&
                 curl -sf -X POST "$SUP/api/monitoring/start" | jq -e '.monitoring == true' >/dev/null &&
-                curl -sf "$SUP/api/alerts?level=INFO" | jq -e '[.alerts[] | select(.key == "monitoring")] | length >= 1' >/dev/null &&
+                curl -sf "$SUP/api/alerts?level=INFO" | jq -e '[.alerts[] | select(.key == "monitoring-stopped" or .key == "monitoring-started")] | length >= 1' >/dev/null &&
                 expect_eq "bad level" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?level=LOUD")" &&
                 expect_eq "bad since" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?since=yesterday")"
 }
@@ -121,7 +121,7 @@ t_sup_metrics() {
 check "supervisor: /metrics passes promtool check metrics with the seed's names; /api/metrics; status page" t_sup_metrics
 
 t_sup_sinks() {
-        local home dir port=18765 rpid ok=1 i
+        local home dir port=18765 smtp_port=18025 rpid spid ok=1 i
         home=$(hostenv_home)
         [ "$(hostenv_mode)" = direct ] && home=$HOME
         dir=$(mktemp -d /tmp/sup-sink.XXXXXX)
@@ -133,27 +133,38 @@ t_sup_sinks() {
 SUPERVISOR_WEBHOOK_URL=http://127.0.0.1:$port/webhook
 SUPERVISOR_WEBHOOK_SECRET_FILE=$home/.config/ai-semble/webhook.secret
 SUPERVISOR_SLACK_WEBHOOK_FILE=$home/.config/ai-semble/slack.url
+SUPERVISOR_SMTP_URL=smtp://127.0.0.1:$smtp_port
+SUPERVISOR_SMTP_FROM=supervisor@ai-semble.localhost
+SUPERVISOR_SMTP_TO=ops@example.org,oncall@example.org
 ENV
         /usr/bin/python3 "$AI_SEMBLE_ROOT/tests/integration/sink_receiver.py" "$port" "$dir/secret" "$dir/log" &
         rpid=$!
+        # a real SMTP server from Debian's packages, delivering into a Maildir
+        /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$dir/mail" &
+        spid=$!
+        sleep 1
         hostenv_exec systemctl --user restart "$SUP_UNIT" && sup_wait_api 10 &&
                 curl -sf -X POST "$SUP/api/monitoring/stop" >/dev/null &&
                 curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || ok=0
         for ((i = 0; ok && i < 50; i++)); do
-                [ "$(grep -c '^ok' "$dir/log" 2>/dev/null)" -ge 4 ] && break
+                [ "$(grep -c '^ok' "$dir/log" 2>/dev/null)" -ge 4 ] &&
+                        [ "$(find "$dir/mail/new" -type f 2>/dev/null | wc -l)" -ge 2 ] && break
                 sleep 0.2
         done
-        kill "$rpid" 2>/dev/null
-        wait "$rpid" 2>/dev/null
+        kill "$rpid" "$spid" 2>/dev/null
+        wait "$rpid" "$spid" 2>/dev/null
         rm -f "$home/.config/ai-semble/supervisor.env" "$home/.config/ai-semble/webhook.secret" "$home/.config/ai-semble/slack.url"
         hostenv_exec systemctl --user restart "$SUP_UNIT"
         sup_wait_api 10 || ok=0
         cat "$dir/log" 2>/dev/null
         [ "$ok" = 1 ] && ! grep -q '^bad' "$dir/log" &&
-                grep -q '^ok webhook INFO monitoring' "$dir/log" &&
-                grep -q '^ok slack INFO #36a64f' "$dir/log"
+                grep -q '^ok webhook INFO monitoring-stopped' "$dir/log" &&
+                grep -q '^ok webhook INFO monitoring-started' "$dir/log" &&
+                grep -q '^ok slack INFO #36a64f' "$dir/log" &&
+                grep -lq '^Subject: \[INFO\] ai-semble cluster: Monitoring started through the API' "$dir"/mail/new/* &&
+                grep -q '^To: ops@example.org,oncall@example.org' "$(find "$dir/mail/new" -type f | head -n 1)"
 }
-check "supervisor: signed webhook and Slack sinks reach a receiver on 127.0.0.1 that checks payload and signature" t_sup_sinks
+check "supervisor: signed webhook, Slack and SMTP sinks reach receivers on 127.0.0.1 (signature, payload, e-mail checked)" t_sup_sinks
 
 t_sup_watchdog() {
         local pid new i

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "alert-sink.h"
 #include "alert.h"
 #include "json-util.h"
 
@@ -139,6 +140,31 @@ START_TEST(test_sign) {
 }
 END_TEST
 
+START_TEST(test_mail) {
+        AlertStore s;
+        const Alert *a = NULL;
+        _cleanup_free_ char *m = NULL;
+
+        ck_assert_int_eq(alert_store_init(&s, 4, 60 * S, 10, 60 * S), 0);
+        ck_assert_int_eq(
+                alert_store_raise(
+                        &s, ALERT_CRITICAL, "pod", NULL, "pod down\r\nBcc: evil@x", 1700000000ULL * S, &a),
+                1);
+        ck_assert_int_eq(alert_sinks_format_mail("sup@example.org", "ops@example.org", a, &m), 0);
+        ck_assert_ptr_nonnull(strstr(m, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+        ck_assert_ptr_nonnull(strstr(m, "From: sup@example.org\r\nTo: ops@example.org\r\n"));
+        /* no header injection through the message */
+        ck_assert_ptr_nonnull(strstr(m, "Subject: [CRITICAL] ai-semble cluster: pod down  Bcc: evil@x\r\n"));
+        char *end = strstr(m, "\r\n\r\n");
+        ck_assert_ptr_nonnull(end);
+        *end = 0; /* the headers alone */
+        ck_assert_ptr_null(strstr(m, "\nBcc:"));
+        *end = '\r';
+        ck_assert_ptr_nonnull(strstr(m, "\r\n\r\nLevel:   CRITICAL\r\n"));
+        alert_store_done(&s);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("supervisor-alert");
         TCase *tc = tcase_create("alert");
@@ -151,6 +177,7 @@ int main(void) {
         tcase_add_test(tc, test_rate_limit);
         tcase_add_test(tc, test_json);
         tcase_add_test(tc, test_sign);
+        tcase_add_test(tc, test_mail);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
