@@ -435,13 +435,13 @@ static int get_prometheus(HttpRequest *req, void *userdata) {
 }
 
 int daemon_http_start(Daemon *d) {
-        MetricsRegistry *reg = NULL;
+        MetricsRegistry *reg;
         int r;
 
-        r = metrics_registry_new(&reg);
+        r = metrics_registry_new(&d->metrics);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the metrics registry: %m");
-        /* lives as long as the process: the server's routes point at it */
+        reg = d->metrics;
         (void) metrics_registry_add_process_collector(reg);
         r = metrics_registry_add_collector(reg, collect, d);
         if (r < 0)

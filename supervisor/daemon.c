@@ -576,6 +576,7 @@ void daemon_done(Daemon *d) {
                 (void) http_server_shutdown(d->http);
                 http_server_free(d->http);
         }
+        metrics_registry_free(d->metrics);
         alert_sinks_free(d->sinks);
         for (size_t i = 0; d->w && i <= d->n; i++) {
                 Watched *w = &d->w[i];

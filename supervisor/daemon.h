@@ -54,6 +54,7 @@ typedef struct Daemon {
         AlertStore alerts;
         AlertSinks *sinks;
         HttpServer *http;
+        MetricsRegistry *metrics; /* outlives http, whose routes use it */
         uint64_t started_usec;
         uint64_t checks;
         uint64_t probe_failures;

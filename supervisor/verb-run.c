@@ -200,6 +200,12 @@ int verb_run(Supervisor *s, int argc, char **argv) {
 
         if (argc > 0)
                 return log_error_errno(-EINVAL, "run takes no arguments");
+        /* blocked before any thread starts (sinks, events, civetweb), so that only the
+         * loop's signalfd sees them and SIGTERM drains instead of killing a thread */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
         pthread_mutex_init(&d.lock, NULL);
         d.started_usec = now_realtime_usec();
 
@@ -224,11 +230,6 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         r = sd_event_default(&d.event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        /* blocked before any thread starts, so only the loop's signalfd sees them */
-        pthread_sigmask(SIG_BLOCK, &mask, NULL);
         (void) sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
 
