@@ -120,6 +120,20 @@ t_sup_metrics() {
 }
 check "supervisor: /metrics passes promtool check metrics with the seed's names; /api/metrics; status page" t_sup_metrics
 
+t_sup_page() {
+        local dom png="$LOG_DIR/supervisor-status-page.png"
+        sup_wait_ready 20 || return 1
+        # the page's own JavaScript fills the cards from /api/status
+        dom=$(timeout 60 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 \
+                --dump-dom "$SUP/" 2>/dev/null) || return 1
+        expect_eq "ready cards (pod + five services)" 6 "$(grep -o 'class="card ready"' <<<"$dom" | wc -l)" || return 1
+        timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
+                --virtual-time-budget=5000 --screenshot="$png" "$SUP/" >/dev/null 2>&1 || return 1
+        [ "$(stat -c %s "$png")" -gt 10000 ] || { echo "screenshot too small"; return 1; }
+        echo "screenshot: $png"
+}
+check "supervisor: the status page renders every service ready in headless Chromium (screenshot kept)" t_sup_page
+
 t_sup_sinks() {
         local home dir port=18765 smtp_port=18025 rpid spid ok=1 i
         home=$(hostenv_home)
