@@ -67,6 +67,12 @@ static int watched_json(const Daemon *d, const Watched *w, uint64_t now, json_ob
                 r = r ?: add(o, "last_activity", time_or_null(w->last_activity_usec ?: d->started_usec));
                 r = r ?: add(o, "idle_seconds", json_object_new_int64((int64_t) idle_seconds(d, w, now)));
         }
+        if (w->has_stats) {
+                r = r ?: add(o, "cpu_percent", json_object_new_double(w->cpu_percent));
+                r = r ?: add(o, "memory_bytes", json_object_new_int64((int64_t) w->mem_bytes));
+                r = r ?: add(o, "memory_limit_bytes", json_object_new_int64((int64_t) w->mem_limit_bytes));
+                r = r ?: add(o, "pids", json_object_new_int64((int64_t) w->pids));
+        }
         if (w->last_event) {
                 r = r ?: add(o, "last_container_event", json_object_new_string(w->last_event));
                 r = r ?: add(o, "last_container_event_time", time_or_null(w->last_event_usec));
@@ -120,6 +126,16 @@ static int get_status(HttpRequest *req, void *userdata) {
                        json_object_new_double((double) d->s->cfg.check_interval_ms / 1000.0));
         r = r ?: add(o, "orchestrator_answered", json_object_new_boolean(d->probe_answered));
         r = r ?: add(o, "stopped_services", json_object_new_int64(stopped));
+        json_object *cs = json_object_new_object();
+        if (!cs)
+                r = -ENOMEM;
+        r = r ?: add(cs, "available", json_object_new_boolean(!d->stats_unavailable));
+        if (r >= 0 && d->stats_unavailable)
+                r = add(cs, "reason", json_object_new_string(d->stats_unavailable));
+        if (r >= 0)
+                r = add(o, "container_stats", cs);
+        else
+                json_object_put(cs);
         pthread_mutex_unlock(&d->lock);
         if (d->events) {
                 bool connected = false;
@@ -411,6 +427,20 @@ static int collect(FILE *f, void *userdata) {
                 metrics_write_label_value(f, lower);
                 fputs("} ", f);
                 metrics_write_value(f, (double) d->alerts.totals[l]);
+                fputc('\n', f);
+        }
+        metrics_write_header(
+                f,
+                "supervisor_container_memory_bytes",
+                "Memory of the service's container (Podman stats; absent on cgroup v1 hosts).",
+                "gauge");
+        for (size_t i = 0; i < d->n; i++) {
+                if (!d->w[i].has_stats)
+                        continue;
+                fputs("supervisor_container_memory_bytes{agent_name=", f);
+                metrics_write_label_value(f, d->w[i].name);
+                fputs("} ", f);
+                metrics_write_value(f, (double) d->w[i].mem_bytes);
                 fputc('\n', f);
         }
         metrics_write_header(

@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "podman-stats.h"
 #include "status.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -350,6 +351,20 @@ static void apply_ready(Daemon *d, bool answered, long code, const char *body) {
         }
 }
 
+static void on_stat(const PodmanStat *st, void *userdata) {
+        Daemon *d = userdata;
+        const char *stem = startswith(st->name, "ai-semble-");
+
+        for (size_t i = 0; stem && i < d->n; i++)
+                if (streq(stem, d->w[i].name)) {
+                        d->w[i].has_stats = true;
+                        d->w[i].cpu_percent = st->cpu_percent;
+                        d->w[i].mem_bytes = st->mem_usage_bytes;
+                        d->w[i].mem_limit_bytes = st->mem_limit_bytes;
+                        d->w[i].pids = st->pids;
+                }
+}
+
 /* ---- the check ----------------------------------------------------------------- */
 
 static void
@@ -424,8 +439,25 @@ void daemon_check(Daemon *d) {
         if (answered && status_probe(d->s->cfg.metrics_url, timeout, &mcode, &metrics) < 0)
                 metrics = NULL;
 
+        _cleanup_free_ char *stats = NULL;
+        long scode = 0;
+        if (d->podman_socket && !d->stats_unavailable &&
+            podman_stats_fetch(d->podman_socket, timeout, &scode, &stats) < 0)
+                stats = NULL;
+
         uint64_t now = now_monotonic_ms(), rt = now_realtime_usec();
         pthread_mutex_lock(&d->lock);
+        if (stats && scode == 200)
+                (void) podman_stats_parse(stats, on_stat, d);
+        else if (stats && scode >= 400 && scode < 500) {
+                /* 409 on rootless cgroup v1: it will not change while we run */
+                d->stats_unavailable = podman_stats_error(stats);
+                if (!d->stats_unavailable && asprintf(&d->stats_unavailable, "HTTP %ld", scode) < 0)
+                        d->stats_unavailable = NULL;
+                log_notice(
+                        "Podman's container stats are unavailable: %s",
+                        d->stats_unavailable ? d->stats_unavailable : "?");
+        }
         d->checks++;
         d->last_check_usec = rt;
         d->probe_answered = answered;
@@ -577,6 +609,8 @@ void daemon_done(Daemon *d) {
                 http_server_free(d->http);
         }
         metrics_registry_free(d->metrics);
+        free(d->podman_socket);
+        free(d->stats_unavailable);
         alert_sinks_free(d->sinks);
         for (size_t i = 0; d->w && i <= d->n; i++) {
                 Watched *w = &d->w[i];

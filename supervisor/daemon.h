@@ -37,6 +37,9 @@ typedef struct Watched {
         HealState heal;
         char *last_event; /* the last container event from Podman, e.g. "died (exit 137)" */
         uint64_t last_event_usec;
+        bool has_stats; /* from Podman's stats API */
+        double cpu_percent;
+        uint64_t mem_bytes, mem_limit_bytes, pids;
         sd_bus_slot *slot;
         struct Daemon *daemon;
 } Watched;
@@ -62,6 +65,8 @@ typedef struct Daemon {
         uint64_t last_check_usec;
         uint64_t escalations;
         PodmanEvents *events;
+        char *podman_socket;
+        char *stats_unavailable; /* Podman's reason (e.g. cgroup v1); no more requests */
 } Daemon;
 
 static inline Watched *daemon_pod(Daemon *d) {

@@ -185,6 +185,9 @@ static int start_podman_events(Daemon *d) {
                 else
                         log_info("Started podman.socket for Podman's event stream");
         }
+        d->podman_socket = strdup(path);
+        if (!d->podman_socket)
+                return log_error_errno(-ENOMEM, "Out of memory");
         r = podman_events_start(path, daemon_on_podman_event, d, &d->events);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the Podman event reader: %m");

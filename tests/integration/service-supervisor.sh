@@ -72,9 +72,12 @@ check "supervisor: killing nlp's process is detected within two check intervals,
 t_sup_podman_events() {
         curl -sf "$SUP/api/status" | jq -e '.podman_events.connected == true and
                 (.services[] | select(.name == "nlp") | .last_container_event == "died (exit 137)")' >/dev/null &&
-                curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp")] | length == 1' >/dev/null
+                curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp")] | length == 1' >/dev/null &&
+                # per-container stats: figures on cgroup v2, Podman's reason on rootless cgroup v1
+                curl -sf "$SUP/api/status" | jq -e '(.container_stats.available == false and (.container_stats.reason | length > 0))
+                        or (.container_stats.available and (.services[] | select(.name == "llm") | .memory_bytes > 0))' >/dev/null
 }
-check "supervisor: Podman's event stream (podman.sock) reported nlp's container dying with exit 137" t_sup_podman_events
+check "supervisor: Podman's API (podman.sock): the event stream reported nlp dying with exit 137; container stats or why not" t_sup_podman_events
 
 t_sup_pod_stop() {
         local since i

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* test-supervisor-podman-events.c — parsing lines of Podman's event stream (as Podman
- * 4.3 sends them) into the events the supervisor acts on. */
+ * 4.3 sends them) into the events the supervisor acts on, and its stats answers. */
 #include <check.h>
 #include <stdlib.h>
 
 #include "podman-events.h"
+#include "podman-stats.h"
 
 typedef struct Seen {
         int n;
@@ -85,6 +86,40 @@ START_TEST(test_ignored) {
 }
 END_TEST
 
+static void on_stat(const PodmanStat *st, void *userdata) {
+        PodmanStat *out = userdata;
+        if (streq(st->name, "ai-semble-llm")) {
+                *out = *st;
+                out->name = NULL;
+        }
+}
+
+START_TEST(test_stats) {
+        PodmanStat st = {};
+        char *e;
+
+        ck_assert_int_eq(
+                podman_stats_parse(
+                        "{\"Error\":null,\"Stats\":[{\"ContainerID\":\"ab\",\"Name\":\"ai-semble-llm\","
+                        "\"CPU\":1.5,\"MemUsage\":12582912,\"MemLimit\":1073741824,\"PIDs\":7},"
+                        "{\"Name\":\"other\",\"CPU\":9}]}",
+                        on_stat,
+                        &st),
+                0);
+        ck_assert_double_eq(st.cpu_percent, 1.5);
+        ck_assert_uint_eq(st.mem_usage_bytes, 12582912);
+        ck_assert_uint_eq(st.mem_limit_bytes, 1073741824);
+        ck_assert_uint_eq(st.pids, 7);
+        ck_assert_int_eq(podman_stats_parse("{\"cause\":\"x\"}", on_stat, &st), -EBADMSG);
+        e = podman_stats_error(
+                "{\"cause\":\"container stats resource only available for cgroup v2\","
+                "\"message\":\"m\",\"response\":409}");
+        ck_assert_str_eq(e, "container stats resource only available for cgroup v2");
+        free(e);
+        ck_assert_ptr_null(podman_stats_error("nope"));
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("supervisor-podman-events");
         TCase *tc = tcase_create("parse");
@@ -94,6 +129,7 @@ int main(void) {
         tcase_add_test(tc, test_died);
         tcase_add_test(tc, test_health_and_oom);
         tcase_add_test(tc, test_ignored);
+        tcase_add_test(tc, test_stats);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
