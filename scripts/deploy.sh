@@ -120,6 +120,8 @@ cmd_start() {
                 show_failure
                 exit 1
         fi
+        step "starting the supervisor: http://127.0.0.1:8090"
+        hostenv_exec systemctl --user start ai-semble-supervisor.service
         step "ai-semble is ready: $URL"
         if [ "$dev" = 1 ]; then
                 for s in llm vision nlp data; do

@@ -22,6 +22,26 @@ typedef struct SupervisorConfig {
         char *ready_url;
         uint64_t ready_timeout_ms;
         int log_level;
+        /* run (the daemon) */
+        char *listen;
+        char *metrics_url;
+        uint64_t check_interval_ms;
+        uint64_t agent_timeout_ms;
+        uint64_t restart_backoff_ms;
+        uint64_t restart_backoff_max_ms;
+        int64_t start_limit;
+        int64_t pod_escalate;
+        uint64_t alert_dedup_ms;
+        int64_t alert_rate_burst;
+        char *webhook_url;
+        char *webhook_secret_file;
+        char *slack_webhook_file;
+        char *smtp_url;
+        char *smtp_from;
+        char *smtp_to;
+        char *smtp_user;
+        char *smtp_password_file;
+        bool smtp_require_tls;
 } SupervisorConfig;
 
 extern const ConfigEntry supervisor_config_table[];
@@ -48,5 +68,8 @@ int verb_stop(Supervisor *s, int argc, char **argv);
 int verb_restart(Supervisor *s, int argc, char **argv);
 int verb_status(Supervisor *s, int argc, char **argv);
 int verb_uninstall(Supervisor *s, int argc, char **argv);
+int verb_run(Supervisor *s, int argc, char **argv);
+/* The text of ai-semble-supervisor.service for the binary exe. */
+int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret);
 /* Stops every installed unit (used by stop and uninstall). */
 int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf);

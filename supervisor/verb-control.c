@@ -84,7 +84,12 @@ static int start_all(const Supervisor *s, UnitManager *m, const Manifest *mf) {
 }
 
 int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf) {
+        _cleanup_free_ char *ignored = NULL;
         int r = 0;
+
+        /* the daemon first, or it would heal what is being stopped; absent when never
+         * started, which is fine */
+        (void) unit_manager_stop(m, "ai-semble-supervisor.service", &ignored);
 
         for (size_t i = 0; r >= 0 && mf->units && mf->units[i]; i++)
                 r = enqueue_logged(m, unit_manager_stop, "stop", mf->units[i]);

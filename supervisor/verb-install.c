@@ -22,6 +22,84 @@ static void remove_stale(const Manifest *old, const Manifest *new) {
         }
 }
 
+#define SUPERVISOR_UNIT "ai-semble-supervisor.service"
+
+/* The daemon's own unit: Type=notify with a watchdog, restarted on failure, and the
+ * hardening a user manager can apply (seccomp-based; no mount namespaces, which would
+ * need user namespaces the host may not grant). */
+int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret) {
+        return asprintf(
+                       ret,
+                       "# Written by ai-semble-supervisor install\n"
+                       "[Unit]\n"
+                       "Description=ai-semble supervisor: monitoring, self-healing and alerts\n"
+                       "After=%s\n"
+                       "\n"
+                       "[Service]\n"
+                       "Type=notify\n"
+                       "NotifyAccess=main\n"
+                       "ExecStart=%s run\n"
+                       "EnvironmentFile=-%%h/.config/ai-semble/supervisor.env\n"
+                       "WatchdogSec=10s\n"
+                       "Restart=on-failure\n"
+                       "RestartSec=2s\n"
+                       "TimeoutStopSec=10s\n"
+                       "UMask=0077\n"
+                       "NoNewPrivileges=yes\n"
+                       "LockPersonality=yes\n"
+                       "MemoryDenyWriteExecute=yes\n"
+                       "RestrictRealtime=yes\n"
+                       "RestrictSUIDSGID=yes\n"
+                       "RestrictNamespaces=yes\n"
+                       "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
+                       "SystemCallArchitectures=native\n"
+                       "SystemCallFilter=@system-service\n"
+                       "SystemCallFilter=~@privileged @resources\n"
+                       "\n"
+                       "[Install]\n"
+                       "WantedBy=default.target\n",
+                       pod_unit,
+                       exe) < 0
+                ? -ENOMEM
+                : 0;
+}
+
+static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
+        _cleanup_free_ char *exe = NULL, *text = NULL, *path = NULL, *tmp = NULL;
+        FILE *f;
+        char buf[4096];
+        ssize_t n;
+        int r;
+
+        n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = 0;
+        exe = strdup(buf);
+        if (!exe)
+                return -ENOMEM;
+        r = supervisor_unit_text(exe, mf->pod_unit, &text);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/" SUPERVISOR_UNIT, s->paths.unit_dir) < 0 ||
+            asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        r = paths_mkdir_p(s->paths.unit_dir, 0755);
+        if (r < 0)
+                return r;
+        f = fopen(tmp, "we");
+        if (!f)
+                return negative_errno();
+        r = fputs(text, f) < 0 ? -EIO : 0;
+        if (fclose(f) != 0 && r >= 0)
+                r = -EIO;
+        if (r < 0)
+                return r;
+        if (rename(tmp, path) < 0)
+                return negative_errno();
+        return argv_push(&mf->files, path);
+}
+
 int verb_install(Supervisor *s, int argc, char **argv) {
         _cleanup_(unit_manager_freep) UnitManager *m = NULL;
         _cleanup_(install_source_done) InstallSource src = {};
@@ -97,6 +175,10 @@ int verb_install(Supervisor *s, int argc, char **argv) {
                 r = unit_install_generated(&o, &src, &mf, &error);
         if (r < 0)
                 return log_error_errno(r, "Install failed: %s", error ? error : strerror(-r));
+
+        r = write_supervisor_unit(s, &mf);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write %s: %m", SUPERVISOR_UNIT);
 
         if (old.flavor >= 0)
                 remove_stale(&old, &mf);

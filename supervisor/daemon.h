@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.h — the state of `ai-semble-supervisor run`: the watched units (state from
+ * sd-bus signals, readiness from the orchestrator's /health/ready), the self-healing
+ * state, the alerts and the sinks. The sd-event loop owns it; the HTTP threads read it
+ * under `lock`. */
+#pragma once
+
+#include <pthread.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "alert-sink.h"
+#include "alert.h"
+#include "heal.h"
+#include "http-server.h"
+#include "podman-events.h"
+#include "supervisor.h"
+
+typedef struct Watched {
+        char *name; /* "llm", or "pod" */
+        char *unit;
+        char *path; /* the unit's object path */
+        char *active_state, *sub_state;
+        bool is_pod;
+        bool ready;
+        bool has_latency;
+        double latency_ms;
+        bool was_active; /* seen active since the last time it went down */
+        unsigned down_checks;
+        uint64_t unready_since_ms;   /* monotonic; 0 = ready (or not active) */
+        uint64_t active_since_ms;    /* monotonic; 0 = not active */
+        unsigned restarts;           /* observed returns to active after going down */
+        unsigned heals;              /* RestartUnit calls made by the supervisor */
+        uint64_t last_activity_usec; /* realtime */
+        double requests;             /* last request count read from the orchestrator */
+        uint64_t state_change_usec;  /* realtime */
+        HealState heal;
+        char *last_event; /* the last container event from Podman, e.g. "died (exit 137)" */
+        uint64_t last_event_usec;
+        bool has_stats; /* from Podman's stats API */
+        double cpu_percent;
+        uint64_t mem_bytes, mem_limit_bytes, pids;
+        sd_bus_slot *slot;
+        struct Daemon *daemon;
+} Watched;
+
+typedef struct Daemon {
+        Supervisor *s;
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *job_slot;
+        Manifest mf;
+        Watched *w; /* the services, then the pod as the last entry */
+        size_t n;   /* services only; w[n] is the pod */
+        pthread_mutex_t lock;
+        bool monitoring;
+        AlertStore alerts;
+        AlertSinks *sinks;
+        HttpServer *http;
+        MetricsRegistry *metrics; /* outlives http, whose routes use it */
+        uint64_t started_usec;
+        uint64_t checks;
+        uint64_t probe_failures;
+        bool probe_answered;
+        uint64_t last_check_usec;
+        uint64_t escalations;
+        PodmanEvents *events;
+        char *podman_socket;
+        char *stats_unavailable; /* Podman's reason (e.g. cgroup v1); no more requests */
+} Daemon;
+
+static inline Watched *daemon_pod(Daemon *d) {
+        return &d->w[d->n];
+}
+
+/* Subscribes to the manager, matches PropertiesChanged of every unit and JobRemoved,
+ * reads the initial states. */
+int daemon_bus_attach(Daemon *d);
+/* One check: readiness, activity, healing, threshold alerts. Called by the timer. */
+void daemon_check(Daemon *d);
+/* Records and (if new) sends an alert; lock held. */
+void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *service, const char *fmt, ...)
+        _printf_(5, 6);
+/* POST /api/monitoring/start|stop; lock held. */
+void daemon_set_monitoring(Daemon *d, bool on);
+void daemon_done(Daemon *d);
+/* Handler of Podman's container events (called on the events thread). */
+void daemon_on_podman_event(const PodmanEvent *e, void *userdata);
+
+/* HTTP API and status page (daemon-http.c). */
+int daemon_http_start(Daemon *d);
+
+uint64_t now_monotonic_ms(void);
+uint64_t now_realtime_usec(void);

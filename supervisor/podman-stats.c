@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* podman-stats.c — the stats request and its answer. */
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "json-util.h"
+#include "podman-stats.h"
+
+#define STATS_URL "http://d/v4.0.0/libpod/containers/stats?stream=false"
+#define STATS_MAX_BYTES (1024 * 1024)
+
+typedef struct Buf {
+        char *data;
+        size_t len;
+} Buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        Buf *b = userdata;
+        size_t n = size * nmemb;
+        char *nd;
+
+        if (b->len + n > STATS_MAX_BYTES)
+                return 0;
+        nd = realloc(b->data, b->len + n + 1);
+        if (!nd)
+                return 0;
+        b->data = nd;
+        memcpy(b->data + b->len, ptr, n);
+        b->len += n;
+        b->data[b->len] = 0;
+        return n;
+}
+
+int podman_stats_fetch(const char *socket_path, uint64_t timeout_ms, long *ret_code, char **ret_body) {
+        CURL *c = curl_easy_init();
+        Buf b = {};
+        CURLcode cr;
+        long code = 0;
+
+        if (!c)
+                return -ENOMEM;
+        curl_easy_setopt(c, CURLOPT_URL, STATS_URL);
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        cr = curl_easy_perform(c);
+        if (cr == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(c);
+        if (cr != CURLE_OK) {
+                free(b.data);
+                return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
+        }
+        *ret_code = code;
+        *ret_body = b.data ? b.data : strdup("");
+        return *ret_body ? 0 : -ENOMEM;
+}
+
+static double num_at(json_object *o, const char *k) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, k, &v) ||
+            !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+                return 0;
+        return json_object_get_double(v);
+}
+
+int podman_stats_parse(const char *body, PodmanStatHandler handler, void *userdata) {
+        _cleanup_(json_object_putp) json_object *o = json_tokener_parse(body);
+        json_object *stats, *name;
+
+        if (!o || !json_object_object_get_ex(o, "Stats", &stats) ||
+            !json_object_is_type(stats, json_type_array))
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(stats); i++) {
+                json_object *s = json_object_array_get_idx(stats, i);
+                if (!json_object_is_type(s, json_type_object) ||
+                    !json_object_object_get_ex(s, "Name", &name) ||
+                    !json_object_is_type(name, json_type_string))
+                        continue;
+                PodmanStat st = {
+                        .name = json_object_get_string(name),
+                        .cpu_percent = num_at(s, "CPU"),
+                        .mem_usage_bytes = (uint64_t) num_at(s, "MemUsage"),
+                        .mem_limit_bytes = (uint64_t) num_at(s, "MemLimit"),
+                        .pids = (uint64_t) num_at(s, "PIDs"),
+                };
+                handler(&st, userdata);
+        }
+        return 0;
+}
+
+char *podman_stats_error(const char *body) {
+        _cleanup_(json_object_putp) json_object *o = body ? json_tokener_parse(body) : NULL;
+        json_object *v;
+
+        if (!o || !json_object_is_type(o, json_type_object))
+                return NULL;
+        if ((json_object_object_get_ex(o, "cause", &v) || json_object_object_get_ex(o, "message", &v)) &&
+            json_object_is_type(v, json_type_string))
+                return strdup(json_object_get_string(v));
+        return NULL;
+}
