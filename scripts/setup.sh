@@ -5,13 +5,13 @@ set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
-# Package lists live in scripts/packages/: build.txt and run.txt always, test.txt for
-# the tests, and <area>.txt for what one service or tool adds (e.g. data.txt).
+# Package lists live in scripts/packages/: build.txt, run.txt and <area>.txt (what one
+# service adds) always; test.txt and <area>.test.txt only for the tests and benchmarks.
 package_lists() {
         local f
         for f in "$AI_SEMBLE_ROOT"/scripts/packages/*.txt; do
                 case "$(basename "$f")" in
-                test.txt) [ -n "${AI_SEMBLE_TEST_PACKAGES:-}" ] || continue ;;
+                test.txt | *.test.txt) [ -n "${AI_SEMBLE_TEST_PACKAGES:-}" ] || continue ;;
                 esac
                 sed 's/#.*//' "$f"
         done | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
