@@ -7,19 +7,21 @@ FAILED=0
 FAILED_NAMES=()
 LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/ai-semble-it.XXXXXX)}
 
+# The check's own variables carry a prefix: bash's dynamic scoping would otherwise let
+# a test function that sets `name` rename the check it runs in.
 check() { # name command...
-        local name=$1 out rc
+        local _check_name=$1 _check_out _check_rc
         shift
-        out="$LOG_DIR/$(printf '%s' "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
-        if "$@" >"$out" 2>&1; then
+        _check_out="$LOG_DIR/$(printf '%s' "$_check_name" | tr -c 'A-Za-z0-9_.-' '_').log"
+        if "$@" >"$_check_out" 2>&1; then
                 PASSED=$((PASSED + 1))
-                printf 'ok %d - %s\n' $((PASSED + FAILED)) "$name"
+                printf 'ok %d - %s\n' $((PASSED + FAILED)) "$_check_name"
         else
-                rc=$?
+                _check_rc=$?
                 FAILED=$((FAILED + 1))
-                FAILED_NAMES+=("$name")
-                printf 'not ok %d - %s (exit %d)\n' $((PASSED + FAILED)) "$name" "$rc"
-                sed 's/^/#   /' "$out" | tail -n 40
+                FAILED_NAMES+=("$_check_name")
+                printf 'not ok %d - %s (exit %d)\n' $((PASSED + FAILED)) "$_check_name" "$_check_rc"
+                sed 's/^/#   /' "$_check_out" | tail -n 40
         fi
 }
 

@@ -189,12 +189,16 @@ t_orch_restart_pending() {
 check "orchestrator: async jobs submitted before a restart all complete after it" t_orch_restart_pending
 
 t_orch_metrics() {
-        local m
+        local m family
+        # The orchestrator may just have restarted: a labelled histogram has no series
+        # until its first observation, so run one task first.
+        orch_call POST /ai/nlp/process '{"text":"metrics","task":"tokenize"}' && expect_eq "task" 200 "$ORCH_STATUS" ||
+                return 1
         m=$(curl -sf "$URL/metrics") || return 1
-        for name in orch_http_requests_total orch_task_duration_seconds_bucket orch_jobs orch_queue_depth \
+        for family in orch_http_requests_total orch_task_duration_seconds_bucket orch_jobs orch_queue_depth \
                 orch_breaker_state orch_sse_connections_active orch_upstream_latency_seconds_bucket; do
-                grep -q "^$name" <<<"$m" || {
-                        echo "missing $name"
+                grep -q "^$family" <<<"$m" || {
+                        echo "missing $family"
                         return 1
                 }
         done
