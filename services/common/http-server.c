@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <civetweb.h>
@@ -16,6 +15,7 @@
 #include "http-server.h"
 #include "json-util.h"
 #include "log.h"
+#include "uuid.h"
 
 #define EXTRA_HEADERS_MAX 2048
 #define BODY_READ_CHUNK 16384
@@ -78,43 +78,9 @@ bool http_request_id_valid(const char *id) {
 }
 
 int http_generate_request_id(char *buf, size_t size) {
-        uint8_t b[16];
-        size_t got = 0;
-
-        if (size < 37)
+        if (size < UUID_STRING_MAX)
                 return -ENOBUFS;
-        while (got < sizeof(b)) {
-                ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                got += (size_t) n;
-        }
-        b[6] = (uint8_t) ((b[6] & 0x0f) | 0x40); /* version 4 */
-        b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-        snprintf(
-                buf,
-                size,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                b[0],
-                b[1],
-                b[2],
-                b[3],
-                b[4],
-                b[5],
-                b[6],
-                b[7],
-                b[8],
-                b[9],
-                b[10],
-                b[11],
-                b[12],
-                b[13],
-                b[14],
-                b[15]);
-        return 0;
+        return uuid_v4_string(buf);
 }
 
 /* ---- server lifecycle ------------------------------------------------------------ */

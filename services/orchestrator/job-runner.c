@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* job-runner.c — the life of a job between the HTTP handlers, the store and the workers. */
 #include <inttypes.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "http-server.h"
 #include "job-runner.h"
 #include "json-util.h"
 #include "log.h"
+#include "uuid.h"
 
 struct JobRunner {
         JobStore *store;
@@ -19,42 +19,8 @@ struct JobRunner {
         MetricsFamily *task_duration;
 };
 
-/* A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds first, so that ids sort by creation
- * and the store's indexes grow at their right edge instead of at random pages. */
 int job_generate_id(char ret[static 37]) {
-        uint8_t b[16];
-        struct timespec ts;
-        uint64_t ms;
-
-        if (getrandom(b, sizeof(b), 0) != sizeof(b))
-                return negative_errno();
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-        for (int i = 0; i < 6; i++)
-                b[i] = (uint8_t) (ms >> (40 - 8 * i));
-        b[6] = (uint8_t) ((b[6] & 0x0f) | 0x70);
-        b[8] = (uint8_t) ((b[8] & 0x3f) | 0x80);
-        snprintf(
-                ret,
-                37,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                b[0],
-                b[1],
-                b[2],
-                b[3],
-                b[4],
-                b[5],
-                b[6],
-                b[7],
-                b[8],
-                b[9],
-                b[10],
-                b[11],
-                b[12],
-                b[13],
-                b[14],
-                b[15]);
-        return 0;
+        return uuid_v7_string(ret);
 }
 
 int job_new(

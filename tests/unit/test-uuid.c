@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* test-uuid.c — shape, version and variant of our RFC 9562 ids; v7 sorts by time. */
+#include <check.h>
+#include <ctype.h>
+#include <time.h>
+
+#include "uuid.h"
+
+static void assert_shape(const char *s, char version) {
+        ck_assert_uint_eq(strlen(s), 36);
+        for (size_t i = 0; i < 36; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23)
+                        ck_assert_int_eq(s[i], '-');
+                else
+                        ck_assert_msg(
+                                isxdigit((unsigned char) s[i]) && !isupper((unsigned char) s[i]), "%s", s);
+        }
+        ck_assert_int_eq(s[14], version);
+        ck_assert_ptr_nonnull(strchr("89ab", s[19]));
+}
+
+START_TEST(test_v4) {
+        char a[UUID_STRING_MAX], b[UUID_STRING_MAX];
+
+        ck_assert_int_eq(uuid_v4_string(a), 0);
+        ck_assert_int_eq(uuid_v4_string(b), 0);
+        assert_shape(a, '4');
+        assert_shape(b, '4');
+        ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(test_v7_sorts_by_time) {
+        char a[UUID_STRING_MAX], b[UUID_STRING_MAX];
+        struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+
+        ck_assert_int_eq(uuid_v7_string(a), 0);
+        nanosleep(&pause, NULL);
+        ck_assert_int_eq(uuid_v7_string(b), 0);
+        assert_shape(a, '7');
+        assert_shape(b, '7');
+        ck_assert_int_lt(strcmp(a, b), 0);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("uuid");
+        TCase *tc = tcase_create("core");
+        SRunner *sr;
+        int failed;
+
+        tcase_add_test(tc, test_v4);
+        tcase_add_test(tc, test_v7_sorts_by_time);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
