@@ -1129,9 +1129,14 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
         const ApiRoute *ar = userdata;
         Orchestrator *o = api_orchestrator;
         uint64_t t0 = now_us();
+        AuthClaims who;
         int r;
 
-        r = ar->handler(req, o, t0);
+        r = auth_gate(o->jwt, req, ar->method, ar->path, &who);
+        if (r == -EACCES)
+                r = 0; /* refused and answered: the handler does not run */
+        else if (r >= 0)
+                r = ar->handler(req, o, t0);
         if (o->http_requests) {
                 char status[16];
 

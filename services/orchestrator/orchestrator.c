@@ -52,6 +52,16 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         pthread_mutex_init(&o->workflows_lock, NULL);
         pthread_cond_init(&o->workflows_cond, NULL);
         o->workflows_stopping = false;
+        r = auth_setup(&o->config.auth, &o->jwt);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Failed to set up bearer auth from %s: %m",
+                        o->config.auth.secret_file ?: o->config.auth.public_key_file);
+        if (o->jwt)
+                log_info("bearer auth on (JWT)");
+        else
+                log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -109,4 +119,5 @@ void orchestrator_stop(Orchestrator *o) {
         pthread_cond_destroy(&o->workflows_cond);
         pthread_mutex_destroy(&o->workflows_lock);
         http_client_pool_flush();
+        auth_jwt_free(TAKE_PTR(o->jwt));
 }

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "auth.h"
 #include "http-server.h"
 #include "job-runner.h"
 #include "job-store.h"
@@ -18,6 +19,7 @@ typedef struct OrchConfig {
         uint64_t retention_ms;
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
+        AuthConfig auth;
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -25,6 +27,7 @@ typedef struct Orchestrator {
         Upstreams upstreams;
         JobStore *store;
         JobRunner *runner;
+        AuthJwt *jwt;                 /* NULL = bearer auth off */
         MetricsFamily *http_requests; /* orch_http_requests_total{route,method,status} */
         MetricsFamily *sse_active;    /* orch_sse_connections_active */
 

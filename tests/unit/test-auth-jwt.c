@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth-jwt.h"
+#include "auth.h"
+#include "http-server.h"
 #include "macro.h"
+#include "test-http-util.h"
 
 #define NOW 1800000000LL
 static const char SECRET[] = "0123456789abcdef0123456789abcdef-test-secret";
@@ -390,6 +394,149 @@ START_TEST(test_b64url_strict) {
 }
 END_TEST
 
+START_TEST(test_role_table) {
+        ck_assert(auth_role_allows(AUTH_ROLE_VIEWER, "GET", "/jobs"));
+        ck_assert(auth_role_allows(AUTH_ROLE_VIEWER, "GET", "/jobs/{id}/events"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_VIEWER, "POST", "/dispatch"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_VIEWER, "GET", "/locks"));
+        ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "POST", "/dispatch"));
+        ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "POST", "/ai/llm/completion"));
+        ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "GET", "/jobs/{id}"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_OPERATOR, "POST", "/locks/{name}"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_OPERATOR, "DELETE", "/jobs/{id}"));
+        ck_assert(auth_role_allows(AUTH_ROLE_ADMIN, "DELETE", "/locks/{name}"));
+        ck_assert(auth_role_allows(AUTH_ROLE_ADMIN, "DELETE", "/jobs/{id}"));
+        /* Unlisted routes are admin-only; no role means nothing. */
+        ck_assert(!auth_role_allows(AUTH_ROLE_OPERATOR, "GET", "/audit"));
+        ck_assert(auth_role_allows(AUTH_ROLE_ADMIN, "GET", "/audit"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_NONE, "GET", "/jobs"));
+}
+END_TEST
+
+START_TEST(test_setup) {
+        AuthJwt *jwt = (AuthJwt *) 1;
+        char path[] = "/tmp/test-auth-setup-XXXXXX";
+        int fd;
+
+        ck_assert_int_eq(auth_setup(&(AuthConfig){}, &jwt), 0);
+        ck_assert_ptr_null(jwt);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = (char *) "" }, &jwt), 0);
+        ck_assert_ptr_null(jwt);
+        /* Configured but unusable: an error, never "auth off". */
+        ck_assert_int_eq(
+                auth_setup(&(AuthConfig){ .secret_file = (char *) "/nonexistent/secret" }, &jwt), -ENOENT);
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "not a pem\n", 10), 10);
+        close(fd);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .public_key_file = path }, &jwt), -EINVAL);
+        fd = open(path, O_WRONLY | O_TRUNC);
+        ck_assert_int_eq(write(fd, SECRET, strlen(SECRET)), (ssize_t) strlen(SECRET));
+        close(fd);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = path }, &jwt), 0);
+        ck_assert_ptr_nonnull(jwt);
+        auth_jwt_free(jwt);
+        unlink(path);
+}
+END_TEST
+
+/* The gate through a real server: status codes and WWW-Authenticate as clients see them. */
+static int gated(HttpRequest *req, void *userdata) {
+        AuthClaims who;
+        int r = auth_gate(userdata, req, http_request_method(req), http_request_route(req), &who);
+        if (r == -EACCES)
+                return 0;
+        if (r < 0)
+                return r;
+        return http_reply_text(req, 200, who.sub);
+}
+
+static int get_with(int port, const char *path, const char *auth, RawResponse *resp) {
+        _cleanup_free_ char *req = NULL;
+        ck_assert_int_ge(
+                asprintf(
+                        &req,
+                        "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s%s%s\r\n",
+                        path,
+                        auth ? "Authorization: " : "",
+                        auth ?: "",
+                        auth ? "\r\n" : ""),
+                0);
+        return test_http(port, req, resp);
+}
+
+START_TEST(test_gate_http) {
+        _cleanup_(auth_jwt_freep) AuthJwt *hs = verifier(true, NULL, NULL, NULL, NULL);
+        _cleanup_(http_server_freep) HttpServer *srv = NULL;
+        _cleanup_free_ char *viewer = NULL, *bearer = NULL, *expired = NULL, *bad = NULL;
+        HttpRoute routes[] = {
+                { "GET", "/jobs", gated, 0, hs },
+                { "GET", "/locks", gated, 0, hs },
+        };
+        RawResponse r = {};
+        char buf[256];
+        int port;
+
+        ck_assert_int_eq(
+                http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 2 }, &srv), 0);
+        ck_assert_int_eq(http_server_add_routes(srv, routes, ELEMENTSOF(routes)), 0);
+        ck_assert_int_eq(http_server_start(srv), 0);
+        port = http_server_get_port(srv);
+        ck_assert_int_gt(port, 0);
+
+        ck_assert_int_eq(
+                auth_jwt_mint_hs256(
+                        SECRET, strlen(SECRET), "carol", "viewer", NULL, NULL, time(NULL), 600, &viewer),
+                0);
+        ck_assert_int_ge(asprintf(&bearer, "Bearer %s", viewer), 0);
+        ck_assert_int_eq(
+                auth_jwt_mint_hs256(
+                        SECRET,
+                        strlen(SECRET),
+                        "carol",
+                        "viewer",
+                        NULL,
+                        NULL,
+                        time(NULL) - 7200,
+                        600,
+                        &expired),
+                0);
+        ck_assert_int_ge(asprintf(&bad, "bearer %s", expired), 0);
+
+        ck_assert_int_eq(get_with(port, "/jobs", NULL, &r), 0);
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_str_eq(
+                test_header(&r, "WWW-Authenticate", buf, sizeof(buf)), "Bearer realm=\"ai-semble\"");
+        raw_response_done(&r);
+
+        ck_assert_int_eq(get_with(port, "/jobs", bearer, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "carol");
+        raw_response_done(&r);
+
+        ck_assert_int_eq(get_with(port, "/locks", bearer, &r), 0);
+        ck_assert_int_eq(r.status, 403);
+        ck_assert_ptr_nonnull(
+                strstr(test_header(&r, "WWW-Authenticate", buf, sizeof(buf)), "insufficient_scope"));
+        raw_response_done(&r);
+
+        ck_assert_int_eq(
+                get_with(port, "/jobs", bad, &r), 0); /* scheme is case-insensitive; token expired */
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_ptr_nonnull(
+                strstr(test_header(&r, "WWW-Authenticate", buf, sizeof(buf)), "token expired"));
+        raw_response_done(&r);
+
+        ck_assert_int_eq(get_with(port, "/jobs", "Basic YWxpY2U6cHc=", &r), 0);
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_ptr_nonnull(
+                strstr(test_header(&r, "WWW-Authenticate", buf, sizeof(buf)), "invalid_request"));
+        raw_response_done(&r);
+
+        ck_assert_int_eq(http_server_shutdown(srv), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("auth-jwt");
         TCase *tc = tcase_create("rfc8725");
@@ -406,6 +553,9 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_crit_and_roles);
         tcase_add_test(tc, test_mint_roundtrip_and_secret_file);
         tcase_add_test(tc, test_b64url_strict);
+        tcase_add_test(tc, test_role_table);
+        tcase_add_test(tc, test_setup);
+        tcase_add_test(tc, test_gate_http);
         suite_add_tcase(s, tc);
         return s;
 }
