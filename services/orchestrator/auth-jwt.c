@@ -152,15 +152,9 @@ static int dup_opt(const char *s, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int auth_jwt_new(const AuthJwtOptions *opts, AuthJwt **ret) {
-        _cleanup_(auth_jwt_freep) AuthJwt *v = NULL;
+static int auth_jwt_init(AuthJwt *v, const AuthJwtOptions *opts) {
         int r;
 
-        if (!opts->hs_secret && !opts->public_key_pem)
-                return -EINVAL;
-        v = calloc(1, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
         if (opts->hs_secret) {
                 if (opts->hs_secret_len < 32)
                         return -EINVAL;
@@ -201,7 +195,24 @@ int auth_jwt_new(const AuthJwtOptions *opts, AuthJwt **ret) {
                 return r;
         v->leeway_s = opts->leeway_s;
         v->max_token = opts->max_token ?: AUTH_JWT_TOKEN_MAX_DEFAULT;
-        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int auth_jwt_new(const AuthJwtOptions *opts, AuthJwt **ret) {
+        AuthJwt *v;
+        int r;
+
+        if (!opts->hs_secret && !opts->public_key_pem)
+                return -EINVAL;
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        r = auth_jwt_init(v, opts);
+        if (r < 0) {
+                auth_jwt_free(v);
+                return r;
+        }
+        *ret = v;
         return 0;
 }
 

@@ -17,22 +17,30 @@
 #define AUTH_PUBKEY_MAX (64 * 1024)
 
 static int read_small_file(const char *path, size_t max, char **ret) {
-        _cleanup_(fclosep) FILE *f = fopen(path, "re");
-        _cleanup_free_ char *buf = NULL;
+        FILE *f = fopen(path, "re");
+        char *buf;
         size_t n;
+        int r = 0;
 
         if (!f)
                 return -errno;
         buf = malloc(max + 1);
-        if (!buf)
+        if (!buf) {
+                fclose(f);
                 return -ENOMEM;
+        }
         n = fread(buf, 1, max + 1, f);
         if (ferror(f))
-                return -EIO;
-        if (n > max)
-                return -EFBIG;
+                r = -EIO;
+        else if (n > max)
+                r = -EFBIG;
+        fclose(f);
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
         buf[n] = 0;
-        *ret = TAKE_PTR(buf);
+        *ret = buf;
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "job-runner.h"
 #include "job-store.h"
 #include "upstream.h"
+#include "webhook.h"
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
@@ -20,6 +21,9 @@ typedef struct OrchConfig {
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
         AuthConfig auth;
+        char *webhook_secret_file;
+        char *webhook_events;
+        uint64_t webhook_window_ms;
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -27,9 +31,13 @@ typedef struct Orchestrator {
         Upstreams upstreams;
         JobStore *store;
         JobRunner *runner;
-        AuthJwt *jwt;                 /* NULL = bearer auth off */
-        MetricsFamily *http_requests; /* orch_http_requests_total{route,method,status} */
-        MetricsFamily *sse_active;    /* orch_sse_connections_active */
+        AuthJwt *jwt;             /* NULL = bearer auth off */
+        WebhookVerifier *webhook; /* NULL = POST /webhook answers 503 */
+        WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
+        size_t n_webhook_events;
+        MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
+        MetricsFamily *http_requests;    /* orch_http_requests_total{route,method,status} */
+        MetricsFamily *sse_active;       /* orch_sse_connections_active */
 
         pthread_mutex_t workflows_lock;
         pthread_cond_t workflows_cond;

@@ -211,3 +211,62 @@ WebhookResult webhook_verify(
         *ret_reason = NULL;
         return WEBHOOK_VALID;
 }
+
+/* ---- event → job map ------------------------------------------------------------ */
+
+static bool event_name_valid(const char *s, size_t l) {
+        if (l == 0 || l > 64)
+                return false;
+        for (size_t i = 0; i < l; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == ':' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+int webhook_events_parse(const char *spec, WebhookEvent *events, size_t max, size_t *ret_n) {
+        size_t n = 0;
+        const char *p = spec;
+
+        while (p && *p) {
+                const char *end = strchr(p, ','), *eq, *slash;
+                size_t l = end ? (size_t) (end - p) : strlen(p);
+
+                eq = memchr(p, '=', l);
+                slash = eq ? memchr(eq, '/', l - (size_t) (eq - p)) : NULL;
+                if (!eq || !slash || n >= max || !event_name_valid(p, (size_t) (eq - p)) ||
+                    (size_t) (slash - eq - 1) == 0 ||
+                    (size_t) (slash - eq - 1) >= sizeof(events[n].service) ||
+                    l - (size_t) (slash - p) - 1 == 0 ||
+                    l - (size_t) (slash - p) - 1 >= sizeof(events[n].task))
+                        return -EINVAL;
+                snprintf(events[n].event, sizeof(events[n].event), "%.*s", (int) (eq - p), p);
+                snprintf(
+                        events[n].service,
+                        sizeof(events[n].service),
+                        "%.*s",
+                        (int) (slash - eq - 1),
+                        eq + 1);
+                snprintf(
+                        events[n].task,
+                        sizeof(events[n].task),
+                        "%.*s",
+                        (int) (l - (size_t) (slash - p) - 1),
+                        slash + 1);
+                n++;
+                p += l;
+                if (*p == ',')
+                        p++;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+const WebhookEvent *webhook_events_find(const WebhookEvent *events, size_t n, const char *event) {
+        for (size_t i = 0; event && i < n; i++)
+                if (strcmp(events[i].event, event) == 0)
+                        return &events[i];
+        return NULL;
+}

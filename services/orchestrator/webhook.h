@@ -43,3 +43,18 @@ WebhookResult webhook_verify(
         size_t len,
         int64_t now,
         const char **ret_reason);
+
+/* ---- event → job map (ORCH_WEBHOOK_EVENTS) ------------------------------------- */
+
+#define WEBHOOK_EVENTS_MAX 32
+
+typedef struct WebhookEvent {
+        char event[65];
+        char service[16];
+        char task[65];
+} WebhookEvent;
+
+/* Parses "event=service/task[,event=service/task…]" (event: [A-Za-z0-9._:-]{1,64}).
+ * Service/task are checked by the caller against the task table. -EINVAL on bad syntax. */
+int webhook_events_parse(const char *spec, WebhookEvent *events, size_t max, size_t *ret_n);
+const WebhookEvent *webhook_events_find(const WebhookEvent *events, size_t n, const char *event);

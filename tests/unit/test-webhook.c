@@ -2,6 +2,7 @@
 /* test-webhook.c — webhook signatures in both formats: valid, stale, replay, wrong secret,
  * one body byte changed, malformed headers, several v1 (rotation). */
 #include <check.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -136,6 +137,32 @@ START_TEST(test_malformed_and_rotation) {
 }
 END_TEST
 
+START_TEST(test_events_map) {
+        WebhookEvent ev[WEBHOOK_EVENTS_MAX];
+        size_t n = 99;
+
+        ck_assert_int_eq(webhook_events_parse("", ev, WEBHOOK_EVENTS_MAX, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_int_eq(
+                webhook_events_parse(
+                        "order.created=data/analyze,push=nlp/sentiment", ev, WEBHOOK_EVENTS_MAX, &n),
+                0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(ev[0].event, "order.created");
+        ck_assert_str_eq(ev[0].service, "data");
+        ck_assert_str_eq(ev[0].task, "analyze");
+        ck_assert_str_eq(webhook_events_find(ev, n, "push")->task, "sentiment");
+        ck_assert_ptr_null(webhook_events_find(ev, n, "ping"));
+        ck_assert_ptr_null(webhook_events_find(ev, n, NULL));
+        ck_assert_int_eq(webhook_events_parse("push", ev, WEBHOOK_EVENTS_MAX, &n), -EINVAL);
+        ck_assert_int_eq(webhook_events_parse("push=nlp", ev, WEBHOOK_EVENTS_MAX, &n), -EINVAL);
+        ck_assert_int_eq(webhook_events_parse("push=/x", ev, WEBHOOK_EVENTS_MAX, &n), -EINVAL);
+        ck_assert_int_eq(webhook_events_parse("push=nlp/", ev, WEBHOOK_EVENTS_MAX, &n), -EINVAL);
+        ck_assert_int_eq(webhook_events_parse("a b=nlp/x", ev, WEBHOOK_EVENTS_MAX, &n), -EINVAL);
+        ck_assert_int_eq(webhook_events_parse("a=b/c,d=e/f", ev, 1, &n), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("webhook");
         TCase *tc = tcase_create("signatures");
@@ -145,6 +172,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay);
         tcase_add_test(tc, test_wrong_secret_and_byte_changed);
         tcase_add_test(tc, test_malformed_and_rotation);
+        tcase_add_test(tc, test_events_map);
         suite_add_tcase(s, tc);
         return s;
 }
