@@ -1196,6 +1196,35 @@ static const ApiRoute api_table[] = {
 };
 
 static Orchestrator *api_orchestrator;
+
+/* One token from the caller's bucket; 429 with Retry-After when empty. RateLimit-* go on
+ * every answer so clients can pace themselves. -EBUSY = refused and answered. */
+static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *who) {
+        RateLimitDecision d;
+        struct timespec ts;
+        char key[RATELIMIT_KEY_MAX + 1], v[64];
+
+        if (!o->ratelimit)
+                return 0;
+        if (who && who->sub[0])
+                snprintf(key, sizeof(key), "sub:%s", who->sub);
+        else
+                snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ratelimit_take(o->ratelimit, key, (double) ts.tv_sec + (double) ts.tv_nsec / 1e9, &d);
+        snprintf(v, sizeof(v), "%u", d.limit);
+        (void) http_reply_add_header(req, "RateLimit-Limit", v);
+        snprintf(v, sizeof(v), "%u", d.remaining);
+        (void) http_reply_add_header(req, "RateLimit-Remaining", v);
+        snprintf(v, sizeof(v), "%u", d.reset_s);
+        (void) http_reply_add_header(req, "RateLimit-Reset", v);
+        if (d.allowed)
+                return 0;
+        snprintf(v, sizeof(v), "%u", d.retry_after_s);
+        (void) http_reply_add_header(req, "Retry-After", v);
+        (void) http_reply_error(req, 429, "rate limit exceeded for %s; retry in %u s", key, d.retry_after_s);
+        return -EBUSY;
+}
 static HttpRoute http_routes[ELEMENTSOF(api_table)];
 
 static int api_dispatch(HttpRequest *req, void *userdata) {
@@ -1205,8 +1234,11 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
         AuthClaims who;
         int r;
 
+        who = (AuthClaims){};
         r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &who);
-        if (r == -EACCES)
+        if (r >= 0)
+                r = api_rate_limit(req, o, &who);
+        if (r == -EACCES || r == -EBUSY)
                 r = 0; /* refused and answered: the handler does not run */
         else if (r >= 0)
                 r = ar->handler(req, o, t0);

@@ -100,6 +100,14 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = orchestrator_setup_webhook(o);
         if (r < 0)
                 return r;
+        if (o->config.rate_limit_rps > 0) {
+                r = ratelimit_new(
+                        (double) o->config.rate_limit_rps,
+                        (unsigned) o->config.rate_limit_burst,
+                        &o->ratelimit);
+                if (r < 0)
+                        return r;
+        }
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -159,4 +167,5 @@ void orchestrator_stop(Orchestrator *o) {
         http_client_pool_flush();
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));
+        ratelimit_free(TAKE_PTR(o->ratelimit));
 }

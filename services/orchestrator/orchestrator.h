@@ -8,6 +8,7 @@
 #include "http-server.h"
 #include "job-runner.h"
 #include "job-store.h"
+#include "ratelimit.h"
 #include "upstream.h"
 #include "webhook.h"
 
@@ -24,6 +25,8 @@ typedef struct OrchConfig {
         char *webhook_secret_file;
         char *webhook_events;
         uint64_t webhook_window_ms;
+        int64_t rate_limit_rps; /* 0 = no rate limit */
+        int64_t rate_limit_burst;
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -35,6 +38,7 @@ typedef struct Orchestrator {
         WebhookVerifier *webhook; /* NULL = POST /webhook answers 503 */
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
+        RateLimiter *ratelimit;          /* NULL = off */
         MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
         MetricsFamily *http_requests;    /* orch_http_requests_total{route,method,status} */
         MetricsFamily *sse_active;       /* orch_sse_connections_active */
