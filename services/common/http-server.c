@@ -289,6 +289,9 @@ const char *http_request_id(const HttpRequest *req) {
 const char *http_request_header(const HttpRequest *req, const char *name) {
         return mg_get_header(req->conn, name);
 }
+const char *http_request_remote_addr(const HttpRequest *req) {
+        return req->ri ? req->ri->remote_addr : "";
+}
 HttpServer *http_request_server(const HttpRequest *req) {
         return req->server;
 }

@@ -77,6 +77,8 @@ const char *http_request_param(const HttpRequest *req, const char *name);
 /* Body bytes (NUL-terminated for convenience; may contain NULs), NULL/0 if none. */
 const char *http_request_body(const HttpRequest *req, size_t *ret_len);
 HttpServer *http_request_server(const HttpRequest *req);
+/* The peer's IP address as text ("" if unknown). */
+const char *http_request_remote_addr(const HttpRequest *req);
 
 /* Parses the body with json_parse_strict(); on failure replies 400 (problem+json) and
  * returns -EBADMSG, so handlers simply `if (r < 0) return 0;`. */

@@ -1097,6 +1097,77 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, uint64_t t0) {
         return 0;
 }
 
+/* ---- /webhook -------------------------------------------------------------------- */
+
+/* POST /webhook: authenticated by its HMAC signature (not a bearer token); a verified
+ * delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with the
+ * JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
+ * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry. */
+static int handle_webhook(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+        _cleanup_json_ json_object *in = NULL, *body = NULL;
+        const char *why = NULL, *event, *raw;
+        const WebhookEvent *ev;
+        const UpstreamTask *task;
+        UpstreamService svc;
+        WebhookResult res;
+        json_object *v;
+        size_t len = 0;
+        int r;
+
+        if (!o->webhook)
+                return http_reply_error(req, 503, "webhooks are off: set ORCH_WEBHOOK_SECRET_FILE");
+        raw = http_request_body(req, &len);
+        res = webhook_verify(
+                o->webhook,
+                http_request_header(req, "X-Hub-Signature-256"),
+                http_request_header(req, "X-Signature"),
+                raw ?: "",
+                len,
+                (int64_t) time(NULL),
+                &why);
+        if (o->webhook_verified)
+                (void) metrics_counter_add(
+                        o->webhook_verified, (const char *[]){ webhook_result_to_string(res) }, 1);
+        if (res != WEBHOOK_VALID)
+                return http_reply_error(req, 401, "%s", why);
+
+        r = http_request_parse_json(req, &in);
+        if (r < 0)
+                return r == -EBADMSG ? 0 : r;
+        if (!json_object_is_type(in, json_type_object))
+                return reply_400_field(req, "body", "a webhook body must be a JSON object");
+        event = http_request_header(req, "X-Event-Type") ?: http_request_header(req, "X-GitHub-Event");
+        if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
+                event = json_object_get_string(v);
+        ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);
+        if (!ev) {
+                _cleanup_json_ json_object *ack = json_object_new_object();
+                if (!ack)
+                        return -ENOMEM;
+                json_object_object_add(ack, "event", event ? json_object_new_string(event) : NULL);
+                json_object_object_add(ack, "ignored", json_object_new_boolean(true));
+                return http_reply_json(req, 202, ack);
+        }
+        if (upstream_service_from_string(ev->service, &svc) < 0 ||
+            !(task = upstream_task_find(svc, ev->task)))
+                return -EINVAL; /* checked at start */
+        body = json_object_get(in);
+        if (task->task_field)
+                json_object_object_add(body, task->task_field, json_object_new_string(task->name));
+        return submit(
+                req,
+                o,
+                &(Submission){
+                        .task = task,
+                        .priority = JOB_PRIORITY_MEDIUM,
+                        .body = body,
+                        .timeout_ms = service_timeout(o, svc),
+                        .async = true,
+                        .shape = SHAPE_DISPATCH,
+                },
+                t0);
+}
+
 /* ---- the route table with its own request counter -------------------------------- */
 
 typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, uint64_t t0_us);
@@ -1104,6 +1175,7 @@ typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, uint64_t t0_us);
 typedef struct ApiRoute {
         const char *method, *path;
         ApiHandler handler;
+        bool signed_body; /* authenticated by its own signature, not a bearer token */
 } ApiRoute;
 
 static const ApiRoute api_table[] = {
@@ -1120,18 +1192,56 @@ static const ApiRoute api_table[] = {
         { "GET", "/jobs/{id}", handle_job_get },
         { "DELETE", "/jobs/{id}", handle_job_cancel },
         { "GET", "/jobs/{id}/events", handle_job_events },
+        { "POST", "/webhook", handle_webhook, true },
 };
 
 static Orchestrator *api_orchestrator;
+
+/* One token from the caller's bucket; 429 with Retry-After when empty. RateLimit-* go on
+ * every answer so clients can pace themselves. -EBUSY = refused and answered. */
+static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *who) {
+        RateLimitDecision d;
+        struct timespec ts;
+        char key[RATELIMIT_KEY_MAX + 1], v[64];
+
+        if (!o->ratelimit)
+                return 0;
+        if (who && who->sub[0])
+                snprintf(key, sizeof(key), "sub:%s", who->sub);
+        else
+                snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ratelimit_take(o->ratelimit, key, (double) ts.tv_sec + (double) ts.tv_nsec / 1e9, &d);
+        snprintf(v, sizeof(v), "%u", d.limit);
+        (void) http_reply_add_header(req, "RateLimit-Limit", v);
+        snprintf(v, sizeof(v), "%u", d.remaining);
+        (void) http_reply_add_header(req, "RateLimit-Remaining", v);
+        snprintf(v, sizeof(v), "%u", d.reset_s);
+        (void) http_reply_add_header(req, "RateLimit-Reset", v);
+        if (d.allowed)
+                return 0;
+        snprintf(v, sizeof(v), "%u", d.retry_after_s);
+        (void) http_reply_add_header(req, "Retry-After", v);
+        (void) http_reply_error(req, 429, "rate limit exceeded for %s; retry in %u s", key, d.retry_after_s);
+        return -EBUSY;
+}
 static HttpRoute http_routes[ELEMENTSOF(api_table)];
 
 static int api_dispatch(HttpRequest *req, void *userdata) {
         const ApiRoute *ar = userdata;
         Orchestrator *o = api_orchestrator;
         uint64_t t0 = now_us();
+        AuthClaims who;
         int r;
 
-        r = ar->handler(req, o, t0);
+        who = (AuthClaims){};
+        r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &who);
+        if (r >= 0)
+                r = api_rate_limit(req, o, &who);
+        if (r == -EACCES || r == -EBUSY)
+                r = 0; /* refused and answered: the handler does not run */
+        else if (r >= 0)
+                r = ar->handler(req, o, t0);
         if (o->http_requests) {
                 char status[16];
 
@@ -1193,6 +1303,13 @@ int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry) {
                 "Requests to the orchestrator's own endpoints, by route, method and status.",
                 labels,
                 &o->http_requests);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_webhook_signatures_verified_total",
+                        "Webhook signature checks by result (valid, missing, malformed, invalid, stale, replay).",
+                        (const char *const[]){ "result", NULL },
+                        &o->webhook_verified);
         if (r >= 0)
                 r = metrics_gauge_new(
                         registry,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* orchestrator.c — bringing the orchestrator's parts up and down: upstreams, job store,
  * runner, recovery of unfinished jobs, and the retention cleanup thread. */
+#include <openssl/crypto.h>
 #include <time.h>
 
 #include "http-client.h"
@@ -39,6 +40,40 @@ static void *cleanup_thread(void *userdata) {
         return NULL;
 }
 
+/* POST /webhook: on when ORCH_WEBHOOK_SECRET_FILE is set; each mapped event must name a
+ * known service task, checked here so a typo fails the start rather than a delivery. */
+static int orchestrator_setup_webhook(Orchestrator *o) {
+        _cleanup_free_ char *secret = NULL;
+        size_t len = 0;
+        int r;
+
+        if (!o->config.webhook_secret_file || !*o->config.webhook_secret_file)
+                return 0;
+        r = webhook_events_parse(
+                o->config.webhook_events, o->webhook_events, WEBHOOK_EVENTS_MAX, &o->n_webhook_events);
+        if (r < 0)
+                return log_error_errno(r, "ORCH_WEBHOOK_EVENTS must be event=service/task[,...]: %m");
+        for (size_t i = 0; i < o->n_webhook_events; i++) {
+                UpstreamService s;
+                if (upstream_service_from_string(o->webhook_events[i].service, &s) < 0 ||
+                    !upstream_task_find(s, o->webhook_events[i].task))
+                        return log_error_errno(
+                                -EINVAL,
+                                "ORCH_WEBHOOK_EVENTS: unknown task %s/%s",
+                                o->webhook_events[i].service,
+                                o->webhook_events[i].task);
+        }
+        r = auth_read_secret_file(o->config.webhook_secret_file, &secret, &len);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Failed to read the webhook secret %s (>= 32 bytes): %m",
+                        o->config.webhook_secret_file);
+        r = webhook_verifier_new(secret, len, o->config.webhook_window_ms / 1000, &o->webhook);
+        OPENSSL_cleanse(secret, len);
+        return r;
+}
+
 int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         JobRunnerConfig rc = {
                 .workers = (unsigned) o->config.workers,
@@ -52,6 +87,27 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         pthread_mutex_init(&o->workflows_lock, NULL);
         pthread_cond_init(&o->workflows_cond, NULL);
         o->workflows_stopping = false;
+        r = auth_setup(&o->config.auth, &o->jwt);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "Failed to set up bearer auth from %s: %m",
+                        o->config.auth.secret_file ?: o->config.auth.public_key_file);
+        if (o->jwt)
+                log_info("bearer auth on (JWT)");
+        else
+                log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
+        r = orchestrator_setup_webhook(o);
+        if (r < 0)
+                return r;
+        if (o->config.rate_limit_rps > 0) {
+                r = ratelimit_new(
+                        (double) o->config.rate_limit_rps,
+                        (unsigned) o->config.rate_limit_burst,
+                        &o->ratelimit);
+                if (r < 0)
+                        return r;
+        }
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -109,4 +165,7 @@ void orchestrator_stop(Orchestrator *o) {
         pthread_cond_destroy(&o->workflows_cond);
         pthread_mutex_destroy(&o->workflows_lock);
         http_client_pool_flush();
+        auth_jwt_free(TAKE_PTR(o->jwt));
+        webhook_verifier_free(TAKE_PTR(o->webhook));
+        ratelimit_free(TAKE_PTR(o->ratelimit));
 }

@@ -4,10 +4,13 @@
 
 #include <pthread.h>
 
+#include "auth.h"
 #include "http-server.h"
 #include "job-runner.h"
 #include "job-store.h"
+#include "ratelimit.h"
 #include "upstream.h"
+#include "webhook.h"
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
@@ -18,6 +21,12 @@ typedef struct OrchConfig {
         uint64_t retention_ms;
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
+        AuthConfig auth;
+        char *webhook_secret_file;
+        char *webhook_events;
+        uint64_t webhook_window_ms;
+        int64_t rate_limit_rps; /* 0 = no rate limit */
+        int64_t rate_limit_burst;
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -25,8 +34,14 @@ typedef struct Orchestrator {
         Upstreams upstreams;
         JobStore *store;
         JobRunner *runner;
-        MetricsFamily *http_requests; /* orch_http_requests_total{route,method,status} */
-        MetricsFamily *sse_active;    /* orch_sse_connections_active */
+        AuthJwt *jwt;             /* NULL = bearer auth off */
+        WebhookVerifier *webhook; /* NULL = POST /webhook answers 503 */
+        WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
+        size_t n_webhook_events;
+        RateLimiter *ratelimit;          /* NULL = off */
+        MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
+        MetricsFamily *http_requests;    /* orch_http_requests_total{route,method,status} */
+        MetricsFamily *sse_active;       /* orch_sse_connections_active */
 
         pthread_mutex_t workflows_lock;
         pthread_cond_t workflows_cond;

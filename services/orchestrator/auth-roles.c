@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* auth-roles.c — which role may call which route. Deny by default: a route missing from
+ * this table is admin-only, so a new endpoint is never accidentally open to viewers. */
+#include <string.h>
+
+#include "auth.h"
+#include "macro.h"
+
+typedef struct AuthRule {
+        const char *method, *route;
+        AuthRole min_role;
+} AuthRule;
+
+static const AuthRule auth_rules[] = {
+        { "GET", "/jobs", AUTH_ROLE_VIEWER },
+        { "GET", "/jobs/{id}", AUTH_ROLE_VIEWER },
+        { "GET", "/jobs/{id}/events", AUTH_ROLE_VIEWER },
+        { "POST", "/ai/llm/completion", AUTH_ROLE_OPERATOR },
+        { "POST", "/ai/vision/analyze", AUTH_ROLE_OPERATOR },
+        { "POST", "/ai/nlp/process", AUTH_ROLE_OPERATOR },
+        { "POST", "/data/process", AUTH_ROLE_OPERATOR },
+        { "POST", "/dispatch", AUTH_ROLE_OPERATOR },
+        { "POST", "/workflows", AUTH_ROLE_OPERATOR },
+        /* Cancelling is admin-only until jobs record their owner (operators may then
+         * cancel their own); locks are admin-only by design. */
+        { "DELETE", "/jobs/{id}", AUTH_ROLE_ADMIN },
+        { "GET", "/locks", AUTH_ROLE_ADMIN },
+        { "POST", "/locks/{name}", AUTH_ROLE_ADMIN },
+        { "DELETE", "/locks/{name}", AUTH_ROLE_ADMIN },
+};
+
+bool auth_role_allows(AuthRole role, const char *method, const char *route) {
+        if (role == AUTH_ROLE_NONE || !method || !route)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(auth_rules); i++)
+                if (strcmp(auth_rules[i].method, method) == 0 && strcmp(auth_rules[i].route, route) == 0)
+                        return role >= auth_rules[i].min_role;
+        return role == AUTH_ROLE_ADMIN;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* auth.c — the bearer-token gate in front of the orchestrator's routes: reads the key
+ * files once at start, then per request parses "Authorization: Bearer", verifies the JWT
+ * and applies the role table; 401 (no/bad token) and 403 (valid token, wrong role) are
+ * answered with RFC 6750 WWW-Authenticate headers. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "auth.h"
+#include "macro.h"
+
+#define AUTH_REALM "ai-semble"
+#define AUTH_PUBKEY_MAX (64 * 1024)
+
+static int read_small_file(const char *path, size_t max, char **ret) {
+        FILE *f = fopen(path, "re");
+        char *buf;
+        size_t n;
+        int r = 0;
+
+        if (!f)
+                return -errno;
+        buf = malloc(max + 1);
+        if (!buf) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        n = fread(buf, 1, max + 1, f);
+        if (ferror(f))
+                r = -EIO;
+        else if (n > max)
+                r = -EFBIG;
+        fclose(f);
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
+        buf[n] = 0;
+        *ret = buf;
+        return 0;
+}
+
+static const char *nonempty(const char *s) {
+        return s && *s ? s : NULL;
+}
+
+int auth_setup(const AuthConfig *c, AuthJwt **ret) {
+        _cleanup_free_ char *pem = NULL;
+        char *secret = NULL;
+        size_t secret_len = 0;
+        AuthJwt *jwt = NULL;
+        int r;
+
+        if (!nonempty(c->secret_file) && !nonempty(c->public_key_file)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (nonempty(c->secret_file)) {
+                r = auth_read_secret_file(c->secret_file, &secret, &secret_len);
+                if (r < 0)
+                        return r;
+        }
+        if (nonempty(c->public_key_file)) {
+                r = read_small_file(c->public_key_file, AUTH_PUBKEY_MAX, &pem);
+                if (r < 0)
+                        goto finish;
+        }
+        r = auth_jwt_new(
+                &(AuthJwtOptions){
+                        .hs_secret = secret,
+                        .hs_secret_len = secret_len,
+                        .public_key_pem = pem,
+                        .kid = nonempty(c->kid),
+                        .issuer = nonempty(c->issuer),
+                        .audience = nonempty(c->audience),
+                        .role_claim = nonempty(c->role_claim),
+                        .leeway_s = c->leeway_ms / 1000,
+                },
+                &jwt);
+        if (r >= 0)
+                *ret = jwt;
+finish:
+        if (secret)
+                OPENSSL_clear_free(secret, secret_len);
+        return r;
+}
+
+static int refuse(HttpRequest *req, int status, const char *error, const char *description) {
+        char h[256];
+        int r;
+
+        if (error)
+                snprintf(
+                        h,
+                        sizeof(h),
+                        "Bearer realm=\"" AUTH_REALM "\", error=\"%s\", error_description=\"%s\"",
+                        error,
+                        description);
+        else
+                snprintf(h, sizeof(h), "Bearer realm=\"" AUTH_REALM "\"");
+        r = http_reply_add_header(req, "WWW-Authenticate", h);
+        if (r < 0)
+                return r;
+        r = http_reply_error(req, status, "%s", description);
+        return r < 0 ? r : -EACCES;
+}
+
+int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret) {
+        const char *h, *tok;
+        size_t len;
+        const char *why = NULL;
+        int r;
+
+        if (!jwt) {
+                *ret = (AuthClaims){ .sub = "", .role = AUTH_ROLE_ADMIN };
+                return 0;
+        }
+        h = http_request_header(req, "Authorization");
+        if (!h || !*h)
+                return refuse(req, 401, NULL, "a bearer token is required");
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+                return refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
+        tok = h + 7;
+        while (*tok == ' ')
+                tok++;
+        len = strlen(tok);
+        while (len > 0 && tok[len - 1] == ' ')
+                len--;
+        r = auth_jwt_verify(jwt, tok, len, (int64_t) time(NULL), ret, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return refuse(req, 401, "invalid_token", why ?: "invalid token");
+        if (!auth_role_allows(ret->role, method, route))
+                return refuse(
+                        req,
+                        403,
+                        "insufficient_scope",
+                        ret->role == AUTH_ROLE_NONE ? "the token carries no known role"
+                                                    : "this role may not call this endpoint");
+        return 0;
+}
