@@ -58,6 +58,9 @@ install_user_files() { # dev
         install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
                 "$home/.config" "$home/.config/ai-semble"
         install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/quadlets/* "$home/.local/share/ai-semble/quadlets/"
+        # The quadlets' SeccompProfile= points here (security/seccomp/<service>.json).
+        install -d -m 0755 "${owner[@]}" "$home/.config/ai-semble/seccomp"
+        install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/security/seccomp/*.json "$home/.config/ai-semble/seccomp/"
         {
                 cat "$AI_SEMBLE_ROOT/configs/ai-semble.env"
                 if [ "$1" = 1 ]; then
