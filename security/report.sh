@@ -32,3 +32,18 @@ common=$(jq -s '[.[] | [.syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .nam
 union=$(jq -s '[.[] | .syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .names[]] | unique | length' "$here"/seccomp/*.json)
 printf '\n%s system calls are common to all five profiles; %s in their union; margin.txt adds %s.\n' \
         "$common" "$union" "$(grep -cv '^#\|^$' "$here/seccomp/margin.txt")"
+
+# Image contents, from the staged rootfs build-images.sh leaves behind (the images are
+# FROM scratch: exactly these files).
+stage=${AI_SEMBLE_IMAGE_STAGE:-}
+if [ -z "$stage" ] && id aisemble >/dev/null 2>&1; then stage=$(getent passwd aisemble | cut -d: -f6)/.cache/ai-semble/images; fi
+if [ -n "$stage" ] && [ -d "$stage" ]; then
+        printf '\n| image | files | size | shell |\n|---|---|---|---|\n'
+        for svc in orchestrator llm vision nlp data; do
+                [ -d "$stage/$svc/rootfs" ] || continue
+                sh=none
+                for p in bin/sh usr/bin/sh bin/bash usr/bin/bash bin/busybox; do [ -e "$stage/$svc/rootfs/$p" ] && sh=$p; done
+                printf '| %s | %s | %s | %s |\n' "$svc" "$(find "$stage/$svc/rootfs" -type f | wc -l)" \
+                        "$(du -sh "$stage/$svc/rootfs" | cut -f1)" "$sh"
+        done
+fi
