@@ -116,6 +116,9 @@ cmd_start() {
         hostenv_up
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
         install_user_files "$dev"
+        # As root, also the system-wide profiles `podman kube play pods/ai-semble.yaml`
+        # resolves (/var/lib/kubelet/seccomp/ai-semble); without root: install-security.sh.
+        if [ "$(id -u)" -eq 0 ]; then "$AI_SEMBLE_ROOT/scripts/install-security.sh" >/dev/null; fi
         step "installing the units"
         if [ "$dev" = 1 ]; then supervisor install --dev; else supervisor install; fi
         step "starting the pod"

@@ -6,25 +6,28 @@
 #   install-security.sh --check  report what is installed; exit 0 when up to date
 #
 # Profiles go to /etc/containers/seccomp/ai-semble/<service>.json (for system-wide
-# Podman) and /var/lib/kubelet/seccomp/ai-semble/ (Kubernetes' localhost profiles).
+# Podman) and /var/lib/kubelet/seccomp/ai-semble-<service>.json (the localhost profiles
+# pods/ai-semble.yaml names; `podman kube play` resolves them there too — it cannot
+# read a profile in a subdirectory of that root).
 # The rootless pod uses its own copy in ~/.config/ai-semble/seccomp (deploy.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 src=$AI_SEMBLE_ROOT/security
-dests=(/etc/containers/seccomp/ai-semble /var/lib/kubelet/seccomp/ai-semble)
+etc_dir=/etc/containers/seccomp/ai-semble
+kube_dir=/var/lib/kubelet/seccomp
 sup=$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor
 
 selinux_enabled() { command -v selinuxenabled >/dev/null && selinuxenabled; }
 
 check() {
-        local d f ok=0
-        for d in "${dests[@]}"; do
-                for f in "$src"/seccomp/*.json; do
-                        if cmp -s "$f" "$d/$(basename "$f")"; then
-                                printf 'seccomp  %-50s installed\n' "$d/$(basename "$f")"
+        local f dst ok=0
+        for f in "$src"/seccomp/*.json; do
+                for dst in "$etc_dir/$(basename "$f")" "$kube_dir/ai-semble-$(basename "$f")"; do
+                        if cmp -s "$f" "$dst"; then
+                                printf 'seccomp  %-52s installed\n' "$dst"
                         else
-                                printf 'seccomp  %-50s MISSING or out of date\n' "$d/$(basename "$f")"
+                                printf 'seccomp  %-52s MISSING or out of date\n' "$dst"
                                 ok=1
                         fi
                 done
@@ -41,16 +44,17 @@ check() {
 }
 
 install_all() {
-        local d tmp
+        local f tmp
         [ "$(id -u)" -eq 0 ] || die "install-security.sh needs root"
         if [ -x "$sup" ]; then
                 "$sup" security check "$src/seccomp" >/dev/null || die "a seccomp profile does not validate; nothing installed"
         else
                 warn "$sup not built: installing the profiles without validating them"
         fi
-        for d in "${dests[@]}"; do
-                install -d -m 0755 "$d"
-                install -m 0644 "$src"/seccomp/*.json "$d/"
+        install -d -m 0755 "$etc_dir" "$kube_dir"
+        for f in "$src"/seccomp/*.json; do
+                install -m 0644 "$f" "$etc_dir/"
+                install -m 0644 "$f" "$kube_dir/ai-semble-$(basename "$f")"
         done
         if selinux_enabled; then
                 tmp=$(mktemp -d)
