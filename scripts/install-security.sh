@@ -47,7 +47,9 @@ install_all() {
         local f tmp
         [ "$(id -u)" -eq 0 ] || die "install-security.sh needs root"
         if [ -x "$sup" ]; then
-                "$sup" security check "$src/seccomp" >/dev/null || die "a seccomp profile does not validate; nothing installed"
+                # A clean environment: the supervisor's own settings (AI_SEMBLE_*) do not apply here.
+                env -i PATH="$PATH" HOME="${HOME:-/root}" "$sup" security check "$src/seccomp" >/dev/null ||
+                        die "a seccomp profile does not validate; nothing installed"
         else
                 warn "$sup not built: installing the profiles without validating them"
         fi
