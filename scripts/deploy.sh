@@ -58,6 +58,9 @@ install_user_files() { # dev
         install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
                 "$home/.config" "$home/.config/ai-semble"
         install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/quadlets/* "$home/.local/share/ai-semble/quadlets/"
+        # The quadlets' SeccompProfile= points here (security/seccomp/<service>.json).
+        install -d -m 0755 "${owner[@]}" "$home/.config/ai-semble/seccomp"
+        install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/security/seccomp/*.json "$home/.config/ai-semble/seccomp/"
         {
                 cat "$AI_SEMBLE_ROOT/configs/ai-semble.env"
                 if [ "$1" = 1 ]; then
@@ -113,6 +116,9 @@ cmd_start() {
         hostenv_up
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
         install_user_files "$dev"
+        # As root, also the system-wide profiles `podman kube play pods/ai-semble.yaml`
+        # resolves (/var/lib/kubelet/seccomp/ai-semble); without root: install-security.sh.
+        if [ "$(id -u)" -eq 0 ]; then "$AI_SEMBLE_ROOT/scripts/install-security.sh" >/dev/null; fi
         step "installing the units"
         if [ "$dev" = 1 ]; then supervisor install --dev; else supervisor install; fi
         step "starting the pod"

@@ -35,6 +35,9 @@ static const Verb verbs[] = {
         { "uninstall",
           verb_uninstall,
           "uninstall           stop, remove the installed units, reload the manager" },
+        { "security",
+          verb_security,
+          "security check [DIR] validate the seccomp profiles (libseccomp), report SELinux" },
 };
 
 static void help(FILE *f) {

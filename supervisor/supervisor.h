@@ -69,6 +69,7 @@ int verb_restart(Supervisor *s, int argc, char **argv);
 int verb_status(Supervisor *s, int argc, char **argv);
 int verb_uninstall(Supervisor *s, int argc, char **argv);
 int verb_run(Supervisor *s, int argc, char **argv);
+int verb_security(Supervisor *s, int argc, char **argv);
 /* The text of ai-semble-supervisor.service for the binary exe. */
 int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret);
 /* Stops every installed unit (used by stop and uninstall). */
