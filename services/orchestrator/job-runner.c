@@ -7,6 +7,7 @@
 #include "job-runner.h"
 #include "json-util.h"
 #include "log.h"
+#include "time-util.h"
 #include "uuid.h"
 
 struct JobRunner {
@@ -415,13 +416,7 @@ int job_runner_wait(Job *j, uint64_t timeout_ms) {
         struct timespec ts;
         int r = 0;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) (timeout_ms / 1000);
-        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = timespec_deadline_ms(timeout_ms);
         pthread_mutex_lock(&j->lock);
         while (!j->done)
                 if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) != 0) {

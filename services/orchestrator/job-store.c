@@ -9,6 +9,7 @@
 #include "job-store.h"
 #include "json-util.h"
 #include "macro.h"
+#include "time-util.h"
 
 enum {
         ST_INSERT,
@@ -770,13 +771,7 @@ uint64_t job_store_generation(JobStore *s) {
 void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) (timeout_ms / 1000);
-        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = timespec_deadline_ms(timeout_ms);
         pthread_mutex_lock(&s->lock);
         while (s->generation == gen)
                 if (pthread_cond_timedwait(&s->changed, &s->lock, &ts) != 0)

@@ -7,6 +7,7 @@
 #include "http-client.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "time-util.h"
 #include "workflow-run.h"
 
 static void *cleanup_thread(void *userdata) {
@@ -25,13 +26,7 @@ static void *cleanup_thread(void *userdata) {
                 else if (deleted > 0)
                         log_info("deleted %u finished jobs past retention", deleted);
                 pthread_mutex_lock(&o->cleanup_lock);
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += (time_t) (o->config.cleanup_interval_ms / 1000);
-                ts.tv_nsec += (long) (o->config.cleanup_interval_ms % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
+                ts = timespec_deadline_ms(o->config.cleanup_interval_ms);
                 while (!o->stopping)
                         if (pthread_cond_timedwait(&o->cleanup_cond, &o->cleanup_lock, &ts) != 0)
                                 break;

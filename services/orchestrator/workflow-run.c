@@ -9,6 +9,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "time-util.h"
 #include "workflow-run.h"
 
 typedef enum StepState {
@@ -416,13 +417,7 @@ int workflow_run_wait(WorkflowRun *r, uint64_t timeout_ms) {
         struct timespec ts;
         int k = 0;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) (timeout_ms / 1000);
-        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = timespec_deadline_ms(timeout_ms);
         pthread_mutex_lock(&r->lock);
         while (!r->done)
                 if (pthread_cond_timedwait(&r->cond, &r->lock, &ts) != 0) {

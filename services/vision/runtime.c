@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "runtime.h"
+#include "time-util.h"
 /* After macro.h (see decode.h). */
 #include <vips/vips.h>
 
@@ -90,13 +91,7 @@ void vision_runtime_shutdown(void) {
 int vision_runtime_acquire(uint64_t timeout_ms) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t) (timeout_ms / 1000);
-        ts.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = timespec_deadline_ms(timeout_ms);
         while (sem_timedwait(&gate, &ts) < 0) {
                 if (errno == EINTR)
                         continue;
