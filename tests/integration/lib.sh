@@ -5,7 +5,10 @@
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
-LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/ai-semble-it.XXXXXX)}
+if [ -z "${LOG_DIR:-}" ]; then
+        LOG_DIR=$(mktemp -d /tmp/ai-semble-it.XXXXXX)
+        LOG_DIR_OWNED=1
+fi
 
 # The check's own variables carry a prefix: bash's dynamic scoping would otherwise let
 # a test function that sets `name` rename the check it runs in.
@@ -27,7 +30,12 @@ check() { # name command...
 
 finish() {
         echo
-        [ "$FAILED" -eq 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
+        if [ "$FAILED" -eq 0 ]; then
+                # Each check's output is only worth keeping when something failed.
+                [ -z "${LOG_DIR_OWNED:-}" ] || rm -rf "$LOG_DIR"
+        else
+                printf 'failed: %s (output of each check in %s)\n' "${FAILED_NAMES[*]}" "$LOG_DIR"
+        fi
         printf 'integration: %d passed, %d failed\n' "$PASSED" "$FAILED"
         [ "$FAILED" -eq 0 ]
 }
