@@ -316,11 +316,12 @@ typedef struct Submission {
         JobPriority priority;
         json_object *body; /* sent upstream (borrowed) */
         uint64_t timeout_ms;
-        bool async;
+        bool async; /* "async": true in the body; Prefer: respond-async is read by submit() */
         Shape shape;
 } Submission;
 
 static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint64_t t0_us) {
+        const bool async = sub->async || prefer_async(req);
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
@@ -387,7 +388,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
         r = job_new(sub->task, sub->priority, payload, sub->timeout_ms, http_request_id(req), &j);
         if (r < 0)
                 return r;
-        r = job_runner_submit(o->runner, j, !sub->async, key, key ? hash : NULL);
+        r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
         if (r == -EEXIST && key)
                 return reply_problem_ext(
                         req,
@@ -404,7 +405,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
         if (r < 0)
                 return r;
 
-        if (sub->async) {
+        if (async) {
                 _cleanup_json_ json_object *resp = json_object_new_object();
                 char location[64];
 
@@ -500,7 +501,7 @@ static int handle_llm_completion(HttpRequest *req, Orchestrator *o, uint64_t t0)
                         .priority = prio,
                         .body = body,
                         .timeout_ms = service_timeout(o, UPSTREAM_LLM),
-                        .async = async || prefer_async(req),
+                        .async = async,
                         .shape = SHAPE_LLM,
                 },
                 t0);
@@ -562,7 +563,7 @@ static int handle_vision_analyze(HttpRequest *req, Orchestrator *o, uint64_t t0)
                         .priority = prio,
                         .body = body,
                         .timeout_ms = service_timeout(o, UPSTREAM_VISION),
-                        .async = async || prefer_async(req),
+                        .async = async,
                         .shape = SHAPE_GENERIC,
                 },
                 t0);
@@ -604,7 +605,7 @@ static int handle_nlp_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .priority = prio,
                         .body = body,
                         .timeout_ms = service_timeout(o, UPSTREAM_NLP),
-                        .async = async || prefer_async(req),
+                        .async = async,
                         .shape = SHAPE_GENERIC,
                 },
                 t0);
@@ -652,7 +653,7 @@ static int handle_data_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .priority = prio,
                         .body = body,
                         .timeout_ms = service_timeout(o, UPSTREAM_DATA),
-                        .async = async || prefer_async(req),
+                        .async = async,
                         .shape = SHAPE_DATA,
                 },
                 t0);
@@ -718,7 +719,7 @@ static int handle_dispatch(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .body = body,
                         .timeout_ms =
                                 timeout_s > 0 ? (uint64_t) (timeout_s * 1000.0) : service_timeout(o, svc),
-                        .async = async || prefer_async(req),
+                        .async = async,
                         .shape = SHAPE_DISPATCH,
                 },
                 t0);
