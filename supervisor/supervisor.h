@@ -59,6 +59,8 @@ typedef struct Supervisor {
 int supervisor_open_manager(UnitManager **ret);
 /* Reads the install manifest; logs "run install first" when there is none. */
 int supervisor_read_manifest(const Supervisor *s, Manifest *ret);
+/* Both, in that order: a missing session is reported before a missing install. */
+int supervisor_open_installed(const Supervisor *s, UnitManager **ret_manager, Manifest *ret_manifest);
 /* Waits for the queued jobs with the configured timeout; logs each failure. */
 int supervisor_wait_jobs(const Supervisor *s, UnitManager *m, const char *what);
 

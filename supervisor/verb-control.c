@@ -39,6 +39,12 @@ int supervisor_read_manifest(const Supervisor *s, Manifest *ret) {
         return 0;
 }
 
+int supervisor_open_installed(const Supervisor *s, UnitManager **ret_manager, Manifest *ret_manifest) {
+        int r = supervisor_open_manager(ret_manager);
+
+        return r < 0 ? r : supervisor_read_manifest(s, ret_manifest);
+}
+
 int supervisor_wait_jobs(const Supervisor *s, UnitManager *m, const char *what) {
         _cleanup_argv_free_ char **failures = NULL;
         int r;
@@ -107,10 +113,7 @@ int verb_start(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r;
 
-        r = supervisor_open_manager(&m);
-        if (r < 0)
-                return r;
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_installed(s, &m, &mf);
         if (r < 0)
                 return r;
         r = start_all(s, m, &mf);
@@ -125,10 +128,7 @@ int verb_stop(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r;
 
-        r = supervisor_open_manager(&m);
-        if (r < 0)
-                return r;
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_installed(s, &m, &mf);
         if (r < 0)
                 return r;
         r = supervisor_stop_all(s, m, &mf);
@@ -143,10 +143,7 @@ int verb_restart(Supervisor *s, int argc, char **argv) {
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r, idx = -1;
 
-        r = supervisor_open_manager(&m);
-        if (r < 0)
-                return r;
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_installed(s, &m, &mf);
         if (r < 0)
                 return r;
         if (argc > 1)

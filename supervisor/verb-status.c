@@ -25,10 +25,7 @@ int verb_status(Supervisor *s, int argc, char **argv) {
 
         if (argc > 0)
                 return log_error_errno(-EINVAL, "status takes no arguments besides --json");
-        r = supervisor_open_manager(&m);
-        if (r < 0)
-                return r;
-        r = supervisor_read_manifest(s, &mf);
+        r = supervisor_open_installed(s, &m, &mf);
         if (r < 0)
                 return r;
 
