@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* podman-events.h — the Podman REST API's event stream over
  * $XDG_RUNTIME_DIR/podman/podman.sock (libcurl, CURLOPT_UNIX_SOCKET_PATH), read on a
- * thread of its own and reconnected after a failure. Container died, oom and
+ * thread of its own and reconnected after a failure; a reconnect asks for the events it
+ * missed (since=) and drops the ones it has already handed on. Container died, oom and
  * health_status events are handed to a callback. */
 #pragma once
 
@@ -15,6 +16,7 @@ typedef struct PodmanEvent {
         const char *unit;          /* PODMAN_SYSTEMD_UNIT, or NULL */
         const char *exit_code;     /* containerExitCode, or NULL */
         const char *health_status; /* for health_status, or NULL */
+        int64_t time_ns;           /* timeNano (or time × 10⁹); 0 when absent */
 } PodmanEvent;
 
 typedef void (*PodmanEventHandler)(const PodmanEvent *e, void *userdata);
@@ -27,6 +29,10 @@ int podman_events_socket_path(char **ret);
 int podman_events_parse(const char *line, PodmanEventHandler handler, void *userdata);
 int podman_events_start(
         const char *socket_path, PodmanEventHandler handler, void *userdata, PodmanEvents **ret);
+/* After delay_ms, asks Podman (on a short-lived thread) for the container events logged
+ * since since_s and hands on those the stream has not: a supervisor that saw a unit fail
+ * must not depend on the stream having been up at that moment. */
+int podman_events_catch_up(PodmanEvents *p, int64_t since_s, unsigned delay_ms);
 /* Whether the stream is connected now, and how many events were read. */
 void podman_events_stats(PodmanEvents *p, bool *ret_connected, uint64_t *ret_events);
 void podman_events_stop(PodmanEvents *p);

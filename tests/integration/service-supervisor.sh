@@ -70,12 +70,29 @@ t_sup_kill() {
 check "supervisor: killing nlp's process is detected within two check intervals, alerted (API + journal), and nlp is ready again" t_sup_kill
 
 t_sup_podman_events() {
-        curl -sf "$SUP/api/status" | jq -e '.podman_events.connected == true and
-                (.services[] | select(.name == "nlp") | .last_container_event == "died (exit 137)")' >/dev/null &&
-                curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp")] | length == 1' >/dev/null &&
-                # per-container stats: figures on cgroup v2, Podman's reason on rootless cgroup v1
-                curl -sf "$SUP/api/status" | jq -e '(.container_stats.available == false and (.container_stats.reason | length > 0))
-                        or (.container_stats.available and (.services[] | select(.name == "llm") | .memory_bytes > 0))' >/dev/null
+        local i
+        # the died event reaches the supervisor through the stream, or through the
+        # catch-up query it makes when the unit fails; either way within a few seconds
+        for ((i = 0; i < 50; i++)); do
+                curl -sf -m 1 "$SUP/api/alerts?level=ERROR" |
+                        jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null &&
+                        break
+                sleep 0.2
+        done
+        if ! curl -sf "$SUP/api/status" | jq -e '.podman_events.connected == true and
+                (.services[] | select(.name == "nlp") | .last_container_event | test("^died \\(exit 137\\)|^health_status"))' >/dev/null ||
+                ! curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null; then
+                echo "status:"
+                curl -s "$SUP/api/status" | jq -c '{podman_events, nlp: (.services[] | select(.name == "nlp"))}'
+                echo "ERROR alerts:"
+                curl -s "$SUP/api/alerts?level=ERROR" | jq -c '.alerts[]'
+                echo "supervisor journal:"
+                hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager --since "-3min" | grep -v 'GET /api' | tail -20
+                return 1
+        fi
+        # per-container stats: figures on cgroup v2, Podman's reason on rootless cgroup v1
+        curl -sf "$SUP/api/status" | jq -e '(.container_stats.available == false and (.container_stats.reason | length > 0))
+                or (.container_stats.available and (.services[] | select(.name == "llm") | .memory_bytes > 0))' >/dev/null
 }
 check "supervisor: Podman's API (podman.sock): the event stream reported nlp dying with exit 137; container stats or why not" t_sup_podman_events
 

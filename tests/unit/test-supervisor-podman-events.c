@@ -10,6 +10,7 @@
 typedef struct Seen {
         int n;
         char action[32], name[64], unit[64], exit_code[8], health[16];
+        int64_t time_ns;
 } Seen;
 
 static void copy(char *dst, size_t size, const char *s) {
@@ -24,6 +25,7 @@ static void handler(const PodmanEvent *e, void *userdata) {
         copy(s->unit, sizeof(s->unit), e->unit);
         copy(s->exit_code, sizeof(s->exit_code), e->exit_code);
         copy(s->health, sizeof(s->health), e->health_status);
+        s->time_ns = e->time_ns;
 }
 
 START_TEST(test_died) {
@@ -40,6 +42,8 @@ START_TEST(test_died) {
         ck_assert_str_eq(s.name, "ai-semble-data");
         ck_assert_str_eq(s.unit, "ai-semble-data.service");
         ck_assert_str_eq(s.exit_code, "137");
+        /* the time a replay is deduplicated by */
+        ck_assert_int_eq(s.time_ns, INT64_C(1795273561147401325));
 }
 END_TEST
 
@@ -54,6 +58,7 @@ START_TEST(test_health_and_oom) {
                         &s),
                 0);
         ck_assert_str_eq(s.health, "unhealthy");
+        ck_assert_int_eq(s.time_ns, 0); /* no time: never taken for a replay */
         ck_assert_int_eq(
                 podman_events_parse(
                         "{\"Type\":\"container\",\"status\":\"oom\",\"Actor\":{\"Attributes\":"
