@@ -57,6 +57,18 @@ run_unit() { # sanitize
         77) warn "openai client test skipped" ;;
         *) die "the openai client test failed" ;;
         esac
+        # libFuzzer on the JWT and webhook verifiers, a bounded time each; a crash fails.
+        step "fuzz: JWT and webhook verifiers (${AI_SEMBLE_FUZZ_SECONDS:-20} s each)"
+        rc=0
+        "$AI_SEMBLE_ROOT/tests/fuzz/run.sh" "${AI_SEMBLE_FUZZ_SECONDS:-20}" >"$dir/fuzz.log" 2>&1 || rc=$?
+        case $rc in
+        0) grep -E '^(==|Done)' "$dir/fuzz.log" || true ;;
+        77) warn "fuzzing skipped: clang is not installed" ;;
+        *)
+                tail -40 "$dir/fuzz.log"
+                die "a fuzzer found a crash (log: $dir/fuzz.log)"
+                ;;
+        esac
         if [ "$coverage" = 1 ]; then
                 gcovr -r "$AI_SEMBLE_ROOT" --filter "$AI_SEMBLE_ROOT/services/" --filter "$AI_SEMBLE_ROOT/supervisor/" "$dir"
         fi
