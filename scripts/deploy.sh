@@ -25,6 +25,10 @@ usage: deploy.sh COMMAND [options]
   logs [--follow] [service]
                          the pod's journal (one service's with a name)
   health                 the orchestrator's readiness report; non-zero unless ready
+  token --role R --sub S [--ttl 1h]
+                         mint a bearer token (admin|operator|viewer) with the pod's
+                         JWT secret (auth is on when ai-semble.env sets
+                         ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt)
 
 Run as root, the pod runs rootless as the user '$AI_SEMBLE_USER' (created if missing).
 USAGE
@@ -75,6 +79,33 @@ install_user_files() { # dev
         [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config/ai-semble"
 }
 
+# The orchestrator's secrets: a random value per name, kept (0600) under
+# ~/.config/ai-semble/secrets/ for minting tokens and signing test webhooks, and as the
+# Podman secret ai-semble-<name> that the orchestrator's unit mounts at
+# /run/secrets/ai-semble-<name>. Created once; the service uses them only when
+# ai-semble.env points ORCH_JWT_SECRET_FILE / ORCH_WEBHOOK_SECRET_FILE there.
+ensure_secrets() {
+        local home dir name
+        home=$(user_prefix)
+        dir=$home/.config/ai-semble/secrets
+        install -d -m 0700 "$dir"
+        for name in jwt webhook; do
+                [ -s "$dir/$name" ] || (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$dir/$name")
+        done
+        [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$dir"
+        for name in jwt webhook; do
+                hostenv_exec podman secret inspect "ai-semble-$name" >/dev/null 2>&1 ||
+                        hostenv_exec podman secret create "ai-semble-$name" "$dir/$name" >/dev/null
+        done
+}
+
+cmd_token() {
+        local bin=$AI_SEMBLE_BUILD/services/orchestrator/ai-semble-token
+        [ -x "$bin" ] || die "build first: ./scripts/deploy.sh start"
+        [ -s "$(user_prefix)/.config/ai-semble/secrets/jwt" ] || die "no JWT secret yet: ./scripts/deploy.sh start"
+        "$bin" --secret-file "$(user_prefix)/.config/ai-semble/secrets/jwt" "$@"
+}
+
 show_failure() {
         local unit
         warn "the pod did not become ready; last journal lines of the failing units:"
@@ -116,6 +147,7 @@ cmd_start() {
         hostenv_up
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
         install_user_files "$dev"
+        ensure_secrets
         # As root, also the system-wide profiles `podman kube play pods/ai-semble.yaml`
         # resolves (/var/lib/kubelet/seccomp/ai-semble); without root: install-security.sh.
         if [ "$(id -u)" -eq 0 ]; then "$AI_SEMBLE_ROOT/scripts/install-security.sh" >/dev/null; fi
@@ -184,6 +216,7 @@ update)
         hostenv_up
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
         install_user_files 0
+        ensure_secrets
         supervisor install
         supervisor restart
         wait_ready || { show_failure; exit 1; }
@@ -194,6 +227,10 @@ logs)
         cmd_logs "$@"
         ;;
 health) cmd_health ;;
+token)
+        hostenv_up
+        cmd_token "$@"
+        ;;
 -h | --help | help) usage ;;
 *)
         usage >&2

@@ -47,6 +47,7 @@ static const KeyRule container_rules[] = {
         { "Container", "Volume", ARG_VOLUME, "-v" },
         { "Container", "EnvironmentFile", ARG_VALUE, "--env-file" },
         { "Container", "Environment", ARG_LIST, "--env" },
+        { "Container", "Secret", ARG_VALUE, "--secret" },
         { "Container", "LogDriver", ARG_VALUE, "--log-driver" },
         { "Container", "Notify", ARG_NOTIFY, "--sdnotify=container" },
         { "Container", "HealthCmd", ARG_VALUE, "--health-cmd" },

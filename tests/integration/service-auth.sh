@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# service-auth.sh — bearer auth and signed webhooks in the real pod (sourced by run.sh):
+# the orchestrator is restarted with ai-semble.env pointing at the Podman secrets that
+# deploy.sh created, checked through the published port with tokens from
+# `deploy.sh token`, and restored to auth off afterwards.
+
+AUTH_ENV=$(hostenv_home)/.config/ai-semble/ai-semble.env
+[ "$(hostenv_mode)" = direct ] && AUTH_ENV=$HOME/.config/ai-semble/ai-semble.env
+AUTH_SECRETS=$(dirname "$AUTH_ENV")/secrets
+
+auth_restart_orchestrator() {
+        local i
+        hostenv_exec systemctl --user restart ai-semble-orchestrator.service || return 1
+        for ((i = 0; i < 300; i++)); do
+                curl -sf -m 1 "$URL/health/ready" >/dev/null 2>&1 && return 0
+                sleep 0.2
+        done
+        echo "the orchestrator was not ready within 60 s"
+        return 1
+}
+
+auth_token() { # role sub
+        "$DEPLOY" token --role "$1" --sub "$2" --ttl 10m
+}
+
+auth_code() { # token method path [body] → HTTP status
+        local t=$1 m=$2 p=$3 b=${4:-}
+        local args=(-s -o /dev/null -w '%{http_code}' -m 10 -X "$m")
+        [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
+        [ -n "$b" ] && args+=(-H 'Content-Type: application/json' -d "$b")
+        curl "${args[@]}" "$URL$p"
+}
+
+t_auth_on() {
+        if ! [ -s "$AUTH_SECRETS/jwt" ] || ! [ -s "$AUTH_SECRETS/webhook" ]; then
+                echo "deploy.sh did not create the secrets in $AUTH_SECRETS"
+                return 1
+        fi
+        cp "$AUTH_ENV" "$AUTH_ENV.noauth"
+        {
+                echo "ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt"
+                echo "ORCH_WEBHOOK_SECRET_FILE=/run/secrets/ai-semble-webhook"
+                echo "ORCH_WEBHOOK_EVENTS=review.posted=nlp/sentiment"
+        } >>"$AUTH_ENV"
+        auth_restart_orchestrator &&
+                expect_eq "a token is now required" 401 "$(auth_code "" GET '/jobs?limit=1')"
+}
+check "auth: the orchestrator restarts with its JWT and webhook secrets mounted from Podman secrets" t_auth_on
+
+t_auth_roles() {
+        local viewer operator hdr body='{"text":"I love this","task":"sentiment"}'
+        viewer=$(auth_token viewer vera) && operator=$(auth_token operator otto) || return 1
+        hdr=$(curl -s -D - -o /dev/null "$URL/jobs")
+        expect_match "401 without a token" '^HTTP/1.1 401' "$hdr" &&
+                expect_match "WWW-Authenticate" 'WWW-Authenticate: Bearer realm="ai-semble"' "$hdr" &&
+                expect_eq "tampered token" 401 "$(auth_code "${viewer%?}x" GET /jobs)" &&
+                expect_eq "viewer reads" 200 "$(auth_code "$viewer" GET '/jobs?limit=1')" &&
+                expect_eq "viewer may not submit" 403 "$(auth_code "$viewer" POST /ai/nlp/process "$body")" &&
+                expect_eq "operator submits" 200 "$(auth_code "$operator" POST /ai/nlp/process "$body")" &&
+                expect_eq "operator may not manage locks" 403 "$(auth_code "$operator" GET /locks)" &&
+                expect_eq "/health/ready stays open" 200 "$(auth_code "" GET /health/ready)" &&
+                expect_eq "/metrics stays open" 200 "$(auth_code "" GET /metrics)"
+}
+check "auth: 401 without or with a bad token, viewer reads, operator submits, 403 past the role" t_auth_roles
+
+t_auth_webhook() {
+        local key body sig code out
+        key=$(cat "$AUTH_SECRETS/webhook")
+        body='{"type":"review.posted","text":"What a wonderful day"}'
+        sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$key" -r | cut -d' ' -f1)
+        out=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
+                -H "X-Hub-Signature-256: sha256=$sig" -d "$body" "$URL/webhook")
+        code=${out##*$'\n'}
+        expect_eq "signed webhook" 202 "$code" || { echo "$out"; return 1; }
+        jq -e '.job_id | length > 0' <<<"${out%$'\n'*}" >/dev/null || return 1
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+                -H "X-Hub-Signature-256: sha256=$sig" -d "$body" "$URL/webhook")
+        expect_eq "replay" 401 "$code" || return 1
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+                -H "X-Hub-Signature-256: sha256=$sig" -d "${body/day/dax}" "$URL/webhook")
+        expect_eq "one byte changed" 401 "$code"
+}
+check "auth: a webhook signed with the pod's secret starts a job; replay and a changed byte get 401" t_auth_webhook
+
+t_auth_off() {
+        mv "$AUTH_ENV.noauth" "$AUTH_ENV" && auth_restart_orchestrator &&
+                expect_eq "auth off again" 200 "$(auth_code "" GET '/jobs?limit=1')"
+}
+check "auth: back to auth off (the rest of the suite runs without tokens)" t_auth_off
