@@ -19,7 +19,7 @@
 /* How far a built-in match may reach from its anchor; the patterns are short phrases. */
 #define ANCHOR_REACH 160
 #define REPEAT_UNIT_MAX 64
-#define ANCHORS_MAX 8
+#define ANCHORS_MAX 8 /* + a NULL terminator */
 
 typedef struct GuardrailRule {
         char name[GUARDRAIL_NAME_MAX + 1];
@@ -64,7 +64,14 @@ static const BuiltinRule builtin_rules[] = {
           "((ignore|disregard|forget|override|bypass)" SP "((the|your|my|all)" SP ")*(system|developer)" SP
           "(prompt|message|instructions?)|(reveal|print|show|repeat|output|leak|dump)" SP "((me|us)" SP
           ")?((the|your)" SP ")?(system|hidden|initial)" SP "(prompt|instructions))",
-          { "system", "developer", "hidden", "initial" } },
+          { "system prompt",
+            "system message",
+            "system instruction",
+            "developer ",
+            "hidden prompt",
+            "hidden instruction",
+            "initial prompt",
+            "initial instruction" } },
         { "injection_role_override",
           GUARDRAIL_SET_INJECTION,
           "(you are now|from now on you are|act as|pretend to be|you will now be)" SP "(an?" SP
@@ -161,8 +168,8 @@ void guardrail_free(Guardrail *g) {
         free(g);
 }
 
-static int rule_compile(GuardrailRule *rule, const char *regex, char *err, size_t errsize) {
-        int rc = regcomp(&rule->re, regex, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+static int rule_compile(GuardrailRule *rule, const char *regex, bool icase, char *err, size_t errsize) {
+        int rc = regcomp(&rule->re, regex, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 
         if (rc != 0) {
                 (void) regerror(rc, &rule->re, err, errsize);
@@ -189,7 +196,8 @@ int guardrail_new(size_t repeat_bytes, Guardrail **ret) {
                 rule->action = set_defaults[b->set];
                 memcpy(rule->anchors, b->anchors, sizeof(rule->anchors));
                 if (b->regex) {
-                        r = rule_compile(rule, b->regex, err, sizeof(err));
+                        /* Lowercase patterns on lowered text: REG_ICASE would only cost. */
+                        r = rule_compile(rule, b->regex, false, err, sizeof(err));
                         if (r < 0)
                                 return r; /* a bug in the table above; the unit test catches it */
                 }
@@ -308,7 +316,7 @@ static int load_line(Guardrail *g, char *line, char *err, size_t errsize) {
         rule = &g->rules[g->n_rules];
         *rule = (GuardrailRule){ .set = GUARDRAIL_SET_CUSTOM, .action = a };
         snprintf(rule->name, sizeof(rule->name), "%s", name);
-        r = rule_compile(rule, regex, err, errsize);
+        r = rule_compile(rule, regex, true, err, errsize);
         if (r < 0)
                 return r;
         g->n_rules++;
@@ -394,28 +402,52 @@ static bool repetition_hit(const char *s, size_t n, size_t min) {
 }
 
 static bool regex_hit(const regex_t *re, const char *s, size_t from, size_t to) {
-        regmatch_t m = { .rm_so = (regoff_t) from, .rm_eo = (regoff_t) to };
+        regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t) (to - from) };
 
-        /* REG_STARTEND (glibc, BSD): no NUL terminator needed, embedded NULs are text. */
-        return regexec(re, s, 1, &m, REG_STARTEND | (from > 0 ? REG_NOTBOL : 0)) == 0;
+        /* REG_STARTEND (glibc, BSD): no NUL terminator needed, embedded NULs are text. The
+         * window is passed as its own string: glibc's cost follows the offset otherwise. */
+        return regexec(re, s + from, 1, &m, REG_STARTEND | (from > 0 ? REG_NOTBOL : 0)) == 0;
+}
+
+/* glibc's memmem is slow for needles of 2-3 bytes; most short anchors start with
+ * punctuation, rare in prose, which memchr skips to at SIMD speed. */
+static const char *find_anchor(const char *s, size_t n, const char *a, size_t al) {
+        if (al > n)
+                return NULL;
+        if (al >= 4 || isalpha((unsigned char) a[0]))
+                return memmem(s, n, a, al);
+        for (const char *p = s, *end = s + n - al + 1; p < end; p++) {
+                p = memchr(p, a[0], (size_t) (end - p));
+                if (!p)
+                        return NULL;
+                if (memcmp(p + 1, a + 1, al - 1) == 0)
+                        return p;
+        }
+        return NULL;
 }
 
 /* Runs the rule's regex on the windows around its anchors in the normalized text,
  * merged where they overlap, so that each byte is matched about once per rule. */
 static bool anchored_hit(const GuardrailRule *rule, const char *norm, size_t n) {
-        size_t win_from = 0, win_to = 0;
-        bool have = false;
+        size_t win_from = 0, win_to = 0, next[ANCHORS_MAX] = {};
+        bool have = false, searched[ANCHORS_MAX] = {};
 
         for (size_t pos = 0; pos < n;) {
                 size_t best = SIZE_MAX, best_len = 0, from, to;
 
-                /* The next occurrence of any anchor at or after pos. */
-                for (const char *const *a = rule->anchors; *a; a++) {
-                        size_t al = strlen(*a);
-                        const char *hit = pos + al <= n ? memmem(norm + pos, n - pos, *a, al) : NULL;
+                /* The next occurrence of any anchor at or after pos; each anchor's is kept
+                 * until pos passes it, so the text is searched once per anchor. */
+                for (size_t k = 0; rule->anchors[k]; k++) {
+                        size_t al = strlen(rule->anchors[k]);
 
-                        if (hit && (size_t) (hit - norm) < best) {
-                                best = (size_t) (hit - norm);
+                        if (!searched[k] || (next[k] != SIZE_MAX && next[k] < pos)) {
+                                const char *hit = find_anchor(norm + pos, n - pos, rule->anchors[k], al);
+
+                                next[k] = hit ? (size_t) (hit - norm) : SIZE_MAX;
+                                searched[k] = true;
+                        }
+                        if (next[k] < best) {
+                                best = next[k];
                                 best_len = al;
                         }
                 }
