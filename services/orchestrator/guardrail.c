@@ -511,8 +511,12 @@ bool guardrail_check_text(
                 else if (!rule->anchors[0])
                         hit = regex_hit(&rule->re, text, 0, len);
                 else {
-                        if (!norm && (norm = malloc(len)))
+                        /* NUL-terminated although REG_STARTEND bounds the match: sanitizers'
+                         * regexec interceptors read the string up to its NUL. */
+                        if (!norm && (norm = malloc(len + 1))) {
                                 norm_len = normalize(norm, text, len);
+                                norm[norm_len] = '\0';
+                        }
                         /* Without memory for the copy, the slow way: the whole original. */
                         hit = norm ? anchored_hit(rule, norm, norm_len) : regex_hit(&rule->re, text, 0, len);
                 }

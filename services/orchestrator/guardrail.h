@@ -62,7 +62,8 @@ int guardrail_load_rules(Guardrail *g, const char *text, char **ret_error);
 /* Call once, then guardrail_check_text() per field (or guardrail_check_json()). */
 void guardrail_result_init(GuardrailResult *res);
 /* Checks one text against the enabled rules; stops at the first blocking rule.
- * Returns true when the request is to be blocked. */
+ * Returns true when the request is to be blocked. text[len] must be a NUL (json-c strings
+ * are); NULs inside the text are text. */
 bool guardrail_check_text(
         const Guardrail *g, const char *field, const char *text, size_t len, GuardrailResult *res);
 /* Checks a request body: its "prompt" and "text" strings and messages[].content (a string

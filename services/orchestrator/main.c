@@ -324,13 +324,14 @@ static const ConfigEntry config_table[] = {
         { "ORCH_GUARDRAIL_ACTIONS",
           NULL,
           CONFIG_STRING,
-          "injection=flag,shell=flag,sql=flag,repetition=block,custom=flag",
+          "injection=flag,shell=flag,sql=flag,repetition=block",
           0,
           0,
           NULL,
           offsetof(OrchConfig, guardrail_actions),
           "Action per rule set or rule name: block (422), flag (recorded on the job) or off; "
-          "later items win, e.g. sql=block,sql_comment_after_quote=flag." },
+          "later items win, e.g. sql=block,sql_comment_after_quote=flag (operator rules keep the action "
+          "of their line unless named here)." },
         { "ORCH_GUARDRAIL_RULES_FILE",
           NULL,
           CONFIG_STRING,

@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
                 "###",    "or",     "'or",   "forget", "skip", "act as",
         };
         int runs = argc > 1 ? atoi(argv[1]) : 2001;
-        static char text[65536];
+        static char text[65537];
         Guardrail *g = NULL;
         const size_t sizes[] = { 1024, 65536 };
 
@@ -104,11 +104,13 @@ int main(int argc, char **argv) {
         }
         for (size_t k = 0; k < ELEMENTSOF(sizes); k++) {
                 fill(text, sizes[k], prose, ELEMENTSOF(prose));
+                text[sizes[k]] = '\0';
                 printf("guardrail_check_us prose %zu B: %.1f\n",
                        sizes[k],
                        median_check(g, text, sizes[k], runs));
                 printf("redact_us prose %zu B: %.1f\n", sizes[k], median_redact(text, sizes[k], runs));
                 fill(text, sizes[k], dense, ELEMENTSOF(dense));
+                text[sizes[k]] = '\0';
                 printf("guardrail_check_us anchor-dense %zu B: %.1f\n",
                        sizes[k],
                        median_check(g, text, sizes[k], MAX(runs / 10, 11)));
