@@ -8,6 +8,7 @@
  * and see the original text. */
 #include <ctype.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,19 @@ static GuardrailRule *rule_find(Guardrail *g, const char *name, size_t n) {
         return NULL;
 }
 
+/* The message for the caller to log; ret may be NULL when the caller does not want it. */
+static void set_error(char **ret, const char *fmt, ...) _printf_(2, 3);
+static void set_error(char **ret, const char *fmt, ...) {
+        va_list ap;
+
+        if (!ret)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(ret, fmt, ap) < 0)
+                *ret = NULL;
+        va_end(ap);
+}
+
 int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
         const char *p = spec ?: "";
 
@@ -234,12 +248,11 @@ int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
                 while (klen > 0 && key[klen - 1] == ' ')
                         klen--;
                 if (!eq || klen == 0 || action_from_string(eq + 1, (size_t) (end - eq - 1), &action) < 0) {
-                        if (asprintf(
-                                    ret_error,
-                                    "\"%.*s\" is not set=action or rule=action with action block, flag or off",
-                                    (int) (end - key),
-                                    key) < 0)
-                                *ret_error = NULL;
+                        set_error(
+                                ret_error,
+                                "\"%.*s\" is not set=action or rule=action with action block, flag or off",
+                                (int) (end - key),
+                                key);
                         return -EINVAL;
                 }
                 for (int s = 0; s < _GUARDRAIL_SET_MAX; s++)
@@ -253,12 +266,7 @@ int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
                         GuardrailRule *rule = rule_find(g, key, klen);
 
                         if (!rule) {
-                                if (asprintf(
-                                            ret_error,
-                                            "unknown rule set or rule \"%.*s\"",
-                                            (int) klen,
-                                            key) < 0)
-                                        *ret_error = NULL;
+                                set_error(ret_error, "unknown rule set or rule \"%.*s\"", (int) klen, key);
                                 return -EINVAL;
                         }
                         rule->action = action;
@@ -346,8 +354,7 @@ int guardrail_load_rules(Guardrail *g, const char *text, char **ret_error) {
                         continue;
                 r = load_line(g, s, err, sizeof(err));
                 if (r < 0) {
-                        if (asprintf(ret_error, "line %u: %s", lineno, err) < 0)
-                                *ret_error = NULL;
+                        set_error(ret_error, "line %u: %s", lineno, err);
                         return r == -E2BIG ? -EINVAL : r;
                 }
         }
@@ -366,8 +373,7 @@ int guardrail_load_file(Guardrail *g, const char *path, char **ret_error) {
         if (n < 0)
                 return ferror(f) ? -EIO : 0; /* an empty file: no rules */
         if (memchr(text, 0, (size_t) n)) {
-                if (asprintf(ret_error, "the file contains a NUL byte") < 0)
-                        *ret_error = NULL;
+                set_error(ret_error, "the file contains a NUL byte");
                 return -EINVAL;
         }
         return guardrail_load_rules(g, text, ret_error);

@@ -49,7 +49,7 @@ static inline void guardrail_freep(Guardrail **g) {
 }
 
 /* "set=action,rule=action,..." with set in injection, shell, sql, repetition, custom and
- * action in block, flag, off; a rule name overrides its set. -EINVAL with *ret_error (owned
+ * action in block, flag, off; a rule name overrides its set. -EINVAL with *ret_error (if non-NULL; owned
  * by the caller) naming the bad item. Applied in order. */
 int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error);
 /* Operator rules, one per line: "name action regex" (POSIX extended, case-insensitive);
