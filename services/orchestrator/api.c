@@ -180,6 +180,24 @@ static json_object *format_success(
         return o;
 }
 
+/* "guardrails":{"flagged":[...]} and "redactions":{kind:n} of a job, when it has them. */
+static void add_job_annotations(json_object *resp, const char *flags, const char *redactions) {
+        json_object *v = NULL;
+
+        if (flags && json_parse_strict(flags, strlen(flags), &v, NULL) >= 0) {
+                json_object *g = json_object_new_object();
+
+                if (g) {
+                        json_object_object_add(g, "flagged", v);
+                        json_object_object_add(resp, "guardrails", g);
+                } else
+                        json_object_put(v);
+        }
+        v = NULL;
+        if (redactions && json_parse_strict(redactions, strlen(redactions), &v, NULL) >= 0)
+                json_object_object_add(resp, "redactions", v);
+}
+
 /* Replies with the outcome of a finished in-memory job. */
 static int reply_job_outcome(HttpRequest *req, Job *j, Shape shape, uint64_t t0_us) {
         const char *svc = upstream_service_to_string(j->task->service);
@@ -197,6 +215,7 @@ static int reply_job_outcome(HttpRequest *req, Job *j, Shape shape, uint64_t t0_
                 o = format_success(shape, j->id, j->task, result, (double) (now_us() - t0_us) / 1e6);
                 if (!o)
                         return -ENOMEM;
+                add_job_annotations(o, j->guardrail_flags, j->redactions);
                 return http_reply_json(req, 200, o);
         }
         case JOB_FAILED:
@@ -265,6 +284,10 @@ static int reply_stored(HttpRequest *req, Orchestrator *o, const char *id, Shape
                 resp = format_success(shape, id, task, result, 0);
                 if (!resp)
                         return -ENOMEM;
+                if (json_object_object_get_ex(job, "guardrails", &v))
+                        json_object_object_add(resp, "guardrails", json_object_get(v));
+                if (json_object_object_get_ex(job, "redactions", &v))
+                        json_object_object_add(resp, "redactions", json_object_get(v));
                 return http_reply_json(req, 200, resp);
         }
         if (streq(status, "pending") || streq(status, "running"))
@@ -320,17 +343,67 @@ typedef struct Submission {
         Shape shape;
 } Submission;
 
+/* The input guardrails on the text fields of the body sent upstream. A blocking rule
+ * answers 422 naming the field and the rule (returns 1); flagged rules come back as a
+ * JSON array for the job (*ret_flags, NULL when none). */
+static int guardrail_gate(HttpRequest *req, Orchestrator *o, const Submission *sub, char **ret_flags) {
+        _cleanup_problem_ Problem *p = NULL;
+        _cleanup_json_ json_object *pj = NULL;
+        _cleanup_free_ char *msg = NULL;
+        GuardrailResult res;
+        const char *rule, *txt;
+        size_t len;
+        int r;
+
+        if (!o->guardrail)
+                return 0;
+        guardrail_result_init(&res);
+        (void) guardrail_check_json(
+                o->guardrail, sub->body, sub->shape == SHAPE_DISPATCH ? "payload." : "", &res);
+        for (size_t i = 0; o->guardrail_hits && i < guardrail_n_rules(o->guardrail); i++)
+                if (res.hit[i])
+                        (void) metrics_counter_add(
+                                o->guardrail_hits,
+                                (const char *[]){
+                                        guardrail_rule_name(o->guardrail, i),
+                                        guardrail_action_to_string(guardrail_rule_action(o->guardrail, i)) },
+                                1);
+        if (res.blocked < 0)
+                return guardrail_result_flags_json(o->guardrail, &res, ret_flags);
+
+        rule = guardrail_rule_name(o->guardrail, (size_t) res.blocked);
+        if (asprintf(&msg, "blocked by guardrail rule %s", rule) < 0)
+                return -ENOMEM;
+        p = problem_newf(422, NULL, "the request was blocked by guardrail rule %s", rule);
+        if (!p || problem_add_error(p, res.blocked_field, msg) < 0)
+                return -ENOMEM;
+        r = problem_to_json(p, http_request_id(req), &pj);
+        if (r < 0)
+                return r;
+        json_object_object_add(pj, "rule", json_object_new_string(rule));
+        txt = json_object_to_json_string_length(
+                pj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        if (!txt)
+                return -ENOMEM;
+        r = http_reply(req, 422, PROBLEM_CONTENT_TYPE, txt, len);
+        return r < 0 ? r : 1;
+}
+
 static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint64_t t0_us) {
         const bool async = sub->async || prefer_async(req);
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
-        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL;
+        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
         char hash[65] = "", ra[32];
         uint64_t retry_after = 0;
         const char *txt;
         char *payload;
         int r;
+
+        r = guardrail_gate(req, o, sub, &flags);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* An open breaker answers at once, before a job exists. */
         if (breaker_state(&o->upstreams.breakers[sub->task->service], now_ms()) == BREAKER_OPEN) {
@@ -388,6 +461,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
         r = job_new(sub->task, sub->priority, payload, sub->timeout_ms, http_request_id(req), &j);
         if (r < 0)
                 return r;
+        j->guardrail_flags = TAKE_PTR(flags);
         r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
         if (r == -EEXIST && key)
                 return reply_problem_ext(
@@ -421,6 +495,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
                         snprintf(ev, sizeof(ev), "/jobs/%s/events", j->id);
                         json_object_object_add(resp, "events", json_object_new_string(ev));
                 }
+                add_job_annotations(resp, j->guardrail_flags, NULL);
                 (void) http_reply_add_header(req, "Location", location);
                 (void) http_reply_add_header(req, "X-Job-ID", j->id);
                 add_overhead_header(req, t0_us, 0);
@@ -1320,6 +1395,13 @@ int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry) {
                         &o->sse_active);
         if (r >= 0)
                 r = metrics_gauge_set(o->sse_active, NULL, 0);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_guardrail_hits_total",
+                        "Requests on which an input guardrail rule fired, by rule and action (block, flag).",
+                        (const char *const[]){ "rule", "action", NULL },
+                        &o->guardrail_hits);
         if (r >= 0)
                 r = metrics_registry_add_collector(registry, collect, o);
         return r;

@@ -7,6 +7,7 @@
 #include "job-runner.h"
 #include "json-util.h"
 #include "log.h"
+#include "redact.h"
 #include "time-util.h"
 #include "uuid.h"
 
@@ -18,6 +19,8 @@ struct JobRunner {
         Job *active;
         bool stopping;
         MetricsFamily *task_duration;
+        bool redact;
+        MetricsFamily *redactions; /* orch_redactions_total{kind} */
 };
 
 int job_generate_id(char ret[static 37]) {
@@ -70,6 +73,8 @@ void job_unref(Job *j) {
                 return;
         free(j->payload);
         free(j->body);
+        free(j->guardrail_flags);
+        free(j->redactions);
         pthread_cond_destroy(&j->cond);
         pthread_mutex_destroy(&j->lock);
         free(j);
@@ -169,6 +174,54 @@ static void on_retry(unsigned attempt, uint64_t delay_ms, const char *reason, vo
         (void) job_store_add_event(c->runner->store, c->job->id, "progress", o);
 }
 
+/* Replaces secrets and personal data in a successful answer, in j->body (what the
+ * synchronous caller gets) and therefore in what the store keeps; records the counts.
+ * A failure here fails the job: an unredacted result must not go out. */
+static int redact_result(JobRunner *r, Job *j) {
+        _cleanup_json_ json_object *o = NULL, *counts_json = NULL;
+        _cleanup_free_ char *out = NULL;
+        RedactCounts c = {};
+        size_t len = 0;
+        int k;
+
+        if (!j->body || j->body_len == 0)
+                return 0;
+        if (json_parse_strict(j->body, j->body_len, &o, NULL) >= 0) {
+                const char *txt;
+
+                k = redact_json(o, &c);
+                if (k <= 0)
+                        return k;
+                txt = json_object_to_json_string_length(
+                        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+                out = txt ? strndup(txt, len) : NULL;
+                if (!out)
+                        return -ENOMEM;
+        } else {
+                k = redact_text(j->body, j->body_len, &c, &out, &len);
+                if (k <= 0)
+                        return k;
+        }
+        counts_json = redact_counts_to_json(&c);
+        if (!counts_json)
+                return -ENOMEM;
+        free(j->redactions);
+        j->redactions = strdup(json_object_to_json_string_ext(counts_json, JSON_C_TO_STRING_PLAIN));
+        if (!j->redactions)
+                return -ENOMEM;
+        free(j->body);
+        j->body = TAKE_PTR(out);
+        j->body_len = len;
+        if (r->redactions)
+                for (int kind = 0; kind < _REDACT_KIND_MAX; kind++)
+                        if (c.n[kind] > 0)
+                                (void) metrics_counter_add(
+                                        r->redactions,
+                                        (const char *[]){ redact_kind_to_string((RedactKind) kind) },
+                                        c.n[kind]);
+        return job_store_set_redactions(r->store, j->id, j->redactions);
+}
+
 static void run_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -238,6 +291,20 @@ static void run_job(void *item, void *userdata) {
                 j->http_status = res.status;
                 j->body = TAKE_PTR(res.body);
                 j->body_len = res.body_len;
+                if (r->redact && res.status >= 200 && res.status < 300) {
+                        k = redact_result(r, j);
+                        if (k < 0) {
+                                log_error_errno(k, "Failed to redact the result of job %s: %m", j->id);
+                                final = JOB_FAILED;
+                                j->error_errno = k;
+                                j->http_status = 0;
+                                free(TAKE_PTR(j->body));
+                                j->body_len = 0;
+                                snprintf(j->error, sizeof(j->error), "output redaction failed");
+                                k = job_store_transition(r->store, j->id, final, NULL, j->error, 500);
+                                goto recorded;
+                        }
+                }
                 /* The store keeps JSON; a service that answered something else is kept as a
                  * JSON string rather than dropped. */
                 if (!j->body || json_parse_strict(j->body, j->body_len, &o, NULL) < 0) {
@@ -259,6 +326,7 @@ static void run_job(void *item, void *userdata) {
                         k = job_store_transition(r->store, j->id, final, NULL, j->error, (int) res.status);
                 }
         }
+recorded:
         if (k == -ESTALE) {
                 /* DELETE won the race with the answer: the store says cancelled. */
                 final = JOB_CANCELLED;
@@ -303,6 +371,7 @@ int job_runner_new(
                 return -ENOMEM;
         r->store = store;
         r->upstreams = upstreams;
+        r->redact = config->redact_output;
         pthread_mutex_init(&r->lock, NULL);
         if (metrics) {
                 static const double buckets[] = {
@@ -317,6 +386,13 @@ int job_runner_new(
                         buckets,
                         ELEMENTSOF(buckets),
                         &r->task_duration);
+                if (k >= 0 && r->redact)
+                        k = metrics_counter_new(
+                                metrics,
+                                "orch_redactions_total",
+                                "Secrets and personal data replaced in job results, by kind.",
+                                (const char *const[]){ "kind", NULL },
+                                &r->redactions);
                 if (k < 0) {
                         job_runner_free(r);
                         return k;
@@ -372,6 +448,7 @@ int job_runner_submit(
                 .timeout_ms = j->timeout_ms,
                 .idempotency_key = idempotency_key,
                 .request_hash = request_hash,
+                .guardrail_flags = j->guardrail_flags,
         };
         bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
         int k;

@@ -37,6 +37,8 @@ typedef struct Job {
         char error[512];
         double upstream_ms;
         uint64_t retry_after_ms;
+        char *guardrail_flags; /* JSON array of the rules that flagged the request, or NULL */
+        char *redactions;      /* JSON {kind: n} when the result was redacted, or NULL */
 
         struct Job *prev, *next; /* the runner's active list */
 } Job;
@@ -44,6 +46,7 @@ typedef struct Job {
 typedef struct JobRunnerConfig {
         unsigned workers;
         size_t queue_max;
+        bool redact_output; /* redact results before they are stored or returned */
 } JobRunnerConfig;
 
 typedef struct JobRunner JobRunner;

@@ -23,6 +23,7 @@ enum {
         ST_BEGIN,
         ST_COMMIT,
         ST_ROLLBACK,
+        ST_ANNOTATE,
         _ST_MAX,
 };
 
@@ -40,7 +41,7 @@ static const char *const statements[_ST_MAX] = {
                 "WHERE id = ?1 AND status IN ('pending', 'running')",
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind FROM jobs WHERE id = ?1",
+                "error_status, kind, guardrail_flags, redactions FROM jobs WHERE id = ?1",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
                 "SELECT id, type, data, created_at FROM job_events WHERE job_id = ?1 AND id > ?2 "
@@ -50,6 +51,17 @@ static const char *const statements[_ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
+        [ST_ANNOTATE] =
+                "UPDATE jobs SET guardrail_flags = coalesce(?2, guardrail_flags), "
+                "redactions = coalesce(?3, redactions) WHERE id = ?1",
+};
+
+/* Columns added after the first release: ADD COLUMN on databases that predate them. */
+static const struct {
+        const char *name, *decl;
+} added_columns[] = {
+        { "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged the request */
+        { "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
 };
 
 static const char schema[] =
@@ -176,6 +188,41 @@ void job_store_free(JobStore *s) {
         free(s);
 }
 
+static bool has_column(sqlite3 *db, const char *table, const char *column) {
+        _cleanup_free_ char *sql = NULL;
+        sqlite3_stmt *st = NULL;
+        bool found = false;
+
+        if (asprintf(&sql, "PRAGMA table_info(%s)", table) < 0)
+                return false;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                return false;
+        while (!found && sqlite3_step(st) == SQLITE_ROW)
+                found = streq((const char *) sqlite3_column_text(st, 1), column);
+        sqlite3_finalize(st);
+        return found;
+}
+
+static int migrate(sqlite3 *db) {
+        for (size_t i = 0; i < ELEMENTSOF(added_columns); i++) {
+                _cleanup_free_ char *sql = NULL;
+                int rc;
+
+                if (has_column(db, "jobs", added_columns[i].name))
+                        continue;
+                if (asprintf(
+                            &sql,
+                            "ALTER TABLE jobs ADD COLUMN %s %s",
+                            added_columns[i].name,
+                            added_columns[i].decl) < 0)
+                        return SQLITE_NOMEM;
+                rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
+        return SQLITE_OK;
+}
+
 int job_store_open(const char *path, JobStore **ret) {
         JobStore *s;
         int rc, r;
@@ -208,6 +255,8 @@ int job_store_open(const char *path, JobStore **ret) {
                 NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = migrate(s->db);
         for (size_t i = 0; rc == SQLITE_OK && i < _ST_MAX; i++)
                 rc = sqlite3_prepare_v3(
                         s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
@@ -293,6 +342,12 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         bind_text(st, 9, job->request_hash);
         (void) sqlite3_bind_double(st, 10, t);
         r = sqlite_errno(sqlite3_step(st));
+        if (r >= 0 && job->guardrail_flags) {
+                st = stmt(s, ST_ANNOTATE);
+                bind_text(st, 1, job->id);
+                bind_text(st, 2, job->guardrail_flags);
+                r = sqlite_errno(sqlite3_step(st));
+        }
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
         if (r >= 0 && job->running) {
@@ -369,6 +424,21 @@ out:
         return r;
 }
 
+int job_store_set_redactions(JobStore *s, const char *id, const char *redactions) {
+        sqlite3_stmt *st;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        st = stmt(s, ST_ANNOTATE);
+        bind_text(st, 1, id);
+        bind_text(st, 3, redactions);
+        r = sqlite_errno(sqlite3_step(st));
+        if (r >= 0 && sqlite3_changes(s->db) == 0)
+                r = -ENOENT;
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
 int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data) {
         const char *txt = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN);
         sqlite3_stmt *st;
@@ -411,6 +481,29 @@ static json_object *json_from_column(sqlite3_stmt *st, int col) {
         return o;
 }
 
+static int column_index(sqlite3_stmt *st, const char *name) {
+        for (int i = 0; i < sqlite3_column_count(st); i++)
+                if (streq(sqlite3_column_name(st, i), name))
+                        return i;
+        return -1;
+}
+
+/* "guardrails":{"flagged":[...]} and "redactions":{kind:count}, present only when set. */
+static void add_annotations(json_object *o, sqlite3_stmt *st) {
+        int g = column_index(st, "guardrail_flags"), r = column_index(st, "redactions");
+
+        if (g >= 0 && sqlite3_column_type(st, g) != SQLITE_NULL) {
+                json_object *gr = json_object_new_object();
+
+                if (gr) {
+                        json_object_object_add(gr, "flagged", json_from_column(st, g));
+                        json_object_object_add(o, "guardrails", gr);
+                }
+        }
+        if (r >= 0 && sqlite3_column_type(st, r) != SQLITE_NULL)
+                json_object_object_add(o, "redactions", json_from_column(st, r));
+}
+
 static json_object *row_to_json(sqlite3_stmt *st) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
@@ -437,6 +530,7 @@ static json_object *row_to_json(sqlite3_stmt *st) {
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
         if (sqlite3_column_type(st, 9) != SQLITE_NULL)
                 json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
+        add_annotations(o, st);
         return o;
 }
 
@@ -492,7 +586,7 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
         rc = sqlite3_prepare_v2(
                 s->db,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, seq FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
+                "error_status, kind, seq, guardrail_flags, redactions FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
                 "ORDER BY seq DESC LIMIT ?3",
                 -1,
                 &st,

@@ -30,6 +30,7 @@ typedef struct JobNew {
         const char *idempotency_key; /* NULL = none */
         const char *request_hash;    /* fingerprint of the request for Idempotency-Key */
         bool running;                /* recorded as pending then running in one commit */
+        const char *guardrail_flags; /* JSON array of flagged guardrail rules, NULL = none */
 } JobNew;
 
 /* A job as read back for re-running after a restart. */
@@ -54,10 +55,14 @@ int job_store_transition(
         const char *result,
         const char *error,
         int error_status);
+/* Records the redaction counts ({kind: n} JSON) of a job's result; call before the
+ * transition that stores the result, so that no reader sees one without the other. */
+int job_store_set_redactions(JobStore *s, const char *id, const char *redactions);
 /* A "progress" (or other) event with JSON data. */
 int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data);
 
-/* {job_id, status, service, task, priority, created_at, updated_at, result, error}. */
+/* {job_id, status, service, task, priority, created_at, updated_at, result, error}, plus
+ * guardrails: {flagged: [...]} and redactions: {kind: n} when the job has them. */
 int job_store_get_json(JobStore *s, const char *id, json_object **ret);
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);
 /* {jobs:[...], next_cursor} newest first; status < 0 = any; cursor 0 = from the newest. */

@@ -69,10 +69,45 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
         return r;
 }
 
+/* The input rules: built-ins with ORCH_GUARDRAIL_ACTIONS applied, plus the operator's
+ * file. A bad action list or rule line stops the start, naming it. */
+static int orchestrator_setup_guardrail(Orchestrator *o) {
+        _cleanup_(guardrail_freep) Guardrail *g = NULL;
+        _cleanup_free_ char *err = NULL;
+        const char *file = o->config.guardrail_rules_file;
+        size_t blocking = 0;
+        int r;
+
+        if (!o->config.guardrails) {
+                log_warning("guardrails off: ORCH_GUARDRAILS=off");
+                return 0;
+        }
+        r = guardrail_new((size_t) o->config.guardrail_repeat_bytes, &g);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compile the built-in guardrail rules: %m");
+        if (file && *file) {
+                r = guardrail_load_file(g, file, &err);
+                if (r < 0 && err)
+                        return log_error_errno(r, "ORCH_GUARDRAIL_RULES_FILE %s, %s", file, err);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read ORCH_GUARDRAIL_RULES_FILE %s: %m", file);
+        }
+        /* After the file, so that actions can name operator rules too. */
+        r = guardrail_set_actions(g, o->config.guardrail_actions, &err);
+        if (r < 0)
+                return log_error_errno(r, "ORCH_GUARDRAIL_ACTIONS: %s", err ?: "out of memory");
+        for (size_t i = 0; i < guardrail_n_rules(g); i++)
+                blocking += guardrail_rule_action(g, i) == GUARDRAIL_BLOCK;
+        log_info("guardrails on: %zu rules, %zu blocking", guardrail_n_rules(g), blocking);
+        o->guardrail = TAKE_PTR(g);
+        return 0;
+}
+
 int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         JobRunnerConfig rc = {
                 .workers = (unsigned) o->config.workers,
                 .queue_max = (size_t) o->config.queue_max,
+                .redact_output = o->config.redact_output,
         };
         unsigned requeued = 0, failed = 0;
         int r;
@@ -93,6 +128,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         else
                 log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
         r = orchestrator_setup_webhook(o);
+        if (r < 0)
+                return r;
+        r = orchestrator_setup_guardrail(o);
         if (r < 0)
                 return r;
         if (o->config.rate_limit_rps > 0) {
@@ -163,4 +201,5 @@ void orchestrator_stop(Orchestrator *o) {
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));
         ratelimit_free(TAKE_PTR(o->ratelimit));
+        guardrail_free(TAKE_PTR(o->guardrail));
 }

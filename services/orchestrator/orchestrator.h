@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "auth.h"
+#include "guardrail.h"
 #include "http-server.h"
 #include "job-runner.h"
 #include "job-store.h"
@@ -27,6 +28,11 @@ typedef struct OrchConfig {
         uint64_t webhook_window_ms;
         int64_t rate_limit_rps; /* 0 = no rate limit */
         int64_t rate_limit_burst;
+        bool guardrails;
+        char *guardrail_actions;
+        char *guardrail_rules_file;
+        uint64_t guardrail_repeat_bytes;
+        bool redact_output;
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -39,6 +45,8 @@ typedef struct Orchestrator {
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
         RateLimiter *ratelimit;          /* NULL = off */
+        Guardrail *guardrail;            /* NULL = ORCH_GUARDRAILS=off */
+        MetricsFamily *guardrail_hits;   /* orch_guardrail_hits_total{rule,action} */
         MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
         MetricsFamily *http_requests;    /* orch_http_requests_total{route,method,status} */
         MetricsFamily *sse_active;       /* orch_sse_connections_active */

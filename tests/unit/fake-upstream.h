@@ -5,6 +5,7 @@
  *   "sleep:N"      answer after N ms
  *   "status:N"     answer HTTP N with a problem body
  *   "flaky:NAME:K" answer 503 to the first K calls carrying this marker, then 200
+ *   "echo:"        answer 200 with the request body itself
  * POST /completion answers 503 "no backend configured" like the llm service without a
  * backend; every other POST answers 200 with a small JSON object. */
 #pragma once
