@@ -46,6 +46,7 @@ supervisor() {
         local home
         home=$(user_prefix)
         hostenv_exec env AI_SEMBLE_QUADLET_DIR="$home/.local/share/ai-semble/quadlets" \
+                AI_SEMBLE_SECCOMP_DIR="$home/.local/share/ai-semble/seccomp" \
                 AI_SEMBLE_ENV_FILE="$home/.config/ai-semble/ai-semble.env" \
                 AI_SEMBLE_PUBLISH="$PUBLISH" AI_SEMBLE_READY_URL="$URL/health/ready" \
                 "$home/.local/bin/ai-semble-supervisor" "$@"
@@ -60,11 +61,13 @@ install_user_files() { # dev
         install -D -m 0755 "${owner[@]}" "$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor" \
                 "$home/.local/bin/ai-semble-supervisor"
         install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
-                "$home/.config" "$home/.config/ai-semble"
+                "$home/.local/share/ai-semble/seccomp" "$home/.config" "$home/.config/ai-semble"
         install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/quadlets/* "$home/.local/share/ai-semble/quadlets/"
-        # The quadlets' SeccompProfile= points here (security/seccomp/<service>.json).
-        install -d -m 0755 "${owner[@]}" "$home/.config/ai-semble/seccomp"
-        install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/security/seccomp/*.json "$home/.config/ai-semble/seccomp/"
+        # The sources of `security apply` (which validates and installs them where the
+        # quadlets' SeccompProfile= points, ~/.config/ai-semble/seccomp) and of the
+        # supervisor's own SystemCallFilter= (supervisor.json, read by `install`).
+        rm -f "$home/.local/share/ai-semble/seccomp/"*.json
+        install -m 0644 "${owner[@]}" "$AI_SEMBLE_ROOT"/security/seccomp/*.json "$home/.local/share/ai-semble/seccomp/"
         {
                 cat "$AI_SEMBLE_ROOT/configs/ai-semble.env"
                 if [ "$1" = 1 ]; then
@@ -153,6 +156,8 @@ cmd_start() {
         if [ "$(id -u)" -eq 0 ]; then "$AI_SEMBLE_ROOT/scripts/install-security.sh" >/dev/null; fi
         step "installing the units"
         if [ "$dev" = 1 ]; then supervisor install --dev; else supervisor install; fi
+        step "installing the seccomp profiles"
+        supervisor security apply
         step "starting the pod"
         if ! supervisor start || ! wait_ready; then
                 show_failure
@@ -218,6 +223,7 @@ update)
         install_user_files 0
         ensure_secrets
         supervisor install
+        supervisor security apply >/dev/null
         supervisor restart
         wait_ready || { show_failure; exit 1; }
         step "ai-semble is updated and ready: $URL"

@@ -9,7 +9,8 @@
 # Podman) and /var/lib/kubelet/seccomp/ai-semble-<service>.json (the localhost profiles
 # pods/ai-semble.yaml names; `podman kube play` resolves them there too — it cannot
 # read a profile in a subdirectory of that root).
-# The rootless pod uses its own copy in ~/.config/ai-semble/seccomp (deploy.sh).
+# The rootless pod uses its own copy in ~/.config/ai-semble/seccomp, which
+# `ai-semble-supervisor security apply` (run by deploy.sh as the pod's user) installs.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
@@ -21,8 +22,9 @@ sup=$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor
 selinux_enabled() { command -v selinuxenabled >/dev/null && selinuxenabled; }
 
 check() {
-        local f dst ok=0
-        for f in "$src"/seccomp/*.json; do
+        local f dst s ok=0
+        for s in $AI_SEMBLE_SERVICES; do
+                f=$src/seccomp/$s.json
                 for dst in "$etc_dir/$(basename "$f")" "$kube_dir/ai-semble-$(basename "$f")"; do
                         if cmp -s "$f" "$dst"; then
                                 printf 'seccomp  %-52s installed\n' "$dst"
@@ -44,7 +46,7 @@ check() {
 }
 
 install_all() {
-        local f tmp
+        local f s tmp
         [ "$(id -u)" -eq 0 ] || die "install-security.sh needs root"
         if [ -x "$sup" ]; then
                 # A clean environment: the supervisor's own settings (AI_SEMBLE_*) do not apply here.
@@ -54,7 +56,10 @@ install_all() {
                 warn "$sup not built: installing the profiles without validating them"
         fi
         install -d -m 0755 "$etc_dir" "$kube_dir"
-        for f in "$src"/seccomp/*.json; do
+        # The containers' profiles only: supervisor.json becomes the supervisor unit's
+        # SystemCallFilter= (ai-semble-supervisor install), no container runtime reads it.
+        for s in $AI_SEMBLE_SERVICES; do
+                f=$src/seccomp/$s.json
                 install -m 0644 "$f" "$etc_dir/"
                 install -m 0644 "$f" "$kube_dir/ai-semble-$(basename "$f")"
         done

@@ -37,7 +37,8 @@ static const Verb verbs[] = {
           "uninstall           stop, remove the installed units, reload the manager" },
         { "security",
           verb_security,
-          "security check [DIR] validate the seccomp profiles (libseccomp), report SELinux" },
+          "security check|apply [DIR]  validate the seccomp profiles (libseccomp) and report SELinux;\n"
+          "                      apply also installs them, checks the units, labels for SELinux" },
 };
 
 static void help(FILE *f) {

@@ -8,6 +8,9 @@
 #ifndef AI_SEMBLE_QUADLET_SOURCE_DIR
 #        define AI_SEMBLE_QUADLET_SOURCE_DIR "/usr/local/share/ai-semble/quadlets"
 #endif
+#ifndef AI_SEMBLE_SECCOMP_SOURCE_DIR
+#        define AI_SEMBLE_SECCOMP_SOURCE_DIR "/usr/local/share/ai-semble/seccomp"
+#endif
 
 const ConfigEntry supervisor_config_table[] = {
         { "AI_SEMBLE_QUADLET_DIR",
@@ -19,6 +22,15 @@ const ConfigEntry supervisor_config_table[] = {
           NULL,
           offsetof(SupervisorConfig, quadlet_dir),
           "directory of the quadlet files that define the pod" },
+        { "AI_SEMBLE_SECCOMP_DIR",
+          NULL,
+          CONFIG_STRING,
+          AI_SEMBLE_SECCOMP_SOURCE_DIR,
+          0,
+          0,
+          NULL,
+          offsetof(SupervisorConfig, seccomp_dir),
+          "directory of the seccomp profiles that security apply validates and installs" },
         { "AI_SEMBLE_ENV_FILE",
           NULL,
           CONFIG_STRING,

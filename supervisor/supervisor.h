@@ -15,6 +15,7 @@
 
 typedef struct SupervisorConfig {
         char *quadlet_dir;
+        char *seccomp_dir; /* source of security apply and of the supervisor's own filter */
         char *env_file;
         char *publish;
         char *podman;
@@ -72,7 +73,8 @@ int verb_status(Supervisor *s, int argc, char **argv);
 int verb_uninstall(Supervisor *s, int argc, char **argv);
 int verb_run(Supervisor *s, int argc, char **argv);
 int verb_security(Supervisor *s, int argc, char **argv);
-/* The text of ai-semble-supervisor.service for the binary exe. */
-int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret);
+/* The text of ai-semble-supervisor.service for the binary exe; syscall_filter: the
+ * names for SystemCallFilter= (from supervisor.json), or NULL for systemd's groups. */
+int supervisor_unit_text(const char *exe, const char *pod_unit, const char *syscall_filter, char **ret);
 /* Stops every installed unit (used by stop and uninstall). */
 int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf);

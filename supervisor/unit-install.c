@@ -10,6 +10,7 @@
 #include "paths.h"
 #include "podman-args.h"
 #include "podman.h"
+#include "security-selinux.h"
 #include "unit-install.h"
 
 /* The service ports published with --dev, besides the orchestrator's 8080 (seed contract). */
@@ -199,6 +200,29 @@ static int read_text(const char *path, char **ret) {
         return 0;
 }
 
+int unit_install_add_label(const char *text, const char *type, char **ret) {
+        const char *h = strstr(text, "[Container]\n");
+
+        while (h && h != text && h[-1] != '\n')
+                h = strstr(h + 1, "[Container]\n");
+        if (!h)
+                return -ENOENT;
+        h += strlen("[Container]\n");
+        return asprintf(ret, "%.*sSecurityLabelType=%s\n%s", (int) (h - text), text, type, h) < 0 ? -ENOMEM
+                                                                                                  : 0;
+}
+
+/* "ai-semble-nlp.container" → "nlp" */
+static int container_service(const char *name, char **ret) {
+        const char *p = startswith(name, "ai-semble-");
+        const char *dot = p ? strrchr(p, '.') : NULL;
+
+        if (!p || !dot || dot == p)
+                return -EINVAL;
+        *ret = strndup(p, dot - p);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_error) {
         _cleanup_(install_source_done) InstallSource src = {};
         _cleanup_(unit_set_freep) UnitSet *names = NULL;
@@ -240,6 +264,27 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                         &rewritten);
                 if (r < 0)
                         return r;
+                if (o->selinux_domains && names->files[i]->kind == UNIT_KIND_CONTAINER) {
+                        _cleanup_free_ char *service = NULL, *type = NULL, *labelled = NULL;
+                        r = container_service(names->files[i]->name, &service);
+                        if (r < 0)
+                                return fail(
+                                        ret_error,
+                                        r,
+                                        "%s: not named ai-semble-<service>.container",
+                                        names->files[i]->name);
+                        r = selinux_service_type(service, &type);
+                        if (r >= 0)
+                                r = unit_install_add_label(rewritten, type, &labelled);
+                        if (r < 0)
+                                return fail(
+                                        ret_error,
+                                        r,
+                                        "%s: cannot add SecurityLabelType=",
+                                        names->files[i]->name);
+                        free(rewritten);
+                        rewritten = TAKE_PTR(labelled);
+                }
                 r = unit_source_parse(names->files[i]->name, rewritten, &u, ret_error);
                 if (r < 0)
                         return r;

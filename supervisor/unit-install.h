@@ -16,6 +16,7 @@ typedef struct InstallOptions {
         const char *home;
         const char *quadlet_dir; /* Quadlet's user directory (target for flavor quadlet) */
         const char *unit_dir;    /* systemd's user unit directory (target for flavor generated) */
+        bool selinux_domains;    /* each container gets SecurityLabelType=ai_semble_<svc>_t */
 } InstallOptions;
 
 /* The pod's PublishPort= values: each AI_SEMBLE_PUBLISH item gains the orchestrator's
@@ -25,6 +26,11 @@ int unit_install_publish_list(const char *publish, bool dev, char ***ret);
 /* Rewrites one quadlet file's text: [Pod] PublishPort= lines become the given list,
  * [Container] EnvironmentFile= the given path (NULL: unchanged). Comments are kept. */
 int unit_install_rewrite(const char *text, char *const *publish, const char *env_file, char **ret);
+
+/* Adds "SecurityLabelType=type" right after a container file's [Container] header: the
+ * Quadlet flavor installs that text, the generated flavor turns it into
+ * --security-opt label=type:TYPE. -ENOENT without a [Container] section. */
+int unit_install_add_label(const char *text, const char *type, char **ret);
 
 /* The source directory's files, rewritten, as text and parsed. texts[i] belongs to set->files[i]. */
 typedef struct InstallSource {

@@ -7,6 +7,9 @@
 #include "argv-util.h"
 #include "log.h"
 #include "podman.h"
+#include "security-apply.h"
+#include "security-seccomp.h"
+#include "security-selinux.h"
 #include "supervisor.h"
 #include "unit-install.h"
 
@@ -27,7 +30,21 @@ static void remove_stale(const Manifest *old, const Manifest *new) {
 /* The daemon's own unit: Type=notify with a watchdog, restarted on failure, and the
  * hardening a user manager can apply (seccomp-based; no mount namespaces, which would
  * need user namespaces the host may not grant). */
-int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret) {
+int supervisor_unit_text(const char *exe, const char *pod_unit, const char *syscall_filter, char **ret) {
+        _cleanup_free_ char *filter = NULL;
+
+        /* An allowlist derived by strace (security/seccomp/supervisor.json); systemd adds
+         * execve, exit*, rt_sigreturn and the time/sleep calls itself. Without it, the
+         * systemd groups a service daemon needs. */
+        if (syscall_filter) {
+                if (asprintf(&filter, "SystemCallFilter=%s\nSystemCallErrorNumber=EPERM\n", syscall_filter) <
+                    0)
+                        filter = NULL;
+        } else
+                filter = strdup(
+                        "SystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\n");
+        if (!filter)
+                return -ENOMEM;
         return asprintf(
                        ret,
                        "# Written by ai-semble-supervisor install\n"
@@ -53,18 +70,47 @@ int supervisor_unit_text(const char *exe, const char *pod_unit, char **ret) {
                        "RestrictNamespaces=yes\n"
                        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\n"
                        "SystemCallArchitectures=native\n"
-                       "SystemCallFilter=@system-service\n"
-                       "SystemCallFilter=~@privileged @resources\n"
+                       "%s"
                        "\n"
                        "[Install]\n"
                        "WantedBy=default.target\n",
                        pod_unit,
-                       exe) < 0
+                       exe,
+                       filter) < 0
                 ? -ENOMEM
                 : 0;
 }
 
-static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
+/* The names of AI_SEMBLE_SECCOMP_DIR/supervisor.json, validated; NULL (systemd's
+ * groups) with a warning when there is no such profile. */
+static int supervisor_filter(const Supervisor *s, char **ret) {
+        _cleanup_(seccomp_profile_info_done) SeccompProfileInfo info = {};
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        *ret = NULL;
+        if (asprintf(&path, "%s/supervisor.json", s->cfg.seccomp_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = seccomp_profile_check(path, &info);
+        if (r == -ENOENT && !info.bad_name) {
+                log_warning(
+                        "No %s: the supervisor's unit filters system calls by systemd's groups only", path);
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "seccomp profile %s is invalid: %s: %m",
+                        path,
+                        info.bad_name ? info.bad_name : "(see error)");
+        r = seccomp_apply_syscall_filter(path, ret);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the system calls of %s: %m", path);
+        log_info("%s: SystemCallFilter= allows %zu system calls", path, info.n_allowed);
+        return 0;
+}
+
+static int write_supervisor_unit(const Supervisor *s, const char *filter, Manifest *mf) {
         _cleanup_free_ char *exe = NULL, *text = NULL, *path = NULL, *tmp = NULL;
         FILE *f;
         char buf[4096];
@@ -78,7 +124,7 @@ static int write_supervisor_unit(const Supervisor *s, Manifest *mf) {
         exe = strdup(buf);
         if (!exe)
                 return -ENOMEM;
-        r = supervisor_unit_text(exe, mf->pod_unit, &text);
+        r = supervisor_unit_text(exe, mf->pod_unit, filter, &text);
         if (r < 0)
                 return r;
         if (asprintf(&path, "%s/" SUPERVISOR_UNIT, s->paths.unit_dir) < 0 ||
@@ -105,7 +151,9 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         _cleanup_(install_source_done) InstallSource src = {};
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         _cleanup_(manifest_done) Manifest old = { .flavor = _UNIT_FLAVOR_INVALID };
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *filter = NULL;
+        SelinuxState se;
+        SelinuxPlan plan;
         PodmanVersion v;
         UnitFlavor flavor;
         int r;
@@ -144,6 +192,17 @@ int verb_install(Supervisor *s, int argc, char **argv) {
                 .quadlet_dir = s->paths.quadlet_dir,
                 .unit_dir = s->paths.unit_dir,
         };
+        /* everything that can refuse the install before anything is written */
+        r = supervisor_filter(s, &filter);
+        if (r < 0)
+                return r;
+        selinux_state_get(&se);
+        plan = selinux_plan(&se);
+        if (plan.kind == SELINUX_PLAN_MODULE_MISSING)
+                return log_error_errno(-ENOENT, "%s (type %s is unknown)", plan.message, se.missing_type);
+        o.selinux_domains = plan.kind == SELINUX_PLAN_LABEL;
+        log_info("%s", plan.message);
+
         r = unit_install_load(&o, &src, &error);
         if (r < 0)
                 return log_error_errno(
@@ -176,7 +235,7 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         if (r < 0)
                 return log_error_errno(r, "Install failed: %s", error ? error : strerror(-r));
 
-        r = write_supervisor_unit(s, &mf);
+        r = write_supervisor_unit(s, filter, &mf);
         if (r < 0)
                 return log_error_errno(r, "Cannot write %s: %m", SUPERVISOR_UNIT);
 

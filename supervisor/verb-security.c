@@ -1,84 +1,217 @@
 /* SPDX-License-Identifier: MIT */
-/* verb-security.c — `security check [DIR]`: validates every seccomp profile in DIR
- * (default: the installed ~/.config/ai-semble/seccomp) with libseccomp and reports
- * SELinux's state. The first profile that fails stops the check with its name. */
-#include <dirent.h>
+/* verb-security.c — `security check [DIR]` and `security apply [DIR]`.
+ *
+ * check: validates every seccomp profile in DIR (default: the installed
+ * ~/.config/ai-semble/seccomp) with libseccomp and reports SELinux's state.
+ * apply: validates every profile in DIR (default AI_SEMBLE_SECCOMP_DIR) before
+ * installing any, installs them into ~/.config/ai-semble/seccomp, checks that each
+ * installed service unit runs under its profile (and, with SELinux, in its domain),
+ * then applies the SELinux plan: labels the volumes, or says SELinux is disabled. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "security-seccomp.h"
+#include "security-apply.h"
 #include "security-selinux.h"
 #include "supervisor.h"
 
-static int json_filter(const struct dirent *d) {
-        size_t n = strlen(d->d_name);
-        return n > 5 && streq(d->d_name + n - 5, ".json");
+static int validate(const char *dir, const char *on_failure, SeccompApplyList *ret) {
+        _cleanup_(seccomp_apply_error_done) SeccompApplyError e = {};
+        int r;
+
+        r = seccomp_apply_validate(dir, ret, &e);
+        if (r == -ENOENT && !e.file)
+                return log_error_errno(r, "No seccomp profiles (*.json) in %s", dir);
+        if (r < 0 && !e.file)
+                return log_error_errno(r, "Cannot read %s: %m", dir);
+        if (r < 0)
+                return log_error_errno(
+                        r,
+                        "seccomp profile %s is invalid: %s: %m%s",
+                        e.file,
+                        e.name ? e.name : "(see error)",
+                        on_failure);
+        for (size_t i = 0; i < ret->n_profiles; i++)
+                printf("seccomp  %-24s ok  %zu system calls allowed\n",
+                       ret->profiles[i].file,
+                       ret->profiles[i].n_allowed);
+        return 0;
 }
 
-static int check_dir(const char *dir) {
-        struct dirent **list = NULL;
-        int n, r = 0;
+static int read_file(const char *path, char **ret) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *m;
 
-        n = scandir(dir, &list, json_filter, alphasort);
-        if (n < 0)
-                return log_error_errno(errno, "Cannot read %s: %m", dir);
-        if (n == 0)
-                r = log_error_errno(-ENOENT, "No seccomp profiles (*.json) in %s", dir);
-        for (int i = 0; i < n; i++) {
-                _cleanup_(seccomp_profile_info_done) SeccompProfileInfo info = {};
-                _cleanup_free_ char *path = NULL;
+        if (!f)
+                return negative_errno();
+        m = open_memstream(&buf, &size);
+        if (!m)
+                /* cppcheck-suppress resourceLeak ; closed by the _cleanup_ attribute */
+                return -ENOMEM;
+        for (int c; (c = fgetc(f)) != EOF;)
+                fputc(c, m);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
 
-                if (r >= 0) {
-                        if (asprintf(&path, "%s/%s", dir, list[i]->d_name) < 0)
-                                r = log_error_errno(-ENOMEM, "Out of memory");
-                        else {
-                                r = seccomp_profile_check(path, &info);
-                                if (r < 0)
-                                        log_error_errno(
-                                                r,
-                                                "seccomp profile %s is invalid: %s: %m",
-                                                path,
-                                                info.bad_name ? info.bad_name : "(see error)");
-                                else
-                                        printf("seccomp  %-24s ok  %zu system calls allowed\n",
-                                               list[i]->d_name,
-                                               info.n_allowed);
+/* The file that defines service i's container: the generated unit, or the quadlet. */
+static int service_unit_path(const Supervisor *s, const Manifest *mf, size_t i, char **ret) {
+        if (mf->flavor == UNIT_FLAVOR_QUADLET)
+                return asprintf(ret, "%s/ai-semble-%s.container", s->paths.quadlet_dir, mf->services[i]) < 0
+                        ? -ENOMEM
+                        : 0;
+        return asprintf(ret, "%s/%s", s->paths.unit_dir, mf->units[i]) < 0 ? -ENOMEM : 0;
+}
+
+/* Each installed service unit must reference its profile in dst (and, with label, its
+ * SELinux domain). Reports every unit that does not; -EPERM if any. */
+static int check_units(const Supervisor *s, const char *dst, bool label) {
+        _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
+        int r, bad = 0;
+
+        r = manifest_read(s->paths.manifest, &mf);
+        if (r == -ENOENT) {
+                log_warning("No units installed yet ('ai-semble-supervisor install'): nothing to check");
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot read %s: %m", s->paths.manifest);
+        for (size_t i = 0; mf.services && mf.services[i]; i++) {
+                _cleanup_free_ char *unit = NULL, *text = NULL, *profile = NULL, *type = NULL;
+
+                r = service_unit_path(s, &mf, i, &unit);
+                if (r < 0 || asprintf(&profile, "%s/%s.json", dst, mf.services[i]) < 0)
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                r = read_file(unit, &text);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot read %s: %m", unit);
+                        bad++;
+                        continue;
+                }
+                if (!seccomp_apply_unit_references(text, s->paths.home, profile)) {
+                        log_error(
+                                "%s does not run its container under %s (no --security-opt seccomp= / "
+                                "SeccompProfile=); run 'ai-semble-supervisor install'",
+                                unit,
+                                profile);
+                        bad++;
+                        continue;
+                }
+                if (access(profile, R_OK) < 0) {
+                        log_error_errno(
+                                errno, "%s references %s, which is not installed: %m", unit, profile);
+                        bad++;
+                        continue;
+                }
+                printf("unit     %-24s seccomp=%s\n", mf.units[i], profile);
+                if (label) {
+                        r = selinux_service_type(mf.services[i], &type);
+                        if (r < 0)
+                                return log_error_errno(r, "Bad service name %s", mf.services[i]);
+                        if (!strstr(text, type)) {
+                                log_error(
+                                        "%s does not run in the SELinux domain %s; run "
+                                        "'ai-semble-supervisor install'",
+                                        unit,
+                                        type);
+                                bad++;
                         }
                 }
-                free(list[i]);
         }
-        free(list);
-        return r;
+        return bad > 0 ? -EPERM : 0;
+}
+
+static int label_volumes(const Supervisor *s) {
+        static const struct {
+                const char *volume, *type;
+        } volumes[] = {
+                { "ai-semble-data", SELINUX_DATA_VOLUME_TYPE },
+                { "ai-semble-models", SELINUX_MODELS_VOLUME_TYPE },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(volumes); i++) {
+                _cleanup_free_ char *dir = NULL;
+                int r;
+                /* rootless Podman's named volumes, as security/selinux/ai_semble.fc names them */
+                if (asprintf(
+                            &dir,
+                            "%s/.local/share/containers/storage/volumes/%s",
+                            s->paths.home,
+                            volumes[i].volume) < 0)
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                if (access(dir, F_OK) < 0) {
+                        printf("selinux  %s not created yet: labelled on the next apply\n", dir);
+                        continue;
+                }
+                r = selinux_label_tree(dir, volumes[i].type);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot label %s as %s: %m", dir, volumes[i].type);
+                printf("selinux  %s labelled %s\n", dir, volumes[i].type);
+        }
+        return 0;
+}
+
+static int security_apply(Supervisor *s, const char *src) {
+        _cleanup_(seccomp_apply_list_done) SeccompApplyList l = {};
+        _cleanup_free_ char *dst = NULL;
+        SelinuxState st;
+        SelinuxPlan plan;
+        int r;
+
+        if (asprintf(&dst, "%s/seccomp", s->paths.state_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = validate(src, "; nothing installed", &l); /* all of them, before installing any */
+        if (r < 0)
+                return r;
+        r = seccomp_apply_install(src, dst, &l);
+        if (r < 0)
+                return log_error_errno(r, "Cannot install the profiles into %s: %m", dst);
+        printf("seccomp  %zu profiles installed in %s\n", l.n_profiles, dst);
+
+        selinux_state_get(&st);
+        plan = selinux_plan(&st);
+        r = check_units(s, dst, plan.kind == SELINUX_PLAN_LABEL);
+        if (r < 0)
+                return r;
+        switch (plan.kind) {
+        case SELINUX_PLAN_DISABLED:
+                printf("selinux  %s\n", plan.message);
+                return 0;
+        case SELINUX_PLAN_MODULE_MISSING:
+                return log_error_errno(-ENOENT, "%s (type %s is unknown)", plan.message, st.missing_type);
+        case SELINUX_PLAN_LABEL:
+                printf("selinux  %s\n", plan.message);
+                return label_volumes(s);
+        }
+        return 0;
 }
 
 int verb_security(Supervisor *s, int argc, char **argv) {
+        _cleanup_(seccomp_apply_list_done) SeccompApplyList l = {};
         _cleanup_free_ char *def = NULL;
-        const char *dir;
-        SelinuxState se;
+        SelinuxState st;
+        SelinuxPlan plan;
         int r;
 
-        if (argc < 1 || !streq(argv[0], "check") || argc > 2)
-                return log_error_errno(-EINVAL, "usage: security check [DIR]");
-        if (argc == 2)
-                dir = argv[1];
-        else {
-                if (asprintf(&def, "%s/seccomp", s->paths.state_dir) < 0)
-                        return log_error_errno(-ENOMEM, "Out of memory");
-                dir = def;
-        }
-        r = check_dir(dir);
+        if (argc < 1 || argc > 2 || (!streq(argv[0], "check") && !streq(argv[0], "apply")))
+                return log_error_errno(-EINVAL, "usage: security check|apply [DIR]");
+        if (streq(argv[0], "apply"))
+                return security_apply(s, argc == 2 ? argv[1] : s->cfg.seccomp_dir);
+
+        if (argc == 1 && asprintf(&def, "%s/seccomp", s->paths.state_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = validate(argc == 2 ? argv[1] : def, "", &l);
         if (r < 0)
                 return r;
-
-        selinux_state_get(&se);
-        if (!se.enabled)
-                printf("selinux  disabled on this host: no labels to apply, continuing without "
-                       "SecurityLabelType=\n");
-        else
-                printf("selinux  enabled (%s); ai_semble module %s\n",
-                       se.enforcing ? "enforcing" : "permissive",
-                       se.module_loaded ? "loaded" : "NOT loaded: run scripts/install-security.sh");
+        selinux_state_get(&st);
+        plan = selinux_plan(&st);
+        printf("selinux  %s%s%s\n",
+               plan.message,
+               st.missing_type ? "; unknown type: " : "",
+               st.missing_type ? st.missing_type : "");
         return 0;
 }

@@ -273,10 +273,39 @@ PY
         done
         curl -s "$URL/health/ready"
         echo
+        [ "$ok" = 0 ] && { kube_seccomp || ok=1; }
         pm kube down "$yaml" >/dev/null
         return $ok
 }
-check "the same pod runs from pods/ai-semble.yaml with podman kube play" t_kube_play
+
+# Under kube play each container must run under its own profile from the YAML's
+# annotations. Podman 4.3's inspect does not show a kube-play container's profile
+# (SecurityOpt lists only no-new-privileges), so the proof is the OCI config Podman
+# handed to the runtime: same default action and exactly the profile's names, plus the
+# kernel's view of the main process (Seccomp: 2 = filter mode).
+kube_seccomp() {
+        local s opts oci pid mode profile
+        for s in $AI_SEMBLE_SERVICES; do
+                profile=/var/lib/kubelet/seccomp/ai-semble-$s.json
+                [ -r "$profile" ] || {
+                        echo "$profile is missing: run scripts/install-security.sh as root"
+                        return 1
+                }
+                opts=$(pm inspect --format '{{.HostConfig.SecurityOpt}}' "ai-semble-$s") || return 1
+                oci=$(pm inspect --format '{{.OCIConfigPath}}' "ai-semble-$s") || return 1
+                expect_eq "$s OCI seccomp default action" "$(jq -r .defaultAction "$profile")" \
+                        "$(jq -r '.linux.seccomp.defaultAction' "$oci")" || return 1
+                expect_eq "$s OCI seccomp allowed names = $profile" \
+                        "$(jq -c '[.syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .names[]] | unique' "$profile")" \
+                        "$(jq -c '[.linux.seccomp.syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .names[]] | unique' "$oci")" || return 1
+                pid=$(pm inspect --format '{{.State.Pid}}' "ai-semble-$s") || return 1
+                mode=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")
+                expect_eq "$s seccomp mode (2 = filter)" 2 "$mode" || return 1
+                printf 'kube play %-13s Seccomp: %s, %s names = %s; inspect SecurityOpt %s\n' "$s" "$mode" \
+                        "$(jq '.linux.seccomp.syscalls | map(.names | length) | add' "$oci")" "$profile" "$opts"
+        done
+}
+check "the same pod runs from pods/ai-semble.yaml with podman kube play, each container under its seccomp profile" t_kube_play
 
 t_dev() {
         local s p env

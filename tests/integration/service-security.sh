@@ -29,9 +29,28 @@ t_security_check_verb() {
                 return 1
         }
         printf '%s\n' "$out"
-        expect_eq "profiles validated" 5 "$(grep -c '^seccomp .* ok ' <<<"$out")"
+        for s in $AI_SEMBLE_SERVICES supervisor; do
+                expect_match "profile validated" "seccomp  $s.json .* ok " "$out" || return 1
+        done
 }
 check "security: 'ai-semble-supervisor security check' validates every installed profile with libseccomp" t_security_check_verb
+
+# deploy.sh ran it already; again here to see what it says: every profile validated and
+# installed, every unit referencing its profile, SELinux's state in plain words.
+t_security_apply_verb() {
+        local out s
+        out=$(hostenv_exec env AI_SEMBLE_SECCOMP_DIR="$sec_home/.local/share/ai-semble/seccomp" \
+                "$sec_home/.local/bin/ai-semble-supervisor" security apply 2>&1) || {
+                printf '%s\n' "$out"
+                return 1
+        }
+        printf '%s\n' "$out"
+        for s in $AI_SEMBLE_SERVICES; do
+                expect_match "unit of $s" "^unit .*seccomp=$sec_profiles/$s.json" "$out" || return 1
+        done
+        expect_match "SELinux state" "^selinux  SELinux is " "$out"
+}
+check "security: 'ai-semble-supervisor security apply' installs the profiles and finds every unit using its own" t_security_apply_verb
 
 t_security_probe() {
         local bin ctx s out rc=0 table
@@ -58,3 +77,27 @@ t_security_probe() {
         return $rc
 }
 check "security: the probe finds ptrace, mount, unshare, keyctl, bpf, AF_PACKET, init_module, setuid(0) refused under every profile" t_security_probe
+
+# The supervisor daemon's own confinement: install turned supervisor.json into the
+# unit's SystemCallFilter= allowlist; the running daemon is in seccomp filter mode, and
+# systemd-analyze's exposure score is printed for the record.
+t_security_supervisor_filter() {
+        local unit pid mode names allowed
+        unit=$(hostenv_exec systemctl --user cat ai-semble-supervisor.service) || return 1
+        names=$(sed -n 's/^SystemCallFilter=//p' <<<"$unit" | tr ' ' '\n' | grep -c .)
+        allowed=$(jq '[.syscalls[] | select(.action == "SCMP_ACT_ALLOW") | .names[]] | unique | length' \
+                "$sec_profiles/supervisor.json") || return 1
+        expect_eq "SystemCallFilter= names = supervisor.json" "$allowed" "$names" || return 1
+        expect_match "error number" "^SystemCallErrorNumber=EPERM" "$unit" || return 1
+        expect_match "architectures" "^SystemCallArchitectures=native" "$unit" || return 1
+        pid=$(hostenv_exec systemctl --user show -p MainPID --value ai-semble-supervisor.service)
+        [ "${pid:-0}" -gt 1 ] || {
+                echo "the supervisor is not running"
+                return 1
+        }
+        mode=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")
+        expect_eq "supervisor seccomp mode (2 = filter)" 2 "$mode" || return 1
+        echo "supervisor: $names system calls allowed (SystemCallFilter=), Seccomp: $mode"
+        hostenv_exec systemd-analyze security --user ai-semble-supervisor.service --no-pager | tail -n 1
+}
+check "security: the supervisor runs under its own SystemCallFilter= allowlist (supervisor.json)" t_security_supervisor_filter
