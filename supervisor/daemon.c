@@ -145,7 +145,8 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
                                 w->sub_state ? w->sub_state : "?");
                 /* the container's own exit (died, oom) comes from Podman's log even if the
                  * stream was down when it happened */
-                (void) podman_events_catch_up(d->events, (int64_t) (now_realtime_usec() / 1000000) - 10, 2000);
+                (void) podman_events_catch_up(
+                        d->events, (int64_t) (now_realtime_usec() / 1000000) - 10, 2000);
         }
 }
 

@@ -165,7 +165,9 @@ static int on_progress(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t 
         quit = p->quit;
         if (code == 200 && !p->connected) {
                 p->connected = true;
-                log_info("Podman event stream connected%s", p->since_s > 0 ? " (replaying what it missed)" : "");
+                log_info(
+                        "Podman event stream connected%s",
+                        p->since_s > 0 ? " (replaying what it missed)" : "");
         }
         pthread_mutex_unlock(&p->lock);
         return quit ? 1 : 0;
