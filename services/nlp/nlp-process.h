@@ -20,6 +20,9 @@ typedef struct NlpConfig {
         char *textcat_dir;
         char *vader_lexicon;
         char *ja_sentiment_lexicon; /* optional */
+        char *llm_url;              /* optional: Japanese sentiment through the llm service */
+        char *llm_model;
+        uint64_t llm_timeout_ms;
 } NlpConfig;
 
 /* Loads every resource it can; each one missing is logged by the caller from
