@@ -43,8 +43,14 @@ static const char JA_SENTIMENT_DETAIL[] =
         "than one no method backs";
 
 /* ---- resources --------------------------------------------------------------------- */
+/* Whether Japanese sentiment may go through the llm: reported by readiness, never probed
+ * there (the llm is optional, so it must not make the nlp unready). */
+static bool ja_sentiment_llm;
+
 int nlp_resources_load(const NlpConfig *c, char **ret_missing) {
         char missing[256] = "";
+
+        ja_sentiment_llm = !isempty(c->llm_url);
 
         if (nlp_mecab_init(c->mecab_rc, c->mecab_dicdir) < 0)
                 strcat(missing, "NLP_MECAB_DICDIR/NLP_MECAB_RC,");
@@ -69,6 +75,7 @@ void nlp_resources_free(void) {
         nlp_langid_done();
         nlp_sentiment_done();
         nlp_sentiment_ja_done();
+        ja_sentiment_llm = false;
 }
 
 int nlp_resources_status(json_object *response, bool *ret_ready) {
@@ -85,7 +92,10 @@ int nlp_resources_status(json_object *response, bool *ret_ready) {
         json_object_object_add(
                 o,
                 "ja_sentiment",
-                json_object_new_string(nlp_sentiment_ja_available() ? "loaded" : "not configured"));
+                json_object_new_string(
+                        nlp_sentiment_ja_available() ? "loaded"
+                                : ja_sentiment_llm   ? "llm"
+                                                     : "not configured"));
         json_object_object_add(response, "resources", o);
         *ret_ready = m && t && v;
         return 0;
