@@ -2,7 +2,8 @@
 /* nlp-process.c — the one API route. Inputs are checked before any work: body UTF-8
  * (422), JSON (400), fields and types (422 naming the field), text size (413), task and
  * language names (422 naming them). A task whose resource is missing answers 503 naming
- * the setting; a task no method here can back (Japanese sentiment) answers 501. */
+ * the setting; a task no method here can back (Japanese sentiment with neither a lexicon
+ * nor NLP_LLM_URL) answers 501. */
 #include <errno.h>
 #include <malloc.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include "nlp-json.h"
 #include "nlp-keywords.h"
 #include "nlp-langid.h"
+#include "nlp-llm.h"
 #include "nlp-mecab.h"
 #include "nlp-process.h"
 #include "nlp-sentiment-ja.h"
@@ -34,13 +36,21 @@ static const char *const tasks[] = { "analyze",   "sentiment",  "keywords", "ent
 static const char *const languages[] = { "auto", "en", "ja" };
 
 static const char JA_SENTIMENT_DETAIL[] =
-        "Japanese sentiment needs a polarity lexicon and none is configured: no openly licensed one ships with "
-        "the image, so set NLP_JA_SENTIMENT_LEXICON to a file of 'base form<TAB>polarity (-4..4)' lines from a "
-        "lexicon you may use; no score is given rather than one no method backs";
+        "Japanese sentiment needs a polarity lexicon or a language model and neither is configured: no openly "
+        "licensed lexicon ships with the image, so set NLP_JA_SENTIMENT_LEXICON to a file of 'base "
+        "form<TAB>polarity (-4..4)' lines from a lexicon you may use, or NLP_LLM_URL to the llm service "
+        "(http://127.0.0.1:8081 in the pod) with a backend in its LLM_BACKENDS_FILE; no score is given rather "
+        "than one no method backs";
 
 /* ---- resources --------------------------------------------------------------------- */
+/* Whether Japanese sentiment may go through the llm: reported by readiness, never probed
+ * there (the llm is optional, so it must not make the nlp unready). */
+static bool ja_sentiment_llm;
+
 int nlp_resources_load(const NlpConfig *c, char **ret_missing) {
         char missing[256] = "";
+
+        ja_sentiment_llm = !isempty(c->llm_url);
 
         if (nlp_mecab_init(c->mecab_rc, c->mecab_dicdir) < 0)
                 strcat(missing, "NLP_MECAB_DICDIR/NLP_MECAB_RC,");
@@ -65,6 +75,7 @@ void nlp_resources_free(void) {
         nlp_langid_done();
         nlp_sentiment_done();
         nlp_sentiment_ja_done();
+        ja_sentiment_llm = false;
 }
 
 int nlp_resources_status(json_object *response, bool *ret_ready) {
@@ -81,7 +92,10 @@ int nlp_resources_status(json_object *response, bool *ret_ready) {
         json_object_object_add(
                 o,
                 "ja_sentiment",
-                json_object_new_string(nlp_sentiment_ja_available() ? "loaded" : "not configured"));
+                json_object_new_string(
+                        nlp_sentiment_ja_available() ? "loaded"
+                                : ja_sentiment_llm   ? "llm"
+                                                     : "not configured"));
         json_object_object_add(response, "resources", o);
         *ret_ready = m && t && v;
         return 0;
@@ -182,9 +196,19 @@ static int do_sentiment(Request *q, const NlpDoc *doc, json_object **ret, Proble
         int r;
 
         if (q->lang == NLP_LANG_JA) {
-                if (!nlp_sentiment_ja_available())
-                        return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
-                return nlp_sentiment_ja(doc, ret);
+                if (nlp_sentiment_ja_available())
+                        return nlp_sentiment_ja(doc, ret);
+                /* The lexicon, when there is one, wins: it is local and deterministic. */
+                if (!isempty(q->config->llm_url))
+                        return nlp_llm_sentiment(
+                                q->config->llm_url,
+                                isempty(q->config->llm_model) ? "auto" : q->config->llm_model,
+                                q->config->llm_timeout_ms > 0 ? q->config->llm_timeout_ms : 20000,
+                                q->text,
+                                q->len,
+                                ret,
+                                ret_problem);
+                return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
         }
         if (q->lang != NLP_LANG_EN)
                 return problem(
@@ -449,8 +473,9 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
                                                                         : NLP_LANG_OTHER;
         q.deadline = c->time_limit_ms ? t0 + c->time_limit_ms * 1000 : 0;
 
-        /* English sentiment reads the raw text (VADER's own tokenization); skip ours. */
-        if (streq(q.task, "sentiment") && q.lang != NLP_LANG_JA)
+        /* English sentiment reads the raw text (VADER's own tokenization), and so does the
+         * llm for Japanese: only the Japanese lexicon needs our tokens. */
+        if (streq(q.task, "sentiment") && (q.lang != NLP_LANG_JA || !nlp_sentiment_ja_available()))
                 r = do_sentiment(&q, NULL, &results, ret_problem);
         else {
                 r = nlp_doc_new(q.text, q.len, q.lang, &doc);

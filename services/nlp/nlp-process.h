@@ -20,13 +20,17 @@ typedef struct NlpConfig {
         char *textcat_dir;
         char *vader_lexicon;
         char *ja_sentiment_lexicon; /* optional */
+        char *llm_url;              /* optional: Japanese sentiment through the llm service */
+        char *llm_model;
+        uint64_t llm_timeout_ms;
 } NlpConfig;
 
 /* Loads every resource it can; each one missing is logged by the caller from
  * *ret_missing (a comma-separated list of config names, NULL when all loaded). */
 int nlp_resources_load(const NlpConfig *c, char **ret_missing);
 void nlp_resources_free(void);
-/* Readiness details: {mecab, textcat, vader} → "loaded" | "missing". */
+/* Readiness details: {mecab, textcat, vader} → "loaded" | "missing", ja_sentiment → "loaded" |
+ * "llm" (NLP_LLM_URL is set; not probed: readiness never waits on the llm) | "not configured". */
 int nlp_resources_status(json_object *response, bool *ret_ready);
 
 /* Processes a parsed request body. Returns 0 with *ret_result set, or a 4xx/5xx status

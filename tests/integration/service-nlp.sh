@@ -29,10 +29,30 @@ t_nlp_bad_input() {
         code=$(in_pod_net curl -s -o /dev/null -w '%{http_code}' -XPOST http://127.0.0.1:8083/process \
                 -H 'Content-Type: application/json' --data-binary $'{"text":"\xff\xfe"}')
         expect_eq "invalid UTF-8" 422 "$code" || return 1
-        nlp_post '{"text":"x","task":"translate"}' | jq -e '.status == 422 and .errors[0].field == "task"' || return 1
-        nlp_post '{"text":"良い天気です。","task":"sentiment"}' | jq -e '.status == 501' || return 1
+        nlp_post '{"text":"x","task":"translate"}' | jq -e '.status == 422 and .errors[0].field == "task"'
 }
-check "nlp: invalid UTF-8 422, unknown task 422, Japanese sentiment 501" t_nlp_bad_input
+check "nlp: invalid UTF-8 422, unknown task 422" t_nlp_bad_input
+
+# Japanese sentiment by what the pod is configured with: nothing (501 naming both
+# settings), NLP_LLM_URL (the llm's verdict, or its 503 when it has no backend), a lexicon.
+t_nlp_ja_sentiment() {
+        local via out
+        via=$(in_pod_net curl -sf http://127.0.0.1:8083/health/ready | jq -r '.resources.ja_sentiment')
+        out=$(nlp_post '{"text":"良い天気です。","task":"sentiment","language":"ja"}')
+        case "$via" in
+        "not configured")
+                printf '%s\n' "$out" | jq -e '.status == 501 and (.detail | contains("NLP_LLM_URL")) and (.detail | contains("NLP_JA_SENTIMENT_LEXICON"))' ;;
+        llm)
+                printf '%s\n' "$out" | jq -e '((.results.method // "") | startswith("llm:")) or (.status == 503 and (.detail | contains("LLM_BACKENDS_FILE")))' ;;
+        loaded)
+                printf '%s\n' "$out" | jq -e '.results.method == "polarity-lexicon"' ;;
+        *)
+                echo "unexpected resources.ja_sentiment: $via"
+                return 1
+                ;;
+        esac
+}
+check "nlp: Japanese sentiment answers by its configuration (501 / llm / lexicon)" t_nlp_ja_sentiment
 
 t_nlp_through_orchestrator() {
         local code

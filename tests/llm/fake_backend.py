@@ -21,6 +21,8 @@ The model name picks the behaviour, so one fake plays every fault:
   fault-truncated   two good chunks, then a clean close without the end marker
   slow-drip         20 chunks 100 ms apart (counts cancellations when the peer goes away)
   long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
+  say-*             a canned reply from CANNED (the nlp's Japanese sentiment verdicts: good,
+                    fenced, malformed, out of range); say-slow waits 3 s before answering
 GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}};
 POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prints the port).
 """
@@ -33,6 +35,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+CANNED = {
+    "say-positive": '{"label":"positive","score":0.8}',
+    "say-fenced": '```json\n{"label": "negative", "score": -0.6}\n```',
+    "say-out-of-range": '{"label":"positive","score":1.7}',
+    "say-prose": "The sentiment of this text is positive.",
+    "say-bad-label": '{"label":"happy","score":0.5}',
+    "say-slow": '{"label":"neutral","score":0}',
+}
 STATS = {"calls": {}, "cancelled": 0, "completed": 0, "last": None}
 
 
@@ -155,6 +165,11 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(30)
             return self.send_json(500, {"error": "too late"})
         words = self.words(kind, req)
+        if model in CANNED:
+            if model == "say-slow":
+                time.sleep(3)
+            text = CANNED[model]
+            words = [text[i:i + 7] for i in range(0, len(text), 7)]
         if model in ("slow-drip", "long-drip"):
             words = [f"drip{i} " for i in range(20 if model == "slow-drip" else 50)]
         if model == "big":
