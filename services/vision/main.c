@@ -136,6 +136,10 @@ static int setup(ServiceContext *ctx, void *userdata) {
         unsigned concurrency = config.concurrency > 0 ? (unsigned) config.concurrency : cpus;
         int r;
 
+        if (!isempty(config.llm_url) && !startswith(config.llm_url, "http://") &&
+            !startswith(config.llm_url, "https://"))
+                return log_error_errno(
+                        -EINVAL, "VISION_LLM_URL: '%s' is not an http(s) URL", config.llm_url);
         r = vision_api_init(&api, &config);
         if (r < 0)
                 return log_error_errno(
