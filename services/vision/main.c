@@ -119,12 +119,12 @@ static const ConfigEntry config_table[] = {
         { "VISION_LLM_TIMEOUT",
           NULL,
           CONFIG_DURATION,
-          "120s",
+          "50s",
           100,
           600000,
           NULL,
           offsetof(VisionConfig, llm_timeout_ms),
-          "How long a neural task waits for the llm's answer before 504." },
+          "How long a neural task waits for the llm's answer before 504 (keep below ORCH_VISION_TIMEOUT)." },
 };
 
 static const HttpRoute routes[] = {
