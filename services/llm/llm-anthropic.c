@@ -26,7 +26,7 @@ int llm_anthropic_build(
                 free(system);
                 system = s;
         }
-        r = llm_provider_messages_json(req, true, &messages);
+        r = llm_provider_messages_json(req, true, LLM_KIND_ANTHROPIC, &messages);
         if (r < 0)
                 return r;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));

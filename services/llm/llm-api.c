@@ -33,18 +33,110 @@ typedef struct ApiRequest {
         LlmPriority priority;
         bool stream;
         bool include_usage;
+        size_t n_images; /* over all messages: routing then needs a vision model */
 } ApiRequest;
 
 static void api_request_done(ApiRequest *a) {
         for (size_t i = 0; i < a->n_messages; i++) {
                 free(a->messages[i].role);
                 free(a->messages[i].content);
+                for (size_t j = 0; j < a->messages[i].n_images; j++) {
+                        free(a->messages[i].images[j].media_type);
+                        free(a->messages[i].images[j].data);
+                }
+                free(a->messages[i].images);
         }
         free(a->messages);
 }
 
-/* A message's content: a string, or OpenAI's array of {type:"text", text} parts. */
-static int message_content(json_object *c, const char *field, json_object **errs, char **ret) {
+static const char *const image_media_types[] = {
+        "image/png", "image/jpeg", "image/webp", "image/gif", NULL
+};
+
+/* Bytes that base64 text of len decodes to, or -EBADMSG when it is not strict RFC 4648
+ * base64 (no whitespace, padding only at the end). */
+static int64_t base64_decoded_len(const char *s, size_t len) {
+        size_t pad = 0;
+
+        if (len == 0 || len % 4 != 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (c == '=') {
+                        if (i < len - 2)
+                                return -EBADMSG;
+                        pad++;
+                } else if (
+                        pad > 0 ||
+                        !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                          c == '+' || c == '/'))
+                        return -EBADMSG;
+        }
+        return (int64_t) (len / 4 * 3 - pad);
+}
+
+/* One {"type":"image_url","image_url":{"url":"data:<type>;base64,<data>"}} part. Only data:
+ * URLs: the llm service never fetches anything a client names. */
+static int
+image_part(json_object *part, const char *field, json_object **errs, uint64_t *budget, LlmMessage *msg) {
+        json_object *iu = NULL, *u = NULL;
+        const char *url, *comma, *media = NULL;
+        char f[96];
+        int64_t n;
+        LlmImage *imgs;
+
+        snprintf(f, sizeof(f), "%s.image_url.url", field);
+        json_object_object_get_ex(part, "image_url", &iu);
+        if (json_object_is_type(iu, json_type_object))
+                json_object_object_get_ex(iu, "url", &u);
+        if (!json_object_is_type(u, json_type_string))
+                return json_errors_add(errs, f, "is required: a data:image/...;base64, URL"), -EINVAL;
+        url = json_object_get_string(u);
+        if (startswith(url, "http://") || startswith(url, "https://"))
+                return json_errors_add(
+                               errs,
+                               f,
+                               "http(s) image URLs are not fetched by the llm service; send the image inline "
+                               "as a data:image/png;base64,... URL"),
+                       -EINVAL;
+        if (!startswith(url, "data:"))
+                return json_errors_add(errs, f, "must be a data:image/...;base64, URL"), -EINVAL;
+        comma = strchr(url, ',');
+        for (size_t i = 0; comma && image_media_types[i]; i++) {
+                size_t ml = strlen(image_media_types[i]);
+                if (strncmp(url + 5, image_media_types[i], ml) == 0 && url + 5 + ml + 7 == comma &&
+                    strncmp(url + 5 + ml, ";base64", 7) == 0)
+                        media = image_media_types[i];
+        }
+        if (!media)
+                return json_errors_add(
+                               errs,
+                               f,
+                               "must be data:<type>;base64,<data> with type image/png, image/jpeg, "
+                               "image/webp or image/gif"),
+                       -EINVAL;
+        n = base64_decoded_len(comma + 1, strlen(comma + 1));
+        if (n < 0)
+                return json_errors_add(errs, f, "the data is not valid base64"), -EINVAL;
+        if ((uint64_t) n > *budget)
+                return -EFBIG;
+        *budget -= (uint64_t) n;
+        imgs = reallocarray(msg->images, msg->n_images + 1, sizeof(*imgs));
+        if (!imgs)
+                return -ENOMEM;
+        msg->images = imgs;
+        imgs[msg->n_images] = (LlmImage){ .media_type = strdup(media), .data = strdup(comma + 1) };
+        msg->n_images++;
+        if (!imgs[msg->n_images - 1].media_type || !imgs[msg->n_images - 1].data)
+                return -ENOMEM;
+        return 0;
+}
+
+/* A message's content: a string, or OpenAI's array of {type:"text", text} and
+ * {type:"image_url", image_url:{url:"data:..."}} parts (texts are joined). budget: image
+ * bytes the request may still carry; -EFBIG when they are exceeded. */
+static int
+message_content(json_object *c, const char *field, json_object **errs, uint64_t *budget, LlmMessage *msg) {
         _cleanup_free_ char *s = NULL;
         size_t len = 0;
 
@@ -52,28 +144,39 @@ static int message_content(json_object *c, const char *field, json_object **errs
                 s = strdup(json_object_get_string(c));
                 if (!s)
                         return -ENOMEM;
-                *ret = TAKE_PTR(s);
+                msg->content = TAKE_PTR(s);
                 return 0;
         }
         if (json_object_is_type(c, json_type_null)) {
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
+                msg->content = strdup("");
+                return msg->content ? 0 : -ENOMEM;
         }
         if (!json_object_is_type(c, json_type_array))
-                return json_errors_add(errs, field, "must be a string or an array of text parts"), -EINVAL;
+                return json_errors_add(errs, field, "must be a string or an array of content parts"),
+                       -EINVAL;
         for (size_t i = 0; i < json_object_array_length(c); i++) {
                 json_object *part = json_object_array_get_idx(c, i), *t = NULL, *x = NULL;
+                char pf[80];
                 size_t n;
                 char *ns;
+                int r;
 
+                snprintf(pf, sizeof(pf), "%s[%zu]", field, i);
                 json_object_object_get_ex(part, "type", &t);
                 json_object_object_get_ex(part, "text", &x);
+                if (streq_ptr(json_object_get_string(t), "image_url")) {
+                        r = image_part(part, pf, errs, budget, msg);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (!streq_ptr(json_object_get_string(t), "text") ||
                     !json_object_is_type(x, json_type_string))
                         return json_errors_add(
                                        errs,
-                                       field,
-                                       "only {\"type\":\"text\",\"text\":...} parts are supported"),
+                                       pf,
+                                       "only {\"type\":\"text\",\"text\":...} and "
+                                       "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:...\"}} parts are supported"),
                                -EINVAL;
                 n = (size_t) json_object_get_string_len(x);
                 ns = realloc(s, len + n + 1);
@@ -86,12 +189,13 @@ static int message_content(json_object *c, const char *field, json_object **errs
         }
         if (!s && !(s = strdup("")))
                 return -ENOMEM;
-        *ret = TAKE_PTR(s);
+        msg->content = TAKE_PTR(s);
         return 0;
 }
 
-static int parse_messages(json_object *arr, ApiRequest *a, json_object **errs) {
+static int parse_messages(json_object *arr, ApiRequest *a, uint64_t max_image_bytes, json_object **errs) {
         size_t n = json_object_array_length(arr);
+        uint64_t budget = max_image_bytes;
 
         if (n == 0 || n > MAX_MESSAGES)
                 return json_errors_add(errs, "messages", "must hold 1 to %d messages", MAX_MESSAGES),
@@ -127,7 +231,8 @@ static int parse_messages(json_object *arr, ApiRequest *a, json_object **errs) {
                 snprintf(field, sizeof(field), "messages[%zu].content", i);
                 if (!content)
                         return json_errors_add(errs, field, "is required"), -EINVAL;
-                r = message_content(content, field, errs, &a->messages[i].content);
+                r = message_content(content, field, errs, &budget, &a->messages[i]);
+                a->n_images += a->messages[i].n_images;
                 if (r < 0)
                         return r;
         }
@@ -152,9 +257,17 @@ static int parse_request(HttpRequest *req, LlmApi *api, json_object *body, ApiSh
         }
         if (shape == SHAPE_SEED_CHAT || shape == SHAPE_OPENAI_CHAT) {
                 if (json_get_array(body, "messages", true, &errs, &messages) > 0) {
-                        r = parse_messages(messages, a, &errs);
+                        r = parse_messages(messages, a, api->config->max_image_bytes, &errs);
                         if (r == -ENOMEM)
                                 return r;
+                        if (r == -EFBIG)
+                                return http_reply_error(
+                                               req,
+                                               413,
+                                               "the images of this request exceed LLM_MAX_IMAGE_BYTES (%" PRIu64
+                                               " decoded bytes in all)",
+                                               api->config->max_image_bytes),
+                                       -EINVAL;
                 }
         } else if (
                 shape == SHAPE_OPENAI_TEXT && json_object_object_get_ex(body, "prompt", &pv) &&
@@ -608,7 +721,25 @@ static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
                 return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
 
         r = llm_router_route(
-                &api->gateway.config, a.model, a.priority, a.task, needed_tokens(&a, trim), &route);
+                &api->gateway.config,
+                a.model,
+                a.priority,
+                a.task,
+                needed_tokens(&a, trim),
+                a.n_images > 0,
+                &route);
+        if (r == -EMEDIUMTYPE) {
+                _cleanup_json_ json_object *errs = NULL;
+                json_errors_add(&errs, "model", "%s", route.reason);
+                return http_reply_validation(req, errs);
+        }
+        if (r == -ENOMEDIUM)
+                return http_reply_error(
+                        req,
+                        503,
+                        "%s: add a multimodal model (e.g. an Ollama llava) with \"vision\": true to "
+                        "LLM_BACKENDS_FILE; see docs/llm.md",
+                        route.reason);
         if (r == -ENOENT)
                 return http_reply_error(
                         req, 404, "%s; GET /v1/models lists the configured models", route.reason);

@@ -13,6 +13,7 @@ typedef struct LlmServiceConfig {
         int64_t default_max_tokens;
         char *default_priority;
         uint64_t retry_wait_max_ms;
+        uint64_t max_image_bytes; /* decoded bytes of all images of one request */
 } LlmServiceConfig;
 
 typedef struct LlmApi {

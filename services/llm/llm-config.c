@@ -133,6 +133,7 @@ static int parse_model(json_object *o, LlmModel *m, const char *prefix, char **r
         (void) json_get_array(o, "fallback", false, &errs, &fallbacks);
         m->in_auto = true;
         (void) json_get_bool(o, "auto", false, &errs, &m->in_auto);
+        (void) json_get_bool(o, "vision", false, &errs, &m->vision);
         if (errs)
                 return error_from(errs, prefix, ret_error);
         if (streq(name, "auto"))

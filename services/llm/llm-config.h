@@ -33,6 +33,7 @@ typedef struct LlmModel {
         char *fallbacks[LLM_MAX_FALLBACKS]; /* model names tried after this one fails */
         size_t n_fallbacks;
         bool in_auto; /* may model="auto" choose it (default true) */
+        bool vision;  /* accepts images in chat messages ("vision": true; default false) */
 } LlmModel;
 
 typedef struct LlmBackend {

@@ -14,7 +14,7 @@ int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallReques
                 return -ENOMEM;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));
         if (req->messages) {
-                r = llm_provider_messages_json(req, false, &messages);
+                r = llm_provider_messages_json(req, false, LLM_KIND_OLLAMA, &messages);
                 if (r < 0)
                         return r;
                 json_object_object_add(body, "messages", messages);

@@ -13,7 +13,7 @@ int llm_openai_build(const LlmBackend *b, const LlmModel *m, const LlmCallReques
 
         if (!body || !so)
                 return -ENOMEM;
-        r = llm_provider_messages_json(req, false, &messages);
+        r = llm_provider_messages_json(req, false, LLM_KIND_OPENAI, &messages);
         if (r < 0)
                 return r;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));

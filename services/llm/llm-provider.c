@@ -77,7 +77,80 @@ json_object *llm_json_path_v(json_object *o, const char *const *keys) {
         return o;
 }
 
-int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, json_object **ret) {
+static json_object *text_part(const char *text) {
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return NULL;
+        json_object_object_add(p, "type", json_object_new_string("text"));
+        json_object_object_add(p, "text", json_object_new_string(text));
+        return p;
+}
+
+static json_object *image_part(LlmKind kind, const LlmImage *img) {
+        json_object *p = json_object_new_object(), *inner = json_object_new_object();
+        _cleanup_free_ char *url = NULL;
+
+        if (!p || !inner)
+                goto fail;
+        if (kind == LLM_KIND_ANTHROPIC) {
+                json_object_object_add(p, "type", json_object_new_string("image"));
+                json_object_object_add(inner, "type", json_object_new_string("base64"));
+                json_object_object_add(inner, "media_type", json_object_new_string(img->media_type));
+                json_object_object_add(inner, "data", json_object_new_string(img->data));
+                json_object_object_add(p, "source", inner);
+                return p;
+        }
+        if (asprintf(&url, "data:%s;base64,%s", img->media_type, img->data) < 0)
+                goto fail;
+        json_object_object_add(p, "type", json_object_new_string("image_url"));
+        json_object_object_add(inner, "url", json_object_new_string(url));
+        json_object_object_add(p, "image_url", inner);
+        return p;
+fail:
+        json_object_put(p);
+        json_object_put(inner);
+        return NULL;
+}
+
+/* The content of a message with images, in the format of kind (see the header). */
+static int add_images(json_object *m, LlmKind kind, const LlmMessage *msg) {
+        json_object *arr = json_object_new_array();
+
+        if (!arr)
+                return -ENOMEM;
+        if (kind == LLM_KIND_OLLAMA) {
+                json_object_object_add(m, "content", json_object_new_string(msg->content));
+                for (size_t i = 0; i < msg->n_images; i++)
+                        if (json_object_array_add(arr, json_object_new_string(msg->images[i].data)) < 0)
+                                goto fail;
+                json_object_object_add(m, "images", arr);
+                return 0;
+        }
+        /* OpenAI: text first as clients usually send it; Anthropic: images first, as its
+         * documentation recommends. */
+        if (kind == LLM_KIND_OPENAI && !isempty(msg->content) &&
+            json_object_array_add(arr, text_part(msg->content)) < 0)
+                goto fail;
+        for (size_t i = 0; i < msg->n_images; i++) {
+                json_object *p = image_part(kind, &msg->images[i]);
+                if (!p || json_object_array_add(arr, p) < 0) {
+                        json_object_put(p);
+                        goto fail;
+                }
+        }
+        if (kind == LLM_KIND_ANTHROPIC && !isempty(msg->content) &&
+            json_object_array_add(arr, text_part(msg->content)) < 0)
+                goto fail;
+        json_object_object_add(m, "content", arr);
+        return 0;
+fail:
+        json_object_put(arr);
+        return -ENOMEM;
+}
+
+int llm_provider_messages_json(
+        const LlmCallRequest *req, bool skip_system, LlmKind kind, json_object **ret) {
         _cleanup_json_ json_object *arr = json_object_new_array();
 
         if (!arr)
@@ -102,7 +175,13 @@ int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, json
                         return -ENOMEM;
                 }
                 json_object_object_add(m, "role", json_object_new_string(req->messages[i].role));
-                json_object_object_add(m, "content", json_object_new_string(req->messages[i].content));
+                if (req->messages[i].n_images > 0) {
+                        int r = add_images(m, kind, &req->messages[i]);
+                        if (r < 0)
+                                return r;
+                } else
+                        json_object_object_add(
+                                m, "content", json_object_new_string(req->messages[i].content));
         }
         *ret = TAKE_PTR(arr);
         return 0;

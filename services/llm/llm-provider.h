@@ -67,8 +67,12 @@ int llm_openai_parse(json_object *o, LlmEvent *ev);
 int llm_anthropic_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
 int llm_anthropic_parse(json_object *o, LlmEvent *ev);
 
-/* Shared by the kinds: {role, content} objects, optionally leaving out system messages. */
-int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, json_object **ret);
+/* Shared by the kinds: {role, content} objects, optionally leaving out system messages.
+ * A message's images go out in the format of kind: OpenAI's content parts (text, then
+ * {"type":"image_url","image_url":{"url":"data:..."}}), Ollama's "images": [base64] beside
+ * the text content, Anthropic's {"type":"image","source":{"type":"base64",...}} blocks
+ * before a text block. */
+int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, LlmKind kind, json_object **ret);
 int llm_provider_add_header(LlmHttpCall *c, const char *fmt, ...) _printf_(2, 3);
 int llm_provider_finish(LlmHttpCall *c, const LlmBackend *b, const char *path, json_object *body);
 /* The member of o at a path of keys ending with NULL ("0" indexes arrays), NULL if absent:

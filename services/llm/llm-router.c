@@ -82,7 +82,17 @@ static size_t add_serving(LlmRoute *r, const LlmConfig *cfg, const char *name, c
         return n;
 }
 
-static int route_explicit(const LlmConfig *cfg, const char *model, int64_t needed, LlmRoute *r) {
+static bool any_vision_model(const LlmConfig *cfg, bool auto_only) {
+        for (size_t i = 0; i < cfg->n_backends; i++)
+                for (size_t j = 0; j < cfg->backends[i].n_models; j++)
+                        if (cfg->backends[i].models[j].vision &&
+                            (!auto_only || cfg->backends[i].models[j].in_auto))
+                                return true;
+        return false;
+}
+
+static int
+route_explicit(const LlmConfig *cfg, const char *model, int64_t needed, bool vision, LlmRoute *r) {
         const LlmModel *first = NULL;
         size_t n;
 
@@ -90,6 +100,18 @@ static int route_explicit(const LlmConfig *cfg, const char *model, int64_t neede
         if (n == 0) {
                 snprintf(r->reason, sizeof(r->reason), "model \"%s\" is not configured", model);
                 return -ENOENT;
+        }
+        if (vision && !first->vision) {
+                bool some = any_vision_model(cfg, false);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" is not marked \"vision\": true in LLM_BACKENDS_FILE and cannot take images%s",
+                        model,
+                        some ? "; name a vision model or use model=auto"
+                             : "; no vision model is configured");
+                r->n = 0;
+                return some ? -EMEDIUMTYPE : -ENOMEDIUM;
         }
         if (first->context_window < needed) {
                 snprintf(
@@ -104,10 +126,11 @@ static int route_explicit(const LlmConfig *cfg, const char *model, int64_t neede
         }
         for (size_t i = 0; i < first->n_fallbacks; i++)
                 (void) add_serving(r, cfg, first->fallbacks[i], NULL);
-        /* Fallbacks that cannot hold the request would only fail again. */
+        /* Fallbacks that cannot hold the request (or its images) would only fail again. */
         n = 0;
         for (size_t i = 0; i < r->n; i++)
-                if (r->candidates[i].model->context_window >= needed)
+                if (r->candidates[i].model->context_window >= needed &&
+                    (!vision || r->candidates[i].model->vision))
                         r->candidates[n++] = r->candidates[i];
         r->n = n;
         snprintf(
@@ -127,6 +150,7 @@ int llm_router_route(
         LlmPriority priority,
         const char *task,
         int64_t needed_tokens,
+        bool vision,
         LlmRoute *ret) {
         size_t total = 0, fit = 0;
         const LlmModel *largest = NULL;
@@ -139,7 +163,15 @@ int llm_router_route(
                 return -ENODATA;
         }
         if (model && !streq(model, "auto"))
-                return route_explicit(cfg, model, needed_tokens, r);
+                return route_explicit(cfg, model, needed_tokens, vision, r);
+        if (vision && !any_vision_model(cfg, true)) {
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "the request carries images but no model that model=auto may choose is marked "
+                        "\"vision\": true in LLM_BACKENDS_FILE");
+                return -ENOMEDIUM;
+        }
 
         for (size_t i = 0; i < cfg->n_backends; i++)
                 for (size_t j = 0; j < cfg->backends[i].n_models; j++)
@@ -148,7 +180,7 @@ int llm_router_route(
                 for (size_t j = 0; j < cfg->backends[i].n_models; j++) {
                         const LlmModel *m = &cfg->backends[i].models[j];
 
-                        if (!m->in_auto)
+                        if (!m->in_auto || (vision && !m->vision))
                                 continue;
                         total++;
                         if (!largest || m->context_window > largest->context_window)
@@ -184,11 +216,12 @@ int llm_router_route(
                 snprintf(
                         r->reason,
                         sizeof(r->reason),
-                        "auto: priority=%s%s%s; %s on %s scored %.3f (quality %.1f, speed %.1f, cost %.2f/Mtok, "
+                        "auto: priority=%s%s%s%s; %s on %s scored %.3f (quality %.1f, speed %.1f, cost %.2f/Mtok, "
                         "window %" PRId64 " >= %" PRId64 " tokens needed%s); %zu of %zu models fit",
                         llm_priority_to_string(priority),
                         task ? ", task=" : "",
                         strempty(task),
+                        vision ? ", vision models only" : "",
                         c->model->name,
                         c->backend->name,
                         c->score,

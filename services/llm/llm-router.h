@@ -35,14 +35,18 @@ const char *llm_priority_to_string(LlmPriority p);
 int llm_priority_from_string(const char *s); /* LlmPriority or -EINVAL */
 
 /* needed_tokens: the smallest window that can serve the request (prompt estimate plus
- * max_tokens). Returns 0, -ENOENT (model not configured), -E2BIG (no model's window is
- * large enough; reason says which was the largest), or -ENODATA (no backends). */
+ * max_tokens). vision: the request carries images, so only models marked "vision" may
+ * serve it (fallbacks included). Returns 0, -ENOENT (model not configured), -E2BIG (no
+ * model's window is large enough; reason says which was the largest), -ENODATA (no
+ * backends), -ENOMEDIUM (images, but no vision model is configured, or none that
+ * model="auto" may choose) or -EMEDIUMTYPE (images sent to a model not marked vision). */
 int llm_router_route(
         const LlmConfig *cfg,
         const char *model,
         LlmPriority priority,
         const char *task,
         int64_t needed_tokens,
+        bool vision,
         LlmRoute *ret);
 /* The score of one model under a priority (exposed for tests); max_cost normalizes cost. */
 double llm_router_score(const LlmModel *m, LlmPriority priority, const char *task, double max_cost);

@@ -7,9 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An image of a chat message, from an OpenAI-style data: URL; each backend kind sends it
+ * in its own format (llm-provider.h). */
+typedef struct LlmImage {
+        char *media_type; /* image/png, image/jpeg, image/webp, image/gif */
+        char *data;       /* base64, as received */
+} LlmImage;
+
 typedef struct LlmMessage {
         char *role; /* system, user, assistant */
         char *content;
+        LlmImage *images; /* NULL when none */
+        size_t n_images;
 } LlmMessage;
 
 /* The documented estimate: one token per 4 bytes of UTF-8 text, rounded up (BPE

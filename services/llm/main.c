@@ -52,6 +52,15 @@ static const ConfigEntry config_table[] = {
           NULL,
           offsetof(LlmServiceConfig, retry_wait_max_ms),
           "Longest backoff or upstream Retry-After waited for before trying the next backend instead." },
+        { "LLM_MAX_IMAGE_BYTES",
+          NULL,
+          CONFIG_SIZE,
+          "20M",
+          1024,
+          256LL * 1024 * 1024,
+          NULL,
+          offsetof(LlmServiceConfig, max_image_bytes),
+          "Largest total of decoded image bytes in one chat request (data: URLs in content parts; 413 above). Also needs HTTP_MAX_BODY." },
 };
 
 static const HttpRoute routes[] = {

@@ -11,6 +11,7 @@
 #include "json-number.h"
 #include "json-util.h"
 #include "log.h"
+#include "neural.h"
 #include "ocr.h"
 #include "runtime.h"
 #include "thumbnail.h"
@@ -317,6 +318,85 @@ static int run_task(
         }
 }
 
+/* The neural tasks, entered holding a processing slot: decode and re-encode under it,
+ * then ask the llm without it. Takes response and *img. */
+static int handle_neural(
+        HttpRequest *req,
+        VisionApi *api,
+        Task task,
+        uint8_t **img,
+        size_t len,
+        double start,
+        json_object *response) {
+        _cleanup_json_ json_object *resp = response;
+        _cleanup_(vision_neural_image_done) VisionNeuralImage small = {};
+        const VisionNeuralClient client = {
+                .url = api->config->llm_url,
+                .model = api->config->llm_model ?: "auto",
+                .timeout_ms = api->config->llm_timeout_ms,
+        };
+        char derror[VISION_DECODE_ERROR_MAX] = "", error[VISION_NEURAL_ERROR_MAX] = "";
+        const char *name = task_names[task];
+        json_object *results = json_object_new_object();
+        double t0 = now_s(), confidence = 0;
+        int r, status;
+
+        if (!results) {
+                vision_runtime_release();
+                return -ENOMEM;
+        }
+        json_object_object_add(resp, "analysis_type", json_object_new_string(name));
+        json_object_object_add(resp, "results", results);
+        r = vision_neural_prepare(&api->limits, *img, len, derror, &small);
+        vision_runtime_release();
+        free(TAKE_PTR(*img)); /* not held while the model thinks */
+        vision_runtime_trim();
+        if (r < 0) {
+                r = reply_processing_error(req, r, derror, &status);
+                count(api, name, status);
+                return r;
+        }
+        r = vision_neural_ask(
+                &client,
+                task == TASK_DETECT_OBJECTS     ? VISION_NEURAL_OBJECTS
+                        : task == TASK_CLASSIFY ? VISION_NEURAL_CLASSIFY
+                                                : VISION_NEURAL_FACES,
+                &small,
+                http_request_id(req),
+                error,
+                results,
+                &confidence);
+        if (api->durations)
+                (void) metrics_histogram_observe(
+                        api->durations, (const char *const[]){ name }, now_s() - t0);
+        switch (r) {
+        case 0:
+                break;
+        case -EAGAIN:
+                status = 503;
+                break;
+        case -ETIMEDOUT:
+                status = 504;
+                break;
+        case -EPROTO:
+        case -EREMOTEIO:
+                status = 502;
+                break;
+        default:
+                count(api, name, 500);
+                return r;
+        }
+        if (r < 0) {
+                log_info("%s through the llm failed: %s", name, error);
+                count(api, name, status);
+                return reply_field(req, status, NULL, error);
+        }
+        json_object_object_add(resp, "confidence", vision_json_double(confidence, 4));
+        json_object_object_add(resp, "processing_time", vision_json_double(now_s() - start, 4));
+        count(api, name, 200);
+        return http_reply_json(req, 200, resp);
+}
+
 int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         VisionApi *api = userdata;
         _cleanup_json_ json_object *body = NULL, *errs = NULL, *response = NULL;
@@ -370,17 +450,18 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         }
         task_name = task_names[task];
 
-        if (task == TASK_DETECT_OBJECTS || task == TASK_CLASSIFY || task == TASK_FACE_DETECTION) {
+        if ((task == TASK_DETECT_OBJECTS || task == TASK_CLASSIFY || task == TASK_FACE_DETECTION) &&
+            isempty(api->config->llm_url)) {
                 count(api, task_name, 501);
                 return reply_field(
                         req,
                         501,
                         "task",
-                        "this task needs a neural vision model: configure a multimodal model "
-                        "(e.g. an Ollama vision model) in the llm service; this vision service "
+                        "this task needs a neural vision model: set VISION_LLM_URL to the llm service "
+                        "(in the pod http://127.0.0.1:8081) and give the llm a multimodal model marked "
+                        "\"vision\": true in LLM_BACKENDS_FILE (e.g. an Ollama llava); this vision service "
                         "runs no neural network itself and answers no labels without one");
         }
-
         r = obtain_image(req, api, url, b64, b64 ? strlen(b64) : 0, &img, &img_len, &status);
         if (r < 0 || http_request_replied(req)) {
                 count(api, task_name, r < 0 ? 500 : status);
@@ -403,6 +484,11 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
                 json_object_put(results);
                 vision_runtime_release();
                 return -ENOMEM;
+        }
+        if (task == TASK_DETECT_OBJECTS || task == TASK_CLASSIFY || task == TASK_FACE_DETECTION) {
+                /* The slot covers decoding only: the model may take seconds to answer. */
+                json_object_put(results);
+                return handle_neural(req, api, task, &img, img_len, start, TAKE_PTR(response));
         }
         json_object_object_add(response, "analysis_type", json_object_new_string(task_name));
         json_object_object_add(response, "results", results);

@@ -18,6 +18,9 @@ typedef struct VisionConfig {
         char *ocr_languages;
         int64_t concurrency; /* 0 = the CPU quota */
         uint64_t queue_timeout_ms;
+        char *llm_url; /* NULL or empty: the neural tasks answer 501 */
+        char *llm_model;
+        uint64_t llm_timeout_ms;
 } VisionConfig;
 
 typedef struct VisionApi {

@@ -98,6 +98,33 @@ static const ConfigEntry config_table[] = {
           NULL,
           offsetof(VisionConfig, queue_timeout_ms),
           "How long a request waits for a processing slot before 503." },
+        { "VISION_LLM_URL",
+          NULL,
+          CONFIG_STRING,
+          NULL,
+          0,
+          0,
+          NULL,
+          offsetof(VisionConfig, llm_url),
+          "The llm service (pod: http://127.0.0.1:8081) whose vision model answers detect_objects, classify and face_detection; unset = those answer 501." },
+        { "VISION_LLM_MODEL",
+          NULL,
+          CONFIG_STRING,
+          "auto",
+          0,
+          0,
+          NULL,
+          offsetof(VisionConfig, llm_model),
+          "Model asked through VISION_LLM_URL (auto = the llm's best model marked \"vision\")." },
+        { "VISION_LLM_TIMEOUT",
+          NULL,
+          CONFIG_DURATION,
+          "50s",
+          100,
+          600000,
+          NULL,
+          offsetof(VisionConfig, llm_timeout_ms),
+          "How long a neural task waits for the llm's answer before 504 (keep below ORCH_VISION_TIMEOUT)." },
 };
 
 static const HttpRoute routes[] = {
@@ -109,6 +136,10 @@ static int setup(ServiceContext *ctx, void *userdata) {
         unsigned concurrency = config.concurrency > 0 ? (unsigned) config.concurrency : cpus;
         int r;
 
+        if (!isempty(config.llm_url) && !startswith(config.llm_url, "http://") &&
+            !startswith(config.llm_url, "https://"))
+                return log_error_errno(
+                        -EINVAL, "VISION_LLM_URL: '%s' is not an http(s) URL", config.llm_url);
         r = vision_api_init(&api, &config);
         if (r < 0)
                 return log_error_errno(
@@ -130,6 +161,10 @@ static int setup(ServiceContext *ctx, void *userdata) {
                                 r, "VISION_OCR_LANGUAGES: %s; extract_text will fail until fixed", error);
         }
         log_info("vision: %u CPU(s), %u image(s) at once, tessdata %s", cpus, concurrency, config.tessdata);
+        if (isempty(config.llm_url))
+                log_info("VISION_LLM_URL is unset: detect_objects, classify and face_detection answer 501");
+        else
+                log_info("neural tasks through %s (model %s)", config.llm_url, config.llm_model);
         return vision_api_register_metrics(&api, service_metrics(ctx));
 }
 

@@ -72,4 +72,22 @@ PY
 }
 check "vision: non-image 415, PNG bomb 413, metadata/private/loopback URLs 422, neural task 501" t_vision_hostile
 
+# The neural tasks: 501 naming VISION_LLM_URL while it is unset (the default); once it is
+# set, an answer from the llm's vision model (method llm:<model>) or the llm's own
+# 502/503/504 — never a 501 and never a label without a model.
+t_vision_neural() {
+        local out s
+        convert -size 64x48 'xc:#1e90ff' "$VISION_IT_DIR/neural.png" || return 1
+        out=$(vision_post classify "$VISION_IT_DIR/neural.png") || return 1
+        s=$(vision_status)
+        echo "classify: $s $out"
+        case $s in
+        501) jq -e '.detail | contains("VISION_LLM_URL")' <<<"$out" >/dev/null ;;
+        200) jq -e '(.results.method | startswith("llm:")) and (.results.labels | type == "array")' <<<"$out" >/dev/null ;;
+        502 | 503 | 504) jq -e '.detail | length > 0' <<<"$out" >/dev/null ;;
+        *) return 1 ;;
+        esac
+}
+check "vision: classify is 501 naming VISION_LLM_URL, or answered through the llm's vision model" t_vision_neural
+
 rm -rf "$VISION_IT_DIR"

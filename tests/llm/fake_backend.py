@@ -23,9 +23,15 @@ The model name picks the behaviour, so one fake plays every fault:
   long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
   say-*             a canned reply from CANNED (the nlp's Japanese sentiment verdicts: good,
                     fenced, malformed, out of range); say-slow waits 3 s before answering
-GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}};
+  scripted*         answers what POST /_script set: {"text": ...} (streamed in 3 pieces),
+                    {"status": 503} (an error reply), {"sleep": s} before answering
+Images are checked in each protocol's own format (OpenAI image_url parts with a data: URL,
+Ollama's message "images": [base64], Anthropic's {"type":"image","source":{"type":"base64"}}
+blocks); a malformed one gets a 400, and echo-* answers end with "[N images]" when any came.
+GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}, images};
 POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prints the port).
 """
+import base64
 import json
 import socket
 import struct
@@ -43,7 +49,8 @@ CANNED = {
     "say-bad-label": '{"label":"happy","score":0.5}',
     "say-slow": '{"label":"neutral","score":0}',
 }
-STATS = {"calls": {}, "cancelled": 0, "completed": 0, "last": None}
+STATS = {"calls": {}, "cancelled": 0, "completed": 0, "last": None, "images": []}
+SCRIPT = {"text": "[]"}
 
 
 def count(model):
@@ -125,7 +132,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(n)
         if self.path == "/_reset":
             with LOCK:
-                STATS.update(calls={}, cancelled=0, completed=0, last=None)
+                STATS.update(calls={}, cancelled=0, completed=0, last=None, images=[])
+            return self.send_json(200, {})
+        if self.path == "/_script":
+            with LOCK:
+                SCRIPT.clear()
+                SCRIPT.update(json.loads(raw))
             return self.send_json(200, {})
         try:
             req = json.loads(raw)
@@ -143,8 +155,13 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self.send_json(404, {"error": "no such endpoint"})
         model = req.get("model", "")
+        try:
+            images = self.images(kind, req)
+        except ValueError as e:
+            return self.send_json(400, {"error": {"message": f"bad image: {e}", "type": "invalid_request_error"}})
         with LOCK:
             STATS["last"] = {"path": self.path, "headers": dict(self.headers), "body": req}
+            STATS["images"] = images
         nth = count(model)
         try:
             self.answer(kind, model, req, nth)
@@ -170,6 +187,19 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(3)
             text = CANNED[model]
             words = [text[i:i + 7] for i in range(0, len(text), 7)]
+        if STATS["images"]:
+            words[-1] += " "
+            words.append(f"[{len(STATS['images'])} images]")
+        if model.startswith("scripted"):
+            with LOCK:
+                script = dict(SCRIPT)
+            time.sleep(script.get("sleep", 0))
+            if "status" in script:
+                return self.send_json(script["status"], {"error": {"message": "scripted failure",
+                                                                   "type": "server_error"}})
+            t = script.get("text", "")
+            k = max(1, len(t) // 3)
+            words = [t[i:i + k] for i in range(0, len(t), k)] or [""]
         if model in ("slow-drip", "long-drip"):
             words = [f"drip{i} " for i in range(20 if model == "slow-drip" else 50)]
         if model == "big":
@@ -197,6 +227,38 @@ class Handler(BaseHTTPRequestHandler):
         self.end_stream()
         with LOCK:
             STATS["completed"] += 1
+
+    @staticmethod
+    def images(kind, req):
+        """The images of the request as [media_type, base64 data], read the way each real
+        server reads them; ValueError when one is not in that server's format."""
+        out = []
+        for m in req.get("messages", []):
+            c = m.get("content")
+            if kind == "ollama":
+                if not isinstance(c, str):
+                    raise ValueError("ollama content must be a string")
+                for d in m.get("images", []):
+                    base64.b64decode(d, validate=True)
+                    out.append(["?", d])
+            elif isinstance(c, list):
+                for p in c:
+                    if kind == "openai" and p.get("type") == "image_url":
+                        url = p["image_url"]["url"]
+                        if not url.startswith("data:") or ";base64," not in url:
+                            raise ValueError("not a data: URL")
+                        media, d = url[5:].split(";base64,", 1)
+                        base64.b64decode(d, validate=True)
+                        out.append([media, d])
+                    elif kind == "anthropic" and p.get("type") == "image":
+                        src = p["source"]
+                        if src.get("type") != "base64" or not src.get("media_type", "").startswith("image/"):
+                            raise ValueError("anthropic source must be base64 with a media_type")
+                        base64.b64decode(src["data"], validate=True)
+                        out.append([src["media_type"], src["data"]])
+                    elif p.get("type") != "text":
+                        raise ValueError(f"unexpected part type {p.get('type')} for {kind}")
+        return out
 
     @staticmethod
     def words(kind, req):

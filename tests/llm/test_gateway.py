@@ -6,6 +6,7 @@ breaker, retries, Retry-After, streaming relay, client disconnect, trimming, met
 
 Usage: test_gateway.py /path/to/ai-semble-llm   (meson runs it in the unit suite)
 """
+import base64
 import http.client
 import json
 import os
@@ -21,6 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_backend  # noqa: E402
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "ai-semble-llm"
+# A 1x1 PNG: the images tests only check that bytes arrive intact in each backend's format.
+PNG_B64 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+PNG_URL = "data:image/png;base64," + PNG_B64
 FAILED = []
 PASSED = 0
 
@@ -137,15 +141,19 @@ def main():
              {"name": "fault-malformed-first", "auto": False, "fallback": ["echo-o"]},
              {"name": "fault-reset", "auto": False, "fallback": ["echo-o"]},
              {"name": "fault-truncated", "auto": False, "fallback": ["echo-o"]},
-             {"name": "slow-drip", "auto": False}]},
+             {"name": "slow-drip", "auto": False},
+             {"name": "echo-vo", "vision": True, "quality": 0, "speed": 0, "cost": 1000, "context_window": 4096}]},
         {"name": "rl", "kind": "openai", "base_url": base + "/v1", "retries": 1, "cooldown_s": 1,
          "models": [{"name": "fault-429", "auto": False}, {"name": "once-429-a", "auto": False}]},
         {"name": "oll", "kind": "ollama", "base_url": base,
          "models": [{"name": "echo-o", "quality": 5, "speed": 9, "cost": 0, "context_window": 4096},
                     {"name": "echo-small", "upstream_name": "echo-o", "quality": 1, "speed": 1, "cost": 0,
-                     "context_window": 300}]},
+                     "context_window": 300},
+                    {"name": "echo-vl", "upstream_name": "echo-o", "vision": True, "auto": False,
+                     "fallback": ["echo-small"]}]},
         {"name": "ant", "kind": "anthropic", "base_url": base, "api_key_file": key,
-         "models": [{"name": "echo-c", "quality": 9, "speed": 4, "cost": 15, "context_window": 200000}]},
+         "models": [{"name": "echo-c", "quality": 9, "speed": 4, "cost": 15, "context_window": 200000},
+                    {"name": "echo-vc", "vision": True, "auto": False}]},
         {"name": "dead", "kind": "openai", "base_url": f"http://127.0.0.1:{dead}/v1", "retries": 0,
          "allowed_fails": 2, "cooldown_s": 2, "connect_timeout_ms": 300,
          "models": [{"name": "gone", "quality": 0, "speed": 0, "cost": 1000, "context_window": 256}]},
@@ -170,7 +178,79 @@ def main():
         expect(st == 200 and js["data"] == [], str(js))
     bare.stop()
 
-    svc = Service({"LLM_BACKENDS_FILE": path, "LLM_RETRY_WAIT_MAX": "1500ms"})
+    # A configuration without any vision model: images get 503 naming what to add.
+    novis = os.path.join(tmp, "novision.json")
+    with open(novis, "w") as f:
+        json.dump({"backends": [{"name": "oll", "kind": "ollama", "base_url": base,
+                                 "models": [{"name": "echo-o"}]}]}, f)
+    plain = Service({"LLM_BACKENDS_FILE": novis})
+
+    @check("images without a vision model configured: 503 naming LLM_BACKENDS_FILE and \"vision\"")
+    def _():
+        for model in ("auto", "echo-o"):
+            st, _, js, _ = plain.request("POST", "/v1/chat/completions", {"model": model, "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "x"},
+                                             {"type": "image_url", "image_url": {"url": PNG_URL}}]}]})
+            expect(st == 503 and "LLM_BACKENDS_FILE" in js["detail"] and '"vision"' in js["detail"],
+                   f"{model}: {st} {js}")
+    plain.stop()
+
+    svc = Service({"LLM_BACKENDS_FILE": path, "LLM_RETRY_WAIT_MAX": "1500ms", "LLM_MAX_IMAGE_BYTES": "64K"})
+
+    def vision_msgs(url=None, text="what is this"):
+        return [{"role": "user", "content": [{"type": "text", "text": text},
+                                             {"type": "image_url", "image_url": {"url": url or PNG_URL}}]}]
+
+    @check("images reach each backend kind in its own format (openai parts, ollama images, anthropic blocks)")
+    def _():
+        for model, path_ in (("echo-vo", "/v1/chat/completions"), ("echo-vl", "/api/chat"),
+                             ("echo-vc", "/v1/messages")):
+            reset(fake)
+            st, r, js, _ = svc.request("POST", "/v1/chat/completions", {"model": model, "messages": vision_msgs()})
+            expect(st == 200, f"{model}: {st} {js}")
+            expect(js["choices"][0]["message"]["content"] == "echo: what is this [1 images]", str(js))
+            s_ = stats(fake)
+            expect(s_["last"]["path"] == path_ and s_["images"][0][1] == PNG_B64, f"{model}: {s_['last']['path']}")
+            msg = s_["last"]["body"]["messages"][0]
+            if model == "echo-vo":
+                expect(msg["content"][1] == {"type": "image_url", "image_url": {"url": PNG_URL}}, str(msg))
+            elif model == "echo-vl":
+                expect(msg["content"] == "what is this" and msg["images"] == [PNG_B64], str(msg))
+            else:
+                expect(msg["content"][0] == {"type": "image", "source": {
+                    "type": "base64", "media_type": "image/png", "data": PNG_B64}}, str(msg))
+                expect(msg["content"][1] == {"type": "text", "text": "what is this"}, str(msg))
+
+    @check("images route only to vision models: auto picks one, fallbacks without vision are skipped")
+    def _():
+        st, r, js, _ = svc.request("POST", "/v1/chat/completions", {"model": "auto", "messages": vision_msgs()})
+        expect(st == 200 and js["model"] == "echo-vo", f"{st} {js}")
+        # without images auto still ranks every model (echo-vo scores last)
+        st, _, js, _ = svc.request("POST", "/v1/chat/completions", {
+            "model": "auto", "messages": [{"role": "user", "content": "hi"}]})
+        expect(st == 200 and js["model"] != "echo-vo", f"{st} {js}")
+
+    @check("images to a model without \"vision\": 422 naming model; http(s) URLs and bad data: 422 naming the part")
+    def _():
+        reset(fake)
+        st, _, js, _ = svc.request("POST", "/v1/chat/completions", {"model": "echo-a", "messages": vision_msgs()})
+        expect(st == 422 and js["errors"][0]["field"] == "model" and "vision" in js["errors"][0]["message"], str(js))
+        for url in ("https://example.com/cat.png", "http://169.254.169.254/x.png"):
+            st, _, js, _ = svc.request("POST", "/v1/chat/completions", {"model": "echo-vo",
+                                                                        "messages": vision_msgs(url)})
+            expect(st == 422 and js["errors"][0]["field"] == "messages[0].content[1].image_url.url" and
+                   "not fetched" in js["errors"][0]["message"], str(js))
+        for url in ("data:text/plain;base64,aGk=", "data:image/png;base64,@@@@", "data:image/png,abc"):
+            st, _, js, _ = svc.request("POST", "/v1/chat/completions", {"model": "echo-vo",
+                                                                        "messages": vision_msgs(url)})
+            expect(st == 422 and js["errors"][0]["field"] == "messages[0].content[1].image_url.url", str(js))
+        expect(stats(fake)["calls"] == {}, "nothing reached a backend: " + str(stats(fake)["calls"]))
+
+    @check("images over LLM_MAX_IMAGE_BYTES: 413")
+    def _():
+        big = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"\0" * 70000).decode()
+        st, _, js, _ = svc.request("POST", "/v1/chat/completions", {"model": "echo-vo", "messages": vision_msgs(big)})
+        expect(st == 413 and "LLM_MAX_IMAGE_BYTES" in js["detail"], f"{st} {js}")
 
     @check("validation: 422 names the field, 400 on malformed JSON")
     def _():

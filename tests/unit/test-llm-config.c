@@ -29,6 +29,7 @@ START_TEST(test_minimal_with_defaults) {
         ck_assert_str_eq(cfg.backends[0].models[0].upstream, "llama3");
         ck_assert_int_eq(cfg.backends[0].models[0].context_window, 4096);
         ck_assert(cfg.backends[0].models[0].in_auto);
+        ck_assert(!cfg.backends[0].models[0].vision);
         ck_assert_ptr_nonnull(llm_backend_find_model(&cfg.backends[0], "llama3"));
         llm_config_done(&cfg);
 }
@@ -90,6 +91,10 @@ START_TEST(test_errors_name_the_field) {
                 "{\"backends\":[{\"name\":\"x\",\"kind\":\"openai\",\"base_url\":\"http://a.b\","
                 "\"models\":[{\"name\":\"m\"},{\"name\":\"m\"}]}]}",
                 "duplicate model");
+        expect_error(
+                "{\"backends\":[{\"name\":\"x\",\"kind\":\"openai\",\"base_url\":\"http://a.b\","
+                "\"models\":[{\"name\":\"m\",\"vision\":\"yes\"}]}]}",
+                "backends[0].models[0].vision");
         expect_error(
                 "{\"backends\":[{\"name\":\"x\",\"kind\":\"openai\",\"base_url\":\"http://a.b\","
                 "\"models\":[{\"name\":\"m\"}]},{\"name\":\"x\",\"kind\":\"ollama\",\"base_url\":\"http://c\","

@@ -31,7 +31,7 @@ static void teardown(void) {
 
 static const char *first(LlmPriority p, const char *task, int64_t needed) {
         static LlmRoute r;
-        ck_assert_int_eq(llm_router_route(&cfg, "auto", p, task, needed, &r), 0);
+        ck_assert_int_eq(llm_router_route(&cfg, "auto", p, task, needed, false, &r), 0);
         return r.candidates[0].model->name;
 }
 
@@ -48,12 +48,13 @@ START_TEST(test_window_filter_and_reason) {
         LlmRoute r;
 
         ck_assert_str_eq(first(LLM_PRIORITY_SPEED, NULL, 10000), "coder");
-        ck_assert_int_eq(llm_router_route(&cfg, NULL, LLM_PRIORITY_SPEED, NULL, 50000, &r), 0);
+        ck_assert_int_eq(llm_router_route(&cfg, NULL, LLM_PRIORITY_SPEED, NULL, 50000, false, &r), 0);
         ck_assert_str_eq(r.candidates[0].model->name, "big");
         ck_assert_uint_eq(r.n, 2); /* cloud and mirror */
         ck_assert_ptr_nonnull(strstr(r.reason, "2 of 4 models fit"));
         ck_assert_ptr_nonnull(strstr(r.reason, "priority=speed"));
-        ck_assert_int_eq(llm_router_route(&cfg, "auto", LLM_PRIORITY_SPEED, NULL, 300000, &r), -E2BIG);
+        ck_assert_int_eq(
+                llm_router_route(&cfg, "auto", LLM_PRIORITY_SPEED, NULL, 300000, false, &r), -E2BIG);
         ck_assert_ptr_nonnull(strstr(r.reason, "largest window is 200000"));
 }
 END_TEST
@@ -61,18 +62,20 @@ END_TEST
 START_TEST(test_explicit_and_fallbacks) {
         LlmRoute r;
 
-        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 1000, &r), 0);
+        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 1000, false, &r), 0);
         ck_assert_uint_eq(r.n, 4); /* cloud, mirror, then coder and small */
         ck_assert_str_eq(r.candidates[0].backend->name, "cloud");
         ck_assert_str_eq(r.candidates[1].backend->name, "mirror");
         ck_assert_str_eq(r.candidates[2].model->name, "coder");
         ck_assert_str_eq(r.candidates[3].model->name, "small");
         /* fallbacks too small for the request are left out */
-        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 4000, &r), 0);
+        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 4000, false, &r), 0);
         ck_assert_uint_eq(r.n, 3);
-        ck_assert_int_eq(llm_router_route(&cfg, "hidden", LLM_PRIORITY_BALANCED, NULL, 10, &r), 0);
-        ck_assert_int_eq(llm_router_route(&cfg, "nope", LLM_PRIORITY_BALANCED, NULL, 10, &r), -ENOENT);
-        ck_assert_int_eq(llm_router_route(&cfg, "small", LLM_PRIORITY_BALANCED, NULL, 5000, &r), -E2BIG);
+        ck_assert_int_eq(llm_router_route(&cfg, "hidden", LLM_PRIORITY_BALANCED, NULL, 10, false, &r), 0);
+        ck_assert_int_eq(
+                llm_router_route(&cfg, "nope", LLM_PRIORITY_BALANCED, NULL, 10, false, &r), -ENOENT);
+        ck_assert_int_eq(
+                llm_router_route(&cfg, "small", LLM_PRIORITY_BALANCED, NULL, 5000, false, &r), -E2BIG);
 }
 END_TEST
 
@@ -80,6 +83,38 @@ START_TEST(test_priority_names) {
         ck_assert_int_eq(llm_priority_from_string("cost"), LLM_PRIORITY_COST);
         ck_assert_int_eq(llm_priority_from_string("fast"), -EINVAL);
         ck_assert_str_eq(llm_priority_to_string(LLM_PRIORITY_QUALITY), "quality");
+}
+END_TEST
+
+/* Requests with images go only to models marked "vision", fallbacks included. */
+START_TEST(test_route_vision) {
+        static const char text[] =
+                "{\"backends\":[{\"name\":\"l\",\"kind\":\"ollama\",\"base_url\":\"http://l\",\"models\":["
+                "  {\"name\":\"fast\",\"quality\":9,\"speed\":9},"
+                "  {\"name\":\"llava\",\"vision\":true,\"quality\":2,\"fallback\":[\"fast\",\"llava2\"]},"
+                "  {\"name\":\"llava2\",\"vision\":true,\"auto\":false}]}]}";
+        _cleanup_free_ char *err = NULL;
+        LlmConfig vc;
+        LlmRoute r;
+
+        ck_assert_int_eq(llm_config_parse(text, strlen(text), &vc, &err), 0);
+        ck_assert_int_eq(llm_router_route(&vc, "auto", LLM_PRIORITY_QUALITY, NULL, 100, true, &r), 0);
+        ck_assert_uint_eq(r.n, 1);
+        ck_assert_str_eq(r.candidates[0].model->name, "llava");
+        ck_assert_int_eq(llm_router_route(&vc, "auto", LLM_PRIORITY_QUALITY, NULL, 100, false, &r), 0);
+        ck_assert_str_eq(r.candidates[0].model->name, "fast");
+        ck_assert_int_eq(llm_router_route(&vc, "llava", LLM_PRIORITY_QUALITY, NULL, 100, true, &r), 0);
+        ck_assert_uint_eq(r.n, 2); /* llava, then llava2; "fast" cannot take images */
+        ck_assert_str_eq(r.candidates[1].model->name, "llava2");
+        ck_assert_int_eq(
+                llm_router_route(&vc, "fast", LLM_PRIORITY_QUALITY, NULL, 100, true, &r), -EMEDIUMTYPE);
+        ck_assert_ptr_nonnull(strstr(r.reason, "\"vision\""));
+        llm_config_done(&vc);
+        ck_assert_int_eq(
+                llm_router_route(&cfg, "auto", LLM_PRIORITY_QUALITY, NULL, 100, true, &r), -ENOMEDIUM);
+        ck_assert_ptr_nonnull(strstr(r.reason, "LLM_BACKENDS_FILE"));
+        ck_assert_int_eq(
+                llm_router_route(&cfg, "big", LLM_PRIORITY_QUALITY, NULL, 100, true, &r), -ENOMEDIUM);
 }
 END_TEST
 
@@ -92,6 +127,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_window_filter_and_reason);
         tcase_add_test(tc, test_explicit_and_fallbacks);
         tcase_add_test(tc, test_priority_names);
+        tcase_add_test(tc, test_route_vision);
         suite_add_tcase(s, tc);
         return s;
 }
