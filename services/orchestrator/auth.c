@@ -89,7 +89,7 @@ finish:
         return r;
 }
 
-static int refuse(HttpRequest *req, int status, const char *error, const char *description) {
+int auth_refuse(HttpRequest *req, int status, const char *error, const char *description) {
         char h[256];
         int r;
 
@@ -121,9 +121,9 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         }
         h = http_request_header(req, "Authorization");
         if (!h || !*h)
-                return refuse(req, 401, NULL, "a bearer token is required");
+                return auth_refuse(req, 401, NULL, "a bearer token is required");
         if (strncasecmp(h, "Bearer ", 7) != 0)
-                return refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
+                return auth_refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
         tok = h + 7;
         while (*tok == ' ')
                 tok++;
@@ -134,13 +134,50 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return refuse(req, 401, "invalid_token", why ?: "invalid token");
+                return auth_refuse(req, 401, "invalid_token", why ?: "invalid token");
         if (!auth_role_allows(ret->role, method, route))
-                return refuse(
+                return auth_refuse(
                         req,
                         403,
                         "insufficient_scope",
                         ret->role == AUTH_ROLE_NONE ? "the token carries no known role"
                                                     : "this role may not call this endpoint");
         return 0;
+}
+
+static const char *const exempt_paths[] = { "/health", "/health/live", "/health/ready", "/metrics" };
+
+int auth_exempt_parse(const char *list, unsigned *ret_mask, char *bad, size_t bad_size) {
+        unsigned mask = 0;
+
+        for (const char *p = list ?: ""; *p;) {
+                const char *end = strchrnul(p, ',');
+                size_t n;
+                bool found = false;
+
+                while (p < end && *p == ' ')
+                        p++;
+                n = (size_t) (end - p);
+                while (n > 0 && p[n - 1] == ' ')
+                        n--;
+                for (size_t i = 0; n > 0 && i < ELEMENTSOF(exempt_paths); i++)
+                        if (strlen(exempt_paths[i]) == n && strncmp(exempt_paths[i], p, n) == 0) {
+                                mask |= 1u << i;
+                                found = true;
+                        }
+                if (n > 0 && !found) {
+                        snprintf(bad, bad_size, "%.*s", (int) n, p);
+                        return -EINVAL;
+                }
+                p = *end ? end + 1 : end;
+        }
+        *ret_mask = mask;
+        return 0;
+}
+
+bool auth_exempt_match(unsigned mask, const char *path) {
+        for (size_t i = 0; path && i < ELEMENTSOF(exempt_paths); i++)
+                if ((mask & (1u << i)) && strcmp(exempt_paths[i], path) == 0)
+                        return true;
+        return false;
 }

@@ -17,6 +17,7 @@ enum {
         ST_TRANSITION,
         ST_GET,
         ST_STATUS,
+        ST_OWNER,
         ST_EVENTS,
         ST_FIND_KEY,
         ST_BUMP,
@@ -29,8 +30,9 @@ enum {
 static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
-                "idempotency_key, request_hash, created_at, updated_at, last_event) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1)",
+                "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
+                "submitter_role) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -40,8 +42,9 @@ static const char *const statements[_ST_MAX] = {
                 "WHERE id = ?1 AND status IN ('pending', 'running')",
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind FROM jobs WHERE id = ?1",
+                "error_status, kind, submitter, submitter_role FROM jobs WHERE id = ?1",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1",
+        [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
                 "SELECT id, type, data, created_at FROM job_events WHERE job_id = ?1 AND id > ?2 "
                 "ORDER BY id",
@@ -70,7 +73,9 @@ static const char schema[] =
         " request_hash TEXT,"
         " created_at REAL NOT NULL,"
         " updated_at REAL NOT NULL,"
-        " last_event INTEGER NOT NULL DEFAULT 0);"
+        " last_event INTEGER NOT NULL DEFAULT 0,"
+        " submitter TEXT,"
+        " submitter_role TEXT);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
@@ -83,6 +88,15 @@ static const char schema[] =
         " name TEXT PRIMARY KEY,"
         " owner TEXT NOT NULL,"
         " expires_at REAL NOT NULL) WITHOUT ROWID;";
+
+/* Columns added after the first release: a database created by an older binary gets them
+ * with ALTER TABLE (existing rows: NULL = submitted with auth off). */
+static const struct {
+        const char *table, *column, *decl;
+} migrations[] = {
+        { "jobs", "submitter", "TEXT" },
+        { "jobs", "submitter_role", "TEXT" },
+};
 
 struct JobStore {
         pthread_mutex_t lock;
@@ -176,6 +190,50 @@ void job_store_free(JobStore *s) {
         free(s);
 }
 
+static int column_exists(sqlite3 *db, const char *table, const char *column, bool *ret) {
+        _cleanup_free_ char *sql = NULL;
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        if (asprintf(&sql, "PRAGMA table_info(%s)", table) < 0)
+                return SQLITE_NOMEM;
+        *ret = false;
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (streq(strempty((const char *) sqlite3_column_text(st, 1)), column))
+                        *ret = true;
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Returns an SQLite result code like the rest of job_store_open(). */
+static int migrate(sqlite3 *db) {
+        for (size_t i = 0; i < ELEMENTSOF(migrations); i++) {
+                _cleanup_free_ char *sql = NULL;
+                bool exists;
+                int rc;
+
+                rc = column_exists(db, migrations[i].table, migrations[i].column, &exists);
+                if (rc != SQLITE_OK)
+                        return rc;
+                if (exists)
+                        continue;
+                if (asprintf(
+                            &sql,
+                            "ALTER TABLE %s ADD COLUMN %s %s",
+                            migrations[i].table,
+                            migrations[i].column,
+                            migrations[i].decl) < 0)
+                        return SQLITE_NOMEM;
+                rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
+        return SQLITE_OK;
+}
+
 int job_store_open(const char *path, JobStore **ret) {
         JobStore *s;
         int rc, r;
@@ -208,6 +266,8 @@ int job_store_open(const char *path, JobStore **ret) {
                 NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = migrate(s->db);
         for (size_t i = 0; rc == SQLITE_OK && i < _ST_MAX; i++)
                 rc = sqlite3_prepare_v3(
                         s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
@@ -292,6 +352,8 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         bind_text(st, 8, job->idempotency_key);
         bind_text(st, 9, job->request_hash);
         (void) sqlite3_bind_double(st, 10, t);
+        bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
+        bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
@@ -411,7 +473,7 @@ static json_object *json_from_column(sqlite3_stmt *st, int col) {
         return o;
 }
 
-static json_object *row_to_json(sqlite3_stmt *st) {
+static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
         const char *error = (const char *) sqlite3_column_text(st, 8);
@@ -437,6 +499,19 @@ static json_object *row_to_json(sqlite3_stmt *st) {
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
         if (sqlite3_column_type(st, 9) != SQLITE_NULL)
                 json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
+        if (with_owner && sqlite3_column_type(st, 11) != SQLITE_NULL) {
+                json_object *by = json_object_new_object();
+                const char *role = (const char *) sqlite3_column_text(st, 12);
+
+                if (by) {
+                        json_object_object_add(
+                                by,
+                                "sub",
+                                json_object_new_string((const char *) sqlite3_column_text(st, 11)));
+                        json_object_object_add(by, "role", role ? json_object_new_string(role) : NULL);
+                }
+                json_object_object_add(o, "submitted_by", by);
+        }
         return o;
 }
 
@@ -450,7 +525,7 @@ int job_store_get_json(JobStore *s, const char *id, json_object **ret) {
         bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-                o = row_to_json(st);
+                o = row_to_json(st, true);
                 if (!o)
                         r = -ENOMEM;
         } else
@@ -477,6 +552,42 @@ int job_store_get_status(JobStore *s, const char *id, JobStatus *ret) {
         sqlite3_reset(st);
         pthread_mutex_unlock(&s->lock);
         return r;
+}
+
+int job_store_get_owner(JobStore *s, const char *id, char **ret) {
+        sqlite3_stmt *st;
+        char *owner = NULL;
+        int rc, r = 0;
+
+        pthread_mutex_lock(&s->lock);
+        st = stmt(s, ST_OWNER);
+        bind_text(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *v = (const char *) sqlite3_column_text(st, 0);
+
+                if (v && !(owner = strdup(v)))
+                        r = -ENOMEM;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+        sqlite3_reset(st);
+        pthread_mutex_unlock(&s->lock);
+        if (r >= 0)
+                *ret = owner;
+        return r;
+}
+
+int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata) {
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = fn(s->db, userdata);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int job_store_sqlite_errno(int rc) {
+        return sqlite_errno(rc);
 }
 
 int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret) {
@@ -507,7 +618,7 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
 
                         if (n == limit)
                                 break;
-                        j = row_to_json(st);
+                        j = row_to_json(st, false);
                         if (!j || json_object_array_add(jobs, j) < 0) {
                                 json_object_put(j);
                                 r = -ENOMEM;
