@@ -128,8 +128,9 @@ void audit_journal(const AuditRecord *rec) {
         snprintf(target, sizeof(target), "AUDIT_TARGET=%s", strempty(rec->target));
         snprintf(result, sizeof(result), "AUDIT_RESULT=%d", rec->result);
         snprintf(addr, sizeof(addr), "AUDIT_REMOTE_ADDR=%s", strempty(rec->remote_addr));
+        /* NOTICE: kept at the default LOG_LEVEL (info) and at notice. */
         log_fields(
-                LOG_INFO,
+                LOG_NOTICE,
                 fields,
                 "audit: %s (%s) %s %s -> %d",
                 rec->actor ?: "anonymous",
