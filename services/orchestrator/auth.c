@@ -16,6 +16,51 @@
 #define AUTH_REALM "ai-semble"
 #define AUTH_PUBKEY_MAX (64 * 1024)
 
+/* Tokens verified lately, per HTTP thread: a client on a keep-alive connection sends the
+ * same token again and again, and re-verifying it (base64, two JSON parses, an HMAC or a
+ * signature check) was most of auth's cost on a cheap route. An entry is only ever a
+ * token that passed auth_jwt_verify() under the current keys (auth_setup() bumps the
+ * epoch), is compared in full with CRYPTO_memcmp, and misses from its exp on (the full
+ * check then applies the leeway). Tokens longer than AUTH_CACHE_TOKEN_MAX are not kept. */
+#define AUTH_CACHE_SLOTS 8
+#define AUTH_CACHE_TOKEN_MAX 1024
+
+typedef struct AuthCacheEntry {
+        uint64_t epoch;
+        size_t len;
+        AuthClaims claims;
+        char token[AUTH_CACHE_TOKEN_MAX];
+} AuthCacheEntry;
+
+static _Atomic uint64_t auth_cache_epoch = 1;
+static __thread AuthCacheEntry auth_cache[AUTH_CACHE_SLOTS];
+static __thread unsigned auth_cache_next;
+
+static const AuthCacheEntry *auth_cache_find(const char *tok, size_t len, int64_t now) {
+        uint64_t epoch = auth_cache_epoch;
+
+        for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
+                const AuthCacheEntry *e = &auth_cache[i];
+
+                if (e->epoch == epoch && e->len == len && now < e->claims.exp &&
+                    CRYPTO_memcmp(e->token, tok, len) == 0)
+                        return e;
+        }
+        return NULL;
+}
+
+static void auth_cache_add(const char *tok, size_t len, const AuthClaims *claims) {
+        AuthCacheEntry *e;
+
+        if (len > AUTH_CACHE_TOKEN_MAX)
+                return;
+        e = &auth_cache[auth_cache_next++ % AUTH_CACHE_SLOTS];
+        memcpy(e->token, tok, len);
+        e->len = len;
+        e->claims = *claims;
+        e->epoch = auth_cache_epoch;
+}
+
 static int read_small_file(const char *path, size_t max, char **ret) {
         FILE *f = fopen(path, "re");
         char *buf;
@@ -55,6 +100,7 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         AuthJwt *jwt = NULL;
         int r;
 
+        auth_cache_epoch++; /* new keys: forget the tokens verified under the old ones */
         if (!nonempty(c->secret_file) && !nonempty(c->public_key_file)) {
                 *ret = NULL;
                 return 0;
@@ -113,6 +159,8 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         const char *h, *tok;
         size_t len;
         const char *why = NULL;
+        const AuthCacheEntry *hit;
+        int64_t now;
         int r;
 
         if (!jwt) {
@@ -130,11 +178,18 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         len = strlen(tok);
         while (len > 0 && tok[len - 1] == ' ')
                 len--;
-        r = auth_jwt_verify(jwt, tok, len, (int64_t) time(NULL), ret, &why);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return auth_refuse(req, 401, "invalid_token", why ?: "invalid token");
+        now = (int64_t) time(NULL);
+        hit = auth_cache_find(tok, len, now);
+        if (hit)
+                *ret = hit->claims;
+        else {
+                r = auth_jwt_verify(jwt, tok, len, now, ret, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return auth_refuse(req, 401, "invalid_token", why ?: "invalid token");
+                auth_cache_add(tok, len, ret);
+        }
         if (!auth_role_allows(ret->role, method, route))
                 return auth_refuse(
                         req,
