@@ -30,7 +30,8 @@ static uint64_t now_us(void) {
  * a slot for what the request acted on (the audit row's target). */
 typedef struct ApiContext {
         uint64_t t0_us;
-        AuthClaims who; /* sub "" = auth off (or a signed webhook) */
+        double t_received; /* Unix seconds: the audit row's time */
+        AuthClaims who;    /* sub "" = auth off (or a signed webhook) */
         char target[192];
 } ApiContext;
 
@@ -1151,8 +1152,8 @@ static int hexval(char c) {
                                        : -1;
 }
 
-/* Like query_get() but %XX-decoded ("+" stays "+": RFC 3339 offsets); false if absent,
- * -1 in *ret_bad when it is not valid percent-encoding or too long. */
+/* Like query_get() but %XX-decoded ("+" stays "+": RFC 3339 offsets); false if absent.
+ * *ret_bad is set when the value is not valid percent-encoding (or %00) or too long. */
 static bool query_get_decoded(const char *query, const char *key, char *buf, size_t size, bool *ret_bad) {
         char raw[512];
         size_t o = 0;
@@ -1393,6 +1394,7 @@ api_audit(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx
                 api_context_set_target(
                         ctx, http_request_param(req, "id") ?: http_request_param(req, "name"));
         rec = (AuditRecord){
+                .time = ctx->t_received,
                 .actor = actor && *actor ? actor : "anonymous",
                 .role = role,
                 .action = ar->action,
@@ -1416,6 +1418,12 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
         ApiContext ctx = { .t0_us = now_us() };
         int r, gate, status;
 
+        if (ar->action) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ctx.t_received = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        }
         gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx.who);
         if (ar->signed_body || !o->jwt)
                 ctx.who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };

@@ -8,8 +8,11 @@
 # loss are printed. The audit row and its journal line are written with auth off too
 # (actor = client address), so the POST figures compare auth alone, audit included on
 # both sides.
+# With AUTH_BENCH_BASELINE=<an orchestrator binary built before the audit trail> a third
+# row compares the POST with auth off on that binary (no audit row) and on this one
+# (audit row + journal line): the cost of the audit writes alone.
 # Usage: tests/bench/auth-throughput.sh [rounds] [seconds]   (default 5 rounds of 5 s)
-# Ports: AUTH_BENCH_PORT (18190) auth off, +1 fake upstream, +2 auth on.
+# Ports: AUTH_BENCH_PORT (18190) auth off, +1 fake upstream, +2 auth on, +3 baseline.
 # AUTH_BENCH_CONNECTIONS (8) wrk connections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,10 +47,10 @@ admin=$("$token" --secret-file "$tmp/secret" --role admin --sub bench-admin --tt
 "$fake" "127.0.0.1:$up_port" &
 pids+=($!)
 up="http://127.0.0.1:$up_port"
-start() { # port db [secret]
+start() { # port db [secret [binary]]
         ORCHESTRATOR_LISTEN="127.0.0.1:$1" ORCH_DB_PATH="$tmp/$2" LOG_LEVEL=notice \
                 ORCH_JWT_SECRET_FILE=${3:-} LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up \
-                NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "$orch" 2>>"$tmp/$2.log" &
+                NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "${4:-$orch}" 2>>"$tmp/$2.log" &
         pids+=($!)
         for _ in $(seq 50); do
                 curl -sf -o /dev/null "http://127.0.0.1:$1/health/live" && return 0
@@ -57,6 +60,11 @@ start() { # port db [secret]
 }
 start "$port" off.db
 start "$auth_port" on.db "$tmp/secret"
+base_port=$((port + 3))
+if [ -n "${AUTH_BENCH_BASELINE:-}" ]; then
+        [ -x "$AUTH_BENCH_BASELINE" ] || die "AUTH_BENCH_BASELINE: $AUTH_BENCH_BASELINE is not executable"
+        start "$base_port" base.db "" "$AUTH_BENCH_BASELINE"
+fi
 
 submit() { # port auth-header -> job id
         curl -sf -H "$2" -H 'Content-Type: application/json' -d '{"text":"x","task":"tokenize"}' \
@@ -89,15 +97,15 @@ run() { # script url header -> "rps errors"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-bench() { # label script path-off path-on header-on
-        local off=() on=() errs=0 rps err
-        run "$2" "http://127.0.0.1:$port$3" "X-Bench: 1" >/dev/null # warm up
-        run "$2" "http://127.0.0.1:$auth_port$4" "$5" >/dev/null
+bench() { # label script path-off path-on header-on [port-off port-on]
+        local off=() on=() errs=0 rps err p_off=${6:-$port} p_on=${7:-$auth_port}
+        run "$2" "http://127.0.0.1:$p_off$3" "X-Bench: 1" >/dev/null # warm up
+        run "$2" "http://127.0.0.1:$p_on$4" "$5" >/dev/null
         for _ in $(seq "$rounds"); do
-                read -r rps err < <(run "$2" "http://127.0.0.1:$port$3" "X-Bench: 1")
+                read -r rps err < <(run "$2" "http://127.0.0.1:$p_off$3" "X-Bench: 1")
                 off+=("$rps")
                 errs=$((errs + err))
-                read -r rps err < <(run "$2" "http://127.0.0.1:$auth_port$4" "$5")
+                read -r rps err < <(run "$2" "http://127.0.0.1:$p_on$4" "$5")
                 on+=("$rps")
                 errs=$((errs + err))
         done
@@ -115,5 +123,11 @@ echo "|---|---|---|---|---|---|---|"
 bench "GET /jobs/{id} (viewer token)" "$tmp/report.lua" "/jobs/$job_off" "/jobs/$job_on" "Authorization: Bearer $viewer"
 bench "POST /locks/bench (admin token, audited)" "$tmp/post.lua" "/locks/bench" "/locks/bench" \
         "Authorization: Bearer $admin"
+if [ -n "${AUTH_BENCH_BASELINE:-}" ]; then
+        echo
+        echo "| route, auth off | baseline (no audit) req/s | this build (audit) req/s | loss | baseline rounds | audit rounds | non-2xx/errors |"
+        echo "|---|---|---|---|---|---|---|"
+        bench "POST /locks/bench" "$tmp/post.lua" "/locks/bench" "/locks/bench" "X-Bench: 1" "$base_port" "$port"
+fi
 echo
 echo "Audit rows written: off $(curl -s "http://127.0.0.1:$port/audit?action=lock.acquire&limit=1" | sed -n 's/.*"id":\([0-9]*\).*/\1/p'), on $(curl -s -H "Authorization: Bearer $admin" "http://127.0.0.1:$auth_port/audit?action=lock.acquire&limit=1" | sed -n 's/.*"id":\([0-9]*\).*/\1/p') (the newest row id)."
