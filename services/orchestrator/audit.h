@@ -37,11 +37,14 @@ typedef struct AuditLog AuditLog;
 
 /* Creates the table if missing and prepares the insert on store's connection. */
 int audit_open(JobStore *store, AuditLog **ret);
-/* Must run before job_store_free() of the store it was opened on. */
+/* Stops the writer and writes what is queued: after the HTTP server stopped and before
+ * job_store_free() of the store it was opened on. */
 void audit_free(AuditLog *a);
 
-/* One row in the database. */
+/* Queues one row (copied); the writer thread commits it within AUDIT_FLUSH_MS. */
 int audit_write(AuditLog *a, const AuditRecord *rec);
+/* Writes the queued rows now (one transaction); returns how many, or -errno. */
+int audit_flush(AuditLog *a);
 /* The same record to the journal (structured AUDIT_* fields, MESSAGE_ID). */
 void audit_journal(const AuditRecord *rec);
 /* {records:[{id, time, actor, role, action, target, result, request_id, remote_addr}],
