@@ -74,12 +74,15 @@ static int handle_ready(HttpRequest *req, void *userdata) {
         return http_reply_json(req, ready ? 200 : 503, o);
 }
 
-int health_add_routes(HttpServer *s, HealthContext *ctx) {
-        const HttpRoute routes[] = {
-                { "GET", "/health", handle_health, 0, ctx },
-                { "GET", "/health/live", handle_live, 0, ctx },
-                { "GET", "/health/ready", handle_ready, 0, ctx },
-        };
+void health_routes(HealthContext *ctx, HttpRoute ret[static HEALTH_N_ROUTES]) {
+        ret[0] = (HttpRoute){ "GET", "/health", handle_health, 0, ctx };
+        ret[1] = (HttpRoute){ "GET", "/health/live", handle_live, 0, ctx };
+        ret[2] = (HttpRoute){ "GET", "/health/ready", handle_ready, 0, ctx };
+}
 
+int health_add_routes(HttpServer *s, HealthContext *ctx) {
+        HttpRoute routes[HEALTH_N_ROUTES];
+
+        health_routes(ctx, routes);
         return http_server_add_routes(s, routes, ELEMENTSOF(routes));
 }

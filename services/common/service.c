@@ -9,12 +9,22 @@
 #include "notify.h"
 #include "service.h"
 
+/* A built-in route behind the definition's gate. */
+typedef struct GatedRoute {
+        ServiceContext *ctx;
+        HttpHandler handler;
+        void *userdata;
+} GatedRoute;
+
+#define BUILTIN_N_ROUTES (HEALTH_N_ROUTES + 1)
+
 struct ServiceContext {
         const ServiceDefinition *def;
         ServiceCommonConfig common;
         MetricsRegistry *metrics;
         HttpServer *server;
         HealthContext health;
+        GatedRoute gated[BUILTIN_N_ROUTES];
 };
 
 MetricsRegistry *service_metrics(ServiceContext *ctx) {
@@ -129,6 +139,31 @@ static int handle_metrics(HttpRequest *req, void *userdata) {
         if (r < 0)
                 return r;
         return http_reply(req, 200, METRICS_CONTENT_TYPE, text, len);
+}
+
+static int handle_gated(HttpRequest *req, void *userdata) {
+        GatedRoute *g = userdata;
+        int r;
+
+        r = g->ctx->def->gate(req, g->ctx->def->userdata);
+        if (r < 0)
+                return http_request_replied(req) ? 0 : r;
+        return g->handler(req, g->userdata);
+}
+
+/* /health, /health/live, /health/ready and /metrics, each behind the gate if there is one. */
+static int add_builtin_routes(ServiceContext *ctx) {
+        HttpRoute routes[BUILTIN_N_ROUTES];
+
+        health_routes(&ctx->health, routes);
+        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, 0, ctx };
+        if (ctx->def->gate)
+                for (size_t i = 0; i < BUILTIN_N_ROUTES; i++) {
+                        ctx->gated[i] = (GatedRoute){ ctx, routes[i].handler, routes[i].userdata };
+                        routes[i].handler = handle_gated;
+                        routes[i].userdata = &ctx->gated[i];
+                }
+        return http_server_add_routes(ctx->server, routes, BUILTIN_N_ROUTES);
 }
 
 /* path is /health/live by default; probes pass /health/ready for readiness. */
@@ -321,10 +356,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         ctx.health.version = def->version;
         ctx.health.readiness = def->readiness;
         ctx.health.userdata = def->userdata;
-        r = health_add_routes(ctx.server, &ctx.health);
-        if (r >= 0)
-                r = http_server_add_routes(
-                        ctx.server, &(const HttpRoute){ "GET", "/metrics", handle_metrics, 0, &ctx }, 1);
+        r = add_builtin_routes(&ctx);
         if (r >= 0 && def->n_routes > 0)
                 r = http_server_add_routes(ctx.server, def->routes, def->n_routes);
         if (r < 0) {

@@ -40,6 +40,10 @@ typedef struct ServiceDefinition {
         /* After config, logging and metrics, before listening: register metrics etc. */
         int (*setup)(ServiceContext *ctx, void *userdata);
         void (*teardown)(void *userdata);
+        /* NULL = the built-in routes (/health*, /metrics) are open. Otherwise called with
+         * userdata before each of them is served: >= 0 serve it, < 0 refused (the gate has
+         * answered, e.g. 401). The service's own routes are not passed through it. */
+        int (*gate)(HttpRequest *req, void *userdata);
 } ServiceDefinition;
 
 /* Runs the service; returns the process exit code. */

@@ -24,6 +24,27 @@ static uint64_t now_us(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* ---- the per-request context ----------------------------------------------------- */
+
+/* What every handler gets besides the request: the start time, the verified caller and
+ * a slot for what the request acted on (the audit row's target). */
+typedef struct ApiContext {
+        uint64_t t0_us;
+        double t_received; /* Unix seconds: the audit row's time */
+        AuthClaims who;    /* sub "" = auth off (or a signed webhook) */
+        char target[192];
+} ApiContext;
+
+static void api_context_set_target(ApiContext *ctx, const char *target) {
+        snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
+}
+
+/* A new job is owned by the caller (recorded with auth on) and is the request's target. */
+static void api_context_submitted(ApiContext *ctx, Job *j) {
+        job_set_submitter(j, ctx->who.sub, auth_role_to_string(ctx->who.role));
+        api_context_set_target(ctx, j->id);
+}
+
 /* ---- replies -------------------------------------------------------------------- */
 
 /* A problem with extension members (job_id, service) that problem.h does not model. */
@@ -389,7 +410,8 @@ static int guardrail_gate(HttpRequest *req, Orchestrator *o, const Submission *s
         return r < 0 ? r : 1;
 }
 
-static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint64_t t0_us) {
+static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, ApiContext *ctx) {
+        const uint64_t t0_us = ctx->t0_us;
         const bool async = sub->async || prefer_async(req);
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
@@ -462,6 +484,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, uint
         if (r < 0)
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
+        api_context_submitted(ctx, j);
         r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
         if (r == -EEXIST && key)
                 return reply_problem_ext(
@@ -539,7 +562,7 @@ static uint64_t service_timeout(Orchestrator *o, UpstreamService s) {
 
 /* ---- the seed's endpoints --------------------------------------------------------- */
 
-static int handle_llm_completion(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_llm_completion(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const char *prompt = NULL, *model = "auto";
         int64_t max_tokens = 1000;
@@ -579,7 +602,7 @@ static int handle_llm_completion(HttpRequest *req, Orchestrator *o, uint64_t t0)
                         .async = async,
                         .shape = SHAPE_LLM,
                 },
-                t0);
+                ctx);
 }
 
 static int validate_task(UpstreamService s, const char *task, json_object **errs, const UpstreamTask **ret) {
@@ -598,7 +621,7 @@ static int validate_task(UpstreamService s, const char *task, json_object **errs
                 names);
 }
 
-static int handle_vision_analyze(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_vision_analyze(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const char *url = NULL, *b64 = NULL, *task_name = "analyze";
         json_object *options = NULL;
@@ -641,10 +664,10 @@ static int handle_vision_analyze(HttpRequest *req, Orchestrator *o, uint64_t t0)
                         .async = async,
                         .shape = SHAPE_GENERIC,
                 },
-                t0);
+                ctx);
 }
 
-static int handle_nlp_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_nlp_process(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const char *text = NULL, *task_name = "analyze", *language = "auto";
         json_object *options = NULL;
@@ -683,10 +706,10 @@ static int handle_nlp_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .async = async,
                         .shape = SHAPE_GENERIC,
                 },
-                t0);
+                ctx);
 }
 
-static int handle_data_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_data_process(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const char *operation = NULL;
         json_object *data = NULL, *options = NULL;
@@ -731,12 +754,12 @@ static int handle_data_process(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .async = async,
                         .shape = SHAPE_DATA,
                 },
-                t0);
+                ctx);
 }
 
 /* POST /dispatch {service, task, payload, priority, timeout, async}: any task of any
  * service, the payload sent as the service's request body. */
-static int handle_dispatch(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = NULL;
         const char *service = NULL, *task_name = NULL, *prio_s = NULL;
         json_object *payload = NULL, *v;
@@ -797,7 +820,7 @@ static int handle_dispatch(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .async = async,
                         .shape = SHAPE_DISPATCH,
                 },
-                t0);
+                ctx);
 }
 
 /* ---- /workflows ------------------------------------------------------------------ */
@@ -806,7 +829,7 @@ static int handle_dispatch(HttpRequest *req, Orchestrator *o, uint64_t t0) {
  * validated as a whole (422 naming steps[i].field), then run as a job whose events show
  * every step. Synchronous by default: 200 with the workflow job (status completed or
  * failed, result.steps.<id>.{status, job_id, output|error}). */
-static int handle_workflow(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_workflow(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *job = NULL;
         _cleanup_(workflow_run_unrefp) WorkflowRun *run = NULL;
         Workflow *w = NULL;
@@ -825,9 +848,11 @@ static int handle_workflow(HttpRequest *req, Orchestrator *o, uint64_t t0) {
         }
         if (r < 0)
                 return r;
-        r = workflow_run_start(o, w, http_request_id(req), &run);
+        r = workflow_run_start(
+                o, w, http_request_id(req), ctx->who.sub, auth_role_to_string(ctx->who.role), &run);
         if (r < 0)
                 return r;
+        api_context_set_target(ctx, workflow_run_id(run));
         snprintf(location, sizeof(location), "/jobs/%s", workflow_run_id(run));
         (void) http_reply_add_header(req, "X-Job-ID", workflow_run_id(run));
         if (async || prefer_async(req)) {
@@ -869,7 +894,7 @@ static bool lock_name_valid(const char *s) {
         return true;
 }
 
-static int handle_lock_list(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_lock_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *list = NULL, *resp = json_object_new_object();
         int r;
 
@@ -884,7 +909,7 @@ static int handle_lock_list(HttpRequest *req, Orchestrator *o, uint64_t t0) {
 
 /* POST /locks/{name} {owner, ttl=30}: take a free or expired lease, or renew one's own;
  * 409 with the holder otherwise. */
-static int handle_lock_acquire(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_lock_acquire(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *lock = NULL;
         const char *name = http_request_param(req, "name"), *owner = NULL;
         double ttl = 30;
@@ -929,7 +954,7 @@ static int handle_lock_acquire(HttpRequest *req, Orchestrator *o, uint64_t t0) {
 }
 
 /* DELETE /locks/{name}?owner=X */
-static int handle_lock_release(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_lock_release(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *resp = json_object_new_object();
         const char *name = http_request_param(req, "name");
         char owner[129];
@@ -973,7 +998,7 @@ static int reply_job_not_found(HttpRequest *req, const char *id) {
         return http_reply_error(req, 404, "Job %.64s not found", id);
 }
 
-static int handle_job_get(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_job_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *job = NULL;
         const char *id = http_request_param(req, "id");
         int r;
@@ -983,10 +1008,12 @@ static int handle_job_get(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                 return reply_job_not_found(req, id);
         if (r < 0)
                 return r;
+        if (!o->jwt)
+                json_object_object_del(job, "submitted_by"); /* recorded while auth was on */
         return http_reply_json(req, 200, job);
 }
 
-static int handle_job_list(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_job_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *errs = NULL, *list = NULL;
         const char *q = http_request_query(req);
         char buf[64];
@@ -1025,12 +1052,30 @@ static int handle_job_list(HttpRequest *req, Orchestrator *o, uint64_t t0) {
         return http_reply_json(req, 200, list);
 }
 
-static int handle_job_cancel(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_job_cancel(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *job = NULL;
         const char *id = http_request_param(req, "id");
         JobStatus st;
         int r;
 
+        /* Operators cancel their own jobs only; admins (and everyone with auth off) any. */
+        if (o->jwt && ctx->who.role < AUTH_ROLE_ADMIN) {
+                _cleanup_free_ char *owner = NULL;
+
+                r = job_store_get_owner(o->store, id, &owner);
+                if (r == -ENOENT)
+                        return reply_job_not_found(req, id);
+                if (r < 0)
+                        return r;
+                if (!owner || !streq(owner, ctx->who.sub)) {
+                        (void) auth_refuse(
+                                req,
+                                403,
+                                "insufficient_scope",
+                                "this job belongs to someone else: an operator may cancel only its own jobs");
+                        return 0;
+                }
+        }
         r = job_runner_cancel(o->runner, id);
         if (r == -ENOENT)
                 return reply_job_not_found(req, id);
@@ -1069,7 +1114,7 @@ static int sse_write_event(HttpRequest *req, int64_t id, const char *type, json_
         return http_reply_stream_write(req, buf, (size_t) n);
 }
 
-static int handle_job_events(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *events = NULL;
         const char *id = http_request_param(req, "id"),
                    *last_hdr = http_request_header(req, "Last-Event-ID");
@@ -1173,13 +1218,109 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, uint64_t t0) {
         return 0;
 }
 
+/* ---- /audit ---------------------------------------------------------------------- */
+
+static int hexval(char c) {
+        return c >= '0' && c <= '9'    ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+}
+
+/* Like query_get() but %XX-decoded ("+" stays "+": RFC 3339 offsets); false if absent.
+ * *ret_bad is set when the value is not valid percent-encoding (or %00) or too long. */
+static bool query_get_decoded(const char *query, const char *key, char *buf, size_t size, bool *ret_bad) {
+        char raw[512];
+        size_t o = 0;
+
+        *ret_bad = false;
+        if (!query_get(query, key, raw, sizeof(raw)))
+                return false;
+        for (const char *p = raw; *p; p++) {
+                int c = (unsigned char) *p;
+
+                if (c == '%') {
+                        int h = hexval(p[1]), l = h >= 0 ? hexval(p[2]) : -1;
+
+                        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
+                                *ret_bad = true;
+                                return true;
+                        }
+                        c = h * 16 + l;
+                        p += 2;
+                }
+                if (o + 1 >= size) {
+                        *ret_bad = true;
+                        return true;
+                }
+                buf[o++] = (char) c;
+        }
+        buf[o] = '\0';
+        return true;
+}
+
+/* GET /audit?actor=&action=&since=&limit=&cursor= (admins): newest first. */
+static int handle_audit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *errs = NULL, *list = NULL;
+        const char *q = http_request_query(req);
+        char actor[AUTH_SUB_MAX + 1], action[64], buf[64];
+        AuditQuery aq = { .limit = 100 };
+        bool bad;
+        char *end;
+        int r;
+
+        if (!o->audit)
+                return http_reply_error(req, 503, "the audit log is not open");
+        if (query_get_decoded(q, "actor", actor, sizeof(actor), &bad) && actor[0]) {
+                if (bad)
+                        (void) json_errors_add(
+                                &errs, "actor", "must be 1-%d characters, percent-encoded", AUTH_SUB_MAX);
+                else
+                        aq.actor = actor;
+        }
+        if (query_get_decoded(q, "action", action, sizeof(action), &bad) && action[0]) {
+                if (bad)
+                        (void) json_errors_add(&errs, "action", "must be an action such as job.submit");
+                else
+                        aq.action = action;
+        }
+        if (query_get_decoded(q, "since", buf, sizeof(buf), &bad) &&
+            (bad || audit_parse_time(buf, &aq.since) < 0))
+                (void) json_errors_add(
+                        &errs, "since", "must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z");
+        if (query_get(q, "limit", buf, sizeof(buf))) {
+                long long v;
+
+                errno = 0;
+                v = strtoll(buf, &end, 10);
+                if (errno || end == buf || *end || v < 1 || v > AUDIT_QUERY_LIMIT_MAX)
+                        (void) json_errors_add(
+                                &errs, "limit", "must be an integer from 1 to %d", AUDIT_QUERY_LIMIT_MAX);
+                else
+                        aq.limit = (unsigned) v;
+        }
+        if (query_get(q, "cursor", buf, sizeof(buf)) && buf[0]) {
+                errno = 0;
+                aq.cursor = strtoll(buf, &end, 10);
+                if (errno || end == buf || *end || aq.cursor < 1)
+                        (void) json_errors_add(
+                                &errs, "cursor", "must be a next_cursor value from an earlier page");
+        }
+        if (errs)
+                return http_reply_validation(req, errs);
+        r = audit_query_json(o->audit, &aq, &list);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, list);
+}
+
 /* ---- /webhook -------------------------------------------------------------------- */
 
 /* POST /webhook: authenticated by its HMAC signature (not a bearer token); a verified
  * delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with the
  * JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
  * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry. */
-static int handle_webhook(HttpRequest *req, Orchestrator *o, uint64_t t0) {
+static int handle_webhook(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *body = NULL;
         const char *why = NULL, *event, *raw;
         const WebhookEvent *ev;
@@ -1216,6 +1357,7 @@ static int handle_webhook(HttpRequest *req, Orchestrator *o, uint64_t t0) {
         if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
                 event = json_object_get_string(v);
         ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);
+        api_context_set_target(ctx, event);
         if (!ev) {
                 _cleanup_json_ json_object *ack = json_object_new_object();
                 if (!ack)
@@ -1241,34 +1383,36 @@ static int handle_webhook(HttpRequest *req, Orchestrator *o, uint64_t t0) {
                         .async = true,
                         .shape = SHAPE_DISPATCH,
                 },
-                t0);
+                ctx);
 }
 
 /* ---- the route table with its own request counter -------------------------------- */
 
-typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, uint64_t t0_us);
+typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 
 typedef struct ApiRoute {
         const char *method, *path;
         ApiHandler handler;
-        bool signed_body; /* authenticated by its own signature, not a bearer token */
+        const char *action; /* the audit row's action; NULL = not state-changing, not audited */
+        bool signed_body;   /* authenticated by its own signature, not a bearer token */
 } ApiRoute;
 
 static const ApiRoute api_table[] = {
-        { "POST", "/ai/llm/completion", handle_llm_completion },
-        { "POST", "/ai/vision/analyze", handle_vision_analyze },
-        { "POST", "/ai/nlp/process", handle_nlp_process },
-        { "POST", "/data/process", handle_data_process },
-        { "POST", "/dispatch", handle_dispatch },
-        { "POST", "/workflows", handle_workflow },
+        { "POST", "/ai/llm/completion", handle_llm_completion, "job.submit" },
+        { "POST", "/ai/vision/analyze", handle_vision_analyze, "job.submit" },
+        { "POST", "/ai/nlp/process", handle_nlp_process, "job.submit" },
+        { "POST", "/data/process", handle_data_process, "job.submit" },
+        { "POST", "/dispatch", handle_dispatch, "dispatch" },
+        { "POST", "/workflows", handle_workflow, "workflow.submit" },
         { "GET", "/locks", handle_lock_list },
-        { "POST", "/locks/{name}", handle_lock_acquire },
-        { "DELETE", "/locks/{name}", handle_lock_release },
+        { "POST", "/locks/{name}", handle_lock_acquire, "lock.acquire" },
+        { "DELETE", "/locks/{name}", handle_lock_release, "lock.release" },
         { "GET", "/jobs", handle_job_list },
         { "GET", "/jobs/{id}", handle_job_get },
-        { "DELETE", "/jobs/{id}", handle_job_cancel },
+        { "DELETE", "/jobs/{id}", handle_job_cancel, "job.cancel" },
         { "GET", "/jobs/{id}/events", handle_job_events },
-        { "POST", "/webhook", handle_webhook, true },
+        { "POST", "/webhook", handle_webhook, "webhook.receive", true },
+        { "GET", "/audit", handle_audit },
 };
 
 static Orchestrator *api_orchestrator;
@@ -1303,34 +1447,88 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
 }
 static HttpRoute http_routes[ELEMENTSOF(api_table)];
 
+/* The audit row of a state-changing request, written here after the handler (or the
+ * refusal) so that no handler can forget it. */
+static void
+api_audit(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate, int status) {
+        const char *addr = http_request_remote_addr(req), *actor, *role = "none";
+        AuditRecord rec;
+        int r;
+
+        if (ar->signed_body)
+                actor = "webhook"; /* authenticated (or not) by its signature */
+        else if (!o->jwt)
+                actor = addr; /* auth off: the client address is all we know */
+        else if (gate == -EACCES && status == 401)
+                actor = "anonymous";
+        else {
+                actor = ctx->who.sub;
+                role = auth_role_to_string(ctx->who.role);
+        }
+        if (!ctx->target[0])
+                api_context_set_target(
+                        ctx, http_request_param(req, "id") ?: http_request_param(req, "name"));
+        rec = (AuditRecord){
+                .time = ctx->t_received,
+                .actor = actor && *actor ? actor : "anonymous",
+                .role = role,
+                .action = ar->action,
+                .target = ctx->target,
+                .result = status,
+                .request_id = http_request_id(req),
+                .remote_addr = addr,
+        };
+        audit_journal(&rec);
+        if (o->audit) {
+                r = audit_write(o->audit, &rec);
+                if (r < 0)
+                        log_warning_errno(
+                                r, "Failed to write the audit row of %s %s: %m", ar->method, ar->path);
+        }
+}
+
 static int api_dispatch(HttpRequest *req, void *userdata) {
         const ApiRoute *ar = userdata;
         Orchestrator *o = api_orchestrator;
-        uint64_t t0 = now_us();
-        AuthClaims who;
-        int r;
+        ApiContext ctx = { .t0_us = now_us() };
+        int r, gate, status;
 
-        who = (AuthClaims){};
-        r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &who);
+        if (ar->action) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ctx.t_received = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        }
+        gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx.who);
+        if (ar->signed_body || !o->jwt)
+                ctx.who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
         if (r >= 0)
-                r = api_rate_limit(req, o, &who);
+                r = api_rate_limit(req, o, &ctx.who);
         if (r == -EACCES || r == -EBUSY)
                 r = 0; /* refused and answered: the handler does not run */
         else if (r >= 0)
-                r = ar->handler(req, o, t0);
+                r = ar->handler(req, o, &ctx);
+        /* A handler that failed without replying gets the server's 500. */
+        status = http_request_replied(req) ? http_reply_status(req) : 500;
+        if (ar->action)
+                api_audit(req, o, ar, &ctx, gate, status);
         if (o->http_requests) {
-                char status[16];
+                char s[16];
 
-                /* A handler that failed without replying gets the server's 500. */
-                snprintf(
-                        status,
-                        sizeof(status),
-                        "%d",
-                        http_request_replied(req) ? http_reply_status(req) : 500);
-                (void) metrics_counter_add(
-                        o->http_requests, (const char *[]){ ar->path, ar->method, status }, 1);
+                snprintf(s, sizeof(s), "%d", status);
+                (void) metrics_counter_add(o->http_requests, (const char *[]){ ar->path, ar->method, s }, 1);
         }
         return r;
+}
+
+/* ServiceDefinition.gate: /health* and /metrics need a viewer token unless exempt. */
+int api_gate(HttpRequest *req, void *userdata) {
+        Orchestrator *o = userdata;
+        AuthClaims who;
+
+        if (!o->jwt || auth_exempt_match(o->auth_exempt, http_request_path(req)))
+                return 0;
+        return auth_gate(o->jwt, req, "GET", http_request_path(req), &who);
 }
 
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n) {

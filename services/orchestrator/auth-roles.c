@@ -21,9 +21,16 @@ static const AuthRule auth_rules[] = {
         { "POST", "/data/process", AUTH_ROLE_OPERATOR },
         { "POST", "/dispatch", AUTH_ROLE_OPERATOR },
         { "POST", "/workflows", AUTH_ROLE_OPERATOR },
-        /* Cancelling is admin-only until jobs record their owner (operators may then
-         * cancel their own); locks are admin-only by design. */
-        { "DELETE", "/jobs/{id}", AUTH_ROLE_ADMIN },
+        /* Operators may cancel their own jobs only: the handler compares the job's
+         * submitter with the token's sub (admins cancel any). */
+        { "DELETE", "/jobs/{id}", AUTH_ROLE_OPERATOR },
+        /* The built-in routes, when not listed in ORCH_AUTH_EXEMPT. */
+        { "GET", "/health", AUTH_ROLE_VIEWER },
+        { "GET", "/health/live", AUTH_ROLE_VIEWER },
+        { "GET", "/health/ready", AUTH_ROLE_VIEWER },
+        { "GET", "/metrics", AUTH_ROLE_VIEWER },
+        /* Locks and the audit log are admin-only by design. */
+        { "GET", "/audit", AUTH_ROLE_ADMIN },
         { "GET", "/locks", AUTH_ROLE_ADMIN },
         { "POST", "/locks/{name}", AUTH_ROLE_ADMIN },
         { "DELETE", "/locks/{name}", AUTH_ROLE_ADMIN },

@@ -16,6 +16,51 @@
 #define AUTH_REALM "ai-semble"
 #define AUTH_PUBKEY_MAX (64 * 1024)
 
+/* Tokens verified lately, per HTTP thread: a client on a keep-alive connection sends the
+ * same token again and again, and re-verifying it (base64, two JSON parses, an HMAC or a
+ * signature check) was most of auth's cost on a cheap route. An entry is only ever a
+ * token that passed auth_jwt_verify() under the current keys (auth_setup() bumps the
+ * epoch), is compared in full with CRYPTO_memcmp, and misses from its exp on (the full
+ * check then applies the leeway). Tokens longer than AUTH_CACHE_TOKEN_MAX are not kept. */
+#define AUTH_CACHE_SLOTS 8
+#define AUTH_CACHE_TOKEN_MAX 1024
+
+typedef struct AuthCacheEntry {
+        uint64_t epoch;
+        size_t len;
+        AuthClaims claims;
+        char token[AUTH_CACHE_TOKEN_MAX];
+} AuthCacheEntry;
+
+static _Atomic uint64_t auth_cache_epoch = 1;
+static __thread AuthCacheEntry auth_cache[AUTH_CACHE_SLOTS];
+static __thread unsigned auth_cache_next;
+
+static const AuthCacheEntry *auth_cache_find(const char *tok, size_t len, int64_t now) {
+        uint64_t epoch = auth_cache_epoch;
+
+        for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++) {
+                const AuthCacheEntry *e = &auth_cache[i];
+
+                if (e->epoch == epoch && e->len == len && now < e->claims.exp &&
+                    CRYPTO_memcmp(e->token, tok, len) == 0)
+                        return e;
+        }
+        return NULL;
+}
+
+static void auth_cache_add(const char *tok, size_t len, const AuthClaims *claims) {
+        AuthCacheEntry *e;
+
+        if (len > AUTH_CACHE_TOKEN_MAX)
+                return;
+        e = &auth_cache[auth_cache_next++ % AUTH_CACHE_SLOTS];
+        memcpy(e->token, tok, len);
+        e->len = len;
+        e->claims = *claims;
+        e->epoch = auth_cache_epoch;
+}
+
 static int read_small_file(const char *path, size_t max, char **ret) {
         FILE *f = fopen(path, "re");
         char *buf;
@@ -55,6 +100,7 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         AuthJwt *jwt = NULL;
         int r;
 
+        auth_cache_epoch++; /* new keys: forget the tokens verified under the old ones */
         if (!nonempty(c->secret_file) && !nonempty(c->public_key_file)) {
                 *ret = NULL;
                 return 0;
@@ -89,7 +135,7 @@ finish:
         return r;
 }
 
-static int refuse(HttpRequest *req, int status, const char *error, const char *description) {
+int auth_refuse(HttpRequest *req, int status, const char *error, const char *description) {
         char h[256];
         int r;
 
@@ -113,6 +159,8 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         const char *h, *tok;
         size_t len;
         const char *why = NULL;
+        const AuthCacheEntry *hit;
+        int64_t now;
         int r;
 
         if (!jwt) {
@@ -121,26 +169,70 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
         }
         h = http_request_header(req, "Authorization");
         if (!h || !*h)
-                return refuse(req, 401, NULL, "a bearer token is required");
+                return auth_refuse(req, 401, NULL, "a bearer token is required");
         if (strncasecmp(h, "Bearer ", 7) != 0)
-                return refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
+                return auth_refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
         tok = h + 7;
         while (*tok == ' ')
                 tok++;
         len = strlen(tok);
         while (len > 0 && tok[len - 1] == ' ')
                 len--;
-        r = auth_jwt_verify(jwt, tok, len, (int64_t) time(NULL), ret, &why);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return refuse(req, 401, "invalid_token", why ?: "invalid token");
+        now = (int64_t) time(NULL);
+        hit = auth_cache_find(tok, len, now);
+        if (hit)
+                *ret = hit->claims;
+        else {
+                r = auth_jwt_verify(jwt, tok, len, now, ret, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return auth_refuse(req, 401, "invalid_token", why ?: "invalid token");
+                auth_cache_add(tok, len, ret);
+        }
         if (!auth_role_allows(ret->role, method, route))
-                return refuse(
+                return auth_refuse(
                         req,
                         403,
                         "insufficient_scope",
                         ret->role == AUTH_ROLE_NONE ? "the token carries no known role"
                                                     : "this role may not call this endpoint");
         return 0;
+}
+
+static const char *const exempt_paths[] = { "/health", "/health/live", "/health/ready", "/metrics" };
+
+int auth_exempt_parse(const char *list, unsigned *ret_mask, char *bad, size_t bad_size) {
+        unsigned mask = 0;
+
+        for (const char *p = list ?: ""; *p;) {
+                const char *end = strchrnul(p, ',');
+                size_t n;
+                bool found = false;
+
+                while (p < end && *p == ' ')
+                        p++;
+                n = (size_t) (end - p);
+                while (n > 0 && p[n - 1] == ' ')
+                        n--;
+                for (size_t i = 0; n > 0 && i < ELEMENTSOF(exempt_paths); i++)
+                        if (strlen(exempt_paths[i]) == n && strncmp(exempt_paths[i], p, n) == 0) {
+                                mask |= 1u << i;
+                                found = true;
+                        }
+                if (n > 0 && !found) {
+                        snprintf(bad, bad_size, "%.*s", (int) n, p);
+                        return -EINVAL;
+                }
+                p = *end ? end + 1 : end;
+        }
+        *ret_mask = mask;
+        return 0;
+}
+
+bool auth_exempt_match(unsigned mask, const char *path) {
+        for (size_t i = 0; path && i < ELEMENTSOF(exempt_paths); i++)
+                if ((mask & (1u << i)) && strcmp(exempt_paths[i], path) == 0)
+                        return true;
+        return false;
 }

@@ -63,6 +63,11 @@ int job_new(
         return 0;
 }
 
+void job_set_submitter(Job *j, const char *sub, const char *role) {
+        snprintf(j->submitter, sizeof(j->submitter), "%s", strempty(sub));
+        snprintf(j->submitter_role, sizeof(j->submitter_role), "%s", strempty(role));
+}
+
 Job *job_ref(Job *j) {
         __atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
         return j;
@@ -449,6 +454,8 @@ int job_runner_submit(
                 .idempotency_key = idempotency_key,
                 .request_hash = request_hash,
                 .guardrail_flags = j->guardrail_flags,
+                .submitter = j->submitter,
+                .submitter_role = j->submitter_role,
         };
         bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
         int k;

@@ -21,8 +21,10 @@ typedef struct Job {
         uint64_t timeout_ms;
         uint64_t deadline_ms; /* monotonic: queue wait counts against the timeout */
         char request_id[129];
-        int cancel;   /* set atomically by job_runner_cancel() */
-        bool started; /* already recorded as running (inline runs) */
+        char submitter[129];     /* JWT sub of who asked for it; "" = auth off */
+        char submitter_role[16]; /* that token's role */
+        int cancel;              /* set atomically by job_runner_cancel() */
+        bool started;            /* already recorded as running (inline runs) */
 
         pthread_mutex_t lock;
         pthread_cond_t cond;
@@ -59,6 +61,8 @@ int job_new(
         uint64_t timeout_ms,
         const char *request_id,
         Job **ret);
+/* Records who submitted the job (before job_runner_submit; sub NULL or "" = nobody). */
+void job_set_submitter(Job *j, const char *sub, const char *role);
 Job *job_ref(Job *j);
 void job_unref(Job *j);
 static inline void job_unrefp(Job **j) {

@@ -17,6 +17,7 @@ enum {
         ST_TRANSITION,
         ST_GET,
         ST_STATUS,
+        ST_OWNER,
         ST_EVENTS,
         ST_FIND_KEY,
         ST_BUMP,
@@ -30,8 +31,9 @@ enum {
 static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
-                "idempotency_key, request_hash, created_at, updated_at, last_event) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1)",
+                "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
+                "submitter_role) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -41,8 +43,10 @@ static const char *const statements[_ST_MAX] = {
                 "WHERE id = ?1 AND status IN ('pending', 'running')",
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, guardrail_flags, redactions FROM jobs WHERE id = ?1",
+                "error_status, kind, submitter, submitter_role, guardrail_flags, redactions FROM jobs "
+                "WHERE id = ?1",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1",
+        [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
                 "SELECT id, type, data, created_at FROM job_events WHERE job_id = ?1 AND id > ?2 "
                 "ORDER BY id",
@@ -54,14 +58,6 @@ static const char *const statements[_ST_MAX] = {
         [ST_ANNOTATE] =
                 "UPDATE jobs SET guardrail_flags = coalesce(?2, guardrail_flags), "
                 "redactions = coalesce(?3, redactions) WHERE id = ?1",
-};
-
-/* Columns added after the first release: ADD COLUMN on databases that predate them. */
-static const struct {
-        const char *name, *decl;
-} added_columns[] = {
-        { "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged the request */
-        { "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
 };
 
 static const char schema[] =
@@ -82,7 +78,9 @@ static const char schema[] =
         " request_hash TEXT,"
         " created_at REAL NOT NULL,"
         " updated_at REAL NOT NULL,"
-        " last_event INTEGER NOT NULL DEFAULT 0);"
+        " last_event INTEGER NOT NULL DEFAULT 0,"
+        " submitter TEXT,"
+        " submitter_role TEXT);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
@@ -95,6 +93,17 @@ static const char schema[] =
         " name TEXT PRIMARY KEY,"
         " owner TEXT NOT NULL,"
         " expires_at REAL NOT NULL) WITHOUT ROWID;";
+
+/* Columns added after the first release: a database created by an older binary gets them
+ * with ALTER TABLE (existing rows: NULL = submitted with auth off, nothing flagged). */
+static const struct {
+        const char *table, *column, *decl;
+} migrations[] = {
+        { "jobs", "submitter", "TEXT" },
+        { "jobs", "submitter_role", "TEXT" },
+        { "jobs", "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged it */
+        { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
+};
 
 struct JobStore {
         pthread_mutex_t lock;
@@ -188,33 +197,42 @@ void job_store_free(JobStore *s) {
         free(s);
 }
 
-static bool has_column(sqlite3 *db, const char *table, const char *column) {
+static int column_exists(sqlite3 *db, const char *table, const char *column, bool *ret) {
         _cleanup_free_ char *sql = NULL;
         sqlite3_stmt *st = NULL;
-        bool found = false;
+        int rc;
 
         if (asprintf(&sql, "PRAGMA table_info(%s)", table) < 0)
-                return false;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return false;
-        while (!found && sqlite3_step(st) == SQLITE_ROW)
-                found = streq((const char *) sqlite3_column_text(st, 1), column);
+                return SQLITE_NOMEM;
+        *ret = false;
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (streq(strempty((const char *) sqlite3_column_text(st, 1)), column))
+                        *ret = true;
         sqlite3_finalize(st);
-        return found;
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Returns an SQLite result code like the rest of job_store_open(). */
 static int migrate(sqlite3 *db) {
-        for (size_t i = 0; i < ELEMENTSOF(added_columns); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(migrations); i++) {
                 _cleanup_free_ char *sql = NULL;
+                bool exists;
                 int rc;
 
-                if (has_column(db, "jobs", added_columns[i].name))
+                rc = column_exists(db, migrations[i].table, migrations[i].column, &exists);
+                if (rc != SQLITE_OK)
+                        return rc;
+                if (exists)
                         continue;
                 if (asprintf(
                             &sql,
-                            "ALTER TABLE jobs ADD COLUMN %s %s",
-                            added_columns[i].name,
-                            added_columns[i].decl) < 0)
+                            "ALTER TABLE %s ADD COLUMN %s %s",
+                            migrations[i].table,
+                            migrations[i].column,
+                            migrations[i].decl) < 0)
                         return SQLITE_NOMEM;
                 rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
                 if (rc != SQLITE_OK)
@@ -341,6 +359,8 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         bind_text(st, 8, job->idempotency_key);
         bind_text(st, 9, job->request_hash);
         (void) sqlite3_bind_double(st, 10, t);
+        bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
+        bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0 && job->guardrail_flags) {
                 st = stmt(s, ST_ANNOTATE);
@@ -504,10 +524,11 @@ static void add_annotations(json_object *o, sqlite3_stmt *st) {
                 json_object_object_add(o, "redactions", json_from_column(st, r));
 }
 
-static json_object *row_to_json(sqlite3_stmt *st) {
+static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
         const char *error = (const char *) sqlite3_column_text(st, 8);
+        const int sub = column_index(st, "submitter");
 
         if (!o)
                 return NULL;
@@ -531,6 +552,19 @@ static json_object *row_to_json(sqlite3_stmt *st) {
         if (sqlite3_column_type(st, 9) != SQLITE_NULL)
                 json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
         add_annotations(o, st);
+        if (with_owner && sub >= 0 && sqlite3_column_type(st, sub) != SQLITE_NULL) {
+                json_object *by = json_object_new_object();
+                const char *role = (const char *) sqlite3_column_text(st, sub + 1);
+
+                if (by) {
+                        json_object_object_add(
+                                by,
+                                "sub",
+                                json_object_new_string((const char *) sqlite3_column_text(st, sub)));
+                        json_object_object_add(by, "role", role ? json_object_new_string(role) : NULL);
+                }
+                json_object_object_add(o, "submitted_by", by);
+        }
         return o;
 }
 
@@ -544,7 +578,7 @@ int job_store_get_json(JobStore *s, const char *id, json_object **ret) {
         bind_text(st, 1, id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-                o = row_to_json(st);
+                o = row_to_json(st, true);
                 if (!o)
                         r = -ENOMEM;
         } else
@@ -571,6 +605,42 @@ int job_store_get_status(JobStore *s, const char *id, JobStatus *ret) {
         sqlite3_reset(st);
         pthread_mutex_unlock(&s->lock);
         return r;
+}
+
+int job_store_get_owner(JobStore *s, const char *id, char **ret) {
+        sqlite3_stmt *st;
+        char *owner = NULL;
+        int rc, r = 0;
+
+        pthread_mutex_lock(&s->lock);
+        st = stmt(s, ST_OWNER);
+        bind_text(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                const char *v = (const char *) sqlite3_column_text(st, 0);
+
+                if (v && !(owner = strdup(v)))
+                        r = -ENOMEM;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+        sqlite3_reset(st);
+        pthread_mutex_unlock(&s->lock);
+        if (r >= 0)
+                *ret = owner;
+        return r;
+}
+
+int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata) {
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = fn(s->db, userdata);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int job_store_sqlite_errno(int rc) {
+        return sqlite_errno(rc);
 }
 
 int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret) {
@@ -601,7 +671,7 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
 
                         if (n == limit)
                                 break;
-                        j = row_to_json(st);
+                        j = row_to_json(st, false);
                         if (!j || json_object_array_add(jobs, j) < 0) {
                                 json_object_put(j);
                                 r = -ENOMEM;

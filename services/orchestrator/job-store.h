@@ -31,6 +31,8 @@ typedef struct JobNew {
         const char *request_hash;    /* fingerprint of the request for Idempotency-Key */
         bool running;                /* recorded as pending then running in one commit */
         const char *guardrail_flags; /* JSON array of flagged guardrail rules, NULL = none */
+        const char *submitter;       /* JWT sub; NULL or "" = auth off (not recorded) */
+        const char *submitter_role;  /* the token's role when submitter is set */
 } JobNew;
 
 /* A job as read back for re-running after a restart. */
@@ -62,9 +64,12 @@ int job_store_set_redactions(JobStore *s, const char *id, const char *redactions
 int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data);
 
 /* {job_id, status, service, task, priority, created_at, updated_at, result, error}, plus
- * guardrails: {flagged: [...]} and redactions: {kind: n} when the job has them. */
+ * guardrails: {flagged: [...]} and redactions: {kind: n} when the job has them, and
+ * submitted_by {sub, role} when the job recorded a submitter. */
 int job_store_get_json(JobStore *s, const char *id, json_object **ret);
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);
+/* The job's submitter (JWT sub) in *ret, NULL when none was recorded; -ENOENT if unknown. */
+int job_store_get_owner(JobStore *s, const char *id, char **ret);
 /* {jobs:[...], next_cursor} newest first; status < 0 = any; cursor 0 = from the newest. */
 int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret);
 /* Events with id > after as [{id, event, data, time}], and the job's current status. */
@@ -88,6 +93,13 @@ int job_store_lock_acquire(
 int job_store_lock_release(JobStore *s, const char *name, const char *owner);
 /* The unexpired locks as [{name, owner, expires_at}]. */
 int job_store_lock_list(JobStore *s, json_object **ret);
+
+/* Runs fn with the store's connection under the store's lock: for modules that keep their
+ * own tables in the same database (audit.c), so that there is one writer discipline. */
+typedef struct sqlite3 sqlite3;
+int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata);
+/* SQLite result code → -errno (the one mapping). */
+int job_store_sqlite_errno(int rc);
 
 /* Returns the current change generation; wait until it differs from gen or timeout. */
 uint64_t job_store_generation(JobStore *s);

@@ -25,6 +25,12 @@ static void *cleanup_thread(void *userdata) {
                         log_warning_errno(r, "Failed to delete old jobs: %m");
                 else if (deleted > 0)
                         log_info("deleted %u finished jobs past retention", deleted);
+                deleted = 0;
+                r = o->audit ? audit_prune(o->audit, o->config.audit_retention_ms, &deleted) : 0;
+                if (r < 0)
+                        log_warning_errno(r, "Failed to delete old audit rows: %m");
+                else if (deleted > 0)
+                        log_info("deleted %u audit rows past retention", deleted);
                 pthread_mutex_lock(&o->cleanup_lock);
                 ts = timespec_deadline_ms(o->config.cleanup_interval_ms);
                 while (!o->stopping)
@@ -123,6 +129,18 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                         r,
                         "Failed to set up bearer auth from %s: %m",
                         o->config.auth.secret_file ?: o->config.auth.public_key_file);
+        {
+                char bad[128];
+
+                r = auth_exempt_parse(
+                        o->config.auth.exempt ?: AUTH_EXEMPT_DEFAULT, &o->auth_exempt, bad, sizeof(bad));
+                if (r < 0)
+                        return log_error_errno(
+                                r,
+                                "ORCH_AUTH_EXEMPT: unknown path '%s' (one of /health, /health/live, "
+                                "/health/ready, /metrics)",
+                                bad);
+        }
         if (o->jwt)
                 log_info("bearer auth on (JWT)");
         else
@@ -150,6 +168,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = job_store_open(o->config.db_path, &o->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the job database %s: %m", o->config.db_path);
+        r = audit_open(o->store, &o->audit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the audit table in %s: %m", o->config.db_path);
         r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
         if (r < 0)
                 return r;
@@ -189,6 +210,7 @@ void orchestrator_stop(Orchestrator *o) {
         if (o->store)
                 workflow_runs_stop(o);
         job_runner_free(TAKE_PTR(o->runner));
+        audit_free(TAKE_PTR(o->audit));
         job_store_free(TAKE_PTR(o->store));
         if (o->upstreams.config)
                 upstreams_done(&o->upstreams);

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "guardrail.h"
 #include "http-server.h"
@@ -20,6 +21,7 @@ typedef struct OrchConfig {
         int64_t queue_max;
         uint64_t max_timeout_ms;
         uint64_t retention_ms;
+        uint64_t audit_retention_ms;
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
         AuthConfig auth;
@@ -41,6 +43,8 @@ typedef struct Orchestrator {
         JobStore *store;
         JobRunner *runner;
         AuthJwt *jwt;             /* NULL = bearer auth off */
+        unsigned auth_exempt;     /* built-in paths served without a token (auth_exempt_parse) */
+        AuditLog *audit;          /* rows in the job database */
         WebhookVerifier *webhook; /* NULL = POST /webhook answers 503 */
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
@@ -71,3 +75,5 @@ void orchestrator_stop(Orchestrator *o);
 /* The orchestrator's routes; handlers get o through the route table. */
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n);
 int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);
+/* ServiceDefinition.gate (userdata = o): the token check of /health* and /metrics. */
+int api_gate(HttpRequest *req, void *userdata);

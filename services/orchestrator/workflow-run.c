@@ -31,6 +31,7 @@ struct WorkflowRun {
         Workflow *w;
         char id[37];
         char request_id[129];
+        char submitter[129], submitter_role[16]; /* inherited by the step jobs */
         uint64_t deadline_ms;
 
         pthread_mutex_t lock;
@@ -99,6 +100,7 @@ static int start_step(WorkflowRun *r, unsigned i, json_object *const *outputs, J
                         &j);
         if (k < 0)
                 return k;
+        job_set_submitter(j, r->submitter, r->submitter_role);
         k = job_runner_submit(r->o->runner, j, false, NULL, NULL);
         if (k < 0)
                 return asprintf(ret_error, "could not queue the step: %s", strerror(-k)) < 0 ? -ENOMEM : k;
@@ -357,7 +359,13 @@ static void *run_thread(void *userdata) {
         return NULL;
 }
 
-int workflow_run_start(Orchestrator *o, Workflow *w, const char *request_id, WorkflowRun **ret) {
+int workflow_run_start(
+        Orchestrator *o,
+        Workflow *w,
+        const char *request_id,
+        const char *submitter,
+        const char *submitter_role,
+        WorkflowRun **ret) {
         _cleanup_(workflow_run_unrefp) WorkflowRun *r = NULL;
         const char *txt;
         pthread_attr_t attr;
@@ -373,6 +381,8 @@ int workflow_run_start(Orchestrator *o, Workflow *w, const char *request_id, Wor
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->cond, NULL);
         snprintf(r->request_id, sizeof(r->request_id), "%s", strempty(request_id));
+        snprintf(r->submitter, sizeof(r->submitter), "%s", strempty(submitter));
+        snprintf(r->submitter_role, sizeof(r->submitter_role), "%s", strempty(submitter_role));
         r->deadline_ms = now_ms() + o->config.max_timeout_ms;
         k = job_generate_id(r->id);
         if (k < 0)
@@ -389,6 +399,8 @@ int workflow_run_start(Orchestrator *o, Workflow *w, const char *request_id, Wor
                         .priority = "medium",
                         .payload = txt,
                         .timeout_ms = o->config.max_timeout_ms,
+                        .submitter = r->submitter,
+                        .submitter_role = r->submitter_role,
                 });
         if (k < 0)
                 return k;

@@ -7,8 +7,15 @@
 typedef struct Orchestrator Orchestrator;
 typedef struct WorkflowRun WorkflowRun;
 
-/* Persists the workflow job and starts its thread; takes over w (also on failure). */
-int workflow_run_start(Orchestrator *o, Workflow *w, const char *request_id, WorkflowRun **ret);
+/* Persists the workflow job and starts its thread; takes over w (also on failure). The
+ * workflow and its step jobs record submitter/role (NULL = auth off) as their owner. */
+int workflow_run_start(
+        Orchestrator *o,
+        Workflow *w,
+        const char *request_id,
+        const char *submitter,
+        const char *submitter_role,
+        WorkflowRun **ret);
 const char *workflow_run_id(WorkflowRun *r);
 /* Waits until the workflow finished; -ETIMEDOUT after timeout_ms. */
 int workflow_run_wait(WorkflowRun *r, uint64_t timeout_ms);

@@ -403,7 +403,11 @@ START_TEST(test_role_table) {
         ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "POST", "/ai/llm/completion"));
         ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "GET", "/jobs/{id}"));
         ck_assert(!auth_role_allows(AUTH_ROLE_OPERATOR, "POST", "/locks/{name}"));
-        ck_assert(!auth_role_allows(AUTH_ROLE_OPERATOR, "DELETE", "/jobs/{id}"));
+        /* Operators reach DELETE /jobs/{id}; the handler then checks the job is theirs. */
+        ck_assert(auth_role_allows(AUTH_ROLE_OPERATOR, "DELETE", "/jobs/{id}"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_VIEWER, "DELETE", "/jobs/{id}"));
+        ck_assert(auth_role_allows(AUTH_ROLE_VIEWER, "GET", "/metrics"));
+        ck_assert(!auth_role_allows(AUTH_ROLE_NONE, "GET", "/health/live"));
         ck_assert(auth_role_allows(AUTH_ROLE_ADMIN, "DELETE", "/locks/{name}"));
         ck_assert(auth_role_allows(AUTH_ROLE_ADMIN, "DELETE", "/jobs/{id}"));
         /* Unlisted routes are admin-only; no role means nothing. */

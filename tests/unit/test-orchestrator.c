@@ -4,11 +4,14 @@
  * in-process fake upstream that answers slowly, with 503s, or not at all on demand. */
 #include <check.h>
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <openssl/hmac.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include "audit.h"
 #include "breaker.h"
 #include "fake-upstream.h"
 #include "http-client.h"
@@ -1353,6 +1356,539 @@ START_TEST(test_guardrails_and_redaction) {
 }
 END_TEST
 
+/* ---- ownership, audit, exempt paths ------------------------------------------------- */
+
+static char secret_path[160], webhook_secret_path[160];
+static const char test_secret[] = "0123456789abcdef0123456789abcdef-test-secret";
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        ck_assert_int_eq(fclose(f), 0);
+}
+
+/* "Authorization: Bearer <token>" for sub/role, in buf. */
+static const char *bearer(char *buf, size_t size, const char *sub, const char *role) {
+        char *tok = NULL;
+
+        ck_assert_int_eq(
+                auth_jwt_mint_hs256(
+                        test_secret,
+                        strlen(test_secret),
+                        sub,
+                        role,
+                        NULL,
+                        NULL,
+                        (int64_t) time(NULL),
+                        600,
+                        &tok),
+                0);
+        snprintf(buf, size, "Authorization: Bearer %s", tok);
+        free(tok);
+        return buf;
+}
+
+static void start_with_auth(void) {
+        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
+        write_file(secret_path, test_secret);
+        snprintf(webhook_secret_path, sizeof(webhook_secret_path), "%s/webhook-secret", tmpdir);
+        write_file(webhook_secret_path, test_secret);
+        orch.config.auth.secret_file = secret_path;
+        orch.config.webhook_secret_file = webhook_secret_path;
+        orch.config.webhook_window_ms = 300000;
+        orch.config.audit_retention_ms = 3600 * 1000;
+        start_orchestrator(4, 16);
+}
+
+/* The newest audit rows matching query (admin token), as the reply. */
+static Reply audit_rows(const char *admin, const char *query) {
+        char path[512];
+        const char *h[] = { admin, NULL };
+
+        snprintf(path, sizeof(path), "/audit%s", query);
+        return request("GET", path, NULL, h);
+}
+
+/* The row is written right after the answer went out: wait until n rows exist. */
+static void audit_wait(const char *admin, size_t n) {
+        for (int i = 0; i < 200; i++) {
+                Reply r = audit_rows(admin, "?limit=1000");
+                size_t have = json_object_array_length(json_object_object_get(r.body, "records"));
+
+                reply_done(&r);
+                if (have >= n)
+                        return;
+                usleep(10 * 1000);
+        }
+        ck_abort_msg("fewer than %zu audit rows", n);
+}
+
+static json_object *audit_row(Reply *r, size_t i) {
+        json_object *records;
+
+        ck_assert(json_object_object_get_ex(r->body, "records", &records));
+        ck_assert_msg(
+                json_object_array_length(records) > i,
+                "%zu records, wanted #%zu: %s",
+                json_object_array_length(records),
+                i,
+                r->raw);
+        return json_object_array_get_idx(records, i);
+}
+
+static json_object *find_row(Reply *r, const char *action, int result) {
+        json_object *records = json_object_object_get(r->body, "records");
+
+        for (size_t i = 0; i < json_object_array_length(records); i++) {
+                json_object *row = json_object_array_get_idx(records, i);
+
+                if (streq(strempty(jstr(row, "action")), action) &&
+                    json_object_get_int(json_object_object_get(row, "result")) == result)
+                        return row;
+        }
+        ck_abort_msg("no audit row %s %d in %s", action, result, r->raw);
+        return NULL;
+}
+
+START_TEST(test_ownership) {
+        char adm[1024], alice[1024], bob[1024], vic[1024], path[128], id[64], id2[64];
+        const char *async_body =
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:2000\"},\"async\":true}";
+        json_object *job, *by;
+        Reply r;
+
+        start_with_auth();
+        bearer(adm, sizeof(adm), "root", "admin");
+        bearer(alice, sizeof(alice), "alice", "operator");
+        bearer(bob, sizeof(bob), "bob", "operator");
+        bearer(vic, sizeof(vic), "vic", "viewer");
+
+        /* A viewer cannot submit. */
+        r = request("POST", "/dispatch", async_body, (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 403);
+        reply_done(&r);
+
+        r = request("POST", "/dispatch", async_body, (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        snprintf(path, sizeof(path), "/jobs/%s", id);
+        r = request("GET", path, NULL, (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
+        ck_assert_str_eq(jstr(by, "sub"), "alice");
+        ck_assert_str_eq(jstr(by, "role"), "operator");
+        reply_done(&r);
+
+        /* Bob may not cancel Alice's job, and is not told whose it is. */
+        r = request("DELETE", path, NULL, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 403);
+        ck_assert_ptr_nonnull(strstr(r.headers, "error=\"insufficient_scope\""));
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "belongs to someone else"));
+        ck_assert_ptr_null(strstr(r.raw, "alice"));
+        reply_done(&r);
+        r = request("DELETE", path, NULL, (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 403);
+        reply_done(&r);
+        r = request("DELETE", path, NULL, (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "cancelled");
+        reply_done(&r);
+
+        /* An admin cancels anyone's. */
+        r = request("POST", "/dispatch", async_body, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id2, sizeof(id2), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        snprintf(path, sizeof(path), "/jobs/%s", id2);
+        r = request("DELETE", path, NULL, (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("DELETE", "/jobs/nope", NULL, (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+
+        /* Workflow steps inherit the submitter. */
+        r = request(
+                "POST",
+                "/workflows",
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":\"x\"}}]}",
+                (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 200);
+        {
+                json_object *res, *steps, *a;
+
+                ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
+                ck_assert_str_eq(jstr(by, "sub"), "alice");
+                ck_assert(json_object_object_get_ex(r.body, "result", &res));
+                ck_assert(json_object_object_get_ex(res, "steps", &steps));
+                ck_assert(json_object_object_get_ex(steps, "a", &a));
+                snprintf(path, sizeof(path), "/jobs/%s", jstr(a, "job_id"));
+        }
+        reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ vic, NULL });
+        ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
+        ck_assert_str_eq(jstr(by, "sub"), "alice");
+        reply_done(&r);
+
+        /* With auth off nothing is recorded and nothing shown. */
+        stop_orchestrator();
+        orch.config.auth.secret_file = NULL;
+        start_orchestrator(4, 16);
+        job = get_job(id);
+        ck_assert(!json_object_object_get_ex(job, "submitted_by", NULL));
+        json_object_put(job);
+}
+END_TEST
+
+static void webhook_sign(const char *body, char out[static 128]) {
+        unsigned char md[32];
+        unsigned int n = 0;
+
+        ck_assert_ptr_nonnull(
+                HMAC(EVP_sha256(),
+                     test_secret,
+                     (int) strlen(test_secret),
+                     (const unsigned char *) body,
+                     strlen(body),
+                     md,
+                     &n));
+        strcpy(out, "X-Hub-Signature-256: sha256=");
+        for (unsigned i = 0; i < n; i++)
+                snprintf(out + strlen(out), 3, "%02x", md[i]);
+}
+
+START_TEST(test_audit_trail) {
+        char adm[1024], alice[1024], vic[1024], sig[128], since[40], q[160];
+        const char *hook = "{\"type\":\"ping\"}";
+        json_object *row;
+        double t_mid;
+        Reply r;
+
+        start_with_auth();
+        bearer(adm, sizeof(adm), "root", "admin");
+        bearer(alice, sizeof(alice), "alice", "operator");
+        bearer(vic, sizeof(vic), "vic", "viewer");
+
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"hi\",\"task\":\"tokenize\"}",
+                        (const char *[]){ alice, "X-Request-ID: req-submit-1", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        audit_wait(adm, 1);
+        r = audit_rows(adm, "?limit=1");
+        ck_assert_int_eq(r.status, 200);
+        row = audit_row(&r, 0);
+        ck_assert_str_eq(jstr(row, "actor"), "alice");
+        ck_assert_str_eq(jstr(row, "role"), "operator");
+        ck_assert_str_eq(jstr(row, "action"), "job.submit");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(row, "result")), 200);
+        ck_assert_str_eq(jstr(row, "request_id"), "req-submit-1");
+        ck_assert_str_eq(jstr(row, "remote_addr"), "127.0.0.1");
+        ck_assert_uint_eq(strlen(jstr(row, "target")), 36); /* the job id */
+        ck_assert_uint_eq(strlen(jstr(row, "time")), 24);   /* 2026-11-21T16:50:56.830Z */
+        reply_done(&r);
+
+        usleep(20 * 1000);
+        {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                t_mid = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        }
+        job_format_time(t_mid, since);
+        usleep(20 * 1000);
+
+        /* Refused requests are audited too: no token, viewer submitting. */
+        r = request("POST", "/dispatch", "{}", NULL);
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+        r = request("POST", "/dispatch", "{}", (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 403);
+        reply_done(&r);
+        r = request("POST", "/locks/gpu-0", "{\"owner\":\"x\"}", (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("DELETE", "/locks/gpu-0?owner=x", NULL, (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("POST", "/webhook", hook, (const char *[]){ "X-Hub-Signature-256: sha256=00", NULL });
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+        webhook_sign(hook, sig);
+        r = request("POST", "/webhook", hook, (const char *[]){ sig, NULL });
+        ck_assert_int_eq(r.status, 202);
+        reply_done(&r);
+
+        audit_wait(adm, 7);
+        r = audit_rows(adm, "?limit=6");
+        ck_assert_int_eq(r.status, 200);
+        /* Each row is written after its answer went out: rows of requests that follow
+         * each other closely may be in either order. */
+        row = find_row(&r, "webhook.receive", 202);
+        ck_assert_str_eq(jstr(row, "actor"), "webhook");
+        ck_assert_str_eq(jstr(row, "target"), "ping");
+        row = find_row(&r, "webhook.receive", 401);
+        ck_assert_str_eq(jstr(row, "actor"), "webhook");
+        row = find_row(&r, "lock.release", 200);
+        ck_assert_str_eq(jstr(row, "target"), "gpu-0");
+        ck_assert_str_eq(jstr(row, "actor"), "root");
+        row = find_row(&r, "lock.acquire", 200);
+        ck_assert_str_eq(jstr(row, "role"), "admin");
+        ck_assert_str_eq(jstr(row, "target"), "gpu-0");
+        row = find_row(&r, "dispatch", 403);
+        ck_assert_str_eq(jstr(row, "actor"), "vic");
+        ck_assert_str_eq(jstr(row, "role"), "viewer");
+        row = find_row(&r, "dispatch", 401);
+        ck_assert_str_eq(jstr(row, "actor"), "anonymous");
+        ck_assert_str_eq(jstr(row, "role"), "none");
+        ck_assert_ptr_null(json_object_object_get(row, "target"));
+        ck_assert_ptr_nonnull(jstr(r.body, "next_cursor"));
+        reply_done(&r);
+
+        /* Filters. */
+        r = audit_rows(adm, "?actor=alice");
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 1);
+        reply_done(&r);
+        r = audit_rows(adm, "?action=lock.acquire&actor=root");
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 1);
+        reply_done(&r);
+        snprintf(q, sizeof(q), "?since=%s", since);
+        r = audit_rows(adm, q);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 6);
+        reply_done(&r);
+        r = audit_rows(adm, "?since=2000-01-01T00:00:00%2B01:00&action=job.submit");
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 1);
+        reply_done(&r);
+        /* Paging with the cursor. */
+        r = audit_rows(adm, "?limit=6");
+        snprintf(q, sizeof(q), "?limit=6&cursor=%s", jstr(r.body, "next_cursor"));
+        reply_done(&r);
+        r = audit_rows(adm, q);
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 1);
+        ck_assert_str_eq(jstr(audit_row(&r, 0), "actor"), "alice");
+        reply_done(&r);
+
+        /* Bad parameters name the field; only admins read the log. */
+        r = audit_rows(adm, "?since=yesterday");
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"since\""));
+        reply_done(&r);
+        r = audit_rows(adm, "?limit=0");
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"limit\""));
+        reply_done(&r);
+        r = audit_rows(alice, "");
+        ck_assert_int_eq(r.status, 403);
+        reply_done(&r);
+        r = request("GET", "/audit", NULL, NULL);
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+
+        /* Retention. */
+        ck_assert_int_eq(audit_prune(orch.audit, 0, NULL), 0);
+        r = audit_rows(adm, "");
+        ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "records")), 0);
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_audit_auth_off) {
+        Reply r;
+        json_object *row;
+
+        start_orchestrator(2, 16);
+        r = request("POST", "/locks/l1", "{\"owner\":\"a\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        audit_wait(NULL, 1);
+        r = request("GET", "/audit?action=lock.acquire", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        row = audit_row(&r, 0);
+        ck_assert_str_eq(jstr(row, "actor"), "127.0.0.1");
+        ck_assert_str_eq(jstr(row, "role"), "none");
+        ck_assert_str_eq(jstr(row, "target"), "l1");
+        reply_done(&r);
+}
+END_TEST
+
+START_TEST(test_audit_parse_time) {
+        double t;
+
+        ck_assert_int_eq(audit_parse_time("1970-01-01T00:00:00Z", &t), 0);
+        ck_assert(t == 0);
+        ck_assert_int_eq(audit_parse_time("2026-11-21T16:50:56.5Z", &t), 0);
+        ck_assert(t == 1795279856.5);
+        ck_assert_int_eq(audit_parse_time("2026-11-21T17:50:56+01:00", &t), 0);
+        ck_assert(t == 1795279856);
+        ck_assert_int_eq(audit_parse_time("2026-11-21", &t), -EINVAL);
+        ck_assert_int_eq(audit_parse_time("2026-11-21T16:50:56", &t), -EINVAL);
+        ck_assert_int_eq(audit_parse_time("2026-13-21T16:50:56Z", &t), -EINVAL);
+        ck_assert_int_eq(audit_parse_time("2026-11-21T16:50:56Zjunk", &t), -EINVAL);
+        ck_assert_int_eq(audit_parse_time("yesterday", &t), -EINVAL);
+        ck_assert_int_eq(audit_parse_time(NULL, &t), -EINVAL);
+}
+END_TEST
+
+/* A database written by a binary from before job ownership: the jobs table without the
+ * submitter columns, and no audit table. */
+START_TEST(test_migration_old_db) {
+        sqlite3 *db = NULL;
+        char adm[1024];
+        json_object *job, *by;
+        Reply r;
+
+        ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+        ck_assert_int_eq(
+                sqlite3_exec(
+                        db,
+                        "CREATE TABLE jobs(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL "
+                        "DEFAULT 'task', service TEXT NOT NULL, task TEXT NOT NULL, status TEXT NOT NULL, "
+                        "priority TEXT NOT NULL, payload TEXT NOT NULL, timeout_ms INTEGER NOT NULL DEFAULT 0, "
+                        "result TEXT, error TEXT, error_status INTEGER, idempotency_key TEXT UNIQUE, "
+                        "request_hash TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL, last_event "
+                        "INTEGER NOT NULL DEFAULT 0);"
+                        "INSERT INTO jobs(id, service, task, status, priority, payload, created_at, "
+                        "updated_at, last_event) VALUES('old-1', 'nlp', 'tokenize', 'completed', 'medium', "
+                        "'{}', unixepoch(), unixepoch(), 1);",
+                        NULL,
+                        NULL,
+                        NULL),
+                SQLITE_OK);
+        sqlite3_close(db);
+
+        start_with_auth();
+        bearer(adm, sizeof(adm), "root", "admin");
+        r = request("GET", "/jobs/old-1", NULL, (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        ck_assert(!json_object_object_get_ex(r.body, "submitted_by", NULL));
+        reply_done(&r);
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"x\",\"task\":\"tokenize\"}",
+                        (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        {
+                char path[128];
+
+                snprintf(path, sizeof(path), "/jobs/%s", jstr(r.body, "job_id"));
+                reply_done(&r);
+                r = request("GET", path, NULL, (const char *[]){ adm, NULL });
+        }
+        ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
+        ck_assert_str_eq(jstr(by, "sub"), "root");
+        reply_done(&r);
+        audit_wait(adm, 1);
+        r = audit_rows(adm, "?action=job.submit");
+        ck_assert_str_eq(jstr(audit_row(&r, 0), "actor"), "root");
+        reply_done(&r);
+        /* Opening it again (columns present now) is a no-op. */
+        stop_orchestrator();
+        start_with_auth();
+        job = NULL;
+        r = request("GET", "/jobs/old-1", NULL, (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        json_object_put(job);
+}
+END_TEST
+
+/* The binary: /metrics needs a token once it is no longer in ORCH_AUTH_EXEMPT, and an
+ * unknown entry stops the start naming it. */
+static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
+        static char env_listen[64], env_db[192], env_secret[192], env_exempt[256];
+        pid_t pid;
+
+        snprintf(env_listen, sizeof(env_listen), "ORCHESTRATOR_LISTEN=127.0.0.1:%d", port);
+        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/exempt.db", tmpdir);
+        snprintf(env_secret, sizeof(env_secret), "ORCH_JWT_SECRET_FILE=%s", secret_path);
+        snprintf(env_exempt, sizeof(env_exempt), "ORCH_AUTH_EXEMPT=%s", exempt);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                char *const argv[] = { (char *) orchestrator_bin, NULL };
+                char *const envp[] = { env_listen,
+                                       env_db,
+                                       env_secret,
+                                       env_exempt,
+                                       (char *) "LOG_LEVEL=warning",
+                                       (char *) "ORCH_PROBE_TIMEOUT=100ms",
+                                       NULL };
+
+                if (out_fd >= 0)
+                        dup2(out_fd, STDERR_FILENO);
+                execve(orchestrator_bin, argv, envp);
+                _exit(127);
+        }
+        return pid;
+}
+
+START_TEST(test_exempt_paths) {
+        char vic[1024], logpath[192], log[4096] = "";
+        int status;
+        pid_t pid;
+        Reply r;
+
+        if (!orchestrator_bin)
+                return;
+        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
+        write_file(secret_path, test_secret);
+        bearer(vic, sizeof(vic), "vic", "viewer");
+        port = 19500 + (int) (getpid() % 400);
+        pid = spawn_orchestrator("/health, /health/live", -1);
+        for (int i = 0; i < 100; i++) {
+                HttpClientResponse resp;
+                char url[128];
+
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
+                if (http_client_get(url, 500, 0, &resp) >= 0) {
+                        http_client_response_done(&resp);
+                        break;
+                }
+                usleep(50 * 1000);
+        }
+        r = request("GET", "/health/live", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, NULL);
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_ptr_nonnull(strstr(r.headers, "WWW-Authenticate: Bearer"));
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/health/ready", NULL, (const char *[]){ "Authorization: Bearer x.y.z", NULL });
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+
+        snprintf(logpath, sizeof(logpath), "%s/exempt.log", tmpdir);
+        {
+                int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                FILE *f;
+
+                ck_assert_int_ge(fd, 0);
+                pid = spawn_orchestrator("/metrics,/jobs", fd);
+                close(fd);
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+                f = fopen(logpath, "re");
+                ck_assert_ptr_nonnull(f);
+                (void) !fread(log, 1, sizeof(log) - 1, f);
+                fclose(f);
+                ck_assert_msg(strstr(log, "ORCH_AUTH_EXEMPT: unknown path '/jobs'"), "log: %s", log);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("orchestrator");
         TCase *tc = tcase_create("parts"), *e2e = tcase_create("endpoints");
@@ -1365,6 +1901,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_job_store_migration);
         tcase_add_test(tc, test_workflow_validation);
         tcase_add_test(tc, test_workflow_references);
+        tcase_add_test(tc, test_audit_parse_time);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(e2e, setup, teardown);
@@ -1382,6 +1919,11 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_locks);
         tcase_add_test(e2e, test_openapi_routes);
         tcase_add_test(e2e, test_guardrails_and_redaction);
+        tcase_add_test(e2e, test_ownership);
+        tcase_add_test(e2e, test_audit_trail);
+        tcase_add_test(e2e, test_audit_auth_off);
+        tcase_add_test(e2e, test_migration_old_db);
+        tcase_add_test(e2e, test_exempt_paths);
         suite_add_tcase(s, e2e);
         return s;
 }
