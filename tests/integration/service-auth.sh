@@ -63,6 +63,36 @@ t_auth_roles() {
 }
 check "auth: 401 without or with a bad token, viewer reads, operator submits, 403 past the role" t_auth_roles
 
+t_auth_owner_audit() {
+        local otto bob admin id body='{"text":"ownership check","task":"tokenize"}'
+        otto=$(auth_token operator otto) && bob=$(auth_token operator bob) && admin=$(auth_token admin ada) || return 1
+        id=$(curl -sf -H "Authorization: Bearer $otto" -H 'Content-Type: application/json' -d "$body" \
+                "$URL/ai/nlp/process" | jq -r .job_id) || return 1
+        # ownership is checked before the job's state: another operator is refused, the
+        # owner and an admin get through to the state (409: it already completed)
+        expect_eq "another operator cancels" 403 "$(auth_code "$bob" DELETE "/jobs/$id")" &&
+                expect_eq "the owner cancels" 409 "$(auth_code "$otto" DELETE "/jobs/$id")" &&
+                expect_eq "an admin cancels" 409 "$(auth_code "$admin" DELETE "/jobs/$id")" &&
+                expect_eq "an operator reads the audit log" 403 "$(auth_code "$otto" GET /audit)" || return 1
+        curl -sf -H "Authorization: Bearer $admin" "$URL/jobs/$id" | jq -e '.submitted_by.sub == "otto"' >/dev/null ||
+                { echo "job $id does not name its submitter"; return 1; }
+        local i rows
+        for ((i = 0; i < 50; i++)); do # rows are written in batches, just after the answer
+                rows=$(curl -sf -H "Authorization: Bearer $admin" "$URL/audit?actor=bob&action=job.cancel")
+                jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 403)] | length == 1' <<<"$rows" >/dev/null &&
+                        break
+                sleep 0.1
+        done
+        jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 403 and .role == "operator")] | length == 1' <<<"$rows" >/dev/null ||
+                { echo "no audit row for bob's refused cancel: $rows"; return 1; }
+        # in the pod the fields travel inside the JSON line of Podman's journald log driver
+        hostenv_exec journalctl --user -u ai-semble-orchestrator.service --no-pager -o cat --since "-2min" |
+                grep -F '"message_id":"5d1c0e6f3a8b4e27b9a4c2f18d7e6a31"' | grep -F '"audit_actor":"bob"' |
+                grep -qF "\"audit_target\":\"$id\"" ||
+                { echo "no journal record of bob's refused cancel"; return 1; }
+}
+check "auth: operators cancel only their own jobs; the refusal is in GET /audit (admin only) and the journal" t_auth_owner_audit
+
 t_auth_webhook() {
         local key body sig code out
         key=$(cat "$AUTH_SECRETS/webhook")
