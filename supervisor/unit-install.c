@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "argv-util.h"
+#include "fileio.h"
 #include "paths.h"
 #include "podman-args.h"
 #include "podman.h"
@@ -178,28 +179,6 @@ void install_source_done(InstallSource *s) {
         *s = (InstallSource){};
 }
 
-static int read_text(const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        FILE *m;
-
-        if (!f)
-                return negative_errno();
-        m = open_memstream(&buf, &len);
-        if (!m)
-                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
-                return -ENOMEM;
-        for (int c; (c = fgetc(f)) != EOF;)
-                fputc(c, m);
-        if (fclose(m) != 0)
-                return -ENOMEM;
-        if (ferror(f))
-                return -EIO;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int unit_install_add_label(const char *text, const char *type, char **ret) {
         const char *h = strstr(text, "[Container]\n");
 
@@ -254,7 +233,7 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                 if (asprintf(&path, "%s/%s", o->source_dir, names->files[i]->name) < 0)
                         /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                         return -ENOMEM;
-                r = read_text(path, &text);
+                r = read_full_file(path, SIZE_MAX, &text, NULL);
                 if (r < 0)
                         return fail(ret_error, r, "cannot read %s", path);
                 r = unit_install_rewrite(

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "fileio.h"
 #include "unit-source.h"
 
 static char *strip(char *s) {
@@ -206,28 +207,13 @@ int unit_source_parse(const char *name, const char *text, UnitFile **ret, char *
 }
 
 int unit_source_load_file(const char *path, UnitFile **ret, char **ret_error) {
-        _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
         const char *name;
-        FILE *m;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
-        m = open_memstream(&buf, &len);
-        if (!m)
-                /* cppcheck-suppress resourceLeak ; freed by the _cleanup_ attribute */
-                return -ENOMEM;
-        for (int c; (c = fgetc(f)) != EOF;)
-                fputc(c, m);
-        if (ferror(f)) {
-                fclose(m);
-                return -EIO;
-        }
-        if (fclose(m) != 0)
-                return -ENOMEM;
-
+        r = read_full_file(path, SIZE_MAX, &buf, NULL);
+        if (r < 0)
+                return r;
         name = strrchr(path, '/');
         name = name ? name + 1 : path;
         return unit_source_parse(name, buf, ret, ret_error);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "security-apply.h"
 #include "security-selinux.h"
@@ -36,26 +37,6 @@ static int validate(const char *dir, const char *on_failure, SeccompApplyList *r
                 printf("seccomp  %-24s ok  %zu system calls allowed\n",
                        ret->profiles[i].file,
                        ret->profiles[i].n_allowed);
-        return 0;
-}
-
-static int read_file(const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        FILE *m;
-
-        if (!f)
-                return negative_errno();
-        m = open_memstream(&buf, &size);
-        if (!m)
-                /* cppcheck-suppress resourceLeak ; closed by the _cleanup_ attribute */
-                return -ENOMEM;
-        for (int c; (c = fgetc(f)) != EOF;)
-                fputc(c, m);
-        if (fclose(m) != 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(buf);
         return 0;
 }
 
@@ -87,7 +68,7 @@ static int check_units(const Supervisor *s, const char *dst, bool label) {
                 r = service_unit_path(s, &mf, i, &unit);
                 if (r < 0 || asprintf(&profile, "%s/%s.json", dst, mf.services[i]) < 0)
                         return log_error_errno(-ENOMEM, "Out of memory");
-                r = read_file(unit, &text);
+                r = read_full_file(unit, SIZE_MAX, &text, NULL);
                 if (r < 0) {
                         log_error_errno(r, "Cannot read %s: %m", unit);
                         bad++;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "nlp-json.h"
 #include "nlp-sentiment.h"
@@ -157,32 +158,6 @@ void nlp_sentiment_done(void) {
         table_free(&negate_table);
 }
 
-/* The whole file into a NUL-terminated buffer. */
-static int read_all(const char *path, char **ret, size_t *ret_size) {
-        FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        long sz;
-        int r = 0;
-
-        if (!f)
-                return negative_errno();
-        if (fseek(f, 0, SEEK_END) < 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0)
-                r = negative_errno();
-        else if (!(buf = malloc((size_t) sz + 1)))
-                r = -ENOMEM;
-        else if (fread(buf, 1, (size_t) sz, f) != (size_t) sz)
-                r = -EIO;
-        fclose(f);
-        if (r < 0) {
-                free(buf);
-                return r;
-        }
-        buf[sz] = 0;
-        *ret = buf;
-        *ret_size = (size_t) sz;
-        return 0;
-}
-
 int nlp_sentiment_init(const char *path) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, n = 0;
@@ -190,7 +165,7 @@ int nlp_sentiment_init(const char *path) {
 
         if (lexicon.slots)
                 return 0;
-        r = read_all(path, &buf, &size);
+        r = read_full_file(path, SIZE_MAX, &buf, &size);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < size; i++)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "fileio.h"
 #include "macro.h"
 
 #define AUTH_REALM "ai-semble"
@@ -61,34 +62,6 @@ static void auth_cache_add(const char *tok, size_t len, const AuthClaims *claims
         e->epoch = auth_cache_epoch;
 }
 
-static int read_small_file(const char *path, size_t max, char **ret) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        size_t n;
-        int r = 0;
-
-        if (!f)
-                return -errno;
-        buf = malloc(max + 1);
-        if (!buf) {
-                fclose(f);
-                return -ENOMEM;
-        }
-        n = fread(buf, 1, max + 1, f);
-        if (ferror(f))
-                r = -EIO;
-        else if (n > max)
-                r = -EFBIG;
-        fclose(f);
-        if (r < 0) {
-                free(buf);
-                return r;
-        }
-        buf[n] = 0;
-        *ret = buf;
-        return 0;
-}
-
 static const char *nonempty(const char *s) {
         return s && *s ? s : NULL;
 }
@@ -111,7 +84,7 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret) {
                         return r;
         }
         if (nonempty(c->public_key_file)) {
-                r = read_small_file(c->public_key_file, AUTH_PUBKEY_MAX, &pem);
+                r = read_full_file(c->public_key_file, AUTH_PUBKEY_MAX, &pem, NULL);
                 if (r < 0)
                         goto finish;
         }
