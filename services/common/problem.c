@@ -44,6 +44,8 @@ const char *problem_status_reason(int status) {
                 return "Too Many Requests";
         case 500:
                 return "Internal Server Error";
+        case 501:
+                return "Not Implemented";
         case 502:
                 return "Bad Gateway";
         case 503:
@@ -93,6 +95,28 @@ Problem *problem_newf(int status, const char *title, const char *detail_fmt, ...
         if (!d)
                 return NULL;
         return problem_new(status, title, d);
+}
+
+int problem_for_field(Problem **ret, int status, const char *field, const char *fmt, ...) {
+        _cleanup_free_ char *d = NULL;
+        Problem *p;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&d, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        p = problem_new(status, NULL, d);
+        if (!p)
+                return -ENOMEM;
+        if (field && problem_add_error(p, field, d) < 0) {
+                problem_free(p);
+                return -ENOMEM;
+        }
+        *ret = p;
+        return status;
 }
 
 void problem_free(Problem *p) {

@@ -16,6 +16,9 @@ typedef struct Problem Problem;
  * and "about:blank" otherwise. title NULL = the status' reason phrase. Returns NULL on OOM. */
 Problem *problem_new(int status, const char *title, const char *detail);
 Problem *problem_newf(int status, const char *title, const char *detail_fmt, ...) _printf_(3, 4);
+/* *ret = a problem whose detail is the formatted text, also given as the error of field
+ * when field is not NULL. Returns status, or -ENOMEM. */
+int problem_for_field(Problem **ret, int status, const char *field, const char *fmt, ...) _printf_(4, 5);
 void problem_free(Problem *p);
 static inline void problem_freep(Problem **p) {
         if (*p)

@@ -44,29 +44,6 @@ static int fail(char **ret_error, const char *fmt, ...) {
         return -EBADMSG;
 }
 
-static int problem_reply(Problem **ret, int status, const char *field, const char *fmt, ...) _printf_(4, 5);
-static int problem_reply(Problem **ret, int status, const char *field, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        Problem *p;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        p = problem_new(status, NULL, msg);
-        if (!p)
-                return -ENOMEM;
-        if (field && problem_add_error(p, field, msg) < 0) {
-                problem_free(p);
-                return -ENOMEM;
-        }
-        *ret = p;
-        return status;
-}
-
 /* The first bytes of s, cut on a UTF-8 boundary, for messages. */
 static int snippet_len(const char *s) {
         size_t n = strlen(s);
@@ -202,24 +179,25 @@ static int llm_status_problem(long status, json_object *body, Problem **ret) {
         const char *detail = llm_detail(body);
 
         if (status == 503)
-                return problem_reply(
+                return problem_for_field(
                         ret,
                         503,
                         NULL,
                         "Japanese sentiment goes through the llm service, which answered 503: %s",
                         detail);
         if (status == 504)
-                return problem_reply(ret, 504, NULL, "the llm service timed out: %s", detail);
+                return problem_for_field(ret, 504, NULL, "the llm service timed out: %s", detail);
         if (status == 413)
-                return problem_reply(ret, 413, "text", "text is too long for the llm's models: %s", detail);
-        return problem_reply(ret, 502, NULL, "the llm service answered %ld: %s", status, detail);
+                return problem_for_field(
+                        ret, 413, "text", "text is too long for the llm's models: %s", detail);
+        return problem_for_field(ret, 502, NULL, "the llm service answered %ld: %s", status, detail);
 }
 
 static int transport_problem(int r, const char *url, uint64_t timeout_ms, const char *error, Problem **ret) {
         if (r == -ENOMEM)
                 return r;
         if (r == -ETIMEDOUT)
-                return problem_reply(
+                return problem_for_field(
                         ret,
                         504,
                         NULL,
@@ -227,17 +205,17 @@ static int transport_problem(int r, const char *url, uint64_t timeout_ms, const 
                         url,
                         (unsigned long long) timeout_ms);
         if (r == -EFBIG)
-                return problem_reply(
+                return problem_for_field(
                         ret, 502, NULL, "the llm service's answer is larger than %d bytes", LLM_MAX_REPLY);
         if (r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -ECONNRESET)
-                return problem_reply(
+                return problem_for_field(
                         ret,
                         503,
                         NULL,
                         "the llm service at NLP_LLM_URL (%s) is not reachable: %s",
                         url,
                         error);
-        return problem_reply(
+        return problem_for_field(
                 ret, 502, NULL, "the exchange with the llm service at %s failed: %s", url, error);
 }
 
@@ -297,7 +275,7 @@ int nlp_llm_sentiment(
             !json_object_is_type(content, json_type_string) ||
             !json_object_object_get_ex(reply, "model", &used) ||
             !json_object_is_type(used, json_type_string))
-                return problem_reply(
+                return problem_for_field(
                         ret_problem,
                         502,
                         NULL,
@@ -308,7 +286,7 @@ int nlp_llm_sentiment(
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return problem_reply(
+                return problem_for_field(
                         ret_problem,
                         502,
                         NULL,

@@ -102,47 +102,25 @@ int nlp_resources_status(json_object *response, bool *ret_ready) {
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
-static int problem(Problem **ret, int status, const char *field, const char *fmt, ...) _printf_(4, 5);
-static int problem(Problem **ret, int status, const char *field, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        Problem *p;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        p = problem_new(status, status == 501 ? "Not Implemented" : NULL, msg);
-        if (!p)
-                return -ENOMEM;
-        if (field && problem_add_error(p, field, msg) < 0) {
-                problem_free(p);
-                return -ENOMEM;
-        }
-        *ret = p;
-        return status;
-}
 
 /* Maps a module's failure to the answer the client gets. */
 static int task_failure(const NlpConfig *c, int r, Problem **ret) {
         if (r == -ETIME)
-                return problem(
+                return problem_for_field(
                         ret,
                         503,
                         NULL,
                         "processing exceeded NLP_TIME_LIMIT (%llu ms)",
                         (unsigned long long) c->time_limit_ms);
         if (r == -E2BIG)
-                return problem(
+                return problem_for_field(
                         ret,
                         413,
                         "text",
                         "text has more than %d sentences, the most summarize ranks",
                         NLP_SUMMARY_MAX_SENTENCES);
         if (r == -ENOTSUP)
-                return problem(
+                return problem_for_field(
                         ret,
                         503,
                         NULL,
@@ -208,17 +186,17 @@ static int do_sentiment(Request *q, const NlpDoc *doc, json_object **ret, Proble
                                 q->len,
                                 ret,
                                 ret_problem);
-                return problem(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
+                return problem_for_field(ret_problem, 501, NULL, "%s", JA_SENTIMENT_DETAIL);
         }
         if (q->lang != NLP_LANG_EN)
-                return problem(
+                return problem_for_field(
                         ret_problem,
                         501,
                         NULL,
                         "no sentiment method for language '%s': VADER's lexicon is English",
                         q->lang_code);
         if (!nlp_sentiment_available())
-                return problem(
+                return problem_for_field(
                         ret_problem, 503, NULL, "VADER's lexicon is not loaded: set NLP_VADER_LEXICON");
         r = nlp_sentiment_vader(q->text, q->len, &s);
         if (r < 0)
@@ -416,9 +394,9 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         q.len = strlen(q.text);
         /* json-c stores strings with a length; an escaped \u0000 would cut the text here. */
         if (q.len != (size_t) json_object_get_string_len(json_object_object_get(body, "text")))
-                return problem(ret_problem, 422, "text", "text contains a NUL character");
+                return problem_for_field(ret_problem, 422, "text", "text contains a NUL character");
         if (q.len > c->max_text)
-                return problem(
+                return problem_for_field(
                         ret_problem,
                         413,
                         "text",
@@ -426,23 +404,24 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
                         q.len,
                         (unsigned long long) c->max_text);
         if (q.len == 0)
-                return problem(ret_problem, 422, "text", "text is empty");
+                return problem_for_field(ret_problem, 422, "text", "text is empty");
         if (!nlp_utf8_valid(q.text, q.len, &bad))
-                return problem(ret_problem, 422, "text", "text is not valid UTF-8 (byte %zu)", bad);
+                return problem_for_field(
+                        ret_problem, 422, "text", "text is not valid UTF-8 (byte %zu)", bad);
         if (q.text2 && (strlen(q.text2) > c->max_text || !nlp_utf8_valid(q.text2, strlen(q.text2), NULL)))
-                return problem(
+                return problem_for_field(
                         ret_problem,
                         strlen(q.text2) > c->max_text ? 413 : 422,
                         "options.text2",
                         "options.text2 is larger than NLP_MAX_TEXT or not valid UTF-8");
         if (!one_of(q.task, tasks, ELEMENTSOF(tasks))) {
                 names = join_names(tasks, ELEMENTSOF(tasks));
-                return problem(
+                return problem_for_field(
                         ret_problem, 422, "task", "unknown task '%s' (one of: %s)", q.task, strempty(names));
         }
         if (!one_of(language, languages, ELEMENTSOF(languages))) {
                 names = join_names(languages, ELEMENTSOF(languages));
-                return problem(
+                return problem_for_field(
                         ret_problem,
                         422,
                         "language",
@@ -451,7 +430,7 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
                         strempty(names));
         }
         if (streq(q.task, "similarity") && !q.text2 && !q.texts)
-                return problem(
+                return problem_for_field(
                         ret_problem,
                         422,
                         "options.text2",
@@ -460,7 +439,7 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         if (streq(language, "auto")) {
                 r = nlp_langid_detect(q.text, q.len, q.lang_code, sizeof(q.lang_code), NULL);
                 if (r < 0)
-                        return problem(
+                        return problem_for_field(
                                 ret_problem,
                                 503,
                                 NULL,
@@ -571,7 +550,8 @@ int nlp_process_handler(HttpRequest *req, void *userdata) {
         /* Bytes that are not UTF-8 are a 422 about the content, not malformed JSON. */
         raw = http_request_body(req, &len);
         if (raw && !nlp_utf8_valid(raw, len, &bad) && raw[bad] != 0) {
-                r = problem(&p, 422, "text", "the request body is not valid UTF-8 (byte %zu)", bad);
+                r = problem_for_field(
+                        &p, 422, "text", "the request body is not valid UTF-8 (byte %zu)", bad);
                 return r < 0 ? r : http_reply_problem(req, p);
         }
         r = http_request_parse_json(req, &body);

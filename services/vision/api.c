@@ -87,8 +87,7 @@ static double now_s(void) {
 
 /* A problem naming the field it is about. */
 static int reply_field(HttpRequest *req, int status, const char *field, const char *detail) {
-        /* problem.c has no reason phrase for 501: name it here. */
-        _cleanup_problem_ Problem *p = problem_new(status, status == 501 ? "Not Implemented" : NULL, detail);
+        _cleanup_problem_ Problem *p = problem_new(status, NULL, detail);
 
         if (!p || (field && problem_add_error(p, field, detail) < 0))
                 return -ENOMEM;

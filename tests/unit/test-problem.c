@@ -29,6 +29,26 @@ START_TEST(test_shape) {
 }
 END_TEST
 
+START_TEST(test_for_field) {
+        _cleanup_problem_ Problem *p = NULL, *q = NULL;
+        _cleanup_json_ json_object *o = NULL, *o2 = NULL;
+        json_object *errors;
+
+        ck_assert_int_eq(problem_for_field(&p, 501, "language", "no method for %s", "ja"), 501);
+        ck_assert_int_eq(problem_to_json(p, NULL, &o), 0);
+        ck_assert_str_eq(get(o, "title"), "Not Implemented");
+        ck_assert_str_eq(get(o, "detail"), "no method for ja");
+        ck_assert(json_object_object_get_ex(o, "errors", &errors));
+        ck_assert_str_eq(get(json_object_array_get_idx(errors, 0), "field"), "language");
+        ck_assert_str_eq(get(json_object_array_get_idx(errors, 0), "message"), "no method for ja");
+        /* no field: no errors member */
+        ck_assert_int_eq(problem_for_field(&q, 504, NULL, "timed out"), 504);
+        ck_assert_int_eq(problem_to_json(q, NULL, &o2), 0);
+        ck_assert_str_eq(get(o2, "title"), "Gateway Timeout");
+        ck_assert_ptr_null(get(o2, "errors"));
+}
+END_TEST
+
 START_TEST(test_validation_errors) {
         _cleanup_problem_ Problem *p = problem_new(422, "Validation failed", NULL);
         _cleanup_json_ json_object *o = NULL, *errs = NULL;
@@ -71,6 +91,7 @@ static Suite *suite(void) {
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_shape);
+        tcase_add_test(tc, test_for_field);
         tcase_add_test(tc, test_validation_errors);
         tcase_add_test(tc, test_custom_type);
         suite_add_tcase(s, tc);
