@@ -143,6 +143,10 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
                                 w->unit,
                                 w->active_state ? w->active_state : "?",
                                 w->sub_state ? w->sub_state : "?");
+                if (!w->is_pod && !streq(w->name, "orchestrator")) {
+                        orch_notify(d->notifier, w->name, false);
+                        w->notified_down = true;
+                }
                 /* the container's own exit (died, oom) comes from Podman's log even if the
                  * stream was down when it happened */
                 (void) podman_events_catch_up(
@@ -350,6 +354,10 @@ static void apply_ready(Daemon *d, bool answered, long code, const char *body) {
                 (void) status_apply_ready(&ps, code, body);
         for (size_t i = 0; i < d->n; i++) {
                 d->w[i].ready = answered && ps.services[i].ready && state_is(&d->w[i], "active");
+                if (d->w[i].ready && d->w[i].notified_down) {
+                        orch_notify(d->notifier, d->w[i].name, true);
+                        d->w[i].notified_down = false;
+                }
                 d->w[i].has_latency = ps.services[i].has_latency;
                 d->w[i].latency_ms = ps.services[i].latency_ms;
         }
@@ -608,6 +616,7 @@ out:
 
 void daemon_done(Daemon *d) {
         podman_events_stop(d->events);
+        orch_notifier_free(d->notifier);
         if (d->http) {
                 (void) http_server_shutdown(d->http);
                 http_server_free(d->http);

@@ -13,6 +13,7 @@
 #include "alert.h"
 #include "heal.h"
 #include "http-server.h"
+#include "orch-notify.h"
 #include "podman-events.h"
 #include "supervisor.h"
 
@@ -25,7 +26,8 @@ typedef struct Watched {
         bool ready;
         bool has_latency;
         double latency_ms;
-        bool was_active; /* seen active since the last time it went down */
+        bool was_active;    /* seen active since the last time it went down */
+        bool notified_down; /* the orchestrator was told it went down; "up" is owed */
         unsigned down_checks;
         uint64_t unready_since_ms;   /* monotonic; 0 = ready (or not active) */
         uint64_t active_since_ms;    /* monotonic; 0 = not active */
@@ -56,6 +58,7 @@ typedef struct Daemon {
         bool monitoring;
         AlertStore alerts;
         AlertSinks *sinks;
+        OrchNotifier *notifier; /* NULL = no service notices to the orchestrator */
         HttpServer *http;
         MetricsRegistry *metrics; /* outlives http, whose routes use it */
         uint64_t started_usec;

@@ -36,6 +36,7 @@ typedef struct SupervisorConfig {
         int64_t alert_rate_burst;
         char *webhook_url;
         char *webhook_secret_file;
+        char *orchestrator_secret_file;
         char *slack_webhook_file;
         char *smtp_url;
         char *smtp_from;

@@ -210,6 +210,40 @@ static int start_podman_events(Daemon *d) {
         return 0;
 }
 
+/* Signed service notices to the orchestrator's /webhook (next to its /health/ready). */
+static void start_orchestrator_notices(Daemon *d) {
+        _cleanup_free_ char *secret = NULL, *url = NULL;
+        const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME"), *path;
+        const char *ready = d->s->cfg.ready_url;
+        size_t base;
+        int r;
+
+        path = d->s->cfg.orchestrator_secret_file;
+        if (isempty(path)) {
+                if (!isempty(cfg))
+                        r = asprintf(&secret, "%s/ai-semble/secrets/webhook", cfg);
+                else
+                        r = asprintf(&secret, "%s/.config/ai-semble/secrets/webhook", strempty(home));
+                if (r < 0)
+                        return;
+                path = secret;
+        }
+        base = strlen(ready);
+        if (base >= strlen("/health/ready") &&
+            streq(ready + base - strlen("/health/ready"), "/health/ready"))
+                base -= strlen("/health/ready");
+        if (asprintf(&url, "%.*s/webhook", (int) base, ready) < 0)
+                return;
+        r = orch_notifier_new(url, path, &d->notifier);
+        if (r == -ENOENT)
+                log_info("Service notices to the orchestrator are off: no %s", path);
+        else if (r < 0)
+                log_warning_errno(
+                        r, "Service notices to the orchestrator are off: cannot read %s: %m", path);
+        else
+                log_info("Service notices go to %s", url);
+}
+
 int verb_run(Supervisor *s, int argc, char **argv) {
         _cleanup_(daemon_done) Daemon d = { .s = s, .monitoring = true };
         _cleanup_(sd_event_source_unrefp) sd_event_source *check = NULL, *wd = NULL;
@@ -265,6 +299,7 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         r = start_podman_events(&d);
         if (r < 0)
                 return r;
+        start_orchestrator_notices(&d);
 
         r = daemon_http_start(&d);
         if (r < 0)

@@ -1320,6 +1320,39 @@ static int handle_audit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
  * delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with the
  * JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
  * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry. */
+/* The supervisor's signed notice that a service went down or is ready again
+ * ({"service": "nlp", "state": "down" | "up"}): the service's breaker opens at once, so
+ * that callers get 503 + Retry-After instead of waiting on a dead upstream, and closes
+ * when the supervisor has seen it ready. */
+#define SERVICE_EVENT "ai-semble.service"
+
+static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, json_object *in) {
+        _cleanup_json_ json_object *errs = NULL, *ack = NULL;
+        const char *name = NULL, *state = NULL;
+        UpstreamService svc = _UPSTREAM_MAX;
+        Breaker *b;
+
+        if (json_get_string_bounded(in, "service", true, 1, 32, &errs, &name) > 0 &&
+            upstream_service_from_string(name, &svc) < 0)
+                (void) json_errors_add(&errs, "service", "must be one of llm, vision, nlp, data");
+        if (json_get_string_bounded(in, "state", true, 1, 8, &errs, &state) > 0 && !streq(state, "down") &&
+            !streq(state, "up"))
+                (void) json_errors_add(&errs, "state", "must be down or up");
+        if (errs)
+                return http_reply_validation(req, errs);
+        api_context_set_target(ctx, name);
+        b = &o->upstreams.breakers[svc];
+        breaker_force(b, streq(state, "down") ? BREAKER_OPEN : BREAKER_CLOSED, now_ms());
+        ack = json_object_new_object();
+        if (!ack)
+                return -ENOMEM;
+        json_object_object_add(ack, "event", json_object_new_string(SERVICE_EVENT));
+        json_object_object_add(ack, "service", json_object_new_string(name));
+        json_object_object_add(
+                ack, "breaker", json_object_new_string(breaker_state_to_string(breaker_state(b, now_ms()))));
+        return http_reply_json(req, 200, ack);
+}
+
 static int handle_webhook(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *body = NULL;
         const char *why = NULL, *event, *raw;
@@ -1356,6 +1389,8 @@ static int handle_webhook(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         event = http_request_header(req, "X-Event-Type") ?: http_request_header(req, "X-GitHub-Event");
         if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
                 event = json_object_get_string(v);
+        if (streq_ptr(event, SERVICE_EVENT))
+                return service_event(req, o, ctx, in);
         ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);
         api_context_set_target(ctx, event);
         if (!ev) {

@@ -62,6 +62,12 @@ int breaker_allow(Breaker *b, uint64_t now, uint64_t *ret_retry_after_ms) {
         return r;
 }
 
+void breaker_force(Breaker *b, BreakerState s, uint64_t now) {
+        pthread_mutex_lock(&b->lock);
+        set_state(b, s == BREAKER_OPEN ? BREAKER_OPEN : BREAKER_CLOSED, now);
+        pthread_mutex_unlock(&b->lock);
+}
+
 void breaker_record(Breaker *b, bool success, uint64_t now) {
         pthread_mutex_lock(&b->lock);
         switch (b->state) {

@@ -37,6 +37,9 @@ void breaker_done(Breaker *b);
  * will be let through. */
 int breaker_allow(Breaker *b, uint64_t now_ms, uint64_t *ret_retry_after_ms);
 void breaker_record(Breaker *b, bool success, uint64_t now_ms);
+/* Told from outside (the supervisor saw the service go down or come back): BREAKER_OPEN
+ * opens it now (a probe is let through after open_ms as usual), anything else closes it. */
+void breaker_force(Breaker *b, BreakerState s, uint64_t now_ms);
 /* The state as a caller would see it at now_ms (open turns half-open once open_ms passed). */
 BreakerState breaker_state(Breaker *b, uint64_t now_ms);
 const char *breaker_state_to_string(BreakerState s);

@@ -112,6 +112,35 @@ t_auth_webhook() {
 }
 check "auth: a webhook signed with the pod's secret starts a job; replay and a changed byte get 401" t_auth_webhook
 
+# The supervisor's signed service notice (webhooks are on in this block): a killed nlp
+# opens the orchestrator's nlp breaker at once, without a single failed call, and the
+# breaker closes when the supervisor has seen nlp ready again.
+t_auth_breaker_notice() {
+        local pid i st opened="" closed="" since
+        since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        pid=$(pm inspect --format '{{.State.Pid}}' ai-semble-nlp) || return 1
+        kill -9 "$pid"
+        for ((i = 0; i < 400; i++)); do
+                st=$(curl -s -m 1 "$URL/health/ready" | jq -r '.services.nlp.breaker // empty')
+                [ -z "$opened" ] && [ "$st" = open ] && opened=$i
+                if [ -n "$opened" ] && [ "$st" = closed ]; then
+                        closed=$i
+                        break
+                fi
+                sleep 0.1
+        done
+        echo "breaker open after ~$((${opened:-0} / 10)) s, closed again after ~$((${closed:-0} / 10)) s"
+        [ -n "$opened" ] || { echo "the nlp breaker never opened"; return 1; }
+        [ -n "$closed" ] || { echo "the nlp breaker did not close within 40 s"; return 1; }
+        # it was the supervisor's notices that did it: two signed webhooks about nlp
+        local admin rows
+        admin=$(auth_token admin ada) || return 1
+        rows=$(curl -sf -H "Authorization: Bearer $admin" "$URL/audit?action=webhook.receive&since=$since&limit=50")
+        jq -e '[.records[] | select(.target == "nlp" and .result == 200)] | length >= 2' <<<"$rows" >/dev/null ||
+                { echo "no audited service notices about nlp: $rows"; return 1; }
+}
+check "supervisor → orchestrator: a killed nlp opens its breaker at once by a signed notice; it closes once nlp is ready" t_auth_breaker_notice
+
 t_auth_off() {
         mv "$AUTH_ENV.noauth" "$AUTH_ENV" && auth_restart_orchestrator &&
                 expect_eq "auth off again" 200 "$(auth_code "" GET '/jobs?limit=1')"

@@ -1698,6 +1698,64 @@ START_TEST(test_audit_trail) {
 }
 END_TEST
 
+/* The supervisor's signed ai-semble.service notices open and close a breaker at once. */
+static Reply service_notice(const char *body) {
+        char sig[128];
+
+        webhook_sign(body, sig);
+        return request(
+                "POST", "/webhook", body, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
+}
+
+START_TEST(test_service_event) {
+        char alice[1024];
+        Reply r;
+
+        start_with_auth();
+        bearer(alice, sizeof(alice), "alice", "operator");
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"down\",\"time\":\"t1\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "breaker"), "open");
+        reply_done(&r);
+        /* callers get the open breaker's 503 at once, with Retry-After */
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"hello\",\"task\":\"tokenize\"}",
+                        (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strcasestr(r.headers, "Retry-After:"));
+        reply_done(&r);
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"up\",\"time\":\"t2\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "breaker"), "closed");
+        reply_done(&r);
+        r =
+                request("POST",
+                        "/ai/nlp/process",
+                        "{\"text\":\"hello again\",\"task\":\"tokenize\"}",
+                        (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        /* bad notices name the field; unsigned ones are refused before any parsing */
+        r = service_notice("{\"service\":\"orchestrator\",\"state\":\"down\"}");
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"service\""));
+        reply_done(&r);
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"sideways\"}");
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"state\""));
+        reply_done(&r);
+        r =
+                request("POST",
+                        "/webhook",
+                        "{\"service\":\"nlp\",\"state\":\"down\"}",
+                        (const char *[]){ "X-Event-Type: ai-semble.service", NULL });
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+}
+END_TEST
+
 START_TEST(test_audit_auth_off) {
         Reply r;
         json_object *row;
@@ -1921,6 +1979,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_guardrails_and_redaction);
         tcase_add_test(e2e, test_ownership);
         tcase_add_test(e2e, test_audit_trail);
+        tcase_add_test(e2e, test_service_event);
         tcase_add_test(e2e, test_audit_auth_off);
         tcase_add_test(e2e, test_migration_old_db);
         tcase_add_test(e2e, test_exempt_paths);
