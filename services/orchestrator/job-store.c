@@ -24,7 +24,7 @@ enum {
         ST_BEGIN,
         ST_COMMIT,
         ST_ROLLBACK,
-        ST_ANNOTATE,
+        ST_SET_REDACTIONS,
         _ST_MAX,
 };
 
@@ -32,8 +32,8 @@ static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
-                "submitter_role) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12)",
+                "submitter_role, guardrail_flags) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -55,9 +55,7 @@ static const char *const statements[_ST_MAX] = {
         [ST_BEGIN] = "BEGIN IMMEDIATE",
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
-        [ST_ANNOTATE] =
-                "UPDATE jobs SET guardrail_flags = coalesce(?2, guardrail_flags), "
-                "redactions = coalesce(?3, redactions) WHERE id = ?1",
+        [ST_SET_REDACTIONS] = "UPDATE jobs SET redactions = coalesce(?2, redactions) WHERE id = ?1",
 };
 
 static const char schema[] =
@@ -80,7 +78,9 @@ static const char schema[] =
         " updated_at REAL NOT NULL,"
         " last_event INTEGER NOT NULL DEFAULT 0,"
         " submitter TEXT,"
-        " submitter_role TEXT);"
+        " submitter_role TEXT,"
+        " guardrail_flags TEXT,"
+        " redactions TEXT);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
@@ -361,13 +361,8 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         (void) sqlite3_bind_double(st, 10, t);
         bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
         bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
+        bind_text(st, 13, job->guardrail_flags);
         r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && job->guardrail_flags) {
-                st = stmt(s, ST_ANNOTATE);
-                bind_text(st, 1, job->id);
-                bind_text(st, 2, job->guardrail_flags);
-                r = sqlite_errno(sqlite3_step(st));
-        }
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
         if (r >= 0 && job->running) {
@@ -449,9 +444,9 @@ int job_store_set_redactions(JobStore *s, const char *id, const char *redactions
         int r;
 
         pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_ANNOTATE);
+        st = stmt(s, ST_SET_REDACTIONS);
         bind_text(st, 1, id);
-        bind_text(st, 3, redactions);
+        bind_text(st, 2, redactions);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0 && sqlite3_changes(s->db) == 0)
                 r = -ENOENT;
