@@ -116,57 +116,68 @@ static int send_mail(AlertSinks *s, const Delivery *d) {
         return cr == CURLE_OK ? 0 : -EIO;
 }
 
-/* 0 on a 2xx answer, -EIO otherwise. */
-static int post(AlertSinks *s, const Delivery *d) {
-        CURL *c = curl_easy_init();
+int alert_post_json(
+        const char *url,
+        const char *body,
+        const void *secret,
+        size_t secret_len,
+        const char *event_type,
+        long timeout_ms,
+        long *ret_code) {
+        _cleanup_free_ char *sig = NULL, *sig_header = NULL, *event_header = NULL;
         struct curl_slist *h = NULL, *t;
-        _cleanup_free_ char *sig = NULL, *sig_header = NULL;
+        CURL *c;
         long code = 0;
         CURLcode cr;
-        int r = 0;
+        int r;
 
+        if (secret) {
+                r = alert_sign(secret, secret_len, (int64_t) time(NULL), body, strlen(body), &sig);
+                if (r < 0)
+                        return r;
+                if (asprintf(&sig_header, "X-Signature: %s", sig) < 0)
+                        return -ENOMEM;
+        }
+        if (event_type && asprintf(&event_header, "X-Event-Type: %s", event_type) < 0)
+                return -ENOMEM;
+        c = curl_easy_init();
         if (!c)
                 return -ENOMEM;
-        t = curl_slist_append(h, "Content-Type: application/json");
-        if (t)
-                h = t;
-        if (d->kind == SINK_SMTP) {
-                curl_slist_free_all(h);
-                curl_easy_cleanup(c);
-                return send_mail(s, d);
-        }
-        if (d->kind == SINK_WEBHOOK) {
-                r = alert_sign(
-                        s->secret,
-                        s->cfg.webhook_secret_len,
-                        (int64_t) time(NULL),
-                        d->body,
-                        strlen(d->body),
-                        &sig);
-                if (r >= 0 && asprintf(&sig_header, "X-Signature: %s", sig) < 0)
-                        r = -ENOMEM;
-                if (r >= 0) {
-                        t = curl_slist_append(h, sig_header);
-                        if (t)
-                                h = t;
-                }
-        }
-        if (r >= 0) {
-                curl_easy_setopt(c, CURLOPT_URL, d->kind == SINK_WEBHOOK ? s->webhook_url : s->slack_url);
-                curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, d->body);
-                curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) s->cfg.timeout_ms);
-                curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-                curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-                curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-                cr = curl_easy_perform(c);
-                if (cr == CURLE_OK)
-                        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-                r = cr == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
-        }
+        const char *headers[] = { "Content-Type: application/json", sig_header, event_header };
+        for (size_t i = 0; i < ELEMENTSOF(headers); i++)
+                if (headers[i] && (t = curl_slist_append(h, headers[i])))
+                        h = t;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        cr = curl_easy_perform(c);
+        if (cr == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
-        return r;
+        if (ret_code)
+                *ret_code = code;
+        return cr == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
+}
+
+/* 0 on a 2xx answer, -EIO otherwise. */
+static int post(AlertSinks *s, const Delivery *d) {
+        if (d->kind == SINK_SMTP)
+                return send_mail(s, d);
+        if (d->kind == SINK_WEBHOOK)
+                return alert_post_json(
+                        s->webhook_url,
+                        d->body,
+                        s->secret,
+                        s->cfg.webhook_secret_len,
+                        NULL,
+                        (long) s->cfg.timeout_ms,
+                        NULL);
+        return alert_post_json(s->slack_url, d->body, NULL, 0, NULL, (long) s->cfg.timeout_ms, NULL);
 }
 
 static void *sink_thread(void *userdata) {

@@ -35,6 +35,18 @@ static inline void alert_sinks_freep(AlertSinks **s) {
 }
 /* The e-mail for an alert (RFC 5322, text/plain); CR/LF are removed from the subject. */
 int alert_sinks_format_mail(const char *from, const char *to, const Alert *a, char **ret);
+/* One blocking POST of a JSON body to url: signed with X-Signature (t=,v1= HMAC-SHA256,
+ * the orchestrator's scheme) when secret is not NULL, with X-Event-Type when event_type is
+ * not NULL; the answer's body is discarded. 0 on a 2xx answer, else -EIO (or -ENOMEM);
+ * *ret_code (may be NULL) gets the HTTP status, 0 when none came. */
+int alert_post_json(
+        const char *url,
+        const char *body,
+        const void *secret,
+        size_t secret_len,
+        const char *event_type,
+        long timeout_ms,
+        long *ret_code);
 /* Queues the alert for every configured sink; never blocks on the network. */
 int alert_sinks_submit(AlertSinks *s, const Alert *a);
 /* Counters for /api/metrics. */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* orch-notify.c — signed service notices to the orchestrator's /webhook. */
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,7 +7,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "alert.h"
+#include "alert-sink.h"
 #include "fileio.h"
 #include "log.h"
 #include "orch-notify.h"
@@ -61,41 +60,13 @@ int orch_notifier_new(const char *url, const char *secret_file, OrchNotifier **r
         return 0;
 }
 
-static long deliver(OrchNotifier *n, const char *body) {
-        _cleanup_free_ char *sig = NULL, *sig_header = NULL;
-        struct curl_slist *h = NULL, *t;
-        CURL *c = curl_easy_init();
-        long code = 0;
-
-        if (!c || alert_sign(n->secret, n->secret_len, (int64_t) time(NULL), body, strlen(body), &sig) < 0 ||
-            asprintf(&sig_header, "X-Signature: %s", sig) < 0) {
-                curl_easy_cleanup(c);
-                return 0;
-        }
-        const char *headers[] = { "Content-Type: application/json",
-                                  "X-Event-Type: ai-semble.service",
-                                  sig_header };
-        for (size_t i = 0; i < ELEMENTSOF(headers); i++)
-                if ((t = curl_slist_append(h, headers[i])))
-                        h = t;
-        curl_easy_setopt(c, CURLOPT_URL, n->url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, NOTICE_TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        if (curl_easy_perform(c) == CURLE_OK)
-                (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
-        return code;
-}
-
 static void *notice_thread(void *userdata) {
         Notice *nt = userdata;
         OrchNotifier *n = nt->n;
-        long code = deliver(n, nt->body), was;
+        long code = 0, was;
 
+        (void) alert_post_json(
+                n->url, nt->body, n->secret, n->secret_len, "ai-semble.service", NOTICE_TIMEOUT_MS, &code);
         pthread_mutex_lock(&n->lock);
         was = n->last_status;
         n->last_status = code;
