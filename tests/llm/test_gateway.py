@@ -20,27 +20,12 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_backend  # noqa: E402
+from tap import check, expect, summary  # noqa: E402
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "ai-semble-llm"
 # A 1x1 PNG: the images tests only check that bytes arrive intact in each backend's format.
 PNG_B64 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 PNG_URL = "data:image/png;base64," + PNG_B64
-FAILED = []
-PASSED = 0
-
-
-def check(name):
-    def wrap(fn):
-        global PASSED
-        try:
-            fn()
-            PASSED += 1
-            print(f"ok - {name}", flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure and go on
-            FAILED.append(name)
-            print(f"not ok - {name}: {type(e).__name__}: {e}", flush=True)
-        return fn
-    return wrap
 
 
 def free_port():
@@ -93,11 +78,6 @@ class Service:
         except ValueError:
             js = None
         return r.status, r, js, raw
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def stats(fake):
@@ -503,10 +483,7 @@ def main():
         expect(rc == 0, f"exit {rc}")
 
     srv.shutdown()
-    print(f"llm gateway: {PASSED} passed, {len(FAILED)} failed")
-    if FAILED:
-        print("failed: " + "; ".join(FAILED))
-    return 1 if FAILED else 0
+    return summary("llm gateway")
 
 
 if __name__ == "__main__":

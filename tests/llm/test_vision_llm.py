@@ -23,30 +23,10 @@ import zlib
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_backend  # noqa: E402
+from tap import check, expect, summary  # noqa: E402
 
 VISION = sys.argv[1] if len(sys.argv) > 1 else "ai-semble-vision"
 LLM = sys.argv[2] if len(sys.argv) > 2 else "ai-semble-llm"
-FAILED = []
-PASSED = 0
-
-
-def check(name):
-    def wrap(fn):
-        global PASSED
-        try:
-            fn()
-            PASSED += 1
-            print(f"ok - {name}", flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure and go on
-            FAILED.append(name)
-            print(f"not ok - {name}: {type(e).__name__}: {e}", flush=True)
-        return fn
-    return wrap
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def png(width, height):
@@ -241,10 +221,7 @@ def main():
         expect(rcs == [0] * 6, str(rcs))
 
     srv.shutdown()
-    print(f"vision through llm: {PASSED} passed, {len(FAILED)} failed")
-    if FAILED:
-        print("failed: " + "; ".join(FAILED))
-    return 1 if FAILED else 0
+    return summary("vision through llm")
 
 
 if __name__ == "__main__":
