@@ -207,7 +207,13 @@ check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agre
 
 # Each area's own checks against the running pod (tests/integration/service-<area>.sh):
 # they call `check` and may use pm, in_pod_net, URL and DEPLOY.
+# AI_SEMBLE_IT_ONLY="workflow vision" sources only those service-*.sh files (development).
 for f in "$here"/service-*.sh; do
+        name=${f##*/service-}
+        name=${name%.sh}
+        if [ -n "${AI_SEMBLE_IT_ONLY:-}" ] && [[ " $AI_SEMBLE_IT_ONLY " != *" $name "* ]]; then
+                continue
+        fi
         # shellcheck source=/dev/null
         [ -e "$f" ] && . "$f"
 done
