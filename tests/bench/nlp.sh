@@ -2,7 +2,7 @@
 # NLP benchmarks, on the host (no pod needed):
 #   1. VADER sentiment throughput on tweet-length English texts, one thread (= per core);
 #   2. Japanese tokenization MB/s through the service's MeCab path vs the mecab command
-#      on the same file (best of N runs each);
+#      on the same file (median of N runs each);
 #   3. the service's RSS after start and after a burst of mixed requests.
 # Usage: tests/bench/nlp.sh [build-dir] [port]   (defaults /tmp/build-nlp, 19283)
 set -euo pipefail
@@ -44,16 +44,14 @@ if command -v mecab >/dev/null && [ -f "$dicdir/sys.dic" ]; then
         for _ in $(seq 1 2500); do cat "$root/tests/data/nlp/ja-tokenize.txt"; done >"$work/ja.txt"
         bytes=$(stat -c %s "$work/ja.txt")
         ours=$("$bench" tokenize-ja "$rc" "$dicdir" "$work/ja.txt" "$runs" | awk '/mb_per_s/ { print $2 }')
-        best=0
-        for _ in $(seq 1 "$runs"); do
+        theirs=$(for _ in $(seq 1 "$runs"); do
                 t0=$(date +%s.%N)
                 mecab -r "$rc" -d "$dicdir" "$work/ja.txt" >/dev/null
                 t1=$(date +%s.%N)
-                best=$(awk -v b="$best" -v n="$bytes" -v d="$(awk -v a="$t0" -v c="$t1" 'BEGIN { print c - a }')" \
-                        'BEGIN { m = n / 1e6 / d; print (m > b ? m : b) }')
-        done
-        printf '| input | service path MB/s | mecab command MB/s |\n|---|---|---|\n'
-        printf '| %.1f MB (ja-tokenize.txt × 2500) | %s | %.2f |\n' "$(awk -v n="$bytes" 'BEGIN { print n / 1e6 }')" "$ours" "$best"
+                awk -v n="$bytes" -v a="$t0" -v c="$t1" 'BEGIN { print n / 1e6 / (c - a) }'
+        done | median)
+        printf '| input | service path MB/s (median of %s) | mecab command MB/s (median of %s) |\n|---|---|---|\n' "$runs" "$runs"
+        printf '| %.1f MB (ja-tokenize.txt × 2500) | %s | %.2f |\n' "$(awk -v n="$bytes" 'BEGIN { print n / 1e6 }')" "$ours" "$theirs"
 else
         echo "skipped: no mecab command or $dicdir"
 fi
