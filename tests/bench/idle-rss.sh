@@ -52,7 +52,7 @@ sed 's/#.*//; /^[[:space:]]*$/d' "$AI_SEMBLE_ROOT/configs/ai-semble.env" >"$envf
 {
         echo "ORCHESTRATOR_LISTEN=127.0.0.1:$(port_of orchestrator)"
         for s in llm vision nlp data; do
-                up=$(echo "$s" | tr a-z A-Z)
+                up=$(echo "$s" | tr '[:lower:]' '[:upper:]')
                 echo "${up}_LISTEN=127.0.0.1:$(port_of "$s")"
         done
         echo "LLM_SERVICE_URL=http://127.0.0.1:$(port_of llm)"
@@ -75,15 +75,17 @@ mkdir -p "$tmp/data"
 for s in $services; do
         bin="$AI_SEMBLE_BUILD/services/$s/ai-semble-$s"
         [ -x "$bin" ] || die "$bin is missing: build first"
-        extra=$(sed -n 's/^ENV //p' "$AI_SEMBLE_ROOT/containers/$s/Containerfile")
-        # shellcheck disable=SC2086 # one NAME=VALUE per word
-        env -i PATH=/usr/bin:/bin $(cat "$envfile") $extra ${EXTRA_ENV:-} "$bin" >"$tmp/$s.log" 2>&1 &
+        mapfile -t vars < <(cat "$envfile"; sed -n 's/^ENV //p' "$AI_SEMBLE_ROOT/containers/$s/Containerfile")
+        read -ra extra <<<"${EXTRA_ENV:-}"
+        env -i PATH=/usr/bin:/bin "${vars[@]}" "${extra[@]}" "$bin" >"$tmp/$s.log" 2>&1 &
         pids+=("$!")
         eval "pid_$s=$!"
 done
 
 # Ready: every service answers /health/ready, the orchestrator last (it probes the others).
-for s in $(printf '%s\n' $services | sort -k1,1 -t' ' | grep -v orchestrator) $(printf '%s\n' $services | grep orchestrator); do
+order=$(for s in $services; do [ "$s" = orchestrator ] || echo "$s"; done)
+case " $services " in *" orchestrator "*) order="$order orchestrator" ;; esac
+for s in $order; do
         for _ in $(seq 100); do
                 curl -sf -o /dev/null "http://127.0.0.1:$(port_of "$s")/health/ready" && continue 2
                 sleep 0.1
@@ -99,20 +101,21 @@ echo "|---|---|---|---|---|---|"
 for s in $services; do
         eval "pid=\$pid_$s"
         # shellcheck disable=SC2154 # set by eval
-        threads=$(ls "/proc/$pid/task" | wc -l)
+        threads=$(find "/proc/$pid/task" -mindepth 1 -maxdepth 1 | wc -l)
         # Thread stacks: glibc maps each as one anonymous rw region directly above a
-        # 4 KiB ---p guard page; the main thread's is [stack].
+        # 4 KiB ---p guard page; the main thread's is [stack]. (A malloc arena follows
+        # the previous arena's ---p reserve, which is far larger than a page.)
         awk -v s="$s" -v threads="$threads" '
         function flush() {
                 if (name == "") return
                 if (name ~ /^\//) { libdata += pd; fileclean += rss - pd }
-                else if (name == "[stack]" || (perms ~ /^rw/ && after_guard && size >= 64)) stacks += rss
+                else if (name == "[stack]" || (perms ~ /^rw/ && after_guard)) stacks += rss
                 else anon += rss
         }
         /^[0-9a-f]+-[0-9a-f]+ / {
                 flush()
                 split($1, a, "-")
-                after_guard = (prev_perms == "---p" && prev_end == a[1])
+                after_guard = (prev_perms == "---p" && prev_end == a[1] && size == 4)
                 prev_perms = $2; prev_end = a[2]
                 perms = $2; name = ($6 == "" ? "anon" : $6); rss = 0; pd = 0; size = 0
                 next
