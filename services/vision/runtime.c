@@ -58,7 +58,7 @@ vips_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message
 static char vips_argv0[64] = "ai-semble-vision";
 static unsigned vips_threads = 1;
 static pthread_mutex_t vips_lock = PTHREAD_MUTEX_INITIALIZER;
-static int vips_state; /* 0 not started, 1 started, -errno failed */
+static int vips_state; /* 0 not started, 1 started, -errno failed or shut down */
 
 int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency) {
         if (atomic_load(&initialised))
@@ -121,9 +121,10 @@ void vision_runtime_shutdown(void) {
                 return;
         sem_destroy(&gate);
         pthread_mutex_lock(&vips_lock);
-        if (vips_state > 0)
+        if (vips_state > 0) {
                 vips_shutdown();
-        vips_state = 0;
+                vips_state = -ESHUTDOWN; /* libvips cannot be started again */
+        }
         pthread_mutex_unlock(&vips_lock);
 }
 
