@@ -54,6 +54,7 @@ int llm_upstream_run(
         LlmAttempt *ret);
 /* Parses Retry-After (delta-seconds or HTTP-date) into milliseconds from now, 0 if bad. */
 uint64_t llm_upstream_parse_retry_after(const char *v);
-/* libcurl's global setup, done once while the process is still single-threaded. */
+/* libcurl's global setup (OpenSSL included), done once by the first upstream call; Debian's
+ * libcurl 7.88 is built thread-safe (CURL_VERSION_THREADSAFE) and the once guards ours. */
 int llm_upstream_global_init(void);
 void llm_upstream_pool_flush(void);

@@ -79,9 +79,6 @@ static int setup(ServiceContext *ctx, void *userdata) {
         r = llm_priority_from_string(config.default_priority);
         a->default_priority = r >= 0 ? (LlmPriority) r : LLM_PRIORITY_BALANCED;
         a->gateway.retry_wait_max_ms = config.retry_wait_max_ms;
-        r = llm_upstream_global_init();
-        if (r < 0)
-                return log_error_errno(r, "Failed to initialize libcurl: %m");
         if (config.backends_file) {
                 r = llm_config_load_file(config.backends_file, &a->gateway.config, &error);
                 if (r < 0)

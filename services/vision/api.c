@@ -474,6 +474,10 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
                 return reply_field(
                         req, 503, NULL, "every image processing slot stayed busy (VISION_CONCURRENCY)");
         }
+        if (r == -EIO) {
+                count(api, task_name, 503);
+                return reply_field(req, 503, NULL, "libvips failed to initialise; see the service log");
+        }
         if (r < 0)
                 return r;
 

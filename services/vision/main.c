@@ -147,7 +147,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
         vision_ocr_pool_init(concurrency);
         r = vision_runtime_init("ai-semble-vision", cpus, concurrency);
         if (r < 0)
-                return log_error_errno(r, "Failed to initialise libvips: %m");
+                return log_error_errno(r, "Failed to set up the processing gate: %m");
         if (pin_openmp_result < 0)
                 log_warning_errno(
                         pin_openmp_result,
@@ -168,6 +168,27 @@ static int setup(ServiceContext *ctx, void *userdata) {
         return vision_api_register_metrics(&api, service_metrics(ctx));
 }
 
+/* libvips starts with the first image (runtime.h), so ready means: listening, the
+ * configuration checked, and libvips not known to have failed to start. */
+static int readiness(json_object *response, bool *ret_ready, void *userdata) {
+        json_object *checks = json_object_new_object();
+        int started = vision_runtime_started();
+
+        if (!checks)
+                return -ENOMEM;
+        json_object_object_add(response, "checks", checks);
+        json_object_object_add(checks, "http", json_object_new_string("listening"));
+        json_object_object_add(
+                checks,
+                "libvips",
+                json_object_new_string(
+                        started > 0            ? "started"
+                                : started == 0 ? "starts with the first image"
+                                               : "failed to start"));
+        *ret_ready = started >= 0;
+        return 0;
+}
+
 static void teardown(void *userdata) {
         vision_ocr_pool_free();
         vision_runtime_shutdown();
@@ -184,6 +205,7 @@ static const ServiceDefinition definition = {
         .config_data = &config,
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
+        .readiness = readiness,
         .setup = setup,
         .teardown = teardown,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* runtime.c — see runtime.h. */
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -53,6 +54,12 @@ vips_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message
         log_debug("%s: %s", strempty(domain), strempty(message));
 }
 
+/* What vision_runtime_start() needs, kept by vision_runtime_init(). */
+static char vips_argv0[64] = "ai-semble-vision";
+static unsigned vips_threads = 1;
+static pthread_mutex_t vips_lock = PTHREAD_MUTEX_INITIALIZER;
+static int vips_state; /* 0 not started, 1 started, -errno failed or shut down */
+
 int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency) {
         if (atomic_load(&initialised))
                 return 0;
@@ -60,7 +67,18 @@ int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrenc
          * with 16 HTTP threads taking turns at OCR, peak RSS grew to 266 MB over six A4
          * pages; capped to the number of workers it stays at 140 MB. */
         (void) mallopt(M_ARENA_MAX, (int) MAX(concurrency, 1u));
-        if (VIPS_INIT(argv0 ? argv0 : "ai-semble-vision") != 0)
+        snprintf(vips_argv0, sizeof(vips_argv0), "%s", argv0 ? argv0 : "ai-semble-vision");
+        vips_threads = MAX(threads, 1u);
+        if (sem_init(&gate, 0, MAX(concurrency, 1u)) < 0)
+                return negative_errno();
+        atomic_store(&initialised, true);
+        return 0;
+}
+
+/* VIPS_INIT registers some 300 operation classes and their GTypes, which costs 3 MB of
+ * heap and touched code before any image arrives; an idle service does not pay it. */
+static int vips_start_locked(void) {
+        if (VIPS_INIT(vips_argv0) != 0)
                 return -EIO;
         /* Loaders libvips marks untrusted (ImageMagick, PDF, JPEG 2000 ...) stay off even
          * if a module providing them is installed; we call our five loaders by name anyway. */
@@ -74,22 +92,45 @@ int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrenc
         vips_cache_set_max(16);
         vips_cache_set_max_mem(16 * 1024 * 1024);
         vips_cache_set_max_files(16);
-        vips_concurrency_set((int) MAX(threads, 1u));
-        if (sem_init(&gate, 0, MAX(concurrency, 1u)) < 0)
-                return negative_errno();
-        atomic_store(&initialised, true);
-        return 0;
+        vips_concurrency_set((int) vips_threads);
+        return 1;
+}
+
+int vision_runtime_start(void) {
+        int r;
+
+        pthread_mutex_lock(&vips_lock);
+        if (vips_state == 0)
+                vips_state = vips_start_locked();
+        r = vips_state;
+        pthread_mutex_unlock(&vips_lock);
+        return r < 0 ? r : 0;
+}
+
+int vision_runtime_started(void) {
+        int r;
+
+        pthread_mutex_lock(&vips_lock);
+        r = vips_state;
+        pthread_mutex_unlock(&vips_lock);
+        return r;
 }
 
 void vision_runtime_shutdown(void) {
         if (!atomic_exchange(&initialised, false))
                 return;
         sem_destroy(&gate);
-        vips_shutdown();
+        pthread_mutex_lock(&vips_lock);
+        if (vips_state > 0) {
+                vips_shutdown();
+                vips_state = -ESHUTDOWN; /* libvips cannot be started again */
+        }
+        pthread_mutex_unlock(&vips_lock);
 }
 
 int vision_runtime_acquire(uint64_t timeout_ms) {
         struct timespec ts;
+        int r;
 
         ts = timespec_deadline_ms(timeout_ms);
         while (sem_timedwait(&gate, &ts) < 0) {
@@ -97,7 +138,10 @@ int vision_runtime_acquire(uint64_t timeout_ms) {
                         continue;
                 return errno == ETIMEDOUT ? -EBUSY : negative_errno();
         }
-        return 0;
+        r = vision_runtime_start();
+        if (r < 0)
+                sem_post(&gate);
+        return r;
 }
 
 void vision_runtime_release(void) {

@@ -19,12 +19,19 @@ int vision_runtime_pin_openmp(char **argv);
  * cpu_max_path NULL = /sys/fs/cgroup/cpu.max. */
 unsigned vision_runtime_cpu_quota(const char *cpu_max_path);
 
-/* VIPS_INIT, untrusted loaders blocked, a small operation cache, vips concurrency set to
- * `threads`; the gate admits `concurrency` requests at once. Idempotent. */
+/* The gate admits `concurrency` requests at once and malloc gets as many arenas; libvips
+ * is only started by vision_runtime_start() (with `threads` as its concurrency), which
+ * the first processing slot taken calls. Idempotent. */
 int vision_runtime_init(const char *argv0, unsigned threads, unsigned concurrency);
+/* VIPS_INIT, untrusted loaders blocked, a small operation cache, vips concurrency set;
+ * once, whoever calls first (0, or the -errno of the one attempt, which is not retried). */
+int vision_runtime_start(void);
+/* 0 not started yet, 1 started, -errno if starting failed (readiness). */
+int vision_runtime_started(void);
 void vision_runtime_shutdown(void);
 
-/* Waits up to timeout_ms for a processing slot: 0, or -EBUSY when none came free. */
+/* Waits up to timeout_ms for a processing slot and starts libvips if it is the first:
+ * 0, -EBUSY when no slot came free, or vision_runtime_start()'s error (slot released). */
 int vision_runtime_acquire(uint64_t timeout_ms);
 void vision_runtime_release(void);
 

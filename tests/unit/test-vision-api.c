@@ -36,6 +36,10 @@ static void unit_setup(void) {
 
         log_set_max_level(LOG_WARNING);
         ck_assert_int_eq(vision_runtime_init("test-vision-api", 2, 2), 0);
+        /* libvips waits for the first image (or, here, for the test's own images). */
+        ck_assert_int_eq(vision_runtime_started(), 0);
+        ck_assert_int_eq(vision_runtime_start(), 0);
+        ck_assert_int_eq(vision_runtime_started(), 1);
         ck_assert_int_eq(vision_api_init(&api, &config), 0);
         ck_assert_int_eq(metrics_registry_new(&registry), 0);
         ck_assert_int_eq(vision_api_register_metrics(&api, registry), 0);

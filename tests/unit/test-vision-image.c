@@ -24,6 +24,7 @@ static const VisionLimits limits = { .max_pixels = 40000000, .max_dimension = 16
 
 static void unit_setup(void) {
         ck_assert_int_eq(vision_runtime_init("test-vision-image", 2, 2), 0);
+        ck_assert_int_eq(vision_runtime_start(), 0);
 }
 
 /* ---- image makers --------------------------------------------------------------------- */

@@ -134,7 +134,7 @@ int main(void) {
         SRunner *sr;
         int failed;
 
-        if (vision_runtime_init("test-vision-neural", 1, 1) < 0)
+        if (vision_runtime_init("test-vision-neural", 1, 1) < 0 || vision_runtime_start() < 0)
                 return 1;
         tcase_add_test(tc, test_reply_good);
         tcase_add_test(tc, test_reply_bad);
