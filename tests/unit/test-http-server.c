@@ -566,6 +566,33 @@ START_TEST(test_stream_slow_client) {
 }
 END_TEST
 
+START_TEST(test_stream_client_gone) {
+        static const char *const reqs[] = {
+                "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n\r\nabcdef",
+                /* Ends at a chunk boundary without the last chunk: not the end of the body. */
+                "POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(reqs); i++) {
+                RawResponse r = {};
+                double t0 = test_now();
+                int fd = test_connect(port);
+
+                stream_last_error = 0;
+                ck_assert_int_ge(fd, 0);
+                ck_assert_int_eq(test_send_str(fd, reqs[i]), 0);
+                ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+                ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+                close(fd);
+                test_parse_response(&r);
+                ck_assert_msg(r.status == 400, "%zu: %s", i, r.raw);
+                ck_assert_int_eq(stream_last_error, -EIO);
+                ck_assert_msg(test_now() - t0 < 0.9, "noticed after %.2fs", test_now() - t0);
+                raw_response_done(&r);
+        }
+}
+END_TEST
+
 START_TEST(test_expect_continue) {
         RawResponse r = {};
         char *out = NULL;
@@ -924,6 +951,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_stream_chunked);
         tcase_add_test(tc, test_stream_too_large);
         tcase_add_test(tc, test_stream_slow_client);
+        tcase_add_test(tc, test_stream_client_gone);
         tcase_add_test(tc, test_not_found_and_method);
         tcase_add_test(tc, test_routing_params);
         tcase_add_test(tc, test_content_type);
