@@ -78,7 +78,7 @@ static const ConfigEntry config_table[] = {
           100000000,
           NULL,
           offsetof(DataService, config.max_rows),
-          "Rows one request or upload may load (413 above)." },
+          "Rows one request or JSON dataset upload may load (413 above); text/csv uploads: DATA_MAX_STREAM_ROWS." },
         { "DATA_MAX_COLUMNS",
           NULL,
           CONFIG_INT,
