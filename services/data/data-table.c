@@ -428,13 +428,33 @@ int64_t data_csv_scan_rows(const CsvLoad *l) {
         return l->rows;
 }
 
-int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd) {
+/* Feeds the whole of fd, from its start, to the reader and finishes it. */
+static int feed_fd(CsvReader *reader, int fd) {
         _cleanup_free_ char *buf = malloc(DATA_CSV_READ_CHUNK);
         off_t off = 0;
-        int k;
 
         if (!buf)
                 return -ENOMEM;
+        for (;;) {
+                ssize_t n = pread(fd, buf, DATA_CSV_READ_CHUNK, off);
+                int k;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return csv_reader_finish(reader);
+                off += n;
+                k = csv_reader_feed(reader, buf, (size_t) n);
+                if (k < 0)
+                        return k;
+        }
+}
+
+int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd) {
+        int k;
+
         l->db = db;
         l->on_disk = true;
         csv_reader_free(TAKE_PTR(l->reader));
@@ -449,24 +469,7 @@ int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd) {
         l->rows = 0;
         if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
                 return -EIO;
-        for (;;) {
-                ssize_t n = pread(fd, buf, DATA_CSV_READ_CHUNK, off);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        k = -errno;
-                        break;
-                }
-                if (n == 0) {
-                        k = csv_reader_finish(l->reader);
-                        break;
-                }
-                off += n;
-                k = csv_reader_feed(l->reader, buf, (size_t) n);
-                if (k < 0)
-                        break;
-        }
+        k = feed_fd(l->reader, fd);
         if (k < 0) {
                 (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
                 return reader_error(l, k);
