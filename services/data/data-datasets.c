@@ -153,11 +153,21 @@ static int spool_csv(HttpRequest *req, DataService *s, int fd, CsvLoad *scan, Da
         return data_csv_scan_finish(scan);
 }
 
-/* An unnamed file in DATA_DIR for the raw upload: nothing to clean up if we die. */
-static int spool_open(const DataConfig *cfg) {
+/* An unnamed file in DATA_DIR for the raw upload: nothing to clean up if we die. A file
+ * system without O_TMPFILE gets a named one, unlinked at once. */
+static int spool_open(const DataConfig *cfg, const char *name, unsigned n) {
+        _cleanup_free_ char *path = NULL;
         int fd = open(cfg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
-        return fd < 0 ? -errno : fd;
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+                return fd < 0 ? -errno : fd;
+        if (asprintf(&path, "%s/.%s.%d.%u.csv", cfg->dir, name, (int) getpid(), n) < 0)
+                return -ENOMEM;
+        fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        return fd;
 }
 
 static int disk_error(DataError *err, const DataConfig *cfg, int r) {
@@ -233,7 +243,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         if (!body) {
                 /* text/csv: scanned while it streams into an unnamed spool file, so a
                  * malformed or oversized upload is refused while it arrives. */
-                spool = spool_open(&s->config);
+                spool = spool_open(&s->config, name, atomic_fetch_add(&counter, 1));
                 if (spool < 0) {
                         data_error(
                                 &err,
