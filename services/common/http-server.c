@@ -4,6 +4,7 @@
  * we do routing, body limits, problem replies, request ids, access log and metrics. */
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -52,6 +53,10 @@ struct HttpRequest {
         char extra_headers[EXTRA_HEADERS_MAX];
         size_t extra_len;
         bool replied, body_unread, body_incomplete, streaming;
+        /* A stream route's body as the handler pulls it. */
+        bool body_started, body_done;
+        int body_error;
+        uint64_t body_read;
         int status;
         size_t bytes;
 };
@@ -356,6 +361,21 @@ static int write_all(struct mg_connection *conn, const void *buf, size_t len) {
         return 0;
 }
 
+static bool is_stream_route(const HttpRequest *req) {
+        return req->route && (req->route->flags & HTTP_ROUTE_STREAM_BODY);
+}
+
+static bool is_chunked(const HttpRequest *req);
+
+/* A reply going out while body bytes may still be unread (including a stream route whose
+ * handler stopped pulling) must close the connection. */
+static bool must_close(const HttpRequest *req) {
+        if (req->body_unread || atomic_load(&req->server->draining))
+                return true;
+        return is_stream_route(req) && !req->body_done && !req->body &&
+                (req->ri->content_length > 0 || is_chunked(req));
+}
+
 int http_reply(HttpRequest *req, int status, const char *content_type, const void *body, size_t len) {
         char head[EXTRA_HEADERS_MAX + 512];
         int k, r;
@@ -382,7 +402,7 @@ int http_reply(HttpRequest *req, int status, const char *content_type, const voi
                 len,
                 req->request_id,
                 req->extra_headers,
-                req->body_unread || atomic_load(&req->server->draining) ? "Connection: close\r\n" : "");
+                must_close(req) ? "Connection: close\r\n" : "");
         if (k < 0 || (size_t) k >= sizeof(head))
                 return -ENOBUFS;
         r = write_all(req->conn, head, (size_t) k);
@@ -419,7 +439,7 @@ int http_reply_stream_begin(HttpRequest *req, int status, const char *content_ty
                 content_type,
                 req->request_id,
                 req->extra_headers,
-                req->body_unread || atomic_load(&req->server->draining) ? "Connection: close\r\n" : "");
+                must_close(req) ? "Connection: close\r\n" : "");
         if (k < 0 || (size_t) k >= sizeof(head))
                 return -ENOBUFS;
         return write_all(req->conn, head, (size_t) k);
@@ -575,13 +595,20 @@ static uint64_t request_max_body(const HttpRequest *req) {
         return req->route && req->route->max_body > 0 ? req->route->max_body : req->server->config.max_body;
 }
 
-/* Reads the body into req->body, at most max_body bytes. -E2BIG over the cap, -EIO when
- * the client went away or stalled past request_timeout_ms. */
-static int read_body(HttpRequest *req) {
-        uint64_t max = request_max_body(req);
+/* mg_read() does not answer "Expect: 100-continue" (only civetweb's file and CGI paths
+ * do); without this, curl waits a second before sending the body. */
+static void send_continue(HttpRequest *req) {
+        const char *expect = mg_get_header(req->conn, "Expect");
+
+        if (expect && strcasecmp(expect, "100-continue") == 0)
+                (void) mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+/* Reads the body into req->body, at most max bytes. -E2BIG over the cap, -EIO when the
+ * client went away or stalled past request_timeout_ms. */
+static int read_body(HttpRequest *req, uint64_t max) {
         long long cl = req->ri->content_length;
         size_t cap, len = 0;
-        const char *expect;
         char *buf;
 
         if (cl > 0 && (uint64_t) cl > max)
@@ -589,11 +616,7 @@ static int read_body(HttpRequest *req) {
         if (cl <= 0 && !is_chunked(req))
                 return 0;
 
-        /* mg_read() does not answer "Expect: 100-continue" (only civetweb's file and CGI
-         * paths do); without this, curl waits a second before sending the body. */
-        expect = mg_get_header(req->conn, "Expect");
-        if (expect && strcasecmp(expect, "100-continue") == 0)
-                (void) mg_write(req->conn, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        send_continue(req);
 
         cap = cl > 0 ? (size_t) cl + 1 : BODY_READ_CHUNK;
         buf = malloc(cap);
@@ -644,6 +667,88 @@ static int read_body(HttpRequest *req) {
         req->body = buf;
         req->body_len = len;
         return 0;
+}
+
+/* ---- streamed bodies --------------------------------------------------------------- */
+
+static int body_fail(HttpRequest *req, int r) {
+        req->body_error = r;
+        req->body_unread = true;
+        if (r == -EIO)
+                req->body_incomplete = true;
+        return r;
+}
+
+ssize_t http_request_read_body(HttpRequest *req, void *buf, size_t len) {
+        uint64_t max = request_max_body(req);
+        long long cl = req->ri->content_length;
+        size_t want;
+        int n;
+
+        if (!is_stream_route(req) || req->body)
+                return -EBADFD;
+        if (req->body_error < 0)
+                return req->body_error;
+        if (req->body_done || len == 0)
+                return 0;
+        if (!req->body_started) {
+                req->body_started = true;
+                if (cl <= 0 && !is_chunked(req)) {
+                        req->body_done = true;
+                        return 0;
+                }
+                if (cl > 0 && (uint64_t) cl > max)
+                        return body_fail(req, -E2BIG);
+                send_continue(req);
+        }
+        /* As in read_body(): never ask for more than one byte past the cap, since civetweb's
+         * chunked mg_read() waits until it has filled the whole request. */
+        want = MIN(len, (size_t) INT_MAX);
+        if (max + 1 - req->body_read < want)
+                want = (size_t) (max + 1 - req->body_read);
+        n = mg_read(req->conn, buf, want);
+        if (n < 0)
+                return body_fail(req, -EIO);
+        if (n == 0) {
+                if (cl > 0 && req->body_read != (uint64_t) cl)
+                        return body_fail(req, -EIO);
+                req->body_done = true;
+                return 0;
+        }
+        req->body_read += (uint64_t) n;
+        if (req->body_read > max)
+                return body_fail(req, -E2BIG);
+        return n;
+}
+
+int http_request_buffer_body(HttpRequest *req, uint64_t max) {
+        int r;
+
+        if (!is_stream_route(req) || req->body_started)
+                return -EBADFD;
+        req->body_started = true;
+        r = read_body(req, max);
+        if (r < 0)
+                return body_fail(req, r);
+        req->body_done = true;
+        return 0;
+}
+
+/* A stream route's handler runs with the body unread; what it leaves unread closes the
+ * connection, and the body errors it passes up unreplied become the usual 413 and 400. */
+static int dispatch_stream(HttpRequest *req) {
+        int r = req->route->handler(req, req->route->userdata);
+
+        if (!req->body_done && (req->ri->content_length > 0 || is_chunked(req)))
+                req->body_unread = true;
+        if (req->replied)
+                return r;
+        if (r == -E2BIG)
+                return http_reply_error(
+                        req, 413, "request body is larger than %" PRIu64 " bytes", request_max_body(req));
+        if (r == -EIO)
+                return http_reply_error(req, 400, "request body was incomplete");
+        return r;
 }
 
 static const char *method_label(const char *m) {
@@ -697,7 +802,8 @@ static int dispatch(HttpRequest *req) {
         if (is_body_method(req->method)) {
                 bool has_body = req->ri->content_length > 0 || is_chunked(req);
 
-                if (req->ri->content_length > 0 &&
+                /* A stream route's handler hears of it from its first read and names its cap. */
+                if (req->ri->content_length > 0 && !(route->flags & HTTP_ROUTE_STREAM_BODY) &&
                     (uint64_t) req->ri->content_length > request_max_body(req)) {
                         req->body_unread = true;
                         return http_reply_error(
@@ -711,7 +817,9 @@ static int dispatch(HttpRequest *req) {
                         req->body_unread = true;
                         return http_reply_error(req, 415, "Content-Type must be application/json");
                 }
-                r = read_body(req);
+                if (route->flags & HTTP_ROUTE_STREAM_BODY)
+                        return dispatch_stream(req);
+                r = read_body(req, request_max_body(req));
                 if (r == -E2BIG) {
                         req->body_unread = true;
                         return http_reply_error(

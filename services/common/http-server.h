@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "metrics.h"
@@ -20,6 +21,9 @@ typedef int (*HttpHandler)(HttpRequest *req, void *userdata);
 
 typedef enum HttpRouteFlags {
         HTTP_ROUTE_ANY_CONTENT_TYPE = 1 << 0, /* accept bodies that are not application/json */
+        /* The handler runs before the body is read and pulls it with http_request_read_body()
+         * (or buffers it with http_request_buffer_body()); max_body caps the bytes it may pull. */
+        HTTP_ROUTE_STREAM_BODY = 1 << 1,
 } HttpRouteFlags;
 
 typedef struct HttpRoute {
@@ -28,7 +32,7 @@ typedef struct HttpRoute {
         HttpHandler handler;
         unsigned flags;
         void *userdata;
-        uint64_t max_body; /* this route's body cap; 0 = the server's max_body */
+        uint64_t max_body; /* this route's body cap (streamed bytes on a stream route); 0 = the server's */
 } HttpRoute;
 
 typedef struct HttpServerConfig {
@@ -77,6 +81,20 @@ const char *http_request_param(const HttpRequest *req, const char *name);
 /* Body bytes (NUL-terminated for convenience; may contain NULs), NULL/0 if none. */
 const char *http_request_body(const HttpRequest *req, size_t *ret_len);
 HttpServer *http_request_server(const HttpRequest *req);
+
+/* On an HTTP_ROUTE_STREAM_BODY route: the next at most len bytes of the body (Content-Length
+ * or chunked), answering "Expect: 100-continue" on the first call. Returns the bytes read,
+ * 0 at the end of the body, -E2BIG once more than the route's max_body would be read (also
+ * at once for a larger Content-Length), -EIO when the client went away, sent less than its
+ * Content-Length or stalled longer than request_timeout_ms; an error sticks. A handler may
+ * reply before the end (the reply then says Connection: close and the connection closes);
+ * one that returns -E2BIG or -EIO without replying gets 413 or 400. Memory stays the
+ * caller's buffer: nothing is kept. */
+ssize_t http_request_read_body(HttpRequest *req, void *buf, size_t len);
+/* On an HTTP_ROUTE_STREAM_BODY route: reads the whole body into memory as other routes do,
+ * at most max bytes, so that http_request_body() and http_request_parse_json() work.
+ * -E2BIG over max, -EIO as above; the handler replies. */
+int http_request_buffer_body(HttpRequest *req, uint64_t max);
 /* The peer's IP address as text ("" if unknown). */
 const char *http_request_remote_addr(const HttpRequest *req);
 

@@ -78,8 +78,9 @@ static int put_byte(CsvReader *r, char c) {
                 snprintf(
                         r->error,
                         sizeof(r->error),
-                        "line %zu: record is longer than %zu bytes",
+                        "line %zu, field %zu: record is longer than %zu bytes",
                         r->line,
+                        r->n_fields,
                         r->limits.max_record);
                 return -E2BIG;
         }
@@ -194,8 +195,9 @@ static int feed_byte(CsvReader *r, char c) {
                         snprintf(
                                 r->error,
                                 sizeof(r->error),
-                                "line %zu: quote inside an unquoted field",
-                                r->line);
+                                "line %zu, field %zu: quote inside an unquoted field",
+                                r->line,
+                                r->n_fields);
                         return -EBADMSG;
                 }
                 return put_byte(r, c);
@@ -221,7 +223,12 @@ static int feed_byte(CsvReader *r, char c) {
                         r->state = c == '\r' ? CSV_AFTER_CR : CSV_FIELD_START;
                         return end_record(r);
                 }
-                snprintf(r->error, sizeof(r->error), "line %zu: text after a closing quote", r->line);
+                snprintf(
+                        r->error,
+                        sizeof(r->error),
+                        "line %zu, field %zu: text after a closing quote",
+                        r->line,
+                        r->n_fields);
                 return -EBADMSG;
         }
         return -EINVAL;
@@ -277,7 +284,12 @@ int csv_reader_finish(CsvReader *r) {
         }
         switch (r->state) {
         case CSV_QUOTED:
-                snprintf(r->error, sizeof(r->error), "line %zu: unterminated quoted field", r->line);
+                snprintf(
+                        r->error,
+                        sizeof(r->error),
+                        "line %zu, field %zu: unterminated quoted field",
+                        r->line,
+                        r->n_fields);
                 return -EBADMSG;
         case CSV_UNQUOTED:
         case CSV_QUOTE_IN_QUOTED:

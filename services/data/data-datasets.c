@@ -108,19 +108,88 @@ static int ensure_dir(const DataConfig *cfg, DataError *err) {
         return 0;
 }
 
+/* Spools a text/csv body to fd while scanning it (header, types, row cap, malformed CSV)
+ * as it arrives: memory is one read buffer and one record, whatever the upload's size.
+ * Replies itself on the client's mistakes and the named caps. */
+static int spool_csv(HttpRequest *req, DataService *s, int fd, CsvLoad *scan, DataError *err) {
+        _cleanup_free_ char *buf = malloc(DATA_CSV_READ_CHUNK);
+        int r;
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = http_request_read_body(req, buf, DATA_CSV_READ_CHUNK);
+
+                if (n == -E2BIG)
+                        return data_error(
+                                err,
+                                413,
+                                "body",
+                                "a streamed upload is limited to %" PRIu64 " bytes (DATA_MAX_STREAM_BYTES)",
+                                s->config.max_stream_bytes);
+                if (n == -EIO)
+                        return data_error(
+                                err,
+                                400,
+                                "body",
+                                "the upload was incomplete: the client went away, sent less than its "
+                                "Content-Length or stalled longer than HTTP_REQUEST_TIMEOUT");
+                if (n < 0)
+                        return (int) n;
+                if (n == 0)
+                        break;
+                r = data_csv_scan_feed(scan, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+                for (ssize_t off = 0; off < n;) {
+                        ssize_t w = write(fd, buf + off, (size_t) (n - off));
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w < 0)
+                                return -errno;
+                        off += w;
+                }
+        }
+        return data_csv_scan_finish(scan);
+}
+
+/* An unnamed file in DATA_DIR for the raw upload: nothing to clean up if we die. A file
+ * system without O_TMPFILE gets a named one, unlinked at once. */
+static int spool_open(const DataConfig *cfg, const char *name, unsigned n) {
+        _cleanup_free_ char *path = NULL;
+        int fd = open(cfg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+        if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+                return fd < 0 ? -errno : fd;
+        if (asprintf(&path, "%s/.%s.%d.%u.csv", cfg->dir, name, (int) getpid(), n) < 0)
+                return -ENOMEM;
+        fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        return fd;
+}
+
+static int disk_error(DataError *err, const DataConfig *cfg, int r) {
+        if (r == -ENOSPC || r == -EDQUOT)
+                return data_error(
+                        err, 503, NULL, "no space left for the dataset in %s (DATA_DIR)", cfg->dir);
+        return r;
+}
+
 int data_datasets_create(HttpRequest *req, void *userdata) {
         DataService *s = userdata;
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_json_ json_object *body = NULL, *errs = NULL, *info = NULL;
         _cleanup_free_ char *path = NULL, *tmp = NULL;
         _cleanup_sqlite_ sqlite3 *db = NULL;
+        _cleanup_(data_csv_scan_freep) CsvLoad *scan = NULL;
+        _cleanup_close_ int spool = -EBADF;
         static atomic_uint counter;
         const char *name = NULL, *ct = http_request_header(req, "Content-Type");
         json_object *records = NULL, *csv = NULL;
         char namebuf[80], flag[8];
         bool replace = false;
-        size_t len;
-        const char *raw = http_request_body(req, &len);
         int r;
 
         if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
@@ -130,13 +199,17 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                 replace = data_query_param(http_request_query(req), "replace", flag, sizeof(flag)) &&
                         (streq(flag, "true") || streq(flag, "1"));
         } else if (ct && strncasecmp(ct, "application/json", 16) == 0) {
-                if (len > s->config.max_json)
+                /* A JSON tree costs ~10x its text: only text/csv streams. */
+                r = http_request_buffer_body(req, s->config.max_json);
+                if (r == -E2BIG)
                         return http_reply_error(
                                 req,
                                 413,
                                 "JSON uploads are limited to %" PRIu64
                                 " bytes (DATA_MAX_JSON_BODY); send large data as text/csv",
                                 s->config.max_json);
+                if (r < 0)
+                        return r;
                 r = http_request_parse_json(req, &body);
                 if (r < 0)
                         return 0;
@@ -163,8 +236,33 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         r = dataset_path(&s->config, name, &path);
         if (r < 0)
                 return r;
+        /* Checked before a byte of a streamed body is read; the rename checks again. */
         if (!replace && access(path, F_OK) >= 0)
                 return http_reply_error(req, 409, "dataset '%s' exists; pass replace to overwrite it", name);
+
+        if (!body) {
+                /* text/csv: scanned while it streams into an unnamed spool file, so a
+                 * malformed or oversized upload is refused while it arrives. */
+                spool = spool_open(&s->config, name, atomic_fetch_add(&counter, 1));
+                if (spool < 0) {
+                        data_error(
+                                &err,
+                                503,
+                                NULL,
+                                "cannot write to %s (DATA_DIR): %s",
+                                s->config.dir,
+                                strerror(-spool));
+                        return data_reply_error(req, &err);
+                }
+                r = data_csv_scan_new(&s->config, "body", &err, &scan);
+                if (r >= 0)
+                        r = spool_csv(req, s, spool, scan, &err);
+                if (r < 0)
+                        r = disk_error(&err, &s->config, r);
+                if (r < 0)
+                        return err.status ? data_reply_error(req, &err) : r;
+        }
+
         if (asprintf(
                     &tmp,
                     "%s/.%s.%d.%u.tmp",
@@ -177,6 +275,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         if (sqlite3_open_v2(
                     tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK) {
+                (void) unlink(tmp);
                 data_error(
                         &err,
                         503,
@@ -206,7 +305,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                                 "csv",
                                 &err);
         } else
-                r = data_table_load_csv(db, strempty(raw), raw ? len : 0, &s->config, "body", &err);
+                r = data_csv_load_fd(scan, db, spool);
         if (r >= 0) {
                 sqlite3_close_v2(TAKE_PTR(db));
                 _cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -218,10 +317,12 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                         r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0 ? -errno : 0;
         }
         if (r < 0) {
+                sqlite3_close_v2(TAKE_PTR(db));
                 (void) unlink(tmp);
                 if (r == -EEXIST)
                         return http_reply_error(
                                 req, 409, "dataset '%s' exists; pass replace to overwrite it", name);
+                r = disk_error(&err, &s->config, r);
                 if (err.status)
                         return data_reply_error(req, &err);
                 return r;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "data-csv.h"
 #include "data-table.h"
@@ -140,11 +141,15 @@ static bool parse_real(const char *s, size_t len, double *ret) {
 
 /* ---- CSV ------------------------------------------------------------------------ */
 
-typedef struct CsvLoad {
+struct CsvLoad {
         sqlite3 *db;
         const DataConfig *cfg;
         const char *field;
         DataError *err;
+        int64_t max_rows;          /* DATA_MAX_ROWS, or DATA_MAX_STREAM_ROWS for a streamed load */
+        const char *max_rows_name; /* the variable named in the 413 */
+        CsvReader *reader;         /* a streamed load's reader, across feeds */
+        bool on_disk;              /* SQLITE_FULL means the disk, not the heap limit */
         bool inserting;
         bool header_done;
         size_t n_cols;
@@ -152,7 +157,7 @@ typedef struct CsvLoad {
         DataColType *types;
         sqlite3_stmt *insert;
         int64_t rows;
-} CsvLoad;
+};
 
 /* Sets names[i] to base, or column_<i+1> when base is empty, made unique against
  * names[0..i) with _2, _3, ...: SQLite compares column names without regard to ASCII case,
@@ -234,13 +239,14 @@ static int csv_record(const char *const *fields, const size_t *lens, size_t n, v
                         n,
                         l->n_cols);
         if (!l->inserting) {
-                if (++l->rows > l->cfg->max_rows)
+                if (++l->rows > l->max_rows)
                         return data_error(
                                 l->err,
                                 413,
                                 l->field,
-                                "more than %" PRIi64 " rows (DATA_MAX_ROWS)",
-                                l->cfg->max_rows);
+                                "more than %" PRIi64 " rows (%s)",
+                                l->max_rows,
+                                l->max_rows_name);
                 for (size_t i = 0; i < n; i++)
                         classify(&l->types[i], fields[i], lens[i]);
                 return 0;
@@ -264,6 +270,8 @@ static int csv_record(const char *const *fields, const size_t *lens, size_t n, v
         }
         k = sqlite3_step(l->insert);
         sqlite3_reset(l->insert);
+        if (k == SQLITE_FULL && l->on_disk)
+                return -ENOSPC;
         if (k == SQLITE_NOMEM || k == SQLITE_FULL)
                 return data_error(l->err, 413, l->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
         if (k != SQLITE_DONE)
@@ -324,7 +332,14 @@ static int csv_pass(CsvLoad *l, const char *buf, size_t len) {
 
 int data_table_load_csv(
         sqlite3 *db, const char *buf, size_t len, const DataConfig *cfg, const char *field, DataError *err) {
-        CsvLoad l = { .db = db, .cfg = cfg, .field = field, .err = err };
+        CsvLoad l = {
+                .db = db,
+                .cfg = cfg,
+                .field = field,
+                .err = err,
+                .max_rows = cfg->max_rows,
+                .max_rows_name = "DATA_MAX_ROWS",
+        };
         int k;
 
         k = csv_pass(&l, buf, len);
@@ -353,6 +368,118 @@ int data_table_load_csv(
 finish:
         csv_load_done(&l);
         return k;
+}
+
+/* ---- streamed CSV ---------------------------------------------------------------- */
+
+static int reader_error(CsvLoad *l, int k) {
+        if (k == -EBADMSG || k == -E2BIG)
+                return data_error(
+                        l->err, k == -E2BIG ? 413 : 422, l->field, "%s", csv_reader_error(l->reader));
+        return k;
+}
+
+int data_csv_scan_new(const DataConfig *cfg, const char *field, DataError *err, CsvLoad **ret) {
+        CsvLoad *l = calloc(1, sizeof(CsvLoad));
+        int k;
+
+        if (!l)
+                return -ENOMEM;
+        *l = (CsvLoad){
+                .cfg = cfg,
+                .field = field,
+                .err = err,
+                .max_rows = cfg->max_stream_rows,
+                .max_rows_name = "DATA_MAX_STREAM_ROWS",
+        };
+        k = csv_reader_new(NULL, csv_record, l, &l->reader);
+        if (k < 0) {
+                free(l);
+                return k;
+        }
+        *ret = l;
+        return 0;
+}
+
+void data_csv_scan_free(CsvLoad *l) {
+        if (!l)
+                return;
+        csv_reader_free(l->reader);
+        csv_load_done(l);
+        free(l);
+}
+
+int data_csv_scan_feed(CsvLoad *l, const char *buf, size_t len) {
+        int k = csv_reader_feed(l->reader, buf, len);
+        return k < 0 ? reader_error(l, k) : 0;
+}
+
+int data_csv_scan_finish(CsvLoad *l) {
+        int k = csv_reader_finish(l->reader);
+
+        if (k < 0)
+                return reader_error(l, k);
+        if (!l->names)
+                return data_error(l->err, 422, l->field, "no header row");
+        return 0;
+}
+
+int64_t data_csv_scan_rows(const CsvLoad *l) {
+        return l->rows;
+}
+
+/* Feeds the whole of fd, from its start, to the reader and finishes it. */
+static int feed_fd(CsvReader *reader, int fd) {
+        _cleanup_free_ char *buf = malloc(DATA_CSV_READ_CHUNK);
+        off_t off = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = pread(fd, buf, DATA_CSV_READ_CHUNK, off);
+                int k;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return csv_reader_finish(reader);
+                off += n;
+                k = csv_reader_feed(reader, buf, (size_t) n);
+                if (k < 0)
+                        return k;
+        }
+}
+
+int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd) {
+        int k;
+
+        l->db = db;
+        l->on_disk = true;
+        csv_reader_free(TAKE_PTR(l->reader));
+        k = csv_reader_new(NULL, csv_record, l, &l->reader);
+        if (k < 0)
+                return k;
+        k = create_table(db, l->names, l->types, l->n_cols, &l->insert);
+        if (k < 0)
+                return k;
+        l->inserting = true;
+        l->header_done = false;
+        l->rows = 0;
+        if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+                return -EIO;
+        k = feed_fd(l->reader, fd);
+        if (k < 0) {
+                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                return reader_error(l, k);
+        }
+        k = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (k == SQLITE_FULL)
+                return -ENOSPC;
+        if (k != SQLITE_OK)
+                return data_error(l->err, 413, l->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        return 0;
 }
 
 /* ---- JSON records --------------------------------------------------------------- */

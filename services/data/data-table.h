@@ -35,6 +35,25 @@ int data_table_load_csv(
 int data_table_load_records(
         sqlite3 *db, json_object *records, const DataConfig *cfg, const char *field, DataError *err);
 
+/* A CSV load for input too large to keep in memory, in two passes as data_table_load_csv():
+ * the scan is fed the input piece by piece as it arrives (header, column types, limits with
+ * DATA_MAX_STREAM_ROWS, malformed CSV: errors in err as soon as they are seen), while the
+ * caller keeps a copy in a file; data_csv_load_fd() then creates `records` in db and
+ * inserts that file's rows in one transaction with a prepared statement. Memory is one
+ * record and one read buffer, whatever the size of the input. */
+typedef struct CsvLoad CsvLoad;
+#define DATA_CSV_READ_CHUNK (256 * 1024)
+int data_csv_scan_new(const DataConfig *cfg, const char *field, DataError *err, CsvLoad **ret);
+void data_csv_scan_free(CsvLoad *l);
+static inline void data_csv_scan_freep(CsvLoad **l) {
+        data_csv_scan_free(*l);
+}
+int data_csv_scan_feed(CsvLoad *l, const char *buf, size_t len);
+int data_csv_scan_finish(CsvLoad *l);
+int64_t data_csv_scan_rows(const CsvLoad *l);
+/* -ENOSPC when the disk is full. */
+int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd);
+
 /* Opens a fresh in-memory database with the service's limits applied. */
 int data_db_open_memory(sqlite3 **ret);
 /* Common hardening of any handle: no extensions, defensive mode, untrusted schema. */

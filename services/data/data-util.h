@@ -14,6 +14,8 @@ typedef struct DataConfig {
         char *dir;                 /* DATA_DIR: stored datasets */
         uint64_t max_upload;       /* body cap of dataset uploads and raw CSV */
         uint64_t max_json;         /* JSON bodies above this are refused before parsing */
+        uint64_t max_stream_bytes; /* bytes of one streamed text/csv dataset upload */
+        int64_t max_stream_rows;   /* rows of one streamed text/csv dataset upload */
         int64_t max_rows;          /* rows loaded from one input */
         int64_t max_columns;       /* columns of one input */
         int64_t max_result_rows;   /* rows returned by transform/filter/query/convert */

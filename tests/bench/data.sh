@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Data processor benchmark: `analyze` over a generated 1,000,000-row CSV (~50 MB), sent
-# raw (text/csv) to POST /process and, separately, uploaded once as a dataset then
-# analyzed by name; wall time and the service's peak RSS (VmHWM of a fresh process per
-# case), side by side with pandas' read_csv + describe() on the same file.
+# raw (text/csv) to POST /process and, separately, uploaded once as a dataset (streamed)
+# then analyzed by name; wall time and the service's peak RSS (VmHWM of a fresh process per
+# case), side by side with pandas' read_csv + describe() on the same file. Then one
+# streamed upload of a big CSV (5,000,000 rows, ~250 MB) to show that the upload's memory
+# does not grow with its size. AI_SEMBLE_BASELINE_BIN=path/to/an/older/ai-semble-data
+# adds the same uploads by that binary (given room: DATA_MAX_UPLOAD=1G) for comparison.
 # Runs the binary on the host (ephemeral port), never the pod.
-# Usage: tests/bench/data.sh [runs] [rows]   (default 3 runs, 1000000 rows; prints medians)
+# Usage: tests/bench/data.sh [runs] [rows] [big-rows]
+#   (default 3 runs, 1000000 rows, 5000000 big rows, 0 = skip; prints medians)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${AI_SEMBLE_BUILD:-$here/../../build}
 bin="$build/services/data/ai-semble-data"
 runs=${1:-3}
 rows=${2:-1000000}
+big_rows=${3:-5000000}
+baseline=${AI_SEMBLE_BASELINE_BIN:-}
 # Debian's python3-pandas lives in the system interpreter, not in a pyenv/venv one.
 pandas_python=${PANDAS_PYTHON:-/usr/bin/python3}
 [ -x "$bin" ] || {
@@ -35,7 +41,8 @@ cleanup() {
 trap cleanup EXIT
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-python3 - "$work/bench.csv" "$rows" <<'PY'
+gen_csv() {
+        python3 - "$1" "$2" <<'PY'
 import random, sys
 rnd = random.Random(1)
 cats = [f"category-{i:02d}" for i in range(20)]
@@ -45,12 +52,17 @@ with open(sys.argv[1], "w") as f:
         f.write(f"{i},{1700000000 + i * 7},{rnd.gauss(100, 25):.4f},{rnd.randint(0, 999)},"
                 f"{rnd.choice(cats)},u{rnd.randint(0, 99999)}\n")
 PY
+}
+gen_csv "$work/bench.csv" "$rows"
 size=$(stat -c %s "$work/bench.csv")
 
+# start_service [binary [VAR=value...]]
 start_service() {
+        local b=${1:-$bin}
+        [ $# -gt 0 ] && shift
         : >"$work/log"
-        DATA_LISTEN=127.0.0.1:0 DATA_DIR="$work/datasets" DATA_PLOT_DIR="$work/plots" DATA_MAX_UPLOAD=256M \
-                DATA_SQL_MEMORY_LIMIT=1G HTTP_REQUEST_TIMEOUT=60s "$bin" >"$work/log" 2>&1 &
+        env DATA_LISTEN=127.0.0.1:0 DATA_DIR="$work/datasets" DATA_PLOT_DIR="$work/plots" DATA_MAX_UPLOAD=256M \
+                DATA_SQL_MEMORY_LIMIT=1G HTTP_REQUEST_TIMEOUT=60s "$@" "$b" >"$work/log" 2>&1 &
         pid=$!
         for _ in $(seq 100); do
                 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
@@ -66,8 +78,23 @@ stop_service() {
         pid=
 }
 hwm_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
+# upload CSV [binary [VAR=value...]]: one upload into a fresh process and empty DATA_DIR;
+# sets up_s (seconds) and up_mb (peak RSS); exits unless 201.
+upload() {
+        local csv=$1 t
+        shift
+        rm -rf "$work/datasets"
+        start_service "$@"
+        t=$(curl -sf -o "$work/up.json" -w '%{time_total}' -H 'Content-Type: text/csv' \
+                --data-binary @"$csv" "http://127.0.0.1:$port/datasets?name=bench") || {
+                echo "upload of $csv failed" >&2
+                exit 1
+        }
+        up_s=$t up_mb=$(hwm_mb)
+        stop_service
+}
 
-raw_t=() raw_m=() ds_t=() ds_m=() up_t=() pd_t=() pd_m=()
+raw_t=() raw_m=() ds_t=() ds_m=() up_t=() up_m=() bl_t=() bl_m=() pd_t=() pd_m=()
 for _ in $(seq "$runs"); do
         start_service
         t=$(curl -sf -o "$work/out.json" -w '%{time_total}' -H 'Content-Type: text/csv' \
@@ -75,12 +102,12 @@ for _ in $(seq "$runs"); do
         raw_t+=("$t") raw_m+=("$(hwm_mb)")
         stop_service
 
-        rm -rf "$work/datasets"
-        start_service
-        t=$(curl -sf -o /dev/null -w '%{time_total}' -H 'Content-Type: text/csv' \
-                --data-binary @"$work/bench.csv" "http://127.0.0.1:$port/datasets?name=bench")
-        up_t+=("$t")
-        stop_service
+        if [ -n "$baseline" ]; then
+                upload "$work/bench.csv" "$baseline"
+                bl_t+=("$up_s") bl_m+=("$up_mb")
+        fi
+        upload "$work/bench.csv"
+        up_t+=("$up_s") up_m+=("$up_mb")
         start_service # a fresh process: the peak is the analysis's alone
         t=$(curl -sf -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' \
                 -d '{"operation":"analyze","data":{"dataset":"bench"}}' "http://127.0.0.1:$port/process")
@@ -96,11 +123,41 @@ jq -e '.result.columns.value.mean and .rows_processed == '"$rows" "$work/out.jso
         echo "analyze returned an unexpected result" >&2
         exit 1
 }
+ds_mb=$(jq '.bytes / 1e5 | floor / 10' "$work/up.json")
+
+if [ "$big_rows" -gt 0 ]; then
+        rm -f "$work/bench.csv"
+        gen_csv "$work/big.csv" "$big_rows"
+        big_size=$(stat -c %s "$work/big.csv")
+        upload "$work/big.csv"
+        big_t=$up_s big_m=$up_mb
+        jq -e '.rows == '"$big_rows" "$work/up.json" >/dev/null || {
+                echo "the big upload stored an unexpected row count" >&2
+                exit 1
+        }
+        if [ -n "$baseline" ]; then
+                upload "$work/big.csv" "$baseline" DATA_MAX_UPLOAD=1G DATA_MAX_ROWS=100000000 \
+                        DATA_SQL_MEMORY_LIMIT=4G
+                bbig_t=$up_s bbig_m=$up_mb
+        fi
+fi
 m() { printf '%s\n' "$@" | median; }
-printf 'input: %d rows, %.1f MB; medians of %d runs\n\n' "$rows" "$(awk -v b="$size" 'BEGIN { print b / 1e6 }')" "$runs"
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+printf 'input: %d rows, %s MB (dataset file %s MB); medians of %d runs; load: %s\n\n' "$rows" "$(mb "$size")" \
+        "$ds_mb" "$runs" "$(uptime | sed 's/.*load average: //')"
 echo "| case | time (s) | peak RSS (MB) |"
 echo "|---|---|---|"
 printf '| analyze, raw text/csv body (parse + load + analyze) | %s | %s |\n' "$(m "${raw_t[@]}")" "$(m "${raw_m[@]}")"
-printf '| upload as dataset (POST /datasets) | %s | - |\n' "$(m "${up_t[@]}")"
+[ -n "$baseline" ] && printf '| upload as dataset, baseline binary (%s) | %s | %s |\n' "$(basename "$baseline")" \
+        "$(m "${bl_t[@]}")" "$(m "${bl_m[@]}")"
+printf '| upload as dataset (POST /datasets, streamed) | %s | %s |\n' "$(m "${up_t[@]}")" "$(m "${up_m[@]}")"
 printf '| analyze {dataset} (stored SQLite file) | %s | %s |\n' "$(m "${ds_t[@]}")" "$(m "${ds_m[@]}")"
 printf '| pandas read_csv + describe(include="all") | %s | %s |\n' "$(m "${pd_t[@]}")" "$(m "${pd_m[@]}")"
+if [ "$big_rows" -gt 0 ]; then
+        printf '\nbig upload: %d rows, %s MB; one run\n\n' "$big_rows" "$(mb "$big_size")"
+        echo "| case | time (s) | peak RSS (MB) |"
+        echo "|---|---|---|"
+        [ -n "$baseline" ] && printf '| upload as dataset, baseline binary (%s) | %s | %s |\n' "$(basename "$baseline")" \
+                "$bbig_t" "$bbig_m"
+        printf '| upload as dataset (POST /datasets, streamed) | %s | %s |\n' "$big_t" "$big_m"
+fi

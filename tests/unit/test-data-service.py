@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import statistics
 import struct
 import subprocess
@@ -27,7 +28,7 @@ BIN = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="test-data-service.")
 ENV = dict(os.environ, DATA_LISTEN="127.0.0.1:0", DATA_DIR=f"{TMP}/datasets", DATA_PLOT_DIR=f"{TMP}/plots",
            DATA_MAX_UPLOAD="3M", DATA_MAX_JSON_BODY="512K", DATA_MAX_ROWS="60000", DATA_QUERY_TIMEOUT="500ms",
-           LOG_LEVEL="info")
+           DATA_MAX_STREAM_BYTES="4M", DATA_MAX_STREAM_ROWS="150000", HTTP_REQUEST_TIMEOUT="1s", LOG_LEVEL="info")
 FAILURES = []
 PROC = None
 BASE = None
@@ -303,6 +304,89 @@ def big_csv(rows):
     return out.getvalue().encode()
 
 
+def raw_upload(path, body, chunked=False, piece=65536, stop_after=None, content_type="text/csv"):
+    """POSTs text/csv over a raw socket, Content-Length or chunked, in pieces; keeps reading
+    the answer when the server stops reading early. stop_after: close after that many bytes."""
+    host, port = BASE[len("http://"):].split(":")
+    s = socket.create_connection((host, int(port)), timeout=30)
+    head = f"POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: {content_type}\r\n"
+    head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {len(body)}\r\n\r\n"
+    try:
+        s.sendall(head.encode())
+        for i in range(0, len(body), piece):
+            if stop_after is not None and i >= stop_after:
+                s.close()
+                return None, None
+            part = body[i:i + piece]
+            s.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n" if chunked else part)
+        if chunked:
+            s.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # refused mid-body: the answer is already waiting
+    raw = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            raw += b
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    m = re.match(rb"HTTP/1\.1 (\d+)", raw)
+    body_start = raw.find(b"\r\n\r\n")
+    return (int(m.group(1)) if m else 0), (json.loads(raw[body_start + 4:]) if body_start > 0 else raw)
+
+
+def dataset_files():
+    return sorted(os.listdir(f"{TMP}/datasets"))
+
+
+def t_stream():
+    """text/csv uploads stream: larger than DATA_MAX_UPLOAD, chunked or not, and a failed
+    upload leaves nothing behind (nor replaces what was there)."""
+    body = big_csv(140000)  # 3.2 MB: over DATA_MAX_UPLOAD (3M), under DATA_MAX_STREAM_BYTES (4M)
+    check("streamed upload is bigger than DATA_MAX_UPLOAD", len(body) > 3 * 1024 * 1024)
+    st, r = raw_upload("/datasets?name=big", body, piece=1000)
+    check("streamed upload (Content-Length, small pieces) 201", st == 201 and r["rows"] == 140000 and
+          [c["type"] for c in r["columns"]] == ["integer", "real", "text"], r)
+    st, r = raw_upload("/datasets?name=bigc", body, chunked=True, piece=7777)
+    check("streamed upload (chunked) 201", st == 201 and r["rows"] == 140000, r)
+    st, r = process("aggregate", {"dataset": "bigc"}, {"aggregations": {"id": ["sum", "max"], "*": "count"}})
+    check("streamed dataset holds every row", st == 200 and r["result"]["records"] ==
+          [{"id_sum": 140000 * 139999 // 2, "id_max": 139999, "rows_count": 140000}], r)
+    before = dataset_files()
+
+    wide = b"a,b\n" + (b"1," + b"x" * 1000 + b"\n") * 5000  # 5 MB in 5000 rows
+    st, r = raw_upload("/datasets?name=huge", wide)
+    check("streamed upload over DATA_MAX_STREAM_BYTES 413 naming it",
+          st == 413 and "DATA_MAX_STREAM_BYTES" in r["detail"], r)
+    st, r = raw_upload("/datasets?name=huge", wide, chunked=True)
+    check("chunked upload over DATA_MAX_STREAM_BYTES 413 naming it",
+          st == 413 and "DATA_MAX_STREAM_BYTES" in r["detail"], r)
+    st, r = raw_upload("/datasets?name=many", big_csv(160000))
+    check("streamed rows over DATA_MAX_STREAM_ROWS 413 naming it",
+          st == 413 and "DATA_MAX_STREAM_ROWS" in r["detail"], r)
+    bad = body.replace(b"\n50000,", b'\n50000,"x"y', 1)
+    st, r = raw_upload("/datasets?name=big&replace=true", bad)
+    check("malformed CSV mid-upload 422 naming line and field",
+          st == 422 and "line 50002, field 2" in r["detail"] and r["errors"][0]["field"] == "body", r)
+    st, r = raw_upload("/datasets?name=ragged", b"a,b\n1,2\n1,2,3\n")
+    check("ragged row 422", st == 422 and "row 2 has 3 fields" in r["detail"], r)
+    st, r = raw_upload("/datasets?name=gone", body, stop_after=1024 * 1024)
+    st, r = raw_upload("/datasets?name=gonec", body, chunked=True, stop_after=1024 * 1024)
+    time.sleep(1.5)  # HTTP_REQUEST_TIMEOUT 1s: the server notices the short body
+    check("failed uploads leave no file and replace nothing", dataset_files() == before, dataset_files())
+    st, r = request("GET", "/datasets/big")
+    check("a failed replace keeps the old dataset", st == 200 and r["rows"] == 140000, r)
+    st, r = raw_upload("/datasets?name=big&replace=true", b"x,y\n1,2\n", chunked=True)
+    check("a successful replace swaps it", st == 201 and r["rows"] == 1, r)
+    st, r = raw_upload("/datasets?name=big", b"x,y\n1,2\n")
+    check("409 before the body is read", st == 409, r)
+    for n in ("big", "bigc"):
+        request("DELETE", f"/datasets/{n}")
+
+
 def t_datasets():
     body = big_csv(50000)  # ~1.3 MB: over HTTP_MAX_BODY's 1 MiB default, under DATA_MAX_UPLOAD
     check("upload is bigger than the common 1 MiB cap", len(body) > 1024 * 1024)
@@ -338,11 +422,15 @@ def t_datasets():
     st2, _ = request("GET", "/datasets/people")
     check("DELETE then 404", st == 200 and st2 == 404, (st, st2))
 
-    st, r = request("POST", "/datasets?name=huge", big_csv(120000), "text/csv")
-    check("upload over DATA_MAX_UPLOAD 413", st == 413, r)
-    st, r = request("POST", "/datasets?name=many", big_csv(61000)[:3 * 1024 * 1024 - 10].rsplit(b"\n", 1)[0],
-                    "text/csv")
+    st, r = raw_upload("/process?operation=analyze", big_csv(140000))
+    check("raw /process body over DATA_MAX_UPLOAD 413", st == 413 and "3145728 bytes" in r["detail"], r)
+    st, r = request("POST", "/process?operation=analyze",
+                    big_csv(61000)[:3 * 1024 * 1024 - 10].rsplit(b"\n", 1)[0], "text/csv")
     check("rows over DATA_MAX_ROWS 413", st == 413 and "DATA_MAX_ROWS" in r["detail"], r)
+    # Refused on its Content-Length, before it is read: a raw socket reads the answer anyway.
+    st, r = raw_upload("/datasets", json.dumps({"name": "j", "records": [{"a": "x" * 1000}] * 600}).encode(),
+                       content_type="application/json")
+    check("JSON dataset over DATA_MAX_JSON_BODY 413", st == 413 and "DATA_MAX_JSON_BODY" in r["detail"], r)
     st, r = process("analyze", {"records": [{"a": "x" * 1000}] * 600})
     check("JSON over DATA_MAX_JSON_BODY 413", st == 413 and "DATA_MAX_JSON_BODY" in r["detail"], r)
     st, r = request("GET", "/health/live")
@@ -352,7 +440,7 @@ def t_datasets():
 def main():
     start()
     try:
-        for t in (t_analyze, t_aggregate, t_csv_edges, t_guard, t_operations, t_plots, t_datasets):
+        for t in (t_analyze, t_aggregate, t_csv_edges, t_guard, t_operations, t_plots, t_datasets, t_stream):
             try:
                 t()
             except Exception as e:  # a crash in one group should not hide the others

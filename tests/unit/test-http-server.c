@@ -64,6 +64,39 @@ static int handle_raw(HttpRequest *req, void *userdata) {
         return http_reply_text(req, 200, buf);
 }
 
+#define STREAM_CAP 100000
+static _Atomic int stream_last_error;
+
+/* POST /stream pulls its body 7 bytes at a time (at most STREAM_CAP in all, far above the
+ * server's 1024) and answers with the count and a checksum; ?buffer reads it whole instead. */
+static int handle_stream(HttpRequest *req, void *userdata) {
+        uint64_t total = 0, sum = 0;
+        char buf[7], out[96];
+        ssize_t n;
+
+        if (streq(strempty(http_request_query(req)), "buffer")) {
+                const char *b;
+                size_t len;
+                int r = http_request_buffer_body(req, 2000);
+
+                if (r < 0)
+                        return r == -E2BIG ? http_reply_error(req, 413, "buffered cap") : r;
+                b = http_request_body(req, &len);
+                snprintf(out, sizeof(out), "%zu buffered %s", len, strempty(b));
+                return http_reply_text(req, 200, out);
+        }
+        while ((n = http_request_read_body(req, buf, sizeof(buf))) > 0) {
+                total += (uint64_t) n;
+                for (ssize_t i = 0; i < n; i++)
+                        sum += (unsigned char) buf[i];
+        }
+        stream_last_error = (int) n;
+        if (n < 0)
+                return (int) n; /* the server answers 413 / 400 */
+        snprintf(out, sizeof(out), "%" PRIu64 " bytes sum %" PRIu64, total, sum);
+        return http_reply_text(req, 200, out);
+}
+
 static int handle_fail(HttpRequest *req, void *userdata) {
         return -EIO;
 }
@@ -77,6 +110,12 @@ static const HttpRoute routes[] = {
         { "POST", "/slow", handle_slow, 0, NULL },
         { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL },
         { "GET", "/fail", handle_fail, 0, NULL },
+        { "POST",
+          "/stream",
+          handle_stream,
+          HTTP_ROUTE_STREAM_BODY | HTTP_ROUTE_ANY_CONTENT_TYPE,
+          NULL,
+          STREAM_CAP },
 };
 
 static void start_server(uint64_t request_timeout_ms) {
@@ -343,6 +382,214 @@ START_TEST(test_body_too_large) {
         test_parse_response(&r);
         ck_assert_msg(r.status == 200, "%s", r.raw);
         raw_response_done(&r);
+}
+END_TEST
+
+static void expect_text(int fd, int status, const char *text) {
+        RawResponse r = {};
+
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(r.status == status, "expected %d: %s", status, r.raw);
+        if (text)
+                ck_assert_msg(strstr(r.body, text), "expected '%s' in %s", text, r.raw);
+        raw_response_done(&r);
+}
+
+START_TEST(test_stream_content_length) {
+        char head[256], piece[1000];
+        uint64_t sum = 0;
+        int fd;
+
+        /* 50 000 bytes (50x the server's body cap) trickled in 1000-byte pieces. */
+        for (size_t i = 0; i < sizeof(piece); i++) {
+                piece[i] = (char) ('a' + i % 26);
+                sum += (unsigned char) piece[i];
+        }
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        snprintf(
+                head,
+                sizeof(head),
+                "POST /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: text/csv\r\n"
+                "Content-Length: 50000\r\n\r\n");
+        ck_assert_int_eq(test_send_str(fd, head), 0);
+        for (int i = 0; i < 50; i++) {
+                ck_assert_int_eq(test_send_all(fd, piece, sizeof(piece)), 0);
+                if (i % 10 == 0)
+                        usleep(5000);
+        }
+        snprintf(head, sizeof(head), "50000 bytes sum %" PRIu64, sum * 50);
+        expect_text(fd, 200, head);
+
+        /* No body at all: the first read says end. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(fd, "POST /stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), 0);
+        expect_text(fd, 200, "0 bytes sum 0");
+}
+END_TEST
+
+START_TEST(test_stream_chunked) {
+        RawResponse r = {};
+        int fd;
+
+        /* Chunks of 1, 3000 and 17 bytes; civetweb joins them across reads. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n1\r\nA\r\n"),
+                0);
+        {
+                char chunk[3100];
+                int k = snprintf(chunk, sizeof(chunk), "bb8\r\n");
+                memset(chunk + k, 'B', 3000);
+                memcpy(chunk + k + 3000, "\r\n", 2);
+                usleep(20000);
+                ck_assert_int_eq(test_send_all(fd, chunk, (size_t) k + 3002), 0);
+        }
+        ck_assert_int_eq(test_send_str(fd, "11\r\nCCCCCCCCCCCCCCCCC\r\n0\r\n\r\n"), 0);
+        /* Keep-alive survives a fully read streamed body: a second request on the same socket. */
+        ck_assert_int_eq(test_send_str(fd, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"), 0);
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(r.status == 200, "%s", r.raw);
+        ck_assert_msg(strstr(r.raw, "3018 bytes sum 199204"), "%s", r.raw);
+        ck_assert_msg(strstr(r.raw, "{\"ok\":true}"), "keep-alive lost: %s", r.raw);
+        raw_response_done(&r);
+
+        /* ?buffer: the handler chose to read it whole, under its own cap. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /stream?buffer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"),
+                0);
+        expect_text(fd, 200, "5 buffered abcde");
+}
+END_TEST
+
+START_TEST(test_stream_too_large) {
+        char chunk[1100];
+        RawResponse r = {};
+        int fd;
+
+        /* A declared length over the route's cap: the first read fails, the handler's -E2BIG
+         * becomes 413, and the connection closes. */
+        stream_last_error = 0;
+        ck_assert_int_eq(
+                test_http(port, "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 100001\r\n\r\n", &r),
+                0);
+        assert_problem(&r, 413, NULL);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Connection: close"));
+        ck_assert_ptr_nonnull(strstr(r.body, "100000 bytes"));
+        ck_assert_int_eq(stream_last_error, -E2BIG);
+        raw_response_done(&r);
+
+        /* Chunked: cut off while reading, as soon as the cap is passed. */
+        stream_last_error = 0;
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(fd, "POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"),
+                0);
+        for (int i = 0; i < 120; i++) {
+                int k = snprintf(chunk, sizeof(chunk), "3e8\r\n%01000d\r\n", 0);
+                if (test_send_all(fd, chunk, (size_t) k) < 0)
+                        break;
+        }
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+        close(fd);
+        test_parse_response(&r);
+        assert_problem(&r, 413, NULL);
+        ck_assert_int_eq(stream_last_error, -E2BIG);
+        raw_response_done(&r);
+
+        /* Buffering is held to the handler's own (smaller) cap. */
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(fd, "POST /stream?buffer HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n"),
+                0);
+        expect_text(fd, 413, "buffered cap");
+}
+END_TEST
+
+START_TEST(test_stream_slow_client) {
+        RawResponse r = {};
+        double t0;
+        int fd;
+
+        /* Part of the declared body, then silence: the read gives up after request_timeout_ms
+         * (1 s) with -EIO, and the handler's -EIO becomes 400. */
+        stream_last_error = 0;
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(fd, "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n\r\nabcdef"),
+                0);
+        t0 = test_now();
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 8000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(test_now() - t0 < 3.0, "held for %.2fs", test_now() - t0);
+        ck_assert_int_eq(stream_last_error, -EIO);
+        ck_assert_ptr_null(strstr(r.raw, " 200 "));
+        raw_response_done(&r);
+
+        /* Same with chunked encoding, stalled inside a chunk. */
+        stream_last_error = 0;
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "64\r\nabc"),
+                0);
+        t0 = test_now();
+        ck_assert_int_ge(test_read_all(fd, &r.raw, 8000), 0);
+        close(fd);
+        test_parse_response(&r);
+        ck_assert_msg(test_now() - t0 < 3.0, "held for %.2fs", test_now() - t0);
+        ck_assert_int_eq(stream_last_error, -EIO);
+        ck_assert_ptr_null(strstr(r.raw, " 200 "));
+        raw_response_done(&r);
+}
+END_TEST
+
+START_TEST(test_stream_client_gone) {
+        static const char *const reqs[] = {
+                "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n\r\nabcdef",
+                /* Ends at a chunk boundary without the last chunk: not the end of the body. */
+                "POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(reqs); i++) {
+                RawResponse r = {};
+                double t0 = test_now();
+                int fd = test_connect(port);
+
+                stream_last_error = 0;
+                ck_assert_int_ge(fd, 0);
+                ck_assert_int_eq(test_send_str(fd, reqs[i]), 0);
+                ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+                ck_assert_int_ge(test_read_all(fd, &r.raw, 5000), 0);
+                close(fd);
+                test_parse_response(&r);
+                ck_assert_msg(r.status == 400, "%zu: %s", i, r.raw);
+                ck_assert_int_eq(stream_last_error, -EIO);
+                ck_assert_msg(test_now() - t0 < 0.9, "noticed after %.2fs", test_now() - t0);
+                raw_response_done(&r);
+        }
 }
 END_TEST
 
@@ -700,6 +947,11 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_validation);
         tcase_add_test(tc, test_body_too_large);
         tcase_add_test(tc, test_expect_continue);
+        tcase_add_test(tc, test_stream_content_length);
+        tcase_add_test(tc, test_stream_chunked);
+        tcase_add_test(tc, test_stream_too_large);
+        tcase_add_test(tc, test_stream_slow_client);
+        tcase_add_test(tc, test_stream_client_gone);
         tcase_add_test(tc, test_not_found_and_method);
         tcase_add_test(tc, test_routing_params);
         tcase_add_test(tc, test_content_type);
