@@ -52,6 +52,8 @@ const char *problem_status_reason(int status) {
                 return "Service Unavailable";
         case 504:
                 return "Gateway Timeout";
+        case 507:
+                return "Insufficient Storage";
         }
         return "Unknown";
 }

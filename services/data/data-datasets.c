@@ -173,8 +173,29 @@ static int spool_open(const DataConfig *cfg, const char *name, unsigned n) {
 static int disk_error(DataError *err, const DataConfig *cfg, int r) {
         if (r == -ENOSPC || r == -EDQUOT)
                 return data_error(
-                        err, 503, NULL, "no space left for the dataset in %s (DATA_DIR)", cfg->dir);
+                        err, 507, NULL, "no space left for the dataset in %s (DATA_DIR)", cfg->dir);
         return r;
+}
+
+/* Uploads in progress are ".<name>.<pid>.<n>.tmp" (and ".csv" spools where O_TMPFILE is
+ * missing); at start none is in progress, so what is left is a crash's: remove it. */
+int data_datasets_sweep(const DataConfig *cfg) {
+        _cleanup_(closedirp) DIR *d = opendir(cfg->dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+
+                if (de->d_name[0] != '.' || len < 5 ||
+                    (!streq(de->d_name + len - 4, ".tmp") && !streq(de->d_name + len - 4, ".csv")))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        n++;
+        }
+        return n;
 }
 
 int data_datasets_create(HttpRequest *req, void *userdata) {

@@ -15,6 +15,7 @@ typedef struct DataService {
 
 int data_process_handler(HttpRequest *req, void *userdata);
 
+int data_datasets_sweep(const DataConfig *cfg);
 int data_datasets_create(HttpRequest *req, void *userdata);
 int data_datasets_list(HttpRequest *req, void *userdata);
 int data_datasets_get(HttpRequest *req, void *userdata);

@@ -146,6 +146,9 @@ static int setup(ServiceContext *ctx, void *userdata) {
         (void) sqlite3_hard_heap_limit64((sqlite3_int64) s->config.sql_memory_limit);
         if (mkdir(s->config.dir, 0750) < 0 && errno != EEXIST)
                 log_warning("Cannot create DATA_DIR %s, datasets will answer 503: %m", s->config.dir);
+        r = data_datasets_sweep(&s->config);
+        if (r > 0)
+                log_info("Removed %d unfinished upload(s) left in %s by an earlier run", r, s->config.dir);
 
         r = metrics_counter_new(
                 service_metrics(ctx),

@@ -410,7 +410,11 @@ def t_datasets():
     check("unknown dataset 404 naming data.dataset", st == 404 and r["errors"][0]["field"] == "data.dataset", r)
 
     stop()
+    leftover = f"{TMP}/datasets/.crashed.4242.7.tmp"  # what a crash mid-insert leaves
+    with open(leftover, "wb") as f:
+        f.write(b"SQLite format 3\0")
     start()
+    check("an unfinished upload left by a crash is removed at start", not os.path.exists(leftover))
     st, r = request("GET", "/datasets")
     names = sorted(d["name"] for d in r["datasets"])
     check("datasets survive a restart", st == 200 and names == ["people", "sales"], r)
