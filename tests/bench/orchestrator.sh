@@ -37,9 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_up() {
+wait_up() { # url: answers at all (the fake upstream has no health route)
         for _ in $(seq 50); do
-                curl -sf -o /dev/null "$1" && return 0
+                curl -s -o /dev/null "$1" && return 0
                 sleep 0.1
         done
         die "$1 did not come up"
