@@ -26,6 +26,17 @@ typedef struct Job {
         int cancel;              /* set atomically by job_runner_cancel() */
         bool started;            /* already recorded as running (inline runs) */
 
+        /* A synchronous job run at once is not stored before it runs: it goes in with its
+         * outcome, or as running when it outlives the grace period (or retries, or the
+         * orchestrator stops). persist_lock orders those two writers. */
+        pthread_mutex_t persist_lock;
+        bool deferred;        /* not in the store yet */
+        int store_error;      /* the deferred insert failed: the outcome is not stored */
+        double created_at;    /* Unix seconds, for the deferred insert */
+        uint64_t grace_at_ms; /* monotonic: store as running from then on */
+        struct Job *grace_prev, *grace_next;
+        bool grace_listed;
+
         pthread_mutex_t lock;
         pthread_cond_t cond;
         bool done;
@@ -48,7 +59,8 @@ typedef struct Job {
 typedef struct JobRunnerConfig {
         unsigned workers;
         size_t queue_max;
-        bool redact_output; /* redact results before they are stored or returned */
+        uint64_t sync_grace_ms; /* 0 = every job is stored before it runs */
+        bool redact_output;     /* redact results before they are stored or returned */
 } JobRunnerConfig;
 
 typedef struct JobRunner JobRunner;
@@ -79,8 +91,10 @@ int job_runner_new(
 void job_runner_free(JobRunner *r);
 /* Persists the job (pending) and queues it. With inline, when the queue is empty and a
  * worker slot is free, runs it on the calling thread instead and returns 1 with the job
- * done. -EAGAIN when the queue is full (the job is then recorded as failed), -EEXIST when
- * the idempotency key is taken. */
+ * done; such a job without an idempotency key is stored once, with its outcome, when it
+ * finishes within sync_grace_ms (as running when it takes longer), and a failure to
+ * store its outcome is returned. -EAGAIN when the queue is full (the job is then recorded as failed),
+ * -EEXIST when the idempotency key is taken. */
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
 bool job_is_done(Job *j);

@@ -25,6 +25,10 @@ enum {
         ST_COMMIT,
         ST_ROLLBACK,
         ST_SET_REDACTIONS,
+        ST_SAVEPOINT,
+        ST_RELEASE,
+        ST_ROLLBACK_TO,
+        ST_OUTCOME,
         _ST_MAX,
 };
 
@@ -56,6 +60,14 @@ static const char *const statements[_ST_MAX] = {
         [ST_COMMIT] = "COMMIT",
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_SET_REDACTIONS] = "UPDATE jobs SET redactions = coalesce(?2, redactions) WHERE id = ?1",
+        [ST_SAVEPOINT] = "SAVEPOINT op",
+        [ST_RELEASE] = "RELEASE op",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO op",
+        /* A job inserted with its outcome (a synchronous job that finished within the
+         * grace period): the row goes in once, with its final state and timestamps. */
+        [ST_OUTCOME] =
+                "UPDATE jobs SET status = ?2, result = ?3, error = ?4, error_status = ?5, "
+                "updated_at = ?6, redactions = ?7, last_event = last_event + 1 WHERE id = ?1",
 };
 
 static const char schema[] =
@@ -105,12 +117,29 @@ static const struct {
         { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
 };
 
+/* A write waiting for the next group commit. */
+typedef struct WriteOp {
+        int (*fn)(JobStore *s, void *arg); /* runs under s->lock inside the transaction */
+        void *arg;
+        int result;
+        bool done;
+        struct WriteOp *next;
+} WriteOp;
+
 struct JobStore {
-        pthread_mutex_t lock;
+        pthread_mutex_t lock; /* the connection */
         pthread_cond_t changed;
         uint64_t generation;
         sqlite3 *db;
         sqlite3_stmt *st[_ST_MAX];
+
+        /* Group commit: writers queue here; one of them (the leader) runs every queued
+         * write in one transaction while the next ones queue behind it. */
+        pthread_mutex_t queue_lock;
+        pthread_cond_t queue_done;
+        WriteOp *queue, **queue_tail;
+        bool leader;
+        uint64_t commits, writes; /* for tests and the docs' figures */
 };
 
 static const char *const status_names[_JOB_STATUS_MAX] = {
@@ -194,6 +223,8 @@ void job_store_free(JobStore *s) {
         sqlite3_close(s->db);
         pthread_cond_destroy(&s->changed);
         pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->queue_done);
+        pthread_mutex_destroy(&s->queue_lock);
         free(s);
 }
 
@@ -250,6 +281,9 @@ int job_store_open(const char *path, JobStore **ret) {
                 return -ENOMEM;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->changed, NULL);
+        pthread_mutex_init(&s->queue_lock, NULL);
+        pthread_cond_init(&s->queue_done, NULL);
+        s->queue_tail = &s->queue;
         rc = sqlite3_open_v2(
                 path,
                 &s->db,
@@ -335,19 +369,136 @@ static int state_event_data(JobStatus status, const char *error, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int job_store_insert(JobStore *s, const JobNew *job) {
+/* ---- group commit ------------------------------------------------------------------- */
+
+/* Runs every queued write in one transaction, each inside its own savepoint so that one
+ * failing write (a taken idempotency key, a job already terminal) leaves the others in.
+ * A failed COMMIT fails them all. Called by the leader with neither lock held. */
+static void run_batch(JobStore *s, WriteOp *batch) {
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = exec_simple(s, ST_BEGIN);
+        for (WriteOp *op = batch; op; op = op->next) {
+                int k = r;
+
+                if (k >= 0)
+                        k = exec_simple(s, ST_SAVEPOINT);
+                if (k >= 0) {
+                        k = op->fn(s, op->arg);
+                        if (k < 0)
+                                (void) exec_simple(s, ST_ROLLBACK_TO);
+                        (void) exec_simple(s, ST_RELEASE);
+                }
+                op->result = k;
+        }
+        if (r >= 0) {
+                r = exec_simple(s, ST_COMMIT);
+                if (r < 0) {
+                        (void) exec_simple(s, ST_ROLLBACK);
+                        for (WriteOp *op = batch; op; op = op->next)
+                                if (op->result >= 0)
+                                        op->result = r;
+                } else
+                        notify_locked(s);
+        }
+        s->commits++;
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* Queues a write and returns its result once it is committed. No timer: the writes that
+ * arrive while one transaction commits go together in the next one, so a lone writer
+ * pays one commit and N concurrent writers pay about one commit between them. */
+static int store_write(JobStore *s, int (*fn)(JobStore *s, void *arg), void *arg) {
+        WriteOp op = { .fn = fn, .arg = arg };
+
+        pthread_mutex_lock(&s->queue_lock);
+        /* op stays queued only while this thread waits below for it to be done. */
+        *s->queue_tail = &op;
+        /* cppcheck-suppress autoVariables ; unlinked by the leader before op.done is set */
+        s->queue_tail = &op.next;
+        s->writes++;
+        while (!op.done) {
+                WriteOp *batch;
+
+                if (s->leader) {
+                        pthread_cond_wait(&s->queue_done, &s->queue_lock);
+                        continue;
+                }
+                s->leader = true;
+                batch = TAKE_PTR(s->queue);
+                s->queue_tail = &s->queue;
+                pthread_mutex_unlock(&s->queue_lock);
+                run_batch(s, batch);
+                pthread_mutex_lock(&s->queue_lock);
+                for (WriteOp *o = batch, *next; o; o = next) {
+                        next = o->next; /* o lives on its writer's stack: read it first */
+                        o->done = true;
+                }
+                s->leader = false;
+                pthread_cond_broadcast(&s->queue_done);
+        }
+        pthread_mutex_unlock(&s->queue_lock);
+        return op.result;
+}
+
+void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_writes) {
+        pthread_mutex_lock(&s->queue_lock);
+        *ret_commits = s->commits;
+        *ret_writes = s->writes;
+        pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* ---- writes ------------------------------------------------------------------------- */
+
+static int transition_locked(
+        JobStore *s,
+        const char *id,
+        JobStatus status,
+        const char *result,
+        const char *error,
+        int error_status,
+        double t) {
         _cleanup_free_ char *data = NULL;
-        double t = now_unix();
+        sqlite3_stmt *st;
+        int r;
+
+        r = state_event_data(status, error, &data);
+        if (r < 0)
+                return r;
+        st = stmt(s, ST_TRANSITION);
+        bind_text(st, 1, id);
+        bind_text(st, 2, job_status_to_string(status));
+        bind_text(st, 3, result);
+        bind_text(st, 4, error);
+        if (error_status > 0)
+                (void) sqlite3_bind_int(st, 5, error_status);
+        else
+                (void) sqlite3_bind_null(st, 5);
+        (void) sqlite3_bind_double(st, 6, t);
+        r = sqlite_errno(sqlite3_step(st));
+        if (r >= 0 && sqlite3_changes(s->db) == 0) {
+                sqlite3_stmt *q = stmt(s, ST_STATUS);
+
+                bind_text(q, 1, id);
+                r = sqlite3_step(q) == SQLITE_ROW ? -ESTALE : -ENOENT;
+                sqlite3_reset(q);
+        }
+        if (r >= 0)
+                r = add_event_locked(s, id, "state", data, t);
+        return r;
+}
+
+static int insert_op(JobStore *s, void *arg) {
+        const JobNew *job = arg;
+        double t = job->created_at > 0 ? job->created_at : now_unix();
+        _cleanup_free_ char *data = NULL;
         sqlite3_stmt *st;
         int r;
 
         r = state_event_data(JOB_PENDING, NULL, &data);
         if (r < 0)
                 return r;
-        pthread_mutex_lock(&s->lock);
-        r = exec_simple(s, ST_BEGIN);
-        if (r < 0)
-                goto out;
         st = stmt(s, ST_INSERT);
         bind_text(st, 1, job->id);
         bind_text(st, 2, job->kind ? job->kind : "task");
@@ -365,29 +516,58 @@ int job_store_insert(JobStore *s, const JobNew *job) {
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
-        if (r >= 0 && job->running) {
-                _cleanup_free_ char *running = NULL;
+        if (r >= 0 && (job->running || job->outcome))
+                r = transition_locked(
+                        s,
+                        job->id,
+                        JOB_RUNNING,
+                        NULL,
+                        NULL,
+                        0,
+                        job->outcome && job->outcome->started_at > 0 ? job->outcome->started_at : t);
+        if (r >= 0 && job->outcome) {
+                const JobOutcome *out = job->outcome;
+                double done = out->finished_at > 0 ? out->finished_at : now_unix();
+                _cleanup_free_ char *final = NULL;
 
-                r = state_event_data(JOB_RUNNING, NULL, &running);
+                r = state_event_data(out->status, out->error, &final);
                 if (r >= 0) {
-                        st = stmt(s, ST_TRANSITION);
+                        st = stmt(s, ST_OUTCOME);
                         bind_text(st, 1, job->id);
-                        bind_text(st, 2, job_status_to_string(JOB_RUNNING));
-                        (void) sqlite3_bind_double(st, 6, t);
+                        bind_text(st, 2, job_status_to_string(out->status));
+                        bind_text(st, 3, out->result);
+                        bind_text(st, 4, out->error);
+                        if (out->error_status > 0)
+                                (void) sqlite3_bind_int(st, 5, out->error_status);
+                        else
+                                (void) sqlite3_bind_null(st, 5);
+                        (void) sqlite3_bind_double(st, 6, done);
+                        bind_text(st, 7, out->redactions);
                         r = sqlite_errno(sqlite3_step(st));
                 }
                 if (r >= 0)
-                        r = add_event_locked(s, job->id, "state", running, t);
+                        r = add_event_locked(s, job->id, "state", final, done);
         }
-        if (r >= 0)
-                r = exec_simple(s, ST_COMMIT);
-        if (r < 0)
-                (void) exec_simple(s, ST_ROLLBACK);
-        else
-                notify_locked(s);
-out:
-        pthread_mutex_unlock(&s->lock);
         return r;
+}
+
+int job_store_insert(JobStore *s, const JobNew *job) {
+        if (job->outcome && !job_status_is_terminal(job->outcome->status))
+                return -EINVAL;
+        return store_write(s, insert_op, (void *) job);
+}
+
+typedef struct TransitionArgs {
+        const char *id;
+        JobStatus status;
+        const char *result, *error;
+        int error_status;
+} TransitionArgs;
+
+static int transition_op(JobStore *s, void *arg) {
+        const TransitionArgs *a = arg;
+
+        return transition_locked(s, a->id, a->status, a->result, a->error, a->error_status, now_unix());
 }
 
 int job_store_transition(
@@ -397,90 +577,61 @@ int job_store_transition(
         const char *result,
         const char *error,
         int error_status) {
-        _cleanup_free_ char *data = NULL;
-        double t = now_unix();
-        sqlite3_stmt *st;
+        return store_write(
+                s,
+                transition_op,
+                &(TransitionArgs){ .id = id,
+                                   .status = status,
+                                   .result = result,
+                                   .error = error,
+                                   .error_status = error_status });
+}
+
+typedef struct RedactionsArgs {
+        const char *id, *redactions;
+} RedactionsArgs;
+
+static int set_redactions_op(JobStore *s, void *arg) {
+        const RedactionsArgs *a = arg;
+        sqlite3_stmt *st = stmt(s, ST_SET_REDACTIONS);
         int r;
 
-        r = state_event_data(status, error, &data);
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&s->lock);
-        r = exec_simple(s, ST_BEGIN);
-        if (r < 0)
-                goto out;
-        st = stmt(s, ST_TRANSITION);
-        bind_text(st, 1, id);
-        bind_text(st, 2, job_status_to_string(status));
-        bind_text(st, 3, result);
-        bind_text(st, 4, error);
-        if (error_status > 0)
-                (void) sqlite3_bind_int(st, 5, error_status);
-        else
-                (void) sqlite3_bind_null(st, 5);
-        (void) sqlite3_bind_double(st, 6, t);
+        bind_text(st, 1, a->id);
+        bind_text(st, 2, a->redactions);
         r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0) {
-                sqlite3_stmt *q = stmt(s, ST_STATUS);
-
-                bind_text(q, 1, id);
-                r = sqlite3_step(q) == SQLITE_ROW ? -ESTALE : -ENOENT;
-        }
-        if (r >= 0)
-                r = add_event_locked(s, id, "state", data, t);
-        if (r >= 0)
-                r = exec_simple(s, ST_COMMIT);
-        if (r < 0)
-                (void) exec_simple(s, ST_ROLLBACK);
-        else
-                notify_locked(s);
-out:
-        pthread_mutex_unlock(&s->lock);
+        if (r >= 0 && sqlite3_changes(s->db) == 0)
+                r = -ENOENT;
         return r;
 }
 
 int job_store_set_redactions(JobStore *s, const char *id, const char *redactions) {
-        sqlite3_stmt *st;
+        return store_write(s, set_redactions_op, &(RedactionsArgs){ id, redactions });
+}
+
+typedef struct EventArgs {
+        const char *id, *type, *data;
+} EventArgs;
+
+static int add_event_op(JobStore *s, void *arg) {
+        const EventArgs *a = arg;
+        sqlite3_stmt *st = stmt(s, ST_BUMP);
         int r;
 
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_SET_REDACTIONS);
-        bind_text(st, 1, id);
-        bind_text(st, 2, redactions);
+        bind_text(st, 1, a->id);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0 && sqlite3_changes(s->db) == 0)
                 r = -ENOENT;
-        pthread_mutex_unlock(&s->lock);
+        if (r >= 0)
+                r = add_event_locked(s, a->id, a->type, a->data, now_unix());
         return r;
 }
 
 int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data) {
         const char *txt = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN);
-        sqlite3_stmt *st;
-        int r;
 
         if (!txt)
                 return -ENOMEM;
-        pthread_mutex_lock(&s->lock);
-        r = exec_simple(s, ST_BEGIN);
-        if (r < 0)
-                goto out;
-        st = stmt(s, ST_BUMP);
-        bind_text(st, 1, id);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = -ENOENT;
-        if (r >= 0)
-                r = add_event_locked(s, id, type, txt, now_unix());
-        if (r >= 0)
-                r = exec_simple(s, ST_COMMIT);
-        if (r < 0)
-                (void) exec_simple(s, ST_ROLLBACK);
-        else
-                notify_locked(s);
-out:
-        pthread_mutex_unlock(&s->lock);
-        return r;
+        return store_write(s, add_event_op, &(EventArgs){ id, type, txt });
 }
 
 /* Parses stored JSON text back into an object; text that is not JSON (it always is,

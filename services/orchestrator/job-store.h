@@ -19,6 +19,16 @@ typedef enum JobStatus {
 
 typedef struct JobStore JobStore;
 
+/* The outcome of a job that finished before it was first stored. */
+typedef struct JobOutcome {
+        JobStatus status; /* terminal */
+        const char *result;
+        const char *error;
+        int error_status;
+        const char *redactions;
+        double started_at, finished_at; /* Unix seconds; 0 = now */
+} JobOutcome;
+
 typedef struct JobNew {
         const char *id;
         const char *kind; /* "task" or "workflow" */
@@ -33,6 +43,10 @@ typedef struct JobNew {
         const char *guardrail_flags; /* JSON array of flagged guardrail rules, NULL = none */
         const char *submitter;       /* JWT sub; NULL or "" = auth off (not recorded) */
         const char *submitter_role;  /* the token's role when submitter is set */
+        double created_at;           /* Unix seconds; 0 = now */
+        /* Non-NULL: the job already ran; stored as pending, running and this outcome (with
+         * their three state events) in one commit. */
+        const JobOutcome *outcome;
 } JobNew;
 
 /* A job as read back for re-running after a restart. */
@@ -45,7 +59,7 @@ typedef struct JobRow {
 int job_store_open(const char *path, JobStore **ret);
 void job_store_free(JobStore *s);
 
-/* -EEXIST if the id or the idempotency key is taken. */
+/* -EEXIST if the id or the idempotency key is taken, -EINVAL if an outcome is not terminal. */
 int job_store_insert(JobStore *s, const JobNew *job);
 /* Moves a job to status and records a "state" event; result is JSON text (may be NULL),
  * error a message. -ENOENT if unknown, -ESTALE if it is already terminal (the first
@@ -98,6 +112,8 @@ int job_store_lock_list(JobStore *s, json_object **ret);
  * own tables in the same database (audit.c), so that there is one writer discipline. */
 typedef struct sqlite3 sqlite3;
 int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata);
+/* Transactions committed and writes queued since open (writes / commits = batching). */
+void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_writes);
 /* SQLite result code → -errno (the one mapping). */
 int job_store_sqlite_errno(int rc);
 

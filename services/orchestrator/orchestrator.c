@@ -113,6 +113,7 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         JobRunnerConfig rc = {
                 .workers = (unsigned) o->config.workers,
                 .queue_max = (size_t) o->config.queue_max,
+                .sync_grace_ms = o->config.sync_grace_ms,
                 .redact_output = o->config.redact_output,
         };
         unsigned requeued = 0, failed = 0;

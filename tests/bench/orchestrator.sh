@@ -2,49 +2,72 @@
 # Orchestrator benchmarks on loopback, host-run (no pod): the latency the orchestrator
 # adds over calling a service directly (p50/p99 at 1 and 32 connections), the
 # throughput ratio at 32 connections, and synchronous jobs per second with the SQLite
-# writes included. The "service" is orch-fake-upstream (a cheap fixed JSON answer from
-# the same HTTP server code every service uses), so the figures are the orchestrator's.
+# writes included. Two services behind it, the same wrk parameters direct and via:
+#   1. orch-fake-upstream: a fixed JSON answer from the same HTTP server code every
+#      service uses, no work at all, so the figures are the orchestrator's own;
+#   2. the real nlp service (ai-semble-nlp, when built) doing VADER `sentiment` on a
+#      tweet-length English text: a cheap real task.
 # Usage: tests/bench/orchestrator.sh [seconds per run]   (default 10; needs wrk)
-# Ports: ORCH_BENCH_PORT (19080) for the orchestrator, +1 for the upstream.
+# Ports: ORCH_BENCH_PORT (19080) for the orchestrator, +1 the fake upstream, +2 nlp.
 # ORCH_BENCH_WORKERS (32) and ORCH_BENCH_HTTP_THREADS (64) size the orchestrator.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 # shellcheck source=../../scripts/lib/common.sh
 . "$here/../../scripts/lib/common.sh"
 
 secs=${1:-10}
 port=${ORCH_BENCH_PORT:-19080}
 up_port=$((port + 1))
+nlp_port=$((port + 2))
 orch="$AI_SEMBLE_BUILD/services/orchestrator/ai-semble-orchestrator"
 fake="$AI_SEMBLE_BUILD/tests/unit/orch-fake-upstream"
+nlp="$AI_SEMBLE_BUILD/services/nlp/ai-semble-nlp"
+nlp_data="$root/containers/nlp/data/usr/share/ai-semble/nlp"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
 { [ -x "$orch" ] && [ -x "$fake" ]; } || die "build first: $orch and $fake"
 
 tmp=$(mktemp -d /tmp/orch-bench.XXXXXX)
 pids=()
+orch_pid=
 cleanup() {
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        for p in "${pids[@]}" $orch_pid; do kill "$p" 2>/dev/null || true; done
         wait 2>/dev/null || true
         rm -rf "$tmp"
 }
 trap cleanup EXIT
 
+wait_up() { # url: answers at all (the fake upstream has no health route)
+        for _ in $(seq 50); do
+                curl -s -o /dev/null "$1" && return 0
+                sleep 0.1
+        done
+        die "$1 did not come up"
+}
+
+# start_orch NLP_URL: the orchestrator with every service on the fake upstream but nlp.
+start_orch() {
+        if [ -n "$orch_pid" ]; then
+                kill "$orch_pid"
+                wait "$orch_pid" 2>/dev/null || true
+        fi
+        ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning \
+                HTTP_THREADS=${ORCH_BENCH_HTTP_THREADS:-64} ORCH_WORKERS=${ORCH_BENCH_WORKERS:-32} \
+                LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up NLP_SERVICE_URL=$1 DATA_PROCESSOR_URL=$up "$orch" &
+        orch_pid=$!
+        wait_up "http://127.0.0.1:$port/health/live"
+}
+
 "$fake" "127.0.0.1:$up_port" &
 pids+=($!)
 up="http://127.0.0.1:$up_port"
-ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning \
-        HTTP_THREADS=${ORCH_BENCH_HTTP_THREADS:-64} ORCH_WORKERS=${ORCH_BENCH_WORKERS:-32} \
-        LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "$orch" &
-pids+=($!)
-for _ in $(seq 50); do
-        curl -sf -o /dev/null "http://127.0.0.1:$port/health/live" && break
-        sleep 0.1
-done
+wait_up "$up/health/live"
+start_orch "$up"
 
-body='{"text":"benchmark text","task":"tokenize"}'
-cat >"$tmp/post.lua" <<LUA
+write_lua() { # file body
+        cat >"$1" <<LUA
 wrk.method = "POST"
-wrk.body = '$body'
+wrk.body = '$2'
 wrk.headers["Content-Type"] = "application/json"
 done = function(summary, latency, requests)
         io.write(string.format("RESULT %.1f %.1f %.1f %d %d\n", latency:percentile(50), latency:percentile(99),
@@ -52,29 +75,64 @@ done = function(summary, latency, requests)
                 summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
 end
 LUA
-
-run() { # url connections -> "p50_us p99_us rps errors requests"
-        local threads=$(($2 < 2 ? 1 : 2))
-        wrk -t"$threads" -c"$2" -d"${secs}s" -s "$tmp/post.lua" "$1" | awk '/^RESULT/ { print $2, $3, $4, $5, $6 }'
 }
 
-# Warm both paths (connections, SQLite pages).
-run "$up/process" 4 >/dev/null
-run "http://127.0.0.1:$port/ai/nlp/process" 4 >/dev/null
+run() { # lua url connections -> "p50_us p99_us rps errors requests"
+        local threads=$(($3 < 2 ? 1 : 2))
+        wrk -t"$threads" -c"$3" -d"${secs}s" -s "$1" "$2" | awk '/^RESULT/ { print $2, $3, $4, $5, $6 }'
+}
 
-echo "## Orchestrator overhead (loopback, ${secs}s per run, wrk)"
+# table LUA DIRECT_URL: the rows for 1 and 32 connections, direct vs via /ai/nlp/process.
+table() {
+        local via="http://127.0.0.1:$port/ai/nlp/process"
+
+        # Warm both paths (connections, SQLite pages).
+        run "$1" "$2" 4 >/dev/null
+        run "$1" "$via" 4 >/dev/null
+        echo "| connections | direct p50 (µs) | via orchestrator p50 (µs) | added p50 (µs) | direct p99 (µs) | via p99 (µs) | added p99 (µs) | direct req/s | via req/s | ratio |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        for c in 1 32; do
+                read -r d50 d99 drps derr _ < <(run "$1" "$2" "$c")
+                read -r o50 o99 orps oerr _ < <(run "$1" "$via" "$c")
+                awk -v c="$c" -v d50="$d50" -v d99="$d99" -v drps="$drps" -v o50="$o50" -v o99="$o99" -v orps="$orps" \
+                        'BEGIN { printf "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f%% |\n",
+                                c, d50, o50, o50 - d50, d99, o99, o99 - d99, drps, orps, 100 * orps / drps }'
+                { [ "$derr" = 0 ] && [ "$oerr" = 0 ]; } || echo "(errors: direct $derr, orchestrator $oerr)"
+        done
+}
+
+stored() { # the completed jobs the orchestrator has stored
+        curl -s "http://127.0.0.1:$port/metrics" | awk '/^orch_jobs\{status="completed"\}/ { print $2 }'
+}
+
+echo "load before: $(uptime)"
 echo
-echo "| connections | direct p50 (µs) | via orchestrator p50 (µs) | added p50 (µs) | direct p99 (µs) | via p99 (µs) | added p99 (µs) | direct req/s | via req/s | ratio |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for c in 1 32; do
-        read -r d50 d99 drps derr _ < <(run "$up/process" "$c")
-        read -r o50 o99 orps oerr _ < <(run "http://127.0.0.1:$port/ai/nlp/process" "$c")
-        awk -v c="$c" -v d50="$d50" -v d99="$d99" -v drps="$drps" -v o50="$o50" -v o99="$o99" -v orps="$orps" \
-                'BEGIN { printf "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f%% |\n",
-                        c, d50, o50, o50 - d50, d99, o99, o99 - d99, drps, orps, 100 * orps / drps }'
-        { [ "$derr" = 0 ] && [ "$oerr" = 0 ]; } || echo "(errors: direct $derr, orchestrator $oerr)"
-done
+echo "## 1. Orchestrator overhead: fake upstream, no work (loopback, ${secs}s per run, wrk)"
 echo
-jobs=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^orch_jobs\{status="completed"\}/ { print $2 }')
+write_lua "$tmp/fake.lua" '{"text":"benchmark text","task":"tokenize"}'
+table "$tmp/fake.lua" "$up/process"
+echo
+echo "Jobs stored (completed) so far: $(stored)."
+
+if [ -x "$nlp" ]; then
+        NLP_LISTEN="127.0.0.1:$nlp_port" NLP_VADER_LEXICON="$nlp_data/vader_lexicon.txt" \
+                NLP_TEXTCAT_CONF="$nlp_data/fpdb.conf" LOG_LEVEL=warning HTTP_THREADS=64 "$nlp" &
+        pids+=($!)
+        wait_up "http://127.0.0.1:$nlp_port/health/live"
+        start_orch "http://127.0.0.1:$nlp_port"
+        echo
+        echo "## 2. A cheap real task: nlp sentiment (VADER, language auto) on a 90-byte text"
+        echo
+        write_lua "$tmp/nlp.lua" \
+                '{"text":"The food was absolutely GREAT, but the service was slow!! Still, I would go back tomorrow.","task":"sentiment"}'
+        table "$tmp/nlp.lua" "http://127.0.0.1:$nlp_port/process"
+        echo
+        echo "Jobs stored (completed) so far: $(stored)."
+else
+        echo
+        echo "(nlp service not built at $nlp: the real-task table is skipped)"
+fi
+echo
 echo "Synchronous jobs per second at 32 connections = the via req/s above: each request is a job"
-echo "inserted, marked running and completed in SQLite (WAL, synchronous=NORMAL). Jobs stored: $jobs."
+echo "stored in SQLite (WAL, synchronous=NORMAL) with its outcome before the answer is sent."
+echo "load after: $(uptime)"

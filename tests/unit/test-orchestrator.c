@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -296,6 +297,139 @@ static void expect_invalid(const char *def, const char *field, const char *messa
         json_object_put(o);
 }
 
+/* Group commit: many threads insert and finish jobs at once; every write is committed
+ * with its own result (a taken id fails alone) and every job reads back as written. */
+enum { GC_THREADS = 12, GC_JOBS = 150 };
+
+typedef struct GcArgs {
+        JobStore *s;
+        int t;
+        int failures;
+} GcArgs;
+
+static void *gc_worker(void *userdata) {
+        GcArgs *a = userdata;
+
+        for (int i = 0; i < GC_JOBS; i++) {
+                char id[32], result[64];
+                int k;
+
+                snprintf(id, sizeof(id), "gc-%d-%d", a->t, i);
+                snprintf(result, sizeof(result), "{\"n\":%d}", i);
+                if (i % 3 == 2) { /* stored once with its outcome, as a fast sync job is */
+                        k = job_store_insert(
+                                a->s,
+                                &(JobNew){ .id = id,
+                                           .service = "nlp",
+                                           .task = "tokenize",
+                                           .priority = "medium",
+                                           .payload = "{}",
+                                           .outcome = &(JobOutcome){ .status = JOB_COMPLETED,
+                                                                     .result = result } });
+                        a->failures += k != 0;
+                        continue;
+                }
+                k = job_store_insert(
+                        a->s,
+                        &(JobNew){ .id = id,
+                                   .service = "nlp",
+                                   .task = "tokenize",
+                                   .priority = "medium",
+                                   .payload = "{}",
+                                   .running = true });
+                a->failures += k != 0;
+                /* A duplicate id fails alone, inside the same batches as the others. */
+                k = job_store_insert(
+                        a->s,
+                        &(JobNew){ .id = id,
+                                   .service = "nlp",
+                                   .task = "t",
+                                   .priority = "low",
+                                   .payload = "{}" });
+                a->failures += k != -EEXIST;
+                k = i % 3 == 0 ? job_store_transition(a->s, id, JOB_COMPLETED, result, NULL, 0)
+                               : job_store_transition(a->s, id, JOB_FAILED, NULL, "boom", 502);
+                a->failures += k != 0;
+                /* Already terminal: the first terminal state wins. */
+                a->failures +=
+                        job_store_transition(a->s, id, JOB_CANCELLED, NULL, "cancelled", 0) != -ESTALE;
+        }
+        return NULL;
+}
+
+START_TEST(test_job_store_group_commit) {
+        JobStore *s = NULL;
+        pthread_t th[GC_THREADS];
+        GcArgs args[GC_THREADS];
+        uint64_t commits, writes, counts[_JOB_STATUS_MAX];
+        char path[128];
+
+        make_tmpdir();
+        snprintf(path, sizeof(path), "%s/jobs.db", tmpdir);
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        for (int t = 0; t < GC_THREADS; t++) {
+                args[t] = (GcArgs){ .s = s, .t = t };
+                ck_assert_int_eq(pthread_create(&th[t], NULL, gc_worker, &args[t]), 0);
+        }
+        for (int t = 0; t < GC_THREADS; t++) {
+                ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+                ck_assert_int_eq(args[t].failures, 0);
+        }
+        job_store_commit_stats(s, &commits, &writes);
+        ck_assert_uint_eq(writes, (uint64_t) GC_THREADS * (GC_JOBS / 3 + 4 * (GC_JOBS - GC_JOBS / 3)));
+        ck_assert_uint_lt(commits, writes); /* writers shared transactions */
+        ck_assert_int_eq(job_store_count_by_status(s, counts), 0);
+        ck_assert_uint_eq(counts[JOB_COMPLETED], (uint64_t) GC_THREADS * (2 * GC_JOBS / 3));
+        ck_assert_uint_eq(counts[JOB_FAILED], (uint64_t) GC_THREADS * (GC_JOBS / 3));
+        ck_assert_uint_eq(counts[JOB_PENDING] + counts[JOB_RUNNING] + counts[JOB_CANCELLED], 0);
+        job_store_free(s);
+
+        /* Reopened (a restart): every job is there, with its state, result and events. */
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        for (int t = 0; t < GC_THREADS; t++)
+                for (int i = 0; i < GC_JOBS; i++) {
+                        json_object *o = NULL, *ev = NULL, *res;
+                        JobStatus st;
+                        char id[32];
+
+                        snprintf(id, sizeof(id), "gc-%d-%d", t, i);
+                        ck_assert_int_eq(job_store_get_json(s, id, &o), 0);
+                        ck_assert_str_eq(jstr(o, "status"), i % 3 == 1 ? "failed" : "completed");
+                        if (i % 3 != 1) {
+                                ck_assert(json_object_object_get_ex(o, "result", &res));
+                                ck_assert_int_eq(json_object_get_int(json_object_object_get(res, "n")), i);
+                        } else
+                                ck_assert_str_eq(jstr(o, "error"), "boom");
+                        ck_assert_int_eq(job_store_events_json(s, id, 0, &ev, &st), 0);
+                        /* pending, running, terminal: numbered 1..3 */
+                        ck_assert_int_eq((int) json_object_array_length(ev), 3);
+                        ck_assert_str_eq(
+                                jstr(json_object_object_get(json_object_array_get_idx(ev, 1), "data"),
+                                     "status"),
+                                "running");
+                        ck_assert_int_eq(
+                                json_object_get_int(
+                                        json_object_object_get(json_object_array_get_idx(ev, 2), "id")),
+                                3);
+                        json_object_put(ev);
+                        json_object_put(o);
+                }
+        /* An outcome must be terminal. */
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "bad",
+                                   .service = "nlp",
+                                   .task = "t",
+                                   .priority = "low",
+                                   .payload = "{}",
+                                   .outcome = &(JobOutcome){ .status = JOB_RUNNING } }),
+                -EINVAL);
+        job_store_free(s);
+        remove_tmpdir();
+}
+END_TEST
+
 START_TEST(test_workflow_validation) {
         char big[8192] = "{\"steps\":[";
 
@@ -442,6 +576,7 @@ static void setup(void) {
         /* Port 1 on loopback: connection refused at once. */
         snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
         orch = (Orchestrator){};
+        orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
         orch.config.upstream = (UpstreamConfig){
                 .llm_url = fake_url,
                 .vision_url = fake_url,
@@ -779,6 +914,103 @@ START_TEST(test_retries) {
                 ck_assert_ptr_nonnull(strstr(text, "orch_sse_connections_active 0"));
                 free(text);
         }
+}
+END_TEST
+
+typedef struct SlowCall {
+        const char *body;
+        long status;
+        char job_id[64];
+} SlowCall;
+
+static void *slow_call(void *userdata) {
+        SlowCall *c = userdata;
+        Reply r = request("POST", "/ai/nlp/process", c->body, NULL);
+
+        c->status = r.status;
+        if (r.body && jstr(r.body, "job_id"))
+                snprintf(c->job_id, sizeof(c->job_id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        return NULL;
+}
+
+static int job_event_count(const char *id, const char *type) {
+        char path[160];
+        Reply r;
+        json_object *events;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/jobs/%s/events", id);
+        r = request("GET", path, NULL, (const char *[]){ "Accept: application/json", NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        for (size_t i = 0; i < json_object_array_length(events); i++)
+                n += streq(jstr(json_object_array_get_idx(events, i), "event"), type);
+        reply_done(&r);
+        return n;
+}
+
+/* A synchronous job run at once is stored once, with its outcome, when it is quick; as
+ * running once it outlives ORCH_SYNC_GRACE (so GET /jobs?status=running sees it); at once
+ * when it retries (its progress event needs the row). */
+START_TEST(test_sync_grace) {
+        SlowCall slow = { .body = "{\"text\":\"sleep:800\",\"task\":\"tokenize\"}" };
+        pthread_t th;
+        json_object *job;
+        char id[64] = "";
+        Reply r;
+
+        start_orchestrator(2, 16);
+
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"quick\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        ck_assert_ptr_nonnull(json_object_object_get(job, "result"));
+        json_object_put(job);
+        ck_assert_int_eq(job_event_count(id, "state"), 3); /* pending, running, completed */
+
+        /* Slow: listed as running while the request is still waiting. */
+        ck_assert_int_eq(pthread_create(&th, NULL, slow_call, &slow), 0);
+        id[0] = '\0';
+        for (int i = 0; i < 100 && !id[0]; i++) {
+                r = request("GET", "/jobs?status=running", NULL, NULL);
+                ck_assert_int_eq(r.status, 200);
+                json_object *jobs = json_object_object_get(r.body, "jobs");
+                if (json_object_array_length(jobs) > 0)
+                        snprintf(id, sizeof(id), "%s", jstr(json_object_array_get_idx(jobs, 0), "job_id"));
+                reply_done(&r);
+                if (!id[0])
+                        usleep(20 * 1000);
+        }
+        ck_assert_msg(id[0], "the slow synchronous job was never listed as running");
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        ck_assert_int_eq(slow.status, 200);
+        ck_assert_str_eq(slow.job_id, id);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+        ck_assert_int_eq(job_event_count(id, "state"), 3);
+
+        /* A retry stores it first: its progress event is kept. */
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"flaky:grace:1\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        ck_assert_int_eq(job_event_count(id, "progress"), 1);
+        ck_assert_int_eq(job_event_count(id, "state"), 3);
+
+        /* An upstream failure is stored as the job's failure. */
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"status:422\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 422);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "failed");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(job, "error_status")), 422);
+        json_object_put(job);
 }
 END_TEST
 
@@ -1957,6 +2189,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_backoff_bounds);
         tcase_add_test(tc, test_job_store);
         tcase_add_test(tc, test_job_store_migration);
+        tcase_add_test(tc, test_job_store_group_commit);
         tcase_add_test(tc, test_workflow_validation);
         tcase_add_test(tc, test_workflow_references);
         tcase_add_test(tc, test_audit_parse_time);
@@ -1968,6 +2201,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_bad_input);
         tcase_add_test(e2e, test_async_and_events);
         tcase_add_test(e2e, test_retries);
+        tcase_add_test(e2e, test_sync_grace);
         tcase_add_test(e2e, test_breaker_opens_and_recovers);
         tcase_add_test(e2e, test_cancel_and_timeout);
         tcase_add_test(e2e, test_queue_full);
