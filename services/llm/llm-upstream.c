@@ -156,6 +156,10 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
         LlmEvent ev;
         int r;
 
+        if (t->cb->cancelled && t->cb->cancelled(t->cb->userdata)) {
+                fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
+                return -ECANCELED;
+        }
         r = llm_provider_parse(t->backend->kind, t->chat, event, data, len, &ev, &o);
         if (r == -EPROTO) {
                 fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
@@ -297,6 +301,11 @@ on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
         Transfer *t = userdata;
         uint64_t now = llm_now_ms();
 
+        if (t->cb->cancelled && t->cb->cancelled(t->cb->userdata)) {
+                fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
+                t->aborted = true;
+                return 1;
+        }
         if (!t->got_data && now - t->start_ms > t->backend->first_byte_timeout_ms) {
                 fail(t,
                      LLM_FAIL_TIMEOUT,
