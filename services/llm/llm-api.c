@@ -1038,7 +1038,7 @@ serve_hybrid(HttpRequest *req, LlmApi *api, ApiRequest *a, const LlmRoute *route
                         403,
                         "hybrid mode is disabled on this gateway (LLM_HYBRID=off): it doubles the backend "
                         "calls; ask the operator to set LLM_HYBRID=on or local");
-        if (a->hybrid_models[0]) {
+        if (!route) { /* hybrid.models names them */
                 LlmRoute rt[2];
 
                 for (size_t i = 0; i < 2; i++) {

@@ -20,7 +20,7 @@ The model name picks the behaviour, so one fake plays every fault:
   fault-reset       two good chunks, then a TCP reset
   fault-truncated   two good chunks, then a clean close without the end marker
   slow-drip         20 chunks 100 ms apart (counts cancellations when the peer goes away)
-  slow-start-*      says nothing for 3 s while watching its connection: a peer that closes it
+  slow-start-*      says nothing for 5 s while watching its connection: a peer that closes it
                     meanwhile is counted in "cancelled" at once; else answers as echo-*
   long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
   say-*             a canned reply from CANNED (the nlp's Japanese sentiment verdicts: good,
@@ -182,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(429, {"error": {"message": "slow down", "type": "rate_limit"}},
                                   {"Retry-After": "1"})
         if model.startswith("slow-start"):
-            self.wait_watching(3.0)
+            self.wait_watching(5.0)
         if model == "fault-timeout":
             time.sleep(30)
             return self.send_json(500, {"error": "too late"})

@@ -22,7 +22,7 @@ from tap import check, expect, summary  # noqa: E402
 from test_gateway import Service, reset, sse_events, stats  # noqa: E402
 
 
-def wait_cancelled(fake, n=1, limit=2.5):
+def wait_cancelled(fake, n=1, limit=4.0):
     deadline = time.time() + limit
     while time.time() < deadline:
         s = stats(fake)
@@ -122,7 +122,7 @@ def main():
             "prompt": "a b", "hybrid": {"mode": "first", "models": ["slow-start-a", "echo-o"]}})
         took = time.time() - t0
         expect(st == 200 and js["text"] == "echo: a b" and js["backend"] == "oll", f"{st} {js}")
-        expect(took < 1.0, f"answered in {took:.2f} s, the slow backend waits 3 s")
+        expect(took < 1.0, f"answered in {took:.2f} s, the slow backend waits 5 s")
         expect(r.getheader("X-LLM-Hybrid") == "first" and r.getheader("X-LLM-Hybrid-Winner") == "oll",
                str(r.getheaders()))
         h = js["hybrid"]
@@ -132,7 +132,7 @@ def main():
                js["selection_reason"])
         s = wait_cancelled(fake)
         expect(s["cancelled"] == 1 and s["calls"].get("slow-start-a") == 1 and s["completed"] == 1, str(s))
-        expect(time.time() - t0 < 2.5, "disconnect seen before the slow backend would have answered")
+        expect(time.time() - t0 < 4.5, "disconnect seen before the slow backend would have answered")
 
     @check("first: a failing leg does not win; the slower good answer does")
     def _():
