@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* llm-hybrid.c — two legs, two threads. Threads rather than one libcurl multi handle:
- * each leg then runs the unchanged gateway (retries with backoff, Retry-After waits,
+/* llm-hybrid.c — two legs, two threads. Threads rather than one libcurl multi handle for
+ * both: each leg then runs the unchanged gateway (retries with backoff, Retry-After waits,
  * breakers, the streamed parsers) instead of a second, event-driven copy of it. A leg is
- * cancelled through a flag its transfer polls from libcurl's progress callback, so the
- * loser's connection is closed within about a second; the client does not wait for that
- * (llm_hybrid_finish runs after the reply). */
+ * cancelled through a flag its transfer looks at every 50 ms (llm-upstream.c), which
+ * removes the transfer and so closes the loser's connection; the client does not wait
+ * for that (llm_hybrid_finish runs after the reply). */
 #include <stdio.h>
 
 #include "llm-hybrid.h"

@@ -132,7 +132,8 @@ def main():
                js["selection_reason"])
         s = wait_cancelled(fake)
         expect(s["cancelled"] == 1 and s["calls"].get("slow-start-a") == 1 and s["completed"] == 1, str(s))
-        expect(time.time() - t0 < 4.5, "disconnect seen before the slow backend would have answered")
+        expect(time.time() - t0 < 1.5, f"disconnect seen {time.time() - t0:.2f} s after the request (cancel "
+                                        "flag looked at every 50 ms)")
 
     @check("first: a failing leg does not win; the slower good answer does")
     def _():
