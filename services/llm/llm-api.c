@@ -7,6 +7,7 @@
 
 #include "json-util.h"
 #include "llm-api.h"
+#include "llm-hybrid.h"
 
 #define MAX_MESSAGES 4096
 #define MAX_TEXT (8 * 1024 * 1024)
@@ -34,6 +35,9 @@ typedef struct ApiRequest {
         bool stream;
         bool include_usage;
         size_t n_images; /* over all messages: routing then needs a vision model */
+        bool hybrid;
+        LlmHybridMode hybrid_mode;
+        const char *hybrid_models[2]; /* borrowed; NULL: the top two backends of the route */
 } ApiRequest;
 
 static void api_request_done(ApiRequest *a) {
@@ -239,11 +243,68 @@ static int parse_messages(json_object *arr, ApiRequest *a, uint64_t max_image_by
         return 0;
 }
 
+/* The extension field hybrid: {"mode": "both"|"first", "models": ["a", "b"]} (models
+ * optional). Strict: an unknown member is an error naming it. */
+static void parse_hybrid(json_object *hy, ApiRequest *a, json_object **errs) {
+        json_object *mode = NULL, *models = NULL;
+        int m;
+
+        json_object_object_foreach(hy, key, val) {
+                (void) val;
+                char f[64];
+
+                if (streq(key, "mode") || streq(key, "models"))
+                        continue;
+                snprintf(f, sizeof(f), "hybrid.%.40s", key);
+                json_errors_add(errs, f, "is unknown: hybrid takes mode and models");
+        }
+        json_object_object_get_ex(hy, "mode", &mode);
+        json_object_object_get_ex(hy, "models", &models);
+        m = json_object_is_type(mode, json_type_string)
+                ? llm_hybrid_mode_from_string(json_object_get_string(mode))
+                : -EINVAL;
+        if (m < 0)
+                json_errors_add(
+                        errs, "hybrid.mode", "must be \"both\" (two answers) or \"first\" (the faster one)");
+        else {
+                a->hybrid_mode = (LlmHybridMode) m;
+                if (a->stream && m == LLM_HYBRID_BOTH)
+                        json_errors_add(
+                                errs,
+                                "hybrid.mode",
+                                "\"both\" returns two answers and cannot stream; use \"first\" (the first backend "
+                                "to send text is relayed) or stream: false");
+        }
+        if (models) {
+                if (!json_object_is_type(models, json_type_array) || json_object_array_length(models) != 2)
+                        json_errors_add(
+                                errs, "hybrid.models", "must be an array of exactly two model names");
+                else
+                        for (size_t i = 0; i < 2; i++) {
+                                json_object *v = json_object_array_get_idx(models, i);
+                                char f[32];
+
+                                snprintf(f, sizeof(f), "hybrid.models[%zu]", i);
+                                if (!json_object_is_type(v, json_type_string) ||
+                                    json_object_get_string_len(v) < 1 ||
+                                    json_object_get_string_len(v) > 200 ||
+                                    streq(json_object_get_string(v), "auto"))
+                                        json_errors_add(
+                                                errs,
+                                                f,
+                                                "must be the name of a configured model (not auto)");
+                                else
+                                        a->hybrid_models[i] = json_object_get_string(v);
+                        }
+        }
+        a->hybrid = true;
+}
+
 /* Validates the body into a; on a validation error replies 422 and returns -EINVAL
  * (callers just return 0), -ENOMEM otherwise. */
 static int parse_request(HttpRequest *req, LlmApi *api, json_object *body, ApiShape shape, ApiRequest *a) {
         _cleanup_json_ json_object *errs = NULL;
-        json_object *messages = NULL, *so = NULL, *pv = NULL;
+        json_object *messages = NULL, *so = NULL, *pv = NULL, *hy = NULL;
         const char *prio = NULL;
         int64_t max_tokens = api->config->default_max_tokens;
         int r;
@@ -299,6 +360,8 @@ static int parse_request(HttpRequest *req, LlmApi *api, json_object *body, ApiSh
                         a->priority = (LlmPriority) r;
         }
         (void) json_get_string_bounded(body, "task", false, 1, 64, &errs, &a->task);
+        if (json_get_object(body, "hybrid", false, &errs, &hy) > 0)
+                parse_hybrid(hy, a, &errs);
         if (shape == SHAPE_SEED_COMPLETION || shape == SHAPE_SEED_CHAT) {
                 bool auto_select = true;
                 /* The seed's auto_select=false means "use the model I named, no routing". */
@@ -326,6 +389,7 @@ typedef struct Reply {
         char id[64];
         time_t created;
         const LlmCandidate *c;
+        LlmHybrid *h; /* hybrid mode: both legs, read under h->lock */
 } Reply;
 
 static int write_json_line(Reply *x, json_object *o, bool sse) {
@@ -401,6 +465,28 @@ add_llm_headers(HttpRequest *req, const LlmCandidate *c, bool fallback, const ch
         return r;
 }
 
+/* X-LLM-Hybrid: the mode; X-LLM-Hybrid-Backends: both legs; X-LLM-Hybrid-Winner: the
+ * backend whose answer came first (mode first). */
+static int add_hybrid_headers(Reply *x, const LlmCandidate *winner) {
+        char v[160];
+        int r;
+
+        if (!x->h)
+                return 0;
+        r = http_reply_add_header(x->req, "X-LLM-Hybrid", llm_hybrid_mode_to_string(x->h->mode));
+        snprintf(
+                v,
+                sizeof(v),
+                "%s,%s",
+                x->h->legs[0].route.candidates[0].backend->name,
+                x->h->legs[1].route.candidates[0].backend->name);
+        if (r >= 0)
+                r = http_reply_add_header(x->req, "X-LLM-Hybrid-Backends", v);
+        if (r >= 0 && winner && x->h->mode == LLM_HYBRID_FIRST)
+                r = http_reply_add_header(x->req, "X-LLM-Hybrid-Winner", winner->backend->name);
+        return r;
+}
+
 static int sink_begin(void *userdata, const LlmCandidate *c, bool fallback, const char *fallback_from) {
         Reply *x = userdata;
         int r;
@@ -409,6 +495,8 @@ static int sink_begin(void *userdata, const LlmCandidate *c, bool fallback, cons
         if (!x->a->stream)
                 return 0; /* headers go out with the whole answer */
         r = add_llm_headers(x->req, c, fallback, fallback_from);
+        if (r >= 0)
+                r = add_hybrid_headers(x, c);
         if (r < 0)
                 return r;
         r = http_reply_stream_begin(x->req, 200, is_sse(x) ? "text/event-stream" : "application/x-ndjson");
@@ -512,6 +600,119 @@ static int selection_reason(const LlmRoute *route, const LlmOutcome *o, char **r
         return *ret ? 0 : -ENOMEM;
 }
 
+/* ---- hybrid: the two answers ----------------------------------------------------- */
+
+/* hybrid: {mode, winner, answers: [{backend, model, status: ok|failed|cancelled, text,
+ * finish_reason, usage, latency_ms, error: {status, detail}}]}. A leg still winding down
+ * (the cancelled loser of mode first) is reported from what is known without reading its
+ * outcome, which its thread may still be writing. with_text: false when streamed. */
+static json_object *hybrid_json(LlmHybrid *h, bool with_text) {
+        json_object *o = json_object_new_object(), *answers = json_object_new_array();
+
+        if (!o || !answers) {
+                json_object_put(o);
+                json_object_put(answers);
+                return NULL;
+        }
+        pthread_mutex_lock(&h->lock);
+        json_object_object_add(o, "mode", json_object_new_string(llm_hybrid_mode_to_string(h->mode)));
+        json_object_object_add(
+                o,
+                "winner",
+                h->mode == LLM_HYBRID_FIRST && h->winner >= 0
+                        ? json_object_new_string(h->legs[h->winner].route.candidates[0].backend->name)
+                        : NULL);
+        for (size_t i = 0; i < 2; i++) {
+                const LlmHybridLeg *l = &h->legs[i];
+                const LlmCandidate *c = &l->route.candidates[0];
+                json_object *e = json_object_new_object(), *err = NULL;
+                bool ok = l->done && l->r >= 0;
+
+                if (!e)
+                        break;
+                json_object_object_add(e, "backend", json_object_new_string(c->backend->name));
+                json_object_object_add(e, "model", json_object_new_string(c->model->name));
+                json_object_object_add(
+                        e,
+                        "status",
+                        json_object_new_string(
+                                ok                ? "ok"
+                                        : l->lost ? "cancelled"
+                                                  : "failed"));
+                if (ok) {
+                        json_object *u = usage_json(&l->out);
+                        if (with_text)
+                                json_object_object_add(
+                                        e, "text", json_object_new_string_len(l->text ?: "", (int) l->len));
+                        json_object_object_add(
+                                e, "finish_reason", json_object_new_string(l->out.finish_reason));
+                        if (u)
+                                json_object_object_add(
+                                        u, "estimated", json_object_new_boolean(l->out.usage_estimated));
+                        json_object_object_add(e, "usage", u);
+                } else {
+                        err = json_object_new_object();
+                        if (err && l->done) {
+                                json_object_object_add(
+                                        err, "status", json_object_new_int(l->lost ? 499 : l->out.status));
+                                json_object_object_add(err, "detail", json_object_new_string(l->out.detail));
+                        } else if (err) {
+                                const LlmCandidate *w = &h->legs[1 - i].route.candidates[0];
+                                char d[192];
+                                snprintf(
+                                        d,
+                                        sizeof(d),
+                                        "cancelled: %s on %s answered first",
+                                        w->model->name,
+                                        w->backend->name);
+                                json_object_object_add(err, "status", json_object_new_int(499));
+                                json_object_object_add(err, "detail", json_object_new_string(d));
+                        }
+                }
+                json_object_object_add(
+                        e, "latency_ms", l->done ? json_object_new_int64((int64_t) l->latency_ms) : NULL);
+                json_object_object_add(e, "error", err);
+                json_object_array_add(answers, e);
+        }
+        pthread_mutex_unlock(&h->lock);
+        json_object_object_add(o, "answers", answers);
+        return o;
+}
+
+/* selection_reason of a hybrid answer: how the legs were chosen and how each ended. */
+static int hybrid_reason(LlmHybrid *h, const char *why, char **ret) {
+        char tail[2][LLM_DETAIL_MAX + 200];
+
+        pthread_mutex_lock(&h->lock);
+        for (size_t i = 0; i < 2; i++) {
+                const LlmHybridLeg *l = &h->legs[i];
+                const char *b = l->route.candidates[0].backend->name;
+
+                if (l->done && l->r >= 0)
+                        snprintf(
+                                tail[i],
+                                sizeof(tail[i]),
+                                "%s answered%s in %" PRIu64 " ms",
+                                b,
+                                h->mode == LLM_HYBRID_FIRST && h->winner == (int) i ? " first" : "",
+                                l->latency_ms);
+                else if (l->lost || !l->done)
+                        snprintf(tail[i], sizeof(tail[i]), "%s was cancelled", b);
+                else
+                        snprintf(tail[i], sizeof(tail[i]), "%s failed (%s)", b, l->out.detail);
+        }
+        pthread_mutex_unlock(&h->lock);
+        return asprintf(
+                       ret,
+                       "hybrid %s: %s; %s; %s",
+                       llm_hybrid_mode_to_string(h->mode),
+                       why,
+                       tail[0],
+                       tail[1]) < 0
+                ? -ENOMEM
+                : 0;
+}
+
 /* The seed's extra fields, shared by /completion and /chat (JSON and the NDJSON end). */
 static void add_seed_fields(json_object *o, const Reply *x, const LlmOutcome *out, const char *reason) {
         json_object *u = usage_json(out);
@@ -536,6 +737,8 @@ static void add_seed_fields(json_object *o, const Reply *x, const LlmOutcome *ou
                         ctx, "dropped_messages", json_object_new_int64((int64_t) out->dropped_messages));
                 json_object_object_add(o, "context", ctx);
         }
+        if (x->h)
+                json_object_object_add(o, "hybrid", hybrid_json(x->h, !x->a->stream));
 }
 
 static int finish_stream(Reply *x, const LlmOutcome *out, const char *reason) {
@@ -618,6 +821,7 @@ static int reply_json(Reply *x, const LlmOutcome *out, const char *reason) {
         if (!o)
                 return -ENOMEM;
         (void) add_llm_headers(x->req, out->used, out->fallback, out->fallback_from);
+        (void) add_hybrid_headers(x, out->used);
         switch (x->a->shape) {
         case SHAPE_SEED_COMPLETION:
         case SHAPE_SEED_CHAT:
@@ -655,8 +859,37 @@ static int reply_json(Reply *x, const LlmOutcome *out, const char *reason) {
                 json_object_object_add(ch, "logprobs", NULL);
                 json_object_object_add(ch, "finish_reason", json_object_new_string(out->finish_reason));
                 json_object_array_add(choices, ch);
+                /* Mode both: the other answer is a second choice, as with OpenAI's n = 2. */
+                for (size_t i = 0; x->h && x->h->mode == LLM_HYBRID_BOTH && i < 2; i++) {
+                        const LlmHybridLeg *l = &x->h->legs[i];
+                        json_object *c2;
+
+                        if (l->out.used == out->used || l->r < 0 || !(c2 = json_object_new_object()))
+                                continue;
+                        json_object_object_add(c2, "index", json_object_new_int(1));
+                        if (x->a->shape == SHAPE_OPENAI_CHAT) {
+                                json_object *m = json_object_new_object();
+                                json_object_object_add(m, "role", json_object_new_string("assistant"));
+                                json_object_object_add(
+                                        m,
+                                        "content",
+                                        json_object_new_string_len(l->text ?: "", (int) l->len));
+                                json_object_object_add(m, "refusal", NULL);
+                                json_object_object_add(c2, "message", m);
+                        } else
+                                json_object_object_add(
+                                        c2, "text", json_object_new_string_len(l->text ?: "", (int) l->len));
+                        json_object_object_add(c2, "logprobs", NULL);
+                        json_object_object_add(
+                                c2, "finish_reason", json_object_new_string(l->out.finish_reason));
+                        json_object_array_add(choices, c2);
+                }
                 json_object_object_add(o, "choices", choices);
                 json_object_object_add(o, "usage", usage_json(out));
+                if (x->h) {
+                        json_object_object_add(o, "selection_reason", json_object_new_string(reason));
+                        json_object_object_add(o, "hybrid", hybrid_json(x->h, true));
+                }
                 break;
         }
         }
@@ -698,6 +931,189 @@ static int needed_tokens(const ApiRequest *a, bool trim) {
         return (int) MIN(t + a->call.max_tokens, (int64_t) INT32_MAX);
 }
 
+/* Replies to a routing failure; field names what the client should change. */
+static int reply_route_error(HttpRequest *req, int r, const LlmRoute *route, const char *field) {
+        if (r == -EMEDIUMTYPE || (r == -ENOENT && !streq(field, "model"))) {
+                _cleanup_json_ json_object *errs = NULL;
+                json_errors_add(&errs, field, "%s", route->reason);
+                return http_reply_validation(req, errs);
+        }
+        if (r == -ENOMEDIUM)
+                return http_reply_error(
+                        req,
+                        503,
+                        "%s: add a multimodal model (e.g. an Ollama llava) with \"vision\": true to "
+                        "LLM_BACKENDS_FILE; see docs/llm.md",
+                        route->reason);
+        if (r == -ENOENT)
+                return http_reply_error(
+                        req, 404, "%s; GET /v1/models lists the configured models", route->reason);
+        if (r == -E2BIG)
+                return http_reply_error(req, 413, "the request does not fit: %s", route->reason);
+        return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
+}
+
+static int route_for(LlmApi *api, const ApiRequest *a, const char *model, bool trim, LlmRoute *ret) {
+        return llm_router_route(
+                &api->gateway.config,
+                model,
+                a->priority,
+                a->task,
+                needed_tokens(a, trim),
+                a->n_images > 0,
+                ret);
+}
+
+/* Neither leg answered: one status for both (theirs when they agree, else 502). */
+static int reply_hybrid_failure(Reply *x) {
+        const LlmHybridLeg *l0 = &x->h->legs[0], *l1 = &x->h->legs[1];
+        int status = l0->out.status == l1->out.status ? l0->out.status : 502;
+        uint64_t wait = MAX(l0->out.retry_after_ms, l1->out.retry_after_ms);
+
+        if (status == 499)
+                status = 502;
+        if (wait > 0) {
+                char v[32];
+                snprintf(v, sizeof(v), "%" PRIu64, (wait + 999) / 1000);
+                (void) http_reply_add_header(x->req, "Retry-After", v);
+        }
+        (void) add_hybrid_headers(x, NULL);
+        return http_reply_error(
+                x->req,
+                status,
+                "hybrid %s: neither backend produced an answer; %s; %s",
+                llm_hybrid_mode_to_string(x->h->mode),
+                l0->out.detail,
+                l1->out.detail);
+}
+
+/* Both legs have run (or the winner has): the reply. p: the answering leg, or < 0. */
+static int reply_hybrid(Reply *x, int p, const char *why) {
+        _cleanup_free_ char *reason = NULL;
+        LlmHybrid *h = x->h;
+        LlmOutcome out;
+        int r;
+
+        if (p < 0) {
+                const LlmHybridLeg *w = h->winner >= 0 ? &h->legs[h->winner] : NULL;
+
+                if (w && w->out.failure == LLM_FAIL_CLIENT_GONE && !w->lost)
+                        return 0; /* our client left */
+                if (w && w->out.streamed && x->a->stream)
+                        return fail_stream(x, &w->out) < 0 ? 0 : 0;
+                return reply_hybrid_failure(x);
+        }
+        out = h->legs[p].out;
+        if (h->mode == LLM_HYBRID_BOTH && h->legs[1 - p].r >= 0) {
+                /* The request's usage is what both answers cost. */
+                out.prompt_tokens += h->legs[1 - p].out.prompt_tokens;
+                out.completion_tokens += h->legs[1 - p].out.completion_tokens;
+                out.usage_estimated |= h->legs[1 - p].out.usage_estimated;
+        }
+        r = hybrid_reason(h, why, &reason);
+        if (r < 0)
+                return r;
+        if (x->a->stream)
+                return finish_stream(x, &out, reason);
+        x->text = h->legs[p].text;
+        x->len = h->legs[p].len;
+        r = reply_json(x, &out, reason);
+        x->text = NULL;
+        return r;
+}
+
+/* hybrid: two backends at once (llm-hybrid.h). route: the request's route, or NULL when
+ * hybrid.models names the two models. */
+static int
+serve_hybrid(HttpRequest *req, LlmApi *api, ApiRequest *a, const LlmRoute *route, bool trim, Reply *x) {
+        LlmSink client = { .begin = sink_begin, .text = sink_text, .idle = sink_idle, .userdata = x };
+        char why[LLM_REASON_MAX + 256];
+        LlmCandidate legs[2];
+        LlmHybrid h;
+        int r, p;
+
+        if (api->hybrid_policy == LLM_HYBRID_POLICY_OFF)
+                return http_reply_error(
+                        req,
+                        403,
+                        "hybrid mode is disabled on this gateway (LLM_HYBRID=off): it doubles the backend "
+                        "calls; ask the operator to set LLM_HYBRID=on or local");
+        if (!route) { /* hybrid.models names them */
+                LlmRoute rt[2];
+
+                for (size_t i = 0; i < 2; i++) {
+                        char f[32];
+                        snprintf(f, sizeof(f), "hybrid.models[%zu]", i);
+                        r = route_for(api, a, a->hybrid_models[i], trim, &rt[i]);
+                        if (r < 0)
+                                return reply_route_error(req, r, &rt[i], f);
+                }
+                r = llm_hybrid_pick_models(&rt[0], a->hybrid_models[0], &rt[1], a->hybrid_models[1], legs);
+                if (r < 0) {
+                        _cleanup_json_ json_object *errs = NULL;
+                        json_errors_add(
+                                &errs,
+                                "hybrid.models",
+                                "\"%s\" and \"%s\" are served by the same backend only; hybrid needs two "
+                                "different backends",
+                                a->hybrid_models[0],
+                                a->hybrid_models[1]);
+                        return http_reply_validation(req, errs);
+                }
+                snprintf(
+                        why,
+                        sizeof(why),
+                        "%s on %s and %s on %s, as named in hybrid.models",
+                        legs[0].model->name,
+                        legs[0].backend->name,
+                        legs[1].model->name,
+                        legs[1].backend->name);
+        } else {
+                r = llm_hybrid_pick_route(route, legs);
+                if (r < 0) {
+                        _cleanup_json_ json_object *errs = NULL;
+                        json_errors_add(
+                                &errs,
+                                "hybrid",
+                                "the route offers a single backend (%s); name two models on different "
+                                "backends in hybrid.models",
+                                route->reason);
+                        return http_reply_validation(req, errs);
+                }
+                snprintf(
+                        why,
+                        sizeof(why),
+                        "%s on %s and %s on %s, the top two backends of the route (%s)",
+                        legs[0].model->name,
+                        legs[0].backend->name,
+                        legs[1].model->name,
+                        legs[1].backend->name,
+                        route->reason);
+        }
+        for (size_t i = 0; i < 2 && api->hybrid_policy == LLM_HYBRID_POLICY_LOCAL; i++)
+                if (legs[i].model->cost > 0)
+                        return http_reply_error(
+                                req,
+                                403,
+                                "hybrid mode is limited to local models here (LLM_HYBRID=local): %s costs "
+                                "%.2f USD/Mtok",
+                                legs[i].model->name,
+                                legs[i].model->cost);
+
+        llm_hybrid_init(&h, &api->gateway, a->hybrid_mode, &a->call, trim, a->stream ? &client : NULL, legs);
+        x->h = &h;
+        p = llm_hybrid_run(&h);
+        if (p == -EIO || p >= 0)
+                r = reply_hybrid(x, p, why);
+        else
+                r = p;
+        /* The reply is out: only now wait for the cancelled leg to wind down. */
+        llm_hybrid_finish(&h);
+        llm_hybrid_done(&h);
+        x->h = NULL;
+        return r == -EPIPE ? 0 : r;
+}
+
 static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
         _cleanup_json_ json_object *body = NULL;
         _cleanup_(api_request_done) ApiRequest a = {};
@@ -720,40 +1136,20 @@ static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
         if (!llm_gateway_configured(&api->gateway))
                 return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
 
-        r = llm_router_route(
-                &api->gateway.config,
-                a.model,
-                a.priority,
-                a.task,
-                needed_tokens(&a, trim),
-                a.n_images > 0,
-                &route);
-        if (r == -EMEDIUMTYPE) {
-                _cleanup_json_ json_object *errs = NULL;
-                json_errors_add(&errs, "model", "%s", route.reason);
-                return http_reply_validation(req, errs);
-        }
-        if (r == -ENOMEDIUM)
-                return http_reply_error(
-                        req,
-                        503,
-                        "%s: add a multimodal model (e.g. an Ollama llava) with \"vision\": true to "
-                        "LLM_BACKENDS_FILE; see docs/llm.md",
-                        route.reason);
-        if (r == -ENOENT)
-                return http_reply_error(
-                        req, 404, "%s; GET /v1/models lists the configured models", route.reason);
-        if (r == -E2BIG)
-                return http_reply_error(req, 413, "the request does not fit: %s", route.reason);
-        if (r < 0)
-                return http_reply_error(req, 503, "%s", llm_api_unconfigured_detail);
-
         snprintf(
                 x.id,
                 sizeof(x.id),
                 "%s-%.40s",
                 shape == SHAPE_OPENAI_CHAT ? "chatcmpl" : "cmpl",
                 http_request_id(req));
+        if (a.hybrid && a.hybrid_models[0])
+                return serve_hybrid(req, api, &a, NULL, trim, &x);
+        r = route_for(api, &a, a.model, trim, &route);
+        if (r < 0)
+                return reply_route_error(req, r, &route, "model");
+        if (a.hybrid)
+                return serve_hybrid(req, api, &a, &route, trim, &x);
+
         if (!a.stream)
                 sink.reset = sink_reset;
         r = llm_gateway_run(&api->gateway, &route, &a.call, trim, &sink, &out);

@@ -7,6 +7,7 @@
 
 #include "http-server.h"
 #include "llm-gateway.h"
+#include "llm-hybrid.h"
 
 typedef struct LlmServiceConfig {
         char *backends_file;
@@ -14,12 +15,14 @@ typedef struct LlmServiceConfig {
         char *default_priority;
         uint64_t retry_wait_max_ms;
         uint64_t max_image_bytes; /* decoded bytes of all images of one request */
+        char *hybrid;             /* LLM_HYBRID: on | local | off */
 } LlmServiceConfig;
 
 typedef struct LlmApi {
         LlmGateway gateway;
         const LlmServiceConfig *config;
         LlmPriority default_priority;
+        LlmHybridPolicy hybrid_policy;
 } LlmApi;
 
 int llm_api_completion(HttpRequest *req, void *userdata);

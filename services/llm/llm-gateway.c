@@ -88,6 +88,39 @@ static int run_idle(void *userdata) {
         return x->sink->idle ? x->sink->idle(x->sink->userdata) : 0;
 }
 
+static bool run_cancelled(void *userdata) {
+        Run *x = userdata;
+        return x->sink->cancelled && x->sink->cancelled(x->sink->userdata);
+}
+
+/* Tokens a backend spent on an attempt that was cancelled midway (hybrid's loser, a client
+ * that left): the backend did the work, so the per-model counters say so, estimated where
+ * the backend did not report. */
+static void count_cancelled_tokens(
+        LlmGateway *g,
+        const LlmCandidate *c,
+        const LlmCallRequest *req,
+        const LlmAttempt *a,
+        size_t text_bytes) {
+        int64_t p, k;
+
+        if (!g->have_metrics)
+                return;
+        p = a->prompt_tokens >= 0
+                ? a->prompt_tokens
+                : (req->messages ? llm_tokens_estimate_messages(req->messages, req->n_messages)
+                                 : llm_tokens_estimate_text(req->prompt, strlen(strempty(req->prompt))));
+        k = a->completion_tokens >= 0 ? a->completion_tokens : (int64_t) ((text_bytes + 3) / 4);
+        (void) metrics_counter_add(
+                g->metrics.tokens,
+                (const char *[]){ c->backend->name, c->model->name, "prompt" },
+                (double) p);
+        (void) metrics_counter_add(
+                g->metrics.tokens,
+                (const char *[]){ c->backend->name, c->model->name, "completion" },
+                (double) k);
+}
+
 static void count(LlmGateway *g, const LlmCandidate *c, const char *status) {
         if (g->have_metrics)
                 (void) metrics_counter_add(
@@ -163,7 +196,9 @@ int llm_gateway_run(
         _cleanup_free_ LlmMessage *scratch = NULL;
         _cleanup_free_ bool *keep = NULL;
         Run x = { .g = g, .sink = sink, .out = out };
-        LlmUpstreamCallbacks cb = { .event = run_event, .idle = run_idle, .userdata = &x };
+        LlmUpstreamCallbacks cb = {
+                .event = run_event, .idle = run_idle, .cancelled = run_cancelled, .userdata = &x
+        };
         const LlmCandidate *prev = NULL;
         uint64_t min_wait = 0;
         bool all_open = true;
@@ -233,6 +268,13 @@ int llm_gateway_run(
                         _cleanup_(llm_http_call_done) LlmHttpCall call = {};
                         LlmAttempt a;
 
+                        if (run_cancelled(&x)) {
+                                llm_breaker_release(br);
+                                out->failure = LLM_FAIL_CLIENT_GONE;
+                                out->status = 499;
+                                snprintf(out->detail, sizeof(out->detail), "cancelled before it finished");
+                                return -EIO;
+                        }
                         r = llm_provider_build(c->backend, c->model, &creq, &call);
                         if (r < 0) {
                                 llm_breaker_release(br);
@@ -307,6 +349,7 @@ int llm_gateway_run(
                                 a.detail);
                         if (a.failure == LLM_FAIL_CLIENT_GONE) {
                                 llm_breaker_release(br);
+                                count_cancelled_tokens(g, c, &creq, &a, x.text_bytes);
                                 return -EIO;
                         }
                         if (a.failure == LLM_FAIL_HTTP_BAD_REQUEST || a.failure == LLM_FAIL_INTERNAL) {

@@ -30,6 +30,9 @@ typedef struct LlmSink {
         /* Non-NULL when nothing reaches the client before the end (a buffered answer):
          * partial output can then be discarded and the request retried or moved on. */
         int (*reset)(void *userdata);
+        /* Optional: true stops the run (no further attempt; a transfer in progress is
+         * aborted, closing its connection) with LLM_FAIL_CLIENT_GONE. */
+        bool (*cancelled)(void *userdata);
         void *userdata;
 } LlmSink;
 

@@ -53,5 +53,13 @@ int llm_metrics_register(LlmMetrics *m, MetricsRegistry *r) {
                         "Requests moved from one backend to the next of the fallback chain.",
                         (const char *[]){ "from", "to", NULL },
                         &m->fallbacks);
+        if (k >= 0)
+                k = metrics_counter_new(
+                        r,
+                        "ai_semble_llm_hybrid_requests_total",
+                        "Requests sent to two backends at once, by mode and how many answers came back "
+                        "(a cancelled loser of mode first does not count).",
+                        (const char *[]){ "mode", "answers", NULL },
+                        &m->hybrid);
         return k;
 }

@@ -11,6 +11,7 @@ typedef struct LlmMetrics {
         MetricsFamily *duration;   /* {backend} */
         MetricsFamily *backend_up; /* {backend} */
         MetricsFamily *fallbacks;  /* {from, to} */
+        MetricsFamily *hybrid;     /* {mode=both|first, answers=0|1|2} */
 } LlmMetrics;
 
 int llm_metrics_register(LlmMetrics *m, MetricsRegistry *r);

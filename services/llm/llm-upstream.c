@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* llm-upstream.c — the streamed exchange with a backend (libcurl easy handles from a
- * small pool; NDJSON/SSE framing; timeouts in the progress callback). */
+/* llm-upstream.c — the streamed exchange with a backend (libcurl easy handles, each with
+ * its own multi handle that keeps its connections alive, from a small pool; NDJSON/SSE
+ * framing; timeouts in the progress callback; cancellation between waits). */
 #include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -17,8 +18,20 @@
 #define LINE_MAX_BYTES (1024 * 1024)
 #define ERROR_BODY_MAX 2048
 
+/* A pooled easy handle with the multi handle it runs in: the multi handle holds the
+ * kept-alive connections, and running the transfer ourselves (rather than
+ * curl_easy_perform) lets a cancellable transfer look at its flag every
+ * CANCEL_POLL_MS instead of at libcurl's once-a-second progress call. */
+typedef struct PoolEntry {
+        CURL *easy;
+        CURLM *multi;
+} PoolEntry;
+
+#define CANCEL_POLL_MS 50
+#define IDLE_POLL_MS 1000
+
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static CURL *pool[POOL_MAX];
+static PoolEntry pool[POOL_MAX];
 static size_t pool_n;
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_result;
@@ -29,33 +42,50 @@ static void global_init_once(void) {
         global_result = http_client_errno_from_curl(curl_global_init(CURL_GLOBAL_DEFAULT));
 }
 
-static CURL *pool_get(void) {
-        CURL *c = NULL;
-
-        if (llm_upstream_global_init() < 0)
-                return NULL;
-        pthread_mutex_lock(&pool_lock);
-        if (pool_n > 0)
-                c = pool[--pool_n];
-        pthread_mutex_unlock(&pool_lock);
-        if (c)
-                curl_easy_reset(c);
-        else
-                c = curl_easy_init();
-        return c;
+static void pool_entry_free(PoolEntry *e) {
+        if (e->easy)
+                curl_easy_cleanup(e->easy);
+        if (e->multi)
+                curl_multi_cleanup(e->multi);
+        *e = (PoolEntry){};
 }
 
-static void pool_put(CURL *c, bool reusable) {
+static int pool_get(PoolEntry *ret) {
+        PoolEntry e = {};
+        int r;
+
+        r = llm_upstream_global_init();
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n > 0)
+                e = pool[--pool_n];
+        pthread_mutex_unlock(&pool_lock);
+        if (e.easy) {
+                curl_easy_reset(e.easy);
+                *ret = e;
+                return 0;
+        }
+        e.easy = curl_easy_init();
+        e.multi = curl_multi_init();
+        if (!e.easy || !e.multi) {
+                pool_entry_free(&e);
+                return -ENOMEM;
+        }
+        *ret = e;
+        return 0;
+}
+
+static void pool_put(PoolEntry *e, bool reusable) {
         if (reusable) {
                 pthread_mutex_lock(&pool_lock);
                 if (pool_n < POOL_MAX) {
-                        pool[pool_n++] = c;
-                        c = NULL;
+                        pool[pool_n++] = *e;
+                        *e = (PoolEntry){};
                 }
                 pthread_mutex_unlock(&pool_lock);
         }
-        if (c)
-                curl_easy_cleanup(c);
+        pool_entry_free(e);
 }
 
 int llm_upstream_global_init(void) {
@@ -66,8 +96,44 @@ int llm_upstream_global_init(void) {
 void llm_upstream_pool_flush(void) {
         pthread_mutex_lock(&pool_lock);
         while (pool_n > 0)
-                curl_easy_cleanup(pool[--pool_n]);
+                pool_entry_free(&pool[--pool_n]);
         pthread_mutex_unlock(&pool_lock);
+}
+
+/* curl_easy_perform, with a check of the caller's cancel flag between waits. */
+static CURLcode run_transfer(PoolEntry *e, const LlmUpstreamCallbacks *cb, bool *ret_cancelled) {
+        int poll_ms = cb->cancelled ? CANCEL_POLL_MS : IDLE_POLL_MS, running = 1;
+        CURLcode cc = CURLE_OK;
+        CURLMcode mc;
+        CURLMsg *msg;
+        int left;
+
+        *ret_cancelled = false;
+        mc = curl_multi_add_handle(e->multi, e->easy);
+        if (mc != CURLM_OK)
+                return CURLE_OUT_OF_MEMORY;
+        for (;;) {
+                mc = curl_multi_perform(e->multi, &running);
+                if (mc != CURLM_OK || running == 0)
+                        break;
+                if (cb->cancelled && cb->cancelled(cb->userdata)) {
+                        *ret_cancelled = true;
+                        break;
+                }
+                mc = curl_multi_poll(e->multi, NULL, 0, poll_ms, NULL);
+                if (mc != CURLM_OK)
+                        break;
+        }
+        if (mc != CURLM_OK)
+                cc = CURLE_RECV_ERROR;
+        else if (*ret_cancelled)
+                cc = CURLE_ABORTED_BY_CALLBACK;
+        while ((msg = curl_multi_info_read(e->multi, &left)))
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == e->easy)
+                        cc = msg->data.result;
+        /* Removing a transfer that is still running closes its connection. */
+        (void) curl_multi_remove_handle(e->multi, e->easy);
+        return cc;
 }
 
 const char *llm_failure_to_string(LlmFailure f) {
@@ -167,6 +233,10 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
         LlmEvent ev;
         int r;
 
+        if (t->cb->cancelled && t->cb->cancelled(t->cb->userdata)) {
+                fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
+                return -ECANCELED;
+        }
         r = llm_provider_parse(t->backend->kind, t->chat, event, data, len, &ev, &o);
         if (r == -EPROTO) {
                 fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
@@ -308,6 +378,11 @@ on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
         Transfer *t = userdata;
         uint64_t now = llm_now_ms();
 
+        if (t->cb->cancelled && t->cb->cancelled(t->cb->userdata)) {
+                fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
+                t->aborted = true;
+                return 1;
+        }
         if (!t->got_data && now - t->start_ms > t->backend->first_byte_timeout_ms) {
                 fail(t,
                      LLM_FAIL_TIMEOUT,
@@ -374,16 +449,17 @@ int llm_upstream_run(
                 .cb = cb,
                 .a = ret,
         };
+        PoolEntry pe = {};
         CURLcode cc;
-        bool reusable = false;
+        bool reusable = false, cancelled;
 
         *ret = (LlmAttempt){ .prompt_tokens = -1, .completion_tokens = -1 };
         t.start_ms = t.last_data_ms = llm_now_ms();
-        t.curl = pool_get();
-        if (!t.curl) {
+        if (pool_get(&pe) < 0) {
                 fail(&t, LLM_FAIL_INTERNAL, "cannot create a libcurl handle");
                 return -EIO;
         }
+        t.curl = pe.easy;
         curl_easy_setopt(t.curl, CURLOPT_URL, call->url);
         curl_easy_setopt(t.curl, CURLOPT_POST, 1L);
         curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, call->body);
@@ -405,7 +481,11 @@ int llm_upstream_run(
         curl_easy_setopt(t.curl, CURLOPT_ACCEPT_ENCODING, "identity");
         curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "ai-semble-llm");
 
-        cc = curl_easy_perform(t.curl);
+        cc = run_transfer(&pe, cb, &cancelled);
+        if (cancelled) {
+                fail(&t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
+                t.aborted = true;
+        }
         ret->duration_ms = llm_now_ms() - t.start_ms;
         if (!t.checked_status)
                 curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &ret->http_status);
@@ -435,7 +515,7 @@ int llm_upstream_run(
                         fail(&t, LLM_FAIL_PROTOCOL, "the backend's stream ended without its end marker");
                 reusable = t.a->failure == LLM_FAIL_NONE;
         }
-        pool_put(t.curl, reusable);
+        pool_put(&pe, reusable);
         free(t.line);
         free(t.sse_data);
         return ret->failure == LLM_FAIL_NONE ? 0 : -EIO;

@@ -14,6 +14,9 @@ typedef struct LlmUpstreamCallbacks {
         /* Called about once a second while the backend is silent after the first byte:
          * lets the caller find out early that its client has gone (< 0 aborts). */
         int (*idle)(void *userdata);
+        /* Optional, looked at every 50 ms while waiting and before each unit: true aborts
+         * the transfer, closing its connection (hybrid mode cancels the slower backend). */
+        bool (*cancelled)(void *userdata);
         void *userdata;
 } LlmUpstreamCallbacks;
 

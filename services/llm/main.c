@@ -14,6 +14,7 @@ static LlmServiceConfig config;
 static LlmApi api = { .config = &config };
 
 static const char *const priority_choices[] = { "balanced", "quality", "speed", "cost", NULL };
+static const char *const hybrid_choices[] = { "on", "local", "off", NULL };
 
 static const ConfigEntry config_table[] = {
         { "LLM_BACKENDS_FILE",
@@ -61,6 +62,15 @@ static const ConfigEntry config_table[] = {
           NULL,
           offsetof(LlmServiceConfig, max_image_bytes),
           "Largest total of decoded image bytes in one chat request (data: URLs in content parts; 413 above). Also needs HTTP_MAX_BODY." },
+        { "LLM_HYBRID",
+          NULL,
+          CONFIG_ENUM,
+          "on",
+          0,
+          0,
+          hybrid_choices,
+          offsetof(LlmServiceConfig, hybrid),
+          "Requests with a hybrid field (two backends at once, double the calls): on, local (only models with cost 0) or off (403)." },
 };
 
 static const HttpRoute routes[] = {
@@ -79,6 +89,8 @@ static int setup(ServiceContext *ctx, void *userdata) {
         r = llm_priority_from_string(config.default_priority);
         a->default_priority = r >= 0 ? (LlmPriority) r : LLM_PRIORITY_BALANCED;
         a->gateway.retry_wait_max_ms = config.retry_wait_max_ms;
+        r = llm_hybrid_policy_from_string(config.hybrid);
+        a->hybrid_policy = r >= 0 ? (LlmHybridPolicy) r : LLM_HYBRID_POLICY_ON;
         if (config.backends_file) {
                 r = llm_config_load_file(config.backends_file, &a->gateway.config, &error);
                 if (r < 0)

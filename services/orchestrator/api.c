@@ -188,6 +188,8 @@ static json_object *format_success(
                 json_object_object_add(o, "selection_reason", json_object_new_string(reason));
                 if (json_object_object_get_ex(result, "tokens_used", &v))
                         json_object_object_add(o, "tokens_used", json_object_get(v));
+                if (json_object_object_get_ex(result, "hybrid", &v)) /* both answers (docs/llm.md) */
+                        json_object_object_add(o, "hybrid", json_object_get(v));
         } else {
                 json_object_object_add(o, "result", json_object_get(result));
                 json_object_object_add(o, "error", NULL);
@@ -565,6 +567,7 @@ static uint64_t service_timeout(Orchestrator *o, UpstreamService s) {
 static int handle_llm_completion(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const char *prompt = NULL, *model = "auto";
+        json_object *hybrid = NULL;
         int64_t max_tokens = 1000;
         double temperature = 0.7, top_p = 0.9;
         bool auto_select = true, async = false;
@@ -582,6 +585,8 @@ static int handle_llm_completion(HttpRequest *req, Orchestrator *o, ApiContext *
         (void) json_get_double(in, "temperature", false, 0.0, 2.0, &errs, &temperature);
         (void) json_get_double(in, "top_p", false, 0.0, 1.0, &errs, &top_p);
         (void) json_get_bool(in, "auto_select", false, &errs, &auto_select);
+        /* Hybrid mode is the llm service's to validate (422 naming hybrid.*): passed through. */
+        (void) json_get_object(in, "hybrid", false, &errs, &hybrid);
         (void) parse_common(in, &errs, true, &prio, &async);
         if (errs)
                 return http_reply_validation(req, errs);
@@ -591,6 +596,8 @@ static int handle_llm_completion(HttpRequest *req, Orchestrator *o, ApiContext *
         json_object_object_add(body, "max_tokens", json_object_new_int64(max_tokens));
         json_object_object_add(body, "temperature", json_object_new_double(temperature));
         json_object_object_add(body, "top_p", json_object_new_double(top_p));
+        if (hybrid)
+                json_object_object_add(body, "hybrid", json_object_get(hybrid));
         return submit(
                 req,
                 o,

@@ -20,6 +20,8 @@ The model name picks the behaviour, so one fake plays every fault:
   fault-reset       two good chunks, then a TCP reset
   fault-truncated   two good chunks, then a clean close without the end marker
   slow-drip         20 chunks 100 ms apart (counts cancellations when the peer goes away)
+  slow-start-*      says nothing for 5 s while watching its connection: a peer that closes it
+                    meanwhile is counted in "cancelled" at once; else answers as echo-*
   long-drip         50 chunks 100 ms apart (benchmark of many concurrent streams)
   say-*             a canned reply from CANNED (the nlp's Japanese sentiment verdicts: good,
                     fenced, malformed, out of range); say-slow waits 3 s before answering
@@ -33,6 +35,7 @@ POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prin
 """
 import base64
 import json
+import select
 import socket
 import struct
 import sys
@@ -178,6 +181,8 @@ class Handler(BaseHTTPRequestHandler):
         if model == "fault-429" or (model.startswith("once-429") and nth == 1):
             return self.send_json(429, {"error": {"message": "slow down", "type": "rate_limit"}},
                                   {"Retry-After": "1"})
+        if model.startswith("slow-start"):
+            self.wait_watching(5.0)
         if model == "fault-timeout":
             time.sleep(30)
             return self.send_json(500, {"error": "too late"})
@@ -227,6 +232,18 @@ class Handler(BaseHTTPRequestHandler):
         self.end_stream()
         with LOCK:
             STATS["completed"] += 1
+
+    def wait_watching(self, seconds):
+        """Sleep, but notice at once when the peer closes the connection (Gone)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            r, _, _ = select.select([self.connection], [], [], 0.05)
+            if r:
+                try:
+                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        raise Gone()
+                except (ConnectionResetError, OSError) as e:
+                    raise Gone() from e
 
     @staticmethod
     def images(kind, req):
