@@ -33,15 +33,19 @@ t_wf_backend() {
                 sleep 0.1
         done
         models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
-        jq -n --arg url "http://127.0.0.1:$WF_PORT/v1" '{backends: [{name: "fake", kind: "openai",
-                base_url: $url, models: [{name: "echo-workflow", context_window: 8192}]}]}' \
+        # Two backends on the one fake (OpenAI and Ollama protocols) for hybrid mode.
+        jq -n --arg url "http://127.0.0.1:$WF_PORT" '{backends: [
+                {name: "fake-openai", kind: "openai", base_url: ($url + "/v1"),
+                 models: [{name: "echo-openai", context_window: 8192, quality: 6}]},
+                {name: "fake-ollama", kind: "ollama", base_url: $url,
+                 models: [{name: "echo-ollama", context_window: 8192, quality: 5}]}]}' \
                 >"$models/it-backends.json" || return 1
         chmod 0644 "$models/it-backends.json"
         cp "$WF_ENV" "$WF_DIR/env.saved"
         echo "LLM_BACKENDS_FILE=/models/it-backends.json" >>"$WF_ENV"
         wf_restart_llm
 }
-check "workflow: the llm gets an OpenAI-protocol fake backend inside the pod" t_wf_backend
+check "workflow: the llm gets OpenAI- and Ollama-protocol fake backends inside the pod" t_wf_backend
 
 t_wf_run() {
         local req out
@@ -71,6 +75,24 @@ t_wf_run() {
                 expect_match summary '^echo: Great service' "$(jq -r .result.steps.summary.output.text <<<"$out")"
 }
 check "workflow: image → OCR (vision) → language and sentiment (nlp) → summary (llm), every step completed" t_wf_run
+
+t_wf_hybrid() {
+        local out
+        out=$(curl -s -m 30 -H 'Content-Type: application/json' -d '{"prompt": "two at once",
+                "hybrid": {"mode": "both", "models": ["echo-openai", "echo-ollama"]}}' \
+                "$URL/ai/llm/completion") || return 1
+        jq -c '{status, backends: [.hybrid.answers[] | {backend, status, text}]}' <<<"$out"
+        jq -e '.status == "completed" and (.hybrid.answers | length == 2) and
+               ([.hybrid.answers[] | select(.status == "ok" and .text == "echo: two at once")] | length == 2) and
+               ([.hybrid.answers[].backend] | sort == ["fake-ollama", "fake-openai"])' <<<"$out" >/dev/null || return 1
+        out=$(curl -s -m 30 -H 'Content-Type: application/json' -d '{"prompt": "first wins",
+                "hybrid": {"mode": "first", "models": ["echo-openai", "echo-ollama"]}}' \
+                "$URL/ai/llm/completion") || return 1
+        jq -c '{status, winner: .hybrid.winner, selection_reason}' <<<"$out"
+        jq -e '.status == "completed" and (.hybrid.winner | IN("fake-openai", "fake-ollama")) and
+               (.selection_reason | startswith("hybrid first"))' <<<"$out" >/dev/null
+}
+check "llm hybrid mode through the orchestrator: both answers, then the first of two backends" t_wf_hybrid
 
 t_wf_restore() {
         local models
