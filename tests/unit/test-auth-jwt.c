@@ -18,6 +18,7 @@
 
 #include "auth-jwt.h"
 #include "auth.h"
+#include "check-run.h"
 #include "http-server.h"
 #include "macro.h"
 #include "test-http-util.h"
@@ -565,11 +566,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(suite());
 }

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stddef.h>
 
+#include "check-run.h"
 #include "config.h"
 #include "log.h"
 
@@ -277,11 +278,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

@@ -3,6 +3,7 @@
  * embedded newlines, BOM, CRLF, missing final line end), fed whole and byte by byte. */
 #include <check.h>
 
+#include "check-run.h"
 #include "data-csv.h"
 #include "macro.h"
 
@@ -147,11 +148,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

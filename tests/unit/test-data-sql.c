@@ -5,6 +5,7 @@
 #include <check.h>
 #include <math.h>
 
+#include "check-run.h"
 #include "data-guard.h"
 #include "data-stats.h"
 #include "data-table.h"
@@ -276,11 +277,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "fileio.h"
 
 static char path[64];
@@ -65,15 +66,9 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("fileio");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_contents_and_cap);
         tcase_add_test(tc, test_empty_proc_missing);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "guardrail.h"
 #include "json-util.h"
 #include "macro.h"
@@ -293,11 +294,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(suite());
 }

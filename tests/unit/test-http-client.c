@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "check-run.h"
 #include "http-client.h"
 #include "http-server.h"
 #include "log.h"
@@ -178,11 +179,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

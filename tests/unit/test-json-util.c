@@ -2,6 +2,7 @@
 /* test-json-util.c — strict parsing of hostile input and typed field getters. */
 #include <check.h>
 
+#include "check-run.h"
 #include "json-util.h"
 
 static int parse(const char *s, size_t len, json_object **o, char **err) {
@@ -205,11 +206,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdio.h>
 
+#include "check-run.h"
 #include "llm-config.h"
 
 static LlmConfig cfg; /* large: not on the stack */
@@ -115,11 +116,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

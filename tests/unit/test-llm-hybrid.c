@@ -5,6 +5,7 @@
  * (answers, cancellation of the loser, streaming) are in tests/llm/test_hybrid.py. */
 #include <check.h>
 
+#include "check-run.h"
 #include "llm-hybrid.h"
 
 static LlmConfig cfg;
@@ -130,11 +131,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

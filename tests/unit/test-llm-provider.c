@@ -3,6 +3,7 @@
  * APIs expect them, and parsing of their stream units (text, usage, end, errors). */
 #include <check.h>
 
+#include "check-run.h"
 #include "json-util.h"
 #include "llm-provider.h"
 
@@ -195,11 +196,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

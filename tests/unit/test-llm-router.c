@@ -3,6 +3,7 @@
  * their fallback chains; the reason text. */
 #include <check.h>
 
+#include "check-run.h"
 #include "llm-router.h"
 
 static LlmConfig cfg;
@@ -133,11 +134,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

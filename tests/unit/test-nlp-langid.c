@@ -3,6 +3,7 @@
  * samples, 12 languages): every sample must be right. Exit 77 without fingerprints. */
 #include <unistd.h>
 
+#include "check-run.h"
 #include "nlp-langid.h"
 #include "nlp-test-util.h"
 
@@ -80,8 +81,7 @@ int main(void) {
         NlpConfig c = nlp_test_config();
         Suite *s = suite_create("nlp-langid");
         TCase *tc = tcase_create("textcat");
-        SRunner *sr;
-        int failed;
+        int r;
         char conf[1024];
 
         snprintf(conf, sizeof(conf), "%s/en.lm", c.textcat_dir);
@@ -95,10 +95,7 @@ int main(void) {
         tcase_add_test(tc, test_short_and_odd);
         tcase_add_test(tc, test_short_english);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        r = check_run(s);
         nlp_langid_done();
-        return failed ? 1 : 0;
+        return r;
 }

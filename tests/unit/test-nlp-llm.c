@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "http-client.h"
 #include "nlp-llm.h"
 #include "nlp-test-util.h"
@@ -429,8 +430,7 @@ int main(int argc, char **argv) {
         Suite *s = suite_create("nlp-llm");
         TCase *tc = tcase_create("llm");
         TCase *tp = tcase_create("parse");
-        SRunner *sr;
-        int failed, r;
+        int r;
 
         tcase_add_test(tp, test_verdict_parse);
         suite_add_tcase(s, tp);
@@ -467,11 +467,8 @@ int main(int argc, char **argv) {
                 tcase_add_test(tc, test_readiness_ignores_llm);
                 suite_add_tcase(s, tc);
         }
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        r = check_run(s);
         if (llm_bin)
                 stop_all();
-        return failed ? 1 : 0;
+        return r;
 }

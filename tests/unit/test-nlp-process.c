@@ -3,6 +3,7 @@
  * response shape, and every bad input answered with the right status naming the
  * field (413 too big, 422 invalid UTF-8 / unknown task / unknown language / wrong
  * types), and Japanese sentiment's 501. */
+#include "check-run.h"
 #include "nlp-sentiment-ja.h"
 #include "nlp-test-util.h"
 
@@ -262,8 +263,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("nlp-process");
         TCase *tc = tcase_create("process");
-        SRunner *sr;
-        int failed;
 
         if (!*nlp_test_env("NLP_VADER_LEXICON", "")) {
                 printf("SKIP: NLP_VADER_LEXICON is not set\n");
@@ -284,9 +283,5 @@ int main(void) {
         tcase_add_test(tc, test_too_many_sentences);
         tcase_add_test(tc, test_time_limit);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

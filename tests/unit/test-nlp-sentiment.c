@@ -11,6 +11,7 @@
  * rates neutral, such as "stale", "unbearable", "can't stand"). */
 #include <math.h>
 
+#include "check-run.h"
 #include "nlp-sentiment.h"
 #include "nlp-test-util.h"
 
@@ -129,8 +130,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("nlp-sentiment");
         TCase *tc = tcase_create("vader");
-        SRunner *sr;
-        int failed;
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_reference_values);
@@ -138,9 +137,5 @@ int main(void) {
         tcase_add_test(tc, test_accuracy);
         tcase_add_test(tc, test_long_text);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

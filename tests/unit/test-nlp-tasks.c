@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test-nlp-tasks.c — keywords, entities, summaries and similarity on texts whose
  * answers are known by construction, in English and (with MeCab) Japanese. */
+#include "check-run.h"
 #include "nlp-entities.h"
 #include "nlp-keywords.h"
 #include "nlp-mecab.h"
@@ -183,8 +184,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("nlp-tasks");
         TCase *tc = tcase_create("tasks");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_keywords_rake_paper);
         tcase_add_test(tc, test_keywords_merge_stems);
@@ -195,9 +194,5 @@ int main(void) {
         tcase_add_test(tc, test_japanese_tasks);
         tcase_add_test(tc, test_stopwords);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

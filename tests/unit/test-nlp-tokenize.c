@@ -4,6 +4,7 @@
  * dictionary (skipped, exit 77, when the command or the dictionary is absent). */
 #include <unistd.h>
 
+#include "check-run.h"
 #include "nlp-mecab.h"
 #include "nlp-test-util.h"
 #include "nlp-tokenize.h"
@@ -158,8 +159,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("nlp-tokenize");
         TCase *en = tcase_create("english"), *ja = tcase_create("japanese");
-        SRunner *sr;
-        int failed;
         NlpConfig c = nlp_test_config();
         char cmd[2048];
 
@@ -181,9 +180,5 @@ int main(void) {
                 suite_add_tcase(s, ja);
         } else
                 printf("SKIP japanese: no mecab command or dictionary at %s\n", c.mecab_dicdir);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "check-run.h"
 #include "notify.h"
 
 /* Binds a datagram socket at name ('@' = abstract) and returns its fd. */
@@ -79,16 +80,10 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("notify");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_path_socket);
         tcase_add_test(tc, test_abstract_socket);
         tcase_add_test(tc, test_unset_and_invalid);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(s);
 }

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "breaker.h"
+#include "check-run.h"
 #include "fake-upstream.h"
 #include "http-client.h"
 #include "job-store.h"
@@ -2222,14 +2223,8 @@ static Suite *suite(void) {
 }
 
 int main(int argc, char **argv) {
-        SRunner *sr;
 
         orchestrator_bin = argc > 1 ? argv[1] : NULL;
-        sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

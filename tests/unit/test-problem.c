@@ -2,6 +2,7 @@
 /* test-problem.c — RFC 9457 shape of our problem details. */
 #include <check.h>
 
+#include "check-run.h"
 #include "json-util.h"
 #include "problem.h"
 
@@ -99,11 +100,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "check-run.h"
 #include "test-http-util.h"
 
 extern char **environ;
@@ -357,8 +358,6 @@ static Suite *suite(void) {
 }
 
 int main(int argc, char **argv) {
-        SRunner *sr;
-        int failed;
 
         if (argc < 3) {
                 fprintf(stderr, "usage: %s LLM-BINARY ORCHESTRATOR-BINARY\n", argv[0]);
@@ -366,9 +365,5 @@ int main(int argc, char **argv) {
         }
         llm_bin = argv[1];
         orch_bin = argv[2];
-        sr = srunner_create(suite());
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(suite());
 }

@@ -6,6 +6,7 @@
 
 #include "alert-sink.h"
 #include "alert.h"
+#include "check-run.h"
 #include "json-util.h"
 
 #define S 1000000ULL
@@ -168,8 +169,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("supervisor-alert");
         TCase *tc = tcase_create("alert");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_levels);
         tcase_add_test(tc, test_thresholds);
@@ -179,9 +178,5 @@ int main(void) {
         tcase_add_test(tc, test_sign);
         tcase_add_test(tc, test_mail);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(s);
 }

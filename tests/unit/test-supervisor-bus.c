@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "argv-util.h"
+#include "check-run.h"
 #include "paths.h"
 #include "unit-manager.h"
 
@@ -118,10 +119,9 @@ int main(void) {
         const char *rt = getenv("XDG_RUNTIME_DIR");
         char bus[4096];
         struct stat st;
-        SRunner *sr;
         Suite *s;
         TCase *tc;
-        int failed;
+        int r;
 
         if (isempty(rt) || snprintf(bus, sizeof(bus), "%s/bus", rt) >= (int) sizeof(bus) ||
             stat(bus, &st) < 0) {
@@ -147,12 +147,8 @@ int main(void) {
             /* oneshot: the start job itself fails, with result "failed" */
             write_unit(fail_path, "oneshot", "/bin/false") < 0)
                 return EXIT_FAILURE;
-        sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        r = check_run_nofork(s);
         (void) unlink(unit_path);
         (void) unlink(fail_path);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return r;
 }

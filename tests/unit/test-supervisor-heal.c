@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "heal.h"
 
 START_TEST(test_backoff) {
@@ -62,16 +63,10 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("supervisor-heal");
         TCase *tc = tcase_create("heal");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_backoff);
         tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_stable_reset);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "argv-util.h"
+#include "check-run.h"
 #include "manifest.h"
 #include "unit-install.h"
 #include "unit-names.h"
@@ -209,11 +210,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(suite());
 }

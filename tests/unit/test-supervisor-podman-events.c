@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "podman-events.h"
 #include "podman-stats.h"
 
@@ -128,17 +129,11 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("supervisor-podman-events");
         TCase *tc = tcase_create("parse");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_died);
         tcase_add_test(tc, test_health_and_oom);
         tcase_add_test(tc, test_ignored);
         tcase_add_test(tc, test_stats);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include "check-run.h"
 #include "security-apply.h"
 #include "security-seccomp.h"
 #include "security-selinux.h"
@@ -282,8 +283,6 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("supervisor-security");
         TCase *tc = tcase_create("seccomp");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_good);
         tcase_add_test(tc, test_bad_name);
@@ -297,9 +296,5 @@ int main(void) {
         tcase_add_test(tc, test_selinux_plan);
         tcase_add_test(tc, test_selinux_labels);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <time.h>
 
+#include "check-run.h"
 #include "uuid.h"
 
 static void assert_shape(const char *s, char version) {
@@ -46,15 +47,9 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("uuid");
         TCase *tc = tcase_create("core");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_v4);
         tcase_add_test(tc, test_v7_sorts_by_time);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(s);
 }

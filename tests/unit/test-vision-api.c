@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "base64.h"
+#include "check-run.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
@@ -299,12 +300,6 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
 
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run_nofork(suite());
 }

@@ -12,6 +12,7 @@
 #include "analyze.h"
 #include "barcodes.h"
 #include "base64.h"
+#include "check-run.h"
 #include "decode.h"
 #include "json-util.h"
 #include "ocr.h"
@@ -659,13 +660,9 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
+        int r;
 
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
+        r = check_run_nofork(suite());
         vision_ocr_pool_free();
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return r;
 }

@@ -4,6 +4,7 @@
  * bounded re-encode of the image sent to the model. */
 #include <check.h>
 
+#include "check-run.h"
 #include "json-util.h"
 #include "neural.h"
 #include "runtime.h"
@@ -131,8 +132,7 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("vision-neural");
         TCase *tc = tcase_create("neural");
-        SRunner *sr;
-        int failed;
+        int r;
 
         if (vision_runtime_init("test-vision-neural", 1, 1) < 0 || vision_runtime_start() < 0)
                 return 1;
@@ -141,10 +141,7 @@ int main(void) {
         tcase_add_test(tc, test_reply_too_many);
         tcase_add_test(tc, test_prepare_bounds_the_image);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        r = check_run(s);
         vision_runtime_shutdown();
-        return failed ? 1 : 0;
+        return r;
 }
