@@ -321,9 +321,11 @@ START_TEST(test_job_store_checkpointer) {
         job_store_checkpoint_stats(s, &passive, &restart);
         ck_assert_uint_gt(passive, 0);
         ck_assert_uint_gt(restart, 0); /* a write loop never lets the WAL be reused */
-        /* ~10 frames of ~1 KiB per job: 40,000 frames (~40 MiB) without checkpoints; the
-         * bound is 256 frames plus what commits add while a checkpoint holds the lock. */
-        ck_assert_int_lt(wal_max, 2 * 1024 * 1024);
+        /* ~10 frames of ~1 KiB per job: 40,000 frames (~40 MiB) without checkpoints. The
+         * bound is 256 frames plus what commits add while a PASSIVE checkpoint holds the
+         * checkpoint lock (a RESTART gets SQLITE_BUSY then; the next commit retries): up
+         * to ~4 MiB on a loaded 2-core VM, hence the margin. */
+        ck_assert_int_lt(wal_max, 10 * 1024 * 1024);
 
         uint64_t t0 = now_ms();
         job_store_free(s);
