@@ -342,8 +342,6 @@ static void *checkpointer(void *userdata) {
 
         pthread_mutex_lock(&s->ckpt_lock);
         while (!s->ckpt_stop) {
-                int rc;
-
                 if (!s->ckpt_kick) {
                         struct timespec ts;
 
@@ -356,8 +354,7 @@ static void *checkpointer(void *userdata) {
                 s->ckpt_kick = false;
                 pthread_mutex_unlock(&s->ckpt_lock);
                 /* Errors (I/O) are left for the next round: commits do not depend on them. */
-                rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-                (void) rc;
+                (void) sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
                 pthread_mutex_lock(&s->ckpt_lock);
                 s->ckpt_passive++;
         }
