@@ -233,7 +233,8 @@ static int reply_job_outcome(HttpRequest *req, Job *j, Shape shape, uint64_t t0_
         case JOB_COMPLETED: {
                 _cleanup_json_ json_object *o = NULL;
 
-                if (j->body && json_parse_strict(j->body, j->body_len, &result, NULL) < 0)
+                result = job_take_body_json(j); /* parsed once, by the worker */
+                if (!result && j->body)
                         result = json_object_new_string_len(j->body, (int) j->body_len);
                 o = format_success(shape, j->id, j->task, result, (double) (now_us() - t0_us) / 1e6);
                 if (!o)
@@ -243,8 +244,7 @@ static int reply_job_outcome(HttpRequest *req, Job *j, Shape shape, uint64_t t0_
         }
         case JOB_FAILED:
                 if (j->http_status > 0) {
-                        if (j->body)
-                                (void) json_parse_strict(j->body, j->body_len, &result, NULL);
+                        result = job_take_body_json(j);
                         return reply_problem_ext(
                                 req,
                                 (int) j->http_status,

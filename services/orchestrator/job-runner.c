@@ -94,6 +94,7 @@ void job_unref(Job *j) {
                 return;
         free(j->payload);
         free(j->body);
+        json_object_put(j->body_json);
         free(j->guardrail_flags);
         free(j->redactions);
         pthread_cond_destroy(&j->cond);
@@ -361,9 +362,10 @@ static int redact_result(JobRunner *r, Job *j) {
 
         if (!j->body || j->body_len == 0)
                 return 0;
-        if (json_parse_strict(j->body, j->body_len, &o, NULL) >= 0) {
+        if (j->body_json) {
                 const char *txt;
 
+                o = json_object_get(j->body_json);
                 k = redact_json(o, &c);
                 if (k <= 0)
                         return k;
@@ -461,13 +463,17 @@ static void run_job(void *item, void *userdata) {
                 snprintf(j->error, sizeof(j->error), "%s", res.error);
                 k = record_outcome(r, j, final, NULL, j->error, status);
         } else {
-                _cleanup_json_ json_object *o = NULL;
                 _cleanup_free_ char *wrapped = NULL;
                 const char *result = res.body;
+                json_object *o = NULL;
 
                 j->http_status = res.status;
                 j->body = TAKE_PTR(res.body);
                 j->body_len = res.body_len;
+                /* Parsed once here: the store's check below, redaction, and the
+                 * synchronous answer (job_take_body_json) all use this object. */
+                if (j->body && json_parse_strict(j->body, j->body_len, &o, NULL) >= 0)
+                        j->body_json = o;
                 if (r->redact && res.status >= 200 && res.status < 300) {
                         k = redact_result(r, j);
                         if (k < 0) {
@@ -477,6 +483,7 @@ static void run_job(void *item, void *userdata) {
                                 j->http_status = 0;
                                 free(TAKE_PTR(j->body));
                                 j->body_len = 0;
+                                json_object_put(TAKE_PTR(j->body_json));
                                 snprintf(j->error, sizeof(j->error), "output redaction failed");
                                 k = record_outcome(r, j, final, NULL, j->error, 500);
                                 goto recorded;
@@ -484,7 +491,7 @@ static void run_job(void *item, void *userdata) {
                 }
                 /* The store keeps JSON; a service that answered something else is kept as a
                  * JSON string rather than dropped. */
-                if (!j->body || json_parse_strict(j->body, j->body_len, &o, NULL) < 0) {
+                if (!j->body_json) {
                         json_object *s =
                                 json_object_new_string_len(j->body ? j->body : "", (int) j->body_len);
                         const char *t = s ? json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN) : NULL;
@@ -676,6 +683,15 @@ int job_runner_submit(
                 j->status = JOB_FAILED;
         }
         return k;
+}
+
+json_object *job_take_body_json(Job *j) {
+        json_object *o;
+
+        pthread_mutex_lock(&j->lock);
+        o = j->done ? TAKE_PTR(j->body_json) : NULL;
+        pthread_mutex_unlock(&j->lock);
+        return o;
 }
 
 bool job_is_done(Job *j) {

@@ -47,6 +47,10 @@ typedef struct Job {
         long http_status;
         char *body; /* the upstream's answer */
         size_t body_len;
+        /* body parsed, when it is JSON (NULL otherwise): parsed once, by the worker, for
+         * the store's check and the synchronous answer. Whoever waits takes it over with
+         * job_take_body_json() once the job is done; the worker no longer touches it. */
+        struct json_object *body_json;
         char error[512];
         double upstream_ms;
         uint64_t retry_after_ms;
@@ -98,6 +102,9 @@ void job_runner_free(JobRunner *r);
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
 bool job_is_done(Job *j);
+/* The parsed answer of a done job (NULL when it was not JSON or was already taken);
+ * the caller owns the reference. */
+struct json_object *job_take_body_json(Job *j);
 /* Waits until the job is done; -ETIMEDOUT after timeout_ms. */
 int job_runner_wait(Job *j, uint64_t timeout_ms);
 /* Cancels a queued or running job: 0 when done or under way, -ENOENT unknown, -ESTALE

@@ -114,6 +114,12 @@ typedef struct sqlite3 sqlite3;
 int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata);
 /* Transactions committed and writes queued since open (writes / commits = batching). */
 void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_writes);
+/* WAL checkpoints: PASSIVE ones by the store's checkpointer thread (woken when a commit
+ * leaves more than wake_pages in the WAL, and every second), RESTART ones by a commit that
+ * leaves bound_pages (continuous writes never let the WAL be reused). Defaults 1000 and
+ * 16000 1 KiB pages. */
+void job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages);
+void job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart);
 /* SQLite result code → -errno (the one mapping). */
 int job_store_sqlite_errno(int rc);
 
