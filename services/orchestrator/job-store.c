@@ -144,7 +144,8 @@ struct JobStore {
         /* WAL checkpoints off the request path: the writing connection has
          * wal_autocheckpoint=0, and a thread with its own connection copies the WAL back
          * into the database (PASSIVE: never blocks the writer) when a commit leaves more
-         * than ckpt_wake_pages in it, and every CHECKPOINT_INTERVAL_MS. A commit that
+         * than ckpt_wake_pages in it, and CHECKPOINT_INTERVAL_MS after a commit made the WAL
+         * dirty (an idle store sleeps without timers). A commit that
          * leaves ckpt_bound_pages runs a RESTART checkpoint itself: the WAL stays bounded. */
         sqlite3 *ckpt_db;
         pthread_t ckpt_thread;
@@ -152,6 +153,7 @@ struct JobStore {
         pthread_mutex_t ckpt_lock;
         pthread_cond_t ckpt_cond;
         bool ckpt_stop, ckpt_kick;
+        bool ckpt_dirty; /* committed since the last checkpoint; atomic, set under ckpt_lock */
         int ckpt_wake_pages, ckpt_bound_pages;
         int ckpt_kicked_at;                  /* WAL frames at the last wake-up; the writer's (under lock) */
         uint64_t ckpt_passive, ckpt_restart; /* for tests */
@@ -311,6 +313,14 @@ static int migrate(sqlite3 *db) {
 static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
         JobStore *s = userdata;
 
+        /* Only the first commit after a checkpoint takes the lock: it wakes the idle
+         * checkpointer, which then waits CHECKPOINT_INTERVAL_MS for more. */
+        if (!__atomic_load_n(&s->ckpt_dirty, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_lock(&s->ckpt_lock);
+                __atomic_store_n(&s->ckpt_dirty, true, __ATOMIC_SEQ_CST);
+                pthread_cond_signal(&s->ckpt_cond);
+                pthread_mutex_unlock(&s->ckpt_lock);
+        }
         if (pages >= __atomic_load_n(&s->ckpt_bound_pages, __ATOMIC_RELAXED)) {
                 /* Writes that never pause leave no moment where the WAL is fully copied
                  * back and unread, so it is never reused and grows: past the bound the
@@ -345,6 +355,11 @@ static void *checkpointer(void *userdata) {
                 if (!s->ckpt_kick) {
                         struct timespec ts;
 
+                        if (!__atomic_load_n(&s->ckpt_dirty, __ATOMIC_SEQ_CST)) {
+                                /* Nothing committed since the last checkpoint. */
+                                pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+                                continue;
+                        }
                         clock_gettime(CLOCK_MONOTONIC, &ts);
                         ts.tv_sec += CHECKPOINT_INTERVAL_MS / 1000;
                         (void) pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
@@ -352,6 +367,8 @@ static void *checkpointer(void *userdata) {
                                 break;
                 }
                 s->ckpt_kick = false;
+                /* Commits from here on dirty it again (and are in the next checkpoint). */
+                __atomic_store_n(&s->ckpt_dirty, false, __ATOMIC_SEQ_CST);
                 pthread_mutex_unlock(&s->ckpt_lock);
                 /* Errors (I/O) are left for the next round: commits do not depend on them. */
                 (void) sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

@@ -327,6 +327,14 @@ START_TEST(test_job_store_checkpointer) {
          * to ~4 MiB on a loaded 2-core VM, hence the margin. */
         ck_assert_int_lt(wal_max, 10 * 1024 * 1024);
 
+        /* Idle: after the last commit's checkpoint the thread sleeps with no timer. */
+        usleep(2500 * 1000);
+        job_store_checkpoint_stats(s, &passive, &restart);
+        uint64_t settled = passive;
+        usleep(2500 * 1000);
+        job_store_checkpoint_stats(s, &passive, &restart);
+        ck_assert_uint_eq(passive, settled);
+
         uint64_t t0 = now_ms();
         job_store_free(s);
         ck_assert_uint_lt(now_ms() - t0, 500);
