@@ -330,6 +330,43 @@ static int csv_pass(CsvLoad *l, const char *buf, size_t len) {
         return k;
 }
 
+/* The second pass of a load, after the first has named and typed the columns: creates
+ * the table and inserts every row that pass() feeds to csv_record() in one transaction. */
+static int csv_insert(CsvLoad *l, int (*pass)(CsvLoad *l, const void *src), const void *src) {
+        int k;
+
+        k = create_table(l->db, l->names, l->types, l->n_cols, &l->insert);
+        if (k < 0)
+                return k;
+        l->inserting = true;
+        l->header_done = false;
+        l->rows = 0;
+        if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+                return -EIO;
+        k = pass(l, src);
+        if (k < 0) {
+                (void) sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+                return k;
+        }
+        k = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+        if (k == SQLITE_FULL && l->on_disk)
+                return -ENOSPC;
+        if (k != SQLITE_OK)
+                return data_error(l->err, 413, l->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        return 0;
+}
+
+typedef struct CsvBuffer {
+        const char *buf;
+        size_t len;
+} CsvBuffer;
+
+static int buffer_pass(CsvLoad *l, const void *src) {
+        const CsvBuffer *b = src;
+
+        return csv_pass(l, b->buf, b->len);
+}
+
 int data_table_load_csv(
         sqlite3 *db, const char *buf, size_t len, const DataConfig *cfg, const char *field, DataError *err) {
         CsvLoad l = {
@@ -349,21 +386,8 @@ int data_table_load_csv(
                 k = data_error(err, 422, field, "no header row");
                 goto finish;
         }
-        k = create_table(db, l.names, l.types, l.n_cols, &l.insert);
-        if (k < 0)
-                goto finish;
-        l.inserting = true;
-        l.header_done = false;
-        l.rows = 0;
-        (void) sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        k = csv_pass(&l, buf, len);
-        if (k < 0) {
-                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-                goto finish;
-        }
-        if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-                k = data_error(err, 413, field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
-        else
+        k = csv_insert(&l, buffer_pass, &(CsvBuffer){ buf, len });
+        if (k >= 0)
                 k = l.rows > INT32_MAX ? INT32_MAX : (int) l.rows;
 finish:
         csv_load_done(&l);
@@ -428,58 +452,38 @@ int64_t data_csv_scan_rows(const CsvLoad *l) {
         return l->rows;
 }
 
-/* Feeds the whole of fd, from its start, to the reader and finishes it. */
-static int feed_fd(CsvReader *reader, int fd) {
-        _cleanup_free_ char *buf = malloc(DATA_CSV_READ_CHUNK);
+/* Feeds the whole of fd, from its start, to a new reader and finishes it. */
+static int fd_pass(CsvLoad *l, const void *src) {
+        int fd = *(const int *) src;
+        _cleanup_free_ char *buf = NULL;
         off_t off = 0;
+        int k;
 
+        csv_reader_free(TAKE_PTR(l->reader));
+        k = csv_reader_new(NULL, csv_record, l, &l->reader);
+        if (k < 0)
+                return k;
+        buf = malloc(DATA_CSV_READ_CHUNK);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
                 ssize_t n = pread(fd, buf, DATA_CSV_READ_CHUNK, off);
-                int k;
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return -errno;
-                if (n == 0)
-                        return csv_reader_finish(reader);
+                k = n == 0 ? csv_reader_finish(l->reader) : csv_reader_feed(l->reader, buf, (size_t) n);
+                if (k < 0 || n == 0)
+                        return k < 0 ? reader_error(l, k) : 0;
                 off += n;
-                k = csv_reader_feed(reader, buf, (size_t) n);
-                if (k < 0)
-                        return k;
         }
 }
 
 int data_csv_load_fd(CsvLoad *l, sqlite3 *db, int fd) {
-        int k;
-
         l->db = db;
         l->on_disk = true;
-        csv_reader_free(TAKE_PTR(l->reader));
-        k = csv_reader_new(NULL, csv_record, l, &l->reader);
-        if (k < 0)
-                return k;
-        k = create_table(db, l->names, l->types, l->n_cols, &l->insert);
-        if (k < 0)
-                return k;
-        l->inserting = true;
-        l->header_done = false;
-        l->rows = 0;
-        if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-                return -EIO;
-        k = feed_fd(l->reader, fd);
-        if (k < 0) {
-                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-                return reader_error(l, k);
-        }
-        k = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        if (k == SQLITE_FULL)
-                return -ENOSPC;
-        if (k != SQLITE_OK)
-                return data_error(l->err, 413, l->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
-        return 0;
+        return csv_insert(l, fd_pass, &fd);
 }
 
 /* ---- JSON records --------------------------------------------------------------- */
