@@ -77,5 +77,9 @@ int verb_security(Supervisor *s, int argc, char **argv);
 /* The text of ai-semble-supervisor.service for the binary exe; syscall_filter: the
  * names for SystemCallFilter= (from supervisor.json), or NULL for systemd's groups. */
 int supervisor_unit_text(const char *exe, const char *pod_unit, const char *syscall_filter, char **ret);
+/* Validates every seccomp profile in src, then installs them all into
+ * ~/.config/ai-semble/seccomp, where the units point; logs what failed. print: one line
+ * per profile on stdout (security apply) instead of one log line (install). */
+int security_install_profiles(const Supervisor *s, const char *src, bool print);
 /* Stops every installed unit (used by stop and uninstall). */
 int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf);

@@ -203,6 +203,12 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         o.selinux_domains = plan.kind == SELINUX_PLAN_LABEL;
         log_info("%s", plan.message);
 
+        /* The units name the profiles, and Podman 4.3's `podman create` opens them at once:
+         * they go in first. A profile that does not load stops the install here. */
+        r = security_install_profiles(s, s->cfg.seccomp_dir, false);
+        if (r < 0)
+                return r;
+
         r = unit_install_load(&o, &src, &error);
         if (r < 0)
                 return log_error_errno(

@@ -13,11 +13,12 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "paths.h"
 #include "security-apply.h"
 #include "security-selinux.h"
 #include "supervisor.h"
 
-static int validate(const char *dir, const char *on_failure, SeccompApplyList *ret) {
+static int validate(const char *dir, const char *on_failure, bool print, SeccompApplyList *ret) {
         _cleanup_(seccomp_apply_error_done) SeccompApplyError e = {};
         int r;
 
@@ -33,7 +34,7 @@ static int validate(const char *dir, const char *on_failure, SeccompApplyList *r
                         e.file,
                         e.name ? e.name : "(see error)",
                         on_failure);
-        for (size_t i = 0; i < ret->n_profiles; i++)
+        for (size_t i = 0; print && i < ret->n_profiles; i++)
                 printf("seccomp  %-24s ok  %zu system calls allowed\n",
                        ret->profiles[i].file,
                        ret->profiles[i].n_allowed);
@@ -136,22 +137,39 @@ static int label_volumes(const Supervisor *s) {
         return 0;
 }
 
-static int security_apply(Supervisor *s, const char *src) {
+int security_install_profiles(const Supervisor *s, const char *src, bool print) {
         _cleanup_(seccomp_apply_list_done) SeccompApplyList l = {};
+        _cleanup_free_ char *dst = NULL;
+        int r;
+
+        if (asprintf(&dst, "%s/seccomp", s->paths.state_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        r = validate(src, "; nothing installed", print, &l); /* all of them, before installing any */
+        if (r < 0)
+                return r;
+        r = paths_mkdir_p(s->paths.state_dir, 0700);
+        if (r >= 0)
+                r = seccomp_apply_install(src, dst, &l);
+        if (r < 0)
+                return log_error_errno(r, "Cannot install the profiles into %s: %m", dst);
+        if (print)
+                printf("seccomp  %zu profiles installed in %s\n", l.n_profiles, dst);
+        else
+                log_info("Installed %zu seccomp profiles in %s", l.n_profiles, dst);
+        return 0;
+}
+
+static int security_apply(Supervisor *s, const char *src) {
         _cleanup_free_ char *dst = NULL;
         SelinuxState st;
         SelinuxPlan plan;
         int r;
 
-        if (asprintf(&dst, "%s/seccomp", s->paths.state_dir) < 0)
-                return log_error_errno(-ENOMEM, "Out of memory");
-        r = validate(src, "; nothing installed", &l); /* all of them, before installing any */
+        r = security_install_profiles(s, src, true);
         if (r < 0)
                 return r;
-        r = seccomp_apply_install(src, dst, &l);
-        if (r < 0)
-                return log_error_errno(r, "Cannot install the profiles into %s: %m", dst);
-        printf("seccomp  %zu profiles installed in %s\n", l.n_profiles, dst);
+        if (asprintf(&dst, "%s/seccomp", s->paths.state_dir) < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
 
         selinux_state_get(&st);
         plan = selinux_plan(&st);
@@ -185,7 +203,7 @@ int verb_security(Supervisor *s, int argc, char **argv) {
 
         if (argc == 1 && asprintf(&def, "%s/seccomp", s->paths.state_dir) < 0)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        r = validate(argc == 2 ? argv[1] : def, "", &l);
+        r = validate(argc == 2 ? argv[1] : def, "", true, &l);
         if (r < 0)
                 return r;
         selinux_state_get(&st);

@@ -26,7 +26,8 @@ The model name picks the behaviour, so one fake plays every fault:
   say-*             a canned reply from CANNED (the nlp's Japanese sentiment verdicts: good,
                     fenced, malformed, out of range); say-slow waits 3 s before answering
   scripted*         answers what POST /_script set: {"text": ...} (streamed in 3 pieces),
-                    {"status": 503} (an error reply), {"sleep": s} before answering
+                    {"status": 503} (an error reply), {"sleep": s} before answering,
+                    {"after": model} only once a call for that model has arrived (up to 5 s)
 Images are checked in each protocol's own format (OpenAI image_url parts with a data: URL,
 Ollama's message "images": [base64], Anthropic's {"type":"image","source":{"type":"base64"}}
 blocks); a malformed one gets a 400, and echo-* answers end with "[N images]" when any came.
@@ -136,6 +137,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_reset":
             with LOCK:
                 STATS.update(calls={}, cancelled=0, completed=0, last=None, images=[])
+                SCRIPT.clear()
             return self.send_json(200, {})
         if self.path == "/_script":
             with LOCK:
@@ -199,6 +201,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 script = dict(SCRIPT)
             time.sleep(script.get("sleep", 0))
+            deadline = time.time() + 5
+            while "after" in script and time.time() < deadline:
+                with LOCK:
+                    if STATS["calls"].get(script["after"]):
+                        break
+                time.sleep(0.01)
             if "status" in script:
                 return self.send_json(script["status"], {"error": {"message": "scripted failure",
                                                                    "type": "server_error"}})

@@ -22,6 +22,13 @@ from tap import check, expect, summary  # noqa: E402
 from test_gateway import Service, reset, sse_events, stats  # noqa: E402
 
 
+def script(fake, what):
+    c = http.client.HTTPConnection("127.0.0.1", fake, timeout=5)
+    c.request("POST", "/_script", body=json.dumps(what))
+    c.getresponse().read()
+    c.close()
+
+
 def wait_cancelled(fake, n=1, limit=4.0):
     deadline = time.time() + limit
     while time.time() < deadline:
@@ -54,7 +61,8 @@ def main():
         {"name": "oll", "kind": "ollama", "base_url": base, "retries": 0, "allowed_fails": 100,
          "models": [{"name": "echo-o", "quality": 5, "speed": 9, "cost": 0},
                     {"name": "fault-500", "auto": False},
-                    {"name": "slow-start-o", "auto": False}]},
+                    {"name": "slow-start-o", "auto": False},
+                    {"name": "scripted-o", "auto": False}]},
         {"name": "ant", "kind": "anthropic", "base_url": base, "api_key_file": key,
          "models": [{"name": "echo-c", "quality": 9, "speed": 4, "cost": 0, "auto": False}]},
     ]}
@@ -117,9 +125,12 @@ def main():
     @check("first: the faster answer wins at once; the loser's connection is closed (the fake sees it)")
     def _():
         reset(fake)
+        # The winner answers once the slow leg's request has arrived, so that leg is surely
+        # waiting on its connection when it is cancelled, however loaded the machine is.
+        script(fake, {"text": "echo: a b", "after": "slow-start-a"})
         t0 = time.time()
         st, r, js, _ = svc.request("POST", "/completion", {
-            "prompt": "a b", "hybrid": {"mode": "first", "models": ["slow-start-a", "echo-o"]}})
+            "prompt": "a b", "hybrid": {"mode": "first", "models": ["slow-start-a", "scripted-o"]}})
         took = time.time() - t0
         expect(st == 200 and js["text"] == "echo: a b" and js["backend"] == "oll", f"{st} {js}")
         expect(took < 1.0, f"answered in {took:.2f} s, the slow backend waits 5 s")
@@ -145,11 +156,8 @@ def main():
     @check("first + stream (SSE): the first backend to send text is relayed, the other cancelled")
     def _():
         reset(fake)
-        # The winner starts after 0.3 s, so the slow leg is surely waiting on its connection.
-        c = http.client.HTTPConnection("127.0.0.1", fake, timeout=5)
-        c.request("POST", "/_script", body=json.dumps({"text": "echo: s t", "sleep": 0.3}))
-        c.getresponse().read()
-        c.close()
+        # The winner starts once the slow leg's request has arrived (see above).
+        script(fake, {"text": "echo: s t", "after": "slow-start-o"})
         st, r, _, raw = svc.request("POST", "/v1/chat/completions", {
             "model": "auto", "stream": True, "messages": [{"role": "user", "content": "s t"}],
             "hybrid": {"mode": "first", "models": ["slow-start-o", "scripted"]}})
