@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <time.h>
 
+#include "json-util.h"
 #include "status.h"
 
 static void status_json_putp(json_object **o) {
@@ -126,7 +127,7 @@ static bool status_word_ready(const char *s) {
 int status_apply_ready(PodStatus *s, long http_code, const char *body) {
         _cleanup_(status_json_putp) json_object *root = NULL;
         json_object *services = NULL;
-        json_tokener *tok;
+        int r;
 
         s->probe_answered = true;
         s->probe_http_code = http_code;
@@ -134,13 +135,10 @@ int status_apply_ready(PodStatus *s, long http_code, const char *body) {
                 if (streq(s->services[i].name, "orchestrator"))
                         s->services[i].ready = true;
 
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, body, (int) strlen(body));
-        json_tokener_free(tok);
-        if (!root || !json_object_is_type(root, json_type_object))
+        r = json_parse_strict(body, strlen(body), &root, NULL);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
                 return -EBADMSG;
         if (!json_object_object_get_ex(root, "services", &services))
                 return 0; /* an orchestrator without sub-services to report */

@@ -2,6 +2,7 @@
 /* json-util.c — strict parsing of untrusted JSON and typed field getters. */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "json-util.h"
@@ -82,6 +83,121 @@ static int prescan(const char *buf, size_t len, size_t *ret_off, const char **re
         return 0;
 }
 
+/* The code point of the valid UTF-8 sequence of n bytes at p. */
+static uint32_t utf8_decode(const unsigned char *p, size_t n) {
+        uint32_t cp = n == 2 ? p[0] & 0x1f : n == 3 ? p[0] & 0x0f : p[0] & 0x07;
+
+        for (size_t i = 1; i < n; i++)
+                cp = (cp << 6) | (p[i] & 0x3f);
+        return cp;
+}
+
+/* Calls emit(piece, len) for each unit of a prescanned buffer: a non-ASCII character as
+ * its \u escape (two for one beyond the BMP), any other byte as itself. Returns the
+ * original offset at which the output first passes stop_at (SIZE_MAX = never). */
+static size_t escape_walk(const char *buf, size_t len, char *out, size_t *ret_out_len, size_t stop_at) {
+        const unsigned char *p = (const unsigned char *) buf;
+        size_t j = 0;
+
+        for (size_t i = 0; i < len;) {
+                char piece[13];
+                size_t n = 1, k = 1;
+
+                if (p[i] < 0x80)
+                        piece[0] = (char) p[i];
+                else {
+                        uint32_t cp;
+
+                        n = utf8_sequence_len(p + i, len - i);
+                        cp = utf8_decode(p + i, n);
+                        if (cp < 0x10000)
+                                k = (size_t) snprintf(piece, sizeof(piece), "\\u%04" PRIx32, cp);
+                        else {
+                                cp -= 0x10000;
+                                k = (size_t) snprintf(
+                                        piece,
+                                        sizeof(piece),
+                                        "\\u%04" PRIx32 "\\u%04" PRIx32,
+                                        0xd800 + (cp >> 10),
+                                        0xdc00 + (cp & 0x3ff));
+                        }
+                }
+                if (j + k > stop_at)
+                        return i;
+                if (out)
+                        memcpy(out + j, piece, k);
+                j += k;
+                i += n;
+        }
+        if (ret_out_len)
+                *ret_out_len = j;
+        return SIZE_MAX;
+}
+
+int json_escape_non_ascii(const char *buf, size_t len, char **ret, size_t *ret_len) {
+        size_t off, n;
+        const char *why;
+        char *out;
+
+        if (prescan(buf, len, &off, &why) < 0)
+                return -EBADMSG;
+        out = malloc(len * 3 + 1); /* 2 bytes become 6, 3 become 6, 4 become 12 */
+        if (!out)
+                return -ENOMEM;
+        (void) escape_walk(buf, len, out, &n, SIZE_MAX);
+        out[n] = '\0';
+        *ret = out;
+        *ret_len = n;
+        return 0;
+}
+
+/* Rewrites the "offset N" of an error message about the escaped text of buf as the
+ * offset of the same place in buf. Leaves the message as it is if it names none. */
+static void remap_offset(char **msg, const char *buf, size_t len) {
+        const char *at = strstr(*msg, "offset ");
+        char *again = NULL, *end;
+        size_t off;
+
+        if (!at)
+                return;
+        at += strlen("offset ");
+        off = strtoul(at, &end, 10);
+        if (end == at)
+                return;
+        off = escape_walk(buf, len, NULL, NULL, off);
+        if (asprintf(&again, "%.*s%zu%s", (int) (at - *msg), *msg, off == SIZE_MAX ? len : off, end) < 0)
+                return;
+        free(*msg);
+        *msg = again;
+}
+
+/* json-c 0.18 (Debian 13) refuses every byte >= 0x80 in a string under JSON_TOKENER_STRICT:
+ * its new control-character check compares a signed char (json-c issues #875 and #892).
+ * Where the library has that bug, input with non-ASCII strings reaches it with those
+ * characters as \u escapes, which it decodes back to the same UTF-8. */
+static bool strict_refuses_utf8;
+static pthread_once_t strict_probe_once = PTHREAD_ONCE_INIT;
+
+static void strict_probe(void) {
+        json_tokener *tok = json_tokener_new();
+        json_object *o;
+
+        if (!tok)
+                return;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, "\"\xc3\xa9\"", 4);
+        strict_refuses_utf8 = !o;
+        json_object_put(o);
+        json_tokener_free(tok);
+}
+
+static bool has_non_ascii(const char *buf, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) buf[i] >= 0x80)
+                        return true;
+        return false;
+}
+
 static bool all_numbers_finite(json_object *o) {
         switch (json_object_get_type(o)) {
         case json_type_double:
@@ -122,6 +238,23 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
                 if (ret_error)
                         *ret_error = m;
                 return -EBADMSG;
+        }
+
+        pthread_once(&strict_probe_once, strict_probe);
+        if (strict_refuses_utf8 && has_non_ascii(buf, len)) {
+                _cleanup_free_ char *escaped = NULL;
+                size_t elen;
+                int r;
+
+                r = json_escape_non_ascii(buf, len, &escaped, &elen);
+                if (r < 0)
+                        return r;
+                if (elen > INT32_MAX)
+                        return -E2BIG;
+                r = json_parse_strict(escaped, elen, ret, ret_error);
+                if (r == -EBADMSG && ret_error && *ret_error)
+                        remap_offset(ret_error, buf, len);
+                return r;
         }
 
         tok = json_tokener_new_ex(JSON_MAX_DEPTH);

@@ -21,6 +21,11 @@ static inline void json_object_putp(json_object **o) {
  * (if ret_error) a message with the byte offset; -ENOMEM on allocation failure. */
 int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret_error);
 
+/* buf (which must pass json_parse_strict's lexical checks) with every non-ASCII character
+ * written as its \uXXXX escape (a surrogate pair beyond the BMP): the same JSON, in ASCII.
+ * json_parse_strict() uses it where json-c's strict mode refuses UTF-8 (json-c 0.18). */
+int json_escape_non_ascii(const char *buf, size_t len, char **ret, size_t *ret_len);
+
 /* Appends {field, message} to *errs (an array created on first use). */
 int json_errors_add(json_object **errs, const char *field, const char *fmt, ...) _printf_(3, 4);
 

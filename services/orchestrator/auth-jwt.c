@@ -272,20 +272,14 @@ static int verify_pkey(
 }
 
 static json_object *parse_object(const unsigned char *s, size_t len) {
-        json_tokener *tok = json_tokener_new();
-        json_object *o;
+        json_object *o = NULL;
 
-        if (!tok)
+        if (json_parse_strict((const char *) s, len, &o, NULL) < 0)
                 return NULL;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, (const char *) s, (int) len);
-        if (o &&
-            (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
-             !json_object_is_type(o, json_type_object))) {
+        if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                o = NULL;
+                return NULL;
         }
-        json_tokener_free(tok);
         return o;
 }
 

@@ -14,7 +14,7 @@ orch=$root/services/orchestrator
 jsonc=($(pkg-config --cflags --libs json-c))
 sanitize=-fsanitize=fuzzer,address,undefined
 cflags=(-g -O1 "$sanitize" -D_GNU_SOURCE -I"$orch" -I"$root/services/common")
-clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$orch/auth-jwt.c" "${jsonc[@]}" -lcrypto
+clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$orch/auth-jwt.c" "$root/services/common/json-util.c" "${jsonc[@]}" -lcrypto
 clang "${cflags[@]}" -o "$work/fuzz-webhook" "$here/fuzz-webhook.c" "$orch/webhook.c" -lcrypto -lpthread
 for t in fuzz-auth-jwt fuzz-webhook; do
         mkdir -p "$work/corpus-$t"

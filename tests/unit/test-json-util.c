@@ -189,6 +189,47 @@ START_TEST(test_not_an_object) {
 }
 END_TEST
 
+/* Non-ASCII text comes back byte for byte, whatever the json-c at hand (0.18's strict mode
+ * refuses it; json_parse_strict then parses the escaped form). */
+START_TEST(test_utf8_text) {
+        static const char in[] =
+                "{\"ja\": \"\xe4\xbb\x8a\xe6\x97\xa5\", \"fr\": \"\xc3\xa9t\xc3\xa9\", "
+                "\"emoji\": [\"\xf0\x9f\x98\x80!\"], \"\xc3\xbc\": 1}";
+        json_object *o, *v;
+        char *err;
+
+        ck_assert_int_eq(parse(in, sizeof(in) - 1, &o, &err), 0);
+        ck_assert(json_object_object_get_ex(o, "ja", &v));
+        ck_assert_str_eq(json_object_get_string(v), "\xe4\xbb\x8a\xe6\x97\xa5");
+        ck_assert(json_object_object_get_ex(o, "fr", &v));
+        ck_assert_str_eq(json_object_get_string(v), "\xc3\xa9t\xc3\xa9");
+        ck_assert(json_object_object_get_ex(o, "emoji", &v));
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)), "\xf0\x9f\x98\x80!");
+        ck_assert(json_object_object_get_ex(o, "\xc3\xbc", &v));
+        json_object_put(o);
+        /* An error after non-ASCII text names the offset in the caller's bytes. */
+        BAD("[\"\xe4\xbb\x8a\", tru]", "offset 11");
+}
+END_TEST
+
+START_TEST(test_escape_non_ascii) {
+        static const char in[] = "[\"a\xc3\xa9\\\"\xe4\xbb\x8a\", \"\xf0\x9f\x98\x80\"]";
+        json_object *o;
+        char *out, *err;
+        size_t n;
+
+        ck_assert_int_eq(json_escape_non_ascii(in, sizeof(in) - 1, &out, &n), 0);
+        ck_assert_str_eq(out, "[\"a\\u00e9\\\"\\u4eca\", \"\\ud83d\\ude00\"]");
+        ck_assert_uint_eq(n, strlen(out));
+        ck_assert_int_eq(parse(out, n, &o, &err), 0);
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 0)), "a\xc3\xa9\"\xe4\xbb\x8a");
+        ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 1)), "\xf0\x9f\x98\x80");
+        json_object_put(o);
+        free(out);
+        ck_assert_int_eq(json_escape_non_ascii("\"\xc0\xaf\"", 4, &out, &n), -EBADMSG);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("json-util");
         TCase *tc = tcase_create("core");
@@ -198,6 +239,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_trailing_garbage);
         tcase_add_test(tc, test_nul_byte);
         tcase_add_test(tc, test_invalid_utf8);
+        tcase_add_test(tc, test_utf8_text);
+        tcase_add_test(tc, test_escape_non_ascii);
         tcase_add_test(tc, test_depth_bomb);
         tcase_add_test(tc, test_getters);
         tcase_add_test(tc, test_not_an_object);
