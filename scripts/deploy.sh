@@ -109,12 +109,23 @@ cmd_token() {
         "$bin" --secret-file "$(user_prefix)/.config/ai-semble/secrets/jwt" "$@"
 }
 
+# Every ai-semble unit that is not active and running (the pod's included), with its
+# state and last journal lines. As root the journal is read as root, which sees the
+# user's lines whether or not the journal is split per user.
 show_failure() {
-        local unit
-        warn "the pod did not become ready; last journal lines of the failing units:"
-        for unit in $(supervisor status --json 2>/dev/null | jq -r '.services[] | select(.ready != true) | .unit' 2>/dev/null); do
-                printf -- '--- %s\n' "$unit" >&2
-                hostenv_exec journalctl --user -u "$unit" -n 20 --no-pager >&2 || true
+        local uid unit units
+        warn "the pod did not become ready; the units that are not running, with their last journal lines:"
+        units=$(hostenv_exec systemctl --user list-units --all --plain --no-legend --no-pager 'ai-semble*' |
+                awk '$3 != "active" || $4 != "running" { print $1 }')
+        [ -n "$units" ] || units=$(hostenv_exec systemctl --user list-units --all --plain --no-legend --no-pager 'ai-semble*' | awk '{ print $1 }')
+        uid=$(hostenv_exec id -u)
+        for unit in $units; do
+                printf -- '--- %s: %s\n' "$unit" "$(hostenv_exec systemctl --user show -p ActiveState -p SubState -p Result --value "$unit" | paste -sd' ')" >&2
+                if [ "$(id -u)" -eq 0 ]; then
+                        journalctl --no-pager -q -n 25 _UID="$uid" USER_UNIT="$unit" + _UID="$uid" _SYSTEMD_USER_UNIT="$unit" >&2 || true
+                else
+                        journalctl --user --no-pager -q -n 25 -u "$unit" >&2 || true
+                fi
         done
 }
 
@@ -147,8 +158,9 @@ cmd_start() {
                 *) die "start: unknown option '$a'" ;;
                 esac
         done
-        hostenv_up
+        # Packages first: the pod's user and its manager come after dbus-user-session.
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
+        hostenv_up
         install_user_files "$dev"
         ensure_secrets
         # As root, also the system-wide profiles `podman kube play pods/ai-semble.yaml`
@@ -218,8 +230,8 @@ status)
         supervisor status "$@"
         ;;
 update)
-        hostenv_up
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
+        hostenv_up
         install_user_files 0
         ensure_secrets
         supervisor install

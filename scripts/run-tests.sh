@@ -4,6 +4,10 @@
 #   all          lint, unit tests (ASan+UBSan build), integration tests against the real pod
 #   unit         unit tests of services/common and the supervisor (ASan+UBSan build)
 #   integration  the real pod under a real systemd --user manager (see tests/integration)
+#   hosts [debian12] [debian13]
+#                pristine Debian 12 (Podman 4.3) and 13 (Podman 5.4, Quadlet) systemd hosts
+#                booted with nspawn: deploy.sh start and the integration suite inside each,
+#                as root and, on Debian 13, as an ordinary user (tests/hosts/run.sh)
 #   lint         clang-format, cppcheck, shellcheck, JSON and YAML validity
 #   quick        lint + unit tests without sanitizers
 #   --coverage   build the unit tests with coverage and print a summary (gcovr)
@@ -13,9 +17,11 @@ set -euo pipefail
 what=${1:-all}
 [ $# -gt 0 ] && shift
 coverage=0
+hosts=()
 for a in "$@"; do
         case "$a" in
         --coverage) coverage=1 ;;
+        debian12 | debian13) [ "$what" = hosts ] || die "'$a' goes with 'hosts'"; hosts+=("$a") ;;
         *) die "unknown option '$a'" ;;
         esac
 done
@@ -23,7 +29,16 @@ done
 ensure_packages() {
         local extra=""
         [ "$coverage" = 1 ] && extra="gcovr"
-        AI_SEMBLE_TEST_PACKAGES=1 "$AI_SEMBLE_ROOT/scripts/setup.sh" --no-images
+        local sets
+        case "$what" in
+        all) sets="test lint fuzz hosts" ;;
+        unit) sets="test fuzz" ;;
+        integration) sets="test" ;;
+        lint) sets="lint" ;;
+        quick) sets="test lint" ;;
+        hosts) sets="hosts" ;;
+        esac
+        AI_SEMBLE_PACKAGE_SETS=$sets "$AI_SEMBLE_ROOT/scripts/setup.sh" --no-images
         if [ -n "$extra" ] && ! command -v gcovr >/dev/null; then
                 [ "$(id -u)" -eq 0 ] || die "gcovr is missing: apt-get install gcovr"
                 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $extra
@@ -105,13 +120,23 @@ run_integration() {
         "$AI_SEMBLE_ROOT/tests/integration/run.sh"
 }
 
+run_hosts() {
+        [ "$(id -u)" -eq 0 ] || die "the pristine hosts need root (debootstrap, systemd-nspawn)"
+        # The machine's own pod (the integration stage) must not hold the ports the hosts
+        # publish on the shared network.
+        "$AI_SEMBLE_ROOT/scripts/deploy.sh" stop >/dev/null 2>&1 || true
+        "$AI_SEMBLE_ROOT/tests/hosts/run.sh" "${hosts[@]}"
+}
+
 ensure_packages
 case "$what" in
 all)
         run_lint
         run_unit 1
         run_integration
+        run_hosts
         ;;
+hosts) run_hosts ;;
 unit) run_unit 1 ;;
 integration) run_integration ;;
 lint) run_lint ;;
@@ -119,5 +144,5 @@ quick)
         run_lint
         run_unit 0
         ;;
-*) die "usage: run-tests.sh all|unit|integration|lint|quick [--coverage]" ;;
+*) die "usage: run-tests.sh all|unit|integration|hosts [debian12] [debian13]|lint|quick [--coverage]" ;;
 esac

@@ -6,13 +6,18 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 
 # Package lists live in scripts/packages/: build.txt, run.txt and <area>.txt (what one
-# service adds) always; test.txt and <area>.test.txt only for the tests and benchmarks.
+# service adds) always; the rest only when a stage of run-tests.sh asks for their set in
+# AI_SEMBLE_PACKAGE_SETS: test.txt and <area>.test.txt (unit and integration tests,
+# benchmarks) for "test", lint.txt for "lint", fuzz.txt for "fuzz", hosts.txt for "hosts".
 package_lists() {
-        local f
+        local f set
         for f in "$AI_SEMBLE_ROOT"/scripts/packages/*.txt; do
                 case "$(basename "$f")" in
-                test.txt | *.test.txt) [ -n "${AI_SEMBLE_TEST_PACKAGES:-}" ] || continue ;;
+                test.txt | *.test.txt) set="test" ;;
+                lint.txt | fuzz.txt | hosts.txt) set=$(basename "$f" .txt) ;;
+                *) set="" ;;
                 esac
+                [ -z "$set" ] || [[ " ${AI_SEMBLE_PACKAGE_SETS:-} " == *" $set "* ]] || continue
                 sed 's/#.*//' "$f"
         done | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
 }
@@ -29,12 +34,15 @@ for a in "$@"; do
         esac
 done
 
+# What is installed, and what the installed packages provide (a machine's Node.js from
+# NodeSource provides npm, which Debian ships as a package of its own).
+installed_names() {
+        dpkg-query -W -f='${db:Status-Status} ${Package},${Provides}\n' 2>/dev/null |
+                sed -n 's/^installed //p' | tr ',' '\n' | sed 's/^ *//; s/ .*//; /^$/d' | sort -u
+}
+
 missing_packages() {
-        local want have
-        want=$(package_lists)
-        # shellcheck disable=SC2086
-        have=$(dpkg-query -W -f='${Package} ${Status}\n' $want 2>/dev/null | awk '/install ok installed/ { print $1 }' | sort -u)
-        comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$have")
+        comm -23 <(package_lists) <(installed_names)
 }
 
 missing=$(missing_packages | tr '\n' ' ')

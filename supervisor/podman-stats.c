@@ -4,6 +4,8 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "fileio.h"
+
 #include "json-util.h"
 #include "podman-stats.h"
 
@@ -103,4 +105,56 @@ char *podman_stats_error(const char *body) {
             json_object_is_type(v, json_type_string))
                 return strdup(json_object_get_string(v));
         return NULL;
+}
+
+char *podman_stats_undelegated(const char *proc_self_cgroup, char *(*controllers_of)(const char *path)) {
+        _cleanup_free_ char *path = NULL, *have = NULL;
+        const char *line, *end, *at;
+        char *why = NULL;
+
+        line = strstr(proc_self_cgroup, "0::/");
+        if (!line || (line != proc_self_cgroup && line[-1] != '\n'))
+                return NULL; /* no unified hierarchy: cgroup v1 */
+        line += strlen("0::");
+        end = strchrnul(line, '\n');
+        path = strndup(line, (size_t) (end - line));
+        if (!path)
+                return NULL;
+        /* the user manager's own cgroup: everything up to the first "user@UID.service" */
+        at = strstr(path, "/user@");
+        if (!at || !(at = strstr(at, ".service")))
+                return NULL;
+        path[at + strlen(".service") - path] = '\0';
+        have = controllers_of(path);
+        if (!have)
+                return NULL;
+        for (char *w = have, *save = NULL, *t; (t = strtok_r(w, " \n", &save)); w = NULL)
+                if (streq(t, "memory"))
+                        return NULL;
+        if (asprintf(
+                    &why,
+                    "the memory controller is not delegated to %s (its cgroup.controllers has none), so "
+                    "Podman measures no container",
+                    path) < 0)
+                return NULL;
+        return why;
+}
+
+static char *controllers_from_sysfs(const char *path) {
+        _cleanup_free_ char *file = NULL;
+        char *text = NULL;
+
+        if (asprintf(&file, "/sys/fs/cgroup%s/cgroup.controllers", path) < 0)
+                return NULL;
+        if (read_full_file(file, 4096, &text, NULL) < 0)
+                return NULL;
+        return text;
+}
+
+char *podman_stats_undelegated_here(void) {
+        _cleanup_free_ char *self = NULL;
+
+        if (read_full_file("/proc/self/cgroup", 65536, &self, NULL) < 0)
+                return NULL;
+        return podman_stats_undelegated(self, controllers_from_sysfs);
 }

@@ -25,3 +25,12 @@ int podman_stats_fetch(const char *socket_path, uint64_t timeout_ms, long *ret_c
 int podman_stats_parse(const char *body, PodmanStatHandler handler, void *userdata);
 /* The "cause" (or "message") of a Podman error answer, or NULL; caller frees. */
 char *podman_stats_error(const char *body);
+
+/* Why Podman cannot measure memory for this user on cgroup v2, or NULL when it can (or the
+ * host is on cgroup v1, where Podman answers 409 itself). proc_self_cgroup: the text of
+ * /proc/self/cgroup; controllers_of(path) reads <cgroupfs>/path/cgroup.controllers. The
+ * containers run below the user manager's cgroup (…/user@UID.service): when "memory" is
+ * not delegated there (nspawn containers, some CI runners), Podman reports 0 bytes. */
+char *podman_stats_undelegated(const char *proc_self_cgroup, char *(*controllers_of)(const char *path));
+/* The same for this process, reading /proc/self/cgroup and /sys/fs/cgroup. */
+char *podman_stats_undelegated_here(void);

@@ -12,6 +12,7 @@
 #include "argv-util.h"
 #include "daemon.h"
 #include "log.h"
+#include "podman-stats.h"
 
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
@@ -204,6 +205,9 @@ static int start_podman_events(Daemon *d) {
         d->podman_socket = strdup(path);
         if (!d->podman_socket)
                 return log_error_errno(-ENOMEM, "Out of memory");
+        d->stats_unavailable = podman_stats_undelegated_here();
+        if (d->stats_unavailable)
+                log_notice("Podman's container stats are unavailable: %s", d->stats_unavailable);
         r = podman_events_start(path, daemon_on_podman_event, d, &d->events);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the Podman event reader: %m");

@@ -155,17 +155,34 @@ hostenv_podman_config() {
         [ "$(hostenv_mode)" = direct ] || chown -R "$AI_SEMBLE_USER:" "$home/.config"
 }
 
+# The user's session bus (dbus-user-session), which Podman's systemd cgroup manager and
+# the supervisor use. A manager that was already running when the package was installed
+# (on a new machine: setup.sh installs it) has not loaded dbus.socket yet; systemctl
+# reaches the manager through its private socket meanwhile.
+hostenv_ensure_bus() {
+        local rt
+        if [ "$(hostenv_mode)" = direct ]; then
+                rt=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}
+        else
+                rt=/run/user/$(hostenv_uid)
+        fi
+        [ -S "$rt/bus" ] && return 0
+        hostenv_exec systemctl --user daemon-reload &&
+                hostenv_exec systemctl --user start dbus.socket
+}
+
 hostenv_up() {
         case "$(hostenv_mode)" in
         direct)
                 hostenv_podman_config
-                return 0
+                hostenv_ensure_bus
                 ;;
         root-systemd)
                 hostenv_ensure_user
                 hostenv_podman_config
                 loginctl enable-linger "$AI_SEMBLE_USER"
                 systemctl start "user@$(hostenv_uid).service"
+                hostenv_ensure_bus
                 ;;
         private)
                 hostenv_ensure_user
@@ -181,9 +198,11 @@ hostenv_exec() {
         case "$(hostenv_mode)" in
         direct) "$@" ;;
         root-systemd)
+                # In the user's home: root's working directory (a clone in /root, 0700)
+                # is not the user's to enter, and podman build would fail on it.
                 # shellcheck disable=SC2046
                 setpriv --reuid="$(hostenv_uid)" --regid="$(id -g "$AI_SEMBLE_USER")" --init-groups \
-                        env -i $(hostenv_user_env) "$@"
+                        env -i -C "$(hostenv_home)" $(hostenv_user_env) "$@"
                 ;;
         private)
                 local pid home

@@ -77,12 +77,23 @@ def from_yaml(path):
     return services, publish
 
 
+def split_long_options(args):
+    """--opt=value as --opt value: Quadlet writes the first form, podman generate the second."""
+    out = []
+    for a in args:
+        if a.startswith("--") and "=" in a:
+            out.extend(a.split("=", 1))
+        else:
+            out.append(a)
+    return out
+
+
 def exec_args(unit_path):
     text = open(unit_path).read().replace("\\\n", " ")
     for line in text.splitlines():
         for key in ("ExecStart=", "ExecStartPre="):
             if line.startswith(key) and "podman" in line:
-                args = shlex.split(line[len(key):])
+                args = split_long_options(shlex.split(line[len(key):]))
                 if "run" in args or ("pod" in args and "create" in args):
                     return args
     return None
@@ -111,7 +122,7 @@ def from_units(udir):
                 name = nxt
             elif a in ("--user", "-u"):
                 opts["user"] = nxt
-            elif a == "--read-only" or a == "--read-only=true":
+            elif a == "--read-only" and nxt != "false":
                 opts["read_only"] = True
             elif a == "--cap-drop":
                 opts["cap_drop_all"] = nxt.lower() == "all"

@@ -126,6 +126,44 @@ START_TEST(test_stats) {
 }
 END_TEST
 
+static char *controllers_seen;
+
+static char *fake_controllers(const char *path) {
+        free(controllers_seen);
+        controllers_seen = strdup(path);
+        if (strstr(path, "user@1000.service"))
+                return strdup("cpuset cpu io pids\n"); /* what a runner without memory delegates */
+        return strdup("cpuset cpu io memory pids\n");
+}
+
+/* The reason names the user manager's cgroup when memory is not delegated there; a host
+ * that delegates it, or one on cgroup v1, gets no reason. */
+START_TEST(test_stats_undelegated) {
+        char *why;
+
+        why = podman_stats_undelegated(
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/ai-semble-supervisor.service\n",
+                fake_controllers);
+        ck_assert_str_eq(controllers_seen, "/user.slice/user-1000.slice/user@1000.service");
+        ck_assert_ptr_nonnull(why);
+        ck_assert_msg(
+                strstr(why,
+                       "memory controller is not delegated to /user.slice/user-1000.slice/user@1000.service"),
+                "%s",
+                why);
+        free(why);
+        ck_assert_ptr_null(podman_stats_undelegated(
+                "0::/user.slice/user-1001.slice/user@1001.service/app.slice/x.service\n", fake_controllers));
+        ck_assert_str_eq(controllers_seen, "/user.slice/user-1001.slice/user@1001.service");
+        /* hybrid (v1 controllers + an empty unified line) and pure v1: Podman says 409 itself */
+        ck_assert_ptr_null(podman_stats_undelegated(
+                "12:memory:/user.slice\n1:name=systemd:/user.slice\n", fake_controllers));
+        ck_assert_ptr_null(podman_stats_undelegated("0::/init.scope\n", fake_controllers));
+        free(controllers_seen);
+        controllers_seen = NULL;
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("supervisor-podman-events");
         TCase *tc = tcase_create("parse");
@@ -134,6 +172,7 @@ int main(void) {
         tcase_add_test(tc, test_health_and_oom);
         tcase_add_test(tc, test_ignored);
         tcase_add_test(tc, test_stats);
+        tcase_add_test(tc, test_stats_undelegated);
         suite_add_tcase(s, tc);
         return check_run(s);
 }
