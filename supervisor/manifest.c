@@ -11,6 +11,7 @@ void manifest_done(Manifest *m) {
         argv_free(m->services);
         argv_free(m->units);
         argv_free(m->files);
+        free(m->inputs);
         *m = (Manifest){ .flavor = _UNIT_FLAVOR_INVALID };
 }
 
@@ -30,6 +31,8 @@ int manifest_format(const Manifest *m, char **ret) {
                 fprintf(f, "service=%s %s\n", m->services[i], m->units[i]);
         for (size_t i = 0; m->files && m->files[i]; i++)
                 fprintf(f, "file=%s\n", m->files[i]);
+        if (m->inputs)
+                fprintf(f, "inputs=%s\n", m->inputs);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(s);
@@ -72,7 +75,12 @@ int manifest_parse(const char *text, Manifest *ret) {
                                 r = argv_push(&m.units, sp + 1);
                 } else if ((v = startswith(line, "file=")))
                         r = argv_push(&m.files, v);
-                else
+                else if ((v = startswith(line, "inputs="))) {
+                        free(m.inputs);
+                        m.inputs = strdup(v);
+                        if (!m.inputs)
+                                return -ENOMEM;
+                } else
                         return -EBADMSG;
                 if (r < 0)
                         return r;

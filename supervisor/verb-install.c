@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* verb-install.c — `install [--dev]`: picks the flavor from Podman's version, writes the
  * units from the quadlet files, records them in the manifest and reloads the manager. */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -146,12 +147,74 @@ static int write_supervisor_unit(const Supervisor *s, const char *filter, Manife
         return argv_push(&mf->files, path);
 }
 
+/* What the units are made of: the flavor, Podman's version, the supervisor's own unit
+ * (binary and system call filter) and every rewritten source file (publish list, env
+ * file and SELinux types are in their text). Equal digests write equal units. */
+static int inputs_digest(
+        UnitFlavor flavor,
+        const PodmanVersion *v,
+        const char *filter,
+        const InstallSource *src,
+        char **ret) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        char head[128], exe[4096], *out;
+        ssize_t l;
+        bool ok;
+
+        if (!c)
+                return -ENOMEM;
+        l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[l > 0 ? l : 0] = '\0';
+        snprintf(
+                head,
+                sizeof(head),
+                "%s %u.%u.%u\n",
+                unit_flavor_to_string(flavor),
+                v->major,
+                v->minor,
+                v->patch);
+        ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(c, head, strlen(head)) == 1 &&
+                EVP_DigestUpdate(c, exe, strlen(exe) + 1) == 1 &&
+                EVP_DigestUpdate(c, strempty(filter), strlen(strempty(filter)) + 1) == 1;
+        for (size_t i = 0; ok && i < src->set->n_files; i++)
+                ok = EVP_DigestUpdate(c, src->set->files[i]->name, strlen(src->set->files[i]->name) + 1) ==
+                                1 &&
+                        EVP_DigestUpdate(c, src->texts[i], strlen(src->texts[i]) + 1) == 1;
+        ok = ok && EVP_DigestFinal_ex(c, md, &n) == 1;
+        EVP_MD_CTX_free(c);
+        if (!ok)
+                return -EIO;
+        out = malloc(2 * n + 1);
+        if (!out)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++) {
+                out[2 * i] = hex[md[i] >> 4];
+                out[2 * i + 1] = hex[md[i] & 15];
+        }
+        out[2 * n] = '\0';
+        *ret = out;
+        return 0;
+}
+
+/* The installed units are what this install would write, and all of them are there. */
+static bool install_current(const Manifest *old, const char *inputs) {
+        if (old->flavor < 0 || !old->inputs || !streq(old->inputs, inputs) || !old->files)
+                return false;
+        for (size_t i = 0; old->files[i]; i++)
+                if (access(old->files[i], F_OK) < 0)
+                        return false;
+        return true;
+}
+
 int verb_install(Supervisor *s, int argc, char **argv) {
         _cleanup_(unit_manager_freep) UnitManager *m = NULL;
         _cleanup_(install_source_done) InstallSource src = {};
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         _cleanup_(manifest_done) Manifest old = { .flavor = _UNIT_FLAVOR_INVALID };
-        _cleanup_free_ char *error = NULL, *filter = NULL;
+        _cleanup_free_ char *error = NULL, *filter = NULL, *inputs = NULL;
         SelinuxState se;
         SelinuxPlan plan;
         PodmanVersion v;
@@ -225,8 +288,16 @@ int verb_install(Supervisor *s, int argc, char **argv) {
                         "Created an empty %s; put the services' settings and secrets there",
                         s->cfg.env_file);
 
+        r = inputs_digest(flavor, &v, filter, &src, &inputs);
+        if (r < 0)
+                return log_error_errno(r, "Cannot digest the install's inputs: %m");
+        if (manifest_read(s->paths.manifest, &old) >= 0 && install_current(&old, inputs)) {
+                /* a second start, or an update that changed no unit: nothing is stopped */
+                log_info("The installed %s units are up to date", unit_flavor_to_string(flavor));
+                return 0;
+        }
         /* a running pod would be torn down under systemd's feet by the temporary pod */
-        if (manifest_read(s->paths.manifest, &old) >= 0) {
+        if (old.flavor >= 0) {
                 log_info("Stopping the installed units first");
                 (void) supervisor_stop_all(s, m, &old);
         }
@@ -234,6 +305,7 @@ int verb_install(Supervisor *s, int argc, char **argv) {
         r = unit_install_manifest(src.set, flavor, &mf);
         if (r < 0)
                 return log_error_errno(r, "Cannot derive the unit names: %m");
+        mf.inputs = TAKE_PTR(inputs);
         if (flavor == UNIT_FLAVOR_QUADLET)
                 r = unit_install_quadlet(&o, &src, &mf, &error);
         else

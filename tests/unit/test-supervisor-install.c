@@ -172,8 +172,10 @@ START_TEST(test_manifest_from_real_quadlets) {
                 "ai-semble-vision.service");
 
         ck_assert_int_eq(argv_push(&g.files, "/home/u/.config/systemd/user/ai-semble.service"), 0);
+        g.inputs = strdup("0f1e2d3c");
         ck_assert_int_eq(manifest_format(&g, &text), 0);
         ck_assert_int_eq(manifest_parse(text, &back), 0);
+        ck_assert_str_eq(back.inputs, "0f1e2d3c");
         ck_assert_int_eq(back.flavor, UNIT_FLAVOR_GENERATED);
         ck_assert_str_eq(back.pod_unit, "ai-semble.service");
         ck_assert_str_eq(back.units[1], "ai-semble-llm.service");
