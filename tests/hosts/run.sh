@@ -75,21 +75,24 @@ base_tree() { # suite -> path of the tarball
 # ../shared/notes/pristine-hosts.md.
 test_host_settings() { # name dir
         local name=$1 dir=$2
-        [ "$name" = debian13 ] || return 0
         mkdir -p "$dir/etc/containers/containers.conf.d" "$dir/etc/systemd/user"
-        cat >"$dir/etc/containers/containers.conf.d/90-nspawn-test-host.conf" <<'EOF'
-# Written by ai-semble's tests/hosts/run.sh for this nspawn test host only.
-[containers]
-# nspawn's seccomp filter refuses keyctl: "crun: create keyring ...: Operation not permitted"
-keyring = false
-# /proc/sys is read-only in the container: "crun: open /proc/sys/net/ipv4/ping_group_range"
-default_sysctls = []
-# nspawn delegates no cgroup controllers: "controller 'pids' is not available"
-pids_limit = 0
-EOF
-        # Waits 90 s for a network-online.target nothing in the container provides (it
-        # shares the machine's network); every Quadlet unit is ordered after it.
-        ln -sf /dev/null "$dir/etc/systemd/user/podman-user-wait-network-online.service"
+        {
+                echo "# Written by ai-semble's tests/hosts/run.sh for this nspawn test host only."
+                echo "[containers]"
+                echo "# nspawn's seccomp filter refuses keyctl: runc (Podman 4.3) says \"unable to join"
+                echo "# session keyring\", crun (Podman 5) \"create keyring ...: Operation not permitted\""
+                echo "keyring = false"
+                if [ "$name" = debian13 ]; then
+                        echo "# /proc/sys is read-only: \"crun: open /proc/sys/net/ipv4/ping_group_range\""
+                        echo "default_sysctls = []"
+                        echo "# nspawn delegates no cgroup controllers: \"controller 'pids' is not available\""
+                        echo "pids_limit = 0"
+                fi
+        } >"$dir/etc/containers/containers.conf.d/90-nspawn-test-host.conf"
+        # Podman 5 orders every Quadlet unit after a network-online.target that nothing in
+        # the container provides (it shares the machine's network): a 90 s wait each time.
+        [ "$name" = debian13 ] && ln -sf /dev/null "$dir/etc/systemd/user/podman-user-wait-network-online.service"
+        return 0
 }
 
 # The repository as a clone, plus what is not committed yet (a development run).

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Integration tests against the real pod: deploy.sh under a real systemd --user
-# manager, rootless Podman and journald. Order matters: start, inspect, restart,
-# stop, then the same pod from the Kubernetes YAML.
+# manager, rootless Podman and journald. Order matters: a clean start, inspect, each
+# area's checks (tests/integration/service-<area>.sh, in AREAS order), the lifecycle
+# (restart, update, stop), then the same pod from the Kubernetes YAML.
+#
+# Usage: tests/integration/run.sh [--clean]
+# --clean (always under CI=true): first remove everything earlier runs left to the pod's
+# user (units, containers, images, volumes, secrets, settings), so that nothing the suite
+# sees was made by anyone but itself. The pristine hosts (tests/hosts) start clean anyway.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/common.sh
@@ -15,6 +21,45 @@ DEPLOY="$AI_SEMBLE_ROOT/scripts/deploy.sh"
 URL=http://127.0.0.1:8080
 export AI_SEMBLE_READY_TIMEOUT=${AI_SEMBLE_READY_TIMEOUT:-180}
 pm() { hostenv_exec podman "$@"; }
+# The pod's user's home (for files the suite hands to the pod).
+it_home() {
+        if [ "$(hostenv_mode)" = direct ]; then echo "$HOME"; else hostenv_home; fi
+}
+
+clean=0
+[ "${CI:-}" = true ] && clean=1
+for a in "$@"; do
+        case "$a" in
+        --clean) clean=1 ;;
+        *) die "usage: tests/integration/run.sh [--clean]" ;;
+        esac
+done
+
+# Everything an earlier run (or an older version) left to the pod's user.
+it_clean() {
+        local home
+        id "$AI_SEMBLE_USER" >/dev/null 2>&1 || [ "$(hostenv_mode)" = direct ] || return 0
+        hostenv_up
+        home=$(it_home)
+        hostenv_exec systemctl --user stop 'ai-semble*' 2>/dev/null
+        hostenv_exec podman pod rm -f -a >/dev/null 2>&1
+        hostenv_exec podman rm -f -a >/dev/null 2>&1
+        hostenv_exec podman secret ls -q 2>/dev/null | while read -r s; do hostenv_exec podman secret rm "$s" >/dev/null; done
+        hostenv_exec podman system reset --force >/dev/null 2>&1
+        rm -rf "$home/.config/ai-semble" "$home/.local/share/ai-semble" "$home/.cache/ai-semble" \
+                "$home"/.config/containers/systemd/ai-semble* "$home"/.config/systemd/user/*ai-semble* \
+                "$home"/.config/systemd/user/*/*ai-semble* "$home/.local/bin/ai-semble-supervisor"
+        hostenv_exec systemctl --user daemon-reload
+        hostenv_exec systemctl --user reset-failed 2>/dev/null
+        return 0
+}
+if [ "$clean" = 1 ]; then
+        step "integration: removing what earlier runs left to the pod's user"
+        it_clean
+fi
+
+# What the journal held before this run's start (empty on a new machine).
+IT_START_CURSOR=$(journal_cursor 2>/dev/null)
 
 # --- start -----------------------------------------------------------------------
 t_start() {
@@ -31,6 +76,20 @@ if [ "$FAILED" -gt 0 ]; then
         finish
         exit 1
 fi
+
+# start on a running pod: nothing is replaced, nothing fails, still ready.
+t_start_again() {
+        local before after out
+        before=$(pm ps --format '{{.Names}} {{.ID}}' | sort) || return 1
+        out=$("$DEPLOY" start 2>&1) || {
+                printf '%s\n' "$out"
+                return 1
+        }
+        after=$(pm ps --format '{{.Names}} {{.ID}}' | sort)
+        expect_match "start output" "ai-semble is ready: $URL" "$out" &&
+                expect_eq "containers after a second start" "$before" "$after"
+}
+check "deploy.sh start on a running pod leaves it running and ready" t_start_again
 
 # The supervisor's sd-bus unit test is skipped by `meson test` (root has no user
 # bus); here it runs as the pod's user against the real user manager.
@@ -161,37 +220,20 @@ t_metrics() {
 check "every service's /metrics passes promtool check metrics" t_metrics
 
 t_errors() {
-        local h
-        h=$(curl -s -D - -o /tmp/it-404.json "$URL/no/such/route") || return 1
-        expect_match "404 status" '^HTTP/1.1 404' "$h" || return 1
-        expect_match "404 type" 'Content-Type: application/problem\+json' "$h" || return 1
-        jq -e '.status == 404 and (.title | length) > 0' /tmp/it-404.json >/dev/null || return 1
-        h=$(curl -s -D - -o /dev/null -X DELETE "$URL/health") || return 1
-        expect_match "405 status" '^HTTP/1.1 405' "$h" && expect_match "Allow" 'Allow: GET' "$h" || return 1
-        h=$(curl -s -D - -o /dev/null -H 'X-Request-ID: it-req-42' "$URL/health") || return 1
-        expect_match "request id echoed" 'X-Request-ID: it-req-42' "$h"
+        api_expect 404 GET /no/such/route || return 1
+        expect_match "404 type" '^application/problem\+json' "$(api_header Content-Type)" || return 1
+        jq -e '.status == 404 and (.title | length) > 0' <<<"$API_BODY" >/dev/null || return 1
+        api_expect 405 DELETE /health && expect_match "Allow" 'GET' "$(api_header Allow)" || return 1
+        api_expect 200 GET /health "" -H 'X-Request-ID: it-req-42' &&
+                expect_eq "request id echoed" it-req-42 "$(api_header X-Request-ID)"
 }
 check "the real orchestrator answers 404/405 as problem+json and echoes X-Request-ID" t_errors
-
-# Waits up to 10 s for a line matching regex in a unit's journal (journald may lag a
-# little behind the container's output).
-journal_has() { # unit regex
-        local out
-        for _ in $(seq 50); do
-                out=$(hostenv_exec journalctl --user -u "$1" -o cat --no-pager) || return 1
-                grep -Eq -- "$2" <<<"$out" && return 0
-                sleep 0.2
-        done
-        printf '%s\n' "$out" | grep -v '^$' | tail -n 10
-        echo "no line matching /$2/ in the journal of $1"
-        return 1
-}
 
 t_journal() {
         local s
         for s in $AI_SEMBLE_SERVICES; do
                 # The service's own structured lines, passed through by conmon.
-                journal_has "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
+                journal_has_after "$IT_START_CURSOR" "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
                         return 1
         done
 }
@@ -238,19 +280,25 @@ t_units_agree() {
 }
 check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agree
 
-# Each area's own checks against the running pod (tests/integration/service-<area>.sh):
-# they call `check` and may use pm, in_pod_net, URL and DEPLOY.
-# AI_SEMBLE_IT_ONLY="workflow vision" sources only those service-*.sh files (development).
-for f in "$here"/service-*.sh; do
-        name=${f##*/service-}
-        name=${name%.sh}
+# Each area's own checks against the running pod (tests/integration/service-<area>.sh),
+# in this order: the pod as deployed first (no LLM backend, auth as configured), then the
+# areas that bring in a backend (backends), switch auth (auth), and kill and stop
+# services (supervisor). They call `check` and use api, pm, in_pod_net, URL and DEPLOY.
+# AI_SEMBLE_IT_ONLY="backends vision" runs only those areas (development).
+AREAS="security llm nlp vision data orchestrator guardrail llm-paths backends auth supervisor"
+for name in $AREAS; do
         if [ -n "${AI_SEMBLE_IT_ONLY:-}" ] && [[ " $AI_SEMBLE_IT_ONLY " != *" $name "* ]]; then
                 continue
         fi
         # shellcheck source=/dev/null
-        [ -e "$f" ] && . "$f"
+        . "$here/service-$name.sh"
+done
+for f in "$here"/service-*.sh; do
+        name=${f##*/service-}
+        [[ " $AREAS " == *" ${name%.sh} "* ]] || die "$f is not in AREAS"
 done
 
+IT_RESTART_CURSOR=$(journal_cursor)
 t_restart_one() {
         local before after others_before others_after
         before=$(pm inspect --format '{{.Id}}' ai-semble-llm) || return 1
@@ -269,9 +317,71 @@ check "deploy.sh restart llm replaces only the llm container and it becomes read
 
 t_sigterm_clean() {
         # The stop of a unit is a SIGTERM to the service: it must drain and exit 0.
-        journal_has ai-semble-llm.service '"service":"llm","msg":"stopped"' </dev/null
+        journal_has_after "$IT_RESTART_CURSOR" ai-semble-llm.service '"service":"llm","msg":"stopped"' </dev/null
 }
 check "a restarted service stopped cleanly on SIGTERM" t_sigterm_clean
+
+t_restart_all() {
+        local before after
+        before=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort) || return 1
+        "$DEPLOY" restart || return 1
+        after=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort)
+        printf 'before:\n%s\nafter:\n%s\n' "$before" "$after"
+        expect_eq "containers kept" "" "$(comm -12 <(echo "$before") <(echo "$after"))" &&
+                expect_eq "services" 5 "$(wc -l <<<"$after")" &&
+                curl -sf "$URL/health/ready" | jq -e '.status == "ready"' >/dev/null
+}
+check "deploy.sh restart (no service) replaces all five containers and the pod is ready again" t_restart_all
+
+t_logs() {
+        local out follow before
+        out=$("$DEPLOY" logs nlp) || return 1
+        expect_match "nlp's own lines" '"service":"nlp","msg":"listening on' "$out" || return 1
+        grep -q '"service":"llm"' <<<"$out" && { echo "logs nlp shows the llm's lines"; return 1; }
+        before=$(grep -c '"service":"nlp","msg":"stopped"' <<<"$out")
+        follow=$(mktemp)
+        "$DEPLOY" logs --follow nlp >"$follow" 2>&1 &
+        local fpid=$!
+        sleep 2
+        hostenv_exec systemctl --user restart ai-semble-nlp.service && wait_ready 60
+        sleep 2
+        kill "$fpid" 2>/dev/null
+        wait "$fpid" 2>/dev/null
+        out=$(cat "$follow")
+        rm -f "$follow"
+        echo "stopped lines: $before before, $(grep -c '"service":"nlp","msg":"stopped"' <<<"$out") while following"
+        [ "$(grep -c '"service":"nlp","msg":"stopped"' <<<"$out")" -gt "$before" ]
+}
+check "deploy.sh logs [service] shows that service's journal; --follow streams new lines" t_logs
+
+t_health_not_ready() {
+        local out rc
+        pm stop -t 5 ai-semble-data >/dev/null || return 1
+        for _ in $(seq 50); do
+                curl -s "$URL/health/ready" | jq -e '.services.data.status != "ready"' >/dev/null && break
+                sleep 0.2
+        done
+        out=$("$DEPLOY" health 2>&1)
+        rc=$?
+        echo "$out"
+        hostenv_exec systemctl --user restart ai-semble-data.service && wait_ready 60 || return 1
+        [ "$rc" -ne 0 ] || { echo "deploy.sh health exited 0 with data down"; return 1; }
+        jq -e '.status == "not_ready" and .services.data.status != "ready"' <<<"$out" >/dev/null &&
+                "$DEPLOY" health >/dev/null
+}
+check "deploy.sh health exits non-zero and names the service while one is down, zero once ready" t_health_not_ready
+
+t_update() {
+        local before after out
+        before=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort) || return 1
+        out=$("$DEPLOY" update 2>&1) || { printf '%s\n' "$out"; return 1; }
+        printf '%s\n' "$out" | tail -n 5
+        after=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort)
+        expect_match "update output" "ai-semble is updated and ready: $URL" "$out" &&
+                expect_eq "containers kept" "" "$(comm -12 <(echo "$before") <(echo "$after"))" &&
+                api_expect 200 POST /ai/nlp/process '{"text":"after the update","task":"tokenize"}'
+}
+check "deploy.sh update rebuilds, rolls every container over and the pod answers" t_update
 
 t_stop() {
         "$DEPLOY" stop || return 1

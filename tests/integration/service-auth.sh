@@ -4,20 +4,7 @@
 # deploy.sh created, checked through the published port with tokens from
 # `deploy.sh token`, and restored to auth off afterwards.
 
-AUTH_ENV=$(hostenv_home)/.config/ai-semble/ai-semble.env
-[ "$(hostenv_mode)" = direct ] && AUTH_ENV=$HOME/.config/ai-semble/ai-semble.env
-AUTH_SECRETS=$(dirname "$AUTH_ENV")/secrets
-
-auth_restart_orchestrator() {
-        local i
-        hostenv_exec systemctl --user restart ai-semble-orchestrator.service || return 1
-        for ((i = 0; i < 300; i++)); do
-                curl -sf -m 1 "$URL/health/ready" >/dev/null 2>&1 && return 0
-                sleep 0.2
-        done
-        echo "the orchestrator was not ready within 60 s"
-        return 1
-}
+AUTH_SECRETS=$(it_home)/.config/ai-semble/secrets
 
 auth_token() { # role sub
         "$DEPLOY" token --role "$1" --sub "$2" --ttl 10m
@@ -36,13 +23,9 @@ t_auth_on() {
                 echo "deploy.sh did not create the secrets in $AUTH_SECRETS"
                 return 1
         fi
-        cp "$AUTH_ENV" "$AUTH_ENV.noauth"
-        {
-                echo "ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt"
-                echo "ORCH_WEBHOOK_SECRET_FILE=/run/secrets/ai-semble-webhook"
-                echo "ORCH_WEBHOOK_EVENTS=review.posted=nlp/sentiment"
-        } >>"$AUTH_ENV"
-        auth_restart_orchestrator &&
+        pod_env_push ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt ORCH_WEBHOOK_SECRET_FILE=/run/secrets/ai-semble-webhook \
+                ORCH_WEBHOOK_EVENTS=review.posted=nlp/sentiment &&
+                restart_units ai-semble-orchestrator.service &&
                 expect_eq "a token is now required" 401 "$(auth_code "" GET '/jobs?limit=1')"
 }
 check "auth: the orchestrator restarts with its JWT and webhook secrets mounted from Podman secrets" t_auth_on
@@ -112,6 +95,26 @@ t_auth_webhook() {
 }
 check "auth: a webhook signed with the pod's secret starts a job; replay and a changed byte get 401" t_auth_webhook
 
+# The X-Signature form (t=<unix time>,v1=<HMAC of "t.body">): a fresh one is accepted, one
+# more than 300 s old is refused even with a correct MAC.
+t_auth_webhook_timestamped() {
+        local key body now sig code
+        key=$(cat "$AUTH_SECRETS/webhook")
+        body='{"type":"review.posted","text":"Signed with a timestamp"}'
+        now=$(date +%s)
+        sig=$(printf '%s.%s' "$now" "$body" | openssl dgst -sha256 -hmac "$key" -r | cut -d' ' -f1)
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+                -H "X-Signature: t=$now,v1=$sig" -d "$body" "$URL/webhook")
+        expect_eq "fresh X-Signature" 202 "$code" || return 1
+        now=$((now - 600))
+        body='{"type":"review.posted","text":"Signed ten minutes ago"}'
+        sig=$(printf '%s.%s' "$now" "$body" | openssl dgst -sha256 -hmac "$key" -r | cut -d' ' -f1)
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+                -H "X-Signature: t=$now,v1=$sig" -d "$body" "$URL/webhook")
+        expect_eq "X-Signature 600 s old" 401 "$code"
+}
+check "auth: an X-Signature webhook (t=,v1=) is accepted fresh and refused when stale" t_auth_webhook_timestamped
+
 # The supervisor's signed service notice (webhooks are on in this block): a killed nlp
 # opens the orchestrator's nlp breaker at once, without a single failed call, and the
 # breaker closes when the supervisor has seen nlp ready again.
@@ -142,7 +145,7 @@ t_auth_breaker_notice() {
 check "supervisor → orchestrator: a killed nlp opens its breaker at once by a signed notice; it closes once nlp is ready" t_auth_breaker_notice
 
 t_auth_off() {
-        mv "$AUTH_ENV.noauth" "$AUTH_ENV" && auth_restart_orchestrator &&
+        pod_env_pop && restart_units ai-semble-orchestrator.service &&
                 expect_eq "auth off again" 200 "$(auth_code "" GET '/jobs?limit=1')"
 }
-check "auth: back to auth off (the rest of the suite runs without tokens)" t_auth_off
+check "auth: back to the configuration as deployed" t_auth_off

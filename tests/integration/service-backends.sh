@@ -1,57 +1,64 @@
 # shellcheck shell=bash
-# service-workflow.sh — docs/orchestrator.md's workflow example, run for real in the pod
-# (sourced by run.sh): an image with printed text → OCR (vision) → language and
-# sentiment (nlp, in parallel) → summary (llm). No hosted model can run here, so the llm
-# gets a backend that is tests/llm/fake_backend.py — the protocol-faithful OpenAI fake —
-# started inside the pod's network namespace; its backends file goes on the models
-# volume. Everything is restored afterwards.
+# service-backends.sh — the pod with an LLM backend (sourced by run.sh). No hosted model
+# can run here, so the llm gets tests/llm/fake_backend.py — the protocol-faithful OpenAI
+# and Ollama fake — started inside the pod's network namespace; its backends file goes on
+# the models volume, and nlp and vision are pointed at the llm. Then every path that
+# needs a model is checked to its one expected answer through the published port:
+# a completion, docs/orchestrator.md's workflow, hybrid mode, vision's classify and nlp's
+# Japanese sentiment. Everything is restored afterwards.
 
-WF_DIR=$(mktemp -d /tmp/ai-semble-it-workflow.XXXXXX)
-WF_PORT=18990
-WF_ENV=$(hostenv_home)/.config/ai-semble/ai-semble.env
-[ "$(hostenv_mode)" = direct ] && WF_ENV=$HOME/.config/ai-semble/ai-semble.env
-WF_FAKE_PID=
+BE_DIR=$(mktemp -d /tmp/ai-semble-it-backends.XXXXXX)
+BE_PORT=18990
+BE_FAKE_PID=
 
-wf_restart_llm() {
-        local i
-        hostenv_exec systemctl --user restart ai-semble-llm.service || return 1
-        for ((i = 0; i < 300; i++)); do
-                in_pod_net curl -sf -m 1 http://127.0.0.1:8081/health/ready >/dev/null 2>&1 && return 0
-                sleep 0.2
-        done
-        echo "llm was not ready within 60 s"
-        return 1
+be_fake() { # method path [body]: a request to the fake, inside the pod's network
+        in_pod_net curl -s -m 5 -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} "http://127.0.0.1:$BE_PORT$2"
 }
 
-t_wf_backend() {
+t_be_backend() {
         local models i
-        in_pod_net python3 "$AI_SEMBLE_ROOT/tests/llm/fake_backend.py" --port "$WF_PORT" \
-                >"$WF_DIR/fake.log" 2>&1 &
-        WF_FAKE_PID=$!
+        in_pod_net python3 "$AI_SEMBLE_ROOT/tests/llm/fake_backend.py" --port "$BE_PORT" \
+                >"$BE_DIR/fake.log" 2>&1 &
+        BE_FAKE_PID=$!
         for ((i = 0; i < 100; i++)); do
-                in_pod_net curl -s -m 1 -o /dev/null "http://127.0.0.1:$WF_PORT/" && break
+                in_pod_net curl -s -m 1 -o /dev/null "http://127.0.0.1:$BE_PORT/" && break
                 sleep 0.1
         done
         models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
-        # Two backends on the one fake (OpenAI and Ollama protocols) for hybrid mode.
-        jq -n --arg url "http://127.0.0.1:$WF_PORT" '{backends: [
+        # Two backends on the one fake (OpenAI and Ollama protocols) for hybrid mode; the
+        # scripted and canned models only when asked for by name.
+        jq -n --arg url "http://127.0.0.1:$BE_PORT" '{backends: [
                 {name: "fake-openai", kind: "openai", base_url: ($url + "/v1"),
-                 models: [{name: "echo-openai", context_window: 8192, quality: 6}]},
+                 models: [{name: "echo-openai", context_window: 8192, quality: 6},
+                          {name: "scripted", vision: true, auto: false},
+                          {name: "say-positive", auto: false}]},
                 {name: "fake-ollama", kind: "ollama", base_url: $url,
                  models: [{name: "echo-ollama", context_window: 8192, quality: 5}]}]}' \
                 >"$models/it-backends.json" || return 1
         chmod 0644 "$models/it-backends.json"
-        cp "$WF_ENV" "$WF_DIR/env.saved"
-        echo "LLM_BACKENDS_FILE=/models/it-backends.json" >>"$WF_ENV"
-        wf_restart_llm
+        pod_env_push LLM_BACKENDS_FILE=/models/it-backends.json \
+                NLP_LLM_URL=http://127.0.0.1:8081 NLP_LLM_MODEL=say-positive \
+                VISION_LLM_URL=http://127.0.0.1:8081 VISION_LLM_MODEL=scripted &&
+                restart_units ai-semble-llm.service ai-semble-nlp.service ai-semble-vision.service
 }
-check "workflow: the llm gets OpenAI- and Ollama-protocol fake backends inside the pod" t_wf_backend
+check "backends: the llm gets OpenAI- and Ollama-protocol fake backends inside the pod" t_be_backend
 
-t_wf_run() {
+t_be_completion() {
+        local id
+        api_expect 200 POST /ai/llm/completion '{"prompt":"Say hello","max_tokens":8}' || return 1
+        echo "$API_BODY"
+        id=$(jq -r .job_id <<<"$API_BODY")
+        jq -e '.status == "completed" and .result == "echo: Say hello" and .model_used == "echo-openai" and
+                (.selection_reason | length > 0) and .tokens_used > 0' <<<"$API_BODY" >/dev/null &&
+                expect_eq "stored" completed "$(job_field "$id" .status)"
+}
+check "backends: /ai/llm/completion through the door answers 200 from the routed backend and stores the job" t_be_completion
+
+t_be_workflow() {
         local req out
         convert -size 1100x160 xc:white -font DejaVu-Sans -pointsize 56 -fill black \
-                -annotate +30+100 'Great service, thank you' "$WF_DIR/receipt.png" || return 1
-        req=$(jq -n --arg img "$(base64 -w0 "$WF_DIR/receipt.png")" '{steps: [
+                -annotate +30+100 'Great service, thank you' "$BE_DIR/receipt.png" || return 1
+        req=$(jq -n --arg img "$(base64 -w0 "$BE_DIR/receipt.png")" '{steps: [
           {id: "ocr", service: "vision", task: "extract_text",
            input: {image_base64: $img, options: {languages: "eng"}}},
           {id: "lang", service: "nlp", task: "analyze", depends_on: ["ocr"],
@@ -59,14 +66,14 @@ t_wf_run() {
           {id: "sentiment", service: "nlp", task: "sentiment", depends_on: ["ocr"],
            input: {text: {"$ref": "ocr#/results/text"}}},
           {id: "summary", service: "llm", task: "completion", depends_on: ["lang", "sentiment"],
-           on_error: "continue",
            input: {prompt: {"$ref": "ocr#/results/text"}, max_tokens: 200}}]}')
-        out=$(curl -s -m 120 -H 'Content-Type: application/json' -d "$req" "$URL/workflows") || return 1
+        api_expect 200 POST /workflows "$req" -m 120 || return 1
+        out=$API_BODY
         jq -c '{status, steps: (.result.steps | map_values(.status)),
                 text: .result.steps.ocr.output.results.text,
                 language: .result.steps.lang.output.language_detected,
                 compound: .result.steps.sentiment.output.results.compound,
-                summary: .result.steps.summary.output.text}' <<<"$out" | tee "$WF_DIR/result.json"
+                summary: .result.steps.summary.output.text}' <<<"$out" | tee "$BE_DIR/result.json"
         jq -e '.status == "completed" and ([.result.steps[].status] | all(. == "completed"))' \
                 <<<"$out" >/dev/null || return 1
         expect_match ocr 'Great service' "$(jq -r .result.steps.ocr.output.results.text <<<"$out")" &&
@@ -74,34 +81,54 @@ t_wf_run() {
                 jq -e '.result.steps.sentiment.output.results.compound > 0.5' <<<"$out" >/dev/null &&
                 expect_match summary '^echo: Great service' "$(jq -r .result.steps.summary.output.text <<<"$out")"
 }
-check "workflow: image → OCR (vision) → language and sentiment (nlp) → summary (llm), every step completed" t_wf_run
+check "backends: image → OCR (vision) → language and sentiment (nlp) → summary (llm), every step completed" t_be_workflow
 
-t_wf_hybrid() {
-        local out
-        out=$(curl -s -m 30 -H 'Content-Type: application/json' -d '{"prompt": "two at once",
-                "hybrid": {"mode": "both", "models": ["echo-openai", "echo-ollama"]}}' \
-                "$URL/ai/llm/completion") || return 1
-        jq -c '{status, backends: [.hybrid.answers[] | {backend, status, text}]}' <<<"$out"
+t_be_hybrid() {
+        api_expect 200 POST /ai/llm/completion '{"prompt": "two at once",
+                "hybrid": {"mode": "both", "models": ["echo-openai", "echo-ollama"]}}' || return 1
+        jq -c '{status, backends: [.hybrid.answers[] | {backend, status, text}]}' <<<"$API_BODY"
         jq -e '.status == "completed" and (.hybrid.answers | length == 2) and
                ([.hybrid.answers[] | select(.status == "ok" and .text == "echo: two at once")] | length == 2) and
-               ([.hybrid.answers[].backend] | sort == ["fake-ollama", "fake-openai"])' <<<"$out" >/dev/null || return 1
-        out=$(curl -s -m 30 -H 'Content-Type: application/json' -d '{"prompt": "first wins",
-                "hybrid": {"mode": "first", "models": ["echo-openai", "echo-ollama"]}}' \
-                "$URL/ai/llm/completion") || return 1
-        jq -c '{status, winner: .hybrid.winner, selection_reason}' <<<"$out"
-        jq -e '.status == "completed" and (.hybrid.winner | IN("fake-openai", "fake-ollama")) and
-               (.selection_reason | startswith("hybrid first"))' <<<"$out" >/dev/null
+               ([.hybrid.answers[].backend] | sort == ["fake-ollama", "fake-openai"])' <<<"$API_BODY" >/dev/null || return 1
+        # "first": whichever leg answers first wins, the other is cancelled: one answer ok,
+        # and the winner is that answer's backend.
+        api_expect 200 POST /ai/llm/completion '{"prompt": "first wins",
+                "hybrid": {"mode": "first", "models": ["echo-openai", "echo-ollama"]}}' || return 1
+        jq -c '{status, winner: .hybrid.winner, selection_reason}' <<<"$API_BODY"
+        jq -e '.status == "completed" and (.hybrid.answers | length == 2) and
+               (.selection_reason | startswith("hybrid first")) and
+               ([.hybrid.answers[] | select(.status == "ok")] | length == 1) and
+               (.hybrid.winner == ([.hybrid.answers[] | select(.status == "ok")][0].backend))' <<<"$API_BODY" >/dev/null
 }
-check "llm hybrid mode through the orchestrator: both answers, then the first of two backends" t_wf_hybrid
+check "backends: hybrid mode through the orchestrator: both answers, then exactly one winner" t_be_hybrid
 
-t_wf_restore() {
-        local models
-        [ -n "$WF_FAKE_PID" ] && kill "$WF_FAKE_PID" 2>/dev/null
-        models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') && rm -f "$models/it-backends.json"
-        if [ -f "$WF_DIR/env.saved" ]; then
-                cp "$WF_DIR/env.saved" "$WF_ENV" || return 1
-        fi
-        rm -rf "$WF_DIR"
-        wf_restart_llm
+t_be_vision_classify() {
+        local body
+        be_fake POST /_script '{"text": "[{\"label\": \"sky\", \"confidence\": 0.9}, {\"label\": \"blue\", \"confidence\": 0.7}]"}' >/dev/null ||
+                return 1
+        convert -size 64x48 'xc:#1e90ff' "$BE_DIR/neural.png" || return 1
+        body=$(jq -n --arg b "$(base64 -w0 "$BE_DIR/neural.png")" '{task: "classify", image_base64: $b}')
+        api_expect 200 POST /ai/vision/analyze "$body" || return 1
+        echo "$API_BODY"
+        jq -e '.status == "completed" and .result.results.method == "llm:scripted" and
+                ([.result.results.labels[].label] == ["sky", "blue"]) and .result.confidence == 0.9' <<<"$API_BODY" >/dev/null
 }
-check "workflow: the llm back to its configuration (no backend)" t_wf_restore
+check "backends: vision classify through the door answers from the llm's vision model" t_be_vision_classify
+
+t_be_nlp_ja() {
+        api_expect 200 POST /ai/nlp/process '{"text":"良い天気です。","task":"sentiment","language":"ja"}' || return 1
+        echo "$API_BODY"
+        jq -e '.status == "completed" and .result.results.method == "llm:say-positive" and
+                .result.results.label == "positive" and .result.results.score == 0.8' <<<"$API_BODY" >/dev/null
+}
+check "backends: Japanese sentiment through the door answers from the llm" t_be_nlp_ja
+
+t_be_restore() {
+        local models
+        [ -n "$BE_FAKE_PID" ] && kill "$BE_FAKE_PID" 2>/dev/null
+        models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') && rm -f "$models/it-backends.json"
+        rm -rf "$BE_DIR"
+        pod_env_pop && restart_units ai-semble-llm.service ai-semble-nlp.service ai-semble-vision.service &&
+                api_expect 503 POST /ai/llm/completion '{"prompt":"Say hello","max_tokens":8}'
+}
+check "backends: the llm, nlp and vision back to their configuration (no backend: 503)" t_be_restore

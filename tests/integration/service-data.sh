@@ -51,12 +51,13 @@ t_data_dataset_restart() {
                 return 1
         }
         "$DEPLOY" restart data >/dev/null || return 1
-        out=$(data_post /process '{"operation":"aggregate","data":{"dataset":"it-survives"},"options":{"aggregations":{"v":"sum"}}}') ||
+        # read back through the published port, as a stored job
+        api_expect 200 POST /data/process '{"operation":"aggregate","data":{"dataset":"it-survives"},"options":{"aggregations":{"v":"sum"}}}' ||
                 return 1
-        jq -e '.result.records[0].v_sum == 3' <<<"$out" >/dev/null || {
-                echo "after restart: $out"
+        jq -e '.status == "completed" and .result.records[0].v_sum == 3 and (.job_id | length > 0)' <<<"$API_BODY" >/dev/null || {
+                echo "after restart: $API_BODY"
                 return 1
         }
         in_pod_net curl -sf -X DELETE "$data_url/datasets/it-survives" >/dev/null
 }
-check "data: a dataset on the ai-semble-data volume survives a restart of the service" t_data_dataset_restart
+check "data: a dataset on the ai-semble-data volume survives a restart and is queried through the door" t_data_dataset_restart

@@ -3,13 +3,11 @@
 # by run.sh; uses check, expect_*, URL). The pod runs the defaults: pattern sets flag,
 # oversized repetition blocks, redaction off.
 
-# POST a JSON body: status in GUARD_STATUS, body in GUARD_BODY.
+# POST a JSON body through the door: status in GUARD_STATUS, body in GUARD_BODY.
 guard_call() { # path body
-        local out
-        out=$(curl -s -m 60 -X POST -H 'Content-Type: application/json' -d "$2" -w '\n%{http_code}' "$URL$1") ||
-                return 1
-        GUARD_STATUS=${out##*$'\n'}
-        GUARD_BODY=${out%$'\n'*}
+        api POST "$1" "$2" || return 1
+        GUARD_STATUS=$API_STATUS
+        GUARD_BODY=$API_BODY
 }
 
 t_guard_flag() {
@@ -20,7 +18,7 @@ t_guard_flag() {
         expect_eq "status" 200 "$GUARD_STATUS" || return 1
         jq -e '.guardrails.flagged == ["sql_union"]' <<<"$GUARD_BODY" >/dev/null || return 1
         id=$(jq -r .job_id <<<"$GUARD_BODY")
-        expect_eq "stored flags" '["sql_union"]' "$(curl -sf -m 10 "$URL/jobs/$id" | jq -c .guardrails.flagged)"
+        expect_eq "stored flags" '["sql_union"]' "$(job_field "$id" '.guardrails.flagged | tojson')"
 }
 check "guardrail: a flagged prompt runs and its job records the rule" t_guard_flag
 

@@ -39,8 +39,16 @@ t_sup_unit() {
 }
 check "supervisor: unit active (Type=notify, watchdog), all five services ready in /api/status" t_sup_unit
 
+# A service's restart counts as the supervisor sees them (systemd's NRestarts and the
+# supervisor's own), before a check acts: the check asserts the change it caused.
+sup_restarts() { # service [field]
+        curl -sf "$SUP/api/status" | jq -r --arg s "$1" --arg f "${2:-restarts}" '.services[] | select(.name == $s) | .[$f]'
+}
+
 t_sup_kill() {
-        local pid since t0 t_down="" t_ready="" now st i
+        local pid since t0 t_down="" t_ready="" now st i before cursor
+        before=$(sup_restarts nlp)
+        cursor=$(journal_cursor)
         since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
         sleep 1
         pid=$(pm inspect --format '{{.State.Pid}}' ai-semble-nlp) || return 1
@@ -61,27 +69,32 @@ t_sup_kill() {
         [ -n "$t_ready" ] || { echo "nlp not ready again within 30 s"; return 1; }
         echo "detected after $(((t_down - t0) / 1000000)) ms, ready after $(((t_ready - t0) / 1000000)) ms"
         [ $(((t_down - t0) / 1000000)) -le 10000 ] || { echo "detection slower than two check intervals"; return 1; }
-        local journal
-        journal=$(hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager -o verbose --since "-2min")
-        curl -sf "$SUP/api/status" | jq -e '.services[] | select(.name == "nlp") | .restarts >= 1' >/dev/null &&
+        local journal after
+        journal=$(hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager -o verbose --after-cursor "$cursor")
+        after=$(sup_restarts nlp)
+        echo "restarts seen by the supervisor: $before before, $after after"
+        [ "$after" -gt "$before" ] &&
                 curl -sf "$URL/health/ready" | jq -e '.services.nlp.status == "ready"' >/dev/null &&
                 grep -q 'ALERT_KEY=down:nlp' <<<"$journal"
 }
+SUP_KILL_SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
 check "supervisor: killing nlp's process is detected within two check intervals, alerted (API + journal), and nlp is ready again" t_sup_kill
 
 t_sup_podman_events() {
         local i
         # the died event reaches the supervisor through the stream, or through the
         # catch-up query it makes when the unit fails; either way within a few seconds
+        # t_sup_kill's kill, after its own since (alerts with one key merge for a while)
         for ((i = 0; i < 50; i++)); do
-                curl -sf -m 1 "$SUP/api/alerts?level=ERROR" |
+                curl -sf -m 1 "$SUP/api/alerts?level=ERROR&since=$SUP_KILL_SINCE" |
                         jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null &&
                         break
                 sleep 0.2
         done
         if ! curl -sf "$SUP/api/status" | jq -e '.podman_events.connected == true and
-                (.services[] | select(.name == "nlp") | .last_container_event | test("^died \\(exit 137\\)|^health_status"))' >/dev/null ||
-                ! curl -sf "$SUP/api/alerts?level=ERROR" | jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null; then
+                (.services[] | select(.name == "nlp") | .last_container_event | test("^died \\(exit 137\\)"))' >/dev/null ||
+                ! curl -sf "$SUP/api/alerts?level=ERROR&since=$SUP_KILL_SINCE" | jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null; then
                 echo "status:"
                 curl -s "$SUP/api/status" | jq -c '{podman_events, nlp: (.services[] | select(.name == "nlp"))}'
                 echo "ERROR alerts:"
@@ -131,11 +144,14 @@ t_sup_pod_stop() {
 check "supervisor: 'podman pod stop' from outside raises CRITICAL and the supervisor restarts the pod until ready" t_sup_pod_stop
 
 t_sup_monitoring() {
+        local since
+        since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        sleep 1
         curl -sf -X POST "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/api/status" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/metrics" | grep -qx 'supervisor_monitoring_enabled 0' &&
                 curl -sf -X POST "$SUP/api/monitoring/start" | jq -e '.monitoring == true' >/dev/null &&
-                curl -sf "$SUP/api/alerts?level=INFO" | jq -e '[.alerts[] | select(.key == "monitoring-stopped" or .key == "monitoring-started")] | length >= 1' >/dev/null &&
+                curl -sf "$SUP/api/alerts?level=INFO&since=$since" | jq -e '[.alerts[] | select(.key == "monitoring-stopped" or .key == "monitoring-started")] | length >= 1' >/dev/null &&
                 expect_eq "bad level" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?level=LOUD")" &&
                 expect_eq "bad since" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?since=yesterday")"
 }
@@ -214,6 +230,68 @@ ENV
                 grep -q '^To: ops@example.org,oncall@example.org' "$(find "$dir/mail/new" -type f | head -n 1)"
 }
 check "supervisor: signed webhook, Slack and SMTP sinks reach receivers on 127.0.0.1 (signature, payload, e-mail checked)" t_sup_sinks
+
+# The supervisor's own healing, with short settings in supervisor.env: a service that is
+# active but never ready (nlp listening on a port the orchestrator does not probe) is
+# restarted after SUPERVISOR_AGENT_TIMEOUT, given up after SUPERVISOR_START_LIMIT
+# restarts (CRITICAL), healed again once monitoring restarts; with monitoring stopped,
+# nothing is restarted at all.
+SUP_ENV=$(it_home)/.config/ai-semble/supervisor.env
+sup_env() { # KEY=VALUE... (none: remove the file)
+        if [ $# -eq 0 ]; then rm -f "$SUP_ENV"; else printf '%s\n' "$@" >"$SUP_ENV"; fi
+        [ "$(hostenv_mode)" = direct ] || { [ ! -e "$SUP_ENV" ] || chown "$AI_SEMBLE_USER:" "$SUP_ENV"; }
+        hostenv_exec systemctl --user restart "$SUP_UNIT" && sup_wait_api 10 && sup_wait_ready 60
+}
+nlp_unready() { # on|off
+        if [ "$1" = on ]; then
+                pod_env_push NLP_LISTEN=127.0.0.1:18083 && hostenv_exec systemctl --user restart ai-semble-nlp.service
+        else
+                pod_env_pop && hostenv_exec systemctl --user restart ai-semble-nlp.service && wait_ready 60
+        fi
+}
+
+t_sup_heal_unready() {
+        local since before i got="" gave="" r=0
+        sup_env SUPERVISOR_CHECK_INTERVAL=1s SUPERVISOR_AGENT_TIMEOUT=3s SUPERVISOR_RESTART_BACKOFF=1s \
+                SUPERVISOR_RESTART_BACKOFF_MAX=1s SUPERVISOR_START_LIMIT=2 || return 1
+        before=$(sup_restarts nlp supervisor_restarts)
+        since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        sleep 1
+        nlp_unready on || r=1
+        for ((i = 0; r == 0 && i < 300; i++)); do
+                [ -z "$got" ] && [ "$(sup_restarts nlp supervisor_restarts)" -gt "$before" ] && got=$i
+                curl -sf -m 1 "$SUP/api/alerts?level=CRITICAL&since=$since" |
+                        jq -e '[.alerts[] | select(.key == "gave-up:nlp")] | length == 1' >/dev/null && gave=$i && break
+                sleep 0.2
+        done
+        echo "first supervisor restart after ~$((${got:-0} / 5)) s, given up after ~$((${gave:-0} / 5)) s;" \
+                "restarts by the supervisor: $before -> $(sup_restarts nlp supervisor_restarts)"
+        [ -n "$got" ] || { echo "the supervisor never restarted the unready nlp"; r=1; }
+        [ -n "$gave" ] || { echo "no CRITICAL gave-up:nlp"; r=1; }
+        [ $r = 0 ] && { expect_eq "restarts before giving up" $((before + 2)) "$(sup_restarts nlp supervisor_restarts)" || r=1; }
+        nlp_unready off || r=1
+        # given up: the supervisor leaves nlp alone until monitoring starts again, then heals
+        curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || r=1
+        sup_wait_ready 60 || r=1
+        sup_env || r=1
+        return $r
+}
+check "supervisor: an active but unready service is restarted after the agent timeout and given up (CRITICAL) after the start limit" t_sup_heal_unready
+
+t_sup_monitoring_off_no_heal() {
+        local before r=0
+        sup_env SUPERVISOR_CHECK_INTERVAL=1s SUPERVISOR_AGENT_TIMEOUT=2s SUPERVISOR_RESTART_BACKOFF=1s || return 1
+        before=$(sup_restarts nlp supervisor_restarts)
+        curl -sf -X POST "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null || r=1
+        nlp_unready on || r=1
+        sleep 8 # four agent timeouts
+        expect_eq "restarts by the supervisor while monitoring is stopped" "$before" "$(sup_restarts nlp supervisor_restarts)" || r=1
+        nlp_unready off || r=1
+        curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || r=1
+        sup_env || r=1
+        return $r
+}
+check "supervisor: with monitoring stopped an unready service is not restarted" t_sup_monitoring_off_no_heal
 
 t_sup_watchdog() {
         local pid new i
