@@ -33,11 +33,11 @@ done
 ensure_packages() {
         local sets
         case "$what" in
-        all) sets="test lint fuzz hosts coverage" ;;
-        unit) sets="test fuzz" ;;
+        all) sets="test lint fuzz client hosts coverage" ;;
+        unit) sets="test fuzz client" ;;
         integration) sets="test" ;;
         lint) sets="lint" ;;
-        quick) sets="test lint" ;;
+        quick) sets="test lint client" ;;
         hosts) sets="hosts" ;;
         esac
         [ "$coverage" = 1 ] && sets="$sets coverage"

@@ -8,13 +8,14 @@ set -euo pipefail
 # Package lists live in scripts/packages/: build.txt, run.txt and <area>.txt (what one
 # service adds) always; the rest only when a stage of run-tests.sh asks for their set in
 # AI_SEMBLE_PACKAGE_SETS: test.txt and <area>.test.txt (unit and integration tests,
-# benchmarks) for "test", and lint.txt, fuzz.txt, hosts.txt, coverage.txt for their names.
+# benchmarks) for "test", and lint.txt, fuzz.txt, hosts.txt, coverage.txt, client.txt for
+# their names.
 package_lists() {
         local f set
         for f in "$AI_SEMBLE_ROOT"/scripts/packages/*.txt; do
                 case "$(basename "$f")" in
                 test.txt | *.test.txt) set="test" ;;
-                lint.txt | fuzz.txt | hosts.txt | coverage.txt) set=$(basename "$f" .txt) ;;
+                lint.txt | fuzz.txt | hosts.txt | coverage.txt | client.txt) set=$(basename "$f" .txt) ;;
                 *) set="" ;;
                 esac
                 [ -z "$set" ] || [[ " ${AI_SEMBLE_PACKAGE_SETS:-} " == *" $set "* ]] || continue

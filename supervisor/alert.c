@@ -117,6 +117,8 @@ int alert_store_raise(
                 if (a->level == level && now_usec - a->last_usec < s->dedup_usec) {
                         a->last_usec = now_usec;
                         a->count++;
+                        if (ret_alert)
+                                *ret_alert = a;
                         return 0;
                 }
                 break;

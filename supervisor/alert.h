@@ -56,8 +56,9 @@ int alert_store_init(
         AlertStore *s, size_t max, uint64_t dedup_usec, unsigned rate_burst, uint64_t rate_window_usec);
 void alert_store_done(AlertStore *s);
 /* Records an alert. Returns 1 with *ret_alert (owned by the store, valid until the next
- * raise) when it is new and should go to the sinks, 0 when it was folded into an earlier
- * one (dedup), -EAGAIN when the rate limit dropped it, -ENOMEM. */
+ * raise) when it is new and should go to the sinks, 0 with *ret_alert the earlier one it
+ * was folded into (dedup; its count raised), -EAGAIN when the rate limit dropped it,
+ * -ENOMEM. */
 int alert_store_raise(
         AlertStore *s,
         AlertLevel level,

@@ -39,7 +39,7 @@ static const int level_priority[_ALERT_LEVEL_MAX] = {
 
 void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *service, const char *fmt, ...) {
         _cleanup_free_ char *full_key = NULL, *msg = NULL, *f_level = NULL, *f_key = NULL, *f_service = NULL,
-                            *f_id = NULL;
+                            *f_id = NULL, *f_count = NULL;
         const Alert *a = NULL;
         va_list ap;
         int r;
@@ -54,23 +54,27 @@ void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *serv
             asprintf(&full_key, "%s%s", key, service ? service : "cluster") >= 0)
                 key = full_key;
         r = alert_store_raise(&d->alerts, level, key, service, msg, now_realtime_usec(), &a);
-        if (r <= 0) {
+        if (r < 0) {
                 if (r == -EAGAIN)
                         log_debug("Alert rate limit: dropped %s %s", alert_level_to_string(level), key);
                 return;
         }
+        /* A repeat folded into an earlier alert goes to the journal (each occurrence is
+         * on record there) but not to the sinks again. */
         if (asprintf(&f_level, "ALERT_LEVEL=%s", alert_level_to_string(level)) < 0 ||
             asprintf(&f_key, "ALERT_KEY=%s", key) < 0 ||
             asprintf(&f_service, "ALERT_SERVICE=%s", service ? service : "cluster") < 0 ||
-            asprintf(&f_id, "ALERT_ID=%llu", (unsigned long long) a->id) < 0)
+            asprintf(&f_id, "ALERT_ID=%llu", (unsigned long long) a->id) < 0 ||
+            asprintf(&f_count, "ALERT_COUNT=%u", a->count) < 0)
                 return;
         log_fields(
                 level_priority[level],
-                ((const char *const[]){ f_level, f_key, f_service, f_id, NULL }),
-                "[%s] %s",
+                ((const char *const[]){ f_level, f_key, f_service, f_id, f_count, NULL }),
+                r > 0 ? "[%s] %s" : "[%s] %s (again, %u times in all)",
                 alert_level_to_string(level),
-                msg);
-        if (d->sinks)
+                msg,
+                a->count);
+        if (r > 0 && d->sinks)
                 (void) alert_sinks_submit(d->sinks, a);
 }
 

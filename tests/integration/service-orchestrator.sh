@@ -290,7 +290,7 @@ check "orchestrator: /locks leases (acquire, conflict 409, list, release)" t_orc
 t_orch_redaction() {
         local id r=0
         pod_env_push ORCH_REDACT_OUTPUT=on && restart_units ai-semble-orchestrator.service || return 1
-        api_expect 200 POST /ai/nlp/process '{"text":"Write to alice@example.com today.","task":"tokenize"}' || r=1
+        api_expect 200 POST /data/process '{"operation":"aggregate","data":{"records":[{"contact":"alice@example.com","n":2}]},"options":{"group_by":["contact"],"aggregations":{"n":"sum"}}}' || r=1
         if [ $r = 0 ]; then
                 echo "$API_BODY" | head -c 600
                 id=$(jq -r .job_id <<<"$API_BODY")

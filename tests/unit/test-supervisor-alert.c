@@ -46,7 +46,10 @@ START_TEST(test_dedup) {
         ck_assert_int_eq(alert_store_raise(&s, ALERT_ERROR, "down:llm", "llm", "down", 100 * S, &a), 1);
         ck_assert_uint_eq(a->id, 1);
         /* same key and level within the window: folded */
+        a = NULL;
         ck_assert_int_eq(alert_store_raise(&s, ALERT_ERROR, "down:llm", "llm", "down", 130 * S, &a), 0);
+        ck_assert_ptr_nonnull(a); /* the alert it was folded into, for the journal line */
+        ck_assert_uint_eq(a->id, 1);
         ck_assert_uint_eq(s.n, 1);
         ck_assert_uint_eq(alert_store_get(&s, 0)->count, 2);
         /* the window counts from the last occurrence */
