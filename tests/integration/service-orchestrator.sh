@@ -121,11 +121,16 @@ t_orch_list_page_cancel() {
 }
 check "orchestrator: GET /jobs filters by status and pages with next_cursor; DELETE of a finished job is 409" t_orch_list_page_cancel
 
-# A job that is running (nlp frozen with podman pause, so its call waits) is cancelled:
+# A service frozen with SIGSTOP: its socket still takes connections, nothing answers.
+# (podman pause needs the freezer of cgroup v2, which rootless cgroup v1 hosts lack.)
+freeze() { pm kill --signal STOP "ai-semble-$1" >/dev/null; }
+thaw() { pm kill --signal CONT "ai-semble-$1" >/dev/null; }
+
+# A job that is running (nlp frozen, so its call waits) is cancelled:
 # 200 with status cancelled, the stored job says so, nlp works again afterwards.
 t_orch_cancel_running() {
         local id i st
-        pm pause ai-semble-nlp >/dev/null || return 1
+        freeze nlp || return 1
         api_expect 202 POST /ai/nlp/process '{"text":"wait for me","task":"tokenize","async":true}'
         local r=$?
         id=$(jq -r .job_id <<<"$API_BODY")
@@ -136,7 +141,7 @@ t_orch_cancel_running() {
         done
         expect_eq "status before the cancel" running "$st" || r=1
         [ $r = 0 ] && { api_expect 200 DELETE "/jobs/$id" || r=1; }
-        pm unpause ai-semble-nlp >/dev/null || return 1
+        thaw nlp || return 1
         [ $r = 0 ] || return 1
         expect_eq "answer" cancelled "$(jq -r .status <<<"$API_BODY")" &&
                 expect_eq "stored" cancelled "$(job_field "$id" .status)" &&
@@ -202,12 +207,12 @@ t_orch_breaker() {
 check "orchestrator: a stopped service opens its breaker (503 at once), others work, it closes after recovery" t_orch_breaker
 
 # Jobs waiting for a worker when the orchestrator restarts run after it. With one worker,
-# held by a job whose nlp is frozen, the 20 submitted after it are provably pending at
+# held by a job whose nlp is frozen (SIGSTOP), the 20 submitted after it are provably pending at
 # the restart; all 21 complete once nlp runs again.
 t_orch_restart_pending() {
         local ids=() i id pending bad=0 r=0
         pod_env_push ORCH_WORKERS=1 && restart_units ai-semble-orchestrator.service || return 1
-        pm pause ai-semble-nlp >/dev/null || r=1
+        freeze nlp || r=1
         for i in $(seq 0 20); do
                 [ $r = 0 ] || break
                 api_expect 202 POST /dispatch "{\"service\":\"nlp\",\"task\":\"tokenize\",\"async\":true,\"payload\":{\"text\":\"job $i\"}}" || r=1
@@ -219,7 +224,7 @@ t_orch_restart_pending() {
                 expect_eq "jobs pending when the orchestrator restarts" 20 "$pending" || r=1
         fi
         [ $r = 0 ] && { hostenv_exec systemctl --user restart ai-semble-orchestrator.service || r=1; }
-        pm unpause ai-semble-nlp >/dev/null
+        thaw nlp
         pod_env_pop && restart_units ai-semble-orchestrator.service || return 1
         [ $r = 0 ] || return 1
         for id in "${ids[@]}"; do
