@@ -27,7 +27,7 @@ int data_dataset_open(
 /* Checks a dataset name: 1-64 of [A-Za-z0-9_-], not starting with '-' or '_'. */
 bool data_dataset_name_valid(const char *name);
 
-/* Replies with err as problem+json; returns 0 (replied) or -errno. */
+/* data-http.c: replies with err as problem+json; returns 0 (replied) or -errno. */
 int data_reply_error(HttpRequest *req, DataError *err);
 /* Value of key in a raw query string into buf (no percent-decoding: names and words only). */
 bool data_query_param(const char *query, const char *key, char *buf, size_t size);
