@@ -84,10 +84,17 @@ void data_db_harden(sqlite3 *db) {
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+        /* The two-argument fts3_tokenizer() would register a tokenizer from a pointer. */
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
         sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 100000);
-        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);
-        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 200);
+        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, DATA_SQL_MAX_SQL);
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, DATA_SQL_MAX_VALUE);
+        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, DATA_SQL_MAX_EXPR_DEPTH);
+        sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, DATA_SQL_MAX_COMPOUND);
+        sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, DATA_SQL_MAX_PATTERN);
+        sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, DATA_SQL_MAX_ARGS);
+        sqlite3_limit(db, SQLITE_LIMIT_VDBE_OP, DATA_SQL_MAX_VDBE_OPS);
+        sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 0);
         /* Sorts and GROUP BYs stay in memory (bounded by the heap limit): the pod's /tmp is small. */
         (void) sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 }
