@@ -381,6 +381,79 @@ START_TEST(test_allowlist) {
 }
 END_TEST
 
+/* ---- validate's patterns ------------------------------------------------------------- */
+
+static Call validate(const char *data, const char *pattern) {
+        _cleanup_json_ json_object *o = json_object_new_object(), *p = json_object_new_object();
+        Call c = { .operation = "validate", .data = data };
+
+        json_object_object_add(p, "v", json_object_new_string(pattern));
+        json_object_object_add(o, "patterns", json_object_get(p));
+        c.options = strdup(json_object_to_json_string(o));
+        ck_assert_ptr_nonnull(c.options);
+        call(&c);
+        free((char *) c.options);
+        return c;
+}
+
+START_TEST(test_pattern_bounds) {
+        /* glibc's regcomp: 6.8 s and gigabytes for the first. */
+        uint64_t t0 = data_now_usec();
+        Call c = validate("{\"csv\": \"v\\naaa\\n\"}", "(((a{1,100}){1,100}){1,100})");
+        Call d = validate("{\"csv\": \"v\\naa\\n\"}", "(a)\\1");
+        Call e = validate(
+                "{\"csv\": \"v\\nok\\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxa\\n\"}", "ok|(x+x+)+[yz]");
+        _cleanup_free_ char *longer = repeat("a", 1001);
+        Call f = validate("{\"csv\": \"v\\na\\n\"}", longer);
+        Call g = validate("{\"csv\": \"v\\na\\n\"}", "a)|(b"); /* was "^(a)|(b)$" to regcomp */
+
+        refused(&c, 422, "options.patterns.v", "too large");
+        refused(&d, 422, "options.patterns.v", "non-existent subpattern");
+        refused(&e, 422, "options.patterns.v", "matching row 2 takes more than 100000 steps");
+        refused(&g, 422, "options.patterns.v", "unmatched closing parenthesis");
+        refused(&f, 422, "options.patterns.v", "longer than 1000 bytes");
+        ck_assert_uint_lt(data_now_usec() - t0, 1000000);
+}
+END_TEST
+
+START_TEST(test_pattern_matches_whole_values) {
+        /* POSIX ERE meaning: the whole value, '.' takes a newline, '$' only the end, an
+         * alternation inside the implicit anchors, bytes as bytes. */
+        static const struct {
+                const char *pattern, *value;
+                bool valid;
+        } cases[] = {
+                { "[^@ ]+@[^@ ]+\\.[a-z]+", "ann@example.org", true },
+                { "[^@ ]+@[^@ ]+\\.[a-z]+", "ann@example.org!", false },
+                { "a|ab", "ab", true },
+                { "a.b", "a\nb", true },
+                { "a$", "a\n", false },
+                { "[[:digit:]]{3}-[[:alpha:]]+", "123-abc", true },
+                { "(ab)*", "", true },
+                { "caf.", "caf\xc3\xa9", false }, /* two bytes: . takes one */
+                { "caf..", "caf\xc3\xa9", true },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_json_ json_object *data = json_object_new_object(), *recs = json_object_new_array(),
+                                           *rec = json_object_new_object();
+                Call c;
+
+                json_object_object_add(rec, "v", json_object_new_string(cases[i].value));
+                json_object_array_add(recs, json_object_get(rec));
+                json_object_object_add(data, "records", json_object_get(recs));
+                c = validate(json_object_to_json_string(data), cases[i].pattern);
+                ck_assert_msg(c.r == 0, "%s: %s", cases[i].pattern, c.detail);
+                ck_assert_msg(
+                        json_object_get_boolean(json_object_object_get(c.result, "valid")) == cases[i].valid,
+                        "'%s' on '%s'",
+                        cases[i].pattern,
+                        cases[i].value);
+                json_object_put(c.result);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("data-guard");
         TCase *tc = tcase_create("recursion");
@@ -397,6 +470,10 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_search_is_linear);
         tcase_add_test(tc, test_timeout_stops_work);
         tcase_add_test(tc, test_allowlist);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("patterns");
+        tcase_add_test(tc, test_pattern_bounds);
+        tcase_add_test(tc, test_pattern_matches_whole_values);
         suite_add_tcase(s, tc);
         return s;
 }

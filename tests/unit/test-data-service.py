@@ -236,6 +236,10 @@ def t_attacks():
         check(f"attack {operation} {str(options)[:60]}: {status} naming {field}",
               st == status and r["errors"][0]["field"] == field and words in r["detail"], (st, r))
         check("the service is still up", PROC.poll() is None and request("GET", "/health/live")[0] == 200)
+    t0 = time.time()
+    st, r = process("validate", {"csv": "v\naaa\n"}, {"patterns": {"v": "(((a{1,100}){1,100}){1,100})"}})
+    check("a pattern of nested counted repeats is refused at once", st == 422 and time.time() - t0 < 1
+          and r["errors"][0]["field"] == "options.patterns.v" and "too large" in r["detail"], r)
     st, r = process("query", data, {"sql": "SELECT json_valid(printf('%.*c', 100000, '[')) AS v"})
     check("json_valid of 100,000 '[' answers 0", st == 200 and r["result"]["records"] == [{"v": 0}], r)
     st, r = process("query", data, {"sql": chain + " SELECT v FROM c299"})
