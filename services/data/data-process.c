@@ -82,8 +82,26 @@ static int count_rows(sqlite3 *db, int64_t *ret) {
         return 0;
 }
 
+/* The CSV text of a request that has CSV and nothing else, or NULL. */
+static const char *csv_source(const DataRequest *dr, size_t *ret_len, const char **ret_field) {
+        json_object *csv;
+
+        if (!dr->data) {
+                *ret_len = dr->body_len;
+                *ret_field = "body";
+                return strempty(dr->body);
+        }
+        if (json_object_object_length(dr->data) != 1 || !json_object_object_get_ex(dr->data, "csv", &csv) ||
+            !json_object_is_type(csv, json_type_string))
+                return NULL;
+        *ret_len = (size_t) json_object_get_string_len(csv);
+        *ret_field = "data.csv";
+        return json_object_get_string(csv);
+}
+
 /* A request's database work, from loading to the operation's result: all on the
- * executor thread, which owns the database from open to close. */
+ * executor thread, which owns the database from open to close. analyze of CSV needs no
+ * database: it profiles the columns while it reads them (data_analyze_csv()). */
 typedef struct Job {
         const DataRequest *dr;
         DataGuard *guard;
@@ -97,10 +115,14 @@ static int job_run(void *userdata) {
         const DataRequest *dr = j->dr;
         _cleanup_sqlite_ sqlite3 *db = NULL;
         _cleanup_(data_columns_done) DataColumns columns = {};
-        const char *format = NULL;
+        const char *format = NULL, *csv, *field;
+        size_t csv_len;
         DataOp op;
         int r;
 
+        if (dr->fn == data_op_analyze && (csv = csv_source(dr, &csv_len, &field)))
+                return data_analyze_csv(
+                        dr->config, csv, csv_len, field, dr->options, &j->result, &j->rows, j->err);
         r = load_source(dr, &db, &format, j->err);
         if (r >= 0)
                 r = data_stats_register(db);
