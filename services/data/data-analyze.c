@@ -5,7 +5,9 @@
  * stored datasets and JSON records, and straight from the CSV scan for CSV, which then
  * needs no database: both feed the same Profile, so both answer alike. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "data-ops.h"
 #include "data-stats.h"
@@ -32,6 +34,7 @@ typedef struct TextEntry {
         size_t len;
         int64_t n;
         uint64_t hash;
+        char head[16]; /* the first bytes: most values compare without leaving the table */
 } TextEntry;
 
 /* The values' bytes, in blocks: one allocation per distinct value would cost more than
@@ -125,13 +128,19 @@ static int text_table_add(TextTable *t, const unsigned char *s, size_t len) {
         if ((t->used + 1) * 2 > t->cap && text_table_grow(t) < 0)
                 return -ENOMEM;
         for (j = h & (t->cap - 1); t->v[j].s; j = (j + 1) & (t->cap - 1))
-                if (t->v[j].hash == h && t->v[j].len == len && memcmp(t->v[j].s, s, len) == 0) {
+                if (t->v[j].hash == h && t->v[j].len == len &&
+                    memcmp(t->v[j].head, s, MIN(len, sizeof(t->v[j].head))) == 0 &&
+                    (len <= sizeof(t->v[j].head) ||
+                     memcmp(t->v[j].s + sizeof(t->v[j].head),
+                            s + sizeof(t->v[j].head),
+                            len - sizeof(t->v[j].head)) == 0)) {
                         t->v[j].n++;
                         return 0;
                 }
         t->v[j] = (TextEntry){ .s = text_table_store(t, s, len), .len = len, .n = 1, .hash = h };
         if (!t->v[j].s)
                 return -ENOMEM;
+        memcpy(t->v[j].head, s, MIN(len, sizeof(t->v[j].head)));
         t->used++;
         return 0;
 }
@@ -173,6 +182,7 @@ typedef struct Profile {
         TextTable text;
         size_t min_len, max_len;
         bool rescan; /* turned text after numbers: its values are read again as text */
+        bool sorted; /* v is in order already */
 } Profile;
 
 static void profile_done(Profile *p) {
@@ -214,7 +224,7 @@ static int profile_numbers_json(Profile *p, int64_t nulls, json_object *col) {
                 json_object_object_add(col, "distinct", json_object_new_int64(0));
                 return 0;
         }
-        if (data_stats_sort(p->v, n) < 0)
+        if (!p->sorted && data_stats_sort(p->v, n) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 distinct += i == 0 || p->v[i] != p->v[i - 1];
@@ -421,15 +431,26 @@ int data_op_analyze(DataOp *op) {
 
 /* ---- straight from CSV ---------------------------------------------------------------- */
 
-typedef struct CsvProfile {
+/* One of the scans that run side by side, one per core: each reads the whole CSV (so each
+ * knows the types, the limits and the errors) and profiles the columns col % of == index;
+ * profiling, not parsing, is most of the work. */
+typedef struct CsvScan {
+        const DataConfig *cfg;
+        const char *buf, *field;
+        size_t len;
+        unsigned index, of;
         Profile *p;
         size_t n;
         bool second_pass; /* reading again for the columns to rescan */
         bool rescan;      /* some column needs it */
-} CsvProfile;
+        DataColumns columns;
+        int64_t rows;
+        DataError err;
+        int result;
+} CsvScan;
 
 static int csv_columns(void *userdata, char *const *names, size_t n) {
-        CsvProfile *c = userdata;
+        CsvScan *c = userdata;
 
         (void) names;
         if (c->second_pass)
@@ -450,9 +471,11 @@ static int csv_value(
         const char *s,
         size_t len,
         double number) {
-        CsvProfile *c = userdata;
+        CsvScan *c = userdata;
         Profile *p = &c->p[col];
 
+        if (col % c->of != c->index)
+                return 0;
         if (c->second_pass)
                 return p->rescan ? profile_text(p, (const unsigned char *) s, len) : 0;
         if (now != DATA_COL_TEXT) {
@@ -469,6 +492,35 @@ static int csv_value(
         return p->rescan ? 0 : profile_text(p, (const unsigned char *) s, len);
 }
 
+static void *csv_scan(void *userdata) {
+        CsvScan *c = userdata;
+        DataCsvObserver obs = { .columns = csv_columns, .value = csv_value, .userdata = c };
+        int r;
+
+        r = data_table_scan_csv(c->buf, c->len, c->cfg, c->field, &obs, &c->columns, &c->rows, &c->err);
+        if (r >= 0 && c->rescan) {
+                c->second_pass = true;
+                r = data_table_scan_csv(c->buf, c->len, c->cfg, c->field, &obs, NULL, &c->rows, &c->err);
+        }
+        /* The numbers are sorted here, on this scan's core. */
+        for (size_t i = c->index; r >= 0 && i < c->columns.n; i += c->of)
+                if (c->columns.types[i] != DATA_COL_TEXT && c->p[i].count > 0 &&
+                    data_stats_sort(c->p[i].v, (size_t) c->p[i].count) >= 0)
+                        c->p[i].sorted = true;
+        if (r == -ENOMEM && !c->err.status)
+                r = data_error(&c->err, 413, c->field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
+        c->result = r;
+        return NULL;
+}
+
+static void csv_scan_done(CsvScan *c) {
+        for (size_t i = 0; i < c->n; i++)
+                profile_done(&c->p[i]);
+        sqlite3_free(c->p);
+        data_columns_done(&c->columns);
+        data_error_done(&c->err);
+}
+
 int data_analyze_csv(
         const DataConfig *cfg,
         const char *buf,
@@ -478,39 +530,61 @@ int data_analyze_csv(
         json_object **ret_result,
         int64_t *ret_rows,
         DataError *err) {
-        _cleanup_(data_columns_done) DataColumns columns = {};
         _cleanup_json_ json_object *result = NULL;
-        CsvProfile c = {};
-        DataCsvObserver obs = { .columns = csv_columns, .value = csv_value, .userdata = &c };
-        DataOp op = { .options = options, .config = cfg, .columns = &columns, .error = err };
+        /* Below a megabyte a second thread costs more than it saves. */
+        unsigned of = len >= 1024 * 1024 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+        CsvScan scans[2] = {};
+        pthread_t helper;
+        bool helped = false;
+        DataOp op = { .options = options, .config = cfg, .columns = &scans[0].columns, .error = err };
         json_object *cols = NULL, *wanted = NULL;
-        int64_t rows = 0, top = 0;
+        int64_t top = 0;
         int r;
 
-        r = data_table_scan_csv(buf, len, cfg, field, &obs, &columns, &rows, err);
-        if (r >= 0 && c.rescan) {
-                c.second_pass = true;
-                r = data_table_scan_csv(buf, len, cfg, field, &obs, NULL, &rows, err);
+        for (unsigned i = 0; i < 2; i++)
+                scans[i] = (CsvScan){
+                        .cfg = cfg, .buf = buf, .len = len, .field = field, .index = i, .of = of
+                };
+        if (of > 1)
+                helped = pthread_create(&helper, NULL, csv_scan, &scans[1]) == 0;
+        if (of > 1 && !helped) /* then this thread scans for both */
+                scans[0].of = 1;
+        csv_scan(&scans[0]);
+        if (helped)
+                (void) pthread_join(helper, NULL);
+        r = scans[0].result;
+        if (r >= 0 && helped && scans[1].result < 0) {
+                r = scans[1].result;
+                *err = scans[1].err;
+                scans[1].err.errors = NULL;
+        } else {
+                *err = scans[0].err;
+                scans[0].err.errors = NULL;
         }
-        if (r == -ENOMEM && !err->status)
-                r = data_error(err, 413, field, "the data does not fit in DATA_SQL_MEMORY_LIMIT");
         if (r >= 0)
                 r = analyze_options(&op, &top, &wanted);
         if (r >= 0) {
-                result = result_new(rows, &cols);
+                result = result_new(scans[0].rows, &cols);
                 if (!result)
                         r = -ENOMEM;
         }
-        for (size_t i = 0; r >= 0 && i < columns.n; i++)
-                if (selected(wanted, columns.names[i]))
+        for (size_t i = 0; r >= 0 && i < scans[0].columns.n; i++)
+                if (selected(wanted, scans[0].columns.names[i])) {
+                        CsvScan *c = &scans[i % scans[0].of];
                         r = column_json(
-                                cols, columns.names[i], columns.types[i], &c.p[i], rows - c.p[i].count, top);
-        for (size_t i = 0; i < c.n; i++)
-                profile_done(&c.p[i]);
-        sqlite3_free(c.p);
+                                cols,
+                                scans[0].columns.names[i],
+                                scans[0].columns.types[i],
+                                &c->p[i],
+                                c->rows - c->p[i].count,
+                                top);
+                }
+        csv_scan_done(&scans[0]);
+        if (helped)
+                csv_scan_done(&scans[1]);
         if (r < 0)
                 return r;
         *ret_result = TAKE_PTR(result);
-        *ret_rows = rows;
+        *ret_rows = scans[0].rows;
         return 0;
 }

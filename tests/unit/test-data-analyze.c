@@ -201,6 +201,29 @@ START_TEST(test_random_tables) {
 }
 END_TEST
 
+START_TEST(test_two_scans) {
+        /* Over a megabyte two scans share the columns, each on a thread: late text in a
+         * column of each, numbers and text in both. */
+        _cleanup_free_ char *csv = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&csv, &len);
+        unsigned seed = 5;
+
+        fputs("id,value,late_even,late_odd,city\n", f);
+        for (int r = 0; r < 45000; r++)
+                fprintf(f,
+                        "%d,%.4f,%s,%s,%s\n",
+                        r,
+                        (rand_r(&seed) % 100000) / 7.0,
+                        r == 44000 ? "text" : "1",
+                        r == 30000 ? "x" : "2.5",
+                        (const char *[]){ "tokyo", "osaka", "kyoto", "" }[rand_r(&seed) % 4]);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_uint_gt(len, 1024 * 1024);
+        same_answer_len(csv, len, "{\"top\": 4}");
+}
+END_TEST
+
 /* ---- number parsing: what strtod and strtoll answer -------------------------------- */
 
 /* The value analyze reads from a one-row CSV of s; false if the column is not numeric. */
@@ -308,6 +331,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_options_and_errors);
         tcase_add_test(tc, test_rows_limit);
         tcase_add_test(tc, test_random_tables);
+        tcase_add_test(tc, test_two_scans);
         suite_add_tcase(s, tc);
         tc = tcase_create("parts");
         tcase_add_test(tc, test_numbers_as_strtod);
