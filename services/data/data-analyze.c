@@ -6,11 +6,12 @@
  * needs no database: both feed the same Profile, so both answer alike. */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
-#include <unistd.h>
 
 #include "data-ops.h"
 #include "data-stats.h"
+#include "fileio.h"
 #include "json-util.h"
 
 static json_object *num_or_null(double d) {
@@ -513,6 +514,22 @@ static void *csv_scan(void *userdata) {
         return NULL;
 }
 
+/* CPUs this process may use: its affinity, capped by a cgroup v2 quota (the pod gives
+ * the data container one CPU, where a second scan would only cost). */
+static unsigned usable_cpus(void) {
+        _cleanup_free_ char *max = NULL;
+        cpu_set_t set;
+        unsigned cpus = 1;
+        long long quota, period;
+
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+                cpus = (unsigned) MAX(CPU_COUNT(&set), 1);
+        if (read_full_file("/sys/fs/cgroup/cpu.max", 64, &max, NULL) >= 0 &&
+            sscanf(max, "%lld %lld", &quota, &period) == 2 && period > 0)
+                cpus = (unsigned) MAX(MIN((long long) cpus, quota / period), 1);
+        return cpus;
+}
+
 static void csv_scan_done(CsvScan *c) {
         for (size_t i = 0; i < c->n; i++)
                 profile_done(&c->p[i]);
@@ -532,7 +549,7 @@ int data_analyze_csv(
         DataError *err) {
         _cleanup_json_ json_object *result = NULL;
         /* Below a megabyte a second thread costs more than it saves. */
-        unsigned of = len >= 1024 * 1024 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+        unsigned of = len >= 1024 * 1024 && usable_cpus() > 1 ? 2 : 1;
         CsvScan scans[2] = {};
         pthread_t helper;
         bool helped = false;
