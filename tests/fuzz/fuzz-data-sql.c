@@ -19,10 +19,11 @@ static const DataConfig cfg = {
         .query_timeout_ms = 500,
 };
 
-static const char CSV[] = "i,r,t,j,e\n"
-                          "1,1.5,abc,\"{\"\"a\"\":[1,2]}\",\n"
-                          "-7,2e10,héllo wörld,[],\n"
-                          "42,,\"multi\nline\",null,\n";
+static const char CSV[] =
+        "i,r,t,j,e\n"
+        "1,1.5,abc,\"{\"\"a\"\":[1,2]}\",\n"
+        "-7,2e10,héllo wörld,[],\n"
+        "42,,\"multi\nline\",null,\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
