@@ -25,7 +25,7 @@ clang "${cflags[@]}" -o "$work/fuzz-webhook" "$here/fuzz-webhook.c" "$orch/webho
 # services/common that data_process_run() reaches.
 mapfile -t data_sources < <(find "$data" -name '*.c' ! -name main.c | sort)
 clang "${cflags[@]}" -I"$data" -o "$work/fuzz-data-sql" "$here/fuzz-data-sql.c" "${data_sources[@]}" \
-        "$common"/{http-server,json-util,problem,metrics,log,config,uuid}.c "${datadeps[@]}" -lcivetweb -lm -lpthread
+        "$common"/{http-server,json-util,problem,metrics,log,config,uuid,fileio}.c "${datadeps[@]}" -lcivetweb -lm -lpthread
 mkdir -p "$work/corpus-fuzz-data-sql"
 cp "$here"/seeds-data-sql/* "$work/corpus-fuzz-data-sql/"
 for t in fuzz-auth-jwt fuzz-webhook fuzz-data-sql; do
