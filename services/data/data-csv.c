@@ -97,6 +97,43 @@ static int put_byte(CsvReader *r, char c) {
         return 0;
 }
 
+/* Bytes that end a run of an unquoted field. */
+static const bool unquoted_special[256] = { [','] = true, ['\n'] = true, ['\r'] = true, ['"'] = true };
+
+/* n plain bytes of the current field (no quote; newlines only inside quotes, where
+ * `quoted` says to count them). Where the record limit falls inside the run, the bytes go
+ * one by one, so the error names the line and field put_byte() would. */
+static int put_run(CsvReader *r, const char *s, size_t n, bool quoted) {
+        if (r->len + n + 1 > r->limits.max_record) {
+                for (size_t i = 0; i < n; i++) {
+                        int k;
+                        r->line += s[i] == '\n'; /* as feed_byte() counts it: first */
+                        k = put_byte(r, s[i]);
+                        if (k < 0)
+                                return k;
+                }
+                return 0;
+        }
+        if (r->len + n + 1 > r->cap) {
+                size_t ncap = MAX(r->cap * 2, r->len + n + 1);
+                char *nb = realloc(r->buf, ncap);
+
+                if (!nb)
+                        return -ENOMEM;
+                r->buf = nb;
+                r->cap = ncap;
+        }
+        if (n <= 16) /* most fields: a call to memcpy costs more */
+                for (size_t i = 0; i < n; i++)
+                        r->buf[r->len + i] = s[i];
+        else
+                memcpy(r->buf + r->len, s, n);
+        r->len += n;
+        for (const char *p = s; quoted && (p = memchr(p, '\n', (size_t) (s + n - p))); p++)
+                r->line++;
+        return 0;
+}
+
 static int begin_field(CsvReader *r) {
         if (r->n_fields >= r->limits.max_fields) {
                 snprintf(
@@ -234,6 +271,51 @@ static int feed_byte(CsvReader *r, char c) {
         return -EINVAL;
 }
 
+/* A whole record that is one line of unquoted fields, ending in LF or CR LF: copied and
+ * split at its commas in one pass. Returns 1 when done, 0 when the line needs the
+ * byte-wise machine (a quote or another CR in it, or a limit to report), or <0. */
+static int line_record(CsvReader *r, const char *s, size_t n) {
+        size_t f = 1;
+        int k;
+
+        if (n > 0 && s[n - 1] == '\r')
+                n--;
+        if (n + 1 > r->limits.max_record || memchr(s, '"', n) || memchr(s, '\r', n))
+                return 0;
+        if (n + 1 > r->cap) {
+                size_t ncap = MAX(r->cap * 2, n + 1);
+                char *nb = realloc(r->buf, ncap);
+
+                if (!nb)
+                        return -ENOMEM;
+                r->buf = nb;
+                r->cap = ncap;
+        }
+        if (r->cap_fields == 0 && begin_field(r) < 0)
+                return -ENOMEM;
+        r->starts[0] = 0;
+        memcpy(r->buf, s, n);
+        r->buf[n] = '\0';
+        for (char *p = r->buf, *end = r->buf + n; (p = memchr(p, ',', (size_t) (end - p))); p++) {
+                if (f >= r->limits.max_fields)
+                        return 0; /* for begin_field() to report */
+                if (f == r->cap_fields) {
+                        r->n_fields = f;
+                        if (begin_field(r) < 0)
+                                return -ENOMEM;
+                }
+                *p = '\0';
+                r->starts[f++] = (size_t) (p - r->buf) + 1;
+        }
+        r->line++;
+        if (n == 0) /* a blank line */
+                return 1;
+        r->len = n + 1;
+        r->n_fields = f;
+        k = emit_record(r);
+        return k < 0 ? k : 1;
+}
+
 int csv_reader_feed(CsvReader *r, const char *buf, size_t len) {
         static const char bom[3] = { '\xef', '\xbb', '\xbf' };
         size_t i = 0;
@@ -255,15 +337,54 @@ int csv_reader_feed(CsvReader *r, const char *buf, size_t len) {
                                 return k;
                 }
         }
-        for (; i < len; i++) {
-                /* Fast path for the common case: plain bytes of an unquoted field. */
-                char c = buf[i];
-                if (r->state == CSV_UNQUOTED && c != ',' && c != '\n' && c != '\r' && c != '"' &&
-                    r->len + 1 < r->cap && r->len + 1 < r->limits.max_record) {
-                        r->buf[r->len++] = c;
+        while (i < len) {
+                /* Fast paths: a field that starts unquoted, a run of plain bytes inside a
+                 * field (copied at once) and the comma after an unquoted one. */
+                unsigned char c = (unsigned char) buf[i];
+                size_t run = 0;
+
+                if (r->state == CSV_FIELD_START && r->n_fields == 0 && r->len == 0) {
+                        const char *nl = memchr(buf + i, '\n', len - i);
+
+                        if (nl) {
+                                k = line_record(r, buf + i, (size_t) (nl - (buf + i)));
+                                if (k < 0)
+                                        return k;
+                                if (k > 0) {
+                                        i = (size_t) (nl - buf) + 1;
+                                        continue;
+                                }
+                                r->len = r->n_fields = 0;
+                        }
+                }
+                if (r->state == CSV_FIELD_START && !unquoted_special[c]) {
+                        k = begin_field(r);
+                        if (k < 0)
+                                return k;
+                        r->state = CSV_UNQUOTED;
+                } else if (
+                        r->state == CSV_UNQUOTED && c == ',' && r->len + 1 < r->cap &&
+                        r->len + 1 <= r->limits.max_record) {
+                        r->buf[r->len++] = '\0';
+                        r->state = CSV_FIELD_START;
+                        i++;
                         continue;
                 }
-                k = feed_byte(r, c);
+                if (r->state == CSV_UNQUOTED)
+                        while (i + run < len && !unquoted_special[(unsigned char) buf[i + run]])
+                                run++;
+                else if (r->state == CSV_QUOTED) {
+                        const char *q = memchr(buf + i, '"', len - i);
+                        run = q ? (size_t) (q - (buf + i)) : len - i;
+                }
+                if (run > 0) {
+                        k = put_run(r, buf + i, run, r->state == CSV_QUOTED);
+                        if (k < 0)
+                                return k;
+                        i += run;
+                        continue;
+                }
+                k = feed_byte(r, buf[i++]);
                 if (k < 0)
                         return k;
         }

@@ -58,6 +58,7 @@ int data_op_run_rows(DataOp *op, sqlite3_stmt *st, const char *field, json_objec
                 return r;
         data_guard_arm(op->guard);
         rc = data_rows_to_json(st, limit, ret);
+        data_guard_disarm(op->guard);
         if (rc != SQLITE_DONE)
                 return data_guard_step_error(op->guard, op->db, rc, field, op->error);
         return 0;

@@ -22,6 +22,17 @@ typedef struct DataOp {
 typedef int (*DataOpFn)(DataOp *op);
 
 int data_op_analyze(DataOp *op);
+/* analyze straight from CSV text, with no database: what loading it and running
+ * data_op_analyze() answers, errors and limits included. */
+int data_analyze_csv(
+        const DataConfig *cfg,
+        const char *buf,
+        size_t len,
+        const char *field,
+        json_object *options,
+        json_object **ret_result,
+        int64_t *ret_rows,
+        DataError *err);
 int data_op_transform(DataOp *op);
 int data_op_filter(DataOp *op);
 int data_op_aggregate(DataOp *op);

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
-#include <pthread.h>
 #include <sys/stat.h>
 
 #include "data-ops.h"
@@ -307,13 +306,15 @@ typedef struct Render {
         const Series *series;
         int width, height;
         Buffer *out;
-        int result;
 } Render;
 
-static void *render(void *userdata) {
-        Render *j = userdata;
+/* cairo's text goes through fontconfig and FreeType, whose parsers recurse deeper than
+ * an HTTP worker's stack allows: like every operation, this runs on the executor's stack
+ * (data-exec.h). */
+static int render(Render *j) {
         cairo_surface_t *surface;
         cairo_t *cr;
+        int r;
 
         if (streq(j->format, "png"))
                 surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, j->width, j->height);
@@ -327,27 +328,9 @@ static void *render(void *userdata) {
         if (streq(j->format, "png"))
                 (void) cairo_surface_write_to_png_stream(surface, buffer_write, j->out);
         cairo_surface_finish(surface);
-        j->result = cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS && !j->out->failed ? 0 : -ENOMEM;
+        r = cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS && !j->out->failed ? 0 : -ENOMEM;
         cairo_surface_destroy(surface);
-        return NULL;
-}
-
-/* cairo's text goes through fontconfig and FreeType, whose parsers recurse deeper than
- * an HTTP worker's stack allows: draw on a thread with a stack of our choosing. */
-static int render_in_thread(Render *j) {
-        pthread_attr_t attr;
-        pthread_t t;
-        int r;
-
-        if (pthread_attr_init(&attr) != 0)
-                return -ENOMEM;
-        (void) pthread_attr_setstacksize(&attr, 8 * 1024 * 1024);
-        r = pthread_create(&t, &attr, render, j);
-        pthread_attr_destroy(&attr);
-        if (r != 0)
-                return -r;
-        pthread_join(t, NULL);
-        return j->result;
+        return r;
 }
 
 static int
@@ -431,7 +414,7 @@ int data_op_plot(DataOp *op) {
                                .xlabel = x,
                                .ylabel = y,
                                .out = &b };
-                r = render_in_thread(&job);
+                r = render(&job);
         }
         if (r < 0) {
                 free(b.data);

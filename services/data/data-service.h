@@ -3,6 +3,7 @@
  * the /datasets collection. */
 #pragma once
 
+#include "data-ops.h"
 #include "data-util.h"
 #include "http-server.h"
 #include "metrics.h"
@@ -14,6 +15,21 @@ typedef struct DataService {
 } DataService;
 
 int data_process_handler(HttpRequest *req, void *userdata);
+
+/* What POST /process is asked to do, once the HTTP layer has read it. */
+typedef struct DataRequest {
+        const DataConfig *config;
+        DataOpFn fn;
+        json_object *data; /* {records | csv | dataset}, or NULL: the raw text/csv body */
+        const char *body;  /* that body */
+        size_t body_len;
+        json_object *options; /* never NULL */
+} DataRequest;
+
+/* Loads the data and runs the operation; on success *ret_result is the operation's result
+ * (owned by the caller) and *ret_rows the rows it ran over. The client's mistakes and the
+ * named limits come back in err (status set), anything else as -errno. */
+int data_process_run(const DataRequest *dr, json_object **ret_result, int64_t *ret_rows, DataError *err);
 
 int data_datasets_sweep(const DataConfig *cfg);
 int data_datasets_create(HttpRequest *req, void *userdata);
@@ -27,7 +43,7 @@ int data_dataset_open(
 /* Checks a dataset name: 1-64 of [A-Za-z0-9_-], not starting with '-' or '_'. */
 bool data_dataset_name_valid(const char *name);
 
-/* Replies with err as problem+json; returns 0 (replied) or -errno. */
+/* data-http.c: replies with err as problem+json; returns 0 (replied) or -errno. */
 int data_reply_error(HttpRequest *req, DataError *err);
 /* Value of key in a raw query string into buf (no percent-decoding: names and words only). */
 bool data_query_param(const char *query, const char *key, char *buf, size_t size);

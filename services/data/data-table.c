@@ -84,10 +84,17 @@ void data_db_harden(sqlite3 *db) {
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
         (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+        /* The two-argument fts3_tokenizer() would register a tokenizer from a pointer. */
+        (void) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, NULL);
         sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
-        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 100000);
-        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);
-        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 200);
+        sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, DATA_SQL_MAX_SQL);
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, DATA_SQL_MAX_VALUE);
+        sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, DATA_SQL_MAX_EXPR_DEPTH);
+        sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, DATA_SQL_MAX_COMPOUND);
+        sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, DATA_SQL_MAX_PATTERN);
+        sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, DATA_SQL_MAX_ARGS);
+        sqlite3_limit(db, SQLITE_LIMIT_VDBE_OP, DATA_SQL_MAX_VDBE_OPS);
+        sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 0);
         /* Sorts and GROUP BYs stay in memory (bounded by the heap limit): the pod's /tmp is small. */
         (void) sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 }
@@ -107,29 +114,105 @@ int data_db_open_memory(sqlite3 **ret) {
 
 /* ---- value classification ------------------------------------------------------ */
 
+/* What strtoll(s, &end, 10) takes whole without ERANGE, less leading space: [+-]?[0-9]+
+ * within int64. By hand: strtoll's locale and errno handling cost more than the digits. */
 static bool parse_int(const char *s, size_t len, int64_t *ret) {
-        char *end;
-        long long v;
+        size_t i = 0;
+        uint64_t v = 0, limit = INT64_MAX;
+        bool neg = false;
 
-        if (len == 0 || len > 20 || isspace((unsigned char) s[0]))
+        if (len == 0 || len > 20)
                 return false;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0 || end != s + len)
+        if (s[0] == '+' || s[0] == '-') {
+                neg = s[0] == '-';
+                limit += neg;
+                i = 1;
+        }
+        if (i == len)
                 return false;
-        *ret = v;
+        for (size_t start = i; i < len; i++) {
+                unsigned d = (unsigned char) s[i] - (unsigned) '0';
+                if (d > 9)
+                        return false;
+                /* Eighteen digits always fit; from the 19th on, check. */
+                if (i - start >= 18 && v > (limit - d) / 10)
+                        return false;
+                v = v * 10 + d;
+        }
+        *ret = !neg ? (int64_t) v : v == 0 ? 0 : -(int64_t) (v - 1) - 1;
+        return true;
+}
+
+/* Exact powers of ten as doubles (10^22 is the largest). */
+static const double pow10_exact[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/* The common decimal [+-]?D*(.D*)?([eE][+-]?D+)? with a mantissa of at most 2^53 and a
+ * power of ten within ±22: both are exact doubles, so one multiplication or division
+ * rounds once, correctly, and gives strtod's answer (Clinger's fast path). False leaves
+ * the rest to strtod. */
+static bool parse_decimal_fast(const char *s, size_t len, double *ret) {
+        size_t i = 0, digits = 0;
+        uint64_t m = 0;
+        int exp10 = 0, e = 0;
+        bool neg = false, any = false, eneg = false;
+
+        if (s[0] == '+' || s[0] == '-') {
+                neg = s[0] == '-';
+                i++;
+        }
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, any = true)
+                if (m || s[i] != '0') {
+                        if (++digits > 19)
+                                return false;
+                        m = m * 10 + (uint64_t) (s[i] - '0');
+                }
+        if (i < len && s[i] == '.')
+                for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, any = true) {
+                        if (m || s[i] != '0') {
+                                if (++digits > 19)
+                                        return false;
+                                m = m * 10 + (uint64_t) (s[i] - '0');
+                        }
+                        exp10--;
+                }
+        if (!any)
+                return false;
+        if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+                i++;
+                if (i < len && (s[i] == '+' || s[i] == '-'))
+                        eneg = s[i++] == '-';
+                if (i == len)
+                        return false;
+                for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+                        if (e < 10000)
+                                e = e * 10 + (s[i] - '0');
+                exp10 += eneg ? -e : e;
+        }
+        if (i != len || m > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
+                return false;
+        *ret = exp10 >= 0 ? (double) m * pow10_exact[exp10] : (double) m / pow10_exact[-exp10];
+        if (neg)
+                *ret = -*ret;
         return true;
 }
 
 static bool parse_real(const char *s, size_t len, double *ret) {
+        /* strtod also takes "inf", "nan" and hex floats: those stay text. */
+        static const char allowed[256] = {
+                ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+                ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+        };
         char *end;
         double v;
 
         if (len == 0 || len > 64)
                 return false;
-        /* strtod also takes "inf", "nan" and hex floats: those stay text. */
+        /* What the fast path takes is made of allowed characters only. */
+        if (parse_decimal_fast(s, len, ret))
+                return true;
         for (size_t i = 0; i < len; i++)
-                if (!strchr("0123456789+-.eE", s[i]))
+                if (!allowed[(unsigned char) s[i]])
                         return false;
         errno = 0;
         v = strtod(s, &end);
@@ -146,10 +229,11 @@ struct CsvLoad {
         const DataConfig *cfg;
         const char *field;
         DataError *err;
-        int64_t max_rows;          /* DATA_MAX_ROWS, or DATA_MAX_STREAM_ROWS for a streamed load */
-        const char *max_rows_name; /* the variable named in the 413 */
-        CsvReader *reader;         /* a streamed load's reader, across feeds */
-        bool on_disk;              /* SQLITE_FULL means the disk, not the heap limit */
+        int64_t max_rows;                /* DATA_MAX_ROWS, or DATA_MAX_STREAM_ROWS for a streamed load */
+        const char *max_rows_name;       /* the variable named in the 413 */
+        CsvReader *reader;               /* a streamed load's reader, across feeds */
+        const DataCsvObserver *observer; /* shown every value of the scan, or NULL */
+        bool on_disk;                    /* SQLITE_FULL means the disk, not the heap limit */
         bool inserting;
         bool header_done;
         size_t n_cols;
@@ -208,17 +292,22 @@ static int csv_header(CsvLoad *l, const char *const *fields, const size_t *lens,
         return 0;
 }
 
-static void classify(DataColType *t, const char *s, size_t len) {
+/* Widens t for one non-empty value; *ret is the value as a number while t is numeric:
+ * what the insert pass will bind, read back as a double. */
+static void classify(DataColType *t, const char *s, size_t len, double *ret) {
         int64_t iv;
-        double dv;
 
-        if (len == 0 || *t == DATA_COL_TEXT)
+        if (*t == DATA_COL_TEXT)
                 return;
         if (*t != DATA_COL_REAL && parse_int(s, len, &iv)) {
                 *t = DATA_COL_INTEGER;
+                *ret = (double) iv;
                 return;
         }
-        *t = parse_real(s, len, &dv) ? DATA_COL_REAL : DATA_COL_TEXT;
+        *t = parse_real(s, len, ret) ? DATA_COL_REAL : DATA_COL_TEXT;
+        /* SQLite stores an integral REAL as an integer: -0 comes back as 0. */
+        if (*t == DATA_COL_REAL && *ret == 0)
+                *ret = 0;
 }
 
 static int csv_record(const char *const *fields, const size_t *lens, size_t n, void *userdata) {
@@ -227,7 +316,12 @@ static int csv_record(const char *const *fields, const size_t *lens, size_t n, v
 
         if (!l->header_done) {
                 l->header_done = true;
-                return l->inserting ? 0 : csv_header(l, fields, lens, n);
+                if (l->inserting)
+                        return 0;
+                k = csv_header(l, fields, lens, n);
+                if (k >= 0 && l->observer)
+                        k = l->observer->columns(l->observer->userdata, l->names, l->n_cols);
+                return k;
         }
         if (n > l->n_cols)
                 return data_error(
@@ -247,8 +341,20 @@ static int csv_record(const char *const *fields, const size_t *lens, size_t n, v
                                 "more than %" PRIi64 " rows (%s)",
                                 l->max_rows,
                                 l->max_rows_name);
-                for (size_t i = 0; i < n; i++)
-                        classify(&l->types[i], fields[i], lens[i]);
+                for (size_t i = 0; i < n; i++) {
+                        DataColType was = l->types[i];
+                        double v = 0;
+
+                        if (lens[i] == 0)
+                                continue;
+                        classify(&l->types[i], fields[i], lens[i], &v);
+                        if (l->observer) {
+                                k = l->observer->value(
+                                        l->observer->userdata, i, was, l->types[i], fields[i], lens[i], v);
+                                if (k < 0)
+                                        return k;
+                        }
+                }
                 return 0;
         }
 
@@ -392,6 +498,40 @@ int data_table_load_csv(
 finish:
         csv_load_done(&l);
         return k;
+}
+
+int data_table_scan_csv(
+        const char *buf,
+        size_t len,
+        const DataConfig *cfg,
+        const char *field,
+        const DataCsvObserver *obs,
+        DataColumns *ret_columns,
+        int64_t *ret_rows,
+        DataError *err) {
+        CsvLoad l = {
+                .cfg = cfg,
+                .field = field,
+                .err = err,
+                .max_rows = cfg->max_rows,
+                .max_rows_name = "DATA_MAX_ROWS",
+                .observer = obs,
+        };
+        int k;
+
+        k = csv_pass(&l, buf, len);
+        if (k >= 0 && !l.names)
+                k = data_error(err, 422, field, "no header row");
+        if (k >= 0 && ret_columns) {
+                ret_columns->names = TAKE_PTR(l.names);
+                ret_columns->types = TAKE_PTR(l.types);
+                ret_columns->n = l.n_cols;
+                l.n_cols = 0;
+        }
+        if (k >= 0)
+                *ret_rows = l.rows;
+        csv_load_done(&l);
+        return k < 0 ? k : 0;
 }
 
 /* ---- streamed CSV ---------------------------------------------------------------- */

@@ -35,6 +35,36 @@ int data_table_load_csv(
 int data_table_load_records(
         sqlite3 *db, json_object *records, const DataConfig *cfg, const char *field, DataError *err);
 
+/* What the first pass of a CSV load sees, for callers that need no database: the
+ * columns once the header is read, then each non-empty value with its column's type
+ * before and after it (as data_table_load_csv() infers them) and, while that type is
+ * numeric, the value as the load would store it, read back as a double. A negative
+ * return stops the scan. */
+typedef struct DataCsvObserver {
+        int (*columns)(void *userdata, char *const *names, size_t n);
+        int (*value)(
+                void *userdata,
+                size_t col,
+                DataColType was,
+                DataColType now,
+                const char *s,
+                size_t len,
+                double number);
+        void *userdata;
+} DataCsvObserver;
+
+/* The first pass of data_table_load_csv() alone, with the same errors and limits: shows
+ * every value to obs and returns the columns (names and final types) and rows. */
+int data_table_scan_csv(
+        const char *buf,
+        size_t len,
+        const DataConfig *cfg,
+        const char *field,
+        const DataCsvObserver *obs,
+        DataColumns *ret_columns,
+        int64_t *ret_rows,
+        DataError *err);
+
 /* A CSV load for input too large to keep in memory, in two passes as data_table_load_csv():
  * the scan is fed the input piece by piece as it arrives (header, column types, limits with
  * DATA_MAX_STREAM_ROWS, malformed CSV: errors in err as soon as they are seen), while the

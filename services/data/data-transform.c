@@ -130,7 +130,7 @@ int data_op_transform(DataOp *op) {
                 op->guard, op->db, sql, derive ? "options.derive" : "options", &st, op->error);
         if (r < 0)
                 return r;
-        return data_op_run_rows(op, st, "options", &op->result);
+        return data_op_run_rows(op, st, derive ? "options.derive" : "options", &op->result);
 }
 
 /* ---- filter --------------------------------------------------------------------- */
@@ -265,5 +265,5 @@ int data_op_filter(DataOp *op) {
                 if (values[i] && data_bind_json(st, n_bound, values[i]) != SQLITE_OK)
                         return -EIO;
         }
-        return data_op_run_rows(op, st, "options", &op->result);
+        return data_op_run_rows(op, st, where ? "options.where" : "options.conditions", &op->result);
 }

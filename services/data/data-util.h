@@ -24,6 +24,17 @@ typedef struct DataConfig {
         char *plot_dir;            /* DATA_PLOT_DIR: plots written with output "file" */
 } DataConfig;
 
+/* SQLite's limits on every handle (data_db_harden), tight enough that the deepest
+ * recursion they allow fits the executor's stack (data-exec.h) and that no allowed
+ * function (data-funcs.h) runs long: */
+#define DATA_SQL_MAX_VALUE (4 * 1024 * 1024) /* bytes of a value or row (SQLITE_LIMIT_LENGTH) */
+#define DATA_SQL_MAX_SQL 100000              /* bytes of one statement */
+#define DATA_SQL_MAX_EXPR_DEPTH 100
+#define DATA_SQL_MAX_COMPOUND 100 /* terms of a UNION/INTERSECT/EXCEPT */
+#define DATA_SQL_MAX_PATTERN 100  /* bytes of a LIKE or GLOB pattern: O(value × pattern) */
+#define DATA_SQL_MAX_ARGS 100     /* arguments of a function */
+#define DATA_SQL_MAX_VDBE_OPS 250000
+
 /* How a request failed when it is the client's fault (status 4xx) or a named limit. */
 typedef struct DataError {
         int status;

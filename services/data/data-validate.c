@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* data-validate.c — the toolkit's validate: required fields, types, numeric ranges and
- * full-match POSIX extended patterns, reported per row ({row, column, rule, message}). */
+ * full-match patterns (data-pattern.h), reported per row ({row, column, rule, message}). */
 #include <math.h>
-#include <regex.h>
 
 #include "data-ops.h"
+#include "data-pattern.h"
 #include "json-util.h"
 
 typedef enum Rule { RULE_REQUIRED, RULE_TYPE, RULE_RANGE, RULE_PATTERN } Rule;
@@ -16,8 +16,8 @@ typedef struct Check {
         const char *type;   /* RULE_TYPE */
         double min, max;    /* RULE_RANGE */
         bool has_min, has_max;
-        regex_t re; /* RULE_PATTERN */
-        bool re_ok;
+        DataPattern *re; /* RULE_PATTERN */
+        char field[300]; /* RULE_PATTERN: options.patterns.<column> */
 } Check;
 
 static const char *const rule_names[] = { "required", "type", "range", "pattern" };
@@ -41,8 +41,9 @@ static bool type_matches(const char *type, sqlite3_stmt *st, int i) {
         return false;
 }
 
-/* Returns a message when the check fails, NULL when the value passes. */
-static const char *check_value(Check *c, sqlite3_stmt *st, char *buf, size_t size) {
+/* Returns a message when the check fails, NULL when the value passes; *ret_error is set
+ * (with err) when the check cannot be made. */
+static const char *check_value(Check *c, sqlite3_stmt *st, char *buf, size_t size, int *ret_error) {
         int t = c->col >= 0 ? sqlite3_column_type(st, c->col) : SQLITE_NULL;
 
         switch (c->rule) {
@@ -73,12 +74,19 @@ static const char *check_value(Check *c, sqlite3_stmt *st, char *buf, size_t siz
                 }
                 return NULL;
         }
-        case RULE_PATTERN:
+        case RULE_PATTERN: {
+                const char *s;
+                int r;
                 if (t == SQLITE_NULL)
                         return NULL;
-                if (regexec(&c->re, (const char *) sqlite3_column_text(st, c->col), 0, NULL, 0) == 0)
+                s = (const char *) sqlite3_column_text(st, c->col);
+                r = s ? data_pattern_match(c->re, s, (size_t) sqlite3_column_bytes(st, c->col)) : -ENOMEM;
+                if (r > 0)
                         return NULL;
+                if (r < 0)
+                        *ret_error = r;
                 return "does not match the pattern";
+        }
         }
         return NULL;
 }
@@ -90,8 +98,7 @@ typedef struct Checks {
 
 static void checks_done(Checks *cs) {
         for (size_t i = 0; i < cs->n; i++)
-                if (cs->v[i].re_ok)
-                        regfree(&cs->v[i].re);
+                data_pattern_free(cs->v[i].re);
         free(cs->v);
 }
 
@@ -176,30 +183,28 @@ static int build_checks(DataOp *op, Checks *cs) {
         }
         if (patterns) {
                 json_object_object_foreach(patterns, key, val) {
-                        _cleanup_free_ char *anchored = NULL;
+                        char why[200];
+                        int r;
                         snprintf(field, sizeof(field), "options.patterns.%s", key);
-                        if (!json_object_is_type(val, json_type_string) ||
-                            json_object_get_string_len(val) > 1000)
-                                return data_error(
-                                        op->error,
-                                        422,
-                                        field,
-                                        "must be a POSIX extended regular expression");
+                        if (!json_object_is_type(val, json_type_string))
+                                return data_error(op->error, 422, field, "must be a regular expression");
                         if (!(c = checks_add(cs)))
                                 return -ENOMEM;
                         c->rule = RULE_PATTERN;
                         c->column = key;
+                        snprintf(c->field, sizeof(c->field), "%s", field);
                         if ((c->col = data_op_column(op, key, field)) < 0)
                                 return c->col;
-                        if (asprintf(&anchored, "^(%s)$", json_object_get_string(val)) < 0)
-                                return -ENOMEM;
-                        if (regcomp(&c->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
-                                return data_error(
-                                        op->error,
-                                        422,
-                                        field,
-                                        "is not a valid POSIX extended regular expression");
-                        c->re_ok = true;
+                        r = data_pattern_compile(
+                                json_object_get_string(val),
+                                (size_t) json_object_get_string_len(val),
+                                &c->re,
+                                why,
+                                sizeof(why));
+                        if (r == -EINVAL)
+                                return data_error(op->error, 422, field, "%s", why);
+                        if (r < 0)
+                                return r;
                 }
         }
         return 0;
@@ -245,14 +250,37 @@ int data_op_validate(DataOp *op) {
                 return -ENOMEM;
         }
         json_object_object_add(result, "errors", list);
+        /* The patterns run between steps, where SQLite cannot stop them: the loop checks
+         * the deadline itself. */
+        data_guard_arm(op->guard);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 bool bad = false;
                 row++;
+                if (data_guard_expired(op->guard)) {
+                        rc = SQLITE_INTERRUPT;
+                        break;
+                }
                 for (size_t i = 0; i < cs.n; i++) {
                         char buf[160];
-                        const char *msg = check_value(&cs.v[i], st, buf, sizeof(buf));
+                        int error = 0;
+                        const char *msg = check_value(&cs.v[i], st, buf, sizeof(buf), &error);
                         json_object *e;
 
+                        if (error == -E2BIG) {
+                                data_guard_disarm(op->guard);
+                                return data_error(
+                                        op->error,
+                                        422,
+                                        cs.v[i].field,
+                                        "matching row %" PRIi64 " takes more than %d steps or %d bytes",
+                                        row,
+                                        DATA_PATTERN_MAX_STEPS,
+                                        DATA_PATTERN_MAX_MEMORY);
+                        }
+                        if (error < 0) {
+                                data_guard_disarm(op->guard);
+                                return error;
+                        }
                         if (!msg)
                                 continue;
                         bad = true;
@@ -269,6 +297,7 @@ int data_op_validate(DataOp *op) {
                 }
                 invalid += bad;
         }
+        data_guard_disarm(op->guard);
         if (rc != SQLITE_DONE)
                 return data_guard_step_error(op->guard, op->db, rc, "operation", op->error);
         json_object_object_add(result, "valid", json_object_new_boolean(invalid == 0));

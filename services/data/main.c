@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "data-guard.h"
 #include "data-ops.h"
 #include "data-service.h"
 #include "log.h"
@@ -140,6 +141,9 @@ static int setup(ServiceContext *ctx, void *userdata) {
         };
         int r;
 
+        r = data_guard_setup();
+        if (r < 0)
+                return r;
         r = sqlite3_initialize();
         if (r != SQLITE_OK)
                 return -ENOMEM;

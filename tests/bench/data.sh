@@ -41,18 +41,7 @@ cleanup() {
 trap cleanup EXIT
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-gen_csv() {
-        python3 - "$1" "$2" <<'PY'
-import random, sys
-rnd = random.Random(1)
-cats = [f"category-{i:02d}" for i in range(20)]
-with open(sys.argv[1], "w") as f:
-    f.write("id,ts,value,qty,category,user\n")
-    for i in range(int(sys.argv[2])):
-        f.write(f"{i},{1700000000 + i * 7},{rnd.gauss(100, 25):.4f},{rnd.randint(0, 999)},"
-                f"{rnd.choice(cats)},u{rnd.randint(0, 99999)}\n")
-PY
-}
+gen_csv() { python3 "$here/data-csv.py" "$1" "$2"; }
 gen_csv "$work/bench.csv" "$rows"
 size=$(stat -c %s "$work/bench.csv")
 

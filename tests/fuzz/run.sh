@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets for the orchestrator's JWT verifier and webhook verifier
-# with clang (address + undefined sanitizers) and runs each for a bounded time.
+# Builds the libFuzzer targets — the orchestrator's JWT verifier and webhook verifier, and
+# the SQL the data service accepts — with clang (address + undefined sanitizers) and runs
+# each for a bounded time, the data target from its seed corpus of known attacks.
 # Usage: tests/fuzz/run.sh [seconds-per-target]   (default 60); exits non-zero on a crash.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,14 +11,26 @@ command -v clang >/dev/null || { echo "clang not installed: skipping" >&2; exit 
 work=${FUZZ_WORKDIR:-/tmp/ai-semble-fuzz}
 mkdir -p "$work"
 orch=$root/services/orchestrator
+common=$root/services/common
+data=$root/services/data
 # shellcheck disable=SC2207
 jsonc=($(pkg-config --cflags --libs json-c))
+# shellcheck disable=SC2207
+datadeps=($(pkg-config --cflags --libs json-c sqlite3 cairo fontconfig libpcre2-8))
 sanitize=-fsanitize=fuzzer,address,undefined
-cflags=(-g -O1 "$sanitize" -D_GNU_SOURCE -I"$orch" -I"$root/services/common")
-clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$orch/auth-jwt.c" "$root/services/common/json-util.c" "${jsonc[@]}" -lcrypto
+cflags=(-g -O1 "$sanitize" -D_GNU_SOURCE -I"$orch" -I"$common")
+clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$orch/auth-jwt.c" "$common/json-util.c" "${jsonc[@]}" -lcrypto
 clang "${cflags[@]}" -o "$work/fuzz-webhook" "$here/fuzz-webhook.c" "$orch/webhook.c" -lcrypto -lpthread
-for t in fuzz-auth-jwt fuzz-webhook; do
+# The data service's library as meson builds it (all but main.c), with the parts of
+# services/common that data_process_run() reaches.
+mapfile -t data_sources < <(find "$data" -name '*.c' ! -name main.c | sort)
+clang "${cflags[@]}" -I"$data" -o "$work/fuzz-data-sql" "$here/fuzz-data-sql.c" "${data_sources[@]}" \
+        "$common"/{http-server,json-util,problem,metrics,log,config,uuid,fileio}.c "${datadeps[@]}" -lcivetweb -lm -lpthread
+mkdir -p "$work/corpus-fuzz-data-sql"
+cp "$here"/seeds-data-sql/* "$work/corpus-fuzz-data-sql/"
+for t in fuzz-auth-jwt fuzz-webhook fuzz-data-sql; do
         mkdir -p "$work/corpus-$t"
         echo "== $t for ${secs}s"
-        (cd "$work" && "./$t" -max_total_time="$secs" -max_len=16384 "corpus-$t")
+        # -timeout: no input may run for long; the data target's own deadline is 500 ms.
+        (cd "$work" && "./$t" -max_total_time="$secs" -max_len=16384 -timeout=20 "corpus-$t")
 done

@@ -206,6 +206,59 @@ def t_guard():
           r)
 
 
+# ---- attacks: none crashes the service or outlives its answer --------------------------
+def cpu_seconds():
+    with open(f"/proc/{PROC.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def t_attacks():
+    data = {"csv": "a\n1\n"}
+    deep = "SELECT json(printf('%.*c', 5000, '[') || printf('%.*c', 5000, ']'))"
+    chain = "WITH c0(v) AS (SELECT 1)" + "".join(f",c{i} AS (SELECT * FROM c{i - 1})" for i in range(1, 300))
+    doubling = "WITH c0(v) AS (SELECT 1)" + "".join(f",c{i} AS (SELECT a.v FROM c{i - 1} a, c{i - 1} b)"
+                                                    for i in range(1, 20))
+    cases = [  # (operation, options, status, field, words in the detail)
+        ("transform", {"derive": {"x": "printf('%.*c', 2000, 'a') LIKE '" + "%a" * 550 + "b'"}}, 422,
+         "options.derive", "pattern too complex"),
+        ("filter", {"where": "printf('%.*c', 2000, 'a') GLOB '" + "*a" * 600 + "b'"}, 422, "options.where",
+         "pattern too complex"),
+        ("query", {"sql": deep}, 422, "options.sql", "malformed JSON"),
+        ("query", {"sql": doubling + " SELECT count(*) FROM c19"}, 422, "options.sql", ""),
+        ("query", {"sql": "SELECT printf('%.*c', 2000000000, 'x')"}, 422, "options.sql", "limited to 100000"),
+        ("query", {"sql": "SELECT fts3_tokenizer('simple')"}, 403, "options.sql", "allowed-functions"),
+        ("query", {"sql": "SELECT json_patch('{}', '{}')"}, 403, "options.sql", "allowed-functions"),
+        ("query", {"sql": "REINDEX"}, 403, "options.sql", "select-only"),
+    ]
+    for operation, options, status, field, words in cases:
+        st, r = process(operation, data, options)
+        check(f"attack {operation} {str(options)[:60]}: {status} naming {field}",
+              st == status and r["errors"][0]["field"] == field and words in r["detail"], (st, r))
+        check("the service is still up", PROC.poll() is None and request("GET", "/health/live")[0] == 200)
+    # CPU of the service, not the wall clock: the machine may be busy.
+    c0 = cpu_seconds()
+    st, r = process("validate", {"csv": "v\naaa\n"}, {"patterns": {"v": "(((a{1,100}){1,100}){1,100})"}})
+    check("a pattern of nested counted repeats is refused at once", st == 422 and cpu_seconds() - c0 < 1
+          and r["errors"][0]["field"] == "options.patterns.v" and "too large" in r["detail"], r)
+    st, r = process("query", data, {"sql": "SELECT json_valid(printf('%.*c', 100000, '[')) AS v"})
+    check("json_valid of 100,000 '[' answers 0", st == 200 and r["result"]["records"] == [{"v": 0}], r)
+    st, r = process("query", data, {"sql": chain + " SELECT v FROM c299"})
+    check("300 chained CTEs answer", st == 200 and r["result"]["records"] == [{"v": 1}], r)
+    # Work stops with its answer: each row of these costs a long function call.
+    for name, sql in (("printf", "SELECT max(length(printf('%.*c', 100000, 'x') || i)) FROM r"),
+                      ("LIKE", "SELECT max(hex(zeroblob(2000000)) || i LIKE '%' || hex(zeroblob(49)) || '1') FROM r")):
+        c0 = cpu_seconds()
+        st, r = process("query", data, {"sql": "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) " + sql})
+        took = cpu_seconds() - c0
+        check(f"{name} bomb stopped by DATA_QUERY_TIMEOUT (500 ms) after {took:.2f} s of CPU",
+              st == 422 and "DATA_QUERY_TIMEOUT" in r["detail"] and took < 2.5, r)
+        before = cpu_seconds()
+        time.sleep(1)
+        spent = cpu_seconds() - before
+        check(f"no CPU spent after the {name} bomb's answer ({spent:.2f} s in 1 s)", spent < 0.1)
+
+
 # ---- operations' options ----------------------------------------------------------------
 def t_operations():
     recs = [{"name": "ann", "age": 31, "email": "ann@example.org"},
@@ -444,7 +497,7 @@ def t_datasets():
 def main():
     start()
     try:
-        for t in (t_analyze, t_aggregate, t_csv_edges, t_guard, t_operations, t_plots, t_datasets, t_stream):
+        for t in (t_analyze, t_aggregate, t_csv_edges, t_guard, t_attacks, t_operations, t_plots, t_datasets, t_stream):
             try:
                 t()
             except Exception as e:  # a crash in one group should not hide the others

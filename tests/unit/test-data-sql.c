@@ -126,12 +126,14 @@ static int guarded(const char *sql, char *detail, size_t size) {
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_sqlite_ sqlite3 *db = load_csv("a,b\n1,x\n2,y\n", &err);
         sqlite3_stmt *st = NULL;
-        DataGuard g = {};
+        DataGuard g;
         int r;
 
-        data_guard_install(&g, db, 200);
+        ck_assert_int_eq(data_guard_init(&g, 200), 0);
+        ck_assert_int_eq(data_guard_install(&g, db), 0);
         r = data_guard_prepare(&g, db, sql, "options.sql", &st, &err);
         sqlite3_finalize(st);
+        data_guard_done(&g);
         snprintf(detail, size, "%s", err.detail);
         return r < 0 ? err.status : 0;
 }
@@ -182,11 +184,12 @@ START_TEST(test_guard_timeout) {
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_sqlite_ sqlite3 *db = load_csv("a\n1\n", &err);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        DataGuard g = {};
+        DataGuard g;
         uint64_t t0;
         int rc;
 
-        data_guard_install(&g, db, 200);
+        ck_assert_int_eq(data_guard_init(&g, 200), 0);
+        ck_assert_int_eq(data_guard_install(&g, db), 0);
         ck_assert_int_eq(
                 data_guard_prepare(
                         &g,
@@ -205,6 +208,7 @@ START_TEST(test_guard_timeout) {
         ck_assert_int_lt(data_guard_step_error(&g, db, rc, "options.sql", &err), 0);
         ck_assert_int_eq(err.status, 422);
         ck_assert_ptr_nonnull(strstr(err.detail, "DATA_QUERY_TIMEOUT"));
+        data_guard_done(&g);
 }
 END_TEST
 
