@@ -4,10 +4,31 @@
  * message_start (input tokens), content_block_delta (text_delta), message_delta
  * (stop_reason, output tokens), message_stop, ping and error. */
 #include "json-util.h"
-#include "llm-provider.h"
+#include "llm-kinds.h"
 
-int llm_anthropic_build(
-        const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
+/* An image as {"type":"image","source":{"type":"base64","media_type":...,"data":...}}. */
+static json_object *image_block(const LlmImage *img) {
+        json_object *p = json_object_new_object(), *src = json_object_new_object();
+
+        if (!p || !src) {
+                json_object_put(p);
+                json_object_put(src);
+                return NULL;
+        }
+        json_object_object_add(src, "type", json_object_new_string("base64"));
+        json_object_object_add(src, "media_type", json_object_new_string(img->media_type));
+        json_object_object_add(src, "data", json_object_new_string(img->data));
+        json_object_object_add(p, "type", json_object_new_string("image"));
+        json_object_object_add(p, "source", src);
+        return p;
+}
+
+/* Anthropic's blocks: the images, then the text, as its documentation recommends. */
+static int with_images(json_object *m, const LlmMessage *msg) {
+        return llm_provider_content_parts(m, msg, false, image_block);
+}
+
+static int build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
         _cleanup_json_ json_object *body = json_object_new_object();
         _cleanup_free_ char *system = NULL;
         json_object *messages = NULL;
@@ -26,7 +47,7 @@ int llm_anthropic_build(
                 free(system);
                 system = s;
         }
-        r = llm_provider_messages_json(req, true, LLM_KIND_ANTHROPIC, &messages);
+        r = llm_provider_messages_json(req, true, with_images, &messages);
         if (r < 0)
                 return r;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));
@@ -58,7 +79,7 @@ static const char *stop_reason_to_openai(const char *s) {
         return "stop";
 }
 
-int llm_anthropic_parse(json_object *o, LlmEvent *ev) {
+static int parse(bool chat, json_object *o, LlmEvent *ev) {
         json_object *type = llm_json_path(o, "type", NULL), *v;
         const char *t = json_object_is_type(type, json_type_string) ? json_object_get_string(type) : "";
 
@@ -88,3 +109,10 @@ int llm_anthropic_parse(json_object *o, LlmEvent *ev) {
                 ev->done = true;
         return 0;
 }
+
+const LlmProviderOps llm_anthropic_ops = {
+        .name = "anthropic",
+        .stream_format = LLM_STREAM_SSE,
+        .build = build,
+        .parse = parse,
+};

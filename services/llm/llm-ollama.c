@@ -3,9 +3,25 @@
  * NDJSON streaming ({"response"|"message":{"content"}, "done"}), token counts from
  * prompt_eval_count/eval_count on the final line. */
 #include "json-util.h"
-#include "llm-provider.h"
+#include "llm-kinds.h"
 
-int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
+/* Ollama takes a message's images as "images": [base64] beside its text content. */
+static int with_images(json_object *m, const LlmMessage *msg) {
+        json_object *arr = json_object_new_array();
+
+        if (!arr)
+                return -ENOMEM;
+        json_object_object_add(m, "content", json_object_new_string(msg->content));
+        for (size_t i = 0; i < msg->n_images; i++)
+                if (json_object_array_add(arr, json_object_new_string(msg->images[i].data)) < 0) {
+                        json_object_put(arr);
+                        return -ENOMEM;
+                }
+        json_object_object_add(m, "images", arr);
+        return 0;
+}
+
+static int build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
         _cleanup_json_ json_object *body = json_object_new_object(), *options = json_object_new_object();
         json_object *messages = NULL;
         int r;
@@ -14,7 +30,7 @@ int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallReques
                 return -ENOMEM;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));
         if (req->messages) {
-                r = llm_provider_messages_json(req, false, LLM_KIND_OLLAMA, &messages);
+                r = llm_provider_messages_json(req, false, with_images, &messages);
                 if (r < 0)
                         return r;
                 json_object_object_add(body, "messages", messages);
@@ -33,7 +49,7 @@ int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallReques
         return r;
 }
 
-int llm_ollama_parse(bool chat, json_object *o, LlmEvent *ev) {
+static int parse(bool chat, json_object *o, LlmEvent *ev) {
         json_object *err = llm_json_path(o, "error", NULL), *text, *done, *v;
 
         if (err) {
@@ -57,3 +73,10 @@ int llm_ollama_parse(bool chat, json_object *o, LlmEvent *ev) {
                 ev->finish_reason = "stop";
         return 0;
 }
+
+const LlmProviderOps llm_ollama_ops = {
+        .name = "ollama",
+        .stream_format = LLM_STREAM_NDJSON,
+        .build = build,
+        .parse = parse,
+};

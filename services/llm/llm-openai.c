@@ -4,16 +4,37 @@
  * SSE "data: {chunk}" lines ending with a usage chunk and "data: [DONE]". base_url
  * includes the /v1, as in the OpenAI client libraries. */
 #include "json-util.h"
-#include "llm-provider.h"
+#include "llm-kinds.h"
 
-int llm_openai_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
+/* An image as {"type":"image_url","image_url":{"url":"data:<type>;base64,<data>"}}. */
+static json_object *image_part(const LlmImage *img) {
+        json_object *p = json_object_new_object(), *iu = json_object_new_object();
+        _cleanup_free_ char *url = NULL;
+
+        if (!p || !iu || asprintf(&url, "data:%s;base64,%s", img->media_type, img->data) < 0) {
+                json_object_put(p);
+                json_object_put(iu);
+                return NULL;
+        }
+        json_object_object_add(iu, "url", json_object_new_string(url));
+        json_object_object_add(p, "type", json_object_new_string("image_url"));
+        json_object_object_add(p, "image_url", iu);
+        return p;
+}
+
+/* OpenAI's content parts: the text first, as clients usually send it, then the images. */
+static int with_images(json_object *m, const LlmMessage *msg) {
+        return llm_provider_content_parts(m, msg, true, image_part);
+}
+
+static int build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
         _cleanup_json_ json_object *body = json_object_new_object(), *so = json_object_new_object();
         json_object *messages = NULL;
         int r;
 
         if (!body || !so)
                 return -ENOMEM;
-        r = llm_provider_messages_json(req, false, LLM_KIND_OPENAI, &messages);
+        r = llm_provider_messages_json(req, false, with_images, &messages);
         if (r < 0)
                 return r;
         json_object_object_add(body, "model", json_object_new_string(m->upstream));
@@ -34,7 +55,7 @@ int llm_openai_build(const LlmBackend *b, const LlmModel *m, const LlmCallReques
         return r;
 }
 
-int llm_openai_parse(json_object *o, LlmEvent *ev) {
+static int parse(bool chat, json_object *o, LlmEvent *ev) {
         json_object *err = llm_json_path(o, "error", NULL), *v, *usage;
 
         if (err) {
@@ -59,3 +80,11 @@ int llm_openai_parse(json_object *o, LlmEvent *ev) {
                 ev->completion_tokens = json_object_get_int64(v);
         return 0;
 }
+
+const LlmProviderOps llm_openai_ops = {
+        .name = "openai",
+        .stream_format = LLM_STREAM_SSE,
+        .end_marker = "[DONE]",
+        .build = build,
+        .parse = parse,
+};

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* llm-provider.c — dispatch to the backend kinds and the helpers they share. */
+/* llm-provider.c — calls through a backend's table of operations, and the helpers the
+ * kinds share. It names no kind: the kinds are listed in llm-kinds.c. */
 #include <stdarg.h>
 
 #include "json-util.h"
@@ -12,25 +13,12 @@ void llm_http_call_done(LlmHttpCall *c) {
         *c = (LlmHttpCall){};
 }
 
-LlmStreamFormat llm_provider_stream_format(LlmKind kind) {
-        return kind == LLM_KIND_OLLAMA ? LLM_STREAM_NDJSON : LLM_STREAM_SSE;
-}
-
 int llm_provider_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret) {
-        switch (b->kind) {
-        case LLM_KIND_OLLAMA:
-                return llm_ollama_build(b, m, req, ret);
-        case LLM_KIND_OPENAI:
-                return llm_openai_build(b, m, req, ret);
-        case LLM_KIND_ANTHROPIC:
-                return llm_anthropic_build(b, m, req, ret);
-        default:
-                return -EINVAL;
-        }
+        return b->ops->build(b, m, req, ret);
 }
 
 int llm_provider_parse(
-        LlmKind kind,
+        const LlmProviderOps *ops,
         bool chat,
         const char *event,
         const char *data,
@@ -41,7 +29,7 @@ int llm_provider_parse(
         int r;
 
         *ev = (LlmEvent){ .prompt_tokens = -1, .completion_tokens = -1 };
-        if (kind == LLM_KIND_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        if (ops->end_marker && len == strlen(ops->end_marker) && memcmp(data, ops->end_marker, len) == 0) {
                 ev->done = true;
                 *ret_json = NULL;
                 return 0;
@@ -51,12 +39,7 @@ int llm_provider_parse(
                 return r == -ENOMEM ? r : -EBADMSG;
         if (!json_object_is_type(o, json_type_object))
                 return -EBADMSG;
-        if (kind == LLM_KIND_OLLAMA)
-                r = llm_ollama_parse(chat, o, ev);
-        else if (kind == LLM_KIND_OPENAI)
-                r = llm_openai_parse(o, ev);
-        else
-                r = llm_anthropic_parse(o, ev);
+        r = ops->parse(chat, o, ev);
         if (r >= 0)
                 *ret_json = TAKE_PTR(o);
         return r;
@@ -87,70 +70,37 @@ static json_object *text_part(const char *text) {
         return p;
 }
 
-static json_object *image_part(LlmKind kind, const LlmImage *img) {
-        json_object *p = json_object_new_object(), *inner = json_object_new_object();
-        _cleanup_free_ char *url = NULL;
-
-        if (!p || !inner)
-                goto fail;
-        if (kind == LLM_KIND_ANTHROPIC) {
-                json_object_object_add(p, "type", json_object_new_string("image"));
-                json_object_object_add(inner, "type", json_object_new_string("base64"));
-                json_object_object_add(inner, "media_type", json_object_new_string(img->media_type));
-                json_object_object_add(inner, "data", json_object_new_string(img->data));
-                json_object_object_add(p, "source", inner);
-                return p;
+static int add_part(json_object *arr, json_object *p) {
+        if (!p || json_object_array_add(arr, p) < 0) {
+                json_object_put(p);
+                return -ENOMEM;
         }
-        if (asprintf(&url, "data:%s;base64,%s", img->media_type, img->data) < 0)
-                goto fail;
-        json_object_object_add(p, "type", json_object_new_string("image_url"));
-        json_object_object_add(inner, "url", json_object_new_string(url));
-        json_object_object_add(p, "image_url", inner);
-        return p;
-fail:
-        json_object_put(p);
-        json_object_put(inner);
-        return NULL;
+        return 0;
 }
 
-/* The content of a message with images, in the format of kind (see the header). */
-static int add_images(json_object *m, LlmKind kind, const LlmMessage *msg) {
-        json_object *arr = json_object_new_array();
+int llm_provider_content_parts(
+        json_object *m, const LlmMessage *msg, bool text_first, json_object *(*image)(const LlmImage *img)) {
+        _cleanup_json_ json_object *arr = json_object_new_array();
+        bool text = !isempty(msg->content);
 
         if (!arr)
                 return -ENOMEM;
-        if (kind == LLM_KIND_OLLAMA) {
-                json_object_object_add(m, "content", json_object_new_string(msg->content));
-                for (size_t i = 0; i < msg->n_images; i++)
-                        if (json_object_array_add(arr, json_object_new_string(msg->images[i].data)) < 0)
-                                goto fail;
-                json_object_object_add(m, "images", arr);
-                return 0;
-        }
-        /* OpenAI: text first as clients usually send it; Anthropic: images first, as its
-         * documentation recommends. */
-        if (kind == LLM_KIND_OPENAI && !isempty(msg->content) &&
-            json_object_array_add(arr, text_part(msg->content)) < 0)
-                goto fail;
-        for (size_t i = 0; i < msg->n_images; i++) {
-                json_object *p = image_part(kind, &msg->images[i]);
-                if (!p || json_object_array_add(arr, p) < 0) {
-                        json_object_put(p);
-                        goto fail;
-                }
-        }
-        if (kind == LLM_KIND_ANTHROPIC && !isempty(msg->content) &&
-            json_object_array_add(arr, text_part(msg->content)) < 0)
-                goto fail;
-        json_object_object_add(m, "content", arr);
+        if (text && text_first && add_part(arr, text_part(msg->content)) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < msg->n_images; i++)
+                if (add_part(arr, image(&msg->images[i])) < 0)
+                        return -ENOMEM;
+        if (text && !text_first && add_part(arr, text_part(msg->content)) < 0)
+                return -ENOMEM;
+        json_object_object_add(m, "content", TAKE_PTR(arr));
         return 0;
-fail:
-        json_object_put(arr);
-        return -ENOMEM;
 }
 
 int llm_provider_messages_json(
-        const LlmCallRequest *req, bool skip_system, LlmKind kind, json_object **ret) {
+        const LlmCallRequest *req,
+        bool skip_system,
+        int (*with_images)(json_object *m, const LlmMessage *msg),
+        json_object **ret) {
         _cleanup_json_ json_object *arr = json_object_new_array();
 
         if (!arr)
@@ -176,7 +126,7 @@ int llm_provider_messages_json(
                 }
                 json_object_object_add(m, "role", json_object_new_string(req->messages[i].role));
                 if (req->messages[i].n_images > 0) {
-                        int r = add_images(m, kind, &req->messages[i]);
+                        int r = with_images(m, &req->messages[i]);
                         if (r < 0)
                                 return r;
                 } else

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* llm-provider.h — the wire protocols of the backend kinds: how a request is built
- * (URL, headers, JSON body, always streaming upstream) and how one streamed unit is read
- * (an NDJSON line for Ollama, an SSE event for OpenAI and Anthropic). One file per kind:
- * llm-ollama.c, llm-openai.c, llm-anthropic.c. */
+/* llm-provider.h — what a backend kind is: a table of operations (its name in
+ * LLM_BACKENDS_FILE, how its stream is framed, how a request is built — URL, headers,
+ * JSON body, always streaming upstream — and how one streamed unit is read: an NDJSON
+ * line for Ollama, an SSE event for OpenAI and Anthropic). One const instance per kind in
+ * its own file (llm-ollama.c, llm-openai.c, llm-anthropic.c), listed in llm-kinds.c;
+ * here also the helpers the kinds share. */
 #pragma once
 
 #include <curl/curl.h>
@@ -42,16 +44,26 @@ typedef struct LlmHttpCall {
         struct curl_slist *headers;
 } LlmHttpCall;
 
+struct LlmProviderOps {
+        const char *name; /* the "kind" of LLM_BACKENDS_FILE */
+        LlmStreamFormat stream_format;
+        /* A data unit that ends the stream and is not JSON ("[DONE]"), or NULL. */
+        const char *end_marker;
+        int (*build)(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
+        /* Fills ev from one parsed unit (a JSON object); -EPROTO with ev->error when the
+         * backend reported an error in the stream. */
+        int (*parse)(bool chat, json_object *o, LlmEvent *ev);
+};
+
 void llm_http_call_done(LlmHttpCall *c);
 
-LlmStreamFormat llm_provider_stream_format(LlmKind kind);
 int llm_provider_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
 /* Reads one unit: event is the SSE event name (NULL for NDJSON or when absent), data the
  * line or the data field. Returns 0 (ev filled; *ret_json keeps borrowed strings alive,
  * the caller puts it), -EBADMSG for malformed JSON, -EPROTO when the backend reported an
  * error in the stream (ev->error says what). */
 int llm_provider_parse(
-        LlmKind kind,
+        const LlmProviderOps *ops,
         bool chat,
         const char *event,
         const char *data,
@@ -59,20 +71,20 @@ int llm_provider_parse(
         LlmEvent *ev,
         json_object **ret_json);
 
-/* Per kind. */
-int llm_ollama_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
-int llm_ollama_parse(bool chat, json_object *o, LlmEvent *ev);
-int llm_openai_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
-int llm_openai_parse(json_object *o, LlmEvent *ev);
-int llm_anthropic_build(const LlmBackend *b, const LlmModel *m, const LlmCallRequest *req, LlmHttpCall *ret);
-int llm_anthropic_parse(json_object *o, LlmEvent *ev);
+/* ---- helpers the kinds share ------------------------------------------------------ */
 
-/* Shared by the kinds: {role, content} objects, optionally leaving out system messages.
- * A message's images go out in the format of kind: OpenAI's content parts (text, then
- * {"type":"image_url","image_url":{"url":"data:..."}}), Ollama's "images": [base64] beside
- * the text content, Anthropic's {"type":"image","source":{"type":"base64",...}} blocks
- * before a text block. */
-int llm_provider_messages_json(const LlmCallRequest *req, bool skip_system, LlmKind kind, json_object **ret);
+/* {role, content} objects, optionally leaving out system messages; a message with images
+ * is filled by the kind's with_images, which sets its content in the kind's format. A
+ * plain completion (no messages) becomes one user message with the prompt. */
+int llm_provider_messages_json(
+        const LlmCallRequest *req,
+        bool skip_system,
+        int (*with_images)(json_object *m, const LlmMessage *msg),
+        json_object **ret);
+/* Sets m's content to an array of parts: the text (when not empty) and each image as
+ * image() makes it, the text first or last. */
+int llm_provider_content_parts(
+        json_object *m, const LlmMessage *msg, bool text_first, json_object *(*image)(const LlmImage *img));
 int llm_provider_add_header(LlmHttpCall *c, const char *fmt, ...) _printf_(2, 3);
 int llm_provider_finish(LlmHttpCall *c, const LlmBackend *b, const char *path, json_object *body);
 /* The member of o at a path of keys ending with NULL ("0" indexes arrays), NULL if absent:

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "llm-provider.h"
 #include "llm-router.h"
 
 static const char *const priority_names[_LLM_PRIORITY_MAX] = {
@@ -139,7 +140,7 @@ route_explicit(const LlmConfig *cfg, const char *model, int64_t needed, bool vis
                 "model \"%s\" requested; served by %s (%s)%s",
                 model,
                 r->candidates[0].backend->name,
-                llm_kind_to_string(r->candidates[0].backend->kind),
+                r->candidates[0].backend->ops->name,
                 r->n > 1 ? "; fallbacks configured" : "");
         return 0;
 }

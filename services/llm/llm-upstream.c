@@ -237,7 +237,7 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
                 return -ECANCELED;
         }
-        r = llm_provider_parse(t->backend->kind, t->chat, event, data, len, &ev, &o);
+        r = llm_provider_parse(t->backend->ops, t->chat, event, data, len, &ev, &o);
         if (r == -EPROTO) {
                 fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
                 return r;
@@ -445,7 +445,7 @@ int llm_upstream_run(
         Transfer t = {
                 .backend = b,
                 .chat = chat,
-                .format = llm_provider_stream_format(b->kind),
+                .format = b->ops->stream_format,
                 .cb = cb,
                 .a = ret,
         };

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "llm-api.h"
+#include "llm-provider.h"
 #include "llm-upstream.h"
 #include "log.h"
 #include "service.h"
@@ -105,7 +106,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
                         log_info(
                                 "backend %s: %s at %s, %zu models",
                                 a->gateway.config.backends[i].name,
-                                llm_kind_to_string(a->gateway.config.backends[i].kind),
+                                a->gateway.config.backends[i].ops->name,
                                 a->gateway.config.backends[i].base_url,
                                 a->gateway.config.backends[i].n_models);
         return llm_gateway_setup_metrics(&a->gateway, service_metrics(ctx));

@@ -5,6 +5,7 @@
 
 #include "check-run.h"
 #include "llm-config.h"
+#include "llm-kinds.h"
 
 static LlmConfig cfg; /* large: not on the stack */
 
@@ -22,7 +23,7 @@ START_TEST(test_minimal_with_defaults) {
                 0);
         ck_assert_uint_eq(cfg.n_backends, 1);
         ck_assert_str_eq(cfg.backends[0].base_url, "http://127.0.0.1:11434"); /* slash trimmed */
-        ck_assert_int_eq(cfg.backends[0].kind, LLM_KIND_OLLAMA);
+        ck_assert_ptr_eq(cfg.backends[0].ops, &llm_ollama_ops);
         ck_assert_int_eq(cfg.backends[0].retries, 1);
         ck_assert_int_eq(cfg.backends[0].allowed_fails, 3);
         ck_assert_uint_eq(cfg.backends[0].cooldown_ms, 5000);

@@ -5,12 +5,12 @@
 
 #include "check-run.h"
 #include "json-util.h"
-#include "llm-provider.h"
+#include "llm-kinds.h"
 
-static LlmBackend backend(LlmKind kind, const char *url, const char *key) {
+static LlmBackend backend(const LlmProviderOps *kind, const char *url, const char *key) {
         return (LlmBackend){
                 .name = (char *) "b",
-                .kind = kind,
+                .ops = kind,
                 .base_url = (char *) url,
                 .api_key = (char *) key,
                 .anthropic_version = (char *) "2023-06-01",
@@ -38,7 +38,7 @@ static const char *str(json_object *o, const char *a, const char *b) {
 }
 
 START_TEST(test_build_ollama) {
-        LlmBackend b = backend(LLM_KIND_OLLAMA, "http://h:11434", NULL);
+        LlmBackend b = backend(&llm_ollama_ops, "http://h:11434", NULL);
         LlmCallRequest req = {
                 .prompt = "hi", .max_tokens = 7, .temperature = 0.5, .has_temperature = true
         };
@@ -53,7 +53,7 @@ START_TEST(test_build_ollama) {
         ck_assert_str_eq(str(o, "stream", NULL), "true");
         ck_assert_str_eq(str(o, "options", "num_predict"), "7");
         ck_assert_ptr_null(llm_json_path(o, "options", "top_p", NULL));
-        ck_assert_int_eq(llm_provider_stream_format(LLM_KIND_OLLAMA), LLM_STREAM_NDJSON);
+        ck_assert_int_eq(b.ops->stream_format, LLM_STREAM_NDJSON);
 }
 END_TEST
 
@@ -61,8 +61,8 @@ START_TEST(test_build_openai_and_anthropic) {
         LlmMessage msgs[] = { { (char *) "system", (char *) "be brief" },
                               { (char *) "user", (char *) "q" } };
         LlmCallRequest req = { .messages = msgs, .n_messages = 2, .max_tokens = 9 };
-        LlmBackend ob = backend(LLM_KIND_OPENAI, "http://v/v1", "sk-1"),
-                   ab = backend(LLM_KIND_ANTHROPIC, "https://api.anthropic.com", "sk-ant");
+        LlmBackend ob = backend(&llm_openai_ops, "http://v/v1", "sk-1"),
+                   ab = backend(&llm_anthropic_ops, "https://api.anthropic.com", "sk-ant");
         _cleanup_(llm_http_call_done) LlmHttpCall oc = {}, ac = {};
         _cleanup_json_ json_object *o = NULL, *a = NULL;
 
@@ -85,7 +85,12 @@ START_TEST(test_build_openai_and_anthropic) {
 END_TEST
 
 static int
-parse(LlmKind kind, bool chat, const char *event, const char *data, LlmEvent *ev, json_object **keep) {
+parse(const LlmProviderOps *kind,
+      bool chat,
+      const char *event,
+      const char *data,
+      LlmEvent *ev,
+      json_object **keep) {
         return llm_provider_parse(kind, chat, event, data, strlen(data), ev, keep);
 }
 
@@ -95,7 +100,7 @@ START_TEST(test_parse_units) {
         LlmEvent ev;
 
         ck_assert_int_eq(
-                parse(LLM_KIND_OLLAMA,
+                parse(&llm_ollama_ops,
                       true,
                       NULL,
                       "{\"message\":{\"content\":\"Hi\"},\"done\":false}",
@@ -105,7 +110,7 @@ START_TEST(test_parse_units) {
         ck_assert_uint_eq(ev.text_len, 2);
         ck_assert(!ev.done);
         ck_assert_int_eq(
-                parse(LLM_KIND_OLLAMA,
+                parse(&llm_ollama_ops,
                       false,
                       NULL,
                       "{\"response\":\"\",\"done\":true,\"prompt_eval_count\":12,\"eval_count\":34}",
@@ -117,7 +122,7 @@ START_TEST(test_parse_units) {
         ck_assert_int_eq(ev.completion_tokens, 34);
 
         ck_assert_int_eq(
-                parse(LLM_KIND_OPENAI,
+                parse(&llm_openai_ops,
                       true,
                       NULL,
                       "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"yo\"},\"finish_reason\":null}]}",
@@ -126,7 +131,7 @@ START_TEST(test_parse_units) {
                 0);
         ck_assert_int_eq(strncmp(ev.text, "yo", ev.text_len), 0);
         ck_assert_int_eq(
-                parse(LLM_KIND_OPENAI,
+                parse(&llm_openai_ops,
                       true,
                       NULL,
                       "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}",
@@ -134,11 +139,11 @@ START_TEST(test_parse_units) {
                       &k4),
                 0);
         ck_assert_int_eq(ev.completion_tokens, 4);
-        ck_assert_int_eq(parse(LLM_KIND_OPENAI, true, NULL, "[DONE]", &ev, &k7), 0);
+        ck_assert_int_eq(parse(&llm_openai_ops, true, NULL, "[DONE]", &ev, &k7), 0);
         ck_assert(ev.done);
 
         ck_assert_int_eq(
-                parse(LLM_KIND_ANTHROPIC,
+                parse(&llm_anthropic_ops,
                       true,
                       "content_block_delta",
                       "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
@@ -148,7 +153,7 @@ START_TEST(test_parse_units) {
                 0);
         ck_assert_uint_eq(ev.text_len, 3);
         ck_assert_int_eq(
-                parse(LLM_KIND_ANTHROPIC,
+                parse(&llm_anthropic_ops,
                       true,
                       "message_delta",
                       "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},"
@@ -165,13 +170,13 @@ START_TEST(test_parse_errors) {
         json_object *k = NULL;
         LlmEvent ev;
 
-        ck_assert_int_eq(parse(LLM_KIND_OLLAMA, true, NULL, "{\"message\":", &ev, &k), -EBADMSG);
-        ck_assert_int_eq(parse(LLM_KIND_OPENAI, true, NULL, "[1,2]", &ev, &k), -EBADMSG);
+        ck_assert_int_eq(parse(&llm_ollama_ops, true, NULL, "{\"message\":", &ev, &k), -EBADMSG);
+        ck_assert_int_eq(parse(&llm_openai_ops, true, NULL, "[1,2]", &ev, &k), -EBADMSG);
         ck_assert_int_eq(
-                parse(LLM_KIND_OLLAMA, true, NULL, "{\"error\":\"model not loaded\"}", &ev, &k), -EPROTO);
+                parse(&llm_ollama_ops, true, NULL, "{\"error\":\"model not loaded\"}", &ev, &k), -EPROTO);
         ck_assert_str_eq(ev.error, "model not loaded");
         ck_assert_int_eq(
-                parse(LLM_KIND_ANTHROPIC,
+                parse(&llm_anthropic_ops,
                       true,
                       "error",
                       "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
@@ -183,6 +188,19 @@ START_TEST(test_parse_errors) {
 }
 END_TEST
 
+START_TEST(test_kinds_by_name) {
+        char names[64];
+
+        ck_assert_ptr_eq(llm_kinds_find("ollama"), &llm_ollama_ops);
+        ck_assert_ptr_eq(llm_kinds_find("openai"), &llm_openai_ops);
+        ck_assert_ptr_eq(llm_kinds_find("anthropic"), &llm_anthropic_ops);
+        ck_assert_ptr_null(llm_kinds_find("gpt"));
+        ck_assert_ptr_null(llm_kinds_find(NULL));
+        llm_kinds_names(names, sizeof(names));
+        ck_assert_str_eq(names, "ollama, openai, anthropic");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("llm-provider");
         TCase *tc = tcase_create("core");
@@ -191,6 +209,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_build_openai_and_anthropic);
         tcase_add_test(tc, test_parse_units);
         tcase_add_test(tc, test_parse_errors);
+        tcase_add_test(tc, test_kinds_by_name);
         suite_add_tcase(s, tc);
         return s;
 }
