@@ -12,6 +12,7 @@
 #include "http-client.h"
 #include "json-util.h"
 #include "llm-breaker.h"
+#include "llm-text.h"
 #include "llm-upstream.h"
 
 #define POOL_MAX 64
@@ -187,10 +188,8 @@ typedef struct Transfer {
         CURL *curl;
         uint64_t start_ms, last_data_ms, last_idle_call_ms;
         bool checked_status, error_status, got_data, done, aborted;
-        char *line;
-        size_t line_len, line_cap;
-        char *sse_data; /* accumulated data: lines of the current SSE event */
-        size_t sse_len, sse_cap;
+        LlmText line;
+        LlmText sse_data; /* accumulated data: lines of the current SSE event */
         char sse_event[64];
         char errbody[ERROR_BODY_MAX + 1];
         size_t errbody_len;
@@ -207,24 +206,6 @@ static void fail(Transfer *t, LlmFailure f, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(t->a->detail, sizeof(t->a->detail), fmt, ap);
         va_end(ap);
-}
-
-static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n) {
-        if (*len + n + 1 > *cap) {
-                size_t want = MAX(*cap * 2, *len + n + 1);
-                char *b;
-                if (want > LINE_MAX_BYTES + 1)
-                        return -E2BIG;
-                b = realloc(*buf, MAX(want, (size_t) 256));
-                if (!b)
-                        return -ENOMEM;
-                *buf = b;
-                *cap = MAX(want, (size_t) 256);
-        }
-        memcpy(*buf + *len, p, n);
-        *len += n;
-        (*buf)[*len] = '\0';
-        return 0;
 }
 
 /* One parsed unit to the caller. */
@@ -276,12 +257,12 @@ static int sse_line(Transfer *t, char *l, size_t n) {
         int r;
 
         if (n == 0) { /* end of an event */
-                if (t->sse_len == 0) {
+                if (t->sse_data.len == 0) {
                         t->sse_event[0] = '\0';
                         return 0;
                 }
-                r = deliver(t, t->sse_event[0] ? t->sse_event : NULL, t->sse_data, t->sse_len);
-                t->sse_len = 0;
+                r = deliver(t, t->sse_event[0] ? t->sse_event : NULL, t->sse_data.p, t->sse_data.len);
+                llm_text_clear(&t->sse_data);
                 t->sse_event[0] = '\0';
                 return r;
         }
@@ -290,9 +271,9 @@ static int sse_line(Transfer *t, char *l, size_t n) {
         if ((v = startswith(l, "data:"))) {
                 if (*v == ' ')
                         v++;
-                if (t->sse_len > 0 && append(&t->sse_data, &t->sse_len, &t->sse_cap, "\n", 1) < 0)
+                if (t->sse_data.len > 0 && llm_text_append(&t->sse_data, "\n", 1, LINE_MAX_BYTES) < 0)
                         return -E2BIG;
-                return append(&t->sse_data, &t->sse_len, &t->sse_cap, v, n - (size_t) (v - l));
+                return llm_text_append(&t->sse_data, v, n - (size_t) (v - l), LINE_MAX_BYTES);
         }
         if ((v = startswith(l, "event:"))) {
                 if (*v == ' ')
@@ -350,7 +331,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 size_t k = nl ? (size_t) (nl - (p + i)) : n - i;
                 int r;
 
-                if (append(&t->line, &t->line_len, &t->line_cap, p + i, k) < 0) {
+                if (llm_text_append(&t->line, p + i, k, LINE_MAX_BYTES) < 0) {
                         fail(t,
                              LLM_FAIL_PROTOCOL,
                              "a stream line of the backend exceeds %d bytes",
@@ -361,10 +342,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 i += k;
                 if (!nl)
                         break;
-                r = line_done(t, t->line, t->line_len);
-                t->line_len = 0;
-                if (t->line)
-                        t->line[0] = '\0';
+                r = line_done(t, t->line.p, t->line.len);
+                llm_text_clear(&t->line);
                 if (r < 0) {
                         t->aborted = true;
                         return 0; /* CURLE_WRITE_ERROR: closes the upstream connection */
@@ -507,16 +486,16 @@ int llm_upstream_run(
                 /* A trailing line without newline still counts. */
                 int k = 0;
 
-                if (t.line_len > 0)
-                        k = line_done(&t, t.line, t.line_len);
-                if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_len > 0)
+                if (t.line.len > 0)
+                        k = line_done(&t, t.line.p, t.line.len);
+                if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_data.len > 0)
                         (void) sse_line(&t, NULL, 0);
                 if (!t.done)
                         fail(&t, LLM_FAIL_PROTOCOL, "the backend's stream ended without its end marker");
                 reusable = t.a->failure == LLM_FAIL_NONE;
         }
         pool_put(&pe, reusable);
-        free(t.line);
-        free(t.sse_data);
+        llm_text_done(&t.line);
+        llm_text_done(&t.sse_data);
         return ret->failure == LLM_FAIL_NONE ? 0 : -EIO;
 }
