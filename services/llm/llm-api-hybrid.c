@@ -223,7 +223,7 @@ int llm_api_hybrid_serve(
                         snprintf(f, sizeof(f), "hybrid.models[%zu]", i);
                         r = llm_api_route(api, a, a->hybrid_models[i], trim, &rt[i]);
                         if (r < 0)
-                                return llm_api_reply_route_error(req, r, &rt[i], f);
+                                return llm_api_reply_route_error(req, a, r, &rt[i], f);
                 }
                 r = llm_hybrid_pick_models(&rt[0], a->hybrid_models[0], &rt[1], a->hybrid_models[1], legs);
                 if (r < 0) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* llm-api-request.c — validation of the generation endpoints' bodies: messages and their
- * content parts (images only as data: URLs, within LLM_MAX_IMAGE_BYTES), the sampling
- * fields, routing hints and the hybrid extension; every error names its field. */
+/* llm-api-request.c — validation of the seed's and OpenAI's generation bodies: the fields
+ * each endpoint takes (any other is a 422 naming it: nothing a client sends is dropped
+ * without a word), tools and tool_choice, response_format, the sampling fields, routing
+ * hints and the hybrid extension; llm-api-content.c reads the messages. */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -9,205 +10,309 @@
 #include "llm-api-internal.h"
 
 void llm_api_request_done(ApiRequest *a) {
-        for (size_t i = 0; i < a->n_messages; i++) {
-                free(a->messages[i].role);
-                free(a->messages[i].content);
-                for (size_t j = 0; j < a->messages[i].n_images; j++) {
-                        free(a->messages[i].images[j].media_type);
-                        free(a->messages[i].images[j].data);
+        llm_api_content_done(a);
+        free(a->tools);
+        free(a->stop);
+        free(a->inputs);
+}
+
+int llm_api_request_members(
+        json_object *o, const char *prefix, const char *const *known, json_object **errs) {
+        int r = 0;
+
+        if (!json_object_is_type(o, json_type_object))
+                return json_errors_add(errs, prefix, "must be an object"), -EINVAL;
+        json_object_object_foreach(o, key, val) {
+                bool ok = false;
+                (void) val;
+
+                for (size_t i = 0; known[i] && !ok; i++)
+                        ok = streq(key, known[i]);
+                if (!ok) {
+                        char f[128];
+                        snprintf(
+                                f,
+                                sizeof(f),
+                                "%s%s%.64s",
+                                strempty(prefix),
+                                isempty(prefix) ? "" : ".",
+                                key);
+                        json_errors_add(errs, f, "is not supported by this gateway");
+                        r = -EINVAL;
                 }
-                free(a->messages[i].images);
         }
-        free(a->messages);
+        return r;
 }
 
-static const char *const image_media_types[] = {
-        "image/png", "image/jpeg", "image/webp", "image/gif", NULL
-};
-
-/* Bytes that base64 text of len decodes to, or -EBADMSG when it is not strict RFC 4648
- * base64 (no whitespace, padding only at the end). */
-static int64_t base64_decoded_len(const char *s, size_t len) {
-        size_t pad = 0;
-
-        if (len == 0 || len % 4 != 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                if (c == '=') {
-                        if (i < len - 2)
-                                return -EBADMSG;
-                        pad++;
-                } else if (
-                        pad > 0 ||
-                        !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                          c == '+' || c == '/'))
-                        return -EBADMSG;
+int llm_api_request_start(
+        HttpRequest *req,
+        LlmApi *api,
+        json_object *body,
+        ApiShape shape,
+        const char *const *known,
+        ApiRequest *a,
+        json_object **errs) {
+        a->shape = shape;
+        a->model = "auto";
+        a->priority = api->default_priority;
+        if (!json_object_is_type(body, json_type_object)) {
+                json_errors_add(errs, "", "the body must be a JSON object");
+                return http_reply_validation(req, *errs), -EINVAL;
         }
-        return (int64_t) (len / 4 * 3 - pad);
-}
-
-/* One {"type":"image_url","image_url":{"url":"data:<type>;base64,<data>"}} part. Only data:
- * URLs: the llm service never fetches anything a client names. */
-static int
-image_part(json_object *part, const char *field, json_object **errs, uint64_t *budget, LlmMessage *msg) {
-        json_object *iu = NULL, *u = NULL;
-        const char *url, *comma, *media = NULL;
-        char f[96];
-        int64_t n;
-        LlmImage *imgs;
-
-        snprintf(f, sizeof(f), "%s.image_url.url", field);
-        json_object_object_get_ex(part, "image_url", &iu);
-        if (json_object_is_type(iu, json_type_object))
-                json_object_object_get_ex(iu, "url", &u);
-        if (!json_object_is_type(u, json_type_string))
-                return json_errors_add(errs, f, "is required: a data:image/...;base64, URL"), -EINVAL;
-        url = json_object_get_string(u);
-        if (startswith(url, "http://") || startswith(url, "https://"))
-                return json_errors_add(
-                               errs,
-                               f,
-                               "http(s) image URLs are not fetched by the llm service; send the image inline "
-                               "as a data:image/png;base64,... URL"),
-                       -EINVAL;
-        if (!startswith(url, "data:"))
-                return json_errors_add(errs, f, "must be a data:image/...;base64, URL"), -EINVAL;
-        comma = strchr(url, ',');
-        for (size_t i = 0; comma && image_media_types[i]; i++) {
-                size_t ml = strlen(image_media_types[i]);
-                if (strncmp(url + 5, image_media_types[i], ml) == 0 && url + 5 + ml + 7 == comma &&
-                    strncmp(url + 5 + ml, ";base64", 7) == 0)
-                        media = image_media_types[i];
-        }
-        if (!media)
-                return json_errors_add(
-                               errs,
-                               f,
-                               "must be data:<type>;base64,<data> with type image/png, image/jpeg, "
-                               "image/webp or image/gif"),
-                       -EINVAL;
-        n = base64_decoded_len(comma + 1, strlen(comma + 1));
-        if (n < 0)
-                return json_errors_add(errs, f, "the data is not valid base64"), -EINVAL;
-        if ((uint64_t) n > *budget)
-                return -EFBIG;
-        *budget -= (uint64_t) n;
-        imgs = reallocarray(msg->images, msg->n_images + 1, sizeof(*imgs));
-        if (!imgs)
-                return -ENOMEM;
-        msg->images = imgs;
-        imgs[msg->n_images] = (LlmImage){ .media_type = strdup(media), .data = strdup(comma + 1) };
-        msg->n_images++;
-        if (!imgs[msg->n_images - 1].media_type || !imgs[msg->n_images - 1].data)
-                return -ENOMEM;
+        if (known)
+                (void) llm_api_request_members(body, "", known, errs);
         return 0;
 }
 
-/* A message's content: a string, or OpenAI's array of {type:"text", text} and
- * {type:"image_url", image_url:{url:"data:..."}} parts (texts are joined). budget: image
- * bytes the request may still carry; -EFBIG when they are exceeded. */
-static int
-message_content(json_object *c, const char *field, json_object **errs, uint64_t *budget, LlmMessage *msg) {
-        _cleanup_free_ char *s = NULL;
-        size_t len = 0;
+void llm_api_request_hints(json_object *body, ApiRequest *a, json_object **errs) {
+        const char *prio = NULL;
+        int r;
 
-        if (json_object_is_type(c, json_type_string)) {
-                s = strdup(json_object_get_string(c));
-                if (!s)
-                        return -ENOMEM;
-                msg->content = TAKE_PTR(s);
-                return 0;
+        if (json_get_string(body, "priority", false, errs, &prio) > 0) {
+                r = llm_priority_from_string(prio);
+                if (r < 0)
+                        json_errors_add(errs, "priority", "must be one of balanced, quality, speed, cost");
+                else
+                        a->priority = (LlmPriority) r;
         }
-        if (json_object_is_type(c, json_type_null)) {
-                msg->content = strdup("");
-                return msg->content ? 0 : -ENOMEM;
-        }
-        if (!json_object_is_type(c, json_type_array))
-                return json_errors_add(errs, field, "must be a string or an array of content parts"),
-                       -EINVAL;
-        for (size_t i = 0; i < json_object_array_length(c); i++) {
-                json_object *part = json_object_array_get_idx(c, i), *t = NULL, *x = NULL;
-                char pf[80];
-                size_t n;
-                char *ns;
-                int r;
+        (void) json_get_string_bounded(body, "task", false, 1, 64, errs, &a->task);
+}
 
-                snprintf(pf, sizeof(pf), "%s[%zu]", field, i);
-                json_object_object_get_ex(part, "type", &t);
-                json_object_object_get_ex(part, "text", &x);
-                if (streq_ptr(json_object_get_string(t), "image_url")) {
-                        r = image_part(part, pf, errs, budget, msg);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (!streq_ptr(json_object_get_string(t), "text") ||
-                    !json_object_is_type(x, json_type_string))
-                        return json_errors_add(
-                                       errs,
-                                       pf,
-                                       "only {\"type\":\"text\",\"text\":...} and "
-                                       "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:...\"}} parts are supported"),
-                               -EINVAL;
-                n = (size_t) json_object_get_string_len(x);
-                ns = realloc(s, len + n + 1);
-                if (!ns)
-                        return -ENOMEM;
-                s = ns;
-                memcpy(s + len, json_object_get_string(x), n);
-                len += n;
-                s[len] = '\0';
+int llm_api_request_too_big(HttpRequest *req, LlmApi *api) {
+        return http_reply_error(
+                       req,
+                       413,
+                       "the images of this request exceed LLM_MAX_IMAGE_BYTES (%" PRIu64
+                       " decoded bytes in all)",
+                       api->config->max_image_bytes),
+               -EINVAL;
+}
+
+int llm_api_request_end(HttpRequest *req, ApiRequest *a, json_object *errs) {
+        if (errs)
+                return http_reply_validation(req, errs), -EINVAL;
+        if (a->messages) {
+                a->call.messages = a->messages;
+                a->call.n_messages = a->n_messages;
         }
-        if (!s && !(s = strdup("")))
-                return -ENOMEM;
-        msg->content = TAKE_PTR(s);
+        a->call.tools = a->tools;
+        a->call.stop = a->stop;
+        a->call.inputs = a->inputs;
         return 0;
 }
 
-static int parse_messages(json_object *arr, ApiRequest *a, uint64_t max_image_bytes, json_object **errs) {
+/* A tool or schema name as OpenAI allows it: 1 to 64 of [A-Za-z0-9_-]. */
+static bool valid_name(const char *s) {
+        size_t n = strlen(s);
+
+        return n >= 1 && n <= 64 &&
+                strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static const char *json_text(json_object *o) {
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+int llm_api_request_tools(
+        json_object *arr,
+        ApiRequest *a,
+        json_object **errs,
+        int (*one)(json_object *t, const char *field, LlmTool *tool, json_object **errs)) {
         size_t n = json_object_array_length(arr);
-        uint64_t budget = max_image_bytes;
 
-        if (n == 0 || n > LLM_API_MAX_MESSAGES)
-                return json_errors_add(errs, "messages", "must hold 1 to %d messages", LLM_API_MAX_MESSAGES),
-                       -EINVAL;
-        a->messages = calloc(n, sizeof(*a->messages));
-        if (!a->messages)
+        if (n == 0 || n > LLM_API_MAX_TOOLS)
+                return json_errors_add(errs, "tools", "must hold 1 to %d tools", LLM_API_MAX_TOOLS), -EINVAL;
+        a->tools = calloc(n, sizeof(*a->tools));
+        if (!a->tools)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                json_object *m = json_object_array_get_idx(arr, i), *role = NULL, *content = NULL;
-                char field[48];
-                int r;
+                char field[32];
 
-                snprintf(field, sizeof(field), "messages[%zu]", i);
-                if (!json_object_is_type(m, json_type_object))
-                        return json_errors_add(errs, field, "must be an object"), -EINVAL;
-                json_object_object_get_ex(m, "role", &role);
-                json_object_object_get_ex(m, "content", &content);
-                snprintf(field, sizeof(field), "messages[%zu].role", i);
-                if (!json_object_is_type(role, json_type_string) ||
-                    !(streq(json_object_get_string(role), "system") ||
-                      streq(json_object_get_string(role), "user") ||
-                      streq(json_object_get_string(role), "assistant") ||
-                      streq(json_object_get_string(role), "developer")))
-                        return json_errors_add(errs, field, "must be one of system, user, assistant"),
-                               -EINVAL;
-                /* OpenAI's newer name for the system role. */
-                a->messages[i].role = strdup(
-                        streq(json_object_get_string(role), "developer") ? "system"
-                                                                         : json_object_get_string(role));
-                a->n_messages = i + 1;
-                if (!a->messages[i].role)
-                        return -ENOMEM;
-                snprintf(field, sizeof(field), "messages[%zu].content", i);
-                if (!content)
-                        return json_errors_add(errs, field, "is required"), -EINVAL;
-                r = message_content(content, field, errs, &budget, &a->messages[i]);
-                a->n_images += a->messages[i].n_images;
-                if (r < 0)
+                snprintf(field, sizeof(field), "tools[%zu]", i);
+                (void) one(json_object_array_get_idx(arr, i), field, &a->tools[i], errs);
+                if (a->tools[i].strict)
+                        a->call.features |= LLM_FEATURE_STRICT_TOOLS;
+        }
+        a->call.n_tools = n;
+        a->call.features |= LLM_FEATURE_TOOLS;
+        return 0;
+}
+
+int llm_api_request_tool(
+        json_object *o,
+        const char *field,
+        const char *schema_key,
+        bool schema_required,
+        LlmTool *tool,
+        json_object **errs) {
+        json_object *schema = NULL;
+
+        if (json_get_string(o, "name", true, errs, &tool->name) > 0 && !valid_name(tool->name))
+                json_errors_add(errs, field, "name must be 1 to 64 letters, digits, _ or -");
+        (void) json_get_string(o, "description", false, errs, &tool->description);
+        if (json_get_object(o, schema_key, schema_required, errs, &schema) > 0)
+                tool->parameters = json_text(schema);
+        return json_get_bool(o, "strict", false, errs, &tool->strict);
+}
+
+/* {type: "function", function: {name, description, parameters, strict}}. */
+static int openai_tool(json_object *t, const char *field, LlmTool *tool, json_object **errs) {
+        static const char *const known[] = { "type", "function", NULL };
+        static const char *const known_f[] = { "name", "description", "parameters", "strict", NULL };
+        json_object *f = NULL;
+        const char *type = NULL;
+        char ff[48];
+
+        if (llm_api_request_members(t, field, known, errs) < 0)
+                return -EINVAL;
+        if (json_get_string(t, "type", true, errs, &type) > 0 && !streq(type, "function"))
+                json_errors_add(errs, field, "type must be \"function\"");
+        if (json_get_object(t, "function", true, errs, &f) <= 0)
+                return -EINVAL;
+        snprintf(ff, sizeof(ff), "%s.function", field);
+        if (llm_api_request_members(f, ff, known_f, errs) < 0)
+                return -EINVAL;
+        return llm_api_request_tool(f, ff, "parameters", false, tool, errs);
+}
+
+static bool has_tool(const ApiRequest *a, const char *name) {
+        for (size_t i = 0; i < a->call.n_tools; i++)
+                if (streq_ptr(a->tools[i].name, name))
+                        return true;
+        return false;
+}
+
+/* tool_choice: "none", "auto", "required" or {type: "function", function: {name}}, which
+ * must name one of the tools; parallel_tool_calls: false asks for one call at most. */
+static void parse_tool_choice(json_object *body, ApiRequest *a, json_object **errs) {
+        json_object *tc = NULL;
+        bool parallel = true;
+
+        if (json_get_bool(body, "parallel_tool_calls", false, errs, &parallel) > 0 && !parallel && a->tools)
+                a->call.features |= LLM_FEATURE_SERIAL_TOOLS;
+        if (!json_object_object_get_ex(body, "tool_choice", &tc))
+                return;
+        if (!a->tools) {
+                json_errors_add(errs, "tool_choice", "needs tools");
+                return;
+        }
+        if (json_object_is_type(tc, json_type_string)) {
+                const char *s = json_object_get_string(tc);
+                if (streq(s, "auto"))
+                        a->call.tool_choice = LLM_TOOL_CHOICE_AUTO;
+                else if (streq(s, "none"))
+                        a->call.tool_choice = LLM_TOOL_CHOICE_NONE;
+                else if (streq(s, "required")) {
+                        a->call.tool_choice = LLM_TOOL_CHOICE_REQUIRED;
+                        a->call.features |= LLM_FEATURE_TOOL_REQUIRED;
+                } else
+                        json_errors_add(errs, "tool_choice", "must be none, auto, required or a function");
+                return;
+        }
+        a->call.tool_choice_name = json_object_get_string(llm_json_path(tc, "function", "name", NULL));
+        if (!json_object_is_type(tc, json_type_object) ||
+            !streq_ptr(json_object_get_string(llm_json_path(tc, "type", NULL)), "function") ||
+            !has_tool(a, a->call.tool_choice_name)) {
+                json_errors_add(
+                        errs,
+                        "tool_choice",
+                        "must be none, auto, required or {type: function, function: {name}} naming one of the tools");
+                return;
+        }
+        a->call.tool_choice = LLM_TOOL_CHOICE_NAMED;
+        a->call.features |= LLM_FEATURE_TOOL_NAMED;
+}
+
+/* response_format: {type: text}, {type: json_object} or {type: json_schema, json_schema:
+ * {name, description, schema, strict}}. */
+static void parse_response_format(json_object *rf, ApiRequest *a, json_object **errs) {
+        static const char *const known[] = { "type", "json_schema", NULL };
+        static const char *const known_s[] = { "name", "description", "schema", "strict", NULL };
+        json_object *js = NULL, *schema = NULL;
+        const char *type = NULL;
+
+        if (llm_api_request_members(rf, "response_format", known, errs) < 0 ||
+            json_get_string(rf, "type", true, errs, &type) <= 0)
+                return;
+        if (streq(type, "text"))
+                return;
+        if (streq(type, "json_object")) {
+                a->call.output = LLM_OUTPUT_JSON_OBJECT;
+                a->call.features |= LLM_FEATURE_JSON_OBJECT;
+                return;
+        }
+        if (!streq(type, "json_schema")) {
+                json_errors_add(errs, "response_format.type", "must be text, json_object or json_schema");
+                return;
+        }
+        if (json_get_object(rf, "json_schema", true, errs, &js) <= 0 ||
+            llm_api_request_members(js, "response_format.json_schema", known_s, errs) < 0)
+                return;
+        if (json_get_string(js, "name", true, errs, &a->call.output_name) > 0 &&
+            !valid_name(a->call.output_name))
+                json_errors_add(
+                        errs, "response_format.json_schema.name", "must be 1 to 64 letters, digits, _ or -");
+        (void) json_get_string(js, "description", false, errs, &a->call.output_description);
+        if (json_get_object(js, "schema", true, errs, &schema) > 0)
+                a->call.output_schema = json_text(schema);
+        (void) json_get_bool(js, "strict", false, errs, &a->call.output_strict);
+        a->call.output = LLM_OUTPUT_JSON_SCHEMA;
+        a->call.features |= LLM_FEATURE_JSON_SCHEMA;
+}
+
+int llm_api_request_stop(json_object *v, const char *field, ApiRequest *a, json_object **errs) {
+        size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+
+        if (json_object_is_type(v, json_type_null))
+                return 0;
+        if (n == 0 || n > LLM_API_MAX_STOP ||
+            !(json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_array)))
+                return json_errors_add(
+                               errs,
+                               field,
+                               "must be a string or an array of 1 to %d strings",
+                               LLM_API_MAX_STOP),
+                       -EINVAL;
+        a->stop = calloc(n, sizeof(*a->stop));
+        if (!a->stop)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *s =
+                        json_object_is_type(v, json_type_array) ? json_object_array_get_idx(v, i) : v;
+                if (!json_object_is_type(s, json_type_string) || json_object_get_string_len(s) == 0)
+                        return json_errors_add(errs, field, "must hold non-empty strings"), -EINVAL;
+                a->stop[i] = json_object_get_string(s);
+        }
+        a->call.n_stop = n;
+        a->call.features |= LLM_FEATURE_STOP;
+        return 0;
+}
+
+/* stop, seed, presence_penalty, frequency_penalty, user and n (1 only). */
+static int parse_sampling(json_object *body, ApiRequest *a, json_object **errs) {
+        json_object *stop = NULL;
+        int64_t n = 1;
+        int r;
+
+        if (json_object_object_get_ex(body, "stop", &stop)) {
+                r = llm_api_request_stop(stop, "stop", a, errs);
+                if (r == -ENOMEM)
                         return r;
         }
+        if (json_get_int(body, "seed", false, INT64_MIN, INT64_MAX, errs, &a->call.seed) > 0)
+                a->call.features |= LLM_FEATURE_SEED;
+        if (json_get_double(body, "presence_penalty", false, -2, 2, errs, &a->call.presence_penalty) > 0)
+                a->call.features |= LLM_FEATURE_PRESENCE_PENALTY;
+        if (json_get_double(body, "frequency_penalty", false, -2, 2, errs, &a->call.frequency_penalty) > 0)
+                a->call.features |= LLM_FEATURE_FREQUENCY_PENALTY;
+        if (json_get_string_bounded(body, "user", false, 1, 256, errs, &a->call.user) > 0)
+                a->call.features |= LLM_FEATURE_USER;
+        if (json_get_int(body, "n", false, 1, 128, errs, &n) > 0 && n != 1)
+                json_errors_add(
+                        errs,
+                        "n",
+                        "only 1 is supported: one answer per request (hybrid: {\"mode\": \"both\"} gives two "
+                        "answers from two backends)");
         return 0;
 }
 
@@ -268,34 +373,77 @@ static void parse_hybrid(json_object *hy, ApiRequest *a, json_object **errs) {
         a->hybrid = true;
 }
 
+/* The fields each endpoint takes. */
+typedef struct Field {
+        const char *name;
+        unsigned shapes; /* 1 << ApiShape */
+} Field;
+
+#define SEED ((1u << SHAPE_SEED_COMPLETION) | (1u << SHAPE_SEED_CHAT))
+#define OPENAI ((1u << SHAPE_OPENAI_CHAT) | (1u << SHAPE_OPENAI_TEXT))
+#define CHAT ((1u << SHAPE_SEED_CHAT) | (1u << SHAPE_OPENAI_CHAT))
+#define PROMPT ((1u << SHAPE_SEED_COMPLETION) | (1u << SHAPE_OPENAI_TEXT))
+#define ALL (SEED | OPENAI)
+
+static const Field fields[] = {
+        { "model", ALL },
+        { "messages", CHAT },
+        { "prompt", PROMPT },
+        { "max_tokens", ALL },
+        { "max_completion_tokens", ALL },
+        { "temperature", ALL },
+        { "top_p", ALL },
+        { "stream", ALL },
+        { "stream_options", ALL },
+        { "stop", ALL },
+        { "seed", ALL },
+        { "presence_penalty", ALL },
+        { "frequency_penalty", ALL },
+        { "user", ALL },
+        { "n", OPENAI },
+        { "response_format", SEED | (1u << SHAPE_OPENAI_CHAT) },
+        { "tools", CHAT },
+        { "tool_choice", CHAT },
+        { "parallel_tool_calls", CHAT },
+        { "auto_select", SEED },
+        { "priority", ALL },
+        { "task", ALL },
+        { "hybrid", ALL },
+};
+
+static void check_fields(json_object *body, ApiShape shape, json_object **errs) {
+        json_object_object_foreach(body, key, val) {
+                bool ok = false;
+                (void) val;
+
+                for (size_t i = 0; i < ELEMENTSOF(fields) && !ok; i++)
+                        ok = streq(key, fields[i].name) && (fields[i].shapes & (1u << shape));
+                if (!ok)
+                        json_errors_add(errs, key, "is not supported by this endpoint");
+        }
+}
+
 int llm_api_request_parse(HttpRequest *req, LlmApi *api, json_object *body, ApiShape shape, ApiRequest *a) {
         _cleanup_json_ json_object *errs = NULL;
-        json_object *messages = NULL, *so = NULL, *pv = NULL, *hy = NULL;
-        const char *prio = NULL;
+        json_object *messages = NULL, *so = NULL, *pv = NULL, *hy = NULL, *tools = NULL, *rf = NULL;
         int64_t max_tokens = api->config->default_max_tokens;
         int r;
 
-        a->shape = shape;
-        a->model = "auto";
-        a->priority = api->default_priority;
-        if (!json_object_is_type(body, json_type_object)) {
-                json_errors_add(&errs, "", "the body must be a JSON object");
-                return http_reply_validation(req, errs), -EINVAL;
-        }
+        if (llm_api_request_start(req, api, body, shape, NULL, a, &errs) < 0)
+                return -EINVAL;
+        check_fields(body, shape, &errs);
         if (shape == SHAPE_SEED_CHAT || shape == SHAPE_OPENAI_CHAT) {
                 if (json_get_array(body, "messages", true, &errs, &messages) > 0) {
-                        r = parse_messages(messages, a, api->config->max_image_bytes, &errs);
+                        r = llm_api_content_messages(messages, a, api->config->max_image_bytes, &errs);
                         if (r == -ENOMEM)
                                 return r;
                         if (r == -EFBIG)
-                                return http_reply_error(
-                                               req,
-                                               413,
-                                               "the images of this request exceed LLM_MAX_IMAGE_BYTES (%" PRIu64
-                                               " decoded bytes in all)",
-                                               api->config->max_image_bytes),
-                                       -EINVAL;
+                                return llm_api_request_too_big(req, api);
                 }
+                if (json_get_array(body, "tools", false, &errs, &tools) > 0 &&
+                    llm_api_request_tools(tools, a, &errs, openai_tool) == -ENOMEM)
+                        return -ENOMEM;
+                parse_tool_choice(body, a, &errs);
         } else if (
                 shape == SHAPE_OPENAI_TEXT && json_object_object_get_ex(body, "prompt", &pv) &&
                 json_object_is_type(pv, json_type_array)) {
@@ -317,18 +465,24 @@ int llm_api_request_parse(HttpRequest *req, LlmApi *api, json_object *body, ApiS
                 json_get_double(body, "temperature", false, 0, 2, &errs, &a->call.temperature) > 0;
         a->call.has_top_p = json_get_double(body, "top_p", false, 0, 1, &errs, &a->call.top_p) > 0;
         (void) json_get_bool(body, "stream", false, &errs, &a->stream);
-        if (json_get_object(body, "stream_options", false, &errs, &so) > 0)
+        if (json_get_object(body, "stream_options", false, &errs, &so) > 0 &&
+            llm_api_request_members(
+                    so, "stream_options", (const char *const[]){ "include_usage", NULL }, &errs) >= 0)
                 (void) json_get_bool(so, "include_usage", false, &errs, &a->include_usage);
-        if (json_get_string(body, "priority", false, &errs, &prio) > 0) {
-                r = llm_priority_from_string(prio);
-                if (r < 0)
-                        json_errors_add(&errs, "priority", "must be one of balanced, quality, speed, cost");
-                else
-                        a->priority = (LlmPriority) r;
-        }
-        (void) json_get_string_bounded(body, "task", false, 1, 64, &errs, &a->task);
-        if (json_get_object(body, "hybrid", false, &errs, &hy) > 0)
+        if (json_get_object(body, "response_format", false, &errs, &rf) > 0)
+                parse_response_format(rf, a, &errs);
+        r = parse_sampling(body, a, &errs);
+        if (r < 0)
+                return r;
+        llm_api_request_hints(body, a, &errs);
+        if (json_get_object(body, "hybrid", false, &errs, &hy) > 0) {
                 parse_hybrid(hy, a, &errs);
+                if (a->tools)
+                        json_errors_add(
+                                &errs,
+                                "hybrid",
+                                "does not combine with tools: one answer's tool calls, not two");
+        }
         if (shape == SHAPE_SEED_COMPLETION || shape == SHAPE_SEED_CHAT) {
                 bool auto_select = true;
                 /* The seed's auto_select=false means "use the model I named, no routing". */
@@ -336,11 +490,5 @@ int llm_api_request_parse(HttpRequest *req, LlmApi *api, json_object *body, ApiS
                     streq(a->model, "auto"))
                         json_errors_add(&errs, "model", "auto_select=false needs an explicit model");
         }
-        if (errs)
-                return http_reply_validation(req, errs), -EINVAL;
-        if (a->messages) {
-                a->call.messages = a->messages;
-                a->call.n_messages = a->n_messages;
-        }
-        return 0;
+        return llm_api_request_end(req, a, errs);
 }

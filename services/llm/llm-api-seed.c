@@ -10,13 +10,16 @@ static bool is_chat(const ApiReply *x) {
         return x->a->shape == SHAPE_SEED_CHAT;
 }
 
-static json_object *assistant_message(const char *text, size_t len) {
+/* The assistant's message, with its tool calls as OpenAI writes them (tools may be NULL). */
+static json_object *assistant_message(const char *text, size_t len, const LlmToolCalls *tools) {
         json_object *m = json_object_new_object();
 
         if (!m)
                 return NULL;
         json_object_object_add(m, "role", json_object_new_string("assistant"));
         json_object_object_add(m, "content", json_object_new_string_len(text, (int) len));
+        if (tools && tools->n > 0)
+                json_object_object_add(m, "tool_calls", llm_api_tool_calls_json(tools));
         return m;
 }
 
@@ -55,7 +58,7 @@ static int stream_text(ApiReply *x, const char *text, size_t len) {
                 return -ENOMEM;
         json_object_object_add(o, "model", json_object_new_string(x->c->model->name));
         if (is_chat(x))
-                json_object_object_add(o, "message", assistant_message(text, len));
+                json_object_object_add(o, "message", assistant_message(text, len, NULL));
         else
                 json_object_object_add(o, "response", json_object_new_string_len(text, (int) len));
         json_object_object_add(o, "done", json_object_new_boolean(false));
@@ -67,9 +70,23 @@ static int stream_close(ApiReply *x, const LlmOutcome *out, const char *reason) 
 
         if (!o)
                 return -ENOMEM;
+        if (out->tools.n > 0) {
+                /* The tool calls, whole, in a line of their own as Ollama sends them. */
+                _cleanup_json_ json_object *t = json_object_new_object();
+                int r;
+
+                if (!t)
+                        return -ENOMEM;
+                json_object_object_add(t, "model", json_object_new_string(out->used->model->name));
+                json_object_object_add(t, "message", assistant_message("", 0, &out->tools));
+                json_object_object_add(t, "done", json_object_new_boolean(false));
+                r = llm_api_write_json(x, "", t, "\n");
+                if (r < 0)
+                        return r;
+        }
         json_object_object_add(o, "model", json_object_new_string(out->used->model->name));
         if (is_chat(x))
-                json_object_object_add(o, "message", assistant_message("", 0));
+                json_object_object_add(o, "message", assistant_message("", 0, NULL));
         else
                 json_object_object_add(o, "response", json_object_new_string(""));
         json_object_object_add(o, "done", json_object_new_boolean(true));
@@ -99,7 +116,7 @@ static int reply(ApiReply *x, const LlmOutcome *out, const char *reason) {
         json_object_object_add(o, "text", json_object_new_string_len(text, (int) x->text.len));
         json_object_object_add(o, "model", json_object_new_string(out->used->model->name));
         if (is_chat(x))
-                json_object_object_add(o, "message", assistant_message(text, x->text.len));
+                json_object_object_add(o, "message", assistant_message(text, x->text.len, &out->tools));
         add_seed_fields(o, x, out, reason);
         return http_reply_json(x->req, 200, o);
 }
@@ -110,4 +127,5 @@ const ApiFormat llm_api_seed_format = {
         .stream_close = stream_close,
         .stream_fail = stream_fail,
         .reply = reply,
+        .feature_fields = llm_api_openai_fields, /* the seed's fields are OpenAI's */
 };

@@ -70,6 +70,21 @@ static int sink_text(void *userdata, const char *text, size_t len) {
         return llm_text_append(&x->text, text, len, 0);
 }
 
+static int sink_tool(void *userdata, const LlmToolDelta *d) {
+        ApiReply *x = userdata;
+
+        /* Buffered answers take the assembled calls from the outcome. */
+        return x->a->stream && x->format->stream_tool ? x->format->stream_tool(x, d) : 0;
+}
+
+static int sink_embeddings(void *userdata, json_object *vectors) {
+        ApiReply *x = userdata;
+
+        json_object_put(x->vectors);
+        x->vectors = json_object_get(vectors);
+        return 0;
+}
+
 static int sink_idle(void *userdata) {
         ApiReply *x = userdata;
 
@@ -89,6 +104,8 @@ void llm_api_sink(ApiReply *x, LlmSink *ret) {
         *ret = (LlmSink){
                 .begin = sink_begin,
                 .text = sink_text,
+                .tool = sink_tool,
+                .embeddings = sink_embeddings,
                 .idle = sink_idle,
                 .reset = x->a->stream ? NULL : sink_reset,
                 .userdata = x,
@@ -109,7 +126,7 @@ json_object *llm_api_usage_json(const LlmOutcome *o) {
         return u;
 }
 
-static int selection_reason(const LlmRoute *route, const LlmOutcome *o, char **ret) {
+int llm_api_selection_reason(const LlmRoute *route, const LlmOutcome *o, char **ret) {
         if (o->fallback)
                 return asprintf(
                                ret,
@@ -121,6 +138,32 @@ static int selection_reason(const LlmRoute *route, const LlmOutcome *o, char **r
                         : 0;
         *ret = strdup(route->reason);
         return *ret ? 0 : -ENOMEM;
+}
+
+json_object *llm_api_tool_calls_json(const LlmToolCalls *t) {
+        _cleanup_json_ json_object *arr = json_object_new_array_ext((int) t->n);
+
+        if (!arr)
+                return NULL;
+        for (size_t i = 0; i < t->n; i++) {
+                json_object *c = json_object_new_object(), *f = json_object_new_object();
+
+                if (!c || !f || json_object_array_add(arr, c) < 0) {
+                        json_object_put(c);
+                        json_object_put(f);
+                        return NULL;
+                }
+                json_object_object_add(c, "id", json_object_new_string(t->calls[i].id));
+                json_object_object_add(c, "type", json_object_new_string("function"));
+                json_object_object_add(f, "name", json_object_new_string(t->calls[i].name));
+                json_object_object_add(
+                        f,
+                        "arguments",
+                        json_object_new_string_len(
+                                t->calls[i].arguments.p, (int) t->calls[i].arguments.len));
+                json_object_object_add(c, "function", f);
+        }
+        return TAKE_PTR(arr);
 }
 
 int llm_api_finish(ApiReply *x, const LlmOutcome *out, const char *reason) {
@@ -145,7 +188,7 @@ int llm_api_fail_stream(ApiReply *x, const LlmOutcome *out) {
         return r;
 }
 
-static int reply_failure(HttpRequest *req, const LlmOutcome *out, const LlmRoute *route) {
+int llm_api_reply_failure(HttpRequest *req, const LlmOutcome *out, const LlmRoute *route) {
         if (out->retry_after_ms > 0) {
                 char v[32];
                 snprintf(v, sizeof(v), "%" PRIu64, (out->retry_after_ms + 999) / 1000);
@@ -162,15 +205,24 @@ static int reply_failure(HttpRequest *req, const LlmOutcome *out, const LlmRoute
 }
 
 static int needed_tokens(const ApiRequest *a, bool trim) {
-        int64_t t;
+        int64_t t = 0;
 
+        /* The tools' definitions are part of the prompt. */
+        for (size_t i = 0; i < a->call.n_tools; i++)
+                t += llm_tokens_estimate_text(a->tools[i].name, strlen(a->tools[i].name)) +
+                        llm_tokens_estimate_text(
+                                a->tools[i].description, strlen(strempty(a->tools[i].description))) +
+                        llm_tokens_estimate_text(
+                                a->tools[i].parameters, strlen(strempty(a->tools[i].parameters)));
+        if (a->inputs)
+                return 0; /* embeddings: the backend says when an input is too long */
         if (!a->messages)
-                t = llm_tokens_estimate_text(a->call.prompt, strlen(strempty(a->call.prompt)));
+                t += llm_tokens_estimate_text(a->call.prompt, strlen(strempty(a->call.prompt)));
         else if (!trim)
-                t = llm_tokens_estimate_messages(a->messages, a->n_messages);
+                t += llm_tokens_estimate_messages(a->messages, a->n_messages);
         else {
                 /* Trimming can drop all history but the system messages and the newest one. */
-                t = llm_tokens_estimate_messages(&a->messages[a->n_messages - 1], 1);
+                t += llm_tokens_estimate_messages(&a->messages[a->n_messages - 1], 1);
                 for (size_t i = 0; i + 1 < a->n_messages; i++)
                         if (streq(a->messages[i].role, "system"))
                                 t += llm_tokens_estimate_messages(&a->messages[i], 1) - 3;
@@ -178,19 +230,29 @@ static int needed_tokens(const ApiRequest *a, bool trim) {
         return (int) MIN(t + a->call.max_tokens, (int64_t) INT32_MAX);
 }
 
-int llm_api_reply_route_error(HttpRequest *req, int r, const LlmRoute *route, const char *field) {
+int llm_api_reply_route_error(
+        HttpRequest *req, const ApiRequest *a, int r, const LlmRoute *route, const char *field) {
+        _cleanup_json_ json_object *errs = NULL;
+
+        if (r == -EPROTONOSUPPORT) {
+                /* The field that asks for what no backend of the route honours. */
+                for (size_t i = 0; i < _LLM_FEATURE_COUNT; i++)
+                        if (route->missing & (1u << i)) {
+                                json_errors_add(
+                                        &errs,
+                                        a->format->feature_fields[i],
+                                        "cannot be honoured: %s; name a model whose backend can, or leave it out",
+                                        route->reason);
+                                break;
+                        }
+                return http_reply_validation(req, errs);
+        }
         if (r == -EMEDIUMTYPE || (r == -ENOENT && !streq(field, "model"))) {
-                _cleanup_json_ json_object *errs = NULL;
                 json_errors_add(&errs, field, "%s", route->reason);
                 return http_reply_validation(req, errs);
         }
         if (r == -ENOMEDIUM)
-                return http_reply_error(
-                        req,
-                        503,
-                        "%s: add a multimodal model (e.g. an Ollama llava) with \"vision\": true to "
-                        "LLM_BACKENDS_FILE; see docs/llm.md",
-                        route->reason);
+                return http_reply_error(req, 503, "%s; see docs/llm.md", route->reason);
         if (r == -ENOENT)
                 return http_reply_error(
                         req, 404, "%s; GET /v1/models lists the configured models", route->reason);
@@ -200,21 +262,30 @@ int llm_api_reply_route_error(HttpRequest *req, int r, const LlmRoute *route, co
 }
 
 int llm_api_route(LlmApi *api, const ApiRequest *a, const char *model, bool trim, LlmRoute *ret) {
-        return llm_router_route(
-                &api->gateway.config,
-                model,
-                a->priority,
-                a->task,
-                needed_tokens(a, trim),
-                a->n_images > 0,
-                ret);
+        LlmNeeds needs = {
+                .tokens = needed_tokens(a, trim),
+                .vision = a->n_images > 0,
+                .embeddings = a->inputs != NULL,
+                .features = a->call.features,
+        };
+
+        return llm_router_route(&api->gateway.config, model, a->priority, a->task, &needs, ret);
 }
 
 /* ---- the one flow every generation endpoint follows ------------------------------- */
 
 static const ApiFormat *format_of(ApiShape shape) {
-        return shape == SHAPE_OPENAI_CHAT || shape == SHAPE_OPENAI_TEXT ? &llm_api_openai_format
-                                                                        : &llm_api_seed_format;
+        switch (shape) {
+        case SHAPE_OPENAI_CHAT:
+        case SHAPE_OPENAI_TEXT:
+                return &llm_api_openai_format;
+        case SHAPE_MESSAGES:
+                return &llm_api_anthropic_format;
+        case SHAPE_EMBEDDINGS:
+                return &llm_api_embed_format;
+        default:
+                return &llm_api_seed_format;
+        }
 }
 
 static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
@@ -224,16 +295,25 @@ static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
         bool trim = shape == SHAPE_SEED_CHAT;
         LlmOutcome out;
         LlmRoute route;
-        ApiReply x = {
-                .req = req, .a = &a, .format = format_of(shape), .route = &route, .created = time(NULL)
-        };
+        ApiReply x = { .req = req,
+                       .a = &a,
+                       .format = format_of(shape),
+                       .route = &route,
+                       .created = time(NULL),
+                       .block = -1 };
         LlmSink sink;
         int r;
 
+        a.format = x.format;
         r = http_request_parse_json(req, &body);
         if (r < 0)
                 return 0;
-        r = llm_api_request_parse(req, api, body, shape, &a);
+        if (shape == SHAPE_MESSAGES)
+                r = llm_api_messages_parse(req, api, body, &a);
+        else if (shape == SHAPE_EMBEDDINGS)
+                r = llm_api_embed_parse(req, api, body, &a);
+        else
+                r = llm_api_request_parse(req, api, body, shape, &a);
         if (r == -EINVAL)
                 return 0;
         if (r < 0)
@@ -245,34 +325,33 @@ static int serve(HttpRequest *req, LlmApi *api, ApiShape shape) {
                 x.id,
                 sizeof(x.id),
                 "%s-%.40s",
-                shape == SHAPE_OPENAI_CHAT ? "chatcmpl" : "cmpl",
+                shape == SHAPE_OPENAI_CHAT        ? "chatcmpl"
+                        : shape == SHAPE_MESSAGES ? "msg"
+                                                  : "cmpl",
                 http_request_id(req));
         if (a.hybrid && a.hybrid_models[0])
                 return llm_api_hybrid_serve(req, api, &a, NULL, trim, &x);
         r = llm_api_route(api, &a, a.model, trim, &route);
         if (r < 0)
-                return llm_api_reply_route_error(req, r, &route, "model");
+                return llm_api_reply_route_error(req, &a, r, &route, "model");
         if (a.hybrid)
                 return llm_api_hybrid_serve(req, api, &a, &route, trim, &x);
 
         llm_api_sink(&x, &sink);
         r = llm_gateway_run(&api->gateway, &route, &a.call, trim, &sink, &out);
-        if (r == -ENOMEM) {
-                llm_text_done(&x.text);
-                return r;
-        }
-        if (r < 0) {
-                llm_text_done(&x.text);
-                if (out.failure == LLM_FAIL_CLIENT_GONE)
-                        return 0; /* nobody to tell; the stream is abandoned */
-                if (out.streamed && a.stream)
-                        return llm_api_fail_stream(&x, &out) < 0 ? 0 : 0;
-                return reply_failure(req, &out, &route);
-        }
-        r = selection_reason(&route, &out, &reason);
-        if (r >= 0)
-                r = llm_api_finish(&x, &out, reason);
+        if (r >= 0) {
+                r = llm_api_selection_reason(&route, &out, &reason);
+                if (r >= 0)
+                        r = llm_api_finish(&x, &out, reason);
+        } else if (r == -EIO && out.failure == LLM_FAIL_CLIENT_GONE)
+                r = 0; /* nobody to tell; the stream is abandoned */
+        else if (r == -EIO && out.streamed && a.stream)
+                r = llm_api_fail_stream(&x, &out) < 0 ? 0 : 0;
+        else if (r == -EIO)
+                r = llm_api_reply_failure(req, &out, &route);
+        llm_outcome_done(&out);
         llm_text_done(&x.text);
+        json_object_put(x.vectors);
         /* A client that left during the last chunks is no error of ours. */
         return r == -EPIPE ? 0 : r;
 }
@@ -291,6 +370,14 @@ int llm_api_v1_chat_completions(HttpRequest *req, void *userdata) {
 
 int llm_api_v1_completions(HttpRequest *req, void *userdata) {
         return serve(req, userdata, SHAPE_OPENAI_TEXT);
+}
+
+int llm_api_v1_messages(HttpRequest *req, void *userdata) {
+        return serve(req, userdata, SHAPE_MESSAGES);
+}
+
+int llm_api_v1_embeddings(HttpRequest *req, void *userdata) {
+        return serve(req, userdata, SHAPE_EMBEDDINGS);
 }
 
 int llm_api_v1_models(HttpRequest *req, void *userdata) {

@@ -118,6 +118,7 @@ static int parse_model(json_object *o, LlmModel *m, const char *prefix, char **r
         m->in_auto = true;
         (void) json_get_bool(o, "auto", false, &errs, &m->in_auto);
         (void) json_get_bool(o, "vision", false, &errs, &m->vision);
+        (void) json_get_bool(o, "embeddings", false, &errs, &m->embeddings);
         if (errs)
                 return error_from(errs, prefix, ret_error);
         if (streq(name, "auto"))
@@ -228,6 +229,12 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
                 b->n_models = i + 1;
                 if (r < 0)
                         return r;
+                if (b->models[i].embeddings && !b->ops->build_embed)
+                        return errorf(
+                                ret_error,
+                                "%s.embeddings: a backend of kind %s has no embeddings API",
+                                where,
+                                b->ops->name);
                 if (llm_backend_find_model(b, b->models[i].name) != &b->models[i])
                         return errorf(
                                 ret_error, "%s.name: duplicate model \"%s\"", where, b->models[i].name);

@@ -28,8 +28,9 @@ typedef struct LlmModel {
         size_t n_tasks;
         char *fallbacks[LLM_MAX_FALLBACKS]; /* model names tried after this one fails */
         size_t n_fallbacks;
-        bool in_auto; /* may model="auto" choose it (default true) */
-        bool vision;  /* accepts images in chat messages ("vision": true; default false) */
+        bool in_auto;    /* may model="auto" choose it (default true) */
+        bool vision;     /* accepts images in chat messages ("vision": true; default false) */
+        bool embeddings; /* an embeddings model: serves POST /v1/embeddings, nothing else */
 } LlmModel;
 
 typedef struct LlmBackend {

@@ -250,8 +250,10 @@ void llm_hybrid_finish(LlmHybrid *h) {
 }
 
 void llm_hybrid_done(LlmHybrid *h) {
-        for (size_t i = 0; i < 2; i++)
+        for (size_t i = 0; i < 2; i++) {
                 llm_text_done(&h->legs[i].text);
+                llm_outcome_done(&h->legs[i].out);
+        }
         pthread_cond_destroy(&h->cond);
         pthread_mutex_destroy(&h->lock);
 }

@@ -17,6 +17,7 @@
 
 #define POOL_MAX 64
 #define LINE_MAX_BYTES (1024 * 1024)
+#define WHOLE_MAX_BYTES (64 * 1024 * 1024) /* embeddings of many inputs */
 #define ERROR_BODY_MAX 2048
 
 /* A pooled easy handle with the multi handle it runs in: the multi handle holds the
@@ -181,7 +182,7 @@ uint64_t llm_upstream_parse_retry_after(const char *v) {
 
 typedef struct Transfer {
         const LlmBackend *backend;
-        bool chat;
+        LlmParseState parse;
         LlmStreamFormat format;
         const LlmUpstreamCallbacks *cb;
         LlmAttempt *a;
@@ -218,7 +219,7 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
                 return -ECANCELED;
         }
-        r = llm_provider_parse(t->backend->ops, t->chat, event, data, len, &ev, &o);
+        r = llm_provider_parse(t->backend->ops, &t->parse, event, data, len, &ev, &o);
         if (r == -EPROTO) {
                 fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
                 return r;
@@ -226,8 +227,12 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
         if (r < 0) {
                 fail(t,
                      LLM_FAIL_PROTOCOL,
-                     "malformed %s from the backend",
-                     event ? "SSE event" : "stream line");
+                     "malformed %s from the backend%s%s",
+                     t->format == LLM_STREAM_WHOLE ? "answer"
+                             : event               ? "SSE event"
+                                                   : "stream line",
+                     ev.error[0] ? ": " : "",
+                     ev.error);
                 return r;
         }
         if (ev.prompt_tokens >= 0)
@@ -238,12 +243,16 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 snprintf(t->a->finish_reason, sizeof(t->a->finish_reason), "%s", ev.finish_reason);
         if (ev.done)
                 t->done = true;
-        if (ev.text_len > 0 && !t->a->first_byte) {
+        if ((ev.text_len > 0 || ev.n_tools > 0) && !t->a->first_byte) {
                 t->a->first_byte = true;
                 t->a->ttft_ms = llm_now_ms() - t->start_ms;
         }
-        if (ev.text_len > 0 || ev.done) {
+        if (ev.text_len > 0 || ev.n_tools > 0 || ev.embeddings || ev.done) {
                 r = t->cb->event(t->cb->userdata, &ev);
+                if (r == -EPROTO) {
+                        fail(t, LLM_FAIL_PROTOCOL, "the backend's tool calls are malformed or too long");
+                        return r;
+                }
                 if (r < 0) {
                         fail(t, LLM_FAIL_CLIENT_GONE, "the client went away");
                         return r;
@@ -324,6 +333,14 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 memcpy(t->errbody + t->errbody_len, p, k);
                 t->errbody_len += k;
                 t->errbody[t->errbody_len] = '\0';
+                return n;
+        }
+        if (t->format == LLM_STREAM_WHOLE) { /* read at the end */
+                if (llm_text_append(&t->line, p, n, WHOLE_MAX_BYTES) < 0) {
+                        fail(t, LLM_FAIL_PROTOCOL, "the backend's answer exceeds %d bytes", WHOLE_MAX_BYTES);
+                        t->aborted = true;
+                        return 0;
+                }
                 return n;
         }
         for (size_t i = 0; i < n; i++) {
@@ -416,15 +433,11 @@ static void classify_status(Transfer *t) {
 }
 
 int llm_upstream_run(
-        const LlmBackend *b,
-        bool chat,
-        const LlmHttpCall *call,
-        const LlmUpstreamCallbacks *cb,
-        LlmAttempt *ret) {
+        const LlmBackend *b, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret) {
         Transfer t = {
                 .backend = b,
-                .chat = chat,
-                .format = b->ops->stream_format,
+                .parse = { .mode = call->mode, .n_inputs = call->n_inputs, .dimensions = call->dimensions },
+                .format = call->format,
                 .cb = cb,
                 .a = ret,
         };
@@ -486,7 +499,9 @@ int llm_upstream_run(
                 /* A trailing line without newline still counts. */
                 int k = 0;
 
-                if (t.line.len > 0)
+                if (t.format == LLM_STREAM_WHOLE)
+                        k = deliver(&t, NULL, t.line.p ?: "", t.line.len);
+                else if (t.line.len > 0)
                         k = line_done(&t, t.line.p, t.line.len);
                 if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_data.len > 0)
                         (void) sse_line(&t, NULL, 0);

@@ -79,6 +79,8 @@ static const HttpRoute routes[] = {
         { "POST", "/chat", llm_api_chat, 0, &api },
         { "POST", "/v1/chat/completions", llm_api_v1_chat_completions, 0, &api },
         { "POST", "/v1/completions", llm_api_v1_completions, 0, &api },
+        { "POST", "/v1/messages", llm_api_v1_messages, 0, &api },
+        { "POST", "/v1/embeddings", llm_api_v1_embeddings, 0, &api },
         { "GET", "/v1/models", llm_api_v1_models, 0, &api },
 };
 
