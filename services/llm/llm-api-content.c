@@ -78,9 +78,9 @@ image_part(json_object *part, const char *field, json_object **errs, uint64_t *b
         _cleanup_free_ char *media = NULL;
         json_object *u = llm_json_path(part, "image_url", "url", NULL);
         const char *url, *comma;
-        char f[96];
+        char f[LLM_API_FIELD_MAX];
 
-        snprintf(f, sizeof(f), "%s.image_url.url", field);
+        snprintf(f, sizeof(f), "%.96s.image_url.url", field);
         if (!json_object_is_type(u, json_type_string))
                 return json_errors_add(errs, f, "is required: a data:image/...;base64, URL"), -EINVAL;
         url = json_object_get_string(u);
@@ -126,9 +126,9 @@ int llm_api_content_parse(
                 json_object *part = json_object_array_get_idx(c, i);
                 const char *type = json_object_get_string(llm_json_path(part, "type", NULL));
                 json_object *x = llm_json_path(part, "text", NULL);
-                char pf[80];
+                char pf[LLM_API_FIELD_MAX];
 
-                snprintf(pf, sizeof(pf), "%s[%zu]", field, i);
+                snprintf(pf, sizeof(pf), "%.96s[%zu]", field, i);
                 if (images && streq_ptr(type, "image_url"))
                         r = image_part(part, pf, errs, budget, msg);
                 else if (streq_ptr(type, "text") && json_object_is_type(x, json_type_string))
@@ -169,9 +169,9 @@ static int tool_calls(json_object *arr, const char *field, json_object **errs, L
                 json_object *c = json_object_array_get_idx(arr, i), *args;
                 _cleanup_json_ json_object *parsed = NULL;
                 const char *id = NULL, *name = NULL, *type = NULL;
-                char f[96];
+                char f[LLM_API_FIELD_MAX];
 
-                snprintf(f, sizeof(f), "%s[%zu]", field, i);
+                snprintf(f, sizeof(f), "%.96s[%zu]", field, i);
                 if (llm_api_request_members(c, f, known, errs) < 0)
                         return -EINVAL;
                 (void) json_get_string_bounded(c, "id", true, 1, 256, errs, &id);
@@ -179,7 +179,7 @@ static int tool_calls(json_object *arr, const char *field, json_object **errs, L
                         json_errors_add(errs, f, "type must be \"function\"");
                 name = json_object_get_string(llm_json_path(c, "function", "name", NULL));
                 args = llm_json_path(c, "function", "arguments", NULL);
-                snprintf(f, sizeof(f), "%s[%zu].function", field, i);
+                snprintf(f, sizeof(f), "%.96s[%zu].function", field, i);
                 if (isempty(name) || !json_object_is_type(args, json_type_string) ||
                     json_parse_strict(
                             json_object_get_string(args),
@@ -212,7 +212,7 @@ static int message(json_object *m, size_t i, ApiRequest *a, uint64_t *budget, js
         LlmMessage *msg = &a->messages[i];
         json_object *content = NULL, *calls = NULL, *v;
         const char *role = NULL, *id = NULL, *name = NULL;
-        char f[64];
+        char f[LLM_API_FIELD_MAX];
         int r;
 
         snprintf(f, sizeof(f), "messages[%zu]", i);
@@ -298,7 +298,7 @@ int llm_api_content_link_tools(ApiRequest *a, json_object **errs) {
         for (size_t i = 0; i < a->n_messages; i++) {
                 LlmMessage *msg = &a->messages[i];
                 const LlmToolCall *call = NULL;
-                char f[64];
+                char f[LLM_API_FIELD_MAX];
 
                 if (!msg->tool_call_id)
                         continue;

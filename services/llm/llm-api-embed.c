@@ -26,7 +26,7 @@ static int parse_input(json_object *in, ApiRequest *a, json_object **errs) {
         for (size_t i = 0; i < n; i++) {
                 json_object *s =
                         json_object_is_type(in, json_type_array) ? json_object_array_get_idx(in, i) : in;
-                char f[32];
+                char f[LLM_API_FIELD_MAX];
 
                 snprintf(f, sizeof(f), "input[%zu]", i);
                 if (!json_object_is_type(s, json_type_string) || json_object_get_string_len(s) == 0)

@@ -219,7 +219,7 @@ int llm_api_hybrid_serve(
                 LlmRoute rt[2];
 
                 for (size_t i = 0; i < 2; i++) {
-                        char f[32];
+                        char f[LLM_API_FIELD_MAX];
                         snprintf(f, sizeof(f), "hybrid.models[%zu]", i);
                         r = llm_api_route(api, a, a->hybrid_models[i], trim, &rt[i]);
                         if (r < 0)

@@ -17,6 +17,7 @@
 #define LLM_API_MAX_TOOLS 128
 #define LLM_API_MAX_STOP 16
 #define LLM_API_MAX_INPUTS 2048
+#define LLM_API_FIELD_MAX 128 /* a field's name in an error: messages[12].content[3].source */
 
 typedef enum ApiShape {
         SHAPE_SEED_COMPLETION, /* POST /completion */

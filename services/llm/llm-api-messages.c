@@ -26,9 +26,9 @@ static int text_of(json_object *content, const char *field, json_object **errs, 
         for (size_t i = 0;
              json_object_is_type(content, json_type_array) && i < json_object_array_length(content);
              i++) {
-                char f[96];
+                char f[LLM_API_FIELD_MAX];
 
-                snprintf(f, sizeof(f), "%s[%zu]", field, i);
+                snprintf(f, sizeof(f), "%.96s[%zu]", field, i);
                 if (llm_api_request_members(json_object_array_get_idx(content, i), f, known, errs) < 0)
                         return -EINVAL;
         }
@@ -41,7 +41,7 @@ static int tool_result(json_object *b, const char *field, ApiRequest *a, json_ob
         static const char *const known[] = { "type", "tool_use_id", "content", "is_error", NULL };
         json_object *content = NULL;
         const char *id = NULL;
-        char f[96];
+        char f[LLM_API_FIELD_MAX];
         LlmMessage *m;
 
         if (llm_api_request_members(b, field, known, errs) < 0 ||
@@ -54,7 +54,7 @@ static int tool_result(json_object *b, const char *field, ApiRequest *a, json_ob
         if (m->tool_error)
                 a->call.features |= LLM_FEATURE_TOOL_ERROR;
         json_object_object_get_ex(b, "content", &content);
-        snprintf(f, sizeof(f), "%s.content", field);
+        snprintf(f, sizeof(f), "%.96s.content", field);
         return text_of(content, f, errs, m);
 }
 
@@ -64,9 +64,9 @@ static int image(json_object *b, const char *field, uint64_t *budget, LlmMessage
         const char *type = json_object_get_string(llm_json_path(src, "type", NULL));
         const char *media = json_object_get_string(llm_json_path(src, "media_type", NULL));
         const char *data = json_object_get_string(llm_json_path(src, "data", NULL));
-        char f[96];
+        char f[LLM_API_FIELD_MAX];
 
-        snprintf(f, sizeof(f), "%s.source", field);
+        snprintf(f, sizeof(f), "%.96s.source", field);
         if (!streq_ptr(type, "base64") || !media || !data)
                 return json_errors_add(
                                errs,
@@ -118,7 +118,7 @@ static int message(json_object *msg, size_t i, ApiRequest *a, uint64_t *budget, 
         const char *role = NULL;
         LlmText text = {};
         LlmMessage *m = NULL;
-        char f[64];
+        char f[LLM_API_FIELD_MAX];
         int r = 0;
 
         snprintf(f, sizeof(f), "messages[%zu]", i);
@@ -141,7 +141,7 @@ static int message(json_object *msg, size_t i, ApiRequest *a, uint64_t *budget, 
                 json_object *b = json_object_array_get_idx(content, j);
                 const char *type = json_object_get_string(llm_json_path(b, "type", NULL));
                 bool user = streq(role, "user");
-                char bf[96];
+                char bf[LLM_API_FIELD_MAX];
 
                 snprintf(bf, sizeof(bf), "messages[%zu].content[%zu]", i, j);
                 if (user && streq_ptr(type, "tool_result")) {

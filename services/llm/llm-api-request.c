@@ -126,7 +126,7 @@ int llm_api_request_tools(
         if (!a->tools)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                char field[32];
+                char field[LLM_API_FIELD_MAX];
 
                 snprintf(field, sizeof(field), "tools[%zu]", i);
                 (void) one(json_object_array_get_idx(arr, i), field, &a->tools[i], errs);
@@ -161,7 +161,7 @@ static int openai_tool(json_object *t, const char *field, LlmTool *tool, json_ob
         static const char *const known_f[] = { "name", "description", "parameters", "strict", NULL };
         json_object *f = NULL;
         const char *type = NULL;
-        char ff[48];
+        char ff[LLM_API_FIELD_MAX];
 
         if (llm_api_request_members(t, field, known, errs) < 0)
                 return -EINVAL;
@@ -169,7 +169,7 @@ static int openai_tool(json_object *t, const char *field, LlmTool *tool, json_ob
                 json_errors_add(errs, field, "type must be \"function\"");
         if (json_get_object(t, "function", true, errs, &f) <= 0)
                 return -EINVAL;
-        snprintf(ff, sizeof(ff), "%s.function", field);
+        snprintf(ff, sizeof(ff), "%.96s.function", field);
         if (llm_api_request_members(f, ff, known_f, errs) < 0)
                 return -EINVAL;
         return llm_api_request_tool(f, ff, "parameters", false, tool, errs);
@@ -324,7 +324,7 @@ static void parse_hybrid(json_object *hy, ApiRequest *a, json_object **errs) {
 
         json_object_object_foreach(hy, key, val) {
                 (void) val;
-                char f[64];
+                char f[LLM_API_FIELD_MAX];
 
                 if (streq(key, "mode") || streq(key, "models"))
                         continue;
@@ -355,7 +355,7 @@ static void parse_hybrid(json_object *hy, ApiRequest *a, json_object **errs) {
                 else
                         for (size_t i = 0; i < 2; i++) {
                                 json_object *v = json_object_array_get_idx(models, i);
-                                char f[32];
+                                char f[LLM_API_FIELD_MAX];
 
                                 snprintf(f, sizeof(f), "hybrid.models[%zu]", i);
                                 if (!json_object_is_type(v, json_type_string) ||

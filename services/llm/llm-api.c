@@ -236,15 +236,16 @@ int llm_api_reply_route_error(
 
         if (r == -EPROTONOSUPPORT) {
                 /* The field that asks for what no backend of the route honours. */
-                for (size_t i = 0; i < _LLM_FEATURE_COUNT; i++)
-                        if (route->missing & (1u << i)) {
-                                json_errors_add(
-                                        &errs,
-                                        a->format->feature_fields[i],
-                                        "cannot be honoured: %s; name a model whose backend can, or leave it out",
-                                        route->reason);
-                                break;
-                        }
+                const char *f = field;
+
+                for (size_t i = 0; i < _LLM_FEATURE_COUNT && f == field; i++)
+                        if (route->missing & (1u << i))
+                                f = a->format->feature_fields[i];
+                json_errors_add(
+                        &errs,
+                        f,
+                        "cannot be honoured: %s; name a model whose backend can, or leave it out",
+                        route->reason);
                 return http_reply_validation(req, errs);
         }
         if (r == -EMEDIUMTYPE || (r == -ENOENT && !streq(field, "model"))) {
