@@ -4,6 +4,7 @@
 // and tool-KIND, a backend of any kind.
 // Usage: node anthropic.mjs http://127.0.0.1:PORT KIND
 import Anthropic from "@anthropic-ai/sdk";
+import { check, done, expect } from "./tap.mjs";
 
 const [baseURL, kind] = process.argv.slice(2);
 const client = new Anthropic({ baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 });
@@ -14,22 +15,6 @@ const tools = [
     input_schema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
   },
 ];
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
-  }
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
 await check("messages.create()", async () => {
   const m = await client.messages.create({
     model: `echo-${kind}`,
@@ -109,5 +94,4 @@ await check("errors surface as APIError with the status", async () => {
   }
 });
 
-console.log(`anthropic client: ${failed === 0 ? "all passed" : failed + " failed"}`);
-process.exit(failed === 0 ? 0 : 1);
+done("anthropic client");

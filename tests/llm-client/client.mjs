@@ -6,26 +6,11 @@
 // Usage: node client.mjs http://127.0.0.1:PORT/v1 KIND
 import { createHash } from "node:crypto";
 import OpenAI from "openai";
+import { check, done, expect } from "./tap.mjs";
 
 const [baseURL, kind] = process.argv.slice(2);
 const model = `echo-${kind}`;
 const client = new OpenAI({ baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 });
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
-  }
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
 await check("models.list()", async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
@@ -202,5 +187,4 @@ if (kind === "claude") {
   });
 }
 
-console.log(`openai client: ${failed === 0 ? "all passed" : failed + " failed"}`);
-process.exit(failed === 0 ? 0 : 1);
+done("openai client");

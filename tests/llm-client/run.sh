@@ -41,7 +41,7 @@ echo '{"name":"ai-semble-llm-client","private":true,"type":"module"}' >"$work/np
         echo "npm install of openai and @anthropic-ai/sdk failed (registry unreachable?): skipped"
         exit 77
 }
-cp "$here/client.mjs" "$here/anthropic.mjs" "$work/npm/"
+cp "$here/client.mjs" "$here/anthropic.mjs" "$here/tap.mjs" "$work/npm/"
 
 /usr/bin/python3 "$here/../llm/fake_backend.py" --port 0 >"$work/fake.port" &
 pids+=($!)
