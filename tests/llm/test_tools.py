@@ -85,6 +85,7 @@ def main():
          "models": models("oai") + [
              {"name": "e-oai", "upstream_name": "embed-a", "embeddings": True},
              {"name": "tool-oai-auto", "upstream_name": "tool-a", "quality": 1},
+             {"name": "reset-oai", "upstream_name": "fault-reset", "auto": False},
              {"name": "e-short", "upstream_name": "embed-short", "embeddings": True, "auto": False}]},
         {"name": "oll", "kind": "ollama", "base_url": base, "retries": 0, "allowed_fails": 100,
          "models": models("oll") + [
@@ -451,6 +452,16 @@ def main():
                                  "output_config": {"format": {"type": "json_schema", "schema": SCHEMA}}})
         expect(st == 200 and json.loads(js["content"][0]["text"])["city"] == "x" and last()["body"]["format"] == SCHEMA,
                f"{st} {js}")
+
+    @check("/v1/messages when the backend fails: an error event midway, a 502 before anything went out")
+    def _():
+        st, _, _, raw = messages({"model": "reset-oai", "stream": True, "messages": user("one two three four")})
+        ev = anthropic_events(raw)
+        expect(st == 200 and ev[0][0] == "message_start" and ev[-1][0] == "error" and
+               ev[-1][1]["error"]["type"] == "api_error" and "broke" in ev[-1][1]["error"]["message"], str(ev[-2:]))
+        expect("message_stop" not in [e for e, _ in ev], str([e for e, _ in ev]))
+        st, _, js, _ = messages({"model": "reset-oai", "messages": user("one two three four")})
+        expect(st == 502 and "broke" in js["detail"], f"{st} {js}")
 
     @check("/v1/messages validation: 422 naming the field")
     def _():
