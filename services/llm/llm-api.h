@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* llm-api.h — the HTTP endpoints: the seed's POST /completion and POST /chat (JSON, or
- * NDJSON in Ollama's style with "stream": true) and the OpenAI-compatible
+ * NDJSON in Ollama's style with "stream": true), the OpenAI-compatible
  * POST /v1/chat/completions, POST /v1/completions (SSE with "stream": true, ending with a
- * usage chunk and [DONE]) and GET /v1/models. */
+ * usage chunk and [DONE]), POST /v1/embeddings and GET /v1/models, and Anthropic's
+ * POST /v1/messages (its SSE events with "stream": true). */
 #pragma once
 
 #include "http-server.h"
@@ -29,6 +30,8 @@ int llm_api_completion(HttpRequest *req, void *userdata);
 int llm_api_chat(HttpRequest *req, void *userdata);
 int llm_api_v1_chat_completions(HttpRequest *req, void *userdata);
 int llm_api_v1_completions(HttpRequest *req, void *userdata);
+int llm_api_v1_messages(HttpRequest *req, void *userdata);
+int llm_api_v1_embeddings(HttpRequest *req, void *userdata);
 int llm_api_v1_models(HttpRequest *req, void *userdata);
 
 /* The 503 detail when no backend is configured (names the variable to set). */

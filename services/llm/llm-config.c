@@ -7,26 +7,10 @@
 
 #include "json-util.h"
 #include "llm-config.h"
+#include "llm-kinds.h"
 
 #define LLM_CONFIG_FILE_MAX (1024 * 1024)
 #define LLM_KEY_FILE_MAX 8192
-
-static const char *const kind_names[_LLM_KIND_MAX] = {
-        [LLM_KIND_OLLAMA] = "ollama",
-        [LLM_KIND_OPENAI] = "openai",
-        [LLM_KIND_ANTHROPIC] = "anthropic",
-};
-
-const char *llm_kind_to_string(LlmKind k) {
-        return k < _LLM_KIND_MAX ? kind_names[k] : "unknown";
-}
-
-int llm_kind_from_string(const char *s) {
-        for (size_t i = 0; i < _LLM_KIND_MAX; i++)
-                if (streq_ptr(s, kind_names[i]))
-                        return (int) i;
-        return -EINVAL;
-}
 
 const LlmModel *llm_backend_find_model(const LlmBackend *b, const char *name) {
         for (size_t i = 0; i < b->n_models; i++)
@@ -134,6 +118,7 @@ static int parse_model(json_object *o, LlmModel *m, const char *prefix, char **r
         m->in_auto = true;
         (void) json_get_bool(o, "auto", false, &errs, &m->in_auto);
         (void) json_get_bool(o, "vision", false, &errs, &m->vision);
+        (void) json_get_bool(o, "embeddings", false, &errs, &m->embeddings);
         if (errs)
                 return error_from(errs, prefix, ret_error);
         if (streq(name, "auto"))
@@ -181,7 +166,7 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
         int64_t cooldown_s = 5;
         json_object *models = NULL;
         size_t len;
-        int k, r;
+        int r;
 
         b->retries = 1;
         b->allowed_fails = 3;
@@ -201,13 +186,14 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
         if (errs)
                 return error_from(errs, prefix, ret_error);
 
-        k = llm_kind_from_string(kind);
-        if (k < 0)
-                return errorf(
-                        ret_error, "%s.kind: \"%s\" is not one of ollama, openai, anthropic", prefix, kind);
+        b->ops = llm_kinds_find(kind);
+        if (!b->ops) {
+                char names[128];
+                llm_kinds_names(names, sizeof(names));
+                return errorf(ret_error, "%s.kind: \"%s\" is not one of %s", prefix, kind, names);
+        }
         if (!startswith(url, "http://") && !startswith(url, "https://"))
                 return errorf(ret_error, "%s.base_url: must start with http:// or https://", prefix);
-        b->kind = (LlmKind) k;
         b->connect_timeout_ms = (uint64_t) connect_ms;
         b->first_byte_timeout_ms = (uint64_t) first_byte_ms;
         b->idle_timeout_ms = (uint64_t) idle_ms;
@@ -243,6 +229,12 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
                 b->n_models = i + 1;
                 if (r < 0)
                         return r;
+                if (b->models[i].embeddings && !b->ops->build_embed)
+                        return errorf(
+                                ret_error,
+                                "%s.embeddings: a backend of kind %s has no embeddings API",
+                                where,
+                                b->ops->name);
                 if (llm_backend_find_model(b, b->models[i].name) != &b->models[i])
                         return errorf(
                                 ret_error, "%s.name: duplicate model \"%s\"", where, b->models[i].name);

@@ -9,12 +9,8 @@
 
 #include "macro.h"
 
-typedef enum LlmKind {
-        LLM_KIND_OLLAMA,
-        LLM_KIND_OPENAI,
-        LLM_KIND_ANTHROPIC,
-        _LLM_KIND_MAX,
-} LlmKind;
+/* A backend kind's table of operations (llm-provider.h), one per kind (llm-kinds.h). */
+typedef struct LlmProviderOps LlmProviderOps;
 
 #define LLM_MAX_BACKENDS 32
 #define LLM_MAX_MODELS 64 /* per backend */
@@ -32,16 +28,17 @@ typedef struct LlmModel {
         size_t n_tasks;
         char *fallbacks[LLM_MAX_FALLBACKS]; /* model names tried after this one fails */
         size_t n_fallbacks;
-        bool in_auto; /* may model="auto" choose it (default true) */
-        bool vision;  /* accepts images in chat messages ("vision": true; default false) */
+        bool in_auto;    /* may model="auto" choose it (default true) */
+        bool vision;     /* accepts images in chat messages ("vision": true; default false) */
+        bool embeddings; /* an embeddings model: serves POST /v1/embeddings, nothing else */
 } LlmModel;
 
 typedef struct LlmBackend {
         char *name;
-        LlmKind kind;
-        char *base_url;          /* without trailing slash */
-        char *api_key;           /* read from api_key_file; NULL = none */
-        char *anthropic_version; /* anthropic-version header */
+        const LlmProviderOps *ops; /* its kind */
+        char *base_url;            /* without trailing slash */
+        char *api_key;             /* read from api_key_file; NULL = none */
+        char *anthropic_version;   /* anthropic-version header */
         uint64_t connect_timeout_ms;
         uint64_t first_byte_timeout_ms; /* until the first token arrives */
         uint64_t idle_timeout_ms;       /* between two chunks of a stream */
@@ -57,9 +54,6 @@ typedef struct LlmConfig {
         LlmBackend backends[LLM_MAX_BACKENDS];
         size_t n_backends;
 } LlmConfig;
-
-const char *llm_kind_to_string(LlmKind k);
-int llm_kind_from_string(const char *s); /* LlmKind or -EINVAL */
 
 /* Parses the backends file text. On a bad file returns -EINVAL with *ret_error naming
  * the offending field ("backends[1].models[0].context_window: ..."), owned by the caller.

@@ -11,6 +11,10 @@
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_MAX_MS 2000
 
+void llm_outcome_done(LlmOutcome *o) {
+        llm_tool_calls_clear(&o->tools);
+}
+
 void llm_gateway_init(LlmGateway *g) {
         for (size_t i = 0; i < g->config.n_backends; i++)
                 llm_breaker_init(
@@ -71,7 +75,7 @@ static int run_event(void *userdata, const LlmEvent *ev) {
         Run *x = userdata;
         int r;
 
-        if (ev->text_len == 0)
+        if (ev->text_len == 0 && ev->n_tools == 0 && !ev->embeddings)
                 return 0;
         if (!x->out->streamed) {
                 x->out->streamed = true;
@@ -79,8 +83,29 @@ static int run_event(void *userdata, const LlmEvent *ev) {
                 if (r < 0)
                         return r;
         }
-        x->text_bytes += ev->text_len;
-        return x->sink->text(x->sink->userdata, ev->text, ev->text_len);
+        if (ev->embeddings)
+                return x->sink->embeddings ? x->sink->embeddings(x->sink->userdata, ev->embeddings)
+                                           : -EPROTO;
+        if (ev->text_len > 0) {
+                x->text_bytes += ev->text_len;
+                r = x->sink->text(x->sink->userdata, ev->text, ev->text_len);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ev->n_tools; i++) {
+                LlmToolDelta d = ev->tools[i];
+
+                r = llm_tool_calls_add(&x->out->tools, &d);
+                if (r == -ENOMEM)
+                        return -ENOMEM;
+                if (r < 0)
+                        return -EPROTO;
+                x->text_bytes += d.arguments_len + (d.name ? strlen(d.name) : 0);
+                r = x->sink->tool ? x->sink->tool(x->sink->userdata, &d) : 0;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int run_idle(void *userdata) {
@@ -91,6 +116,17 @@ static int run_idle(void *userdata) {
 static bool run_cancelled(void *userdata) {
         Run *x = userdata;
         return x->sink->cancelled && x->sink->cancelled(x->sink->userdata);
+}
+
+/* The prompt's tokens by the documented estimate, for backends that do not say. */
+static int64_t prompt_estimate(const LlmCallRequest *req) {
+        int64_t t = 0;
+
+        if (req->messages)
+                return llm_tokens_estimate_messages(req->messages, req->n_messages);
+        for (size_t i = 0; i < req->n_inputs; i++)
+                t += llm_tokens_estimate_text(req->inputs[i], strlen(req->inputs[i]));
+        return req->inputs ? t : llm_tokens_estimate_text(req->prompt, strlen(strempty(req->prompt)));
 }
 
 /* Tokens a backend spent on an attempt that was cancelled midway (hybrid's loser, a client
@@ -106,10 +142,7 @@ static void count_cancelled_tokens(
 
         if (!g->have_metrics)
                 return;
-        p = a->prompt_tokens >= 0
-                ? a->prompt_tokens
-                : (req->messages ? llm_tokens_estimate_messages(req->messages, req->n_messages)
-                                 : llm_tokens_estimate_text(req->prompt, strlen(strempty(req->prompt))));
+        p = a->prompt_tokens >= 0 ? a->prompt_tokens : prompt_estimate(req);
         k = a->completion_tokens >= 0 ? a->completion_tokens : (int64_t) ((text_bytes + 3) / 4);
         (void) metrics_counter_add(
                 g->metrics.tokens,
@@ -281,7 +314,18 @@ int llm_gateway_run(
                                 return r;
                         }
                         x.text_bytes = 0;
-                        r = llm_upstream_run(c->backend, creq.messages != NULL, &call, &cb, &a);
+                        r = llm_upstream_run(c->backend, &call, &cb, &a);
+                        if (r >= 0 && out->tools.n > 0) {
+                                r = llm_tool_calls_check(&out->tools, a.detail, sizeof(a.detail));
+                                if (r == -ENOMEM) {
+                                        llm_breaker_release(br);
+                                        return r;
+                                }
+                                if (r < 0) {
+                                        a.failure = LLM_FAIL_PROTOCOL;
+                                        r = -EIO;
+                                }
+                        }
                         count(g, c, llm_failure_to_string(a.failure));
                         if (r >= 0) {
                                 llm_breaker_success(br);
@@ -300,21 +344,22 @@ int llm_gateway_run(
                                 out->dropped_messages = dropped;
                                 out->kept_messages = creq.n_messages;
                                 out->usage_estimated = a.prompt_tokens < 0 || a.completion_tokens < 0;
-                                out->prompt_tokens = a.prompt_tokens >= 0
-                                        ? a.prompt_tokens
-                                        : (creq.messages
-                                                   ? llm_tokens_estimate_messages(
-                                                             creq.messages, creq.n_messages)
-                                                   : llm_tokens_estimate_text(
-                                                             creq.prompt, strlen(strempty(creq.prompt))));
+                                out->prompt_tokens =
+                                        a.prompt_tokens >= 0 ? a.prompt_tokens : prompt_estimate(&creq);
                                 out->completion_tokens = a.completion_tokens >= 0
                                         ? a.completion_tokens
                                         : (int64_t) ((x.text_bytes + 3) / 4);
+                                /* Ollama ends an answer that calls tools with "stop". */
                                 snprintf(
                                         out->finish_reason,
                                         sizeof(out->finish_reason),
                                         "%s",
-                                        a.finish_reason[0] ? a.finish_reason : "stop");
+                                        out->tools.n > 0 &&
+                                                        (!a.finish_reason[0] ||
+                                                         streq(a.finish_reason, "stop"))
+                                                ? "tool_calls"
+                                                : a.finish_reason[0] ? a.finish_reason
+                                                                     : "stop");
                                 if (g->have_metrics) {
                                         const char *bn = c->backend->name, *mn = c->model->name;
                                         (void) metrics_counter_add(
@@ -377,6 +422,7 @@ int llm_gateway_run(
                                 if (sink->reset(sink->userdata) < 0)
                                         return -ENOMEM;
                                 out->streamed = false;
+                                llm_tool_calls_clear(&out->tools);
                         }
                         if (!retryable(a.failure) || (int64_t) attempt >= c->backend->retries)
                                 break;

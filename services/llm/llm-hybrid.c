@@ -132,18 +132,7 @@ static int leg_text(void *userdata, const char *text, size_t len) {
 
         if (l->h->client)
                 return l->h->client->text(l->h->client->userdata, text, len);
-        if (l->len + len + 1 > l->cap) {
-                size_t cap = MAX(l->cap * 2, l->len + len + 1);
-                char *t = realloc(l->text, cap);
-                if (!t)
-                        return -ENOMEM;
-                l->text = t;
-                l->cap = cap;
-        }
-        memcpy(l->text + l->len, text, len);
-        l->len += len;
-        l->text[l->len] = '\0';
-        return 0;
+        return llm_text_append(&l->text, text, len, 0);
 }
 
 static int leg_idle(void *userdata) {
@@ -162,9 +151,7 @@ static int leg_idle(void *userdata) {
 static int leg_reset(void *userdata) {
         LlmHybridLeg *l = userdata;
 
-        l->len = 0;
-        if (l->text)
-                l->text[0] = '\0';
+        llm_text_clear(&l->text);
         return 0;
 }
 
@@ -263,8 +250,10 @@ void llm_hybrid_finish(LlmHybrid *h) {
 }
 
 void llm_hybrid_done(LlmHybrid *h) {
-        for (size_t i = 0; i < 2; i++)
-                free(h->legs[i].text);
+        for (size_t i = 0; i < 2; i++) {
+                llm_text_done(&h->legs[i].text);
+                llm_outcome_done(&h->legs[i].out);
+        }
         pthread_cond_destroy(&h->cond);
         pthread_mutex_destroy(&h->lock);
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "llm-gateway.h"
+#include "llm-text.h"
 
 typedef enum LlmHybridMode {
         LLM_HYBRID_BOTH,
@@ -31,9 +32,8 @@ typedef struct LlmHybridLeg {
         size_t index;
         LlmRoute route; /* exactly one candidate */
         LlmOutcome out;
-        int r;      /* llm_gateway_run's result; 0 = answered */
-        char *text; /* the buffered answer (not used when streaming) */
-        size_t len, cap;
+        int r;        /* llm_gateway_run's result; 0 = answered */
+        LlmText text; /* the buffered answer (not used when streaming) */
         uint64_t latency_ms;
         bool started, done, cancel, lost; /* lost: cancelled because the other leg won */
         pthread_t thread;

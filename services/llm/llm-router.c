@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "llm-provider.h"
 #include "llm-router.h"
 
 static const char *const priority_names[_LLM_PRIORITY_MAX] = {
@@ -82,64 +83,121 @@ static size_t add_serving(LlmRoute *r, const LlmConfig *cfg, const char *name, c
         return n;
 }
 
-static bool any_vision_model(const LlmConfig *cfg, bool auto_only) {
+/* Whether a model that model=auto may choose (or any, when !auto_only) is marked for
+ * images (vision) or embeddings. */
+static bool any_model(const LlmConfig *cfg, bool auto_only, bool vision) {
         for (size_t i = 0; i < cfg->n_backends; i++)
-                for (size_t j = 0; j < cfg->backends[i].n_models; j++)
-                        if (cfg->backends[i].models[j].vision &&
-                            (!auto_only || cfg->backends[i].models[j].in_auto))
+                for (size_t j = 0; j < cfg->backends[i].n_models; j++) {
+                        const LlmModel *m = &cfg->backends[i].models[j];
+                        if ((vision ? m->vision : m->embeddings) && (!auto_only || m->in_auto))
                                 return true;
+                }
         return false;
 }
 
-static int
-route_explicit(const LlmConfig *cfg, const char *model, int64_t needed, bool vision, LlmRoute *r) {
+/* The features of needs that backend b's kind does not honour. */
+static uint32_t lacking(const LlmBackend *b, const LlmNeeds *needs) {
+        return needs->features & ~b->ops->features;
+}
+
+static bool fits(const LlmCandidate *c, const LlmNeeds *needs) {
+        return c->model->context_window >= needs->tokens && (!needs->vision || c->model->vision) &&
+                c->model->embeddings == needs->embeddings && lacking(c->backend, needs) == 0;
+}
+
+/* Why model m cannot take the request at all, as a route error; 0 when it can. */
+static int mismatch(const LlmConfig *cfg, const LlmModel *m, const LlmNeeds *needs, LlmRoute *r) {
+        if (needs->embeddings && !m->embeddings) {
+                bool some = any_model(cfg, false, false);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" is not marked \"embeddings\": true in LLM_BACKENDS_FILE%s",
+                        m->name,
+                        some ? "; name an embeddings model or use model=auto"
+                             : "; add an embeddings model (e.g. an Ollama nomic-embed-text) with "
+                               "\"embeddings\": true to LLM_BACKENDS_FILE");
+                return some ? -EMEDIUMTYPE : -ENOMEDIUM;
+        }
+        if (!needs->embeddings && m->embeddings) {
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" is an embeddings model; it answers POST /v1/embeddings only",
+                        m->name);
+                return -EMEDIUMTYPE;
+        }
+        if (needs->vision && !m->vision) {
+                bool some = any_model(cfg, false, true);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" is not marked \"vision\": true in LLM_BACKENDS_FILE and cannot take images%s",
+                        m->name,
+                        some ? "; name a vision model or use model=auto"
+                             : "; no vision model is configured: add a multimodal model (e.g. an Ollama "
+                               "llava) with \"vision\": true to LLM_BACKENDS_FILE");
+                return some ? -EMEDIUMTYPE : -ENOMEDIUM;
+        }
+        if (m->context_window < needs->tokens) {
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" has a %" PRId64 "-token window; the request needs about %" PRId64,
+                        m->name,
+                        m->context_window,
+                        needs->tokens);
+                return -E2BIG;
+        }
+        return 0;
+}
+
+static int route_explicit(const LlmConfig *cfg, const char *model, const LlmNeeds *needs, LlmRoute *r) {
         const LlmModel *first = NULL;
+        const LlmBackend *closest = NULL;
         size_t n;
+        int k;
 
         n = add_serving(r, cfg, model, &first);
         if (n == 0) {
                 snprintf(r->reason, sizeof(r->reason), "model \"%s\" is not configured", model);
                 return -ENOENT;
         }
-        if (vision && !first->vision) {
-                bool some = any_vision_model(cfg, false);
-                snprintf(
-                        r->reason,
-                        sizeof(r->reason),
-                        "model \"%s\" is not marked \"vision\": true in LLM_BACKENDS_FILE and cannot take images%s",
-                        model,
-                        some ? "; name a vision model or use model=auto"
-                             : "; no vision model is configured");
+        k = mismatch(cfg, first, needs, r);
+        if (k < 0) {
                 r->n = 0;
-                return some ? -EMEDIUMTYPE : -ENOMEDIUM;
-        }
-        if (first->context_window < needed) {
-                snprintf(
-                        r->reason,
-                        sizeof(r->reason),
-                        "model \"%s\" has a %" PRId64 "-token window; the request needs about %" PRId64,
-                        model,
-                        first->context_window,
-                        needed);
-                r->n = 0;
-                return -E2BIG;
+                return k;
         }
         for (size_t i = 0; i < first->n_fallbacks; i++)
                 (void) add_serving(r, cfg, first->fallbacks[i], NULL);
-        /* Fallbacks that cannot hold the request (or its images) would only fail again. */
+        /* Candidates that cannot hold the request, its images or its features would only
+         * fail again. */
+        closest = r->candidates[0].backend;
         n = 0;
         for (size_t i = 0; i < r->n; i++)
-                if (r->candidates[i].model->context_window >= needed &&
-                    (!vision || r->candidates[i].model->vision))
+                if (fits(&r->candidates[i], needs))
                         r->candidates[n++] = r->candidates[i];
         r->n = n;
+        if (n == 0 || !streq(r->candidates[0].model->name, model)) {
+                r->n = 0;
+                r->missing = lacking(closest, needs);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "model \"%s\" is served by %s (%s), whose kind cannot honour %s",
+                        model,
+                        closest->name,
+                        closest->ops->name,
+                        llm_feature_to_string(r->missing & -r->missing));
+                return -EPROTONOSUPPORT;
+        }
         snprintf(
                 r->reason,
                 sizeof(r->reason),
                 "model \"%s\" requested; served by %s (%s)%s",
                 model,
                 r->candidates[0].backend->name,
-                llm_kind_to_string(r->candidates[0].backend->kind),
+                r->candidates[0].backend->ops->name,
                 r->n > 1 ? "; fallbacks configured" : "");
         return 0;
 }
@@ -149,11 +207,13 @@ int llm_router_route(
         const char *model,
         LlmPriority priority,
         const char *task,
-        int64_t needed_tokens,
-        bool vision,
+        const LlmNeeds *needs,
         LlmRoute *ret) {
+        int64_t needed_tokens = needs->tokens;
+        bool vision = needs->vision;
         size_t total = 0, fit = 0;
         const LlmModel *largest = NULL;
+        const LlmBackend *closest = NULL;
         double max_cost = 0;
         LlmRoute *r = ret;
 
@@ -163,13 +223,23 @@ int llm_router_route(
                 return -ENODATA;
         }
         if (model && !streq(model, "auto"))
-                return route_explicit(cfg, model, needed_tokens, vision, r);
-        if (vision && !any_vision_model(cfg, true)) {
+                return route_explicit(cfg, model, needs, r);
+        if (vision && !any_model(cfg, true, true)) {
                 snprintf(
                         r->reason,
                         sizeof(r->reason),
                         "the request carries images but no model that model=auto may choose is marked "
-                        "\"vision\": true in LLM_BACKENDS_FILE");
+                        "\"vision\": true in LLM_BACKENDS_FILE: add a multimodal model (e.g. an Ollama "
+                        "llava) with \"vision\": true");
+                return -ENOMEDIUM;
+        }
+        if (needs->embeddings && !any_model(cfg, true, false)) {
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "no model that model=auto may choose is marked \"embeddings\": true in "
+                        "LLM_BACKENDS_FILE: add an embeddings model (e.g. an Ollama nomic-embed-text) with "
+                        "\"embeddings\": true");
                 return -ENOMEDIUM;
         }
 
@@ -180,8 +250,16 @@ int llm_router_route(
                 for (size_t j = 0; j < cfg->backends[i].n_models; j++) {
                         const LlmModel *m = &cfg->backends[i].models[j];
 
-                        if (!m->in_auto || (vision && !m->vision))
+                        if (!m->in_auto || (vision && !m->vision) || m->embeddings != needs->embeddings)
                                 continue;
+                        if (lacking(&cfg->backends[i], needs) != 0) {
+                                /* The backend closest to honouring everything names what is lacking. */
+                                if (!closest ||
+                                    __builtin_popcount(lacking(&cfg->backends[i], needs)) <
+                                            __builtin_popcount(lacking(closest, needs)))
+                                        closest = &cfg->backends[i];
+                                continue;
+                        }
                         total++;
                         if (!largest || m->context_window > largest->context_window)
                                 largest = m;
@@ -190,6 +268,18 @@ int llm_router_route(
                         fit++;
                         (void) add(r, cfg, i, m, llm_router_score(m, priority, task, max_cost));
                 }
+        if (r->n == 0 && closest && total == 0) {
+                r->missing = lacking(closest, needs);
+                snprintf(
+                        r->reason,
+                        sizeof(r->reason),
+                        "auto: no configured backend honours everything the request uses; the closest, %s "
+                        "(%s), cannot honour %s",
+                        closest->name,
+                        closest->ops->name,
+                        llm_feature_to_string(r->missing & -r->missing));
+                return -EPROTONOSUPPORT;
+        }
         if (r->n == 0) {
                 snprintf(
                         r->reason,

@@ -12,8 +12,16 @@ int64_t llm_tokens_estimate_text(const char *s, size_t len) {
         return s ? (int64_t) ((len + 3) / 4) : 0;
 }
 
+static int64_t estimate(const char *s) {
+        return llm_tokens_estimate_text(s, s ? strlen(s) : 0);
+}
+
 static int64_t message_tokens(const LlmMessage *m) {
-        return MESSAGE_OVERHEAD + llm_tokens_estimate_text(m->content, m->content ? strlen(m->content) : 0);
+        int64_t t = MESSAGE_OVERHEAD + estimate(m->content);
+
+        for (size_t i = 0; i < m->n_tool_calls; i++)
+                t += estimate(m->tool_calls[i].name) + estimate(m->tool_calls[i].arguments);
+        return t;
 }
 
 int64_t llm_tokens_estimate_messages(const LlmMessage *m, size_t n) {
@@ -26,6 +34,10 @@ int64_t llm_tokens_estimate_messages(const LlmMessage *m, size_t n) {
 
 static bool is_system(const LlmMessage *m) {
         return m->role && strcmp(m->role, "system") == 0;
+}
+
+static bool is_tool(const LlmMessage *m) {
+        return m->role && strcmp(m->role, "tool") == 0;
 }
 
 int llm_tokens_trim(
@@ -65,6 +77,18 @@ int llm_tokens_trim(
                         break;
                 }
                 newest = false;
+        }
+        /* A tool result whose assistant message was dropped would answer a call nobody made. */
+        for (size_t i = 0; i < n; i++) {
+                if (!keep[i] || is_system(&m[i]))
+                        continue;
+                if (!is_tool(&m[i]))
+                        break;
+                if (i == n - 1)
+                        return -E2BIG; /* the newest message cannot go without its call */
+                keep[i] = false;
+                used -= message_tokens(&m[i]);
+                dropped++;
         }
         if (used > budget)
                 return -E2BIG; /* the system messages alone are too long */

@@ -12,10 +12,12 @@
 #include "http-client.h"
 #include "json-util.h"
 #include "llm-breaker.h"
+#include "llm-text.h"
 #include "llm-upstream.h"
 
 #define POOL_MAX 64
 #define LINE_MAX_BYTES (1024 * 1024)
+#define WHOLE_MAX_BYTES (64 * 1024 * 1024) /* embeddings of many inputs */
 #define ERROR_BODY_MAX 2048
 
 /* A pooled easy handle with the multi handle it runs in: the multi handle holds the
@@ -180,17 +182,15 @@ uint64_t llm_upstream_parse_retry_after(const char *v) {
 
 typedef struct Transfer {
         const LlmBackend *backend;
-        bool chat;
+        LlmParseState parse;
         LlmStreamFormat format;
         const LlmUpstreamCallbacks *cb;
         LlmAttempt *a;
         CURL *curl;
         uint64_t start_ms, last_data_ms, last_idle_call_ms;
         bool checked_status, error_status, got_data, done, aborted;
-        char *line;
-        size_t line_len, line_cap;
-        char *sse_data; /* accumulated data: lines of the current SSE event */
-        size_t sse_len, sse_cap;
+        LlmText line;
+        LlmText sse_data; /* accumulated data: lines of the current SSE event */
         char sse_event[64];
         char errbody[ERROR_BODY_MAX + 1];
         size_t errbody_len;
@@ -209,24 +209,6 @@ static void fail(Transfer *t, LlmFailure f, const char *fmt, ...) {
         va_end(ap);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *p, size_t n) {
-        if (*len + n + 1 > *cap) {
-                size_t want = MAX(*cap * 2, *len + n + 1);
-                char *b;
-                if (want > LINE_MAX_BYTES + 1)
-                        return -E2BIG;
-                b = realloc(*buf, MAX(want, (size_t) 256));
-                if (!b)
-                        return -ENOMEM;
-                *buf = b;
-                *cap = MAX(want, (size_t) 256);
-        }
-        memcpy(*buf + *len, p, n);
-        *len += n;
-        (*buf)[*len] = '\0';
-        return 0;
-}
-
 /* One parsed unit to the caller. */
 static int deliver(Transfer *t, const char *event, const char *data, size_t len) {
         _cleanup_(json_object_putp) json_object *o = NULL;
@@ -237,7 +219,7 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
                 return -ECANCELED;
         }
-        r = llm_provider_parse(t->backend->kind, t->chat, event, data, len, &ev, &o);
+        r = llm_provider_parse(t->backend->ops, &t->parse, event, data, len, &ev, &o);
         if (r == -EPROTO) {
                 fail(t, LLM_FAIL_PROTOCOL, "backend reported an error in the stream: %s", ev.error);
                 return r;
@@ -245,8 +227,12 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
         if (r < 0) {
                 fail(t,
                      LLM_FAIL_PROTOCOL,
-                     "malformed %s from the backend",
-                     event ? "SSE event" : "stream line");
+                     "malformed %s from the backend%s%s",
+                     t->format == LLM_STREAM_WHOLE ? "answer"
+                             : event               ? "SSE event"
+                                                   : "stream line",
+                     ev.error[0] ? ": " : "",
+                     ev.error);
                 return r;
         }
         if (ev.prompt_tokens >= 0)
@@ -257,12 +243,16 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 snprintf(t->a->finish_reason, sizeof(t->a->finish_reason), "%s", ev.finish_reason);
         if (ev.done)
                 t->done = true;
-        if (ev.text_len > 0 && !t->a->first_byte) {
+        if ((ev.text_len > 0 || ev.n_tools > 0) && !t->a->first_byte) {
                 t->a->first_byte = true;
                 t->a->ttft_ms = llm_now_ms() - t->start_ms;
         }
-        if (ev.text_len > 0 || ev.done) {
+        if (ev.text_len > 0 || ev.n_tools > 0 || ev.embeddings || ev.done) {
                 r = t->cb->event(t->cb->userdata, &ev);
+                if (r == -EPROTO) {
+                        fail(t, LLM_FAIL_PROTOCOL, "the backend's tool calls are malformed or too long");
+                        return r;
+                }
                 if (r < 0) {
                         fail(t, LLM_FAIL_CLIENT_GONE, "the client went away");
                         return r;
@@ -276,12 +266,12 @@ static int sse_line(Transfer *t, char *l, size_t n) {
         int r;
 
         if (n == 0) { /* end of an event */
-                if (t->sse_len == 0) {
+                if (t->sse_data.len == 0) {
                         t->sse_event[0] = '\0';
                         return 0;
                 }
-                r = deliver(t, t->sse_event[0] ? t->sse_event : NULL, t->sse_data, t->sse_len);
-                t->sse_len = 0;
+                r = deliver(t, t->sse_event[0] ? t->sse_event : NULL, t->sse_data.p, t->sse_data.len);
+                llm_text_clear(&t->sse_data);
                 t->sse_event[0] = '\0';
                 return r;
         }
@@ -290,9 +280,9 @@ static int sse_line(Transfer *t, char *l, size_t n) {
         if ((v = startswith(l, "data:"))) {
                 if (*v == ' ')
                         v++;
-                if (t->sse_len > 0 && append(&t->sse_data, &t->sse_len, &t->sse_cap, "\n", 1) < 0)
+                if (t->sse_data.len > 0 && llm_text_append(&t->sse_data, "\n", 1, LINE_MAX_BYTES) < 0)
                         return -E2BIG;
-                return append(&t->sse_data, &t->sse_len, &t->sse_cap, v, n - (size_t) (v - l));
+                return llm_text_append(&t->sse_data, v, n - (size_t) (v - l), LINE_MAX_BYTES);
         }
         if ((v = startswith(l, "event:"))) {
                 if (*v == ' ')
@@ -345,12 +335,20 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 t->errbody[t->errbody_len] = '\0';
                 return n;
         }
+        if (t->format == LLM_STREAM_WHOLE) { /* read at the end */
+                if (llm_text_append(&t->line, p, n, WHOLE_MAX_BYTES) < 0) {
+                        fail(t, LLM_FAIL_PROTOCOL, "the backend's answer exceeds %d bytes", WHOLE_MAX_BYTES);
+                        t->aborted = true;
+                        return 0;
+                }
+                return n;
+        }
         for (size_t i = 0; i < n; i++) {
                 const char *nl = memchr(p + i, '\n', n - i);
                 size_t k = nl ? (size_t) (nl - (p + i)) : n - i;
                 int r;
 
-                if (append(&t->line, &t->line_len, &t->line_cap, p + i, k) < 0) {
+                if (llm_text_append(&t->line, p + i, k, LINE_MAX_BYTES) < 0) {
                         fail(t,
                              LLM_FAIL_PROTOCOL,
                              "a stream line of the backend exceeds %d bytes",
@@ -361,10 +359,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 i += k;
                 if (!nl)
                         break;
-                r = line_done(t, t->line, t->line_len);
-                t->line_len = 0;
-                if (t->line)
-                        t->line[0] = '\0';
+                r = line_done(t, t->line.p, t->line.len);
+                llm_text_clear(&t->line);
                 if (r < 0) {
                         t->aborted = true;
                         return 0; /* CURLE_WRITE_ERROR: closes the upstream connection */
@@ -437,15 +433,11 @@ static void classify_status(Transfer *t) {
 }
 
 int llm_upstream_run(
-        const LlmBackend *b,
-        bool chat,
-        const LlmHttpCall *call,
-        const LlmUpstreamCallbacks *cb,
-        LlmAttempt *ret) {
+        const LlmBackend *b, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret) {
         Transfer t = {
                 .backend = b,
-                .chat = chat,
-                .format = llm_provider_stream_format(b->kind),
+                .parse = { .mode = call->mode, .n_inputs = call->n_inputs, .dimensions = call->dimensions },
+                .format = call->format,
                 .cb = cb,
                 .a = ret,
         };
@@ -507,16 +499,18 @@ int llm_upstream_run(
                 /* A trailing line without newline still counts. */
                 int k = 0;
 
-                if (t.line_len > 0)
-                        k = line_done(&t, t.line, t.line_len);
-                if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_len > 0)
+                if (t.format == LLM_STREAM_WHOLE)
+                        k = deliver(&t, NULL, t.line.p ?: "", t.line.len);
+                else if (t.line.len > 0)
+                        k = line_done(&t, t.line.p, t.line.len);
+                if (k >= 0 && t.format == LLM_STREAM_SSE && t.sse_data.len > 0)
                         (void) sse_line(&t, NULL, 0);
                 if (!t.done)
                         fail(&t, LLM_FAIL_PROTOCOL, "the backend's stream ended without its end marker");
                 reusable = t.a->failure == LLM_FAIL_NONE;
         }
         pool_put(&pe, reusable);
-        free(t.line);
-        free(t.sse_data);
+        llm_text_done(&t.line);
+        llm_text_done(&t.sse_data);
         return ret->failure == LLM_FAIL_NONE ? 0 : -EIO;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* llm-upstream.h — one streamed HTTP exchange with a backend: libcurl with a pooled
  * handle (kept-alive connections), the response split into NDJSON lines or SSE events
- * as bytes arrive, each parsed unit handed to the caller at once. Timeouts: connect,
+ * as bytes arrive (or read whole: embeddings), each parsed unit handed to the caller at
+ * once. Timeouts: connect,
  * first byte, idle between chunks, total. The caller's callback failing (the client
  * went away) aborts the transfer, which closes the upstream connection. */
 #pragma once
@@ -9,7 +10,9 @@
 #include "llm-provider.h"
 
 typedef struct LlmUpstreamCallbacks {
-        /* A unit with text, usage or an end marker; < 0 aborts (client gone). */
+        /* A unit with text, tool call pieces, embeddings or an end marker; < 0 aborts:
+         * -EPROTO when the answer cannot be taken (a protocol failure of the backend),
+         * else the client is gone. */
         int (*event)(void *userdata, const LlmEvent *ev);
         /* Called about once a second while the backend is silent after the first byte:
          * lets the caller find out early that its client has gone (< 0 aborts). */
@@ -40,7 +43,7 @@ typedef struct LlmAttempt {
         LlmFailure failure;
         long http_status;
         uint64_t retry_after_ms;
-        bool first_byte; /* the callback saw at least one unit with text */
+        bool first_byte; /* the callback saw at least one unit with text or a tool call */
         uint64_t ttft_ms, duration_ms;
         int64_t prompt_tokens, completion_tokens; /* -1 = backend did not say */
         char finish_reason[32];
@@ -50,11 +53,7 @@ typedef struct LlmAttempt {
 const char *llm_failure_to_string(LlmFailure f);
 /* Runs one attempt; always fills *ret. Returns 0 on success, -EIO on any failure. */
 int llm_upstream_run(
-        const LlmBackend *b,
-        bool chat,
-        const LlmHttpCall *call,
-        const LlmUpstreamCallbacks *cb,
-        LlmAttempt *ret);
+        const LlmBackend *b, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret);
 /* Parses Retry-After (delta-seconds or HTTP-date) into milliseconds from now, 0 if bad. */
 uint64_t llm_upstream_parse_retry_after(const char *v);
 /* libcurl's global setup (OpenSSL included), done once by the first upstream call; Debian's

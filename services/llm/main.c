@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "llm-api.h"
+#include "llm-provider.h"
 #include "llm-upstream.h"
 #include "log.h"
 #include "service.h"
@@ -78,6 +79,8 @@ static const HttpRoute routes[] = {
         { "POST", "/chat", llm_api_chat, 0, &api },
         { "POST", "/v1/chat/completions", llm_api_v1_chat_completions, 0, &api },
         { "POST", "/v1/completions", llm_api_v1_completions, 0, &api },
+        { "POST", "/v1/messages", llm_api_v1_messages, 0, &api },
+        { "POST", "/v1/embeddings", llm_api_v1_embeddings, 0, &api },
         { "GET", "/v1/models", llm_api_v1_models, 0, &api },
 };
 
@@ -105,7 +108,7 @@ static int setup(ServiceContext *ctx, void *userdata) {
                         log_info(
                                 "backend %s: %s at %s, %zu models",
                                 a->gateway.config.backends[i].name,
-                                llm_kind_to_string(a->gateway.config.backends[i].kind),
+                                a->gateway.config.backends[i].ops->name,
                                 a->gateway.config.backends[i].base_url,
                                 a->gateway.config.backends[i].n_models);
         return llm_gateway_setup_metrics(&a->gateway, service_metrics(ctx));

@@ -25,7 +25,8 @@ trap cleanup EXIT
 pids+=($!)
 cat >"$work/backends.json" <<JSON
 {"backends": [{"name": "fake", "kind": "openai", "base_url": "http://127.0.0.1:$fport/v1",
-  "models": [{"name": "echo-a", "context_window": 8192}, {"name": "long-drip", "context_window": 8192}]}]}
+  "models": [{"name": "echo-a", "context_window": 8192}, {"name": "long-drip", "context_window": 8192},
+             {"name": "tool-a", "context_window": 8192}]}]}
 JSON
 LOG_LEVEL=warning HTTP_THREADS=256 LLM_LISTEN=127.0.0.1:$port LLM_BACKENDS_FILE="$work/backends.json" \
         "$build/services/llm/ai-semble-llm" 2>"$work/llm.log" &

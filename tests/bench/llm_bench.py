@@ -3,9 +3,11 @@
 """Benchmark of the llm gateway against the fake backend (driven by tests/bench/llm.sh).
 
   latency: the same OpenAI streaming request sent N times straight to the fake and N times
-           through the gateway (/v1/chat/completions, non-streaming to the client: the
-           gateway always streams upstream and answers once complete); p50/p99 of each
-           and the difference = the gateway's added latency.
+           through the gateway, one of each in turn so that both see the same load
+           (/v1/chat/completions, non-streaming to the client: the gateway always streams
+           upstream and answers once complete); p50/p99 of each and the difference = the
+           gateway's added latency. Then the same with two tools in the request, answered
+           with text (echo-a) and with a tool call (tool-a).
   ttft:    streaming through the gateway vs direct, time to the first content chunk.
   rss:     the gateway's peak RSS while 256 streams (5 s each) are open at once.
 Usage: llm_bench.py GATEWAY_PORT FAKE_PORT SERVICE_PID [N]
@@ -29,6 +31,23 @@ BODY_GW = json.dumps({"model": "echo-a", "max_tokens": 16,
                       "messages": [{"role": "user", "content": "bench one two three"}]})
 BODY_GW_STREAM = json.dumps({"model": "echo-a", "stream": True, "max_tokens": 16,
                              "messages": [{"role": "user", "content": "bench one two three"}]})
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "The current weather at a place",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "a city"},
+                                                   "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city"]}}},
+         {"type": "function", "function": {
+             "name": "get_time", "description": "The local time at a place",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+
+
+def with_tools(body, model):
+    b = json.loads(body)
+    b["tools"] = TOOLS
+    b["model"] = model
+    return json.dumps(b).encode()
+
+
 BODY_UP, BODY_GW, BODY_GW_STREAM = (b.encode() for b in (BODY_UP, BODY_GW, BODY_GW_STREAM))
 
 
@@ -53,20 +72,41 @@ def timed(conn, path, body, first_marker=None):
     return total, first
 
 
-def series(port, path, body, n, marker=None):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    c.connect()
-    c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def paired(fake, gw, body_up, body_gw, n, marker_up=None, marker_gw=None):
+    """The same request n times straight to the fake and through the gateway, one of each in
+    turn, so that the two series see the same load on the shared cores. Returns the four
+    lists: whole answers direct and through, first tokens direct and through."""
+    conns = []
+    for port in (fake, gw):
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        c.connect()
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conns.append(c)
+    plan = ((conns[0], body_up, marker_up), (conns[1], body_gw, marker_gw))
     for _ in range(50):  # warm-up: connections, pools, caches
-        timed(c, path, body, marker)
-    tot, first = [], []
+        for c, body, marker in plan:
+            timed(c, "/v1/chat/completions", body, marker)
+    out = ([], [], [], [])
     for _ in range(n):
-        t, f = timed(c, path, body, marker)
-        tot.append(t)
-        if f is not None:
-            first.append(f)
-    c.close()
-    return tot, first
+        for i, (c, body, marker) in enumerate(plan):
+            t, f = timed(c, "/v1/chat/completions", body, marker)
+            out[i].append(t)
+            if f is not None:
+                out[2 + i].append(f)
+    for c in conns:
+        c.close()
+    return out
+
+
+def table(title, direct, through):
+    print()
+    print(f"## {title} (ms)")
+    print("| path | p50 | p99 |")
+    print("|---|---|---|")
+    print(f"| fake backend direct | {pct(direct, 50) * 1e3:.3f} | {pct(direct, 99) * 1e3:.3f} |")
+    print(f"| through the gateway | {pct(through, 50) * 1e3:.3f} | {pct(through, 99) * 1e3:.3f} |")
+    print(f"| added | {(pct(through, 50) - pct(direct, 50)) * 1e3:.3f} | "
+          f"{(pct(through, 99) - pct(direct, 99)) * 1e3:.3f} |")
 
 
 def rss_kb(pid):
@@ -130,25 +170,13 @@ def streams(port, pid, n=256):
 def main():
     gw, fake, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
-    d_tot, _ = series(fake, "/v1/chat/completions", BODY_UP, n)
-    g_tot, _ = series(gw, "/v1/chat/completions", BODY_GW, n)
-    print(f"## Added latency, non-streaming answer, {n} sequential requests (ms)")
-    print("| path | p50 | p99 |")
-    print("|---|---|---|")
-    print(f"| fake backend direct | {pct(d_tot, 50) * 1e3:.3f} | {pct(d_tot, 99) * 1e3:.3f} |")
-    print(f"| through the gateway | {pct(g_tot, 50) * 1e3:.3f} | {pct(g_tot, 99) * 1e3:.3f} |")
-    print(f"| added | {(pct(g_tot, 50) - pct(d_tot, 50)) * 1e3:.3f} | {(pct(g_tot, 99) - pct(d_tot, 99)) * 1e3:.3f} |")
-
-    _, d_first = series(fake, "/v1/chat/completions", BODY_UP, n, b'"content": "echo:')
-    _, g_first = series(gw, "/v1/chat/completions", BODY_GW_STREAM, n, b'"content":"echo:')
-    print()
-    print(f"## Added time to first token, streaming, {n} requests (ms)")
-    print("| path | p50 | p99 |")
-    print("|---|---|---|")
-    print(f"| fake backend direct | {pct(d_first, 50) * 1e3:.3f} | {pct(d_first, 99) * 1e3:.3f} |")
-    print(f"| through the gateway | {pct(g_first, 50) * 1e3:.3f} | {pct(g_first, 99) * 1e3:.3f} |")
-    print(f"| added | {(pct(g_first, 50) - pct(d_first, 50)) * 1e3:.3f} | "
-          f"{(pct(g_first, 99) - pct(d_first, 99)) * 1e3:.3f} |")
+    d, g, _, _ = paired(fake, gw, BODY_UP, BODY_GW, n)
+    table(f"Added latency, non-streaming answer, {n} requests each way, in turn", d, g)
+    for model, what in (("echo-a", "tools in the request, a text answer"), ("tool-a", "a tool call answered")):
+        d, g, _, _ = paired(fake, gw, with_tools(BODY_UP, model), with_tools(BODY_GW, model), n)
+        table(f"Added latency with {what}, {n} requests each way, in turn", d, g)
+    _, _, d, g = paired(fake, gw, BODY_UP, BODY_GW_STREAM, n, b'"content": "echo:', b'"content":"echo:')
+    table(f"Added time to first token, streaming, {n} requests each way, in turn", d, g)
 
     idle, peak, ok, max_open = streams(gw, pid)
     print()

@@ -1,27 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The official `openai` npm client, unchanged, against the llm service's
-// /v1/chat/completions (plain and streaming), /v1/completions and /v1/models.
-// Usage: node client.mjs http://127.0.0.1:PORT/v1 MODEL
+// /v1/chat/completions (plain and streaming, tools, structured output), /v1/completions,
+// /v1/embeddings and /v1/models; the models behind are run.sh's echo-, tool-, json- and
+// embed-KIND.
+// Usage: node client.mjs http://127.0.0.1:PORT/v1 KIND
+import { createHash } from "node:crypto";
 import OpenAI from "openai";
+import { check, done, expect } from "./tap.mjs";
 
-const [baseURL, model] = process.argv.slice(2);
+const [baseURL, kind] = process.argv.slice(2);
+const model = `echo-${kind}`;
 const client = new OpenAI({ baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 });
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
-  }
-}
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
 await check("models.list()", async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
@@ -103,5 +92,99 @@ await check("a mid-stream backend failure surfaces as an error while iterating",
   }
 });
 
-console.log(`openai client: ${failed === 0 ? "all passed" : failed + " failed"}`);
-process.exit(failed === 0 ? 0 : 1);
+const weather = {
+  type: "object",
+  properties: { text: { type: "string" } },
+  required: ["text"],
+};
+
+await check("tools: a tool call round trip with chat.completions.create()", async () => {
+  const tools = [{ type: "function", function: { name: "get_weather", description: "Weather", parameters: weather } }];
+  const messages = [{ role: "user", content: "weather in Paris" }];
+  const r1 = await client.chat.completions.create({ model: `tool-${kind}`, messages, tools });
+  const msg = r1.choices[0].message;
+  expect(r1.choices[0].finish_reason === "tool_calls", r1.choices[0].finish_reason);
+  const call = msg.tool_calls[0];
+  expect(call.type === "function" && call.function.name === "get_weather", JSON.stringify(call));
+  expect(JSON.parse(call.function.arguments).text === "weather in Paris", call.function.arguments);
+  messages.push(msg, { role: "tool", tool_call_id: call.id, content: "sunny, 21C" });
+  const r2 = await client.chat.completions.create({ model: `tool-${kind}`, messages, tools });
+  expect(r2.choices[0].message.content === "tool said: sunny, 21C", r2.choices[0].message.content);
+});
+
+await check("tools: chat.completions.runTools() streams, calls the function and answers", async () => {
+  const seen = [];
+  const runner = client.chat.completions.runTools({
+    model: `tool-${kind}`,
+    stream: true,
+    messages: [{ role: "user", content: "weather in Kyoto" }],
+    tools: [
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Weather",
+          parameters: weather,
+          parse: JSON.parse,
+          function: (args) => {
+            seen.push(args.text);
+            return "cloudy";
+          },
+        },
+      },
+    ],
+  });
+  const text = await runner.finalContent();
+  expect(seen.length === 1 && seen[0] === "weather in Kyoto", JSON.stringify(seen));
+  expect(text === "tool said: cloudy", String(text));
+});
+
+await check("response_format json_schema", async () => {
+  const schema = {
+    type: "object",
+    properties: { city: { type: "string" }, degrees: { type: "number" } },
+    required: ["city", "degrees"],
+    additionalProperties: false,
+  };
+  const r = await client.chat.completions.create({
+    model: `json-${kind}`,
+    messages: [{ role: "user", content: "Lyon" }],
+    response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } },
+  });
+  const got = JSON.parse(r.choices[0].message.content);
+  expect(got.city === "x" && got.degrees === 1.5, r.choices[0].message.content);
+});
+
+// The fake's vector of a text: its SHA-256 bytes b as (b - 128) / 128, rounded to 6
+// decimals half to even as Python's round() does.
+function fakeVector(text, dims = 8) {
+  const h = createHash("sha256").update(text).digest();
+  const round6 = (x) => {
+    const y = x * 1e6;
+    return (Math.abs(y % 1) === 0.5 ? 2 * Math.round(y / 2) : Math.round(y)) / 1e6;
+  };
+  return Array.from({ length: dims }, (_, i) => round6((h[i % 32] - 128) / 128));
+}
+
+if (kind === "claude") {
+  await check("embeddings: an Anthropic backend has none, an echo model is refused with 422", async () => {
+    try {
+      await client.embeddings.create({ model: "echo-claude", input: "x" });
+      throw new Error("no error thrown");
+    } catch (e) {
+      expect(e instanceof OpenAI.APIError && e.status === 422, `${e}`);
+    }
+  });
+} else {
+  await check("embeddings.create(): base64 by default (decoded by the client), float, dimensions", async () => {
+    const r = await client.embeddings.create({ model: `embed-${kind}`, input: ["one two", "three"] });
+    expect(r.data.length === 2 && r.data[1].index === 1, JSON.stringify(r.data.map((d) => d.index)));
+    const want = fakeVector("three");
+    expect(r.data[1].embedding.every((v, i) => Math.abs(v - want[i]) < 1e-6), JSON.stringify(r.data[1].embedding));
+    expect(r.usage.prompt_tokens === 3, JSON.stringify(r.usage));
+    const f = await client.embeddings.create({ model: `embed-${kind}`, input: "d", encoding_format: "float", dimensions: 4 });
+    expect(JSON.stringify(f.data[0].embedding) === JSON.stringify(fakeVector("d", 4)), JSON.stringify(f.data[0]));
+  });
+}
+
+done("openai client");

@@ -28,6 +28,22 @@ The model name picks the behaviour, so one fake plays every fault:
   scripted*         answers what POST /_script set: {"text": ...} (streamed in 3 pieces),
                     {"status": 503} (an error reply), {"sleep": s} before answering,
                     {"after": model} only once a call for that model has arrived (up to 5 s)
+  tool-*            with tools: calls the first tool (or the one tool_choice names) with
+                    {"text": <last user text>}, its arguments streamed in 3-character pieces as
+                    each protocol does (OpenAI indexed delta.tool_calls, Anthropic tool_use +
+                    input_json_delta, Ollama a whole call); after a tool result: "tool said: <it>";
+                    with tool_choice none, or no tools: answers as echo-*
+  tool-parallel-*   two calls at once (the first two tools)
+  tool-badjson-*    a call whose arguments are not JSON
+  json-*            with a structured-output request (response_format, Ollama format,
+                    Anthropic output_config.format): a JSON object following the schema
+                    (json_object: {"ok": true}); without one: "plain text"
+  embed-*           POST /v1/embeddings, /api/embed: a vector per input, derived from its text
+                    (8 numbers, or `dimensions`); embed-nodims ignores dimensions (an Ollama
+                    older than the field); embed-short answers one vector too few
+Tool results are checked as the real servers check them: an OpenAI tool message must answer
+a tool_calls entry of an earlier assistant message, an Anthropic tool_result must come first
+in the user message right after the assistant's tool_use with its id (400 otherwise).
 Images are checked in each protocol's own format (OpenAI image_url parts with a data: URL,
 Ollama's message "images": [base64], Anthropic's {"type":"image","source":{"type":"base64"}}
 blocks); a malformed one gets a 400, and echo-* answers end with "[N images]" when any came.
@@ -35,6 +51,7 @@ GET /_stats returns {calls: {model: n}, cancelled, last: {path, headers, body}, 
 POST /_reset clears them. Usage: fake_backend.py [--port N] (0 = ephemeral; prints the port).
 """
 import base64
+import hashlib
 import json
 import select
 import socket
@@ -148,6 +165,8 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw)
         except ValueError:
             return self.send_json(400, {"error": "bad json"})
+        if self.path in ("/v1/embeddings", "/api/embed"):
+            return self.embed("ollama" if self.path == "/api/embed" else "openai", req)
         if self.path in ("/api/generate", "/api/chat"):
             kind = "ollama"
         elif self.path in ("/v1/chat/completions", "/chat/completions"):
@@ -167,6 +186,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["last"] = {"path": self.path, "headers": dict(self.headers), "body": req}
             STATS["images"] = images
+        bad = self.tool_history_error(kind, req)
+        if bad:
+            return self.send_json(400, {"type": "error", "error": {"message": bad, "type": "invalid_request_error"}})
         nth = count(model)
         try:
             self.answer(kind, model, req, nth)
@@ -189,6 +211,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(30)
             return self.send_json(500, {"error": "too late"})
         words = self.words(kind, req)
+        if model.startswith("tool-") and self.tool_names(kind, req) and self.tool_choice(kind, req) != "none":
+            return self.answer_tools(kind, model, req)
+        if model.startswith("json-"):
+            words = self.json_answer(kind, req)
         if model in CANNED:
             if model == "say-slow":
                 time.sleep(3)
@@ -241,6 +267,140 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["completed"] += 1
 
+    # -- tools ----------------------------------------------------------------
+    @staticmethod
+    def tool_names(kind, req):
+        tools = req.get("tools") or []
+        if kind == "anthropic":
+            return [t["name"] for t in tools]
+        return [t["function"]["name"] for t in tools]
+
+    @staticmethod
+    def tool_choice(kind, req):
+        """auto, none, required or the name of a tool."""
+        tc = req.get("tool_choice")
+        if kind == "anthropic":
+            tc = tc or {"type": "auto"}
+            return {"any": "required", "tool": tc.get("name")}.get(tc["type"], tc["type"])
+        if isinstance(tc, dict):
+            return tc["function"]["name"]
+        return tc or "auto"
+
+    @staticmethod
+    def tool_result(kind, req):
+        """The text of the first tool result after the last assistant message, or None."""
+        msgs = req.get("messages") or []
+        after = [m for i, m in enumerate(msgs) if all(x.get("role") != "assistant" for x in msgs[i:])]
+        for m in after:
+            if kind == "anthropic":
+                blocks = m.get("content") if isinstance(m.get("content"), list) else []
+                res = [b for b in blocks if b.get("type") == "tool_result"]
+                if res:
+                    c = res[0].get("content", "")
+                    return c if isinstance(c, str) else "".join(p.get("text", "") for p in c)
+            elif m.get("role") == "tool":
+                return m.get("content")
+        return None
+
+    @staticmethod
+    def tool_history_error(kind, req):
+        msgs = req.get("messages") or []
+        if kind == "openai":
+            seen = set()
+            for m in msgs:
+                for c in m.get("tool_calls") or []:
+                    seen.add(c["id"])
+                if m.get("role") == "tool" and m.get("tool_call_id") not in seen:
+                    return "messages with role 'tool' must be a response to a preceding message with 'tool_calls'"
+        if kind == "anthropic":
+            for i, m in enumerate(msgs):
+                blocks = m.get("content") if isinstance(m.get("content"), list) else []
+                ids = [b["tool_use_id"] for b in blocks if b.get("type") == "tool_result"]
+                if not ids:
+                    continue
+                if any(b.get("type") == "tool_result" for b in blocks[len(ids):]) or \
+                        any(b.get("type") != "tool_result" for b in blocks[:len(ids)]):
+                    return "tool_result blocks must come first in the user message"
+                prev = msgs[i - 1] if i > 0 else {}
+                uses = [b["id"] for b in prev.get("content") or [] if isinstance(b, dict) and b.get("type") == "tool_use"]
+                if prev.get("role") != "assistant" or any(x not in uses for x in ids):
+                    return "each tool_result block must answer a tool_use block of the previous message"
+        return None
+
+    def answer_tools(self, kind, model, req):
+        names = self.tool_names(kind, req)
+        result = self.tool_result(kind, req)
+        stream = Stream(self, kind, model, req)
+        stream.begin()
+        if result is not None:
+            words = ["tool said: ", result]
+            for w in words:
+                stream.text(w)
+            stream.finish(len(words))
+        else:
+            choice = self.tool_choice(kind, req)
+            called = [choice] if choice in names else names[:2 if model.startswith("tool-parallel") else 1]
+            user = self.words(kind, req)
+            args = json.dumps({"text": "".join(user[1:]) if len(user) > 1 else ""})
+            if model.startswith("tool-badjson"):
+                args = args[:-1] + ', "oops": '
+            for i, name in enumerate(called):
+                stream.tool_call(i, name, args)
+            stream.finish(len(called) * 5, "tool")
+        self.end_stream()
+        with LOCK:
+            STATS["completed"] += 1
+
+    # -- structured output ----------------------------------------------------
+    @staticmethod
+    def json_answer(kind, req):
+        fmt = None
+        if kind == "openai":
+            rf = req.get("response_format") or {}
+            fmt = {"json_object": {}, "json_schema": (rf.get("json_schema") or {}).get("schema")}.get(rf.get("type"))
+        elif kind == "ollama":
+            fmt = {} if req.get("format") == "json" else req.get("format")
+        else:
+            fmt = ((req.get("output_config") or {}).get("format") or {}).get("schema")
+        if fmt is None:
+            return ["plain text"]
+        sample = {"string": "x", "integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+        props = fmt.get("properties") or {}
+        obj = {k: sample.get(v.get("type"), None) for k, v in props.items()} if props else {"ok": True}
+        text = json.dumps(obj)
+        return [text[i:i + 4] for i in range(0, len(text), 4)]
+
+    # -- embeddings -----------------------------------------------------------
+    def embed(self, kind, req):
+        model = req.get("model", "")
+        inputs = req.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        with LOCK:
+            STATS["last"] = {"path": self.path, "headers": dict(self.headers), "body": req}
+        count(model)
+        if model == "fault-500":
+            return self.send_json(500, {"error": {"message": "internal failure", "type": "server_error"}})
+        if not isinstance(inputs, list) or not inputs:
+            return self.send_json(400, {"error": "input required"})
+        dims = 8 if model == "embed-nodims" else (req.get("dimensions") or 8)
+        vecs = []
+        for text in inputs:
+            h = hashlib.sha256(text.encode()).digest() * (dims // 32 + 1)
+            vecs.append([round((b - 128) / 128.0, 6) for b in h[:dims]])
+        if model == "embed-short":
+            vecs = vecs[:-1]
+        tokens = sum(len(t.split()) for t in inputs)
+        if kind == "ollama":
+            return self.send_json(200, {"model": model, "embeddings": vecs, "total_duration": 1000,
+                                        "load_duration": 10, "prompt_eval_count": tokens})
+        data = []
+        for i, v in enumerate(vecs):
+            if req.get("encoding_format") == "base64":
+                v = base64.b64encode(struct.pack("<%df" % len(v), *v)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": v})
+        return self.send_json(200, {"object": "list", "data": data, "model": model,
+                                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
     def wait_watching(self, seconds):
         """Sleep, but notice at once when the peer closes the connection (Gone)."""
         deadline = time.time() + seconds
@@ -275,6 +435,8 @@ class Handler(BaseHTTPRequestHandler):
                         media, d = url[5:].split(";base64,", 1)
                         base64.b64decode(d, validate=True)
                         out.append([media, d])
+                    elif kind == "anthropic" and p.get("type") in ("tool_use", "tool_result"):
+                        pass
                     elif kind == "anthropic" and p.get("type") == "image":
                         src = p["source"]
                         if src.get("type") != "base64" or not src.get("media_type", "").startswith("image/"):
@@ -345,7 +507,40 @@ class Stream:
             self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
                                                "delta": {"type": "text_delta", "text": w}})
 
-    def finish(self, n):
+    def tool_call(self, i, name, args):
+        """One tool call, as each server streams it: OpenAI's indexed pieces (id and name
+        first, the arguments in 3-character pieces), Anthropic's tool_use block with
+        input_json_delta pieces, Ollama's whole call in one line."""
+        pieces = [args[k:k + 3] for k in range(0, len(args), 3)]
+        if self.kind == "openai":
+            def chunk(call):
+                self.h.chunk("data: " + json.dumps({
+                    "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
+                    "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}) + "\n\n")
+            chunk({"index": i, "id": f"call_fake{i}", "type": "function",
+                   "function": {"name": name, "arguments": ""}})
+            for p in pieces:
+                chunk({"index": i, "function": {"arguments": p}})
+        elif self.kind == "anthropic":
+            block = i + 1  # block 0 is the (empty) text block begin() opened
+            if i == 0:
+                self.event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            self.event("content_block_start", {"type": "content_block_start", "index": block, "content_block": {
+                "type": "tool_use", "id": f"toolu_fake{i}", "name": name, "input": {}}})
+            for p in pieces:
+                self.event("content_block_delta", {"type": "content_block_delta", "index": block,
+                                                   "delta": {"type": "input_json_delta", "partial_json": p}})
+            self.event("content_block_stop", {"type": "content_block_stop", "index": block})
+        else:
+            try:
+                parsed = json.loads(args)
+            except ValueError:
+                parsed = args  # Ollama's fault: arguments that are not an object
+            self.h.chunk(json.dumps({"model": self.model, "created_at": "2026-01-01T00:00:00Z", "done": False,
+                                     "message": {"role": "assistant", "content": "", "tool_calls": [
+                                         {"function": {"index": i, "name": name, "arguments": parsed}}]}}) + "\n")
+
+    def finish(self, n, why="stop"):
         if self.kind == "ollama":
             o = {"model": self.model, "done": True, "done_reason": "stop",
                  "prompt_eval_count": self.prompt_tokens, "eval_count": n}
@@ -357,7 +552,8 @@ class Stream:
         elif self.kind == "openai":
             self.h.chunk("data: " + json.dumps({
                 "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) + "\n\n")
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if why == "tool" else "stop"}]})
+                + "\n\n")
             if (self.req.get("stream_options") or {}).get("include_usage"):
                 self.h.chunk("data: " + json.dumps({
                     "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
@@ -365,9 +561,10 @@ class Stream:
                                              "total_tokens": self.prompt_tokens + n}}) + "\n\n")
             self.h.chunk("data: [DONE]\n\n")
         else:
-            self.event("content_block_stop", {"type": "content_block_stop", "index": 0})
-            self.event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                                         "usage": {"output_tokens": n}})
+            if why != "tool":
+                self.event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            self.event("message_delta", {"type": "message_delta", "delta": {
+                "stop_reason": "tool_use" if why == "tool" else "end_turn"}, "usage": {"output_tokens": n}})
             self.event("message_stop", {"type": "message_stop"})
 
 

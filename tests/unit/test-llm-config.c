@@ -5,6 +5,7 @@
 
 #include "check-run.h"
 #include "llm-config.h"
+#include "llm-kinds.h"
 
 static LlmConfig cfg; /* large: not on the stack */
 
@@ -22,7 +23,7 @@ START_TEST(test_minimal_with_defaults) {
                 0);
         ck_assert_uint_eq(cfg.n_backends, 1);
         ck_assert_str_eq(cfg.backends[0].base_url, "http://127.0.0.1:11434"); /* slash trimmed */
-        ck_assert_int_eq(cfg.backends[0].kind, LLM_KIND_OLLAMA);
+        ck_assert_ptr_eq(cfg.backends[0].ops, &llm_ollama_ops);
         ck_assert_int_eq(cfg.backends[0].retries, 1);
         ck_assert_int_eq(cfg.backends[0].allowed_fails, 3);
         ck_assert_uint_eq(cfg.backends[0].cooldown_ms, 5000);
@@ -104,6 +105,28 @@ START_TEST(test_errors_name_the_field) {
 }
 END_TEST
 
+START_TEST(test_embeddings_models) {
+        _cleanup_free_ char *err = NULL, *err2 = NULL;
+
+        ck_assert_int_eq(
+                parse("{\"backends\":[{\"name\":\"l\",\"kind\":\"ollama\",\"base_url\":\"http://l\","
+                      "\"models\":[{\"name\":\"nomic\",\"embeddings\":true},{\"name\":\"chat\"}]}]}",
+                      &err),
+                0);
+        ck_assert(cfg.backends[0].models[0].embeddings);
+        ck_assert(!cfg.backends[0].models[1].embeddings);
+        llm_config_done(&cfg);
+        /* Anthropic has no embeddings API: refused at start, naming the field. */
+        ck_assert_int_eq(
+                parse("{\"backends\":[{\"name\":\"c\",\"kind\":\"anthropic\",\"base_url\":\"http://c\","
+                      "\"models\":[{\"name\":\"e\",\"embeddings\":true}]}]}",
+                      &err2),
+                -EINVAL);
+        ck_assert_str_eq(
+                err2, "backends[0].models[0].embeddings: a backend of kind anthropic has no embeddings API");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("llm-config");
         TCase *tc = tcase_create("core");
@@ -111,6 +134,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_minimal_with_defaults);
         tcase_add_test(tc, test_key_file);
         tcase_add_test(tc, test_errors_name_the_field);
+        tcase_add_test(tc, test_embeddings_models);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -38,17 +38,41 @@ START_TEST(test_pick_route) {
         LlmRoute r;
 
         /* quality: big on cloud first; the next candidate on another backend is big on mirror. */
-        ck_assert_int_eq(llm_router_route(&cfg, "auto", LLM_PRIORITY_QUALITY, NULL, 100, false, &r), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "auto",
+                        LLM_PRIORITY_QUALITY,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_route(&r, legs), 0);
         ck_assert_str_eq(legs[0].backend->name, "cloud");
         ck_assert_str_eq(legs[1].backend->name, "mirror");
         /* speed: small and coder share local; the second leg skips to another backend. */
-        ck_assert_int_eq(llm_router_route(&cfg, "auto", LLM_PRIORITY_SPEED, NULL, 100, false, &r), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "auto",
+                        LLM_PRIORITY_SPEED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_route(&r, legs), 0);
         ck_assert_str_eq(legs[0].model->name, "small");
         ck_assert_str_eq(legs[1].backend->name, "cloud");
         /* An explicit model on one backend only, no fallbacks: nothing to pair with. */
-        ck_assert_int_eq(llm_router_route(&cfg, "coder", LLM_PRIORITY_SPEED, NULL, 100, false, &r), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "coder",
+                        LLM_PRIORITY_SPEED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_route(&r, legs), -ENOENT);
 }
 END_TEST
@@ -57,16 +81,56 @@ START_TEST(test_pick_models) {
         LlmCandidate legs[2];
         LlmRoute r0, r1;
 
-        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 100, false, &r0), 0);
-        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 100, false, &r1), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "big",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r0),
+                0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "big",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r1),
+                0);
         /* The same model twice races its two backends. */
         ck_assert_int_eq(llm_hybrid_pick_models(&r0, "big", &r1, "big", legs), 0);
         ck_assert_str_eq(legs[0].backend->name, "cloud");
         ck_assert_str_eq(legs[1].backend->name, "mirror");
-        ck_assert_int_eq(llm_router_route(&cfg, "small", LLM_PRIORITY_BALANCED, NULL, 100, false, &r0), 0);
-        ck_assert_int_eq(llm_router_route(&cfg, "coder", LLM_PRIORITY_BALANCED, NULL, 100, false, &r1), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "small",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r0),
+                0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "coder",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r1),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_models(&r0, "small", &r1, "coder", legs), -EEXIST);
-        ck_assert_int_eq(llm_router_route(&cfg, "big", LLM_PRIORITY_BALANCED, NULL, 100, false, &r1), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &cfg,
+                        "big",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r1),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_models(&r0, "small", &r1, "big", legs), 0);
         ck_assert_str_eq(legs[0].backend->name, "local");
         ck_assert_str_eq(legs[1].model->name, "big");
@@ -96,7 +160,15 @@ START_TEST(test_run_both_fail) {
         g.config = cfg;
         cfg = (LlmConfig){}; /* the gateway owns it now */
         llm_gateway_init(&g);
-        ck_assert_int_eq(llm_router_route(&g.config, "big", LLM_PRIORITY_BALANCED, NULL, 100, false, &r), 0);
+        ck_assert_int_eq(
+                llm_router_route(
+                        &g.config,
+                        "big",
+                        LLM_PRIORITY_BALANCED,
+                        NULL,
+                        &(LlmNeeds){ .tokens = 100, .vision = false },
+                        &r),
+                0);
         ck_assert_int_eq(llm_hybrid_pick_route(&r, legs), 0);
         for (int mode = 0; mode < _LLM_HYBRID_MODE_MAX; mode++) {
                 llm_hybrid_init(&h, &g, (LlmHybridMode) mode, &req, false, NULL, legs);

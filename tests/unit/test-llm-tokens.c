@@ -68,6 +68,36 @@ START_TEST(test_trim_no_holes) {
 }
 END_TEST
 
+START_TEST(test_trim_tool_results_keep_their_call) {
+        /* The window holds the tool result and the question after it, not the call before:
+         * the result goes too rather than answer a call nobody made. */
+        LlmToolCall call = { (char *) "c1",
+                             (char *) "f",
+                             (char *) "{\"a\":\"0123456789012345678901234567890\"}" };
+        LlmMessage m[] = {
+                MSG("user", "hi"),
+                { .role = (char *) "assistant",
+                  .content = (char *) "",
+                  .tool_calls = &call,
+                  .n_tool_calls = 1 },
+                { .role = (char *) "tool", .content = (char *) "result", .tool_call_id = (char *) "c1" },
+                MSG("user", "ok"),
+        };
+        bool keep[4];
+        size_t dropped;
+        int64_t tokens;
+
+        /* The call's name and arguments count: 4 + (1 + 10) tokens. */
+        ck_assert_int_eq(llm_tokens_estimate_messages(&m[1], 1), 3 + 4 + 1 + 10);
+        ck_assert_int_eq(llm_tokens_trim(m, 4, 20, keep, &dropped, &tokens), 0);
+        ck_assert(!keep[0] && !keep[1] && !keep[2] && keep[3]);
+        ck_assert_uint_eq(dropped, 3);
+        ck_assert_int_eq(tokens, 3 + 5);
+        /* The newest message is the result itself: it cannot go without its call. */
+        ck_assert_int_eq(llm_tokens_trim(m, 3, 10, keep, &dropped, &tokens), -E2BIG);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("llm-tokens");
         TCase *tc = tcase_create("core");
@@ -75,6 +105,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_estimate);
         tcase_add_test(tc, test_trim_keeps_system_and_newest);
         tcase_add_test(tc, test_trim_no_holes);
+        tcase_add_test(tc, test_trim_tool_results_keep_their_call);
         suite_add_tcase(s, tc);
         return s;
 }
