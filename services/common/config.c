@@ -174,7 +174,8 @@ static char **field_str(const ConfigEntry *e, void *cfg) {
 }
 
 static bool type_is_string(ConfigType t) {
-        return t == CONFIG_STRING || t == CONFIG_URL || t == CONFIG_ENUM || t == CONFIG_HOST_PORT;
+        return t == CONFIG_TYPE_STRING || t == CONFIG_TYPE_URL || t == CONFIG_TYPE_ENUM ||
+                t == CONFIG_TYPE_HOST_PORT;
 }
 
 /* Parses value into the field of e; var is the name the value came from. */
@@ -185,20 +186,21 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
         int r;
 
         switch (e->type) {
-        case CONFIG_STRING:
-        case CONFIG_URL:
-        case CONFIG_ENUM:
-        case CONFIG_HOST_PORT: {
+        case CONFIG_TYPE_STRING:
+        case CONFIG_TYPE_URL:
+        case CONFIG_TYPE_ENUM:
+        case CONFIG_TYPE_HOST_PORT: {
                 char *copy;
 
                 if (strlen(value) > 4096)
                         return fail(ret_error, "%s: value is longer than 4096 bytes", var);
-                if (e->type == CONFIG_URL && !startswith(value, "http://") && !startswith(value, "https://"))
+                if (e->type == CONFIG_TYPE_URL && !startswith(value, "http://") &&
+                    !startswith(value, "https://"))
                         return fail(ret_error, "%s: '%s' is not an http:// or https:// URL", var, value);
-                if (e->type == CONFIG_URL &&
+                if (e->type == CONFIG_TYPE_URL &&
                     (strlen(value) <= strlen("https://") || strpbrk(value, " \t\r\n") != NULL))
                         return fail(ret_error, "%s: '%s' is not a valid URL", var, value);
-                if (e->type == CONFIG_ENUM) {
+                if (e->type == CONFIG_TYPE_ENUM) {
                         bool found = false;
                         for (const char *const *c = e->choices; c && *c; c++)
                                 if (streq(*c, value))
@@ -207,7 +209,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                                 return fail(
                                         ret_error, "%s: '%s' is not one of the allowed values", var, value);
                 }
-                if (e->type == CONFIG_HOST_PORT) {
+                if (e->type == CONFIG_TYPE_HOST_PORT) {
                         uint16_t port;
                         if (config_parse_host_port(value, NULL, &port) < 0)
                                 return fail(
@@ -220,7 +222,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(char **) field = copy;
                 return 0;
         }
-        case CONFIG_INT: {
+        case CONFIG_TYPE_INT: {
                 char *end = NULL;
                 long long v;
 
@@ -241,11 +243,11 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(int64_t *) field = v;
                 return 0;
         }
-        case CONFIG_BOOL:
+        case CONFIG_TYPE_BOOL:
                 if (config_parse_bool(value, (bool *) field) < 0)
                         return fail(ret_error, "%s: '%s' is not a boolean (use true/false)", var, value);
                 return 0;
-        case CONFIG_DURATION:
+        case CONFIG_TYPE_DURATION:
                 r = config_parse_duration_ms(value, &u);
                 if (r < 0)
                         return fail(
@@ -258,7 +260,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                         return r;
                 *(uint64_t *) field = u;
                 return 0;
-        case CONFIG_SIZE:
+        case CONFIG_TYPE_SIZE:
                 r = config_parse_size(value, &u);
                 if (r < 0)
                         return fail(
@@ -271,7 +273,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                         return r;
                 *(uint64_t *) field = u;
                 return 0;
-        case CONFIG_LOG_LEVEL:
+        case CONFIG_TYPE_LOG_LEVEL:
                 r = log_level_from_string(value);
                 if (r < 0)
                         return fail(
@@ -323,9 +325,10 @@ int config_load_from(
                                 if (!type_is_string(e->type))
                                         memset((uint8_t *) cfg + e->offset,
                                                0,
-                                               e->type == CONFIG_BOOL                ? sizeof(bool)
-                                                       : e->type == CONFIG_LOG_LEVEL ? sizeof(int)
-                                                                                     : sizeof(uint64_t));
+                                               e->type == CONFIG_TYPE_BOOL ? sizeof(bool)
+                                                       : e->type == CONFIG_TYPE_LOG_LEVEL
+                                                       ? sizeof(int)
+                                                       : sizeof(uint64_t));
                                 continue;
                         }
                 }
@@ -349,23 +352,23 @@ void config_free(const ConfigEntry *table, size_t n, void *cfg) {
 
 static const char *type_name(ConfigType t) {
         switch (t) {
-        case CONFIG_STRING:
+        case CONFIG_TYPE_STRING:
                 return "string";
-        case CONFIG_INT:
+        case CONFIG_TYPE_INT:
                 return "integer";
-        case CONFIG_BOOL:
+        case CONFIG_TYPE_BOOL:
                 return "boolean";
-        case CONFIG_DURATION:
+        case CONFIG_TYPE_DURATION:
                 return "duration";
-        case CONFIG_SIZE:
+        case CONFIG_TYPE_SIZE:
                 return "size";
-        case CONFIG_URL:
+        case CONFIG_TYPE_URL:
                 return "url";
-        case CONFIG_ENUM:
+        case CONFIG_TYPE_ENUM:
                 return "enum";
-        case CONFIG_LOG_LEVEL:
+        case CONFIG_TYPE_LOG_LEVEL:
                 return "log-level";
-        case CONFIG_HOST_PORT:
+        case CONFIG_TYPE_HOST_PORT:
                 return "host:port";
         }
         return "?";
@@ -373,7 +376,7 @@ static const char *type_name(ConfigType t) {
 
 static void format_bounds(const ConfigEntry *e, char *buf, size_t size) {
         buf[0] = '\0';
-        if (e->type == CONFIG_ENUM) {
+        if (e->type == CONFIG_TYPE_ENUM) {
                 size_t off = 0;
                 for (const char *const *c = e->choices; c && *c && off < size; c++) {
                         int k = snprintf(buf + off, size - off, "%s%s", off ? "|" : "", *c);
@@ -385,7 +388,7 @@ static void format_bounds(const ConfigEntry *e, char *buf, size_t size) {
         }
         if (!has_bounds(e))
                 return;
-        if (e->type == CONFIG_DURATION)
+        if (e->type == CONFIG_TYPE_DURATION)
                 snprintf(buf, size, "%" PRId64 "ms..%" PRId64 "ms", e->min, e->max);
         else
                 snprintf(buf, size, "%" PRId64 "..%" PRId64, e->min, e->max);
