@@ -11,6 +11,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "status-page.h"
+#include "time-util.h"
 
 static int add(json_object *o, const char *k, json_object *v) {
         if (!v)
@@ -96,7 +97,7 @@ static int reply_obj(HttpRequest *req, json_object *o) {
 static int get_status(HttpRequest *req, void *userdata) {
         Daemon *d = userdata;
         json_object *o = json_object_new_object(), *arr = json_object_new_array(), *pod = NULL;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = time_now_usec(CLOCK_REALTIME);
         unsigned stopped = 0;
         int r = 0;
 
@@ -168,7 +169,7 @@ static int get_metrics_json(HttpRequest *req, void *userdata) {
         Daemon *d = userdata;
         json_object *o = json_object_new_object(), *alerts = json_object_new_object(),
                     *svcs = json_object_new_object(), *sinks = json_object_new_object();
-        uint64_t now = now_realtime_usec(), sent = 0, failed = 0, dropped = 0;
+        uint64_t now = time_now_usec(CLOCK_REALTIME), sent = 0, failed = 0, dropped = 0;
         int r = 0;
 
         if (!o || !alerts || !svcs || !sinks) {
@@ -373,7 +374,7 @@ static int get_page(HttpRequest *req, void *userdata) {
 
 static int collect(FILE *f, void *userdata) {
         Daemon *d = userdata;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = time_now_usec(CLOCK_REALTIME);
 
         pthread_mutex_lock(&d->lock);
         metrics_write_header(

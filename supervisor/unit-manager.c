@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "argv-util.h"
+#include "time-util.h"
 #include "unit-manager.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -160,13 +161,6 @@ int unit_manager_restart(UnitManager *m, const char *unit, char **ret_error) {
         return enqueue(m, "RestartUnit", unit, ret_error);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 static bool jobs_pending(const UnitManager *m) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (!m->jobs[i].result)
@@ -176,7 +170,7 @@ static bool jobs_pending(const UnitManager *m) {
 
 int unit_manager_wait(UnitManager *m, uint64_t timeout_usec, char ***ret_failures) {
         _cleanup_argv_free_ char **failures = NULL;
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         int r = 0;
 
         while (jobs_pending(m)) {
@@ -187,7 +181,7 @@ int unit_manager_wait(UnitManager *m, uint64_t timeout_usec, char ***ret_failure
                         goto finish;
                 if (r > 0)
                         continue;
-                now = now_usec();
+                now = time_now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline) {
                         r = -ETIMEDOUT;
                         break;

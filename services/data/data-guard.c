@@ -5,6 +5,7 @@
 #include <ctype.h>
 
 #include "data-guard.h"
+#include "time-util.h"
 
 static int refuse(DataGuard *g, const char *rule, const char *what, const char *arg) {
         if (g->rule) /* the first refusal is the reason */
@@ -72,7 +73,7 @@ authorizer(void *userdata, int action, const char *a1, const char *a2, const cha
 static int progress(void *userdata) {
         DataGuard *g = userdata;
 
-        if (g->deadline_usec == 0 || data_now_usec() < g->deadline_usec)
+        if (g->deadline_usec == 0 || time_now_usec(CLOCK_MONOTONIC) < g->deadline_usec)
                 return 0;
         g->timed_out = true;
         return 1;
@@ -86,7 +87,7 @@ void data_guard_install(DataGuard *g, sqlite3 *db, uint64_t timeout_ms) {
 
 void data_guard_arm(DataGuard *g) {
         g->timed_out = false;
-        g->deadline_usec = g->timeout_ms ? data_now_usec() + g->timeout_ms * 1000u : 0;
+        g->deadline_usec = g->timeout_ms ? time_now_usec(CLOCK_MONOTONIC) + g->timeout_ms * 1000u : 0;
 }
 
 int data_guard_prepare(

@@ -10,6 +10,7 @@
 #include "data-service.h"
 #include "data-stats.h"
 #include "json-util.h"
+#include "time-util.h"
 
 int data_reply_error(HttpRequest *req, DataError *err) {
         _cleanup_problem_ Problem *p = problem_new(err->status, NULL, err->detail);
@@ -136,7 +137,7 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         const char *operation = NULL, *format = NULL;
         json_object *data = NULL, *options = NULL;
         char opbuf[32];
-        uint64_t t0 = data_now_usec();
+        uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
         DataGuard guard = {};
         DataOpFn fn;
         DataOp op;
@@ -223,6 +224,8 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         json_object_object_add(reply, "result", op.result);
         json_object_object_add(reply, "rows_processed", json_object_new_int64(op.rows));
         json_object_object_add(
-                reply, "processing_time", json_object_new_double((double) (data_now_usec() - t0) / 1e6));
+                reply,
+                "processing_time",
+                json_object_new_double((double) (time_now_usec(CLOCK_MONOTONIC) - t0) / 1e6));
         return http_reply_json(req, 200, reply);
 }

@@ -4,13 +4,6 @@
 
 #include "llm-breaker.h"
 
-uint64_t llm_now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
 void llm_breaker_init(LlmBreaker *b, int64_t allowed_fails, uint64_t cooldown_ms) {
         *b = (LlmBreaker){
                 .allowed_fails = allowed_fails > 0 ? allowed_fails : 1,

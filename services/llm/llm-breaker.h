@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "time-util.h"
+
 typedef enum LlmBreakerState {
         LLM_BREAKER_CLOSED,
         LLM_BREAKER_OPEN,
@@ -39,5 +41,3 @@ LlmBreakerState llm_breaker_state(LlmBreaker *b, uint64_t now_ms);
 /* Milliseconds until the breaker lets a trial through, 0 when it allows now. */
 uint64_t llm_breaker_wait_ms(LlmBreaker *b, uint64_t now_ms);
 const char *llm_breaker_state_to_string(LlmBreakerState s);
-
-uint64_t llm_now_ms(void);

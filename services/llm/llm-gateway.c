@@ -54,7 +54,7 @@ static uint64_t backoff_ms(unsigned attempt) {
         uint32_t rnd = 0;
 
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                rnd = (uint32_t) llm_now_ms();
+                rnd = (uint32_t) time_now_ms(CLOCK_MONOTONIC);
         return base / 2 + rnd % (base / 2 + 1);
 }
 
@@ -134,7 +134,9 @@ static void update_up(LlmGateway *g, size_t bi) {
                 (void) metrics_gauge_set(
                         g->metrics.backend_up,
                         (const char *[]){ g->config.backends[bi].name },
-                        llm_breaker_state(&g->breakers[bi], llm_now_ms()) == LLM_BREAKER_OPEN ? 0 : 1);
+                        llm_breaker_state(&g->breakers[bi], time_now_ms(CLOCK_MONOTONIC)) == LLM_BREAKER_OPEN
+                                ? 0
+                                : 1);
 }
 
 static bool retryable(LlmFailure f) {
@@ -222,8 +224,8 @@ int llm_gateway_run(
                         x.fallback = true;
                         snprintf(out->fallback_from, sizeof(out->fallback_from), "%s", prev->backend->name);
                 }
-                if (!llm_breaker_allow(br, llm_now_ms())) {
-                        uint64_t w = llm_breaker_wait_ms(br, llm_now_ms());
+                if (!llm_breaker_allow(br, time_now_ms(CLOCK_MONOTONIC))) {
+                        uint64_t w = llm_breaker_wait_ms(br, time_now_ms(CLOCK_MONOTONIC));
                         count(g, c, "breaker_open");
                         if (min_wait == 0 || (w > 0 && w < min_wait))
                                 min_wait = w;
@@ -366,7 +368,7 @@ int llm_gateway_run(
                                         return -EIO;
                                 break;
                         }
-                        llm_breaker_failure(br, llm_now_ms(), a.retry_after_ms);
+                        llm_breaker_failure(br, time_now_ms(CLOCK_MONOTONIC), a.retry_after_ms);
                         update_up(g, c->backend_index);
                         if (a.retry_after_ms > 0)
                                 out->retry_after_ms = a.retry_after_ms;
@@ -384,11 +386,11 @@ int llm_gateway_run(
                                 uint64_t wait =
                                         a.retry_after_ms > 0 ? a.retry_after_ms : backoff_ms(attempt);
 
-                                wait = MAX(wait, llm_breaker_wait_ms(br, llm_now_ms()));
+                                wait = MAX(wait, llm_breaker_wait_ms(br, time_now_ms(CLOCK_MONOTONIC)));
                                 if (wait > g->retry_wait_max_ms)
                                         break; /* not worth waiting for here: next backend */
                                 sleep_ms(wait);
-                                if (!llm_breaker_allow(br, llm_now_ms()))
+                                if (!llm_breaker_allow(br, time_now_ms(CLOCK_MONOTONIC)))
                                         break;
                         }
                 }

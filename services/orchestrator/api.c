@@ -11,18 +11,12 @@
 #include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "time-util.h"
 #include "workflow-run.h"
 
 #define PROMPT_MAX (256 * 1024)
 #define IDEMPOTENCY_KEY_MAX 255
 #define SYNC_WAIT_SLACK_MS 5000
-
-static uint64_t now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* ---- the per-request context ----------------------------------------------------- */
 
@@ -124,7 +118,8 @@ static int reply_400_field(HttpRequest *req, const char *field, const char *fmt,
 }
 
 static void add_overhead_header(HttpRequest *req, uint64_t t0_us, double upstream_ms) {
-        double total_ms = (double) (now_us() - t0_us) / 1000.0, overhead = total_ms - upstream_ms;
+        double total_ms = (double) (time_now_usec(CLOCK_MONOTONIC) - t0_us) / 1000.0,
+               overhead = total_ms - upstream_ms;
         char v[32];
 
         snprintf(v, sizeof(v), "%.3f", overhead > 0 ? overhead : 0.0);
@@ -236,7 +231,12 @@ static int reply_job_outcome(HttpRequest *req, Job *j, Shape shape, uint64_t t0_
                 result = job_take_body_json(j); /* parsed once, by the worker */
                 if (!result && j->body)
                         result = json_object_new_string_len(j->body, (int) j->body_len);
-                o = format_success(shape, j->id, j->task, result, (double) (now_us() - t0_us) / 1e6);
+                o = format_success(
+                        shape,
+                        j->id,
+                        j->task,
+                        result,
+                        (double) (time_now_usec(CLOCK_MONOTONIC) - t0_us) / 1e6);
                 if (!o)
                         return -ENOMEM;
                 add_job_annotations(o, j->guardrail_flags, j->redactions);
@@ -430,12 +430,13 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, ApiC
                 return r < 0 ? r : 0;
 
         /* An open breaker answers at once, before a job exists. */
-        if (breaker_state(&o->upstreams.breakers[sub->task->service], now_ms()) == BREAKER_OPEN) {
+        if (breaker_state(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC)) ==
+            BREAKER_OPEN) {
                 Breaker *b = &o->upstreams.breakers[sub->task->service];
 
                 pthread_mutex_lock(&b->lock);
                 retry_after = b->opened_at_ms + b->config.open_ms -
-                        MIN(now_ms(), b->opened_at_ms + b->config.open_ms);
+                        MIN(time_now_ms(CLOCK_MONOTONIC), b->opened_at_ms + b->config.open_ms);
                 pthread_mutex_unlock(&b->lock);
                 snprintf(ra, sizeof(ra), "%" PRIu64, MAX((retry_after + 999) / 1000, (uint64_t) 1));
                 (void) http_reply_add_header(req, "Retry-After", ra);
@@ -1349,14 +1350,17 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
                 return http_reply_validation(req, errs);
         api_context_set_target(ctx, name);
         b = &o->upstreams.breakers[svc];
-        breaker_force(b, streq(state, "down") ? BREAKER_OPEN : BREAKER_CLOSED, now_ms());
+        breaker_force(b, streq(state, "down") ? BREAKER_OPEN : BREAKER_CLOSED, time_now_ms(CLOCK_MONOTONIC));
         ack = json_object_new_object();
         if (!ack)
                 return -ENOMEM;
         json_object_object_add(ack, "event", json_object_new_string(SERVICE_EVENT));
         json_object_object_add(ack, "service", json_object_new_string(name));
         json_object_object_add(
-                ack, "breaker", json_object_new_string(breaker_state_to_string(breaker_state(b, now_ms()))));
+                ack,
+                "breaker",
+                json_object_new_string(
+                        breaker_state_to_string(breaker_state(b, time_now_ms(CLOCK_MONOTONIC)))));
         return http_reply_json(req, 200, ack);
 }
 
@@ -1463,7 +1467,6 @@ static Orchestrator *api_orchestrator;
  * every answer so clients can pace themselves. -EBUSY = refused and answered. */
 static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *who) {
         RateLimitDecision d;
-        struct timespec ts;
         char key[RATELIMIT_KEY_MAX + 1], v[64];
 
         if (!o->ratelimit)
@@ -1472,8 +1475,7 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
                 snprintf(key, sizeof(key), "sub:%s", who->sub);
         else
                 snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ratelimit_take(o->ratelimit, key, (double) ts.tv_sec + (double) ts.tv_nsec / 1e9, &d);
+        ratelimit_take(o->ratelimit, key, time_now_s(CLOCK_MONOTONIC), &d);
         snprintf(v, sizeof(v), "%u", d.limit);
         (void) http_reply_add_header(req, "RateLimit-Limit", v);
         snprintf(v, sizeof(v), "%u", d.remaining);
@@ -1532,14 +1534,11 @@ api_audit(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx
 static int api_dispatch(HttpRequest *req, void *userdata) {
         const ApiRoute *ar = userdata;
         Orchestrator *o = api_orchestrator;
-        ApiContext ctx = { .t0_us = now_us() };
+        ApiContext ctx = { .t0_us = time_now_usec(CLOCK_MONOTONIC) };
         int r, gate, status;
 
         if (ar->action) {
-                struct timespec ts;
-
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ctx.t_received = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+                ctx.t_received = time_now_s(CLOCK_REALTIME);
         }
         gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx.who);
         if (ar->signed_body || !o->jwt)

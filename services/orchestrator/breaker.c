@@ -121,10 +121,3 @@ uint64_t backoff_full_jitter_ms(unsigned attempt, uint64_t base_ms, uint64_t cap
                 ceiling = cap_ms;
         return ceiling == 0 ? 0 : rnd % (ceiling + 1);
 }
-
-uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}

@@ -47,5 +47,3 @@ const char *breaker_state_to_string(BreakerState s);
 /* Full jitter (AWS architecture blog): a uniform delay in [0, min(cap, base * 2^attempt)].
  * attempt counts from 0; rnd is a uniform 64-bit random value. */
 uint64_t backoff_full_jitter_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t rnd);
-/* Milliseconds of CLOCK_MONOTONIC. */
-uint64_t now_ms(void);

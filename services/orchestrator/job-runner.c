@@ -31,13 +31,6 @@ struct JobRunner {
         Job *grace_head, *grace_tail;
 };
 
-static double now_unix(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 int job_generate_id(char ret[static 37]) {
         return uuid_v7_string(ret);
 }
@@ -69,7 +62,7 @@ int job_new(
         j->payload = payload;
         j->payload_len = strlen(payload);
         j->timeout_ms = timeout_ms;
-        j->deadline_ms = now_ms() + timeout_ms;
+        j->deadline_ms = time_now_ms(CLOCK_MONOTONIC) + timeout_ms;
         j->status = JOB_PENDING;
         snprintf(j->request_id, sizeof(j->request_id), "%s", strempty(request_id));
         pthread_mutex_init(&j->lock, NULL);
@@ -224,7 +217,7 @@ static void grace_list(JobRunner *r, Job *j) {
         bool wake;
 
         pthread_mutex_lock(&r->grace_lock);
-        j->grace_at_ms = now_ms() + r->grace_ms;
+        j->grace_at_ms = time_now_ms(CLOCK_MONOTONIC) + r->grace_ms;
         j->grace_prev = r->grace_tail;
         j->grace_next = NULL;
         if (r->grace_tail)
@@ -303,7 +296,7 @@ static void *grace_thread(void *userdata) {
 
         pthread_mutex_lock(&r->grace_lock);
         while (!r->grace_stop) {
-                uint64_t now = now_ms();
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC);
                 Job *j = r->grace_head;
                 struct timespec ts;
 
@@ -405,7 +398,7 @@ static void run_job(void *item, void *userdata) {
         const char *svc = upstream_service_to_string(j->task->service);
         UpstreamResult res = {};
         JobStatus final;
-        uint64_t t0 = now_ms();
+        uint64_t t0 = time_now_ms(CLOCK_MONOTONIC);
         int k;
 
         log_set_request_id(j->request_id[0] ? j->request_id : NULL);
@@ -521,7 +514,7 @@ recorded:
                 (void) metrics_histogram_observe(
                         r->task_duration,
                         (const char *[]){ svc, j->task->name },
-                        (double) (now_ms() - t0) / 1000.0);
+                        (double) (time_now_ms(CLOCK_MONOTONIC) - t0) / 1000.0);
 finish:
         upstream_result_done(&res);
         job_finish(r, j, final);
@@ -650,7 +643,7 @@ int job_runner_submit(
         if (claimed && r->grace_ms > 0 && !idempotency_key) {
                 j->deferred = true;
                 j->started = true;
-                j->created_at = now_unix();
+                j->created_at = time_now_s(CLOCK_REALTIME);
                 active_add(r, j);
                 grace_list(r, j);
                 run_job(job_ref(j), r);

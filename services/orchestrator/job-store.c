@@ -207,13 +207,6 @@ static int sqlite_errno(int rc) {
         }
 }
 
-static double now_unix(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 void job_format_time(double t, char buf[static 32]) {
         time_t secs = (time_t) t;
         struct tm tm;
@@ -360,8 +353,7 @@ static void *checkpointer(void *userdata) {
                                 pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
                                 continue;
                         }
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        ts.tv_sec += CHECKPOINT_INTERVAL_MS / 1000;
+                        ts = timespec_deadline_on(CLOCK_MONOTONIC, CHECKPOINT_INTERVAL_MS);
                         (void) pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
                         if (s->ckpt_stop)
                                 break;
@@ -658,7 +650,7 @@ static int transition_locked(
 
 static int insert_op(JobStore *s, void *arg) {
         const JobNew *job = arg;
-        double t = job->created_at > 0 ? job->created_at : now_unix();
+        double t = job->created_at > 0 ? job->created_at : time_now_s(CLOCK_REALTIME);
         _cleanup_free_ char *data = NULL;
         sqlite3_stmt *st;
         int r;
@@ -694,7 +686,7 @@ static int insert_op(JobStore *s, void *arg) {
                         job->outcome && job->outcome->started_at > 0 ? job->outcome->started_at : t);
         if (r >= 0 && job->outcome) {
                 const JobOutcome *out = job->outcome;
-                double done = out->finished_at > 0 ? out->finished_at : now_unix();
+                double done = out->finished_at > 0 ? out->finished_at : time_now_s(CLOCK_REALTIME);
                 _cleanup_free_ char *final = NULL;
 
                 r = state_event_data(out->status, out->error, &final);
@@ -734,7 +726,8 @@ typedef struct TransitionArgs {
 static int transition_op(JobStore *s, void *arg) {
         const TransitionArgs *a = arg;
 
-        return transition_locked(s, a->id, a->status, a->result, a->error, a->error_status, now_unix());
+        return transition_locked(
+                s, a->id, a->status, a->result, a->error, a->error_status, time_now_s(CLOCK_REALTIME));
 }
 
 int job_store_transition(
@@ -789,7 +782,7 @@ static int add_event_op(JobStore *s, void *arg) {
         if (r >= 0 && sqlite3_changes(s->db) == 0)
                 r = -ENOENT;
         if (r >= 0)
-                r = add_event_locked(s, a->id, a->type, a->data, now_unix());
+                r = add_event_locked(s, a->id, a->type, a->data, time_now_s(CLOCK_REALTIME));
         return r;
 }
 
@@ -1170,7 +1163,7 @@ int job_store_for_each_unfinished(
 }
 
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
-        double cutoff = now_unix() - (double) age_ms / 1000.0;
+        double cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0;
         sqlite3_stmt *st = NULL;
         int rc, r;
 
@@ -1273,7 +1266,7 @@ static json_object *lock_json(const char *name, const char *owner, double expire
 
 int job_store_lock_acquire(
         JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret) {
-        double now = now_unix(), expires = now + (double) ttl_ms / 1000.0;
+        double now = time_now_s(CLOCK_REALTIME), expires = now + (double) ttl_ms / 1000.0;
         sqlite3_stmt *st = NULL;
         bool acquired = false;
         int rc, r;
@@ -1334,7 +1327,7 @@ int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
         if (r >= 0) {
                 bind_text(st, 1, name);
                 bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, now_unix());
+                (void) sqlite3_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
                 r = sqlite_errno(sqlite3_step(st));
                 if (r >= 0 && sqlite3_changes(s->db) == 0) {
                         sqlite3_stmt *q = NULL;
@@ -1370,7 +1363,7 @@ int job_store_lock_list(JobStore *s, json_object **ret) {
                 NULL);
         r = sqlite_errno(rc);
         if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, now_unix());
+                (void) sqlite3_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         json_object *o = lock_json(
                                 (const char *) sqlite3_column_text(st, 0),

@@ -7,6 +7,7 @@
 
 #include "http-client.h"
 #include "log.h"
+#include "time-util.h"
 #include "upstream.h"
 
 static const char *const service_names[_UPSTREAM_MAX] = {
@@ -146,7 +147,7 @@ int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
 }
 
 int upstream_write_breaker_metrics(FILE *f, Upstreams *u) {
-        uint64_t now = now_ms();
+        uint64_t now = time_now_ms(CLOCK_MONOTONIC);
 
         metrics_write_header(
                 f,
@@ -209,7 +210,7 @@ int upstream_call(
         UpstreamResult *ret) {
         const char *svc = service_names[task->service], *base = upstream_url(u, task->service);
         Breaker *b = &u->breakers[task->service];
-        uint64_t start = now_ms(), deadline = start + timeout_ms;
+        uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + timeout_ms;
         char url[4200];
         size_t l = strlen(base);
         int r = 0;
@@ -221,7 +222,7 @@ int upstream_call(
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
-                uint64_t now = now_ms(), delay;
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC), delay;
                 const char *retry_reason = NULL;
                 bool failure;
 
@@ -271,12 +272,12 @@ int upstream_call(
                         http_client_response_done(&req.response);
                         snprintf(ret->error, sizeof(ret->error), "cancelled");
                         /* Not the service's fault: release a half-open probe slot as a success. */
-                        breaker_record(b, true, now_ms());
+                        breaker_record(b, true, time_now_ms(CLOCK_MONOTONIC));
                         break;
                 }
                 failure = r < 0 || req.response.status == 500 || req.response.status == 502 ||
                         req.response.status == 504;
-                breaker_record(b, !failure, now_ms());
+                breaker_record(b, !failure, time_now_ms(CLOCK_MONOTONIC));
 
                 if (r < 0) {
                         count_failure(u, task->service, errno_reason(r));
@@ -315,7 +316,7 @@ int upstream_call(
                         rnd = (uint64_t) now * 2654435761u;
                 delay = backoff_full_jitter_ms(
                         attempt, u->config->retry_base_ms, u->config->retry_cap_ms, rnd);
-                now = now_ms();
+                now = time_now_ms(CLOCK_MONOTONIC);
                 if (now + delay >= deadline)
                         delay = deadline > now ? deadline - now : 0;
                 if (u->retries)
@@ -391,8 +392,8 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 json_object_object_add(
                         o,
                         "breaker",
-                        json_object_new_string(
-                                breaker_state_to_string(breaker_state(&u->breakers[i], now_ms()))));
+                        json_object_new_string(breaker_state_to_string(
+                                breaker_state(&u->breakers[i], time_now_ms(CLOCK_MONOTONIC)))));
                 if (reqs[i].result < 0) {
                         snprintf(
                                 err,

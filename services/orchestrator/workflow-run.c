@@ -173,7 +173,7 @@ static void *run_thread(void *userdata) {
                         abort_run = true;
                         final = JOB_CANCELLED;
                 }
-                if (!abort_run && now_ms() >= r->deadline_ms) {
+                if (!abort_run && time_now_ms(CLOCK_MONOTONIC) >= r->deadline_ms) {
                         abort_run = true;
                         if (!failure)
                                 failure = strdup("the workflow timed out");
@@ -383,7 +383,7 @@ int workflow_run_start(
         snprintf(r->request_id, sizeof(r->request_id), "%s", strempty(request_id));
         snprintf(r->submitter, sizeof(r->submitter), "%s", strempty(submitter));
         snprintf(r->submitter_role, sizeof(r->submitter_role), "%s", strempty(submitter_role));
-        r->deadline_ms = now_ms() + o->config.max_timeout_ms;
+        r->deadline_ms = time_now_ms(CLOCK_MONOTONIC) + o->config.max_timeout_ms;
         k = job_generate_id(r->id);
         if (k < 0)
                 return k;

@@ -22,6 +22,7 @@
 #include "json-util.h"
 #include "orchestrator.h"
 #include "scheduler.h"
+#include "time-util.h"
 #include "workflow.h"
 
 /* ---- scheduler -------------------------------------------------------------------- */
@@ -335,9 +336,9 @@ START_TEST(test_job_store_checkpointer) {
         job_store_checkpoint_stats(s, &passive, &restart);
         ck_assert_uint_eq(passive, settled);
 
-        uint64_t t0 = now_ms();
+        uint64_t t0 = time_now_ms(CLOCK_MONOTONIC);
         job_store_free(s);
-        ck_assert_uint_lt(now_ms() - t0, 500);
+        ck_assert_uint_lt(time_now_ms(CLOCK_MONOTONIC) - t0, 500);
 
         ck_assert_int_eq(job_store_open(path, &s), 0);
         for (int i = 0; i < CKPT_JOBS; i += 97) {
@@ -1112,7 +1113,9 @@ START_TEST(test_breaker_opens_and_recovers) {
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
-        ck_assert_int_eq(breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], now_ms()), BREAKER_CLOSED);
+        ck_assert_int_eq(
+                breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], time_now_ms(CLOCK_MONOTONIC)),
+                BREAKER_CLOSED);
 }
 END_TEST
 
@@ -1133,7 +1136,7 @@ START_TEST(test_cancel_and_timeout) {
         snprintf(path, sizeof(path), "/jobs/%s", id);
         reply_done(&r);
         json_object_put(wait_job(id, "running"));
-        t0 = now_ms();
+        t0 = time_now_ms(CLOCK_MONOTONIC);
         r = request("DELETE", path, NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         ck_assert_str_eq(jstr(r.body, "status"), "cancelled");
@@ -1148,7 +1151,7 @@ START_TEST(test_cancel_and_timeout) {
         job = get_job(id);
         ck_assert_str_eq(jstr(job, "status"), "cancelled");
         json_object_put(job);
-        ck_assert_uint_lt(now_ms() - t0, 2500);
+        ck_assert_uint_lt(time_now_ms(CLOCK_MONOTONIC) - t0, 2500);
 
         r = request(
                 "POST",
@@ -1323,7 +1326,7 @@ START_TEST(test_locks) {
         reply_done(&r);
 
         /* Two independent workflow steps naming the same lock run one after the other. */
-        t0 = now_ms();
+        t0 = time_now_ms(CLOCK_MONOTONIC);
         r = request(
                 "POST",
                 "/workflows",
@@ -1332,7 +1335,7 @@ START_TEST(test_locks) {
                 NULL);
         ck_assert_int_eq(r.status, 200);
         ck_assert_str_eq(jstr(r.body, "status"), "completed");
-        ck_assert_uint_ge(now_ms() - t0, 600);
+        ck_assert_uint_ge(time_now_ms(CLOCK_MONOTONIC) - t0, 600);
         reply_done(&r);
         r = request("GET", "/locks", NULL, NULL);
         ck_assert_ptr_null(strstr(r.raw, "\"model\""));
@@ -1899,12 +1902,7 @@ START_TEST(test_audit_trail) {
         reply_done(&r);
 
         usleep(20 * 1000);
-        {
-                struct timespec ts;
-
-                clock_gettime(CLOCK_REALTIME, &ts);
-                t_mid = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-        }
+        t_mid = time_now_s(CLOCK_REALTIME);
         job_format_time(t_mid, since);
         usleep(20 * 1000);
 
