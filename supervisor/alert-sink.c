@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "alert-sink.h"
+#include "backoff.h"
 #include "json-util.h"
 #include "time-util.h"
 
@@ -212,8 +213,8 @@ static void *sink_thread(void *userdata) {
                         s->failed++;
                         delivery_free(d);
                 } else {
-                        d->not_before_ms =
-                                time_now_ms(CLOCK_MONOTONIC) + (s->cfg.retry_base_ms << (d->attempts - 1));
+                        d->not_before_ms = time_now_ms(CLOCK_MONOTONIC) +
+                                backoff_exponential_ms(d->attempts - 1, s->cfg.retry_base_ms, UINT64_MAX);
                         d->next = s->head;
                         s->head = d;
                         s->n++;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "llm-hybrid.h"
+#include "time-util.h"
 
 static const char *const mode_names[_LLM_HYBRID_MODE_MAX] = {
         [LLM_HYBRID_BOTH] = "both",

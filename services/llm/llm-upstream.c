@@ -11,8 +11,8 @@
 
 #include "http-client.h"
 #include "json-util.h"
-#include "llm-breaker.h"
 #include "llm-upstream.h"
+#include "time-util.h"
 
 #define POOL_MAX 64
 #define LINE_MAX_BYTES (1024 * 1024)

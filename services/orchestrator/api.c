@@ -420,7 +420,7 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, ApiC
         _cleanup_(job_unrefp) Job *j = NULL;
         _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
         char hash[65] = "", ra[32];
-        uint64_t retry_after = 0;
+        uint64_t retry_after;
         const char *txt;
         char *payload;
         int r;
@@ -430,14 +430,9 @@ static int submit(HttpRequest *req, Orchestrator *o, const Submission *sub, ApiC
                 return r < 0 ? r : 0;
 
         /* An open breaker answers at once, before a job exists. */
-        if (breaker_state(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC)) ==
-            BREAKER_OPEN) {
-                Breaker *b = &o->upstreams.breakers[sub->task->service];
-
-                pthread_mutex_lock(&b->lock);
-                retry_after = b->opened_at_ms + b->config.open_ms -
-                        MIN(time_now_ms(CLOCK_MONOTONIC), b->opened_at_ms + b->config.open_ms);
-                pthread_mutex_unlock(&b->lock);
+        retry_after =
+                breaker_wait_ms(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC));
+        if (retry_after > 0) {
                 snprintf(ra, sizeof(ra), "%" PRIu64, MAX((retry_after + 999) / 1000, (uint64_t) 1));
                 (void) http_reply_add_header(req, "Retry-After", ra);
                 return reply_problem_ext(

@@ -2,9 +2,9 @@
 /* upstream.c — the task table, calls with retries and breakers, and parallel readiness
  * probes of the backend services. */
 #include <inttypes.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "http-client.h"
 #include "log.h"
 #include "time-util.h"
@@ -95,8 +95,9 @@ void upstream_task_names(UpstreamService s, char *buf, size_t size) {
 
 void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         BreakerConfig bc = {
-                .failure_threshold = (unsigned) config->breaker_failures,
-                .open_ms = config->breaker_open_ms,
+                .failure_threshold = (unsigned) config->breaker_failures ?: 5,
+                .open_ms = config->breaker_open_ms ?: 10000,
+                .half_open_wait_ms = 1000,
         };
 
         u->config = config;
@@ -311,11 +312,8 @@ int upstream_call(
                 }
                 http_client_response_done(&req.response);
 
-                uint64_t rnd = 0;
-                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                        rnd = (uint64_t) now * 2654435761u;
                 delay = backoff_full_jitter_ms(
-                        attempt, u->config->retry_base_ms, u->config->retry_cap_ms, rnd);
+                        attempt, u->config->retry_base_ms, u->config->retry_cap_ms, backoff_random());
                 now = time_now_ms(CLOCK_MONOTONIC);
                 if (now + delay >= deadline)
                         delay = deadline > now ? deadline - now : 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test-orchestrator.c — the orchestrator's parts on their own (scheduler order, breaker
- * transitions, backoff bounds, job store) and its endpoints end to end against an
- * in-process fake upstream that answers slowly, with 503s, or not at all on demand. */
+/* test-orchestrator.c — the orchestrator's parts on their own (scheduler order, job store;
+ * its breaker and backoff: test-breaker.c, test-backoff.c) and its endpoints end to end
+ * against an in-process fake upstream that answers slowly, with 503s, or not at all on demand. */
 #include <check.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "audit.h"
-#include "breaker.h"
 #include "check-run.h"
 #include "fake-upstream.h"
 #include "http-client.h"
@@ -74,63 +73,6 @@ START_TEST(test_queue_bounds_and_remove) {
         ck_assert_int_eq(p, JOB_PRIORITY_CRITICAL);
         ck_assert_int_eq(job_priority_from_string("balanced", &p), -EINVAL);
         ck_assert_int_eq(job_priority_from_string(NULL, &p), -EINVAL);
-}
-END_TEST
-
-/* ---- breaker and backoff ------------------------------------------------------------ */
-
-START_TEST(test_breaker_transitions) {
-        Breaker b;
-        uint64_t ra = 0;
-
-        breaker_init(&b, &(BreakerConfig){ .failure_threshold = 3, .open_ms = 1000 });
-        ck_assert_int_eq(breaker_state(&b, 0), BREAKER_CLOSED);
-        /* A success in between resets the count: failures must be consecutive. */
-        for (int i = 0; i < 2; i++) {
-                ck_assert_int_eq(breaker_allow(&b, 10, NULL), 0);
-                breaker_record(&b, false, 10);
-        }
-        ck_assert_int_eq(breaker_allow(&b, 10, NULL), 0);
-        breaker_record(&b, true, 10);
-        for (int i = 0; i < 2; i++) {
-                ck_assert_int_eq(breaker_allow(&b, 20, NULL), 0);
-                breaker_record(&b, false, 20);
-        }
-        ck_assert_int_eq(breaker_state(&b, 20), BREAKER_CLOSED);
-        ck_assert_int_eq(breaker_allow(&b, 30, NULL), 0);
-        breaker_record(&b, false, 30);
-        ck_assert_int_eq(breaker_state(&b, 30), BREAKER_OPEN);
-        ck_assert_int_eq(breaker_allow(&b, 500, &ra), -EBUSY);
-        ck_assert_uint_eq(ra, 530);
-        /* After open_ms one probe goes through (half-open), a second waits. */
-        ck_assert_int_eq(breaker_state(&b, 1030), BREAKER_HALF_OPEN);
-        ck_assert_int_eq(breaker_allow(&b, 1030, NULL), 0);
-        ck_assert_int_eq(breaker_allow(&b, 1031, NULL), -EBUSY);
-        /* The probe fails: open again for a full period. */
-        breaker_record(&b, false, 1040);
-        ck_assert_int_eq(breaker_state(&b, 1041), BREAKER_OPEN);
-        ck_assert_int_eq(breaker_allow(&b, 2000, NULL), -EBUSY);
-        ck_assert_int_eq(breaker_allow(&b, 2040, NULL), 0);
-        breaker_record(&b, true, 2050);
-        ck_assert_int_eq(breaker_state(&b, 2050), BREAKER_CLOSED);
-        ck_assert_int_eq(breaker_allow(&b, 2051, NULL), 0);
-        ck_assert_str_eq(breaker_state_to_string(BREAKER_HALF_OPEN), "half_open");
-        breaker_done(&b);
-}
-END_TEST
-
-START_TEST(test_backoff_bounds) {
-        /* The ceiling doubles per attempt up to the cap; the delay is uniform below it. */
-        ck_assert_uint_eq(backoff_full_jitter_ms(0, 50, 1000, UINT64_MAX - 1), (UINT64_MAX - 1) % 51);
-        for (unsigned a = 0; a < 20; a++) {
-                uint64_t ceiling = MIN((uint64_t) 50 << MIN(a, 30u), (uint64_t) 1000);
-
-                for (uint64_t rnd = 0; rnd < 5000; rnd += 7)
-                        ck_assert_uint_le(backoff_full_jitter_ms(a, 50, 1000, rnd * 2654435761u), ceiling);
-                ck_assert_uint_eq(backoff_full_jitter_ms(a, 50, 1000, ceiling), ceiling);
-                ck_assert_uint_eq(backoff_full_jitter_ms(a, 50, 1000, ceiling + 1), 0);
-        }
-        ck_assert_uint_eq(backoff_full_jitter_ms(3, 0, 1000, 12345), 0);
 }
 END_TEST
 
@@ -2256,8 +2198,6 @@ static Suite *suite(void) {
 
         tcase_add_test(tc, test_priority_order);
         tcase_add_test(tc, test_queue_bounds_and_remove);
-        tcase_add_test(tc, test_breaker_transitions);
-        tcase_add_test(tc, test_backoff_bounds);
         tcase_add_test(tc, test_job_store);
         tcase_add_test(tc, test_job_store_migration);
         tcase_add_test(tc, test_job_store_group_commit);
