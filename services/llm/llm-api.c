@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "base64.h"
 #include "json-util.h"
 #include "llm-api.h"
 #include "llm-hybrid.h"
@@ -57,28 +58,6 @@ static const char *const image_media_types[] = {
         "image/png", "image/jpeg", "image/webp", "image/gif", NULL
 };
 
-/* Bytes that base64 text of len decodes to, or -EBADMSG when it is not strict RFC 4648
- * base64 (no whitespace, padding only at the end). */
-static int64_t base64_decoded_len(const char *s, size_t len) {
-        size_t pad = 0;
-
-        if (len == 0 || len % 4 != 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                if (c == '=') {
-                        if (i < len - 2)
-                                return -EBADMSG;
-                        pad++;
-                } else if (
-                        pad > 0 ||
-                        !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                          c == '+' || c == '/'))
-                        return -EBADMSG;
-        }
-        return (int64_t) (len / 4 * 3 - pad);
-}
-
 /* One {"type":"image_url","image_url":{"url":"data:<type>;base64,<data>"}} part. Only data:
  * URLs: the llm service never fetches anything a client names. */
 static int
@@ -119,7 +98,7 @@ image_part(json_object *part, const char *field, json_object **errs, uint64_t *b
                                "must be data:<type>;base64,<data> with type image/png, image/jpeg, "
                                "image/webp or image/gif"),
                        -EINVAL;
-        n = base64_decoded_len(comma + 1, strlen(comma + 1));
+        n = base64_decoded_size(comma + 1, strlen(comma + 1));
         if (n < 0)
                 return json_errors_add(errs, f, "the data is not valid base64"), -EINVAL;
         if ((uint64_t) n > *budget)

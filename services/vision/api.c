@@ -202,6 +202,18 @@ static int reply_processing_error(HttpRequest *req, int r, const char *error, in
         return reply_field(req, status, "image", error);
 }
 
+int vision_api_decode_image_base64(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_len) {
+        if (len >= 5 && strncmp(s, "data:", 5) == 0) {
+                const char *comma = memchr(s, ',', len);
+
+                if (!comma || comma - s < 12 || strncmp(comma - 7, ";base64", 7) != 0)
+                        return -EBADMSG;
+                len -= (size_t) (comma + 1 - s);
+                s = comma + 1;
+        }
+        return base64_decode(s, len, max, ret, ret_len);
+}
+
 static int obtain_image(
         HttpRequest *req,
         VisionApi *api,
@@ -215,7 +227,7 @@ static int obtain_image(
         int r, status;
 
         if (b64) {
-                r = vision_base64_decode(b64, b64_len, api->config->max_image_bytes, ret, ret_len);
+                r = vision_api_decode_image_base64(b64, b64_len, api->config->max_image_bytes, ret, ret_len);
                 if (r == -EBADMSG) {
                         *ret_status = 422;
                         return reply_field(req, 422, "image_base64", "image_base64 is not valid base64");

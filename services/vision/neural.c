@@ -110,7 +110,7 @@ int vision_neural_prepare(
         }
         if (vips_image_write_to_buffer(flat ?: thumb, ".jpg[Q=85,strip]", &out, &out_len, NULL) < 0)
                 return vision_decode_vips_error("cannot encode the image for the model", error);
-        r = vision_base64_encode(out, out_len, &b64);
+        r = base64_encode(out, out_len, &b64);
         if (r < 0)
                 return r;
         if (asprintf(&url, "data:image/jpeg;base64,%s", b64) < 0)

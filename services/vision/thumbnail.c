@@ -45,7 +45,7 @@ int vision_thumbnail(
         if (vips_image_write_to_buffer(thumb, suffix, &out, &out_len, NULL) < 0)
                 return vision_decode_vips_error("cannot encode the thumbnail", error);
 
-        r = vision_base64_encode(out, out_len, &b64);
+        r = base64_encode(out, out_len, &b64);
         if (r < 0)
                 return r;
         json_object_object_add(results, "format", json_object_new_string(opts->format));
