@@ -9,6 +9,7 @@
 #include "data-ops.h"
 #include "data-service.h"
 #include "data-stats.h"
+#include "http-query.h"
 #include "json-util.h"
 #include "time-util.h"
 
@@ -20,24 +21,6 @@ int data_reply_error(HttpRequest *req, DataError *err) {
         if (err->errors && problem_add_errors(p, err->errors) < 0)
                 return -ENOMEM;
         return http_reply_problem(req, p);
-}
-
-bool data_query_param(const char *query, const char *key, char *buf, size_t size) {
-        size_t kl = strlen(key);
-
-        for (const char *p = query; p && *p;) {
-                const char *end = strchrnul(p, '&');
-                if ((size_t) (end - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-                        size_t n = (size_t) (end - p) - kl - 1;
-                        if (n >= size)
-                                return false;
-                        memcpy(buf, p + kl + 1, n);
-                        buf[n] = '\0';
-                        return true;
-                }
-                p = *end ? end + 1 : end;
-        }
-        return false;
 }
 
 static bool is_csv_body(HttpRequest *req) {
@@ -144,7 +127,7 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         int r;
 
         if (is_csv_body(req)) {
-                if (!data_query_param(http_request_query(req), "operation", opbuf, sizeof(opbuf)))
+                if (http_query_get(http_request_query(req), "operation", opbuf, sizeof(opbuf)) <= 0)
                         return http_reply_error(
                                 req,
                                 400,

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "http-query.h"
 #include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
@@ -882,8 +883,6 @@ static int handle_workflow(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         return http_reply_json(req, 200, job);
 }
 
-static bool query_get(const char *query, const char *key, char *buf, size_t size);
-
 /* ---- /locks --------------------------------------------------------------------- */
 
 static bool lock_name_valid(const char *s) {
@@ -965,7 +964,7 @@ static int handle_lock_release(HttpRequest *req, Orchestrator *o, ApiContext *ct
 
         if (!resp)
                 return -ENOMEM;
-        if (!query_get(http_request_query(req), "owner", owner, sizeof(owner)) || !owner[0])
+        if (http_query_get(http_request_query(req), "owner", owner, sizeof(owner)) == 0 || !owner[0])
                 return reply_400_field(req, "owner", "the owner query parameter is required");
         r = job_store_lock_release(o->store, name, owner);
         if (r == -ENOENT)
@@ -980,22 +979,6 @@ static int handle_lock_release(HttpRequest *req, Orchestrator *o, ApiContext *ct
 }
 
 /* ---- /jobs ---------------------------------------------------------------------- */
-
-/* The raw value of key in a query string ("a=1&b=2"), copied into buf; false if absent. */
-static bool query_get(const char *query, const char *key, char *buf, size_t size) {
-        size_t kl = strlen(key);
-
-        for (const char *p = query; p && *p;) {
-                const char *end = strchrnul(p, '&');
-
-                if ((size_t) (end - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-                        snprintf(buf, size, "%.*s", (int) (end - p - (ptrdiff_t) kl - 1), p + kl + 1);
-                        return true;
-                }
-                p = *end ? end + 1 : end;
-        }
-        return false;
-}
 
 static int reply_job_not_found(HttpRequest *req, const char *id) {
         return http_reply_error(req, 404, "Job %.64s not found", id);
@@ -1026,7 +1009,7 @@ static int handle_job_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         char *end;
         int r;
 
-        if (query_get(q, "status", buf, sizeof(buf)) && buf[0]) {
+        if (http_query_get(q, "status", buf, sizeof(buf)) != 0 && buf[0]) {
                 has_status = true;
                 if (job_status_from_string(buf, &status) < 0)
                         (void) json_errors_add(
@@ -1034,13 +1017,13 @@ static int handle_job_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                                 "status",
                                 "must be one of pending, running, completed, failed, cancelled");
         }
-        if (query_get(q, "limit", buf, sizeof(buf))) {
+        if (http_query_get(q, "limit", buf, sizeof(buf)) != 0) {
                 errno = 0;
                 limit = strtoll(buf, &end, 10);
                 if (errno || end == buf || *end || limit < 1 || limit > 1000)
                         (void) json_errors_add(&errs, "limit", "must be an integer from 1 to 1000");
         }
-        if (query_get(q, "cursor", buf, sizeof(buf)) && buf[0]) {
+        if (http_query_get(q, "cursor", buf, sizeof(buf)) != 0 && buf[0]) {
                 errno = 0;
                 cursor = strtoll(buf, &end, 10);
                 if (errno || end == buf || *end || cursor < 1)
@@ -1127,7 +1110,7 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx)
         bool resumed = false;
         int r;
 
-        if (last_hdr || query_get(http_request_query(req), "last_event_id", qbuf, sizeof(qbuf))) {
+        if (last_hdr || http_query_get(http_request_query(req), "last_event_id", qbuf, sizeof(qbuf)) != 0) {
                 const char *v = last_hdr ? last_hdr : qbuf;
                 char *end;
 
@@ -1223,43 +1206,14 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx)
 
 /* ---- /audit ---------------------------------------------------------------------- */
 
-static int hexval(char c) {
-        return c >= '0' && c <= '9'    ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-}
-
-/* Like query_get() but %XX-decoded ("+" stays "+": RFC 3339 offsets); false if absent.
- * *ret_bad is set when the value is not valid percent-encoding (or %00) or too long. */
-static bool query_get_decoded(const char *query, const char *key, char *buf, size_t size, bool *ret_bad) {
+/* The value of key in a query string, %XX-decoded ("+" stays "+": RFC 3339 offsets): 1 when
+ * found, 0 when absent, -EINVAL when it is not valid percent-encoding (or %00) or too long. */
+static int query_get_decoded(const char *query, const char *key, char *buf, size_t size) {
         char raw[512];
-        size_t o = 0;
 
-        *ret_bad = false;
-        if (!query_get(query, key, raw, sizeof(raw)))
-                return false;
-        for (const char *p = raw; *p; p++) {
-                int c = (unsigned char) *p;
-
-                if (c == '%') {
-                        int h = hexval(p[1]), l = h >= 0 ? hexval(p[2]) : -1;
-
-                        if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                                *ret_bad = true;
-                                return true;
-                        }
-                        c = h * 16 + l;
-                        p += 2;
-                }
-                if (o + 1 >= size) {
-                        *ret_bad = true;
-                        return true;
-                }
-                buf[o++] = (char) c;
-        }
-        buf[o] = '\0';
-        return true;
+        if (http_query_get(query, key, raw, sizeof(raw)) == 0)
+                return 0;
+        return http_query_unescape(raw, strlen(raw), HTTP_QUERY_STRICT, buf, size) < 0 ? -EINVAL : 1;
 }
 
 /* GET /audit?actor=&action=&since=&limit=&cursor= (admins): newest first. */
@@ -1268,30 +1222,27 @@ static int handle_audit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         const char *q = http_request_query(req);
         char actor[AUTH_SUB_MAX + 1], action[64], buf[64];
         AuditQuery aq = { .limit = 100 };
-        bool bad;
         char *end;
         int r;
 
         if (!o->audit)
                 return http_reply_error(req, 503, "the audit log is not open");
-        if (query_get_decoded(q, "actor", actor, sizeof(actor), &bad) && actor[0]) {
-                if (bad)
-                        (void) json_errors_add(
-                                &errs, "actor", "must be 1-%d characters, percent-encoded", AUTH_SUB_MAX);
-                else
-                        aq.actor = actor;
-        }
-        if (query_get_decoded(q, "action", action, sizeof(action), &bad) && action[0]) {
-                if (bad)
-                        (void) json_errors_add(&errs, "action", "must be an action such as job.submit");
-                else
-                        aq.action = action;
-        }
-        if (query_get_decoded(q, "since", buf, sizeof(buf), &bad) &&
-            (bad || audit_parse_time(buf, &aq.since) < 0))
+        r = query_get_decoded(q, "actor", actor, sizeof(actor));
+        if (r < 0)
+                (void) json_errors_add(
+                        &errs, "actor", "must be 1-%d characters, percent-encoded", AUTH_SUB_MAX);
+        else if (r > 0 && actor[0])
+                aq.actor = actor;
+        r = query_get_decoded(q, "action", action, sizeof(action));
+        if (r < 0)
+                (void) json_errors_add(&errs, "action", "must be an action such as job.submit");
+        else if (r > 0 && action[0])
+                aq.action = action;
+        r = query_get_decoded(q, "since", buf, sizeof(buf));
+        if (r != 0 && (r < 0 || audit_parse_time(buf, &aq.since) < 0))
                 (void) json_errors_add(
                         &errs, "since", "must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z");
-        if (query_get(q, "limit", buf, sizeof(buf))) {
+        if (http_query_get(q, "limit", buf, sizeof(buf)) != 0) {
                 long long v;
 
                 errno = 0;
@@ -1302,7 +1253,7 @@ static int handle_audit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 else
                         aq.limit = (unsigned) v;
         }
-        if (query_get(q, "cursor", buf, sizeof(buf)) && buf[0]) {
+        if (http_query_get(q, "cursor", buf, sizeof(buf)) != 0 && buf[0]) {
                 errno = 0;
                 aq.cursor = strtoll(buf, &end, 10);
                 if (errno || end == buf || *end || aq.cursor < 1)
