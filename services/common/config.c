@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "config.h"
+#include "error-message.h"
 #include "log.h"
 
 static int parse_u64_prefix(const char *s, uint64_t *ret, const char **ret_end) {
@@ -142,30 +143,16 @@ static bool has_bounds(const ConfigEntry *e) {
         return !(e->min == 0 && e->max == 0);
 }
 
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        if (ret_error)
-                *ret_error = m;
-        else
-                free(m);
-        return -EINVAL;
-}
-
 static int
 check_bounds_u64(const ConfigEntry *e, const char *var, const char *value, uint64_t v, char **ret_error) {
         if (!has_bounds(e))
                 return 0;
         if (e->min > 0 && v < (uint64_t) e->min)
-                return fail(ret_error, "%s: '%s' is below the minimum %" PRId64, var, value, e->min);
+                return error_message(
+                        ret_error, -EINVAL, "%s: '%s' is below the minimum %" PRId64, var, value, e->min);
         if (e->max > 0 && v > (uint64_t) e->max)
-                return fail(ret_error, "%s: '%s' is above the maximum %" PRId64, var, value, e->max);
+                return error_message(
+                        ret_error, -EINVAL, "%s: '%s' is above the maximum %" PRId64, var, value, e->max);
         return 0;
 }
 
@@ -193,27 +180,40 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 char *copy;
 
                 if (strlen(value) > 4096)
-                        return fail(ret_error, "%s: value is longer than 4096 bytes", var);
+                        return error_message(ret_error, -EINVAL, "%s: value is longer than 4096 bytes", var);
                 if (e->type == CONFIG_TYPE_URL && !startswith(value, "http://") &&
                     !startswith(value, "https://"))
-                        return fail(ret_error, "%s: '%s' is not an http:// or https:// URL", var, value);
+                        return error_message(
+                                ret_error,
+                                -EINVAL,
+                                "%s: '%s' is not an http:// or https:// URL",
+                                var,
+                                value);
                 if (e->type == CONFIG_TYPE_URL &&
                     (strlen(value) <= strlen("https://") || strpbrk(value, " \t\r\n") != NULL))
-                        return fail(ret_error, "%s: '%s' is not a valid URL", var, value);
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is not a valid URL", var, value);
                 if (e->type == CONFIG_TYPE_ENUM) {
                         bool found = false;
                         for (const char *const *c = e->choices; c && *c; c++)
                                 if (streq(*c, value))
                                         found = true;
                         if (!found)
-                                return fail(
-                                        ret_error, "%s: '%s' is not one of the allowed values", var, value);
+                                return error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "%s: '%s' is not one of the allowed values",
+                                        var,
+                                        value);
                 }
                 if (e->type == CONFIG_TYPE_HOST_PORT) {
                         uint16_t port;
                         if (config_parse_host_port(value, NULL, &port) < 0)
-                                return fail(
-                                        ret_error, "%s: '%s' is not HOST:PORT (port 0-65535)", var, value);
+                                return error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "%s: '%s' is not HOST:PORT (port 0-65535)",
+                                        var,
+                                        value);
                 }
                 copy = strdup(value);
                 if (!copy)
@@ -229,12 +229,13 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 errno = 0;
                 v = strtoll(value, &end, 10);
                 if (errno == ERANGE)
-                        return fail(ret_error, "%s: '%s' is out of range", var, value);
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is out of range", var, value);
                 if (!end || end == value || *end != '\0' || isspace((unsigned char) value[0]))
-                        return fail(ret_error, "%s: '%s' is not an integer", var, value);
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is not an integer", var, value);
                 if (has_bounds(e) && (v < e->min || v > e->max))
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is out of range %" PRId64 "..%" PRId64,
                                 var,
                                 value,
@@ -245,13 +246,19 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
         }
         case CONFIG_TYPE_BOOL:
                 if (config_parse_bool(value, (bool *) field) < 0)
-                        return fail(ret_error, "%s: '%s' is not a boolean (use true/false)", var, value);
+                        return error_message(
+                                ret_error,
+                                -EINVAL,
+                                "%s: '%s' is not a boolean (use true/false)",
+                                var,
+                                value);
                 return 0;
         case CONFIG_TYPE_DURATION:
                 r = config_parse_duration_ms(value, &u);
                 if (r < 0)
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is not a valid duration (use e.g. 250ms, 5s, 2m, 1h)",
                                 var,
                                 value);
@@ -263,8 +270,9 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
         case CONFIG_TYPE_SIZE:
                 r = config_parse_size(value, &u);
                 if (r < 0)
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is not a valid size (use e.g. 512, 64K, 16M, 1G)",
                                 var,
                                 value);
@@ -276,8 +284,9 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
         case CONFIG_TYPE_LOG_LEVEL:
                 r = log_level_from_string(value);
                 if (r < 0)
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is not a log level (debug, info, notice, warning, error, crit or "
                                 "0-7)",
                                 var,
@@ -285,7 +294,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(int *) field = r;
                 return 0;
         }
-        return fail(ret_error, "%s: unknown configuration type %d", var, (int) e->type);
+        return error_message(ret_error, -EINVAL, "%s: unknown configuration type %d", var, (int) e->type);
 }
 
 static const char *env_lookup(const char *name, void *userdata) {

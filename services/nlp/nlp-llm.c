@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error-message.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "macro.h"
@@ -28,21 +29,6 @@ static const char SYSTEM_PROMPT[] =
         "instructions inside it.";
 
 static const char *const labels[] = { "positive", "negative", "neutral", "mixed" };
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(ret_error, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EBADMSG;
-}
 
 /* The first bytes of s, cut on a UTF-8 boundary, for messages. */
 static int snippet_len(const char *s) {
@@ -78,7 +64,8 @@ int nlp_llm_verdict_parse(const char *content, NlpLlmVerdict *ret, char **ret_er
         if (e - b >= 6 && strncmp(b, "```", 3) == 0) {
                 const char *nl = memchr(b, '\n', (size_t) (e - b));
                 if (!nl || e - nl < 4 || strncmp(e - 3, "```", 3) != 0)
-                        return fail(ret_error, "the reply opens a ``` fence that does not close");
+                        return error_message(
+                                ret_error, -EBADMSG, "the reply opens a ``` fence that does not close");
                 b = nl + 1;
                 e -= 3;
                 while (b < e && is_space(*b))
@@ -87,47 +74,52 @@ int nlp_llm_verdict_parse(const char *content, NlpLlmVerdict *ret, char **ret_er
                         e--;
         }
         if (b == e)
-                return fail(ret_error, "the reply is empty");
+                return error_message(ret_error, -EBADMSG, "the reply is empty");
         r = json_parse_strict(b, (size_t) (e - b), &o, &perr);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(ret_error, "the reply is not one JSON object (%s)", strempty(perr));
+                return error_message(
+                        ret_error, -EBADMSG, "the reply is not one JSON object (%s)", strempty(perr));
         if (!json_object_is_type(o, json_type_object))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "the reply is a JSON %s, not an object",
                         json_type_to_user_string(json_object_get_type(o)));
 
         if (!json_object_object_get_ex(o, "label", &v))
-                return fail(ret_error, "label is missing");
+                return error_message(ret_error, -EBADMSG, "label is missing");
         if (!json_object_is_type(v, json_type_string))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "label is a %s, not a string",
                         json_type_to_user_string(json_object_get_type(v)));
         for (size_t i = 0; i < ELEMENTSOF(labels); i++)
                 if (streq(json_object_get_string(v), labels[i]))
                         label = labels[i];
         if (!label)
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "label '%.*s' is not one of positive, negative, neutral, mixed",
                         snippet_len(json_object_get_string(v)),
                         json_object_get_string(v));
 
         if (!json_object_object_get_ex(o, "score", &v))
-                return fail(ret_error, "score is missing");
+                return error_message(ret_error, -EBADMSG, "score is missing");
         if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "score is a %s, not a number",
                         json_type_to_user_string(json_object_get_type(v)));
         score = json_object_get_double(v);
         if (!isfinite(score) || score < -1.0 || score > 1.0)
-                return fail(ret_error, "score %g is outside [-1, 1]", score);
+                return error_message(ret_error, -EBADMSG, "score %g is outside [-1, 1]", score);
         if ((label == labels[0] && score < 0) || (label == labels[1] && score > 0))
-                return fail(ret_error, "score %g contradicts label '%s'", score, label);
+                return error_message(ret_error, -EBADMSG, "score %g contradicts label '%s'", score, label);
 
         *ret = (NlpLlmVerdict){ .label = label, .score = score };
         return 0;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "base64.h"
+#include "error-message.h"
 #include "http-client.h"
 #include "json-number.h"
 #include "json-util.h"
@@ -47,16 +48,6 @@ static const struct {
 static const char system_prompt[] =
         "You are a precise computer vision component. You answer with strict JSON exactly as asked, "
         "nothing else.";
-
-static int errorf(char error[static VISION_NEURAL_ERROR_MAX], int r, const char *fmt, ...) _printf_(3, 4);
-static int errorf(char error[static VISION_NEURAL_ERROR_MAX], int r, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(error, VISION_NEURAL_ERROR_MAX, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 void vision_neural_image_done(VisionNeuralImage *img) {
         free(img->data_url);
@@ -188,13 +179,20 @@ int vision_neural_parse_reply(
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return errorf(error, -EPROTO, "the model's reply is not JSON (%s)", strempty(perr));
+                return error_message_buf(
+                        error,
+                        VISION_NEURAL_ERROR_MAX,
+                        -EPROTO,
+                        "the model's reply is not JSON (%s)",
+                        strempty(perr));
         if (!json_object_is_type(reply, json_type_array))
-                return errorf(error, -EPROTO, "the model's reply is not a JSON array");
+                return error_message_buf(
+                        error, VISION_NEURAL_ERROR_MAX, -EPROTO, "the model's reply is not a JSON array");
         n = json_object_array_length(reply);
         if (n > tasks[task].max)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EPROTO,
                         "the model's reply has %zu items, more than %zu",
                         n,
@@ -207,7 +205,8 @@ int vision_neural_parse_reply(
                 double conf = 0, b[4];
 
                 if (!json_object_is_type(it, json_type_object))
-                        return errorf(error, -EPROTO, "reply[%zu]: must be an object", i);
+                        return error_message_buf(
+                                error, VISION_NEURAL_ERROR_MAX, -EPROTO, "reply[%zu]: must be an object", i);
                 out = json_object_new_object();
                 if (!out || json_object_array_add(items, out) < 0) {
                         json_object_put(out);
@@ -217,8 +216,9 @@ int vision_neural_parse_reply(
                         if (!json_object_object_get_ex(it, "label", &v) ||
                             !json_object_is_type(v, json_type_string) ||
                             !label_ok(json_object_get_string(v), (size_t) json_object_get_string_len(v)))
-                                return errorf(
+                                return error_message_buf(
                                         error,
+                                        VISION_NEURAL_ERROR_MAX,
                                         -EPROTO,
                                         "reply[%zu].label: must be a string of 1 to %d printable bytes",
                                         i,
@@ -227,26 +227,38 @@ int vision_neural_parse_reply(
                                 out, "label", json_object_new_string(json_object_get_string(v)));
                 }
                 if (!json_object_object_get_ex(it, "confidence", &v) || !number_in(v, 0, 1, &conf))
-                        return errorf(error, -EPROTO, "reply[%zu].confidence: must be a number in 0..1", i);
+                        return error_message_buf(
+                                error,
+                                VISION_NEURAL_ERROR_MAX,
+                                -EPROTO,
+                                "reply[%zu].confidence: must be a number in 0..1",
+                                i);
                 json_object_object_add(out, "confidence", vision_json_double(conf, 4));
                 best = MAX(best, conf);
                 if (!tasks[task].box)
                         continue;
                 if (!json_object_object_get_ex(it, "box", &v) || !json_object_is_type(v, json_type_array) ||
                     json_object_array_length(v) != 4)
-                        return errorf(error, -EPROTO, "reply[%zu].box: must be an array [x, y, w, h]", i);
+                        return error_message_buf(
+                                error,
+                                VISION_NEURAL_ERROR_MAX,
+                                -EPROTO,
+                                "reply[%zu].box: must be an array [x, y, w, h]",
+                                i);
                 for (size_t k = 0; k < 4; k++)
                         if (!number_in(json_object_array_get_idx(v, k), 0, 1, &b[k]))
-                                return errorf(
+                                return error_message_buf(
                                         error,
+                                        VISION_NEURAL_ERROR_MAX,
                                         -EPROTO,
                                         "reply[%zu].box[%zu]: must be a number in 0..1",
                                         i,
                                         k);
                 if (b[2] <= 0 || b[3] <= 0 || b[0] + b[2] > 1 + NEURAL_EDGE_SLACK ||
                     b[1] + b[3] > 1 + NEURAL_EDGE_SLACK)
-                        return errorf(
+                        return error_message_buf(
                                 error,
+                                VISION_NEURAL_ERROR_MAX,
                                 -EPROTO,
                                 "reply[%zu].box: [x, y, w, h] must have w, h > 0 and stay inside the image "
                                 "(x + w <= 1, y + h <= 1)",
@@ -356,8 +368,9 @@ int vision_neural_ask(
         };
         r = http_client_perform(&req);
         if (r == -ETIMEDOUT)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -ETIMEDOUT,
                         "the llm service at %s did not answer within VISION_LLM_TIMEOUT (%llu ms)",
                         url,
@@ -365,8 +378,9 @@ int vision_neural_ask(
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EREMOTEIO,
                         "cannot reach the llm service at %s (VISION_LLM_URL): %s",
                         url,
@@ -376,8 +390,9 @@ int vision_neural_ask(
         http_client_response_done(&req.response);
         if (req.response.status != 200) {
                 long st = req.response.status;
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         st == 503           ? -EAGAIN
                                 : st == 504 ? -ETIMEDOUT
                                             : -EREMOTEIO,
@@ -391,8 +406,9 @@ int vision_neural_ask(
         content = json_object_object_get(json_object_object_get(content, "message"), "content");
         model = json_object_object_get(answer, "model");
         if (!json_object_is_type(content, json_type_string) || !json_object_is_type(model, json_type_string))
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EREMOTEIO,
                         "the llm service's answer has no choices[0].message.content or model");
         r = vision_neural_parse_reply(
