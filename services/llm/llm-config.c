@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* llm-config.c — parsing of the backends file (strict JSON, every field type-checked,
  * unknown kinds and duplicate names rejected) and reading of API key files. */
-#include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
 #include "error-message.h"
+#include "fileio.h"
 #include "json-util.h"
 #include "llm-config.h"
 
@@ -51,37 +51,6 @@ static int error_from(json_object *errs, const char *prefix, char **ret_error) {
                     strempty(json_object_get_string(m))) < 0)
                 *ret_error = NULL;
         return -EINVAL;
-}
-
-static int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max)
-                        return -EFBIG;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
 }
 
 static int copy_string_array(
@@ -155,7 +124,7 @@ static int read_key_file(const char *path, char **ret) {
         size_t len;
         int r;
 
-        r = read_file_bounded(path, LLM_KEY_FILE_MAX, &key, &len);
+        r = read_full_file(path, LLM_KEY_FILE_MAX, &key, &len);
         if (r < 0)
                 return r;
         while (len > 0 && strchr(" \t\r\n", key[len - 1]))
@@ -303,7 +272,7 @@ int llm_config_load_file(const char *path, LlmConfig *cfg, char **ret_error) {
         size_t len;
         int r;
 
-        r = read_file_bounded(path, LLM_CONFIG_FILE_MAX, &text, &len);
+        r = read_full_file(path, LLM_CONFIG_FILE_MAX, &text, &len);
         if (r < 0)
                 return error_message(ret_error, -EINVAL, "cannot read \"%s\": %s", path, strerror(-r));
         r = llm_config_parse(text, len, cfg, &err);
