@@ -42,7 +42,8 @@ static void api_context_submitted(ApiContext *ctx, Job *j) {
 
 /* ---- replies -------------------------------------------------------------------- */
 
-/* A problem with extension members (job_id, service) that problem.h does not model. */
+/* A problem with the members job_id and service; base, when an object, is the upstream
+ * service's own problem, relayed with them added. */
 static int reply_problem_ext(
         HttpRequest *req,
         int status,
@@ -59,62 +60,36 @@ static int reply_problem_ext(
         json_object *base,
         const char *fmt,
         ...) {
-        _cleanup_json_ json_object *o = NULL;
-        _cleanup_free_ char *detail = NULL;
-        const char *txt;
-        size_t len;
+        _cleanup_problem_ Problem *p = NULL;
         va_list ap;
-        int r;
 
         va_start(ap, fmt);
-        if (vasprintf(&detail, fmt, ap) < 0)
-                detail = NULL;
+        p = problem_newv(status, NULL, fmt, ap);
         va_end(ap);
-        if (!detail)
+        if (!p)
                 return -ENOMEM;
-        if (base && json_object_is_type(base, json_type_object)) {
-                /* The service's own problem, passed through with our members added. */
-                o = json_object_get(base);
-                if (!json_object_object_get_ex(o, "detail", NULL))
-                        json_object_object_add(o, "detail", json_object_new_string(detail));
-                json_object_object_add(o, "status", json_object_new_int(status));
-        } else {
-                _cleanup_problem_ Problem *p = problem_new(status, NULL, detail);
-
-                if (!p)
-                        return -ENOMEM;
-                r = problem_to_json(p, http_request_id(req), &o);
-                if (r < 0)
-                        return r;
-        }
-        if (job_id) {
-                json_object_object_add(o, "job_id", json_object_new_string(job_id));
-                json_object_object_add(o, "job_status", json_object_new_string("failed"));
-        }
-        if (service)
-                json_object_object_add(o, "service", json_object_new_string(service));
-        txt = json_object_to_json_string_length(
-                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!txt)
+        if (base && json_object_is_type(base, json_type_object))
+                problem_relay(p, base);
+        if (job_id &&
+            (problem_add_extension(p, "job_id", json_object_new_string(job_id)) < 0 ||
+             problem_add_extension(p, "job_status", json_object_new_string("failed")) < 0))
                 return -ENOMEM;
-        return http_reply(req, status, PROBLEM_CONTENT_TYPE, txt, len);
+        if (service && problem_add_extension(p, "service", json_object_new_string(service)) < 0)
+                return -ENOMEM;
+        return http_reply_problem(req, p);
 }
 
 static int reply_400_field(HttpRequest *req, const char *field, const char *fmt, ...) _printf_(3, 4);
 static int reply_400_field(HttpRequest *req, const char *field, const char *fmt, ...) {
         _cleanup_problem_ Problem *p = NULL;
-        _cleanup_free_ char *msg = NULL;
         va_list ap;
+        int r;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        r = problem_for_fieldv(&p, 400, field, fmt, ap);
         va_end(ap);
-        if (!msg)
-                return -ENOMEM;
-        p = problem_new(400, NULL, msg);
-        if (!p || problem_add_error(p, field, msg) < 0)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         return http_reply_problem(req, p);
 }
 
@@ -372,11 +347,9 @@ typedef struct Submission {
  * JSON array for the job (*ret_flags, NULL when none). */
 static int guardrail_gate(HttpRequest *req, Orchestrator *o, const Submission *sub, char **ret_flags) {
         _cleanup_problem_ Problem *p = NULL;
-        _cleanup_json_ json_object *pj = NULL;
         _cleanup_free_ char *msg = NULL;
         GuardrailResult res;
-        const char *rule, *txt;
-        size_t len;
+        const char *rule;
         int r;
 
         if (!o->guardrail)
@@ -399,17 +372,10 @@ static int guardrail_gate(HttpRequest *req, Orchestrator *o, const Submission *s
         if (asprintf(&msg, "blocked by guardrail rule %s", rule) < 0)
                 return -ENOMEM;
         p = problem_newf(422, NULL, "the request was blocked by guardrail rule %s", rule);
-        if (!p || problem_add_error(p, res.blocked_field, msg) < 0)
+        if (!p || problem_add_error(p, res.blocked_field, msg) < 0 ||
+            problem_add_extension(p, "rule", json_object_new_string(rule)) < 0)
                 return -ENOMEM;
-        r = problem_to_json(p, http_request_id(req), &pj);
-        if (r < 0)
-                return r;
-        json_object_object_add(pj, "rule", json_object_new_string(rule));
-        txt = json_object_to_json_string_length(
-                pj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!txt)
-                return -ENOMEM;
-        r = http_reply(req, 422, PROBLEM_CONTENT_TYPE, txt, len);
+        r = http_reply_problem(req, p);
         return r < 0 ? r : 1;
 }
 
@@ -936,18 +902,10 @@ static int handle_lock_acquire(HttpRequest *req, Orchestrator *o, ApiContext *ct
                         strempty(
                                 lock ? json_object_get_string(json_object_object_get(lock, "owner"))
                                      : NULL));
-                _cleanup_json_ json_object *pj = NULL;
 
-                if (!p || problem_to_json(p, http_request_id(req), &pj) < 0)
+                if (!p || problem_add_extension(p, "lock", TAKE_PTR(lock)) < 0)
                         return -ENOMEM;
-                json_object_object_add(pj, "lock", TAKE_PTR(lock));
-                {
-                        size_t len;
-                        const char *txt = json_object_to_json_string_length(
-                                pj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-                        return http_reply(req, 409, PROBLEM_CONTENT_TYPE, txt, len);
-                }
+                return http_reply_problem(req, p);
         }
         if (r < 0)
                 return r;
