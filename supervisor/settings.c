@@ -3,6 +3,7 @@
  * used both to load the configuration and to print --help. */
 #include <stddef.h>
 
+#include "pod-services.h"
 #include "supervisor.h"
 
 #ifndef AI_SEMBLE_QUADLET_SOURCE_DIR
@@ -22,18 +23,21 @@ const ConfigEntry supervisor_config_table[] = {
                 "directory of the seccomp profiles that security apply validates and installs"),
         CONFIG_STR("AI_SEMBLE_ENV_FILE", NULL, SUP(env_file),
                 "environment file of the services (default $XDG_CONFIG_HOME/ai-semble/ai-semble.env)"),
-        CONFIG_STR("AI_SEMBLE_PUBLISH", "127.0.0.1:8080", SUP(publish),
-                "where the pod publishes the orchestrator: [ip:]port[:8080][,...]"),
+        CONFIG_STR("AI_SEMBLE_PUBLISH", "127.0.0.1:" AI_SEMBLE_PORT_ORCHESTRATOR_S, SUP(publish),
+                "where the pod publishes the orchestrator: "
+                "[ip:]port[:" AI_SEMBLE_PORT_ORCHESTRATOR_S "][,...]"),
         CONFIG_STR("AI_SEMBLE_PODMAN", "podman", SUP(podman), "podman binary to run"),
         CONFIG_DURATION("SUPERVISOR_JOB_TIMEOUT", "120s", 1000, 3600 * 1000, SUP(job_timeout_ms),
                 "how long to wait for systemd start/stop/restart jobs"),
-        CONFIG_URL("AI_SEMBLE_READY_URL", "http://127.0.0.1:8080/health/ready", SUP(ready_url),
+        CONFIG_URL("AI_SEMBLE_READY_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_ORCHESTRATOR_S "/health/ready",
+                SUP(ready_url),
                 "the orchestrator's readiness endpoint, probed by status"),
         CONFIG_DURATION("AI_SEMBLE_READY_TIMEOUT", "3s", 100, 60 * 1000, SUP(ready_timeout_ms),
                 "timeout of the readiness probe"),
         CONFIG_HOST_PORT("SUPERVISOR_LISTEN", "127.0.0.1:8090", SUP(listen),
                 "run: address of the supervisor's HTTP API and status page"),
-        CONFIG_URL("SUPERVISOR_METRICS_URL", "http://127.0.0.1:8080/metrics", SUP(metrics_url),
+        CONFIG_URL("SUPERVISOR_METRICS_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_ORCHESTRATOR_S "/metrics",
+                SUP(metrics_url),
                 "run: the orchestrator's Prometheus endpoint, read for last activity"),
         CONFIG_DURATION("SUPERVISOR_CHECK_INTERVAL", "5s", 500, 3600 * 1000, SUP(check_interval_ms),
                 "run: how often each service's readiness is checked (seed check_interval)"),

@@ -10,14 +10,18 @@
 #include "error-message.h"
 #include "fileio.h"
 #include "paths.h"
+#include "pod-services.h"
 #include "podman-args.h"
 #include "podman.h"
 #include "security-selinux.h"
 #include "unit-install.h"
 
-/* The service ports published with --dev, besides the orchestrator's 8080 (seed contract). */
-static const unsigned dev_ports[] = { 8081, 8082, 8083, 8084 };
-#define ORCHESTRATOR_PORT 8080
+/* The pod's services and their ports (services/pod-services.txt): with --dev every one is
+ * published on loopback, besides the orchestrator's (seed contract). */
+static const struct {
+        const char *name;
+        unsigned port;
+} pod_services[] = { AI_SEMBLE_SERVICE_TABLE };
 
 static bool valid_port(const char *s, size_t n) {
         unsigned long v = 0;
@@ -67,8 +71,8 @@ static int publish_item(const char *item, char ***list) {
                 return -EINVAL;
         if (colon)
                 return ip ? argv_pushf(list, "%s:%s", ip, rest) : argv_push(list, rest);
-        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, ORCHESTRATOR_PORT)
-                  : argv_pushf(list, "%s:%u", rest, ORCHESTRATOR_PORT);
+        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, AI_SEMBLE_PORT_ORCHESTRATOR)
+                  : argv_pushf(list, "%s:%u", rest, AI_SEMBLE_PORT_ORCHESTRATOR);
 }
 
 int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
@@ -89,8 +93,10 @@ int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
         }
         if (!list)
                 return -EINVAL;
-        for (size_t i = 0; dev && i < ELEMENTSOF(dev_ports); i++) {
-                r = argv_pushf(&list, "127.0.0.1:%u:%u", dev_ports[i], dev_ports[i]);
+        for (size_t i = 0; dev && i < ELEMENTSOF(pod_services); i++) {
+                if (pod_services[i].port == AI_SEMBLE_PORT_ORCHESTRATOR)
+                        continue;
+                r = argv_pushf(&list, "127.0.0.1:%u:%u", pod_services[i].port, pod_services[i].port);
                 if (r < 0)
                         return r;
         }

@@ -8,6 +8,7 @@
 #include "data-ops.h"
 #include "data-service.h"
 #include "log.h"
+#include "pod-services.h"
 #include "service.h"
 #include "version.h"
 
@@ -110,7 +111,7 @@ static const ServiceDefinition definition = {
         .version = PROJECT_VERSION,
         .description = "data processor: analysis, transforms, SQL and charts over CSV/JSON on SQLite",
         .listen_env = "DATA_LISTEN",
-        .listen_default = "127.0.0.1:8084",
+        .listen_default = "127.0.0.1:" AI_SEMBLE_PORT_DATA_S,
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &data,

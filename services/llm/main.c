@@ -7,6 +7,7 @@
 #include "llm-api.h"
 #include "llm-upstream.h"
 #include "log.h"
+#include "pod-services.h"
 #include "service.h"
 #include "version.h"
 
@@ -89,7 +90,7 @@ static const ServiceDefinition definition = {
         .version = PROJECT_VERSION,
         .description = "LLM gateway: Ollama, OpenAI-compatible servers and Anthropic behind one API",
         .listen_env = "LLM_LISTEN",
-        .listen_default = "127.0.0.1:8081",
+        .listen_default = "127.0.0.1:" AI_SEMBLE_PORT_LLM_S,
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &config,

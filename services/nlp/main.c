@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "nlp-process.h"
+#include "pod-services.h"
 #include "service.h"
 #include "version.h"
 
@@ -32,7 +33,8 @@ static const ConfigEntry config_table[] = {
                 "Japanese polarity lexicon, lines 'base form<TAB>polarity (-4..4)'; unset = Japanese "
                 "sentiment goes through NLP_LLM_URL, or answers 501 when that is unset too."),
         CONFIG_URL("NLP_LLM_URL", NULL, NLP(llm_url),
-                "The llm service (in the pod http://127.0.0.1:8081) for Japanese sentiment when "
+                "The llm service (in the pod http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") "
+                "for Japanese sentiment when "
                 "no lexicon is set; unset = off. Optional: readiness does not depend on it."),
         CONFIG_STR("NLP_LLM_MODEL", "auto", NLP(llm_model),
                 "Model asked through NLP_LLM_URL (a name from "
@@ -75,7 +77,7 @@ static const ServiceDefinition definition = {
         .version = PROJECT_VERSION,
         .description = "text analysis service",
         .listen_env = "NLP_LISTEN",
-        .listen_default = "127.0.0.1:8083",
+        .listen_default = "127.0.0.1:" AI_SEMBLE_PORT_NLP_S,
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &config,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "orchestrator.h"
+#include "pod-services.h"
 #include "service.h"
 #include "version.h"
 
@@ -16,11 +17,13 @@ static Orchestrator orch;
 
 /* clang-format off */
 static const ConfigEntry config_table[] = {
-        CONFIG_URL("LLM_SERVICE_URL", "http://127.0.0.1:8081", UP(llm_url), "Base URL of the LLM service."),
-        CONFIG_URL("VISION_SERVICE_URL", "http://127.0.0.1:8082", UP(vision_url),
+        CONFIG_URL("LLM_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S, UP(llm_url),
+                "Base URL of the LLM service."),
+        CONFIG_URL("VISION_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_VISION_S, UP(vision_url),
                 "Base URL of the vision service."),
-        CONFIG_URL("NLP_SERVICE_URL", "http://127.0.0.1:8083", UP(nlp_url), "Base URL of the NLP service."),
-        CONFIG_URL("DATA_PROCESSOR_URL", "http://127.0.0.1:8084", UP(data_url),
+        CONFIG_URL("NLP_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_NLP_S, UP(nlp_url),
+                "Base URL of the NLP service."),
+        CONFIG_URL("DATA_PROCESSOR_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_DATA_S, UP(data_url),
                 "Base URL of the data processor."),
         CONFIG_DURATION("ORCH_PROBE_TIMEOUT", "1s", 50, 60000, UP(probe_timeout_ms),
                 "Timeout of each upstream readiness probe."),
@@ -152,7 +155,7 @@ int main(int argc, char **argv) {
                 .version = PROJECT_VERSION,
                 .description = "entry point of the ai-semble pod",
                 .listen_env = "ORCHESTRATOR_LISTEN",
-                .listen_default = "0.0.0.0:8080",
+                .listen_default = "0.0.0.0:" AI_SEMBLE_PORT_ORCHESTRATOR_S,
                 .config = config_table,
                 .n_config = ELEMENTSOF(config_table),
                 .config_data = &orch.config,

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "log.h"
 #include "ocr.h"
+#include "pod-services.h"
 #include "runtime.h"
 #include "service.h"
 #include "version.h"
@@ -42,7 +43,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_DURATION("VISION_QUEUE_TIMEOUT", "30s", 0, 600000, VISION(queue_timeout_ms),
                 "How long a request waits for a processing slot before 503."),
         CONFIG_STR("VISION_LLM_URL", NULL, VISION(llm_url),
-                "The llm service (pod: http://127.0.0.1:8081) whose vision model answers "
+                "The llm service (pod: http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") "
+                "whose vision model answers "
                 "detect_objects, classify and face_detection; unset = those answer 501."),
         CONFIG_STR("VISION_LLM_MODEL", "auto", VISION(llm_model),
                 "Model asked through VISION_LLM_URL (auto = the llm's best model marked \"vision\")."),
@@ -124,7 +126,7 @@ static const ServiceDefinition definition = {
         .version = PROJECT_VERSION,
         .description = "image analysis, OCR and barcode service",
         .listen_env = "VISION_LISTEN",
-        .listen_default = "127.0.0.1:8082",
+        .listen_default = "127.0.0.1:" AI_SEMBLE_PORT_VISION_S,
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &config,
