@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* time-util.h — the one clock of every binary (systemd's now(clockid)): CLOCK_MONOTONIC for
  * intervals, deadlines and backoffs, CLOCK_REALTIME for wall-clock times that are stored or
- * shown; and absolute deadlines for the timed waits of POSIX (pthread_cond_timedwait,
- * sem_timedwait). */
+ * shown; absolute deadlines for the timed waits of POSIX (pthread_cond_timedwait,
+ * sem_timedwait); and the one timestamp format. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+/* RFC 3339 UTC of secs since the epoch, "2026-01-31T12:00:00Z", or with ms >= 0 (0-999)
+ * "2026-01-31T12:00:00.123Z". -EINVAL when secs has no calendar date, -ENOBUFS when buf is
+ * too small (then it holds what fits). */
+int time_format_rfc3339(time_t secs, int ms, char *buf, size_t size);
 
 /* Microseconds of clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...). */
 static inline uint64_t time_now_usec(clockid_t clock) {

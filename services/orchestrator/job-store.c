@@ -121,28 +121,6 @@ int job_status_from_string(const char *s, JobStatus *ret) {
         return -EINVAL;
 }
 
-void job_format_time(double t, char buf[static 32]) {
-        time_t secs = (time_t) t;
-        struct tm tm;
-        int ms = (int) ((t - (double) secs) * 1000.0);
-
-        char tmp[96];
-
-        gmtime_r(&secs, &tm);
-        snprintf(
-                tmp,
-                sizeof(tmp),
-                "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900,
-                tm.tm_mon + 1,
-                tm.tm_mday,
-                tm.tm_hour,
-                tm.tm_min,
-                tm.tm_sec,
-                CLAMP(ms, 0, 999));
-        snprintf(buf, 32, "%.31s", tmp);
-}
-
 void job_store_free(JobStore *s) {
         if (!s)
                 return;
@@ -156,6 +134,14 @@ void job_store_free(JobStore *s) {
         pthread_mutex_destroy(&s->queue_lock);
         job_store_checkpoint_done(&s->ckpt);
         free(s);
+}
+
+void job_format_time(double t, char buf[static 32]) {
+        time_t secs = (time_t) t;
+        int ms = (int) ((t - (double) secs) * 1000.0);
+
+        if (time_format_rfc3339(secs, CLAMP(ms, 0, 999), buf, 32) == -EINVAL)
+                buf[0] = '\0';
 }
 
 static int column_exists(sqlite3 *db, const char *table, const char *column, bool *ret) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* test-time-util.c — the clock helpers agree with each other and with time(), move
- * forward, and build normalized deadlines on the clock they are asked for. */
+ * forward, and build normalized deadlines on the clock they are asked for; RFC 3339
+ * timestamps. */
 #include <check.h>
+#include <errno.h>
 #include <time.h>
 
 #include "check-run.h"
@@ -75,6 +77,22 @@ START_TEST(test_deadline_ms_is_realtime) {
 }
 END_TEST
 
+START_TEST(test_rfc3339) {
+        char buf[32], small[32];
+
+        ck_assert_int_eq(time_format_rfc3339(0, -1, buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, "1970-01-01T00:00:00Z");
+        ck_assert_int_eq(time_format_rfc3339(1769860800, -1, buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, "2026-01-31T12:00:00Z");
+        ck_assert_int_eq(time_format_rfc3339(1769860800, 7, buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, "2026-01-31T12:00:00.007Z");
+        /* 20 bytes hold the seconds form and its NUL, not the milliseconds */
+        ck_assert_int_eq(time_format_rfc3339(1769860800, -1, small, 20), -ENOBUFS);
+        ck_assert_int_eq(time_format_rfc3339(1769860800, -1, small, 21), 0);
+        ck_assert_int_eq(time_format_rfc3339(1769860800, 0, small, 21), -ENOBUFS);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("time-util");
         TCase *tc = tcase_create("core");
@@ -84,6 +102,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_monotonic_moves_forward);
         tcase_add_loop_test(tc, test_deadline_on_clock, 0, (int) (sizeof(timeouts) / sizeof(timeouts[0])));
         tcase_add_test(tc, test_deadline_ms_is_realtime);
+        tcase_add_test(tc, test_rfc3339);
         suite_add_tcase(s, tc);
         return s;
 }
