@@ -254,33 +254,25 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                                 value);
                 return 0;
         case CONFIG_TYPE_DURATION:
-                r = config_parse_duration_ms(value, &u);
+        case CONFIG_TYPE_SIZE: {
+                bool duration = e->type == CONFIG_TYPE_DURATION;
+
+                r = duration ? config_parse_duration_ms(value, &u) : config_parse_size(value, &u);
                 if (r < 0)
                         return error_message(
                                 ret_error,
                                 -EINVAL,
-                                "%s: '%s' is not a valid duration (use e.g. 250ms, 5s, 2m, 1h)",
+                                "%s: '%s' is not a valid %s (use e.g. %s)",
                                 var,
-                                value);
+                                value,
+                                duration ? "duration" : "size",
+                                duration ? "250ms, 5s, 2m, 1h" : "512, 64K, 16M, 1G");
                 r = check_bounds_u64(e, var, value, u, ret_error);
                 if (r < 0)
                         return r;
                 *(uint64_t *) field = u;
                 return 0;
-        case CONFIG_TYPE_SIZE:
-                r = config_parse_size(value, &u);
-                if (r < 0)
-                        return error_message(
-                                ret_error,
-                                -EINVAL,
-                                "%s: '%s' is not a valid size (use e.g. 512, 64K, 16M, 1G)",
-                                var,
-                                value);
-                r = check_bounds_u64(e, var, value, u, ret_error);
-                if (r < 0)
-                        return r;
-                *(uint64_t *) field = u;
-                return 0;
+        }
         case CONFIG_TYPE_LOG_LEVEL:
                 r = log_level_from_string(value);
                 if (r < 0)
