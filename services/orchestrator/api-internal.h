@@ -73,7 +73,8 @@ typedef struct ApiSubmission {
         ApiShape shape;
 } ApiSubmission;
 
-/* Guardrails, Idempotency-Key, the job, and the reply: 202 + Location, or the outcome. */
+/* The task's name in the body (UpstreamTask.task_field), guardrails, Idempotency-Key, the
+ * job, and the reply: 202 + Location, or the outcome. */
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx);
 
 static inline uint64_t api_service_timeout(Orchestrator *o, UpstreamService s) {

@@ -87,6 +87,11 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         char *payload;
         int r;
 
+        /* The body names its task where the service reads it (a /dispatch or webhook payload
+         * may leave it out; the seed's bodies have it already). */
+        if (sub->task->task_field)
+                json_object_object_add(
+                        sub->body, sub->task->task_field, json_object_new_string(sub->task->name));
         r = guardrail_gate(req, o, sub, &flags);
         if (r != 0)
                 return r < 0 ? r : 0;

@@ -252,8 +252,6 @@ int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         body = payload ? json_object_get(payload) : json_object_new_object();
         if (!body)
                 return -ENOMEM;
-        if (task->task_field)
-                json_object_object_add(body, task->task_field, json_object_new_string(task->name));
         return api_submit(
                 req,
                 o,

@@ -97,8 +97,6 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
             !(task = upstream_task_find(svc, ev->task)))
                 return -EINVAL; /* checked at start */
         body = json_object_get(in);
-        if (task->task_field)
-                json_object_object_add(body, task->task_field, json_object_new_string(task->name));
         return api_submit(
                 req,
                 o,

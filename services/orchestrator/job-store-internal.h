@@ -105,6 +105,11 @@ static inline sqlite3_stmt *stmt(JobStore *s, int which) {
         return s->st[which];
 }
 
+/* An ad-hoc statement on the store's connection (s->lock held), finalized by the caller. */
+static inline int prepare(JobStore *s, const char *sql, sqlite3_stmt **ret) {
+        return sqlite_errno(sqlite3_prepare_v2(s->db, sql, -1, ret, NULL));
+}
+
 static inline void bind_text(sqlite3_stmt *st, int i, const char *v) {
         if (v)
                 (void) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);

@@ -23,19 +23,16 @@ int job_store_lock_acquire(
         double now = time_now_s(CLOCK_REALTIME), expires = now + (double) ttl_ms / 1000.0;
         sqlite3_stmt *st = NULL;
         bool acquired = false;
-        int rc, r;
+        int r;
 
         pthread_mutex_lock(&s->lock);
         /* Free, expired, or ours (a renewal): take it; otherwise the row is left alone. */
-        rc = sqlite3_prepare_v2(
-                s->db,
+        r = prepare(
+                s,
                 "INSERT INTO locks(name, owner, expires_at) VALUES(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
                 "owner = excluded.owner, expires_at = excluded.expires_at "
                 "WHERE locks.expires_at <= ?4 OR locks.owner = excluded.owner",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
+                &st);
         if (r >= 0) {
                 bind_text(st, 1, name);
                 bind_text(st, 2, owner);
@@ -47,9 +44,7 @@ int job_store_lock_acquire(
         sqlite3_finalize(st);
         st = NULL;
         if (r >= 0 && ret) {
-                rc = sqlite3_prepare_v2(
-                        s->db, "SELECT owner, expires_at FROM locks WHERE name = ?1", -1, &st, NULL);
-                r = sqlite_errno(rc);
+                r = prepare(s, "SELECT owner, expires_at FROM locks WHERE name = ?1", &st);
                 if (r >= 0) {
                         bind_text(st, 1, name);
                         if (sqlite3_step(st) == SQLITE_ROW)
@@ -68,16 +63,10 @@ int job_store_lock_acquire(
 
 int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
         sqlite3_stmt *st = NULL;
-        int rc, r;
+        int r;
 
         pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "DELETE FROM locks WHERE name = ?1 AND (owner = ?2 OR expires_at <= ?3)",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
+        r = prepare(s, "DELETE FROM locks WHERE name = ?1 AND (owner = ?2 OR expires_at <= ?3)", &st);
         if (r >= 0) {
                 bind_text(st, 1, name);
                 bind_text(st, 2, owner);
@@ -87,8 +76,7 @@ int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
                         sqlite3_stmt *q = NULL;
 
                         r = -ENOENT;
-                        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM locks WHERE name = ?1", -1, &q, NULL) ==
-                            SQLITE_OK) {
+                        if (prepare(s, "SELECT 1 FROM locks WHERE name = ?1", &q) >= 0) {
                                 bind_text(q, 1, name);
                                 if (sqlite3_step(q) == SQLITE_ROW)
                                         r = -EPERM; /* held, by someone else */
@@ -109,13 +97,7 @@ int job_store_lock_list(JobStore *s, json_object **ret) {
         if (!list)
                 return -ENOMEM;
         pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
+        r = prepare(s, "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name", &st);
         if (r >= 0) {
                 (void) sqlite3_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -174,15 +174,12 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
         if (!o || !jobs)
                 return -ENOMEM;
         pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
+        r = prepare(
+                s,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
                 "error_status, kind, seq, guardrail_flags, redactions FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
                 "ORDER BY seq DESC LIMIT ?3",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
+                &st);
         if (r >= 0) {
                 bind_text(st, 1, status >= 0 ? job_status_to_string((JobStatus) status) : NULL);
                 (void) sqlite3_bind_int64(st, 2, cursor);
@@ -308,14 +305,11 @@ int job_store_for_each_unfinished(
         size_t n = 0, cap = 0;
 
         pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "SELECT id, service, task, priority, payload, status, timeout_ms FROM jobs "
-                "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
+        r =
+                prepare(s,
+                        "SELECT id, service, task, priority, payload, status, timeout_ms FROM jobs "
+                        "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
+                        &st);
         if (r >= 0)
                 bind_text(st, 1, kind);
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -373,8 +367,7 @@ int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]) {
 
         memset(counts, 0, sizeof(uint64_t) * _JOB_STATUS_MAX);
         pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(s->db, "SELECT status, count(*) FROM jobs GROUP BY status", -1, &st, NULL);
-        r = sqlite_errno(rc);
+        r = prepare(s, "SELECT status, count(*) FROM jobs GROUP BY status", &st);
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 JobStatus k;
 

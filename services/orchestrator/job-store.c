@@ -357,6 +357,31 @@ void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_wr
 
 /* ---- writes ------------------------------------------------------------------------- */
 
+/* ST_TRANSITION or ST_OUTCOME with a job's new state bound: ?1 id, ?2 status, ?3 result,
+ * ?4 error, ?5 error_status (NULL when 0), ?6 the time. */
+static sqlite3_stmt *stmt_state(
+        JobStore *s,
+        int which,
+        const char *id,
+        JobStatus status,
+        const char *result,
+        const char *error,
+        int error_status,
+        double t) {
+        sqlite3_stmt *st = stmt(s, which);
+
+        bind_text(st, 1, id);
+        bind_text(st, 2, job_status_to_string(status));
+        bind_text(st, 3, result);
+        bind_text(st, 4, error);
+        if (error_status > 0)
+                (void) sqlite3_bind_int(st, 5, error_status);
+        else
+                (void) sqlite3_bind_null(st, 5);
+        (void) sqlite3_bind_double(st, 6, t);
+        return st;
+}
+
 static int transition_locked(
         JobStore *s,
         const char *id,
@@ -372,16 +397,7 @@ static int transition_locked(
         r = state_event_data(status, error, &data);
         if (r < 0)
                 return r;
-        st = stmt(s, ST_TRANSITION);
-        bind_text(st, 1, id);
-        bind_text(st, 2, job_status_to_string(status));
-        bind_text(st, 3, result);
-        bind_text(st, 4, error);
-        if (error_status > 0)
-                (void) sqlite3_bind_int(st, 5, error_status);
-        else
-                (void) sqlite3_bind_null(st, 5);
-        (void) sqlite3_bind_double(st, 6, t);
+        st = stmt_state(s, ST_TRANSITION, id, status, result, error, error_status, t);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0 && sqlite3_changes(s->db) == 0)
                 r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
@@ -433,16 +449,15 @@ static int insert_op(JobStore *s, void *arg) {
 
                 r = state_event_data(out->status, out->error, &final);
                 if (r >= 0) {
-                        st = stmt(s, ST_OUTCOME);
-                        bind_text(st, 1, job->id);
-                        bind_text(st, 2, job_status_to_string(out->status));
-                        bind_text(st, 3, out->result);
-                        bind_text(st, 4, out->error);
-                        if (out->error_status > 0)
-                                (void) sqlite3_bind_int(st, 5, out->error_status);
-                        else
-                                (void) sqlite3_bind_null(st, 5);
-                        (void) sqlite3_bind_double(st, 6, done);
+                        st = stmt_state(
+                                s,
+                                ST_OUTCOME,
+                                job->id,
+                                out->status,
+                                out->result,
+                                out->error,
+                                out->error_status,
+                                done);
                         bind_text(st, 7, out->redactions);
                         r = sqlite_errno(sqlite3_step(st));
                 }
@@ -552,19 +567,16 @@ int job_store_sqlite_errno(int rc) {
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
         double cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0;
         sqlite3_stmt *st = NULL;
-        int rc, r;
+        int r;
 
         pthread_mutex_lock(&s->lock);
         r = exec_simple(s, ST_BEGIN);
         if (r >= 0) {
-                rc = sqlite3_prepare_v2(
-                        s->db,
+                r = prepare(
+                        s,
                         "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
                         "AND status IN ('completed', 'failed', 'cancelled'))",
-                        -1,
-                        &st,
-                        NULL);
-                r = sqlite_errno(rc);
+                        &st);
                 if (r >= 0) {
                         (void) sqlite3_bind_double(st, 1, cutoff);
                         r = sqlite_errno(sqlite3_step(st));
@@ -573,14 +585,11 @@ int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
                 st = NULL;
         }
         if (r >= 0) {
-                rc = sqlite3_prepare_v2(
-                        s->db,
+                r = prepare(
+                        s,
                         "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', "
                         "'cancelled')",
-                        -1,
-                        &st,
-                        NULL);
-                r = sqlite_errno(rc);
+                        &st);
                 if (r >= 0) {
                         (void) sqlite3_bind_double(st, 1, cutoff);
                         r = sqlite_errno(sqlite3_step(st));

@@ -127,11 +127,27 @@ static int acquire_lock(WorkflowRun *r, unsigned i) {
                 NULL);
 }
 
-static void release_lock(WorkflowRun *r, unsigned i) {
+/* Releases step i's lock if it holds it. */
+static void release_lock(WorkflowRun *r, unsigned i, bool *held) {
         char owner[128];
 
+        if (!*held)
+                return;
         lock_owner(r, i, owner);
         (void) job_store_lock_release(r->o->store, r->w->steps[i].lock, owner);
+        *held = false;
+}
+
+/* Step i failed with error: its event, and the end of the run (the first failure is its
+ * reason) unless the step may fail. */
+static void step_failed(
+        WorkflowRun *r, unsigned i, const char *job_id, const char *error, bool *abort_run, char **failure) {
+        step_event(r, i, STEP_FAILED, job_id, error);
+        if (r->w->steps[i].continue_on_error)
+                return;
+        *abort_run = true;
+        if (!*failure && asprintf(failure, "step %s failed: %s", r->w->steps[i].id, strempty(error)) < 0)
+                *failure = NULL;
 }
 
 static void finish(WorkflowRun *r, JobStatus final) {
@@ -185,10 +201,7 @@ static void *run_thread(void *userdata) {
 
                         if (st[i] != STEP_RUNNING || !job_is_done(j))
                                 continue;
-                        if (holds_lock[i]) {
-                                release_lock(r, i);
-                                holds_lock[i] = false;
-                        }
+                        release_lock(r, i, &holds_lock[i]);
                         if (j->status == JOB_COMPLETED) {
                                 st[i] = STEP_COMPLETED;
                                 if (!j->body ||
@@ -199,17 +212,7 @@ static void *run_thread(void *userdata) {
                         } else {
                                 st[i] = STEP_FAILED;
                                 errors[i] = strdup(j->error[0] ? j->error : job_status_to_string(j->status));
-                                step_event(r, i, st[i], j->id, errors[i]);
-                                if (!w->steps[i].continue_on_error) {
-                                        abort_run = true;
-                                        if (!failure &&
-                                            asprintf(
-                                                    &failure,
-                                                    "step %s failed: %s",
-                                                    w->steps[i].id,
-                                                    strempty(errors[i])) < 0)
-                                                failure = NULL;
-                                }
+                                step_failed(r, i, j->id, errors[i], &abort_run, &failure);
                         }
                 }
 
@@ -218,10 +221,7 @@ static void *run_thread(void *userdata) {
                                 if (st[i] == STEP_RUNNING) {
                                         (void) job_runner_cancel(o->runner, jobs[i]->id);
                                         (void) job_runner_wait(jobs[i], 5000);
-                                        if (holds_lock[i]) {
-                                                release_lock(r, i);
-                                                holds_lock[i] = false;
-                                        }
+                                        release_lock(r, i, &holds_lock[i]);
                                         st[i] = STEP_SKIPPED;
                                         step_event(r, i, st[i], jobs[i]->id, "cancelled");
                                 } else if (st[i] == STEP_WAITING) {
@@ -267,24 +267,11 @@ static void *run_thread(void *userdata) {
                         }
                         k = start_step(r, i, outputs, &jobs[i], &errors[i]);
                         if (k < 0) {
-                                if (holds_lock[i]) {
-                                        release_lock(r, i);
-                                        holds_lock[i] = false;
-                                }
+                                release_lock(r, i, &holds_lock[i]);
                                 st[i] = STEP_FAILED;
                                 if (!errors[i])
                                         errors[i] = strdup(strerror(-k));
-                                step_event(r, i, st[i], NULL, errors[i]);
-                                if (!w->steps[i].continue_on_error) {
-                                        abort_run = true;
-                                        if (!failure &&
-                                            asprintf(
-                                                    &failure,
-                                                    "step %s failed: %s",
-                                                    w->steps[i].id,
-                                                    strempty(errors[i])) < 0)
-                                                failure = NULL;
-                                }
+                                step_failed(r, i, NULL, errors[i], &abort_run, &failure);
                                 continue;
                         }
                         st[i] = STEP_RUNNING;
@@ -342,8 +329,8 @@ static void *run_thread(void *userdata) {
                         final = JOB_CANCELLED;
         }
         for (unsigned i = 0; i < w->n_steps; i++) {
-                if (holds_lock[i] && !interrupted)
-                        release_lock(r, i);
+                if (!interrupted)
+                        release_lock(r, i, &holds_lock[i]);
                 job_unref(jobs[i]);
                 json_object_put(outputs[i]);
                 free(errors[i]);
