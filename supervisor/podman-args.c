@@ -79,6 +79,11 @@ static const KeyRule volume_rules[] = {
         { "Volume", "VolumeName", ARG_IGNORE, NULL }, /* used when a container refers to it */
 };
 
+static int unterminated_quote(const UnitFile *u, const UnitEntry *e, char **ret_error) {
+        return error_message(
+                ret_error, -EINVAL, "%s:%u: %s= has an unterminated quote", u->name, e->line, e->key);
+}
+
 static const KeyRule *find_rule(const UnitFile *u, const UnitEntry *e) {
         const KeyRule *rules;
         size_t n;
@@ -307,13 +312,7 @@ static int translate(
                         _cleanup_argv_free_ char **words = NULL;
                         r = argv_push_split(&words, value);
                         if (r == -EINVAL)
-                                return error_message(
-                                        ret_error,
-                                        r,
-                                        "%s:%u: %s= has an unterminated quote",
-                                        u->name,
-                                        e->line,
-                                        e->key);
+                                return unterminated_quote(u, e, ret_error);
                         for (size_t j = 0; r >= 0 && words && words[j]; j++)
                                 r = argv_push_many(argv, rule->option, words[j]);
                         break;
@@ -337,13 +336,7 @@ static int translate(
                 case ARG_EXEC:
                         r = argv_push_split(rule->kind == ARG_EXEC ? positional : argv, value);
                         if (r == -EINVAL)
-                                return error_message(
-                                        ret_error,
-                                        r,
-                                        "%s:%u: %s= has an unterminated quote",
-                                        u->name,
-                                        e->line,
-                                        e->key);
+                                return unterminated_quote(u, e, ret_error);
                         break;
                 case ARG_IMAGE:
                         image = e->value;

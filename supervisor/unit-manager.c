@@ -71,6 +71,19 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return 0;
 }
 
+/* A Manager method without arguments or answer (Subscribe, Reload). */
+static int call_manager(UnitManager *m, const char *method, char **ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, NULL, NULL);
+        if (r < 0) {
+                bus_error_copy(&error, r, ret_error);
+                return r;
+        }
+        return 0;
+}
+
 int unit_manager_open(UnitManager **ret, char **ret_error) {
         _cleanup_(unit_manager_freep) UnitManager *m = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -94,25 +107,15 @@ int unit_manager_open(UnitManager **ret, char **ret_error) {
         if (r < 0)
                 return r;
         /* Subscribe so that JobRemoved also arrives for jobs merged into someone else's */
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, NULL);
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
+        r = call_manager(m, "Subscribe", ret_error);
+        if (r < 0)
                 return r;
-        }
         *ret = TAKE_PTR(m);
         return 0;
 }
 
 int unit_manager_reload(UnitManager *m, char **ret_error) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "Reload", &error, NULL, NULL);
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
-                return r;
-        }
-        return 0;
+        return call_manager(m, "Reload", ret_error);
 }
 
 static int enqueue(UnitManager *m, const char *method, const char *unit, char **ret_error) {
