@@ -565,39 +565,29 @@ int job_store_sqlite_errno(int rc) {
 }
 
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
+        /* The events first, then their jobs; the second count is the answer. */
+        static const char *const deletes[] = {
+                "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
+                "AND status IN ('completed', 'failed', 'cancelled'))",
+                "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', 'cancelled')",
+        };
         double cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0;
-        sqlite3_stmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
         r = exec_simple(s, ST_BEGIN);
-        if (r >= 0) {
-                r = prepare(
-                        s,
-                        "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
-                        "AND status IN ('completed', 'failed', 'cancelled'))",
-                        &st);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(deletes); i++) {
+                sqlite3_stmt *st = NULL;
+
+                r = prepare(s, deletes[i], &st);
                 if (r >= 0) {
                         (void) sqlite3_bind_double(st, 1, cutoff);
                         r = sqlite_errno(sqlite3_step(st));
                 }
                 sqlite3_finalize(st);
-                st = NULL;
         }
-        if (r >= 0) {
-                r = prepare(
-                        s,
-                        "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', "
-                        "'cancelled')",
-                        &st);
-                if (r >= 0) {
-                        (void) sqlite3_bind_double(st, 1, cutoff);
-                        r = sqlite_errno(sqlite3_step(st));
-                        if (r >= 0 && ret_deleted)
-                                *ret_deleted = (unsigned) sqlite3_changes(s->db);
-                }
-                sqlite3_finalize(st);
-        }
+        if (r >= 0 && ret_deleted)
+                *ret_deleted = (unsigned) sqlite3_changes(s->db);
         if (r >= 0)
                 r = exec_simple(s, ST_COMMIT);
         else

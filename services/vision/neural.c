@@ -79,19 +79,9 @@ int vision_neural_prepare(
                 h = t;
         }
         /* Shrink-on-load where the format allows; EXIF rotation applied like the boxes'. */
-        if (vips_thumbnail_buffer(
-                    (void *) buf,
-                    len,
-                    &thumb,
-                    VISION_NEURAL_SIDE,
-                    "height",
-                    VISION_NEURAL_SIDE,
-                    "size",
-                    VIPS_SIZE_DOWN,
-                    "option_string",
-                    "fail_on=error",
-                    NULL) < 0)
-                return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        r = vision_decode_shrink(buf, len, VISION_NEURAL_SIDE, VISION_NEURAL_SIDE, error, &thumb);
+        if (r < 0)
+                return r;
         if (vips_image_hasalpha(thumb)) {
                 VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
                 r = vips_flatten(thumb, &flat, "background", white, NULL);
