@@ -33,9 +33,8 @@ static const ConfigEntry config_table[] = {
                 "Japanese polarity lexicon, lines 'base form<TAB>polarity (-4..4)'; unset = Japanese "
                 "sentiment goes through NLP_LLM_URL, or answers 501 when that is unset too."),
         CONFIG_URL("NLP_LLM_URL", NULL, NLP(llm_url),
-                "The llm service (in the pod http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") "
-                "for Japanese sentiment when "
-                "no lexicon is set; unset = off. Optional: readiness does not depend on it."),
+                "The llm service (in the pod http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") for Japanese "
+                "sentiment when no lexicon is set; unset = off. Optional: readiness does not depend on it."),
         CONFIG_STR("NLP_LLM_MODEL", "auto", NLP(llm_model),
                 "Model asked through NLP_LLM_URL (a name from "
                 "LLM_BACKENDS_FILE, or auto for the llm's routing)."),

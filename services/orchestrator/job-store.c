@@ -504,6 +504,13 @@ int job_store_transition(
                                    .error_status = error_status });
 }
 
+/* Runs an UPDATE of one job: -ENOENT when it changed no row (no such job). */
+static int step_on_job(JobStore *s, sqlite3_stmt *st) {
+        int r = sqlite_errno(sqlite3_step(st));
+
+        return r >= 0 && sqlite3_changes(s->db) == 0 ? -ENOENT : r;
+}
+
 typedef struct RedactionsArgs {
         const char *id, *redactions;
 } RedactionsArgs;
@@ -511,14 +518,10 @@ typedef struct RedactionsArgs {
 static int set_redactions_op(JobStore *s, void *arg) {
         const RedactionsArgs *a = arg;
         sqlite3_stmt *st = stmt(s, ST_SET_REDACTIONS);
-        int r;
 
         bind_text(st, 1, a->id);
         bind_text(st, 2, a->redactions);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = -ENOENT;
-        return r;
+        return step_on_job(s, st);
 }
 
 int job_store_set_redactions(JobStore *s, const char *id, const char *redactions) {
@@ -535,9 +538,7 @@ static int add_event_op(JobStore *s, void *arg) {
         int r;
 
         bind_text(st, 1, a->id);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = -ENOENT;
+        r = step_on_job(s, st);
         if (r >= 0)
                 r = add_event_locked(s, a->id, a->type, a->data, time_now_s(CLOCK_REALTIME));
         return r;

@@ -43,9 +43,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_DURATION("VISION_QUEUE_TIMEOUT", "30s", 0, 600000, VISION(queue_timeout_ms),
                 "How long a request waits for a processing slot before 503."),
         CONFIG_STR("VISION_LLM_URL", NULL, VISION(llm_url),
-                "The llm service (pod: http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") "
-                "whose vision model answers "
-                "detect_objects, classify and face_detection; unset = those answer 501."),
+                "The llm service (pod: http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S ") whose vision model "
+                "answers detect_objects, classify and face_detection; unset = those answer 501."),
         CONFIG_STR("VISION_LLM_MODEL", "auto", VISION(llm_model),
                 "Model asked through VISION_LLM_URL (auto = the llm's best model marked \"vision\")."),
         CONFIG_DURATION("VISION_LLM_TIMEOUT", "50s", 100, 600000, VISION(llm_timeout_ms),
