@@ -118,20 +118,44 @@ int unit_manager_reload(UnitManager *m, char **ret_error) {
         return call_manager(m, "Reload", ret_error);
 }
 
-static int enqueue(UnitManager *m, const char *method, const char *unit, char **ret_error) {
+/* A Manager method on unit that answers an object path: LoadUnit (mode NULL), or StartUnit
+ * and its kin with a job mode. *ret_path points into *ret_reply. */
+static int call_unit(
+        UnitManager *m,
+        const char *method,
+        const char *unit,
+        const char *mode,
+        sd_bus_message **ret_reply,
+        const char **ret_path,
+        char **ret_error) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (mode)
+                r = sd_bus_call_method(
+                        m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit, mode);
+        else
+                r = sd_bus_call_method(
+                        m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "s", unit);
+        if (r < 0) {
+                bus_error_copy(&error, r, ret_error);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "o", ret_path);
+        if (r < 0)
+                return r;
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
+static int enqueue(UnitManager *m, const char *method, const char *unit, char **ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
         Job *n;
         int r;
 
-        r = sd_bus_call_method(
-                m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit, "replace");
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
-                return r;
-        }
-        r = sd_bus_message_read(reply, "o", &path);
+        r = call_unit(m, method, unit, "replace", &reply, &path, ret_error);
         if (r < 0)
                 return r;
         /* systemd hands out the same job when a request merges into one already queued */
@@ -232,12 +256,7 @@ int unit_manager_get_state(UnitManager *m, const char *unit, UnitState *ret, cha
         int r;
 
         /* LoadUnit, unlike GetUnit, also answers for installed units nobody started yet */
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &error, &reply, "s", unit);
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
-                return r;
-        }
-        r = sd_bus_message_read(reply, "o", &path);
+        r = call_unit(m, "LoadUnit", unit, NULL, &reply, &path, ret_error);
         if (r < 0)
                 return r;
 
