@@ -18,7 +18,9 @@ typedef struct ApiContext {
         char target[192];
 } ApiContext;
 
-void api_context_set_target(ApiContext *ctx, const char *target);
+static inline void api_context_set_target(ApiContext *ctx, const char *target) {
+        snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
+}
 
 typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 

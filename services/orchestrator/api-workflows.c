@@ -27,7 +27,12 @@ int api_workflows_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         if (r < 0)
                 return r;
         r = workflow_run_start(
-                o, w, http_request_id(req), ctx->who.sub, auth_role_to_string(ctx->who.role), &run);
+                &o->workflows,
+                w,
+                http_request_id(req),
+                ctx->who.sub,
+                auth_role_to_string(ctx->who.role),
+                &run);
         if (r < 0)
                 return r;
         api_context_set_target(ctx, workflow_run_id(run));

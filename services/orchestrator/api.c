@@ -29,10 +29,6 @@ static const ApiRoute api_table[] = {
 static Orchestrator *api_orchestrator;
 static HttpRoute http_routes[ELEMENTSOF(api_table)];
 
-void api_context_set_target(ApiContext *ctx, const char *target) {
-        snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
-}
-
 /* One token from the caller's bucket; 429 with Retry-After when empty. RateLimit-* go on
  * every answer so clients can pace themselves. -EBUSY = refused and answered. */
 static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *who) {

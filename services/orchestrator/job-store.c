@@ -240,6 +240,26 @@ int job_store_open(const char *path, JobStore **ret) {
         return 0;
 }
 
+int job_store_get_row_locked(
+        JobStore *s,
+        int which,
+        const char *key,
+        int (*read)(sqlite3_stmt *st, void *userdata),
+        void *userdata) {
+        sqlite3_stmt *st = stmt(s, which);
+        int rc, r = 0;
+
+        bind_text(st, 1, key);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                if (read)
+                        r = read(st, userdata);
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+        sqlite3_reset(st);
+        return r;
+}
+
 static int exec_simple(JobStore *s, int which) {
         return sqlite_errno(sqlite3_step(stmt(s, which)));
 }
