@@ -14,16 +14,16 @@ static Orchestrator orch;
 #define ORCH(field) offsetof(OrchConfig, field)
 #define AUTH(field) offsetof(OrchConfig, auth.field)
 #define UP(field) offsetof(OrchConfig, upstream.field)
+/* A service on the pod's loopback, at its port from services/pod-services.txt. */
+#define POD_URL(NAME) "http://127.0.0.1:" AI_SEMBLE_PORT_##NAME##_S
 
 /* clang-format off */
 static const ConfigEntry config_table[] = {
-        CONFIG_URL("LLM_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_LLM_S, UP(llm_url),
-                "Base URL of the LLM service."),
-        CONFIG_URL("VISION_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_VISION_S, UP(vision_url),
+        CONFIG_URL("LLM_SERVICE_URL", POD_URL(LLM), UP(url[UPSTREAM_LLM]), "Base URL of the LLM service."),
+        CONFIG_URL("VISION_SERVICE_URL", POD_URL(VISION), UP(url[UPSTREAM_VISION]),
                 "Base URL of the vision service."),
-        CONFIG_URL("NLP_SERVICE_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_NLP_S, UP(nlp_url),
-                "Base URL of the NLP service."),
-        CONFIG_URL("DATA_PROCESSOR_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_DATA_S, UP(data_url),
+        CONFIG_URL("NLP_SERVICE_URL", POD_URL(NLP), UP(url[UPSTREAM_NLP]), "Base URL of the NLP service."),
+        CONFIG_URL("DATA_PROCESSOR_URL", POD_URL(DATA), UP(url[UPSTREAM_DATA]),
                 "Base URL of the data processor."),
         CONFIG_DURATION("ORCH_PROBE_TIMEOUT", "1s", 50, 60000, UP(probe_timeout_ms),
                 "Timeout of each upstream readiness probe."),

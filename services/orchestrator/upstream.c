@@ -54,18 +54,7 @@ int upstream_service_from_string(const char *s, UpstreamService *ret) {
 }
 
 const char *upstream_url(const Upstreams *u, UpstreamService s) {
-        switch (s) {
-        case UPSTREAM_LLM:
-                return u->config->llm_url;
-        case UPSTREAM_VISION:
-                return u->config->vision_url;
-        case UPSTREAM_NLP:
-                return u->config->nlp_url;
-        case UPSTREAM_DATA:
-                return u->config->data_url;
-        default:
-                return NULL;
-        }
+        return s >= 0 && s < _UPSTREAM_MAX ? u->config->url[s] : NULL;
 }
 
 const UpstreamTask *upstream_task_find(UpstreamService s, const char *name) {
@@ -329,32 +318,23 @@ int upstream_call(
 }
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
-        const struct {
-                const char *name;
-                const char *url;
-        } targets[] = {
-                { "llm", u->config->llm_url },
-                { "vision", u->config->vision_url },
-                { "nlp", u->config->nlp_url },
-                { "data", u->config->data_url },
-        };
-        HttpClientRequest reqs[ELEMENTSOF(targets)] = {};
-        char urls[ELEMENTSOF(targets)][4200];
+        HttpClientRequest reqs[_UPSTREAM_MAX] = {};
+        char urls[_UPSTREAM_MAX][4200];
         bool all = true;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
-                size_t l = strlen(targets[i].url);
+        for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
+                size_t l = strlen(u->config->url[i]);
 
                 /* "http://x:1/" and "http://x:1" mean the same base. */
-                while (l > 0 && targets[i].url[l - 1] == '/')
+                while (l > 0 && u->config->url[i][l - 1] == '/')
                         l--;
                 snprintf(
                         urls[i],
                         sizeof(urls[i]),
                         "%.*s/health/ready",
                         (int) MIN(l, (size_t) 4096),
-                        targets[i].url);
+                        u->config->url[i]);
                 reqs[i] = (HttpClientRequest){
                         .url = urls[i],
                         .timeout_ms = u->config->probe_timeout_ms,
@@ -366,7 +346,7 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
+        for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
                 HttpClientResponse *resp = &reqs[i].response;
                 json_object *o = json_object_new_object();
                 bool ready = reqs[i].result >= 0 && resp->status == 200;
@@ -386,7 +366,7 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 char ms[32];
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));
-                json_object_object_add(o, "url", json_object_new_string(targets[i].url));
+                json_object_object_add(o, "url", json_object_new_string(u->config->url[i]));
                 json_object_object_add(
                         o,
                         "breaker",
@@ -403,9 +383,9 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                         snprintf(err, sizeof(err), "HTTP %ld", resp->status);
                         json_object_object_add(o, "error", json_object_new_string(err));
                 }
-                json_object_object_add(services, targets[i].name, o);
+                json_object_object_add(services, service_names[i], o);
                 if (u->up)
-                        (void) metrics_gauge_set(u->up, (const char *[]){ targets[i].name }, ready ? 1 : 0);
+                        (void) metrics_gauge_set(u->up, (const char *[]){ service_names[i] }, ready ? 1 : 0);
                 if (!ready)
                         all = false;
                 http_client_response_done(resp);

@@ -594,10 +594,7 @@ static void setup(void) {
         orch = (Orchestrator){};
         orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
         orch.config.upstream = (UpstreamConfig){
-                .llm_url = fake_url,
-                .vision_url = fake_url,
-                .nlp_url = fake_url,
-                .data_url = fake_url,
+                .url = { fake_url, fake_url, fake_url, fake_url },
                 .probe_timeout_ms = 500,
                 .timeout_ms = { 5000, 5000, 5000, 5000 },
                 .retry_max = 2,
@@ -1033,7 +1030,7 @@ END_TEST
 START_TEST(test_breaker_opens_and_recovers) {
         Reply r;
 
-        orch.config.upstream.data_url = dead_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
         start_orchestrator(2, 16);
         /* Each request is a connect error (retried twice): three failures per request. */
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
@@ -1050,7 +1047,7 @@ START_TEST(test_breaker_opens_and_recovers) {
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
         /* The service comes back; after open_ms the probe closes the breaker. */
-        orch.config.upstream.data_url = fake_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url;
         usleep(450 * 1000);
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 200);
