@@ -20,7 +20,7 @@ else
         unconditional=""
         printf '| profile | system calls allowed |\n|---|---|\n'
 fi
-services=(orchestrator llm vision nlp data)
+mapfile -t services < <(awk '!/^#/ && NF { print $1 }' "$here/../services/pod-services.txt")
 for svc in "${services[@]}" supervisor; do
         f=$here/seccomp/$svc.json
         [ -f "$f" ] || continue
@@ -80,7 +80,7 @@ stage=${AI_SEMBLE_IMAGE_STAGE:-}
 if [ -z "$stage" ] && id aisemble >/dev/null 2>&1; then stage=$(getent passwd aisemble | cut -d: -f6)/.cache/ai-semble/images; fi
 if [ -n "$stage" ] && [ -d "$stage" ]; then
         printf '\n| image | files | size | shell |\n|---|---|---|---|\n'
-        for svc in orchestrator llm vision nlp data; do
+        for svc in "${services[@]}"; do
                 [ -d "$stage/$svc/rootfs" ] || continue
                 sh=none
                 for p in bin/sh usr/bin/sh bin/bash usr/bin/bash bin/busybox; do [ -e "$stage/$svc/rootfs/$p" ] && sh=$p; done

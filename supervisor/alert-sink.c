@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "alert-sink.h"
+#include "backoff.h"
 #include "json-util.h"
+#include "time-util.h"
 
 typedef enum SinkKind {
         SINK_WEBHOOK,
@@ -36,12 +38,6 @@ struct AlertSinks {
         size_t n;
         uint64_t sent, failed, dropped;
 };
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000ULL + (uint64_t) ts.tv_nsec / 1000000ULL;
-}
 
 static void delivery_free(Delivery *d) {
         if (!d)
@@ -186,7 +182,7 @@ static void *sink_thread(void *userdata) {
         pthread_mutex_lock(&s->lock);
         while (!s->quit) {
                 Delivery *d = s->head, **pp = &s->head;
-                uint64_t now = now_ms(), wake = UINT64_MAX;
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC), wake = UINT64_MAX;
 
                 /* the first one due, in queue order */
                 for (; d; pp = &d->next, d = d->next) {
@@ -198,11 +194,7 @@ static void *sink_thread(void *userdata) {
                         if (wake == UINT64_MAX)
                                 pthread_cond_wait(&s->cond, &s->lock);
                         else {
-                                struct timespec ts;
-                                clock_gettime(CLOCK_MONOTONIC, &ts);
-                                uint64_t ns = (uint64_t) ts.tv_nsec + (wake - now) * 1000000ULL;
-                                ts.tv_sec += (time_t) (ns / 1000000000ULL);
-                                ts.tv_nsec = (long) (ns % 1000000000ULL);
+                                struct timespec ts = timespec_deadline_on(CLOCK_MONOTONIC, wake - now);
                                 pthread_cond_timedwait(&s->cond, &s->lock, &ts);
                         }
                         continue;
@@ -221,7 +213,8 @@ static void *sink_thread(void *userdata) {
                         s->failed++;
                         delivery_free(d);
                 } else {
-                        d->not_before_ms = now_ms() + (s->cfg.retry_base_ms << (d->attempts - 1));
+                        d->not_before_ms = time_now_ms(CLOCK_MONOTONIC) +
+                                backoff_exponential_ms(d->attempts - 1, s->cfg.retry_base_ms, UINT64_MAX);
                         d->next = s->head;
                         s->head = d;
                         s->n++;

@@ -8,6 +8,7 @@
 
 #include "alert.h"
 #include "json-util.h"
+#include "time-util.h"
 
 static const char *const level_names[_ALERT_LEVEL_MAX] = {
         [ALERT_INFO] = "INFO",
@@ -166,10 +167,7 @@ int alert_store_raise(
 }
 
 void alert_format_time(uint64_t usec, char *buf, size_t size) {
-        time_t t = (time_t) (usec / 1000000ULL);
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        if (time_format_rfc3339((time_t) (usec / 1000000ULL), -1, buf, size) < 0)
                 snprintf(buf, size, "%llu", (unsigned long long) (usec / 1000000ULL));
 }
 

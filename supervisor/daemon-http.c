@@ -8,9 +8,11 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "http-query.h"
 #include "json-util.h"
 #include "log.h"
 #include "status-page.h"
+#include "time-util.h"
 
 static int add(json_object *o, const char *k, json_object *v) {
         if (!v)
@@ -96,7 +98,7 @@ static int reply_obj(HttpRequest *req, json_object *o) {
 static int get_status(HttpRequest *req, void *userdata) {
         Daemon *d = userdata;
         json_object *o = json_object_new_object(), *arr = json_object_new_array(), *pod = NULL;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = time_now_usec(CLOCK_REALTIME);
         unsigned stopped = 0;
         int r = 0;
 
@@ -168,7 +170,7 @@ static int get_metrics_json(HttpRequest *req, void *userdata) {
         Daemon *d = userdata;
         json_object *o = json_object_new_object(), *alerts = json_object_new_object(),
                     *svcs = json_object_new_object(), *sinks = json_object_new_object();
-        uint64_t now = now_realtime_usec(), sent = 0, failed = 0, dropped = 0;
+        uint64_t now = time_now_usec(CLOCK_REALTIME), sent = 0, failed = 0, dropped = 0;
         int r = 0;
 
         if (!o || !alerts || !svcs || !sinks) {
@@ -220,22 +222,6 @@ static int get_metrics_json(HttpRequest *req, void *userdata) {
 }
 
 /* %XX and '+' decoding in place */
-static void url_decode(char *s) {
-        char *o = s;
-
-        for (; *s; s++, o++) {
-                if (*s == '+')
-                        *o = ' ';
-                else if (*s == '%' && isxdigit((unsigned char) s[1]) && isxdigit((unsigned char) s[2])) {
-                        char hex[3] = { s[1], s[2], 0 };
-                        *o = (char) strtol(hex, NULL, 16);
-                        s += 2;
-                } else
-                        *o = *s;
-        }
-        *o = 0;
-}
-
 /* Unix seconds or "YYYY-MM-DDTHH:MM:SSZ" → µs */
 static int parse_since(const char *s, uint64_t *ret) {
         struct tm tm = {};
@@ -264,23 +250,20 @@ static int parse_since(const char *s, uint64_t *ret) {
 static int get_alerts(HttpRequest *req, void *userdata) {
         Daemon *d = userdata;
         const char *q = http_request_query(req);
-        _cleanup_free_ char *copy = q ? strdup(q) : NULL;
         _cleanup_(json_object_putp) json_object *errs = NULL;
         AlertLevel level = _ALERT_LEVEL_INVALID;
         uint64_t since = 0;
-        char *save = NULL;
         json_object *arr, *o;
         int r = 0;
 
-        if (q && !copy)
-                return -ENOMEM;
-        for (char *kv = copy ? strtok_r(copy, "&", &save) : NULL; kv; kv = strtok_r(NULL, "&", &save)) {
-                char *eq = strchr(kv, '=');
-                const char *v = eq ? eq + 1 : "";
-                if (eq)
-                        *eq = 0;
-                url_decode(kv);
-                url_decode((char *) v);
+        for (;;) {
+                _cleanup_free_ char *kv = NULL, *v = NULL;
+
+                r = http_query_next(&q, HTTP_QUERY_PLUS_IS_SPACE, &kv, &v);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
                 if (streq(kv, "level")) {
                         level = alert_level_from_string(v);
                         if (level < 0)
@@ -373,7 +356,7 @@ static int get_page(HttpRequest *req, void *userdata) {
 
 static int collect(FILE *f, void *userdata) {
         Daemon *d = userdata;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = time_now_usec(CLOCK_REALTIME);
 
         pthread_mutex_lock(&d->lock);
         metrics_write_header(

@@ -12,23 +12,12 @@
 #include "log.h"
 #include "podman-stats.h"
 #include "status.h"
+#include "time-util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SD_UNIT "org.freedesktop.systemd1.Unit"
-
-uint64_t now_monotonic_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000ULL + (uint64_t) ts.tv_nsec / 1000000ULL;
-}
-
-uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static const int level_priority[_ALERT_LEVEL_MAX] = {
         [ALERT_INFO] = LOG_INFO,
@@ -53,7 +42,7 @@ void daemon_alert(Daemon *d, AlertLevel level, const char *key, const char *serv
         if (key[0] && key[strlen(key) - 1] == ':' &&
             asprintf(&full_key, "%s%s", key, service ? service : "cluster") >= 0)
                 key = full_key;
-        r = alert_store_raise(&d->alerts, level, key, service, msg, now_realtime_usec(), &a);
+        r = alert_store_raise(&d->alerts, level, key, service, msg, time_now_usec(CLOCK_REALTIME), &a);
         if (r < 0) {
                 if (r == -EAGAIN)
                         log_debug("Alert rate limit: dropped %s %s", alert_level_to_string(level), key);
@@ -108,11 +97,11 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
         }
         if (!active && !sub)
                 return;
-        w->state_change_usec = now_realtime_usec();
+        w->state_change_usec = time_now_usec(CLOCK_REALTIME);
 
         if (state_is(w, "active")) {
                 if (!was) {
-                        w->active_since_ms = now_monotonic_ms();
+                        w->active_since_ms = time_now_ms(CLOCK_MONOTONIC);
                         if (w->was_active) {
                                 w->restarts++;
                                 if (d->monitoring)
@@ -154,7 +143,7 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
                 /* the container's own exit (died, oom) comes from Podman's log even if the
                  * stream was down when it happened */
                 (void) podman_events_catch_up(
-                        d->events, (int64_t) (now_realtime_usec() / 1000000) - 10, 2000);
+                        d->events, (int64_t) (time_now_usec(CLOCK_REALTIME) / 1000000) - 10, 2000);
         }
 }
 
@@ -461,7 +450,7 @@ void daemon_check(Daemon *d) {
             podman_stats_fetch(d->podman_socket, timeout, &scode, &stats) < 0)
                 stats = NULL;
 
-        uint64_t now = now_monotonic_ms(), rt = now_realtime_usec();
+        uint64_t now = time_now_ms(CLOCK_MONOTONIC), rt = time_now_usec(CLOCK_REALTIME);
         pthread_mutex_lock(&d->lock);
         if (stats && scode == 200)
                 (void) podman_stats_parse(stats, on_stat, d);
@@ -595,7 +584,7 @@ void daemon_on_podman_event(const PodmanEvent *e, void *userdata) {
                 goto out;
         free(w->last_event);
         w->last_event = strdup(text);
-        w->last_event_usec = now_realtime_usec();
+        w->last_event_usec = time_now_usec(CLOCK_REALTIME);
         if (!d->monitoring || asprintf(&key, "%s:%s", e->action, w->name) < 0)
                 goto out;
         /* 0 and 143 (SIGTERM) are the exits of a deliberate stop */

@@ -92,6 +92,3 @@ void daemon_on_podman_event(const PodmanEvent *e, void *userdata);
 
 /* HTTP API and status page (daemon-http.c). */
 int daemon_http_start(Daemon *d);
-
-uint64_t now_monotonic_ms(void);
-uint64_t now_realtime_usec(void);

@@ -1,14 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* heal.c — backoff and start limit of the self-healing restarts. */
 #include "heal.h"
-
-uint64_t heal_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t max_ms) {
-        uint64_t v = base_ms;
-
-        for (unsigned i = 0; i < attempt && v < max_ms; i++)
-                v *= 2;
-        return MIN(v, max_ms);
-}
+#include "backoff.h"
 
 HealDecision heal_decide(HealState *h, uint64_t now_ms, unsigned start_limit) {
         if (h->gave_up)
@@ -21,7 +14,7 @@ HealDecision heal_decide(HealState *h, uint64_t now_ms, unsigned start_limit) {
 }
 
 void heal_restarted(HealState *h, uint64_t now_ms, uint64_t base_ms, uint64_t max_ms) {
-        h->next_ms = now_ms + heal_backoff_ms(h->attempts, base_ms, max_ms);
+        h->next_ms = now_ms + backoff_exponential_ms(h->attempts, base_ms, max_ms);
         h->attempts++;
         h->healthy_since_ms = 0;
 }

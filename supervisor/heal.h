@@ -21,12 +21,10 @@ typedef enum HealDecision {
         HEAL_GIVE_UP, /* the start limit is reached: alert CRITICAL, stop trying */
 } HealDecision;
 
-/* base * 2^attempt, capped at max (attempt 0 → base). */
-uint64_t heal_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t max_ms);
 /* What to do about an unhealthy unit now. HEAL_GIVE_UP is returned once; the state
  * records it. */
 HealDecision heal_decide(HealState *h, uint64_t now_ms, unsigned start_limit);
-/* A restart was queued: the next one waits backoff(attempts). */
+/* A restart was queued: the next one waits backoff_exponential_ms(attempts, base, max). */
 void heal_restarted(HealState *h, uint64_t now_ms, uint64_t base_ms, uint64_t max_ms);
 /* The unit is healthy; after stable_ms of health the streak is forgotten. */
 void heal_healthy(HealState *h, uint64_t now_ms, uint64_t stable_ms);

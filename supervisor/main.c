@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "pod-services.h"
 #include "supervisor.h"
 
 typedef struct Verb {
@@ -25,7 +26,7 @@ static const Verb verbs[] = {
         { "stop", verb_stop, "stop                stop every service and the pod" },
         { "restart",
           verb_restart,
-          "restart [SERVICE]   restart one service (orchestrator, llm, vision, nlp, data) or all" },
+          "restart [SERVICE]   restart one service (" AI_SEMBLE_SERVICE_NAMES ") or all" },
         { "status",
           verb_status,
           "status [--json]     unit states and readiness; exit 0 ready, 3 not ready" },

@@ -81,6 +81,7 @@ int manifest_parse(const char *text, Manifest *ret) {
                         if (!m.inputs)
                                 return -ENOMEM;
                 } else
+                        /* cppcheck-suppress memleak ; freed by the _cleanup_ attribute */
                         return -EBADMSG;
                 if (r < 0)
                         return r;

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "orch-notify.h"
+#include "time-util.h"
 
 #define NOTICE_TIMEOUT_MS 3000L
 #define SECRET_MAX 4096
@@ -96,7 +97,6 @@ static void *notice_thread(void *userdata) {
 
 void orch_notify(OrchNotifier *n, const char *service, bool up) {
         char when[32];
-        struct timeval tv;
         pthread_attr_t a;
         pthread_t t;
         Notice *nt;
@@ -106,8 +106,7 @@ void orch_notify(OrchNotifier *n, const char *service, bool up) {
         nt = calloc(1, sizeof(Notice));
         if (!nt)
                 return;
-        gettimeofday(&tv, NULL);
-        alert_format_time((uint64_t) tv.tv_sec * 1000000 + (uint64_t) tv.tv_usec, when, sizeof(when));
+        alert_format_time(time_now_usec(CLOCK_REALTIME), when, sizeof(when));
         /* the time makes every notice's body, and so its signature, unique for the
          * orchestrator's replay cache */
         if (asprintf(

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "argv-util.h"
+#include "error-message.h"
 #include "podman-args.h"
 #include "unit-names.h"
 
@@ -78,17 +79,9 @@ static const KeyRule volume_rules[] = {
         { "Volume", "VolumeName", ARG_IGNORE, NULL }, /* used when a container refers to it */
 };
 
-static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
+static int unterminated_quote(const UnitFile *u, const UnitEntry *e, char **ret_error) {
+        return error_message(
+                ret_error, -EINVAL, "%s:%u: %s= has an unterminated quote", u->name, e->line, e->key);
 }
 
 static const KeyRule *find_rule(const UnitFile *u, const UnitEntry *e) {
@@ -204,7 +197,7 @@ static int resolve_volume(
         }
         vol = unit_set_find(set, src);
         if (!vol || vol->kind != UNIT_KIND_VOLUME)
-                return fail(
+                return error_message(
                         ret_error,
                         -ENOENT,
                         "%s:%u: %s= refers to '%s', which is not in the quadlet directory",
@@ -225,7 +218,7 @@ resolve_pod(const UnitSet *set, const UnitFile *u, const UnitEntry *e, char **re
         const UnitFile *pod = unit_set_find(set, e->value);
 
         if (!pod || pod->kind != UNIT_KIND_POD)
-                return fail(
+                return error_message(
                         ret_error,
                         -ENOENT,
                         "%s:%u: Pod= refers to '%s', which is not in the quadlet directory",
@@ -252,7 +245,7 @@ static int translate(
                 _cleanup_free_ char *value = NULL, *resolved = NULL;
 
                 if (!rule)
-                        return fail(
+                        return error_message(
                                 ret_error,
                                 -EBADMSG,
                                 "%s:%u: key '%s' in section [%s] is not supported by the Podman %s "
@@ -264,7 +257,7 @@ static int translate(
                                 "< 5");
                 r = podman_args_expand(e->value, home, &value);
                 if (r == -EINVAL)
-                        return fail(
+                        return error_message(
                                 ret_error,
                                 r,
                                 "%s:%u: %s=%s uses a specifier other than %%h or %%%%",
@@ -282,7 +275,7 @@ static int translate(
                         break;
                 case ARG_INSTALL:
                         if (!streq(value, "default.target"))
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         -EBADMSG,
                                         "%s:%u: WantedBy=%s: podman generate systemd only writes "
@@ -299,7 +292,7 @@ static int translate(
                 case ARG_NOTIFY:
                         r = unit_parse_bool(value);
                         if (r < 0)
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         -EBADMSG,
                                         "%s:%u: %s=%s is not a boolean%s",
@@ -319,13 +312,7 @@ static int translate(
                         _cleanup_argv_free_ char **words = NULL;
                         r = argv_push_split(&words, value);
                         if (r == -EINVAL)
-                                return fail(
-                                        ret_error,
-                                        r,
-                                        "%s:%u: %s= has an unterminated quote",
-                                        u->name,
-                                        e->line,
-                                        e->key);
+                                return unterminated_quote(u, e, ret_error);
                         for (size_t j = 0; r >= 0 && words && words[j]; j++)
                                 r = argv_push_many(argv, rule->option, words[j]);
                         break;
@@ -349,13 +336,7 @@ static int translate(
                 case ARG_EXEC:
                         r = argv_push_split(rule->kind == ARG_EXEC ? positional : argv, value);
                         if (r == -EINVAL)
-                                return fail(
-                                        ret_error,
-                                        r,
-                                        "%s:%u: %s= has an unterminated quote",
-                                        u->name,
-                                        e->line,
-                                        e->key);
+                                return unterminated_quote(u, e, ret_error);
                         break;
                 case ARG_IMAGE:
                         image = e->value;
@@ -369,7 +350,7 @@ static int translate(
                 _cleanup_argv_free_ char **exec = TAKE_PTR(*positional);
 
                 if (!image)
-                        return fail(ret_error, -EBADMSG, "%s: [Container] has no Image=", u->name);
+                        return error_message(ret_error, -EBADMSG, "%s: [Container] has no Image=", u->name);
                 r = argv_push(positional, image);
                 for (size_t j = 0; r >= 0 && exec && exec[j]; j++)
                         r = argv_push(positional, exec[j]);
@@ -394,7 +375,7 @@ int podman_args_pod_create(const UnitSet *set, const char *home, char ***ret, ch
         int r;
 
         if (!pod)
-                return fail(ret_error, -ENOENT, "no .pod file in the quadlet directory");
+                return error_message(ret_error, -ENOENT, "no .pod file in the quadlet directory");
         r = unit_names_pod_name(pod, &name);
         if (r < 0)
                 return r;
@@ -456,7 +437,7 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
         int r;
 
         if (!pod)
-                return fail(ret_error, -ENOENT, "no .pod file in the quadlet directory");
+                return error_message(ret_error, -ENOENT, "no .pod file in the quadlet directory");
 
         /* generate applies one value to every unit, so the containers must agree */
         for (size_t i = 0; i < set->n_files; i++) {
@@ -466,7 +447,7 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
                         if (!v)
                                 continue;
                         if (settings[k].value && !streq(settings[k].value, v))
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         -EBADMSG,
                                         "%s: %s=%s differs from %s's %s=%s, but podman generate systemd "
@@ -507,7 +488,7 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
                         for (size_t j = 0; j < ELEMENTSOF(restart_policies); j++)
                                 ok = ok || streq(v, restart_policies[j]);
                         if (!ok)
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         -EBADMSG,
                                         "%s: Restart=%s is not a restart policy",
@@ -517,7 +498,7 @@ int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error) {
                 } else {
                         unsigned secs;
                         if (podman_args_parse_seconds(v, &secs) < 0)
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         -EBADMSG,
                                         "%s: %s=%s is not a time span in seconds",

@@ -11,6 +11,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "podman-events.h"
+#include "time-util.h"
 
 #define EVENTS_FILTER "filters=%7B%22type%22%3A%5B%22container%22%5D%7D"
 #define EVENTS_URL "http://d/v4.0.0/libpod/events?stream=true&" EVENTS_FILTER
@@ -217,8 +218,9 @@ static void *events_thread(void *userdata) {
                 if (was_connected && !p->quit) {
                         /* ask again for what happens from a second before the loss on: the
                          * replay's duplicates are dropped by seen_before() */
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        p->since_s = MAX(p->last_ns / NSEC_PER_SEC, (int64_t) ts.tv_sec - 1);
+                        p->since_s =
+                                MAX(p->last_ns / NSEC_PER_SEC,
+                                    (int64_t) (time_now_usec(CLOCK_REALTIME) / 1000000u) - 1);
                         log_warning("Podman event stream lost; reconnecting");
                 }
                 if (p->quit) {
@@ -226,8 +228,7 @@ static void *events_thread(void *userdata) {
                         break;
                 }
                 /* the service went away (podman.socket restarts it on the next connect) */
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ts.tv_sec += 5;
+                ts = timespec_deadline_on(CLOCK_MONOTONIC, 5000);
                 pthread_cond_timedwait(&p->cond, &p->lock, &ts);
                 bool quit = p->quit;
                 pthread_mutex_unlock(&p->lock);
@@ -255,13 +256,7 @@ static void *catch_up_thread(void *userdata) {
 
         /* wait for the podman process that records the exit (ExecStop's or conmon's
          * cleanup), unless we are told to quit */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += cu->delay_ms / 1000;
-        ts.tv_nsec += (long) (cu->delay_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        ts = timespec_deadline_on(CLOCK_MONOTONIC, cu->delay_ms);
         pthread_mutex_lock(&p->lock);
         if (!p->quit)
                 pthread_cond_timedwait(&p->cond, &p->lock, &ts);

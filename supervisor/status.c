@@ -6,6 +6,7 @@
 
 #include "json-util.h"
 #include "status.h"
+#include "time-util.h"
 
 static void status_json_putp(json_object **o) {
         json_object_put(*o);
@@ -41,16 +42,9 @@ int pod_status_add_service(PodStatus *s, const char *name, const char *unit) {
 }
 
 int status_format_timestamp(uint64_t usec, char *buf, size_t size) {
-        time_t t = (time_t) (usec / 1000000ULL);
-        struct tm tm;
-
         if (usec == 0)
                 return -ENODATA;
-        if (!gmtime_r(&t, &tm))
-                return -EINVAL;
-        if (strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                return -ENOBUFS;
-        return 0;
+        return time_format_rfc3339((time_t) (usec / 1000000ULL), -1, buf, size);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {

@@ -7,29 +7,21 @@
 #include <sys/stat.h>
 
 #include "argv-util.h"
+#include "error-message.h"
 #include "fileio.h"
 #include "paths.h"
+#include "pod-services.h"
 #include "podman-args.h"
 #include "podman.h"
 #include "security-selinux.h"
 #include "unit-install.h"
 
-/* The service ports published with --dev, besides the orchestrator's 8080 (seed contract). */
-static const unsigned dev_ports[] = { 8081, 8082, 8083, 8084 };
-#define ORCHESTRATOR_PORT 8080
-
-static int fail(char **ret_error, int r, const char *format, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
+/* The pod's services and their ports (services/pod-services.txt): with --dev every one is
+ * published on loopback, besides the orchestrator's (seed contract). */
+static const struct {
+        const char *name;
+        unsigned port;
+} pod_services[] = { AI_SEMBLE_SERVICE_TABLE };
 
 static bool valid_port(const char *s, size_t n) {
         unsigned long v = 0;
@@ -79,8 +71,8 @@ static int publish_item(const char *item, char ***list) {
                 return -EINVAL;
         if (colon)
                 return ip ? argv_pushf(list, "%s:%s", ip, rest) : argv_push(list, rest);
-        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, ORCHESTRATOR_PORT)
-                  : argv_pushf(list, "%s:%u", rest, ORCHESTRATOR_PORT);
+        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, AI_SEMBLE_PORT_ORCHESTRATOR)
+                  : argv_pushf(list, "%s:%u", rest, AI_SEMBLE_PORT_ORCHESTRATOR);
 }
 
 int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
@@ -101,8 +93,10 @@ int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
         }
         if (!list)
                 return -EINVAL;
-        for (size_t i = 0; dev && i < ELEMENTSOF(dev_ports); i++) {
-                r = argv_pushf(&list, "127.0.0.1:%u:%u", dev_ports[i], dev_ports[i]);
+        for (size_t i = 0; dev && i < ELEMENTSOF(pod_services); i++) {
+                if (pod_services[i].port == AI_SEMBLE_PORT_ORCHESTRATOR)
+                        continue;
+                r = argv_pushf(&list, "127.0.0.1:%u:%u", pod_services[i].port, pod_services[i].port);
                 if (r < 0)
                         return r;
         }
@@ -210,14 +204,15 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
 
         r = unit_install_publish_list(o->publish, o->dev, &publish);
         if (r < 0)
-                return fail(ret_error, r, "AI_SEMBLE_PUBLISH=%s is not [ip:]port[:port][,...]", o->publish);
+                return error_message(
+                        ret_error, r, "AI_SEMBLE_PUBLISH=%s is not [ip:]port[:port][,...]", o->publish);
 
         /* load once for the file list and the refusal of unsupported types */
         r = unit_source_load_dir(o->source_dir, &names, ret_error);
         if (r < 0)
                 return r;
         if (names->n_files == 0)
-                return fail(ret_error, -ENOENT, "%s holds no quadlet files", o->source_dir);
+                return error_message(ret_error, -ENOENT, "%s holds no quadlet files", o->source_dir);
 
         src.set = calloc(1, sizeof(UnitSet));
         if (!src.set)
@@ -235,7 +230,7 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                         return -ENOMEM;
                 r = read_full_file(path, SIZE_MAX, &text, NULL);
                 if (r < 0)
-                        return fail(ret_error, r, "cannot read %s", path);
+                        return error_message(ret_error, r, "cannot read %s", path);
                 r = unit_install_rewrite(
                         text,
                         names->files[i]->kind == UNIT_KIND_POD ? publish : NULL,
@@ -247,7 +242,7 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                         _cleanup_free_ char *service = NULL, *type = NULL, *labelled = NULL;
                         r = container_service(names->files[i]->name, &service);
                         if (r < 0)
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         r,
                                         "%s: not named ai-semble-<service>.container",
@@ -256,7 +251,7 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                         if (r >= 0)
                                 r = unit_install_add_label(rewritten, type, &labelled);
                         if (r < 0)
-                                return fail(
+                                return error_message(
                                         ret_error,
                                         r,
                                         "%s: cannot add SecurityLabelType=",
@@ -273,7 +268,7 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                         return r;
         }
         if (!unit_set_pod(src.set))
-                return fail(ret_error, -ENOENT, "%s has no .pod file", o->source_dir);
+                return error_message(ret_error, -ENOENT, "%s has no .pod file", o->source_dir);
         *ret = src;
         src = (InstallSource){};
         return 0;
@@ -332,7 +327,7 @@ int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Mani
 
         r = paths_mkdir_p(o->quadlet_dir, 0755);
         if (r < 0)
-                return fail(ret_error, r, "cannot create %s", o->quadlet_dir);
+                return error_message(ret_error, r, "cannot create %s", o->quadlet_dir);
         for (size_t i = 0; i < src->set->n_files; i++) {
                 _cleanup_free_ char *path = NULL;
 
@@ -340,7 +335,7 @@ int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Mani
                         return -ENOMEM;
                 r = write_file_atomic(path, src->texts[i], 0644);
                 if (r < 0)
-                        return fail(ret_error, r, "cannot write %s", path);
+                        return error_message(ret_error, r, "cannot write %s", path);
                 r = argv_push(&m->files, path);
                 if (r < 0)
                         return r;
@@ -356,13 +351,13 @@ static int run_checked(
 
         r = podman_run(o->podman, args, cwd, &status, ret_stdout, &err);
         if (r < 0)
-                return fail(ret_error, r, "cannot run %s", o->podman);
+                return error_message(ret_error, r, "cannot run %s", o->podman);
         if (status != 0) {
                 size_t l = err ? strlen(err) : 0;
                 while (l > 0 && err[l - 1] == '\n')
                         err[--l] = 0;
                 cmd = argv_join(args, " ");
-                return fail(
+                return error_message(
                         ret_error,
                         -EPROTO,
                         "'%s %s' exited with %d: %s",
@@ -399,7 +394,7 @@ int unit_install_generated(
                 return r;
         r = paths_mkdir_p(o->unit_dir, 0755);
         if (r < 0)
-                return fail(ret_error, r, "cannot create %s", o->unit_dir);
+                return error_message(ret_error, r, "cannot create %s", o->unit_dir);
 
         /* a leftover of an earlier, interrupted install would make pod create fail */
         r = run_checked(o, rm_args, NULL, NULL, ret_error);
@@ -436,7 +431,7 @@ int unit_install_generated(
                         return r;
         }
         if (!m->files)
-                return fail(ret_error, -EPROTO, "podman generate systemd wrote no unit files");
+                return error_message(ret_error, -EPROTO, "podman generate systemd wrote no unit files");
         return 0;
 }
 

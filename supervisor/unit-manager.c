@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "argv-util.h"
+#include "time-util.h"
 #include "unit-manager.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -70,6 +71,19 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return 0;
 }
 
+/* A Manager method without arguments or answer (Subscribe, Reload). */
+static int call_manager(UnitManager *m, const char *method, char **ret_error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, NULL, NULL);
+        if (r < 0) {
+                bus_error_copy(&error, r, ret_error);
+                return r;
+        }
+        return 0;
+}
+
 int unit_manager_open(UnitManager **ret, char **ret_error) {
         _cleanup_(unit_manager_freep) UnitManager *m = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -93,41 +107,55 @@ int unit_manager_open(UnitManager **ret, char **ret_error) {
         if (r < 0)
                 return r;
         /* Subscribe so that JobRemoved also arrives for jobs merged into someone else's */
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, NULL);
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
+        r = call_manager(m, "Subscribe", ret_error);
+        if (r < 0)
                 return r;
-        }
         *ret = TAKE_PTR(m);
         return 0;
 }
 
 int unit_manager_reload(UnitManager *m, char **ret_error) {
+        return call_manager(m, "Reload", ret_error);
+}
+
+/* A Manager method on unit that answers an object path: LoadUnit (mode NULL), or StartUnit
+ * and its kin with a job mode. *ret_path points into *ret_reply. */
+static int call_unit(
+        UnitManager *m,
+        const char *method,
+        const char *unit,
+        const char *mode,
+        sd_bus_message **ret_reply,
+        const char **ret_path,
+        char **ret_error) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "Reload", &error, NULL, NULL);
+        if (mode)
+                r = sd_bus_call_method(
+                        m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit, mode);
+        else
+                r = sd_bus_call_method(
+                        m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "s", unit);
         if (r < 0) {
                 bus_error_copy(&error, r, ret_error);
                 return r;
         }
+        r = sd_bus_message_read(reply, "o", ret_path);
+        if (r < 0)
+                return r;
+        *ret_reply = TAKE_PTR(reply);
         return 0;
 }
 
 static int enqueue(UnitManager *m, const char *method, const char *unit, char **ret_error) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
         Job *n;
         int r;
 
-        r = sd_bus_call_method(
-                m->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit, "replace");
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
-                return r;
-        }
-        r = sd_bus_message_read(reply, "o", &path);
+        r = call_unit(m, method, unit, "replace", &reply, &path, ret_error);
         if (r < 0)
                 return r;
         /* systemd hands out the same job when a request merges into one already queued */
@@ -160,13 +188,6 @@ int unit_manager_restart(UnitManager *m, const char *unit, char **ret_error) {
         return enqueue(m, "RestartUnit", unit, ret_error);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 static bool jobs_pending(const UnitManager *m) {
         for (size_t i = 0; i < m->n_jobs; i++)
                 if (!m->jobs[i].result)
@@ -176,7 +197,7 @@ static bool jobs_pending(const UnitManager *m) {
 
 int unit_manager_wait(UnitManager *m, uint64_t timeout_usec, char ***ret_failures) {
         _cleanup_argv_free_ char **failures = NULL;
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = time_now_usec(CLOCK_MONOTONIC) + timeout_usec;
         int r = 0;
 
         while (jobs_pending(m)) {
@@ -187,7 +208,7 @@ int unit_manager_wait(UnitManager *m, uint64_t timeout_usec, char ***ret_failure
                         goto finish;
                 if (r > 0)
                         continue;
-                now = now_usec();
+                now = time_now_usec(CLOCK_MONOTONIC);
                 if (now >= deadline) {
                         r = -ETIMEDOUT;
                         break;
@@ -235,12 +256,7 @@ int unit_manager_get_state(UnitManager *m, const char *unit, UnitState *ret, cha
         int r;
 
         /* LoadUnit, unlike GetUnit, also answers for installed units nobody started yet */
-        r = sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &error, &reply, "s", unit);
-        if (r < 0) {
-                bus_error_copy(&error, r, ret_error);
-                return r;
-        }
-        r = sd_bus_message_read(reply, "o", &path);
+        r = call_unit(m, "LoadUnit", unit, NULL, &reply, &path, ret_error);
         if (r < 0)
                 return r;
 

@@ -108,7 +108,8 @@ int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf)
         return supervisor_wait_jobs(s, m, "stop");
 }
 
-int verb_start(Supervisor *s, int argc, char **argv) {
+/* Starts or stops the whole installed pod. */
+static int start_or_stop(Supervisor *s, bool start) {
         _cleanup_(unit_manager_freep) UnitManager *m = NULL;
         _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
         int r;
@@ -116,26 +117,22 @@ int verb_start(Supervisor *s, int argc, char **argv) {
         r = supervisor_open_installed(s, &m, &mf);
         if (r < 0)
                 return r;
-        r = start_all(s, m, &mf);
+        r = start ? start_all(s, m, &mf) : supervisor_stop_all(s, m, &mf);
         if (r < 0)
                 return r;
-        log_info("ai-semble started: %s and %zu services", mf.pod_unit, argv_length(mf.units));
+        if (start)
+                log_info("ai-semble started: %s and %zu services", mf.pod_unit, argv_length(mf.units));
+        else
+                log_info("ai-semble stopped");
         return 0;
 }
 
-int verb_stop(Supervisor *s, int argc, char **argv) {
-        _cleanup_(unit_manager_freep) UnitManager *m = NULL;
-        _cleanup_(manifest_done) Manifest mf = { .flavor = _UNIT_FLAVOR_INVALID };
-        int r;
+int verb_start(Supervisor *s, int argc, char **argv) {
+        return start_or_stop(s, true);
+}
 
-        r = supervisor_open_installed(s, &m, &mf);
-        if (r < 0)
-                return r;
-        r = supervisor_stop_all(s, m, &mf);
-        if (r < 0)
-                return r;
-        log_info("ai-semble stopped");
-        return 0;
+int verb_stop(Supervisor *s, int argc, char **argv) {
+        return start_or_stop(s, false);
 }
 
 int verb_restart(Supervisor *s, int argc, char **argv) {

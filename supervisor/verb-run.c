@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "podman-stats.h"
+#include "time-util.h"
 
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
         Daemon *d = userdata;
@@ -264,7 +265,7 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         sigaddset(&mask, SIGINT);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         pthread_mutex_init(&d.lock, NULL);
-        d.started_usec = now_realtime_usec();
+        d.started_usec = time_now_usec(CLOCK_REALTIME);
 
         r = supervisor_read_manifest(s, &d.mf);
         if (r < 0)

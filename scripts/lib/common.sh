@@ -3,7 +3,11 @@
 
 AI_SEMBLE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 AI_SEMBLE_BUILD=${AI_SEMBLE_BUILD:-$AI_SEMBLE_ROOT/build}
-export AI_SEMBLE_SERVICES="orchestrator llm vision nlp data"
+# The pod's services and their ports inside the pod: one list, services/pod-services.txt
+# (the C code reads it through the generated pod-services.h).
+AI_SEMBLE_SERVICES_FILE=$AI_SEMBLE_ROOT/services/pod-services.txt
+AI_SEMBLE_SERVICES=$(awk '!/^#/ && NF { printf "%s%s", sep, $1; sep = " " }' "$AI_SEMBLE_SERVICES_FILE")
+export AI_SEMBLE_SERVICES
 
 step() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -16,14 +20,7 @@ ai_semble_version() {
         sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$AI_SEMBLE_ROOT/meson.build" | head -n 1
 }
 
-# Port of each service inside the pod.
+# Port of each service inside the pod; fails for a name that is not a service.
 service_port() {
-        case "$1" in
-        orchestrator) echo 8080 ;;
-        llm) echo 8081 ;;
-        vision) echo 8082 ;;
-        nlp) echo 8083 ;;
-        data) echo 8084 ;;
-        *) return 1 ;;
-        esac
+        awk -v s="$1" '!/^#/ && $1 == s { print $2; found = 1 } END { exit !found }' "$AI_SEMBLE_SERVICES_FILE"
 }

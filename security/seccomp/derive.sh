@@ -40,7 +40,8 @@ profile() { # name comment margin-file trace-files... → $here/<name>.json
         printf '%-13s %3d system calls\n' "$name" "$(jq '.syscalls[0].names | length' "$here/$name.json")"
 }
 
-for svc in orchestrator llm vision nlp data; do
+mapfile -t services < <(awk '!/^#/ && NF { print $1 }' "$here/../../services/pod-services.txt")
+for svc in "${services[@]}"; do
         files=()
         for f in "$dir/pod-$svc" "$dir/host-$svc" "$dir/hc-$svc"; do [ -s "$f" ] && files+=("$f"); done
         if [ ${#files[@]} -eq 0 ]; then

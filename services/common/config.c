@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "config.h"
+#include "error-message.h"
 #include "log.h"
 
 static int parse_u64_prefix(const char *s, uint64_t *ret, const char **ret_end) {
@@ -142,30 +143,16 @@ static bool has_bounds(const ConfigEntry *e) {
         return !(e->min == 0 && e->max == 0);
 }
 
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        if (ret_error)
-                *ret_error = m;
-        else
-                free(m);
-        return -EINVAL;
-}
-
 static int
 check_bounds_u64(const ConfigEntry *e, const char *var, const char *value, uint64_t v, char **ret_error) {
         if (!has_bounds(e))
                 return 0;
         if (e->min > 0 && v < (uint64_t) e->min)
-                return fail(ret_error, "%s: '%s' is below the minimum %" PRId64, var, value, e->min);
+                return error_message(
+                        ret_error, -EINVAL, "%s: '%s' is below the minimum %" PRId64, var, value, e->min);
         if (e->max > 0 && v > (uint64_t) e->max)
-                return fail(ret_error, "%s: '%s' is above the maximum %" PRId64, var, value, e->max);
+                return error_message(
+                        ret_error, -EINVAL, "%s: '%s' is above the maximum %" PRId64, var, value, e->max);
         return 0;
 }
 
@@ -174,7 +161,8 @@ static char **field_str(const ConfigEntry *e, void *cfg) {
 }
 
 static bool type_is_string(ConfigType t) {
-        return t == CONFIG_STRING || t == CONFIG_URL || t == CONFIG_ENUM || t == CONFIG_HOST_PORT;
+        return t == CONFIG_TYPE_STRING || t == CONFIG_TYPE_URL || t == CONFIG_TYPE_ENUM ||
+                t == CONFIG_TYPE_HOST_PORT;
 }
 
 /* Parses value into the field of e; var is the name the value came from. */
@@ -185,33 +173,47 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
         int r;
 
         switch (e->type) {
-        case CONFIG_STRING:
-        case CONFIG_URL:
-        case CONFIG_ENUM:
-        case CONFIG_HOST_PORT: {
+        case CONFIG_TYPE_STRING:
+        case CONFIG_TYPE_URL:
+        case CONFIG_TYPE_ENUM:
+        case CONFIG_TYPE_HOST_PORT: {
                 char *copy;
 
                 if (strlen(value) > 4096)
-                        return fail(ret_error, "%s: value is longer than 4096 bytes", var);
-                if (e->type == CONFIG_URL && !startswith(value, "http://") && !startswith(value, "https://"))
-                        return fail(ret_error, "%s: '%s' is not an http:// or https:// URL", var, value);
-                if (e->type == CONFIG_URL &&
+                        return error_message(ret_error, -EINVAL, "%s: value is longer than 4096 bytes", var);
+                if (e->type == CONFIG_TYPE_URL && !startswith(value, "http://") &&
+                    !startswith(value, "https://"))
+                        return error_message(
+                                ret_error,
+                                -EINVAL,
+                                "%s: '%s' is not an http:// or https:// URL",
+                                var,
+                                value);
+                if (e->type == CONFIG_TYPE_URL &&
                     (strlen(value) <= strlen("https://") || strpbrk(value, " \t\r\n") != NULL))
-                        return fail(ret_error, "%s: '%s' is not a valid URL", var, value);
-                if (e->type == CONFIG_ENUM) {
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is not a valid URL", var, value);
+                if (e->type == CONFIG_TYPE_ENUM) {
                         bool found = false;
                         for (const char *const *c = e->choices; c && *c; c++)
                                 if (streq(*c, value))
                                         found = true;
                         if (!found)
-                                return fail(
-                                        ret_error, "%s: '%s' is not one of the allowed values", var, value);
+                                return error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "%s: '%s' is not one of the allowed values",
+                                        var,
+                                        value);
                 }
-                if (e->type == CONFIG_HOST_PORT) {
+                if (e->type == CONFIG_TYPE_HOST_PORT) {
                         uint16_t port;
                         if (config_parse_host_port(value, NULL, &port) < 0)
-                                return fail(
-                                        ret_error, "%s: '%s' is not HOST:PORT (port 0-65535)", var, value);
+                                return error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "%s: '%s' is not HOST:PORT (port 0-65535)",
+                                        var,
+                                        value);
                 }
                 copy = strdup(value);
                 if (!copy)
@@ -220,19 +222,20 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(char **) field = copy;
                 return 0;
         }
-        case CONFIG_INT: {
+        case CONFIG_TYPE_INT: {
                 char *end = NULL;
                 long long v;
 
                 errno = 0;
                 v = strtoll(value, &end, 10);
                 if (errno == ERANGE)
-                        return fail(ret_error, "%s: '%s' is out of range", var, value);
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is out of range", var, value);
                 if (!end || end == value || *end != '\0' || isspace((unsigned char) value[0]))
-                        return fail(ret_error, "%s: '%s' is not an integer", var, value);
+                        return error_message(ret_error, -EINVAL, "%s: '%s' is not an integer", var, value);
                 if (has_bounds(e) && (v < e->min || v > e->max))
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is out of range %" PRId64 "..%" PRId64,
                                 var,
                                 value,
@@ -241,41 +244,41 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(int64_t *) field = v;
                 return 0;
         }
-        case CONFIG_BOOL:
+        case CONFIG_TYPE_BOOL:
                 if (config_parse_bool(value, (bool *) field) < 0)
-                        return fail(ret_error, "%s: '%s' is not a boolean (use true/false)", var, value);
-                return 0;
-        case CONFIG_DURATION:
-                r = config_parse_duration_ms(value, &u);
-                if (r < 0)
-                        return fail(
+                        return error_message(
                                 ret_error,
-                                "%s: '%s' is not a valid duration (use e.g. 250ms, 5s, 2m, 1h)",
+                                -EINVAL,
+                                "%s: '%s' is not a boolean (use true/false)",
                                 var,
                                 value);
+                return 0;
+        case CONFIG_TYPE_DURATION:
+        case CONFIG_TYPE_SIZE: {
+                bool duration = e->type == CONFIG_TYPE_DURATION;
+
+                r = duration ? config_parse_duration_ms(value, &u) : config_parse_size(value, &u);
+                if (r < 0)
+                        return error_message(
+                                ret_error,
+                                -EINVAL,
+                                "%s: '%s' is not a valid %s (use e.g. %s)",
+                                var,
+                                value,
+                                duration ? "duration" : "size",
+                                duration ? "250ms, 5s, 2m, 1h" : "512, 64K, 16M, 1G");
                 r = check_bounds_u64(e, var, value, u, ret_error);
                 if (r < 0)
                         return r;
                 *(uint64_t *) field = u;
                 return 0;
-        case CONFIG_SIZE:
-                r = config_parse_size(value, &u);
-                if (r < 0)
-                        return fail(
-                                ret_error,
-                                "%s: '%s' is not a valid size (use e.g. 512, 64K, 16M, 1G)",
-                                var,
-                                value);
-                r = check_bounds_u64(e, var, value, u, ret_error);
-                if (r < 0)
-                        return r;
-                *(uint64_t *) field = u;
-                return 0;
-        case CONFIG_LOG_LEVEL:
+        }
+        case CONFIG_TYPE_LOG_LEVEL:
                 r = log_level_from_string(value);
                 if (r < 0)
-                        return fail(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s: '%s' is not a log level (debug, info, notice, warning, error, crit or "
                                 "0-7)",
                                 var,
@@ -283,7 +286,7 @@ config_set(const ConfigEntry *e, const char *var, const char *value, void *cfg, 
                 *(int *) field = r;
                 return 0;
         }
-        return fail(ret_error, "%s: unknown configuration type %d", var, (int) e->type);
+        return error_message(ret_error, -EINVAL, "%s: unknown configuration type %d", var, (int) e->type);
 }
 
 static const char *env_lookup(const char *name, void *userdata) {
@@ -323,9 +326,10 @@ int config_load_from(
                                 if (!type_is_string(e->type))
                                         memset((uint8_t *) cfg + e->offset,
                                                0,
-                                               e->type == CONFIG_BOOL                ? sizeof(bool)
-                                                       : e->type == CONFIG_LOG_LEVEL ? sizeof(int)
-                                                                                     : sizeof(uint64_t));
+                                               e->type == CONFIG_TYPE_BOOL ? sizeof(bool)
+                                                       : e->type == CONFIG_TYPE_LOG_LEVEL
+                                                       ? sizeof(int)
+                                                       : sizeof(uint64_t));
                                 continue;
                         }
                 }
@@ -349,23 +353,23 @@ void config_free(const ConfigEntry *table, size_t n, void *cfg) {
 
 static const char *type_name(ConfigType t) {
         switch (t) {
-        case CONFIG_STRING:
+        case CONFIG_TYPE_STRING:
                 return "string";
-        case CONFIG_INT:
+        case CONFIG_TYPE_INT:
                 return "integer";
-        case CONFIG_BOOL:
+        case CONFIG_TYPE_BOOL:
                 return "boolean";
-        case CONFIG_DURATION:
+        case CONFIG_TYPE_DURATION:
                 return "duration";
-        case CONFIG_SIZE:
+        case CONFIG_TYPE_SIZE:
                 return "size";
-        case CONFIG_URL:
+        case CONFIG_TYPE_URL:
                 return "url";
-        case CONFIG_ENUM:
+        case CONFIG_TYPE_ENUM:
                 return "enum";
-        case CONFIG_LOG_LEVEL:
+        case CONFIG_TYPE_LOG_LEVEL:
                 return "log-level";
-        case CONFIG_HOST_PORT:
+        case CONFIG_TYPE_HOST_PORT:
                 return "host:port";
         }
         return "?";
@@ -373,7 +377,7 @@ static const char *type_name(ConfigType t) {
 
 static void format_bounds(const ConfigEntry *e, char *buf, size_t size) {
         buf[0] = '\0';
-        if (e->type == CONFIG_ENUM) {
+        if (e->type == CONFIG_TYPE_ENUM) {
                 size_t off = 0;
                 for (const char *const *c = e->choices; c && *c && off < size; c++) {
                         int k = snprintf(buf + off, size - off, "%s%s", off ? "|" : "", *c);
@@ -385,7 +389,7 @@ static void format_bounds(const ConfigEntry *e, char *buf, size_t size) {
         }
         if (!has_bounds(e))
                 return;
-        if (e->type == CONFIG_DURATION)
+        if (e->type == CONFIG_TYPE_DURATION)
                 snprintf(buf, size, "%" PRId64 "ms..%" PRId64 "ms", e->min, e->max);
         else
                 snprintf(buf, size, "%" PRId64 "..%" PRId64, e->min, e->max);

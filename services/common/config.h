@@ -11,16 +11,16 @@
 #include "macro.h"
 
 typedef enum ConfigType {
-        CONFIG_STRING,    /* char * (strdup'ed, freed by config_free) */
-        CONFIG_INT,       /* int64_t, bounded by min/max */
-        CONFIG_BOOL,      /* bool: 1/0, true/false, yes/no, on/off */
-        CONFIG_DURATION,  /* uint64_t milliseconds; accepts "250ms", "5s", "2m", "1h", bare number = seconds;
-                             bounded by min/max (ms) */
-        CONFIG_SIZE,      /* uint64_t bytes; accepts "512", "64K", "16M", "1G"; bounded by min/max */
-        CONFIG_URL,       /* char *; must start with http:// or https:// */
-        CONFIG_ENUM,      /* char *; must be one of choices (NULL-terminated) */
-        CONFIG_LOG_LEVEL, /* int syslog level; accepts names or 0-7 */
-        CONFIG_HOST_PORT, /* char *; "host:port" with an IPv4 address or name and a port 0-65535 */
+        CONFIG_TYPE_STRING,    /* char * (strdup'ed, freed by config_free) */
+        CONFIG_TYPE_INT,       /* int64_t, bounded by min/max */
+        CONFIG_TYPE_BOOL,      /* bool: 1/0, true/false, yes/no, on/off */
+        CONFIG_TYPE_DURATION,  /* uint64_t milliseconds; accepts "250ms", "5s", "2m", "1h", bare number =
+                                  seconds; bounded by min/max (ms) */
+        CONFIG_TYPE_SIZE,      /* uint64_t bytes; accepts "512", "64K", "16M", "1G"; bounded by min/max */
+        CONFIG_TYPE_URL,       /* char *; must start with http:// or https:// */
+        CONFIG_TYPE_ENUM,      /* char *; must be one of choices (NULL-terminated) */
+        CONFIG_TYPE_LOG_LEVEL, /* int syslog level; accepts names or 0-7 */
+        CONFIG_TYPE_HOST_PORT, /* char *; "host:port" with an IPv4 address or name and a port 0-65535 */
 } ConfigType;
 
 typedef struct ConfigEntry {
@@ -29,10 +29,40 @@ typedef struct ConfigEntry {
         ConfigType type;
         const char *def;            /* default as text, parsed like a user value; NULL = unset */
         int64_t min, max;           /* bounds for INT/DURATION(ms)/SIZE(bytes); min == max == 0 means none */
-        const char *const *choices; /* CONFIG_ENUM only */
+        const char *const *choices; /* CONFIG_TYPE_ENUM only */
         size_t offset;              /* offsetof(struct, field) */
         const char *help;
 } ConfigEntry;
+
+/* One table row per macro call (redis's createIntConfig(...) style):
+ *
+ *         CONFIG_INT("ORCH_WORKERS", "8", 1, 256, offsetof(OrchConfig, workers), "Worker threads."),
+ *
+ * def is text parsed like a user value (NULL = unset); min/max bound INT, DURATION (ms) and SIZE
+ * (bytes), 0, 0 = none. An optional last argument CONFIG_ALIAS("OLD_NAME") names an older
+ * variable read when the new one is unset. */
+#define CONFIG_ALIAS(old) .alias = (old)
+#define CONFIG_ENTRY_(t, n, d, lo, hi, ch, off, h, ...)                                          \
+        {                                                                                        \
+                .name = (n), .type = (t), .def = (d), .min = (lo), .max = (hi), .choices = (ch), \
+                .offset = (off), .help = (h), __VA_ARGS__                                        \
+        }
+#define CONFIG_STR(n, d, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_STRING, n, d, 0, 0, NULL, off, h, __VA_ARGS__)
+#define CONFIG_URL(n, d, off, h, ...) CONFIG_ENTRY_(CONFIG_TYPE_URL, n, d, 0, 0, NULL, off, h, __VA_ARGS__)
+#define CONFIG_HOST_PORT(n, d, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_HOST_PORT, n, d, 0, 0, NULL, off, h, __VA_ARGS__)
+#define CONFIG_BOOL(n, d, off, h, ...) CONFIG_ENTRY_(CONFIG_TYPE_BOOL, n, d, 0, 0, NULL, off, h, __VA_ARGS__)
+#define CONFIG_LOG_LEVEL(n, d, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_LOG_LEVEL, n, d, 0, 0, NULL, off, h, __VA_ARGS__)
+#define CONFIG_INT(n, d, lo, hi, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_INT, n, d, lo, hi, NULL, off, h, __VA_ARGS__)
+#define CONFIG_DURATION(n, d, lo, hi, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_DURATION, n, d, lo, hi, NULL, off, h, __VA_ARGS__)
+#define CONFIG_SIZE(n, d, lo, hi, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_SIZE, n, d, lo, hi, NULL, off, h, __VA_ARGS__)
+#define CONFIG_ENUM(n, d, ch, off, h, ...) \
+        CONFIG_ENTRY_(CONFIG_TYPE_ENUM, n, d, 0, 0, ch, off, h, __VA_ARGS__)
 
 /* Fills cfg from the environment (defaults first). On a bad value returns -EINVAL and
  * sets *ret_error to a message naming the variable ("ORCH_PORT: 70000 is above 65535"),

@@ -14,6 +14,7 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
 
         if (!f)
                 return -errno;
+        errno = 0;
         for (;;) {
                 size_t n;
 
@@ -35,7 +36,7 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size) {
                         break;
         }
         if (ferror(f))
-                return -EIO;
+                return errno > 0 ? -errno : -EIO; /* e.g. EISDIR */
         if (!buf && !(buf = malloc(1)))
                 return -ENOMEM;
         buf[len] = 0;

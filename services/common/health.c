@@ -4,13 +4,7 @@
 
 #include "health.h"
 #include "json-util.h"
-
-double health_timestamp(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
+#include "time-util.h"
 
 void health_set_started(HealthContext *ctx, bool started) {
         atomic_store(&ctx->started, started);
@@ -23,7 +17,7 @@ static int handle_health(HttpRequest *req, void *userdata) {
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "status", json_object_new_string("healthy"));
-        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+        json_object_object_add(o, "timestamp", json_object_new_double(time_now_s(CLOCK_REALTIME)));
         json_object_object_add(o, "service", json_object_new_string(ctx->service));
         json_object_object_add(o, "version", json_object_new_string(ctx->version));
         return http_reply_json(req, 200, o);
@@ -35,7 +29,7 @@ static int handle_live(HttpRequest *req, void *userdata) {
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "status", json_object_new_string("alive"));
-        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+        json_object_object_add(o, "timestamp", json_object_new_double(time_now_s(CLOCK_REALTIME)));
         return http_reply_json(req, 200, o);
 }
 
@@ -47,7 +41,7 @@ static int handle_ready(HttpRequest *req, void *userdata) {
 
         if (!o)
                 return -ENOMEM;
-        json_object_object_add(o, "timestamp", json_object_new_double(health_timestamp()));
+        json_object_object_add(o, "timestamp", json_object_new_double(time_now_s(CLOCK_REALTIME)));
 
         if (!atomic_load(&ctx->started) || http_server_is_draining(http_request_server(req))) {
                 json_object *checks = json_object_new_object();

@@ -27,5 +27,3 @@ int health_add_routes(HttpServer *s, HealthContext *ctx);
 /* The same routes, for a caller that wraps them (service.c's gate). */
 void health_routes(HealthContext *ctx, HttpRoute ret[static HEALTH_N_ROUTES]);
 void health_set_started(HealthContext *ctx, bool started);
-/* Seconds since the epoch as a double (the original's time.time()). */
-double health_timestamp(void);

@@ -9,18 +9,12 @@
 #include <time.h>
 
 #include "http-probe.h"
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "time-util.h"
 
 /* Waits for events on fd until the deadline. */
 static int wait_fd(int fd, short events, int64_t deadline) {
         struct pollfd p = { .fd = fd, .events = events };
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t) time_now_ms(CLOCK_MONOTONIC);
         int r;
 
         if (left <= 0)
@@ -33,7 +27,7 @@ static int wait_fd(int fd, short events, int64_t deadline) {
 
 int http_probe_get(const char *ipv4, uint16_t port, const char *path, int timeout_ms, int *ret_status) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = (int64_t) time_now_ms(CLOCK_MONOTONIC) + timeout_ms;
         _cleanup_close_ int fd = -1;
         char req[256], buf[128];
         size_t have = 0, sent = 0;

@@ -387,6 +387,25 @@ static int wrong_type(json_object **errs, const char *field, const char *want, j
         return -EINVAL;
 }
 
+/* lookup() of a field that must have type (want: its name for the message). */
+static int lookup_typed(
+        json_object *obj,
+        const char *field,
+        bool required,
+        json_type type,
+        const char *want,
+        json_object **errs,
+        json_object **ret_v) {
+        int r;
+
+        r = lookup(obj, field, required, errs, ret_v);
+        if (r <= 0)
+                return r;
+        if (!json_object_is_type(*ret_v, type))
+                return wrong_type(errs, field, want, *ret_v);
+        return 1;
+}
+
 int json_get_string(
         json_object *obj, const char *field, bool required, json_object **errs, const char **ret) {
         return json_get_string_bounded(obj, field, required, 0, 0, errs, ret);
@@ -404,11 +423,9 @@ int json_get_string_bounded(
         size_t l;
         int r;
 
-        r = lookup(obj, field, required, errs, &v);
+        r = lookup_typed(obj, field, required, json_type_string, "a string", errs, &v);
         if (r <= 0)
                 return r;
-        if (!json_object_is_type(v, json_type_string))
-                return wrong_type(errs, field, "a string", v);
         l = (size_t) json_object_get_string_len(v);
         if (l < min_len) {
                 json_errors_add(
@@ -486,11 +503,9 @@ int json_get_bool(json_object *obj, const char *field, bool required, json_objec
         json_object *v;
         int r;
 
-        r = lookup(obj, field, required, errs, &v);
+        r = lookup_typed(obj, field, required, json_type_boolean, "a boolean", errs, &v);
         if (r <= 0)
                 return r;
-        if (!json_object_is_type(v, json_type_boolean))
-                return wrong_type(errs, field, "a boolean", v);
         *ret = json_object_get_boolean(v);
         return 1;
 }
@@ -500,11 +515,9 @@ int json_get_object(
         json_object *v;
         int r;
 
-        r = lookup(obj, field, required, errs, &v);
+        r = lookup_typed(obj, field, required, json_type_object, "an object", errs, &v);
         if (r <= 0)
                 return r;
-        if (!json_object_is_type(v, json_type_object))
-                return wrong_type(errs, field, "an object", v);
         *ret = v;
         return 1;
 }
@@ -514,11 +527,9 @@ int json_get_array(
         json_object *v;
         int r;
 
-        r = lookup(obj, field, required, errs, &v);
+        r = lookup_typed(obj, field, required, json_type_array, "an array", errs, &v);
         if (r <= 0)
                 return r;
-        if (!json_object_is_type(v, json_type_array))
-                return wrong_type(errs, field, "an array", v);
         *ret = v;
         return 1;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "time-util.h"
 
 #define LOG_SERVICE_MAX 64
 #define LOG_REQUEST_ID_MAX 128
@@ -186,25 +187,6 @@ static void logbuf_put_json_string(LogBuf *b, const char *s) {
         logbuf_put(b, "\"", 1);
 }
 
-static void format_timestamp(char *buf, size_t size) {
-        struct timespec ts;
-        struct tm tm;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        snprintf(
-                buf,
-                size,
-                "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-                tm.tm_year + 1900,
-                tm.tm_mon + 1,
-                tm.tm_mday,
-                tm.tm_hour,
-                tm.tm_min,
-                tm.tm_sec,
-                ts.tv_nsec / 1000000L);
-}
-
 static bool extra_field_valid(const char *kv, size_t *ret_keylen) {
         const char *eq = strchr(kv, '=');
 
@@ -221,10 +203,11 @@ static void write_json_line(int level, int error, const char *const *extra, cons
         LogBuf b = { .p = NULL, .cap = sizeof(b.stack) };
         char ts[80], num[32];
         const char *rid = log_get_request_id();
+        uint64_t now = time_now_usec(CLOCK_REALTIME);
 
         b.p = b.stack;
         b.p[0] = '\0';
-        format_timestamp(ts, sizeof(ts));
+        (void) time_format_rfc3339((time_t) (now / 1000000u), (int) (now / 1000u % 1000u), ts, sizeof(ts));
         logbuf_puts(&b, "{\"ts\":\"");
         logbuf_puts(&b, ts);
         logbuf_puts(&b, "\",\"level\":\"");

@@ -8,6 +8,8 @@ struct Problem {
         int status;
         char *type, *title, *detail;
         json_object *errors;
+        json_object *extensions; /* object, in the order added */
+        json_object *relayed;    /* the upstream's problem object, or NULL */
 };
 
 const char *problem_status_reason(int status) {
@@ -86,29 +88,29 @@ Problem *problem_new(int status, const char *title, const char *detail) {
         return p;
 }
 
-Problem *problem_newf(int status, const char *title, const char *detail_fmt, ...) {
+Problem *problem_newv(int status, const char *title, const char *detail_fmt, va_list ap) {
         _cleanup_free_ char *d = NULL;
-        va_list ap;
 
-        va_start(ap, detail_fmt);
         if (vasprintf(&d, detail_fmt, ap) < 0)
-                d = NULL;
-        va_end(ap);
-        if (!d)
                 return NULL;
         return problem_new(status, title, d);
 }
 
-int problem_for_field(Problem **ret, int status, const char *field, const char *fmt, ...) {
-        _cleanup_free_ char *d = NULL;
+Problem *problem_newf(int status, const char *title, const char *detail_fmt, ...) {
         Problem *p;
         va_list ap;
-        int r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&d, fmt, ap);
+        va_start(ap, detail_fmt);
+        p = problem_newv(status, title, detail_fmt, ap);
         va_end(ap);
-        if (r < 0)
+        return p;
+}
+
+int problem_for_fieldv(Problem **ret, int status, const char *field, const char *fmt, va_list ap) {
+        _cleanup_free_ char *d = NULL;
+        Problem *p;
+
+        if (vasprintf(&d, fmt, ap) < 0)
                 return -ENOMEM;
         p = problem_new(status, NULL, d);
         if (!p)
@@ -121,6 +123,16 @@ int problem_for_field(Problem **ret, int status, const char *field, const char *
         return status;
 }
 
+int problem_for_field(Problem **ret, int status, const char *field, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = problem_for_fieldv(ret, status, field, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 void problem_free(Problem *p) {
         if (!p)
                 return;
@@ -129,6 +141,10 @@ void problem_free(Problem *p) {
         free(p->detail);
         if (p->errors)
                 json_object_put(p->errors);
+        if (p->extensions)
+                json_object_put(p->extensions);
+        if (p->relayed)
+                json_object_put(p->relayed);
         free(p);
 }
 
@@ -140,6 +156,23 @@ int problem_set_type(Problem *p, const char *type) {
         free(p->type);
         p->type = t;
         return 0;
+}
+
+int problem_add_extension(Problem *p, const char *name, json_object *value) {
+        if (!p->extensions) {
+                p->extensions = json_object_new_object();
+                if (!p->extensions) {
+                        json_object_put(value);
+                        return -ENOMEM;
+                }
+        }
+        return json_object_object_add(p->extensions, name, value) < 0 ? -ENOMEM : 0;
+}
+
+void problem_relay(Problem *p, json_object *upstream) {
+        if (p->relayed)
+                json_object_put(p->relayed);
+        p->relayed = json_object_get(upstream);
 }
 
 int problem_get_status(const Problem *p) {
@@ -185,9 +218,32 @@ int problem_add_errors(Problem *p, json_object *errors) {
         return 0;
 }
 
-int problem_to_json(const Problem *p, const char *request_id, json_object **ret) {
-        json_object *o = json_object_new_object();
+static void add_extensions(const Problem *p, json_object *o) {
+        if (!p->extensions)
+                return;
+        for (struct json_object_iterator it = json_object_iter_begin(p->extensions),
+                                         end = json_object_iter_end(p->extensions);
+             !json_object_iter_equal(&it, &end);
+             json_object_iter_next(&it))
+                json_object_object_add(
+                        o,
+                        json_object_iter_peek_name(&it),
+                        json_object_get(json_object_iter_peek_value(&it)));
+}
 
+int problem_to_json(const Problem *p, const char *request_id, json_object **ret) {
+        json_object *o;
+
+        if (p->relayed) {
+                o = json_object_get(p->relayed);
+                if (p->detail && !json_object_object_get_ex(o, "detail", NULL))
+                        json_object_object_add(o, "detail", json_object_new_string(p->detail));
+                json_object_object_add(o, "status", json_object_new_int(p->status));
+                add_extensions(p, o);
+                *ret = o;
+                return 0;
+        }
+        o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "type", json_object_new_string(p->type));
@@ -199,6 +255,7 @@ int problem_to_json(const Problem *p, const char *request_id, json_object **ret)
                 json_object_object_add(o, "errors", json_object_get(p->errors));
         if (request_id)
                 json_object_object_add(o, "request_id", json_object_new_string(request_id));
+        add_extensions(p, o);
         *ret = o;
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "uuid.h"
 
 static int random_bytes(uint8_t *b, size_t n) {
@@ -48,14 +49,12 @@ int uuid_v4_string(char ret[static UUID_STRING_MAX]) {
  * at its right edge instead of at random pages. */
 int uuid_v7_string(char ret[static UUID_STRING_MAX]) {
         uint8_t b[16];
-        struct timespec ts;
         uint64_t ms;
         int r = random_bytes(b, sizeof(b));
 
         if (r < 0)
                 return r;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+        ms = time_now_ms(CLOCK_REALTIME);
         for (int i = 0; i < 6; i++)
                 b[i] = (uint8_t) (ms >> (40 - 8 * i));
         return format(b, 7, ret);

@@ -199,6 +199,23 @@ static int end_record(CsvReader *r) {
         return emit_record(r);
 }
 
+/* A comma or a line end after a field ends it (a line end the record too): true with the
+ * result in *ret; false when c is neither. */
+static bool separator(CsvReader *r, char c, int *ret) {
+        if (c == ',') {
+                r->state = CSV_FIELD_START;
+                *ret = end_field(r);
+                return true;
+        }
+        if (c == '\n' || c == '\r') {
+                r->line++;
+                r->state = c == '\r' ? CSV_AFTER_CR : CSV_FIELD_START;
+                *ret = end_record(r);
+                return true;
+        }
+        return false;
+}
+
 static int feed_byte(CsvReader *r, char c) {
         int k;
 
@@ -219,15 +236,8 @@ static int feed_byte(CsvReader *r, char c) {
                 r->state = CSV_UNQUOTED;
                 _fallthrough_;
         case CSV_UNQUOTED:
-                if (c == ',') {
-                        r->state = CSV_FIELD_START;
-                        return end_field(r);
-                }
-                if (c == '\n' || c == '\r') {
-                        r->line++;
-                        r->state = c == '\r' ? CSV_AFTER_CR : CSV_FIELD_START;
-                        return end_record(r);
-                }
+                if (separator(r, c, &k))
+                        return k;
                 if (c == '"') {
                         snprintf(
                                 r->error,
@@ -251,15 +261,8 @@ static int feed_byte(CsvReader *r, char c) {
                         r->state = CSV_QUOTED;
                         return put_byte(r, '"');
                 }
-                if (c == ',') {
-                        r->state = CSV_FIELD_START;
-                        return end_field(r);
-                }
-                if (c == '\n' || c == '\r') {
-                        r->line++;
-                        r->state = c == '\r' ? CSV_AFTER_CR : CSV_FIELD_START;
-                        return end_record(r);
-                }
+                if (separator(r, c, &k))
+                        return k;
                 snprintf(
                         r->error,
                         sizeof(r->error),

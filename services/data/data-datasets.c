@@ -10,6 +10,7 @@
 
 #include "data-service.h"
 #include "data-table.h"
+#include "http-query.h"
 #include "json-util.h"
 
 #define DATASET_SUFFIX ".sqlite"
@@ -214,10 +215,10 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         int r;
 
         if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
-                if (!data_query_param(http_request_query(req), "name", namebuf, sizeof(namebuf)))
+                if (http_query_get(http_request_query(req), "name", namebuf, sizeof(namebuf)) <= 0)
                         return http_reply_error(req, 422, "a text/csv upload needs ?name=NAME");
                 name = namebuf;
-                replace = data_query_param(http_request_query(req), "replace", flag, sizeof(flag)) &&
+                replace = http_query_get(http_request_query(req), "replace", flag, sizeof(flag)) > 0 &&
                         (streq(flag, "true") || streq(flag, "1"));
         } else if (ct && strncasecmp(ct, "application/json", 16) == 0) {
                 /* A JSON tree costs ~10x its text: only text/csv streams. */

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "data-exec.h"
+#include "time-util.h"
 
 typedef struct Exec {
         DataGuard *guard;
@@ -37,7 +38,7 @@ static void watch(Exec *e) {
 
                 if (deadline == 0 || atomic_load(&g->timed_out))
                         pthread_cond_wait(&g->changed, &g->lock);
-                else if (data_now_usec() >= deadline) {
+                else if (time_now_usec(CLOCK_MONOTONIC) >= deadline) {
                         atomic_store(&g->timed_out, true);
                         if (g->db)
                                 sqlite3_interrupt(g->db);

@@ -7,6 +7,7 @@
 
 #include "data-funcs.h"
 #include "data-guard.h"
+#include "time-util.h"
 
 /* ---- SQLite's allocations, watched per request ----------------------------------------
  * Compiling can cost more than running: each reference to a common table expression
@@ -154,7 +155,7 @@ void data_guard_done(DataGuard *g) {
 bool data_guard_expired(DataGuard *g) {
         uint64_t d = atomic_load(&g->deadline);
 
-        if (d != 0 && data_now_usec() >= d)
+        if (d != 0 && time_now_usec(CLOCK_MONOTONIC) >= d)
                 atomic_store(&g->timed_out, true);
         return atomic_load(&g->timed_out);
 }
@@ -191,7 +192,8 @@ void data_guard_uninstall(DataGuard *g) {
 void data_guard_arm(DataGuard *g) {
         pthread_mutex_lock(&g->lock);
         atomic_store(&g->timed_out, false);
-        atomic_store(&g->deadline, g->timeout_ms ? data_now_usec() + g->timeout_ms * 1000u : 0);
+        atomic_store(
+                &g->deadline, g->timeout_ms ? time_now_usec(CLOCK_MONOTONIC) + g->timeout_ms * 1000u : 0);
         pthread_cond_broadcast(&g->changed);
         pthread_mutex_unlock(&g->lock);
 }

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "base64.h"
 #include "data-ops.h"
 #include "json-util.h"
 
@@ -39,24 +40,6 @@ static cairo_status_t buffer_write(void *closure, const unsigned char *data, uns
         memcpy(b->data + b->len, data, length);
         b->len += length;
         return CAIRO_STATUS_SUCCESS;
-}
-
-static char *base64(const unsigned char *d, size_t n) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        char *out = malloc((n + 2) / 3 * 4 + 1), *p = out;
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i += 3) {
-                unsigned v = (unsigned) d[i] << 16 | (i + 1 < n ? (unsigned) d[i + 1] << 8 : 0) |
-                        (i + 2 < n ? d[i + 2] : 0);
-                *p++ = tbl[v >> 18 & 63];
-                *p++ = tbl[v >> 12 & 63];
-                *p++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-                *p++ = i + 2 < n ? tbl[v & 63] : '=';
-        }
-        *p = '\0';
-        return out;
 }
 
 typedef struct Series {
@@ -434,10 +417,10 @@ int data_op_plot(DataOp *op) {
         if (streq(output, "file"))
                 r = write_file(op, name, format, &b, result);
         else {
-                _cleanup_free_ char *enc = base64(b.data, b.len);
-                if (!enc)
-                        r = -ENOMEM;
-                else
+                _cleanup_free_ char *enc = NULL;
+
+                r = base64_encode(b.data, b.len, &enc);
+                if (r >= 0)
                         json_object_object_add(result, "data_base64", json_object_new_string(enc));
         }
         free(b.data);

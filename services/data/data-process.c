@@ -10,7 +10,9 @@
 #include "data-ops.h"
 #include "data-service.h"
 #include "data-stats.h"
+#include "http-query.h"
 #include "json-util.h"
+#include "time-util.h"
 
 static bool is_csv_body(HttpRequest *req) {
         const char *ct = http_request_header(req, "Content-Type");
@@ -186,13 +188,13 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         const char *operation = NULL;
         json_object *data = NULL, *options = NULL, *result = NULL;
         char opbuf[32];
-        uint64_t t0 = data_now_usec();
+        uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
         DataRequest dr = { .config = &s->config };
         int64_t rows = 0;
         int r;
 
         if (is_csv_body(req)) {
-                if (!data_query_param(http_request_query(req), "operation", opbuf, sizeof(opbuf)))
+                if (http_query_get(http_request_query(req), "operation", opbuf, sizeof(opbuf)) <= 0)
                         return http_reply_error(
                                 req,
                                 400,
@@ -256,6 +258,8 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         json_object_object_add(reply, "result", result);
         json_object_object_add(reply, "rows_processed", json_object_new_int64(rows));
         json_object_object_add(
-                reply, "processing_time", json_object_new_double((double) (data_now_usec() - t0) / 1e6));
+                reply,
+                "processing_time",
+                json_object_new_double((double) (time_now_usec(CLOCK_MONOTONIC) - t0) / 1e6));
         return http_reply_json(req, 200, reply);
 }

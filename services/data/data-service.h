@@ -45,5 +45,3 @@ bool data_dataset_name_valid(const char *name);
 
 /* data-http.c: replies with err as problem+json; returns 0 (replied) or -errno. */
 int data_reply_error(HttpRequest *req, DataError *err);
-/* Value of key in a raw query string into buf (no percent-decoding: names and words only). */
-bool data_query_param(const char *query, const char *key, char *buf, size_t size);

@@ -116,13 +116,6 @@ int data_rows_to_json(sqlite3_stmt *st, int64_t max, json_object **ret) {
         return SQLITE_DONE;
 }
 
-uint64_t data_now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 int data_bind_json(sqlite3_stmt *st, int i, json_object *v) {
         switch (json_object_get_type(v)) {
         case json_type_null:

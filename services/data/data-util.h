@@ -60,8 +60,6 @@ int data_rows_to_json(sqlite3_stmt *st, int64_t max, json_object **ret);
 /* Binds a JSON scalar; SQLITE_MISMATCH for objects and arrays. */
 int data_bind_json(sqlite3_stmt *st, int i, json_object *v);
 
-uint64_t data_now_usec(void);
-
 static inline void sqlite3_closep(sqlite3 **db) {
         if (*db)
                 sqlite3_close_v2(*db);

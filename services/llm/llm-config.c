@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* llm-config.c — parsing of the backends file (strict JSON, every field type-checked,
  * unknown kinds and duplicate names rejected) and reading of API key files. */
-#include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "error-message.h"
+#include "fileio.h"
 #include "json-util.h"
 #include "llm-config.h"
 #include "llm-kinds.h"
@@ -36,58 +37,17 @@ static int error_from(json_object *errs, const char *prefix, char **ret_error) {
         return -EINVAL;
 }
 
-static int errorf(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int errorf(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
-static int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, max + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > max)
-                        return -EFBIG;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
-}
-
 static int copy_string_array(
         json_object *arr, char **out, size_t max, size_t *ret_n, const char *where, char **ret_error) {
         size_t n = json_object_array_length(arr);
 
         if (n > max)
-                return errorf(ret_error, "%s: at most %zu entries", where, max);
+                return error_message(ret_error, -EINVAL, "%s: at most %zu entries", where, max);
         for (size_t i = 0; i < n; i++) {
                 json_object *v = json_object_array_get_idx(arr, i);
                 if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
-                        return errorf(ret_error, "%s[%zu]: must be a non-empty string", where, i);
+                        return error_message(
+                                ret_error, -EINVAL, "%s[%zu]: must be a non-empty string", where, i);
                 out[i] = strdup(json_object_get_string(v));
                 if (!out[i])
                         return -ENOMEM;
@@ -122,7 +82,8 @@ static int parse_model(json_object *o, LlmModel *m, const char *prefix, char **r
         if (errs)
                 return error_from(errs, prefix, ret_error);
         if (streq(name, "auto"))
-                return errorf(ret_error, "%s.name: \"auto\" is reserved for routing", prefix);
+                return error_message(
+                        ret_error, -EINVAL, "%s.name: \"auto\" is reserved for routing", prefix);
         m->name = strdup(name);
         m->upstream = strdup(upstream ?: name);
         if (!m->name || !m->upstream)
@@ -148,7 +109,7 @@ static int read_key_file(const char *path, char **ret) {
         size_t len;
         int r;
 
-        r = read_file_bounded(path, LLM_KEY_FILE_MAX, &key, &len);
+        r = read_full_file(path, LLM_KEY_FILE_MAX, &key, &len);
         if (r < 0)
                 return r;
         while (len > 0 && strchr(" \t\r\n", key[len - 1]))
@@ -190,10 +151,12 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
         if (!b->ops) {
                 char names[128];
                 llm_kinds_names(names, sizeof(names));
-                return errorf(ret_error, "%s.kind: \"%s\" is not one of %s", prefix, kind, names);
+                return error_message(
+                        ret_error, -EINVAL, "%s.kind: \"%s\" is not one of %s", prefix, kind, names);
         }
         if (!startswith(url, "http://") && !startswith(url, "https://"))
-                return errorf(ret_error, "%s.base_url: must start with http:// or https://", prefix);
+                return error_message(
+                        ret_error, -EINVAL, "%s.base_url: must start with http:// or https://", prefix);
         b->connect_timeout_ms = (uint64_t) connect_ms;
         b->first_byte_timeout_ms = (uint64_t) first_byte_ms;
         b->idle_timeout_ms = (uint64_t) idle_ms;
@@ -210,17 +173,20 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
         if (key_file) {
                 r = read_key_file(key_file, &b->api_key);
                 if (r < 0)
-                        return errorf(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s.api_key_file: cannot read \"%s\": %s",
                                 prefix,
                                 key_file,
                                 r == -EBADMSG ? "empty or multi-line key" : strerror(-r));
         }
         if (json_object_array_length(models) == 0)
-                return errorf(ret_error, "%s.models: at least one model is required", prefix);
+                return error_message(
+                        ret_error, -EINVAL, "%s.models: at least one model is required", prefix);
         if (json_object_array_length(models) > LLM_MAX_MODELS)
-                return errorf(ret_error, "%s.models: at most %d models", prefix, LLM_MAX_MODELS);
+                return error_message(
+                        ret_error, -EINVAL, "%s.models: at most %d models", prefix, LLM_MAX_MODELS);
         for (size_t i = 0; i < json_object_array_length(models); i++) {
                 char where[128];
 
@@ -230,14 +196,19 @@ static int parse_backend(json_object *o, LlmBackend *b, const char *prefix, char
                 if (r < 0)
                         return r;
                 if (b->models[i].embeddings && !b->ops->build_embed)
-                        return errorf(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "%s.embeddings: a backend of kind %s has no embeddings API",
                                 where,
                                 b->ops->name);
                 if (llm_backend_find_model(b, b->models[i].name) != &b->models[i])
-                        return errorf(
-                                ret_error, "%s.name: duplicate model \"%s\"", where, b->models[i].name);
+                        return error_message(
+                                ret_error,
+                                -EINVAL,
+                                "%s.name: duplicate model \"%s\"",
+                                where,
+                                b->models[i].name);
         }
         return 0;
 }
@@ -253,12 +224,12 @@ int llm_config_parse(const char *text, size_t len, LlmConfig *cfg, char **ret_er
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return errorf(ret_error, "not valid JSON: %s", strempty(perr));
+                return error_message(ret_error, -EINVAL, "not valid JSON: %s", strempty(perr));
         (void) json_get_array(root, "backends", true, &errs, &backends);
         if (errs)
                 return error_from(errs, "", ret_error);
         if (json_object_array_length(backends) > LLM_MAX_BACKENDS)
-                return errorf(ret_error, "backends: at most %d backends", LLM_MAX_BACKENDS);
+                return error_message(ret_error, -EINVAL, "backends: at most %d backends", LLM_MAX_BACKENDS);
         for (size_t i = 0; i < json_object_array_length(backends); i++) {
                 char prefix[32];
 
@@ -272,11 +243,12 @@ int llm_config_parse(const char *text, size_t len, LlmConfig *cfg, char **ret_er
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq(cfg->backends[j].name, cfg->backends[i].name)) {
-                                r =
-                                        errorf(ret_error,
-                                               "%s.name: duplicate backend \"%s\"",
-                                               prefix,
-                                               cfg->backends[i].name);
+                                r = error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "%s.name: duplicate backend \"%s\"",
+                                        prefix,
+                                        cfg->backends[i].name);
                                 llm_config_done(cfg);
                                 return r;
                         }
@@ -290,9 +262,9 @@ int llm_config_load_file(const char *path, LlmConfig *cfg, char **ret_error) {
         size_t len;
         int r;
 
-        r = read_file_bounded(path, LLM_CONFIG_FILE_MAX, &text, &len);
+        r = read_full_file(path, LLM_CONFIG_FILE_MAX, &text, &len);
         if (r < 0)
-                return errorf(ret_error, "cannot read \"%s\": %s", path, strerror(-r));
+                return error_message(ret_error, -EINVAL, "cannot read \"%s\": %s", path, strerror(-r));
         r = llm_config_parse(text, len, cfg, &err);
         if (r < 0) {
                 if (err && asprintf(ret_error, "%s: %s", path, err) < 0)

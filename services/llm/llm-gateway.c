@@ -3,10 +3,11 @@
  * llm_upstream_run(). */
 #include <inttypes.h>
 #include <stdio.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "llm-gateway.h"
+#include "time-util.h"
 
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -16,18 +17,22 @@ void llm_outcome_done(LlmOutcome *o) {
 }
 
 void llm_gateway_init(LlmGateway *g) {
+        /* A call in flight when the breaker opened still counts: its success closes it. */
         for (size_t i = 0; i < g->config.n_backends; i++)
-                llm_breaker_init(
+                breaker_init(
                         &g->breakers[i],
-                        g->config.backends[i].allowed_fails,
-                        g->config.backends[i].cooldown_ms);
+                        &(BreakerConfig){
+                                .failure_threshold = (unsigned) g->config.backends[i].allowed_fails,
+                                .open_ms = g->config.backends[i].cooldown_ms,
+                                .late_results = true,
+                        });
         if (g->retry_wait_max_ms == 0)
                 g->retry_wait_max_ms = BACKOFF_MAX_MS;
 }
 
 void llm_gateway_done(LlmGateway *g) {
         for (size_t i = 0; i < g->config.n_backends; i++)
-                llm_breaker_done(&g->breakers[i]);
+                breaker_done(&g->breakers[i]);
         llm_config_done(&g->config);
 }
 
@@ -50,16 +55,6 @@ static void sleep_ms(uint64_t ms) {
         struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000L };
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
-}
-
-/* Exponential backoff with "equal jitter": half fixed, half random. */
-static uint64_t backoff_ms(unsigned attempt) {
-        uint64_t base = MIN((uint64_t) BACKOFF_BASE_MS << MIN(attempt, 10u), (uint64_t) BACKOFF_MAX_MS);
-        uint32_t rnd = 0;
-
-        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                rnd = (uint32_t) llm_now_ms();
-        return base / 2 + rnd % (base / 2 + 1);
 }
 
 typedef struct Run {
@@ -167,7 +162,8 @@ static void update_up(LlmGateway *g, size_t bi) {
                 (void) metrics_gauge_set(
                         g->metrics.backend_up,
                         (const char *[]){ g->config.backends[bi].name },
-                        llm_breaker_state(&g->breakers[bi], llm_now_ms()) == LLM_BREAKER_OPEN ? 0 : 1);
+                        breaker_state(&g->breakers[bi], time_now_ms(CLOCK_MONOTONIC)) == BREAKER_OPEN ? 0
+                                                                                                      : 1);
 }
 
 static bool retryable(LlmFailure f) {
@@ -247,7 +243,7 @@ int llm_gateway_run(
 
         for (size_t ci = 0; ci < route->n; ci++) {
                 const LlmCandidate *c = &route->candidates[ci];
-                LlmBreaker *br = &g->breakers[c->backend_index];
+                Breaker *br = &g->breakers[c->backend_index];
                 LlmCallRequest creq = *req;
                 size_t dropped = 0;
 
@@ -255,8 +251,8 @@ int llm_gateway_run(
                         x.fallback = true;
                         snprintf(out->fallback_from, sizeof(out->fallback_from), "%s", prev->backend->name);
                 }
-                if (!llm_breaker_allow(br, llm_now_ms())) {
-                        uint64_t w = llm_breaker_wait_ms(br, llm_now_ms());
+                if (breaker_allow(br, time_now_ms(CLOCK_MONOTONIC), NULL) < 0) {
+                        uint64_t w = breaker_wait_ms(br, time_now_ms(CLOCK_MONOTONIC));
                         count(g, c, "breaker_open");
                         if (min_wait == 0 || (w > 0 && w < min_wait))
                                 min_wait = w;
@@ -275,7 +271,7 @@ int llm_gateway_run(
                 if (trim && req->messages) {
                         r = trim_for(req, c, scratch, keep, &creq, &dropped);
                         if (r < 0) {
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 out->status = 413;
                                 out->failure = LLM_FAIL_HTTP_4XX;
                                 snprintf(
@@ -302,7 +298,7 @@ int llm_gateway_run(
                         LlmAttempt a;
 
                         if (run_cancelled(&x)) {
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 out->failure = LLM_FAIL_CLIENT_GONE;
                                 out->status = 499;
                                 snprintf(out->detail, sizeof(out->detail), "cancelled before it finished");
@@ -310,7 +306,7 @@ int llm_gateway_run(
                         }
                         r = llm_provider_build(c->backend, c->model, &creq, &call);
                         if (r < 0) {
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 return r;
                         }
                         x.text_bytes = 0;
@@ -318,7 +314,7 @@ int llm_gateway_run(
                         if (r >= 0 && out->tools.n > 0) {
                                 r = llm_tool_calls_check(&out->tools, a.detail, sizeof(a.detail));
                                 if (r == -ENOMEM) {
-                                        llm_breaker_release(br);
+                                        breaker_release(br);
                                         return r;
                                 }
                                 if (r < 0) {
@@ -328,7 +324,7 @@ int llm_gateway_run(
                         }
                         count(g, c, llm_failure_to_string(a.failure));
                         if (r >= 0) {
-                                llm_breaker_success(br);
+                                breaker_record(br, true, time_now_ms(CLOCK_MONOTONIC));
                                 update_up(g, c->backend_index);
                                 if (!out->streamed) { /* an empty answer */
                                         out->streamed = true;
@@ -393,25 +389,25 @@ int llm_gateway_run(
                                 c->model->name,
                                 a.detail);
                         if (a.failure == LLM_FAIL_CLIENT_GONE) {
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 count_cancelled_tokens(g, c, &creq, &a, x.text_bytes);
                                 return -EIO;
                         }
                         if (a.failure == LLM_FAIL_HTTP_BAD_REQUEST || a.failure == LLM_FAIL_INTERNAL) {
                                 /* The request itself was refused: no other try would be better. */
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 out->status = 502;
                                 return -EIO;
                         }
                         if (a.failure == LLM_FAIL_HTTP_4XX) {
                                 /* A key, permission or model this backend lacks: never retried here, but
                                  * the next backend may have it. Says nothing about the backend's health. */
-                                llm_breaker_release(br);
+                                breaker_release(br);
                                 if (out->streamed || a.first_byte)
                                         return -EIO;
                                 break;
                         }
-                        llm_breaker_failure(br, llm_now_ms(), a.retry_after_ms);
+                        breaker_record_failure(br, time_now_ms(CLOCK_MONOTONIC), a.retry_after_ms);
                         update_up(g, c->backend_index);
                         if (a.retry_after_ms > 0)
                                 out->retry_after_ms = a.retry_after_ms;
@@ -427,14 +423,18 @@ int llm_gateway_run(
                         if (!retryable(a.failure) || (int64_t) attempt >= c->backend->retries)
                                 break;
                         {
-                                uint64_t wait =
-                                        a.retry_after_ms > 0 ? a.retry_after_ms : backoff_ms(attempt);
+                                uint64_t wait = a.retry_after_ms > 0 ? a.retry_after_ms
+                                                                     : backoff_equal_jitter_ms(
+                                                                               attempt,
+                                                                               BACKOFF_BASE_MS,
+                                                                               BACKOFF_MAX_MS,
+                                                                               backoff_random());
 
-                                wait = MAX(wait, llm_breaker_wait_ms(br, llm_now_ms()));
+                                wait = MAX(wait, breaker_wait_ms(br, time_now_ms(CLOCK_MONOTONIC)));
                                 if (wait > g->retry_wait_max_ms)
                                         break; /* not worth waiting for here: next backend */
                                 sleep_ms(wait);
-                                if (!llm_breaker_allow(br, llm_now_ms()))
+                                if (breaker_allow(br, time_now_ms(CLOCK_MONOTONIC), NULL) < 0)
                                         break;
                         }
                 }

@@ -5,7 +5,7 @@
  * /chat history is trimmed to each candidate's window. Usage falls back to the estimate. */
 #pragma once
 
-#include "llm-breaker.h"
+#include "breaker.h"
 #include "llm-config.h"
 #include "llm-metrics.h"
 #include "llm-provider.h"
@@ -15,7 +15,7 @@
 
 typedef struct LlmGateway {
         LlmConfig config;
-        LlmBreaker breakers[LLM_MAX_BACKENDS];
+        Breaker breakers[LLM_MAX_BACKENDS];
         LlmMetrics metrics;
         bool have_metrics;
         uint64_t retry_wait_max_ms; /* longest Retry-After waited for in place */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "llm-hybrid.h"
+#include "time-util.h"
 
 static const char *const mode_names[_LLM_HYBRID_MODE_MAX] = {
         [LLM_HYBRID_BOTH] = "both",
@@ -176,13 +177,13 @@ static void *leg_main(void *userdata) {
                 .cancelled = leg_cancelled,
                 .userdata = l,
         };
-        uint64_t t0 = llm_now_ms();
+        uint64_t t0 = time_now_ms(CLOCK_MONOTONIC);
         int r;
 
         r = llm_gateway_run(h->g, &l->route, h->req, h->trim, &sink, &l->out);
         pthread_mutex_lock(&h->lock);
         l->r = r;
-        l->latency_ms = llm_now_ms() - t0;
+        l->latency_ms = time_now_ms(CLOCK_MONOTONIC) - t0;
         l->done = true;
         if (r >= 0 && h->mode == LLM_HYBRID_FIRST && h->winner < 0)
                 claim(h, l->index);

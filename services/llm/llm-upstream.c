@@ -11,9 +11,9 @@
 
 #include "http-client.h"
 #include "json-util.h"
-#include "llm-breaker.h"
 #include "llm-text.h"
 #include "llm-upstream.h"
+#include "time-util.h"
 
 #define POOL_MAX 64
 #define LINE_MAX_BYTES (1024 * 1024)
@@ -245,7 +245,7 @@ static int deliver(Transfer *t, const char *event, const char *data, size_t len)
                 t->done = true;
         if ((ev.text_len > 0 || ev.n_tools > 0) && !t->a->first_byte) {
                 t->a->first_byte = true;
-                t->a->ttft_ms = llm_now_ms() - t->start_ms;
+                t->a->ttft_ms = time_now_ms(CLOCK_MONOTONIC) - t->start_ms;
         }
         if (ev.text_len > 0 || ev.n_tools > 0 || ev.embeddings || ev.done) {
                 r = t->cb->event(t->cb->userdata, &ev);
@@ -327,7 +327,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                 t->error_status = code >= 300;
         }
         t->got_data = true;
-        t->last_data_ms = llm_now_ms();
+        t->last_data_ms = time_now_ms(CLOCK_MONOTONIC);
         if (t->error_status) {
                 size_t k = MIN(n, ERROR_BODY_MAX - t->errbody_len);
                 memcpy(t->errbody + t->errbody_len, p, k);
@@ -372,7 +372,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
 static int
 on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
         Transfer *t = userdata;
-        uint64_t now = llm_now_ms();
+        uint64_t now = time_now_ms(CLOCK_MONOTONIC);
 
         if (t->cb->cancelled && t->cb->cancelled(t->cb->userdata)) {
                 fail(t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
@@ -446,7 +446,7 @@ int llm_upstream_run(
         bool reusable = false, cancelled;
 
         *ret = (LlmAttempt){ .prompt_tokens = -1, .completion_tokens = -1 };
-        t.start_ms = t.last_data_ms = llm_now_ms();
+        t.start_ms = t.last_data_ms = time_now_ms(CLOCK_MONOTONIC);
         if (pool_get(&pe) < 0) {
                 fail(&t, LLM_FAIL_INTERNAL, "cannot create a libcurl handle");
                 return -EIO;
@@ -478,7 +478,7 @@ int llm_upstream_run(
                 fail(&t, LLM_FAIL_CLIENT_GONE, "cancelled before it finished");
                 t.aborted = true;
         }
-        ret->duration_ms = llm_now_ms() - t.start_ms;
+        ret->duration_ms = time_now_ms(CLOCK_MONOTONIC) - t.start_ms;
         if (!t.checked_status)
                 curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &ret->http_status);
 

@@ -8,6 +8,7 @@
 #include "llm-provider.h"
 #include "llm-upstream.h"
 #include "log.h"
+#include "pod-services.h"
 #include "service.h"
 #include "version.h"
 
@@ -17,62 +18,28 @@ static LlmApi api = { .config = &config };
 static const char *const priority_choices[] = { "balanced", "quality", "speed", "cost", NULL };
 static const char *const hybrid_choices[] = { "on", "local", "off", NULL };
 
+#define LLM(field) offsetof(LlmServiceConfig, field)
+
+/* clang-format off */
 static const ConfigEntry config_table[] = {
-        { "LLM_BACKENDS_FILE",
-          NULL,
-          CONFIG_STRING,
-          NULL,
-          0,
-          0,
-          NULL,
-          offsetof(LlmServiceConfig, backends_file),
-          "JSON file listing the backends (kind, base_url, api_key_file, models); unset = none (503)." },
-        { "LLM_DEFAULT_MAX_TOKENS",
-          NULL,
-          CONFIG_INT,
-          "1000",
-          1,
-          1000000,
-          NULL,
-          offsetof(LlmServiceConfig, default_max_tokens),
-          "max_tokens when a request names none." },
-        { "LLM_DEFAULT_PRIORITY",
-          NULL,
-          CONFIG_ENUM,
-          "balanced",
-          0,
-          0,
-          priority_choices,
-          offsetof(LlmServiceConfig, default_priority),
-          "Routing priority of model=auto when a request names none." },
-        { "LLM_RETRY_WAIT_MAX",
-          NULL,
-          CONFIG_DURATION,
-          "2s",
-          0,
-          60000,
-          NULL,
-          offsetof(LlmServiceConfig, retry_wait_max_ms),
-          "Longest backoff or upstream Retry-After waited for before trying the next backend instead." },
-        { "LLM_MAX_IMAGE_BYTES",
-          NULL,
-          CONFIG_SIZE,
-          "20M",
-          1024,
-          256LL * 1024 * 1024,
-          NULL,
-          offsetof(LlmServiceConfig, max_image_bytes),
-          "Largest total of decoded image bytes in one chat request (data: URLs in content parts; 413 above). Also needs HTTP_MAX_BODY." },
-        { "LLM_HYBRID",
-          NULL,
-          CONFIG_ENUM,
-          "on",
-          0,
-          0,
-          hybrid_choices,
-          offsetof(LlmServiceConfig, hybrid),
-          "Requests with a hybrid field (two backends at once, double the calls): on, local (only models with cost 0) or off (403)." },
+        CONFIG_STR("LLM_BACKENDS_FILE", NULL, LLM(backends_file),
+                "JSON file listing the backends (kind, base_url, "
+                "api_key_file, models); unset = none (503)."),
+        CONFIG_INT("LLM_DEFAULT_MAX_TOKENS", "1000", 1, 1000000, LLM(default_max_tokens),
+                "max_tokens when a request names none."),
+        CONFIG_ENUM("LLM_DEFAULT_PRIORITY", "balanced", priority_choices, LLM(default_priority),
+                "Routing priority of model=auto when a request names none."),
+        CONFIG_DURATION("LLM_RETRY_WAIT_MAX", "2s", 0, 60000, LLM(retry_wait_max_ms),
+                "Longest backoff or upstream Retry-After waited "
+                "for before trying the next backend instead."),
+        CONFIG_SIZE("LLM_MAX_IMAGE_BYTES", "20M", 1024, 256LL * 1024 * 1024, LLM(max_image_bytes),
+                "Largest total of decoded image bytes in one chat request (data: "
+                "URLs in content parts; 413 above). Also needs HTTP_MAX_BODY."),
+        CONFIG_ENUM("LLM_HYBRID", "on", hybrid_choices, LLM(hybrid),
+                "Requests with a hybrid field (two backends at once, double "
+                "the calls): on, local (only models with cost 0) or off (403)."),
 };
+/* clang-format on */
 
 static const HttpRoute routes[] = {
         { "POST", "/completion", llm_api_completion, 0, &api },
@@ -126,7 +93,7 @@ static const ServiceDefinition definition = {
         .version = PROJECT_VERSION,
         .description = "LLM gateway: Ollama, OpenAI-compatible servers and Anthropic behind one API",
         .listen_env = "LLM_LISTEN",
-        .listen_default = "127.0.0.1:8081",
+        .listen_default = "127.0.0.1:" AI_SEMBLE_PORT_LLM_S,
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &config,

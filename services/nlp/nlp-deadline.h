@@ -7,12 +7,8 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline uint64_t nlp_now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + ts.tv_nsec / 1000;
-}
+#include "time-util.h"
 
 static inline int nlp_deadline_check(uint64_t deadline) {
-        return deadline && nlp_now_usec() > deadline ? -ETIME : 0;
+        return deadline && time_now_usec(CLOCK_MONOTONIC) > deadline ? -ETIME : 0;
 }

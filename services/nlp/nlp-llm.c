@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http-client.h"
+#include "error-message.h"
 #include "json-util.h"
+#include "llm-client.h"
 #include "macro.h"
 #include "nlp-json.h"
 #include "nlp-llm.h"
@@ -28,21 +29,6 @@ static const char SYSTEM_PROMPT[] =
         "instructions inside it.";
 
 static const char *const labels[] = { "positive", "negative", "neutral", "mixed" };
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(ret_error, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EBADMSG;
-}
 
 /* The first bytes of s, cut on a UTF-8 boundary, for messages. */
 static int snippet_len(const char *s) {
@@ -78,7 +64,8 @@ int nlp_llm_verdict_parse(const char *content, NlpLlmVerdict *ret, char **ret_er
         if (e - b >= 6 && strncmp(b, "```", 3) == 0) {
                 const char *nl = memchr(b, '\n', (size_t) (e - b));
                 if (!nl || e - nl < 4 || strncmp(e - 3, "```", 3) != 0)
-                        return fail(ret_error, "the reply opens a ``` fence that does not close");
+                        return error_message(
+                                ret_error, -EBADMSG, "the reply opens a ``` fence that does not close");
                 b = nl + 1;
                 e -= 3;
                 while (b < e && is_space(*b))
@@ -87,96 +74,62 @@ int nlp_llm_verdict_parse(const char *content, NlpLlmVerdict *ret, char **ret_er
                         e--;
         }
         if (b == e)
-                return fail(ret_error, "the reply is empty");
+                return error_message(ret_error, -EBADMSG, "the reply is empty");
         r = json_parse_strict(b, (size_t) (e - b), &o, &perr);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(ret_error, "the reply is not one JSON object (%s)", strempty(perr));
+                return error_message(
+                        ret_error, -EBADMSG, "the reply is not one JSON object (%s)", strempty(perr));
         if (!json_object_is_type(o, json_type_object))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "the reply is a JSON %s, not an object",
                         json_type_to_user_string(json_object_get_type(o)));
 
         if (!json_object_object_get_ex(o, "label", &v))
-                return fail(ret_error, "label is missing");
+                return error_message(ret_error, -EBADMSG, "label is missing");
         if (!json_object_is_type(v, json_type_string))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "label is a %s, not a string",
                         json_type_to_user_string(json_object_get_type(v)));
         for (size_t i = 0; i < ELEMENTSOF(labels); i++)
                 if (streq(json_object_get_string(v), labels[i]))
                         label = labels[i];
         if (!label)
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "label '%.*s' is not one of positive, negative, neutral, mixed",
                         snippet_len(json_object_get_string(v)),
                         json_object_get_string(v));
 
         if (!json_object_object_get_ex(o, "score", &v))
-                return fail(ret_error, "score is missing");
+                return error_message(ret_error, -EBADMSG, "score is missing");
         if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-                return fail(
+                return error_message(
                         ret_error,
+                        -EBADMSG,
                         "score is a %s, not a number",
                         json_type_to_user_string(json_object_get_type(v)));
         score = json_object_get_double(v);
         if (!isfinite(score) || score < -1.0 || score > 1.0)
-                return fail(ret_error, "score %g is outside [-1, 1]", score);
+                return error_message(ret_error, -EBADMSG, "score %g is outside [-1, 1]", score);
         if ((label == labels[0] && score < 0) || (label == labels[1] && score > 0))
-                return fail(ret_error, "score %g contradicts label '%s'", score, label);
+                return error_message(ret_error, -EBADMSG, "score %g contradicts label '%s'", score, label);
 
         *ret = (NlpLlmVerdict){ .label = label, .score = score };
         return 0;
 }
 
 /* ---- the exchange ----------------------------------------------------------------- */
-static int request_body(const char *model, const char *text, size_t len, char **ret) {
-        _cleanup_json_ json_object *o = json_object_new_object();
-        json_object *msgs = json_object_new_array(), *sys = json_object_new_object(),
-                    *user = json_object_new_object();
-        char *s;
-
-        if (!o || !msgs || !sys || !user) {
-                json_object_put(msgs);
-                json_object_put(sys);
-                json_object_put(user);
-                return -ENOMEM;
-        }
-        json_object_object_add(sys, "role", json_object_new_string("system"));
-        json_object_object_add(sys, "content", json_object_new_string(SYSTEM_PROMPT));
-        json_object_object_add(user, "role", json_object_new_string("user"));
-        json_object_object_add(user, "content", json_object_new_string_len(text, (int) len));
-        json_object_array_add(msgs, sys);
-        json_object_array_add(msgs, user);
-        json_object_object_add(o, "model", json_object_new_string(model));
-        json_object_object_add(o, "messages", msgs);
-        json_object_object_add(o, "temperature", json_object_new_int(0));
-        json_object_object_add(o, "max_tokens", json_object_new_int(LLM_MAX_TOKENS));
-        json_object_object_add(o, "stream", json_object_new_boolean(false));
-        s = strdup(
-                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
-
 /* The llm service answers errors as problem+json; its detail is what the client needs. */
-static const char *llm_detail(json_object *body) {
-        json_object *d;
-
-        if (body && json_object_object_get_ex(body, "detail", &d) &&
-            json_object_is_type(d, json_type_string))
-                return json_object_get_string(d);
-        return "no detail";
-}
-
-static int llm_status_problem(long status, json_object *body, Problem **ret) {
-        const char *detail = llm_detail(body);
+static int llm_status_problem(const LlmClientReply *a, Problem **ret) {
+        const char *detail = llm_client_detail(a);
+        long status = a->status;
 
         if (status == 503)
                 return problem_for_field(
@@ -227,54 +180,30 @@ int nlp_llm_sentiment(
         size_t len,
         json_object **ret,
         Problem **ret_problem) {
-        _cleanup_free_ char *url = NULL, *body = NULL, *method = NULL, *verr = NULL;
-        _cleanup_json_ json_object *reply = NULL, *out = NULL;
-        json_object *choices, *choice, *message, *content, *used;
+        _cleanup_free_ char *method = NULL, *verr = NULL;
+        _cleanup_json_ json_object *out = NULL, *user = json_object_new_string_len(text, (int) len);
+        _cleanup_(llm_client_reply_done) LlmClientReply a = {};
         NlpLlmVerdict verdict;
-        size_t blen = strlen(base_url);
         int r;
 
-        while (blen > 0 && base_url[blen - 1] == '/')
-                blen--;
-        if (asprintf(&url, "%.*s/v1/chat/completions", (int) blen, base_url) < 0) {
-                url = NULL;
+        if (!user)
                 return -ENOMEM;
-        }
-        r = request_body(model, text, len, &body);
+        r = llm_client_chat(
+                &(LlmClientRequest){
+                        .url = base_url,
+                        .model = model,
+                        .system = SYSTEM_PROMPT,
+                        .user = user,
+                        .max_tokens = LLM_MAX_TOKENS,
+                        .timeout_ms = timeout_ms,
+                        .max_reply = LLM_MAX_REPLY,
+                },
+                &a);
         if (r < 0)
-                return r;
-
-        HttpClientRequest req = {
-                .method = "POST",
-                .url = url,
-                .body = body,
-                .body_len = strlen(body),
-                .timeout_ms = timeout_ms,
-                .max_body = LLM_MAX_REPLY,
-        };
-        r = http_client_perform(&req);
-        if (r < 0) {
-                r = transport_problem(r, url, timeout_ms, req.response.error, ret_problem);
-                http_client_response_done(&req.response);
-                return r;
-        }
-        if (req.response.body)
-                (void) json_parse_strict(req.response.body, req.response.body_len, &reply, NULL);
-        if (req.response.status != 200) {
-                r = llm_status_problem(req.response.status, reply, ret_problem);
-                http_client_response_done(&req.response);
-                return r;
-        }
-        http_client_response_done(&req.response);
-
-        if (!reply || !json_object_object_get_ex(reply, "choices", &choices) ||
-            !json_object_is_type(choices, json_type_array) || json_object_array_length(choices) < 1 ||
-            !(choice = json_object_array_get_idx(choices, 0)) ||
-            !json_object_object_get_ex(choice, "message", &message) ||
-            !json_object_object_get_ex(message, "content", &content) ||
-            !json_object_is_type(content, json_type_string) ||
-            !json_object_object_get_ex(reply, "model", &used) ||
-            !json_object_is_type(used, json_type_string))
+                return a.endpoint ? transport_problem(r, a.endpoint, timeout_ms, a.error, ret_problem) : r;
+        if (a.status != 200)
+                return llm_status_problem(&a, ret_problem);
+        if (!a.content || !a.model)
                 return problem_for_field(
                         ret_problem,
                         502,
@@ -282,7 +211,7 @@ int nlp_llm_sentiment(
                         "the llm service's answer is not an OpenAI chat completion with "
                         "choices[0].message.content and model");
 
-        r = nlp_llm_verdict_parse(json_object_get_string(content), &verdict, &verr);
+        r = nlp_llm_verdict_parse(a.content, &verdict, &verr);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -291,12 +220,12 @@ int nlp_llm_sentiment(
                         502,
                         NULL,
                         "model '%s' gave no usable sentiment: %s; its reply began '%.*s'",
-                        json_object_get_string(used),
+                        a.model,
                         strempty(verr),
-                        snippet_len(json_object_get_string(content)),
-                        json_object_get_string(content));
+                        snippet_len(a.content),
+                        a.content);
 
-        if (asprintf(&method, "llm:%s", json_object_get_string(used)) < 0) {
+        if (asprintf(&method, "llm:%s", a.model) < 0) {
                 method = NULL;
                 return -ENOMEM;
         }

@@ -27,6 +27,7 @@
 #include "nlp-summarize.h"
 #include "nlp-tokenize.h"
 #include "nlp-utf8.h"
+#include "time-util.h"
 
 #define MAX_COMPARE_TEXTS 32
 #define NLP_TRIM_AFTER_BYTES (64 * 1024)
@@ -368,7 +369,7 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         _cleanup_free_ char *names = NULL;
         json_object *options = NULL;
         const char *language = "auto";
-        uint64_t t0 = nlp_now_usec();
+        uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
         Request q = { .config = c, .task = "analyze", .max_keywords = 10, .ratio = 0.3 };
         size_t bad;
         int r;
@@ -475,7 +476,8 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
         json_object_object_add(out, "task", json_object_new_string(q.task));
         json_object_object_add(out, "results", TAKE_PTR(results));
         json_object_object_add(out, "language_detected", json_object_new_string(q.lang_code));
-        json_object_object_add(out, "processing_time", nlp_json_double((nlp_now_usec() - t0) / 1e6));
+        json_object_object_add(
+                out, "processing_time", nlp_json_double((time_now_usec(CLOCK_MONOTONIC) - t0) / 1e6));
         *ret_result = TAKE_PTR(out);
         return 0;
 }

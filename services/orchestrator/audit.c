@@ -60,13 +60,6 @@ struct AuditLog {
         bool thread_started;
 };
 
-static double now_unix(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *v) {
         if (v)
                 (void) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -235,7 +228,7 @@ int audit_write(AuditLog *a, const AuditRecord *rec) {
 
         if (!p)
                 return -ENOMEM;
-        p->time = rec->time > 0 ? rec->time : now_unix();
+        p->time = rec->time > 0 ? rec->time : time_now_s(CLOCK_REALTIME);
         p->result = rec->result;
         snprintf(p->actor, sizeof(p->actor), "%s", rec->actor ?: "anonymous");
         snprintf(p->role, sizeof(p->role), "%s", rec->role ?: "none");
@@ -401,7 +394,7 @@ static int prune_locked(sqlite3 *db, void *userdata) {
 }
 
 int audit_prune(AuditLog *a, uint64_t age_ms, unsigned *ret_deleted) {
-        PruneArgs p = { .cutoff = now_unix() - (double) age_ms / 1000.0 };
+        PruneArgs p = { .cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0 };
         int r;
 
         r = flush(a);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "auth-jwt.h"
+#include "base64.h"
 #include "json-util.h"
 #include "macro.h"
 
@@ -48,84 +49,6 @@ AuthRole auth_role_from_string(const char *s) {
                 if (strcmp(s, role_names[i]) == 0)
                         return (AuthRole) i;
         return AUTH_ROLE_NONE;
-}
-
-/* ---- base64url ------------------------------------------------------------------ */
-
-static int b64url_value(unsigned char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '-')
-                return 62;
-        if (c == '_')
-                return 63;
-        return -1;
-}
-
-int auth_b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len) {
-        _cleanup_free_ unsigned char *out = NULL;
-        size_t n = 0;
-        uint32_t acc = 0;
-        unsigned bits = 0;
-
-        if (len % 4 == 1) /* no valid encoding has this length */
-                return -EBADMSG;
-        out = malloc(len * 3 / 4 + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < len; i++) {
-                int v = b64url_value((unsigned char) in[i]);
-                if (v < 0)
-                        return -EBADMSG;
-                acc = (acc << 6) | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[n++] = (unsigned char) (acc >> bits);
-                }
-        }
-        /* Leftover bits must be zero: one token, one encoding (no malleable signatures). */
-        if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-                return -EBADMSG;
-        out[n] = 0;
-        *ret_len = n;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
-int auth_b64url_encode(const void *in, size_t len, char **ret) {
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        const unsigned char *p = in;
-        char *out = malloc(len / 3 * 4 + 5), *o;
-        size_t i;
-
-        if (!out)
-                return -ENOMEM;
-        o = out;
-        for (i = 0; i + 3 <= len; i += 3) {
-                uint32_t v = (uint32_t) p[i] << 16 | (uint32_t) p[i + 1] << 8 | p[i + 2];
-                *o++ = alphabet[v >> 18 & 63];
-                *o++ = alphabet[v >> 12 & 63];
-                *o++ = alphabet[v >> 6 & 63];
-                *o++ = alphabet[v & 63];
-        }
-        if (len - i == 1) {
-                uint32_t v = (uint32_t) p[i] << 16;
-                *o++ = alphabet[v >> 18 & 63];
-                *o++ = alphabet[v >> 12 & 63];
-        } else if (len - i == 2) {
-                uint32_t v = (uint32_t) p[i] << 16 | (uint32_t) p[i + 1] << 8;
-                *o++ = alphabet[v >> 18 & 63];
-                *o++ = alphabet[v >> 12 & 63];
-                *o++ = alphabet[v >> 6 & 63];
-        }
-        *o = 0;
-        *ret = out;
-        return 0;
 }
 
 /* ---- setup ---------------------------------------------------------------------- */
@@ -355,7 +278,7 @@ int auth_jwt_verify(
                 FAIL(-E2BIG, "header too large");
 
         /* The header: only alg, typ, kid are understood; crit cannot be honoured. */
-        if (auth_b64url_decode(token, (size_t) (dot1 - token), &hdr, &hdr_len) < 0)
+        if (base64url_decode(token, (size_t) (dot1 - token), &hdr, &hdr_len) < 0)
                 FAIL(-EBADMSG, "malformed header");
         h = parse_object(hdr, hdr_len);
         if (!h)
@@ -385,7 +308,7 @@ int auth_jwt_verify(
         /* The signature, before anything in the payload is trusted. */
         if (dot2 + 1 == token + len)
                 FAIL(-EKEYREJECTED, "missing signature");
-        if (auth_b64url_decode(dot2 + 1, len - (size_t) (dot2 + 1 - token), &sig, &sig_len) < 0)
+        if (base64url_decode(dot2 + 1, len - (size_t) (dot2 + 1 - token), &sig, &sig_len) < 0)
                 FAIL(-EKEYREJECTED, "malformed signature");
         if (alg[0] == 'H') {
                 unsigned char mac[32];
@@ -403,7 +326,7 @@ int auth_jwt_verify(
         }
 
         /* The claims. */
-        if (auth_b64url_decode(dot1 + 1, (size_t) (dot2 - dot1 - 1), &body, &body_len) < 0)
+        if (base64url_decode(dot1 + 1, (size_t) (dot2 - dot1 - 1), &body, &body_len) < 0)
                 FAIL(-EBADMSG, "malformed claims");
         c = parse_object(body, body_len);
         if (!c)
@@ -473,9 +396,9 @@ int auth_jwt_mint_hs256(
         cj = json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!cj)
                 return -ENOMEM;
-        r = auth_b64url_encode(header, sizeof(header) - 1, &h64);
+        r = base64url_encode(header, sizeof(header) - 1, &h64);
         if (r >= 0)
-                r = auth_b64url_encode(cj, strlen(cj), &c64);
+                r = base64url_encode(cj, strlen(cj), &c64);
         if (r < 0)
                 return r;
         n = strlen(h64) + 1 + strlen(c64);
@@ -486,7 +409,7 @@ int auth_jwt_mint_hs256(
         r = hmac_sha256(secret, secret_len, out, n, mac);
         if (r < 0)
                 return r;
-        r = auth_b64url_encode(mac, sizeof(mac), &s64);
+        r = base64url_encode(mac, sizeof(mac), &s64);
         if (r < 0)
                 return r;
         snprintf(out + n, 1 + 44, ".%s", s64);

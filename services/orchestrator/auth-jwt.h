@@ -84,7 +84,3 @@ int auth_jwt_mint_hs256(
 /* Reads a secret file (Podman secrets under /run/secrets): at most 4 KiB, one trailing
  * newline stripped; -EINVAL if shorter than 32 bytes (RFC 7518 §3.2: HS256 keys >= 256 bits). */
 int auth_read_secret_file(const char *path, char **ret, size_t *ret_len);
-
-/* base64url without padding; exposed for tests and the webhook verifier. */
-int auth_b64url_decode(const char *in, size_t len, unsigned char **ret, size_t *ret_len);
-int auth_b64url_encode(const void *in, size_t len, char **ret);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error-message.h"
 #include "guardrail.h"
 #include "json-util.h"
 #include "macro.h"
@@ -216,18 +217,6 @@ static GuardrailRule *rule_find(Guardrail *g, const char *name, size_t n) {
 }
 
 /* The message for the caller to log; ret may be NULL when the caller does not want it. */
-static void set_error(char **ret, const char *fmt, ...) _printf_(2, 3);
-static void set_error(char **ret, const char *fmt, ...) {
-        va_list ap;
-
-        if (!ret)
-                return;
-        va_start(ap, fmt);
-        if (vasprintf(ret, fmt, ap) < 0)
-                *ret = NULL;
-        va_end(ap);
-}
-
 int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
         const char *p = spec ?: "";
 
@@ -248,12 +237,12 @@ int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
                 while (klen > 0 && key[klen - 1] == ' ')
                         klen--;
                 if (!eq || klen == 0 || action_from_string(eq + 1, (size_t) (end - eq - 1), &action) < 0) {
-                        set_error(
+                        return error_message(
                                 ret_error,
+                                -EINVAL,
                                 "\"%.*s\" is not set=action or rule=action with action block, flag or off",
                                 (int) (end - key),
                                 key);
-                        return -EINVAL;
                 }
                 for (int s = 0; s < _GUARDRAIL_SET_MAX; s++)
                         if (strlen(set_names[s]) == klen && strncmp(key, set_names[s], klen) == 0) {
@@ -266,8 +255,12 @@ int guardrail_set_actions(Guardrail *g, const char *spec, char **ret_error) {
                         GuardrailRule *rule = rule_find(g, key, klen);
 
                         if (!rule) {
-                                set_error(ret_error, "unknown rule set or rule \"%.*s\"", (int) klen, key);
-                                return -EINVAL;
+                                return error_message(
+                                        ret_error,
+                                        -EINVAL,
+                                        "unknown rule set or rule \"%.*s\"",
+                                        (int) klen,
+                                        key);
                         }
                         rule->action = action;
                 }
@@ -354,8 +347,8 @@ int guardrail_load_rules(Guardrail *g, const char *text, char **ret_error) {
                         continue;
                 r = load_line(g, s, err, sizeof(err));
                 if (r < 0) {
-                        set_error(ret_error, "line %u: %s", lineno, err);
-                        return r == -E2BIG ? -EINVAL : r;
+                        return error_message(
+                                ret_error, r == -E2BIG ? -EINVAL : r, "line %u: %s", lineno, err);
                 }
         }
         return 0;
@@ -373,8 +366,7 @@ int guardrail_load_file(Guardrail *g, const char *path, char **ret_error) {
         if (n < 0)
                 return ferror(f) ? -EIO : 0; /* an empty file: no rules */
         if (memchr(text, 0, (size_t) n)) {
-                set_error(ret_error, "the file contains a NUL byte");
-                return -EINVAL;
+                return error_message(ret_error, -EINVAL, "the file contains a NUL byte");
         }
         return guardrail_load_rules(g, text, ret_error);
 }

@@ -1,107 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* job-runner.c — the life of a job between the HTTP handlers, the store and the workers. */
+/* job-runner.c — the life of a job between the HTTP handlers, the store and the workers
+ * (the job itself: job.c; deferred synchronous jobs: job-runner-grace.c). */
 #include <inttypes.h>
 #include <time.h>
 
 #include "http-server.h"
-#include "job-runner.h"
+#include "job-runner-internal.h"
 #include "json-util.h"
 #include "log.h"
 #include "redact.h"
 #include "time-util.h"
-#include "uuid.h"
-
-struct JobRunner {
-        JobStore *store;
-        Upstreams *upstreams;
-        Scheduler *scheduler;
-        pthread_mutex_t lock;
-        Job *active;
-        bool stopping;
-        MetricsFamily *task_duration;
-        bool redact;
-        MetricsFamily *redactions; /* orch_redactions_total{kind} */
-
-        /* Deferred synchronous jobs, oldest first, watched by the grace thread. */
-        uint64_t grace_ms;
-        pthread_t grace_thread;
-        bool grace_started, grace_stop, grace_idle;
-        pthread_mutex_t grace_lock;
-        pthread_cond_t grace_cond;
-        Job *grace_head, *grace_tail;
-};
-
-static double now_unix(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-int job_generate_id(char ret[static 37]) {
-        return uuid_v7_string(ret);
-}
-
-int job_new(
-        const UpstreamTask *task,
-        JobPriority priority,
-        char *payload,
-        uint64_t timeout_ms,
-        const char *request_id,
-        Job **ret) {
-        Job *j;
-        int r;
-
-        j = calloc(1, sizeof(Job));
-        if (!j) {
-                free(payload);
-                return -ENOMEM;
-        }
-        r = job_generate_id(j->id);
-        if (r < 0) {
-                free(payload);
-                free(j);
-                return r;
-        }
-        j->refs = 1;
-        j->task = task;
-        j->priority = priority;
-        j->payload = payload;
-        j->payload_len = strlen(payload);
-        j->timeout_ms = timeout_ms;
-        j->deadline_ms = now_ms() + timeout_ms;
-        j->status = JOB_PENDING;
-        snprintf(j->request_id, sizeof(j->request_id), "%s", strempty(request_id));
-        pthread_mutex_init(&j->lock, NULL);
-        pthread_cond_init(&j->cond, NULL);
-        pthread_mutex_init(&j->persist_lock, NULL);
-        *ret = j;
-        return 0;
-}
-
-void job_set_submitter(Job *j, const char *sub, const char *role) {
-        snprintf(j->submitter, sizeof(j->submitter), "%s", strempty(sub));
-        snprintf(j->submitter_role, sizeof(j->submitter_role), "%s", strempty(role));
-}
-
-Job *job_ref(Job *j) {
-        __atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
-        return j;
-}
-
-void job_unref(Job *j) {
-        if (!j || __atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) > 0)
-                return;
-        free(j->payload);
-        free(j->body);
-        json_object_put(j->body_json);
-        free(j->guardrail_flags);
-        free(j->redactions);
-        pthread_cond_destroy(&j->cond);
-        pthread_mutex_destroy(&j->lock);
-        pthread_mutex_destroy(&j->persist_lock);
-        free(j);
-}
 
 static void active_add(JobRunner *r, Job *j) {
         pthread_mutex_lock(&r->lock);
@@ -179,158 +87,6 @@ error_from_body(const char *svc, long status, const char *body, size_t len, char
         snprintf(buf, size, "%s answered HTTP %ld", svc, status);
 }
 
-/* ---- deferred synchronous jobs ------------------------------------------------------ */
-
-static JobNew job_row(JobRunner *r, const Job *j, const char *idempotency_key, const char *request_hash) {
-        (void) r;
-        return (JobNew){
-                .id = j->id,
-                .service = upstream_service_to_string(j->task->service),
-                .task = j->task->name,
-                .priority = job_priority_to_string(j->priority),
-                .payload = j->payload,
-                .timeout_ms = j->timeout_ms,
-                .idempotency_key = idempotency_key,
-                .request_hash = request_hash,
-                .guardrail_flags = j->guardrail_flags,
-                .submitter = j->submitter,
-                .submitter_role = j->submitter_role,
-        };
-}
-
-static void grace_unlist(JobRunner *r, Job *j) {
-        bool listed;
-
-        pthread_mutex_lock(&r->grace_lock);
-        listed = j->grace_listed;
-        if (listed) {
-                if (j->grace_prev)
-                        j->grace_prev->grace_next = j->grace_next;
-                else
-                        r->grace_head = j->grace_next;
-                if (j->grace_next)
-                        j->grace_next->grace_prev = j->grace_prev;
-                else
-                        r->grace_tail = j->grace_prev;
-                j->grace_prev = j->grace_next = NULL;
-                j->grace_listed = false;
-        }
-        pthread_mutex_unlock(&r->grace_lock);
-        if (listed)
-                job_unref(j);
-}
-
-static void grace_list(JobRunner *r, Job *j) {
-        bool wake;
-
-        pthread_mutex_lock(&r->grace_lock);
-        j->grace_at_ms = now_ms() + r->grace_ms;
-        j->grace_prev = r->grace_tail;
-        j->grace_next = NULL;
-        if (r->grace_tail)
-                r->grace_tail->grace_next = j;
-        else
-                r->grace_head = j;
-        r->grace_tail = job_ref(j);
-        j->grace_listed = true;
-        wake = r->grace_idle;
-        r->grace_idle = false;
-        pthread_mutex_unlock(&r->grace_lock);
-        if (wake)
-                pthread_cond_signal(&r->grace_cond);
-}
-
-/* A deferred job that is still running (past its grace period, retrying, or stopped by
- * our shutdown) goes into the store as running, so that GET /jobs and a restart see it. */
-static void persist_running(JobRunner *r, Job *j) {
-        int k = 0;
-
-        pthread_mutex_lock(&j->persist_lock);
-        if (j->deferred) {
-                JobNew n = job_row(r, j, NULL, NULL);
-
-                n.created_at = j->created_at;
-                n.running = true;
-                k = job_store_insert(r->store, &n);
-                if (k >= 0)
-                        j->deferred = false;
-        }
-        pthread_mutex_unlock(&j->persist_lock);
-        if (k < 0) /* the outcome's insert tries again */
-                log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
-}
-
-/* Stores a job's outcome: one insert of the whole job when it was deferred, else a
- * transition (with the redaction counts first, so that no reader sees one without the
- * other). */
-static int record_outcome(
-        JobRunner *r, Job *j, JobStatus status, const char *result, const char *error, int error_status) {
-        int k;
-
-        grace_unlist(r, j);
-        pthread_mutex_lock(&j->persist_lock);
-        if (j->deferred) {
-                JobOutcome out = {
-                        .status = status,
-                        .result = result,
-                        .error = error,
-                        .error_status = error_status,
-                        .redactions = status == JOB_COMPLETED ? j->redactions : NULL,
-                        .started_at = j->created_at,
-                };
-                JobNew n = job_row(r, j, NULL, NULL);
-
-                n.created_at = j->created_at;
-                n.outcome = &out;
-                k = job_store_insert(r->store, &n);
-                if (k >= 0)
-                        j->deferred = false;
-                else
-                        j->store_error = k;
-        } else {
-                k = 0;
-                if (status == JOB_COMPLETED && j->redactions)
-                        k = job_store_set_redactions(r->store, j->id, j->redactions);
-                if (k >= 0)
-                        k = job_store_transition(r->store, j->id, status, result, error, error_status);
-        }
-        pthread_mutex_unlock(&j->persist_lock);
-        return k;
-}
-
-static void *grace_thread(void *userdata) {
-        JobRunner *r = userdata;
-
-        pthread_mutex_lock(&r->grace_lock);
-        while (!r->grace_stop) {
-                uint64_t now = now_ms();
-                Job *j = r->grace_head;
-                struct timespec ts;
-
-                if (!j) {
-                        r->grace_idle = true;
-                        pthread_cond_wait(&r->grace_cond, &r->grace_lock);
-                        continue;
-                }
-                if (j->grace_at_ms > now) {
-                        /* At least a quarter of the grace period between rounds: jobs that
-                         * finish in time leave the list themselves, and this thread must
-                         * not wake for each of them. */
-                        ts = timespec_deadline_ms(MAX(j->grace_at_ms - now, r->grace_ms / 4));
-                        (void) pthread_cond_timedwait(&r->grace_cond, &r->grace_lock, &ts);
-                        continue;
-                }
-                job_ref(j);
-                pthread_mutex_unlock(&r->grace_lock);
-                grace_unlist(r, j);
-                persist_running(r, j);
-                job_unref(j);
-                pthread_mutex_lock(&r->grace_lock);
-        }
-        pthread_mutex_unlock(&r->grace_lock);
-        return NULL;
-}
-
 typedef struct RetryCtx {
         JobRunner *runner;
         Job *job;
@@ -342,7 +98,7 @@ static void on_retry(unsigned attempt, uint64_t delay_ms, const char *reason, vo
 
         if (!o)
                 return;
-        persist_running(c->runner, c->job); /* the event needs its job's row */
+        job_runner_persist_running(c->runner, c->job); /* the event needs its job's row */
         json_object_object_add(o, "message", json_object_new_string("retrying the upstream call"));
         json_object_object_add(o, "attempt", json_object_new_int((int) attempt + 1));
         json_object_object_add(o, "delay_ms", json_object_new_int64((int64_t) delay_ms));
@@ -405,7 +161,7 @@ static void run_job(void *item, void *userdata) {
         const char *svc = upstream_service_to_string(j->task->service);
         UpstreamResult res = {};
         JobStatus final;
-        uint64_t t0 = now_ms();
+        uint64_t t0 = time_now_ms(CLOCK_MONOTONIC);
         int k;
 
         log_set_request_id(j->request_id[0] ? j->request_id : NULL);
@@ -417,7 +173,7 @@ static void run_job(void *item, void *userdata) {
                         j->timeout_ms);
                 j->error_errno = -ETIMEDOUT;
                 final = JOB_FAILED;
-                k = record_outcome(r, j, final, NULL, j->error, 504);
+                k = job_runner_record_outcome(r, j, final, NULL, j->error, 504);
                 goto finish;
         }
         k = j->started ? 0 : job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
@@ -448,20 +204,20 @@ static void run_job(void *item, void *userdata) {
                 final = JOB_PENDING;
                 snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
                 j->error_errno = -ESHUTDOWN;
-                grace_unlist(r, j);
-                persist_running(r, j);
+                job_runner_grace_unlist(r, j);
+                job_runner_persist_running(r, j);
                 goto finish;
         } else if (k == -ECANCELED) {
                 final = JOB_CANCELLED;
                 snprintf(j->error, sizeof(j->error), "cancelled");
-                k = record_outcome(r, j, final, NULL, "cancelled", 0);
+                k = job_runner_record_outcome(r, j, final, NULL, "cancelled", 0);
         } else if (k < 0) {
                 int status = k == -EBUSY ? 503 : k == -ETIMEDOUT ? 504 : 502;
 
                 final = JOB_FAILED;
                 j->error_errno = k;
                 snprintf(j->error, sizeof(j->error), "%s", res.error);
-                k = record_outcome(r, j, final, NULL, j->error, status);
+                k = job_runner_record_outcome(r, j, final, NULL, j->error, status);
         } else {
                 _cleanup_free_ char *wrapped = NULL;
                 const char *result = res.body;
@@ -485,7 +241,7 @@ static void run_job(void *item, void *userdata) {
                                 j->body_len = 0;
                                 json_object_put(TAKE_PTR(j->body_json));
                                 snprintf(j->error, sizeof(j->error), "output redaction failed");
-                                k = record_outcome(r, j, final, NULL, j->error, 500);
+                                k = job_runner_record_outcome(r, j, final, NULL, j->error, 500);
                                 goto recorded;
                         }
                 }
@@ -503,11 +259,11 @@ static void run_job(void *item, void *userdata) {
                         result = j->body;
                 if (res.status >= 200 && res.status < 300) {
                         final = JOB_COMPLETED;
-                        k = record_outcome(r, j, final, result, NULL, 0);
+                        k = job_runner_record_outcome(r, j, final, result, NULL, 0);
                 } else {
                         final = JOB_FAILED;
                         error_from_body(svc, res.status, j->body, j->body_len, j->error, sizeof(j->error));
-                        k = record_outcome(r, j, final, NULL, j->error, (int) res.status);
+                        k = job_runner_record_outcome(r, j, final, NULL, j->error, (int) res.status);
                 }
         }
 recorded:
@@ -521,7 +277,7 @@ recorded:
                 (void) metrics_histogram_observe(
                         r->task_duration,
                         (const char *[]){ svc, j->task->name },
-                        (double) (now_ms() - t0) / 1000.0);
+                        (double) (time_now_ms(CLOCK_MONOTONIC) - t0) / 1000.0);
 finish:
         upstream_result_done(&res);
         job_finish(r, j, final);
@@ -558,8 +314,7 @@ int job_runner_new(
         r->redact = config->redact_output;
         r->grace_ms = config->sync_grace_ms;
         pthread_mutex_init(&r->lock, NULL);
-        pthread_mutex_init(&r->grace_lock, NULL);
-        pthread_cond_init(&r->grace_cond, NULL);
+        job_runner_grace_init(r);
         if (metrics) {
                 static const double buckets[] = {
                         0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120
@@ -588,10 +343,8 @@ int job_runner_new(
         k = scheduler_new(config->workers, config->queue_max, run_job, r, &r->scheduler);
         if (k >= 0)
                 k = scheduler_start(r->scheduler);
-        if (k >= 0 && r->grace_ms > 0) {
-                k = -pthread_create(&r->grace_thread, NULL, grace_thread, r);
-                r->grace_started = k >= 0;
-        }
+        if (k >= 0)
+                k = job_runner_grace_start(r);
         if (k < 0) {
                 job_runner_free(r);
                 return k;
@@ -610,19 +363,10 @@ void job_runner_free(JobRunner *r) {
                 __atomic_store_n(&k->cancel, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&r->lock);
         scheduler_free(r->scheduler, drop_job);
-        if (r->grace_started) {
-                pthread_mutex_lock(&r->grace_lock);
-                r->grace_stop = true;
-                pthread_cond_signal(&r->grace_cond);
-                pthread_mutex_unlock(&r->grace_lock);
-                (void) pthread_join(r->grace_thread, NULL);
-        }
-        while (r->grace_head)
-                grace_unlist(r, r->grace_head);
+        job_runner_grace_stop(r);
         while (r->active)
                 active_remove(r, r->active);
-        pthread_cond_destroy(&r->grace_cond);
-        pthread_mutex_destroy(&r->grace_lock);
+        job_runner_grace_done(r);
         pthread_mutex_destroy(&r->lock);
         free(r);
 }
@@ -641,7 +385,7 @@ static int queue(JobRunner *r, Job *j) {
 
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
-        JobNew n = job_row(r, j, idempotency_key, request_hash);
+        JobNew n = job_runner_row(j, idempotency_key, request_hash);
         bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
         int k;
 
@@ -650,9 +394,9 @@ int job_runner_submit(
         if (claimed && r->grace_ms > 0 && !idempotency_key) {
                 j->deferred = true;
                 j->started = true;
-                j->created_at = now_unix();
+                j->created_at = time_now_s(CLOCK_REALTIME);
                 active_add(r, j);
-                grace_list(r, j);
+                job_runner_grace_list(r, j);
                 run_job(job_ref(j), r);
                 scheduler_release(r->scheduler);
                 log_set_request_id(j->request_id[0] ? j->request_id : NULL); /* run_job cleared it */
@@ -683,24 +427,6 @@ int job_runner_submit(
                 j->status = JOB_FAILED;
         }
         return k;
-}
-
-json_object *job_take_body_json(Job *j) {
-        json_object *o;
-
-        pthread_mutex_lock(&j->lock);
-        o = j->done ? TAKE_PTR(j->body_json) : NULL;
-        pthread_mutex_unlock(&j->lock);
-        return o;
-}
-
-bool job_is_done(Job *j) {
-        bool done;
-
-        pthread_mutex_lock(&j->lock);
-        done = j->done;
-        pthread_mutex_unlock(&j->lock);
-        return done;
 }
 
 int job_runner_wait(Job *j, uint64_t timeout_ms) {
@@ -736,7 +462,7 @@ int job_runner_cancel(JobRunner *r, const char *id) {
         /* Running: the worker sees the flag, curl aborts, and it records the cancel. For
          * the answer to say "cancelled" at once, record it now; the worker's own
          * transition then finds the job terminal. */
-        persist_running(r, j); /* a synchronous job may not be stored yet */
+        job_runner_persist_running(r, j); /* a synchronous job may not be stored yet */
         k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
         return k == -ESTALE ? -ESTALE : 0;
 }

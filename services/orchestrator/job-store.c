@@ -1,36 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* job-store.c — the jobs and job_events tables. SQLite result codes become -errno here
- * and nowhere else (sqlite_errno). */
+/* job-store.c — the jobs and job_events tables: schema and migrations, the group commit
+ * and the writes. SQLite result codes become -errno in one place (sqlite_errno in
+ * job-store-internal.h). Reads: job-store-read.c; the WAL checkpointer thread:
+ * job-store-checkpoint.c; named leases: job-store-locks.c. */
 #include <inttypes.h>
-#include <pthread.h>
-#include <sqlite3.h>
 #include <time.h>
 
-#include "job-store.h"
+#include "job-store-internal.h"
 #include "json-util.h"
-#include "macro.h"
 #include "time-util.h"
-
-enum {
-        ST_INSERT,
-        ST_EVENT,
-        ST_TRANSITION,
-        ST_GET,
-        ST_STATUS,
-        ST_OWNER,
-        ST_EVENTS,
-        ST_FIND_KEY,
-        ST_BUMP,
-        ST_BEGIN,
-        ST_COMMIT,
-        ST_ROLLBACK,
-        ST_SET_REDACTIONS,
-        ST_SAVEPOINT,
-        ST_RELEASE,
-        ST_ROLLBACK_TO,
-        ST_OUTCOME,
-        _ST_MAX,
-};
 
 static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
@@ -117,51 +95,13 @@ static const struct {
         { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
 };
 
-/* A write waiting for the next group commit. */
-typedef struct WriteOp {
+struct WriteOp {
         int (*fn)(JobStore *s, void *arg); /* runs under s->lock inside the transaction */
         void *arg;
         int result;
         bool done;
         struct WriteOp *next;
-} WriteOp;
-
-struct JobStore {
-        pthread_mutex_t lock; /* the connection */
-        pthread_cond_t changed;
-        uint64_t generation;
-        sqlite3 *db;
-        sqlite3_stmt *st[_ST_MAX];
-
-        /* Group commit: writers queue here; one of them (the leader) runs every queued
-         * write in one transaction while the next ones queue behind it. */
-        pthread_mutex_t queue_lock;
-        pthread_cond_t queue_done;
-        WriteOp *queue, **queue_tail;
-        bool leader;
-        uint64_t commits, writes; /* for tests and the docs' figures */
-
-        /* WAL checkpoints off the request path: the writing connection has
-         * wal_autocheckpoint=0, and a thread with its own connection copies the WAL back
-         * into the database (PASSIVE: never blocks the writer) when a commit leaves more
-         * than ckpt_wake_pages in it, and CHECKPOINT_INTERVAL_MS after a commit made the WAL
-         * dirty (an idle store sleeps without timers). A commit that
-         * leaves ckpt_bound_pages runs a RESTART checkpoint itself: the WAL stays bounded. */
-        sqlite3 *ckpt_db;
-        pthread_t ckpt_thread;
-        bool ckpt_started;
-        pthread_mutex_t ckpt_lock;
-        pthread_cond_t ckpt_cond;
-        bool ckpt_stop, ckpt_kick;
-        bool ckpt_dirty; /* committed since the last checkpoint; atomic, set under ckpt_lock */
-        int ckpt_wake_pages, ckpt_bound_pages;
-        int ckpt_kicked_at;                  /* WAL frames at the last wake-up; the writer's (under lock) */
-        uint64_t ckpt_passive, ckpt_restart; /* for tests */
 };
-
-#define CHECKPOINT_WAKE_PAGES 1000 /* SQLite's own autocheckpoint default */
-#define CHECKPOINT_BOUND_PAGES 16000
-#define CHECKPOINT_INTERVAL_MS 1000
 
 static const char *const status_names[_JOB_STATUS_MAX] = {
         [JOB_PENDING] = "pending", [JOB_RUNNING] = "running",     [JOB_COMPLETED] = "completed",
@@ -181,77 +121,10 @@ int job_status_from_string(const char *s, JobStatus *ret) {
         return -EINVAL;
 }
 
-static int sqlite_errno(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
-        default:
-                return -EIO;
-        }
-}
-
-static double now_unix(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-void job_format_time(double t, char buf[static 32]) {
-        time_t secs = (time_t) t;
-        struct tm tm;
-        int ms = (int) ((t - (double) secs) * 1000.0);
-
-        char tmp[96];
-
-        gmtime_r(&secs, &tm);
-        snprintf(
-                tmp,
-                sizeof(tmp),
-                "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900,
-                tm.tm_mon + 1,
-                tm.tm_mday,
-                tm.tm_hour,
-                tm.tm_min,
-                tm.tm_sec,
-                CLAMP(ms, 0, 999));
-        snprintf(buf, 32, "%.31s", tmp);
-}
-
-static void checkpoint_stop(JobStore *s) {
-        if (s->ckpt_started) {
-                pthread_mutex_lock(&s->ckpt_lock);
-                s->ckpt_stop = true;
-                pthread_cond_signal(&s->ckpt_cond);
-                pthread_mutex_unlock(&s->ckpt_lock);
-                pthread_join(s->ckpt_thread, NULL);
-                s->ckpt_started = false;
-        }
-        sqlite3_close(TAKE_PTR(s->ckpt_db));
-}
-
 void job_store_free(JobStore *s) {
         if (!s)
                 return;
-        checkpoint_stop(s); /* before the writer closes: its close checkpoints the rest */
+        job_store_checkpoint_stop(&s->ckpt); /* before the writer closes: its close checkpoints the rest */
         for (size_t i = 0; i < _ST_MAX; i++)
                 sqlite3_finalize(s->st[i]);
         sqlite3_close(s->db);
@@ -259,9 +132,16 @@ void job_store_free(JobStore *s) {
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->queue_done);
         pthread_mutex_destroy(&s->queue_lock);
-        pthread_cond_destroy(&s->ckpt_cond);
-        pthread_mutex_destroy(&s->ckpt_lock);
+        job_store_checkpoint_done(&s->ckpt);
         free(s);
+}
+
+void job_format_time(double t, char buf[static 32]) {
+        time_t secs = (time_t) t;
+        int ms = (int) ((t - (double) secs) * 1000.0);
+
+        if (time_format_rfc3339(secs, CLAMP(ms, 0, 999), buf, 32) == -EINVAL)
+                buf[0] = '\0';
 }
 
 static int column_exists(sqlite3 *db, const char *table, const char *column, bool *ret) {
@@ -308,127 +188,6 @@ static int migrate(sqlite3 *db) {
         return SQLITE_OK;
 }
 
-/* After every commit of the writing connection, under s->lock: wakes the checkpointer
- * once the WAL passes ckpt_wake_pages. */
-static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
-        JobStore *s = userdata;
-
-        /* Only the first commit after a checkpoint takes the lock: it wakes the idle
-         * checkpointer, which then waits CHECKPOINT_INTERVAL_MS for more. */
-        if (!__atomic_load_n(&s->ckpt_dirty, __ATOMIC_SEQ_CST)) {
-                pthread_mutex_lock(&s->ckpt_lock);
-                __atomic_store_n(&s->ckpt_dirty, true, __ATOMIC_SEQ_CST);
-                pthread_cond_signal(&s->ckpt_cond);
-                pthread_mutex_unlock(&s->ckpt_lock);
-        }
-        if (pages >= __atomic_load_n(&s->ckpt_bound_pages, __ATOMIC_RELAXED)) {
-                /* Writes that never pause leave no moment where the WAL is fully copied
-                 * back and unread, so it is never reused and grows: past the bound the
-                 * writer itself restarts it (the checkpointer has copied most frames). */
-                if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK)
-                        __atomic_add_fetch(&s->ckpt_restart, 1, __ATOMIC_RELAXED);
-                s->ckpt_kicked_at = 0;
-                return SQLITE_OK;
-        }
-        if (pages < s->ckpt_kicked_at) /* the WAL was reused from its start */
-                s->ckpt_kicked_at = 0;
-        /* Once per wake_pages of new frames, not after every commit: while writes go on
-         * the WAL is not reused, and a PASSIVE checkpoint per commit (each with its
-         * fdatasync) took 30 % of a core at 1 connection. */
-        if (pages - s->ckpt_kicked_at >= __atomic_load_n(&s->ckpt_wake_pages, __ATOMIC_RELAXED)) {
-                s->ckpt_kicked_at = pages;
-                pthread_mutex_lock(&s->ckpt_lock);
-                if (!s->ckpt_kick) {
-                        s->ckpt_kick = true;
-                        pthread_cond_signal(&s->ckpt_cond);
-                }
-                pthread_mutex_unlock(&s->ckpt_lock);
-        }
-        return SQLITE_OK;
-}
-
-static void *checkpointer(void *userdata) {
-        JobStore *s = userdata;
-
-        pthread_mutex_lock(&s->ckpt_lock);
-        while (!s->ckpt_stop) {
-                if (!s->ckpt_kick) {
-                        struct timespec ts;
-
-                        if (!__atomic_load_n(&s->ckpt_dirty, __ATOMIC_SEQ_CST)) {
-                                /* Nothing committed since the last checkpoint. */
-                                pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
-                                continue;
-                        }
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        ts.tv_sec += CHECKPOINT_INTERVAL_MS / 1000;
-                        (void) pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
-                        if (s->ckpt_stop)
-                                break;
-                }
-                s->ckpt_kick = false;
-                /* Commits from here on dirty it again (and are in the next checkpoint). */
-                __atomic_store_n(&s->ckpt_dirty, false, __ATOMIC_SEQ_CST);
-                pthread_mutex_unlock(&s->ckpt_lock);
-                /* Errors (I/O) are left for the next round: commits do not depend on them. */
-                (void) sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-                pthread_mutex_lock(&s->ckpt_lock);
-                s->ckpt_passive++;
-        }
-        pthread_mutex_unlock(&s->ckpt_lock);
-        return NULL;
-}
-
-/* The checkpointer for a database file in WAL mode (none for :memory: or a failed
- * switch to WAL: SQLite's own autocheckpoint then stays). */
-static int checkpoint_start(JobStore *s, const char *path) {
-        sqlite3_stmt *st = NULL;
-        bool wal = false;
-        int rc;
-
-        if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-                wal = streq_ptr((const char *) sqlite3_column_text(st, 0), "wal");
-        sqlite3_finalize(st);
-        if (!wal)
-                return SQLITE_OK;
-        rc = sqlite3_open_v2(
-                path,
-                &s->ckpt_db,
-                SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                NULL);
-        if (rc != SQLITE_OK)
-                return rc;
-        (void) sqlite3_busy_timeout(s->ckpt_db, 5000);
-        /* A connection learns that the file is in WAL mode when it first reads it; until
-         * then its checkpoints do nothing. */
-        rc = sqlite3_exec(s->ckpt_db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                return rc;
-        if (pthread_create(&s->ckpt_thread, NULL, checkpointer, s) != 0)
-                return SQLITE_NOMEM;
-        s->ckpt_started = true;
-        /* The pragma first: it replaces any WAL hook with none. */
-        rc = sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                (void) sqlite3_wal_hook(s->db, wal_hook, s);
-        return rc;
-}
-
-void job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages) {
-        pthread_mutex_lock(&s->ckpt_lock);
-        __atomic_store_n(&s->ckpt_wake_pages, wake_pages, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->ckpt_bound_pages, bound_pages, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&s->ckpt_lock);
-}
-
-void job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart) {
-        pthread_mutex_lock(&s->ckpt_lock);
-        *ret_passive = s->ckpt_passive;
-        *ret_restart = __atomic_load_n(&s->ckpt_restart, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&s->ckpt_lock);
-}
-
 int job_store_open(const char *path, JobStore **ret) {
         JobStore *s;
         int rc, r;
@@ -441,14 +200,7 @@ int job_store_open(const char *path, JobStore **ret) {
         pthread_mutex_init(&s->queue_lock, NULL);
         pthread_cond_init(&s->queue_done, NULL);
         s->queue_tail = &s->queue;
-        pthread_mutex_init(&s->ckpt_lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->ckpt_cond, &ca);
-        pthread_condattr_destroy(&ca);
-        s->ckpt_wake_pages = CHECKPOINT_WAKE_PAGES;
-        s->ckpt_bound_pages = CHECKPOINT_BOUND_PAGES;
+        job_store_checkpoint_init(&s->ckpt);
         rc = sqlite3_open_v2(
                 path,
                 &s->db,
@@ -478,7 +230,7 @@ int job_store_open(const char *path, JobStore **ret) {
                 rc = sqlite3_prepare_v3(
                         s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
         if (rc == SQLITE_OK)
-                rc = checkpoint_start(s, path);
+                rc = job_store_checkpoint_start(&s->ckpt, s->db, path);
         if (rc != SQLITE_OK) {
                 r = sqlite_errno(rc);
                 job_store_free(s);
@@ -488,10 +240,24 @@ int job_store_open(const char *path, JobStore **ret) {
         return 0;
 }
 
-static sqlite3_stmt *stmt(JobStore *s, int which) {
-        sqlite3_reset(s->st[which]);
-        sqlite3_clear_bindings(s->st[which]);
-        return s->st[which];
+int job_store_get_row_locked(
+        JobStore *s,
+        int which,
+        const char *key,
+        int (*read)(sqlite3_stmt *st, void *userdata),
+        void *userdata) {
+        sqlite3_stmt *st = stmt(s, which);
+        int rc, r = 0;
+
+        bind_text(st, 1, key);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                if (read)
+                        r = read(st, userdata);
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+        sqlite3_reset(st);
+        return r;
 }
 
 static int exec_simple(JobStore *s, int which) {
@@ -501,13 +267,6 @@ static int exec_simple(JobStore *s, int which) {
 static void notify_locked(JobStore *s) {
         s->generation++;
         pthread_cond_broadcast(&s->changed);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
-        if (v)
-                (void) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-        else
-                (void) sqlite3_bind_null(st, i);
 }
 
 /* Appends an event numbered with the job's last_event, which the caller has already
@@ -618,6 +377,31 @@ void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_wr
 
 /* ---- writes ------------------------------------------------------------------------- */
 
+/* ST_TRANSITION or ST_OUTCOME with a job's new state bound: ?1 id, ?2 status, ?3 result,
+ * ?4 error, ?5 error_status (NULL when 0), ?6 the time. */
+static sqlite3_stmt *stmt_state(
+        JobStore *s,
+        int which,
+        const char *id,
+        JobStatus status,
+        const char *result,
+        const char *error,
+        int error_status,
+        double t) {
+        sqlite3_stmt *st = stmt(s, which);
+
+        bind_text(st, 1, id);
+        bind_text(st, 2, job_status_to_string(status));
+        bind_text(st, 3, result);
+        bind_text(st, 4, error);
+        if (error_status > 0)
+                (void) sqlite3_bind_int(st, 5, error_status);
+        else
+                (void) sqlite3_bind_null(st, 5);
+        (void) sqlite3_bind_double(st, 6, t);
+        return st;
+}
+
 static int transition_locked(
         JobStore *s,
         const char *id,
@@ -633,24 +417,10 @@ static int transition_locked(
         r = state_event_data(status, error, &data);
         if (r < 0)
                 return r;
-        st = stmt(s, ST_TRANSITION);
-        bind_text(st, 1, id);
-        bind_text(st, 2, job_status_to_string(status));
-        bind_text(st, 3, result);
-        bind_text(st, 4, error);
-        if (error_status > 0)
-                (void) sqlite3_bind_int(st, 5, error_status);
-        else
-                (void) sqlite3_bind_null(st, 5);
-        (void) sqlite3_bind_double(st, 6, t);
+        st = stmt_state(s, ST_TRANSITION, id, status, result, error, error_status, t);
         r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0) {
-                sqlite3_stmt *q = stmt(s, ST_STATUS);
-
-                bind_text(q, 1, id);
-                r = sqlite3_step(q) == SQLITE_ROW ? -ESTALE : -ENOENT;
-                sqlite3_reset(q);
-        }
+        if (r >= 0 && sqlite3_changes(s->db) == 0)
+                r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
         if (r >= 0)
                 r = add_event_locked(s, id, "state", data, t);
         return r;
@@ -658,7 +428,7 @@ static int transition_locked(
 
 static int insert_op(JobStore *s, void *arg) {
         const JobNew *job = arg;
-        double t = job->created_at > 0 ? job->created_at : now_unix();
+        double t = job->created_at > 0 ? job->created_at : time_now_s(CLOCK_REALTIME);
         _cleanup_free_ char *data = NULL;
         sqlite3_stmt *st;
         int r;
@@ -694,21 +464,20 @@ static int insert_op(JobStore *s, void *arg) {
                         job->outcome && job->outcome->started_at > 0 ? job->outcome->started_at : t);
         if (r >= 0 && job->outcome) {
                 const JobOutcome *out = job->outcome;
-                double done = out->finished_at > 0 ? out->finished_at : now_unix();
+                double done = out->finished_at > 0 ? out->finished_at : time_now_s(CLOCK_REALTIME);
                 _cleanup_free_ char *final = NULL;
 
                 r = state_event_data(out->status, out->error, &final);
                 if (r >= 0) {
-                        st = stmt(s, ST_OUTCOME);
-                        bind_text(st, 1, job->id);
-                        bind_text(st, 2, job_status_to_string(out->status));
-                        bind_text(st, 3, out->result);
-                        bind_text(st, 4, out->error);
-                        if (out->error_status > 0)
-                                (void) sqlite3_bind_int(st, 5, out->error_status);
-                        else
-                                (void) sqlite3_bind_null(st, 5);
-                        (void) sqlite3_bind_double(st, 6, done);
+                        st = stmt_state(
+                                s,
+                                ST_OUTCOME,
+                                job->id,
+                                out->status,
+                                out->result,
+                                out->error,
+                                out->error_status,
+                                done);
                         bind_text(st, 7, out->redactions);
                         r = sqlite_errno(sqlite3_step(st));
                 }
@@ -734,7 +503,8 @@ typedef struct TransitionArgs {
 static int transition_op(JobStore *s, void *arg) {
         const TransitionArgs *a = arg;
 
-        return transition_locked(s, a->id, a->status, a->result, a->error, a->error_status, now_unix());
+        return transition_locked(
+                s, a->id, a->status, a->result, a->error, a->error_status, time_now_s(CLOCK_REALTIME));
 }
 
 int job_store_transition(
@@ -754,6 +524,13 @@ int job_store_transition(
                                    .error_status = error_status });
 }
 
+/* Runs an UPDATE of one job: -ENOENT when it changed no row (no such job). */
+static int step_on_job(JobStore *s, sqlite3_stmt *st) {
+        int r = sqlite_errno(sqlite3_step(st));
+
+        return r >= 0 && sqlite3_changes(s->db) == 0 ? -ENOENT : r;
+}
+
 typedef struct RedactionsArgs {
         const char *id, *redactions;
 } RedactionsArgs;
@@ -761,14 +538,10 @@ typedef struct RedactionsArgs {
 static int set_redactions_op(JobStore *s, void *arg) {
         const RedactionsArgs *a = arg;
         sqlite3_stmt *st = stmt(s, ST_SET_REDACTIONS);
-        int r;
 
         bind_text(st, 1, a->id);
         bind_text(st, 2, a->redactions);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = -ENOENT;
-        return r;
+        return step_on_job(s, st);
 }
 
 int job_store_set_redactions(JobStore *s, const char *id, const char *redactions) {
@@ -785,11 +558,9 @@ static int add_event_op(JobStore *s, void *arg) {
         int r;
 
         bind_text(st, 1, a->id);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = -ENOENT;
+        r = step_on_job(s, st);
         if (r >= 0)
-                r = add_event_locked(s, a->id, a->type, a->data, now_unix());
+                r = add_event_locked(s, a->id, a->type, a->data, time_now_s(CLOCK_REALTIME));
         return r;
 }
 
@@ -799,148 +570,6 @@ int job_store_add_event(JobStore *s, const char *id, const char *type, json_obje
         if (!txt)
                 return -ENOMEM;
         return store_write(s, add_event_op, &(EventArgs){ id, type, txt });
-}
-
-/* Parses stored JSON text back into an object; text that is not JSON (it always is,
- * we wrote it) becomes a string rather than getting lost. */
-static json_object *json_from_column(sqlite3_stmt *st, int col) {
-        const char *txt = (const char *) sqlite3_column_text(st, col);
-        json_object *o = NULL;
-
-        if (!txt)
-                return NULL;
-        if (json_parse_strict(txt, strlen(txt), &o, NULL) < 0)
-                return json_object_new_string(txt);
-        return o;
-}
-
-static int column_index(sqlite3_stmt *st, const char *name) {
-        for (int i = 0; i < sqlite3_column_count(st); i++)
-                if (streq(sqlite3_column_name(st, i), name))
-                        return i;
-        return -1;
-}
-
-/* "guardrails":{"flagged":[...]} and "redactions":{kind:count}, present only when set. */
-static void add_annotations(json_object *o, sqlite3_stmt *st) {
-        int g = column_index(st, "guardrail_flags"), r = column_index(st, "redactions");
-
-        if (g >= 0 && sqlite3_column_type(st, g) != SQLITE_NULL) {
-                json_object *gr = json_object_new_object();
-
-                if (gr) {
-                        json_object_object_add(gr, "flagged", json_from_column(st, g));
-                        json_object_object_add(o, "guardrails", gr);
-                }
-        }
-        if (r >= 0 && sqlite3_column_type(st, r) != SQLITE_NULL)
-                json_object_object_add(o, "redactions", json_from_column(st, r));
-}
-
-static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
-        json_object *o = json_object_new_object();
-        char created[32], updated[32];
-        const char *error = (const char *) sqlite3_column_text(st, 8);
-        const int sub = column_index(st, "submitter");
-
-        if (!o)
-                return NULL;
-        job_format_time(sqlite3_column_double(st, 5), created);
-        job_format_time(sqlite3_column_double(st, 6), updated);
-        json_object_object_add(
-                o, "job_id", json_object_new_string((const char *) sqlite3_column_text(st, 0)));
-        json_object_object_add(
-                o, "status", json_object_new_string((const char *) sqlite3_column_text(st, 1)));
-        json_object_object_add(
-                o, "kind", json_object_new_string((const char *) sqlite3_column_text(st, 10)));
-        json_object_object_add(
-                o, "service", json_object_new_string((const char *) sqlite3_column_text(st, 2)));
-        json_object_object_add(o, "task", json_object_new_string((const char *) sqlite3_column_text(st, 3)));
-        json_object_object_add(
-                o, "priority", json_object_new_string((const char *) sqlite3_column_text(st, 4)));
-        json_object_object_add(o, "created_at", json_object_new_string(created));
-        json_object_object_add(o, "updated_at", json_object_new_string(updated));
-        json_object_object_add(o, "result", json_from_column(st, 7));
-        json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
-        if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-                json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
-        add_annotations(o, st);
-        if (with_owner && sub >= 0 && sqlite3_column_type(st, sub) != SQLITE_NULL) {
-                json_object *by = json_object_new_object();
-                const char *role = (const char *) sqlite3_column_text(st, sub + 1);
-
-                if (by) {
-                        json_object_object_add(
-                                by,
-                                "sub",
-                                json_object_new_string((const char *) sqlite3_column_text(st, sub)));
-                        json_object_object_add(by, "role", role ? json_object_new_string(role) : NULL);
-                }
-                json_object_object_add(o, "submitted_by", by);
-        }
-        return o;
-}
-
-int job_store_get_json(JobStore *s, const char *id, json_object **ret) {
-        sqlite3_stmt *st;
-        json_object *o = NULL;
-        int rc, r = 0;
-
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_GET);
-        bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                o = row_to_json(st, true);
-                if (!o)
-                        r = -ENOMEM;
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
-        pthread_mutex_unlock(&s->lock);
-        if (r >= 0)
-                *ret = o;
-        return r;
-}
-
-int job_store_get_status(JobStore *s, const char *id, JobStatus *ret) {
-        sqlite3_stmt *st;
-        int rc, r;
-
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_STATUS);
-        bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                r = job_status_from_string((const char *) sqlite3_column_text(st, 0), ret);
-        else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
-}
-
-int job_store_get_owner(JobStore *s, const char *id, char **ret) {
-        sqlite3_stmt *st;
-        char *owner = NULL;
-        int rc, r = 0;
-
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_OWNER);
-        bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                const char *v = (const char *) sqlite3_column_text(st, 0);
-
-                if (v && !(owner = strdup(v)))
-                        r = -ENOMEM;
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
-        pthread_mutex_unlock(&s->lock);
-        if (r >= 0)
-                *ret = owner;
-        return r;
 }
 
 int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata) {
@@ -956,282 +585,34 @@ int job_store_sqlite_errno(int rc) {
         return sqlite_errno(rc);
 }
 
-int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret) {
-        _cleanup_json_ json_object *o = json_object_new_object(), *jobs = json_object_new_array();
-        sqlite3_stmt *st = NULL;
-        int64_t last = 0;
-        unsigned n = 0;
-        int rc, r;
-
-        if (!o || !jobs)
-                return -ENOMEM;
-        pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, seq, guardrail_flags, redactions FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
-                "ORDER BY seq DESC LIMIT ?3",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
-        if (r >= 0) {
-                bind_text(st, 1, status >= 0 ? job_status_to_string((JobStatus) status) : NULL);
-                (void) sqlite3_bind_int64(st, 2, cursor);
-                (void) sqlite3_bind_int64(st, 3, (sqlite3_int64) limit + 1);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        json_object *j;
-
-                        if (n == limit)
-                                break;
-                        j = row_to_json(st, false);
-                        if (!j || json_object_array_add(jobs, j) < 0) {
-                                json_object_put(j);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        last = sqlite3_column_int64(st, 11);
-                        n++;
-                }
-                if (r >= 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-                        r = sqlite_errno(rc);
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        if (r < 0)
-                return r;
-        json_object_object_add(o, "jobs", TAKE_PTR(jobs));
-        if (rc == SQLITE_ROW && n == limit) {
-                char c[32];
-
-                snprintf(c, sizeof(c), "%" PRId64, last);
-                json_object_object_add(o, "next_cursor", json_object_new_string(c));
-        } else
-                json_object_object_add(o, "next_cursor", NULL);
-        *ret = TAKE_PTR(o);
-        return 0;
-}
-
-int job_store_events_json(
-        JobStore *s, const char *id, int64_t after, json_object **ret, JobStatus *ret_status) {
-        _cleanup_json_ json_object *list = json_object_new_array();
-        JobStatus status = JOB_PENDING;
-        sqlite3_stmt *st;
-        int rc, r = 0;
-
-        if (!list)
-                return -ENOMEM;
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_STATUS);
-        bind_text(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                r = job_status_from_string((const char *) sqlite3_column_text(st, 0), &status);
-        else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
-        if (r >= 0) {
-                st = stmt(s, ST_EVENTS);
-                bind_text(st, 1, id);
-                (void) sqlite3_bind_int64(st, 2, after);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        json_object *e = json_object_new_object();
-                        char t[32];
-
-                        if (!e) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        job_format_time(sqlite3_column_double(st, 3), t);
-                        json_object_object_add(e, "id", json_object_new_int64(sqlite3_column_int64(st, 0)));
-                        json_object_object_add(
-                                e,
-                                "event",
-                                json_object_new_string((const char *) sqlite3_column_text(st, 1)));
-                        json_object_object_add(e, "data", json_from_column(st, 2));
-                        json_object_object_add(e, "time", json_object_new_string(t));
-                        json_object_array_add(list, e);
-                }
-                if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                        r = sqlite_errno(rc);
-                sqlite3_reset(st);
-        }
-        pthread_mutex_unlock(&s->lock);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(list);
-        if (ret_status)
-                *ret_status = status;
-        return 0;
-}
-
-int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_hash) {
-        sqlite3_stmt *st;
-        char *id = NULL, *hash = NULL;
-        int rc, r = 0;
-
-        pthread_mutex_lock(&s->lock);
-        st = stmt(s, ST_FIND_KEY);
-        bind_text(st, 1, key);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                const char *h = (const char *) sqlite3_column_text(st, 1);
-
-                id = strdup((const char *) sqlite3_column_text(st, 0));
-                hash = strdup(strempty(h));
-                if (!id || !hash)
-                        r = -ENOMEM;
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
-        pthread_mutex_unlock(&s->lock);
-        if (r < 0) {
-                free(id);
-                free(hash);
-                return r;
-        }
-        *ret_id = id;
-        *ret_hash = hash;
-        return 0;
-}
-
-int job_store_for_each_unfinished(
-        JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata) {
-        sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        /* Rows are read under the lock, the callbacks run without it (they write). */
-        typedef struct {
-                char *id, *service, *task, *priority, *payload;
-                JobStatus status;
-                uint64_t timeout_ms;
-        } Row;
-        _cleanup_free_ Row *rows = NULL;
-        size_t n = 0, cap = 0;
-
-        pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "SELECT id, service, task, priority, payload, status, timeout_ms FROM jobs "
-                "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
-        if (r >= 0)
-                bind_text(st, 1, kind);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        Row *nr = reallocarray(rows, cap ? cap * 2 : 16, sizeof(Row));
-                        if (!nr) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        rows = nr;
-                        cap = cap ? cap * 2 : 16;
-                }
-                rows[n] = (Row){
-                        .id = strdup((const char *) sqlite3_column_text(st, 0)),
-                        .service = strdup((const char *) sqlite3_column_text(st, 1)),
-                        .task = strdup((const char *) sqlite3_column_text(st, 2)),
-                        .priority = strdup((const char *) sqlite3_column_text(st, 3)),
-                        .payload = strdup((const char *) sqlite3_column_text(st, 4)),
-                        .timeout_ms = (uint64_t) sqlite3_column_int64(st, 6),
-                };
-                (void) job_status_from_string((const char *) sqlite3_column_text(st, 5), &rows[n].status);
-                n++;
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-
-        for (size_t i = 0; i < n; i++) {
-                if (r >= 0 && rows[i].id && rows[i].service && rows[i].task && rows[i].priority &&
-                    rows[i].payload) {
-                        JobRow row = {
-                                .id = rows[i].id,
-                                .service = rows[i].service,
-                                .task = rows[i].task,
-                                .priority = rows[i].priority,
-                                .payload = rows[i].payload,
-                                .status = rows[i].status,
-                                .timeout_ms = rows[i].timeout_ms,
-                        };
-                        int k = cb(&row, userdata);
-                        if (k < 0)
-                                r = k;
-                }
-                free(rows[i].id);
-                free(rows[i].service);
-                free(rows[i].task);
-                free(rows[i].priority);
-                free(rows[i].payload);
-        }
-        return r;
-}
-
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
-        double cutoff = now_unix() - (double) age_ms / 1000.0;
-        sqlite3_stmt *st = NULL;
-        int rc, r;
+        /* The events first, then their jobs; the second count is the answer. */
+        static const char *const deletes[] = {
+                "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
+                "AND status IN ('completed', 'failed', 'cancelled'))",
+                "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', 'cancelled')",
+        };
+        double cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0;
+        int r;
 
         pthread_mutex_lock(&s->lock);
         r = exec_simple(s, ST_BEGIN);
-        if (r >= 0) {
-                rc = sqlite3_prepare_v2(
-                        s->db,
-                        "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
-                        "AND status IN ('completed', 'failed', 'cancelled'))",
-                        -1,
-                        &st,
-                        NULL);
-                r = sqlite_errno(rc);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(deletes); i++) {
+                sqlite3_stmt *st = NULL;
+
+                r = prepare(s, deletes[i], &st);
                 if (r >= 0) {
                         (void) sqlite3_bind_double(st, 1, cutoff);
                         r = sqlite_errno(sqlite3_step(st));
                 }
                 sqlite3_finalize(st);
-                st = NULL;
         }
-        if (r >= 0) {
-                rc = sqlite3_prepare_v2(
-                        s->db,
-                        "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', "
-                        "'cancelled')",
-                        -1,
-                        &st,
-                        NULL);
-                r = sqlite_errno(rc);
-                if (r >= 0) {
-                        (void) sqlite3_bind_double(st, 1, cutoff);
-                        r = sqlite_errno(sqlite3_step(st));
-                        if (r >= 0 && ret_deleted)
-                                *ret_deleted = (unsigned) sqlite3_changes(s->db);
-                }
-                sqlite3_finalize(st);
-        }
+        if (r >= 0 && ret_deleted)
+                *ret_deleted = (unsigned) sqlite3_changes(s->db);
         if (r >= 0)
                 r = exec_simple(s, ST_COMMIT);
         else
                 (void) exec_simple(s, ST_ROLLBACK);
-        pthread_mutex_unlock(&s->lock);
-        return r;
-}
-
-int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]) {
-        sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        memset(counts, 0, sizeof(uint64_t) * _JOB_STATUS_MAX);
-        pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(s->db, "SELECT status, count(*) FROM jobs GROUP BY status", -1, &st, NULL);
-        r = sqlite_errno(rc);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                JobStatus k;
-
-                if (job_status_from_string((const char *) sqlite3_column_text(st, 0), &k) >= 0)
-                        counts[k] = (uint64_t) sqlite3_column_int64(st, 1);
-        }
-        sqlite3_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
@@ -1254,139 +635,4 @@ void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms) {
                 if (pthread_cond_timedwait(&s->changed, &s->lock, &ts) != 0)
                         break;
         pthread_mutex_unlock(&s->lock);
-}
-
-/* ---- locks: named leases in the same database -------------------------------------- */
-
-static json_object *lock_json(const char *name, const char *owner, double expires_at) {
-        json_object *o = json_object_new_object();
-        char t[32];
-
-        if (!o)
-                return NULL;
-        job_format_time(expires_at, t);
-        json_object_object_add(o, "name", json_object_new_string(name));
-        json_object_object_add(o, "owner", json_object_new_string(owner));
-        json_object_object_add(o, "expires_at", json_object_new_string(t));
-        return o;
-}
-
-int job_store_lock_acquire(
-        JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret) {
-        double now = now_unix(), expires = now + (double) ttl_ms / 1000.0;
-        sqlite3_stmt *st = NULL;
-        bool acquired = false;
-        int rc, r;
-
-        pthread_mutex_lock(&s->lock);
-        /* Free, expired, or ours (a renewal): take it; otherwise the row is left alone. */
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "INSERT INTO locks(name, owner, expires_at) VALUES(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
-                "owner = excluded.owner, expires_at = excluded.expires_at "
-                "WHERE locks.expires_at <= ?4 OR locks.owner = excluded.owner",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
-        if (r >= 0) {
-                bind_text(st, 1, name);
-                bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, expires);
-                (void) sqlite3_bind_double(st, 4, now);
-                r = sqlite_errno(sqlite3_step(st));
-                acquired = r >= 0 && sqlite3_changes(s->db) > 0;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-        if (r >= 0 && ret) {
-                rc = sqlite3_prepare_v2(
-                        s->db, "SELECT owner, expires_at FROM locks WHERE name = ?1", -1, &st, NULL);
-                r = sqlite_errno(rc);
-                if (r >= 0) {
-                        bind_text(st, 1, name);
-                        if (sqlite3_step(st) == SQLITE_ROW)
-                                *ret = lock_json(
-                                        name,
-                                        (const char *) sqlite3_column_text(st, 0),
-                                        sqlite3_column_double(st, 1));
-                }
-                sqlite3_finalize(st);
-        }
-        pthread_mutex_unlock(&s->lock);
-        if (r < 0)
-                return r;
-        return acquired ? 0 : -EBUSY;
-}
-
-int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
-        sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "DELETE FROM locks WHERE name = ?1 AND (owner = ?2 OR expires_at <= ?3)",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
-        if (r >= 0) {
-                bind_text(st, 1, name);
-                bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, now_unix());
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && sqlite3_changes(s->db) == 0) {
-                        sqlite3_stmt *q = NULL;
-
-                        r = -ENOENT;
-                        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM locks WHERE name = ?1", -1, &q, NULL) ==
-                            SQLITE_OK) {
-                                bind_text(q, 1, name);
-                                if (sqlite3_step(q) == SQLITE_ROW)
-                                        r = -EPERM; /* held, by someone else */
-                        }
-                        sqlite3_finalize(q);
-                }
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
-}
-
-int job_store_lock_list(JobStore *s, json_object **ret) {
-        _cleanup_json_ json_object *list = json_object_new_array();
-        sqlite3_stmt *st = NULL;
-        int rc, r;
-
-        if (!list)
-                return -ENOMEM;
-        pthread_mutex_lock(&s->lock);
-        rc = sqlite3_prepare_v2(
-                s->db,
-                "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name",
-                -1,
-                &st,
-                NULL);
-        r = sqlite_errno(rc);
-        if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, now_unix());
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        json_object *o = lock_json(
-                                (const char *) sqlite3_column_text(st, 0),
-                                (const char *) sqlite3_column_text(st, 1),
-                                sqlite3_column_double(st, 2));
-                        if (!o) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        json_object_array_add(list, o);
-                }
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(list);
-        return 0;
 }

@@ -8,7 +8,6 @@
 #include "log.h"
 #include "orchestrator.h"
 #include "time-util.h"
-#include "workflow-run.h"
 
 static void *cleanup_thread(void *userdata) {
         Orchestrator *o = userdata;
@@ -121,9 +120,7 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
 
         pthread_mutex_init(&o->cleanup_lock, NULL);
         pthread_cond_init(&o->cleanup_cond, NULL);
-        pthread_mutex_init(&o->workflows_lock, NULL);
-        pthread_cond_init(&o->workflows_cond, NULL);
-        o->workflows_stopping = false;
+        workflow_runs_init(&o->workflows, &o->config.upstream, o->config.max_timeout_ms);
         r = auth_setup(&o->config.auth, &o->jwt);
         if (r < 0)
                 return log_error_errno(
@@ -183,7 +180,7 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = job_runner_recover(o->runner, &requeued, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to recover unfinished jobs: %m");
-        r = workflow_runs_recover(o);
+        r = workflow_runs_start(&o->workflows, o->store, o->runner);
         if (r < 0)
                 return log_error_errno(r, "Failed to recover unfinished workflows: %m");
         if (requeued + failed > 0)
@@ -209,7 +206,7 @@ void orchestrator_stop(Orchestrator *o) {
                 pthread_join(o->cleanup_thread, NULL);
         }
         if (o->store)
-                workflow_runs_stop(o);
+                workflow_runs_stop(&o->workflows);
         job_runner_free(TAKE_PTR(o->runner));
         audit_free(TAKE_PTR(o->audit));
         job_store_free(TAKE_PTR(o->store));
@@ -218,8 +215,7 @@ void orchestrator_stop(Orchestrator *o) {
         o->upstreams.config = NULL;
         pthread_cond_destroy(&o->cleanup_cond);
         pthread_mutex_destroy(&o->cleanup_lock);
-        pthread_cond_destroy(&o->workflows_cond);
-        pthread_mutex_destroy(&o->workflows_lock);
+        workflow_runs_done(&o->workflows);
         http_client_pool_flush();
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));

@@ -13,6 +13,7 @@
 #include "ratelimit.h"
 #include "upstream.h"
 #include "webhook.h"
+#include "workflow-run.h"
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
@@ -56,10 +57,7 @@ typedef struct Orchestrator {
         MetricsFamily *http_requests;    /* orch_http_requests_total{route,method,status} */
         MetricsFamily *sse_active;       /* orch_sse_connections_active */
 
-        pthread_mutex_t workflows_lock;
-        pthread_cond_t workflows_cond;
-        unsigned workflows_running;
-        bool workflows_stopping;
+        WorkflowRuns workflows;
 
         pthread_t cleanup_thread;
         bool cleanup_started, stopping;

@@ -2,11 +2,12 @@
 /* upstream.c — the task table, calls with retries and breakers, and parallel readiness
  * probes of the backend services. */
 #include <inttypes.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "http-client.h"
 #include "log.h"
+#include "time-util.h"
 #include "upstream.h"
 
 static const char *const service_names[_UPSTREAM_MAX] = {
@@ -53,18 +54,7 @@ int upstream_service_from_string(const char *s, UpstreamService *ret) {
 }
 
 const char *upstream_url(const Upstreams *u, UpstreamService s) {
-        switch (s) {
-        case UPSTREAM_LLM:
-                return u->config->llm_url;
-        case UPSTREAM_VISION:
-                return u->config->vision_url;
-        case UPSTREAM_NLP:
-                return u->config->nlp_url;
-        case UPSTREAM_DATA:
-                return u->config->data_url;
-        default:
-                return NULL;
-        }
+        return s >= 0 && s < _UPSTREAM_MAX ? u->config->url[s] : NULL;
 }
 
 const UpstreamTask *upstream_task_find(UpstreamService s, const char *name) {
@@ -94,8 +84,9 @@ void upstream_task_names(UpstreamService s, char *buf, size_t size) {
 
 void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         BreakerConfig bc = {
-                .failure_threshold = (unsigned) config->breaker_failures,
-                .open_ms = config->breaker_open_ms,
+                .failure_threshold = (unsigned) config->breaker_failures ?: 5,
+                .open_ms = config->breaker_open_ms ?: 10000,
+                .half_open_wait_ms = 1000,
         };
 
         u->config = config;
@@ -146,7 +137,7 @@ int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
 }
 
 int upstream_write_breaker_metrics(FILE *f, Upstreams *u) {
-        uint64_t now = now_ms();
+        uint64_t now = time_now_ms(CLOCK_MONOTONIC);
 
         metrics_write_header(
                 f,
@@ -209,7 +200,7 @@ int upstream_call(
         UpstreamResult *ret) {
         const char *svc = service_names[task->service], *base = upstream_url(u, task->service);
         Breaker *b = &u->breakers[task->service];
-        uint64_t start = now_ms(), deadline = start + timeout_ms;
+        uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + timeout_ms;
         char url[4200];
         size_t l = strlen(base);
         int r = 0;
@@ -221,7 +212,7 @@ int upstream_call(
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
-                uint64_t now = now_ms(), delay;
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC), delay;
                 const char *retry_reason = NULL;
                 bool failure;
 
@@ -271,12 +262,12 @@ int upstream_call(
                         http_client_response_done(&req.response);
                         snprintf(ret->error, sizeof(ret->error), "cancelled");
                         /* Not the service's fault: release a half-open probe slot as a success. */
-                        breaker_record(b, true, now_ms());
+                        breaker_record(b, true, time_now_ms(CLOCK_MONOTONIC));
                         break;
                 }
                 failure = r < 0 || req.response.status == 500 || req.response.status == 502 ||
                         req.response.status == 504;
-                breaker_record(b, !failure, now_ms());
+                breaker_record(b, !failure, time_now_ms(CLOCK_MONOTONIC));
 
                 if (r < 0) {
                         count_failure(u, task->service, errno_reason(r));
@@ -310,12 +301,9 @@ int upstream_call(
                 }
                 http_client_response_done(&req.response);
 
-                uint64_t rnd = 0;
-                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                        rnd = (uint64_t) now * 2654435761u;
                 delay = backoff_full_jitter_ms(
-                        attempt, u->config->retry_base_ms, u->config->retry_cap_ms, rnd);
-                now = now_ms();
+                        attempt, u->config->retry_base_ms, u->config->retry_cap_ms, backoff_random());
+                now = time_now_ms(CLOCK_MONOTONIC);
                 if (now + delay >= deadline)
                         delay = deadline > now ? deadline - now : 0;
                 if (u->retries)
@@ -330,32 +318,23 @@ int upstream_call(
 }
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
-        const struct {
-                const char *name;
-                const char *url;
-        } targets[] = {
-                { "llm", u->config->llm_url },
-                { "vision", u->config->vision_url },
-                { "nlp", u->config->nlp_url },
-                { "data", u->config->data_url },
-        };
-        HttpClientRequest reqs[ELEMENTSOF(targets)] = {};
-        char urls[ELEMENTSOF(targets)][4200];
+        HttpClientRequest reqs[_UPSTREAM_MAX] = {};
+        char urls[_UPSTREAM_MAX][4200];
         bool all = true;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
-                size_t l = strlen(targets[i].url);
+        for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
+                size_t l = strlen(u->config->url[i]);
 
                 /* "http://x:1/" and "http://x:1" mean the same base. */
-                while (l > 0 && targets[i].url[l - 1] == '/')
+                while (l > 0 && u->config->url[i][l - 1] == '/')
                         l--;
                 snprintf(
                         urls[i],
                         sizeof(urls[i]),
                         "%.*s/health/ready",
                         (int) MIN(l, (size_t) 4096),
-                        targets[i].url);
+                        u->config->url[i]);
                 reqs[i] = (HttpClientRequest){
                         .url = urls[i],
                         .timeout_ms = u->config->probe_timeout_ms,
@@ -367,7 +346,7 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
+        for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
                 HttpClientResponse *resp = &reqs[i].response;
                 json_object *o = json_object_new_object();
                 bool ready = reqs[i].result >= 0 && resp->status == 200;
@@ -387,12 +366,12 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 char ms[32];
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));
-                json_object_object_add(o, "url", json_object_new_string(targets[i].url));
+                json_object_object_add(o, "url", json_object_new_string(u->config->url[i]));
                 json_object_object_add(
                         o,
                         "breaker",
-                        json_object_new_string(
-                                breaker_state_to_string(breaker_state(&u->breakers[i], now_ms()))));
+                        json_object_new_string(breaker_state_to_string(
+                                breaker_state(&u->breakers[i], time_now_ms(CLOCK_MONOTONIC)))));
                 if (reqs[i].result < 0) {
                         snprintf(
                                 err,
@@ -404,9 +383,9 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                         snprintf(err, sizeof(err), "HTTP %ld", resp->status);
                         json_object_object_add(o, "error", json_object_new_string(err));
                 }
-                json_object_object_add(services, targets[i].name, o);
+                json_object_object_add(services, service_names[i], o);
                 if (u->up)
-                        (void) metrics_gauge_set(u->up, (const char *[]){ targets[i].name }, ready ? 1 : 0);
+                        (void) metrics_gauge_set(u->up, (const char *[]){ service_names[i] }, ready ? 1 : 0);
                 if (!ready)
                         all = false;
                 http_client_response_done(resp);

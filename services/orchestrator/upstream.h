@@ -18,10 +18,7 @@ typedef enum UpstreamService {
 } UpstreamService;
 
 typedef struct UpstreamConfig {
-        char *llm_url;
-        char *vision_url;
-        char *nlp_url;
-        char *data_url;
+        char *url[_UPSTREAM_MAX]; /* each service's base URL */
         uint64_t probe_timeout_ms;
         uint64_t timeout_ms[_UPSTREAM_MAX];
         int64_t retry_max;

@@ -6,9 +6,9 @@
 #include <inttypes.h>
 #include <time.h>
 
+#include "job-runner.h"
 #include "json-util.h"
 #include "log.h"
-#include "orchestrator.h"
 #include "time-util.h"
 #include "workflow-run.h"
 
@@ -27,7 +27,7 @@ static const char *const step_state_names[] = {
 
 struct WorkflowRun {
         int refs;
-        Orchestrator *o;
+        WorkflowRuns *runs;
         Workflow *w;
         char id[37];
         char request_id[129];
@@ -69,7 +69,7 @@ static void step_event(WorkflowRun *r, unsigned i, StepState st, const char *job
                 json_object_object_add(o, "job_id", json_object_new_string(job_id));
         if (error)
                 json_object_object_add(o, "error", json_object_new_string(error));
-        (void) job_store_add_event(r->o->store, r->id, "progress", o);
+        (void) job_store_add_event(r->runs->store, r->id, "progress", o);
 }
 
 static int start_step(WorkflowRun *r, unsigned i, json_object *const *outputs, Job **ret, char **ret_error) {
@@ -95,13 +95,13 @@ static int start_step(WorkflowRun *r, unsigned i, json_object *const *outputs, J
                 job_new(s->task,
                         JOB_PRIORITY_MEDIUM,
                         payload,
-                        r->o->config.upstream.timeout_ms[s->task->service],
+                        r->runs->upstream->timeout_ms[s->task->service],
                         r->request_id,
                         &j);
         if (k < 0)
                 return k;
         job_set_submitter(j, r->submitter, r->submitter_role);
-        k = job_runner_submit(r->o->runner, j, false, NULL, NULL);
+        k = job_runner_submit(r->runs->runner, j, false, NULL, NULL);
         if (k < 0)
                 return asprintf(ret_error, "could not queue the step: %s", strerror(-k)) < 0 ? -ENOMEM : k;
         *ret = TAKE_PTR(j);
@@ -120,18 +120,34 @@ static int acquire_lock(WorkflowRun *r, unsigned i) {
         lock_owner(r, i, owner);
         /* The lease outlives the step's longest run; released as soon as it finishes. */
         return job_store_lock_acquire(
-                r->o->store,
+                r->runs->store,
                 s->lock,
                 owner,
-                r->o->config.upstream.timeout_ms[s->task->service] + 60000,
+                r->runs->upstream->timeout_ms[s->task->service] + 60000,
                 NULL);
 }
 
-static void release_lock(WorkflowRun *r, unsigned i) {
+/* Releases step i's lock if it holds it. */
+static void release_lock(WorkflowRun *r, unsigned i, bool *held) {
         char owner[128];
 
+        if (!*held)
+                return;
         lock_owner(r, i, owner);
-        (void) job_store_lock_release(r->o->store, r->w->steps[i].lock, owner);
+        (void) job_store_lock_release(r->runs->store, r->w->steps[i].lock, owner);
+        *held = false;
+}
+
+/* Step i failed with error: its event, and the end of the run (the first failure is its
+ * reason) unless the step may fail. */
+static void step_failed(
+        WorkflowRun *r, unsigned i, const char *job_id, const char *error, bool *abort_run, char **failure) {
+        step_event(r, i, STEP_FAILED, job_id, error);
+        if (r->w->steps[i].continue_on_error)
+                return;
+        *abort_run = true;
+        if (!*failure && asprintf(failure, "step %s failed: %s", r->w->steps[i].id, strempty(error)) < 0)
+                *failure = NULL;
 }
 
 static void finish(WorkflowRun *r, JobStatus final) {
@@ -144,7 +160,7 @@ static void finish(WorkflowRun *r, JobStatus final) {
 
 static void *run_thread(void *userdata) {
         WorkflowRun *r = userdata;
-        Orchestrator *o = r->o;
+        WorkflowRuns *runs = r->runs;
         const Workflow *w = r->w;
         StepState st[WORKFLOW_MAX_STEPS] = {};
         Job *jobs[WORKFLOW_MAX_STEPS] = {};
@@ -157,23 +173,24 @@ static void *run_thread(void *userdata) {
         int k;
 
         log_set_request_id(r->request_id[0] ? r->request_id : NULL);
-        k = job_store_transition(o->store, r->id, JOB_RUNNING, NULL, NULL, 0);
+        k = job_store_transition(runs->store, r->id, JOB_RUNNING, NULL, NULL, 0);
         if (k < 0)
                 log_warning_errno(k, "Failed to record workflow %s as running: %m", r->id);
 
         for (;;) {
-                uint64_t gen = job_store_generation(o->store);
+                uint64_t gen = job_store_generation(runs->store);
                 bool any_running = false, any_waiting = false, any_waiting_for_lock = false;
 
-                if (__atomic_load_n(&o->workflows_stopping, __ATOMIC_RELAXED)) {
+                if (__atomic_load_n(&runs->stopping, __ATOMIC_RELAXED)) {
                         interrupted = true;
                         break;
                 }
-                if (job_store_get_status(o->store, r->id, &wf_status) >= 0 && wf_status == JOB_CANCELLED) {
+                if (job_store_get_status(runs->store, r->id, &wf_status) >= 0 &&
+                    wf_status == JOB_CANCELLED) {
                         abort_run = true;
                         final = JOB_CANCELLED;
                 }
-                if (!abort_run && now_ms() >= r->deadline_ms) {
+                if (!abort_run && time_now_ms(CLOCK_MONOTONIC) >= r->deadline_ms) {
                         abort_run = true;
                         if (!failure)
                                 failure = strdup("the workflow timed out");
@@ -185,10 +202,7 @@ static void *run_thread(void *userdata) {
 
                         if (st[i] != STEP_RUNNING || !job_is_done(j))
                                 continue;
-                        if (holds_lock[i]) {
-                                release_lock(r, i);
-                                holds_lock[i] = false;
-                        }
+                        release_lock(r, i, &holds_lock[i]);
                         if (j->status == JOB_COMPLETED) {
                                 st[i] = STEP_COMPLETED;
                                 if (!j->body ||
@@ -199,29 +213,16 @@ static void *run_thread(void *userdata) {
                         } else {
                                 st[i] = STEP_FAILED;
                                 errors[i] = strdup(j->error[0] ? j->error : job_status_to_string(j->status));
-                                step_event(r, i, st[i], j->id, errors[i]);
-                                if (!w->steps[i].continue_on_error) {
-                                        abort_run = true;
-                                        if (!failure &&
-                                            asprintf(
-                                                    &failure,
-                                                    "step %s failed: %s",
-                                                    w->steps[i].id,
-                                                    strempty(errors[i])) < 0)
-                                                failure = NULL;
-                                }
+                                step_failed(r, i, j->id, errors[i], &abort_run, &failure);
                         }
                 }
 
                 if (abort_run) {
                         for (unsigned i = 0; i < w->n_steps; i++)
                                 if (st[i] == STEP_RUNNING) {
-                                        (void) job_runner_cancel(o->runner, jobs[i]->id);
+                                        (void) job_runner_cancel(runs->runner, jobs[i]->id);
                                         (void) job_runner_wait(jobs[i], 5000);
-                                        if (holds_lock[i]) {
-                                                release_lock(r, i);
-                                                holds_lock[i] = false;
-                                        }
+                                        release_lock(r, i, &holds_lock[i]);
                                         st[i] = STEP_SKIPPED;
                                         step_event(r, i, st[i], jobs[i]->id, "cancelled");
                                 } else if (st[i] == STEP_WAITING) {
@@ -267,24 +268,11 @@ static void *run_thread(void *userdata) {
                         }
                         k = start_step(r, i, outputs, &jobs[i], &errors[i]);
                         if (k < 0) {
-                                if (holds_lock[i]) {
-                                        release_lock(r, i);
-                                        holds_lock[i] = false;
-                                }
+                                release_lock(r, i, &holds_lock[i]);
                                 st[i] = STEP_FAILED;
                                 if (!errors[i])
                                         errors[i] = strdup(strerror(-k));
-                                step_event(r, i, st[i], NULL, errors[i]);
-                                if (!w->steps[i].continue_on_error) {
-                                        abort_run = true;
-                                        if (!failure &&
-                                            asprintf(
-                                                    &failure,
-                                                    "step %s failed: %s",
-                                                    w->steps[i].id,
-                                                    strempty(errors[i])) < 0)
-                                                failure = NULL;
-                                }
+                                step_failed(r, i, NULL, errors[i], &abort_run, &failure);
                                 continue;
                         }
                         st[i] = STEP_RUNNING;
@@ -303,7 +291,7 @@ static void *run_thread(void *userdata) {
                 /* Children's transitions change the store: wake on them (a lock held
                  * elsewhere is polled at the same pace). */
                 (void) any_waiting_for_lock;
-                job_store_wait_change(o->store, gen, 100);
+                job_store_wait_change(runs->store, gen, 100);
         }
 
         if (!interrupted) {
@@ -330,7 +318,7 @@ static void *run_thread(void *userdata) {
                         json_object_object_add(result, "steps", TAKE_PTR(steps));
                 }
                 k = job_store_transition(
-                        o->store,
+                        runs->store,
                         r->id,
                         final,
                         result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN) : NULL,
@@ -342,25 +330,25 @@ static void *run_thread(void *userdata) {
                         final = JOB_CANCELLED;
         }
         for (unsigned i = 0; i < w->n_steps; i++) {
-                if (holds_lock[i] && !interrupted)
-                        release_lock(r, i);
+                if (!interrupted)
+                        release_lock(r, i, &holds_lock[i]);
                 job_unref(jobs[i]);
                 json_object_put(outputs[i]);
                 free(errors[i]);
         }
         finish(r, interrupted ? JOB_RUNNING : final);
 
-        pthread_mutex_lock(&o->workflows_lock);
-        o->workflows_running--;
-        pthread_cond_broadcast(&o->workflows_cond);
-        pthread_mutex_unlock(&o->workflows_lock);
+        pthread_mutex_lock(&runs->lock);
+        runs->running--;
+        pthread_cond_broadcast(&runs->cond);
+        pthread_mutex_unlock(&runs->lock);
         workflow_run_unref(r);
         log_set_request_id(NULL);
         return NULL;
 }
 
 int workflow_run_start(
-        Orchestrator *o,
+        WorkflowRuns *runs,
         Workflow *w,
         const char *request_id,
         const char *submitter,
@@ -376,21 +364,21 @@ int workflow_run_start(
         if (!r)
                 return -ENOMEM;
         r->refs = 1;
-        r->o = o;
+        r->runs = runs;
         r->w = w; /* taken over from here on */
         pthread_mutex_init(&r->lock, NULL);
         pthread_cond_init(&r->cond, NULL);
         snprintf(r->request_id, sizeof(r->request_id), "%s", strempty(request_id));
         snprintf(r->submitter, sizeof(r->submitter), "%s", strempty(submitter));
         snprintf(r->submitter_role, sizeof(r->submitter_role), "%s", strempty(submitter_role));
-        r->deadline_ms = now_ms() + o->config.max_timeout_ms;
+        r->deadline_ms = time_now_ms(CLOCK_MONOTONIC) + runs->max_timeout_ms;
         k = job_generate_id(r->id);
         if (k < 0)
                 return k;
         txt = json_object_to_json_string_ext(
                 w->def, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         k = job_store_insert(
-                o->store,
+                runs->store,
                 &(JobNew){
                         .id = r->id,
                         .kind = "workflow",
@@ -398,27 +386,27 @@ int workflow_run_start(
                         .task = "workflow",
                         .priority = "medium",
                         .payload = txt,
-                        .timeout_ms = o->config.max_timeout_ms,
+                        .timeout_ms = runs->max_timeout_ms,
                         .submitter = r->submitter,
                         .submitter_role = r->submitter_role,
                 });
         if (k < 0)
                 return k;
 
-        pthread_mutex_lock(&o->workflows_lock);
-        o->workflows_running++;
-        pthread_mutex_unlock(&o->workflows_lock);
+        pthread_mutex_lock(&runs->lock);
+        runs->running++;
+        pthread_mutex_unlock(&runs->lock);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         k = -pthread_create(&t, &attr, run_thread, run_ref(r));
         pthread_attr_destroy(&attr);
         if (k < 0) {
                 workflow_run_unref(r); /* the thread's reference */
-                pthread_mutex_lock(&o->workflows_lock);
-                o->workflows_running--;
-                pthread_mutex_unlock(&o->workflows_lock);
+                pthread_mutex_lock(&runs->lock);
+                runs->running--;
+                pthread_mutex_unlock(&runs->lock);
                 (void) job_store_transition(
-                        o->store, r->id, JOB_FAILED, NULL, "could not start the workflow", 500);
+                        runs->store, r->id, JOB_FAILED, NULL, "could not start the workflow", 500);
                 return k;
         }
         *ret = TAKE_PTR(r);
@@ -440,19 +428,30 @@ int workflow_run_wait(WorkflowRun *r, uint64_t timeout_ms) {
         return k;
 }
 
-void workflow_runs_stop(Orchestrator *o) {
-        __atomic_store_n(&o->workflows_stopping, true, __ATOMIC_RELAXED);
-        pthread_mutex_lock(&o->workflows_lock);
-        while (o->workflows_running > 0)
-                pthread_cond_wait(&o->workflows_cond, &o->workflows_lock);
-        pthread_mutex_unlock(&o->workflows_lock);
+void workflow_runs_init(WorkflowRuns *runs, const UpstreamConfig *upstream, uint64_t max_timeout_ms) {
+        *runs = (WorkflowRuns){ .upstream = upstream, .max_timeout_ms = max_timeout_ms };
+        pthread_mutex_init(&runs->lock, NULL);
+        pthread_cond_init(&runs->cond, NULL);
+}
+
+void workflow_runs_done(WorkflowRuns *runs) {
+        pthread_cond_destroy(&runs->cond);
+        pthread_mutex_destroy(&runs->lock);
+}
+
+void workflow_runs_stop(WorkflowRuns *runs) {
+        __atomic_store_n(&runs->stopping, true, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&runs->lock);
+        while (runs->running > 0)
+                pthread_cond_wait(&runs->cond, &runs->lock);
+        pthread_mutex_unlock(&runs->lock);
 }
 
 static int fail_interrupted(const JobRow *row, void *userdata) {
-        Orchestrator *o = userdata;
+        WorkflowRuns *runs = userdata;
 
         (void) job_store_transition(
-                o->store,
+                runs->store,
                 row->id,
                 JOB_FAILED,
                 NULL,
@@ -462,6 +461,8 @@ static int fail_interrupted(const JobRow *row, void *userdata) {
         return 0;
 }
 
-int workflow_runs_recover(Orchestrator *o) {
-        return job_store_for_each_unfinished(o->store, "workflow", fail_interrupted, o);
+int workflow_runs_start(WorkflowRuns *runs, JobStore *store, JobRunner *runner) {
+        runs->store = store;
+        runs->runner = runner;
+        return job_store_for_each_unfinished(store, "workflow", fail_interrupted, runs);
 }

@@ -2,15 +2,37 @@
 /* workflow-run.h — running validated workflows as a job with child jobs. */
 #pragma once
 
+#include <pthread.h>
+
+#include "job-runner.h"
 #include "workflow.h"
 
-typedef struct Orchestrator Orchestrator;
 typedef struct WorkflowRun WorkflowRun;
+
+/* The workflows in flight and what their steps run on. */
+typedef struct WorkflowRuns {
+        JobStore *store;
+        JobRunner *runner;
+        const UpstreamConfig *upstream; /* the steps' timeouts */
+        uint64_t max_timeout_ms;        /* a workflow's */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        unsigned running;
+        bool stopping;
+} WorkflowRuns;
+
+void workflow_runs_init(WorkflowRuns *runs, const UpstreamConfig *upstream, uint64_t max_timeout_ms);
+/* Opened store and runner: workflows left unfinished by the previous run are failed with
+ * the reason (their steps' jobs were recovered on their own). */
+int workflow_runs_start(WorkflowRuns *runs, JobStore *store, JobRunner *runner);
+/* Stops every workflow thread (at shutdown; they stay "running" in the store). */
+void workflow_runs_stop(WorkflowRuns *runs);
+void workflow_runs_done(WorkflowRuns *runs);
 
 /* Persists the workflow job and starts its thread; takes over w (also on failure). The
  * workflow and its step jobs record submitter/role (NULL = auth off) as their owner. */
 int workflow_run_start(
-        Orchestrator *o,
+        WorkflowRuns *runs,
         Workflow *w,
         const char *request_id,
         const char *submitter,
@@ -24,7 +46,3 @@ static inline void workflow_run_unrefp(WorkflowRun **r) {
         if (*r)
                 workflow_run_unref(*r);
 }
-/* Stops every workflow thread (at shutdown; they stay "running" in the store). */
-void workflow_runs_stop(Orchestrator *o);
-/* At start: workflows left unfinished by the previous run are failed with the reason. */
-int workflow_runs_recover(Orchestrator *o);

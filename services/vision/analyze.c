@@ -252,20 +252,11 @@ static int small_copy_measures(
                             VIPS_SIZE_DOWN,
                             NULL) < 0)
                         return vision_decode_vips_error("cannot shrink the image", error);
-        } else if (
-                vips_thumbnail_buffer(
-                        (void *) buf,
-                        len,
-                        &thumb,
-                        VISION_ANALYZE_SIDE,
-                        "height",
-                        VISION_ANALYZE_SIDE,
-                        "size",
-                        VIPS_SIZE_DOWN,
-                        "option_string",
-                        "fail_on=error",
-                        NULL) < 0)
-                return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        } else {
+                r = vision_decode_shrink(buf, len, VISION_ANALYZE_SIDE, VISION_ANALYZE_SIDE, error, &thumb);
+                if (r < 0)
+                        return r;
+        }
         cur = thumb;
         if (vips_image_hasalpha(cur)) {
                 VipsArrayDouble *white = vips_array_double_newv(1, 255.0);

@@ -15,6 +15,7 @@
 #include "ocr.h"
 #include "runtime.h"
 #include "thumbnail.h"
+#include "time-util.h"
 
 typedef enum Task {
         TASK_ANALYZE,
@@ -76,13 +77,6 @@ int vision_api_register_metrics(VisionApi *api, MetricsRegistry *registry) {
                 NULL,
                 0,
                 &api->durations);
-}
-
-static double now_s(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* A problem naming the field it is about. */
@@ -208,6 +202,18 @@ static int reply_processing_error(HttpRequest *req, int r, const char *error, in
         return reply_field(req, status, "image", error);
 }
 
+int vision_api_decode_image_base64(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_len) {
+        if (len >= 5 && strncmp(s, "data:", 5) == 0) {
+                const char *comma = memchr(s, ',', len);
+
+                if (!comma || comma - s < 12 || strncmp(comma - 7, ";base64", 7) != 0)
+                        return -EBADMSG;
+                len -= (size_t) (comma + 1 - s);
+                s = comma + 1;
+        }
+        return base64_decode(s, len, max, ret, ret_len);
+}
+
 static int obtain_image(
         HttpRequest *req,
         VisionApi *api,
@@ -221,7 +227,7 @@ static int obtain_image(
         int r, status;
 
         if (b64) {
-                r = vision_base64_decode(b64, b64_len, api->config->max_image_bytes, ret, ret_len);
+                r = vision_api_decode_image_base64(b64, b64_len, api->config->max_image_bytes, ret, ret_len);
                 if (r == -EBADMSG) {
                         *ret_status = 422;
                         return reply_field(req, 422, "image_base64", "image_base64 is not valid base64");
@@ -337,7 +343,7 @@ static int handle_neural(
         char derror[VISION_DECODE_ERROR_MAX] = "", error[VISION_NEURAL_ERROR_MAX] = "";
         const char *name = task_names[task];
         json_object *results = json_object_new_object();
-        double t0 = now_s(), confidence = 0;
+        double t0 = time_now_s(CLOCK_MONOTONIC), confidence = 0;
         int r, status;
 
         if (!results) {
@@ -367,7 +373,7 @@ static int handle_neural(
                 &confidence);
         if (api->durations)
                 (void) metrics_histogram_observe(
-                        api->durations, (const char *const[]){ name }, now_s() - t0);
+                        api->durations, (const char *const[]){ name }, time_now_s(CLOCK_MONOTONIC) - t0);
         switch (r) {
         case 0:
                 break;
@@ -391,7 +397,8 @@ static int handle_neural(
                 return reply_field(req, status, NULL, error);
         }
         json_object_object_add(resp, "confidence", vision_json_double(confidence, 4));
-        json_object_object_add(resp, "processing_time", vision_json_double(now_s() - start, 4));
+        json_object_object_add(
+                resp, "processing_time", vision_json_double(time_now_s(CLOCK_MONOTONIC) - start, 4));
         count(api, name, 200);
         return http_reply_json(req, 200, resp);
 }
@@ -405,7 +412,7 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         json_object *options = NULL, *results;
         TaskOptions opts;
         size_t img_len = 0;
-        double start = now_s(), t0, confidence = 0;
+        double start = time_now_s(CLOCK_MONOTONIC), t0, confidence = 0;
         int task, r, status = 200;
 
         r = http_request_parse_json(req, &body);
@@ -495,21 +502,24 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         }
         json_object_object_add(response, "analysis_type", json_object_new_string(task_name));
         json_object_object_add(response, "results", results);
-        t0 = now_s();
+        t0 = time_now_s(CLOCK_MONOTONIC);
         r = run_task(api, task, &opts, img, img_len, error, results, &confidence);
         vision_runtime_release();
         free(TAKE_PTR(img));
         vision_runtime_trim();
         if (api->durations)
                 (void) metrics_histogram_observe(
-                        api->durations, (const char *const[]){ task_name }, now_s() - t0);
+                        api->durations,
+                        (const char *const[]){ task_name },
+                        time_now_s(CLOCK_MONOTONIC) - t0);
         if (r < 0) {
                 r = reply_processing_error(req, r, error, &status);
                 count(api, task_name, status);
                 return r;
         }
         json_object_object_add(response, "confidence", vision_json_double(confidence, 4));
-        json_object_object_add(response, "processing_time", vision_json_double(now_s() - start, 4));
+        json_object_object_add(
+                response, "processing_time", vision_json_double(time_now_s(CLOCK_MONOTONIC) - start, 4));
         count(api, task_name, 200);
         return http_reply_json(req, 200, response);
 }

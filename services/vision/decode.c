@@ -40,6 +40,29 @@ int vision_decode_vips_error(const char *what, char error[static VISION_DECODE_E
         return -EBADMSG;
 }
 
+int vision_decode_shrink(
+        const uint8_t *buf,
+        size_t len,
+        int width,
+        int height,
+        char error[static VISION_DECODE_ERROR_MAX],
+        VipsImage **ret) {
+        if (vips_thumbnail_buffer(
+                    (void *) buf,
+                    len,
+                    ret,
+                    width,
+                    "height",
+                    height,
+                    "size",
+                    VIPS_SIZE_DOWN,
+                    "option_string",
+                    "fail_on=error",
+                    NULL) < 0)
+                return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        return 0;
+}
+
 int vision_decode_open(
         const VisionLimits *limits,
         const uint8_t *buf,

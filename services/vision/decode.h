@@ -60,6 +60,16 @@ int vision_decode_grey(
 
 /* libvips' last error, one line, into error; clears it. Returns -EBADMSG for convenience. */
 int vision_decode_vips_error(const char *what, char error[static VISION_DECODE_ERROR_MAX]);
+/* buf (checked by vision_decode_open() first) shrunk to fit width x height, never enlarged,
+ * with shrink-on-load where the format allows (JPEG decodes at 1/2..1/8, WebP and TIFF
+ * pyramids likewise). -EBADMSG with error set when the data is corrupt or truncated. */
+int vision_decode_shrink(
+        const uint8_t *buf,
+        size_t len,
+        int width,
+        int height,
+        char error[static VISION_DECODE_ERROR_MAX],
+        VipsImage **ret);
 
 static inline void vision_unrefp(VipsImage **im) {
         if (*im)

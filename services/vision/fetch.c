@@ -12,6 +12,7 @@
 
 #include "fetch.h"
 #include "http-client.h"
+#include "time-util.h"
 
 static atomic_uint_fast64_t sockets_opened;
 
@@ -232,13 +233,6 @@ static curl_socket_t opensocket_cb(void *userdata, curlsocktype purpose, struct 
         return fd;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void curl_url_cleanupp(CURLU **u) {
         if (*u)
                 curl_url_cleanup(*u);
@@ -373,7 +367,7 @@ static int fetch_one(
         if (!resolve)
                 return -ENOMEM;
 
-        now = now_ms();
+        now = time_now_ms(CLOCK_MONOTONIC);
         if (now >= deadline)
                 return -ETIMEDOUT;
 
@@ -442,7 +436,7 @@ int vision_fetch_url(
         char error[static VISION_FETCH_ERROR_MAX],
         uint8_t **ret,
         size_t *ret_len) {
-        uint64_t deadline = now_ms() + policy->timeout_ms;
+        uint64_t deadline = time_now_ms(CLOCK_MONOTONIC) + policy->timeout_ms;
         _cleanup_free_ char *current = strdup(url);
 
         error[0] = 0;

@@ -5,9 +5,10 @@
 #include <stdarg.h>
 
 #include "base64.h"
-#include "http-client.h"
+#include "error-message.h"
 #include "json-number.h"
 #include "json-util.h"
+#include "llm-client.h"
 #include "neural.h"
 
 #define NEURAL_REPLY_MAX (1024 * 1024)
@@ -48,16 +49,6 @@ static const char system_prompt[] =
         "You are a precise computer vision component. You answer with strict JSON exactly as asked, "
         "nothing else.";
 
-static int errorf(char error[static VISION_NEURAL_ERROR_MAX], int r, const char *fmt, ...) _printf_(3, 4);
-static int errorf(char error[static VISION_NEURAL_ERROR_MAX], int r, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(error, VISION_NEURAL_ERROR_MAX, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
 void vision_neural_image_done(VisionNeuralImage *img) {
         free(img->data_url);
         *img = (VisionNeuralImage){};
@@ -88,19 +79,9 @@ int vision_neural_prepare(
                 h = t;
         }
         /* Shrink-on-load where the format allows; EXIF rotation applied like the boxes'. */
-        if (vips_thumbnail_buffer(
-                    (void *) buf,
-                    len,
-                    &thumb,
-                    VISION_NEURAL_SIDE,
-                    "height",
-                    VISION_NEURAL_SIDE,
-                    "size",
-                    VIPS_SIZE_DOWN,
-                    "option_string",
-                    "fail_on=error",
-                    NULL) < 0)
-                return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        r = vision_decode_shrink(buf, len, VISION_NEURAL_SIDE, VISION_NEURAL_SIDE, error, &thumb);
+        if (r < 0)
+                return r;
         if (vips_image_hasalpha(thumb)) {
                 VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
                 r = vips_flatten(thumb, &flat, "background", white, NULL);
@@ -110,7 +91,7 @@ int vision_neural_prepare(
         }
         if (vips_image_write_to_buffer(flat ?: thumb, ".jpg[Q=85,strip]", &out, &out_len, NULL) < 0)
                 return vision_decode_vips_error("cannot encode the image for the model", error);
-        r = vision_base64_encode(out, out_len, &b64);
+        r = base64_encode(out, out_len, &b64);
         if (r < 0)
                 return r;
         if (asprintf(&url, "data:image/jpeg;base64,%s", b64) < 0)
@@ -188,13 +169,20 @@ int vision_neural_parse_reply(
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return errorf(error, -EPROTO, "the model's reply is not JSON (%s)", strempty(perr));
+                return error_message_buf(
+                        error,
+                        VISION_NEURAL_ERROR_MAX,
+                        -EPROTO,
+                        "the model's reply is not JSON (%s)",
+                        strempty(perr));
         if (!json_object_is_type(reply, json_type_array))
-                return errorf(error, -EPROTO, "the model's reply is not a JSON array");
+                return error_message_buf(
+                        error, VISION_NEURAL_ERROR_MAX, -EPROTO, "the model's reply is not a JSON array");
         n = json_object_array_length(reply);
         if (n > tasks[task].max)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EPROTO,
                         "the model's reply has %zu items, more than %zu",
                         n,
@@ -207,7 +195,8 @@ int vision_neural_parse_reply(
                 double conf = 0, b[4];
 
                 if (!json_object_is_type(it, json_type_object))
-                        return errorf(error, -EPROTO, "reply[%zu]: must be an object", i);
+                        return error_message_buf(
+                                error, VISION_NEURAL_ERROR_MAX, -EPROTO, "reply[%zu]: must be an object", i);
                 out = json_object_new_object();
                 if (!out || json_object_array_add(items, out) < 0) {
                         json_object_put(out);
@@ -217,8 +206,9 @@ int vision_neural_parse_reply(
                         if (!json_object_object_get_ex(it, "label", &v) ||
                             !json_object_is_type(v, json_type_string) ||
                             !label_ok(json_object_get_string(v), (size_t) json_object_get_string_len(v)))
-                                return errorf(
+                                return error_message_buf(
                                         error,
+                                        VISION_NEURAL_ERROR_MAX,
                                         -EPROTO,
                                         "reply[%zu].label: must be a string of 1 to %d printable bytes",
                                         i,
@@ -227,26 +217,38 @@ int vision_neural_parse_reply(
                                 out, "label", json_object_new_string(json_object_get_string(v)));
                 }
                 if (!json_object_object_get_ex(it, "confidence", &v) || !number_in(v, 0, 1, &conf))
-                        return errorf(error, -EPROTO, "reply[%zu].confidence: must be a number in 0..1", i);
+                        return error_message_buf(
+                                error,
+                                VISION_NEURAL_ERROR_MAX,
+                                -EPROTO,
+                                "reply[%zu].confidence: must be a number in 0..1",
+                                i);
                 json_object_object_add(out, "confidence", vision_json_double(conf, 4));
                 best = MAX(best, conf);
                 if (!tasks[task].box)
                         continue;
                 if (!json_object_object_get_ex(it, "box", &v) || !json_object_is_type(v, json_type_array) ||
                     json_object_array_length(v) != 4)
-                        return errorf(error, -EPROTO, "reply[%zu].box: must be an array [x, y, w, h]", i);
+                        return error_message_buf(
+                                error,
+                                VISION_NEURAL_ERROR_MAX,
+                                -EPROTO,
+                                "reply[%zu].box: must be an array [x, y, w, h]",
+                                i);
                 for (size_t k = 0; k < 4; k++)
                         if (!number_in(json_object_array_get_idx(v, k), 0, 1, &b[k]))
-                                return errorf(
+                                return error_message_buf(
                                         error,
+                                        VISION_NEURAL_ERROR_MAX,
                                         -EPROTO,
                                         "reply[%zu].box[%zu]: must be a number in 0..1",
                                         i,
                                         k);
                 if (b[2] <= 0 || b[3] <= 0 || b[0] + b[2] > 1 + NEURAL_EDGE_SLACK ||
                     b[1] + b[3] > 1 + NEURAL_EDGE_SLACK)
-                        return errorf(
+                        return error_message_buf(
                                 error,
+                                VISION_NEURAL_ERROR_MAX,
                                 -EPROTO,
                                 "reply[%zu].box: [x, y, w, h] must have w, h > 0 and stay inside the image "
                                 "(x + w <= 1, y + h <= 1)",
@@ -272,27 +274,18 @@ int vision_neural_parse_reply(
 
 /* ---- the call ----------------------------------------------------------------------- */
 
-static int
-request_body(VisionNeuralTask task, const VisionNeuralClient *c, const VisionNeuralImage *img, char **ret) {
-        _cleanup_json_ json_object *o = json_object_new_object();
-        json_object *msgs = json_object_new_array(), *sys = json_object_new_object(),
-                    *user = json_object_new_object(), *parts = json_object_new_array(),
-                    *text = json_object_new_object(), *image = json_object_new_object(),
+/* The user message: the task's prompt and the image. */
+static json_object *user_content(VisionNeuralTask task, const VisionNeuralImage *img) {
+        _cleanup_json_ json_object *parts = json_object_new_array();
+        json_object *text = json_object_new_object(), *image = json_object_new_object(),
                     *iu = json_object_new_object();
-        const char *s;
 
-        if (!o || !msgs || !sys || !user || !parts || !text || !image || !iu) {
-                json_object_put(msgs);
-                json_object_put(sys);
-                json_object_put(user);
-                json_object_put(parts);
+        if (!parts || !text || !image || !iu) {
                 json_object_put(text);
                 json_object_put(image);
                 json_object_put(iu);
-                return -ENOMEM;
+                return NULL;
         }
-        json_object_object_add(sys, "role", json_object_new_string("system"));
-        json_object_object_add(sys, "content", json_object_new_string(system_prompt));
         json_object_object_add(text, "type", json_object_new_string("text"));
         json_object_object_add(text, "text", json_object_new_string(tasks[task].prompt));
         json_object_object_add(iu, "url", json_object_new_string(img->data_url));
@@ -300,28 +293,7 @@ request_body(VisionNeuralTask task, const VisionNeuralClient *c, const VisionNeu
         json_object_object_add(image, "image_url", iu);
         json_object_array_add(parts, text);
         json_object_array_add(parts, image);
-        json_object_object_add(user, "role", json_object_new_string("user"));
-        json_object_object_add(user, "content", parts);
-        json_object_array_add(msgs, sys);
-        json_object_array_add(msgs, user);
-        json_object_object_add(o, "model", json_object_new_string(c->model));
-        json_object_object_add(o, "messages", msgs);
-        json_object_object_add(o, "temperature", json_object_new_int(0));
-        json_object_object_add(o, "max_tokens", json_object_new_int(2048));
-        json_object_object_add(o, "stream", json_object_new_boolean(false));
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s || !(*ret = strdup(s)))
-                return -ENOMEM;
-        return 0;
-}
-
-/* The "detail" of the llm's problem+json, or a placeholder. */
-static const char *problem_detail(json_object *o) {
-        json_object *d = NULL;
-
-        if (json_object_object_get_ex(o, "detail", &d) && json_object_is_type(d, json_type_string))
-                return json_object_get_string(d);
-        return "no detail";
+        return TAKE_PTR(parts);
 }
 
 int vision_neural_ask(
@@ -332,83 +304,67 @@ int vision_neural_ask(
         char error[static VISION_NEURAL_ERROR_MAX],
         json_object *results,
         double *ret_confidence) {
-        _cleanup_free_ char *body = NULL, *url = NULL, *method = NULL;
-        _cleanup_json_ json_object *answer = NULL;
-        json_object *content, *model;
-        HttpClientRequest req = {};
-        size_t ulen = strlen(client->url);
+        _cleanup_free_ char *method = NULL;
+        _cleanup_json_ json_object *user = user_content(task, img);
+        _cleanup_(llm_client_reply_done) LlmClientReply a = {};
         int r;
 
-        r = request_body(task, client, img, &body);
-        if (r < 0)
-                return r;
-        while (ulen > 0 && client->url[ulen - 1] == '/')
-                ulen--;
-        if (asprintf(&url, "%.*s/v1/chat/completions", (int) ulen, client->url) < 0)
+        if (!user)
                 return -ENOMEM;
-        req = (HttpClientRequest){
-                .url = url,
-                .body = body,
-                .body_len = strlen(body),
-                .request_id = request_id,
-                .timeout_ms = client->timeout_ms,
-                .max_body = NEURAL_REPLY_MAX,
-        };
-        r = http_client_perform(&req);
+        r = llm_client_chat(
+                &(LlmClientRequest){
+                        .url = client->url,
+                        .model = client->model,
+                        .system = system_prompt,
+                        .user = user,
+                        .max_tokens = 2048,
+                        .timeout_ms = client->timeout_ms,
+                        .max_reply = NEURAL_REPLY_MAX,
+                        .request_id = request_id,
+                },
+                &a);
         if (r == -ETIMEDOUT)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -ETIMEDOUT,
                         "the llm service at %s did not answer within VISION_LLM_TIMEOUT (%llu ms)",
-                        url,
+                        a.endpoint,
                         (unsigned long long) client->timeout_ms);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return errorf(
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EREMOTEIO,
                         "cannot reach the llm service at %s (VISION_LLM_URL): %s",
-                        url,
-                        req.response.error[0] ? req.response.error : strerror(-r));
-        if (req.response.body)
-                (void) json_parse_strict(req.response.body, req.response.body_len, &answer, NULL);
-        http_client_response_done(&req.response);
-        if (req.response.status != 200) {
-                long st = req.response.status;
-                return errorf(
+                        a.endpoint,
+                        a.error[0] ? a.error : strerror(-r));
+        if (a.status != 200)
+                return error_message_buf(
                         error,
-                        st == 503           ? -EAGAIN
-                                : st == 504 ? -ETIMEDOUT
-                                            : -EREMOTEIO,
+                        VISION_NEURAL_ERROR_MAX,
+                        a.status == 503           ? -EAGAIN
+                                : a.status == 504 ? -ETIMEDOUT
+                                                  : -EREMOTEIO,
                         "the llm service answered %ld: %s",
-                        st,
-                        problem_detail(answer));
-        }
-        content = json_object_object_get(answer, "choices");
-        content =
-                json_object_is_type(content, json_type_array) ? json_object_array_get_idx(content, 0) : NULL;
-        content = json_object_object_get(json_object_object_get(content, "message"), "content");
-        model = json_object_object_get(answer, "model");
-        if (!json_object_is_type(content, json_type_string) || !json_object_is_type(model, json_type_string))
-                return errorf(
+                        a.status,
+                        llm_client_detail(&a));
+        if (!a.content || !a.model)
+                return error_message_buf(
                         error,
+                        VISION_NEURAL_ERROR_MAX,
                         -EREMOTEIO,
                         "the llm service's answer has no choices[0].message.content or model");
         r = vision_neural_parse_reply(
-                task,
-                json_object_get_string(content),
-                img->width,
-                img->height,
-                error,
-                results,
-                ret_confidence);
+                task, a.content, img->width, img->height, error, results, ret_confidence);
         if (r < 0)
                 return r;
-        if (asprintf(&method, "llm:%s", json_object_get_string(model)) < 0)
+        if (asprintf(&method, "llm:%s", a.model) < 0)
                 return -ENOMEM;
         json_object_object_add(results, "method", json_object_new_string(method));
-        json_object_object_add(results, "model", json_object_new_string(json_object_get_string(model)));
+        json_object_object_add(results, "model", json_object_new_string(a.model));
         json_object_object_add(results, "width", json_object_new_int(img->width));
         json_object_object_add(results, "height", json_object_new_int(img->height));
         return 0;

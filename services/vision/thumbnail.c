@@ -22,19 +22,9 @@ int vision_thumbnail(
         r = vision_decode_open(limits, buf, len, VIPS_ACCESS_SEQUENTIAL, error, &header, NULL);
         if (r < 0)
                 return r;
-        if (vips_thumbnail_buffer(
-                    (void *) buf,
-                    len,
-                    &thumb,
-                    opts->width,
-                    "height",
-                    opts->height,
-                    "size",
-                    VIPS_SIZE_DOWN,
-                    "option_string",
-                    "fail_on=error",
-                    NULL) < 0)
-                return vision_decode_vips_error("the image data is corrupt or truncated", error);
+        r = vision_decode_shrink(buf, len, opts->width, opts->height, error, &thumb);
+        if (r < 0)
+                return r;
 
         if (streq(opts->format, "png"))
                 snprintf(suffix, sizeof(suffix), ".png[strip]");
@@ -45,7 +35,7 @@ int vision_thumbnail(
         if (vips_image_write_to_buffer(thumb, suffix, &out, &out_len, NULL) < 0)
                 return vision_decode_vips_error("cannot encode the thumbnail", error);
 
-        r = vision_base64_encode(out, out_len, &b64);
+        r = base64_encode(out, out_len, &b64);
         if (r < 0)
                 return r;
         json_object_object_add(results, "format", json_object_new_string(opts->format));

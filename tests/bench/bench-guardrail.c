@@ -11,13 +11,7 @@
 #include "guardrail.h"
 #include "macro.h"
 #include "redact.h"
-
-static double now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
+#include "time-util.h"
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
@@ -46,11 +40,11 @@ static double median_check(const Guardrail *g, const char *s, size_t n, int runs
 
         for (int i = 0; i < runs; i++) {
                 GuardrailResult res;
-                double t0 = now_us();
+                double t0 = time_now_s(CLOCK_MONOTONIC) * 1e6;
 
                 guardrail_result_init(&res);
                 (void) guardrail_check_text(g, "prompt", s, n, &res);
-                t[i] = now_us() - t0;
+                t[i] = time_now_s(CLOCK_MONOTONIC) * 1e6 - t0;
         }
         qsort(t, (size_t) runs, sizeof(double), cmp_double);
         m = t[runs / 2];
@@ -65,10 +59,10 @@ static double median_redact(const char *s, size_t n, int runs) {
                 RedactCounts c = {};
                 char *out = NULL;
                 size_t len;
-                double t0 = now_us();
+                double t0 = time_now_s(CLOCK_MONOTONIC) * 1e6;
 
                 (void) redact_text(s, n, &c, &out, &len);
-                t[i] = now_us() - t0;
+                t[i] = time_now_s(CLOCK_MONOTONIC) * 1e6 - t0;
                 free(out);
         }
         qsort(t, (size_t) runs, sizeof(double), cmp_double);

@@ -12,6 +12,7 @@
 #include "nlp-mecab.h"
 #include "nlp-sentiment.h"
 #include "nlp-tokenize.h"
+#include "time-util.h"
 
 static char *slurp(const char *path, size_t *ret_len) {
         FILE *f = fopen(path, "re");
@@ -49,7 +50,7 @@ static int bench_sentiment(const char *lexicon, const char *file, double seconds
                 lines[n_lines++] = p;
         for (size_t i = 0; i < n_lines; i++)
                 bytes += strlen(lines[i]);
-        t0 = nlp_now_usec();
+        t0 = time_now_usec(CLOCK_MONOTONIC);
         do {
                 for (size_t i = 0; i < n_lines; i++) {
                         NlpSentimentScores s;
@@ -57,7 +58,7 @@ static int bench_sentiment(const char *lexicon, const char *file, double seconds
                         check += s.compound;
                 }
                 total += n_lines;
-                t = nlp_now_usec();
+                t = time_now_usec(CLOCK_MONOTONIC);
         } while (t - t0 < seconds * 1e6);
         printf("sentiment_docs_per_s %.0f\nmean_doc_bytes %.0f\nchecksum %.3f\n",
                total / ((t - t0) / 1e6),
@@ -90,12 +91,12 @@ static int bench_tokenize_ja(const char *rc, const char *dicdir, const char *fil
         for (int r = 0; r < runs; r++) {
                 NlpDoc *d = NULL;
 
-                t0 = nlp_now_usec();
+                t0 = time_now_usec(CLOCK_MONOTONIC);
                 if (nlp_doc_new(buf, len, NLP_LANG_JA, &d) < 0) {
                         free(buf);
                         return 1;
                 }
-                mbs[r] = len / 1e6 / ((nlp_now_usec() - t0) / 1e6);
+                mbs[r] = len / 1e6 / ((time_now_usec(CLOCK_MONOTONIC) - t0) / 1e6);
                 tokens = d->n_tokens;
                 nlp_doc_free(d);
         }

@@ -18,6 +18,7 @@
 
 #include "auth-jwt.h"
 #include "auth.h"
+#include "base64.h"
 #include "check-run.h"
 #include "http-server.h"
 #include "macro.h"
@@ -55,7 +56,7 @@ static void setup_keys(void) {
 
 static char *b64(const void *p, size_t n) {
         char *s = NULL;
-        ck_assert_int_eq(auth_b64url_encode(p, n, &s), 0);
+        ck_assert_int_eq(base64url_encode(p, n, &s), 0);
         return s;
 }
 
@@ -384,14 +385,14 @@ START_TEST(test_b64url_strict) {
         unsigned char *out = NULL;
         size_t n;
 
-        ck_assert_int_eq(auth_b64url_decode("YQ", 2, &out, &n), 0);
+        ck_assert_int_eq(base64url_decode("YQ", 2, &out, &n), 0);
         ck_assert_uint_eq(n, 1);
         ck_assert_int_eq(out[0], 'a');
         free(out);
-        ck_assert_int_eq(auth_b64url_decode("YR", 2, &out, &n), -EBADMSG); /* non-zero pad bits */
-        ck_assert_int_eq(auth_b64url_decode("YQ==", 4, &out, &n), -EBADMSG);
-        ck_assert_int_eq(auth_b64url_decode("Y+/a", 4, &out, &n), -EBADMSG);
-        ck_assert_int_eq(auth_b64url_decode("Y", 1, &out, &n), -EBADMSG);
+        ck_assert_int_eq(base64url_decode("YR", 2, &out, &n), -EBADMSG); /* non-zero pad bits */
+        ck_assert_int_eq(base64url_decode("YQ==", 4, &out, &n), -EBADMSG);
+        ck_assert_int_eq(base64url_decode("Y+/a", 4, &out, &n), -EBADMSG);
+        ck_assert_int_eq(base64url_decode("Y", 1, &out, &n), -EBADMSG);
 }
 END_TEST
 

@@ -23,50 +23,22 @@ typedef struct TestConfig {
 
 static const char *const modes[] = { "fast", "slow", NULL };
 
+#define FIELD(field) offsetof(TestConfig, field)
+
+/* clang-format off */
 static const ConfigEntry table[] = {
-        { "T_STR", "T_OLD_STR", CONFIG_STRING, "hello", 0, 0, NULL, offsetof(TestConfig, str), "a string" },
-        { "T_NUM", NULL, CONFIG_INT, "5", 1, 10, NULL, offsetof(TestConfig, num), "an int" },
-        { "T_FLAG", NULL, CONFIG_BOOL, "no", 0, 0, NULL, offsetof(TestConfig, flag), "a bool" },
-        { "T_TIMEOUT",
-          NULL,
-          CONFIG_DURATION,
-          "2s",
-          100,
-          60000,
-          NULL,
-          offsetof(TestConfig, timeout_ms),
-          "a duration" },
-        { "T_SIZE",
-          NULL,
-          CONFIG_SIZE,
-          "16K",
-          1024,
-          1024 * 1024,
-          NULL,
-          offsetof(TestConfig, size),
-          "a size" },
-        { "T_URL",
-          "T_LEGACY_URL",
-          CONFIG_URL,
-          "http://127.0.0.1:1",
-          0,
-          0,
-          NULL,
-          offsetof(TestConfig, url),
-          "a url" },
-        { "T_MODE", NULL, CONFIG_ENUM, "fast", 0, 0, modes, offsetof(TestConfig, mode), "an enum" },
-        { "T_LEVEL", NULL, CONFIG_LOG_LEVEL, "info", 0, 0, NULL, offsetof(TestConfig, level), "a level" },
-        { "T_LISTEN",
-          NULL,
-          CONFIG_HOST_PORT,
-          "0.0.0.0:8080",
-          0,
-          0,
-          NULL,
-          offsetof(TestConfig, listen),
-          "listen" },
-        { "T_UNSET", NULL, CONFIG_STRING, NULL, 0, 0, NULL, offsetof(TestConfig, unset), "no default" },
+        CONFIG_STR("T_STR", "hello", FIELD(str), "a string", CONFIG_ALIAS("T_OLD_STR")),
+        CONFIG_INT("T_NUM", "5", 1, 10, FIELD(num), "an int"),
+        CONFIG_BOOL("T_FLAG", "no", FIELD(flag), "a bool"),
+        CONFIG_DURATION("T_TIMEOUT", "2s", 100, 60000, FIELD(timeout_ms), "a duration"),
+        CONFIG_SIZE("T_SIZE", "16K", 1024, 1024 * 1024, FIELD(size), "a size"),
+        CONFIG_URL("T_URL", "http://127.0.0.1:1", FIELD(url), "a url", CONFIG_ALIAS("T_LEGACY_URL")),
+        CONFIG_ENUM("T_MODE", "fast", modes, FIELD(mode), "an enum"),
+        CONFIG_LOG_LEVEL("T_LEVEL", "info", FIELD(level), "a level"),
+        CONFIG_HOST_PORT("T_LISTEN", "0.0.0.0:8080", FIELD(listen), "listen"),
+        CONFIG_STR("T_UNSET", NULL, FIELD(unset), "no default"),
 };
+/* clang-format on */
 
 /* Environment for one test: NULL-terminated "NAME=value" list. */
 static const char *const *env;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "time-util.h"
 
 typedef struct RawResponse {
         int status;
@@ -51,9 +52,7 @@ static inline int test_send_all(int fd, const void *buf, size_t len) {
 }
 
 static inline double test_now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        return time_now_s(CLOCK_MONOTONIC);
 }
 
 /* Reads until EOF or timeout_ms; returns bytes read or -errno. */

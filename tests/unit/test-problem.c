@@ -87,6 +87,54 @@ START_TEST(test_custom_type) {
 }
 END_TEST
 
+/* Extension members come after the standard ones, in the order added. */
+START_TEST(test_extensions) {
+        _cleanup_problem_ Problem *p = problem_newf(409, NULL, "lock %s is held", "a");
+        _cleanup_json_ json_object *o = NULL;
+        const char *txt;
+
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(problem_add_extension(p, "job_id", json_object_new_string("j1")), 0);
+        ck_assert_int_eq(problem_add_extension(p, "lock", NULL), 0);
+        ck_assert_int_eq(problem_to_json(p, "req-1", &o), 0);
+        txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        ck_assert_str_eq(
+                txt,
+                "{\"type\":\"about:blank\",\"title\":\"Conflict\",\"status\":409,\"detail\":\"lock a is held\","
+                "\"request_id\":\"req-1\",\"job_id\":\"j1\",\"lock\":null}");
+}
+END_TEST
+
+/* An upstream's problem is relayed as it is, with our status, our detail only when it has
+ * none, and our extensions. */
+START_TEST(test_relay) {
+        static const char *const upstream[] = {
+                "{\"type\":\"https://x/validation\",\"title\":\"Unprocessable\",\"status\":422,\"detail\":\"theirs\"}",
+                "{\"type\":\"about:blank\",\"status\":500}",
+        };
+        static const char *const want[] = {
+                "{\"type\":\"https://x/validation\",\"title\":\"Unprocessable\",\"status\":502,\"detail\":\"theirs\","
+                "\"service\":\"nlp\"}",
+                "{\"type\":\"about:blank\",\"status\":502,\"detail\":\"ours\",\"service\":\"nlp\"}",
+        };
+
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_problem_ Problem *p = problem_new(502, NULL, "ours");
+                _cleanup_json_ json_object *base = NULL, *o = NULL;
+
+                ck_assert_int_eq(json_parse_strict(upstream[i], strlen(upstream[i]), &base, NULL), 0);
+                problem_relay(p, base);
+                ck_assert_int_eq(problem_add_extension(p, "service", json_object_new_string("nlp")), 0);
+                ck_assert_int_eq(problem_to_json(p, "req-1", &o), 0);
+                ck_assert_str_eq(
+                        json_object_to_json_string_ext(
+                                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                        want[i]);
+                ck_assert_int_eq(problem_get_status(p), 502);
+        }
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("problem");
         TCase *tc = tcase_create("core");
@@ -95,6 +143,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_for_field);
         tcase_add_test(tc, test_validation_errors);
         tcase_add_test(tc, test_custom_type);
+        tcase_add_test(tc, test_extensions);
+        tcase_add_test(tc, test_relay);
         suite_add_tcase(s, tc);
         return s;
 }

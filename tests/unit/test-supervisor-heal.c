@@ -1,19 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* test-supervisor-heal.c — backoff, start limit and reset of the self-healing policy. */
+/* test-supervisor-heal.c — start limit, backoff schedule and reset of the self-healing policy
+ * (the backoff itself: test-backoff.c). */
 #include <check.h>
 #include <stdlib.h>
 
 #include "check-run.h"
 #include "heal.h"
-
-START_TEST(test_backoff) {
-        ck_assert_uint_eq(heal_backoff_ms(0, 2000, 60000), 2000);
-        ck_assert_uint_eq(heal_backoff_ms(1, 2000, 60000), 4000);
-        ck_assert_uint_eq(heal_backoff_ms(4, 2000, 60000), 32000);
-        ck_assert_uint_eq(heal_backoff_ms(5, 2000, 60000), 60000);
-        ck_assert_uint_eq(heal_backoff_ms(200, 2000, 60000), 60000);
-}
-END_TEST
 
 START_TEST(test_limit) {
         HealState h = {};
@@ -64,7 +56,6 @@ int main(void) {
         Suite *s = suite_create("supervisor-heal");
         TCase *tc = tcase_create("heal");
 
-        tcase_add_test(tc, test_backoff);
         tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_stable_reset);
         suite_add_tcase(s, tc);

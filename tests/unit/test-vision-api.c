@@ -81,7 +81,7 @@ static char *request_for(const char *task, VipsImage *im, const char *suffix, co
         char *body = NULL;
 
         ck_assert_int_eq(vips_image_write_to_buffer(im, suffix, &buf, &len, NULL), 0);
-        ck_assert_int_eq(vision_base64_encode(buf, len, &b64), 0);
+        ck_assert_int_eq(base64_encode(buf, len, &b64), 0);
         g_free(buf);
         ck_assert_int_ge(
                 asprintf(
@@ -255,7 +255,7 @@ START_TEST(test_hostile_images) {
         ck_assert_int_eq(vips_gaussnoise(&n, 640, 480, NULL), 0);
         ck_assert_int_eq(vips_image_write_to_buffer(n, ".jpg", &jpg, &len, NULL), 0);
         g_object_unref(n);
-        ck_assert_int_eq(vision_base64_encode(jpg, len / 2, &b64), 0);
+        ck_assert_int_eq(base64_encode(jpg, len / 2, &b64), 0);
         g_free(jpg);
         ck_assert_int_ge(asprintf(&body, "{\"image_base64\":\"%s\"}", b64), 0);
         ck_assert_int_eq(post(body, &r), 422);
@@ -265,7 +265,7 @@ START_TEST(test_hostile_images) {
 
         free(b64);
         b64 = NULL;
-        ck_assert_int_eq(vision_base64_encode(bomb, bomb_len, &b64), 0);
+        ck_assert_int_eq(base64_encode(bomb, bomb_len, &b64), 0);
         ck_assert_int_ge(asprintf(&body2, "{\"image_base64\":\"%s\"}", b64), 0);
         ck_assert_int_eq(post(body2, &r2), 413);
         ck_assert_str_eq(first_error_field(r2), "image");

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "analyze.h"
+#include "api.h"
 #include "barcodes.h"
 #include "base64.h"
 #include "check-run.h"
@@ -579,7 +580,7 @@ START_TEST(test_thumbnail) {
         ck_assert_int_eq(get_int(r, "width"), 200);
         ck_assert_int_eq(get_int(r, "height"), 113);
         b64 = get_str(r, "image_base64");
-        ck_assert_int_eq(vision_base64_decode(b64, strlen(b64), 1 << 20, &decoded, &dlen), 0);
+        ck_assert_int_eq(vision_api_decode_image_base64(b64, strlen(b64), 1 << 20, &decoded, &dlen), 0);
         ck_assert_int_eq(vision_decode_sniff(decoded, dlen), VISION_FORMAT_WEBP);
         ck_assert_int_eq(get_int(r, "bytes"), (int64_t) dlen);
 
@@ -595,19 +596,20 @@ START_TEST(test_base64) {
         char *enc = NULL;
         size_t len;
 
-        ck_assert_int_eq(vision_base64_decode("aGVsbG8=", 8, 100, &out, &len), 0);
+        ck_assert_int_eq(vision_api_decode_image_base64("aGVsbG8=", 8, 100, &out, &len), 0);
         ck_assert_uint_eq(len, 5);
         ck_assert(memcmp(out, "hello", 5) == 0);
         free(out);
-        ck_assert_int_eq(vision_base64_decode("data:image/png;base64,aGk=", 26, 100, &out, &len), 0);
+        ck_assert_int_eq(
+                vision_api_decode_image_base64("data:image/png;base64,aGk=", 26, 100, &out, &len), 0);
         ck_assert_uint_eq(len, 2);
         free(out);
-        ck_assert_int_eq(vision_base64_decode("aGVsbG8", 7, 100, &out, &len), -EBADMSG);
-        ck_assert_int_eq(vision_base64_decode("aGV$bG8=", 8, 100, &out, &len), -EBADMSG);
-        ck_assert_int_eq(vision_base64_decode("aG=sbG8=", 8, 100, &out, &len), -EBADMSG);
-        ck_assert_int_eq(vision_base64_decode("aGVs bG8", 8, 100, &out, &len), -EBADMSG);
-        ck_assert_int_eq(vision_base64_decode("aGVsbG8=", 8, 4, &out, &len), -EFBIG);
-        ck_assert_int_eq(vision_base64_encode("hello", 5, &enc), 0);
+        ck_assert_int_eq(vision_api_decode_image_base64("aGVsbG8", 7, 100, &out, &len), -EBADMSG);
+        ck_assert_int_eq(vision_api_decode_image_base64("aGV$bG8=", 8, 100, &out, &len), -EBADMSG);
+        ck_assert_int_eq(vision_api_decode_image_base64("aG=sbG8=", 8, 100, &out, &len), -EBADMSG);
+        ck_assert_int_eq(vision_api_decode_image_base64("aGVs bG8", 8, 100, &out, &len), -EBADMSG);
+        ck_assert_int_eq(vision_api_decode_image_base64("aGVsbG8=", 8, 4, &out, &len), -EFBIG);
+        ck_assert_int_eq(base64_encode("hello", 5, &enc), 0);
         ck_assert_str_eq(enc, "aGVsbG8=");
         free(enc);
 }

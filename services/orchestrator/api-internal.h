@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* api-internal.h — what the orchestrator's route families (api-*.c) share: the per-request
+ * context, the route row, the replies and the submission of a job. */
+#pragma once
+
+#include "json-util.h"
+#include "orchestrator.h"
+
+#define SYNC_WAIT_SLACK_MS 5000
+
+/* What every handler gets besides the request: the start time, the verified caller, its
+ * route's data and a slot for what the request acted on (the audit row's target). */
+typedef struct ApiContext {
+        uint64_t t0_us;
+        double t_received; /* Unix seconds: the audit row's time */
+        AuthClaims who;    /* sub "" = auth off (or a signed webhook) */
+        const void *data;  /* ApiRoute.data */
+        char target[192];
+} ApiContext;
+
+static inline void api_context_set_target(ApiContext *ctx, const char *target) {
+        snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
+}
+
+typedef int (*ApiHandler)(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+
+typedef struct ApiRoute {
+        const char *method, *path;
+        ApiHandler handler;
+        const char *action; /* the audit row's action; NULL = not state-changing, not audited */
+        bool signed_body;   /* authenticated by its own signature, not a bearer token */
+        const void *data;   /* for the handler (ApiContext.data) */
+} ApiRoute;
+
+/* ---- replies (api-reply.c) ---------------------------------------------------------- */
+
+typedef enum ApiShape {
+        API_SHAPE_LLM,      /* {job_id, status, result:<text>, error, model_used, selection_reason,
+                             * processing_time} */
+        API_SHAPE_GENERIC,  /* {job_id, status, result, error, processing_time} */
+        API_SHAPE_DATA,     /* the data service's object + job_id */
+        API_SHAPE_DISPATCH, /* generic + service, task */
+} ApiShape;
+
+/* A problem with the members job_id (and job_status "failed") and service, each when not
+ * NULL; base, when an object, is the upstream service's own problem, relayed. */
+int api_reply_problem(
+        HttpRequest *req,
+        int status,
+        const char *job_id,
+        const char *service,
+        json_object *base,
+        const char *fmt,
+        ...) _printf_(6, 7);
+/* 400 naming field. */
+int api_reply_400_field(HttpRequest *req, const char *field, const char *fmt, ...) _printf_(3, 4);
+void api_add_overhead_header(HttpRequest *req, uint64_t t0_us, double upstream_ms);
+/* "guardrails":{"flagged":[...]} and "redactions":{kind:n} of a job, when it has them. */
+void api_add_job_annotations(json_object *resp, const char *flags, const char *redactions);
+/* Replies with the outcome of a finished in-memory job. */
+int api_reply_job_outcome(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_us);
+/* Replays a stored job for a repeated Idempotency-Key. */
+int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape shape);
+/* Prefer: respond-async. */
+bool api_prefer_async(HttpRequest *req);
+
+/* ---- submitting a job (api-submit.c) ------------------------------------------------ */
+
+typedef struct ApiSubmission {
+        const UpstreamTask *task;
+        JobPriority priority;
+        json_object *body; /* sent upstream (borrowed) */
+        uint64_t timeout_ms;
+        bool async; /* "async": true in the body; Prefer: respond-async is read by api_submit() */
+        ApiShape shape;
+} ApiSubmission;
+
+/* The task's name in the body (UpstreamTask.task_field), guardrails, Idempotency-Key, the
+ * job, and the reply: 202 + Location, or the outcome. */
+int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx);
+
+static inline uint64_t api_service_timeout(Orchestrator *o, UpstreamService s) {
+        return o->config.upstream.timeout_ms[s];
+}
+
+/* ---- the route families ------------------------------------------------------------- */
+
+/* api-tasks.c: the seed's four task endpoints (ApiRoute.data = their ApiTaskEndpoint) and
+ * POST /dispatch. */
+typedef struct ApiTaskEndpoint ApiTaskEndpoint;
+extern const ApiTaskEndpoint api_tasks_llm_completion, api_tasks_vision_analyze, api_tasks_nlp_process,
+        api_tasks_data_process;
+int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-workflows.c */
+int api_workflows_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-jobs.c */
+int api_jobs_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_jobs_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_jobs_cancel(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-locks.c */
+int api_locks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_locks_acquire(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_locks_release(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-audit.c: GET /audit, and the audit row of every state-changing request. */
+int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+void api_audit_record(
+        HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate, int status);
+/* api-webhook.c */
+int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx);

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* api-jobs.c — /jobs: list, get, cancel, and the events of a job as JSON or as a
+ * server-sent event stream that follows it until it ends. */
+#include <inttypes.h>
+
+#include "api-internal.h"
+#include "http-query.h"
+
+static int reply_job_not_found(HttpRequest *req, const char *id) {
+        return http_reply_error(req, 404, "Job %.64s not found", id);
+}
+
+int api_jobs_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *job = NULL;
+        const char *id = http_request_param(req, "id");
+        int r;
+
+        r = job_store_get_json(o->store, id, &job);
+        if (r == -ENOENT)
+                return reply_job_not_found(req, id);
+        if (r < 0)
+                return r;
+        if (!o->jwt)
+                json_object_object_del(job, "submitted_by"); /* recorded while auth was on */
+        return http_reply_json(req, 200, job);
+}
+
+int api_jobs_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *errs = NULL, *list = NULL;
+        const char *q = http_request_query(req);
+        char buf[64];
+        JobStatus status = JOB_PENDING;
+        int64_t limit = 50, cursor = 0;
+        bool has_status = false;
+        char *end;
+        int r;
+
+        if (http_query_get(q, "status", buf, sizeof(buf)) != 0 && buf[0]) {
+                has_status = true;
+                if (job_status_from_string(buf, &status) < 0)
+                        (void) json_errors_add(
+                                &errs,
+                                "status",
+                                "must be one of pending, running, completed, failed, cancelled");
+        }
+        if (http_query_get(q, "limit", buf, sizeof(buf)) != 0) {
+                errno = 0;
+                limit = strtoll(buf, &end, 10);
+                if (errno || end == buf || *end || limit < 1 || limit > 1000)
+                        (void) json_errors_add(&errs, "limit", "must be an integer from 1 to 1000");
+        }
+        if (http_query_get(q, "cursor", buf, sizeof(buf)) != 0 && buf[0]) {
+                errno = 0;
+                cursor = strtoll(buf, &end, 10);
+                if (errno || end == buf || *end || cursor < 1)
+                        (void) json_errors_add(
+                                &errs, "cursor", "must be a next_cursor value from an earlier page");
+        }
+        if (errs)
+                return http_reply_validation(req, errs);
+        r = job_store_list_json(o->store, has_status ? (int) status : -1, (unsigned) limit, cursor, &list);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, list);
+}
+
+int api_jobs_cancel(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *job = NULL;
+        const char *id = http_request_param(req, "id");
+        JobStatus st;
+        int r;
+
+        /* Operators cancel their own jobs only; admins (and everyone with auth off) any. */
+        if (o->jwt && ctx->who.role < AUTH_ROLE_ADMIN) {
+                _cleanup_free_ char *owner = NULL;
+
+                r = job_store_get_owner(o->store, id, &owner);
+                if (r == -ENOENT)
+                        return reply_job_not_found(req, id);
+                if (r < 0)
+                        return r;
+                if (!owner || !streq(owner, ctx->who.sub)) {
+                        (void) auth_refuse(
+                                req,
+                                403,
+                                "insufficient_scope",
+                                "this job belongs to someone else: an operator may cancel only its own jobs");
+                        return 0;
+                }
+        }
+        r = job_runner_cancel(o->runner, id);
+        if (r == -ENOENT)
+                return reply_job_not_found(req, id);
+        if (r == -ESTALE) {
+                r = job_store_get_status(o->store, id, &st);
+                if (r < 0)
+                        return r;
+                return http_reply_error(
+                        req, 409, "Job %.64s already finished (%s)", id, job_status_to_string(st));
+        }
+        if (r < 0)
+                return r;
+        r = job_store_get_json(o->store, id, &job);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, job);
+}
+
+static bool accepts_event_stream(HttpRequest *req) {
+        const char *a = http_request_header(req, "Accept");
+
+        /* Event stream unless the client asks for JSON and not for the stream. */
+        return !a || strcasestr(a, "text/event-stream") || !strcasestr(a, "application/json");
+}
+
+static int sse_write_event(HttpRequest *req, int64_t id, const char *type, json_object *data) {
+        const char *txt = json_object_to_json_string_ext(
+                data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        _cleanup_free_ char *buf = NULL;
+        int n;
+
+        /* JSON text written by json-c has no raw newlines, so one data: line is enough. */
+        n = asprintf(&buf, "id: %" PRId64 "\nevent: %s\ndata: %s\n\n", id, type, txt ? txt : "null");
+        if (n < 0)
+                return -ENOMEM;
+        return http_reply_stream_write(req, buf, (size_t) n);
+}
+
+int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *events = NULL;
+        const char *id = http_request_param(req, "id"),
+                   *last_hdr = http_request_header(req, "Last-Event-ID");
+        char qbuf[32];
+        int64_t last = 0;
+        JobStatus status;
+        bool resumed = false;
+        int r;
+
+        if (last_hdr || http_query_get(http_request_query(req), "last_event_id", qbuf, sizeof(qbuf)) != 0) {
+                const char *v = last_hdr ? last_hdr : qbuf;
+                char *end;
+
+                errno = 0;
+                last = strtoll(v, &end, 10);
+                if (errno || end == v || *end || last < 0)
+                        return api_reply_400_field(
+                                req, "Last-Event-ID", "Last-Event-ID must be an event id from this stream");
+                resumed = true;
+        }
+        r = job_store_events_json(o->store, id, accepts_event_stream(req) ? last : 0, &events, &status);
+        if (r == -ENOENT)
+                return reply_job_not_found(req, id);
+        if (r < 0)
+                return r;
+
+        if (!accepts_event_stream(req)) {
+                _cleanup_json_ json_object *resp = json_object_new_object();
+
+                if (!resp)
+                        return -ENOMEM;
+                json_object_object_add(resp, "job_id", json_object_new_string(id));
+                json_object_object_add(resp, "status", json_object_new_string(job_status_to_string(status)));
+                json_object_object_add(resp, "events", json_object_get(events));
+                return http_reply_json(req, 200, resp);
+        }
+
+        r = http_reply_stream_begin(req, 200, "text/event-stream");
+        if (r < 0)
+                return 0; /* the client went away */
+        if (o->sse_active)
+                (void) metrics_gauge_add(o->sse_active, NULL, 1);
+        (void) http_reply_stream_write(req, "retry: 1000\n\n", 13);
+
+        if (!resumed) {
+                _cleanup_json_ json_object *snap = NULL;
+                size_t n = json_object_array_length(events);
+
+                /* The snapshot carries the id of the newest event it includes, so a client
+                 * that resumes from it gets exactly what came after. */
+                if (n > 0) {
+                        json_object *v;
+
+                        if (json_object_object_get_ex(json_object_array_get_idx(events, n - 1), "id", &v))
+                                last = json_object_get_int64(v);
+                }
+                r = job_store_get_json(o->store, id, &snap);
+                if (r >= 0) {
+                        json_object *v;
+
+                        if (json_object_object_get_ex(snap, "status", &v))
+                                (void) job_status_from_string(json_object_get_string(v), &status);
+                        r = sse_write_event(req, last, "snapshot", snap);
+                }
+                json_object_put(TAKE_PTR(events));
+        }
+
+        while (r >= 0) {
+                uint64_t gen = job_store_generation(o->store);
+                size_t n;
+
+                if (!events) {
+                        r = job_store_events_json(o->store, id, last, &events, &status);
+                        if (r < 0)
+                                break;
+                }
+                n = json_object_array_length(events);
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        json_object *e = json_object_array_get_idx(events, i), *v, *type, *data;
+
+                        if (!json_object_object_get_ex(e, "id", &v) ||
+                            !json_object_object_get_ex(e, "event", &type) ||
+                            !json_object_object_get_ex(e, "data", &data))
+                                continue;
+                        last = json_object_get_int64(v);
+                        r = sse_write_event(req, last, json_object_get_string(type), data);
+                }
+                json_object_put(TAKE_PTR(events));
+                if (r < 0 || job_status_is_terminal(status))
+                        break;
+                if (http_server_is_draining(http_request_server(req)))
+                        break;
+                job_store_wait_change(o->store, gen, o->config.sse_keepalive_ms);
+                if (job_store_generation(o->store) == gen)
+                        r = http_reply_stream_write(req, ": keep-alive\n\n", 14);
+        }
+        if (r >= 0)
+                (void) http_reply_stream_end(req);
+        if (o->sse_active)
+                (void) metrics_gauge_add(o->sse_active, NULL, -1);
+        return 0;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* api-submit.c — a task request becoming a job: the input guardrails, Idempotency-Key
+ * (replayed or refused), the job in the store and the runner, and the reply (202 +
+ * Location for asynchronous requests, else the outcome once the worker is done). */
+#include <openssl/evp.h>
+
+#include "api-internal.h"
+#include "time-util.h"
+
+#define IDEMPOTENCY_KEY_MAX 255
+
+/* A new job is owned by the caller (recorded with auth on) and is the request's target. */
+static void api_context_submitted(ApiContext *ctx, Job *j) {
+        job_set_submitter(j, ctx->who.sub, auth_role_to_string(ctx->who.role));
+        api_context_set_target(ctx, j->id);
+}
+
+static int request_hash(HttpRequest *req, char ret[static 65]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        size_t len;
+        const char *body = http_request_body(req, &len);
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        bool ok;
+
+        if (!ctx)
+                return -ENOMEM;
+        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+                EVP_DigestUpdate(ctx, http_request_path(req), strlen(http_request_path(req))) == 1 &&
+                EVP_DigestUpdate(ctx, "\n", 1) == 1 && (len == 0 || EVP_DigestUpdate(ctx, body, len) == 1) &&
+                EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+        EVP_MD_CTX_free(ctx);
+        if (!ok)
+                return -EIO;
+        for (unsigned i = 0; i < mdlen && i < 32; i++)
+                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+/* The input guardrails on the text fields of the body sent upstream. A blocking rule
+ * answers 422 naming the field and the rule (returns 1); flagged rules come back as a
+ * JSON array for the job (*ret_flags, NULL when none). */
+static int guardrail_gate(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, char **ret_flags) {
+        _cleanup_problem_ Problem *p = NULL;
+        _cleanup_free_ char *msg = NULL;
+        GuardrailResult res;
+        const char *rule;
+        int r;
+
+        if (!o->guardrail)
+                return 0;
+        guardrail_result_init(&res);
+        (void) guardrail_check_json(
+                o->guardrail, sub->body, sub->shape == API_SHAPE_DISPATCH ? "payload." : "", &res);
+        for (size_t i = 0; o->guardrail_hits && i < guardrail_n_rules(o->guardrail); i++)
+                if (res.hit[i])
+                        (void) metrics_counter_add(
+                                o->guardrail_hits,
+                                (const char *[]){
+                                        guardrail_rule_name(o->guardrail, i),
+                                        guardrail_action_to_string(guardrail_rule_action(o->guardrail, i)) },
+                                1);
+        if (res.blocked < 0)
+                return guardrail_result_flags_json(o->guardrail, &res, ret_flags);
+
+        rule = guardrail_rule_name(o->guardrail, (size_t) res.blocked);
+        if (asprintf(&msg, "blocked by guardrail rule %s", rule) < 0)
+                return -ENOMEM;
+        p = problem_newf(422, NULL, "the request was blocked by guardrail rule %s", rule);
+        if (!p || problem_add_error(p, res.blocked_field, msg) < 0 ||
+            problem_add_extension(p, "rule", json_object_new_string(rule)) < 0)
+                return -ENOMEM;
+        r = http_reply_problem(req, p);
+        return r < 0 ? r : 1;
+}
+
+int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx) {
+        const uint64_t t0_us = ctx->t0_us;
+        const bool async = sub->async || api_prefer_async(req);
+        const char *svc = upstream_service_to_string(sub->task->service);
+        const char *key = http_request_header(req, "Idempotency-Key");
+        _cleanup_(job_unrefp) Job *j = NULL;
+        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
+        char hash[65] = "", ra[32];
+        uint64_t retry_after;
+        const char *txt;
+        char *payload;
+        int r;
+
+        /* The body names its task where the service reads it (a /dispatch or webhook payload
+         * may leave it out; the seed's bodies have it already). */
+        if (sub->task->task_field)
+                json_object_object_add(
+                        sub->body, sub->task->task_field, json_object_new_string(sub->task->name));
+        r = guardrail_gate(req, o, sub, &flags);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        /* An open breaker answers at once, before a job exists. */
+        retry_after =
+                breaker_wait_ms(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC));
+        if (retry_after > 0) {
+                snprintf(ra, sizeof(ra), "%" PRIu64, MAX((retry_after + 999) / 1000, (uint64_t) 1));
+                (void) http_reply_add_header(req, "Retry-After", ra);
+                return api_reply_problem(
+                        req,
+                        503,
+                        NULL,
+                        svc,
+                        NULL,
+                        "the circuit breaker for service %s is open after repeated failures",
+                        svc);
+        }
+
+        if (key) {
+                if (isempty(key) || strlen(key) > IDEMPOTENCY_KEY_MAX)
+                        return api_reply_400_field(
+                                req,
+                                "Idempotency-Key",
+                                "Idempotency-Key must be 1 to %d characters",
+                                IDEMPOTENCY_KEY_MAX);
+                r = request_hash(req, hash);
+                if (r < 0)
+                        return r;
+                r = job_store_find_key(o->store, key, &existing_id, &existing_hash);
+                if (r >= 0) {
+                        if (!streq(existing_hash, hash)) {
+                                _cleanup_problem_ Problem *p = problem_new(
+                                        422, NULL, "this Idempotency-Key was used with a different request");
+
+                                if (!p ||
+                                    problem_add_error(
+                                            p, "Idempotency-Key", "reused with a different payload") < 0)
+                                        return -ENOMEM;
+                                return http_reply_problem(req, p);
+                        }
+                        return api_reply_stored(req, o, existing_id, sub->shape);
+                }
+                if (r != -ENOENT)
+                        return r;
+        }
+
+        txt = json_object_to_json_string_ext(
+                sub->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        payload = txt ? strdup(txt) : NULL;
+        if (!payload)
+                return -ENOMEM;
+        r = job_new(sub->task, sub->priority, payload, sub->timeout_ms, http_request_id(req), &j);
+        if (r < 0)
+                return r;
+        j->guardrail_flags = TAKE_PTR(flags);
+        api_context_submitted(ctx, j);
+        r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
+        if (r == -EEXIST && key)
+                return api_reply_problem(
+                        req,
+                        409,
+                        NULL,
+                        NULL,
+                        NULL,
+                        "a request with this Idempotency-Key is still in progress");
+        if (r == -EAGAIN || r == -ESHUTDOWN) {
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                (void) http_reply_add_header(req, "X-Job-ID", j->id);
+                return api_reply_problem(req, 503, j->id, svc, NULL, "%s", j->error);
+        }
+        if (r < 0)
+                return r;
+
+        if (async) {
+                _cleanup_json_ json_object *resp = json_object_new_object();
+                char location[64];
+
+                if (!resp)
+                        return -ENOMEM;
+                snprintf(location, sizeof(location), "/jobs/%s", j->id);
+                json_object_object_add(resp, "job_id", json_object_new_string(j->id));
+                json_object_object_add(resp, "status", json_object_new_string("pending"));
+                json_object_object_add(resp, "location", json_object_new_string(location));
+                {
+                        char ev[80];
+
+                        snprintf(ev, sizeof(ev), "/jobs/%s/events", j->id);
+                        json_object_object_add(resp, "events", json_object_new_string(ev));
+                }
+                api_add_job_annotations(resp, j->guardrail_flags, NULL);
+                (void) http_reply_add_header(req, "Location", location);
+                (void) http_reply_add_header(req, "X-Job-ID", j->id);
+                api_add_overhead_header(req, t0_us, 0);
+                return http_reply_json(req, 202, resp);
+        }
+
+        r = job_runner_wait(j, sub->timeout_ms + SYNC_WAIT_SLACK_MS);
+        if (r == -ETIMEDOUT) {
+                (void) http_reply_add_header(req, "X-Job-ID", j->id);
+                return api_reply_problem(
+                        req,
+                        504,
+                        NULL,
+                        svc,
+                        NULL,
+                        "job %s is still running; poll /jobs/%s for its result",
+                        j->id,
+                        j->id);
+        }
+        return api_reply_job_outcome(req, j, sub->shape, t0_us);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* api-webhook.c — POST /webhook: authenticated by its HMAC signature (not a bearer token);
+ * a verified delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with
+ * the JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
+ * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry.
+ * The supervisor's service notices come this way too. */
+#include <time.h>
+
+#include "api-internal.h"
+#include "time-util.h"
+
+/* The supervisor's signed notice that a service went down or is ready again
+ * ({"service": "nlp", "state": "down" | "up"}): the service's breaker opens at once, so
+ * that callers get 503 + Retry-After instead of waiting on a dead upstream, and closes
+ * when the supervisor has seen it ready. */
+#define SERVICE_EVENT "ai-semble.service"
+
+static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, json_object *in) {
+        _cleanup_json_ json_object *errs = NULL, *ack = NULL;
+        const char *name = NULL, *state = NULL;
+        UpstreamService svc = _UPSTREAM_MAX;
+        Breaker *b;
+
+        if (json_get_string_bounded(in, "service", true, 1, 32, &errs, &name) > 0 &&
+            upstream_service_from_string(name, &svc) < 0)
+                (void) json_errors_add(&errs, "service", "must be one of llm, vision, nlp, data");
+        if (json_get_string_bounded(in, "state", true, 1, 8, &errs, &state) > 0 && !streq(state, "down") &&
+            !streq(state, "up"))
+                (void) json_errors_add(&errs, "state", "must be down or up");
+        if (errs)
+                return http_reply_validation(req, errs);
+        api_context_set_target(ctx, name);
+        b = &o->upstreams.breakers[svc];
+        breaker_force(b, streq(state, "down") ? BREAKER_OPEN : BREAKER_CLOSED, time_now_ms(CLOCK_MONOTONIC));
+        ack = json_object_new_object();
+        if (!ack)
+                return -ENOMEM;
+        json_object_object_add(ack, "event", json_object_new_string(SERVICE_EVENT));
+        json_object_object_add(ack, "service", json_object_new_string(name));
+        json_object_object_add(
+                ack,
+                "breaker",
+                json_object_new_string(
+                        breaker_state_to_string(breaker_state(b, time_now_ms(CLOCK_MONOTONIC)))));
+        return http_reply_json(req, 200, ack);
+}
+
+int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *in = NULL, *body = NULL;
+        const char *why = NULL, *event, *raw;
+        const WebhookEvent *ev;
+        const UpstreamTask *task;
+        UpstreamService svc;
+        WebhookResult res;
+        json_object *v;
+        size_t len = 0;
+        int r;
+
+        if (!o->webhook)
+                return http_reply_error(req, 503, "webhooks are off: set ORCH_WEBHOOK_SECRET_FILE");
+        raw = http_request_body(req, &len);
+        res = webhook_verify(
+                o->webhook,
+                http_request_header(req, "X-Hub-Signature-256"),
+                http_request_header(req, "X-Signature"),
+                raw ?: "",
+                len,
+                (int64_t) time(NULL),
+                &why);
+        if (o->webhook_verified)
+                (void) metrics_counter_add(
+                        o->webhook_verified, (const char *[]){ webhook_result_to_string(res) }, 1);
+        if (res != WEBHOOK_VALID)
+                return http_reply_error(req, 401, "%s", why);
+
+        r = http_request_parse_json(req, &in);
+        if (r < 0)
+                return r == -EBADMSG ? 0 : r;
+        if (!json_object_is_type(in, json_type_object))
+                return api_reply_400_field(req, "body", "a webhook body must be a JSON object");
+        event = http_request_header(req, "X-Event-Type") ?: http_request_header(req, "X-GitHub-Event");
+        if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
+                event = json_object_get_string(v);
+        if (streq_ptr(event, SERVICE_EVENT))
+                return service_event(req, o, ctx, in);
+        ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);
+        api_context_set_target(ctx, event);
+        if (!ev) {
+                _cleanup_json_ json_object *ack = json_object_new_object();
+                if (!ack)
+                        return -ENOMEM;
+                json_object_object_add(ack, "event", event ? json_object_new_string(event) : NULL);
+                json_object_object_add(ack, "ignored", json_object_new_boolean(true));
+                return http_reply_json(req, 202, ack);
+        }
+        if (upstream_service_from_string(ev->service, &svc) < 0 ||
+            !(task = upstream_task_find(svc, ev->task)))
+                return -EINVAL; /* checked at start */
+        body = json_object_get(in);
+        return api_submit(
+                req,
+                o,
+                &(ApiSubmission){
+                        .task = task,
+                        .priority = JOB_PRIORITY_MEDIUM,
+                        .body = body,
+                        .timeout_ms = api_service_timeout(o, svc),
+                        .async = true,
+                        .shape = API_SHAPE_DISPATCH,
+                },
+                ctx);
+}

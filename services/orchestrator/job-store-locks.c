@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* job-store-locks.c — named leases (ORCH-Next's /locks) in the locks table of the job
+ * store's database: an owner and an expiry per name. */
+#include "job-store-internal.h"
+#include "json-util.h"
+#include "time-util.h"
+
+static json_object *lock_json(const char *name, const char *owner, double expires_at) {
+        json_object *o = json_object_new_object();
+        char t[32];
+
+        if (!o)
+                return NULL;
+        job_format_time(expires_at, t);
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "owner", json_object_new_string(owner));
+        json_object_object_add(o, "expires_at", json_object_new_string(t));
+        return o;
+}
+
+int job_store_lock_acquire(
+        JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret) {
+        double now = time_now_s(CLOCK_REALTIME), expires = now + (double) ttl_ms / 1000.0;
+        sqlite3_stmt *st = NULL;
+        bool acquired = false;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        /* Free, expired, or ours (a renewal): take it; otherwise the row is left alone. */
+        r = prepare(
+                s,
+                "INSERT INTO locks(name, owner, expires_at) VALUES(?1, ?2, ?3) ON CONFLICT(name) DO UPDATE SET "
+                "owner = excluded.owner, expires_at = excluded.expires_at "
+                "WHERE locks.expires_at <= ?4 OR locks.owner = excluded.owner",
+                &st);
+        if (r >= 0) {
+                bind_text(st, 1, name);
+                bind_text(st, 2, owner);
+                (void) sqlite3_bind_double(st, 3, expires);
+                (void) sqlite3_bind_double(st, 4, now);
+                r = sqlite_errno(sqlite3_step(st));
+                acquired = r >= 0 && sqlite3_changes(s->db) > 0;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (r >= 0 && ret) {
+                r = prepare(s, "SELECT owner, expires_at FROM locks WHERE name = ?1", &st);
+                if (r >= 0) {
+                        bind_text(st, 1, name);
+                        if (sqlite3_step(st) == SQLITE_ROW)
+                                *ret = lock_json(
+                                        name,
+                                        (const char *) sqlite3_column_text(st, 0),
+                                        sqlite3_column_double(st, 1));
+                }
+                sqlite3_finalize(st);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        return acquired ? 0 : -EBUSY;
+}
+
+int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = prepare(s, "DELETE FROM locks WHERE name = ?1 AND (owner = ?2 OR expires_at <= ?3)", &st);
+        if (r >= 0) {
+                bind_text(st, 1, name);
+                bind_text(st, 2, owner);
+                (void) sqlite3_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
+                r = sqlite_errno(sqlite3_step(st));
+                if (r >= 0 && sqlite3_changes(s->db) == 0) {
+                        sqlite3_stmt *q = NULL;
+
+                        r = -ENOENT;
+                        if (prepare(s, "SELECT 1 FROM locks WHERE name = ?1", &q) >= 0) {
+                                bind_text(q, 1, name);
+                                if (sqlite3_step(q) == SQLITE_ROW)
+                                        r = -EPERM; /* held, by someone else */
+                        }
+                        sqlite3_finalize(q);
+                }
+        }
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int job_store_lock_list(JobStore *s, json_object **ret) {
+        _cleanup_json_ json_object *list = json_object_new_array();
+        sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        if (!list)
+                return -ENOMEM;
+        pthread_mutex_lock(&s->lock);
+        r = prepare(s, "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name", &st);
+        if (r >= 0) {
+                (void) sqlite3_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
+                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        json_object *o = lock_json(
+                                (const char *) sqlite3_column_text(st, 0),
+                                (const char *) sqlite3_column_text(st, 1),
+                                sqlite3_column_double(st, 2));
+                        if (!o) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        json_object_array_add(list, o);
+                }
+        }
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
