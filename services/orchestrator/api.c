@@ -1121,10 +1121,24 @@ static int sse_write_event(HttpRequest *req, int64_t id, const char *type, json_
         return http_reply_stream_write(req, buf, (size_t) n);
 }
 
+/* The server's watch of an SSE connection: a closed client wakes its stream at once. */
+typedef struct SseWatch {
+        JobStore *store;
+        atomic_bool gone;
+} SseWatch;
+
+static void sse_client_gone(void *userdata) {
+        SseWatch *w = userdata;
+
+        atomic_store(&w->gone, true);
+        job_store_wake(w->store);
+}
+
 static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *events = NULL;
         const char *id = http_request_param(req, "id"),
                    *last_hdr = http_request_header(req, "Last-Event-ID");
+        SseWatch watch = { .store = o->store };
         char qbuf[32];
         int64_t last = 0;
         JobStatus status;
@@ -1164,6 +1178,7 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx)
                 return 0; /* the client went away */
         if (o->sse_active)
                 (void) metrics_gauge_add(o->sse_active, NULL, 1);
+        (void) http_request_watch_gone(req, sse_client_gone, &watch);
         (void) http_reply_stream_write(req, "retry: 1000\n\n", 13);
 
         if (!resumed) {
@@ -1214,8 +1229,10 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx)
                         break;
                 if (http_server_is_draining(http_request_server(req)))
                         break;
-                job_store_wait_change(o->store, gen, o->config.sse_keepalive_ms);
-                if (job_store_generation(o->store) == gen)
+                job_store_wait_change(o->store, gen, o->config.sse_keepalive_ms, &watch.gone);
+                if (atomic_load(&watch.gone))
+                        r = -EPIPE;
+                else if (job_store_generation(o->store) == gen)
                         r = http_reply_stream_write(req, ": keep-alive\n\n", 14);
         }
         if (r >= 0)
@@ -1529,38 +1546,93 @@ api_audit(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx
         }
 }
 
-static int api_dispatch(HttpRequest *req, void *userdata) {
-        const ApiRoute *ar = userdata;
-        Orchestrator *o = api_orchestrator;
-        ApiContext ctx = { .t0_us = now_us() };
-        int r, gate, status;
+/* What the pre-body check learned, handed to api_dispatch() in the request's scratch. */
+typedef struct ApiChecked {
+        bool done;
+        AuthClaims who;
+        double t_received;
+} ApiChecked;
+_Static_assert(sizeof(ApiChecked) <= HTTP_REQUEST_SCRATCH_SIZE, "ApiChecked fits the scratch area");
 
+static void api_received(const ApiRoute *ar, ApiContext *ctx) {
         if (ar->action) {
                 struct timespec ts;
 
                 clock_gettime(CLOCK_REALTIME, &ts);
-                ctx.t_received = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+                ctx->t_received = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
         }
-        gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx.who);
+}
+
+/* The bearer check and the caller's rate limit: 0 to go on, -EACCES / -EBUSY when
+ * refused and answered; *ret_gate is the bearer check's own result (for the audit). */
+static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int *ret_gate) {
+        int r;
+
+        *ret_gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx->who);
         if (ar->signed_body || !o->jwt)
-                ctx.who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
+                ctx->who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
         if (r >= 0)
-                r = api_rate_limit(req, o, &ctx.who);
-        if (r == -EACCES || r == -EBUSY)
-                r = 0; /* refused and answered: the handler does not run */
-        else if (r >= 0)
-                r = ar->handler(req, o, &ctx);
+                r = api_rate_limit(req, o, &ctx->who);
+        return r;
+}
+
+/* The audit row and the request counter, once the request is answered. */
+static void api_finish(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate) {
         /* A handler that failed without replying gets the server's 500. */
-        status = http_request_replied(req) ? http_reply_status(req) : 500;
+        int status = http_request_replied(req) ? http_reply_status(req) : 500;
+
         if (ar->action)
-                api_audit(req, o, ar, &ctx, gate, status);
+                api_audit(req, o, ar, ctx, gate, status);
         if (o->http_requests) {
                 char s[16];
 
                 snprintf(s, sizeof(s), "%d", status);
                 (void) metrics_counter_add(o->http_requests, (const char *[]){ ar->path, ar->method, s }, 1);
         }
+}
+
+static int api_dispatch(HttpRequest *req, void *userdata) {
+        const ApiRoute *ar = userdata;
+        Orchestrator *o = api_orchestrator;
+        ApiContext ctx = { .t0_us = now_us() };
+        const ApiChecked *chk = http_request_scratch(req);
+        int r, gate = 0;
+
+        if (chk->done) {
+                ctx.who = chk->who; /* checked before the body was read */
+                ctx.t_received = chk->t_received;
+                r = 0;
+        } else {
+                api_received(ar, &ctx);
+                r = api_check(req, o, ar, &ctx, &gate);
+        }
+        if (r == -EACCES || r == -EBUSY)
+                r = 0; /* refused and answered: the handler does not run */
+        else if (r >= 0)
+                r = ar->handler(req, o, &ctx);
+        api_finish(req, o, ar, &ctx, gate);
         return r;
+}
+
+int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata) {
+        Orchestrator *o = userdata;
+        const ApiRoute *ar;
+        ApiContext ctx = {};
+        ApiChecked *chk;
+        int r, gate;
+
+        if (route->handler != api_dispatch)
+                return 0; /* the built-in routes: the service's gate */
+        ar = route->userdata;
+        api_received(ar, &ctx);
+        r = api_check(req, o, ar, &ctx, &gate);
+        if (r < 0) {
+                api_finish(req, o, ar, &ctx, gate);
+                return r;
+        }
+        chk = http_request_scratch(req);
+        *chk = (ApiChecked){ .done = true, .who = ctx.who, .t_received = ctx.t_received };
+        return 0;
 }
 
 /* ServiceDefinition.gate: /health* and /metrics need a viewer token unless exempt. */
