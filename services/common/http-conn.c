@@ -93,19 +93,31 @@ HttpConn *http_conn_pop_timer(HttpServer *s, HttpTimerList list, uint64_t before
 
 int http_conn_arm(HttpConn *c, uint32_t events, int op) {
         struct epoll_event ev = { .events = events | EPOLLONESHOT };
+        uint32_t seq;
         int r = 0;
 
         pthread_mutex_lock(&c->lock);
-        if (c->expired)
-                r = -ETIMEDOUT;
-        else {
-                ev.data.u64 = HTTP_EV_DATA(c->slot, ++c->seq);
-                c->armed = true;
-                if (epoll_ctl(c->server->epfd, op, c->fd, &ev) < 0) {
-                        r = -errno;
-                        c->armed = false;
-                }
+        if (c->expired) {
+                pthread_mutex_unlock(&c->lock);
+                return -ETIMEDOUT;
         }
+        seq = ++c->seq;
+        c->armed = c->arming = true;
+        pthread_mutex_unlock(&c->lock);
+        /* Outside the lock: the event may fire at once, and its thread must not wait for
+         * ours to leave epoll_ctl() (on a keep-alive connection it usually does). While
+         * `arming`, the deadline sweep leaves it alone, so the descriptor stays ours. */
+        ev.data.u64 = HTTP_EV_DATA(c->slot, seq);
+        if (epoll_ctl(c->server->epfd, op, c->fd, &ev) < 0)
+                r = -errno;
+        pthread_mutex_lock(&c->lock);
+        c->arming = false;
+        if ((r < 0 || c->expired) && c->armed && c->seq == seq) {
+                c->armed = false; /* ours again: the caller closes it */
+                c->seq++;
+                r = r < 0 ? r : -ETIMEDOUT;
+        } else
+                r = 0; /* armed, or already claimed by the event's thread */
         pthread_mutex_unlock(&c->lock);
         return r;
 }
@@ -116,7 +128,7 @@ bool http_conn_claim(HttpConn *c, uint32_t gen) {
 
         pthread_mutex_lock(&c->lock);
         if (atomic_load(&c->gen) == gen) {
-                if (c->armed) {
+                if (c->armed && !c->arming) {
                         c->armed = false;
                         c->seq++;
                         claimed = true;

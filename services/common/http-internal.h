@@ -95,7 +95,7 @@ struct HttpConn {
         HttpServer *server;
         uint32_t slot, seq;
         _Atomic uint32_t gen; /* bumped when the slot gets a new connection */
-        bool armed, expired;
+        bool armed, arming, expired;
         int fd;
         HttpConnState state;
         HttpAfter after;
