@@ -33,12 +33,23 @@ static const char busy_reply[] =
 
 /* ---- accepting ------------------------------------------------------------------------ */
 
+/* No room for the connection: 503 and close. What the client already sent is read first,
+ * or closing with it unread would reset the connection and lose the 503 on the way. */
+static void refuse_busy(int fd) {
+        char buf[4096];
+
+        for (int i = 0; i < 4 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == (ssize_t) sizeof(buf); i++)
+                ;
+        (void) send(fd, busy_reply, sizeof(busy_reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void) shutdown(fd, SHUT_WR);
+        (void) close(fd);
+}
+
 static void conn_accepted(HttpServer *s, int fd, const struct sockaddr_storage *sa, bool adopted) {
         HttpConn *c = http_conn_take_or_evict(s);
 
         if (!c) {
-                (void) send(fd, busy_reply, sizeof(busy_reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void) close(fd);
+                refuse_busy(fd);
                 return;
         }
         atomic_fetch_add(&s->n_conns, 1);
@@ -90,10 +101,8 @@ static void listener_accept(HttpServer *s, size_t i) {
                         if (s->spare_fd >= 0) {
                                 (void) close(s->spare_fd);
                                 fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                                if (fd >= 0) {
-                                        (void) send(fd, busy_reply, sizeof(busy_reply) - 1, MSG_NOSIGNAL);
-                                        (void) close(fd);
-                                }
+                                if (fd >= 0)
+                                        refuse_busy(fd);
                                 s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                         }
                         pthread_mutex_unlock(&s->slots_lock);

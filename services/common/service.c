@@ -474,7 +474,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
 
         r = http_server_start(ctx.server);
         if (r < 0) {
-                log_error_errno(r, "Failed to listen on %s: %m", ctx.common.listen);
+                log_error_errno(r, "Failed to serve on %s: %m", ctx.common.listen);
                 goto finish;
         }
         health_set_started(&ctx.health, true);
