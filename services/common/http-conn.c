@@ -139,9 +139,27 @@ bool http_conn_claim(HttpConn *c, uint32_t gen) {
         return claimed;
 }
 
+bool http_conn_reserve_body(HttpConn *c, uint64_t n) {
+        HttpServer *s = c->server;
+        uint64_t cur = atomic_load(&s->body_reserved);
+
+        do {
+                if (cur + n > s->body_budget)
+                        return false;
+        } while (!atomic_compare_exchange_weak(&s->body_reserved, &cur, cur + n));
+        c->reserved += n;
+        return true;
+}
+
+void http_conn_release_body(HttpConn *c) {
+        atomic_fetch_sub(&c->server->body_reserved, c->reserved);
+        c->reserved = 0;
+}
+
 void http_conn_close(HttpConn *c) {
         HttpServer *s = c->server;
 
+        http_conn_release_body(c);
         http_conn_clear_timer(c);
         pthread_mutex_lock(&c->lock);
         atomic_fetch_add(&c->gen, 1);

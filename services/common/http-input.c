@@ -174,6 +174,12 @@ static Step step_head(HttpConn *c, HttpConn **run) {
         }
 
         /* Room for the whole body after the head, unless it is large. */
+        if (req->head.has_content_length && !http_conn_reserve_body(c, req->head.content_length)) {
+                http_server_reject_body(req, -ENOBUFS);
+                c->after = HTTP_AFTER_LINGER;
+                (void) http_input_flush(c);
+                return STEP_DONE;
+        }
         if (req->head.has_content_length) {
                 uint64_t need = (uint64_t) r + req->head.content_length + 1;
 
@@ -244,8 +250,12 @@ static Step step_body(HttpConn *c, HttpConn **run) {
 
                 c->raw += in;
                 req->body_len += out;
-                if (req->body_len > max || r == -EBADMSG) {
-                        http_server_reject_body(req, req->body_len > max ? -E2BIG : -EBADMSG);
+                if (req->body_len > c->reserved && req->body_len <= max &&
+                    !http_conn_reserve_body(
+                            c, MAX((uint64_t) req->body_len - c->reserved, (uint64_t) 65536)))
+                        r = -ENOBUFS;
+                if (req->body_len > max || r < 0) {
+                        http_server_reject_body(req, req->body_len > max ? -E2BIG : r);
                         c->after = HTTP_AFTER_LINGER;
                         (void) http_input_flush(c);
                         return STEP_DONE;
@@ -439,6 +449,7 @@ void http_input_after_run(HttpConn *c, HttpConn **run) {
 }
 
 static void conn_next_request(HttpConn *c) {
+        http_conn_release_body(c);
         if (c->saved_valid) {
                 c->buf[c->next] = c->saved;
                 c->saved_valid = false;

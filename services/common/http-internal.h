@@ -112,6 +112,7 @@ struct HttpConn {
         bool saved_valid; /* buf[next] was overwritten by the body's NUL */
         char saved;
         uint64_t drain_left;
+        uint64_t reserved; /* body bytes held against server->body_budget */
         /* Output queued by the event threads. */
         char *out;
         size_t out_cap, out_len, out_sent;
@@ -147,6 +148,10 @@ struct HttpServer {
         atomic_bool draining, stopping;
         atomic_uint in_flight;
         MetricsFamily *m_requests, *m_duration, *m_in_flight;
+        /* Bodies being received by the event threads, in bytes: at most what HTTP_THREADS
+         * handlers reading a full body each held when a thread read every body. */
+        uint64_t body_budget;
+        _Atomic uint64_t body_reserved;
 
         /* The event engine (http-loop.c). */
         int epfd, timerfd, stopfd, spare_fd;
@@ -192,6 +197,9 @@ void http_conn_clear_timer(HttpConn *c);
 HttpConn *http_conn_pop_timer(HttpServer *s, HttpTimerList list, uint64_t before, uint32_t *ret_gen);
 /* The timerfd fired: claims and closes what is past its deadline (408 to a begun request). */
 void http_conn_expire_timers(HttpServer *s);
+/* Counts n more body bytes of c against the server's budget; false when over it. */
+bool http_conn_reserve_body(HttpConn *c, uint64_t n);
+void http_conn_release_body(HttpConn *c);
 /* A free slot; at the cap the connection idle longest is closed for it; NULL if none. */
 HttpConn *http_conn_take_or_evict(HttpServer *s);
 /* Blocking write of a handler's reply: waits for room up to the request timeout. */
@@ -231,7 +239,8 @@ typedef enum HttpAdmit {
 
 /* The head is complete: request id, routing, draining, the pre-body hook, body limits. */
 HttpAdmit http_server_admit(HttpRequest *req);
-/* The body of a READ_BODY request went wrong: -E2BIG (413) or -EBADMSG (400). */
+/* The body of a READ_BODY request went wrong: -E2BIG (413), -EBADMSG or -EIO (400),
+ * -ENOBUFS (503: the server's budget for bodies being received is spent). */
 void http_server_reject_body(HttpRequest *req, int error);
 /* Runs the handler on this thread and finishes the request. */
 void http_server_run(HttpRequest *req);

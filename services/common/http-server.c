@@ -160,10 +160,16 @@ int http_server_adopt_socket(HttpServer *s, int fd) {
 }
 
 int http_server_start(HttpServer *s) {
+        uint64_t largest = s->config.max_body;
         int r;
 
         if (s->started)
                 return -EBUSY;
+        for (size_t i = 0; i < s->n_routes; i++)
+                if (!(s->routes[i].flags & HTTP_ROUTE_STREAM_BODY))
+                        largest = MAX(largest, s->routes[i].max_body);
+        s->body_budget = (uint64_t) s->config.threads * largest;
+        atomic_store(&s->body_reserved, 0);
         atomic_store(&s->draining, false);
         atomic_store(&s->stopping, false);
         r = http_loop_start(s);
@@ -495,7 +501,10 @@ void http_server_reject_body(HttpRequest *req, int error) {
         req->body_unread = true;
         if (error == -E2BIG)
                 (void) reply_too_large(req);
-        else {
+        else if (error == -ENOBUFS) {
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                (void) http_reply_error(req, 503, "too many request bodies are being received; retry");
+        } else {
                 req->body_incomplete = error == -EIO;
                 (void) http_reply_error(
                         req, 400, error == -EIO ? "request body was incomplete" : "malformed chunked body");

@@ -1293,6 +1293,46 @@ START_TEST(test_connection_cap) {
 }
 END_TEST
 
+/* Bodies being received cost memory: their total is held to HTTP_THREADS full bodies (here
+ * 2 x 4096 bytes), as when a thread read each; one more gets 503 until one completes. */
+START_TEST(test_body_budget) {
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 4096 };
+        HttpRoute raw = { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL };
+        static const char head[] = "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 4000\r\n\r\nabc";
+        char body[4100];
+        int a, b;
+        RawResponse r;
+
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        http_server_free(server);
+        ck_assert_int_eq(http_server_new(&c, &server), 0);
+        ck_assert_int_eq(http_server_add_routes(server, &raw, 1), 0);
+        ck_assert_int_eq(http_server_start(server), 0);
+        port = http_server_get_port(server);
+        memset(body, 'x', sizeof(body));
+
+        a = test_connect(port);
+        b = test_connect(port);
+        ck_assert_int_eq(test_send_str(a, head), 0);
+        ck_assert_int_eq(test_send_str(b, head), 0);
+        usleep(200 * 1000);
+        ck_assert_int_eq(test_http(port, head, &r), 0); /* its body never comes: answered at once */
+        ck_assert_msg(r.status == 503, "%s", r.raw);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Retry-After: 1\r\n"));
+        raw_response_done(&r);
+
+        /* One completes: its share is free again. */
+        ck_assert_int_eq(test_send_all(a, body, 3997), 0);
+        expect_text(a, 200, "4000 bytes");
+        memcpy(body, head, sizeof(head) - 1);
+        memset(body + sizeof(head) - 1, 'x', 3997);
+        ck_assert_int_eq(test_http_raw(port, body, sizeof(head) - 1 + 3997, &r), 0);
+        ck_assert_msg(r.status == 200, "%s", r.raw);
+        raw_response_done(&r);
+        close(b);
+}
+END_TEST
+
 /* ---- adopted sockets ------------------------------------------------------------------ */
 
 static int listening_socket(int *ret_port) {
@@ -1621,6 +1661,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_total_deadline);
         tcase_add_test(tc, test_many_dribblers);
         tcase_add_test(tc, test_connection_cap);
+        tcase_add_test(tc, test_body_budget);
         tcase_add_test(tc, test_adopt_socket);
         tcase_add_test(tc, test_stream_client_closed);
         tcase_add_test(tc, test_http10_and_head);
