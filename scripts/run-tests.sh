@@ -57,8 +57,8 @@ run_unit() { # sanitize
         77) warn "openai client test skipped" ;;
         *) die "the openai client test failed" ;;
         esac
-        # libFuzzer on the JWT and webhook verifiers, a bounded time each; a crash fails.
-        step "fuzz: JWT and webhook verifiers (${AI_SEMBLE_FUZZ_SECONDS:-20} s each)"
+        # libFuzzer on the JWT and webhook verifiers and the HTTP parser, a bounded time each.
+        step "fuzz: JWT and webhook verifiers, HTTP parser (${AI_SEMBLE_FUZZ_SECONDS:-20} s each)"
         rc=0
         "$AI_SEMBLE_ROOT/tests/fuzz/run.sh" "${AI_SEMBLE_FUZZ_SECONDS:-20}" >"$dir/fuzz.log" 2>&1 || rc=$?
         case $rc in
