@@ -183,6 +183,19 @@ static void start_server(uint64_t request_timeout_ms) {
         ck_assert_int_gt(port, 0);
 }
 
+/* Replaces the fixture's server with one of config c serving routes; adopt_fd >= 0 is
+ * adopted before the start. */
+static void replace_server(const HttpServerConfig *c, const HttpRoute *r, size_t n, int adopt_fd) {
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        http_server_free(server);
+        ck_assert_int_eq(http_server_new(c, &server), 0);
+        ck_assert_int_eq(http_server_add_routes(server, r, n), 0);
+        if (adopt_fd >= 0)
+                ck_assert_int_eq(http_server_adopt_socket(server, adopt_fd), 0);
+        ck_assert_int_eq(http_server_start(server), 0);
+        port = http_server_get_port(server);
+}
+
 static void setup(void) {
         log_init("test");
         log_set_journal(false);
@@ -1063,13 +1076,10 @@ END_TEST
  * never read (the send stalls at what the socket buffers hold, then the connection is
  * reset), and the handler never runs. */
 START_TEST(test_pre_body_refusal) {
-        static char chunk[65536];
-        char head[256], *out = NULL, buf[4096] = "";
+        char head[256], buf[4096] = "";
         unsigned hooks = atomic_load(&hook_calls), calls = atomic_load(&guarded_calls);
         size_t sent = 0;
-        ssize_t n;
-        double t0;
-        int fd, err = 0;
+        int fd, err;
 
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
@@ -1079,36 +1089,18 @@ START_TEST(test_pre_body_refusal) {
                 "POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
                 64 << 20);
         ck_assert_int_eq(test_send_str(fd, head), 0);
-        {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                ck_assert_int_eq(poll(&p, 1, 2000), 1);
-                ck_assert_int_gt(recv(fd, buf, sizeof(buf) - 1, 0), 0);
-        }
+        ck_assert_int_gt(test_recv_some(fd, buf, sizeof(buf), 2000), 0);
         ck_assert_msg(startswith(buf, "HTTP/1.1 401 "), "%s", buf);
         ck_assert_ptr_nonnull(strstr(buf, "WWW-Authenticate: Key\r\n"));
         ck_assert_ptr_nonnull(strstr(buf, "Connection: close\r\n"));
 
-        ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
-        t0 = test_now();
-        while (sent < (64u << 20) && test_now() - t0 < 5) {
-                n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
-                if (n > 0) {
-                        sent += (size_t) n;
-                        continue;
-                }
-                if (n < 0 && errno != EAGAIN) {
-                        err = errno;
-                        break;
-                }
-                usleep(20 * 1000);
-        }
+        err = test_send_until_error(fd, 64u << 20, 5000, &sent);
         ck_assert_msg(err == EPIPE || err == ECONNRESET, "send went on: %zu bytes, errno %d", sent, err);
         ck_assert_msg(sent < (16u << 20), "the server read %zu bytes of the refused body", sent);
         close(fd);
         ck_assert_uint_eq(atomic_load(&hook_calls), hooks + 1);
         ck_assert_uint_eq(atomic_load(&guarded_calls), calls);
         ck_assert(!atomic_load(&hook_saw_body));
-        free(out);
 }
 END_TEST
 
@@ -1250,21 +1242,15 @@ START_TEST(test_connection_cap) {
         char *out = NULL;
         RawResponse r;
 
-        ck_assert_int_eq(http_server_shutdown(server), 0);
-        http_server_free(server);
-        ck_assert_int_eq(http_server_new(&c, &server), 0);
-        ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        p = http_server_get_port(server);
+        replace_server(&c, routes, ELEMENTSOF(routes), -1);
+        p = port;
 
         /* One idle keep-alive connection (it had a request), 15 with a half head. */
         idle = test_connect(p);
         ck_assert_int_eq(test_send_str(idle, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
         {
                 char buf[512];
-                struct pollfd pf = { .fd = idle, .events = POLLIN };
-                ck_assert_int_eq(poll(&pf, 1, 2000), 1);
-                ck_assert_int_gt(recv(idle, buf, sizeof(buf), 0), 0);
+                ck_assert_int_gt(test_recv_some(idle, buf, sizeof(buf), 2000), 0);
         }
         for (int i = 0; i < 15; i++) {
                 fds[i] = test_connect(p);
@@ -1303,12 +1289,7 @@ START_TEST(test_body_budget) {
         int a, b;
         RawResponse r;
 
-        ck_assert_int_eq(http_server_shutdown(server), 0);
-        http_server_free(server);
-        ck_assert_int_eq(http_server_new(&c, &server), 0);
-        ck_assert_int_eq(http_server_add_routes(server, &raw, 1), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
+        replace_server(&c, &raw, 1, -1);
         memset(body, 'x', sizeof(body));
 
         a = test_connect(port);
@@ -1353,18 +1334,18 @@ START_TEST(test_adopt_socket) {
         int fd, other, adopted_port;
         RawResponse r;
 
-        ck_assert_int_eq(http_server_shutdown(server), 0);
-        http_server_free(server);
-        ck_assert_int_eq(http_server_new(&c, &server), 0);
-        ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
-        /* Not a listening socket: refused. */
+        /* Not a listening socket, or a server already started: refused. */
         other = socket(AF_INET, SOCK_STREAM, 0);
-        ck_assert_int_eq(http_server_adopt_socket(server, other), -EINVAL);
+        {
+                _cleanup_(http_server_freep) HttpServer *unstarted = NULL;
+
+                ck_assert_int_eq(http_server_new(&c, &unstarted), 0);
+                ck_assert_int_eq(http_server_adopt_socket(unstarted, other), -EINVAL);
+        }
+        ck_assert_int_eq(http_server_adopt_socket(server, other), -EBUSY);
         close(other);
         fd = listening_socket(&adopted_port);
-        ck_assert_int_eq(http_server_adopt_socket(server, fd), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
+        replace_server(&c, routes, ELEMENTSOF(routes), fd);
         ck_assert_int_ne(port, adopted_port);
 
         /* Served on both: the adopted socket and the own address. */
@@ -1469,12 +1450,7 @@ START_TEST(test_stream_client_closed) {
         HttpRoute ev = { "GET", "/events", handle_events, 0, NULL };
         HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2 };
 
-        ck_assert_int_eq(http_server_shutdown(server), 0);
-        http_server_free(server);
-        ck_assert_int_eq(http_server_new(&c, &server), 0);
-        ck_assert_int_eq(http_server_add_routes(server, &ev, 1), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
+        replace_server(&c, &ev, 1, -1);
 
         for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
                 char req[128], buf[1024] = "";
@@ -1574,12 +1550,7 @@ static char *capture_log(bool access_log) {
         FILE *f;
         long size;
 
-        ck_assert_int_eq(http_server_shutdown(server), 0);
-        http_server_free(server);
-        ck_assert_int_eq(http_server_new(&c, &server), 0);
-        ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
+        replace_server(&c, routes, ELEMENTSOF(routes), -1);
         log_set_max_level(LOG_INFO);
         ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
         ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);

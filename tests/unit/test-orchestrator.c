@@ -2018,11 +2018,9 @@ static Reply service_notice(const char *body) {
  * is never read (the client's send stalls at what the socket buffers hold, then the
  * connection is reset), and the refusal is audited like any other. */
 START_TEST(test_refused_before_body) {
-        static char chunk[65536];
         char adm[1024], head[256], buf[4096] = "";
         size_t sent = 0;
-        double t0;
-        int fd, err = 0;
+        int fd, err;
         Reply r;
 
         start_with_auth();
@@ -2036,25 +2034,10 @@ START_TEST(test_refused_before_body) {
                 "Content-Length: %d\r\n\r\n",
                 64 << 20);
         ck_assert_int_eq(test_send_str(fd, head), 0);
-        {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                ck_assert_int_eq(poll(&p, 1, 5000), 1);
-                ck_assert_int_gt(recv(fd, buf, sizeof(buf) - 1, 0), 0);
-        }
+        ck_assert_int_gt(test_recv_some(fd, buf, sizeof(buf), 5000), 0);
         ck_assert_msg(startswith(buf, "HTTP/1.1 401 "), "%s", buf);
         ck_assert_ptr_nonnull(strstr(buf, "WWW-Authenticate: Bearer"));
-        ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
-        for (t0 = test_now(); sent < (64u << 20) && test_now() - t0 < 5;) {
-                ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
-
-                if (n > 0)
-                        sent += (size_t) n;
-                else if (n < 0 && errno != EAGAIN) {
-                        err = errno;
-                        break;
-                } else
-                        usleep(20 * 1000);
-        }
+        err = test_send_until_error(fd, 64u << 20, 5000, &sent);
         close(fd);
         ck_assert_msg(err == EPIPE || err == ECONNRESET, "send went on: %zu bytes, errno %d", sent, err);
         ck_assert_msg(sent < (16u << 20), "the refused body was read: %zu bytes", sent);
