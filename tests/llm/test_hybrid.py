@@ -54,7 +54,8 @@ def main():
         {"name": "oll", "kind": "ollama", "base_url": base, "retries": 0, "allowed_fails": 100,
          "models": [{"name": "echo-o", "quality": 5, "speed": 9, "cost": 0},
                     {"name": "fault-500", "auto": False},
-                    {"name": "slow-start-o", "auto": False}]},
+                    {"name": "slow-start-o", "auto": False},
+                    {"name": "scripted-o", "auto": False}]},
         {"name": "ant", "kind": "anthropic", "base_url": base, "api_key_file": key,
          "models": [{"name": "echo-c", "quality": 9, "speed": 4, "cost": 0, "auto": False}]},
     ]}
@@ -117,9 +118,16 @@ def main():
     @check("first: the faster answer wins at once; the loser's connection is closed (the fake sees it)")
     def _():
         reset(fake)
+        # The winner answers after 0.3 s, so the slow leg is surely waiting on its connection
+        # (an instant winner could take the one pooled connection and be done before the
+        # slow leg has sent anything).
+        c = http.client.HTTPConnection("127.0.0.1", fake, timeout=5)
+        c.request("POST", "/_script", body=json.dumps({"text": "echo: a b", "sleep": 0.3}))
+        c.getresponse().read()
+        c.close()
         t0 = time.time()
         st, r, js, _ = svc.request("POST", "/completion", {
-            "prompt": "a b", "hybrid": {"mode": "first", "models": ["slow-start-a", "echo-o"]}})
+            "prompt": "a b", "hybrid": {"mode": "first", "models": ["slow-start-a", "scripted-o"]}})
         took = time.time() - t0
         expect(st == 200 and js["text"] == "echo: a b" and js["backend"] == "oll", f"{st} {js}")
         expect(took < 1.0, f"answered in {took:.2f} s, the slow backend waits 5 s")
