@@ -496,7 +496,7 @@ START_TEST(test_stream_chunked) {
         RawResponse r = {};
         int fd;
 
-        /* Chunks of 1, 3000 and 17 bytes; civetweb joins them across reads. */
+        /* Chunks of 1, 3000 and 17 bytes, read across several pulls. */
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(
@@ -828,21 +828,21 @@ START_TEST(test_slow_client) {
         double t0, elapsed;
         int slow[3];
 
-        /* Half a header, then silence: each ties up a worker until request_timeout_ms. */
+        /* Half a header, then silence: each waits, holding no thread, until request_timeout_ms. */
         for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
                 slow[i] = test_connect(port);
                 ck_assert_int_ge(slow[i], 0);
                 ck_assert_int_eq(test_send_str(slow[i], "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow:"), 0);
         }
         t0 = test_now();
-        /* A fourth worker still serves others meanwhile. */
+        /* Others are served meanwhile. */
         ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 200);
         ck_assert(test_now() - t0 < 0.9);
         raw_response_done(&r);
 
         /* The stalled connections are cut off within the timeout (1 s) plus slack, without
-         * a 200 (civetweb may or may not write an error line first). */
+         * a 200 (408 or nothing). */
         for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
                 ck_assert_int_ge(test_read_all(slow[i], &junk, 5000), 0);
                 ck_assert_ptr_null(strstr(junk, " 200 "));
