@@ -355,9 +355,10 @@ void http_loop_stop(HttpServer *s) {
         s->conns = NULL;
         s->free_slots = NULL;
         s->threads = NULL;
-        for (int *fd = &s->epfd; fd <= &s->spare_fd; fd++)
-                if (*fd >= 0) {
-                        (void) close(*fd);
-                        *fd = -1;
+        for (int *const *fd = (int *const[]){ &s->epfd, &s->timerfd, &s->stopfd, &s->spare_fd, NULL }; *fd;
+             fd++)
+                if (**fd >= 0) {
+                        (void) close(**fd);
+                        **fd = -1;
                 }
 }
