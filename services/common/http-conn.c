@@ -158,16 +158,10 @@ void http_conn_release_body(HttpConn *c) {
 
 void http_conn_close(HttpConn *c) {
         HttpServer *s = c->server;
+        int fd;
 
         http_conn_release_body(c);
         http_conn_clear_timer(c);
-        pthread_mutex_lock(&c->lock);
-        atomic_fetch_add(&c->gen, 1);
-        c->armed = c->expired = false;
-        if (c->fd >= 0)
-                (void) close(c->fd);
-        c->fd = -1;
-        pthread_mutex_unlock(&c->lock);
         free(c->req ? c->req->body_alloc : NULL);
         if (c->req)
                 c->req->body_alloc = NULL;
@@ -178,10 +172,19 @@ void http_conn_close(HttpConn *c) {
                 c->cap = 0;
         }
         c->len = c->out_len = c->out_sent = 0;
+        pthread_mutex_lock(&c->lock);
+        atomic_fetch_add(&c->gen, 1);
+        c->armed = c->expired = false;
+        fd = c->fd;
+        c->fd = -1;
+        pthread_mutex_unlock(&c->lock);
+        /* The slot is free before the client can see the close and connect again. */
+        atomic_fetch_sub(&s->n_conns, 1);
         pthread_mutex_lock(&s->slots_lock);
         s->free_slots[s->n_free++] = c->slot;
         pthread_mutex_unlock(&s->slots_lock);
-        atomic_fetch_sub(&s->n_conns, 1);
+        if (fd >= 0)
+                (void) close(fd);
 }
 
 int http_buf_reserve(char **buf, size_t *cap, size_t need) {

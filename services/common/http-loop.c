@@ -69,7 +69,9 @@ static void conn_accepted(HttpServer *s, int fd, const struct sockaddr_storage *
                         sizeof(c->remote_addr));
         else
                 c->remote_addr[0] = '\0';
+        pthread_mutex_lock(&c->lock); /* http_loop_abort_running() reads it under the lock */
         c->fd = fd;
+        pthread_mutex_unlock(&c->lock);
         c->adopted = adopted;
         c->state = HTTP_CONN_HEAD;
         c->len = c->scan = c->next = c->raw = c->out_len = c->out_sent = 0;
