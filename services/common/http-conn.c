@@ -3,6 +3,7 @@
  * ownership rules in http-internal.h), the three deadline lists and their timer, closing,
  * and the blocking reads and writes a handler's thread does on its connection. */
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -94,7 +95,7 @@ HttpConn *http_conn_pop_timer(HttpServer *s, HttpTimerList list, uint64_t before
 int http_conn_arm(HttpConn *c, uint32_t events, int op) {
         struct epoll_event ev = { .events = events | EPOLLONESHOT };
         uint32_t seq;
-        int r = 0;
+        int fd, r = 0;
 
         pthread_mutex_lock(&c->lock);
         if (c->expired) {
@@ -103,23 +104,47 @@ int http_conn_arm(HttpConn *c, uint32_t events, int op) {
         }
         seq = ++c->seq;
         c->armed = c->arming = true;
+        fd = c->fd;
         pthread_mutex_unlock(&c->lock);
         /* Outside the lock: the event may fire at once, and its thread must not wait for
-         * ours to leave epoll_ctl() (on a keep-alive connection it usually does). While
-         * `arming`, the deadline sweep leaves it alone, so the descriptor stays ours. */
+         * ours to leave epoll_ctl() (on a keep-alive connection it rarely has to: see
+         * http_conn_claim_event()). While `arming`, the deadline sweep leaves it alone. */
         ev.data.u64 = HTTP_EV_DATA(c->slot, seq);
-        if (epoll_ctl(c->server->epfd, op, c->fd, &ev) < 0)
+        if (epoll_ctl(c->server->epfd, op, fd, &ev) < 0)
                 r = -errno;
         pthread_mutex_lock(&c->lock);
-        c->arming = false;
-        if ((r < 0 || c->expired) && c->armed && c->seq == seq) {
-                c->armed = false; /* ours again: the caller closes it */
-                c->seq++;
-                r = r < 0 ? r : -ETIMEDOUT;
+        atomic_store_explicit(&c->arming, false, memory_order_release);
+        if (c->armed && c->seq == seq) {
+                if (r < 0 || c->expired) {
+                        c->armed = false; /* ours again: the caller closes it */
+                        c->seq++;
+                        r = r < 0 ? r : -ETIMEDOUT;
+                }
         } else
-                r = 0; /* armed, or already claimed by the event's thread */
+                r = 0; /* the event's thread has it now: touch nothing more */
         pthread_mutex_unlock(&c->lock);
         return r;
+}
+
+bool http_conn_claim_event(HttpConn *c, uint32_t seq) {
+        pthread_mutex_lock(&c->lock);
+        if (!c->armed || c->seq != seq) {
+                pthread_mutex_unlock(&c->lock);
+                return false; /* stale */
+        }
+        c->armed = false;
+        if (atomic_load_explicit(&c->arming, memory_order_acquire)) {
+                /* The arming thread is still returning from epoll_ctl(): it owns nothing
+                 * now but is not done with the descriptor. A microsecond, as a rule. */
+                pthread_mutex_unlock(&c->lock);
+                for (unsigned i = 0; atomic_load_explicit(&c->arming, memory_order_acquire); i++)
+                        if (i > 256)
+                                sched_yield();
+                        else
+                                __builtin_ia32_pause();
+                pthread_mutex_lock(&c->lock);
+        }
+        return true; /* locked */
 }
 
 /* Claims a connection for the caller if it is armed and still the same connection. */

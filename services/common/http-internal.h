@@ -95,7 +95,8 @@ struct HttpConn {
         HttpServer *server;
         uint32_t slot, seq;
         _Atomic uint32_t gen; /* bumped when the slot gets a new connection */
-        bool armed, arming, expired;
+        bool armed, expired;
+        atomic_bool arming; /* a thread is in epoll_ctl() for it */
         int fd;
         HttpConnState state;
         HttpAfter after;
@@ -187,6 +188,9 @@ int http_buf_reserve(char **buf, size_t *cap, size_t need);
 /* Arms c in the epoll set (op ADD or MOD) with a new sequence; -ETIMEDOUT if the deadline
  * sweep marked it expired meanwhile (the caller then closes it). */
 int http_conn_arm(HttpConn *c, uint32_t events, int op);
+/* The event with sequence seq reported c: true (with c->lock held) if it is this thread's
+ * now, false for a stale event. */
+bool http_conn_claim_event(HttpConn *c, uint32_t seq);
 /* Takes c if it is armed and still connection gen; otherwise marks it expired. */
 bool http_conn_claim(HttpConn *c, uint32_t gen);
 void http_conn_close(HttpConn *c);
@@ -226,7 +230,7 @@ void http_input_linger(HttpConn *c);
 int http_loop_start(HttpServer *s);
 /* Closes idle connections and stops accepting on adopted sockets (the next instance will). */
 void http_loop_begin_drain(HttpServer *s);
-/* Shuts down the sockets of connections whose handlers still run after the drain timeout. */
+/* After the drain timeout: shuts down every open connection (running handlers see -EPIPE). */
 void http_loop_abort_running(HttpServer *s);
 void http_loop_stop(HttpServer *s);
 

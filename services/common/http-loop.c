@@ -138,12 +138,8 @@ static HttpConn *on_event(HttpServer *s, const struct epoll_event *ev) {
         }
         if (slot >= s->n_slots || !(c = __atomic_load_n(&s->conns[slot], __ATOMIC_ACQUIRE)))
                 return NULL;
-        pthread_mutex_lock(&c->lock);
-        if (!c->armed || c->seq != seq) {
-                pthread_mutex_unlock(&c->lock);
-                return NULL; /* stale */
-        }
-        c->armed = false;
+        if (!http_conn_claim_event(c, seq))
+                return NULL;
         if (c->state == HTTP_CONN_RUNNING) {
                 /* The watch of a running handler: the client closed or reset. */
                 atomic_store(&c->req->gone, true);
@@ -316,11 +312,17 @@ void http_loop_begin_drain(HttpServer *s) {
 }
 
 void http_loop_abort_running(HttpServer *s) {
-        for (uint32_t i = 0; i < s->n_created; i++) {
-                HttpConn *c = s->conns[i];
+        uint32_t n;
+
+        pthread_mutex_lock(&s->slots_lock);
+        n = s->n_created;
+        pthread_mutex_unlock(&s->slots_lock);
+        /* Every open connection: a handler's writes fail at once, the rest close. */
+        for (uint32_t i = 0; i < n; i++) {
+                HttpConn *c = __atomic_load_n(&s->conns[i], __ATOMIC_ACQUIRE);
 
                 pthread_mutex_lock(&c->lock);
-                if (c->fd >= 0 && c->state == HTTP_CONN_RUNNING)
+                if (c->fd >= 0)
                         (void) shutdown(c->fd, SHUT_RDWR);
                 pthread_mutex_unlock(&c->lock);
         }

@@ -94,8 +94,8 @@ unsigned http_server_connections(HttpServer *s);
 /* Stops taking new work (new requests get 503 + Connection: close; idle keep-alive
  * connections close; adopted sockets are no longer accepted on), waits for in-flight
  * requests up to shutdown_timeout_ms, then stops. -ETIMEDOUT if requests were still
- * running when the deadline passed: their connections are shut down and the call waits
- * for their handlers to return. */
+ * running when the deadline passed: every open connection is then shut down (a running
+ * handler's writes fail) and the call waits for the handlers to return. */
 int http_server_shutdown(HttpServer *s);
 void http_server_free(HttpServer *s);
 static inline void http_server_freep(HttpServer **s) {
