@@ -128,14 +128,9 @@ int http_conn_arm(HttpConn *c, uint32_t events, int op) {
 
 bool http_conn_claim_event(HttpConn *c, uint32_t seq) {
         pthread_mutex_lock(&c->lock);
-        if (!c->armed || c->seq != seq) {
-                pthread_mutex_unlock(&c->lock);
-                return false; /* stale */
-        }
-        c->armed = false;
-        if (atomic_load_explicit(&c->arming, memory_order_acquire)) {
-                /* The arming thread is still returning from epoll_ctl(): it owns nothing
-                 * now but is not done with the descriptor. A microsecond, as a rule. */
+        /* The arming thread may still be returning from epoll_ctl() (a microsecond, as a
+         * rule): the connection is not ours before it is out. */
+        while (c->armed && c->seq == seq && atomic_load_explicit(&c->arming, memory_order_acquire)) {
                 pthread_mutex_unlock(&c->lock);
                 for (unsigned i = 0; atomic_load_explicit(&c->arming, memory_order_acquire); i++)
                         if (i > 256)
@@ -144,6 +139,11 @@ bool http_conn_claim_event(HttpConn *c, uint32_t seq) {
                                 __builtin_ia32_pause();
                 pthread_mutex_lock(&c->lock);
         }
+        if (!c->armed || c->seq != seq) {
+                pthread_mutex_unlock(&c->lock);
+                return false; /* stale, or the arming thread took it back */
+        }
+        c->armed = false;
         return true; /* locked */
 }
 
@@ -312,6 +312,16 @@ ssize_t http_conn_read(HttpConn *c, void *buf, size_t len, uint64_t deadline) {
 
 int http_conn_watch_gone(HttpConn *c) {
         return http_conn_arm(c, EPOLLRDHUP, EPOLL_CTL_MOD);
+}
+
+void http_conn_unwatch_gone(HttpConn *c) {
+        pthread_mutex_lock(&c->lock); /* a callback running holds it */
+        if (c->armed) {
+                c->armed = false;
+                c->seq++;
+        }
+        c->req->gone_cb = NULL;
+        pthread_mutex_unlock(&c->lock);
 }
 
 bool http_conn_peer_closed(HttpConn *c) {

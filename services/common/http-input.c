@@ -423,13 +423,7 @@ void http_input_after_run(HttpConn *c, HttpConn **run) {
         HttpRequest *req = c->req;
         bool consumed;
 
-        pthread_mutex_lock(&c->lock); /* no gone callback runs from here on */
-        if (c->armed) {
-                c->armed = false;
-                c->seq++;
-        }
-        req->gone_cb = NULL;
-        pthread_mutex_unlock(&c->lock);
+        http_conn_unwatch_gone(c);
         if (req->streaming || req->stream_raw) {
                 http_conn_close(c); /* an unterminated or close-delimited body */
                 return;

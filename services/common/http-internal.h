@@ -212,8 +212,10 @@ int http_conn_write(HttpConn *c, const struct iovec *iov, int n);
 int http_conn_queue(HttpConn *c, const struct iovec *iov, int n);
 /* recv() for a handler's thread: waits until deadline; 0 at EOF, -ETIMEDOUT, -EIO. */
 ssize_t http_conn_read(HttpConn *c, void *buf, size_t len, uint64_t deadline);
-/* Arms the EPOLLRDHUP watch of a running handler's connection. */
+/* Arms the EPOLLRDHUP watch of a running handler's connection; unwatch ends it: on
+ * return no callback runs or will run. */
 int http_conn_watch_gone(HttpConn *c);
+void http_conn_unwatch_gone(HttpConn *c);
 bool http_conn_peer_closed(HttpConn *c);
 
 /* ---- http-input.c ------------------------------------------------------------------ */

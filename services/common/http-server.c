@@ -360,6 +360,10 @@ int http_request_watch_gone(HttpRequest *req, void (*cb)(void *userdata), void *
 
         if (req->in_loop)
                 return -EBADFD;
+        if (!cb) {
+                http_conn_unwatch_gone(c);
+                return 0;
+        }
         pthread_mutex_lock(&c->lock);
         req->gone_cb = cb;
         req->gone_userdata = userdata;

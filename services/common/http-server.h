@@ -144,8 +144,10 @@ bool http_request_client_gone(HttpRequest *req);
 /* Has the server watch the connection while the handler runs: once the client closes or
  * resets it, cb(userdata) is called once, on a server thread, so the handler can stop
  * waiting (signal its condition variable, write its eventfd). cb must be quick, must not
- * block and must not call http_* on req; it never runs after the handler returned. The
- * handler then sees http_request_client_gone() and -EPIPE from stream writes. */
+ * block and must not call http_* on req. The handler then sees http_request_client_gone()
+ * and -EPIPE from stream writes. cb NULL ends the watch: on return cb neither runs nor
+ * will run. A handler whose userdata dies with it (its stack) must end the watch before
+ * returning; the server ends it after the handler returns. */
 int http_request_watch_gone(HttpRequest *req, void (*cb)(void *userdata), void *userdata);
 
 /* Parses the body with json_parse_strict(); on failure replies 400 (problem+json) and

@@ -1235,6 +1235,7 @@ static int handle_job_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx)
                 else if (job_store_generation(o->store) == gen)
                         r = http_reply_stream_write(req, ": keep-alive\n\n", 14);
         }
+        (void) http_request_watch_gone(req, NULL, NULL); /* `watch` ends with this frame */
         if (r >= 0)
                 (void) http_reply_stream_end(req);
         if (o->sse_active)

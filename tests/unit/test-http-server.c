@@ -1400,7 +1400,6 @@ typedef struct GoneWait {
         bool woken;
 } GoneWait;
 
-static GoneWait gone_wait = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
 static _Atomic double gone_noticed_after;
 static atomic_bool gone_seen;
 
@@ -1413,8 +1412,10 @@ static void on_gone(void *userdata) {
         pthread_mutex_unlock(&w->lock);
 }
 
-/* GET /events: an SSE-like stream that waits up to 5 s for its client to go away. */
+/* GET /events: an SSE-like stream that waits up to 5 s for its client to go away, with
+ * what the callback touches on its stack (so it ends the watch before returning). */
 static int handle_events(HttpRequest *req, void *userdata) {
+        GoneWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
         struct timespec ts;
         double t0;
         int r;
@@ -1429,15 +1430,15 @@ static int handle_events(HttpRequest *req, void *userdata) {
                 while (!http_request_client_gone(req) && test_now() - t0 < 5)
                         usleep(10 * 1000);
         } else {
-                ck_assert_int_eq(http_request_watch_gone(req, on_gone, &gone_wait), 0);
+                ck_assert_int_eq(http_request_watch_gone(req, on_gone, &w), 0);
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_sec += 5;
-                pthread_mutex_lock(&gone_wait.lock);
-                while (!gone_wait.woken)
-                        if (pthread_cond_timedwait(&gone_wait.cond, &gone_wait.lock, &ts) != 0)
+                pthread_mutex_lock(&w.lock);
+                while (!w.woken)
+                        if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) != 0)
                                 break;
-                gone_wait.woken = false;
-                pthread_mutex_unlock(&gone_wait.lock);
+                pthread_mutex_unlock(&w.lock);
+                ck_assert_int_eq(http_request_watch_gone(req, NULL, NULL), 0);
         }
         atomic_store(&gone_seen, http_request_client_gone(req));
         atomic_store(&gone_noticed_after, test_now() - t0);
