@@ -2,8 +2,9 @@
 # Slow clients against a service binary on the host: N connections that dribble their
 # request heads (one byte each every 100 ms, never finishing, as in issue 23), and the
 # time a normal client needs meanwhile for GET /health/live (fresh connection each, so
-# accept is part of it). Prints the dribblers still connected and the normal client's
-# times; exits 1 if a normal request took 1 s or more.
+# accept is part of it). Prints the dribblers still connected, the service's RSS before
+# and with them, and the normal client's times; exits 1 if a normal request took 1 s or
+# more.
 # Usage: tests/bench/slow-clients.sh [N]   (default 1000)
 # Environment: AI_SEMBLE_BUILD (build dir), BIN (default: the orchestrator), PORT (18180),
 # SAMPLES (20), EXTRA_ENV ("NAME=VALUE ..." for the service, e.g. HTTP_THREADS=4).
@@ -24,10 +25,19 @@ ulimit -n "$(ulimit -Hn)"
 # shellcheck disable=SC2086 # EXTRA_ENV is a list of assignments
 bench_start "$bin" "$port" LOG_LEVEL=warning HTTP_REQUEST_TIMEOUT=60s ${EXTRA_ENV:-}
 
-python3 - "$port" "$n" "${SAMPLES:-20}" <<'PY'
+python3 - "$port" "$n" "${SAMPLES:-20}" "$bench_pid" <<'PY'
 import socket, statistics, sys, time
 
-port, n, samples = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+port, n, samples, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+def rss_mb():
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+rss_before = rss_mb()
 
 def get():
     """Seconds for one GET on a fresh connection, None if no answer within 5 s."""
@@ -68,6 +78,7 @@ for k in range(samples * 10):
     t_next += 0.1
     time.sleep(max(0, t_next - time.time()))
 
+rss_during = rss_mb()
 alive = 0
 for s in dribblers:
     try:
@@ -77,7 +88,8 @@ for s in dribblers:
         pass
     s.close()
 answered = sorted(t for t in times if t is not None)
-print("dribblers: %d opened, %d still connected after %.0f s" % (n, alive, samples))
+print("dribblers: %d opened, %d still connected after %.0f s; service RSS %.1f MB before, %.1f MB with them"
+      % (n, alive, samples, rss_before, rss_during))
 if answered:
     print("normal GET /health/live with %d dribblers: p50 %.1f ms, max %.1f ms (%d of %d answered within 5 s)"
           % (n, statistics.median(answered) * 1000, answered[-1] * 1000, len(answered), len(times)))
