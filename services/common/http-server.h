@@ -61,7 +61,7 @@ typedef struct HttpServerConfig {
 #define HTTP_BODY_MIN_RATE (64u * 1024) /* bytes per second a stream route's upload must keep */
 
 /* Called on a server thread once a request's head is complete and its route is known
- * (the route of a 404/405 is not), before any byte of its body is read and before
+ * (a 404 or 405 is answered without it), before any byte of its body is read and before
  * "100 Continue". It runs on the thread that polls connections, so it must be quick and
  * never block (a token check, a rate limit; no upstream call, no disk). Returns >= 0 to
  * go on; a hook that refuses replies (401, 403, 429, ...) and returns < 0: the body is
@@ -120,7 +120,8 @@ HttpServer *http_request_server(const HttpRequest *req);
  * or chunked), answering "Expect: 100-continue" on the first call. Returns the bytes read,
  * 0 at the end of the body, -E2BIG once more than the route's max_body would be read (also
  * at once for a larger Content-Length), -EIO when the client went away, sent less than its
- * Content-Length or stalled longer than request_timeout_ms; an error sticks. A handler may
+ * Content-Length, framed its chunks badly, or was too slow (request_timeout_ms from the
+ * request's first byte, plus 1 s per HTTP_BODY_MIN_RATE bytes read); an error sticks. A handler may
  * reply before the end (the reply then says Connection: close and the connection closes);
  * one that returns -E2BIG or -EIO without replying gets 413 or 400. Memory stays the
  * caller's buffer: nothing is kept. */
