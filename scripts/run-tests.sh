@@ -83,8 +83,8 @@ run_unit() { # sanitize
         # registry are in the package lists and the machine's network, so a skip fails.
         step "llm: the official openai client"
         "$AI_SEMBLE_ROOT/tests/llm-client/run.sh" "$dir" || die "the openai client test failed or was skipped"
-        # libFuzzer on the JWT and webhook verifiers and the data service's SQL, a bounded
-        # time each; a crash fails.
+        # libFuzzer on the JWT and webhook verifiers, the HTTP parser and the data service's
+        # SQL, a bounded time each; a crash fails.
         step "fuzz: libFuzzer targets (${AI_SEMBLE_FUZZ_SECONDS:-20} s each)"
         if ! "$AI_SEMBLE_ROOT/tests/fuzz/run.sh" "${AI_SEMBLE_FUZZ_SECONDS:-20}" >"$dir/fuzz.log" 2>&1; then
                 tail -40 "$dir/fuzz.log"

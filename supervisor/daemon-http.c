@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon-http.c — the supervisor's HTTP API on 127.0.0.1:8090 (seed 002's endpoints),
  * its Prometheus endpoint, and the status page (one embedded HTML document that polls
- * /api/status and /api/alerts). Handlers run on civetweb threads and read the daemon's
+ * /api/status and /api/alerts). Handlers run on the HTTP server's threads and read the daemon's
  * state under its lock. */
 #include <ctype.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* verb-run.c — `run`: the supervisor daemon. One sd-event loop carries the user bus
  * (unit signals), the check timer, the watchdog keep-alive and SIGTERM/SIGINT; the HTTP
- * API runs on civetweb's threads and the alert sinks on a thread of their own. */
+ * API runs on the HTTP server's threads and the alert sinks on a thread of their own. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -258,7 +258,7 @@ int verb_run(Supervisor *s, int argc, char **argv) {
 
         if (argc > 0)
                 return log_error_errno(-EINVAL, "run takes no arguments");
-        /* blocked before any thread starts (sinks, events, civetweb), so that only the
+        /* blocked before any thread starts (sinks, events, HTTP), so that only the
          * loop's signalfd sees them and SIGTERM drains instead of killing a thread */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

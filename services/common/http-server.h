@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* http-server.h — the civetweb wrapper every service uses: hardened options, a route
- * table with {param} and prefix patterns, bounded body reading (never civetweb's form
- * helpers), request ids, access log, metrics and a draining shutdown. */
+/* http-server.h — the HTTP/1.1 server every service uses: a route table with {param} and
+ * prefix patterns, strict framing (RFC 9112), bodies read before a handler runs (or pulled
+ * by it on stream routes), a pre-body hook that may refuse before any body byte is read,
+ * adopted listening sockets (systemd socket activation), request ids, access log, metrics
+ * and a draining shutdown. Connections are multiplexed on a few threads with epoll: a slow
+ * or idle client costs a small buffer, never a thread; handlers run on HTTP_THREADS
+ * threads and may block. */
 #pragma once
 
 #include <json-c/json.h>
@@ -36,16 +40,34 @@ typedef struct HttpRoute {
 } HttpRoute;
 
 typedef struct HttpServerConfig {
-        const char *listen;             /* "host:port"; port 0 = ephemeral */
-        unsigned threads;               /* 0 = 16 */
-        uint64_t max_body;              /* 0 = 1 MiB */
-        uint64_t max_header;            /* 0 = 16 KiB */
-        uint64_t request_timeout_ms;    /* 0 = 10 s; bounds reading headers and body */
+        const char *listen;  /* "host:port"; port 0 = ephemeral */
+        unsigned threads;    /* handlers running at once; 0 = 16 */
+        uint64_t max_body;   /* 0 = 1 MiB */
+        uint64_t max_header; /* 0 = 16 KiB */
+        /* 0 = 10 s: from a request's first byte (a new connection's accept) until its head
+         * and an ordinary route's body are complete, in total, however the bytes trickle.
+         * A stream route's handler gets this plus 1 s per HTTP_BODY_MIN_RATE bytes read. */
+        uint64_t request_timeout_ms;
         uint64_t keep_alive_timeout_ms; /* 0 = 2 s */
         uint64_t shutdown_timeout_ms;   /* 0 = 10 s */
         unsigned listen_backlog;        /* 0 = 128 */
-        MetricsRegistry *metrics;       /* NULL = no http_* metrics */
+        /* 0 = 4096. At the cap the connection idle longest (keep-alive) is closed for a new
+         * one; with none idle the new one is answered 503 and closed. */
+        unsigned max_connections;
+        bool access_log;          /* one info line per request; 5xx are logged anyway */
+        MetricsRegistry *metrics; /* NULL = no http_* metrics */
 } HttpServerConfig;
+
+#define HTTP_BODY_MIN_RATE (64u * 1024) /* bytes per second a stream route's upload must keep */
+
+/* Called on a server thread once a request's head is complete and its route is known
+ * (a 404 or 405 is answered without it), before any byte of its body is read and before
+ * "100 Continue". It runs on the thread that polls connections, so it must be quick and
+ * never block (a token check, a rate limit; no upstream call, no disk). Returns >= 0 to
+ * go on; a hook that refuses replies (401, 403, 429, ...) and returns < 0: the body is
+ * then never read and the connection closes. Returning < 0 without a reply answers 500.
+ * Headers it adds with http_reply_add_header() go out with the handler's reply as well. */
+typedef int (*HttpPreBodyHook)(HttpRequest *req, const HttpRoute *route, void *userdata);
 
 #define HTTP_MAX_PARAMS 8
 #define HTTP_REQUEST_ID_MAX 128
@@ -53,15 +75,27 @@ typedef struct HttpServerConfig {
 int http_server_new(const HttpServerConfig *config, HttpServer **ret);
 /* Routes are copied; add them before http_server_start(). */
 int http_server_add_routes(HttpServer *s, const HttpRoute *routes, size_t n);
+/* Before start: the hook above (NULL = none). */
+int http_server_set_pre_body(HttpServer *s, HttpPreBodyHook hook, void *userdata);
+/* Before start: also accept on fd, an already listening stream socket (e.g. passed by
+ * systemd socket activation). The server owns fd from then on. -ENOTSOCK / -EINVAL if fd
+ * is not a listening stream socket; -E2BIG beyond 7 sockets. While draining, the server
+ * stops accepting on adopted sockets (connections wait in their queue for the next
+ * instance) and keeps answering 503 on its own address. */
+int http_server_adopt_socket(HttpServer *s, int fd);
 int http_server_start(HttpServer *s);
 /* The bound port (useful with port 0), or -ENOTCONN before start. */
 int http_server_get_port(HttpServer *s);
 bool http_server_is_running(HttpServer *s);
 bool http_server_is_draining(HttpServer *s);
 unsigned http_server_in_flight(HttpServer *s);
-/* Stops taking new work (new requests get 503 + Connection: close), waits for in-flight
- * requests up to shutdown_timeout_ms, then stops civetweb. -ETIMEDOUT if requests were
- * still running when the deadline passed. */
+/* Open connections now. */
+unsigned http_server_connections(HttpServer *s);
+/* Stops taking new work (new requests get 503 + Connection: close; idle keep-alive
+ * connections close; adopted sockets are no longer accepted on), waits for in-flight
+ * requests up to shutdown_timeout_ms, then stops. -ETIMEDOUT if requests were still
+ * running when the deadline passed: every open connection is then shut down (a running
+ * handler's writes fail) and the call waits for the handlers to return. */
 int http_server_shutdown(HttpServer *s);
 void http_server_free(HttpServer *s);
 static inline void http_server_freep(HttpServer **s) {
@@ -86,7 +120,8 @@ HttpServer *http_request_server(const HttpRequest *req);
  * or chunked), answering "Expect: 100-continue" on the first call. Returns the bytes read,
  * 0 at the end of the body, -E2BIG once more than the route's max_body would be read (also
  * at once for a larger Content-Length), -EIO when the client went away, sent less than its
- * Content-Length or stalled longer than request_timeout_ms; an error sticks. A handler may
+ * Content-Length, framed its chunks badly, or was too slow (request_timeout_ms from the
+ * request's first byte, plus 1 s per HTTP_BODY_MIN_RATE bytes read); an error sticks. A handler may
  * reply before the end (the reply then says Connection: close and the connection closes);
  * one that returns -E2BIG or -EIO without replying gets 413 or 400. Memory stays the
  * caller's buffer: nothing is kept. */
@@ -97,6 +132,24 @@ ssize_t http_request_read_body(HttpRequest *req, void *buf, size_t len);
 int http_request_buffer_body(HttpRequest *req, uint64_t max);
 /* The peer's IP address as text ("" if unknown). */
 const char *http_request_remote_addr(const HttpRequest *req);
+
+/* HTTP_REQUEST_SCRATCH_SIZE bytes of the request's own, zeroed on the first call of each
+ * request and gone with it: what the pre-body hook learns (a caller's identity) for the
+ * handler to read, without an allocation. */
+#define HTTP_REQUEST_SCRATCH_SIZE 256
+void *http_request_scratch(HttpRequest *req);
+
+/* For a long-running handler (SSE, a long poll): whether the client has closed or reset
+ * its connection. Cheap (a flag, else one poll() without waiting). */
+bool http_request_client_gone(HttpRequest *req);
+/* Has the server watch the connection while the handler runs: once the client closes or
+ * resets it, cb(userdata) is called once, on a server thread, so the handler can stop
+ * waiting (signal its condition variable, write its eventfd). cb must be quick, must not
+ * block and must not call http_* on req. The handler then sees http_request_client_gone()
+ * and -EPIPE from stream writes. cb NULL ends the watch: on return cb neither runs nor
+ * will run. A handler whose userdata dies with it (its stack) must end the watch before
+ * returning; the server ends it after the handler returns. */
+int http_request_watch_gone(HttpRequest *req, void (*cb)(void *userdata), void *userdata);
 
 /* Parses the body with json_parse_strict(); on failure replies 400 (problem+json) and
  * returns -EBADMSG, so handlers simply `if (r < 0) return 0;`. */

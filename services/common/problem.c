@@ -14,6 +14,8 @@ struct Problem {
 
 const char *problem_status_reason(int status) {
         switch (status) {
+        case 100:
+                return "Continue";
         case 200:
                 return "OK";
         case 201:
@@ -36,14 +38,22 @@ const char *problem_status_reason(int status) {
                 return "Request Timeout";
         case 409:
                 return "Conflict";
+        case 411:
+                return "Length Required";
         case 413:
                 return "Content Too Large";
+        case 414:
+                return "URI Too Long";
         case 415:
                 return "Unsupported Media Type";
+        case 417:
+                return "Expectation Failed";
         case 422:
                 return "Unprocessable Content";
         case 429:
                 return "Too Many Requests";
+        case 431:
+                return "Request Header Fields Too Large";
         case 500:
                 return "Internal Server Error";
         case 501:
@@ -54,6 +64,8 @@ const char *problem_status_reason(int status) {
                 return "Service Unavailable";
         case 504:
                 return "Gateway Timeout";
+        case 505:
+                return "HTTP Version Not Supported";
         case 507:
                 return "Insufficient Storage";
         }

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* service.c — shared main(): every binary is this plus its routes and config table. */
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 
 #include "http-probe.h"
+#include "listen-fds.h"
 #include "log.h"
 #include "notify.h"
 #include "service.h"
@@ -39,7 +44,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 7
+#define COMMON_CONFIG_N 9
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -50,13 +55,18 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                 CONFIG_LOG_LEVEL("LOG_LEVEL", "info", COMMON(log_level),
                         "Most verbose level logged (debug, info, notice, warning, error)."),
                 CONFIG_INT("HTTP_THREADS", "16", 2, 256, COMMON(http_threads),
-                        "Worker threads, i.e. concurrent connections served."),
+                        "Requests handled at once (more wait in a queue); connections do not hold threads."),
                 CONFIG_SIZE("HTTP_MAX_BODY", "1M", 1024, 256LL * 1024 * 1024, COMMON(http_max_body),
                         "Largest request body accepted (413 above)."),
                 CONFIG_SIZE("HTTP_MAX_HEADER", "16K", 1024, 1024 * 1024, COMMON(http_max_header),
                         "Largest request line plus headers."),
                 CONFIG_DURATION("HTTP_REQUEST_TIMEOUT", "10s", 100, 600000, COMMON(http_request_timeout_ms),
-                        "Time a client gets to send its request headers and body."),
+                        "Time a client gets to send a request's head and body, in total from its first byte "
+                        "(a streamed upload gets 1 s more per 64 KiB received)."),
+                CONFIG_INT("HTTP_MAX_CONNECTIONS", "4096", 16, 65536, COMMON(http_max_connections),
+                        "Open connections at most; beyond it the one idle longest is closed, or the new one gets 503."),
+                CONFIG_BOOL("HTTP_ACCESS_LOG", "off", COMMON(http_access_log),
+                        "Log one info line per request (5xx are logged anyway); see docs/benchmarks.md for its cost."),
                 CONFIG_DURATION("HTTP_SHUTDOWN_TIMEOUT", "10s", 0, 600000, COMMON(http_shutdown_timeout_ms),
                         "How long shutdown waits for in-flight requests."),
         };
@@ -146,6 +156,75 @@ static int run_healthcheck(const ServiceCommonConfig *c, const char *path) {
                 return 1;
         }
         return 0;
+}
+
+/* Sockets passed by a service manager (a systemd .socket unit, through Podman into the
+ * container) are served as well as the configured address: connections wait in their
+ * queue while the service restarts. */
+static int adopt_listen_fds(HttpServer *server) {
+        _cleanup_free_ char *names = NULL;
+        const char *name;
+        int n, r;
+
+        n = listen_fds_take(&names);
+        if (n < 0)
+                return log_error_errno(
+                        n, "Invalid socket activation variables (LISTEN_PID, LISTEN_FDS): %m");
+        name = names;
+        for (int i = 0; i < n; i++) {
+                int fd = LISTEN_FDS_START + i;
+                struct sockaddr_storage sa = {};
+                socklen_t sl = sizeof(sa);
+                char addr[INET6_ADDRSTRLEN + 8] = "?";
+                size_t nl = name ? strcspn(name, ":") : 0;
+
+                r = listen_fds_is_stream_listener(fd);
+                if (r <= 0)
+                        return log_error_errno(
+                                r < 0 ? r : -ENOTSOCK,
+                                "Passed descriptor %d is not a listening stream socket",
+                                fd);
+                if (getsockname(fd, (struct sockaddr *) &sa, &sl) >= 0 &&
+                    (sa.ss_family == AF_INET || sa.ss_family == AF_INET6)) {
+                        const void *a = sa.ss_family == AF_INET
+                                ? (const void *) &((struct sockaddr_in *) &sa)->sin_addr
+                                : (const void *) &((struct sockaddr_in6 *) &sa)->sin6_addr;
+                        uint16_t port =
+                                ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
+                                                              : ((struct sockaddr_in6 *) &sa)->sin6_port);
+
+                        if (inet_ntop(sa.ss_family, a, addr, INET6_ADDRSTRLEN))
+                                snprintf(addr + strlen(addr), 8, ":%u", port);
+                }
+                r = http_server_adopt_socket(server, fd);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot serve on passed socket %d (%s): %m", fd, addr);
+                log_info(
+                        "Adopted passed socket %d (%.*s) listening on %s",
+                        fd,
+                        (int) nl,
+                        strempty(name),
+                        addr);
+                if (name)
+                        name = name[nl] ? name + nl + 1 : NULL;
+        }
+        return 0;
+}
+
+/* A connection is a descriptor: let the cap, not the soft limit, bound them. */
+static void raise_fd_limit(uint64_t connections) {
+        struct rlimit rl;
+        rlim_t want = (rlim_t) connections + 256;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < want)
+                log_warning(
+                        "RLIMIT_NOFILE allows %llu descriptors, fewer than HTTP_MAX_CONNECTIONS needs; "
+                        "connections beyond it are answered 503",
+                        (unsigned long long) rl.rlim_cur);
 }
 
 static int setup_metrics(ServiceContext *ctx) {
@@ -267,7 +346,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 goto finish_config;
         }
 
-        /* Block before any thread exists so civetweb's and curl's threads inherit the mask
+        /* Block before any thread exists so the server's and curl's threads inherit the mask
          * and the signals are only ever seen through the signalfd. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -298,13 +377,19 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 .max_header = ctx.common.http_max_header,
                 .request_timeout_ms = ctx.common.http_request_timeout_ms,
                 .shutdown_timeout_ms = ctx.common.http_shutdown_timeout_ms,
+                .max_connections = (unsigned) ctx.common.http_max_connections,
+                .access_log = ctx.common.http_access_log,
                 .metrics = ctx.metrics,
         };
+        raise_fd_limit((uint64_t) ctx.common.http_max_connections);
         r = http_server_new(&hc, &ctx.server);
         if (r < 0) {
                 log_error_errno(r, "Failed to create HTTP server: %m");
                 goto finish;
         }
+        r = adopt_listen_fds(ctx.server);
+        if (r < 0)
+                goto finish;
 
         ctx.health.service = def->name;
         ctx.health.version = def->version;
@@ -328,7 +413,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
 
         r = http_server_start(ctx.server);
         if (r < 0) {
-                log_error_errno(r, "Failed to listen on %s: %m", ctx.common.listen);
+                log_error_errno(r, "Failed to serve on %s: %m", ctx.common.listen);
                 goto finish;
         }
         health_set_started(&ctx.health, true);

@@ -22,6 +22,8 @@ typedef struct ServiceCommonConfig {
         uint64_t http_max_header;
         uint64_t http_request_timeout_ms;
         uint64_t http_shutdown_timeout_ms;
+        int64_t http_max_connections;
+        bool http_access_log;
 } ServiceCommonConfig;
 
 typedef struct ServiceDefinition {

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* uuid.c — random bytes from getrandom(), version and variant bits, hex with dashes. */
+/* uuid.c — random bytes from getrandom(), version and variant bits, hex with dashes.
+ * Each thread draws 256 bytes at a time (16 ids per system call: a request id is made
+ * for every request); a forked child starts with a fresh pool, never its parent's. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <time.h>
@@ -7,7 +11,25 @@
 #include "time-util.h"
 #include "uuid.h"
 
-static int random_bytes(uint8_t *b, size_t n) {
+#define POOL_SIZE 256
+
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static __thread struct {
+        uint8_t bytes[POOL_SIZE];
+        size_t left;
+        unsigned generation;
+} pool;
+
+static void on_fork_child(void) {
+        atomic_fetch_add(&fork_generation, 1);
+}
+
+static void register_atfork(void) {
+        (void) pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+static int getrandom_full(uint8_t *b, size_t n) {
         size_t got = 0;
 
         while (got < n) {
@@ -19,6 +41,28 @@ static int random_bytes(uint8_t *b, size_t n) {
                 }
                 got += (size_t) k;
         }
+        return 0;
+}
+
+static int random_bytes(uint8_t *b, size_t n) {
+        unsigned gen;
+        int r;
+
+        pthread_once(&atfork_once, register_atfork);
+        gen = atomic_load(&fork_generation);
+        if (pool.generation != gen)
+                pool.left = 0; /* a child's copy of its parent's pool */
+        if (pool.left < n) {
+                r = getrandom_full(pool.bytes, sizeof(pool.bytes));
+                if (r < 0)
+                        return r;
+                pool.left = sizeof(pool.bytes);
+                pool.generation = gen;
+        }
+        /* Bytes are used once: taken from the end and wiped. */
+        pool.left -= n;
+        memcpy(b, pool.bytes + pool.left, n);
+        memset(pool.bytes + pool.left, 0, n);
         return 0;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* nlp-mecab.c — one mecab_model_t shared read-only by every thread; each civetweb worker
- * gets its own tagger and lattice through a pthread key, as MeCab's thread-safety notes
+/* nlp-mecab.c — one mecab_model_t shared read-only by every thread; each HTTP handler
+ * thread gets its own tagger and lattice through a pthread key, as MeCab's thread-safety notes
  * require (a tagger or lattice must never be shared between threads). */
 #include <errno.h>
 #include <mecab.h>

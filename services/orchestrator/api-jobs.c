@@ -126,10 +126,24 @@ static int sse_write_event(HttpRequest *req, int64_t id, const char *type, json_
         return http_reply_stream_write(req, buf, (size_t) n);
 }
 
+/* The server's watch of an SSE connection: a closed client wakes its stream at once. */
+typedef struct SseWatch {
+        JobStore *store;
+        atomic_bool gone;
+} SseWatch;
+
+static void sse_client_gone(void *userdata) {
+        SseWatch *w = userdata;
+
+        atomic_store(&w->gone, true);
+        job_store_wake(w->store);
+}
+
 int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *events = NULL;
         const char *id = http_request_param(req, "id"),
                    *last_hdr = http_request_header(req, "Last-Event-ID");
+        SseWatch watch = { .store = o->store };
         char qbuf[32];
         int64_t last = 0;
         JobStatus status;
@@ -169,6 +183,7 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return 0; /* the client went away */
         if (o->sse_active)
                 (void) metrics_gauge_add(o->sse_active, NULL, 1);
+        (void) http_request_watch_gone(req, sse_client_gone, &watch);
         (void) http_reply_stream_write(req, "retry: 1000\n\n", 13);
 
         if (!resumed) {
@@ -219,10 +234,13 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         break;
                 if (http_server_is_draining(http_request_server(req)))
                         break;
-                job_store_wait_change(o->store, gen, o->config.sse_keepalive_ms);
-                if (job_store_generation(o->store) == gen)
+                job_store_wait_change(o->store, gen, o->config.sse_keepalive_ms, &watch.gone);
+                if (atomic_load(&watch.gone))
+                        r = -EPIPE;
+                else if (job_store_generation(o->store) == gen)
                         r = http_reply_stream_write(req, ": keep-alive\n\n", 14);
         }
+        (void) http_request_watch_gone(req, NULL, NULL); /* `watch` ends with this frame */
         if (r >= 0)
                 (void) http_reply_stream_end(req);
         if (o->sse_active)

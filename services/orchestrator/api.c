@@ -56,35 +56,90 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
         return -EBUSY;
 }
 
-static int api_dispatch(HttpRequest *req, void *userdata) {
-        const ApiRoute *ar = userdata;
-        Orchestrator *o = api_orchestrator;
-        ApiContext ctx = { .t0_us = time_now_usec(CLOCK_MONOTONIC), .data = ar->data };
-        int r, gate, status;
+/* What the pre-body check learned, handed to api_dispatch() in the request's scratch. */
+typedef struct ApiChecked {
+        bool done;
+        AuthClaims who;
+        double t_received;
+} ApiChecked;
+_Static_assert(sizeof(ApiChecked) <= HTTP_REQUEST_SCRATCH_SIZE, "ApiChecked fits the scratch area");
 
-        if (ar->action) {
-                ctx.t_received = time_now_s(CLOCK_REALTIME);
-        }
-        gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx.who);
-        if (ar->signed_body || !o->jwt)
-                ctx.who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
-        if (r >= 0)
-                r = api_rate_limit(req, o, &ctx.who);
-        if (r == -EACCES || r == -EBUSY)
-                r = 0; /* refused and answered: the handler does not run */
-        else if (r >= 0)
-                r = ar->handler(req, o, &ctx);
-        /* A handler that failed without replying gets the server's 500. */
-        status = http_request_replied(req) ? http_reply_status(req) : 500;
+static void api_received(const ApiRoute *ar, ApiContext *ctx) {
         if (ar->action)
-                api_audit_record(req, o, ar, &ctx, gate, status);
+                ctx->t_received = time_now_s(CLOCK_REALTIME);
+}
+
+/* The bearer check and the caller's rate limit: 0 to go on, -EACCES / -EBUSY when
+ * refused and answered; *ret_gate is the bearer check's own result (for the audit). */
+static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int *ret_gate) {
+        int r;
+
+        *ret_gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx->who);
+        if (ar->signed_body || !o->jwt)
+                ctx->who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
+        if (r >= 0)
+                r = api_rate_limit(req, o, &ctx->who);
+        return r;
+}
+
+/* The audit row and the request counter, once the request is answered. */
+static void api_finish(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate) {
+        /* A handler that failed without replying gets the server's 500. */
+        int status = http_request_replied(req) ? http_reply_status(req) : 500;
+
+        if (ar->action)
+                api_audit_record(req, o, ar, ctx, gate, status);
         if (o->http_requests) {
                 char s[16];
 
                 snprintf(s, sizeof(s), "%d", status);
                 (void) metrics_counter_add(o->http_requests, (const char *[]){ ar->path, ar->method, s }, 1);
         }
+}
+
+static int api_dispatch(HttpRequest *req, void *userdata) {
+        const ApiRoute *ar = userdata;
+        Orchestrator *o = api_orchestrator;
+        ApiContext ctx = { .t0_us = time_now_usec(CLOCK_MONOTONIC), .data = ar->data };
+        const ApiChecked *chk = http_request_scratch(req);
+        int r, gate = 0;
+
+        if (chk->done) {
+                ctx.who = chk->who; /* checked before the body was read */
+                ctx.t_received = chk->t_received;
+                r = 0;
+        } else {
+                api_received(ar, &ctx);
+                r = api_check(req, o, ar, &ctx, &gate);
+        }
+        if (r == -EACCES || r == -EBUSY)
+                r = 0; /* refused and answered: the handler does not run */
+        else if (r >= 0)
+                r = ar->handler(req, o, &ctx);
+        api_finish(req, o, ar, &ctx, gate);
         return r;
+}
+
+int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata) {
+        Orchestrator *o = userdata;
+        const ApiRoute *ar;
+        ApiContext ctx = {};
+        ApiChecked *chk;
+        int r, gate;
+
+        if (route->handler != api_dispatch)
+                return 0; /* the built-in routes: the service's gate */
+        ar = route->userdata;
+        ctx.data = ar->data;
+        api_received(ar, &ctx);
+        r = api_check(req, o, ar, &ctx, &gate);
+        if (r < 0) {
+                api_finish(req, o, ar, &ctx, gate);
+                return r;
+        }
+        chk = http_request_scratch(req);
+        *chk = (ApiChecked){ .done = true, .who = ctx.who, .t_received = ctx.t_received };
+        return 0;
 }
 
 /* ServiceDefinition.gate: /health* and /metrics need a viewer token unless exempt. */

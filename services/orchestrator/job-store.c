@@ -626,13 +626,19 @@ uint64_t job_store_generation(JobStore *s) {
         return g;
 }
 
-void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms) {
+void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms, const atomic_bool *stop) {
         struct timespec ts;
 
         ts = timespec_deadline_ms(timeout_ms);
         pthread_mutex_lock(&s->lock);
-        while (s->generation == gen)
+        while (s->generation == gen && !(stop && atomic_load(stop)))
                 if (pthread_cond_timedwait(&s->changed, &s->lock, &ts) != 0)
                         break;
+        pthread_mutex_unlock(&s->lock);
+}
+
+void job_store_wake(JobStore *s) {
+        pthread_mutex_lock(&s->lock);
+        pthread_cond_broadcast(&s->changed);
         pthread_mutex_unlock(&s->lock);
 }

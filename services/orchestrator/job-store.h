@@ -5,6 +5,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -123,9 +124,12 @@ void job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *re
 /* SQLite result code → -errno (the one mapping). */
 int job_store_sqlite_errno(int rc);
 
-/* Returns the current change generation; wait until it differs from gen or timeout. */
+/* Returns the current change generation; wait until it differs from gen, timeout, or
+ * *stop (may be NULL) is set and job_store_wake() called. */
 uint64_t job_store_generation(JobStore *s);
-void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms);
+void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms, const atomic_bool *stop);
+/* Wakes every job_store_wait_change() to look at its stop flag. */
+void job_store_wake(JobStore *s);
 
 const char *job_status_to_string(JobStatus s);
 int job_status_from_string(const char *s, JobStatus *ret);

@@ -115,7 +115,10 @@ static const ConfigEntry config_table[] = {
 /* clang-format on */
 
 static int setup(ServiceContext *ctx, void *userdata) {
-        return orchestrator_start(userdata, service_metrics(ctx));
+        int r = orchestrator_start(userdata, service_metrics(ctx));
+
+        /* Tokens and rate limits are checked before any body byte is read. */
+        return r < 0 ? r : http_server_set_pre_body(service_http_server(ctx), api_pre_body, userdata);
 }
 
 static void teardown(void *userdata) {

@@ -74,5 +74,8 @@ void orchestrator_stop(Orchestrator *o);
 /* The orchestrator's routes; handlers get o through the route table. */
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n);
 int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);
+/* HttpPreBodyHook (userdata = o): the bearer check and rate limit of the API routes,
+ * before any body byte is read; a refusal is answered, audited and counted there. */
+int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata);
 /* ServiceDefinition.gate (userdata = o): the token check of /health* and /metrics. */
 int api_gate(HttpRequest *req, void *userdata);

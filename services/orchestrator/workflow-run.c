@@ -291,7 +291,7 @@ static void *run_thread(void *userdata) {
                 /* Children's transitions change the store: wake on them (a lock held
                  * elsewhere is polled at the same pace). */
                 (void) any_waiting_for_lock;
-                job_store_wait_change(runs->store, gen, 100);
+                job_store_wait_change(runs->store, gen, 100, NULL);
         }
 
         if (!interrupted) {

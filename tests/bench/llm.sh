@@ -3,7 +3,7 @@
 # LLM gateway benchmark on the host: the fake backend (tests/llm/fake_backend.py) and
 # the service binary on 127.0.0.1; prints added latency p50/p99, added time to first
 # token, and RSS with 256 concurrent streams (HTTP_THREADS=256, the configured maximum:
-# civetweb serves one connection per thread).
+# a running stream holds a handler thread).
 # Usage: tests/bench/llm.sh [BUILD_DIR] [N]   (default /tmp/build-llm, 1000 requests)
 # Ports: LLM_BENCH_PORT (19481) for the service, LLM_BENCH_FAKE_PORT (19490) for the fake.
 set -euo pipefail

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* test-http-server.c — a real server on 127.0.0.1 with an ephemeral port, driven over
  * raw sockets: routing, status codes, body limits, hostile bodies, slow clients,
- * request ids, metrics and draining shutdown. */
+ * request ids, metrics and draining shutdown; request smuggling, the pre-body hook,
+ * total deadlines, many dribbling clients, adopted sockets, a streaming handler that
+ * learns its client has gone, and the access log switch. */
 #include <check.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "check-run.h"
 #include "http-server.h"
@@ -102,6 +107,44 @@ static int handle_fail(HttpRequest *req, void *userdata) {
         return -EIO;
 }
 
+/* GET /count: how many requests reached a handler (a smuggled one would show here). */
+static atomic_uint count_calls;
+static int handle_count(HttpRequest *req, void *userdata) {
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%u", atomic_fetch_add(&count_calls, 1) + 1);
+        return http_reply_text(req, 200, buf);
+}
+
+/* POST /guarded: behind the pre-body hook, which wants "X-Key: yes". */
+static atomic_uint guarded_calls, hook_calls;
+static atomic_bool hook_saw_body;
+static int handle_guarded(HttpRequest *req, void *userdata) {
+        size_t len;
+
+        atomic_fetch_add(&guarded_calls, 1);
+        (void) http_request_body(req, &len);
+        return http_reply_text(req, 200, strempty(((const char *) http_request_scratch(req))));
+}
+
+static int hook(HttpRequest *req, const HttpRoute *route, void *userdata) {
+        size_t len = 0;
+
+        atomic_fetch_add(&hook_calls, 1);
+        if (http_request_body(req, &len) || len > 0)
+                atomic_store(&hook_saw_body, true);
+        if (!streq(route->path, "/guarded"))
+                return 0;
+        if (!streq(strempty(http_request_header(req, "X-Key")), "yes")) {
+                (void) http_reply_add_header(req, "WWW-Authenticate", "Key");
+                (void) http_reply_error(req, 401, "a key is required");
+                return -EACCES;
+        }
+        /* What the hook learned reaches the handler; its headers reach the reply. */
+        strcpy(http_request_scratch(req), "checked");
+        return http_reply_add_header(req, "X-Hook", "seen");
+}
+
 static const HttpRoute routes[] = {
         { "GET", "/ok", handle_ok, 0, NULL },
         { "POST", "/echo", handle_echo, 0, NULL },
@@ -111,6 +154,8 @@ static const HttpRoute routes[] = {
         { "POST", "/slow", handle_slow, 0, NULL },
         { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL },
         { "GET", "/fail", handle_fail, 0, NULL },
+        { "GET", "/count", handle_count, 0, NULL },
+        { "POST", "/guarded", handle_guarded, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL, 1 << 30 },
         { "POST",
           "/stream",
           handle_stream,
@@ -131,10 +176,24 @@ static void start_server(uint64_t request_timeout_ms) {
 
         ck_assert_int_eq(http_server_new(&c, &server), 0);
         ck_assert_int_eq(http_server_add_routes(server, routes, ELEMENTSOF(routes)), 0);
+        ck_assert_int_eq(http_server_set_pre_body(server, hook, NULL), 0);
         ck_assert_int_eq(http_server_get_port(server), -ENOTCONN);
         ck_assert_int_eq(http_server_start(server), 0);
         port = http_server_get_port(server);
         ck_assert_int_gt(port, 0);
+}
+
+/* Replaces the fixture's server with one of config c serving routes; adopt_fd >= 0 is
+ * adopted before the start. */
+static void replace_server(const HttpServerConfig *c, const HttpRoute *r, size_t n, int adopt_fd) {
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        http_server_free(server);
+        ck_assert_int_eq(http_server_new(c, &server), 0);
+        ck_assert_int_eq(http_server_add_routes(server, r, n), 0);
+        if (adopt_fd >= 0)
+                ck_assert_int_eq(http_server_adopt_socket(server, adopt_fd), 0);
+        ck_assert_int_eq(http_server_start(server), 0);
+        port = http_server_get_port(server);
 }
 
 static void setup(void) {
@@ -437,7 +496,7 @@ START_TEST(test_stream_chunked) {
         RawResponse r = {};
         int fd;
 
-        /* Chunks of 1, 3000 and 17 bytes; civetweb joins them across reads. */
+        /* Chunks of 1, 3000 and 17 bytes, read across several pulls. */
         fd = test_connect(port);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(
@@ -769,21 +828,21 @@ START_TEST(test_slow_client) {
         double t0, elapsed;
         int slow[3];
 
-        /* Half a header, then silence: each ties up a worker until request_timeout_ms. */
+        /* Half a header, then silence: each waits, holding no thread, until request_timeout_ms. */
         for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
                 slow[i] = test_connect(port);
                 ck_assert_int_ge(slow[i], 0);
                 ck_assert_int_eq(test_send_str(slow[i], "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow:"), 0);
         }
         t0 = test_now();
-        /* A fourth worker still serves others meanwhile. */
+        /* Others are served meanwhile. */
         ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
         ck_assert_int_eq(r.status, 200);
         ck_assert(test_now() - t0 < 0.9);
         raw_response_done(&r);
 
         /* The stalled connections are cut off within the timeout (1 s) plus slack, without
-         * a 200 (civetweb may or may not write an error line first). */
+         * a 200 (408 or nothing). */
         for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
                 ck_assert_int_ge(test_read_all(slow[i], &junk, 5000), 0);
                 ck_assert_ptr_null(strstr(junk, " 200 "));
@@ -869,6 +928,15 @@ static void *slow_call(void *userdata) {
         return NULL;
 }
 
+static pthread_t shutdown_thread;
+static atomic_bool shutdown_started;
+
+static void *shutdown_async(void *userdata) {
+        atomic_store(&shutdown_started, true);
+        (void) http_server_shutdown(userdata);
+        return NULL;
+}
+
 START_TEST(test_graceful_drain) {
         SlowCall call = { .port = port };
         pthread_t t;
@@ -924,6 +992,601 @@ START_TEST(test_drain_timeout) {
 }
 END_TEST
 
+/* ---- request smuggling ----------------------------------------------------------- */
+
+/* Each head frames its body ambiguously and carries a second request ("GET /count")
+ * where a lenient parser would see one: 400, the connection closes, and no handler runs. */
+START_TEST(test_smuggling_refused) {
+#define RAW(x) \
+        { x, sizeof(x) - 1 }
+        static const struct {
+                const char *data;
+                size_t len;
+        } attacks[] = {
+                RAW("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                RAW("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    "Content-Length: 45\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 45\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+                    "0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 0\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \x0b"
+                    "chunked\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: +0\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nX-A: b\0c\r\nContent-Length: 0\r\n\r\n"),
+                /* Well-framed heads, broken chunked bodies: read by the server, refused. */
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "10000000000000045\r\n\r\n"),
+                RAW("POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n"),
+        };
+        static const char second[] = "GET /count HTTP/1.1\r\nHost: t\r\n\r\n";
+
+        for (size_t i = 0; i < ELEMENTSOF(attacks); i++) {
+                const char *a = attacks[i].data;
+                size_t alen = attacks[i].len;
+                char *out = NULL, buf[512];
+                unsigned before = atomic_load(&count_calls);
+                double t0 = test_now();
+                int fd = test_connect(port), n = 0;
+
+                ck_assert_int_ge(fd, 0);
+                memcpy(buf, a, alen);
+                memcpy(buf + alen, second, sizeof(second) - 1);
+                ck_assert_int_eq(test_send_all(fd, buf, alen + sizeof(second) - 1), 0);
+                ck_assert_int_ge(test_read_all(fd, &out, 5000), 0);
+                close(fd);
+                ck_assert_msg(startswith(out, "HTTP/1.1 400 "), "case %zu: %s", i, out);
+                ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\n"));
+                for (const char *p = out; (p = strstr(p, "HTTP/1.1 ")); p++)
+                        n++;
+                ck_assert_msg(n == 1, "case %zu: %d responses: %s", i, n, out);
+                ck_assert_msg(test_now() - t0 < 2.0, "case %zu: closed after %.2fs", i, test_now() - t0);
+                ck_assert_uint_eq(atomic_load(&count_calls), before);
+                free(out);
+        }
+        /* The same second request, well framed after a good one, is served (pipelining). */
+        {
+                RawResponse r;
+                unsigned before = atomic_load(&count_calls);
+
+                ck_assert_int_eq(
+                        test_http(
+                                port,
+                                "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab"
+                                "GET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                                &r),
+                        0);
+                ck_assert_ptr_nonnull(strstr(r.raw, "2 bytes"));
+                ck_assert_uint_eq(atomic_load(&count_calls), before + 1);
+                raw_response_done(&r);
+        }
+}
+END_TEST
+
+/* ---- the pre-body hook ----------------------------------------------------------- */
+
+/* Refused with 401 from the head alone: the 64 MiB body the client then tries to send is
+ * never read (the send stalls at what the socket buffers hold, then the connection is
+ * reset), and the handler never runs. */
+START_TEST(test_pre_body_refusal) {
+        char head[256], buf[4096] = "";
+        unsigned hooks = atomic_load(&hook_calls), calls = atomic_load(&guarded_calls);
+        size_t sent = 0;
+        int fd, err;
+
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        snprintf(
+                head,
+                sizeof(head),
+                "POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+                64 << 20);
+        ck_assert_int_eq(test_send_str(fd, head), 0);
+        ck_assert_int_gt(test_recv_some(fd, buf, sizeof(buf), 2000), 0);
+        ck_assert_msg(startswith(buf, "HTTP/1.1 401 "), "%s", buf);
+        ck_assert_ptr_nonnull(strstr(buf, "WWW-Authenticate: Key\r\n"));
+        ck_assert_ptr_nonnull(strstr(buf, "Connection: close\r\n"));
+
+        err = test_send_until_error(fd, 64u << 20, 5000, &sent);
+        ck_assert_msg(err == EPIPE || err == ECONNRESET, "send went on: %zu bytes, errno %d", sent, err);
+        ck_assert_msg(sent < (16u << 20), "the server read %zu bytes of the refused body", sent);
+        close(fd);
+        ck_assert_uint_eq(atomic_load(&hook_calls), hooks + 1);
+        ck_assert_uint_eq(atomic_load(&guarded_calls), calls);
+        ck_assert(!atomic_load(&hook_saw_body));
+}
+END_TEST
+
+START_TEST(test_pre_body_pass) {
+        RawResponse r;
+        char buf[64];
+        unsigned calls = atomic_load(&guarded_calls);
+
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "POST /guarded HTTP/1.1\r\nHost: t\r\nX-Key: yes\r\nConnection: close\r\n"
+                        "Content-Length: 3\r\n\r\nabc",
+                        &r),
+                0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "checked"); /* the scratch the hook wrote */
+        ck_assert_str_eq(test_header(&r, "X-Hook", buf, sizeof(buf)), "seen");
+        ck_assert_uint_eq(atomic_load(&guarded_calls), calls + 1);
+        raw_response_done(&r);
+
+        /* With Expect: 100-continue a refused client is never asked for its body. */
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "POST /guarded HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                        "Content-Length: 3\r\n\r\n",
+                        &r),
+                0);
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_ptr_null(strstr(r.raw, "100 Continue"));
+        raw_response_done(&r);
+}
+END_TEST
+
+/* ---- deadlines and slow clients ------------------------------------------------------ */
+
+/* One byte of the body every 100 ms: each byte used to restart the timeout; now the
+ * request's deadline (1 s from its first byte) ends it, and no handler runs. */
+static void dribble_body(const char *path, double max_s) {
+        char *out = NULL;
+        double t0 = test_now(), cut;
+        int fd = test_connect(port), i;
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        path[1] == 'r' ? "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+                                       : "POST /stream HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"),
+                0);
+        for (i = 0; i < 100; i++) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                if (poll(&p, 1, 100) > 0)
+                        break; /* answered or closed */
+                if (test_send_all(fd, "x", 1) < 0)
+                        break;
+        }
+        cut = test_now() - t0;
+        ck_assert_int_ge(test_read_all(fd, &out, 3000), 0);
+        close(fd);
+        ck_assert_msg(cut >= 0.9 && cut < max_s, "%s: cut off after %.2fs (%d bytes sent)", path, cut, i);
+        ck_assert_ptr_null(strstr(out, " 200 "));
+        free(out);
+}
+
+START_TEST(test_total_deadline) {
+        dribble_body("/raw", 1.6);
+        /* A stream route's handler reads it: the same deadline (plus 1 s per 64 KiB). */
+        stream_last_error = 0;
+        dribble_body("/stream", 1.6);
+        ck_assert_int_eq(stream_last_error, -EIO);
+}
+END_TEST
+
+typedef struct Dribblers {
+        int *fds;
+        size_t n;
+        atomic_bool stop;
+} Dribblers;
+
+static void *dribble(void *userdata) {
+        Dribblers *d = userdata;
+
+        while (!atomic_load(&d->stop)) {
+                for (size_t i = 0; i < d->n; i++)
+                        (void) send(d->fds[i], "a", 1, MSG_NOSIGNAL);
+                usleep(100 * 1000);
+        }
+        return NULL;
+}
+
+/* 300 connections sending their headers a byte every 100 ms hold no thread: a normal
+ * request is answered at once, and the dribblers are still connected meanwhile. */
+START_TEST(test_many_dribblers) {
+        Dribblers d = { .n = 300 };
+        RawResponse r;
+        pthread_t t;
+        double t0, took;
+
+        /* A server whose deadline outlasts the test, with a registry of its own. */
+        ck_assert_int_eq(http_server_shutdown(server), 0);
+        http_server_free(server);
+        metrics_registry_free(registry);
+        ck_assert_int_eq(metrics_registry_new(&registry), 0);
+        start_server(10000);
+        d.fds = calloc(d.n, sizeof(int));
+        for (size_t i = 0; i < d.n; i++) {
+                d.fds[i] = test_connect(port);
+                ck_assert_int_ge(d.fds[i], 0);
+                ck_assert_int_eq(test_send_str(d.fds[i], "GET /ok HTTP/1.1\r\nHost: t\r\nX-Slow: "), 0);
+        }
+        ck_assert_int_eq(pthread_create(&t, NULL, dribble, &d), 0);
+        usleep(300 * 1000);
+        ck_assert_uint_ge(http_server_connections(server), d.n);
+        for (int k = 0; k < 5; k++) {
+                t0 = test_now();
+                ck_assert_int_eq(
+                        test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+                took = test_now() - t0;
+                ck_assert_int_eq(r.status, 200);
+                ck_assert_msg(took < 1.0, "served after %.3fs with %zu dribblers", took, d.n);
+                raw_response_done(&r);
+        }
+        atomic_store(&d.stop, true);
+        pthread_join(t, NULL);
+        ck_assert_uint_ge(http_server_connections(server), d.n);
+        for (size_t i = 0; i < d.n; i++)
+                close(d.fds[i]);
+        free(d.fds);
+}
+END_TEST
+
+/* At the cap the connection idle longest makes room; with none idle, 503. */
+START_TEST(test_connection_cap) {
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .max_connections = 16 };
+        int fds[16], p, idle;
+        char *out = NULL;
+        RawResponse r;
+
+        replace_server(&c, routes, ELEMENTSOF(routes), -1);
+        p = port;
+
+        /* One idle keep-alive connection (it had a request), 15 with a half head. */
+        idle = test_connect(p);
+        ck_assert_int_eq(test_send_str(idle, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+        {
+                char buf[512];
+                ck_assert_int_gt(test_recv_some(idle, buf, sizeof(buf), 2000), 0);
+        }
+        for (int i = 0; i < 15; i++) {
+                fds[i] = test_connect(p);
+                ck_assert_int_eq(test_send_str(fds[i], "GET /ok HTTP/1.1\r\n"), 0);
+        }
+        usleep(200 * 1000);
+        ck_assert_uint_eq(http_server_connections(server), 16);
+        /* The 17th evicts the idle one and is served. */
+        ck_assert_int_eq(test_http(p, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+        ck_assert_int_ge(test_read_all(idle, &out, 2000), 0);
+        ck_assert_str_eq(out, ""); /* closed */
+        free(out);
+        close(idle);
+        /* Now all 16 are mid-request: a new one hears 503. */
+        fds[15] = test_connect(p);
+        ck_assert_int_eq(test_send_str(fds[15], "GET /ok HTTP/1.1\r\n"), 0);
+        usleep(200 * 1000);
+        ck_assert_int_eq(test_http(p, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Retry-After: 1"));
+        raw_response_done(&r);
+        for (int i = 0; i < 16; i++)
+                close(fds[i]);
+}
+END_TEST
+
+/* Bodies being received cost memory: their total is held to HTTP_THREADS full bodies (here
+ * 2 x 4096 bytes), as when a thread read each; one more gets 503 until one completes. */
+START_TEST(test_body_budget) {
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 4096 };
+        HttpRoute raw = { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL };
+        static const char head[] = "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 4000\r\n\r\nabc";
+        char body[4100];
+        int a, b;
+        RawResponse r;
+
+        replace_server(&c, &raw, 1, -1);
+        memset(body, 'x', sizeof(body));
+
+        a = test_connect(port);
+        b = test_connect(port);
+        ck_assert_int_eq(test_send_str(a, head), 0);
+        ck_assert_int_eq(test_send_str(b, head), 0);
+        usleep(200 * 1000);
+        ck_assert_int_eq(test_http(port, head, &r), 0); /* its body never comes: answered at once */
+        ck_assert_msg(r.status == 503, "%s", r.raw);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Retry-After: 1\r\n"));
+        raw_response_done(&r);
+
+        /* One completes: its share is free again. */
+        ck_assert_int_eq(test_send_all(a, body, 3997), 0);
+        expect_text(a, 200, "4000 bytes");
+        memcpy(body, head, sizeof(head) - 1);
+        memset(body + sizeof(head) - 1, 'x', 3997);
+        ck_assert_int_eq(test_http_raw(port, body, sizeof(head) - 1 + 3997, &r), 0);
+        ck_assert_msg(r.status == 200, "%s", r.raw);
+        raw_response_done(&r);
+        close(b);
+}
+END_TEST
+
+/* ---- adopted sockets ------------------------------------------------------------------ */
+
+static int listening_socket(int *ret_port) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(fd, 16), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sa, &sl), 0);
+        *ret_port = ntohs(sa.sin_port);
+        return fd;
+}
+
+START_TEST(test_adopt_socket) {
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2 };
+        int fd, other, adopted_port;
+        RawResponse r;
+
+        /* Not a listening socket, or a server already started: refused. */
+        other = socket(AF_INET, SOCK_STREAM, 0);
+        {
+                _cleanup_(http_server_freep) HttpServer *unstarted = NULL;
+
+                ck_assert_int_eq(http_server_new(&c, &unstarted), 0);
+                ck_assert_int_eq(http_server_adopt_socket(unstarted, other), -EINVAL);
+        }
+        ck_assert_int_eq(http_server_adopt_socket(server, other), -EBUSY);
+        close(other);
+        fd = listening_socket(&adopted_port);
+        replace_server(&c, routes, ELEMENTSOF(routes), fd);
+        ck_assert_int_ne(port, adopted_port);
+
+        /* Served on both: the adopted socket and the own address. */
+        ck_assert_int_eq(
+                test_http(adopted_port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+
+        /* Draining: the adopted socket is no longer accepted on (the connection waits in
+         * its queue for the next instance), the own address answers 503. */
+        {
+                SlowCall call = { .port = port };
+                pthread_t t;
+                int waiting;
+                char *out = NULL;
+
+                ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
+                while (http_server_in_flight(server) == 0)
+                        usleep(1000);
+                atomic_store(&shutdown_started, false);
+                ck_assert_int_eq(pthread_create(&shutdown_thread, NULL, shutdown_async, server), 0);
+                while (!http_server_is_draining(server))
+                        usleep(1000);
+                waiting = test_connect(adopted_port); /* completes in the kernel's queue */
+                ck_assert_int_ge(waiting, 0);
+                ck_assert_int_eq(test_send_str(waiting, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", &r), 0);
+                ck_assert_int_eq(r.status, 503);
+                raw_response_done(&r);
+                pthread_join(t, NULL);
+                pthread_join(shutdown_thread, NULL);
+                ck_assert_int_eq(call.r.status, 200);
+                raw_response_done(&call.r);
+                /* Never answered by this instance: still queued (nothing read, no EOF). */
+                ck_assert_int_eq(test_read_all(waiting, &out, 300), 0);
+                free(out);
+                close(waiting);
+        }
+        http_server_free(server);
+        server = NULL;
+}
+END_TEST
+
+/* ---- a streaming handler and its client's close ------------------------------------------ */
+
+typedef struct GoneWait {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool woken;
+} GoneWait;
+
+static _Atomic double gone_noticed_after;
+static atomic_bool gone_seen;
+
+static void on_gone(void *userdata) {
+        GoneWait *w = userdata;
+
+        pthread_mutex_lock(&w->lock);
+        w->woken = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* GET /events: an SSE-like stream that waits up to 5 s for its client to go away, with
+ * what the callback touches on its stack (so it ends the watch before returning). */
+static int handle_events(HttpRequest *req, void *userdata) {
+        GoneWait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false };
+        struct timespec ts;
+        double t0;
+        int r;
+
+        r = http_reply_stream_begin(req, 200, "text/event-stream");
+        if (r >= 0)
+                r = http_reply_stream_write(req, "data: hello\n\n", 13);
+        if (r < 0)
+                return 0;
+        t0 = test_now();
+        if (streq(strempty(http_request_query(req)), "poll")) {
+                while (!http_request_client_gone(req) && test_now() - t0 < 5)
+                        usleep(10 * 1000);
+        } else {
+                ck_assert_int_eq(http_request_watch_gone(req, on_gone, &w), 0);
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 5;
+                pthread_mutex_lock(&w.lock);
+                while (!w.woken)
+                        if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) != 0)
+                                break;
+                pthread_mutex_unlock(&w.lock);
+                ck_assert_int_eq(http_request_watch_gone(req, NULL, NULL), 0);
+        }
+        atomic_store(&gone_seen, http_request_client_gone(req));
+        atomic_store(&gone_noticed_after, test_now() - t0);
+        ck_assert_int_eq(http_reply_stream_write(req, "data: late\n\n", 12), -EPIPE);
+        return 0;
+}
+
+START_TEST(test_stream_client_closed) {
+        static const char *const modes[] = { "", "?poll" };
+        HttpRoute ev = { "GET", "/events", handle_events, 0, NULL };
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2 };
+
+        replace_server(&c, &ev, 1, -1);
+
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                char req[128], buf[1024] = "";
+                struct pollfd p;
+                double t0;
+                int fd = test_connect(port);
+
+                atomic_store(&gone_noticed_after, -1.0);
+                snprintf(req, sizeof(req), "GET /events%s HTTP/1.1\r\nHost: t\r\n\r\n", modes[i]);
+                ck_assert_int_eq(test_send_str(fd, req), 0);
+                p = (struct pollfd){ .fd = fd, .events = POLLIN };
+                for (size_t got = 0; !strstr(buf, "hello");) {
+                        ssize_t k;
+
+                        ck_assert_int_eq(poll(&p, 1, 2000), 1);
+                        k = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+                        ck_assert_int_gt(k, 0);
+                        got += (size_t) k;
+                }
+                usleep(100 * 1000);
+                close(fd);
+                t0 = test_now();
+                while (atomic_load(&gone_noticed_after) < 0 && test_now() - t0 < 6)
+                        usleep(5000);
+                ck_assert_msg(
+                        test_now() - t0 < 0.5, "mode '%s': noticed after %.2fs", modes[i], test_now() - t0);
+                ck_assert(atomic_load(&gone_seen));
+        }
+}
+END_TEST
+
+/* ---- HTTP/1.0, HEAD and pipelining ----------------------------------------------------------- */
+
+START_TEST(test_http10_and_head) {
+        RawResponse r;
+        char buf[64];
+        int fd;
+        char *out = NULL;
+
+        /* 1.0 without keep-alive: the reply closes. */
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.0\r\n\r\n", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Connection: close\r\n"));
+        raw_response_done(&r);
+
+        /* 1.0 with keep-alive: said so, and a second request on the connection works. */
+        fd = test_connect(port);
+        ck_assert_int_eq(
+                test_send_str(
+                        fd,
+                        "GET /ok HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                        "HEAD /ok HTTP/1.0\r\n\r\n"),
+                0);
+        ck_assert_int_ge(test_read_all(fd, &out, 3000), 0);
+        close(fd);
+        ck_assert_ptr_nonnull(strstr(out, "Connection: keep-alive\r\n"));
+        /* HEAD (no route for it here: 405): the length of the body it would have had,
+         * and no body; the connection closes right after the head. */
+        {
+                const char *second = strstr(out + 1, "HTTP/1.1 405"), *end;
+
+                ck_assert_msg(second != NULL, "%s", out);
+                ck_assert_ptr_nonnull(strstr(second, "Allow: GET\r\n"));
+                ck_assert_ptr_null(strstr(second, "Content-Length: 0\r\n"));
+                end = strstr(second, "\r\n\r\n");
+                ck_assert_ptr_nonnull(end);
+                ck_assert_str_eq(end, "\r\n\r\n");
+        }
+        free(out);
+
+        /* Three pipelined requests sent at once are answered in order. */
+        ck_assert_int_eq(
+                test_http(
+                        port,
+                        "GET /jobs/a HTTP/1.1\r\nHost: t\r\n\r\nGET /jobs/b HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /jobs/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                        &r),
+                0);
+        {
+                const char *a = strstr(r.raw, "\"id\":\"a\""), *b = strstr(r.raw, "\"id\":\"b\""),
+                           *c = strstr(r.raw, "\"id\":\"c\"");
+                ck_assert(a && b && c && a < b && b < c);
+        }
+        (void) buf;
+        raw_response_done(&r);
+}
+END_TEST
+
+/* ---- the access log ---------------------------------------------------------------------- */
+
+static char *capture_log(bool access_log) {
+        HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .access_log = access_log };
+        char path[] = "/tmp/test-http-log-XXXXXX";
+        int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+        char *text = NULL;
+        RawResponse r;
+        FILE *f;
+        long size;
+
+        replace_server(&c, routes, ELEMENTSOF(routes), -1);
+        log_set_max_level(LOG_INFO);
+        ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+        ck_assert_int_eq(
+                test_http(port, "GET /fail HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+        raw_response_done(&r);
+        ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        log_set_max_level(LOG_WARNING);
+        f = fdopen(fd, "r");
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        rewind(f);
+        text = calloc(1, (size_t) size + 1);
+        ck_assert_uint_eq(fread(text, 1, (size_t) size, f), (size_t) size);
+        fclose(f);
+        close(saved);
+        unlink(path);
+        return text;
+}
+
+START_TEST(test_access_log_switch) {
+        char *off = capture_log(false), *on = capture_log(true);
+
+        /* Off (the default): no line for the 200, a warning for the 500. */
+        ck_assert_msg(!strstr(off, "\"path\":\"/ok\""), "%s", off);
+        ck_assert_msg(strstr(off, "\"level\":\"warning\"") && strstr(off, "\"path\":\"/fail\""), "%s", off);
+        /* On: an info line per request with its fields. */
+        ck_assert_msg(strstr(on, "\"path\":\"/ok\"") && strstr(on, "\"status\":\"200\""), "%s", on);
+        ck_assert_ptr_nonnull(strstr(on, "\"duration_ms\":"));
+        free(off);
+        free(on);
+}
+END_TEST
+
 START_TEST(test_bad_config) {
         HttpServer *s = NULL;
 
@@ -964,6 +1627,17 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_graceful_drain);
         tcase_add_test(tc, test_drain_timeout);
         tcase_add_test(tc, test_bad_config);
+        tcase_add_test(tc, test_smuggling_refused);
+        tcase_add_test(tc, test_pre_body_refusal);
+        tcase_add_test(tc, test_pre_body_pass);
+        tcase_add_test(tc, test_total_deadline);
+        tcase_add_test(tc, test_many_dribblers);
+        tcase_add_test(tc, test_connection_cap);
+        tcase_add_test(tc, test_body_budget);
+        tcase_add_test(tc, test_adopt_socket);
+        tcase_add_test(tc, test_stream_client_closed);
+        tcase_add_test(tc, test_http10_and_head);
+        tcase_add_test(tc, test_access_log_switch);
         suite_add_tcase(s, tc);
         return s;
 }

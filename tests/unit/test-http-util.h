@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -146,4 +147,44 @@ static inline const char *test_header(const RawResponse *r, const char *name, ch
 
 static inline int test_send_str(int fd, const char *s) {
         return test_send_all(fd, s, strlen(s));
+}
+
+/* Waits up to timeout_ms for input and reads what is there (once) into buf, NUL-terminated;
+ * returns the bytes read, 0 at EOF or on timeout, -errno. */
+static inline ssize_t test_recv_some(int fd, char *buf, size_t size, int timeout_ms) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n = 0;
+
+        buf[0] = '\0';
+        if (poll(&p, 1, timeout_ms) == 1) {
+                n = recv(fd, buf, size - 1, 0);
+                if (n < 0)
+                        return -errno;
+                buf[n] = '\0';
+        }
+        return n;
+}
+
+/* Sends len bytes of filler without blocking, waiting when the socket is full, until
+ * they are sent, the connection fails (the errno is returned) or timeout_ms passes (0).
+ * *ret_sent: how many the kernel took — bounded by the socket buffers if nobody reads. */
+static inline int test_send_until_error(int fd, size_t len, int timeout_ms, size_t *ret_sent) {
+        static char filler[65536];
+        double deadline = test_now() + timeout_ms / 1000.0;
+        int flags = fcntl(fd, F_GETFL);
+
+        *ret_sent = 0;
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return errno;
+        while (*ret_sent < len && test_now() < deadline) {
+                ssize_t n = send(fd, filler, MIN(sizeof(filler), len - *ret_sent), MSG_NOSIGNAL);
+
+                if (n > 0)
+                        *ret_sent += (size_t) n;
+                else if (n < 0 && errno != EAGAIN)
+                        return errno;
+                else
+                        usleep(20 * 1000);
+        }
+        return 0;
 }

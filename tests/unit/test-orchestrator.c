@@ -21,6 +21,7 @@
 #include "json-util.h"
 #include "orchestrator.h"
 #include "scheduler.h"
+#include "test-http-util.h"
 #include "time-util.h"
 #include "workflow.h"
 
@@ -568,6 +569,7 @@ static void start_orchestrator(unsigned workers, size_t queue_max) {
                 http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 32 }, &server), 0);
         routes = api_routes(&orch, &n);
         ck_assert_int_eq(http_server_add_routes(server, routes, n), 0);
+        ck_assert_int_eq(http_server_set_pre_body(server, api_pre_body, &orch), 0);
         ck_assert_int_eq(http_server_start(server), 0);
         port = http_server_get_port(server);
 }
@@ -1949,6 +1951,85 @@ static Reply service_notice(const char *body) {
                 "POST", "/webhook", body, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
 }
 
+/* Auth on: an anonymous POST announcing 64 MiB is refused from its head alone; the body
+ * is never read (the client's send stalls at what the socket buffers hold, then the
+ * connection is reset), and the refusal is audited like any other. */
+START_TEST(test_refused_before_body) {
+        char adm[1024], head[256], buf[4096] = "";
+        size_t sent = 0;
+        int fd, err;
+        Reply r;
+
+        start_with_auth();
+        bearer(adm, sizeof(adm), "root", "admin");
+        fd = test_connect(port);
+        ck_assert_int_ge(fd, 0);
+        snprintf(
+                head,
+                sizeof(head),
+                "POST /dispatch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\n\r\n",
+                64 << 20);
+        ck_assert_int_eq(test_send_str(fd, head), 0);
+        ck_assert_int_gt(test_recv_some(fd, buf, sizeof(buf), 5000), 0);
+        ck_assert_msg(startswith(buf, "HTTP/1.1 401 "), "%s", buf);
+        ck_assert_ptr_nonnull(strstr(buf, "WWW-Authenticate: Bearer"));
+        err = test_send_until_error(fd, 64u << 20, 5000, &sent);
+        close(fd);
+        ck_assert_msg(err == EPIPE || err == ECONNRESET, "send went on: %zu bytes, errno %d", sent, err);
+        ck_assert_msg(sent < (16u << 20), "the refused body was read: %zu bytes", sent);
+        audit_wait(adm, 1);
+        r = audit_rows(adm, "?action=dispatch");
+        (void) find_row(&r, "dispatch", 401);
+        ck_assert_str_eq(jstr(audit_row(&r, 0), "actor"), "anonymous");
+        reply_done(&r);
+}
+END_TEST
+
+/* An event stream whose client closes ends at once, not at the next keep-alive (30 s
+ * here) or event (the job runs 5 s): the server's watch wakes the handler. */
+START_TEST(test_events_client_closed) {
+        char req[256], id[64], buf[8192] = "";
+        double v = -1, t0;
+        size_t got = 0;
+        int fd;
+        Reply r;
+
+        start_orchestrator(2, 16);
+        orch.config.sse_keepalive_ms = 30000;
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"async\":true,\"payload\":{\"text\":\"sleep:5000\"}}",
+                NULL);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        fd = test_connect(port);
+        snprintf(req, sizeof(req), "GET /jobs/%s/events HTTP/1.1\r\nHost: t\r\n\r\n", id);
+        ck_assert_int_eq(test_send_str(fd, req), 0);
+        while (!strstr(buf, "event: snapshot")) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                ck_assert_int_eq(poll(&p, 1, 5000), 1);
+                n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+                ck_assert_int_gt(n, 0);
+                got += (size_t) n;
+        }
+        ck_assert_int_eq(metrics_family_get(orch.sse_active, NULL, &v), 0);
+        ck_assert(v == 1);
+        close(fd);
+        for (t0 = test_now(); test_now() - t0 < 4; usleep(10 * 1000)) {
+                ck_assert_int_eq(metrics_family_get(orch.sse_active, NULL, &v), 0);
+                if (v == 0)
+                        break;
+        }
+        ck_assert_msg(
+                v == 0 && test_now() - t0 < 1.0, "stream still open %.2fs after the close", test_now() - t0);
+}
+END_TEST
+
 START_TEST(test_service_event) {
         char alice[1024];
         Reply r;
@@ -2223,6 +2304,8 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_ownership);
         tcase_add_test(e2e, test_audit_trail);
         tcase_add_test(e2e, test_service_event);
+        tcase_add_test(e2e, test_refused_before_body);
+        tcase_add_test(e2e, test_events_client_closed);
         tcase_add_test(e2e, test_audit_auth_off);
         tcase_add_test(e2e, test_migration_old_db);
         tcase_add_test(e2e, test_exempt_paths);

@@ -34,8 +34,9 @@ static int free_port(void) {
         return ntohs(sa.sin_port);
 }
 
-/* Starts bin with args and a clean environment (plus sanitizer settings) + env. */
-static Child spawn(const char *bin, const char *const *args, const char *const *env) {
+/* Starts bin with args and a clean environment (plus sanitizer settings) + env; with
+ * pass_fd >= 0, passes it as descriptor 3 the way systemd's socket activation does. */
+static Child spawn_passing(const char *bin, const char *const *args, const char *const *env, int pass_fd) {
         Child c = { .out_fd = memfd_create("out", MFD_CLOEXEC), .err_fd = memfd_create("err", MFD_CLOEXEC) };
         const char *argv[16] = { bin }, *envp[64];
         size_t n = 0;
@@ -48,19 +49,34 @@ static Child spawn(const char *bin, const char *const *args, const char *const *
                 if (startswith(*e, "ASAN_") || startswith(*e, "UBSAN_") || startswith(*e, "LSAN_") ||
                     startswith(*e, "MSAN_"))
                         envp[n++] = *e;
-        for (size_t i = 0; env && env[i] && n < 62; i++)
+        for (size_t i = 0; env && env[i] && n < 58; i++)
                 envp[n++] = env[i];
         envp[n] = NULL;
 
         c.pid = fork();
         ck_assert_int_ge(c.pid, 0);
         if (c.pid == 0) {
+                char pid[32];
+
                 dup2(c.out_fd, STDOUT_FILENO);
                 dup2(c.err_fd, STDERR_FILENO);
+                if (pass_fd >= 0) {
+                        /* LISTEN_PID is the PID that execs: known only here, after fork. */
+                        snprintf(pid, sizeof(pid), "LISTEN_PID=%d", (int) getpid());
+                        envp[n++] = pid;
+                        envp[n++] = "LISTEN_FDS=1";
+                        envp[n++] = "LISTEN_FDNAMES=web";
+                        envp[n] = NULL;
+                        dup2(pass_fd, 3);
+                }
                 execve(bin, (char *const *) argv, (char *const *) envp);
                 _exit(127);
         }
         return c;
+}
+
+static Child spawn(const char *bin, const char *const *args, const char *const *env) {
+        return spawn_passing(bin, args, env, -1);
 }
 
 static char *slurp(int fd) {
@@ -279,6 +295,75 @@ START_TEST(test_lifecycle) {
 }
 END_TEST
 
+/* Socket activation: the service serves on the socket it was passed as well as on its
+ * own address, and a connection made while no instance runs waits in the socket's queue
+ * for the next one instead of being refused. */
+START_TEST(test_socket_activation) {
+        _cleanup_free_ char *env = NULL, *out = NULL, *err = NULL, *expect = NULL, *resp = NULL;
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        socklen_t sl = sizeof(sa);
+        int port = free_port(), lfd, lport, status, waiting;
+        RawResponse r;
+        Child c;
+
+        lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(lfd, 16), 0);
+        ck_assert_int_eq(getsockname(lfd, (struct sockaddr *) &sa, &sl), 0);
+        lport = ntohs(sa.sin_port);
+
+        ck_assert_int_ge(asprintf(&env, "LLM_LISTEN=127.0.0.1:%d", port), 0);
+        c = spawn_passing(llm_bin, NULL, ARGS(env), lfd);
+        wait_healthy(llm_bin, env);
+        ck_assert_int_eq(
+                test_http(lport, "GET /health/live HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r),
+                0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+        json_object_put(get_json(port, "/health/live", &status));
+        ck_assert_int_eq(status, 200);
+        ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
+        ck_assert_int_eq(wait_child(&c, 10, &out, &err), 0);
+        ck_assert_int_ge(
+                asprintf(&expect, "Adopted passed socket 3 (web) listening on 127.0.0.1:%d", lport), 0);
+        ck_assert_msg(strstr(err, expect) != NULL, "%s", err);
+        free(TAKE_PTR(out));
+        free(TAKE_PTR(err));
+
+        /* No instance runs: the connection completes in the kernel and its request waits. */
+        waiting = test_connect(lport);
+        ck_assert_int_ge(waiting, 0);
+        ck_assert_int_eq(
+                test_send_str(waiting, "GET /health/live HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+                0);
+        c = spawn_passing(llm_bin, NULL, ARGS(env), lfd);
+        ck_assert_int_ge(test_read_all(waiting, &resp, 10000), 0);
+        close(waiting);
+        ck_assert_msg(startswith(resp, "HTTP/1.1 200 "), "%s", resp);
+        ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
+        ck_assert_int_eq(wait_child(&c, 10, &out, &err), 0);
+        free(TAKE_PTR(out));
+        free(TAKE_PTR(err));
+
+        /* A descriptor that is no listening socket is a configuration error. */
+        {
+                int p[2];
+
+                ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+                c = spawn_passing(llm_bin, NULL, ARGS(env), p[0]);
+                ck_assert_int_eq(wait_child(&c, 10, &out, &err), 1);
+                ck_assert_msg(
+                        strstr(err, "Passed descriptor 3 is not a listening stream socket") != NULL,
+                        "%s",
+                        err);
+                close(p[0]);
+                close(p[1]);
+        }
+        close(lfd);
+}
+END_TEST
+
 START_TEST(test_orchestrator_readiness) {
         _cleanup_free_ char *llm_env = NULL, *orch_env = NULL, *llm_url = NULL, *dead_url = NULL, *v = NULL,
                             *n = NULL, *d = NULL, *out = NULL, *err = NULL, *db = NULL;
@@ -353,6 +438,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_healthcheck_nothing_listening);
         tcase_add_test(tc, test_lifecycle);
         tcase_add_test(tc, test_orchestrator_readiness);
+        tcase_add_test(tc, test_socket_activation);
         suite_add_tcase(s, tc);
         return s;
 }
