@@ -141,6 +141,9 @@ pod_env_pop() {
 # Restarts units (ai-semble-<svc>.service) and waits until the orchestrator reports every
 # service ready again.
 restart_units() { # unit...
+        # The suite restarts units more often than StartLimitBurst (5 in 10 s) allows a
+        # crash loop; these are deliberate restarts, so the count starts over.
+        hostenv_exec systemctl --user reset-failed "$@" 2>/dev/null
         hostenv_exec systemctl --user restart "$@" || return 1
         wait_ready 60
 }

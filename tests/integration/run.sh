@@ -95,7 +95,7 @@ check "deploy.sh start on a running pod leaves it running and ready" t_start_aga
 # bus); here it runs as the pod's user against the real user manager.
 t_supervisor_bus() {
         local bin dst rc
-        bin="$AI_SEMBLE_BUILD/supervisor/test-supervisor-bus"
+        bin="$AI_SEMBLE_BUILD/tests/unit/test-supervisor-bus"
         [ -x "$bin" ] || {
                 echo "$bin is missing"
                 return 1
