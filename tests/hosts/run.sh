@@ -196,7 +196,10 @@ post_mortem() { # name
                                         journalctl --no-pager -q -n 30 _UID="$uid" USER_UNIT="$unit" + \
                                                 _UID="$uid" _SYSTEMD_USER_UNIT="$unit"
                                 done
-                done' 2>&1 | tail -n 300
+                        # what the services said (warnings and worse) during the step, active or not
+                        echo "--- $u: warnings and errors of the ai-semble units in the last 15 minutes"
+                        journalctl --no-pager -q -p warning --since -15min _UID="$uid" | grep -a "ai-semble" | tail -n 80
+                done' 2>&1 | tail -n 400
 }
 
 FAILED_HOSTS=()
