@@ -298,6 +298,25 @@ for f in "$here"/service-*.sh; do
         [[ " $AREAS " == *" ${name%.sh} "* ]] || die "$f is not in AREAS"
 done
 
+# Podman's health check of each container passes: its command runs in the image (which has
+# no shell) and answers. A failing one kills the container every few minutes (HealthOnFailure).
+t_healthy() {
+        local s st i
+        for s in $AI_SEMBLE_SERVICES; do
+                for ((i = 0; i < 90; i++)); do
+                        st=$(pm inspect --format '{{.State.Health.Status}} {{.State.Health.FailingStreak}}' "ai-semble-$s")
+                        [ "$st" = "healthy 0" ] && break
+                        sleep 1
+                done
+                echo "ai-semble-$s: $st"
+                expect_eq "ai-semble-$s health" "healthy 0" "$st" || {
+                        pm inspect --format '{{json .State.Health.Log}}' "ai-semble-$s" | jq -c '.[-1]'
+                        return 1
+                }
+        done
+}
+check "every container's own health check passes (Podman reports healthy, no failing streak)" t_healthy
+
 IT_RESTART_CURSOR=$(journal_cursor)
 t_restart_one() {
         local before after others_before others_after
