@@ -132,6 +132,8 @@ static const ServiceDefinition definition = {
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .readiness = readiness,
+        .tasks = vision_api_tasks,
+        .userdata = &api,
         .setup = setup,
         .teardown = teardown,
 };
