@@ -79,10 +79,6 @@ typedef struct ApiSubmission {
  * job, and the reply: 202 + Location, or the outcome. */
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx);
 
-static inline uint64_t api_service_timeout(Orchestrator *o, UpstreamService s) {
-        return o->config.upstream.timeout_ms[s];
-}
-
 /* ---- the route families ------------------------------------------------------------- */
 
 /* api-tasks.c: the seed's four task endpoints (ApiRoute.data = their ApiTaskEndpoint) and
@@ -107,5 +103,7 @@ int api_locks_release(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 void api_audit_record(
         HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate, int status);
+/* GET /tasks: what the services said they run. */
+int api_tasks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-webhook.c */
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx);

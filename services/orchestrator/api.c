@@ -14,6 +14,7 @@ static const ApiRoute api_table[] = {
         { "POST", "/ai/nlp/process", api_tasks_submit, "job.submit", .data = &api_tasks_nlp_process },
         { "POST", "/data/process", api_tasks_submit, "job.submit", .data = &api_tasks_data_process },
         { "POST", "/dispatch", api_tasks_dispatch, "dispatch" },
+        { "GET", "/tasks", api_tasks_list },
         { "POST", "/workflows", api_workflows_submit, "workflow.submit" },
         { "GET", "/locks", api_locks_list },
         { "POST", "/locks/{name}", api_locks_acquire, "lock.acquire" },

@@ -21,6 +21,7 @@ static const AuthRule auth_rules[] = {
         { "POST", "/data/process", AUTH_ROLE_OPERATOR },
         { "POST", "/dispatch", AUTH_ROLE_OPERATOR },
         { "POST", "/workflows", AUTH_ROLE_OPERATOR },
+        { "GET", "/tasks", AUTH_ROLE_VIEWER },
         /* Operators may cancel their own jobs only: the handler compares the job's
          * submitter with the token's sub (admins cancel any). */
         { "DELETE", "/jobs/{id}", AUTH_ROLE_OPERATOR },
