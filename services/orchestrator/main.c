@@ -102,7 +102,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_INT("ORCH_RATE_LIMIT_BURST", "20", 1, 1000000, ORCH(rate_limit_burst),
                 "Requests a principal may make at once before the rate applies."),
         CONFIG_BOOL("ORCH_GUARDRAILS", "on", ORCH(guardrails),
-                "Input rules on prompt, text and messages[].content (see docs/security-api.md#guardrails)."),
+                "Input rules on prompt, text, input, system and messages[].content "
+                "(see docs/security-api.md#guardrails)."),
         CONFIG_STR("ORCH_GUARDRAIL_ACTIONS", "injection=flag,shell=flag,sql=flag,repetition=block",
                 ORCH(guardrail_actions),
                 "Action per rule set or rule name: block (422), flag (recorded on the job) "
