@@ -165,7 +165,7 @@ static inline Reply
 request(const char *method, const char *path, const char *body, const char *const *headers) {
         Reply r = {};
         struct curl_slist *h = NULL;
-        char url[256];
+        char url[640];
         CURL *c = curl_easy_init();
 
         ck_assert_ptr_nonnull(c);
@@ -196,6 +196,16 @@ request(const char *method, const char *path, const char *body, const char *cons
 static inline void reply_done(Reply *r) {
         json_object_put(r->body);
         free(r->raw);
+}
+
+/* The status of one request, its reply dropped. */
+static inline long
+request_status(const char *method, const char *path, const char *body, const char *const *headers) {
+        Reply r = request(method, path, body, headers);
+        long status = r.status;
+
+        reply_done(&r);
+        return status;
 }
 
 static inline json_object *get_job(const char *id) {

@@ -107,9 +107,9 @@ START_TEST(test_new_task_routable) {
 
         orch.config.upstream.tasks_refresh_ms = 200;
         start_orchestrator(2, 16);
-        r = request("POST", "/ai/nlp/process", "{\"text\":\"abc\",\"task\":\"reverse\"}", NULL);
-        ck_assert_int_eq(r.status, 422);
-        reply_done(&r);
+        ck_assert_int_eq(
+                request_status("POST", "/ai/nlp/process", "{\"text\":\"abc\",\"task\":\"reverse\"}", NULL),
+                422);
         ck_assert_int_eq(
                 fake_upstream_add_task(
                         "nlp",
@@ -153,9 +153,9 @@ START_TEST(test_tasks_not_known_yet) {
         reply_done(&r);
         orch.config.upstream.url[UPSTREAM_NLP] = fake_url[UPSTREAM_NLP];
         usleep(150 * 1000);
-        r = request("POST", "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"tokenize\"}", NULL);
-        ck_assert_int_eq(r.status, 200);
-        reply_done(&r);
+        ck_assert_int_eq(
+                request_status("POST", "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"tokenize\"}", NULL),
+                200);
 }
 END_TEST
 
@@ -385,18 +385,11 @@ START_TEST(test_door_needs_credentials) {
                 reply_done(&r);
         }
         /* An OpenAI client's API key is the token. */
-        r = request("POST", "/v1/chat/completions", "{\"messages\":[]}", as_op);
-        ck_assert_int_eq(r.status, 200);
-        reply_done(&r);
-        r = request("POST", "/v1/chat/completions", "{\"messages\":[]}", as_viewer);
-        ck_assert_int_eq(r.status, 403);
-        reply_done(&r);
-        r = request("GET", "/data/datasets", NULL, as_viewer);
-        ck_assert_int_eq(r.status, 200);
-        reply_done(&r);
-        r = request("DELETE", "/data/datasets/x", NULL, as_viewer);
-        ck_assert_int_eq(r.status, 403);
-        reply_done(&r);
+        ck_assert_int_eq(request_status("POST", "/v1/chat/completions", "{\"messages\":[]}", as_op), 200);
+        ck_assert_int_eq(
+                request_status("POST", "/v1/chat/completions", "{\"messages\":[]}", as_viewer), 403);
+        ck_assert_int_eq(request_status("GET", "/data/datasets", NULL, as_viewer), 200);
+        ck_assert_int_eq(request_status("DELETE", "/data/datasets/x", NULL, as_viewer), 403);
 }
 END_TEST
 
@@ -475,12 +468,8 @@ START_TEST(test_datasets_relayed) {
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(r.raw, "{\"name\":\"sales\"}"));
         reply_done(&r);
-        r = request("GET", "/data/datasets/sales", NULL, NULL);
-        ck_assert_int_eq(r.status, 200);
-        reply_done(&r);
-        r = request("DELETE", "/data/datasets/sales", NULL, NULL);
-        ck_assert_int_eq(r.status, 200);
-        reply_done(&r);
+        ck_assert_int_eq(request_status("GET", "/data/datasets/sales", NULL, NULL), 200);
+        ck_assert_int_eq(request_status("DELETE", "/data/datasets/sales", NULL, NULL), 200);
         r = request("GET", "/data/datasets/sales", NULL, NULL);
         ck_assert_int_eq(r.status, 404);
         ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "no dataset named 'sales'"));
