@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <curl/curl.h>
+#include <openssl/hmac.h>
 
 #include "fake-upstream.h"
 #include "http-client.h"
@@ -328,4 +329,22 @@ static inline json_object *find_row(Reply *r, const char *action, int result) {
         }
         ck_abort_msg("no audit row %s %d in %s", action, result, r->raw);
         return NULL;
+}
+
+/* "X-Hub-Signature-256: sha256=..." of body with the test secret, in out. */
+static inline void webhook_sign(const char *body, char out[static 128]) {
+        unsigned char md[32];
+        unsigned int n = 0;
+
+        ck_assert_ptr_nonnull(
+                HMAC(EVP_sha256(),
+                     test_secret,
+                     (int) strlen(test_secret),
+                     (const unsigned char *) body,
+                     strlen(body),
+                     md,
+                     &n));
+        strcpy(out, "X-Hub-Signature-256: sha256=");
+        for (unsigned i = 0; i < n; i++)
+                snprintf(out + strlen(out), 3, "%02x", md[i]);
 }

@@ -393,6 +393,41 @@ START_TEST(test_door_needs_credentials) {
 }
 END_TEST
 
+/* A webhook mapped to a task its service lists starts it; one mapped to a task the
+ * service does not list is refused with 503 (the sender retries), not a start failure. */
+START_TEST(test_webhook_tasks_from_the_service) {
+        const char *ok = "{\"type\":\"order.created\",\"text\":\"hello\"}",
+                   *bad = "{\"type\":\"order.deleted\",\"text\":\"hello\"}";
+        char sig[128], admin[1024], path[128];
+        const char *as_admin[] = { admin, NULL };
+        bool completed = false;
+        Reply r;
+
+        orch.config.webhook_events = (char *) "order.created=nlp/tokenize,order.deleted=nlp/reverse-it";
+        start_with_auth();
+        bearer(admin, sizeof(admin), "root", "admin");
+        webhook_sign(ok, sig);
+        r = request("POST", "/webhook", ok, (const char *[]){ sig, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(path, sizeof(path), "/jobs/%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        for (int i = 0; i < 200 && !completed; i++) {
+                r = request("GET", path, NULL, as_admin);
+                completed = streq(strempty(jstr(r.body, "status")), "completed");
+                reply_done(&r);
+                if (!completed)
+                        usleep(20 * 1000);
+        }
+        ck_assert(completed);
+        webhook_sign(bad, sig);
+        r = request("POST", "/webhook", bad, (const char *[]){ sig, NULL });
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "the nlp service has no task reverse-it"));
+        ck_assert_ptr_nonnull(strstr(r.headers, "Retry-After: 10"));
+        reply_done(&r);
+}
+END_TEST
+
 /* ---- datasets ---------------------------------------------------------------------------- */
 
 typedef struct CsvSource {
@@ -745,6 +780,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_v1_plain_and_refused);
         tcase_add_test(tc, test_v1_stream_not_with_redaction);
         tcase_add_test(tc, test_door_needs_credentials);
+        tcase_add_test(tc, test_webhook_tasks_from_the_service);
         tcase_add_test(tc, test_datasets_relayed);
         tcase_add_test(tc, test_datasets_client_leaves);
         tcase_add_test(tc, test_datasets_memory_flat);

@@ -1520,23 +1520,6 @@ START_TEST(test_ownership) {
 }
 END_TEST
 
-static void webhook_sign(const char *body, char out[static 128]) {
-        unsigned char md[32];
-        unsigned int n = 0;
-
-        ck_assert_ptr_nonnull(
-                HMAC(EVP_sha256(),
-                     test_secret,
-                     (int) strlen(test_secret),
-                     (const unsigned char *) body,
-                     strlen(body),
-                     md,
-                     &n));
-        strcpy(out, "X-Hub-Signature-256: sha256=");
-        for (unsigned i = 0; i < n; i++)
-                snprintf(out + strlen(out), 3, "%02x", md[i]);
-}
-
 START_TEST(test_audit_trail) {
         char adm[1024], alice[1024], vic[1024], sig[128], since[40], q[160];
         const char *hook = "{\"type\":\"ping\"}";
