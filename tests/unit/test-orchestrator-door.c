@@ -523,7 +523,7 @@ END_TEST
  * service sees an incomplete upload (and keeps nothing: test_datasets_real_cut). */
 START_TEST(test_datasets_client_leaves) {
         static const char head[] =
-                "POST /data/datasets?name=cut HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                "POST /data/datasets?name=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
                 "Content-Length: 50000000\r\n\r\nid,name\n";
         _cleanup_free_ char *chunk = malloc(1 << 20);
         FakeUpstreamStats before = stats();
@@ -702,7 +702,7 @@ static size_t dir_entries(const char *dir) {
  * leaves nothing, and one that completes is stored. */
 START_TEST(test_datasets_real_cut) {
         static const char head[] =
-                "POST /data/datasets?name=cut HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                "POST /data/datasets?name=cut HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
                 "Content-Length: 200000000\r\n\r\nid,name\n";
         char data_dir[200], data_env[220], plot_env[220], data_url[64];
         _cleanup_free_ char *rows = NULL;
