@@ -30,6 +30,8 @@ typedef struct ApiRoute {
         const char *action; /* the audit row's action; NULL = not state-changing, not audited */
         bool signed_body;   /* authenticated by its own signature, not a bearer token */
         const void *data;   /* for the handler (ApiContext.data) */
+        unsigned flags;     /* HttpRouteFlags: a streamed body (dataset uploads) */
+        uint64_t max_body;  /* with HTTP_ROUTE_STREAM_BODY: the bytes the handler may pull */
 } ApiRoute;
 
 /* ---- replies (api-reply.c) ---------------------------------------------------------- */
@@ -40,6 +42,7 @@ typedef enum ApiShape {
         API_SHAPE_GENERIC,  /* {job_id, status, result, error, processing_time} */
         API_SHAPE_DATA,     /* the data service's object + job_id */
         API_SHAPE_DISPATCH, /* generic + service, task */
+        API_SHAPE_RAW,      /* the service's answer as it is (the /v1 API) */
 } ApiShape;
 
 /* A problem with the members job_id (and job_status "failed") and service, each when not
@@ -73,15 +76,15 @@ typedef struct ApiSubmission {
         uint64_t timeout_ms;
         bool async; /* "async": true in the body; Prefer: respond-async is read by api_submit() */
         ApiShape shape;
+        /* The answer relayed to the client as it arrives (a /v1 stream): the job runs
+         * synchronously, a client that leaves cancels it, and the reply is the stream the
+         * relay began, or the failure's when it began none. */
+        JobRelay *relay;
 } ApiSubmission;
 
 /* The task's name in the body (UpstreamTask.task_field), guardrails, Idempotency-Key, the
  * job, and the reply: 202 + Location, or the outcome. */
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx);
-
-static inline uint64_t api_service_timeout(Orchestrator *o, UpstreamService s) {
-        return o->config.upstream.timeout_ms[s];
-}
 
 /* ---- the route families ------------------------------------------------------------- */
 
@@ -107,5 +110,14 @@ int api_locks_release(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 void api_audit_record(
         HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate, int status);
+/* GET /tasks: what the services said they run. */
+int api_tasks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-v1.c: the llm's OpenAI- and Anthropic-compatible API (ApiRoute.data unused). */
+int api_v1_call(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-datasets.c: the data service's datasets. */
+int api_datasets_upload(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_delete(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-webhook.c */
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx);

@@ -74,9 +74,31 @@ static int guardrail_gate(HttpRequest *req, Orchestrator *o, const ApiSubmission
         return r < 0 ? r : 1;
 }
 
+/* The client of a relayed job went away: the job stops (its call aborts). */
+static void relay_client_gone(void *userdata) {
+        Job *j = userdata;
+
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+}
+
+/* A relayed job runs to its end however long it takes (its deadline bounds it): the
+ * relay writes to the request until then. The watch on the client began before it ran. */
+static int wait_relayed(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_us) {
+        int r;
+
+        while (job_runner_wait(j, 60000) == -ETIMEDOUT)
+                ;
+        (void) http_request_watch_gone(req, NULL, NULL);
+        if (!http_request_replied(req))
+                return api_reply_job_outcome(req, j, shape, t0_us);
+        r = http_reply_stream_end(req);
+        return r == -EPIPE ? 0 : r;
+}
+
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx) {
         const uint64_t t0_us = ctx->t0_us;
-        const bool async = sub->async || api_prefer_async(req);
+        /* A relayed answer is the request's own: Prefer: respond-async is not taken. */
+        const bool async = !sub->relay && (sub->async || api_prefer_async(req));
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
@@ -149,8 +171,15 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (r < 0)
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
+        j->relay = sub->relay;
+        if (sub->relay) /* for the relayed head */
+                snprintf(sub->relay->job_id, sizeof(sub->relay->job_id), "%s", j->id);
         api_context_submitted(ctx, j);
+        if (sub->relay) /* a relayed job may run right here, in job_runner_submit() */
+                (void) http_request_watch_gone(req, relay_client_gone, j);
         r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
+        if (r < 0 && sub->relay)
+                (void) http_request_watch_gone(req, NULL, NULL);
         if (r == -EEXIST && key)
                 return api_reply_problem(
                         req,
@@ -190,6 +219,8 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                 return http_reply_json(req, 202, resp);
         }
 
+        if (sub->relay)
+                return wait_relayed(req, j, sub->shape, t0_us);
         r = job_runner_wait(j, sub->timeout_ms + SYNC_WAIT_SLACK_MS);
         if (r == -ETIMEDOUT) {
                 (void) http_reply_add_header(req, "X-Job-ID", j->id);

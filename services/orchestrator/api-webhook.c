@@ -93,9 +93,22 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 json_object_object_add(ack, "ignored", json_object_new_boolean(true));
                 return http_reply_json(req, 202, ack);
         }
-        if (upstream_service_from_string(ev->service, &svc) < 0 ||
-            !(task = upstream_task_find(svc, ev->task)))
+        if (upstream_service_from_string(ev->service, &svc) < 0)
                 return -EINVAL; /* checked at start */
+        task = upstream_task_find(svc, ev->task);
+        if (!task) {
+                /* The sender retries: the service may not be up, or not have the task yet. */
+                (void) http_reply_add_header(req, "Retry-After", "10");
+                return api_reply_problem(
+                        req,
+                        503,
+                        NULL,
+                        ev->service,
+                        NULL,
+                        "the %s service has no task %s (ORCH_WEBHOOK_EVENTS) or has not said what it runs yet",
+                        ev->service,
+                        ev->task);
+        }
         body = json_object_get(in);
         return api_submit(
                 req,
@@ -104,7 +117,7 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .task = task,
                         .priority = JOB_PRIORITY_MEDIUM,
                         .body = body,
-                        .timeout_ms = api_service_timeout(o, svc),
+                        .timeout_ms = upstream_task_timeout(&o->config.upstream, task),
                         .async = true,
                         .shape = API_SHAPE_DISPATCH,
                 },

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c — the orchestrator's route table. Every route goes through api_dispatch(): the
  * bearer token (or the webhook's own signature), the rate limit, the handler of its family
- * (api-tasks.c, api-workflows.c, api-jobs.c, api-locks.c, api-webhook.c, api-audit.c), the
- * audit row of a state-changing request and the request counter. Every task request
- * becomes a job in the store; synchronous requests wait for the worker, asynchronous ones
- * get 202 + Location. */
+ * (api-tasks.c, api-v1.c, api-datasets.c, api-workflows.c, api-jobs.c, api-locks.c,
+ * api-webhook.c, api-audit.c), the audit row of a state-changing request and the request
+ * counter. Every task request becomes a job in the store; synchronous requests wait for the
+ * worker, asynchronous ones get 202 + Location. */
 #include "api-internal.h"
 #include "time-util.h"
 
@@ -14,6 +14,25 @@ static const ApiRoute api_table[] = {
         { "POST", "/ai/nlp/process", api_tasks_submit, "job.submit", .data = &api_tasks_nlp_process },
         { "POST", "/data/process", api_tasks_submit, "job.submit", .data = &api_tasks_data_process },
         { "POST", "/dispatch", api_tasks_dispatch, "dispatch" },
+        { "GET", "/tasks", api_tasks_list },
+        /* The llm's OpenAI- and Anthropic-compatible API: each call a job of the llm task
+         * whose route it is. */
+        { "POST", "/v1/chat/completions", api_v1_call, "job.submit" },
+        { "POST", "/v1/completions", api_v1_call, "job.submit" },
+        { "POST", "/v1/messages", api_v1_call, "job.submit" },
+        { "POST", "/v1/embeddings", api_v1_call, "job.submit" },
+        { "GET", "/v1/models", api_v1_call, "job.submit" },
+        /* The data service's datasets; an upload streams through (its caps are the data
+         * service's: DATA_MAX_STREAM_BYTES). */
+        { "POST",
+          "/data/datasets",
+          api_datasets_upload,
+          "dataset.upload",
+          .flags = HTTP_ROUTE_STREAM_BODY | HTTP_ROUTE_ANY_CONTENT_TYPE,
+          .max_body = UINT64_C(1) << 50 },
+        { "GET", "/data/datasets", api_datasets_list },
+        { "GET", "/data/datasets/{name}", api_datasets_get },
+        { "DELETE", "/data/datasets/{name}", api_datasets_delete, "dataset.delete" },
         { "POST", "/workflows", api_workflows_submit, "workflow.submit" },
         { "GET", "/locks", api_locks_list },
         { "POST", "/locks/{name}", api_locks_acquire, "lock.acquire" },
@@ -159,7 +178,9 @@ const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n) {
                         .method = api_table[i].method,
                         .path = api_table[i].path,
                         .handler = api_dispatch,
+                        .flags = api_table[i].flags,
                         .userdata = (void *) &api_table[i],
+                        .max_body = api_table[i].max_body,
                 };
         *ret_n = ELEMENTSOF(http_routes);
         return http_routes;

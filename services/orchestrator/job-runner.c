@@ -155,6 +155,86 @@ static int redact_result(JobRunner *r, Job *j) {
         return 0; /* stored with the outcome (record_outcome) */
 }
 
+/* A relayed job's body: handed on, and its first JOB_RELAY_KEEP bytes kept for the store. */
+typedef struct RelayKeep {
+        Job *job;
+        char *buf;
+        size_t len;
+} RelayKeep;
+
+static int relay_data(long status, const char *buf, size_t len, void *userdata) {
+        RelayKeep *k = userdata;
+        size_t take = MIN(len, (size_t) JOB_RELAY_KEEP - k->len);
+
+        /* Handed on first: the client's next token does not wait for our copy. */
+        if (k->job->relay->on_data(status, buf, len, k->job->relay->userdata) < 0)
+                return -EPIPE;
+        if (take < len)
+                k->job->relay_truncated = true;
+        if (take > 0) {
+                char *nb = realloc(k->buf, k->len + take + 1);
+
+                if (!nb)
+                        return -ENOMEM;
+                memcpy(nb + k->len, buf, take);
+                k->len += take;
+                nb[k->len] = '\0';
+                k->buf = nb;
+        }
+        return 0;
+}
+
+static int relay_header(const char *name, const char *value, void *userdata) {
+        RelayKeep *k = userdata;
+
+        return k->job->relay->on_header ? k->job->relay->on_header(name, value, k->job->relay->userdata) : 0;
+}
+
+/* The job's call: its answer collected, or relayed as it arrives (kept in part). */
+static int call_upstream(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *res) {
+        RelayKeep keep = { .job = j };
+        int k;
+
+        if (!j->relay)
+                return upstream_call(
+                        r->upstreams,
+                        j->task,
+                        j->payload,
+                        j->payload_len,
+                        timeout_ms,
+                        &j->cancel,
+                        j->request_id[0] ? j->request_id : NULL,
+                        on_retry,
+                        &(RetryCtx){ r, j },
+                        res);
+        k = upstream_request(
+                r->upstreams,
+                &(UpstreamRequest){
+                        .service = j->task->service,
+                        .method = j->task->method,
+                        .path = j->task->path,
+                        .idempotent = j->task->idempotent,
+                        .body = streq(j->task->method, "GET") ? NULL : j->payload,
+                        .body_len = streq(j->task->method, "GET") ? 0 : j->payload_len,
+                        .on_header = relay_header,
+                        .on_data = relay_data,
+                        .userdata = &keep,
+                        .timeout_ms = timeout_ms,
+                        .cancel = &j->cancel,
+                        .request_id = j->request_id[0] ? j->request_id : NULL,
+                        .on_retry = on_retry,
+                        .retry_userdata = &(RetryCtx){ r, j },
+                },
+                res);
+        if (k >= 0) {
+                free(res->body);
+                res->body = TAKE_PTR(keep.buf);
+                res->body_len = keep.len;
+        }
+        free(keep.buf);
+        return k;
+}
+
 static void run_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -185,17 +265,7 @@ static void run_job(void *item, void *userdata) {
         if (k < 0)
                 log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
 
-        k = upstream_call(
-                r->upstreams,
-                j->task,
-                j->payload,
-                j->payload_len,
-                j->deadline_ms - t0,
-                &j->cancel,
-                j->request_id[0] ? j->request_id : NULL,
-                on_retry,
-                &(RetryCtx){ r, j },
-                &res);
+        k = call_upstream(r, j, j->deadline_ms - t0, &res);
         j->upstream_ms = res.upstream_ms;
         j->retry_after_ms = res.retry_after_ms;
         if (k == -ECANCELED && __atomic_load_n(&r->stopping, __ATOMIC_RELAXED)) {

@@ -82,7 +82,11 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS locks("
         " name TEXT PRIMARY KEY,"
         " owner TEXT NOT NULL,"
-        " expires_at REAL NOT NULL) WITHOUT ROWID;";
+        " expires_at REAL NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS service_tasks("
+        " service TEXT PRIMARY KEY,"
+        " answer TEXT NOT NULL,"
+        " saved_at REAL NOT NULL) WITHOUT ROWID;";
 
 /* Columns added after the first release: a database created by an older binary gets them
  * with ALTER TABLE (existing rows: NULL = submitted with auth off, nothing flagged). */

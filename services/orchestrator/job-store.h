@@ -109,6 +109,12 @@ int job_store_lock_release(JobStore *s, const char *name, const char *owner);
 /* The unexpired locks as [{name, owner, expires_at}]. */
 int job_store_lock_list(JobStore *s, json_object **ret);
 
+/* The services' last GET /tasks answers (upstream-tasks.c), so that a restart knows the
+ * tasks of its unfinished jobs before the services answer: one row per service, replaced. */
+int job_store_tasks_save(JobStore *s, const char *service, const char *answer);
+/* {service: answer, ...} */
+int job_store_tasks_load(JobStore *s, json_object **ret);
+
 /* Runs fn with the store's connection under the store's lock: for modules that keep their
  * own tables in the same database (audit.c), so that there is one writer discipline. */
 typedef struct sqlite3 sqlite3;

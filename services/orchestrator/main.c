@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-orchestrator — the pod's only published service: the seed's task endpoints
- * and /dispatch as persistent jobs run by a worker pool against the backend services,
- * with job events, retries and circuit breakers. */
+/* ai-semble-orchestrator — the pod's only published service: the seed's task endpoints,
+ * /dispatch, the llm's /v1 API and the data service's datasets, every task a persistent job
+ * run by a worker pool against the backend services, with job events, retries and circuit
+ * breakers. */
 #include <stddef.h>
 
 #include "orchestrator.h"
@@ -28,13 +29,17 @@ static const ConfigEntry config_table[] = {
         CONFIG_DURATION("ORCH_PROBE_TIMEOUT", "1s", 50, 60000, UP(probe_timeout_ms),
                 "Timeout of each upstream readiness probe."),
         CONFIG_DURATION("ORCH_LLM_TIMEOUT", "120s", 100, 3600000, UP(timeout_ms[UPSTREAM_LLM]),
-                "Default time a job for the LLM service may take, queue wait and retries included."),
+                "Default time a job for the LLM service may take, queue wait and retries included "
+                "(a task whose GET /tasks entry names a timeout_ms takes that)."),
         CONFIG_DURATION("ORCH_VISION_TIMEOUT", "60s", 100, 3600000, UP(timeout_ms[UPSTREAM_VISION]),
                 "Default job timeout for the vision service."),
         CONFIG_DURATION("ORCH_NLP_TIMEOUT", "30s", 100, 3600000, UP(timeout_ms[UPSTREAM_NLP]),
                 "Default job timeout for the NLP service."),
         CONFIG_DURATION("ORCH_DATA_TIMEOUT", "30s", 100, 3600000, UP(timeout_ms[UPSTREAM_DATA]),
                 "Default job timeout for the data processor."),
+        CONFIG_DURATION("ORCH_TASKS_REFRESH", "1s", 0, 3600000, UP(tasks_refresh_ms),
+                "Shortest time between two loads of a service's GET /tasks when a request names a task "
+                "it does not list (so a task a service gains is routable at once)."),
         CONFIG_DURATION("ORCH_MAX_TIMEOUT", "10m", 1000, 3600000, ORCH(max_timeout_ms),
                 "Largest timeout a /dispatch request may ask for."),
         CONFIG_INT("ORCH_RETRY_MAX", "2", 0, 10, UP(retry_max),
@@ -97,7 +102,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_INT("ORCH_RATE_LIMIT_BURST", "20", 1, 1000000, ORCH(rate_limit_burst),
                 "Requests a principal may make at once before the rate applies."),
         CONFIG_BOOL("ORCH_GUARDRAILS", "on", ORCH(guardrails),
-                "Input rules on prompt, text and messages[].content (see docs/security-api.md#guardrails)."),
+                "Input rules on prompt, text, input, system and messages[].content "
+                "(see docs/security-api.md#guardrails)."),
         CONFIG_STR("ORCH_GUARDRAIL_ACTIONS", "injection=flag,shell=flag,sql=flag,repetition=block",
                 ORCH(guardrail_actions),
                 "Action per rule set or rule name: block (422), flag (recorded on the job) "

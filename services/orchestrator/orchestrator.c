@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "http-client.h"
+#include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
 #include "time-util.h"
@@ -41,7 +42,67 @@ static void *cleanup_thread(void *userdata) {
 }
 
 /* POST /webhook: on when ORCH_WEBHOOK_SECRET_FILE is set; each mapped event must name a
- * known service task, checked here so a typo fails the start rather than a delivery. */
+ * service, checked here so a typo fails the start rather than a delivery (its task is the
+ * service's to know: orchestrator_check_webhook_tasks()). */
+/* A mapped task its service does not list is said once at start; its deliveries get 503
+ * until the service has it. */
+static void orchestrator_check_webhook_tasks(Orchestrator *o) {
+        for (size_t i = 0; o->webhook && i < o->n_webhook_events; i++) {
+                UpstreamService s;
+
+                if (upstream_service_from_string(o->webhook_events[i].service, &s) >= 0 &&
+                    upstream_tasks_known(s, NULL, 0) && !upstream_task_find(s, o->webhook_events[i].task))
+                        log_warning(
+                                "ORCH_WEBHOOK_EVENTS: the %s service has no task %s",
+                                o->webhook_events[i].service,
+                                o->webhook_events[i].task);
+        }
+}
+
+static int save_tasks(UpstreamService s, const char *text, void *userdata) {
+        Orchestrator *o = userdata;
+
+        return job_store_tasks_save(o->store, upstream_service_to_string(s), text);
+}
+
+/* The services' tasks: the answers saved by the last run first (a restart's unfinished
+ * jobs need them before the services answer), then what the services say now. */
+static int orchestrator_load_tasks(Orchestrator *o) {
+        _cleanup_json_ json_object *saved = NULL;
+        int r;
+
+        r = job_store_tasks_load(o->store, &saved);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the saved task lists: %m");
+        json_object_object_foreach(saved, name, answer) {
+                UpstreamService s;
+                char err[160];
+
+                if (upstream_service_from_string(name, &s) < 0 ||
+                    upstream_tasks_install(
+                            s,
+                            json_object_get_string(answer),
+                            (size_t) json_object_get_string_len(answer),
+                            err,
+                            sizeof(err)) < 0)
+                        log_warning(
+                                "The saved task list of %s is not usable; waiting for its GET /tasks", name);
+        }
+        upstream_tasks_bind(&o->config.upstream, save_tasks, o);
+        upstream_tasks_load_all();
+        for (int s = 0; s < _UPSTREAM_MAX; s++) {
+                char why[192];
+
+                if (!upstream_tasks_known((UpstreamService) s, why, sizeof(why)))
+                        log_info(
+                                "The tasks of %s are not known yet (%s): loaded when it becomes ready",
+                                upstream_service_to_string((UpstreamService) s),
+                                why);
+        }
+        orchestrator_check_webhook_tasks(o);
+        return 0;
+}
+
 static int orchestrator_setup_webhook(Orchestrator *o) {
         _cleanup_free_ char *secret = NULL;
         size_t len = 0;
@@ -55,13 +116,11 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                 return log_error_errno(r, "ORCH_WEBHOOK_EVENTS must be event=service/task[,...]: %m");
         for (size_t i = 0; i < o->n_webhook_events; i++) {
                 UpstreamService s;
-                if (upstream_service_from_string(o->webhook_events[i].service, &s) < 0 ||
-                    !upstream_task_find(s, o->webhook_events[i].task))
+                if (upstream_service_from_string(o->webhook_events[i].service, &s) < 0)
                         return log_error_errno(
                                 -EINVAL,
-                                "ORCH_WEBHOOK_EVENTS: unknown task %s/%s",
-                                o->webhook_events[i].service,
-                                o->webhook_events[i].task);
+                                "ORCH_WEBHOOK_EVENTS: unknown service %s (one of llm, vision, nlp, data)",
+                                o->webhook_events[i].service);
         }
         r = auth_read_secret_file(o->config.webhook_secret_file, &secret, &len);
         if (r < 0)
@@ -169,6 +228,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = audit_open(o->store, &o->audit);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit table in %s: %m", o->config.db_path);
+        r = orchestrator_load_tasks(o);
+        if (r < 0)
+                return r;
         r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
         if (r < 0)
                 return r;

@@ -95,7 +95,7 @@ static int start_step(WorkflowRun *r, unsigned i, json_object *const *outputs, J
                 job_new(s->task,
                         JOB_PRIORITY_MEDIUM,
                         payload,
-                        r->runs->upstream->timeout_ms[s->task->service],
+                        upstream_task_timeout(r->runs->upstream, s->task),
                         r->request_id,
                         &j);
         if (k < 0)
@@ -123,7 +123,7 @@ static int acquire_lock(WorkflowRun *r, unsigned i) {
                 r->runs->store,
                 s->lock,
                 owner,
-                r->runs->upstream->timeout_ms[s->task->service] + 60000,
+                upstream_task_timeout(r->runs->upstream, s->task) + 60000,
                 NULL);
 }
 

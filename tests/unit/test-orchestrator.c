@@ -19,6 +19,7 @@
 #include "http-client.h"
 #include "job-store.h"
 #include "json-util.h"
+#include "orch-test.h"
 #include "orchestrator.h"
 #include "scheduler.h"
 #include "test-http-util.h"
@@ -78,27 +79,6 @@ START_TEST(test_queue_bounds_and_remove) {
 END_TEST
 
 /* ---- job store ------------------------------------------------------------------------ */
-
-static char tmpdir[64];
-
-static void make_tmpdir(void) {
-        snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-orch.XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
 
 static int count_row(const JobRow *row, void *userdata) {
         (*(int *) userdata)++;
@@ -450,6 +430,7 @@ END_TEST
 START_TEST(test_workflow_validation) {
         char big[8192] = "{\"steps\":[";
 
+        install_fake_tasks();
         expect_invalid("{}", "steps", "required");
         expect_invalid("{\"steps\":[]}", "steps", "1 to 32");
         for (int i = 0; i < 33; i++)
@@ -522,6 +503,7 @@ START_TEST(test_workflow_references) {
         Workflow *w = NULL;
         char *error = NULL;
 
+        install_fake_tasks();
         ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
         ck_assert_int_eq(workflow_parse(o, &w, &errs), 0);
         ck_assert_ptr_null(errs);
@@ -545,166 +527,6 @@ START_TEST(test_workflow_references) {
 END_TEST
 
 /* ---- end to end ------------------------------------------------------------------------ */
-
-static Orchestrator orch;
-static HttpServer *upstream, *server;
-static MetricsRegistry *registry;
-static char fake_url[64], dead_url[64], db_path[128];
-static int port;
-
-static void start_orchestrator(unsigned workers, size_t queue_max) {
-        size_t n;
-        const HttpRoute *routes;
-
-        orch.config.db_path = db_path;
-        orch.config.workers = workers;
-        orch.config.queue_max = (int64_t) queue_max;
-        orch.config.max_timeout_ms = 60000;
-        orch.config.retention_ms = 3600 * 1000;
-        orch.config.cleanup_interval_ms = 3600 * 1000;
-        orch.config.sse_keepalive_ms = 200;
-        ck_assert_int_eq(metrics_registry_new(&registry), 0);
-        ck_assert_int_eq(orchestrator_start(&orch, registry), 0);
-        ck_assert_int_eq(
-                http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 32 }, &server), 0);
-        routes = api_routes(&orch, &n);
-        ck_assert_int_eq(http_server_add_routes(server, routes, n), 0);
-        ck_assert_int_eq(http_server_set_pre_body(server, api_pre_body, &orch), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
-}
-
-static void stop_orchestrator(void) {
-        (void) http_server_shutdown(server);
-        http_server_free(server);
-        server = NULL;
-        orchestrator_stop(&orch);
-        metrics_registry_free(registry);
-        registry = NULL;
-}
-
-static void setup(void) {
-        int up_port;
-
-        make_tmpdir();
-        snprintf(db_path, sizeof(db_path), "%s/orchestrator.db", tmpdir);
-        ck_assert_int_eq(fake_upstream_start("127.0.0.1:0", &upstream), 0);
-        up_port = http_server_get_port(upstream);
-        snprintf(fake_url, sizeof(fake_url), "http://127.0.0.1:%d", up_port);
-        /* Port 1 on loopback: connection refused at once. */
-        snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
-        orch = (Orchestrator){};
-        orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
-        orch.config.upstream = (UpstreamConfig){
-                .url = { fake_url, fake_url, fake_url, fake_url },
-                .probe_timeout_ms = 500,
-                .timeout_ms = { 5000, 5000, 5000, 5000 },
-                .retry_max = 2,
-                .retry_base_ms = 5,
-                .retry_cap_ms = 20,
-                .breaker_failures = 3,
-                .breaker_open_ms = 400,
-        };
-}
-
-static void teardown(void) {
-        if (server)
-                stop_orchestrator();
-        (void) http_server_shutdown(upstream);
-        http_server_free(upstream);
-        http_client_pool_flush();
-        remove_tmpdir();
-}
-
-typedef struct Reply {
-        long status;
-        json_object *body;
-        char *raw;
-        char headers[4096];
-} Reply;
-
-static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
-        Reply *r = userdata;
-        size_t l = strlen(r->headers);
-
-        snprintf(r->headers + l, sizeof(r->headers) - l, "%.*s", (int) (size * n), data);
-        return size * n;
-}
-
-static size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
-        Reply *r = userdata;
-        size_t l = r->raw ? strlen(r->raw) : 0;
-        char *nb = realloc(r->raw, l + size * n + 1);
-
-        ck_assert_ptr_nonnull(nb);
-        memcpy(nb + l, data, size * n);
-        nb[l + size * n] = '\0';
-        r->raw = nb;
-        return size * n;
-}
-
-/* One request with optional extra headers ("Name: value", NULL-terminated). */
-static Reply request(const char *method, const char *path, const char *body, const char *const *headers) {
-        Reply r = {};
-        struct curl_slist *h = NULL;
-        char url[256];
-        CURL *c = curl_easy_init();
-
-        ck_assert_ptr_nonnull(c);
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-        if (body) {
-                h = curl_slist_append(h, "Content-Type: application/json");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        }
-        for (size_t i = 0; headers && headers[i]; i++)
-                h = curl_slist_append(h, headers[i]);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
-        if (r.raw)
-                (void) json_parse_strict(r.raw, strlen(r.raw), &r.body, NULL);
-        return r;
-}
-
-static void reply_done(Reply *r) {
-        json_object_put(r->body);
-        free(r->raw);
-}
-
-static json_object *get_job(const char *id) {
-        char path[128];
-        Reply r;
-        json_object *o;
-
-        snprintf(path, sizeof(path), "/jobs/%s", id);
-        r = request("GET", path, NULL, NULL);
-        ck_assert_int_eq(r.status, 200);
-        o = json_object_get(r.body);
-        reply_done(&r);
-        return o;
-}
-
-static json_object *wait_job(const char *id, const char *status) {
-        for (int i = 0; i < 200; i++) {
-                json_object *o = get_job(id);
-
-                if (streq(jstr(o, "status"), status))
-                        return o;
-                json_object_put(o);
-                usleep(20 * 1000);
-        }
-        ck_abort_msg("job %s never became %s", id, status);
-        return NULL;
-}
 
 START_TEST(test_seed_endpoints) {
         Reply r;
@@ -1032,8 +854,8 @@ END_TEST
 START_TEST(test_breaker_opens_and_recovers) {
         Reply r;
 
+        start_orchestrator(2, 16); /* its tasks known, then the data service goes away */
         orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
-        start_orchestrator(2, 16);
         /* Each request is a connect error (retried twice): three failures per request. */
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 502);
@@ -1049,7 +871,7 @@ START_TEST(test_breaker_opens_and_recovers) {
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
         /* The service comes back; after open_ms the probe closes the breaker. */
-        orch.config.upstream.url[UPSTREAM_DATA] = fake_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
         usleep(450 * 1000);
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 200);
@@ -1607,100 +1429,6 @@ END_TEST
 
 /* ---- ownership, audit, exempt paths ------------------------------------------------- */
 
-static char secret_path[160], webhook_secret_path[160];
-static const char test_secret[] = "0123456789abcdef0123456789abcdef-test-secret";
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        ck_assert_int_eq(fclose(f), 0);
-}
-
-/* "Authorization: Bearer <token>" for sub/role, in buf. */
-static const char *bearer(char *buf, size_t size, const char *sub, const char *role) {
-        char *tok = NULL;
-
-        ck_assert_int_eq(
-                auth_jwt_mint_hs256(
-                        test_secret,
-                        strlen(test_secret),
-                        sub,
-                        role,
-                        NULL,
-                        NULL,
-                        (int64_t) time(NULL),
-                        600,
-                        &tok),
-                0);
-        snprintf(buf, size, "Authorization: Bearer %s", tok);
-        free(tok);
-        return buf;
-}
-
-static void start_with_auth(void) {
-        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
-        write_file(secret_path, test_secret);
-        snprintf(webhook_secret_path, sizeof(webhook_secret_path), "%s/webhook-secret", tmpdir);
-        write_file(webhook_secret_path, test_secret);
-        orch.config.auth.secret_file = secret_path;
-        orch.config.webhook_secret_file = webhook_secret_path;
-        orch.config.webhook_window_ms = 300000;
-        orch.config.audit_retention_ms = 3600 * 1000;
-        start_orchestrator(4, 16);
-}
-
-/* The newest audit rows matching query (admin token), as the reply. */
-static Reply audit_rows(const char *admin, const char *query) {
-        char path[512];
-        const char *h[] = { admin, NULL };
-
-        snprintf(path, sizeof(path), "/audit%s", query);
-        return request("GET", path, NULL, h);
-}
-
-/* The row is written right after the answer went out: wait until n rows exist. */
-static void audit_wait(const char *admin, size_t n) {
-        for (int i = 0; i < 200; i++) {
-                Reply r = audit_rows(admin, "?limit=1000");
-                size_t have = json_object_array_length(json_object_object_get(r.body, "records"));
-
-                reply_done(&r);
-                if (have >= n)
-                        return;
-                usleep(10 * 1000);
-        }
-        ck_abort_msg("fewer than %zu audit rows", n);
-}
-
-static json_object *audit_row(Reply *r, size_t i) {
-        json_object *records;
-
-        ck_assert(json_object_object_get_ex(r->body, "records", &records));
-        ck_assert_msg(
-                json_object_array_length(records) > i,
-                "%zu records, wanted #%zu: %s",
-                json_object_array_length(records),
-                i,
-                r->raw);
-        return json_object_array_get_idx(records, i);
-}
-
-static json_object *find_row(Reply *r, const char *action, int result) {
-        json_object *records = json_object_object_get(r->body, "records");
-
-        for (size_t i = 0; i < json_object_array_length(records); i++) {
-                json_object *row = json_object_array_get_idx(records, i);
-
-                if (streq(strempty(jstr(row, "action")), action) &&
-                    json_object_get_int(json_object_object_get(row, "result")) == result)
-                        return row;
-        }
-        ck_abort_msg("no audit row %s %d in %s", action, result, r->raw);
-        return NULL;
-}
-
 START_TEST(test_ownership) {
         char adm[1024], alice[1024], bob[1024], vic[1024], path[128], id[64], id2[64];
         const char *async_body =
@@ -1791,23 +1519,6 @@ START_TEST(test_ownership) {
         json_object_put(job);
 }
 END_TEST
-
-static void webhook_sign(const char *body, char out[static 128]) {
-        unsigned char md[32];
-        unsigned int n = 0;
-
-        ck_assert_ptr_nonnull(
-                HMAC(EVP_sha256(),
-                     test_secret,
-                     (int) strlen(test_secret),
-                     (const unsigned char *) body,
-                     strlen(body),
-                     md,
-                     &n));
-        strcpy(out, "X-Hub-Signature-256: sha256=");
-        for (unsigned i = 0; i < n; i++)
-                snprintf(out + strlen(out), 3, "%02x", md[i]);
-}
 
 START_TEST(test_audit_trail) {
         char adm[1024], alice[1024], vic[1024], sig[128], since[40], q[160];
