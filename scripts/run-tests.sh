@@ -94,7 +94,7 @@ run_unit() { # sanitize
         if [ "$coverage" = 1 ]; then
                 step "coverage of services/ and supervisor/ by the unit tests"
                 gcovr -r "$AI_SEMBLE_ROOT" --filter "$AI_SEMBLE_ROOT/services/" --filter "$AI_SEMBLE_ROOT/supervisor/" \
-                        --exclude-unreachable-branches --txt-summary --txt "$dir/coverage.txt" "$dir" | tail -n 3
+                        --exclude-unreachable-branches --print-summary -o "$dir/coverage.txt" "$dir" | tail -n 3
         fi
 }
 
