@@ -66,6 +66,12 @@ static const char *nonempty(const char *s) {
         return s && *s ? s : NULL;
 }
 
+const char *const auth_modes[] = { "required", "off", NULL };
+
+bool auth_mode_off(const AuthConfig *c) {
+        return c->mode && streq(c->mode, "off");
+}
+
 int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         _cleanup_free_ char *pem = NULL;
         char *secret = NULL;
@@ -74,10 +80,12 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         int r;
 
         auth_cache_epoch++; /* new keys: forget the tokens verified under the old ones */
-        if (!nonempty(c->secret_file) && !nonempty(c->public_key_file)) {
+        if (auth_mode_off(c)) {
                 *ret = NULL;
                 return 0;
         }
+        if (!nonempty(c->secret_file) && !nonempty(c->public_key_file))
+                return -ENOKEY;
         if (nonempty(c->secret_file)) {
                 r = auth_read_secret_file(c->secret_file, &secret, &secret_len);
                 if (r < 0)

@@ -66,9 +66,13 @@ static const ConfigEntry config_table[] = {
                 "How often finished jobs past retention are deleted."),
         CONFIG_DURATION("ORCH_SSE_KEEPALIVE", "15s", 100, 300000, ORCH(sse_keepalive_ms),
                 "Interval of keep-alive comments on idle event streams."),
+        CONFIG_ENUM("ORCH_AUTH", "required", auth_modes, AUTH(mode),
+                "required: every route but health and metrics needs a bearer token, and the "
+                "start fails without ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE; off: no "
+                "token checked (a single-user machine; logged loudly, shown in /health/ready)."),
         CONFIG_STR("ORCH_JWT_SECRET_FILE", NULL, AUTH(secret_file),
                 "File with the HS256 shared secret (>= 32 bytes; e.g. a Podman secret under "
-                "/run/secrets). Setting it or ORCH_JWT_PUBLIC_KEY_FILE turns bearer auth on."),
+                "/run/secrets)."),
         CONFIG_STR("ORCH_JWT_PUBLIC_KEY_FILE", NULL, AUTH(public_key_file),
                 "PEM public key for RS256 (RSA >= 2048 bits) or ES256 (P-256) tokens."),
         CONFIG_STR("ORCH_JWT_ISSUER", NULL, AUTH(issuer), "Required iss claim; unset = not checked."),
@@ -131,6 +135,7 @@ static int readiness(json_object *response, bool *ret_ready, void *userdata) {
 
         if (!services)
                 return -ENOMEM;
+        json_object_object_add(response, "auth", json_object_new_string(o->jwt ? "required" : "off"));
         json_object_object_add(response, "services", services);
         if (o->runner) {
                 json_object *q = json_object_new_object();

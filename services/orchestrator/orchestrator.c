@@ -122,6 +122,13 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         pthread_cond_init(&o->cleanup_cond, NULL);
         workflow_runs_init(&o->workflows, &o->config.upstream, o->config.max_timeout_ms);
         r = auth_setup(&o->config.auth, &o->jwt);
+        if (r == -ENOKEY)
+                return log_error_errno(
+                        r,
+                        "ORCH_AUTH=required (the default) but no key is configured: set "
+                        "ORCH_JWT_SECRET_FILE (in the pod: /run/secrets/ai-semble-jwt) or "
+                        "ORCH_JWT_PUBLIC_KEY_FILE; or ORCH_AUTH=off to serve every route to "
+                        "anyone who can reach the port (a single-user machine only)");
         if (r < 0)
                 return log_error_errno(
                         r,
@@ -142,7 +149,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         if (o->jwt)
                 log_info("bearer auth on (JWT)");
         else
-                log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
+                log_warning(
+                        "AUTH IS OFF (ORCH_AUTH=off): every API route, every job, its results and "
+                        "the audit log are open to anyone who can reach this port, and audit rows "
+                        "name no caller; /health/ready says \"auth\":\"off\". Unset ORCH_AUTH "
+                        "and configure a key unless this is a single-user machine.");
         r = orchestrator_setup_webhook(o);
         if (r < 0)
                 return r;

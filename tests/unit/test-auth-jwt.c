@@ -460,9 +460,13 @@ START_TEST(test_setup) {
         char path[] = "/tmp/test-auth-setup-XXXXXX";
         int fd;
 
-        ck_assert_int_eq(auth_setup(&(AuthConfig){}, &jwt), 0);
-        ck_assert_ptr_null(jwt);
-        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = (char *) "" }, &jwt), 0);
+        /* Required (the default, also when unset) without a key: refused, never "auth off". */
+        ck_assert_int_eq(auth_setup(&(AuthConfig){}, &jwt), -ENOKEY);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = (char *) "" }, &jwt), -ENOKEY);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .mode = (char *) "required" }, &jwt), -ENOKEY);
+        ck_assert_ptr_eq(jwt, (AuthJwt *) 1);
+        /* Off only when said so. */
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .mode = (char *) "off" }, &jwt), 0);
         ck_assert_ptr_null(jwt);
         /* Configured but unusable: an error, never "auth off". */
         ck_assert_int_eq(

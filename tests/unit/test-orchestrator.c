@@ -594,7 +594,8 @@ static void setup(void) {
         /* Port 1 on loopback: connection refused at once. */
         snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
         orch = (Orchestrator){};
-        orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
+        orch.config.auth.mode = (char *) "off"; /* the tests of auth say "required" */
+        orch.config.sync_grace_ms = 100;        /* the default: quick synchronous jobs stored once */
         orch.config.upstream = (UpstreamConfig){
                 .url = { fake_url, fake_url, fake_url, fake_url },
                 .probe_timeout_ms = 500,
@@ -1306,6 +1307,7 @@ START_TEST(test_openapi_routes) {
                 char *const argv[] = { (char *) orchestrator_bin, NULL };
                 char *const envp[] = { env_listen,
                                        env_db,
+                                       (char *) "ORCH_AUTH=off",
                                        (char *) "LOG_LEVEL=warning",
                                        (char *) "ORCH_PROBE_TIMEOUT=100ms",
                                        NULL };
@@ -1644,6 +1646,7 @@ static void start_with_auth(void) {
         write_file(secret_path, test_secret);
         snprintf(webhook_secret_path, sizeof(webhook_secret_path), "%s/webhook-secret", tmpdir);
         write_file(webhook_secret_path, test_secret);
+        orch.config.auth.mode = (char *) "required";
         orch.config.auth.secret_file = secret_path;
         orch.config.webhook_secret_file = webhook_secret_path;
         orch.config.webhook_window_ms = 300000;
@@ -1784,6 +1787,7 @@ START_TEST(test_ownership) {
 
         /* With auth off nothing is recorded and nothing shown. */
         stop_orchestrator();
+        orch.config.auth.mode = (char *) "off";
         orch.config.auth.secret_file = NULL;
         start_orchestrator(4, 16);
         job = get_job(id);
@@ -2183,25 +2187,29 @@ END_TEST
 
 /* The binary: /metrics needs a token once it is no longer in ORCH_AUTH_EXEMPT, and an
  * unknown entry stops the start naming it. */
-static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
-        static char env_listen[64], env_db[192], env_secret[192], env_exempt[256];
+/* The binary on `port` with the test's database and the given extra settings
+ * ("NAME=value", NULL-terminated); its stderr to out_fd when >= 0. */
+static pid_t spawn_orchestrator_env(const char *const *extra, int out_fd) {
+        static char env_listen[64], env_db[192];
+        char *envp[16];
+        size_t n = 0;
         pid_t pid;
 
         snprintf(env_listen, sizeof(env_listen), "ORCHESTRATOR_LISTEN=127.0.0.1:%d", port);
-        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/exempt.db", tmpdir);
-        snprintf(env_secret, sizeof(env_secret), "ORCH_JWT_SECRET_FILE=%s", secret_path);
-        snprintf(env_exempt, sizeof(env_exempt), "ORCH_AUTH_EXEMPT=%s", exempt);
+        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/spawned.db", tmpdir);
+        envp[n++] = env_listen;
+        envp[n++] = env_db;
+        envp[n++] = (char *) "LOG_LEVEL=warning";
+        envp[n++] = (char *) "ORCH_PROBE_TIMEOUT=100ms";
+        for (size_t i = 0; extra && extra[i]; i++) {
+                ck_assert_uint_lt(n, ELEMENTSOF(envp) - 1);
+                envp[n++] = (char *) extra[i];
+        }
+        envp[n] = NULL;
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 char *const argv[] = { (char *) orchestrator_bin, NULL };
-                char *const envp[] = { env_listen,
-                                       env_db,
-                                       env_secret,
-                                       env_exempt,
-                                       (char *) "LOG_LEVEL=warning",
-                                       (char *) "ORCH_PROBE_TIMEOUT=100ms",
-                                       NULL };
 
                 if (out_fd >= 0)
                         dup2(out_fd, STDERR_FILENO);
@@ -2211,8 +2219,113 @@ static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
         return pid;
 }
 
+/* The binary with bearer auth from the test secret; exempt = ORCH_AUTH_EXEMPT. */
+static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
+        static char env_secret[192], env_exempt[256];
+
+        snprintf(env_secret, sizeof(env_secret), "ORCH_JWT_SECRET_FILE=%s", secret_path);
+        snprintf(env_exempt, sizeof(env_exempt), "ORCH_AUTH_EXEMPT=%s", exempt);
+        return spawn_orchestrator_env((const char *[]){ env_secret, env_exempt, NULL }, out_fd);
+}
+
+/* Until the spawned binary answers /health/live on `port`. */
+static void wait_spawned(void) {
+        char url[128];
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
+        for (int i = 0; i < 100; i++) {
+                HttpClientResponse resp;
+
+                if (http_client_get(url, 500, 0, &resp) >= 0) {
+                        http_client_response_done(&resp);
+                        return;
+                }
+                usleep(50 * 1000);
+        }
+        ck_abort_msg("the orchestrator never answered on port %d", port);
+}
+
+/* A log file in tmpdir, opened for the child's stderr. */
+static int open_log(const char *name, char path[static 192]) {
+        int fd;
+
+        snprintf(path, 192, "%s/%s", tmpdir, name);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        return fd;
+}
+
+static void read_log(const char *path, char *buf, size_t size) {
+        FILE *f = fopen(path, "re");
+        size_t n;
+
+        ck_assert_ptr_nonnull(f);
+        n = fread(buf, 1, size - 1, f);
+        buf[n] = 0;
+        fclose(f);
+}
+
+/* Secure by default: without ORCH_AUTH the binary needs a key (and says which), with a key
+ * an anonymous GET /jobs is 401; ORCH_AUTH=off serves openly, warns, and says so in
+ * /health/ready. */
+START_TEST(test_auth_required_by_default) {
+        char logpath[192], log[8192];
+        int status, fd;
+        pid_t pid;
+        Reply r;
+
+        if (!orchestrator_bin)
+                return;
+        port = 18500 + (int) (getpid() % 50);
+
+        fd = open_log("nokey.log", logpath);
+        pid = spawn_orchestrator_env(NULL, fd);
+        close(fd);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        read_log(logpath, log, sizeof(log));
+        ck_assert_msg(
+                strstr(log, "ORCH_AUTH=required (the default) but no key is configured"), "log: %s", log);
+        ck_assert_msg(
+                strstr(log, "ORCH_JWT_SECRET_FILE (in the pod: /run/secrets/ai-semble-jwt)"),
+                "log: %s",
+                log);
+
+        fd = open_log("off.log", logpath);
+        pid = spawn_orchestrator_env((const char *[]){ "ORCH_AUTH=off", NULL }, fd);
+        close(fd);
+        wait_spawned();
+        r = request("GET", "/jobs", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/health/ready", NULL, NULL);
+        ck_assert_str_eq(jstr(r.body, "auth"), "off");
+        reply_done(&r);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        read_log(logpath, log, sizeof(log));
+        ck_assert_msg(
+                strstr(log, "\"level\":\"warning\"") && strstr(log, "AUTH IS OFF (ORCH_AUTH=off)"),
+                "log: %s",
+                log);
+
+        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
+        write_file(secret_path, test_secret);
+        pid = spawn_orchestrator(AUTH_EXEMPT_DEFAULT, -1);
+        wait_spawned();
+        r = request("GET", "/jobs", NULL, NULL);
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+        r = request("GET", "/health/ready", NULL, NULL);
+        ck_assert_str_eq(jstr(r.body, "auth"), "required");
+        reply_done(&r);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
 START_TEST(test_exempt_paths) {
-        char vic[1024], logpath[192], log[4096] = "";
+        char vic[1024], logpath[192], log[4096];
         int status;
         pid_t pid;
         Reply r;
@@ -2224,17 +2337,7 @@ START_TEST(test_exempt_paths) {
         bearer(vic, sizeof(vic), "vic", "viewer");
         port = 19500 + (int) (getpid() % 400);
         pid = spawn_orchestrator("/health, /health/live", -1);
-        for (int i = 0; i < 100; i++) {
-                HttpClientResponse resp;
-                char url[128];
-
-                snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
-                if (http_client_get(url, 500, 0, &resp) >= 0) {
-                        http_client_response_done(&resp);
-                        break;
-                }
-                usleep(50 * 1000);
-        }
+        wait_spawned();
         r = request("GET", "/health/live", NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
@@ -2251,20 +2354,14 @@ START_TEST(test_exempt_paths) {
         kill(pid, SIGTERM);
         ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 
-        snprintf(logpath, sizeof(logpath), "%s/exempt.log", tmpdir);
         {
-                int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                FILE *f;
+                int fd = open_log("exempt.log", logpath);
 
-                ck_assert_int_ge(fd, 0);
                 pid = spawn_orchestrator("/metrics,/jobs", fd);
                 close(fd);
                 ck_assert_int_eq(waitpid(pid, &status, 0), pid);
                 ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-                f = fopen(logpath, "re");
-                ck_assert_ptr_nonnull(f);
-                (void) !fread(log, 1, sizeof(log) - 1, f);
-                fclose(f);
+                read_log(logpath, log, sizeof(log));
                 ck_assert_msg(strstr(log, "ORCH_AUTH_EXEMPT: unknown path '/jobs'"), "log: %s", log);
         }
 }
@@ -2309,6 +2406,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_audit_auth_off);
         tcase_add_test(e2e, test_migration_old_db);
         tcase_add_test(e2e, test_exempt_paths);
+        tcase_add_test(e2e, test_auth_required_by_default);
         suite_add_tcase(s, e2e);
         return s;
 }

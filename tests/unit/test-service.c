@@ -381,7 +381,7 @@ START_TEST(test_orchestrator_readiness) {
         /* The job database defaults to /data (the pod's volume): a temporary one here. */
         ck_assert_int_ge(asprintf(&db, "ORCH_DB_PATH=/tmp/test-service-orch-%d.db", (int) getpid()), 0);
         llm = spawn(llm_bin, NULL, ARGS(llm_env));
-        orch = spawn(orch_bin, NULL, ARGS(orch_env, llm_url, v, n, d, db, "ORCH_PROBE_TIMEOUT=500ms"));
+        orch = spawn(orch_bin, NULL, ARGS(orch_env, llm_url, v, n, d, db, "ORCH_AUTH=off", "ORCH_PROBE_TIMEOUT=500ms"));
         wait_healthy(llm_bin, llm_env);
         wait_healthy(orch_bin, orch_env);
 
