@@ -87,6 +87,9 @@ static const ConfigEntry config_table[] = {
         CONFIG_STR("ORCH_AUTH_EXEMPT", AUTH_EXEMPT_DEFAULT, AUTH(exempt),
                 "Built-in paths served without a token when auth is on (comma list of /health, "
                 "/health/live, /health/ready, /metrics); the others need a viewer token."),
+        CONFIG_STR("ORCH_ALLOWED_HOSTS", "", ORCH(allowed_hosts),
+                "Host names the API answers besides localhost, 127.0.0.1 and [::1] (comma list of "
+                "name or name:port); any other Host gets 421 (DNS rebinding)."),
         CONFIG_STR("ORCH_WEBHOOK_SECRET_FILE", NULL, ORCH(webhook_secret_file),
                 "File with the webhook HMAC-SHA256 secret (>= "
                 "32 bytes); unset = POST /webhook answers 503."),

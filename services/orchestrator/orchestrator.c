@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "http-client.h"
+#include "http-host.h"
 #include "log.h"
 #include "orchestrator.h"
 #include "time-util.h"
@@ -137,6 +138,10 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         {
                 char bad[128];
 
+                r = http_host_list_check(o->config.allowed_hosts, bad, sizeof(bad));
+                if (r < 0)
+                        return log_error_errno(
+                                r, "ORCH_ALLOWED_HOSTS: '%s' is not a host name, [IPv6] or name:port", bad);
                 r = auth_exempt_parse(
                         o->config.auth.exempt ?: AUTH_EXEMPT_DEFAULT, &o->auth_exempt, bad, sizeof(bad));
                 if (r < 0)

@@ -27,6 +27,7 @@ typedef struct OrchConfig {
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
         AuthConfig auth;
+        char *allowed_hosts; /* Host names served besides localhost, 127.0.0.1, [::1] */
         char *webhook_secret_file;
         char *webhook_events;
         uint64_t webhook_window_ms;
@@ -74,8 +75,9 @@ void orchestrator_stop(Orchestrator *o);
 /* The orchestrator's routes; handlers get o through the route table. */
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n);
 int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);
-/* HttpPreBodyHook (userdata = o): the bearer check and rate limit of the API routes,
- * before any body byte is read; a refusal is answered, audited and counted there. */
+/* HttpPreBodyHook (userdata = o): the Host check of every route, the bearer check and
+ * rate limit of the API routes, before any body byte is read; a refusal is answered,
+ * audited and counted there. */
 int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata);
 /* ServiceDefinition.gate (userdata = o): the token check of /health* and /metrics. */
 int api_gate(HttpRequest *req, void *userdata);

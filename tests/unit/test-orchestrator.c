@@ -1971,7 +1971,7 @@ START_TEST(test_refused_before_body) {
         snprintf(
                 head,
                 sizeof(head),
-                "POST /dispatch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                "POST /dispatch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 "Content-Length: %d\r\n\r\n",
                 64 << 20);
         ck_assert_int_eq(test_send_str(fd, head), 0);
@@ -2010,7 +2010,7 @@ START_TEST(test_events_client_closed) {
         snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
         reply_done(&r);
         fd = test_connect(port);
-        snprintf(req, sizeof(req), "GET /jobs/%s/events HTTP/1.1\r\nHost: t\r\n\r\n", id);
+        snprintf(req, sizeof(req), "GET /jobs/%s/events HTTP/1.1\r\nHost: localhost\r\n\r\n", id);
         ck_assert_int_eq(test_send_str(fd, req), 0);
         while (!strstr(buf, "event: snapshot")) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -2265,6 +2265,38 @@ static void read_log(const char *path, char *buf, size_t size) {
         fclose(f);
 }
 
+/* DNS rebinding: a page whose name now points at 127.0.0.1 sends its own name as Host;
+ * only localhost, 127.0.0.1, [::1] and ORCH_ALLOWED_HOSTS are served (421 before anything
+ * else, a body never read). */
+START_TEST(test_host_header) {
+        const char *evil[] = { "Host: evil.example:8080", NULL };
+        Reply r;
+
+        orch.config.allowed_hosts = (char *) "ai.example.internal, 10.1.2.3:8443";
+        start_orchestrator(2, 16);
+        r = request("GET", "/jobs", NULL, evil);
+        ck_assert_int_eq(r.status, 421);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "'evil.example:8080'"));
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "ORCH_ALLOWED_HOSTS"));
+        reply_done(&r);
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"hi\",\"task\":\"tokenize\"}", evil);
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: 10.1.2.3:8080", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: AI.example.internal", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: 10.1.2.3:8443", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: [::1]:9", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
+
 /* Secure by default: without ORCH_AUTH the binary needs a key (and says which), with a key
  * an anonymous GET /jobs is 401; ORCH_AUTH=off serves openly, warns, and says so in
  * /health/ready. */
@@ -2300,6 +2332,16 @@ START_TEST(test_auth_required_by_default) {
         reply_done(&r);
         r = request("GET", "/health/ready", NULL, NULL);
         ck_assert_str_eq(jstr(r.body, "auth"), "off");
+        reply_done(&r);
+        /* The built-in routes check Host too: they are what a rebinding page would read. */
+        r = request("GET", "/health/ready", NULL, (const char *[]){ "Host: evil.example", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, (const char *[]){ "Host: evil.example", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, (const char *[]){ "Host: localhost", NULL });
+        ck_assert_int_eq(r.status, 200);
         reply_done(&r);
         kill(pid, SIGTERM);
         ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
@@ -2407,6 +2449,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_migration_old_db);
         tcase_add_test(e2e, test_exempt_paths);
         tcase_add_test(e2e, test_auth_required_by_default);
+        tcase_add_test(e2e, test_host_header);
         suite_add_tcase(s, e2e);
         return s;
 }
