@@ -2095,8 +2095,9 @@ START_TEST(test_audit_auth_off) {
         r = request("GET", "/audit?action=lock.acquire", NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         row = audit_row(&r, 0);
-        ck_assert_str_eq(jstr(row, "actor"), "127.0.0.1");
+        ck_assert_str_eq(jstr(row, "actor"), "anonymous");
         ck_assert_str_eq(jstr(row, "role"), "none");
+        ck_assert_str_eq(jstr(row, "remote_addr"), "127.0.0.1");
         ck_assert_str_eq(jstr(row, "target"), "l1");
         reply_done(&r);
 }
