@@ -15,6 +15,13 @@ static void api_context_submitted(ApiContext *ctx, Job *j) {
         api_context_set_target(ctx, j->id);
 }
 
+/* An Idempotency-Key is the caller's own: stored as "<length of sub>:<sub>:<key>", so that
+ * another principal sending the same key and body gets a job of its own, not the first
+ * one's result. ("0::<key>" with auth off, where every caller is the same anonymous.) */
+static int scoped_key(const ApiContext *ctx, const char *key, char **ret) {
+        return asprintf(ret, "%zu:%s:%s", strlen(ctx->who.sub), ctx->who.sub, key) < 0 ? -ENOMEM : 0;
+}
+
 static int request_hash(HttpRequest *req, char ret[static 65]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -80,7 +87,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
-        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
+        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL, *scoped = NULL;
         char hash[65] = "", ra[32];
         uint64_t retry_after;
         const char *txt;
@@ -120,9 +127,11 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                                 "Idempotency-Key must be 1 to %d characters",
                                 IDEMPOTENCY_KEY_MAX);
                 r = request_hash(req, hash);
+                if (r >= 0)
+                        r = scoped_key(ctx, key, &scoped);
                 if (r < 0)
                         return r;
-                r = job_store_find_key(o->store, key, &existing_id, &existing_hash);
+                r = job_store_find_key(o->store, scoped, &existing_id, &existing_hash);
                 if (r >= 0) {
                         if (!streq(existing_hash, hash)) {
                                 _cleanup_problem_ Problem *p = problem_new(
@@ -150,7 +159,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
         api_context_submitted(ctx, j);
-        r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
+        r = job_runner_submit(o->runner, j, !async, scoped, scoped ? hash : NULL);
         if (r == -EEXIST && key)
                 return api_reply_problem(
                         req,

@@ -38,10 +38,7 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
 
         if (!o->ratelimit)
                 return 0;
-        if (who && who->sub[0])
-                snprintf(key, sizeof(key), "sub:%s", who->sub);
-        else
-                snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
+        api_principal_key(req, who, key);
         ratelimit_take(o->ratelimit, key, time_now_s(CLOCK_MONOTONIC), &d);
         snprintf(v, sizeof(v), "%u", d.limit);
         (void) http_reply_add_header(req, "RateLimit-Limit", v);

@@ -66,6 +66,9 @@ static const ConfigEntry config_table[] = {
                 "How often finished jobs past retention are deleted."),
         CONFIG_DURATION("ORCH_SSE_KEEPALIVE", "15s", 100, 300000, ORCH(sse_keepalive_ms),
                 "Interval of keep-alive comments on idle event streams."),
+        CONFIG_INT("ORCH_SSE_PER_PRINCIPAL", "4", 1, 256, ORCH(sse_per_principal),
+                "Event streams (GET /jobs/{id}/events) one principal (JWT sub, else client address) "
+                "may hold open at once; each holds one of HTTP_THREADS. More get 429."),
         CONFIG_ENUM("ORCH_AUTH", "required", auth_modes, AUTH(mode),
                 "required: every route but health and metrics needs a bearer token, and the "
                 "start fails without ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE; off: no "

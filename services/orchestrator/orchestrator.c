@@ -173,6 +173,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
+        r = stream_limit_new(
+                (unsigned) (o->config.sse_per_principal > 0 ? o->config.sse_per_principal : SSE_PER_PRINCIPAL_DEFAULT),
+                &o->streams);
+        if (r < 0)
+                return r;
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -236,5 +241,6 @@ void orchestrator_stop(Orchestrator *o) {
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));
         ratelimit_free(TAKE_PTR(o->ratelimit));
+        stream_limit_free(TAKE_PTR(o->streams));
         guardrail_free(TAKE_PTR(o->guardrail));
 }

@@ -11,9 +11,12 @@
 #include "job-runner.h"
 #include "job-store.h"
 #include "ratelimit.h"
+#include "stream-limit.h"
 #include "upstream.h"
 #include "webhook.h"
 #include "workflow-run.h"
+
+#define SSE_PER_PRINCIPAL_DEFAULT 4
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
@@ -26,6 +29,7 @@ typedef struct OrchConfig {
         uint64_t audit_retention_ms;
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
+        int64_t sse_per_principal; /* 0 = SSE_PER_PRINCIPAL_DEFAULT */
         AuthConfig auth;
         char *allowed_hosts; /* Host names served besides localhost, 127.0.0.1, [::1] */
         char *webhook_secret_file;
@@ -52,6 +56,7 @@ typedef struct Orchestrator {
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
         RateLimiter *ratelimit;          /* NULL = off */
+        StreamLimit *streams;            /* open event streams per principal */
         Guardrail *guardrail;            /* NULL = ORCH_GUARDRAILS=off */
         MetricsFamily *guardrail_hits;   /* orch_guardrail_hits_total{rule,action} */
         MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
