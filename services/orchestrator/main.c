@@ -100,7 +100,12 @@ static const ConfigEntry config_table[] = {
                 "Jobs started by verified webhooks: "
                 "event=service/task[,...], e.g. order.created=data/analyze."),
         CONFIG_DURATION("ORCH_WEBHOOK_WINDOW", "300s", 1000, 3600000, ORCH(webhook_window_ms),
-                "Accepted age of X-Signature timestamps, and how long accepted signatures are remembered."),
+                "Accepted distance of X-Signature timestamps from now (either way); an accepted "
+                "signature is remembered as long as it could be accepted again."),
+        CONFIG_INT("ORCH_WEBHOOK_REPLAY_MAX", "16384", 16, 16777216, ORCH(webhook_replay_max),
+                "Accepted webhook signatures remembered at once (about 40 bytes each); when that "
+                "many are within their window, further deliveries get 503 instead of an old one "
+                "being forgotten."),
         CONFIG_INT("ORCH_RATE_LIMIT_RPS", "0", 0, 100000, ORCH(rate_limit_rps),
                 "Requests per second per principal (JWT sub, else "
                 "client address) on the API routes; 0 = off."),

@@ -70,7 +70,12 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                         r,
                         "Failed to read the webhook secret %s (>= 32 bytes): %m",
                         o->config.webhook_secret_file);
-        r = webhook_verifier_new(secret, len, o->config.webhook_window_ms / 1000, &o->webhook);
+        r = webhook_verifier_new(
+                secret,
+                len,
+                o->config.webhook_window_ms / 1000,
+                (size_t) o->config.webhook_replay_max,
+                &o->webhook);
         OPENSSL_cleanse(secret, len);
         return r;
 }

@@ -2171,13 +2171,56 @@ START_TEST(test_audit_trail) {
 END_TEST
 
 /* The supervisor's signed ai-semble.service notices open and close a breaker at once. */
-static Reply service_notice(const char *body) {
-        char sig[128];
+/* A signed notice as the supervisor sends it: the event in the body (fields: the rest of
+ * the object after its "type"), and named again in X-Event-Type. */
+static Reply service_notice(const char *fields) {
+        char sig[128], body[512];
 
+        snprintf(body, sizeof(body), "{\"type\":\"ai-semble.service\",%s", fields + 1);
         webhook_sign(body, sig);
         return request(
                 "POST", "/webhook", body, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
 }
+
+/* A captured delivery cannot be re-aimed: its event is the signed body's type, and a header
+ * that names another is refused (it once forced the nlp breaker open). */
+START_TEST(test_webhook_event_from_body) {
+        const char *ping = "{\"type\":\"ping\",\"service\":\"nlp\",\"state\":\"down\",\"time\":\"t9\"}",
+                   *untyped = "{\"service\":\"nlp\",\"state\":\"down\",\"time\":\"t10\"}";
+        char sig[128];
+        Reply r;
+
+        start_with_auth();
+        webhook_sign(ping, sig);
+        r = request(
+                "POST", "/webhook", ping, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"X-Event-Type\""));
+        reply_done(&r);
+        webhook_sign(untyped, sig);
+        r =
+                request("POST",
+                        "/webhook",
+                        untyped,
+                        (const char *[]){ sig, "X-GitHub-Event: ai-semble.service", NULL });
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"X-GitHub-Event\""));
+        reply_done(&r);
+        ck_assert_int_eq(
+                breaker_state(&orch.upstreams.breakers[UPSTREAM_NLP], time_now_ms(CLOCK_MONOTONIC)),
+                BREAKER_CLOSED);
+        /* Without a header the body speaks for itself: an unmapped ping is acknowledged. */
+        webhook_sign("{\"type\":\"ping\",\"n\":1}", sig);
+        r = request("POST", "/webhook", "{\"type\":\"ping\",\"n\":1}", (const char *[]){ sig, NULL });
+        ck_assert_int_eq(r.status, 202);
+        ck_assert_str_eq(jstr(r.body, "event"), "ping");
+        reply_done(&r);
+        /* The matching header is fine. */
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"up\",\"time\":\"t11\"}");
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
 
 /* Auth on: an anonymous POST announcing 64 MiB is refused from its head alone; the body
  * is never read (the client's send stalls at what the socket buffers hold, then the
@@ -2673,6 +2716,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_sse_per_principal);
         tcase_add_test(e2e, test_audit_trail);
         tcase_add_test(e2e, test_service_event);
+        tcase_add_test(e2e, test_webhook_event_from_body);
         tcase_add_test(e2e, test_refused_before_body);
         tcase_add_test(e2e, test_events_client_closed);
         tcase_add_test(e2e, test_audit_auth_off);
