@@ -44,7 +44,3 @@ bool auth_role_allows(AuthRole role, const char *method, const char *route);
  * anonymous admin). On refusal replies 401 or 403 with WWW-Authenticate and returns
  * -EACCES; the handler must then not run. */
 int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret);
-
-/* Answers status (401/403) with WWW-Authenticate (error NULL = none) and a problem whose
- * detail is description; returns -EACCES once answered. */
-int auth_refuse(HttpRequest *req, int status, const char *error, const char *description);
