@@ -610,6 +610,7 @@ out:
 void daemon_done(Daemon *d) {
         podman_events_stop(d->events);
         orch_notifier_free(d->notifier);
+        auth_jwt_free(d->jwt);
         if (d->http) {
                 (void) http_server_shutdown(d->http);
                 http_server_free(d->http);

@@ -111,7 +111,8 @@ void orch_notify(OrchNotifier *n, const char *service, bool up) {
          * orchestrator's replay cache */
         if (asprintf(
                     &nt->body,
-                    "{\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\",\"source\":\"ai-semble-supervisor\"}",
+                    "{\"type\":\"ai-semble.service\",\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\","
+                    "\"source\":\"ai-semble-supervisor\"}",
                     service,
                     up ? "up" : "down",
                     when) < 0) {

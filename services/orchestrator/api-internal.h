@@ -18,6 +18,22 @@ typedef struct ApiContext {
         char target[192];
 } ApiContext;
 
+/* The principal whose jobs the caller may see, act on and replay: NULL = every job (an
+ * admin, or auth off). Another principal's job is answered as if it did not exist. */
+static inline const char *api_scope(const Orchestrator *o, const ApiContext *ctx) {
+        return o->jwt && ctx->who.role < AUTH_ROLE_ADMIN ? ctx->who.sub : NULL;
+}
+
+/* Who the caller is for its limits (rate, open streams): "sub:<JWT sub>" when a token was
+ * verified, else "addr:<client address>". */
+static inline void
+api_principal_key(HttpRequest *req, const AuthClaims *who, char buf[static RATELIMIT_KEY_MAX + 1]) {
+        if (who && who->sub[0])
+                snprintf(buf, RATELIMIT_KEY_MAX + 1, "sub:%s", who->sub);
+        else
+                snprintf(buf, RATELIMIT_KEY_MAX + 1, "addr:%s", http_request_remote_addr(req));
+}
+
 static inline void api_context_set_target(ApiContext *ctx, const char *target) {
         snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
 }

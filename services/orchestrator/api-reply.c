@@ -203,7 +203,8 @@ int api_reply_job_outcome(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_
         }
 }
 
-/* Replays a stored job for a repeated Idempotency-Key. */
+/* Replays a stored job for a repeated Idempotency-Key (keys are per principal: the job is
+ * the caller's own). */
 int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape shape) {
         _cleanup_json_ json_object *job = NULL, *resp = NULL;
         json_object *v, *result = NULL;
@@ -212,7 +213,7 @@ int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape
         UpstreamService svc;
         int r, error_status = 502;
 
-        r = job_store_get_json(o->store, id, &job);
+        r = job_store_get_json(o->store, id, NULL, &job);
         if (r < 0)
                 return r;
         if (json_object_object_get_ex(job, "status", &v))

@@ -15,6 +15,13 @@ static void api_context_submitted(ApiContext *ctx, Job *j) {
         api_context_set_target(ctx, j->id);
 }
 
+/* An Idempotency-Key is the caller's own: stored as "<length of sub>:<sub>:<key>", so that
+ * another principal sending the same key and body gets a job of its own, not the first
+ * one's result. ("0::<key>" with auth off, where every caller is the same anonymous.) */
+static int scoped_key(const ApiContext *ctx, const char *key, char **ret) {
+        return asprintf(ret, "%zu:%s:%s", strlen(ctx->who.sub), ctx->who.sub, key) < 0 ? -ENOMEM : 0;
+}
+
 static int request_hash(HttpRequest *req, char ret[static 65]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -102,7 +109,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
-        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
+        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL, *scoped = NULL;
         char hash[65] = "", ra[32];
         uint64_t retry_after;
         const char *txt;
@@ -142,9 +149,11 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                                 "Idempotency-Key must be 1 to %d characters",
                                 IDEMPOTENCY_KEY_MAX);
                 r = request_hash(req, hash);
+                if (r >= 0)
+                        r = scoped_key(ctx, key, &scoped);
                 if (r < 0)
                         return r;
-                r = job_store_find_key(o->store, key, &existing_id, &existing_hash);
+                r = job_store_find_key(o->store, scoped, &existing_id, &existing_hash);
                 if (r >= 0) {
                         if (!streq(existing_hash, hash)) {
                                 _cleanup_problem_ Problem *p = problem_new(
@@ -177,7 +186,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         api_context_submitted(ctx, j);
         if (sub->relay) /* a relayed job may run right here, in job_runner_submit() */
                 (void) http_request_watch_gone(req, relay_client_gone, j);
-        r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
+        r = job_runner_submit(o->runner, j, !async, scoped, scoped ? hash : NULL);
         if (r < 0 && sub->relay)
                 (void) http_request_watch_gone(req, NULL, NULL);
         if (r == -EEXIST && key)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* api-webhook.c — POST /webhook: authenticated by its HMAC signature (not a bearer token);
  * a verified delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with
- * the JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
- * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry.
- * The supervisor's service notices come this way too. */
+ * the JSON body as the task's payload. The event is the signed body's "type": headers are
+ * not signed, so X-Event-Type / X-GitHub-Event, when sent, must name the same event (a
+ * captured delivery cannot be re-aimed at another event). Unmapped events are acknowledged
+ * (202, ignored) so senders don't retry. The supervisor's service notices come this way too. */
 #include <time.h>
 
 #include "api-internal.h"
@@ -14,6 +15,9 @@
  * that callers get 503 + Retry-After instead of waiting on a dead upstream, and closes
  * when the supervisor has seen it ready. */
 #define SERVICE_EVENT "ai-semble.service"
+
+/* Unsigned headers that name an event: checked against the body, never used alone. */
+static const char *const event_headers[] = { "X-Event-Type", "X-GitHub-Event" };
 
 static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, json_object *in) {
         _cleanup_json_ json_object *errs = NULL, *ack = NULL;
@@ -46,13 +50,12 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
 }
 
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
-        _cleanup_json_ json_object *in = NULL, *body = NULL;
+        _cleanup_json_ json_object *in = NULL, *body = NULL, *errs = NULL;
         const char *why = NULL, *event, *raw;
         const WebhookEvent *ev;
         const UpstreamTask *task;
         UpstreamService svc;
         WebhookResult res;
-        json_object *v;
         size_t len = 0;
         int r;
 
@@ -70,6 +73,10 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         if (o->webhook_verified)
                 (void) metrics_counter_add(
                         o->webhook_verified, (const char *[]){ webhook_result_to_string(res) }, 1);
+        if (res == WEBHOOK_BUSY) {
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                return http_reply_error(req, 503, "%s (ORCH_WEBHOOK_REPLAY_MAX)", why);
+        }
         if (res != WEBHOOK_VALID)
                 return http_reply_error(req, 401, "%s", why);
 
@@ -78,9 +85,24 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         if (!json_object_is_type(in, json_type_object))
                 return api_reply_400_field(req, "body", "a webhook body must be a JSON object");
-        event = http_request_header(req, "X-Event-Type") ?: http_request_header(req, "X-GitHub-Event");
-        if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
-                event = json_object_get_string(v);
+        event = NULL;
+        if (json_get_string_bounded(in, "type", false, 1, 128, &errs, &event) < 0)
+                return http_reply_validation(req, errs);
+        for (size_t i = 0; i < ELEMENTSOF(event_headers); i++) {
+                const char *h = http_request_header(req, event_headers[i]);
+
+                if (h && !streq_ptr(h, event))
+                        return api_reply_400_field(
+                                req,
+                                event_headers[i],
+                                "%s says '%.64s' but the signed body's type is %s%.64s%s: the event is "
+                                "the body's",
+                                event_headers[i],
+                                h,
+                                event ? "'" : "",
+                                event ?: "missing",
+                                event ? "'" : "");
+        }
         if (streq_ptr(event, SERVICE_EVENT))
                 return service_event(req, o, ctx, in);
         ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);

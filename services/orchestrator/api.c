@@ -6,6 +6,7 @@
  * counter. Every task request becomes a job in the store; synchronous requests wait for the
  * worker, asynchronous ones get 202 + Location. */
 #include "api-internal.h"
+#include "http-host.h"
 #include "time-util.h"
 
 static const ApiRoute api_table[] = {
@@ -56,10 +57,7 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
 
         if (!o->ratelimit)
                 return 0;
-        if (who && who->sub[0])
-                snprintf(key, sizeof(key), "sub:%s", who->sub);
-        else
-                snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
+        api_principal_key(req, who, key);
         ratelimit_take(o->ratelimit, key, time_now_s(CLOCK_MONOTONIC), &d);
         snprintf(v, sizeof(v), "%u", d.limit);
         (void) http_reply_add_header(req, "RateLimit-Limit", v);
@@ -88,11 +86,16 @@ static void api_received(const ApiRoute *ar, ApiContext *ctx) {
                 ctx->t_received = time_now_s(CLOCK_REALTIME);
 }
 
-/* The bearer check and the caller's rate limit: 0 to go on, -EACCES / -EBUSY when
- * refused and answered; *ret_gate is the bearer check's own result (for the audit). */
+/* The Host, the bearer check and the caller's rate limit: 0 to go on, -EPERM / -EACCES /
+ * -EBUSY when refused and answered; *ret_gate is the bearer check's own result (for the
+ * audit). */
 static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int *ret_gate) {
         int r;
 
+        *ret_gate = 0;
+        r = http_host_check(req, o->config.allowed_hosts, "ORCH_ALLOWED_HOSTS");
+        if (r < 0)
+                return r;
         *ret_gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx->who);
         if (ar->signed_body || !o->jwt)
                 ctx->who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
@@ -131,7 +134,7 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
                 api_received(ar, &ctx);
                 r = api_check(req, o, ar, &ctx, &gate);
         }
-        if (r == -EACCES || r == -EBUSY)
+        if (r == -EACCES || r == -EBUSY || r == -EPERM)
                 r = 0; /* refused and answered: the handler does not run */
         else if (r >= 0)
                 r = ar->handler(req, o, &ctx);
@@ -146,8 +149,8 @@ int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata) {
         ApiChecked *chk;
         int r, gate;
 
-        if (route->handler != api_dispatch)
-                return 0; /* the built-in routes: the service's gate */
+        if (route->handler != api_dispatch) /* the built-in routes: then the service's gate */
+                return http_host_check(req, o->config.allowed_hosts, "ORCH_ALLOWED_HOSTS");
         ar = route->userdata;
         ctx.data = ar->data;
         api_received(ar, &ctx);

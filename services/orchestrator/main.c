@@ -71,9 +71,16 @@ static const ConfigEntry config_table[] = {
                 "How often finished jobs past retention are deleted."),
         CONFIG_DURATION("ORCH_SSE_KEEPALIVE", "15s", 100, 300000, ORCH(sse_keepalive_ms),
                 "Interval of keep-alive comments on idle event streams."),
+        CONFIG_INT("ORCH_SSE_PER_PRINCIPAL", "4", 1, 256, ORCH(sse_per_principal),
+                "Event streams (GET /jobs/{id}/events) one principal (JWT sub, else client address) "
+                "may hold open at once; each holds one of HTTP_THREADS. More get 429."),
+        CONFIG_ENUM("ORCH_AUTH", "required", auth_modes, AUTH(mode),
+                "required: every route but health and metrics needs a bearer token, and the "
+                "start fails without ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE; off: no "
+                "token checked (a single-user machine; logged loudly, shown in /health/ready)."),
         CONFIG_STR("ORCH_JWT_SECRET_FILE", NULL, AUTH(secret_file),
                 "File with the HS256 shared secret (>= 32 bytes; e.g. a Podman secret under "
-                "/run/secrets). Setting it or ORCH_JWT_PUBLIC_KEY_FILE turns bearer auth on."),
+                "/run/secrets)."),
         CONFIG_STR("ORCH_JWT_PUBLIC_KEY_FILE", NULL, AUTH(public_key_file),
                 "PEM public key for RS256 (RSA >= 2048 bits) or ES256 (P-256) tokens."),
         CONFIG_STR("ORCH_JWT_ISSUER", NULL, AUTH(issuer), "Required iss claim; unset = not checked."),
@@ -88,6 +95,9 @@ static const ConfigEntry config_table[] = {
         CONFIG_STR("ORCH_AUTH_EXEMPT", AUTH_EXEMPT_DEFAULT, AUTH(exempt),
                 "Built-in paths served without a token when auth is on (comma list of /health, "
                 "/health/live, /health/ready, /metrics); the others need a viewer token."),
+        CONFIG_STR("ORCH_ALLOWED_HOSTS", "", ORCH(allowed_hosts),
+                "Host names the API answers besides localhost, 127.0.0.1 and [::1] (comma list of "
+                "name or name:port); any other Host gets 421 (DNS rebinding)."),
         CONFIG_STR("ORCH_WEBHOOK_SECRET_FILE", NULL, ORCH(webhook_secret_file),
                 "File with the webhook HMAC-SHA256 secret (>= "
                 "32 bytes); unset = POST /webhook answers 503."),
@@ -95,7 +105,12 @@ static const ConfigEntry config_table[] = {
                 "Jobs started by verified webhooks: "
                 "event=service/task[,...], e.g. order.created=data/analyze."),
         CONFIG_DURATION("ORCH_WEBHOOK_WINDOW", "300s", 1000, 3600000, ORCH(webhook_window_ms),
-                "Accepted age of X-Signature timestamps, and how long accepted signatures are remembered."),
+                "Accepted distance of X-Signature timestamps from now (either way); an accepted "
+                "signature is remembered as long as it could be accepted again."),
+        CONFIG_INT("ORCH_WEBHOOK_REPLAY_MAX", "16384", 16, 16777216, ORCH(webhook_replay_max),
+                "Accepted webhook signatures remembered at once (about 40 bytes each); when that "
+                "many are within their window, further deliveries get 503 instead of an old one "
+                "being forgotten."),
         CONFIG_INT("ORCH_RATE_LIMIT_RPS", "0", 0, 100000, ORCH(rate_limit_rps),
                 "Requests per second per principal (JWT sub, else "
                 "client address) on the API routes; 0 = off."),
@@ -137,6 +152,7 @@ static int readiness(json_object *response, bool *ret_ready, void *userdata) {
 
         if (!services)
                 return -ENOMEM;
+        json_object_object_add(response, "auth", json_object_new_string(o->jwt ? "required" : "off"));
         json_object_object_add(response, "services", services);
         if (o->runner) {
                 json_object *q = json_object_new_object();

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "http-client.h"
+#include "http-host.h"
 #include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
@@ -128,7 +129,12 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                         r,
                         "Failed to read the webhook secret %s (>= 32 bytes): %m",
                         o->config.webhook_secret_file);
-        r = webhook_verifier_new(secret, len, o->config.webhook_window_ms / 1000, &o->webhook);
+        r = webhook_verifier_new(
+                secret,
+                len,
+                o->config.webhook_window_ms / 1000,
+                (size_t) o->config.webhook_replay_max,
+                &o->webhook);
         OPENSSL_cleanse(secret, len);
         return r;
 }
@@ -181,6 +187,13 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         pthread_cond_init(&o->cleanup_cond, NULL);
         workflow_runs_init(&o->workflows, &o->config.upstream, o->config.max_timeout_ms);
         r = auth_setup(&o->config.auth, &o->jwt);
+        if (r == -ENOKEY)
+                return log_error_errno(
+                        r,
+                        "ORCH_AUTH=required (the default) but no key is configured: set "
+                        "ORCH_JWT_SECRET_FILE (in the pod: /run/secrets/ai-semble-jwt) or "
+                        "ORCH_JWT_PUBLIC_KEY_FILE; or ORCH_AUTH=off to serve every route to "
+                        "anyone who can reach the port (a single-user machine only)");
         if (r < 0)
                 return log_error_errno(
                         r,
@@ -189,6 +202,10 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         {
                 char bad[128];
 
+                r = http_host_list_check(o->config.allowed_hosts, bad, sizeof(bad));
+                if (r < 0)
+                        return log_error_errno(
+                                r, "ORCH_ALLOWED_HOSTS: '%s' is not a host name, [IPv6] or name:port", bad);
                 r = auth_exempt_parse(
                         o->config.auth.exempt ?: AUTH_EXEMPT_DEFAULT, &o->auth_exempt, bad, sizeof(bad));
                 if (r < 0)
@@ -201,7 +218,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         if (o->jwt)
                 log_info("bearer auth on (JWT)");
         else
-                log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
+                log_warning(
+                        "AUTH IS OFF (ORCH_AUTH=off): every API route, every job, its results and "
+                        "the audit log are open to anyone who can reach this port, and audit rows "
+                        "name no caller; /health/ready says \"auth\":\"off\". Unset ORCH_AUTH "
+                        "and configure a key unless this is a single-user machine.");
         r = orchestrator_setup_webhook(o);
         if (r < 0)
                 return r;
@@ -216,6 +237,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
+        r = stream_limit_new(
+                (unsigned) (o->config.sse_per_principal > 0 ? o->config.sse_per_principal : SSE_PER_PRINCIPAL_DEFAULT),
+                &o->streams);
+        if (r < 0)
+                return r;
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -282,5 +308,6 @@ void orchestrator_stop(Orchestrator *o) {
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));
         ratelimit_free(TAKE_PTR(o->ratelimit));
+        stream_limit_free(TAKE_PTR(o->streams));
         guardrail_free(TAKE_PTR(o->guardrail));
 }

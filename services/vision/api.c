@@ -291,6 +291,9 @@ static int obtain_image(
         case -ETIMEDOUT:
                 status = 504;
                 break;
+        case -EAGAIN: /* too many host lookups running */
+                status = 503;
+                break;
         case -ENOMEM:
                 return r;
         default: /* the remote failed: refused, reset, HTTP error, too many redirects */

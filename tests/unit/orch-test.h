@@ -106,7 +106,8 @@ static inline void setup(void) {
         /* Port 1 on loopback: connection refused at once. */
         snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
         orch = (Orchestrator){};
-        orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
+        orch.config.auth.mode = (char *) "off"; /* the tests of auth say "required" */
+        orch.config.sync_grace_ms = 100;        /* the default: quick synchronous jobs stored once */
         orch.config.upstream = (UpstreamConfig){
                 .url = { fake_url[UPSTREAM_LLM],
                          fake_url[UPSTREAM_VISION],
@@ -274,6 +275,7 @@ static inline void start_with_auth(void) {
         write_file(secret_path, test_secret);
         snprintf(webhook_secret_path, sizeof(webhook_secret_path), "%s/webhook-secret", tmpdir);
         write_file(webhook_secret_path, test_secret);
+        orch.config.auth.mode = (char *) "required";
         orch.config.auth.secret_file = secret_path;
         orch.config.webhook_secret_file = webhook_secret_path;
         orch.config.webhook_window_ms = 300000;
