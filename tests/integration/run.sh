@@ -58,9 +58,6 @@ if [ "$clean" = 1 ]; then
         it_clean
 fi
 
-# What the journal held before this run's start (empty on a new machine).
-IT_START_CURSOR=$(journal_cursor 2>/dev/null)
-
 # --- start -----------------------------------------------------------------------
 t_start() {
         local out
@@ -230,10 +227,12 @@ t_errors() {
 check "the real orchestrator answers 404/405 as problem+json and echoes X-Request-ID" t_errors
 
 t_journal() {
-        local s
+        local s since
         for s in $AI_SEMBLE_SERVICES; do
-                # The service's own structured lines, passed through by conmon.
-                journal_has_after "$IT_START_CURSOR" "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
+                # The service's own structured lines of its current run (the pod may have
+                # been up before this run), passed through by conmon.
+                since=$(unit_run_began "ai-semble-$s.service") || return 1
+                journal_has_after "$since" "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
                         return 1
         done
 }
