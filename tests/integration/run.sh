@@ -459,9 +459,7 @@ PY
         local secrets
         secrets=$(it_home)/.config/ai-semble/secrets
         printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ai-semble-auth\ndata:\n  jwt: %s\n  webhook: %s\n' \
-                "$(base64 -w0 <"$secrets/jwt")" "$(base64 -w0 <"$secrets/webhook")" >"${yaml%.yaml}-secret.yaml" &&
-                chmod 0600 "${yaml%.yaml}-secret.yaml" && chown "$(hostenv_exec id -u):" "${yaml%.yaml}-secret.yaml" 2>/dev/null
-        pm kube play --replace "${yaml%.yaml}-secret.yaml" >/dev/null || return 1
+                "$(base64 -w0 <"$secrets/jwt")" "$(base64 -w0 <"$secrets/webhook")" | pm kube play --replace - >/dev/null || return 1
         pm kube play --replace "${net[@]}" "$yaml" || return 1
         for _ in $(seq 100); do
                 if curl -sf -m 2 "$URL/health/ready" | jq -e '.auth == "required"' >/dev/null; then
@@ -475,7 +473,6 @@ PY
         [ "$ok" = 0 ] && { kube_seccomp || ok=1; }
         pm kube down "$yaml" >/dev/null
         pm secret rm ai-semble-auth >/dev/null
-        rm -f "${yaml%.yaml}-secret.yaml"
         return $ok
 }
 
