@@ -57,6 +57,17 @@ const char *upstream_url(const Upstreams *u, UpstreamService s) {
         return s >= 0 && s < _UPSTREAM_MAX ? u->config->url[s] : NULL;
 }
 
+void upstream_service_url(
+        const Upstreams *u, UpstreamService s, const char *path, char buf[static UPSTREAM_URL_MAX]) {
+        const char *base = upstream_url(u, s);
+        size_t l = strlen(base);
+
+        /* "http://x:1/" and "http://x:1" mean the same base. */
+        while (l > 0 && base[l - 1] == '/')
+                l--;
+        snprintf(buf, UPSTREAM_URL_MAX, "%.*s%s", (int) MIN(l, (size_t) 4096), base, path);
+}
+
 const UpstreamTask *upstream_task_find(UpstreamService s, const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(tasks); i++)
                 if (tasks[i].service == s && name && streq(tasks[i].name, name))
@@ -90,13 +101,17 @@ void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         };
 
         u->config = config;
-        for (int i = 0; i < _UPSTREAM_MAX; i++)
+        for (int i = 0; i < _UPSTREAM_MAX; i++) {
                 breaker_init(&u->breakers[i], &bc);
+                upstream_readiness_init(&u->readiness[i]);
+        }
 }
 
 void upstreams_done(Upstreams *u) {
-        for (int i = 0; i < _UPSTREAM_MAX; i++)
+        for (int i = 0; i < _UPSTREAM_MAX; i++) {
                 breaker_done(&u->breakers[i]);
+                upstream_readiness_done(&u->readiness[i]);
+        }
 }
 
 int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
@@ -198,17 +213,14 @@ int upstream_call(
         UpstreamRetryFn on_retry,
         void *userdata,
         UpstreamResult *ret) {
-        const char *svc = service_names[task->service], *base = upstream_url(u, task->service);
+        const char *svc = service_names[task->service];
         Breaker *b = &u->breakers[task->service];
         uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + timeout_ms;
-        char url[4200];
-        size_t l = strlen(base);
+        char url[UPSTREAM_URL_MAX];
         int r = 0;
 
         *ret = (UpstreamResult){};
-        while (l > 0 && base[l - 1] == '/')
-                l--;
-        snprintf(url, sizeof(url), "%.*s%s", (int) MIN(l, (size_t) 4096), base, task->path);
+        upstream_service_url(u, task->service, task->path, url);
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
@@ -229,6 +241,13 @@ int upstream_call(
                                 svc,
                                 timeout_ms);
                         r = -ETIMEDOUT;
+                        break;
+                }
+                if (upstream_readiness_held(u, task->service, now)) {
+                        count_failure(u, task->service, "held");
+                        snprintf(ret->error, sizeof(ret->error), "service %s is being updated", svc);
+                        ret->retry_after_ms = 1000;
+                        r = -EBUSY;
                         break;
                 }
                 if (breaker_allow(b, now, &ret->retry_after_ms) < 0) {
@@ -254,6 +273,8 @@ int upstream_call(
                 ret->attempts = attempt + 1;
                 r = http_client_perform(&req);
                 ret->upstream_ms += req.response.total_ms;
+                if (r != -ECONNREFUSED && r != -EHOSTUNREACH)
+                        ret->reached = true;
                 if (u->latency)
                         (void) metrics_histogram_observe(
                                 u->latency, (const char *[]){ svc }, req.response.total_ms / 1000.0);
@@ -289,6 +310,11 @@ int upstream_call(
                         ret->status = req.response.status;
                         if (req.response.status == 503 && task->idempotent)
                                 retry_reason = "503";
+                        /* An answer while jobs wait for the service: they need not probe. */
+                        else if (
+                                !failure &&
+                                __atomic_load_n(&u->readiness[task->service].waiters, __ATOMIC_RELAXED) > 0)
+                                upstream_readiness_seen(u, task->service, false);
                 }
 
                 if (!retry_reason || attempt >= (unsigned) u->config->retry_max) {
@@ -317,24 +343,22 @@ int upstream_call(
         return r;
 }
 
+bool upstream_unavailable(const UpstreamTask *task, int r, const UpstreamResult *res) {
+        if (r == -EBUSY || r == -ECONNREFUSED || r == -EHOSTUNREACH)
+                return true; /* nothing was sent */
+        if (!task->idempotent)
+                return false; /* it may have reached the service: never sent twice */
+        return r == -ECONNRESET || (r >= 0 && res->status == 503);
+}
+
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
         HttpClientRequest reqs[_UPSTREAM_MAX] = {};
-        char urls[_UPSTREAM_MAX][4200];
+        char urls[_UPSTREAM_MAX][UPSTREAM_URL_MAX];
         bool all = true;
         int r;
 
         for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
-                size_t l = strlen(u->config->url[i]);
-
-                /* "http://x:1/" and "http://x:1" mean the same base. */
-                while (l > 0 && u->config->url[i][l - 1] == '/')
-                        l--;
-                snprintf(
-                        urls[i],
-                        sizeof(urls[i]),
-                        "%.*s/health/ready",
-                        (int) MIN(l, (size_t) 4096),
-                        u->config->url[i]);
+                upstream_service_url(u, (UpstreamService) i, "/health/ready", urls[i]);
                 reqs[i] = (HttpClientRequest){
                         .url = urls[i],
                         .timeout_ms = u->config->probe_timeout_ms,
@@ -356,13 +380,17 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                         http_client_response_done(resp);
                         continue;
                 }
+                /* Seen ready: its breaker closes now rather than after ORCH_BREAKER_OPEN. */
+                if (ready)
+                        upstream_readiness_seen(u, (UpstreamService) i, false);
                 json_object_object_add(
                         o,
                         "status",
                         json_object_new_string(
-                                ready                        ? "ready"
-                                        : reqs[i].result < 0 ? "unreachable"
-                                                             : "not_ready"));
+                                ready                                  ? "ready"
+                                        : reqs[i].result == -ETIMEDOUT ? "timeout"
+                                        : reqs[i].result < 0           ? "unreachable"
+                                                                       : "not_ready"));
                 char ms[32];
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));

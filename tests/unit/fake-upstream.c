@@ -77,8 +77,14 @@ static int handle(HttpRequest *req, void *userdata) {
         return http_reply(req, 200, "application/json", OK_ANSWER, strlen(OK_ANSWER));
 }
 
+/* Ready whenever it runs: a service that is back answers its probe. */
+static int handle_ready(HttpRequest *req, void *userdata) {
+        return http_reply(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+}
+
 int fake_upstream_start(const char *listen, HttpServer **ret) {
         static const HttpRoute routes[] = {
+                { "GET", "/health/ready", handle_ready, 0, NULL },
                 { "POST", "/completion", handle, 0, NULL },
                 { "POST", "/chat", handle, 0, NULL },
                 { "POST", "/analyze", handle, 0, NULL },

@@ -7,7 +7,7 @@
  *   "flaky:NAME:K" answer 503 to the first K calls carrying this marker, then 200
  *   "echo:"        answer 200 with the request body itself
  * POST /completion answers 503 "no backend configured" like the llm service without a
- * backend; every other POST answers 200 with a small JSON object. */
+ * backend; every other POST answers 200 with a small JSON object; GET /health/ready 200. */
 #pragma once
 
 #include "http-server.h"
