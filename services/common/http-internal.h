@@ -156,6 +156,8 @@ struct HttpServer {
 
         /* The event engine (http-loop.c). */
         int epfd, timerfd, stopfd, spare_fd;
+        int pingfd;             /* http_server_ping(): an event the threads answer */
+        _Atomic uint64_t pongs; /* pings answered */
         pthread_t *threads;
         unsigned n_threads;
         pthread_mutex_t slots_lock;
@@ -173,6 +175,7 @@ struct HttpServer {
 /* epoll data of an armed connection: its slot and the arm's sequence number. */
 #define HTTP_EV_DATA(slot, seq) ((uint64_t) (seq) << 32 | (uint32_t) (slot))
 #define HTTP_EV_LISTENER 0xffffff00u /* + listener index */
+#define HTTP_EV_PING 0xfffffffdu
 #define HTTP_EV_TIMER 0xfffffffeu
 #define HTTP_EV_STOP 0xffffffffu
 #define HTTP_THREAD_STACK (8u * 1024 * 1024)

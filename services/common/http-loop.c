@@ -132,6 +132,18 @@ static HttpConn *on_event(HttpServer *s, const struct epoll_event *ev) {
                 http_conn_expire_timers(s);
                 return NULL;
         }
+        if (slot == HTTP_EV_PING) {
+                eventfd_t v;
+
+                (void) eventfd_read(s->pingfd, &v);
+                atomic_fetch_add(&s->pongs, 1);
+                (void) epoll_ctl(
+                        s->epfd,
+                        EPOLL_CTL_MOD,
+                        s->pingfd,
+                        &(struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = HTTP_EV_PING });
+                return NULL;
+        }
         if (slot >= HTTP_EV_LISTENER && slot < HTTP_EV_LISTENER + HTTP_MAX_LISTENERS) {
                 listener_accept(s, slot - HTTP_EV_LISTENER);
                 return NULL;
@@ -260,8 +272,9 @@ int http_loop_start(HttpServer *s) {
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         s->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        s->pingfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s->epfd < 0 || s->timerfd < 0 || s->stopfd < 0)
+        if (s->epfd < 0 || s->timerfd < 0 || s->stopfd < 0 || s->pingfd < 0)
                 return -errno;
 
         r = listener_bind(s, &fd);
@@ -278,6 +291,8 @@ int http_loop_start(HttpServer *s) {
                         return r;
         }
         r = loop_add(s, s->timerfd, EPOLLIN | EPOLLONESHOT, HTTP_EV_TIMER);
+        if (r >= 0)
+                r = loop_add(s, s->pingfd, EPOLLIN | EPOLLONESHOT, HTTP_EV_PING);
         if (r >= 0)
                 r = loop_add(s, s->stopfd, EPOLLIN, HTTP_EV_STOP);
         if (r < 0)
@@ -359,7 +374,9 @@ void http_loop_stop(HttpServer *s) {
         s->conns = NULL;
         s->free_slots = NULL;
         s->threads = NULL;
-        for (int *const *fd = (int *const[]){ &s->epfd, &s->timerfd, &s->stopfd, &s->spare_fd, NULL }; *fd;
+        for (int *const *fd =
+                     (int *const[]){ &s->epfd, &s->timerfd, &s->stopfd, &s->pingfd, &s->spare_fd, NULL };
+             *fd;
              fd++)
                 if (**fd >= 0) {
                         (void) close(**fd);

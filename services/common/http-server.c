@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -73,7 +74,7 @@ int http_server_new(const HttpServerConfig *config, HttpServer **ret) {
         if (s->config.max_connections == 0)
                 s->config.max_connections = 4096;
         s->port = -1;
-        s->epfd = s->timerfd = s->stopfd = s->spare_fd = -1;
+        s->epfd = s->timerfd = s->stopfd = s->pingfd = s->spare_fd = -1;
         pthread_mutex_init(&s->slots_lock, NULL);
         pthread_mutex_init(&s->tlock, NULL);
         pthread_mutex_init(&s->qlock, NULL);
@@ -210,6 +211,14 @@ bool http_server_is_draining(HttpServer *s) {
 
 unsigned http_server_in_flight(HttpServer *s) {
         return atomic_load(&s->in_flight);
+}
+
+uint64_t http_server_ping(HttpServer *s) {
+        uint64_t answered = atomic_load(&s->pongs);
+
+        if (s->pingfd >= 0)
+                (void) eventfd_write(s->pingfd, 1);
+        return answered;
 }
 
 unsigned http_server_connections(HttpServer *s) {

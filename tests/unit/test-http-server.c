@@ -966,6 +966,35 @@ START_TEST(test_graceful_drain) {
 }
 END_TEST
 
+/* The watchdog's ping is answered while every handler slot is busy (busy is not stuck). */
+START_TEST(test_ping_while_busy) {
+        SlowCall calls[4];
+        pthread_t t[4];
+        uint64_t before;
+        double t0;
+
+        for (int i = 0; i < 4; i++) {
+                calls[i] = (SlowCall){ .port = port };
+                ck_assert_int_eq(pthread_create(&t[i], NULL, slow_call, &calls[i]), 0);
+        }
+        t0 = test_now();
+        while (http_server_in_flight(server) < 4 && test_now() - t0 < 5)
+                usleep(1000);
+        ck_assert_uint_eq(http_server_in_flight(server), 4);
+        before = http_server_ping(server);
+        t0 = test_now();
+        while (http_server_ping(server) == before && test_now() - t0 < 5)
+                usleep(10 * 1000);
+        ck_assert_uint_gt(http_server_ping(server), before);
+        ck_assert_uint_eq(http_server_in_flight(server), 4); /* answered before any handler ended */
+        for (int i = 0; i < 4; i++) {
+                pthread_join(t[i], NULL);
+                ck_assert_int_eq(calls[i].r.status, 200);
+                raw_response_done(&calls[i].r);
+        }
+}
+END_TEST
+
 START_TEST(test_drain_timeout) {
         SlowCall call = { .port = port };
         HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .shutdown_timeout_ms = 100 };
@@ -1606,6 +1635,7 @@ static Suite *suite(void) {
         tcase_set_timeout(tc, 30);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_valid_request);
+        tcase_add_test(tc, test_ping_while_busy);
         tcase_add_test(tc, test_request_id);
         tcase_add_test(tc, test_malformed_json);
         tcase_add_test(tc, test_validation);
