@@ -24,12 +24,11 @@ typedef struct Watched {
         char *active_state, *sub_state;
         bool is_pod;
         bool ready;
+        bool slow; /* no verdict this check: a readiness probe timed out (busy or stuck) */
         bool has_latency;
         double latency_ms;
-        bool was_active;    /* seen active since the last time it went down */
-        bool notified_down; /* the orchestrator was told it went down; "up" is owed */
-        unsigned down_checks;
-        uint64_t unready_since_ms;   /* monotonic; 0 = ready (or not active) */
+        bool was_active;             /* seen active since the last time it went down */
+        bool notified_down;          /* the orchestrator was told it went down; "up" is owed */
         uint64_t active_since_ms;    /* monotonic; 0 = not active */
         unsigned restarts;           /* observed returns to active after going down */
         unsigned heals;              /* RestartUnit calls made by the supervisor */
