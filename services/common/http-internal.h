@@ -25,6 +25,7 @@
 #define HTTP_BUF_INLINE_MAX (64 * 1024) /* larger Content-Length bodies get their own buffer */
 #define HTTP_DRAIN_MAX (64 * 1024)      /* unread body bytes worth reading so a reply survives */
 #define HTTP_LINGER_MS 1000             /* how long a closing connection waits for the client */
+#define HTTP_DRAIN_IDLE_GRACE_MS 500    /* an idle connection from an adopted socket, draining */
 
 typedef struct HttpConn HttpConn;
 
@@ -164,6 +165,7 @@ struct HttpServer {
         HttpConn **conns;
         uint32_t n_slots, n_created, *free_slots, n_free;
         atomic_uint n_conns;
+        atomic_uint n_adopted_conns; /* of them, accepted on an adopted socket */
         pthread_mutex_t tlock;
         HttpConnList timers[_HTTP_TIMER_MAX];
         uint64_t timer_at;

@@ -73,6 +73,8 @@ static void conn_accepted(HttpServer *s, int fd, const struct sockaddr_storage *
         c->fd = fd;
         pthread_mutex_unlock(&c->lock);
         c->adopted = adopted;
+        if (adopted)
+                atomic_fetch_add(&s->n_adopted_conns, 1);
         c->state = HTTP_CONN_HEAD;
         c->len = c->scan = c->next = c->raw = c->out_len = c->out_sent = 0;
         c->saved_valid = false;
@@ -312,7 +314,8 @@ int http_loop_start(HttpServer *s) {
 }
 
 void http_loop_begin_drain(HttpServer *s) {
-        HttpConn *c;
+        HttpConn *c, *keep[64];
+        size_t n_keep = 0;
         uint32_t gen;
 
         /* Connections on an adopted socket wait in its queue for the next instance. */
@@ -321,9 +324,17 @@ void http_loop_begin_drain(HttpServer *s) {
                         atomic_store(&s->listeners[i].armed, false);
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listeners[i].fd, NULL);
                 }
+        /* Idle keep-alive connections close, except (a few) from an adopted socket: a
+         * request the client sends on one just now is still served, with Connection:
+         * close, so that it reconnects to the socket's queue instead of meeting a closed
+         * connection; they close after HTTP_DRAIN_IDLE_GRACE_MS. */
         while ((c = http_conn_pop_timer(s, HTTP_TIMER_IDLE, 0, &gen)))
-                if (http_conn_claim(c, gen))
+                if (c->adopted && n_keep < ELEMENTSOF(keep))
+                        keep[n_keep++] = c;
+                else if (http_conn_claim(c, gen))
                         http_conn_close(c);
+        for (size_t i = 0; i < n_keep; i++)
+                http_conn_set_timer(keep[i], HTTP_TIMER_IDLE, HTTP_DRAIN_IDLE_GRACE_MS);
 }
 
 void http_loop_abort_running(HttpServer *s) {

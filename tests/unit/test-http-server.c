@@ -1387,12 +1387,24 @@ START_TEST(test_adopt_socket) {
         raw_response_done(&r);
 
         /* Draining: the adopted socket is no longer accepted on (the connection waits in
-         * its queue for the next instance), the own address answers 503. */
+         * its queue for the next instance), the own address answers 503; a keep-alive
+         * connection from the adopted socket is still served, with Connection: close, so
+         * that its client reconnects to the queue. */
         {
                 SlowCall call = { .port = port };
                 pthread_t t;
-                int waiting;
-                char *out = NULL;
+                int waiting, kept;
+                char *out = NULL, *again = NULL;
+
+                kept = test_connect(adopted_port);
+                ck_assert_int_ge(kept, 0);
+                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(kept, &out, 300), 0);
+                ck_assert_msg(
+                        startswith(out, "HTTP/1.1 200 ") && !strcasestr(out, "Connection: close"),
+                        "%s",
+                        out);
+                free(TAKE_PTR(out));
 
                 ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
                 while (http_server_in_flight(server) == 0)
@@ -1407,6 +1419,14 @@ START_TEST(test_adopt_socket) {
                 ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", &r), 0);
                 ck_assert_int_eq(r.status, 503);
                 raw_response_done(&r);
+                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(kept, &again, 2000), 0);
+                ck_assert_msg(
+                        startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
+                        "%s",
+                        again);
+                free(again);
+                close(kept);
                 pthread_join(t, NULL);
                 pthread_join(shutdown_thread, NULL);
                 ck_assert_int_eq(call.r.status, 200);
