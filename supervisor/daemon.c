@@ -493,6 +493,8 @@ void daemon_check(Daemon *d) {
 
                 if (!state_is(w, "active"))
                         stopped++;
+                if (w->updating)
+                        continue; /* the update restarts it, and rolls it back if need be */
                 HealNeed h = heal_assess(&w->heal, &o, now, d->s->cfg.agent_timeout_ms);
 
                 if (h == HEAL_NEED_DOWN || h == HEAL_NEED_UNREADY)
@@ -606,6 +608,7 @@ out:
 }
 
 void daemon_done(Daemon *d) {
+        daemon_update_done(d);
         podman_events_stop(d->events);
         orch_notifier_free(d->notifier);
         if (d->http) {

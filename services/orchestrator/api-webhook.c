@@ -13,7 +13,8 @@
  * "down" opens its breaker at once, so that synchronous callers get 503 + Retry-After
  * instead of waiting on a dead upstream (asynchronous jobs wait for it); "up" (seen ready)
  * closes it and wakes the jobs that wait; "updating" (it is about to be replaced) holds
- * every call to it, synchronous ones too, until "up" or ORCH_UPDATE_HOLD. */
+ * every call to it, synchronous ones too, until "up" or ORCH_UPDATE_HOLD; "canary" runs
+ * one small job of it and answers whether it passed (api-canary.c). */
 #define SERVICE_EVENT "ai-semble.service"
 
 static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, json_object *in) {
@@ -26,11 +27,13 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
             upstream_service_from_string(name, &svc) < 0)
                 (void) json_errors_add(&errs, "service", "must be one of llm, vision, nlp, data");
         if (json_get_string_bounded(in, "state", true, 1, 16, &errs, &state) > 0 && !streq(state, "down") &&
-            !streq(state, "up") && !streq(state, "updating"))
-                (void) json_errors_add(&errs, "state", "must be down, up or updating");
+            !streq(state, "up") && !streq(state, "updating") && !streq(state, "canary"))
+                (void) json_errors_add(&errs, "state", "must be down, up, updating or canary");
         if (errs)
                 return http_reply_validation(req, errs);
         api_context_set_target(ctx, name);
+        if (streq(state, "canary"))
+                return api_canary_run(req, o, svc);
         b = &o->upstreams.breakers[svc];
         if (streq(state, "down"))
                 breaker_force(b, BREAKER_OPEN, time_now_ms(CLOCK_MONOTONIC));

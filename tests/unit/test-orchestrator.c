@@ -2478,6 +2478,38 @@ START_TEST(test_update_hold) {
 }
 END_TEST
 
+/* The supervisor's canary after an update: a real job through the runner, passed when it
+ * completed (the llm without a backend: when it answered itself), failed when the service
+ * does not serve. */
+START_TEST(test_canary) {
+        Reply r;
+
+        orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
+        start_with_auth();
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"canary\",\"time\":\"c1\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "canary"), "passed");
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        {
+                _cleanup_json_ json_object *job = NULL;
+
+                ck_assert_int_eq(job_store_get_json(orch.store, jstr(r.body, "job_id"), &job), 0);
+                ck_assert_str_eq(jstr(job, "task"), "tokenize");
+                ck_assert_str_eq(jstr(job, "status"), "completed");
+        }
+        reply_done(&r);
+        r = service_notice("{\"service\":\"llm\",\"state\":\"canary\",\"time\":\"c2\"}");
+        ck_assert_str_eq(jstr(r.body, "canary"), "passed");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(r.body, "http_status")), 503);
+        reply_done(&r);
+        r = service_notice("{\"service\":\"data\",\"state\":\"canary\",\"time\":\"c3\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "canary"), "failed");
+        ck_assert_ptr_nonnull(jstr(r.body, "error"));
+        reply_done(&r);
+}
+END_TEST
+
 /* SIGTERM's drain: a running job finishes, a queued one stays pending in the store, and a
  * job that only waited for its service (nothing sent: an llm chat) goes back to pending,
  * so the next start runs both; the llm job is not failed as "interrupted". */
@@ -2699,6 +2731,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_wait_ends_at_the_timeout);
         tcase_add_test(e2e, test_readiness_probe_closes_breaker);
         tcase_add_test(e2e, test_update_hold);
+        tcase_add_test(e2e, test_canary);
         tcase_add_test(e2e, test_drain_then_resume);
         tcase_add_test(e2e, test_workflow_resumes);
         tcase_add_test(e2e, test_workflow_resume_from_events);
