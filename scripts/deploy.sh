@@ -17,7 +17,8 @@ usage() {
 usage: deploy.sh COMMAND [options]
 
   start [--dev]          install what is missing, build, start the pod, wait until ready
-                         (--dev: publish every service port on 127.0.0.1, debug logs)
+                         (--dev: also publish llm, vision, nlp and data on 127.0.0.1,
+                         which have no authentication, and log at debug level)
   stop                   stop the pod
   restart [service]      restart one service (orchestrator|llm|vision|nlp|data) or all
   status [--json]        each unit's state and each service's readiness
@@ -29,8 +30,8 @@ usage: deploy.sh COMMAND [options]
   health                 the orchestrator's readiness report; non-zero unless ready
   token --role R --sub S [--ttl 1h]
                          mint a bearer token (admin|operator|viewer) with the pod's
-                         JWT secret (auth is on when ai-semble.env sets
-                         ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt)
+                         JWT secret: every API route but /health* and /metrics needs
+                         one, and so do the supervisor's POST routes (admin)
 
 Run as root, the pod runs rootless as the user '$AI_SEMBLE_USER' (created if missing).
 USAGE
@@ -97,10 +98,10 @@ install_user_files() { # dev
 }
 
 # The orchestrator's secrets: a random value per name, kept (0600) under
-# ~/.config/ai-semble/secrets/ for minting tokens and signing test webhooks, and as the
-# Podman secret ai-semble-<name> that the orchestrator's unit mounts at
-# /run/secrets/ai-semble-<name>. Created once; the service uses them only when
-# ai-semble.env points ORCH_JWT_SECRET_FILE / ORCH_WEBHOOK_SECRET_FILE there.
+# ~/.config/ai-semble/secrets/ for minting tokens (the supervisor verifies admin tokens
+# with the same file) and signing webhooks, and as the Podman secret ai-semble-<name> that
+# the orchestrator's unit mounts at /run/secrets/ai-semble-<name>, where ai-semble.env's
+# ORCH_JWT_SECRET_FILE / ORCH_WEBHOOK_SECRET_FILE point. Created once.
 ensure_secrets() {
         local home dir name
         home=$(user_prefix)
@@ -164,6 +165,34 @@ wait_ready() {
         done
 }
 
+# What --dev exposes, said before the start and again at the end.
+dev_warning() {
+        local s
+        warn "--dev publishes the backend services with NO AUTHENTICATION:"
+        for s in llm vision nlp data; do
+                printf '    %-6s http://127.0.0.1:%s\n' "$s" "$(service_port "$s")" >&2
+        done
+        warn "every local user, and web pages through the browser, can call them directly;" \
+                "use --dev only where you are the only user ('deploy.sh update' turns it off)"
+}
+
+# How to reach the API once the pod is up: a token, or a loud note when auth is off.
+print_access() {
+        local env_file
+        env_file=$(user_prefix)/.config/ai-semble/ai-semble.env
+        if grep -Eq '^[[:space:]]*ORCH_AUTH=off' "$env_file" 2>/dev/null; then
+                warn "ORCH_AUTH=off in $env_file: the API on $URL answers anyone without a token"
+                return
+        fi
+        cat >&2 <<ACCESS
+    Every API route needs a bearer token (/health* and /metrics do not). Get one:
+      TOKEN=\$(./scripts/deploy.sh token --role operator --sub "\$USER" --ttl 8h)
+      curl -H "Authorization: Bearer \$TOKEN" $URL/jobs
+    Roles: viewer (reads its own jobs), operator (also submits), admin (every job, locks,
+    the audit log, and the supervisor's POST routes on http://127.0.0.1:8090).
+ACCESS
+}
+
 cmd_start() {
         local dev=0 a
         for a in "$@"; do
@@ -172,6 +201,7 @@ cmd_start() {
                 *) die "start: unknown option '$a'" ;;
                 esac
         done
+        [ "$dev" = 0 ] || dev_warning
         # Packages first: the pod's user and its manager come after dbus-user-session.
         "$AI_SEMBLE_ROOT/scripts/setup.sh"
         hostenv_up
@@ -192,11 +222,8 @@ cmd_start() {
         step "starting the supervisor: http://127.0.0.1:8090"
         start_supervisor_daemon
         step "ai-semble is ready: $URL"
-        if [ "$dev" = 1 ]; then
-                for s in llm vision nlp data; do
-                        printf '    %-6s http://127.0.0.1:%s\n' "$s" "$(service_port "$s")" >&2
-                done
-        fi
+        print_access
+        [ "$dev" = 0 ] || dev_warning
 }
 
 # Zero-downtime update: the images are rebuilt, then the supervisor daemon replaces the

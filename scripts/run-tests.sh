@@ -94,7 +94,7 @@ run_unit() { # sanitize
         if [ "$coverage" = 1 ]; then
                 step "coverage of services/ and supervisor/ by the unit tests"
                 gcovr -r "$AI_SEMBLE_ROOT" --filter "$AI_SEMBLE_ROOT/services/" --filter "$AI_SEMBLE_ROOT/supervisor/" \
-                        --exclude-unreachable-branches --txt-summary --txt "$dir/coverage.txt" "$dir" | tail -n 3
+                        --exclude-unreachable-branches --print-summary -o "$dir/coverage.txt" "$dir" | tail -n 3
         fi
 }
 
@@ -126,6 +126,12 @@ run_lint() {
 run_integration() {
         [ "$(id -u)" -eq 0 ] || [ -d /run/systemd/system ] ||
                 die "integration tests need root here (to start a user manager) or a systemd host"
+        # The sd-bus unit test runs in the pod's user manager: the deploy build gains the
+        # tests (its packages are installed by now).
+        if ! meson configure "$AI_SEMBLE_BUILD" -Dtests=true >/dev/null ||
+                ! ninja -C "$AI_SEMBLE_BUILD" tests/unit/test-supervisor-bus >/dev/null; then
+                die "cannot build the sd-bus test in $AI_SEMBLE_BUILD"
+        fi
         "$AI_SEMBLE_ROOT/tests/integration/run.sh" "${it_args[@]}"
 }
 

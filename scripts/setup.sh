@@ -70,7 +70,12 @@ fi
 
 if [ ! -f "$AI_SEMBLE_BUILD/build.ninja" ]; then
         step "configuring the build in $AI_SEMBLE_BUILD"
-        meson setup "$AI_SEMBLE_BUILD" "$AI_SEMBLE_ROOT" --buildtype=release -Db_lto=false >/dev/null
+        # The services only: the unit tests and the tools they run are run-tests.sh's
+        # (a machine that only deploys has none of the test packages).
+        out=$(meson setup "$AI_SEMBLE_BUILD" "$AI_SEMBLE_ROOT" --buildtype=release -Db_lto=false -Dtests=false 2>&1) || {
+                printf '%s\n' "$out" | tail -n 30 >&2
+                die "meson setup failed (log: $AI_SEMBLE_BUILD/meson-logs/meson-log.txt)"
+        }
 fi
 step "building"
 ninja -C "$AI_SEMBLE_BUILD" >/dev/null || ninja -C "$AI_SEMBLE_BUILD"

@@ -2,12 +2,16 @@
 /* daemon-http.c — the supervisor's HTTP API on 127.0.0.1:8090 (seed 002's endpoints),
  * its Prometheus endpoint, and the status page (one embedded HTML document that polls
  * /api/status and /api/alerts). Handlers run on the HTTP server's threads and read the daemon's
- * state under its lock. */
+ * state under its lock. Before any handler: every route answers only the Host names it
+ * serves (a rebound name gets 421), and the POST routes, which switch self-healing off and
+ * on, refuse cross-site requests (403) and need the pod's admin token (401/403). */
 #include <ctype.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "auth-http.h"
 #include "daemon.h"
+#include "http-host.h"
 #include "http-query.h"
 #include "json-util.h"
 #include "log.h"
@@ -447,9 +451,67 @@ static int get_prometheus(HttpRequest *req, void *userdata) {
         return http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
+/* The admin token of a POST: 0, or refused and answered (-EACCES, -ENOKEY). */
+static int check_admin(Daemon *d, HttpRequest *req) {
+        AuthClaims who;
+        const char *tok, *why = NULL;
+        size_t len;
+        int r;
+
+        if (!d->jwt) {
+                (void) http_reply_error(
+                        req,
+                        503,
+                        "this route needs an admin token, and the supervisor has no JWT secret to "
+                        "check one: see SUPERVISOR_JWT_SECRET_FILE");
+                return -ENOKEY;
+        }
+        r = auth_http_bearer(req, &tok, &len);
+        if (r == -ENOKEY)
+                return auth_http_refuse(
+                        req,
+                        401,
+                        NULL,
+                        "an admin token is required: ./scripts/deploy.sh token --role admin --sub NAME");
+        if (r < 0)
+                return auth_http_refuse(
+                        req, 401, "invalid_request", "the Authorization scheme must be Bearer");
+        r = auth_jwt_verify(d->jwt, tok, len, (int64_t) time(NULL), &who, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return auth_http_refuse(req, 401, "invalid_token", why ?: "invalid token");
+        if (who.role != AUTH_ROLE_ADMIN)
+                return auth_http_refuse(req, 403, "insufficient_scope", "this route needs the admin role");
+        return 0;
+}
+
+/* HttpPreBodyHook: Host on every route; on the POST routes no cross-site request, and
+ * an admin token. A refusal is answered here and the handler does not run. */
+static int guard(HttpRequest *req, const HttpRoute *route, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        r = http_host_check(req, d->s->cfg.allowed_hosts, "SUPERVISOR_ALLOWED_HOSTS");
+        if (r < 0 || !streq(route->method, "POST"))
+                return r;
+        /* A form or a script on another page: refused whatever it carries. */
+        if (http_request_cross_site(req)) {
+                (void) http_reply_error(req, 403, "cross-site requests may not change the supervisor");
+                return -EPERM;
+        }
+        return check_admin(d, req);
+}
+
 int daemon_http_start(Daemon *d) {
         MetricsRegistry *reg;
+        char bad[128];
         int r;
+
+        r = http_host_list_check(d->s->cfg.allowed_hosts, bad, sizeof(bad));
+        if (r < 0)
+                return log_error_errno(
+                        r, "SUPERVISOR_ALLOWED_HOSTS: '%s' is not a host name, [IPv6] or name:port", bad);
 
         r = metrics_registry_new(&d->metrics);
         if (r < 0)
@@ -479,6 +541,8 @@ int daemon_http_start(Daemon *d) {
         r = http_server_new(&hc, &d->http);
         if (r >= 0)
                 r = http_server_add_routes(d->http, routes, ELEMENTSOF(routes));
+        if (r >= 0)
+                r = http_server_set_pre_body(d->http, guard, d);
         if (r >= 0)
                 r = http_server_start(d->http);
         if (r < 0)

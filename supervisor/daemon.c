@@ -611,6 +611,7 @@ void daemon_done(Daemon *d) {
         daemon_update_done(d);
         podman_events_stop(d->events);
         orch_notifier_free(d->notifier);
+        auth_jwt_free(d->jwt);
         if (d->http) {
                 (void) http_server_shutdown(d->http);
                 http_server_free(d->http);

@@ -11,6 +11,7 @@
 
 #include "alert-sink.h"
 #include "alert.h"
+#include "auth-jwt.h"
 #include "heal.h"
 #include "http-server.h"
 #include "orch-notify.h"
@@ -59,6 +60,7 @@ typedef struct Daemon {
         AlertStore alerts;
         AlertSinks *sinks;
         OrchNotifier *notifier; /* NULL = no service notices to the orchestrator */
+        AuthJwt *jwt;           /* admin tokens for the POST routes; NULL = they answer 503 */
         HttpServer *http;
         MetricsRegistry *metrics; /* outlives http, whose routes use it */
         uint64_t started_usec;
@@ -104,7 +106,8 @@ void daemon_done(Daemon *d);
 /* Handler of Podman's container events (called on the events thread). */
 void daemon_on_podman_event(const PodmanEvent *e, void *userdata);
 
-/* HTTP API and status page (daemon-http.c). */
+/* HTTP API and status page (daemon-http.c): every route checks Host (DNS rebinding); the
+ * POST routes also refuse cross-site requests and need an admin token (d->jwt). */
 int daemon_http_start(Daemon *d);
 
 /* The update method on the user bus (daemon-update.c): SUPERVISOR_BUS_NAME, object

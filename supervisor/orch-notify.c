@@ -61,7 +61,8 @@ int orch_notifier_new(const char *url, const char *secret_file, OrchNotifier **r
         return 0;
 }
 
-/* {"service","state","time","source"}: the time makes every notice's body, and so its
+/* {"type","service","state","time","source"}: the type is the event (the signed part);
+ * the time makes every notice's body, and so its
  * signature, unique for the orchestrator's replay cache. */
 static char *notice_body(const char *service, const char *state) {
         char when[32], *body;
@@ -69,7 +70,8 @@ static char *notice_body(const char *service, const char *state) {
         alert_format_time(time_now_usec(CLOCK_REALTIME), when, sizeof(when));
         if (asprintf(
                     &body,
-                    "{\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\",\"source\":\"ai-semble-supervisor\"}",
+                    "{\"type\":\"ai-semble.service\",\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\","
+                    "\"source\":\"ai-semble-supervisor\"}",
                     service,
                     state,
                     when) < 0)

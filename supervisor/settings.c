@@ -66,6 +66,13 @@ const ConfigEntry supervisor_config_table[] = {
                 "run: the orchestrator's webhook secret, for signed service notices that open "
                 "its breakers at once (default $XDG_CONFIG_HOME/ai-semble/secrets/webhook, "
                 "written by deploy.sh; missing = notices off)"),
+        CONFIG_STR("SUPERVISOR_JWT_SECRET_FILE", NULL, SUP(jwt_secret_file),
+                "run: the pod's JWT secret; POST /api/* need an admin token signed with it "
+                "(default $XDG_CONFIG_HOME/ai-semble/secrets/jwt, written by deploy.sh; missing "
+                "= those routes answer 503)"),
+        CONFIG_STR("SUPERVISOR_ALLOWED_HOSTS", "", SUP(allowed_hosts),
+                "run: Host names the API answers besides localhost, 127.0.0.1 and [::1] "
+                "(comma list of name or name:port); others get 421"),
         CONFIG_STR("SUPERVISOR_SLACK_WEBHOOK_FILE", NULL, SUP(slack_webhook_file),
                 "run: file holding a Slack incoming-webhook URL (a secret)"),
         CONFIG_STR("SUPERVISOR_SMTP_URL", NULL, SUP(smtp_url),

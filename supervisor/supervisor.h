@@ -37,6 +37,8 @@ typedef struct SupervisorConfig {
         char *webhook_url;
         char *webhook_secret_file;
         char *orchestrator_secret_file;
+        char *jwt_secret_file; /* verifies admin tokens of the API's POST routes */
+        char *allowed_hosts;   /* Host names the API answers besides the loopback ones */
         char *slack_webhook_file;
         char *smtp_url;
         char *smtp_from;

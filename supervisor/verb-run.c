@@ -3,6 +3,7 @@
  * (unit signals), the check timer, the watchdog keep-alive and SIGTERM/SIGINT; the HTTP
  * API runs on the HTTP server's threads and the alert sinks on a thread of their own. */
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -215,24 +216,56 @@ static int start_podman_events(Daemon *d) {
         return 0;
 }
 
+/* The file of one of the pod's secrets (deploy.sh writes them): configured, else
+ * $XDG_CONFIG_HOME/ai-semble/secrets/<name>. */
+static int secret_path(const char *configured, const char *name, char **ret) {
+        const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        int r;
+
+        if (!isempty(configured))
+                r = asprintf(ret, "%s", configured);
+        else if (!isempty(cfg))
+                r = asprintf(ret, "%s/ai-semble/secrets/%s", cfg, name);
+        else
+                r = asprintf(ret, "%s/.config/ai-semble/secrets/%s", strempty(home), name);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The verifier of the admin tokens the API's POST routes take: the pod's own JWT secret,
+ * HS256, as deploy.sh token mints them. Without the file those routes answer 503. */
+static void load_api_tokens(Daemon *d) {
+        _cleanup_free_ char *path = NULL;
+        char *secret = NULL;
+        size_t len = 0;
+        int r;
+
+        r = secret_path(d->s->cfg.jwt_secret_file, "jwt", &path);
+        if (r >= 0)
+                r = auth_read_secret_file(path, &secret, &len);
+        if (r >= 0) {
+                r = auth_jwt_new(
+                        &(AuthJwtOptions){ .hs_secret = secret, .hs_secret_len = len, .leeway_s = 30 },
+                        &d->jwt);
+                OPENSSL_clear_free(secret, len);
+        }
+        if (r == -ENOENT)
+                log_notice("The API's POST routes answer 503: no JWT secret at %s", path);
+        else if (r < 0)
+                log_warning_errno(
+                        r, "The API's POST routes answer 503: cannot use the JWT secret %s: %m", path);
+        else
+                log_info("The API's POST routes take admin tokens signed with %s", path);
+}
+
 /* Signed service notices to the orchestrator's /webhook (next to its /health/ready). */
 static void start_orchestrator_notices(Daemon *d) {
-        _cleanup_free_ char *secret = NULL, *url = NULL;
-        const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME"), *path;
+        _cleanup_free_ char *path = NULL, *url = NULL;
         const char *ready = d->s->cfg.ready_url;
         size_t base;
         int r;
 
-        path = d->s->cfg.orchestrator_secret_file;
-        if (isempty(path)) {
-                if (!isempty(cfg))
-                        r = asprintf(&secret, "%s/ai-semble/secrets/webhook", cfg);
-                else
-                        r = asprintf(&secret, "%s/.config/ai-semble/secrets/webhook", strempty(home));
-                if (r < 0)
-                        return;
-                path = secret;
-        }
+        if (secret_path(d->s->cfg.orchestrator_secret_file, "webhook", &path) < 0)
+                return;
         base = strlen(ready);
         if (base >= strlen("/health/ready") &&
             streq(ready + base - strlen("/health/ready"), "/health/ready"))
@@ -308,6 +341,7 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         if (r < 0)
                 return r;
         start_orchestrator_notices(&d);
+        load_api_tokens(&d);
 
         r = daemon_http_start(&d);
         if (r < 0)

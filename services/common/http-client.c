@@ -90,6 +90,9 @@ int http_client_errno_from_curl(int curl_code) {
 typedef struct Sink {
         char *buf;
         size_t len, max;
+        HttpClientRequest *req;
+        CURL *curl;
+        bool aborted; /* by the caller's callback: -ECANCELED */
 } Sink;
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
@@ -97,6 +100,16 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
         size_t n = size * nmemb;
         char *nb;
 
+        if (s->req->on_data) {
+                long status = 0;
+
+                (void) curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+                if (s->req->on_data(status, data, n, s->req->userdata) < 0) {
+                        s->aborted = true;
+                        return 0;
+                }
+                return n;
+        }
         if (s->len + n > s->max)
                 return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
         nb = realloc(s->buf, s->len + n + 1);
@@ -107,6 +120,43 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata) {
         nb[s->len] = '\0';
         s->buf = nb;
         return n;
+}
+
+/* One header line of a streamed response; a status line starts the headers over (interim
+ * 1xx responses have their own). */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata) {
+        Sink *s = userdata;
+        size_t n = size * nmemb, nl;
+        char line[1024], *colon, *v;
+
+        if (n < 2 || strncmp(data, "HTTP/", 5) == 0)
+                return n;
+        nl = MIN(n, sizeof(line) - 1);
+        memcpy(line, data, nl);
+        line[nl] = '\0';
+        line[strcspn(line, "\r\n")] = '\0';
+        colon = strchr(line, ':');
+        if (!colon)
+                return n;
+        *colon = '\0';
+        v = colon + 1;
+        v += strspn(v, " \t");
+        if (s->req->on_header(line, v, s->req->userdata) < 0) {
+                s->aborted = true;
+                return 0;
+        }
+        return n;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nmemb, void *userdata) {
+        Sink *s = userdata;
+        ssize_t k = s->req->read_body(buf, size * nmemb, s->req->userdata);
+
+        if (k < 0) {
+                s->aborted = true;
+                return CURL_READFUNC_ABORT;
+        }
+        return (size_t) k;
 }
 
 static int
@@ -126,7 +176,7 @@ int http_client_perform(HttpClientRequest *req) {
         HttpClientResponse *resp = &req->response;
         struct curl_slist *headers = NULL;
         char hbuf[256];
-        Sink sink = { .max = req->max_body ? req->max_body : 1024 * 1024 };
+        Sink sink = { .max = req->max_body ? req->max_body : 1024 * 1024, .req = req };
         uint64_t timeout = req->timeout_ms ? req->timeout_ms : 10000;
         double total = 0;
         CURLcode cc;
@@ -139,6 +189,7 @@ int http_client_perform(HttpClientRequest *req) {
         c = pool_get();
         if (!c)
                 return (req->result = -ENOMEM);
+        sink.curl = c;
 
         (void) curl_easy_setopt(c, CURLOPT_URL, req->url);
         (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -154,15 +205,38 @@ int http_client_perform(HttpClientRequest *req) {
                 snprintf(hbuf, sizeof(hbuf), "X-Request-ID: %s", req->request_id);
                 headers = curl_slist_append(headers, hbuf);
         }
-        if (req->body) {
+        if (req->body || req->read_body) {
                 snprintf(
                         hbuf,
                         sizeof(hbuf),
                         "Content-Type: %s",
                         req->content_type ? req->content_type : "application/json");
                 headers = curl_slist_append(headers, hbuf);
+        }
+        if (req->body) {
                 (void) curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
                 (void) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+        } else if (req->read_body) {
+                (void) curl_easy_setopt(c, CURLOPT_POST, 1L);
+                (void) curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+                (void) curl_easy_setopt(c, CURLOPT_READDATA, &sink);
+                if (req->body_len > 0)
+                        (void) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+                else
+                        headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+                /* The peer reads as it can: no 1 s wait for a 100 Continue first. */
+                headers = curl_slist_append(headers, "Expect:");
+        }
+        for (size_t i = 0; req->headers && req->headers[i]; i++)
+                headers = curl_slist_append(headers, req->headers[i]);
+        if (req->on_header) {
+                (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+                (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+        }
+        if (req->idle_timeout_ms > 0) {
+                (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                (void) curl_easy_setopt(
+                        c, CURLOPT_LOW_SPEED_TIME, (long) MAX(req->idle_timeout_ms / 1000, (uint64_t) 1));
         }
         if (req->method)
                 (void) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -175,7 +249,7 @@ int http_client_perform(HttpClientRequest *req) {
                 (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
         cc = curl_easy_perform(c);
-        r = http_client_errno_from_curl(cc);
+        r = sink.aborted ? -ECANCELED : http_client_errno_from_curl(cc);
         (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
         (void) curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
         resp->total_ms = total * 1000.0;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* http-client.h — a small libcurl wrapper for service-to-service calls: a lock-protected
- * pool of easy handles (keep-alive reuse), millisecond timeouts, capped bodies and one
- * CURLcode → -errno mapping. */
+ * pool of easy handles (keep-alive reuse), millisecond timeouts, capped bodies, streamed
+ * request and response bodies for relays, and one CURLcode → -errno mapping. */
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -23,12 +24,26 @@ typedef struct HttpClientRequest {
         const char *url;
         const char *body; /* NULL = none */
         size_t body_len;
-        const char *content_type; /* NULL = application/json when body is set */
-        const char *request_id;   /* sent as X-Request-ID when set */
-        uint64_t timeout_ms;      /* 0 = 10 s */
-        size_t max_body;          /* 0 = 1 MiB; larger responses fail with -EFBIG */
-        const int *cancel;        /* when non-NULL and it becomes non-zero, the transfer stops with
-                                     -ECANCELED (checked at least once a second) */
+        const char *content_type;   /* NULL = application/json when body is set */
+        const char *request_id;     /* sent as X-Request-ID when set */
+        uint64_t timeout_ms;        /* 0 = 10 s */
+        size_t max_body;            /* 0 = 1 MiB; larger responses fail with -EFBIG */
+        const int *cancel;          /* when non-NULL and it becomes non-zero, the transfer stops with
+                                       -ECANCELED (checked at least once a second) */
+        const char *const *headers; /* more request headers, "Name: value", NULL-terminated */
+
+        /* A streamed request body (instead of body): read_body fills buf with up to len
+         * bytes and returns how many, 0 at its end, < 0 to abort the transfer (the peer then
+         * sees the body cut short: -ECANCELED). Sent chunked unless body_len is set. */
+        ssize_t (*read_body)(void *buf, size_t len, void *userdata);
+        /* A streamed response (instead of response.body): on_header for each header of the
+         * final response, on_data for each piece of its body as it arrives (status is the
+         * response's); either returning < 0 aborts the transfer (-ECANCELED). */
+        int (*on_header)(const char *name, const char *value, void *userdata);
+        int (*on_data)(long status, const char *buf, size_t len, void *userdata);
+        void *userdata;
+        uint64_t idle_timeout_ms; /* fail with -ETIMEDOUT when nothing moved this long; 0 = no check */
+
         HttpClientResponse response;
         int result; /* set by http_client_perform*() */
 } HttpClientRequest;

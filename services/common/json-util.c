@@ -43,6 +43,9 @@ static size_t utf8_sequence_len(const unsigned char *p, size_t left) {
 static int prescan(const char *buf, size_t len, size_t *ret_off, const char **ret_why) {
         const unsigned char *p = (const unsigned char *) buf;
         bool in_string = false, escaped = false;
+        /* json-c keeps object keys as C strings: "te\u0000xt" would become the key "te". A
+         * string with \u0000 is remembered until the next token shows whether it was a key. */
+        bool string_has_nul = false, key_has_nul = false;
 
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = p[i];
@@ -55,11 +58,14 @@ static int prescan(const char *buf, size_t len, size_t *ret_off, const char **re
                 if (in_string) {
                         if (escaped)
                                 escaped = false;
-                        else if (c == '\\')
+                        else if (c == '\\') {
                                 escaped = true;
-                        else if (c == '"')
+                                if (len - i > 5 && memcmp(p + i + 1, "u0000", 5) == 0)
+                                        string_has_nul = true;
+                        } else if (c == '"') {
                                 in_string = false;
-                        else if (c < 0x20) {
+                                key_has_nul = string_has_nul;
+                        } else if (c < 0x20) {
                                 *ret_off = i;
                                 *ret_why = "control character in string";
                                 return -EBADMSG;
@@ -72,13 +78,19 @@ static int prescan(const char *buf, size_t len, size_t *ret_off, const char **re
                                 }
                                 i += n - 1;
                         }
-                } else if (c == '"')
+                } else if (c == '"') {
                         in_string = true;
-                else if (!strchr(" \t\r\n{}[],:0123456789+-.eEtrufalsn", c)) {
+                        string_has_nul = false;
+                } else if (c == ':' && key_has_nul) {
+                        *ret_off = i;
+                        *ret_why = "\\u0000 in an object key";
+                        return -EBADMSG;
+                } else if (!strchr(" \t\r\n{}[],:0123456789+-.eEtrufalsn", c)) {
                         *ret_off = i;
                         *ret_why = "unexpected character";
                         return -EBADMSG;
-                }
+                } else if (!strchr(" \t\r\n", c))
+                        key_has_nul = false;
         }
         return 0;
 }
@@ -439,6 +451,11 @@ int json_get_string_bounded(
                 json_errors_add(errs, field, "must be at most %zu bytes", max_len);
                 return -EINVAL;
         }
+        /* A C string stops at the first NUL: what the caller checks would not be all of it. */
+        if (strlen(json_object_get_string(v)) != l) {
+                json_errors_add(errs, field, "must not contain a NUL character (\\u0000)");
+                return -EINVAL;
+        }
         *ret = json_object_get_string(v);
         return 1;
 }
@@ -532,4 +549,26 @@ int json_get_array(
                 return r;
         *ret = v;
         return 1;
+}
+
+bool json_has_nul_string(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                return strlen(json_object_get_string(o)) != (size_t) json_object_get_string_len(o);
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (json_has_nul_string(json_object_array_get_idx(o, i)))
+                                return true;
+                return false;
+        case json_type_object: {
+                json_object_object_foreach(o, k, v) {
+                        (void) k;
+                        if (json_has_nul_string(v))
+                                return true;
+                }
+                return false;
+        }
+        default:
+                return false;
+        }
 }

@@ -17,7 +17,8 @@ static inline void json_object_putp(json_object **o) {
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* Parses exactly one JSON value filling buf[0..len): strict RFC 8259, valid UTF-8, no
- * NUL bytes, no trailing garbage, nesting at most JSON_MAX_DEPTH. Returns -EBADMSG and
+ * NUL bytes, no \u0000 in object keys (json-c would cut the key there), no trailing
+ * garbage, nesting at most JSON_MAX_DEPTH. Returns -EBADMSG and
  * (if ret_error) a message with the byte offset; -ENOMEM on allocation failure. */
 int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret_error);
 
@@ -29,10 +30,15 @@ int json_escape_non_ascii(const char *buf, size_t len, char **ret, size_t *ret_l
 /* Appends {field, message} to *errs (an array created on first use). */
 int json_errors_add(json_object **errs, const char *field, const char *fmt, ...) _printf_(3, 4);
 
+/* Whether any string in o (nested at any depth) has an embedded NUL (\u0000): such a
+ * string read as a C string is shorter than what was sent. */
+bool json_has_nul_string(json_object *o);
+
 /* Field getters: return 1 when the field is present and valid (ret set), 0 when it is
  * absent and optional (ret untouched), -EINVAL after appending to *errs when it is
  * missing but required, of the wrong type, or out of bounds. obj that is not an object
- * is reported as field "" once per call. Strings and containers are borrowed from obj. */
+ * is reported as field "" once per call. Strings and containers are borrowed from obj;
+ * a string with an embedded NUL (\u0000) is refused, naming the field. */
 int json_get_string(
         json_object *obj, const char *field, bool required, json_object **errs, const char **ret);
 /* Like json_get_string with a length bound in bytes (0 = none) and non-empty check. */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "http-probe.h"
+#include "json-util.h"
 #include "listen-fds.h"
 #include "log.h"
 #include "notify.h"
@@ -110,6 +111,17 @@ static int handle_metrics(HttpRequest *req, void *userdata) {
         return http_reply(req, 200, METRICS_CONTENT_TYPE, text, len);
 }
 
+static int handle_tasks(HttpRequest *req, void *userdata) {
+        ServiceContext *ctx = userdata;
+        _cleanup_json_ json_object *o = NULL;
+        int r;
+
+        r = service_tasks_build(ctx->def->name, ctx->def->tasks, ctx->def->userdata, &o);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, o);
+}
+
 static int handle_gated(HttpRequest *req, void *userdata) {
         GatedRoute *g = userdata;
         int r;
@@ -120,9 +132,11 @@ static int handle_gated(HttpRequest *req, void *userdata) {
         return g->handler(req, g->userdata);
 }
 
-/* /health, /health/live, /health/ready and /metrics, each behind the gate if there is one. */
+/* /health, /health/live, /health/ready and /metrics, each behind the gate if there is one,
+ * and GET /tasks when the service describes its tasks. */
 static int add_builtin_routes(ServiceContext *ctx) {
         HttpRoute routes[BUILTIN_N_ROUTES];
+        int r;
 
         health_routes(&ctx->health, routes);
         routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, 0, ctx };
@@ -132,7 +146,11 @@ static int add_builtin_routes(ServiceContext *ctx) {
                         routes[i].handler = handle_gated;
                         routes[i].userdata = &ctx->gated[i];
                 }
-        return http_server_add_routes(ctx->server, routes, BUILTIN_N_ROUTES);
+        r = http_server_add_routes(ctx->server, routes, BUILTIN_N_ROUTES);
+        if (r >= 0 && ctx->def->tasks)
+                r = http_server_add_routes(
+                        ctx->server, &(HttpRoute){ "GET", "/tasks", handle_tasks, 0, ctx }, 1);
+        return r;
 }
 
 /* path is /health/live by default; probes pass /health/ready for readiness. */

@@ -8,6 +8,7 @@
 #include "health.h"
 #include "http-server.h"
 #include "metrics.h"
+#include "service-tasks.h"
 
 #define SERVICE_EXIT_CONFIG 2 /* bad command line or configuration (EX_USAGE-ish) */
 
@@ -47,6 +48,9 @@ typedef struct ServiceDefinition {
          * userdata before each of them is served: >= 0 serve it, < 0 refused (the gate has
          * answered, e.g. 401). The service's own routes are not passed through it. */
         int (*gate)(HttpRequest *req, void *userdata);
+        /* The service's tasks, for GET /tasks (service-tasks.h): written from its own
+         * dispatch table with service_tasks_add(). NULL = no GET /tasks. */
+        int (*tasks)(ServiceTasks *out, void *userdata);
 } ServiceDefinition;
 
 /* Runs the service; returns the process exit code. */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* data-ops-table.c — the operations of POST /process by name. */
+/* data-ops-table.c — the operations of POST /process by name: the one list, which also
+ * answers GET /tasks and names them in errors. */
+#include <pthread.h>
+
 #include "data-ops.h"
 
 static const struct {
@@ -19,6 +22,45 @@ DataOpFn data_op_find(const char *name) {
         return NULL;
 }
 
+static char names[256];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void names_init(void) {
+        size_t used = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
+                int k = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "", ops[i].name);
+
+                if (k < 0 || (size_t) k >= sizeof(names) - used)
+                        break;
+                used += (size_t) k;
+        }
+}
+
 const char *data_op_names(void) {
-        return "analyze, transform, aggregate, filter, validate, query, convert, plot";
+        pthread_once(&names_once, names_init);
+        return names;
+}
+
+int data_ops_tasks(ServiceTasks *out, void *userdata) {
+        static const char *const fields[] = { "operation", "data", "options?", NULL };
+
+        for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
+                /* Pure functions of their input (plot with output "file" rewrites the same
+                 * file): idempotent. JSON through the orchestrator; text/csv with
+                 * ?operation= directly. */
+                int r = service_tasks_add(
+                        out,
+                        &(ServiceTask){
+                                .name = ops[i].name,
+                                .path = "/process",
+                                .field = "operation",
+                                .idempotent = true,
+                                .body = "application/json",
+                                .fields = fields,
+                        });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -6,6 +6,7 @@
 #include "data-guard.h"
 #include "data-table.h"
 #include "data-util.h"
+#include "service-tasks.h"
 
 typedef struct DataOp {
         sqlite3 *db;
@@ -47,6 +48,8 @@ void data_plot_shutdown(void);
 DataOpFn data_op_find(const char *name);
 /* "analyze, transform, ..." for messages. */
 const char *data_op_names(void);
+/* GET /tasks (ServiceDefinition.tasks): every operation of POST /process. */
+int data_ops_tasks(ServiceTasks *out, void *userdata);
 
 /* Shared by the operations: a column named by options.<field> must exist (422 otherwise). */
 int data_op_column(DataOp *op, const char *name, const char *field);

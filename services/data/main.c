@@ -120,6 +120,7 @@ static const ServiceDefinition definition = {
         .n_config = ELEMENTSOF(config_table),
         .config_data = &data,
         .userdata = &data,
+        .tasks = data_ops_tasks,
         .setup = setup,
         .teardown = teardown,
 };

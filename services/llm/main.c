@@ -41,20 +41,91 @@ static const ConfigEntry config_table[] = {
 };
 /* clang-format on */
 
-static const HttpRoute routes[] = {
-        { "POST", "/completion", llm_api_completion, 0, &api },
-        { "POST", "/chat", llm_api_chat, 0, &api },
-        { "POST", "/v1/chat/completions", llm_api_v1_chat_completions, 0, &api },
-        { "POST", "/v1/completions", llm_api_v1_completions, 0, &api },
-        { "POST", "/v1/messages", llm_api_v1_messages, 0, &api },
-        { "POST", "/v1/embeddings", llm_api_v1_embeddings, 0, &api },
-        { "GET", "/v1/models", llm_api_v1_models, 0, &api },
+/* Each route and the task it is on GET /tasks: the one table of what the llm serves. LLM
+ * calls cost tokens and answer differently run to run: not idempotent (never retried after
+ * a possible start nor re-run after a restart); embeddings and the model list are. */
+typedef struct LlmEndpoint {
+        const char *method, *path;
+        HttpHandler handler;
+        const char *task;
+        bool idempotent, stream;
+        const char *const *fields;
+} LlmEndpoint;
+
+static const char *const completion_fields[] = { "prompt", "model?",  "max_tokens?", "temperature?",
+                                                 "top_p?", "stream?", "hybrid?",     NULL };
+static const char *const chat_fields[] = { "messages", "model?",           "max_tokens?", "temperature?",
+                                           "tools?",   "response_format?", "stream?",     NULL };
+static const char *const v1_chat_fields[] = { "model",  "messages", "max_tokens?",      "temperature?",
+                                              "top_p?", "tools?",   "response_format?", "stream?",
+                                              NULL };
+static const char *const v1_completion_fields[] = { "model",        "prompt",  "max_tokens?",
+                                                    "temperature?", "stream?", NULL };
+static const char *const v1_messages_fields[] = { "model",  "messages", "max_tokens", "system?",
+                                                  "tools?", "stream?",  NULL };
+static const char *const v1_embeddings_fields[] = { "model", "input", NULL };
+
+static const LlmEndpoint llm_endpoints[] = {
+        { "POST", "/completion", llm_api_completion, "completion", false, true, completion_fields },
+        { "POST", "/chat", llm_api_chat, "chat", false, true, chat_fields },
+        { "POST",
+          "/v1/chat/completions",
+          llm_api_v1_chat_completions,
+          "v1.chat.completions",
+          false,
+          true,
+          v1_chat_fields },
+        { "POST",
+          "/v1/completions",
+          llm_api_v1_completions,
+          "v1.completions",
+          false,
+          true,
+          v1_completion_fields },
+        { "POST", "/v1/messages", llm_api_v1_messages, "v1.messages", false, true, v1_messages_fields },
+        { "POST",
+          "/v1/embeddings",
+          llm_api_v1_embeddings,
+          "v1.embeddings",
+          true,
+          false,
+          v1_embeddings_fields },
+        { "GET", "/v1/models", llm_api_v1_models, "v1.models", true, false, NULL },
 };
+
+static int llm_tasks(ServiceTasks *out, void *userdata) {
+        for (size_t i = 0; i < ELEMENTSOF(llm_endpoints); i++) {
+                const LlmEndpoint *l = &llm_endpoints[i];
+                int r = service_tasks_add(
+                        out,
+                        &(ServiceTask){
+                                .name = l->task,
+                                .method = l->method,
+                                .path = l->path,
+                                .idempotent = l->idempotent,
+                                .stream = l->stream,
+                                .body = streq(l->method, "POST") ? "application/json" : NULL,
+                                .fields = l->fields,
+                        });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
 static int setup(ServiceContext *ctx, void *userdata) {
         LlmApi *a = userdata;
         _cleanup_free_ char *error = NULL;
+        HttpRoute routes[ELEMENTSOF(llm_endpoints)];
         int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(llm_endpoints); i++)
+                routes[i] = (HttpRoute){
+                        llm_endpoints[i].method, llm_endpoints[i].path, llm_endpoints[i].handler, 0, a
+                };
+        r = http_server_add_routes(service_http_server(ctx), routes, ELEMENTSOF(routes));
+        if (r < 0)
+                return r;
 
         r = llm_priority_from_string(config.default_priority);
         a->default_priority = r >= 0 ? (LlmPriority) r : LLM_PRIORITY_BALANCED;
@@ -97,9 +168,8 @@ static const ServiceDefinition definition = {
         .config = config_table,
         .n_config = ELEMENTSOF(config_table),
         .config_data = &config,
-        .routes = routes,
-        .n_routes = ELEMENTSOF(routes),
         .userdata = &api,
+        .tasks = llm_tasks,
         .setup = setup,
         .teardown = teardown,
 };

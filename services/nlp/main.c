@@ -83,6 +83,7 @@ static const ServiceDefinition definition = {
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .readiness = readiness,
+        .tasks = nlp_process_tasks,
         .setup = setup,
         .teardown = teardown,
 };

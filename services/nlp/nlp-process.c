@@ -35,6 +35,7 @@
 static const char *const tasks[] = { "analyze",   "sentiment",  "keywords", "entities",
                                      "summarize", "similarity", "tokenize" };
 static const char *const languages[] = { "auto", "en", "ja" };
+static const char *const task_fields[] = { "text", "task?", "language?", "options?", NULL };
 
 static const char JA_SENTIMENT_DETAIL[] =
         "Japanese sentiment needs a polarity lexicon or a language model and neither is configured: no openly "
@@ -42,6 +43,26 @@ static const char JA_SENTIMENT_DETAIL[] =
         "form<TAB>polarity (-4..4)' lines from a lexicon you may use, or NLP_LLM_URL to the llm service "
         "(http://127.0.0.1:8081 in the pod) with a backend in its LLM_BACKENDS_FILE; no score is given rather "
         "than one no method backs";
+
+/* GET /tasks: every name of tasks[], all on POST /process selected by "task"; pure
+ * functions of their input, so idempotent. */
+int nlp_process_tasks(ServiceTasks *out, void *userdata) {
+        for (size_t i = 0; i < ELEMENTSOF(tasks); i++) {
+                int r = service_tasks_add(
+                        out,
+                        &(ServiceTask){
+                                .name = tasks[i],
+                                .path = "/process",
+                                .field = "task",
+                                .idempotent = true,
+                                .body = "application/json",
+                                .fields = task_fields,
+                        });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
 /* ---- resources --------------------------------------------------------------------- */
 /* Whether Japanese sentiment may go through the llm: reported by readiness, never probed

@@ -10,6 +10,7 @@
 #include "http-server.h"
 #include "metrics.h"
 #include "problem.h"
+#include "service-tasks.h"
 
 typedef struct NlpConfig {
         uint64_t max_text;      /* bytes of "text" (413 above) */
@@ -40,6 +41,9 @@ int nlp_process(const NlpConfig *c, json_object *body, json_object **ret_result,
 /* nlp_requests_total{task,status}, nlp_processing_seconds{task},
  * nlp_language_detected_total{language}; the handler counts into them once set up. */
 int nlp_process_setup_metrics(MetricsRegistry *registry);
+
+/* GET /tasks (ServiceDefinition.tasks): the tasks POST /process runs. */
+int nlp_process_tasks(ServiceTasks *out, void *userdata);
 
 /* The route handler (userdata = const NlpConfig *). */
 int nlp_process_handler(HttpRequest *req, void *userdata);

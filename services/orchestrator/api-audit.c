@@ -16,7 +16,10 @@ void api_audit_record(
         if (ar->signed_body)
                 actor = "webhook"; /* authenticated (or not) by its signature */
         else if (!o->jwt)
-                actor = addr; /* auth off: the client address is all we know */
+                /* Auth off: nobody is named. The peer address stays in remote_addr, but
+                 * behind Podman's port forwarder it is the forwarder's for every caller:
+                 * as the actor it would read as one caller. */
+                actor = "anonymous";
         else if (gate == -EACCES && status == 401)
                 actor = "anonymous";
         else {

@@ -18,6 +18,22 @@ typedef struct ApiContext {
         char target[192];
 } ApiContext;
 
+/* The principal whose jobs the caller may see, act on and replay: NULL = every job (an
+ * admin, or auth off). Another principal's job is answered as if it did not exist. */
+static inline const char *api_scope(const Orchestrator *o, const ApiContext *ctx) {
+        return o->jwt && ctx->who.role < AUTH_ROLE_ADMIN ? ctx->who.sub : NULL;
+}
+
+/* Who the caller is for its limits (rate, open streams): "sub:<JWT sub>" when a token was
+ * verified, else "addr:<client address>". */
+static inline void
+api_principal_key(HttpRequest *req, const AuthClaims *who, char buf[static RATELIMIT_KEY_MAX + 1]) {
+        if (who && who->sub[0])
+                snprintf(buf, RATELIMIT_KEY_MAX + 1, "sub:%s", who->sub);
+        else
+                snprintf(buf, RATELIMIT_KEY_MAX + 1, "addr:%s", http_request_remote_addr(req));
+}
+
 static inline void api_context_set_target(ApiContext *ctx, const char *target) {
         snprintf(ctx->target, sizeof(ctx->target), "%s", strempty(target));
 }
@@ -30,6 +46,8 @@ typedef struct ApiRoute {
         const char *action; /* the audit row's action; NULL = not state-changing, not audited */
         bool signed_body;   /* authenticated by its own signature, not a bearer token */
         const void *data;   /* for the handler (ApiContext.data) */
+        unsigned flags;     /* HttpRouteFlags: a streamed body (dataset uploads) */
+        uint64_t max_body;  /* with HTTP_ROUTE_STREAM_BODY: the bytes the handler may pull */
 } ApiRoute;
 
 /* ---- replies (api-reply.c) ---------------------------------------------------------- */
@@ -40,6 +58,7 @@ typedef enum ApiShape {
         API_SHAPE_GENERIC,  /* {job_id, status, result, error, processing_time} */
         API_SHAPE_DATA,     /* the data service's object + job_id */
         API_SHAPE_DISPATCH, /* generic + service, task */
+        API_SHAPE_RAW,      /* the service's answer as it is (the /v1 API) */
 } ApiShape;
 
 /* A problem with the members job_id (and job_status "failed") and service, each when not
@@ -73,6 +92,10 @@ typedef struct ApiSubmission {
         uint64_t timeout_ms;
         bool async; /* "async": true in the body; Prefer: respond-async is read by api_submit() */
         ApiShape shape;
+        /* The answer relayed to the client as it arrives (a /v1 stream): the job runs
+         * synchronously, a client that leaves cancels it, and the reply is the stream the
+         * relay began, or the failure's when it began none. */
+        JobRelay *relay;
 } ApiSubmission;
 
 /* The task's name in the body (UpstreamTask.task_field), guardrails, Idempotency-Key, the
@@ -111,5 +134,14 @@ int api_locks_release(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 void api_audit_record(
         HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int gate, int status);
+/* GET /tasks: what the services said they run. */
+int api_tasks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-v1.c: the llm's OpenAI- and Anthropic-compatible API (ApiRoute.data unused). */
+int api_v1_call(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-datasets.c: the data service's datasets. */
+int api_datasets_upload(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_datasets_delete(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-webhook.c */
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx);

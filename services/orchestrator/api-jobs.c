@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* api-jobs.c — /jobs: list, get, cancel, and the events of a job as JSON or as a
- * server-sent event stream that follows it until it ends. */
+ * server-sent event stream that follows it until it ends. Each caller sees and acts on
+ * its own jobs only (api_scope(): admins, and everyone with auth off, on all): another
+ * principal's job is a 404, which does not confirm that it exists. */
 #include <inttypes.h>
 
 #include "api-internal.h"
@@ -15,7 +17,7 @@ int api_jobs_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         const char *id = http_request_param(req, "id");
         int r;
 
-        r = job_store_get_json(o->store, id, &job);
+        r = job_store_get_json(o->store, id, api_scope(o, ctx), &job);
         if (r == -ENOENT)
                 return reply_job_not_found(req, id);
         if (r < 0)
@@ -58,7 +60,13 @@ int api_jobs_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         }
         if (errs)
                 return http_reply_validation(req, errs);
-        r = job_store_list_json(o->store, has_status ? (int) status : -1, (unsigned) limit, cursor, &list);
+        r = job_store_list_json(
+                o->store,
+                api_scope(o, ctx),
+                has_status ? (int) status : -1,
+                (unsigned) limit,
+                cursor,
+                &list);
         if (r < 0)
                 return r;
         return http_reply_json(req, 200, list);
@@ -71,22 +79,14 @@ int api_jobs_cancel(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         int r;
 
         /* Operators cancel their own jobs only; admins (and everyone with auth off) any. */
-        if (o->jwt && ctx->who.role < AUTH_ROLE_ADMIN) {
+        if (api_scope(o, ctx)) {
                 _cleanup_free_ char *owner = NULL;
 
                 r = job_store_get_owner(o->store, id, &owner);
-                if (r == -ENOENT)
-                        return reply_job_not_found(req, id);
-                if (r < 0)
+                if (r < 0 && r != -ENOENT)
                         return r;
-                if (!owner || !streq(owner, ctx->who.sub)) {
-                        (void) auth_refuse(
-                                req,
-                                403,
-                                "insufficient_scope",
-                                "this job belongs to someone else: an operator may cancel only its own jobs");
-                        return 0;
-                }
+                if (r == -ENOENT || !streq_ptr(owner, api_scope(o, ctx)))
+                        return reply_job_not_found(req, id);
         }
         r = job_runner_cancel(o->runner, id);
         if (r == -ENOENT)
@@ -100,7 +100,7 @@ int api_jobs_cancel(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         }
         if (r < 0)
                 return r;
-        r = job_store_get_json(o->store, id, &job);
+        r = job_store_get_json(o->store, id, NULL, &job);
         if (r < 0)
                 return r;
         return http_reply_json(req, 200, job);
@@ -139,48 +139,42 @@ static void sse_client_gone(void *userdata) {
         job_store_wake(w->store);
 }
 
-int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
-        _cleanup_json_ json_object *events = NULL;
-        const char *id = http_request_param(req, "id"),
-                   *last_hdr = http_request_header(req, "Last-Event-ID");
+/* Follows a job as a server-sent event stream until it ends or the client goes: events
+ * (the job's events after `last`, read already) first, or a snapshot of the job when the
+ * client does not resume. At most ORCH_SSE_PER_PRINCIPAL streams per caller at once. */
+static int events_stream(
+        HttpRequest *req,
+        Orchestrator *o,
+        ApiContext *ctx,
+        const char *id,
+        json_object *events,
+        JobStatus status,
+        int64_t last,
+        bool resumed) {
         SseWatch watch = { .store = o->store };
-        char qbuf[32];
-        int64_t last = 0;
-        JobStatus status;
-        bool resumed = false;
+        char key[RATELIMIT_KEY_MAX + 1];
         int r;
 
-        if (last_hdr || http_query_get(http_request_query(req), "last_event_id", qbuf, sizeof(qbuf)) != 0) {
-                const char *v = last_hdr ? last_hdr : qbuf;
-                char *end;
-
-                errno = 0;
-                last = strtoll(v, &end, 10);
-                if (errno || end == v || *end || last < 0)
-                        return api_reply_400_field(
-                                req, "Last-Event-ID", "Last-Event-ID must be an event id from this stream");
-                resumed = true;
+        api_principal_key(req, &ctx->who, key);
+        r = stream_limit_take(o->streams, key);
+        if (r == -EBUSY || r == -ENOSPC) {
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                if (r == -ENOSPC)
+                        return http_reply_error(req, 503, "too many callers hold event streams");
+                return http_reply_error(
+                        req,
+                        429,
+                        "%s holds %u event streams already (ORCH_SSE_PER_PRINCIPAL): close one first",
+                        key,
+                        stream_limit_per_key(o->streams));
         }
-        r = job_store_events_json(o->store, id, accepts_event_stream(req) ? last : 0, &events, &status);
-        if (r == -ENOENT)
-                return reply_job_not_found(req, id);
         if (r < 0)
                 return r;
-
-        if (!accepts_event_stream(req)) {
-                _cleanup_json_ json_object *resp = json_object_new_object();
-
-                if (!resp)
-                        return -ENOMEM;
-                json_object_object_add(resp, "job_id", json_object_new_string(id));
-                json_object_object_add(resp, "status", json_object_new_string(job_status_to_string(status)));
-                json_object_object_add(resp, "events", json_object_get(events));
-                return http_reply_json(req, 200, resp);
-        }
-
         r = http_reply_stream_begin(req, 200, "text/event-stream");
-        if (r < 0)
+        if (r < 0) {
+                stream_limit_release(o->streams, key);
                 return 0; /* the client went away */
+        }
         if (o->sse_active)
                 (void) metrics_gauge_add(o->sse_active, NULL, 1);
         (void) http_request_watch_gone(req, sse_client_gone, &watch);
@@ -198,7 +192,7 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         if (json_object_object_get_ex(json_object_array_get_idx(events, n - 1), "id", &v))
                                 last = json_object_get_int64(v);
                 }
-                r = job_store_get_json(o->store, id, &snap);
+                r = job_store_get_json(o->store, id, api_scope(o, ctx), &snap);
                 if (r >= 0) {
                         json_object *v;
 
@@ -206,17 +200,19 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                                 (void) job_status_from_string(json_object_get_string(v), &status);
                         r = sse_write_event(req, last, "snapshot", snap);
                 }
-                json_object_put(TAKE_PTR(events));
+                events = NULL; /* the snapshot has them */
         }
 
         while (r >= 0) {
+                _cleanup_json_ json_object *fresh = NULL;
                 uint64_t gen = job_store_generation(o->store);
                 size_t n;
 
                 if (!events) {
-                        r = job_store_events_json(o->store, id, last, &events, &status);
+                        r = job_store_events_json(o->store, id, api_scope(o, ctx), last, &fresh, &status);
                         if (r < 0)
                                 break;
+                        events = fresh;
                 }
                 n = json_object_array_length(events);
                 for (size_t i = 0; i < n && r >= 0; i++) {
@@ -229,7 +225,7 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         last = json_object_get_int64(v);
                         r = sse_write_event(req, last, json_object_get_string(type), data);
                 }
-                json_object_put(TAKE_PTR(events));
+                events = NULL;
                 if (r < 0 || job_status_is_terminal(status))
                         break;
                 if (http_server_is_draining(http_request_server(req)))
@@ -245,5 +241,45 @@ int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 (void) http_reply_stream_end(req);
         if (o->sse_active)
                 (void) metrics_gauge_add(o->sse_active, NULL, -1);
+        stream_limit_release(o->streams, key);
         return 0;
+}
+
+int api_jobs_events(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *events = NULL, *resp = NULL;
+        const char *id = http_request_param(req, "id"),
+                   *last_hdr = http_request_header(req, "Last-Event-ID");
+        char qbuf[32];
+        int64_t last = 0;
+        JobStatus status;
+        bool resumed = false;
+        int r;
+
+        if (last_hdr || http_query_get(http_request_query(req), "last_event_id", qbuf, sizeof(qbuf)) != 0) {
+                const char *v = last_hdr ? last_hdr : qbuf;
+                char *end;
+
+                errno = 0;
+                last = strtoll(v, &end, 10);
+                if (errno || end == v || *end || last < 0)
+                        return api_reply_400_field(
+                                req, "Last-Event-ID", "Last-Event-ID must be an event id from this stream");
+                resumed = true;
+        }
+        r = job_store_events_json(
+                o->store, id, api_scope(o, ctx), accepts_event_stream(req) ? last : 0, &events, &status);
+        if (r == -ENOENT)
+                return reply_job_not_found(req, id);
+        if (r < 0)
+                return r;
+        if (accepts_event_stream(req))
+                return events_stream(req, o, ctx, id, events, status, last, resumed);
+
+        resp = json_object_new_object();
+        if (!resp)
+                return -ENOMEM;
+        json_object_object_add(resp, "job_id", json_object_new_string(id));
+        json_object_object_add(resp, "status", json_object_new_string(job_status_to_string(status)));
+        json_object_object_add(resp, "events", json_object_get(events));
+        return http_reply_json(req, 200, resp);
 }

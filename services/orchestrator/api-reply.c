@@ -66,6 +66,10 @@ static json_object *format_success(
 
         if (!o)
                 return NULL;
+        if (shape == API_SHAPE_RAW) {
+                json_object_put(o);
+                return json_object_get(result);
+        }
         if (shape == API_SHAPE_DATA && json_object_is_type(result, json_type_object)) {
                 struct json_object_iterator it = json_object_iter_begin(result),
                                             end = json_object_iter_end(result);
@@ -143,6 +147,10 @@ int api_reply_job_outcome(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_
 
         api_add_overhead_header(req, t0_us, j->upstream_ms);
         (void) http_reply_add_header(req, "X-Job-ID", j->id);
+        /* The service's own answer, as it is: what an OpenAI client parses. */
+        if (shape == API_SHAPE_RAW && j->body && j->http_status > 0 &&
+            (j->status == JOB_COMPLETED || j->status == JOB_FAILED))
+                return http_reply(req, (int) j->http_status, "application/json", j->body, j->body_len);
         switch (j->status) {
         case JOB_COMPLETED: {
                 _cleanup_json_ json_object *o = NULL;
@@ -195,7 +203,8 @@ int api_reply_job_outcome(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_
         }
 }
 
-/* Replays a stored job for a repeated Idempotency-Key. */
+/* Replays a stored job for a repeated Idempotency-Key (keys are per principal: the job is
+ * the caller's own). */
 int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape shape) {
         _cleanup_json_ json_object *job = NULL, *resp = NULL;
         json_object *v, *result = NULL;
@@ -204,7 +213,7 @@ int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape
         UpstreamService svc;
         int r, error_status = 502;
 
-        r = job_store_get_json(o->store, id, &job);
+        r = job_store_get_json(o->store, id, NULL, &job);
         if (r < 0)
                 return r;
         if (json_object_object_get_ex(job, "status", &v))
@@ -226,6 +235,8 @@ int api_reply_stored(HttpRequest *req, Orchestrator *o, const char *id, ApiShape
                 resp = format_success(shape, id, task, result, 0);
                 if (!resp)
                         return -ENOMEM;
+                if (shape == API_SHAPE_RAW)
+                        return http_reply_json(req, 200, resp);
                 if (json_object_object_get_ex(job, "guardrails", &v))
                         json_object_object_add(resp, "guardrails", json_object_get(v));
                 if (json_object_object_get_ex(job, "redactions", &v))

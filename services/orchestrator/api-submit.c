@@ -15,6 +15,13 @@ static void api_context_submitted(ApiContext *ctx, Job *j) {
         api_context_set_target(ctx, j->id);
 }
 
+/* An Idempotency-Key is the caller's own: stored as "<length of sub>:<sub>:<key>", so that
+ * another principal sending the same key and body gets a job of its own, not the first
+ * one's result. ("0::<key>" with auth off, where every caller is the same anonymous.) */
+static int scoped_key(const ApiContext *ctx, const char *key, char **ret) {
+        return asprintf(ret, "%zu:%s:%s", strlen(ctx->who.sub), ctx->who.sub, key) < 0 ? -ENOMEM : 0;
+}
+
 static int request_hash(HttpRequest *req, char ret[static 65]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
@@ -74,13 +81,35 @@ static int guardrail_gate(HttpRequest *req, Orchestrator *o, const ApiSubmission
         return r < 0 ? r : 1;
 }
 
+/* The client of a relayed job went away: the job stops (its call aborts). */
+static void relay_client_gone(void *userdata) {
+        Job *j = userdata;
+
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+}
+
+/* A relayed job runs to its end however long it takes (its deadline bounds it): the
+ * relay writes to the request until then. The watch on the client began before it ran. */
+static int wait_relayed(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_us) {
+        int r;
+
+        while (job_runner_wait(j, 60000) == -ETIMEDOUT)
+                ;
+        (void) http_request_watch_gone(req, NULL, NULL);
+        if (!http_request_replied(req))
+                return api_reply_job_outcome(req, j, shape, t0_us);
+        r = http_reply_stream_end(req);
+        return r == -EPIPE ? 0 : r;
+}
+
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx) {
         const uint64_t t0_us = ctx->t0_us;
-        const bool async = sub->async || api_prefer_async(req);
+        /* A relayed answer is the request's own: Prefer: respond-async is not taken. */
+        const bool async = !sub->relay && (sub->async || api_prefer_async(req));
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
-        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL;
+        _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL, *scoped = NULL;
         char hash[65] = "", ra[32];
         uint64_t retry_after;
         const char *txt;
@@ -122,9 +151,11 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                                 "Idempotency-Key must be 1 to %d characters",
                                 IDEMPOTENCY_KEY_MAX);
                 r = request_hash(req, hash);
+                if (r >= 0)
+                        r = scoped_key(ctx, key, &scoped);
                 if (r < 0)
                         return r;
-                r = job_store_find_key(o->store, key, &existing_id, &existing_hash);
+                r = job_store_find_key(o->store, scoped, &existing_id, &existing_hash);
                 if (r >= 0) {
                         if (!streq(existing_hash, hash)) {
                                 _cleanup_problem_ Problem *p = problem_new(
@@ -152,8 +183,15 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
         j->wait_ready = async;
+        j->relay = sub->relay;
+        if (sub->relay) /* for the relayed head */
+                snprintf(sub->relay->job_id, sizeof(sub->relay->job_id), "%s", j->id);
         api_context_submitted(ctx, j);
-        r = job_runner_submit(o->runner, j, !async, key, key ? hash : NULL);
+        if (sub->relay) /* a relayed job may run right here, in job_runner_submit() */
+                (void) http_request_watch_gone(req, relay_client_gone, j);
+        r = job_runner_submit(o->runner, j, !async, scoped, scoped ? hash : NULL);
+        if (r < 0 && sub->relay)
+                (void) http_request_watch_gone(req, NULL, NULL);
         if (r == -EEXIST && key)
                 return api_reply_problem(
                         req,
@@ -193,6 +231,8 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                 return http_reply_json(req, 202, resp);
         }
 
+        if (sub->relay)
+                return wait_relayed(req, j, sub->shape, t0_us);
         r = job_runner_wait(j, sub->timeout_ms + SYNC_WAIT_SLACK_MS);
         if (r == -ETIMEDOUT) {
                 (void) http_reply_add_header(req, "X-Job-ID", j->id);

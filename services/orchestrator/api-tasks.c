@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* api-tasks.c — the seed's four task endpoints (/ai/llm/completion, /ai/vision/analyze,
  * /ai/nlp/process, /data/process), one handler reading each endpoint's own fields through
- * its ApiTaskEndpoint, and POST /dispatch for any task of any service. */
+ * its ApiTaskEndpoint, and POST /dispatch for any task of any service. Which tasks there
+ * are is each service's to say (GET /tasks, upstream-tasks.c): an unknown one is refused
+ * naming the service's real tasks, and a service whose tasks are not known yet gets 503. */
 #include "api-internal.h"
 
 #define PROMPT_MAX (256 * 1024)
@@ -15,7 +17,7 @@ struct ApiTaskEndpoint {
         const char *unknown_task_field;
         /* Checks the endpoint's own fields of in, in order (errors into *errs); when they
          * are all valid, copies them into body, the request sent upstream, and finds the
-         * task. */
+         * task. -EAGAIN when the service's tasks are not known. */
         int (*read)(json_object *in, json_object **errs, json_object *body, const UpstreamTask **ret_task);
 };
 
@@ -34,12 +36,16 @@ parse_common(json_object *in, json_object **errs, bool hint_ok, JobPriority *ret
         return 0;
 }
 
+/* The task of s named task, or an error naming s's real tasks in *errs; -EAGAIN when s's
+ * tasks are not known at all (its GET /tasks never answered). */
 static int validate_task(UpstreamService s, const char *task, json_object **errs, const UpstreamTask **ret) {
-        char names[256];
+        char names[1024];
 
         *ret = upstream_task_find(s, task);
         if (*ret)
                 return 0;
+        if (!upstream_tasks_known(s, NULL, 0))
+                return -EAGAIN;
         upstream_task_names(s, names, sizeof(names));
         return json_errors_add(
                 errs,
@@ -48,6 +54,17 @@ static int validate_task(UpstreamService s, const char *task, json_object **errs
                 upstream_service_to_string(s),
                 task,
                 names);
+}
+
+/* 503 for a service whose tasks are not known (it has not answered GET /tasks yet). */
+static int reply_tasks_unknown(HttpRequest *req, UpstreamService s) {
+        char why[192];
+        const char *svc = upstream_service_to_string(s);
+
+        (void) upstream_tasks_known(s, why, sizeof(why));
+        (void) http_reply_add_header(req, "Retry-After", "1");
+        return api_reply_problem(
+                req, 503, NULL, svc, NULL, "the tasks of the %s service are not known yet: %s", svc, why);
 }
 
 /* Options are an object, passed through ({} when absent). */
@@ -82,7 +99,7 @@ read_llm_completion(json_object *in, json_object **errs, json_object *body, cons
         if (hybrid)
                 json_object_object_add(body, "hybrid", json_object_get(hybrid));
         *ret_task = upstream_task_find(UPSTREAM_LLM, "completion");
-        return 0;
+        return *ret_task ? 0 : -EAGAIN;
 }
 
 static int
@@ -95,8 +112,9 @@ read_vision_analyze(json_object *in, json_object **errs, json_object *body, cons
         has_b64 = json_get_string_bounded(in, "image_base64", false, 1, 0, errs, &b64);
         if (has_url == 0 && has_b64 == 0)
                 (void) json_errors_add(errs, "image_url", "one of image_url or image_base64 is required");
-        if (json_get_string_bounded(in, "task", false, 1, 64, errs, &task_name) >= 0)
-                (void) validate_task(UPSTREAM_VISION, task_name, errs, ret_task);
+        if (json_get_string_bounded(in, "task", false, 1, 64, errs, &task_name) >= 0 &&
+            validate_task(UPSTREAM_VISION, task_name, errs, ret_task) == -EAGAIN)
+                return -EAGAIN;
         (void) json_get_object(in, "options", false, errs, &options);
         if (*errs)
                 return 0;
@@ -115,8 +133,9 @@ read_nlp_process(json_object *in, json_object **errs, json_object *body, const U
         json_object *options = NULL;
 
         (void) json_get_string_bounded(in, "text", true, 1, 0, errs, &text);
-        if (json_get_string_bounded(in, "task", false, 1, 64, errs, &task_name) >= 0)
-                (void) validate_task(UPSTREAM_NLP, task_name, errs, ret_task);
+        if (json_get_string_bounded(in, "task", false, 1, 64, errs, &task_name) >= 0 &&
+            validate_task(UPSTREAM_NLP, task_name, errs, ret_task) == -EAGAIN)
+                return -EAGAIN;
         (void) json_get_string_bounded(in, "language", false, 1, 16, errs, &language);
         (void) json_get_object(in, "options", false, errs, &options);
         if (*errs)
@@ -142,7 +161,7 @@ read_data_process(json_object *in, json_object **errs, json_object *body, const 
         json_object_object_add(body, "data", json_object_get(data));
         add_options(body, options);
         *ret_task = upstream_task_find(UPSTREAM_DATA, operation);
-        return 0;
+        return *ret_task || upstream_tasks_known(UPSTREAM_DATA, NULL, 0) ? 0 : -EAGAIN;
 }
 
 const ApiTaskEndpoint api_tasks_llm_completion = {
@@ -172,13 +191,15 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         if (r < 0)
                 return r == -EBADMSG ? 0 : r;
         r = e->read(in, &errs, body, &task);
+        if (r == -EAGAIN)
+                return reply_tasks_unknown(req, e->service);
         if (r < 0)
                 return r;
         (void) parse_common(in, &errs, e->priority_hint_ok, &prio, &async);
         if (errs)
                 return http_reply_validation(req, errs);
         if (!task) {
-                char names[128];
+                char names[1024];
 
                 upstream_task_names(e->service, names, sizeof(names));
                 return api_reply_400_field(
@@ -196,11 +217,21 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .task = task,
                         .priority = prio,
                         .body = body,
-                        .timeout_ms = api_service_timeout(o, e->service),
+                        .timeout_ms = upstream_task_timeout(&o->config.upstream, task),
                         .async = async,
                         .shape = e->shape,
                 },
                 ctx);
+}
+
+int api_tasks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *tasks = NULL;
+        int r;
+
+        r = upstream_tasks_to_json(&tasks);
+        if (r < 0)
+                return r;
+        return http_reply_json(req, 200, tasks);
 }
 
 /* POST /dispatch {service, task, payload, priority, timeout, async}: any task of any
@@ -228,8 +259,9 @@ int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                                 "unknown service \"%.32s\"; one of llm, vision, nlp, data",
                                 service);
         }
-        if (json_get_string_bounded(in, "task", true, 1, 64, &errs, &task_name) > 0 && svc_ok)
-                (void) validate_task(svc, task_name, &errs, &task);
+        if (json_get_string_bounded(in, "task", true, 1, 64, &errs, &task_name) > 0 && svc_ok &&
+            validate_task(svc, task_name, &errs, &task) == -EAGAIN)
+                return reply_tasks_unknown(req, svc);
         (void) json_get_object(in, "payload", false, &errs, &payload);
         if (json_get_string_bounded(in, "priority", false, 1, 32, &errs, &prio_s) > 0 &&
             job_priority_from_string(prio_s, &prio) < 0)
@@ -260,7 +292,7 @@ int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .priority = prio,
                         .body = body,
                         .timeout_ms = timeout_s > 0 ? (uint64_t) (timeout_s * 1000.0)
-                                                    : api_service_timeout(o, svc),
+                                                    : upstream_task_timeout(&o->config.upstream, task),
                         .async = async,
                         .shape = API_SHAPE_DISPATCH,
                 },

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* api-webhook.c — POST /webhook: authenticated by its HMAC signature (not a bearer token);
  * a verified delivery whose event is mapped in ORCH_WEBHOOK_EVENTS becomes an async job with
- * the JSON body as the task's payload. The event is X-Event-Type, X-GitHub-Event or the
- * body's "type". Unmapped events are acknowledged (202, ignored) so senders don't retry.
- * The supervisor's service notices come this way too. */
+ * the JSON body as the task's payload. The event is the signed body's "type": headers are
+ * not signed, so X-Event-Type / X-GitHub-Event, when sent, must name the same event (a
+ * captured delivery cannot be re-aimed at another event). Unmapped events are acknowledged
+ * (202, ignored) so senders don't retry. The supervisor's service notices come this way too. */
 #include <time.h>
 
 #include "api-internal.h"
@@ -16,6 +17,9 @@
  * every call to it, synchronous ones too, until "up" or ORCH_UPDATE_HOLD; "canary" runs
  * one small job of it and answers whether it passed (api-canary.c). */
 #define SERVICE_EVENT "ai-semble.service"
+
+/* Unsigned headers that name an event: checked against the body, never used alone. */
+static const char *const event_headers[] = { "X-Event-Type", "X-GitHub-Event" };
 
 static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, json_object *in) {
         _cleanup_json_ json_object *errs = NULL, *ack = NULL;
@@ -60,13 +64,12 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
 }
 
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
-        _cleanup_json_ json_object *in = NULL, *body = NULL;
+        _cleanup_json_ json_object *in = NULL, *body = NULL, *errs = NULL;
         const char *why = NULL, *event, *raw;
         const WebhookEvent *ev;
         const UpstreamTask *task;
         UpstreamService svc;
         WebhookResult res;
-        json_object *v;
         size_t len = 0;
         int r;
 
@@ -84,6 +87,10 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         if (o->webhook_verified)
                 (void) metrics_counter_add(
                         o->webhook_verified, (const char *[]){ webhook_result_to_string(res) }, 1);
+        if (res == WEBHOOK_BUSY) {
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                return http_reply_error(req, 503, "%s (ORCH_WEBHOOK_REPLAY_MAX)", why);
+        }
         if (res != WEBHOOK_VALID)
                 return http_reply_error(req, 401, "%s", why);
 
@@ -92,9 +99,24 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         if (!json_object_is_type(in, json_type_object))
                 return api_reply_400_field(req, "body", "a webhook body must be a JSON object");
-        event = http_request_header(req, "X-Event-Type") ?: http_request_header(req, "X-GitHub-Event");
-        if (!event && json_object_object_get_ex(in, "type", &v) && json_object_is_type(v, json_type_string))
-                event = json_object_get_string(v);
+        event = NULL;
+        if (json_get_string_bounded(in, "type", false, 1, 128, &errs, &event) < 0)
+                return http_reply_validation(req, errs);
+        for (size_t i = 0; i < ELEMENTSOF(event_headers); i++) {
+                const char *h = http_request_header(req, event_headers[i]);
+
+                if (h && !streq_ptr(h, event))
+                        return api_reply_400_field(
+                                req,
+                                event_headers[i],
+                                "%s says '%.64s' but the signed body's type is %s%.64s%s: the event is "
+                                "the body's",
+                                event_headers[i],
+                                h,
+                                event ? "'" : "",
+                                event ?: "missing",
+                                event ? "'" : "");
+        }
         if (streq_ptr(event, SERVICE_EVENT))
                 return service_event(req, o, ctx, in);
         ev = webhook_events_find(o->webhook_events, o->n_webhook_events, event);
@@ -107,9 +129,22 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 json_object_object_add(ack, "ignored", json_object_new_boolean(true));
                 return http_reply_json(req, 202, ack);
         }
-        if (upstream_service_from_string(ev->service, &svc) < 0 ||
-            !(task = upstream_task_find(svc, ev->task)))
+        if (upstream_service_from_string(ev->service, &svc) < 0)
                 return -EINVAL; /* checked at start */
+        task = upstream_task_find(svc, ev->task);
+        if (!task) {
+                /* The sender retries: the service may not be up, or not have the task yet. */
+                (void) http_reply_add_header(req, "Retry-After", "10");
+                return api_reply_problem(
+                        req,
+                        503,
+                        NULL,
+                        ev->service,
+                        NULL,
+                        "the %s service has no task %s (ORCH_WEBHOOK_EVENTS) or has not said what it runs yet",
+                        ev->service,
+                        ev->task);
+        }
         body = json_object_get(in);
         return api_submit(
                 req,
@@ -118,7 +153,7 @@ int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .task = task,
                         .priority = JOB_PRIORITY_MEDIUM,
                         .body = body,
-                        .timeout_ms = api_service_timeout(o, svc),
+                        .timeout_ms = upstream_task_timeout(&o->config.upstream, task),
                         .async = true,
                         .shape = API_SHAPE_DISPATCH,
                 },

@@ -56,7 +56,7 @@ int api_workflows_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         if (r == -ETIMEDOUT)
                 return http_reply_error(
                         req, 504, "workflow %s is still running; poll %s", workflow_run_id(run), location);
-        r = job_store_get_json(o->store, workflow_run_id(run), &job);
+        r = job_store_get_json(o->store, workflow_run_id(run), NULL, &job);
         if (r < 0)
                 return r;
         return http_reply_json(req, 200, job);

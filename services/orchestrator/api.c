@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c — the orchestrator's route table. Every route goes through api_dispatch(): the
  * bearer token (or the webhook's own signature), the rate limit, the handler of its family
- * (api-tasks.c, api-workflows.c, api-jobs.c, api-locks.c, api-webhook.c, api-audit.c), the
- * audit row of a state-changing request and the request counter. Every task request
- * becomes a job in the store; synchronous requests wait for the worker, asynchronous ones
- * get 202 + Location. */
+ * (api-tasks.c, api-v1.c, api-datasets.c, api-workflows.c, api-jobs.c, api-locks.c,
+ * api-webhook.c, api-audit.c), the audit row of a state-changing request and the request
+ * counter. Every task request becomes a job in the store; synchronous requests wait for the
+ * worker, asynchronous ones get 202 + Location. */
 #include "api-internal.h"
+#include "http-host.h"
 #include "time-util.h"
 
 static const ApiRoute api_table[] = {
@@ -14,6 +15,25 @@ static const ApiRoute api_table[] = {
         { "POST", "/ai/nlp/process", api_tasks_submit, "job.submit", .data = &api_tasks_nlp_process },
         { "POST", "/data/process", api_tasks_submit, "job.submit", .data = &api_tasks_data_process },
         { "POST", "/dispatch", api_tasks_dispatch, "dispatch" },
+        { "GET", "/tasks", api_tasks_list },
+        /* The llm's OpenAI- and Anthropic-compatible API: each call a job of the llm task
+         * whose route it is. */
+        { "POST", "/v1/chat/completions", api_v1_call, "job.submit" },
+        { "POST", "/v1/completions", api_v1_call, "job.submit" },
+        { "POST", "/v1/messages", api_v1_call, "job.submit" },
+        { "POST", "/v1/embeddings", api_v1_call, "job.submit" },
+        { "GET", "/v1/models", api_v1_call, "job.submit" },
+        /* The data service's datasets; an upload streams through (its caps are the data
+         * service's: DATA_MAX_STREAM_BYTES). */
+        { "POST",
+          "/data/datasets",
+          api_datasets_upload,
+          "dataset.upload",
+          .flags = HTTP_ROUTE_STREAM_BODY | HTTP_ROUTE_ANY_CONTENT_TYPE,
+          .max_body = UINT64_C(1) << 50 },
+        { "GET", "/data/datasets", api_datasets_list },
+        { "GET", "/data/datasets/{name}", api_datasets_get },
+        { "DELETE", "/data/datasets/{name}", api_datasets_delete, "dataset.delete" },
         { "POST", "/workflows", api_workflows_submit, "workflow.submit" },
         { "GET", "/locks", api_locks_list },
         { "POST", "/locks/{name}", api_locks_acquire, "lock.acquire" },
@@ -37,10 +57,7 @@ static int api_rate_limit(HttpRequest *req, Orchestrator *o, const AuthClaims *w
 
         if (!o->ratelimit)
                 return 0;
-        if (who && who->sub[0])
-                snprintf(key, sizeof(key), "sub:%s", who->sub);
-        else
-                snprintf(key, sizeof(key), "addr:%s", http_request_remote_addr(req));
+        api_principal_key(req, who, key);
         ratelimit_take(o->ratelimit, key, time_now_s(CLOCK_MONOTONIC), &d);
         snprintf(v, sizeof(v), "%u", d.limit);
         (void) http_reply_add_header(req, "RateLimit-Limit", v);
@@ -69,11 +86,16 @@ static void api_received(const ApiRoute *ar, ApiContext *ctx) {
                 ctx->t_received = time_now_s(CLOCK_REALTIME);
 }
 
-/* The bearer check and the caller's rate limit: 0 to go on, -EACCES / -EBUSY when
- * refused and answered; *ret_gate is the bearer check's own result (for the audit). */
+/* The Host, the bearer check and the caller's rate limit: 0 to go on, -EPERM / -EACCES /
+ * -EBUSY when refused and answered; *ret_gate is the bearer check's own result (for the
+ * audit). */
 static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int *ret_gate) {
         int r;
 
+        *ret_gate = 0;
+        r = http_host_check(req, o->config.allowed_hosts, "ORCH_ALLOWED_HOSTS");
+        if (r < 0)
+                return r;
         *ret_gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx->who);
         if (ar->signed_body || !o->jwt)
                 ctx->who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
@@ -112,7 +134,7 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
                 api_received(ar, &ctx);
                 r = api_check(req, o, ar, &ctx, &gate);
         }
-        if (r == -EACCES || r == -EBUSY)
+        if (r == -EACCES || r == -EBUSY || r == -EPERM)
                 r = 0; /* refused and answered: the handler does not run */
         else if (r >= 0)
                 r = ar->handler(req, o, &ctx);
@@ -127,8 +149,8 @@ int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata) {
         ApiChecked *chk;
         int r, gate;
 
-        if (route->handler != api_dispatch)
-                return 0; /* the built-in routes: the service's gate */
+        if (route->handler != api_dispatch) /* the built-in routes: then the service's gate */
+                return http_host_check(req, o->config.allowed_hosts, "ORCH_ALLOWED_HOSTS");
         ar = route->userdata;
         ctx.data = ar->data;
         api_received(ar, &ctx);
@@ -159,7 +181,9 @@ const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n) {
                         .method = api_table[i].method,
                         .path = api_table[i].path,
                         .handler = api_dispatch,
+                        .flags = api_table[i].flags,
                         .userdata = (void *) &api_table[i],
+                        .max_body = api_table[i].max_body,
                 };
         *ret_n = ELEMENTSOF(http_routes);
         return http_routes;

@@ -21,6 +21,17 @@ static const AuthRule auth_rules[] = {
         { "POST", "/data/process", AUTH_ROLE_OPERATOR },
         { "POST", "/dispatch", AUTH_ROLE_OPERATOR },
         { "POST", "/workflows", AUTH_ROLE_OPERATOR },
+        { "GET", "/tasks", AUTH_ROLE_VIEWER },
+        { "POST", "/v1/chat/completions", AUTH_ROLE_OPERATOR },
+        { "POST", "/v1/completions", AUTH_ROLE_OPERATOR },
+        { "POST", "/v1/messages", AUTH_ROLE_OPERATOR },
+        { "POST", "/v1/embeddings", AUTH_ROLE_OPERATOR },
+        /* Listing models is a job too (it asks the llm): an operator's, as every call. */
+        { "GET", "/v1/models", AUTH_ROLE_OPERATOR },
+        { "GET", "/data/datasets", AUTH_ROLE_VIEWER },
+        { "GET", "/data/datasets/{name}", AUTH_ROLE_VIEWER },
+        { "POST", "/data/datasets", AUTH_ROLE_OPERATOR },
+        { "DELETE", "/data/datasets/{name}", AUTH_ROLE_OPERATOR },
         /* Operators may cancel their own jobs only: the handler compares the job's
          * submitter with the token's sub (admins cancel any). */
         { "DELETE", "/jobs/{id}", AUTH_ROLE_OPERATOR },

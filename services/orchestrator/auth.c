@@ -7,14 +7,13 @@
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
+#include "auth-http.h"
 #include "auth.h"
 #include "fileio.h"
 #include "macro.h"
 
-#define AUTH_REALM "ai-semble"
 #define AUTH_PUBKEY_MAX (64 * 1024)
 
 /* Tokens verified lately, per HTTP thread: a client on a keep-alive connection sends the
@@ -66,6 +65,12 @@ static const char *nonempty(const char *s) {
         return s && *s ? s : NULL;
 }
 
+const char *const auth_modes[] = { "required", "off", NULL };
+
+bool auth_mode_off(const AuthConfig *c) {
+        return c->mode && streq(c->mode, "off");
+}
+
 int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         _cleanup_free_ char *pem = NULL;
         char *secret = NULL;
@@ -74,10 +79,12 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret) {
         int r;
 
         auth_cache_epoch++; /* new keys: forget the tokens verified under the old ones */
-        if (!nonempty(c->secret_file) && !nonempty(c->public_key_file)) {
+        if (auth_mode_off(c)) {
                 *ret = NULL;
                 return 0;
         }
+        if (!nonempty(c->secret_file) && !nonempty(c->public_key_file))
+                return -ENOKEY;
         if (nonempty(c->secret_file)) {
                 r = auth_read_secret_file(c->secret_file, &secret, &secret_len);
                 if (r < 0)
@@ -108,28 +115,8 @@ finish:
         return r;
 }
 
-int auth_refuse(HttpRequest *req, int status, const char *error, const char *description) {
-        char h[256];
-        int r;
-
-        if (error)
-                snprintf(
-                        h,
-                        sizeof(h),
-                        "Bearer realm=\"" AUTH_REALM "\", error=\"%s\", error_description=\"%s\"",
-                        error,
-                        description);
-        else
-                snprintf(h, sizeof(h), "Bearer realm=\"" AUTH_REALM "\"");
-        r = http_reply_add_header(req, "WWW-Authenticate", h);
-        if (r < 0)
-                return r;
-        r = http_reply_error(req, status, "%s", description);
-        return r < 0 ? r : -EACCES;
-}
-
 int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret) {
-        const char *h, *tok;
+        const char *tok;
         size_t len;
         const char *why = NULL;
         const AuthCacheEntry *hit;
@@ -140,17 +127,12 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
                 *ret = (AuthClaims){ .sub = "", .role = AUTH_ROLE_ADMIN };
                 return 0;
         }
-        h = http_request_header(req, "Authorization");
-        if (!h || !*h)
-                return auth_refuse(req, 401, NULL, "a bearer token is required");
-        if (strncasecmp(h, "Bearer ", 7) != 0)
-                return auth_refuse(req, 401, "invalid_request", "the Authorization scheme must be Bearer");
-        tok = h + 7;
-        while (*tok == ' ')
-                tok++;
-        len = strlen(tok);
-        while (len > 0 && tok[len - 1] == ' ')
-                len--;
+        r = auth_http_bearer(req, &tok, &len);
+        if (r == -ENOKEY)
+                return auth_http_refuse(req, 401, NULL, "a bearer token is required");
+        if (r < 0)
+                return auth_http_refuse(
+                        req, 401, "invalid_request", "the Authorization scheme must be Bearer");
         now = (int64_t) time(NULL);
         hit = auth_cache_find(tok, len, now);
         if (hit)
@@ -160,11 +142,11 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return auth_refuse(req, 401, "invalid_token", why ?: "invalid token");
+                        return auth_http_refuse(req, 401, "invalid_token", why ?: "invalid token");
                 auth_cache_add(tok, len, ret);
         }
         if (!auth_role_allows(ret->role, method, route))
-                return auth_refuse(
+                return auth_http_refuse(
                         req,
                         403,
                         "insufficient_scope",

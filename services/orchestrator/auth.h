@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* auth.h — the orchestrator's bearer-token gate: configuration (key files, iss/aud,
- * leeway, exempt paths), the role → route table and the per-request check that answers
- * 401/403. Auth is on exactly when a secret or public key file is configured; /health*
- * and /metrics (served by the common service layer through its gate hook) need a viewer
- * token unless listed in ORCH_AUTH_EXEMPT (all four are by default). */
+/* auth.h — the orchestrator's bearer-token gate: configuration (ORCH_AUTH, key files,
+ * iss/aud, leeway, exempt paths), the role → route table and the per-request check that
+ * answers 401/403. Auth is required unless ORCH_AUTH=off says otherwise, and required
+ * auth without a key stops the start; /health* and /metrics (served by the common service
+ * layer through its gate hook) need a viewer token unless listed in ORCH_AUTH_EXEMPT (all
+ * four are by default). */
 #pragma once
 
 #include "auth-jwt.h"
 #include "http-server.h"
 
 typedef struct AuthConfig {
+        char *mode;            /* "required" (also when NULL) or "off" */
         char *secret_file;     /* HS256 shared secret (e.g. /run/secrets/orch-jwt) */
         char *public_key_file; /* PEM public key: RSA → RS256, P-256 → ES256 */
         char *issuer, *audience, *kid, *role_claim;
@@ -25,8 +27,14 @@ typedef struct AuthConfig {
 int auth_exempt_parse(const char *list, unsigned *ret_mask, char *bad, size_t bad_size);
 bool auth_exempt_match(unsigned mask, const char *path);
 
-/* *ret = NULL when nothing is configured (auth off). A configured file that cannot be
- * read or used is an error: the service must not silently start open. */
+extern const char *const auth_modes[]; /* the choices of ORCH_AUTH: "required", "off" */
+
+/* Whether c says ORCH_AUTH=off. */
+bool auth_mode_off(const AuthConfig *c);
+
+/* *ret = NULL when c's mode is off. Otherwise a key must be configured (-ENOKEY without
+ * one) and usable: a configured file that cannot be read or used is an error too, so the
+ * service never silently starts open. */
 int auth_setup(const AuthConfig *c, AuthJwt **ret);
 
 /* Whether role may call method on the route pattern (as in the route table). */
@@ -36,7 +44,3 @@ bool auth_role_allows(AuthRole role, const char *method, const char *route);
  * anonymous admin). On refusal replies 401 or 403 with WWW-Authenticate and returns
  * -EACCES; the handler must then not run. */
 int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret);
-
-/* Answers status (401/403) with WWW-Authenticate (error NULL = none) and a problem whose
- * detail is description; returns -EACCES once answered. */
-int auth_refuse(HttpRequest *req, int status, const char *error, const char *description);

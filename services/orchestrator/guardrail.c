@@ -544,16 +544,42 @@ static bool check_string(
                 g, name, json_object_get_string(v), (size_t) json_object_get_string_len(v), res);
 }
 
+/* A string, or an array of strings and of {text} parts (OpenAI's prompt lists and content
+ * parts, Anthropic's system blocks). */
+static bool check_text_or_parts(
+        const Guardrail *g, json_object *v, const char *prefix, const char *field, GuardrailResult *res) {
+        if (check_string(g, v, prefix, field, res))
+                return true;
+        if (!json_object_is_type(v, json_type_array))
+                return false;
+        for (size_t k = 0; k < json_object_array_length(v); k++) {
+                json_object *item = json_object_array_get_idx(v, k), *text;
+                char part[96];
+
+                if (json_object_is_type(item, json_type_string)) {
+                        snprintf(part, sizeof(part), "%s[%zu]", field, k);
+                        text = item;
+                } else if (json_object_object_get_ex(item, "text", &text))
+                        snprintf(part, sizeof(part), "%s[%zu].text", field, k);
+                else
+                        continue;
+                if (check_string(g, text, prefix, part, res))
+                        return true;
+        }
+        return false;
+}
+
 bool guardrail_check_json(const Guardrail *g, json_object *body, const char *prefix, GuardrailResult *res) {
+        static const char *const fields[] = { "prompt", "text", "input", "system" };
         json_object *v, *msgs;
 
         if (!json_object_is_type(body, json_type_object))
                 return false;
         prefix = prefix ?: "";
-        if (json_object_object_get_ex(body, "prompt", &v) && check_string(g, v, prefix, "prompt", res))
-                return true;
-        if (json_object_object_get_ex(body, "text", &v) && check_string(g, v, prefix, "text", res))
-                return true;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (json_object_object_get_ex(body, fields[i], &v) &&
+                    check_text_or_parts(g, v, prefix, fields[i], res))
+                        return true;
         if (!json_object_object_get_ex(body, "messages", &msgs) ||
             !json_object_is_type(msgs, json_type_array))
                 return false;
@@ -564,20 +590,8 @@ bool guardrail_check_json(const Guardrail *g, json_object *body, const char *pre
                 if (!json_object_object_get_ex(json_object_array_get_idx(msgs, i), "content", &content))
                         continue;
                 snprintf(field, sizeof(field), "messages[%zu].content", i);
-                if (check_string(g, content, prefix, field, res))
+                if (check_text_or_parts(g, content, prefix, field, res))
                         return true;
-                if (!json_object_is_type(content, json_type_array))
-                        continue;
-                /* OpenAI-style parts: [{type:"text", text:"..."}, {type:"image_url", ...}] */
-                for (size_t k = 0; k < json_object_array_length(content); k++) {
-                        char part[80];
-
-                        if (!json_object_object_get_ex(json_object_array_get_idx(content, k), "text", &v))
-                                continue;
-                        snprintf(part, sizeof(part), "messages[%zu].content[%zu].text", i, k);
-                        if (check_string(g, v, prefix, part, res))
-                                return true;
-                }
         }
         return false;
 }

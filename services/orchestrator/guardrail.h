@@ -66,8 +66,9 @@ void guardrail_result_init(GuardrailResult *res);
  * are); NULs inside the text are text. */
 bool guardrail_check_text(
         const Guardrail *g, const char *field, const char *text, size_t len, GuardrailResult *res);
-/* Checks a request body: its "prompt" and "text" strings and messages[].content (a string
- * or an array of {type, text} parts). prefix goes before the field names ("payload."). */
+/* Checks a request body: its "prompt", "text", "input" and "system" and messages[].content,
+ * each a string or an array of strings and {type, text} parts (OpenAI's and Anthropic's
+ * shapes). prefix goes before the field names ("payload."). */
 bool guardrail_check_json(const Guardrail *g, json_object *body, const char *prefix, GuardrailResult *res);
 
 size_t guardrail_n_rules(const Guardrail *g);

@@ -166,6 +166,87 @@ static void progress_event(JobRunner *r, Job *j, const char *message, const char
         (void) job_store_add_event(r->store, j->id, "progress", o);
 }
 
+/* A relayed job's body: handed on, and its first JOB_RELAY_KEEP bytes kept for the store. */
+typedef struct RelayKeep {
+        Job *job;
+        char *buf;
+        size_t len;
+} RelayKeep;
+
+static int relay_data(long status, const char *buf, size_t len, void *userdata) {
+        RelayKeep *k = userdata;
+        size_t take = MIN(len, (size_t) JOB_RELAY_KEEP - k->len);
+
+        /* Handed on first: the client's next token does not wait for our copy. */
+        if (k->job->relay->on_data(status, buf, len, k->job->relay->userdata) < 0)
+                return -EPIPE;
+        if (take < len)
+                k->job->relay_truncated = true;
+        if (take > 0) {
+                char *nb = realloc(k->buf, k->len + take + 1);
+
+                if (!nb)
+                        return -ENOMEM;
+                memcpy(nb + k->len, buf, take);
+                k->len += take;
+                nb[k->len] = '\0';
+                k->buf = nb;
+        }
+        return 0;
+}
+
+static int relay_header(const char *name, const char *value, void *userdata) {
+        RelayKeep *k = userdata;
+
+        return k->job->relay->on_header ? k->job->relay->on_header(name, value, k->job->relay->userdata) : 0;
+}
+
+/* One attempt at the job's call: its answer collected, or relayed as it arrives (kept in
+ * part). */
+static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *res) {
+        RelayKeep keep = { .job = j };
+        int k;
+
+        if (!j->relay)
+                return upstream_call(
+                        r->upstreams,
+                        j->task,
+                        j->payload,
+                        j->payload_len,
+                        timeout_ms,
+                        &j->cancel,
+                        j->request_id[0] ? j->request_id : NULL,
+                        on_retry,
+                        &(RetryCtx){ r, j },
+                        res);
+        k = upstream_request(
+                r->upstreams,
+                &(UpstreamRequest){
+                        .service = j->task->service,
+                        .method = j->task->method,
+                        .path = j->task->path,
+                        .idempotent = j->task->idempotent,
+                        .body = streq(j->task->method, "GET") ? NULL : j->payload,
+                        .body_len = streq(j->task->method, "GET") ? 0 : j->payload_len,
+                        .on_header = relay_header,
+                        .on_data = relay_data,
+                        .userdata = &keep,
+                        .timeout_ms = timeout_ms,
+                        .cancel = &j->cancel,
+                        .request_id = j->request_id[0] ? j->request_id : NULL,
+                        .on_retry = on_retry,
+                        .retry_userdata = &(RetryCtx){ r, j },
+                },
+                res);
+        if (k >= 0) {
+                free(res->body);
+                res->body = TAKE_PTR(keep.buf);
+                res->body_len = keep.len;
+        }
+        free(keep.buf);
+        return k;
+}
+
 /* The upstream call of a job, waiting for its service whenever it is unavailable in a way
  * that is safe to wait out (see Job.wait_ready): res holds the last attempt's outcome;
  * res->reached tells whether any attempt may have reached the service. */
@@ -179,20 +260,11 @@ static int call_upstream(JobRunner *r, Job *j, UpstreamResult *res) {
         for (;;) {
                 uint64_t now = time_now_ms(CLOCK_MONOTONIC);
 
-                k = upstream_call(
-                        r->upstreams,
-                        j->task,
-                        j->payload,
-                        j->payload_len,
-                        j->deadline_ms > now ? j->deadline_ms - now : 0,
-                        &j->cancel,
-                        j->request_id[0] ? j->request_id : NULL,
-                        on_retry,
-                        &(RetryCtx){ r, j },
-                        res);
+                k = call_once(r, j, j->deadline_ms > now ? j->deadline_ms - now : 0, res);
                 reached = reached || res->reached;
                 upstream_ms += res->upstream_ms;
-                if (!upstream_unavailable(j->task, k, res) ||
+                /* A relayed answer went to its client as it came: never a second one. */
+                if (!upstream_unavailable(j->task, k, res) || (j->relay && k >= 0) ||
                     !(j->wait_ready || upstream_readiness_held(r->upstreams, svc, now)))
                         break;
                 snprintf(last, sizeof(last), "%s", res->error[0] ? res->error : "HTTP 503");

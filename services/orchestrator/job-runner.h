@@ -11,6 +11,18 @@
 #include "scheduler.h"
 #include "upstream.h"
 
+/* A job whose answer is relayed as it arrives (the /v1 streams): the service's headers
+ * and body pieces go to these callbacks (on the thread that runs the job; < 0 aborts the
+ * call), and the job keeps the first JOB_RELAY_KEEP bytes of the body as its result. */
+typedef struct JobRelay {
+        int (*on_header)(const char *name, const char *value, void *userdata);
+        int (*on_data)(long status, const char *buf, size_t len, void *userdata);
+        void *userdata;
+        char job_id[37]; /* set before the job runs, for the relayed head */
+} JobRelay;
+
+#define JOB_RELAY_KEEP (1024 * 1024)
+
 typedef struct Job {
         int refs;
         char id[37];
@@ -24,6 +36,8 @@ typedef struct Job {
         char submitter[129];     /* JWT sub of who asked for it; "" = auth off */
         char submitter_role[16]; /* that token's role */
         int cancel;              /* set atomically by job_runner_cancel() */
+        const JobRelay *relay;   /* NULL = the answer is collected (every job but the /v1 streams) */
+        bool relay_truncated;    /* the relayed body was longer than what the job kept */
         bool started;            /* already recorded as running (inline runs) */
         /* Asynchronous work (202, workflow steps, jobs recovered after a restart): when its
          * service is unavailable in a way that is safe to repeat (upstream_unavailable),

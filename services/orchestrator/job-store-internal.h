@@ -117,12 +117,14 @@ static inline void bind_text(sqlite3_stmt *st, int i, const char *v) {
                 (void) sqlite3_bind_null(st, i);
 }
 
-/* Runs the single-row statement which with ?1 = key (s->lock held) and read(st, userdata)
- * on its row (read may be NULL: does it exist?). -ENOENT without a row. */
+/* Runs the single-row statement which with ?1 = key and, when not NULL, ?2 = owner (the
+ * statements that take one answer only that submitter's job) (s->lock held), and
+ * read(st, userdata) on its row (read may be NULL: does it exist?). -ENOENT without a row. */
 int job_store_get_row_locked(
         JobStore *s,
         int which,
         const char *key,
+        const char *owner,
         int (*read)(sqlite3_stmt *st, void *userdata),
         void *userdata);
 

@@ -10,12 +10,13 @@ static int
 get_row(JobStore *s,
         int which,
         const char *key,
+        const char *owner,
         int (*read)(sqlite3_stmt *st, void *userdata),
         void *userdata) {
         int r;
 
         pthread_mutex_lock(&s->lock);
-        r = job_store_get_row_locked(s, which, key, read, userdata);
+        r = job_store_get_row_locked(s, which, key, owner, read, userdata);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
@@ -107,11 +108,11 @@ static int read_job(sqlite3_stmt *st, void *userdata) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int job_store_get_json(JobStore *s, const char *id, json_object **ret) {
+int job_store_get_json(JobStore *s, const char *id, const char *owner, json_object **ret) {
         json_object *o = NULL;
         int r;
 
-        r = get_row(s, ST_GET, id, read_job, &o);
+        r = get_row(s, ST_GET, id, owner, read_job, &o);
         if (r >= 0)
                 *ret = o;
         return r;
@@ -122,7 +123,7 @@ static int read_status(sqlite3_stmt *st, void *userdata) {
 }
 
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret) {
-        return get_row(s, ST_STATUS, id, read_status, ret);
+        return get_row(s, ST_STATUS, id, NULL, read_status, ret);
 }
 
 static int read_owner(sqlite3_stmt *st, void *userdata) {
@@ -138,13 +139,14 @@ int job_store_get_owner(JobStore *s, const char *id, char **ret) {
         char *owner = NULL;
         int r;
 
-        r = get_row(s, ST_OWNER, id, read_owner, &owner);
+        r = get_row(s, ST_OWNER, id, NULL, read_owner, &owner);
         if (r >= 0)
                 *ret = owner;
         return r;
 }
 
-int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret) {
+int job_store_list_json(
+        JobStore *s, const char *owner, int status, unsigned limit, int64_t cursor, json_object **ret) {
         _cleanup_json_ json_object *o = json_object_new_object(), *jobs = json_object_new_array();
         sqlite3_stmt *st = NULL;
         int64_t last = 0;
@@ -158,12 +160,13 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
                 s,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
                 "error_status, kind, seq, guardrail_flags, redactions FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
-                "ORDER BY seq DESC LIMIT ?3",
+                "AND (?4 IS NULL OR submitter = ?4) ORDER BY seq DESC LIMIT ?3",
                 &st);
         if (r >= 0) {
                 bind_text(st, 1, status >= 0 ? job_status_to_string((JobStatus) status) : NULL);
                 (void) sqlite3_bind_int64(st, 2, cursor);
                 (void) sqlite3_bind_int64(st, 3, (sqlite3_int64) limit + 1);
+                bind_text(st, 4, owner);
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         json_object *j;
 
@@ -198,7 +201,12 @@ int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor,
 }
 
 int job_store_events_json(
-        JobStore *s, const char *id, int64_t after, json_object **ret, JobStatus *ret_status) {
+        JobStore *s,
+        const char *id,
+        const char *owner,
+        int64_t after,
+        json_object **ret,
+        JobStatus *ret_status) {
         _cleanup_json_ json_object *list = json_object_new_array();
         JobStatus status = JOB_PENDING;
         sqlite3_stmt *st;
@@ -207,7 +215,7 @@ int job_store_events_json(
         if (!list)
                 return -ENOMEM;
         pthread_mutex_lock(&s->lock);
-        r = job_store_get_row_locked(s, ST_STATUS, id, read_status, &status);
+        r = job_store_get_row_locked(s, ST_STATUS, id, owner, read_status, &status);
         if (r >= 0) {
                 st = stmt(s, ST_EVENTS);
                 bind_text(st, 1, id);
@@ -259,7 +267,7 @@ int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_h
         KeyRow k = {};
         int r;
 
-        r = get_row(s, ST_FIND_KEY, key, read_key, &k);
+        r = get_row(s, ST_FIND_KEY, key, NULL, read_key, &k);
         if (r < 0) {
                 free(k.id);
                 free(k.hash);

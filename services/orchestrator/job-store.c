@@ -26,8 +26,8 @@ static const char *const statements[_ST_MAX] = {
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
                 "error_status, kind, submitter, submitter_role, guardrail_flags, redactions FROM jobs "
-                "WHERE id = ?1",
-        [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1",
+                "WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
+        [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
                 "SELECT id, type, data, created_at FROM job_events WHERE job_id = ?1 AND id > ?2 "
@@ -82,7 +82,15 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS locks("
         " name TEXT PRIMARY KEY,"
         " owner TEXT NOT NULL,"
-        " expires_at REAL NOT NULL) WITHOUT ROWID;";
+        " expires_at REAL NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS service_tasks("
+        " service TEXT PRIMARY KEY,"
+        " answer TEXT NOT NULL,"
+        " saved_at REAL NOT NULL) WITHOUT ROWID;";
+
+/* After the migrations (an older database gets the submitter column first): a principal's
+ * own page of GET /jobs. */
+static const char indexes[] = "CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs(submitter, seq);";
 
 /* Columns added after the first release: a database created by an older binary gets them
  * with ALTER TABLE (existing rows: NULL = submitted with auth off, nothing flagged). */
@@ -226,6 +234,8 @@ int job_store_open(const char *path, JobStore **ret) {
                 rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
                 rc = migrate(s->db);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->db, indexes, NULL, NULL, NULL);
         for (size_t i = 0; rc == SQLITE_OK && i < _ST_MAX; i++)
                 rc = sqlite3_prepare_v3(
                         s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
@@ -244,12 +254,15 @@ int job_store_get_row_locked(
         JobStore *s,
         int which,
         const char *key,
+        const char *owner,
         int (*read)(sqlite3_stmt *st, void *userdata),
         void *userdata) {
         sqlite3_stmt *st = stmt(s, which);
         int rc, r = 0;
 
         bind_text(st, 1, key);
+        if (owner)
+                bind_text(st, 2, owner);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
                 if (read)
@@ -420,7 +433,7 @@ static int transition_locked(
         st = stmt_state(s, ST_TRANSITION, id, status, result, error, error_status, t);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0 && sqlite3_changes(s->db) == 0)
-                r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
+                r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
         if (r >= 0)
                 r = add_event_locked(s, id, "state", data, t);
         return r;

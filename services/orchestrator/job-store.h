@@ -80,19 +80,29 @@ int job_store_set_redactions(JobStore *s, const char *id, const char *redactions
 /* A "progress" (or other) event with JSON data. */
 int job_store_add_event(JobStore *s, const char *id, const char *type, json_object *data);
 
+/* The reads that take an owner answer only the jobs that submitter recorded (-ENOENT for
+ * another's, as for none; owner NULL = any job): a principal sees its own work. */
+
 /* {job_id, status, service, task, priority, created_at, updated_at, result, error}, plus
  * guardrails: {flagged: [...]} and redactions: {kind: n} when the job has them, and
  * submitted_by {sub, role} when the job recorded a submitter. */
-int job_store_get_json(JobStore *s, const char *id, json_object **ret);
+int job_store_get_json(JobStore *s, const char *id, const char *owner, json_object **ret);
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);
 /* The job's submitter (JWT sub) in *ret, NULL when none was recorded; -ENOENT if unknown. */
 int job_store_get_owner(JobStore *s, const char *id, char **ret);
 /* {jobs:[...], next_cursor} newest first; status < 0 = any; cursor 0 = from the newest. */
-int job_store_list_json(JobStore *s, int status, unsigned limit, int64_t cursor, json_object **ret);
+int job_store_list_json(
+        JobStore *s, const char *owner, int status, unsigned limit, int64_t cursor, json_object **ret);
 /* Events with id > after as [{id, event, data, time}], and the job's current status. */
 int job_store_events_json(
-        JobStore *s, const char *id, int64_t after, json_object **ret, JobStatus *ret_status);
-/* Looks up an Idempotency-Key: *ret_id and *ret_hash (owned by the caller). -ENOENT if unused. */
+        JobStore *s,
+        const char *id,
+        const char *owner,
+        int64_t after,
+        json_object **ret,
+        JobStatus *ret_status);
+/* Looks up an Idempotency-Key as stored (api-submit.c scopes it to its principal):
+ * *ret_id and *ret_hash (owned by the caller). -ENOENT if unused. */
 int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_hash);
 /* Calls cb for every pending or running job of kind ("task", "workflow"), oldest first. */
 int job_store_for_each_unfinished(
@@ -110,6 +120,12 @@ int job_store_lock_acquire(
 int job_store_lock_release(JobStore *s, const char *name, const char *owner);
 /* The unexpired locks as [{name, owner, expires_at}]. */
 int job_store_lock_list(JobStore *s, json_object **ret);
+
+/* The services' last GET /tasks answers (upstream-tasks.c), so that a restart knows the
+ * tasks of its unfinished jobs before the services answer: one row per service, replaced. */
+int job_store_tasks_save(JobStore *s, const char *service, const char *answer);
+/* {service: answer, ...} */
+int job_store_tasks_load(JobStore *s, json_object **ret);
 
 /* Runs fn with the store's connection under the store's lock: for modules that keep their
  * own tables in the same database (audit.c), so that there is one writer discipline. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* ai-semble-orchestrator — the pod's only published service: the seed's task endpoints
- * and /dispatch as persistent jobs run by a worker pool against the backend services,
- * with job events, retries and circuit breakers. */
+/* ai-semble-orchestrator — the pod's only published service: the seed's task endpoints,
+ * /dispatch, the llm's /v1 API and the data service's datasets, every task a persistent job
+ * run by a worker pool against the backend services, with job events, retries and circuit
+ * breakers. */
 #include <stddef.h>
 
 #include "orchestrator.h"
@@ -28,13 +29,17 @@ static const ConfigEntry config_table[] = {
         CONFIG_DURATION("ORCH_PROBE_TIMEOUT", "1s", 50, 60000, UP(probe_timeout_ms),
                 "Timeout of each upstream readiness probe."),
         CONFIG_DURATION("ORCH_LLM_TIMEOUT", "120s", 100, 3600000, UP(timeout_ms[UPSTREAM_LLM]),
-                "Default time a job for the LLM service may take, queue wait and retries included."),
+                "Default time a job for the LLM service may take, queue wait and retries included "
+                "(a task whose GET /tasks entry names a timeout_ms takes that)."),
         CONFIG_DURATION("ORCH_VISION_TIMEOUT", "60s", 100, 3600000, UP(timeout_ms[UPSTREAM_VISION]),
                 "Default job timeout for the vision service."),
         CONFIG_DURATION("ORCH_NLP_TIMEOUT", "30s", 100, 3600000, UP(timeout_ms[UPSTREAM_NLP]),
                 "Default job timeout for the NLP service."),
         CONFIG_DURATION("ORCH_DATA_TIMEOUT", "30s", 100, 3600000, UP(timeout_ms[UPSTREAM_DATA]),
                 "Default job timeout for the data processor."),
+        CONFIG_DURATION("ORCH_TASKS_REFRESH", "1s", 0, 3600000, UP(tasks_refresh_ms),
+                "Shortest time between two loads of a service's GET /tasks when a request names a task "
+                "it does not list (so a task a service gains is routable at once)."),
         CONFIG_DURATION("ORCH_MAX_TIMEOUT", "10m", 1000, 3600000, ORCH(max_timeout_ms),
                 "Largest timeout a /dispatch request may ask for."),
         CONFIG_INT("ORCH_RETRY_MAX", "2", 0, 10, UP(retry_max),
@@ -72,9 +77,16 @@ static const ConfigEntry config_table[] = {
                 "How often finished jobs past retention are deleted."),
         CONFIG_DURATION("ORCH_SSE_KEEPALIVE", "15s", 100, 300000, ORCH(sse_keepalive_ms),
                 "Interval of keep-alive comments on idle event streams."),
+        CONFIG_INT("ORCH_SSE_PER_PRINCIPAL", "4", 1, 256, ORCH(sse_per_principal),
+                "Event streams (GET /jobs/{id}/events) one principal (JWT sub, else client address) "
+                "may hold open at once; each holds one of HTTP_THREADS. More get 429."),
+        CONFIG_ENUM("ORCH_AUTH", "required", auth_modes, AUTH(mode),
+                "required: every route but health and metrics needs a bearer token, and the "
+                "start fails without ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE; off: no "
+                "token checked (a single-user machine; logged loudly, shown in /health/ready)."),
         CONFIG_STR("ORCH_JWT_SECRET_FILE", NULL, AUTH(secret_file),
                 "File with the HS256 shared secret (>= 32 bytes; e.g. a Podman secret under "
-                "/run/secrets). Setting it or ORCH_JWT_PUBLIC_KEY_FILE turns bearer auth on."),
+                "/run/secrets)."),
         CONFIG_STR("ORCH_JWT_PUBLIC_KEY_FILE", NULL, AUTH(public_key_file),
                 "PEM public key for RS256 (RSA >= 2048 bits) or ES256 (P-256) tokens."),
         CONFIG_STR("ORCH_JWT_ISSUER", NULL, AUTH(issuer), "Required iss claim; unset = not checked."),
@@ -89,6 +101,9 @@ static const ConfigEntry config_table[] = {
         CONFIG_STR("ORCH_AUTH_EXEMPT", AUTH_EXEMPT_DEFAULT, AUTH(exempt),
                 "Built-in paths served without a token when auth is on (comma list of /health, "
                 "/health/live, /health/ready, /metrics); the others need a viewer token."),
+        CONFIG_STR("ORCH_ALLOWED_HOSTS", "", ORCH(allowed_hosts),
+                "Host names the API answers besides localhost, 127.0.0.1 and [::1] (comma list of "
+                "name or name:port); any other Host gets 421 (DNS rebinding)."),
         CONFIG_STR("ORCH_WEBHOOK_SECRET_FILE", NULL, ORCH(webhook_secret_file),
                 "File with the webhook HMAC-SHA256 secret (>= "
                 "32 bytes); unset = POST /webhook answers 503."),
@@ -96,14 +111,20 @@ static const ConfigEntry config_table[] = {
                 "Jobs started by verified webhooks: "
                 "event=service/task[,...], e.g. order.created=data/analyze."),
         CONFIG_DURATION("ORCH_WEBHOOK_WINDOW", "300s", 1000, 3600000, ORCH(webhook_window_ms),
-                "Accepted age of X-Signature timestamps, and how long accepted signatures are remembered."),
+                "Accepted distance of X-Signature timestamps from now (either way); an accepted "
+                "signature is remembered as long as it could be accepted again."),
+        CONFIG_INT("ORCH_WEBHOOK_REPLAY_MAX", "16384", 16, 16777216, ORCH(webhook_replay_max),
+                "Accepted webhook signatures remembered at once (about 40 bytes each); when that "
+                "many are within their window, further deliveries get 503 instead of an old one "
+                "being forgotten."),
         CONFIG_INT("ORCH_RATE_LIMIT_RPS", "0", 0, 100000, ORCH(rate_limit_rps),
                 "Requests per second per principal (JWT sub, else "
                 "client address) on the API routes; 0 = off."),
         CONFIG_INT("ORCH_RATE_LIMIT_BURST", "20", 1, 1000000, ORCH(rate_limit_burst),
                 "Requests a principal may make at once before the rate applies."),
         CONFIG_BOOL("ORCH_GUARDRAILS", "on", ORCH(guardrails),
-                "Input rules on prompt, text and messages[].content (see docs/security-api.md#guardrails)."),
+                "Input rules on prompt, text, input, system and messages[].content "
+                "(see docs/security-api.md#guardrails)."),
         CONFIG_STR("ORCH_GUARDRAIL_ACTIONS", "injection=flag,shell=flag,sql=flag,repetition=block",
                 ORCH(guardrail_actions),
                 "Action per rule set or rule name: block (422), flag (recorded on the job) "
@@ -137,6 +158,7 @@ static int readiness(json_object *response, bool *ret_ready, void *userdata) {
 
         if (!services)
                 return -ENOMEM;
+        json_object_object_add(response, "auth", json_object_new_string(o->jwt ? "required" : "off"));
         json_object_object_add(response, "services", services);
         if (o->runner) {
                 json_object *q = json_object_new_object();

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "http-client.h"
+#include "http-host.h"
+#include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
 #include "time-util.h"
@@ -41,7 +43,67 @@ static void *cleanup_thread(void *userdata) {
 }
 
 /* POST /webhook: on when ORCH_WEBHOOK_SECRET_FILE is set; each mapped event must name a
- * known service task, checked here so a typo fails the start rather than a delivery. */
+ * service, checked here so a typo fails the start rather than a delivery (its task is the
+ * service's to know: orchestrator_check_webhook_tasks()). */
+/* A mapped task its service does not list is said once at start; its deliveries get 503
+ * until the service has it. */
+static void orchestrator_check_webhook_tasks(Orchestrator *o) {
+        for (size_t i = 0; o->webhook && i < o->n_webhook_events; i++) {
+                UpstreamService s;
+
+                if (upstream_service_from_string(o->webhook_events[i].service, &s) >= 0 &&
+                    upstream_tasks_known(s, NULL, 0) && !upstream_task_find(s, o->webhook_events[i].task))
+                        log_warning(
+                                "ORCH_WEBHOOK_EVENTS: the %s service has no task %s",
+                                o->webhook_events[i].service,
+                                o->webhook_events[i].task);
+        }
+}
+
+static int save_tasks(UpstreamService s, const char *text, void *userdata) {
+        Orchestrator *o = userdata;
+
+        return job_store_tasks_save(o->store, upstream_service_to_string(s), text);
+}
+
+/* The services' tasks: the answers saved by the last run first (a restart's unfinished
+ * jobs need them before the services answer), then what the services say now. */
+static int orchestrator_load_tasks(Orchestrator *o) {
+        _cleanup_json_ json_object *saved = NULL;
+        int r;
+
+        r = job_store_tasks_load(o->store, &saved);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the saved task lists: %m");
+        json_object_object_foreach(saved, name, answer) {
+                UpstreamService s;
+                char err[160];
+
+                if (upstream_service_from_string(name, &s) < 0 ||
+                    upstream_tasks_install(
+                            s,
+                            json_object_get_string(answer),
+                            (size_t) json_object_get_string_len(answer),
+                            err,
+                            sizeof(err)) < 0)
+                        log_warning(
+                                "The saved task list of %s is not usable; waiting for its GET /tasks", name);
+        }
+        upstream_tasks_bind(&o->config.upstream, save_tasks, o);
+        upstream_tasks_load_all();
+        for (int s = 0; s < _UPSTREAM_MAX; s++) {
+                char why[192];
+
+                if (!upstream_tasks_known((UpstreamService) s, why, sizeof(why)))
+                        log_info(
+                                "The tasks of %s are not known yet (%s): loaded when it becomes ready",
+                                upstream_service_to_string((UpstreamService) s),
+                                why);
+        }
+        orchestrator_check_webhook_tasks(o);
+        return 0;
+}
+
 static int orchestrator_setup_webhook(Orchestrator *o) {
         _cleanup_free_ char *secret = NULL;
         size_t len = 0;
@@ -55,13 +117,11 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                 return log_error_errno(r, "ORCH_WEBHOOK_EVENTS must be event=service/task[,...]: %m");
         for (size_t i = 0; i < o->n_webhook_events; i++) {
                 UpstreamService s;
-                if (upstream_service_from_string(o->webhook_events[i].service, &s) < 0 ||
-                    !upstream_task_find(s, o->webhook_events[i].task))
+                if (upstream_service_from_string(o->webhook_events[i].service, &s) < 0)
                         return log_error_errno(
                                 -EINVAL,
-                                "ORCH_WEBHOOK_EVENTS: unknown task %s/%s",
-                                o->webhook_events[i].service,
-                                o->webhook_events[i].task);
+                                "ORCH_WEBHOOK_EVENTS: unknown service %s (one of llm, vision, nlp, data)",
+                                o->webhook_events[i].service);
         }
         r = auth_read_secret_file(o->config.webhook_secret_file, &secret, &len);
         if (r < 0)
@@ -69,7 +129,12 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                         r,
                         "Failed to read the webhook secret %s (>= 32 bytes): %m",
                         o->config.webhook_secret_file);
-        r = webhook_verifier_new(secret, len, o->config.webhook_window_ms / 1000, &o->webhook);
+        r = webhook_verifier_new(
+                secret,
+                len,
+                o->config.webhook_window_ms / 1000,
+                (size_t) o->config.webhook_replay_max,
+                &o->webhook);
         OPENSSL_cleanse(secret, len);
         return r;
 }
@@ -122,6 +187,13 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         pthread_cond_init(&o->cleanup_cond, NULL);
         workflow_runs_init(&o->workflows, &o->config.upstream, o->config.max_timeout_ms);
         r = auth_setup(&o->config.auth, &o->jwt);
+        if (r == -ENOKEY)
+                return log_error_errno(
+                        r,
+                        "ORCH_AUTH=required (the default) but no key is configured: set "
+                        "ORCH_JWT_SECRET_FILE (in the pod: /run/secrets/ai-semble-jwt) or "
+                        "ORCH_JWT_PUBLIC_KEY_FILE; or ORCH_AUTH=off to serve every route to "
+                        "anyone who can reach the port (a single-user machine only)");
         if (r < 0)
                 return log_error_errno(
                         r,
@@ -130,6 +202,10 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         {
                 char bad[128];
 
+                r = http_host_list_check(o->config.allowed_hosts, bad, sizeof(bad));
+                if (r < 0)
+                        return log_error_errno(
+                                r, "ORCH_ALLOWED_HOSTS: '%s' is not a host name, [IPv6] or name:port", bad);
                 r = auth_exempt_parse(
                         o->config.auth.exempt ?: AUTH_EXEMPT_DEFAULT, &o->auth_exempt, bad, sizeof(bad));
                 if (r < 0)
@@ -142,7 +218,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         if (o->jwt)
                 log_info("bearer auth on (JWT)");
         else
-                log_warning("bearer auth off: set ORCH_JWT_SECRET_FILE or ORCH_JWT_PUBLIC_KEY_FILE");
+                log_warning(
+                        "AUTH IS OFF (ORCH_AUTH=off): every API route, every job, its results and "
+                        "the audit log are open to anyone who can reach this port, and audit rows "
+                        "name no caller; /health/ready says \"auth\":\"off\". Unset ORCH_AUTH "
+                        "and configure a key unless this is a single-user machine.");
         r = orchestrator_setup_webhook(o);
         if (r < 0)
                 return r;
@@ -157,6 +237,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
+        r = stream_limit_new(
+                (unsigned) (o->config.sse_per_principal > 0 ? o->config.sse_per_principal : SSE_PER_PRINCIPAL_DEFAULT),
+                &o->streams);
+        if (r < 0)
+                return r;
         upstreams_init(&o->upstreams, &o->config.upstream);
         if (m) {
                 r = upstream_setup_metrics(&o->upstreams, m);
@@ -169,6 +254,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = audit_open(o->store, &o->audit);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit table in %s: %m", o->config.db_path);
+        r = orchestrator_load_tasks(o);
+        if (r < 0)
+                return r;
         r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
         if (r < 0)
                 return r;
@@ -224,5 +312,6 @@ void orchestrator_stop(Orchestrator *o) {
         auth_jwt_free(TAKE_PTR(o->jwt));
         webhook_verifier_free(TAKE_PTR(o->webhook));
         ratelimit_free(TAKE_PTR(o->ratelimit));
+        stream_limit_free(TAKE_PTR(o->streams));
         guardrail_free(TAKE_PTR(o->guardrail));
 }

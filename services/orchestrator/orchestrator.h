@@ -11,9 +11,12 @@
 #include "job-runner.h"
 #include "job-store.h"
 #include "ratelimit.h"
+#include "stream-limit.h"
 #include "upstream.h"
 #include "webhook.h"
 #include "workflow-run.h"
+
+#define SSE_PER_PRINCIPAL_DEFAULT 4
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
@@ -27,10 +30,13 @@ typedef struct OrchConfig {
         uint64_t audit_retention_ms;
         uint64_t cleanup_interval_ms;
         uint64_t sse_keepalive_ms;
+        int64_t sse_per_principal; /* 0 = SSE_PER_PRINCIPAL_DEFAULT */
         AuthConfig auth;
+        char *allowed_hosts; /* Host names served besides localhost, 127.0.0.1, [::1] */
         char *webhook_secret_file;
         char *webhook_events;
         uint64_t webhook_window_ms;
+        int64_t webhook_replay_max; /* 0 = WEBHOOK_REPLAY_MAX_DEFAULT */
         int64_t rate_limit_rps; /* 0 = no rate limit */
         int64_t rate_limit_burst;
         bool guardrails;
@@ -52,6 +58,7 @@ typedef struct Orchestrator {
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
         RateLimiter *ratelimit;          /* NULL = off */
+        StreamLimit *streams;            /* open event streams per principal */
         Guardrail *guardrail;            /* NULL = ORCH_GUARDRAILS=off */
         MetricsFamily *guardrail_hits;   /* orch_guardrail_hits_total{rule,action} */
         MetricsFamily *webhook_verified; /* orch_webhook_signatures_verified_total{result} */
@@ -75,8 +82,9 @@ void orchestrator_stop(Orchestrator *o);
 /* The orchestrator's routes; handlers get o through the route table. */
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n);
 int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);
-/* HttpPreBodyHook (userdata = o): the bearer check and rate limit of the API routes,
- * before any body byte is read; a refusal is answered, audited and counted there. */
+/* HttpPreBodyHook (userdata = o): the Host check of every route, the bearer check and
+ * rate limit of the API routes, before any body byte is read; a refusal is answered,
+ * audited and counted there. */
 int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata);
 /* ServiceDefinition.gate (userdata = o): the token check of /health* and /metrics. */
 int api_gate(HttpRequest *req, void *userdata);

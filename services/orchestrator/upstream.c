@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* upstream.c — the task table, calls with retries and breakers, and parallel readiness
- * probes of the backend services. */
+/* upstream.c — calls with retries and breakers, and parallel readiness probes of the
+ * backend services (their tasks: upstream-tasks.c). */
 #include <inttypes.h>
 #include <time.h>
 
@@ -15,29 +15,6 @@ static const char *const service_names[_UPSTREAM_MAX] = {
         [UPSTREAM_VISION] = "vision",
         [UPSTREAM_NLP] = "nlp",
         [UPSTREAM_DATA] = "data",
-};
-
-/* LLM calls are not idempotent: they cost tokens and their answers differ run to run,
- * so they are neither retried after a possible start nor re-run after a restart. The
- * vision, nlp and data tasks are pure functions of their input. */
-static const UpstreamTask tasks[] = {
-        { UPSTREAM_LLM, "completion", "/completion", NULL, false },
-        { UPSTREAM_LLM, "chat", "/chat", NULL, false },
-        { UPSTREAM_VISION, "analyze", "/analyze", "task", true },
-        { UPSTREAM_VISION, "detect_objects", "/analyze", "task", true },
-        { UPSTREAM_VISION, "extract_text", "/analyze", "task", true },
-        { UPSTREAM_VISION, "classify", "/analyze", "task", true },
-        { UPSTREAM_VISION, "face_detection", "/analyze", "task", true },
-        { UPSTREAM_NLP, "analyze", "/process", "task", true },
-        { UPSTREAM_NLP, "sentiment", "/process", "task", true },
-        { UPSTREAM_NLP, "keywords", "/process", "task", true },
-        { UPSTREAM_NLP, "entities", "/process", "task", true },
-        { UPSTREAM_NLP, "summarize", "/process", "task", true },
-        { UPSTREAM_NLP, "similarity", "/process", "task", true },
-        { UPSTREAM_NLP, "tokenize", "/process", "task", true },
-        { UPSTREAM_DATA, "analyze", "/process", "operation", true },
-        { UPSTREAM_DATA, "transform", "/process", "operation", true },
-        { UPSTREAM_DATA, "aggregate", "/process", "operation", true },
 };
 
 const char *upstream_service_to_string(UpstreamService s) {
@@ -68,31 +45,6 @@ void upstream_service_url(
         snprintf(buf, UPSTREAM_URL_MAX, "%.*s%s", (int) MIN(l, (size_t) 4096), base, path);
 }
 
-const UpstreamTask *upstream_task_find(UpstreamService s, const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(tasks); i++)
-                if (tasks[i].service == s && name && streq(tasks[i].name, name))
-                        return &tasks[i];
-        return NULL;
-}
-
-void upstream_task_names(UpstreamService s, char *buf, size_t size) {
-        size_t used = 0;
-
-        if (size == 0)
-                return;
-        buf[0] = '\0';
-        for (size_t i = 0; i < ELEMENTSOF(tasks); i++) {
-                int k;
-
-                if (tasks[i].service != s)
-                        continue;
-                k = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", tasks[i].name);
-                if (k < 0 || (size_t) k >= size - used)
-                        break;
-                used += (size_t) k;
-        }
-}
-
 void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         BreakerConfig bc = {
                 .failure_threshold = (unsigned) config->breaker_failures ?: 5,
@@ -112,6 +64,7 @@ void upstreams_done(Upstreams *u) {
                 breaker_done(&u->breakers[i]);
                 upstream_readiness_done(&u->readiness[i]);
         }
+        upstream_tasks_reset();
 }
 
 int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry) {
@@ -202,25 +155,41 @@ static void sleep_cancellable(uint64_t ms, const int *cancel) {
         }
 }
 
-int upstream_call(
-        Upstreams *u,
-        const UpstreamTask *task,
-        const char *body,
-        size_t body_len,
-        uint64_t timeout_ms,
-        const int *cancel,
-        const char *request_id,
-        UpstreamRetryFn on_retry,
-        void *userdata,
-        UpstreamResult *ret) {
-        const char *svc = service_names[task->service];
-        Breaker *b = &u->breakers[task->service];
-        uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + timeout_ms;
+/* The caller's callbacks, and whether anything reached its on_data: after that, no retry. */
+typedef struct Relayed {
+        const UpstreamRequest *req;
+        bool any;
+} Relayed;
+
+static int relayed_data(long status, const char *buf, size_t len, void *userdata) {
+        Relayed *x = userdata;
+
+        x->any = true;
+        return x->req->on_data(status, buf, len, x->req->userdata);
+}
+
+static ssize_t relayed_read(void *buf, size_t len, void *userdata) {
+        Relayed *x = userdata;
+
+        return x->req->read_body(buf, len, x->req->userdata);
+}
+
+static int relayed_header(const char *name, const char *value, void *userdata) {
+        Relayed *x = userdata;
+
+        return x->req->on_header(name, value, x->req->userdata);
+}
+
+int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret) {
+        const char *svc = service_names[q->service];
+        Breaker *b = &u->breakers[q->service];
+        uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + q->timeout_ms;
+        Relayed relayed = { .req = q };
         char url[UPSTREAM_URL_MAX];
         int r = 0;
 
         *ret = (UpstreamResult){};
-        upstream_service_url(u, task->service, task->path, url);
+        upstream_service_url(u, q->service, q->path, url);
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
@@ -228,7 +197,7 @@ int upstream_call(
                 const char *retry_reason = NULL;
                 bool failure;
 
-                if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+                if (q->cancel && __atomic_load_n(q->cancel, __ATOMIC_RELAXED)) {
                         snprintf(ret->error, sizeof(ret->error), "cancelled");
                         r = -ECANCELED;
                         break;
@@ -239,19 +208,19 @@ int upstream_call(
                                 sizeof(ret->error),
                                 "%s did not answer within %" PRIu64 " ms",
                                 svc,
-                                timeout_ms);
+                                q->timeout_ms);
                         r = -ETIMEDOUT;
                         break;
                 }
-                if (upstream_readiness_held(u, task->service, now)) {
-                        count_failure(u, task->service, "held");
+                if (upstream_readiness_held(u, q->service, now)) {
+                        count_failure(u, q->service, "held");
                         snprintf(ret->error, sizeof(ret->error), "service %s is being updated", svc);
                         ret->retry_after_ms = 1000;
                         r = -EBUSY;
                         break;
                 }
                 if (breaker_allow(b, now, &ret->retry_after_ms) < 0) {
-                        count_failure(u, task->service, "breaker_open");
+                        count_failure(u, q->service, "breaker_open");
                         snprintf(
                                 ret->error,
                                 sizeof(ret->error),
@@ -261,14 +230,20 @@ int upstream_call(
                         break;
                 }
                 req = (HttpClientRequest){
-                        .method = "POST",
+                        .method = q->method,
                         .url = url,
-                        .body = body,
-                        .body_len = body_len,
-                        .request_id = request_id,
+                        .body = q->body,
+                        .body_len = q->body_len,
+                        .content_type = q->content_type,
+                        .request_id = q->request_id,
                         .timeout_ms = deadline - now,
                         .max_body = 16 * 1024 * 1024,
-                        .cancel = cancel,
+                        .cancel = q->cancel,
+                        .read_body = q->read_body ? relayed_read : NULL,
+                        .on_header = q->on_header ? relayed_header : NULL,
+                        .on_data = q->on_data ? relayed_data : NULL,
+                        .userdata = &relayed,
+                        .idle_timeout_ms = q->idle_timeout_ms,
                 };
                 ret->attempts = attempt + 1;
                 r = http_client_perform(&req);
@@ -282,6 +257,7 @@ int upstream_call(
                 if (r == -ECANCELED) {
                         http_client_response_done(&req.response);
                         snprintf(ret->error, sizeof(ret->error), "cancelled");
+                        ret->status = req.response.status;
                         /* Not the service's fault: release a half-open probe slot as a success. */
                         breaker_record(b, true, time_now_ms(CLOCK_MONOTONIC));
                         break;
@@ -291,7 +267,7 @@ int upstream_call(
                 breaker_record(b, !failure, time_now_ms(CLOCK_MONOTONIC));
 
                 if (r < 0) {
-                        count_failure(u, task->service, errno_reason(r));
+                        count_failure(u, q->service, errno_reason(r));
                         snprintf(
                                 ret->error,
                                 sizeof(ret->error),
@@ -302,20 +278,23 @@ int upstream_call(
                          * have come after the service started: only for idempotent tasks. */
                         if (r == -ECONNREFUSED || r == -EHOSTUNREACH)
                                 retry_reason = "connect";
-                        else if (r == -ECONNRESET && task->idempotent)
+                        else if (r == -ECONNRESET && q->idempotent)
                                 retry_reason = "reset";
                 } else {
                         if (failure)
-                                count_failure(u, task->service, "status_5xx");
+                                count_failure(u, q->service, "status_5xx");
                         ret->status = req.response.status;
-                        if (req.response.status == 503 && task->idempotent)
+                        if (req.response.status == 503 && q->idempotent)
                                 retry_reason = "503";
                         /* An answer while jobs wait for the service: they need not probe. */
                         else if (
                                 !failure &&
-                                __atomic_load_n(&u->readiness[task->service].waiters, __ATOMIC_RELAXED) > 0)
-                                upstream_readiness_seen(u, task->service, false);
+                                __atomic_load_n(&u->readiness[q->service].waiters, __ATOMIC_RELAXED) > 0)
+                                upstream_readiness_seen(u, q->service, false);
                 }
+                /* A streamed body cannot be sent twice, nor an answer relayed twice. */
+                if (q->read_body || relayed.any)
+                        retry_reason = NULL;
 
                 if (!retry_reason || attempt >= (unsigned) u->config->retry_max) {
                         if (r >= 0) {
@@ -334,9 +313,9 @@ int upstream_call(
                         delay = deadline > now ? deadline - now : 0;
                 if (u->retries)
                         (void) metrics_counter_add(u->retries, (const char *[]){ svc }, 1);
-                if (on_retry)
-                        on_retry(attempt + 1, delay, retry_reason, userdata);
-                sleep_cancellable(delay, cancel);
+                if (q->on_retry)
+                        q->on_retry(attempt + 1, delay, retry_reason, q->retry_userdata);
+                sleep_cancellable(delay, q->cancel);
                 ret->upstream_ms += (double) delay;
                 ret->status = 0;
         }
@@ -349,6 +328,37 @@ bool upstream_unavailable(const UpstreamTask *task, int r, const UpstreamResult 
         if (!task->idempotent)
                 return false; /* it may have reached the service: never sent twice */
         return r == -ECONNRESET || (r >= 0 && res->status == 503);
+}
+
+int upstream_call(
+        Upstreams *u,
+        const UpstreamTask *task,
+        const char *body,
+        size_t body_len,
+        uint64_t timeout_ms,
+        const int *cancel,
+        const char *request_id,
+        UpstreamRetryFn on_retry,
+        void *userdata,
+        UpstreamResult *ret) {
+        bool get = streq(task->method, "GET");
+
+        return upstream_request(
+                u,
+                &(UpstreamRequest){
+                        .service = task->service,
+                        .method = task->method,
+                        .path = task->path,
+                        .idempotent = task->idempotent,
+                        .body = get ? NULL : body,
+                        .body_len = get ? 0 : body_len,
+                        .timeout_ms = timeout_ms,
+                        .cancel = cancel,
+                        .request_id = request_id,
+                        .on_retry = on_retry,
+                        .retry_userdata = userdata,
+                },
+                ret);
 }
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
@@ -417,6 +427,7 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                 if (!ready)
                         all = false;
                 http_client_response_done(resp);
+                upstream_tasks_service_ready((UpstreamService) i, ready);
         }
         *ret_all_ready = all;
         return 0;

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "breaker.h"
 #include "metrics.h"
@@ -27,17 +28,23 @@ typedef struct UpstreamConfig {
         uint64_t retry_cap_ms;
         int64_t breaker_failures;
         uint64_t breaker_open_ms;
-        uint64_t update_hold_ms; /* longest an update notice holds calls to a service */
+        uint64_t update_hold_ms;   /* longest an update notice holds calls to a service */
+        uint64_t tasks_refresh_ms; /* shortest time between two loads of a service's GET /tasks on a miss */
 } UpstreamConfig;
 
-/* A task a service performs: which path it is, and whether running it twice is harmless
- * (then retries after a reset/503 and re-runs after a restart are allowed). */
+/* A task a service performs, as it described it on GET /tasks (upstream-tasks.c): which
+ * route it is, and whether running it twice is harmless (then retries after a reset/503
+ * and re-runs after a restart are allowed). Valid while the orchestrator runs. */
 typedef struct UpstreamTask {
         UpstreamService service;
         const char *name;
-        const char *path;       /* POST path on the service */
+        const char *method;     /* "POST" or "GET" (no body) */
+        const char *path;       /* the route on the service */
         const char *task_field; /* body field that names the task ("task", "operation") or NULL */
         bool idempotent;
+        bool stream;              /* answers "stream": true with SSE */
+        uint64_t timeout_ms;      /* the service's default job timeout; 0 = ORCH_<SERVICE>_TIMEOUT */
+        json_object *description; /* the task as GET /tasks described it */
 } UpstreamTask;
 
 /* What jobs that wait for a service share (upstream-readiness.c): when readiness was last
@@ -87,15 +94,65 @@ const char *upstream_url(const Upstreams *u, UpstreamService s);
 /* The service's base URL (a trailing '/' dropped) followed by path. */
 void upstream_service_url(
         const Upstreams *u, UpstreamService s, const char *path, char buf[static UPSTREAM_URL_MAX]);
-/* NULL when the service has no such task. */
+
+/* ---- the services' tasks (upstream-tasks.c) ------------------------------------------ */
+
+/* Persists a service's GET /tasks answer (the job database), so that a restart knows it. */
+typedef int (*UpstreamTasksSaveFn)(UpstreamService s, const char *text, void *userdata);
+/* Where the services are (upstreams_init() binds it; reset unbinds and frees every task). */
+void upstream_tasks_bind(const UpstreamConfig *config, UpstreamTasksSaveFn save, void *userdata);
+void upstream_tasks_reset(void);
+/* Installs a GET /tasks answer as s's catalog (a saved one at start, or a test's).
+ * -EBADMSG with err set when it is not one. */
+int upstream_tasks_install(UpstreamService s, const char *text, size_t len, char *err, size_t err_size);
+/* Loads s's GET /tasks now (or waits for a load under way); every service's at once. */
+int upstream_tasks_load(UpstreamService s);
+void upstream_tasks_load_all(void);
+/* The readiness probe's verdict: a service that became ready has its tasks reloaded. */
+void upstream_tasks_service_ready(UpstreamService s, bool ready);
+/* The task of s by name, or by route (the door's /v1 relays). NULL when the service has
+ * no such task, after reloading its catalog once if the last load is older than
+ * ORCH_TASKS_REFRESH. */
 const UpstreamTask *upstream_task_find(UpstreamService s, const char *name);
+const UpstreamTask *upstream_task_find_route(UpstreamService s, const char *method, const char *path);
+/* Whether s's tasks are known at all; if not, why (its last GET /tasks failure) in why. */
+bool upstream_tasks_known(UpstreamService s, char *why, size_t size);
 /* "analyze, sentiment, ..." for messages. */
 void upstream_task_names(UpstreamService s, char *buf, size_t size);
+/* {llm: {status: known|unknown, error?, tasks: [...]}, ...} for GET /tasks. */
+int upstream_tasks_to_json(json_object **ret);
+/* The task's default job timeout: its own, else the service's. */
+uint64_t upstream_task_timeout(const UpstreamConfig *c, const UpstreamTask *t);
 
-/* POSTs body to the task's path. Returns 0 when the service answered (any status; see
- * ret->status), -EBUSY when its breaker is open or an update holds it (nothing was sent),
- * -ECANCELED when *cancel became set, -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH,
- * -ECONNRESET... ret->error always says why. */
+/* One exchange with a service, retried as upstream_call() says; the request body from
+ * memory or pulled from read_body, the answer collected into the result or handed to
+ * on_header/on_data as it arrives (relays: then it is not collected, and a streamed body
+ * or an answer already handed on is never retried). */
+typedef struct UpstreamRequest {
+        UpstreamService service;
+        const char *method; /* NULL = POST with a body, else GET */
+        const char *path;   /* on the service, query included */
+        bool idempotent;    /* retried after a reset or a 503 */
+        const char *content_type;
+        const char *body;
+        size_t body_len; /* with read_body: the size when known (else sent chunked) */
+        ssize_t (*read_body)(void *buf, size_t len, void *userdata);
+        int (*on_header)(const char *name, const char *value, void *userdata);
+        int (*on_data)(long status, const char *buf, size_t len, void *userdata);
+        void *userdata; /* for read_body, on_header, on_data */
+        uint64_t timeout_ms;
+        uint64_t idle_timeout_ms; /* 0 = none */
+        const int *cancel;
+        const char *request_id;
+        UpstreamRetryFn on_retry;
+        void *retry_userdata;
+} UpstreamRequest;
+int upstream_request(Upstreams *u, const UpstreamRequest *req, UpstreamResult *ret);
+
+/* Sends body to the task's route (no body to a GET task). Returns 0 when the service answered (any status;
+ * see ret->status), -EBUSY when its breaker is open or an update holds it (nothing was
+ * sent), -ECANCELED when *cancel became set, -ETIMEDOUT,
+ * -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET... ret->error always says why. */
 int upstream_call(
         Upstreams *u,
         const UpstreamTask *task,

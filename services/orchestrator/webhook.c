@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* webhook.c — webhook signature verification (see webhook.h). The replay cache is a ring
- * of the last WEBHOOK_REPLAY_SLOTS accepted MACs with their time; a MAC seen within the
- * window is a replay. For X-Hub-Signature-256, which carries no timestamp, the cache is
- * the only replay defence (a redelivery after the window passes again). */
+/* webhook.c — webhook signature verification (see webhook.h). The replay memory is an
+ * open-addressing table of accepted MACs with the time each stops being acceptable; a
+ * MAC found there and not yet expired is a replay. When the table holds replay_max live
+ * MACs, expired ones are swept out; if none are, the delivery is refused (busy) and
+ * nothing is forgotten. For X-Hub-Signature-256, which carries no timestamp, the memory
+ * is the only replay defence (a redelivery after the window passes again). */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,40 +19,47 @@
 #include "macro.h"
 #include "webhook.h"
 
-typedef struct ReplaySlot {
+typedef struct ReplayEntry {
         unsigned char mac[32];
-        int64_t at;
-        bool used;
-} ReplaySlot;
+        int64_t expires; /* Unix seconds: replays are refused through this second; 0 = free */
+} ReplayEntry;
 
 struct WebhookVerifier {
         unsigned char *secret;
         size_t secret_len;
         int64_t window_s;
         pthread_mutex_t lock;
-        ReplaySlot slots[WEBHOOK_REPLAY_SLOTS];
-        size_t next;
+        ReplayEntry *table; /* size: a power of two > replay_max * 4 / 3 */
+        size_t size, used, replay_max;
 };
 
 static const char *const result_names[_WEBHOOK_RESULT_MAX] = {
         [WEBHOOK_VALID] = "valid",     [WEBHOOK_MISSING] = "missing", [WEBHOOK_MALFORMED] = "malformed",
         [WEBHOOK_INVALID] = "invalid", [WEBHOOK_STALE] = "stale",     [WEBHOOK_REPLAY] = "replay",
+        [WEBHOOK_BUSY] = "busy",
 };
 
 const char *webhook_result_to_string(WebhookResult r) {
         return (unsigned) r < _WEBHOOK_RESULT_MAX ? result_names[r] : "invalid";
 }
 
-int webhook_verifier_new(const void *secret, size_t secret_len, uint64_t window_s, WebhookVerifier **ret) {
+int webhook_verifier_new(
+        const void *secret, size_t secret_len, uint64_t window_s, size_t replay_max, WebhookVerifier **ret) {
         WebhookVerifier *v;
 
-        if (!secret || secret_len == 0)
+        if (!secret || secret_len == 0 || replay_max > (size_t) 1 << 24)
                 return -EINVAL;
         v = calloc(1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
+        v->replay_max = replay_max ?: WEBHOOK_REPLAY_MAX_DEFAULT;
+        for (v->size = 16; v->size <= v->replay_max * 4 / 3; v->size *= 2)
+                ;
+        v->table = calloc(v->size, sizeof(ReplayEntry));
         v->secret = OPENSSL_memdup(secret, secret_len);
-        if (!v->secret) {
+        if (!v->secret || !v->table) {
+                OPENSSL_free(v->secret);
+                free(v->table);
                 free(v);
                 return -ENOMEM;
         }
@@ -66,6 +75,7 @@ void webhook_verifier_free(WebhookVerifier *v) {
                 return;
         OPENSSL_clear_free(v->secret, v->secret_len);
         pthread_mutex_destroy(&v->lock);
+        free(v->table);
         free(v);
 }
 
@@ -113,23 +123,67 @@ mac_of(const WebhookVerifier *v,
         return ok ? 0 : -EIO;
 }
 
-/* True if mac was accepted within the window; records it otherwise. */
-static bool replay_check_and_add(WebhookVerifier *v, const unsigned char mac[static 32], int64_t now) {
-        bool seen = false;
+/* A MAC is the output of HMAC-SHA256 under our secret: its bytes are as good as a hash. */
+static size_t replay_slot(const WebhookVerifier *v, const unsigned char mac[static 32]) {
+        uint64_t h;
+
+        memcpy(&h, mac, sizeof(h));
+        return (size_t) h & (v->size - 1);
+}
+
+/* The slot holding mac, else the first free one on its probe path. */
+static ReplayEntry *replay_find(WebhookVerifier *v, const unsigned char mac[static 32]) {
+        for (size_t i = replay_slot(v, mac);; i = (i + 1) & (v->size - 1)) {
+                ReplayEntry *e = &v->table[i];
+
+                if (e->expires == 0 || CRYPTO_memcmp(e->mac, mac, 32) == 0)
+                        return e;
+        }
+}
+
+/* Drops the expired entries (rebuilding the probe paths). -ENOMEM leaves the table as it is. */
+static int replay_sweep(WebhookVerifier *v, int64_t now) {
+        ReplayEntry *old = v->table;
+        size_t used = 0;
+
+        v->table = calloc(v->size, sizeof(ReplayEntry));
+        if (!v->table) {
+                v->table = old;
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < v->size; i++)
+                if (old[i].expires >= now) {
+                        *replay_find(v, old[i].mac) = old[i];
+                        used++;
+                }
+        free(old);
+        v->used = used;
+        return 0;
+}
+
+/* 1 if mac was accepted before and is not expired; else records it until expires and
+ * returns 0; -ENOSPC when replay_max live MACs are remembered already. */
+static int
+replay_check_and_add(WebhookVerifier *v, const unsigned char mac[static 32], int64_t expires, int64_t now) {
+        ReplayEntry *e;
+        int r = 0;
 
         pthread_mutex_lock(&v->lock);
-        for (size_t i = 0; i < WEBHOOK_REPLAY_SLOTS && !seen; i++)
-                seen = v->slots[i].used && now - v->slots[i].at <= v->window_s &&
-                        CRYPTO_memcmp(v->slots[i].mac, mac, 32) == 0;
-        if (!seen) {
-                ReplaySlot *s = &v->slots[v->next];
-                memcpy(s->mac, mac, 32);
-                s->at = now;
-                s->used = true;
-                v->next = (v->next + 1) % WEBHOOK_REPLAY_SLOTS;
+        e = replay_find(v, mac);
+        if (e->expires >= now)
+                r = 1;
+        else if (e->expires > 0)
+                e->expires = expires; /* this MAC's earlier, expired entry */
+        else if (v->used >= v->replay_max && (replay_sweep(v, now) < 0 || v->used >= v->replay_max))
+                r = -ENOSPC;
+        else {
+                e = replay_find(v, mac); /* the sweep may have moved things */
+                memcpy(e->mac, mac, 32);
+                e->expires = expires;
+                v->used++;
         }
         pthread_mutex_unlock(&v->lock);
-        return seen;
+        return r;
 }
 
 #define RESULT(res, why)             \
@@ -148,6 +202,8 @@ WebhookResult webhook_verify(
         const char **ret_reason) {
         unsigned char want[32], got[32];
         bool matched = false;
+        int64_t expires = now + v->window_s; /* a hub signature: the window after it came */
+        int r;
 
         if (x_signature && *x_signature) {
                 /* t=<digits>,v1=<hex>[,v1=<hex>…] in any order; every v1 is tried (key rotation). */
@@ -178,7 +234,8 @@ WebhookResult webhook_verify(
                 if (t < 0 || n_v1 == 0)
                         RESULT(WEBHOOK_MALFORMED, "X-Signature needs t=<unix time>,v1=<hex>");
                 if (t > now + v->window_s || t < now - v->window_s)
-                        RESULT(WEBHOOK_STALE, "timestamp outside the 300 s window");
+                        RESULT(WEBHOOK_STALE, "timestamp outside the window");
+                expires = t + v->window_s; /* acceptable until then, however far ahead t is */
                 snprintf(prefix, sizeof(prefix), "%lld.", (long long) t);
                 if (mac_of(v, prefix, strlen(prefix), body, len, want) < 0)
                         RESULT(WEBHOOK_INVALID, "signature check failed");
@@ -206,8 +263,11 @@ WebhookResult webhook_verify(
 
         if (!matched)
                 RESULT(WEBHOOK_INVALID, "signature does not match");
-        if (replay_check_and_add(v, want, now))
+        r = replay_check_and_add(v, want, expires, now);
+        if (r > 0)
                 RESULT(WEBHOOK_REPLAY, "signature already used (replay)");
+        if (r < 0)
+                RESULT(WEBHOOK_BUSY, "too many webhook deliveries within the window: retry later");
         *ret_reason = NULL;
         return WEBHOOK_VALID;
 }

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* webhook.h — HMAC-SHA256 verification of incoming webhooks in both ORCH-Next formats:
  *   X-Hub-Signature-256: sha256=<hex>       HMAC over the raw body
- *   X-Signature: t=<unix>,v1=<hex>[,v1=…]   HMAC over "<t>.<body>", t within the window
- * Constant-time compares, and a bounded replay cache of accepted MACs kept for the window. */
+ *   X-Signature: t=<unix>,v1=<hex>[,v1=…]   HMAC over "<t>.<body>", |now - t| <= window
+ * Constant-time compares, and a replay memory of accepted MACs that keeps each for as long
+ * as its signature could be accepted again (an X-Signature until t + window, however far
+ * ahead t was; a hub signature for the window after it arrived). The memory is bounded:
+ * when it holds its maximum of live signatures, a new delivery is refused (busy) rather
+ * than an old signature forgotten. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define WEBHOOK_WINDOW_DEFAULT_S 300
-#define WEBHOOK_REPLAY_SLOTS 4096
+#define WEBHOOK_REPLAY_MAX_DEFAULT 16384 /* signatures remembered at once: 54/s over 300 s */
 
 typedef struct WebhookVerifier WebhookVerifier;
 
@@ -20,13 +24,15 @@ typedef enum WebhookResult {
         WEBHOOK_INVALID,   /* wrong MAC */
         WEBHOOK_STALE,     /* t outside the window */
         WEBHOOK_REPLAY,    /* this signature was accepted before */
+        WEBHOOK_BUSY,      /* valid, but the replay memory is full of live signatures */
         _WEBHOOK_RESULT_MAX,
 } WebhookResult;
 
 const char *webhook_result_to_string(WebhookResult r); /* metric label: valid, missing, ... */
 
-/* secret is copied; window_s 0 = 300. */
-int webhook_verifier_new(const void *secret, size_t secret_len, uint64_t window_s, WebhookVerifier **ret);
+/* secret is copied; window_s 0 = 300; replay_max 0 = WEBHOOK_REPLAY_MAX_DEFAULT. */
+int webhook_verifier_new(
+        const void *secret, size_t secret_len, uint64_t window_s, size_t replay_max, WebhookVerifier **ret);
 void webhook_verifier_free(WebhookVerifier *v);
 static inline void webhook_verifier_freep(WebhookVerifier **v) {
         if (*v)

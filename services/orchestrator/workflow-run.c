@@ -121,7 +121,7 @@ static int start_step(WorkflowRun *r, unsigned i, char **ret_error) {
                 job_new(s->task,
                         JOB_PRIORITY_MEDIUM,
                         payload,
-                        r->runs->upstream->timeout_ms[s->task->service],
+                        upstream_task_timeout(r->runs->upstream, s->task),
                         r->request_id,
                         &j);
         if (k < 0)
@@ -160,7 +160,7 @@ static bool step_finished(WorkflowRun *r, unsigned i, JobStatus *ret_status) {
         }
         /* Started before a restart: its job was recovered like any other; the store says. */
         if (job_store_get_status(r->runs->store, sr->job_id, &st) < 0 ||
-            job_store_get_json(r->runs->store, sr->job_id, &job) < 0) {
+            job_store_get_json(r->runs->store, sr->job_id, NULL, &job) < 0) {
                 *ret_status = JOB_FAILED;
                 sr->error = strdup("its job is gone from the store");
                 return true;
@@ -194,7 +194,7 @@ static int acquire_lock(WorkflowRun *r, unsigned i) {
                 r->runs->store,
                 s->lock,
                 owner,
-                r->runs->upstream->timeout_ms[s->task->service] + 60000,
+                upstream_task_timeout(r->runs->upstream, s->task) + 60000,
                 NULL);
 }
 
@@ -564,7 +564,7 @@ static int resume_steps(WorkflowRun *r) {
         _cleanup_json_ json_object *events = NULL;
         int k;
 
-        k = job_store_events_json(r->runs->store, r->id, 0, &events, NULL);
+        k = job_store_events_json(r->runs->store, r->id, NULL, 0, &events, NULL);
         if (k < 0)
                 return k;
         for (size_t e = 0; e < json_object_array_length(events); e++) {
@@ -602,12 +602,12 @@ static int resume_steps(WorkflowRun *r) {
                 _cleanup_json_ json_object *job = NULL;
                 json_object *v;
 
-                if (sr->st == STEP_RUNNING && job_store_get_json(r->runs->store, sr->job_id, &job) < 0)
+                if (sr->st == STEP_RUNNING && job_store_get_json(r->runs->store, sr->job_id, NULL, &job) < 0)
                         sr->st = STEP_WAITING; /* queued at the crash, not stored: start again */
                 else if (sr->st == STEP_RUNNING && r->w->steps[i].lock)
                         sr->holds_lock = acquire_lock(r, (unsigned) i) >= 0;
                 else if (sr->st == STEP_COMPLETED) {
-                        if (job_store_get_json(r->runs->store, sr->job_id, &job) < 0)
+                        if (job_store_get_json(r->runs->store, sr->job_id, NULL, &job) < 0)
                                 return -ENOENT; /* its output is gone (deleted by retention) */
                         sr->output = json_object_object_get_ex(job, "result", &v) && v
                                 ? json_object_get(v)

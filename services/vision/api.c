@@ -38,6 +38,37 @@ static const char *const task_names[_TASK_MAX] = {
         [TASK_FACE_DETECTION] = "face_detection",
 };
 
+static bool task_is_neural(Task t) {
+        return t == TASK_DETECT_OBJECTS || t == TASK_CLASSIFY || t == TASK_FACE_DETECTION;
+}
+
+int vision_api_tasks(ServiceTasks *out, void *userdata) {
+        static const char *const fields[] = { "image_url?", "image_base64?", "task?", "options?", NULL };
+        const VisionApi *api = userdata;
+
+        for (int i = 0; i < _TASK_MAX; i++) {
+                /* A neural task waits for a processing slot and then for the llm: its
+                 * default job timeout covers both (else the orchestrator's for vision). */
+                uint64_t timeout = task_is_neural((Task) i) && !isempty(api->config->llm_url)
+                        ? api->config->queue_timeout_ms + api->config->llm_timeout_ms + 5000
+                        : 0;
+                int r = service_tasks_add(
+                        out,
+                        &(ServiceTask){
+                                .name = task_names[i],
+                                .path = "/analyze",
+                                .field = "task",
+                                .idempotent = true,
+                                .timeout_ms = timeout,
+                                .body = "application/json",
+                                .fields = fields,
+                        });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int task_from_string(const char *s) {
         for (int i = 0; i < _TASK_MAX; i++)
                 if (streq(task_names[i], s))
@@ -260,6 +291,9 @@ static int obtain_image(
         case -ETIMEDOUT:
                 status = 504;
                 break;
+        case -EAGAIN: /* too many host lookups running */
+                status = 503;
+                break;
         case -ENOMEM:
                 return r;
         default: /* the remote failed: refused, reset, HTTP error, too many redirects */
@@ -456,8 +490,7 @@ int vision_api_handle_analyze(HttpRequest *req, void *userdata) {
         }
         task_name = task_names[task];
 
-        if ((task == TASK_DETECT_OBJECTS || task == TASK_CLASSIFY || task == TASK_FACE_DETECTION) &&
-            isempty(api->config->llm_url)) {
+        if (task_is_neural((Task) task) && isempty(api->config->llm_url)) {
                 count(api, task_name, 501);
                 return reply_field(
                         req,

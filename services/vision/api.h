@@ -7,6 +7,7 @@
 #include "fetch.h"
 #include "http-server.h"
 #include "metrics.h"
+#include "service-tasks.h"
 
 typedef struct VisionConfig {
         int64_t max_pixels;
@@ -36,6 +37,8 @@ int vision_api_init(VisionApi *api, VisionConfig *config);
 int vision_api_register_metrics(VisionApi *api, MetricsRegistry *registry);
 
 int vision_api_handle_analyze(HttpRequest *req, void *userdata);
+/* GET /tasks (ServiceDefinition.tasks, userdata = the VisionApi): every task of /analyze. */
+int vision_api_tasks(ServiceTasks *out, void *userdata);
 /* image_base64: strict RFC 4648 base64 (base64_decode()), optionally behind a
  * "data:<type>;base64," prefix. -EBADMSG, -EFBIG above max. */
 int vision_api_decode_image_base64(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_len);

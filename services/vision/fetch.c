@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -107,6 +108,7 @@ static const char *ipv4_denied(const uint8_t a[4]) {
                 { 0x64400000, 10, "a shared (carrier-grade NAT) address" },
                 { 0xa9fe0000, 16, "a link-local or cloud metadata address" },
                 { 0xc0000000, 24, "an IETF protocol assignment address" },
+                { 0xc0586300, 24, "a 6to4 relay anycast address" },
                 { 0xc0000200, 24, "a documentation address" },
                 { 0xc6336400, 24, "a documentation address" },
                 { 0xcb007100, 24, "a documentation address" },
@@ -125,13 +127,22 @@ static const char *ipv4_denied(const uint8_t a[4]) {
 
 static const char *ipv6_denied(const uint8_t a[16]) {
         static const uint8_t zero[16] = {};
+        /* Each of these carries an IPv4 address in its last 32 bits, which is what a
+         * connection to it reaches: ::ffff:0:0/96 (IPv4-mapped), ::ffff:0:0:0/96
+         * (IPv4-translated, SIIT) and 64:ff9b::/96 (well-known NAT64). */
         static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+        static const uint8_t translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 };
         static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+        static const uint8_t nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 0x01 };
 
         if (memcmp(a, zero, 15) == 0)
                 return a[15] == 1 ? "a loopback address" : "an unspecified address";
-        if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
+        if (memcmp(a, mapped, 12) == 0 || memcmp(a, translated, 12) == 0 || memcmp(a, nat64, 12) == 0)
                 return ipv4_denied(a + 12);
+        /* RFC 8215's local-use NAT64 prefix: where the IPv4 address sits depends on the
+         * prefix length the site chose, so none of it is fetched. */
+        if (memcmp(a, nat64_local, 6) == 0)
+                return "a local-use NAT64 address";
         if (memcmp(a, zero, 12) == 0)
                 return "an IPv4-compatible address";
         if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 embeds an IPv4 address */
@@ -142,6 +153,8 @@ static const char *ipv6_denied(const uint8_t a[16]) {
                 return "a documentation address";
         if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
                 return "a link-local address";
+        if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
+                return "a site-local address";
         if ((a[0] & 0xfe) == 0xfc)
                 return "a unique-local (private) address";
         if (a[0] == 0xff)
@@ -254,22 +267,141 @@ static void freeaddrinfop(struct addrinfo **ai) {
                 freeaddrinfo(*ai);
 }
 
-/* Resolves host and checks every answer: one refused answer refuses the host, so that
- * a name with a public and a private record cannot be used to reach the private one. */
+/* ---- name lookup within the deadline ---------------------------------------------- */
+
+/* getaddrinfo() cannot be interrupted and takes as long as resolv.conf's timeouts say
+ * (5 s per try and server by default). It runs on a thread of its own; the caller waits
+ * until the fetch's deadline only, and a lookup it gives up on finishes (and frees itself)
+ * in the background. At most VISION_FETCH_MAX_LOOKUPS run at once, abandoned ones
+ * included, so slow names cannot pile up threads. */
+#define VISION_FETCH_MAX_LOOKUPS 32
+
+static atomic_uint lookups_running;
+
+typedef struct Lookup {
+        atomic_int refs; /* the caller's and the thread's */
+        pthread_mutex_t lock;
+        pthread_cond_t cond; /* on CLOCK_MONOTONIC */
+        bool done;
+        int rc;
+        struct addrinfo *res;
+        char host[];
+} Lookup;
+
+static void lookup_unref(Lookup *l) {
+        if (atomic_fetch_sub(&l->refs, 1) != 1)
+                return;
+        if (l->res)
+                freeaddrinfo(l->res);
+        pthread_cond_destroy(&l->cond);
+        pthread_mutex_destroy(&l->lock);
+        free(l);
+}
+
+static void *lookup_thread(void *userdata) {
+        Lookup *l = userdata;
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+        int rc = getaddrinfo(l->host, NULL, &hints, &res);
+
+        pthread_mutex_lock(&l->lock);
+        l->rc = rc;
+        l->res = res;
+        l->done = true;
+        pthread_cond_signal(&l->cond);
+        pthread_mutex_unlock(&l->lock);
+        lookup_unref(l);
+        atomic_fetch_sub(&lookups_running, 1);
+        return NULL;
+}
+
+/* getaddrinfo(host) until deadline (CLOCK_MONOTONIC ms): 0 with *ret_rc and *ret_res as
+ * it answered, -ETIMEDOUT, -EBUSY (too many lookups running), -ENOMEM, -EAGAIN. */
+static int lookup_within(const char *host, uint64_t deadline, int *ret_rc, struct addrinfo **ret_res) {
+        size_t n = strlen(host);
+        pthread_condattr_t ca;
+        pthread_attr_t ta;
+        pthread_t t;
+        Lookup *l;
+        int r;
+
+        if (atomic_fetch_add(&lookups_running, 1) >= VISION_FETCH_MAX_LOOKUPS) {
+                atomic_fetch_sub(&lookups_running, 1);
+                return -EBUSY;
+        }
+        l = calloc(1, sizeof(Lookup) + n + 1);
+        if (!l) {
+                atomic_fetch_sub(&lookups_running, 1);
+                return -ENOMEM;
+        }
+        memcpy(l->host, host, n + 1);
+        atomic_init(&l->refs, 2);
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&l->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_attr_init(&ta);
+        pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &ta, lookup_thread, l);
+        pthread_attr_destroy(&ta);
+        if (r < 0) {
+                atomic_fetch_sub(&lookups_running, 1);
+                atomic_store(&l->refs, 1);
+                lookup_unref(l);
+                return r;
+        }
+
+        pthread_mutex_lock(&l->lock);
+        while (!l->done) {
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC);
+                struct timespec ts;
+
+                if (now >= deadline)
+                        break;
+                ts = timespec_deadline_on(CLOCK_MONOTONIC, deadline - now);
+                (void) pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+        }
+        r = l->done ? 0 : -ETIMEDOUT;
+        if (l->done) {
+                *ret_rc = l->rc;
+                *ret_res = TAKE_PTR(l->res);
+        }
+        pthread_mutex_unlock(&l->lock);
+        lookup_unref(l);
+        return r;
+}
+
+/* Resolves host within the deadline and checks every answer: one refused answer refuses
+ * the host, so that a name with a public and a private record cannot be used to reach the
+ * private one. */
 static int resolve_checked(
         const VisionFetchPolicy *policy,
         const char *host,
+        uint64_t deadline,
         char error[static VISION_FETCH_ERROR_MAX],
         struct sockaddr_storage *ret) {
         _cleanup_(freeaddrinfop) struct addrinfo *res = NULL;
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
         char text[INET6_ADDRSTRLEN];
-        int r;
+        int r, rc = 0;
 
-        r = getaddrinfo(host, NULL, &hints, &res);
-        if (r != 0 || !res) {
+        r = lookup_within(host, deadline, &rc, &res);
+        if (r == -ETIMEDOUT) {
+                snprintf(
+                        error,
+                        VISION_FETCH_ERROR_MAX,
+                        "looking up host '%s' took longer than VISION_FETCH_TIMEOUT",
+                        host);
+                return r;
+        }
+        if (r == -EBUSY) {
+                snprintf(error, VISION_FETCH_ERROR_MAX, "too many host lookups running; try again");
+                return -EAGAIN;
+        }
+        if (r < 0)
+                return r;
+        if (rc != 0 || !res) {
                 snprintf(error, VISION_FETCH_ERROR_MAX, "host '%s' does not resolve", host);
-                return r == EAI_MEMORY ? -ENOMEM : -ENOENT;
+                return rc == EAI_MEMORY ? -ENOMEM : -ENOENT;
         }
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
                 const char *why = vision_fetch_address_denied(policy, ai->ai_addr);
@@ -341,7 +473,7 @@ static int fetch_one(
                 bare_host = host_copy;
         }
 
-        r = resolve_checked(policy, bare_host, error, &t->pinned);
+        r = resolve_checked(policy, bare_host, deadline, error, &t->pinned);
         if (r < 0)
                 return r;
 

@@ -39,9 +39,10 @@ int vision_fetch_parse_allow(const char *list, VisionFetchPolicy *policy);
  * or NULL when it is a public address or allow-listed. */
 const char *vision_fetch_address_denied(const VisionFetchPolicy *policy, const struct sockaddr *sa);
 
-/* Downloads url into *ret (malloc'ed, owned by the caller). Errors: -EPROTONOSUPPORT (not
- * http/https), -EINVAL (malformed URL), -EACCES (host resolves to a refused address; nothing
- * was sent), -ENOENT (host does not resolve), -EFBIG (over max_bytes), -ETIMEDOUT,
+/* Downloads url into *ret (malloc'ed, owned by the caller); timeout_ms bounds it all, the
+ * name lookups included. Errors: -EPROTONOSUPPORT (not http/https), -EINVAL (malformed
+ * URL), -EACCES (host resolves to a refused address; nothing was sent), -ENOENT (host does
+ * not resolve), -EFBIG (over max_bytes), -ETIMEDOUT, -EAGAIN (too many lookups running),
  * -ELOOP (too many redirects), -EREMOTEIO (non-2xx answer), other -errno for transport
  * failures. A human sentence for the client goes to error (VISION_FETCH_ERROR_MAX). */
 int vision_fetch_url(

@@ -48,8 +48,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_STR("VISION_LLM_MODEL", "auto", VISION(llm_model),
                 "Model asked through VISION_LLM_URL (auto = the llm's best model marked \"vision\")."),
         CONFIG_DURATION("VISION_LLM_TIMEOUT", "50s", 100, 600000, VISION(llm_timeout_ms),
-                "How long a neural task waits for the llm's answer "
-                "before 504 (keep below ORCH_VISION_TIMEOUT)."),
+                "How long a neural task waits for the llm's answer before 504 (the "
+                "orchestrator's job timeout for these tasks follows it, through GET /tasks)."),
 };
 /* clang-format on */
 
@@ -132,6 +132,8 @@ static const ServiceDefinition definition = {
         .routes = routes,
         .n_routes = ELEMENTSOF(routes),
         .readiness = readiness,
+        .tasks = vision_api_tasks,
+        .userdata = &api,
         .setup = setup,
         .teardown = teardown,
 };

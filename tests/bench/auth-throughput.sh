@@ -49,7 +49,8 @@ pids+=($!)
 up="http://127.0.0.1:$up_port"
 start() { # port db [secret [binary]]
         ORCHESTRATOR_LISTEN="127.0.0.1:$1" ORCH_DB_PATH="$tmp/$2" LOG_LEVEL=notice \
-                ORCH_JWT_SECRET_FILE=${3:-} LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up \
+                ORCH_JWT_SECRET_FILE=${3:-} ORCH_AUTH=$([ -n "${3:-}" ] && echo required || echo off) \
+                LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up \
                 NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "${4:-$orch}" 2>>"$tmp/$2.log" &
         pids+=($!)
         for _ in $(seq 50); do

@@ -59,6 +59,12 @@ sed 's/#.*//; /^[[:space:]]*$/d' "$AI_SEMBLE_ROOT/configs/ai-semble.env" >"$envf
         echo "VISION_SERVICE_URL=http://127.0.0.1:$(port_of vision)"
         echo "NLP_SERVICE_URL=http://127.0.0.1:$(port_of nlp)"
         echo "DATA_PROCESSOR_URL=http://127.0.0.1:$(port_of data)"
+        # The pod's secrets (ai-semble.env points at /run/secrets): files of our own here.
+        for name in jwt webhook; do
+                (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$tmp/$name")
+        done
+        echo "ORCH_JWT_SECRET_FILE=$tmp/jwt"
+        echo "ORCH_WEBHOOK_SECRET_FILE=$tmp/webhook"
         echo "ORCH_DB_PATH=$tmp/data/orchestrator.db"
         echo "DATA_DIR=$tmp/data/datasets"
         echo "DATA_PLOT_DIR=$tmp/data/plots"

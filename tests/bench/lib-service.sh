@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # lib-service.sh — one service binary on the host for the HTTP benchmarks (http-server.sh,
 # slow-clients.sh): whichever service it is listens on 127.0.0.1:PORT, keeps its state in
-# a temporary directory and logs to a file there; stopped and cleaned up on exit.
+# a temporary directory and logs to a file there; stopped and cleaned up on exit. The
+# orchestrator runs with ORCH_AUTH=off: these measure the HTTP server, not tokens.
 
 bench_tmp=$(mktemp -d)
 bench_pid=
@@ -21,7 +22,7 @@ bench_start() {
         [ -x "$bin" ] || die "no service binary at $bin (set AI_SEMBLE_BUILD or BIN)"
         env -i PATH="$PATH" ORCHESTRATOR_LISTEN="127.0.0.1:$port" LLM_LISTEN="127.0.0.1:$port" \
                 VISION_LISTEN="127.0.0.1:$port" NLP_LISTEN="127.0.0.1:$port" DATA_LISTEN="127.0.0.1:$port" \
-                ORCH_DB_PATH="$bench_tmp/orch.db" DATA_DIR="$bench_tmp" "$@" "$bin" 2>"$bench_tmp/log" &
+                ORCH_DB_PATH="$bench_tmp/orch.db" ORCH_AUTH=off DATA_DIR="$bench_tmp" "$@" "$bin" 2>"$bench_tmp/log" &
         bench_pid=$!
         for _ in $(seq 100); do
                 curl -sf -o /dev/null "http://127.0.0.1:$port/health/live" && return 0

@@ -51,7 +51,7 @@ start_orch() {
                 kill "$orch_pid"
                 wait "$orch_pid" 2>/dev/null || true
         fi
-        ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning \
+        ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning ORCH_AUTH=off \
                 HTTP_THREADS=${ORCH_BENCH_HTTP_THREADS:-64} ORCH_WORKERS=${ORCH_BENCH_WORKERS:-32} \
                 LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up NLP_SERVICE_URL=$1 DATA_PROCESSOR_URL=$up "$orch" &
         orch_pid=$!

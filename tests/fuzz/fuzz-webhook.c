@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (!header)
                 return 0;
-        if (!v && webhook_verifier_new("whsec", 5, 300, &v) < 0)
+        if (!v && webhook_verifier_new("whsec", 5, 300, 0, &v) < 0)
                 __builtin_trap();
         memcpy(header, data, hl);
         header[hl] = 0;

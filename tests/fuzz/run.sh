@@ -20,7 +20,7 @@ jsonc=($(pkg-config --cflags --libs json-c))
 datadeps=($(pkg-config --cflags --libs json-c sqlite3 cairo fontconfig libpcre2-8 libcurl libcrypto))
 sanitize=-fsanitize=fuzzer,address,undefined
 cflags=(-g -O1 "$sanitize" -D_GNU_SOURCE -I"$orch" -I"$common")
-clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$orch/auth-jwt.c" "$common/json-util.c" "$common/base64.c" "${jsonc[@]}" -lcrypto
+clang "${cflags[@]}" -o "$work/fuzz-auth-jwt" "$here/fuzz-auth-jwt.c" "$common/auth-jwt.c" "$common/json-util.c" "$common/base64.c" "${jsonc[@]}" -lcrypto
 clang "${cflags[@]}" -o "$work/fuzz-webhook" "$here/fuzz-webhook.c" "$orch/webhook.c" -lcrypto -lpthread
 clang "${cflags[@]}" -o "$work/fuzz-http-parse" "$here/fuzz-http-parse.c" "$common/http-parse.c"
 # The data service's library as meson builds it (all but main.c), with services/common

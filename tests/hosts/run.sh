@@ -9,8 +9,9 @@
 #   run-tests.sh integration         the integration suite against that pod, from inside
 #   deploy.sh start, health, stop    start after the suite's stop
 # debian12 (Podman 4.3) gets the podman-generate-systemd units, debian13 (Podman 5.4) the
-# Quadlet units. On debian13 an ordinary user with linger then clones the repository and
-# runs deploy.sh start as themself, without root (the packages root installed stay).
+# Quadlet units. On debian13 an ordinary user with linger then clones the repository,
+# starts the last landed version (tests/hosts/upgrade-from) as themself, without root (the
+# packages root installed stay), and upgrades it in place to this checkout.
 #
 # The hosts share this machine's network (apt reaches the archive; a port published
 # inside is on this machine's 127.0.0.1), so they run one after the other.
@@ -96,15 +97,18 @@ test_host_settings() { # name dir
 }
 
 # The repository as a clone, plus what is not committed yet (a development run).
-clone_into() { # dest owner-uid
-        local dest=$1 f
-        git clone --quiet --no-hardlinks "$AI_SEMBLE_ROOT" "$dest" || return 1
+clone_into() { # dest
+        git clone --quiet --no-hardlinks "$AI_SEMBLE_ROOT" "$1" && clone_into_overlay "$1"
+}
+clone_into_overlay() { # dest
+        local f
         git -C "$AI_SEMBLE_ROOT" ls-files -m -o --exclude-standard | while read -r f; do
-                [ -e "$AI_SEMBLE_ROOT/$f" ] && install -D "$AI_SEMBLE_ROOT/$f" "$dest/$f"
+                [ -e "$AI_SEMBLE_ROOT/$f" ] && install -D "$AI_SEMBLE_ROOT/$f" "$1/$f"
         done
         if [ -n "$(git -C "$AI_SEMBLE_ROOT" status --porcelain)" ]; then
                 warn "the checkout has uncommitted changes: copied into the host's clone"
         fi
+        return 0
 }
 
 LEADER=""
@@ -192,7 +196,10 @@ post_mortem() { # name
                                         journalctl --no-pager -q -n 30 _UID="$uid" USER_UNIT="$unit" + \
                                                 _UID="$uid" _SYSTEMD_USER_UNIT="$unit"
                                 done
-                done' 2>&1 | tail -n 300
+                        # what the services said (warnings and worse) during the step, active or not
+                        echo "--- $u: warnings and errors of the ai-semble units in the last 15 minutes"
+                        journalctl --no-pager -q -p warning --since -15min _UID="$uid" | grep -a "ai-semble" | tail -n 80
+                done' 2>&1 | tail -n 400
 }
 
 FAILED_HOSTS=()
@@ -236,14 +243,26 @@ run_host() { # name
                 root /root/ai-semble 600 './scripts/deploy.sh start && ./scripts/deploy.sh health >/dev/null && ./scripts/deploy.sh stop' || rc=1; }
 
         if [ "$rc" = 0 ] && [ "$name" = debian13 ]; then
-                # An ordinary user: no root, their own clone, linger so their manager runs.
+                # An ordinary user with linger, no root, their own clone: they install the
+                # last landed version first, then upgrade to this checkout in place.
+                local old home=/home/$USER_NAME
+                old=$(sed 's/#.*//' "$here/upgrade-from" | tr -d ' \n')
                 nsenter -t "$LEADER" -a -- useradd --create-home --shell /bin/bash "$USER_NAME" &&
                         nsenter -t "$LEADER" -a -- loginctl enable-linger "$USER_NAME" || rc=1
                 uid=$(nsenter -t "$LEADER" -a -- id -u "$USER_NAME")
-                clone_into "$dir/home/$USER_NAME/ai-semble" && chown -R "$uid:$uid" "$dir/home/$USER_NAME/ai-semble" || rc=1
-                [ "$rc" = 0 ] && { host_step "$name" "deploy.sh start as the ordinary user '$USER_NAME' (no root)" \
-                        "$USER_NAME" "/home/$USER_NAME/ai-semble" 1800 \
-                        "./scripts/deploy.sh start && ./scripts/deploy.sh health >/dev/null && tests/hosts/smoke.sh && ./scripts/deploy.sh stop" || rc=1; }
+                git clone --quiet --no-hardlinks "$AI_SEMBLE_ROOT" "$dir$home/ai-semble" &&
+                        install -D -m 0755 "$here/smoke.sh" "$dir/usr/local/bin/ai-semble-smoke" &&
+                        chown -R "$uid:$uid" "$dir$home/ai-semble" || rc=1
+                [ "$rc" = 0 ] && { host_step "$name" "deploy.sh start of ${old:0:12} (the last landed version) as '$USER_NAME'" \
+                        "$USER_NAME" "$home/ai-semble" 1800 \
+                        "git checkout -q $old && ./scripts/deploy.sh start && ai-semble-smoke" || rc=1; }
+                if [ "$rc" = 0 ]; then
+                        nsenter -t "$LEADER" -a -- runuser -u "$USER_NAME" -- git -C "$home/ai-semble" checkout -q "$(git -C "$AI_SEMBLE_ROOT" rev-parse HEAD)" &&
+                                clone_into_overlay "$dir$home/ai-semble" && chown -R "$uid:$uid" "$dir$home/ai-semble" || rc=1
+                fi
+                [ "$rc" = 0 ] && { host_step "$name" "deploy.sh start as '$USER_NAME': the upgrade to this checkout" \
+                        "$USER_NAME" "$home/ai-semble" 1800 \
+                        "./scripts/deploy.sh start && ./scripts/deploy.sh health >/dev/null && ai-semble-smoke && ./scripts/deploy.sh stop" || rc=1; }
         fi
 
         shutdown_host "$name"

@@ -141,6 +141,9 @@ pod_env_pop() {
 # Restarts units (ai-semble-<svc>.service) and waits until the orchestrator reports every
 # service ready again.
 restart_units() { # unit...
+        # The suite restarts units more often than StartLimitBurst (5 in 10 s) allows a
+        # crash loop; these are deliberate restarts, so the count starts over.
+        hostenv_exec systemctl --user reset-failed "$@" 2>/dev/null
         hostenv_exec systemctl --user restart "$@" || return 1
         wait_ready 60
 }
@@ -160,10 +163,21 @@ wait_ready() { # [seconds]
 journal_cursor() {
         hostenv_exec journalctl --user -n 1 -o json --no-pager 2>/dev/null | jq -r '.__CURSOR // empty'
 }
-# Waits up to 10 s for a line matching regex in a unit's journal after cursor.
-journal_has_after() { # cursor unit regex
+# When a unit's current run began ("since:<time>", for journal_has_after): its lines of
+# this run, whoever started it.
+unit_run_began() { # unit
+        local ts
+        ts=$(hostenv_exec systemctl --user show -p InactiveExitTimestamp --value "$1") && [ -n "$ts" ] &&
+                echo "since:$(date -d "$ts" '+%Y-%m-%d %H:%M:%S')"
+}
+# Waits up to 10 s for a line matching regex in a unit's journal after cursor (or since
+# the time of "since:<time>").
+journal_has_after() { # cursor|since:<time> unit regex
         local out args=()
-        [ -n "$1" ] && args=(--after-cursor "$1")
+        case $1 in
+        since:*) args=(--since "${1#since:}") ;;
+        ?*) args=(--after-cursor "$1") ;;
+        esac
         for _ in $(seq 50); do
                 out=$(hostenv_exec journalctl --user "${args[@]}" -u "$2" -o cat --no-pager) || return 1
                 grep -Eq -- "$3" <<<"$out" && return 0

@@ -58,9 +58,6 @@ if [ "$clean" = 1 ]; then
         it_clean
 fi
 
-# What the journal held before this run's start (empty on a new machine).
-IT_START_CURSOR=$(journal_cursor 2>/dev/null)
-
 # --- start -----------------------------------------------------------------------
 t_start() {
         local out
@@ -76,6 +73,18 @@ if [ "$FAILED" -gt 0 ]; then
         finish
         exit 1
 fi
+
+# Secure by default: the API wants a token; the suite's own (admin: it reads every job
+# its checks make under other names) comes from the command a user is told to run.
+t_token() {
+        local code
+        code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$URL/jobs")
+        expect_eq "GET /jobs without a token" 401 "$code" || return 1
+        IT_TOKEN=$("$DEPLOY" token --role admin --sub it --ttl 4h) || return 1
+        export IT_TOKEN
+        api_expect 200 GET '/jobs?limit=1'
+}
+check "the API as deployed answers 401 without a token and 200 with one from deploy.sh token" t_token
 
 # start on a running pod: nothing is replaced, nothing fails, still ready.
 t_start_again() {
@@ -95,7 +104,7 @@ check "deploy.sh start on a running pod leaves it running and ready" t_start_aga
 # bus); here it runs as the pod's user against the real user manager.
 t_supervisor_bus() {
         local bin dst rc
-        bin="$AI_SEMBLE_BUILD/supervisor/test-supervisor-bus"
+        bin="$AI_SEMBLE_BUILD/tests/unit/test-supervisor-bus"
         [ -x "$bin" ] || {
                 echo "$bin is missing"
                 return 1
@@ -235,10 +244,12 @@ t_errors() {
 check "the real orchestrator answers 404/405 as problem+json and echoes X-Request-ID" t_errors
 
 t_journal() {
-        local s
+        local s since
         for s in $AI_SEMBLE_SERVICES; do
-                # The service's own structured lines, passed through by conmon.
-                journal_has_after "$IT_START_CURSOR" "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
+                # The service's own structured lines of its current run (the pod may have
+                # been up before this run), passed through by conmon.
+                since=$(unit_run_began "ai-semble-$s.service") || return 1
+                journal_has_after "$since" "ai-semble-$s.service" '^\{"ts":"[^"]+","level":"info","service":"'"$s"'","msg":"listening on [0-9.]+:[0-9]+"\}$' ||
                         return 1
         done
 }
@@ -303,6 +314,25 @@ for f in "$here"/service-*.sh; do
         name=${f##*/service-}
         [[ " $AREAS " == *" ${name%.sh} "* ]] || die "$f is not in AREAS"
 done
+
+# Podman's health check of each container passes: its command runs in the image (which has
+# no shell) and answers. A failing one kills the container every few minutes (HealthOnFailure).
+t_healthy() {
+        local s st i
+        for s in $AI_SEMBLE_SERVICES; do
+                for ((i = 0; i < 90; i++)); do
+                        st=$(pm inspect --format '{{.State.Health.Status}} {{.State.Health.FailingStreak}}' "ai-semble-$s")
+                        [ "$st" = "healthy 0" ] && break
+                        sleep 1
+                done
+                echo "ai-semble-$s: $st"
+                expect_eq "ai-semble-$s health" "healthy 0" "$st" || {
+                        pm inspect --format '{{json .State.Health.Log}}' "ai-semble-$s" | jq -c '.[-1]'
+                        return 1
+                }
+        done
+}
+check "every container's own health check passes (Podman reports healthy, no failing streak)" t_healthy
 
 IT_RESTART_CURSOR=$(journal_cursor)
 t_restart_one() {
@@ -430,9 +460,15 @@ PY
                 net=(--network "$(pm info --format '{{.Host.RootlessNetworkCmd}}' 2>/dev/null || echo slirp4netns)")
                 echo "/proc/sys is read-only here: playing with ${net[*]}"
         fi
+        # The orchestrator's keys as the Kubernetes Secret the YAML mounts, from the
+        # pod's own secrets (what `kubectl create secret generic` would make).
+        local secrets
+        secrets=$(it_home)/.config/ai-semble/secrets
+        printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ai-semble-auth\ndata:\n  jwt: %s\n  webhook: %s\n' \
+                "$(base64 -w0 <"$secrets/jwt")" "$(base64 -w0 <"$secrets/webhook")" | pm kube play --replace - >/dev/null || return 1
         pm kube play --replace "${net[@]}" "$yaml" || return 1
         for _ in $(seq 100); do
-                if curl -sf -m 2 "$URL/health/ready" >/dev/null; then
+                if curl -sf -m 2 "$URL/health/ready" | jq -e '.auth == "required"' >/dev/null; then
                         ok=0
                         break
                 fi
@@ -442,6 +478,7 @@ PY
         echo
         [ "$ok" = 0 ] && { kube_seccomp || ok=1; }
         pm kube down "$yaml" >/dev/null
+        pm secret rm ai-semble-auth >/dev/null
         return $ok
 }
 
@@ -472,7 +509,7 @@ kube_seccomp() {
                         "$(jq '.linux.seccomp.syscalls | map(.names | length) | add' "$oci")" "$profile" "$opts"
         done
 }
-check "the same pod runs from pods/ai-semble.yaml with podman kube play, each container under its seccomp profile" t_kube_play
+check "the same pod runs from pods/ai-semble.yaml with podman kube play (its keys from a Secret), each container under its seccomp profile" t_kube_play
 
 t_dev() {
         local s p env

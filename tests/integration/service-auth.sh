@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # service-auth.sh — bearer auth and signed webhooks in the real pod (sourced by run.sh):
-# the orchestrator is restarted with ai-semble.env pointing at the Podman secrets that
-# deploy.sh created, checked through the published port with tokens from
-# `deploy.sh token`, and restored to auth off afterwards.
+# the pod as deployed requires a token (the orchestrator reads the Podman secrets that
+# deploy.sh created); checked through the published port with tokens from
+# `deploy.sh token`. The block maps a webhook event to a task and restores the
+# configuration as deployed afterwards.
 
 AUTH_SECRETS=$(it_home)/.config/ai-semble/secrets
 
@@ -23,12 +24,12 @@ t_auth_on() {
                 echo "deploy.sh did not create the secrets in $AUTH_SECRETS"
                 return 1
         fi
-        pod_env_push ORCH_JWT_SECRET_FILE=/run/secrets/ai-semble-jwt ORCH_WEBHOOK_SECRET_FILE=/run/secrets/ai-semble-webhook \
-                ORCH_WEBHOOK_EVENTS=review.posted=nlp/sentiment &&
+        pod_env_push ORCH_WEBHOOK_EVENTS=review.posted=nlp/sentiment &&
                 restart_units ai-semble-orchestrator.service &&
-                expect_eq "a token is now required" 401 "$(auth_code "" GET '/jobs?limit=1')"
+                expect_eq "a token is required" 401 "$(auth_code "" GET '/jobs?limit=1')" &&
+                expect_eq "/health/ready says so" required "$(curl -s -m 10 "$URL/health/ready" | jq -r .auth)"
 }
-check "auth: the orchestrator restarts with its JWT and webhook secrets mounted from Podman secrets" t_auth_on
+check "auth: the orchestrator as deployed requires a token; a webhook event is mapped to a task" t_auth_on
 
 t_auth_roles() {
         local viewer operator hdr body='{"text":"I love this","task":"sentiment"}'
@@ -51,9 +52,10 @@ t_auth_owner_audit() {
         otto=$(auth_token operator otto) && bob=$(auth_token operator bob) && admin=$(auth_token admin ada) || return 1
         id=$(curl -sf -H "Authorization: Bearer $otto" -H 'Content-Type: application/json' -d "$body" \
                 "$URL/ai/nlp/process" | jq -r .job_id) || return 1
-        # ownership is checked before the job's state: another operator is refused, the
-        # owner and an admin get through to the state (409: it already completed)
-        expect_eq "another operator cancels" 403 "$(auth_code "$bob" DELETE "/jobs/$id")" &&
+        # ownership is checked before the job's state: to another operator the job does not
+        # exist, the owner and an admin get through to the state (409: it already completed)
+        expect_eq "another operator reads" 404 "$(auth_code "$bob" GET "/jobs/$id")" &&
+                expect_eq "another operator cancels" 404 "$(auth_code "$bob" DELETE "/jobs/$id")" &&
                 expect_eq "the owner cancels" 409 "$(auth_code "$otto" DELETE "/jobs/$id")" &&
                 expect_eq "an admin cancels" 409 "$(auth_code "$admin" DELETE "/jobs/$id")" &&
                 expect_eq "an operator reads the audit log" 403 "$(auth_code "$otto" GET /audit)" || return 1
@@ -62,11 +64,11 @@ t_auth_owner_audit() {
         local i rows
         for ((i = 0; i < 50; i++)); do # rows are written in batches, just after the answer
                 rows=$(curl -sf -H "Authorization: Bearer $admin" "$URL/audit?actor=bob&action=job.cancel")
-                jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 403)] | length == 1' <<<"$rows" >/dev/null &&
+                jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 404)] | length == 1' <<<"$rows" >/dev/null &&
                         break
                 sleep 0.1
         done
-        jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 403 and .role == "operator")] | length == 1' <<<"$rows" >/dev/null ||
+        jq -e --arg id "$id" '[.records[] | select(.target == $id and .result == 404 and .role == "operator")] | length == 1' <<<"$rows" >/dev/null ||
                 { echo "no audit row for bob's refused cancel: $rows"; return 1; }
         # in the pod the fields travel inside the JSON line of Podman's journald log driver
         hostenv_exec journalctl --user -u ai-semble-orchestrator.service --no-pager -o cat --since "-2min" |
@@ -74,7 +76,7 @@ t_auth_owner_audit() {
                 grep -qF "\"audit_target\":\"$id\"" ||
                 { echo "no journal record of bob's refused cancel"; return 1; }
 }
-check "auth: operators cancel only their own jobs; the refusal is in GET /audit (admin only) and the journal" t_auth_owner_audit
+check "auth: operators see and cancel only their own jobs; the refusal is in GET /audit (admin only) and the journal" t_auth_owner_audit
 
 t_auth_webhook() {
         local key body sig code out
@@ -146,6 +148,7 @@ check "supervisor → orchestrator: a killed nlp opens its breaker at once by a 
 
 t_auth_off() {
         pod_env_pop && restart_units ai-semble-orchestrator.service &&
-                expect_eq "auth off again" 200 "$(auth_code "" GET '/jobs?limit=1')"
+                expect_eq "still a token required" 401 "$(auth_code "" GET '/jobs?limit=1')" &&
+                api_expect 200 GET '/jobs?limit=1'
 }
 check "auth: back to the configuration as deployed" t_auth_off

@@ -5,6 +5,11 @@
 # and systemd's watchdog restarting a hung supervisor.
 
 SUP=http://127.0.0.1:8090
+
+# The supervisor's POST routes take an admin token signed with the pod's JWT secret.
+sup_post() { # url
+        curl -sf -X POST -H "Authorization: Bearer $IT_TOKEN" "$1"
+}
 SUP_UNIT=ai-semble-supervisor.service
 
 sup_prop() { hostenv_exec systemctl --user show -p "$1" --value "$SUP_UNIT"; }
@@ -148,15 +153,19 @@ t_sup_monitoring() {
         local since
         since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
         sleep 1
-        curl -sf -X POST "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null &&
+        expect_eq "POST without a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$SUP/api/monitoring/stop")" &&
+                expect_eq "POST from another site, with the token" 403 "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+                        -H "Authorization: Bearer $IT_TOKEN" -H 'Origin: http://evil.example' "$SUP/api/monitoring/stop")" &&
+                curl -sf "$SUP/api/status" | jq -e '.monitoring == true' >/dev/null &&
+                sup_post "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/api/status" | jq -e '.monitoring == false' >/dev/null &&
                 curl -sf "$SUP/metrics" | grep -qx 'supervisor_monitoring_enabled 0' &&
-                curl -sf -X POST "$SUP/api/monitoring/start" | jq -e '.monitoring == true' >/dev/null &&
+                sup_post "$SUP/api/monitoring/start" | jq -e '.monitoring == true' >/dev/null &&
                 curl -sf "$SUP/api/alerts?level=INFO&since=$since" | jq -e '[.alerts[] | select(.key == "monitoring-stopped" or .key == "monitoring-started")] | length >= 1' >/dev/null &&
                 expect_eq "bad level" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?level=LOUD")" &&
                 expect_eq "bad since" 422 "$(curl -s -o /dev/null -w '%{http_code}' "$SUP/api/alerts?since=yesterday")"
 }
-check "supervisor: monitoring stop/start through the API; /api/alerts validates level and since" t_sup_monitoring
+check "supervisor: monitoring stop/start through the API (admin token, same site); /api/alerts validates level and since" t_sup_monitoring
 
 t_sup_metrics() {
         local m
@@ -210,8 +219,8 @@ ENV
         spid=$!
         sleep 1
         hostenv_exec systemctl --user restart "$SUP_UNIT" && sup_wait_api 10 &&
-                curl -sf -X POST "$SUP/api/monitoring/stop" >/dev/null &&
-                curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || ok=0
+                sup_post "$SUP/api/monitoring/stop" >/dev/null &&
+                sup_post "$SUP/api/monitoring/start" >/dev/null || ok=0
         for ((i = 0; ok && i < 50; i++)); do
                 [ "$(grep -c '^ok' "$dir/log" 2>/dev/null)" -ge 4 ] &&
                         [ "$(find "$dir/mail/new" -type f 2>/dev/null | wc -l)" -ge 2 ] && break
@@ -272,7 +281,7 @@ t_sup_heal_unready() {
         [ $r = 0 ] && { expect_eq "restarts before giving up" $((before + 2)) "$(sup_restarts nlp supervisor_restarts)" || r=1; }
         nlp_unready off || r=1
         # given up: the supervisor leaves nlp alone until monitoring starts again, then heals
-        curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || r=1
+        sup_post "$SUP/api/monitoring/start" >/dev/null || r=1
         sup_wait_ready 60 || r=1
         sup_env || r=1
         return $r
@@ -283,12 +292,12 @@ t_sup_monitoring_off_no_heal() {
         local before r=0
         sup_env SUPERVISOR_CHECK_INTERVAL=1s SUPERVISOR_AGENT_TIMEOUT=2s SUPERVISOR_RESTART_BACKOFF=1s || return 1
         before=$(sup_restarts nlp supervisor_restarts)
-        curl -sf -X POST "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null || r=1
+        sup_post "$SUP/api/monitoring/stop" | jq -e '.monitoring == false' >/dev/null || r=1
         nlp_unready on || r=1
         sleep 8 # four agent timeouts
         expect_eq "restarts by the supervisor while monitoring is stopped" "$before" "$(sup_restarts nlp supervisor_restarts)" || r=1
         nlp_unready off || r=1
-        curl -sf -X POST "$SUP/api/monitoring/start" >/dev/null || r=1
+        sup_post "$SUP/api/monitoring/start" >/dev/null || r=1
         sup_env || r=1
         return $r
 }

@@ -2,12 +2,18 @@
 // The official `@anthropic-ai/sdk` npm client, unchanged, against the llm service's
 // POST /v1/messages, streamed and not, with tools; the models behind are run.sh's echo-
 // and tool-KIND, a backend of any kind.
-// Usage: node anthropic.mjs http://127.0.0.1:PORT KIND
+// Usage: node anthropic.mjs http://127.0.0.1:PORT KIND [TOKEN orchestrator]
+// With "orchestrator": through the orchestrator's /v1/messages, TOKEN sent as the client's
+// bearer auth token (Authorization: Bearer), and its X-Job-ID checked.
 import Anthropic from "@anthropic-ai/sdk";
 import { check, done, expect } from "./tap.mjs";
 
-const [baseURL, kind] = process.argv.slice(2);
-const client = new Anthropic({ baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 });
+const [baseURL, kind, token, via = "llm"] = process.argv.slice(2);
+const client = new Anthropic(
+  via === "orchestrator"
+    ? { baseURL, apiKey: null, authToken: token, maxRetries: 0, timeout: 20000 }
+    : { baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 },
+);
 const tools = [
   {
     name: "get_weather",
@@ -94,4 +100,14 @@ await check("errors surface as APIError with the status", async () => {
   }
 });
 
-done("anthropic client");
+if (via === "orchestrator") {
+  await check("through the orchestrator: messages.create() is a job, its id in X-Job-ID", async () => {
+    const { data, response } = await client.messages
+      .create({ model: `echo-${kind}`, max_tokens: 16, messages: [{ role: "user", content: "which job" }] })
+      .withResponse();
+    expect(data.content[0].text === "echo: which job", JSON.stringify(data.content));
+    expect(/^[0-9a-f-]{36}$/.test(response.headers.get("x-job-id") ?? ""), String(response.headers.get("x-job-id")));
+  });
+}
+
+done(via === "orchestrator" ? "anthropic client through the orchestrator" : "anthropic client");

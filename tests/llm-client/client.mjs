@@ -3,14 +3,16 @@
 // /v1/chat/completions (plain and streaming, tools, structured output), /v1/completions,
 // /v1/embeddings and /v1/models; the models behind are run.sh's echo-, tool-, json- and
 // embed-KIND.
-// Usage: node client.mjs http://127.0.0.1:PORT/v1 KIND
+// Usage: node client.mjs http://127.0.0.1:PORT/v1 KIND [API_KEY orchestrator]
+// With "orchestrator": the same calls through the orchestrator's /v1 (API_KEY is its bearer
+// token), plus its X-Job-ID on plain and streamed answers and the 401 of a wrong key.
 import { createHash } from "node:crypto";
 import OpenAI from "openai";
 import { check, done, expect } from "./tap.mjs";
 
-const [baseURL, kind] = process.argv.slice(2);
+const [baseURL, kind, apiKey = "unused-by-ai-semble", via = "llm"] = process.argv.slice(2);
 const model = `echo-${kind}`;
-const client = new OpenAI({ baseURL, apiKey: "unused-by-ai-semble", maxRetries: 0, timeout: 20000 });
+const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 20000 });
 await check("models.list()", async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
@@ -187,4 +189,29 @@ if (kind === "claude") {
   });
 }
 
-done("openai client");
+if (via === "orchestrator") {
+  const jobId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  await check("through the orchestrator: each call a job, its id in X-Job-ID (plain and streamed)", async () => {
+    const messages = [{ role: "user", content: "which job" }];
+    const { data, response } = await client.chat.completions.create({ model, messages }).withResponse();
+    expect(data.choices[0].message.content === "echo: which job", JSON.stringify(data));
+    expect(jobId.test(response.headers.get("x-job-id") ?? ""), String(response.headers.get("x-job-id")));
+    const s = await client.chat.completions.create({ model, messages, stream: true }).withResponse();
+    let text = "";
+    for await (const chunk of s.data) text += chunk.choices[0]?.delta?.content ?? "";
+    expect(text === "echo: which job", text);
+    expect(jobId.test(s.response.headers.get("x-job-id") ?? ""), String(s.response.headers.get("x-job-id")));
+    expect(s.response.headers.get("x-job-id") !== response.headers.get("x-job-id"), "one job per call");
+  });
+  await check("through the orchestrator: a wrong API key is an AuthenticationError (401)", async () => {
+    const stranger = new OpenAI({ baseURL, apiKey: "not-a-token", maxRetries: 0, timeout: 20000 });
+    try {
+      await stranger.chat.completions.create({ model, messages: [{ role: "user", content: "x" }] });
+      throw new Error("no error thrown");
+    } catch (e) {
+      expect(e instanceof OpenAI.AuthenticationError && e.status === 401, `${e}`);
+    }
+  });
+}
+
+done(via === "orchestrator" ? "openai client through the orchestrator" : "openai client");

@@ -156,6 +156,18 @@ def main():
             expect("LLM_BACKENDS_FILE" in js["detail"], js["detail"])
         st, _, js, _ = bare.request("GET", "/v1/models")
         expect(st == 200 and js["data"] == [], str(js))
+
+    @check("GET /tasks: every route of the llm, each one routed (the orchestrator's /v1 goes by it)")
+    def _():
+        st, _, js, _ = bare.request("GET", "/tasks")
+        expect(st == 200 and js["service"] == "llm", str(js))
+        paths = sorted(t["path"] for t in js["tasks"])
+        expect(paths == sorted(["/completion", "/chat", "/v1/chat/completions", "/v1/completions", "/v1/messages",
+                                "/v1/embeddings", "/v1/models"]), str(paths))
+        for t in js["tasks"]:
+            st, _, _, _ = bare.request(t["method"], t["path"], {} if t["method"] == "POST" else None)
+            expect(st not in (404, 405), f"{t['method']} {t['path']}: {st}")
+            expect(t["idempotent"] == (t["name"] in ("v1.embeddings", "v1.models")), str(t))
     bare.stop()
 
     # A configuration without any vision model: images get 503 naming what to add.

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* orch-fake-upstream LISTEN — the fake upstream as a process, for the orchestrator's
- * benchmark and host-run checks. Runs until SIGTERM/SIGINT. */
+/* orch-fake-upstream LISTEN [SERVICE] — the fake upstream as a process, for the
+ * orchestrator's benchmark and host-run checks: its GET /tasks is SERVICE's (nlp when not
+ * given). Runs until SIGTERM/SIGINT. */
 #include <signal.h>
 
 #include "fake-upstream.h"
@@ -11,8 +12,8 @@ int main(int argc, char **argv) {
         sigset_t mask;
         int sig, r;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s HOST:PORT\n", argv[0]);
+        if (argc < 2 || argc > 3) {
+                fprintf(stderr, "usage: %s HOST:PORT [llm|vision|nlp|data]\n", argv[0]);
                 return 2;
         }
         log_init("fake-upstream");
@@ -21,7 +22,7 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
-        r = fake_upstream_start(argv[1], &s);
+        r = fake_upstream_start(argv[1], argc > 2 ? argv[2] : "nlp", &s);
         if (r < 0) {
                 fprintf(stderr, "cannot listen on %s: %s\n", argv[1], strerror(-r));
                 return 1;

@@ -217,6 +217,9 @@ START_TEST(test_times) {
                 { "{\"sub\":\"a\"}", -EBADMSG }, /* exp required */
                 { "{\"sub\":\"a\",\"exp\":\"soon\"}", -EBADMSG },
                 { "{\"exp\":1800003600}", -EBADMSG }, /* sub required */
+                /* exp + leeway past INT64_MAX: far in the future, not wrapped into the past */
+                { "{\"sub\":\"a\",\"exp\":9223372036854775807}", 0 },
+                { "{\"sub\":\"a\",\"exp\":9223372036854775790}", 0 },
         };
         AuthClaims c;
         const char *why;
@@ -224,6 +227,39 @@ START_TEST(test_times) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *t = make_token(HS_HDR, cases[i].claims, SIGN_HS, NULL, 0);
                 ck_assert_msg(check(hs, t, &c, &why) == cases[i].want, "case %zu", i);
+        }
+}
+END_TEST
+
+/* A claim is compared as a C string: "bob\u0000x" must not act as "bob", nor may any other
+ * string of the token carry a NUL. */
+START_TEST(test_nul_in_claims) {
+        _cleanup_(auth_jwt_freep) AuthJwt *hs = verifier(true, NULL, NULL, NULL, NULL);
+        _cleanup_(auth_jwt_freep) AuthJwt *kid = verifier(true, NULL, "k1", NULL, NULL);
+        static const struct {
+                const char *header, *claims;
+        } cases[] = {
+                { HS_HDR, "{\"sub\":\"bob\\u0000x\",\"role\":\"admin\",\"exp\":1800003600}" },
+                { HS_HDR, "{\"sub\":\"\\u0000\",\"role\":\"admin\",\"exp\":1800003600}" },
+                { HS_HDR, "{\"sub\":\"bob\",\"role\":\"admin\\u0000viewer\",\"exp\":1800003600}" },
+                { HS_HDR, "{\"sub\":\"bob\",\"exp\":1800003600,\"groups\":[\"a\",\"b\\u0000\"]}" },
+                { "{\"alg\":\"HS256\",\"kid\":\"k1\\u0000evil\"}", "{\"sub\":\"bob\",\"exp\":1800003600}" },
+        };
+        AuthClaims c;
+        const char *why;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *t = make_token(cases[i].header, cases[i].claims, SIGN_HS, NULL, 0);
+
+                ck_assert_msg(check(i == 4 ? kid : hs, t, &c, &why) == -EBADMSG, "case %zu", i);
+                ck_assert_msg(strstr(why, "NUL character"), "case %zu: %s", i, why);
+        }
+        {
+                _cleanup_free_ char *t = make_token(
+                        HS_HDR, "{\"sub\":\"bob\",\"role\":\"admin\",\"exp\":1800003600}", SIGN_HS, NULL, 0);
+
+                ck_assert_int_eq(check(hs, t, &c, &why), 0);
+                ck_assert_str_eq(c.sub, "bob");
         }
 }
 END_TEST
@@ -424,9 +460,13 @@ START_TEST(test_setup) {
         char path[] = "/tmp/test-auth-setup-XXXXXX";
         int fd;
 
-        ck_assert_int_eq(auth_setup(&(AuthConfig){}, &jwt), 0);
-        ck_assert_ptr_null(jwt);
-        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = (char *) "" }, &jwt), 0);
+        /* Required (the default, also when unset) without a key: refused, never "auth off". */
+        ck_assert_int_eq(auth_setup(&(AuthConfig){}, &jwt), -ENOKEY);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .secret_file = (char *) "" }, &jwt), -ENOKEY);
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .mode = (char *) "required" }, &jwt), -ENOKEY);
+        ck_assert_ptr_eq(jwt, (AuthJwt *) 1);
+        /* Off only when said so. */
+        ck_assert_int_eq(auth_setup(&(AuthConfig){ .mode = (char *) "off" }, &jwt), 0);
         ck_assert_ptr_null(jwt);
         /* Configured but unusable: an error, never "auth off". */
         ck_assert_int_eq(
@@ -552,6 +592,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_alg_none);
         tcase_add_test(tc, test_hs_rs_confusion);
         tcase_add_test(tc, test_times);
+        tcase_add_test(tc, test_nul_in_claims);
         tcase_add_test(tc, test_iss_aud);
         tcase_add_test(tc, test_tampered_and_truncated);
         tcase_add_test(tc, test_sizes);

@@ -296,6 +296,17 @@ def t_operations():
     check("seed-style transform without options returns the rows", st == 200 and r["result"]["count"] == 3, r)
     st, r = process("frobnicate", {"records": recs})
     check("unknown operation 400", st == 400 and "frobnicate" in r["detail"], r)
+    # GET /tasks is what the orchestrator routes by: every operation the 400 names, each on
+    # POST /process selected by "operation", and each one known to /process.
+    st, t = request("GET", "/tasks")
+    names = [x["name"] for x in t["tasks"]]
+    check("GET /tasks lists the operations /process knows", st == 200 and t["service"] == "data" and
+          ", ".join(names) in r["detail"] and all(x["path"] == "/process" and x["field"] == "operation" and
+                                                  x["idempotent"] for x in t["tasks"]), t)
+    for name in names:
+        st, r = process(name, {"records": recs})
+        check(f"listed operation {name} is known", not (st == 400 and "unknown operation" in r.get("detail", "")),
+              r)
     st, r = request("POST", "/process", b'{"operation": "analyze", "data": ', "application/json")
     check("malformed JSON 400", st == 400, r)
     st, r = process("analyze", {"records": recs, "csv": "a\n1\n"})

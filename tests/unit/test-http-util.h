@@ -40,6 +40,23 @@ static inline int test_connect(int port) {
         return fd;
 }
 
+/* A loopback port nobody listens on right now, for a child process to bind (a race with
+ * other programs remains; far smaller than a fixed port's). */
+static inline int test_free_port(void) {
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+        socklen_t l = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+        if (fd < 0)
+                return -errno;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 &&
+            getsockname(fd, (struct sockaddr *) &sa, &l) == 0)
+                port = ntohs(sa.sin_port);
+        close(fd);
+        return port;
+}
+
 static inline int test_send_all(int fd, const void *buf, size_t len) {
         const char *p = buf;
         while (len > 0) {

@@ -230,6 +230,38 @@ START_TEST(test_escape_non_ascii) {
 }
 END_TEST
 
+/* A \u0000 inside a string survives json-c (the length says so) but a C string stops
+ * there: a getter refuses it naming the field, and a key (which json-c keeps as a C
+ * string, cut at the NUL) is refused by the parser. */
+START_TEST(test_embedded_nul) {
+        _cleanup_json_ json_object *o = NULL, *errs = NULL, *nested = NULL, *clean = NULL;
+        const char *s = "untouched", *msg;
+        char *err;
+        static const char in[] = "{\"sub\":\"bob\\u0000x\",\"ok\":\"a\\\\u0000\"}";
+        static const char deep[] = "{\"a\":[1,{\"b\":[\"x\",\"\\u0000\"]}]}";
+        static const char deep_ok[] = "{\"a\":[1,{\"b\":[\"x\",\"\\u0001\"]}]}";
+
+        ck_assert_int_eq(parse(in, sizeof(in) - 1, &o, &err), 0);
+        ck_assert_int_eq(json_get_string(o, "sub", true, &errs, &s), -EINVAL);
+        ck_assert_str_eq(s, "untouched");
+        ck_assert_str_eq(err_field(errs, 0, &msg), "sub");
+        ck_assert_str_eq(msg, "must not contain a NUL character (\\u0000)");
+        ck_assert_int_eq(json_get_string_bounded(o, "sub", true, 1, 128, &errs, &s), -EINVAL);
+        /* An escaped backslash followed by u0000 is six ordinary characters. */
+        ck_assert_int_eq(json_get_string(o, "ok", true, &errs, &s), 1);
+        ck_assert_str_eq(s, "a\\u0000");
+        ck_assert(json_has_nul_string(o));
+
+        ck_assert_int_eq(parse(deep, sizeof(deep) - 1, &nested, &err), 0);
+        ck_assert(json_has_nul_string(nested));
+        ck_assert_int_eq(parse(deep_ok, sizeof(deep_ok) - 1, &clean, &err), 0);
+        ck_assert(!json_has_nul_string(clean));
+
+        BAD("{\"te\\u0000xt\":\"a\"}", "\\u0000 in an object key at offset 13");
+        BAD("{\"a\":{\"\\u0000\" :1}}", "\\u0000 in an object key at offset 15");
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("json-util");
         TCase *tc = tcase_create("core");
@@ -244,6 +276,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_depth_bomb);
         tcase_add_test(tc, test_getters);
         tcase_add_test(tc, test_not_an_object);
+        tcase_add_test(tc, test_embedded_nul);
         suite_add_tcase(s, tc);
         return s;
 }

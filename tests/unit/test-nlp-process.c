@@ -97,6 +97,41 @@ START_TEST(test_unknown_task_and_language) {
 }
 END_TEST
 
+/* GET /tasks lists exactly the tasks /process knows: each listed name is accepted. */
+static int collect(ServiceTasks *out, void *userdata) {
+        return nlp_process_tasks(out, NULL);
+}
+
+START_TEST(test_listed_tasks) {
+        _cleanup_json_ json_object *o = NULL;
+        ServiceTaskList l = {};
+        const char *text;
+        char err[128];
+
+        ck_assert_int_eq(service_tasks_build("nlp", collect, NULL, &o), 0);
+        text = json_object_to_json_string(o);
+        ck_assert_int_eq(service_tasks_parse(text, strlen(text), "nlp", &l, err, sizeof(err)), 0);
+        ck_assert_uint_eq(l.n, 7);
+        for (size_t i = 0; i < l.n; i++) {
+                _cleanup_json_ json_object *a = NULL;
+                char body[160];
+
+                ck_assert_str_eq(l.tasks[i].path, "/process");
+                ck_assert_str_eq(l.tasks[i].field, "task");
+                ck_assert(l.tasks[i].idempotent);
+                snprintf(
+                        body,
+                        sizeof(body),
+                        "{\"text\":\"Hello there.\",\"task\":\"%s\",\"language\":\"en\","
+                        "\"options\":{\"text2\":\"hi\"}}",
+                        l.tasks[i].name);
+                ck_assert_msg(
+                        req(body, &a) == 200, "%s: %s", l.tasks[i].name, json_object_to_json_string(a));
+        }
+        service_task_list_done(&l);
+}
+END_TEST
+
 START_TEST(test_wrong_fields) {
         _cleanup_json_ json_object *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
 
@@ -275,6 +310,7 @@ int main(void) {
         tcase_add_test(tc, test_too_big);
         tcase_add_test(tc, test_invalid_utf8);
         tcase_add_test(tc, test_unknown_task_and_language);
+        tcase_add_test(tc, test_listed_tasks);
         tcase_add_test(tc, test_wrong_fields);
         tcase_add_test(tc, test_japanese_sentiment_501);
         tcase_add_test(tc, test_japanese_lexicon);

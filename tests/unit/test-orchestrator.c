@@ -19,6 +19,7 @@
 #include "http-client.h"
 #include "job-store.h"
 #include "json-util.h"
+#include "orch-test.h"
 #include "orchestrator.h"
 #include "scheduler.h"
 #include "test-http-util.h"
@@ -79,30 +80,18 @@ END_TEST
 
 /* ---- job store ------------------------------------------------------------------------ */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void) {
-        snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-orch.XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
-}
-
 static int count_row(const JobRow *row, void *userdata) {
         (*(int *) userdata)++;
         return 0;
+}
+
+/* A pending nlp/tokenize job with n's id and whatever else n sets. */
+static void insert_task(JobStore *s, JobNew n) {
+        n.service = "nlp";
+        n.task = "tokenize";
+        n.priority = "medium";
+        n.payload = "{\"text\":\"x\"}";
+        ck_assert_int_eq(job_store_insert(s, &n), 0);
 }
 
 START_TEST(test_job_store) {
@@ -119,17 +108,11 @@ START_TEST(test_job_store) {
                 char jid[16];
 
                 snprintf(jid, sizeof(jid), "job-%d", i);
-                ck_assert_int_eq(
-                        job_store_insert(
-                                s,
-                                &(JobNew){ .id = jid,
-                                           .service = "nlp",
-                                           .task = "tokenize",
-                                           .priority = "medium",
-                                           .payload = "{\"text\":\"x\"}",
-                                           .idempotency_key = i == 0 ? "key-0" : NULL,
-                                           .request_hash = i == 0 ? "h0" : NULL }),
-                        0);
+                insert_task(
+                        s,
+                        (JobNew){ .id = jid,
+                                  .idempotency_key = i == 0 ? "key-0" : NULL,
+                                  .request_hash = i == 0 ? "h0" : NULL });
         }
         ck_assert_int_eq(
                 job_store_insert(
@@ -158,29 +141,29 @@ START_TEST(test_job_store) {
         ck_assert_int_eq(job_store_transition(s, "nope", JOB_RUNNING, NULL, NULL, 0), -ENOENT);
         ck_assert_int_eq(job_store_transition(s, "job-1", JOB_FAILED, NULL, "no backend", 503), 0);
 
-        ck_assert_int_eq(job_store_get_json(s, "job-0", &o), 0);
+        ck_assert_int_eq(job_store_get_json(s, "job-0", NULL, &o), 0);
         ck_assert_str_eq(jstr(o, "status"), "completed");
         ck_assert_str_eq(jstr(o, "job_id"), "job-0");
         ck_assert_ptr_nonnull(strstr(
                 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), "\"result\":{\"tokens\":[1]}"));
         json_object_put(o);
-        ck_assert_int_eq(job_store_get_json(s, "job-1", &o), 0);
+        ck_assert_int_eq(job_store_get_json(s, "job-1", NULL, &o), 0);
         ck_assert_str_eq(jstr(o, "error"), "no backend");
         ck_assert_str_eq(jstr(o, "error_status"), "503");
         json_object_put(o);
-        ck_assert_int_eq(job_store_get_json(s, "nope", &o), -ENOENT);
+        ck_assert_int_eq(job_store_get_json(s, "nope", NULL, &o), -ENOENT);
 
-        ck_assert_int_eq(job_store_events_json(s, "job-0", 0, &ev, &st), 0);
+        ck_assert_int_eq(job_store_events_json(s, "job-0", NULL, 0, &ev, &st), 0);
         ck_assert_int_eq(st, JOB_COMPLETED);
         ck_assert_uint_eq(json_object_array_length(ev), 3);
         ck_assert_str_eq(jstr(json_object_array_get_idx(ev, 2), "id"), "3");
         json_object_put(ev);
-        ck_assert_int_eq(job_store_events_json(s, "job-0", 2, &ev, NULL), 0);
+        ck_assert_int_eq(job_store_events_json(s, "job-0", NULL, 2, &ev, NULL), 0);
         ck_assert_uint_eq(json_object_array_length(ev), 1);
         json_object_put(ev);
 
         /* Pages of two, newest first, then by status. */
-        ck_assert_int_eq(job_store_list_json(s, -1, 2, 0, &list), 0);
+        ck_assert_int_eq(job_store_list_json(s, NULL, -1, 2, 0, &list), 0);
         ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
         ck_assert_uint_eq(json_object_array_length(jobs), 2);
         ck_assert_str_eq(jstr(json_object_array_get_idx(jobs, 0), "job_id"), "job-4");
@@ -189,13 +172,13 @@ START_TEST(test_job_store) {
                 int64_t cursor = strtoll(jstr(list, "next_cursor"), NULL, 10);
                 json_object *page2 = NULL, *j2;
 
-                ck_assert_int_eq(job_store_list_json(s, -1, 2, cursor, &page2), 0);
+                ck_assert_int_eq(job_store_list_json(s, NULL, -1, 2, cursor, &page2), 0);
                 ck_assert(json_object_object_get_ex(page2, "jobs", &j2));
                 ck_assert_str_eq(jstr(json_object_array_get_idx(j2, 0), "job_id"), "job-2");
                 json_object_put(page2);
         }
         json_object_put(list);
-        ck_assert_int_eq(job_store_list_json(s, JOB_FAILED, 10, 0, &list), 0);
+        ck_assert_int_eq(job_store_list_json(s, NULL, JOB_FAILED, 10, 0, &list), 0);
         ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
         ck_assert_uint_eq(json_object_array_length(jobs), 1);
         ck_assert_ptr_null(jstr(list, "next_cursor"));
@@ -221,6 +204,50 @@ START_TEST(test_job_store) {
         ck_assert_int_eq(job_store_get_status(s, "job-0", &st), -ENOENT);
         ck_assert_int_eq(job_store_get_status(s, "job-2", &st), 0);
         ck_assert_int_eq(st, JOB_PENDING);
+        job_store_free(s);
+        remove_tmpdir();
+}
+END_TEST
+
+/* The reads that take an owner answer that submitter's jobs only; NULL answers all. */
+START_TEST(test_job_store_owner) {
+        JobStore *s = NULL;
+        json_object *o = NULL, *list = NULL, *jobs;
+        char path[128];
+        JobStatus st;
+
+        make_tmpdir();
+        snprintf(path, sizeof(path), "%s/jobs.db", tmpdir);
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        for (int i = 0; i < 4; i++) {
+                char jid[16];
+
+                snprintf(jid, sizeof(jid), "job-%d", i);
+                insert_task(
+                        s,
+                        (JobNew){ .id = jid,
+                                  .submitter = i < 3 ? (i % 2 ? "bob" : "alice") : NULL,
+                                  .submitter_role = "operator" });
+        }
+        ck_assert_int_eq(job_store_get_json(s, "job-0", "alice", &o), 0);
+        json_object_put(o);
+        ck_assert_int_eq(job_store_get_json(s, "job-0", "bob", &o), -ENOENT);
+        ck_assert_int_eq(job_store_get_json(s, "job-3", "bob", &o), -ENOENT); /* nobody's: admins' */
+        ck_assert_int_eq(job_store_get_json(s, "job-3", NULL, &o), 0);
+        json_object_put(o);
+        ck_assert_int_eq(job_store_events_json(s, "job-1", "alice", 0, &o, &st), -ENOENT);
+        ck_assert_int_eq(job_store_events_json(s, "job-1", "bob", 0, &o, &st), 0);
+        json_object_put(o);
+        ck_assert_int_eq(job_store_list_json(s, "alice", -1, 10, 0, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
+        ck_assert_uint_eq(json_object_array_length(jobs), 2);
+        ck_assert_str_eq(jstr(json_object_array_get_idx(jobs, 0), "job_id"), "job-2");
+        ck_assert_str_eq(jstr(json_object_array_get_idx(jobs, 1), "job_id"), "job-0");
+        json_object_put(list);
+        ck_assert_int_eq(job_store_list_json(s, NULL, -1, 10, 0, &list), 0);
+        ck_assert(json_object_object_get_ex(list, "jobs", &jobs));
+        ck_assert_uint_eq(json_object_array_length(jobs), 4);
+        json_object_put(list);
         job_store_free(s);
         remove_tmpdir();
 }
@@ -410,14 +437,14 @@ START_TEST(test_job_store_group_commit) {
                         char id[32];
 
                         snprintf(id, sizeof(id), "gc-%d-%d", t, i);
-                        ck_assert_int_eq(job_store_get_json(s, id, &o), 0);
+                        ck_assert_int_eq(job_store_get_json(s, id, NULL, &o), 0);
                         ck_assert_str_eq(jstr(o, "status"), i % 3 == 1 ? "failed" : "completed");
                         if (i % 3 != 1) {
                                 ck_assert(json_object_object_get_ex(o, "result", &res));
                                 ck_assert_int_eq(json_object_get_int(json_object_object_get(res, "n")), i);
                         } else
                                 ck_assert_str_eq(jstr(o, "error"), "boom");
-                        ck_assert_int_eq(job_store_events_json(s, id, 0, &ev, &st), 0);
+                        ck_assert_int_eq(job_store_events_json(s, id, NULL, 0, &ev, &st), 0);
                         /* pending, running, terminal: numbered 1..3 */
                         ck_assert_int_eq((int) json_object_array_length(ev), 3);
                         ck_assert_str_eq(
@@ -450,6 +477,7 @@ END_TEST
 START_TEST(test_workflow_validation) {
         char big[8192] = "{\"steps\":[";
 
+        install_fake_tasks();
         expect_invalid("{}", "steps", "required");
         expect_invalid("{\"steps\":[]}", "steps", "1 to 32");
         for (int i = 0; i < 33; i++)
@@ -522,6 +550,7 @@ START_TEST(test_workflow_references) {
         Workflow *w = NULL;
         char *error = NULL;
 
+        install_fake_tasks();
         ck_assert_int_eq(json_parse_strict(def, strlen(def), &o, NULL), 0);
         ck_assert_int_eq(workflow_parse(o, &w, &errs), 0);
         ck_assert_ptr_null(errs);
@@ -545,166 +574,6 @@ START_TEST(test_workflow_references) {
 END_TEST
 
 /* ---- end to end ------------------------------------------------------------------------ */
-
-static Orchestrator orch;
-static HttpServer *upstream, *server;
-static MetricsRegistry *registry;
-static char fake_url[64], dead_url[64], db_path[128];
-static int port;
-
-static void start_orchestrator(unsigned workers, size_t queue_max) {
-        size_t n;
-        const HttpRoute *routes;
-
-        orch.config.db_path = db_path;
-        orch.config.workers = workers;
-        orch.config.queue_max = (int64_t) queue_max;
-        orch.config.max_timeout_ms = 60000;
-        orch.config.retention_ms = 3600 * 1000;
-        orch.config.cleanup_interval_ms = 3600 * 1000;
-        orch.config.sse_keepalive_ms = 200;
-        ck_assert_int_eq(metrics_registry_new(&registry), 0);
-        ck_assert_int_eq(orchestrator_start(&orch, registry), 0);
-        ck_assert_int_eq(
-                http_server_new(&(HttpServerConfig){ .listen = "127.0.0.1:0", .threads = 32 }, &server), 0);
-        routes = api_routes(&orch, &n);
-        ck_assert_int_eq(http_server_add_routes(server, routes, n), 0);
-        ck_assert_int_eq(http_server_set_pre_body(server, api_pre_body, &orch), 0);
-        ck_assert_int_eq(http_server_start(server), 0);
-        port = http_server_get_port(server);
-}
-
-static void stop_orchestrator(void) {
-        (void) http_server_shutdown(server);
-        http_server_free(server);
-        server = NULL;
-        orchestrator_stop(&orch);
-        metrics_registry_free(registry);
-        registry = NULL;
-}
-
-static void setup(void) {
-        int up_port;
-
-        make_tmpdir();
-        snprintf(db_path, sizeof(db_path), "%s/orchestrator.db", tmpdir);
-        ck_assert_int_eq(fake_upstream_start("127.0.0.1:0", &upstream), 0);
-        up_port = http_server_get_port(upstream);
-        snprintf(fake_url, sizeof(fake_url), "http://127.0.0.1:%d", up_port);
-        /* Port 1 on loopback: connection refused at once. */
-        snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:1");
-        orch = (Orchestrator){};
-        orch.config.sync_grace_ms = 100; /* the default: quick synchronous jobs stored once */
-        orch.config.upstream = (UpstreamConfig){
-                .url = { fake_url, fake_url, fake_url, fake_url },
-                .probe_timeout_ms = 500,
-                .timeout_ms = { 5000, 5000, 5000, 5000 },
-                .retry_max = 2,
-                .retry_base_ms = 5,
-                .retry_cap_ms = 20,
-                .breaker_failures = 3,
-                .breaker_open_ms = 400,
-        };
-}
-
-static void teardown(void) {
-        if (server)
-                stop_orchestrator();
-        (void) http_server_shutdown(upstream);
-        http_server_free(upstream);
-        http_client_pool_flush();
-        remove_tmpdir();
-}
-
-typedef struct Reply {
-        long status;
-        json_object *body;
-        char *raw;
-        char headers[4096];
-} Reply;
-
-static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
-        Reply *r = userdata;
-        size_t l = strlen(r->headers);
-
-        snprintf(r->headers + l, sizeof(r->headers) - l, "%.*s", (int) (size * n), data);
-        return size * n;
-}
-
-static size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
-        Reply *r = userdata;
-        size_t l = r->raw ? strlen(r->raw) : 0;
-        char *nb = realloc(r->raw, l + size * n + 1);
-
-        ck_assert_ptr_nonnull(nb);
-        memcpy(nb + l, data, size * n);
-        nb[l + size * n] = '\0';
-        r->raw = nb;
-        return size * n;
-}
-
-/* One request with optional extra headers ("Name: value", NULL-terminated). */
-static Reply request(const char *method, const char *path, const char *body, const char *const *headers) {
-        Reply r = {};
-        struct curl_slist *h = NULL;
-        char url[256];
-        CURL *c = curl_easy_init();
-
-        ck_assert_ptr_nonnull(c);
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-        if (body) {
-                h = curl_slist_append(h, "Content-Type: application/json");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        }
-        for (size_t i = 0; headers && headers[i]; i++)
-                h = curl_slist_append(h, headers[i]);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
-        if (r.raw)
-                (void) json_parse_strict(r.raw, strlen(r.raw), &r.body, NULL);
-        return r;
-}
-
-static void reply_done(Reply *r) {
-        json_object_put(r->body);
-        free(r->raw);
-}
-
-static json_object *get_job(const char *id) {
-        char path[128];
-        Reply r;
-        json_object *o;
-
-        snprintf(path, sizeof(path), "/jobs/%s", id);
-        r = request("GET", path, NULL, NULL);
-        ck_assert_int_eq(r.status, 200);
-        o = json_object_get(r.body);
-        reply_done(&r);
-        return o;
-}
-
-static json_object *wait_job(const char *id, const char *status) {
-        for (int i = 0; i < 200; i++) {
-                json_object *o = get_job(id);
-
-                if (streq(jstr(o, "status"), status))
-                        return o;
-                json_object_put(o);
-                usleep(20 * 1000);
-        }
-        ck_abort_msg("job %s never became %s", id, status);
-        return NULL;
-}
 
 START_TEST(test_seed_endpoints) {
         Reply r;
@@ -777,6 +646,19 @@ START_TEST(test_bad_input) {
                 { "/ai/llm/completion", "{\"invalid\":\"payload\"}", "prompt", 422 },
                 { "/ai/llm/completion", "{\"prompt\":\"x\",\"max_tokens\":\"many\"}", "max_tokens", 422 },
                 { "/ai/llm/completion", "{\"prompt\":", NULL, 400 },
+                /* a C string would stop at the NUL: the typed routes refuse it, naming the field */
+                { "/ai/llm/completion",
+                  "{\"prompt\":\"hi\\u0000ignore the rest\"}",
+                  "\"field\":\"prompt\"",
+                  422 },
+                { "/ai/nlp/process",
+                  "{\"text\":\"x\",\"task\":\"tokenize\\u0000\"}",
+                  "\"field\":\"task\"",
+                  422 },
+                { "/dispatch",
+                  "{\"service\":\"nlp\\u0000x\",\"task\":\"tokenize\"}",
+                  "\"field\":\"service\"",
+                  422 },
                 { "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"dance\"}", "task", 422 },
                 { "/ai/vision/analyze", "{\"task\":\"classify\"}", "image_url", 422 },
                 { "/data/process", "{\"operation\":\"explode\",\"data\":{}}", "operation", 400 },
@@ -1034,8 +916,8 @@ END_TEST
 START_TEST(test_breaker_opens_and_recovers) {
         Reply r;
 
+        start_orchestrator(2, 16); /* its tasks known, then the data service goes away */
         orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
-        start_orchestrator(2, 16);
         /* Each request is a connect error (retried twice): three failures per request. */
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 502);
@@ -1051,7 +933,7 @@ START_TEST(test_breaker_opens_and_recovers) {
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
         /* The service comes back; after open_ms the probe closes the breaker. */
-        orch.config.upstream.url[UPSTREAM_DATA] = fake_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
         usleep(450 * 1000);
         r = request("POST", "/data/process", "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}", NULL);
         ck_assert_int_eq(r.status, 200);
@@ -1308,6 +1190,7 @@ START_TEST(test_openapi_routes) {
                 char *const argv[] = { (char *) orchestrator_bin, NULL };
                 char *const envp[] = { env_listen,
                                        env_db,
+                                       (char *) "ORCH_AUTH=off",
                                        (char *) "LOG_LEVEL=warning",
                                        (char *) "ORCH_PROBE_TIMEOUT=100ms",
                                        NULL };
@@ -1490,7 +1373,7 @@ START_TEST(test_job_store_migration) {
         sqlite3_close(db);
 
         ck_assert_int_eq(job_store_open(path, &s), 0);
-        ck_assert_int_eq(job_store_get_json(s, "old-1", &job), 0);
+        ck_assert_int_eq(job_store_get_json(s, "old-1", NULL, &job), 0);
         ck_assert(!json_object_object_get_ex(job, "guardrails", NULL));
         json_object_put(job);
         ck_assert_int_eq(
@@ -1504,7 +1387,7 @@ START_TEST(test_job_store_migration) {
                                    .guardrail_flags = "[\"sql_union\"]" }),
                 0);
         ck_assert_int_eq(job_store_set_redactions(s, "new-1", "{\"email\":1}"), 0);
-        ck_assert_int_eq(job_store_get_json(s, "new-1", &job), 0);
+        ck_assert_int_eq(job_store_get_json(s, "new-1", NULL, &job), 0);
         ck_assert(json_object_object_get_ex(job, "guardrails", &v));
         ck_assert_str_eq(
                 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "{\"flagged\":[\"sql_union\"]}");
@@ -1609,102 +1492,8 @@ END_TEST
 
 /* ---- ownership, audit, exempt paths ------------------------------------------------- */
 
-static char secret_path[160], webhook_secret_path[160];
-static const char test_secret[] = "0123456789abcdef0123456789abcdef-test-secret";
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        ck_assert_int_eq(fclose(f), 0);
-}
-
-/* "Authorization: Bearer <token>" for sub/role, in buf. */
-static const char *bearer(char *buf, size_t size, const char *sub, const char *role) {
-        char *tok = NULL;
-
-        ck_assert_int_eq(
-                auth_jwt_mint_hs256(
-                        test_secret,
-                        strlen(test_secret),
-                        sub,
-                        role,
-                        NULL,
-                        NULL,
-                        (int64_t) time(NULL),
-                        600,
-                        &tok),
-                0);
-        snprintf(buf, size, "Authorization: Bearer %s", tok);
-        free(tok);
-        return buf;
-}
-
-static void start_with_auth(void) {
-        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
-        write_file(secret_path, test_secret);
-        snprintf(webhook_secret_path, sizeof(webhook_secret_path), "%s/webhook-secret", tmpdir);
-        write_file(webhook_secret_path, test_secret);
-        orch.config.auth.secret_file = secret_path;
-        orch.config.webhook_secret_file = webhook_secret_path;
-        orch.config.webhook_window_ms = 300000;
-        orch.config.audit_retention_ms = 3600 * 1000;
-        start_orchestrator(4, 16);
-}
-
-/* The newest audit rows matching query (admin token), as the reply. */
-static Reply audit_rows(const char *admin, const char *query) {
-        char path[512];
-        const char *h[] = { admin, NULL };
-
-        snprintf(path, sizeof(path), "/audit%s", query);
-        return request("GET", path, NULL, h);
-}
-
-/* The row is written right after the answer went out: wait until n rows exist. */
-static void audit_wait(const char *admin, size_t n) {
-        for (int i = 0; i < 200; i++) {
-                Reply r = audit_rows(admin, "?limit=1000");
-                size_t have = json_object_array_length(json_object_object_get(r.body, "records"));
-
-                reply_done(&r);
-                if (have >= n)
-                        return;
-                usleep(10 * 1000);
-        }
-        ck_abort_msg("fewer than %zu audit rows", n);
-}
-
-static json_object *audit_row(Reply *r, size_t i) {
-        json_object *records;
-
-        ck_assert(json_object_object_get_ex(r->body, "records", &records));
-        ck_assert_msg(
-                json_object_array_length(records) > i,
-                "%zu records, wanted #%zu: %s",
-                json_object_array_length(records),
-                i,
-                r->raw);
-        return json_object_array_get_idx(records, i);
-}
-
-static json_object *find_row(Reply *r, const char *action, int result) {
-        json_object *records = json_object_object_get(r->body, "records");
-
-        for (size_t i = 0; i < json_object_array_length(records); i++) {
-                json_object *row = json_object_array_get_idx(records, i);
-
-                if (streq(strempty(jstr(row, "action")), action) &&
-                    json_object_get_int(json_object_object_get(row, "result")) == result)
-                        return row;
-        }
-        ck_abort_msg("no audit row %s %d in %s", action, result, r->raw);
-        return NULL;
-}
-
 START_TEST(test_ownership) {
-        char adm[1024], alice[1024], bob[1024], vic[1024], path[128], id[64], id2[64];
+        char adm[1024], alice[1024], bob[1024], vic[1024], alice_v[1024], path[128], id[64], id2[64];
         const char *async_body =
                 "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:2000\"},\"async\":true}";
         json_object *job, *by;
@@ -1715,6 +1504,7 @@ START_TEST(test_ownership) {
         bearer(alice, sizeof(alice), "alice", "operator");
         bearer(bob, sizeof(bob), "bob", "operator");
         bearer(vic, sizeof(vic), "vic", "viewer");
+        bearer(alice_v, sizeof(alice_v), "alice", "viewer");
 
         /* A viewer cannot submit. */
         r = request("POST", "/dispatch", async_body, (const char *[]){ vic, NULL });
@@ -1726,18 +1516,20 @@ START_TEST(test_ownership) {
         snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
         reply_done(&r);
         snprintf(path, sizeof(path), "/jobs/%s", id);
-        r = request("GET", path, NULL, (const char *[]){ vic, NULL });
+        /* Alice's job is Alice's: her viewer token reads it, another viewer gets 404. */
+        r = request("GET", path, NULL, (const char *[]){ alice_v, NULL });
         ck_assert_int_eq(r.status, 200);
         ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
         ck_assert_str_eq(jstr(by, "sub"), "alice");
         ck_assert_str_eq(jstr(by, "role"), "operator");
         reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ vic, NULL });
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
 
-        /* Bob may not cancel Alice's job, and is not told whose it is. */
+        /* Bob may not cancel Alice's job, and is not even told it exists. */
         r = request("DELETE", path, NULL, (const char *[]){ bob, NULL });
-        ck_assert_int_eq(r.status, 403);
-        ck_assert_ptr_nonnull(strstr(r.headers, "error=\"insufficient_scope\""));
-        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "belongs to someone else"));
+        ck_assert_int_eq(r.status, 404);
         ck_assert_ptr_null(strstr(r.raw, "alice"));
         reply_done(&r);
         r = request("DELETE", path, NULL, (const char *[]){ vic, NULL });
@@ -1779,13 +1571,17 @@ START_TEST(test_ownership) {
                 snprintf(path, sizeof(path), "/jobs/%s", jstr(a, "job_id"));
         }
         reply_done(&r);
-        r = request("GET", path, NULL, (const char *[]){ vic, NULL });
+        r = request("GET", path, NULL, (const char *[]){ alice_v, NULL });
         ck_assert(json_object_object_get_ex(r.body, "submitted_by", &by));
         ck_assert_str_eq(jstr(by, "sub"), "alice");
+        reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 404);
         reply_done(&r);
 
         /* With auth off nothing is recorded and nothing shown. */
         stop_orchestrator();
+        orch.config.auth.mode = (char *) "off";
         orch.config.auth.secret_file = NULL;
         start_orchestrator(4, 16);
         job = get_job(id);
@@ -1794,22 +1590,173 @@ START_TEST(test_ownership) {
 }
 END_TEST
 
-static void webhook_sign(const char *body, char out[static 128]) {
-        unsigned char md[32];
-        unsigned int n = 0;
+/* Whether the page of GET /jobs the caller gets lists id. */
+static bool listed(const char *auth, const char *id) {
+        Reply r = request("GET", "/jobs?limit=1000", NULL, (const char *[]){ auth, NULL });
+        json_object *jobs;
+        bool found = false;
 
-        ck_assert_ptr_nonnull(
-                HMAC(EVP_sha256(),
-                     test_secret,
-                     (int) strlen(test_secret),
-                     (const unsigned char *) body,
-                     strlen(body),
-                     md,
-                     &n));
-        strcpy(out, "X-Hub-Signature-256: sha256=");
-        for (unsigned i = 0; i < n; i++)
-                snprintf(out + strlen(out), 3, "%02x", md[i]);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "jobs", &jobs));
+        for (size_t i = 0; i < json_object_array_length(jobs); i++)
+                found = found || streq(strempty(jstr(json_object_array_get_idx(jobs, i), "job_id")), id);
+        reply_done(&r);
+        return found;
 }
+
+/* Each principal sees its own work: the list, a job, its events (JSON and SSE), its
+ * cancel and its Idempotency-Keys; another's job is a 404 like a job that never was;
+ * admins see all. */
+START_TEST(test_principal_isolation) {
+        char adm[1024], alice[1024], bob[1024], path[128], a_id[64], b_id[64], j1[64];
+        const char *sleepy =
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:3000\"},\"async\":true}";
+        const char *body = "{\"text\":\"same body\",\"task\":\"tokenize\"}";
+        Reply r, nope;
+
+        start_with_auth();
+        bearer(adm, sizeof(adm), "root", "admin");
+        bearer(alice, sizeof(alice), "alice", "operator");
+        bearer(bob, sizeof(bob), "bob", "operator");
+        r = request("POST", "/dispatch", sleepy, (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(a_id, sizeof(a_id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        r = request("POST", "/dispatch", sleepy, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(b_id, sizeof(b_id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+
+        ck_assert(listed(alice, a_id) && !listed(alice, b_id));
+        ck_assert(listed(bob, b_id) && !listed(bob, a_id));
+        ck_assert(listed(adm, a_id) && listed(adm, b_id));
+
+        /* Bob on Alice's job: the same 404 as for no job at all. */
+        nope = request(
+                "GET", "/jobs/01a1ff04-0000-7000-8000-000000000000", NULL, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(nope.status, 404);
+        snprintf(path, sizeof(path), "/jobs/%s", a_id);
+        r = request("GET", path, NULL, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 404);
+        ck_assert_str_eq(jstr(r.body, "title"), jstr(nope.body, "title"));
+        ck_assert_ptr_null(strstr(r.raw, "alice"));
+        reply_done(&r);
+        reply_done(&nope);
+        snprintf(path, sizeof(path), "/jobs/%s/events", a_id);
+        r = request("GET", path, NULL, (const char *[]){ bob, "Accept: application/json", NULL });
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ bob, "Accept: text/event-stream", NULL });
+        ck_assert_int_eq(r.status, 404);
+        ck_assert_ptr_null(strstr(r.raw, "snapshot"));
+        reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ alice, "Accept: application/json", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        snprintf(path, sizeof(path), "/jobs/%s", a_id);
+        r = request("DELETE", path, NULL, (const char *[]){ bob, NULL });
+        ck_assert_int_eq(r.status, 404);
+        reply_done(&r);
+        r = request("GET", path, NULL, (const char *[]){ adm, NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_ne(jstr(r.body, "status"), "cancelled");
+        reply_done(&r);
+
+        /* The same Idempotency-Key and body from Bob is Bob's own request. */
+        r = request(
+                "POST", "/ai/nlp/process", body, (const char *[]){ alice, "Idempotency-Key: k-1", NULL });
+        ck_assert_int_eq(r.status, 200);
+        snprintf(j1, sizeof(j1), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        r = request("POST", "/ai/nlp/process", body, (const char *[]){ bob, "Idempotency-Key: k-1", NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_ne(jstr(r.body, "job_id"), j1);
+        ck_assert_ptr_null(strstr(r.headers, "Idempotent-Replayed"));
+        snprintf(b_id, sizeof(b_id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        r = request(
+                "POST", "/ai/nlp/process", body, (const char *[]){ alice, "Idempotency-Key: k-1", NULL });
+        ck_assert_str_eq(jstr(r.body, "job_id"), j1);
+        ck_assert_ptr_nonnull(strstr(r.headers, "Idempotent-Replayed: true"));
+        reply_done(&r);
+        r = request("POST", "/ai/nlp/process", body, (const char *[]){ bob, "Idempotency-Key: k-1", NULL });
+        ck_assert_str_eq(jstr(r.body, "job_id"), b_id);
+        ck_assert_ptr_nonnull(strstr(r.headers, "Idempotent-Replayed: true"));
+        reply_done(&r);
+}
+END_TEST
+
+/* Opens GET path as an event stream with the given Authorization header on a raw socket
+ * and returns the socket once the answer's head (and the snapshot, on 200) is in; *status
+ * is the answer's status. */
+static int open_stream(const char *path, const char *auth, int *status) {
+        char req[2048], buf[8192] = "";
+        size_t got = 0;
+        int fd = test_connect(port);
+
+        ck_assert_int_ge(fd, 0);
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n\r\n", path, auth);
+        ck_assert_int_eq(test_send_str(fd, req), 0);
+        while (!strstr(buf, "event: snapshot") && !(strstr(buf, "\r\n\r\n") && !strstr(buf, " 200 "))) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                ck_assert_int_eq(poll(&p, 1, 5000), 1);
+                n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+                ck_assert_int_gt(n, 0);
+                got += (size_t) n;
+        }
+        ck_assert_int_eq(sscanf(buf, "HTTP/1.1 %d", status), 1);
+        if (*status == 429)
+                ck_assert_msg(
+                        strstr(buf, "Retry-After: 1") && strstr(buf, "ORCH_SSE_PER_PRINCIPAL"), "%s", buf);
+        return fd;
+}
+
+/* One token cannot hold every handler thread with event streams. */
+START_TEST(test_sse_per_principal) {
+        char alice[1024], bob[1024], path[128];
+        int fds[3], status;
+        Reply r;
+
+        orch.config.sse_per_principal = 2;
+        orch.config.sse_keepalive_ms = 30000;
+        start_with_auth();
+        bearer(alice, sizeof(alice), "alice", "operator");
+        bearer(bob, sizeof(bob), "bob", "operator");
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:8000\"},\"async\":true}",
+                (const char *[]){ alice, NULL });
+        ck_assert_int_eq(r.status, 202);
+        snprintf(path, sizeof(path), "/jobs/%s/events", jstr(r.body, "job_id"));
+        reply_done(&r);
+
+        for (int i = 0; i < 2; i++) {
+                fds[i] = open_stream(path, alice, &status);
+                ck_assert_int_eq(status, 200);
+        }
+        fds[2] = open_stream(path, alice, &status);
+        ck_assert_int_eq(status, 429);
+        close(fds[2]);
+        /* Another principal is not affected (Bob's 404 is the scope, not the cap). */
+        fds[2] = open_stream(path, bob, &status);
+        ck_assert_int_eq(status, 404);
+        close(fds[2]);
+        /* A closed stream gives its place back at once. */
+        close(fds[0]);
+        for (double t0 = test_now();; usleep(20 * 1000)) {
+                fds[0] = open_stream(path, alice, &status);
+                if (status == 200)
+                        break;
+                close(fds[0]);
+                ck_assert_msg(test_now() - t0 < 2, "the closed stream's place never came back");
+        }
+        close(fds[0]);
+        close(fds[1]);
+}
+END_TEST
 
 START_TEST(test_audit_trail) {
         char adm[1024], alice[1024], vic[1024], sig[128], since[40], q[160];
@@ -1945,13 +1892,56 @@ START_TEST(test_audit_trail) {
 END_TEST
 
 /* The supervisor's signed ai-semble.service notices open and close a breaker at once. */
-static Reply service_notice(const char *body) {
-        char sig[128];
+/* A signed notice as the supervisor sends it: the event in the body (fields: the rest of
+ * the object after its "type"), and named again in X-Event-Type. */
+static Reply service_notice(const char *fields) {
+        char sig[128], body[512];
 
+        snprintf(body, sizeof(body), "{\"type\":\"ai-semble.service\",%s", fields + 1);
         webhook_sign(body, sig);
         return request(
                 "POST", "/webhook", body, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
 }
+
+/* A captured delivery cannot be re-aimed: its event is the signed body's type, and a header
+ * that names another is refused (it once forced the nlp breaker open). */
+START_TEST(test_webhook_event_from_body) {
+        const char *ping = "{\"type\":\"ping\",\"service\":\"nlp\",\"state\":\"down\",\"time\":\"t9\"}",
+                   *untyped = "{\"service\":\"nlp\",\"state\":\"down\",\"time\":\"t10\"}";
+        char sig[128];
+        Reply r;
+
+        start_with_auth();
+        webhook_sign(ping, sig);
+        r = request(
+                "POST", "/webhook", ping, (const char *[]){ sig, "X-Event-Type: ai-semble.service", NULL });
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"X-Event-Type\""));
+        reply_done(&r);
+        webhook_sign(untyped, sig);
+        r =
+                request("POST",
+                        "/webhook",
+                        untyped,
+                        (const char *[]){ sig, "X-GitHub-Event: ai-semble.service", NULL });
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.raw, "\"field\":\"X-GitHub-Event\""));
+        reply_done(&r);
+        ck_assert_int_eq(
+                breaker_state(&orch.upstreams.breakers[UPSTREAM_NLP], time_now_ms(CLOCK_MONOTONIC)),
+                BREAKER_CLOSED);
+        /* Without a header the body speaks for itself: an unmapped ping is acknowledged. */
+        webhook_sign("{\"type\":\"ping\",\"n\":1}", sig);
+        r = request("POST", "/webhook", "{\"type\":\"ping\",\"n\":1}", (const char *[]){ sig, NULL });
+        ck_assert_int_eq(r.status, 202);
+        ck_assert_str_eq(jstr(r.body, "event"), "ping");
+        reply_done(&r);
+        /* The matching header is fine. */
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"up\",\"time\":\"t11\"}");
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
 
 /* Auth on: an anonymous POST announcing 64 MiB is refused from its head alone; the body
  * is never read (the client's send stalls at what the socket buffers hold, then the
@@ -1969,7 +1959,7 @@ START_TEST(test_refused_before_body) {
         snprintf(
                 head,
                 sizeof(head),
-                "POST /dispatch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                "POST /dispatch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 "Content-Length: %d\r\n\r\n",
                 64 << 20);
         ck_assert_int_eq(test_send_str(fd, head), 0);
@@ -2008,7 +1998,7 @@ START_TEST(test_events_client_closed) {
         snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
         reply_done(&r);
         fd = test_connect(port);
-        snprintf(req, sizeof(req), "GET /jobs/%s/events HTTP/1.1\r\nHost: t\r\n\r\n", id);
+        snprintf(req, sizeof(req), "GET /jobs/%s/events HTTP/1.1\r\nHost: localhost\r\n\r\n", id);
         ck_assert_int_eq(test_send_str(fd, req), 0);
         while (!strstr(buf, "event: snapshot")) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -2093,8 +2083,9 @@ START_TEST(test_audit_auth_off) {
         r = request("GET", "/audit?action=lock.acquire", NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         row = audit_row(&r, 0);
-        ck_assert_str_eq(jstr(row, "actor"), "127.0.0.1");
+        ck_assert_str_eq(jstr(row, "actor"), "anonymous");
         ck_assert_str_eq(jstr(row, "role"), "none");
+        ck_assert_str_eq(jstr(row, "remote_addr"), "127.0.0.1");
         ck_assert_str_eq(jstr(row, "target"), "l1");
         reply_done(&r);
 }
@@ -2185,25 +2176,29 @@ END_TEST
 
 /* The binary: /metrics needs a token once it is no longer in ORCH_AUTH_EXEMPT, and an
  * unknown entry stops the start naming it. */
-static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
-        static char env_listen[64], env_db[192], env_secret[192], env_exempt[256];
+/* The binary on `port` with the test's database and the given extra settings
+ * ("NAME=value", NULL-terminated); its stderr to out_fd when >= 0. */
+static pid_t spawn_orchestrator_env(const char *const *extra, int out_fd) {
+        static char env_listen[64], env_db[192];
+        char *envp[16];
+        size_t n = 0;
         pid_t pid;
 
         snprintf(env_listen, sizeof(env_listen), "ORCHESTRATOR_LISTEN=127.0.0.1:%d", port);
-        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/exempt.db", tmpdir);
-        snprintf(env_secret, sizeof(env_secret), "ORCH_JWT_SECRET_FILE=%s", secret_path);
-        snprintf(env_exempt, sizeof(env_exempt), "ORCH_AUTH_EXEMPT=%s", exempt);
+        snprintf(env_db, sizeof(env_db), "ORCH_DB_PATH=%s/spawned.db", tmpdir);
+        envp[n++] = env_listen;
+        envp[n++] = env_db;
+        envp[n++] = (char *) "LOG_LEVEL=warning";
+        envp[n++] = (char *) "ORCH_PROBE_TIMEOUT=100ms";
+        for (size_t i = 0; extra && extra[i]; i++) {
+                ck_assert_uint_lt(n, ELEMENTSOF(envp) - 1);
+                envp[n++] = (char *) extra[i];
+        }
+        envp[n] = NULL;
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 char *const argv[] = { (char *) orchestrator_bin, NULL };
-                char *const envp[] = { env_listen,
-                                       env_db,
-                                       env_secret,
-                                       env_exempt,
-                                       (char *) "LOG_LEVEL=warning",
-                                       (char *) "ORCH_PROBE_TIMEOUT=100ms",
-                                       NULL };
 
                 if (out_fd >= 0)
                         dup2(out_fd, STDERR_FILENO);
@@ -2213,8 +2208,157 @@ static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
         return pid;
 }
 
+/* The binary with bearer auth from the test secret; exempt = ORCH_AUTH_EXEMPT. */
+static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
+        static char env_secret[192], env_exempt[256];
+
+        snprintf(env_secret, sizeof(env_secret), "ORCH_JWT_SECRET_FILE=%s", secret_path);
+        snprintf(env_exempt, sizeof(env_exempt), "ORCH_AUTH_EXEMPT=%s", exempt);
+        return spawn_orchestrator_env((const char *[]){ env_secret, env_exempt, NULL }, out_fd);
+}
+
+/* Until the spawned binary answers /health/live on `port` (and is still running: not
+ * another program's server on a port taken meanwhile). */
+static void wait_spawned(pid_t pid) {
+        char url[128];
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
+        for (int i = 0; i < 100; i++) {
+                HttpClientResponse resp;
+
+                ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "the orchestrator exited");
+                if (http_client_get(url, 500, 0, &resp) >= 0) {
+                        http_client_response_done(&resp);
+                        return;
+                }
+                usleep(50 * 1000);
+        }
+        ck_abort_msg("the orchestrator never answered on port %d", port);
+}
+
+/* A log file in tmpdir, opened for the child's stderr. */
+static int open_log(const char *name, char path[static 192]) {
+        int fd;
+
+        snprintf(path, 192, "%s/%s", tmpdir, name);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        return fd;
+}
+
+static void read_log(const char *path, char *buf, size_t size) {
+        FILE *f = fopen(path, "re");
+        size_t n;
+
+        ck_assert_ptr_nonnull(f);
+        n = fread(buf, 1, size - 1, f);
+        buf[n] = 0;
+        fclose(f);
+}
+
+/* DNS rebinding: a page whose name now points at 127.0.0.1 sends its own name as Host;
+ * only localhost, 127.0.0.1, [::1] and ORCH_ALLOWED_HOSTS are served (421 before anything
+ * else, a body never read). */
+START_TEST(test_host_header) {
+        const char *evil[] = { "Host: evil.example:8080", NULL };
+        Reply r;
+
+        orch.config.allowed_hosts = (char *) "ai.example.internal, 10.1.2.3:8443";
+        start_orchestrator(2, 16);
+        r = request("GET", "/jobs", NULL, evil);
+        ck_assert_int_eq(r.status, 421);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "'evil.example:8080'"));
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "ORCH_ALLOWED_HOSTS"));
+        reply_done(&r);
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"hi\",\"task\":\"tokenize\"}", evil);
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: 10.1.2.3:8080", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: AI.example.internal", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: 10.1.2.3:8443", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/jobs", NULL, (const char *[]){ "Host: [::1]:9", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
+
+/* Secure by default: without ORCH_AUTH the binary needs a key (and says which), with a key
+ * an anonymous GET /jobs is 401; ORCH_AUTH=off serves openly, warns, and says so in
+ * /health/ready. */
+START_TEST(test_auth_required_by_default) {
+        char logpath[192], log[8192];
+        int status, fd;
+        pid_t pid;
+        Reply r;
+
+        if (!orchestrator_bin)
+                return;
+        port = test_free_port();
+
+        fd = open_log("nokey.log", logpath);
+        pid = spawn_orchestrator_env(NULL, fd);
+        close(fd);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+        read_log(logpath, log, sizeof(log));
+        ck_assert_msg(
+                strstr(log, "ORCH_AUTH=required (the default) but no key is configured"), "log: %s", log);
+        ck_assert_msg(
+                strstr(log, "ORCH_JWT_SECRET_FILE (in the pod: /run/secrets/ai-semble-jwt)"),
+                "log: %s",
+                log);
+
+        fd = open_log("off.log", logpath);
+        pid = spawn_orchestrator_env((const char *[]){ "ORCH_AUTH=off", NULL }, fd);
+        close(fd);
+        wait_spawned(pid);
+        r = request("GET", "/jobs", NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        r = request("GET", "/health/ready", NULL, NULL);
+        ck_assert_msg(streq_ptr(jstr(r.body, "auth"), "off"), "%ld %s", r.status, strempty(r.raw));
+        reply_done(&r);
+        /* The built-in routes check Host too: they are what a rebinding page would read. */
+        r = request("GET", "/health/ready", NULL, (const char *[]){ "Host: evil.example", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, (const char *[]){ "Host: evil.example", NULL });
+        ck_assert_int_eq(r.status, 421);
+        reply_done(&r);
+        r = request("GET", "/metrics", NULL, (const char *[]){ "Host: localhost", NULL });
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        read_log(logpath, log, sizeof(log));
+        ck_assert_msg(
+                strstr(log, "\"level\":\"warning\"") && strstr(log, "AUTH IS OFF (ORCH_AUTH=off)"),
+                "log: %s",
+                log);
+
+        snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
+        write_file(secret_path, test_secret);
+        pid = spawn_orchestrator(AUTH_EXEMPT_DEFAULT, -1);
+        wait_spawned(pid);
+        r = request("GET", "/jobs", NULL, NULL);
+        ck_assert_int_eq(r.status, 401);
+        reply_done(&r);
+        r = request("GET", "/health/ready", NULL, NULL);
+        ck_assert_str_eq(jstr(r.body, "auth"), "required");
+        reply_done(&r);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
 START_TEST(test_exempt_paths) {
-        char vic[1024], logpath[192], log[4096] = "";
+        char vic[1024], logpath[192], log[4096];
         int status;
         pid_t pid;
         Reply r;
@@ -2224,19 +2368,9 @@ START_TEST(test_exempt_paths) {
         snprintf(secret_path, sizeof(secret_path), "%s/jwt-secret", tmpdir);
         write_file(secret_path, test_secret);
         bearer(vic, sizeof(vic), "vic", "viewer");
-        port = 19500 + (int) (getpid() % 400);
+        port = test_free_port();
         pid = spawn_orchestrator("/health, /health/live", -1);
-        for (int i = 0; i < 100; i++) {
-                HttpClientResponse resp;
-                char url[128];
-
-                snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
-                if (http_client_get(url, 500, 0, &resp) >= 0) {
-                        http_client_response_done(&resp);
-                        break;
-                }
-                usleep(50 * 1000);
-        }
+        wait_spawned(pid);
         r = request("GET", "/health/live", NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         reply_done(&r);
@@ -2253,20 +2387,14 @@ START_TEST(test_exempt_paths) {
         kill(pid, SIGTERM);
         ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 
-        snprintf(logpath, sizeof(logpath), "%s/exempt.log", tmpdir);
         {
-                int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                FILE *f;
+                int fd = open_log("exempt.log", logpath);
 
-                ck_assert_int_ge(fd, 0);
                 pid = spawn_orchestrator("/metrics,/jobs", fd);
                 close(fd);
                 ck_assert_int_eq(waitpid(pid, &status, 0), pid);
                 ck_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-                f = fopen(logpath, "re");
-                ck_assert_ptr_nonnull(f);
-                (void) !fread(log, 1, sizeof(log) - 1, f);
-                fclose(f);
+                read_log(logpath, log, sizeof(log));
                 ck_assert_msg(strstr(log, "ORCH_AUTH_EXEMPT: unknown path '/jobs'"), "log: %s", log);
         }
 }
@@ -2330,6 +2458,7 @@ START_TEST(test_async_waits_for_service) {
         orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
         orch.config.upstream.breaker_open_ms = 60000;
         start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         r = request("POST", "/data/process", body, NULL);
         ck_assert_int_eq(r.status, 502);
         reply_done(&r);
@@ -2348,7 +2477,7 @@ START_TEST(test_async_waits_for_service) {
                 breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], time_now_ms(CLOCK_MONOTONIC)),
                 BREAKER_OPEN);
 
-        orch.config.upstream.url[UPSTREAM_DATA] = fake_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
         json_object_put(wait_job(id, "completed"));
         ck_assert_int_eq(
                 breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], time_now_ms(CLOCK_MONOTONIC)),
@@ -2369,9 +2498,10 @@ START_TEST(test_llm_waits_only_when_not_sent) {
 
         orch.config.upstream.url[UPSTREAM_LLM] = dead_url;
         start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         submit_async("/dispatch", "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"m\":\"hi\"}}", id);
         wait_waiting(id, "llm");
-        orch.config.upstream.url[UPSTREAM_LLM] = fake_url;
+        orch.config.upstream.url[UPSTREAM_LLM] = fake_url[UPSTREAM_LLM];
         json_object_put(wait_job(id, "completed"));
 
         before = fake_upstream_calls();
@@ -2398,6 +2528,7 @@ START_TEST(test_wait_ends_at_the_timeout) {
 
         orch.config.upstream.url[UPSTREAM_NLP] = dead_url;
         start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         submit_async(
                 "/dispatch",
                 "{\"service\":\"nlp\",\"task\":\"tokenize\",\"timeout\":0.6,\"payload\":{\"text\":\"x\"}}",
@@ -2433,10 +2564,11 @@ START_TEST(test_readiness_probe_closes_breaker) {
         orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
         orch.config.upstream.breaker_open_ms = 60000;
         start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         r = request("POST", "/data/process", body, NULL);
         reply_done(&r);
         ck_assert_str_eq(probed_breaker(UPSTREAM_DATA), "open");
-        orch.config.upstream.url[UPSTREAM_DATA] = fake_url;
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
         ck_assert_str_eq(probed_breaker(UPSTREAM_DATA), "closed");
         r = request("POST", "/data/process", body, NULL);
         ck_assert_int_eq(r.status, 200);
@@ -2486,6 +2618,7 @@ START_TEST(test_canary) {
 
         orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
         start_with_auth();
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         r = service_notice("{\"service\":\"nlp\",\"state\":\"canary\",\"time\":\"c1\"}");
         ck_assert_int_eq(r.status, 200);
         ck_assert_str_eq(jstr(r.body, "canary"), "passed");
@@ -2493,7 +2626,7 @@ START_TEST(test_canary) {
         {
                 _cleanup_json_ json_object *job = NULL;
 
-                ck_assert_int_eq(job_store_get_json(orch.store, jstr(r.body, "job_id"), &job), 0);
+                ck_assert_int_eq(job_store_get_json(orch.store, jstr(r.body, "job_id"), NULL, &job), 0);
                 ck_assert_str_eq(jstr(job, "task"), "tokenize");
                 ck_assert_str_eq(jstr(job, "status"), "completed");
         }
@@ -2520,6 +2653,7 @@ START_TEST(test_drain_then_resume) {
         orch.config.upstream.url[UPSTREAM_LLM] = dead_url;
         orch.config.drain_timeout_ms = 5000;
         start_orchestrator(1, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
         submit_async(
                 "/dispatch",
                 "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:600\"}}",
@@ -2531,6 +2665,7 @@ START_TEST(test_drain_then_resume) {
                 queued);
         stop_orchestrator();
         start_orchestrator(1, 16);
+        install_fake_tasks();
         job = get_job(running);
         ck_assert_str_eq(jstr(job, "status"), "completed");
         json_object_put(job);
@@ -2548,8 +2683,9 @@ START_TEST(test_drain_then_resume) {
                 ck_assert_int_eq(st, JOB_PENDING);
                 job_store_free(s);
         }
-        orch.config.upstream.url[UPSTREAM_LLM] = fake_url;
+        orch.config.upstream.url[UPSTREAM_LLM] = fake_url[UPSTREAM_LLM];
         start_orchestrator(1, 16);
+        install_fake_tasks();
         json_object_put(wait_job(waiting, "completed"));
 }
 END_TEST
@@ -2695,6 +2831,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_queue_bounds_and_remove);
         tcase_add_test(tc, test_job_store);
         tcase_add_test(tc, test_job_store_migration);
+        tcase_add_test(tc, test_job_store_owner);
         tcase_add_test(tc, test_job_store_group_commit);
         tcase_add_test(tc, test_job_store_checkpointer);
         tcase_add_test(tc, test_workflow_validation);
@@ -2719,8 +2856,11 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_openapi_routes);
         tcase_add_test(e2e, test_guardrails_and_redaction);
         tcase_add_test(e2e, test_ownership);
+        tcase_add_test(e2e, test_principal_isolation);
+        tcase_add_test(e2e, test_sse_per_principal);
         tcase_add_test(e2e, test_audit_trail);
         tcase_add_test(e2e, test_service_event);
+        tcase_add_test(e2e, test_webhook_event_from_body);
         tcase_add_test(e2e, test_refused_before_body);
         tcase_add_test(e2e, test_events_client_closed);
         tcase_add_test(e2e, test_audit_auth_off);
@@ -2735,6 +2875,8 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_drain_then_resume);
         tcase_add_test(e2e, test_workflow_resumes);
         tcase_add_test(e2e, test_workflow_resume_from_events);
+        tcase_add_test(e2e, test_auth_required_by_default);
+        tcase_add_test(e2e, test_host_header);
         suite_add_tcase(s, e2e);
         return s;
 }

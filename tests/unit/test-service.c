@@ -23,16 +23,10 @@ typedef struct Child {
 } Child;
 
 static int free_port(void) {
-        struct sockaddr_in sa = { .sin_family = AF_INET };
-        socklen_t l = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int port = test_free_port();
 
-        ck_assert_int_ge(fd, 0);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sa, &l), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
+        ck_assert_int_gt(port, 0);
+        return port;
 }
 
 /* Starts bin with args and a clean environment (plus sanitizer settings) + env; with
@@ -212,7 +206,7 @@ static json_object *get_json(int port, const char *path, int *ret_status) {
         RawResponse r;
         json_object *o;
 
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
         ck_assert_int_eq(test_http(port, req, &r), 0);
         *ret_status = r.status;
         o = json_tokener_parse(r.body);
@@ -251,7 +245,8 @@ START_TEST(test_lifecycle) {
         json_object_put(o);
 
         ck_assert_int_eq(
-                test_http(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r), 0);
+                test_http(port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r),
+                0);
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(r.raw, "Content-Type: text/plain; version=0.0.4"));
         ck_assert_ptr_nonnull(strstr(r.body, "ai_semble_build_info{service=\"llm\",version=\"0.1.0\"} 1\n"));
@@ -438,7 +433,10 @@ START_TEST(test_orchestrator_readiness) {
         /* The job database defaults to /data (the pod's volume): a temporary one here. */
         ck_assert_int_ge(asprintf(&db, "ORCH_DB_PATH=/tmp/test-service-orch-%d.db", (int) getpid()), 0);
         llm = spawn(llm_bin, NULL, ARGS(llm_env));
-        orch = spawn(orch_bin, NULL, ARGS(orch_env, llm_url, v, n, d, db, "ORCH_PROBE_TIMEOUT=500ms"));
+        orch =
+                spawn(orch_bin,
+                      NULL,
+                      ARGS(orch_env, llm_url, v, n, d, db, "ORCH_AUTH=off", "ORCH_PROBE_TIMEOUT=500ms"));
         wait_healthy(llm_bin, llm_env);
         wait_healthy(orch_bin, orch_env);
 
@@ -456,7 +454,10 @@ START_TEST(test_orchestrator_readiness) {
         json_object_put(o);
 
         ck_assert_int_eq(
-                test_http(orch_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r),
+                test_http(
+                        orch_port,
+                        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                        &r),
                 0);
         ck_assert_ptr_nonnull(strstr(r.body, "orch_upstream_up{service=\"llm\"} 1\n"));
         ck_assert_ptr_nonnull(strstr(r.body, "orch_upstream_up{service=\"vision\"} 0\n"));

@@ -284,6 +284,45 @@ START_TEST(test_metrics_counted) {
 }
 END_TEST
 
+/* GET /tasks lists exactly the tasks /analyze knows: none of them is refused as a task
+ * (a black PNG; the neural ones answer 501 without VISION_LLM_URL, naming no "task" error). */
+static int collect(ServiceTasks *out, void *userdata) {
+        return vision_api_tasks(out, &api);
+}
+
+START_TEST(test_listed_tasks) {
+        _cleanup_json_ json_object *o = NULL;
+        ServiceTaskList l = {};
+        const char *text;
+        char err[128];
+
+        ck_assert_int_eq(service_tasks_build("vision", collect, NULL, &o), 0);
+        text = json_object_to_json_string(o);
+        ck_assert_int_eq(service_tasks_parse(text, strlen(text), "vision", &l, err, sizeof(err)), 0);
+        ck_assert_uint_eq(l.n, 7);
+        for (size_t i = 0; i < l.n; i++) {
+                _cleanup_json_ json_object *a = NULL;
+                _cleanup_free_ char *body = NULL;
+                VipsImage *im = NULL;
+                long st;
+
+                ck_assert_int_eq(vips_black(&im, 64, 48, NULL), 0);
+                body = request_for(l.tasks[i].name, im, ".png", NULL);
+                g_object_unref(im);
+                ck_assert_str_eq(l.tasks[i].path, "/analyze");
+                st = post(body, &a);
+                ck_assert_msg(
+                        st == 200 || st == 501,
+                        "%s: %ld %s",
+                        l.tasks[i].name,
+                        st,
+                        json_object_to_json_string(a));
+                ck_assert_ptr_null(strstr(json_object_to_json_string(a), "\"field\":\"task\""));
+        }
+        service_task_list_done(&l);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("vision-api");
         TCase *tc = tcase_create("core");
@@ -295,6 +334,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_bad_requests);
         tcase_add_test(tc, test_hostile_images);
         tcase_add_test(tc, test_metrics_counted);
+        tcase_add_test(tc, test_listed_tasks);
         suite_add_tcase(s, tc);
         return s;
 }

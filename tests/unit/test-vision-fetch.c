@@ -4,12 +4,31 @@
  * server on 127.0.0.1 (allow-listed for the test) with redirects, size cap and errors. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "check-run.h"
 #include "fetch.h"
+#include "time-util.h"
+
+static int write_file_at(const char *path, const char *text) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+                r = -errno;
+        close(fd);
+        return r;
+}
 
 /* ---- address policy -------------------------------------------------------------- */
 
@@ -55,11 +74,23 @@ START_TEST(test_deny_list) {
                 "2002:7f00:1::1",
                 "2001:db8::1",
                 "::127.0.0.1",
+                /* IPv4-translated (SIIT), checked as the IPv4 address it carries */
+                "::ffff:0:127.0.0.1",
+                "::ffff:0:10.0.0.1",
+                "::ffff:0:169.254.169.254",
+                /* NAT64: the well-known prefix as its IPv4, the local-use one wholly */
+                "64:ff9b::127.0.0.1",
+                "64:ff9b:1::a00:1",
+                "64:ff9b:1:ffff::808:808",
+                "fec0::1",
+                "feff::1",
+                "192.88.99.1",
         };
         static const char *const allowed[] = {
-                "1.1.1.1",        "8.8.8.8",         "172.32.0.1",
-                "192.169.0.1",    "100.128.0.1",     "2606:4700:4700::1111",
-                "::ffff:8.8.8.8", "2002:808:808::1",
+                "1.1.1.1",          "8.8.8.8",         "172.32.0.1",
+                "192.169.0.1",      "100.128.0.1",     "2606:4700:4700::1111",
+                "::ffff:8.8.8.8",   "2002:808:808::1", "::ffff:0:8.8.8.8",
+                "64:ff9b::8.8.8.8", "64:ff9b:2::1",    "192.88.100.1",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(refused); i++)
@@ -69,6 +100,10 @@ START_TEST(test_deny_list) {
         ck_assert_str_eq(denied(NULL, "169.254.169.254"), "a link-local or cloud metadata address");
         ck_assert_str_eq(denied(NULL, "10.0.0.1"), "a private address");
         ck_assert_str_eq(denied(NULL, "127.0.0.1"), "a loopback address");
+        ck_assert_str_eq(denied(NULL, "::ffff:0:127.0.0.1"), "a loopback address");
+        ck_assert_str_eq(denied(NULL, "64:ff9b:1::a00:1"), "a local-use NAT64 address");
+        ck_assert_str_eq(denied(NULL, "fec0::1"), "a site-local address");
+        ck_assert_str_eq(denied(NULL, "192.88.99.1"), "a 6to4 relay anycast address");
 }
 END_TEST
 
@@ -320,6 +355,76 @@ START_TEST(test_allow_listed_fetch) {
 }
 END_TEST
 
+/* ---- the name lookup within VISION_FETCH_TIMEOUT ------------------------------------ */
+
+/* In a user, mount and network namespace of its own (the only way to point the resolver
+ * at a server of ours without root): resolv.conf names 127.0.0.1, where a UDP socket takes
+ * the queries and never answers. getaddrinfo() then waits 3 s; the fetch must give up at
+ * its own 400 ms. Exit code: 0 ok, 1 too slow or wrong error, 2-6 the setup step that
+ * failed. */
+static int slow_dns_child(void) {
+        char conf[] = "/tmp/test-vision-resolv-XXXXXX", map[64], error[VISION_FETCH_ERROR_MAX];
+        VisionFetchPolicy p = { .max_bytes = 1 << 20, .timeout_ms = 400 };
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+        struct ifreq ifr = { .ifr_name = "lo" };
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        double t0, took;
+        int fd, r;
+
+        fd = mkstemp(conf);
+        if (fd < 0 || write(fd, "nameserver 127.0.0.1\noptions timeout:3 attempts:1\n", 51) != 51)
+                return 2;
+        close(fd);
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) < 0)
+                return 3;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) uid);
+        if (write_file_at("/proc/self/setgroups", "deny") < 0 ||
+            write_file_at("/proc/self/uid_map", map) < 0)
+                return 4;
+        snprintf(map, sizeof(map), "0 %u 1", (unsigned) gid);
+        if (write_file_at("/proc/self/gid_map", map) < 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+                return 5;
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return 6;
+        ifr.ifr_flags |= IFF_UP;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return 6;
+
+        t0 = time_now_s(CLOCK_MONOTONIC);
+        r = vision_fetch_url(&p, "http://slow.example/a.png", error, &buf, &len);
+        took = time_now_s(CLOCK_MONOTONIC) - t0;
+        free(buf);
+        fprintf(stderr, "slow lookup: %d after %.3f s: %s\n", r, took, error);
+        return r == -ETIMEDOUT && took < 1.0 && strstr(error, "VISION_FETCH_TIMEOUT") ? 0 : 1;
+}
+
+START_TEST(test_lookup_within_timeout) {
+        int status;
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(slow_dns_child());
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        ck_assert_msg(
+                WEXITSTATUS(status) != 3,
+                "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET) failed: "
+                "this test needs user namespaces");
+        ck_assert_msg(
+                WEXITSTATUS(status) == 0,
+                "exit %d (1: the lookup outlived the fetch's timeout)",
+                WEXITSTATUS(status));
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("vision-fetch");
         TCase *tc = tcase_create("core");
@@ -331,6 +436,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_bad_urls);
         tcase_add_test(tc, test_loopback_refused_by_default);
         tcase_add_test(tc, test_allow_listed_fetch);
+        tcase_add_test(tc, test_lookup_within_timeout);
         suite_add_tcase(s, tc);
         return s;
 }

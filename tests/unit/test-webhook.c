@@ -43,10 +43,14 @@ static char *xsig(const char *key, long long t, const char *body) {
         return s;
 }
 
-static WebhookVerifier *verifier(void) {
+static WebhookVerifier *verifier_max(size_t replay_max) {
         WebhookVerifier *v = NULL;
-        ck_assert_int_eq(webhook_verifier_new(SECRET, strlen(SECRET), 300, &v), 0);
+        ck_assert_int_eq(webhook_verifier_new(SECRET, strlen(SECRET), 300, replay_max, &v), 0);
         return v;
+}
+
+static WebhookVerifier *verifier(void) {
+        return verifier_max(0);
 }
 
 static WebhookResult check(WebhookVerifier *v, const char *h, const char *x, const char *body, int64_t now) {
@@ -89,6 +93,53 @@ START_TEST(test_replay) {
         ck_assert_int_eq(check(v, NULL, x2, BODY, NOW + 1), WEBHOOK_VALID);
         /* Hub format has no timestamp: after the window the cache forgets (documented). */
         ck_assert_int_eq(check(v, h, NULL, BODY, NOW + 400), WEBHOOK_VALID);
+}
+END_TEST
+
+/* A timestamp as far ahead as the window allows stays acceptable until t + window: the
+ * memory keeps its MAC that long, not just for the window after it arrived. Beyond the
+ * window ahead it is stale. */
+START_TEST(test_future_dated) {
+        _cleanup_(webhook_verifier_freep) WebhookVerifier *v = verifier();
+        _cleanup_free_ char *ahead = xsig(SECRET, NOW + 300, BODY), *beyond = xsig(SECRET, NOW + 301, BODY);
+
+        ck_assert_int_eq(check(v, NULL, beyond, BODY, NOW), WEBHOOK_STALE);
+        ck_assert_int_eq(check(v, NULL, ahead, BODY, NOW), WEBHOOK_VALID);
+        ck_assert_int_eq(check(v, NULL, ahead, BODY, NOW + 301), WEBHOOK_REPLAY);
+        ck_assert_int_eq(check(v, NULL, ahead, BODY, NOW + 600), WEBHOOK_REPLAY);
+        ck_assert_int_eq(check(v, NULL, ahead, BODY, NOW + 601), WEBHOOK_STALE);
+}
+END_TEST
+
+/* The memory covers the whole window however many deliveries came: full of live
+ * signatures it refuses a new one (busy) instead of forgetting an old one; expired ones
+ * make room. */
+START_TEST(test_replay_memory_bounded) {
+        _cleanup_(webhook_verifier_freep) WebhookVerifier *v = verifier_max(5000);
+        _cleanup_free_ char *first = NULL, *extra = NULL, *later = NULL;
+        char body[64];
+
+        for (int i = 0; i < 5000; i++) {
+                _cleanup_free_ char *x = NULL;
+
+                snprintf(body, sizeof(body), "{\"type\":\"t\",\"n\":%d}", i);
+                x = xsig(SECRET, NOW, body);
+                ck_assert_int_eq(check(v, NULL, x, body, NOW + i % 100), WEBHOOK_VALID);
+        }
+        /* 4,097 and more deliveries later the first is still remembered. */
+        snprintf(body, sizeof(body), "{\"type\":\"t\",\"n\":%d}", 0);
+        first = xsig(SECRET, NOW, body);
+        ck_assert_int_eq(check(v, NULL, first, body, NOW + 299), WEBHOOK_REPLAY);
+        snprintf(body, sizeof(body), "{\"type\":\"t\",\"n\":%d}", 5000);
+        extra = xsig(SECRET, NOW + 200, body);
+        ck_assert_int_eq(check(v, NULL, extra, body, NOW + 250), WEBHOOK_BUSY);
+        /* Once the first ones expire there is room again. */
+        ck_assert_int_eq(check(v, NULL, extra, body, NOW + 301), WEBHOOK_VALID);
+        ck_assert_int_eq(check(v, NULL, extra, body, NOW + 302), WEBHOOK_REPLAY);
+        snprintf(body, sizeof(body), "{\"type\":\"t\",\"n\":%d}", 5001);
+        later = hub(SECRET, body);
+        ck_assert_int_eq(check(v, later, NULL, body, NOW + 302), WEBHOOK_VALID);
+        ck_assert_int_eq(check(v, later, NULL, body, NOW + 602), WEBHOOK_REPLAY);
 }
 END_TEST
 
@@ -171,6 +222,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_both_formats_valid);
         tcase_add_test(tc, test_stale);
         tcase_add_test(tc, test_replay);
+        tcase_add_test(tc, test_future_dated);
+        tcase_add_test(tc, test_replay_memory_bounded);
         tcase_add_test(tc, test_wrong_secret_and_byte_changed);
         tcase_add_test(tc, test_malformed_and_rotation);
         tcase_add_test(tc, test_events_map);

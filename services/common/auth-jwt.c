@@ -256,7 +256,7 @@ int auth_jwt_verify(
         size_t hdr_len, body_len, sig_len;
         const char *dot1, *dot2, *alg;
         json_object *x;
-        int64_t exp = 0, nbf = 0, iat = 0;
+        int64_t exp = 0, nbf = 0, iat = 0, exp_limit;
         bool has_exp, has_nbf, has_iat;
         int64_t leeway = (int64_t) MIN(v->leeway_s, (uint64_t) 3600);
         int r;
@@ -283,6 +283,8 @@ int auth_jwt_verify(
         h = parse_object(hdr, hdr_len);
         if (!h)
                 FAIL(-EBADMSG, "malformed header");
+        if (json_has_nul_string(h))
+                FAIL(-EBADMSG, "NUL character in the header");
         if (!json_object_object_get_ex(h, "alg", &x) || !json_object_is_type(x, json_type_string))
                 FAIL(-EBADMSG, "header has no alg");
         alg = json_object_get_string(x);
@@ -331,12 +333,18 @@ int auth_jwt_verify(
         c = parse_object(body, body_len);
         if (!c)
                 FAIL(-EBADMSG, "malformed claims");
+        /* Claims are compared as C strings: "bob\u0000x" would act as "bob". */
+        if (json_has_nul_string(c))
+                FAIL(-EBADMSG, "NUL character in a claim");
         if (get_time(c, "exp", &exp, &has_exp) < 0 || get_time(c, "nbf", &nbf, &has_nbf) < 0 ||
             get_time(c, "iat", &iat, &has_iat) < 0)
                 FAIL(-EBADMSG, "malformed time claim");
         if (!has_exp)
                 FAIL(-EBADMSG, "token has no exp");
-        if (now >= exp + leeway)
+        /* exp is the signer's: near INT64_MAX it means "far away", not a wrap into the past. */
+        if (__builtin_add_overflow(exp, leeway, &exp_limit))
+                exp_limit = INT64_MAX;
+        if (now >= exp_limit)
                 FAIL(-EKEYEXPIRED, "token expired");
         if (has_nbf && now + leeway < nbf)
                 FAIL(-EAGAIN, "token not yet valid");

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* auth-jwt.h — JWT (JWS compact) verification for the orchestrator's bearer auth, hardened
- * along RFC 8725: each key is bound to exactly one algorithm (HS256 to the shared secret,
- * RS256/ES256 to the public key by its type), so "none", HS/RS confusion and algorithms
- * nobody configured are all rejected before any crypto runs; signatures are compared with
- * CRYPTO_memcmp; sizes are capped before decoding. Also mints HS256 tokens (the CLI). */
+/* auth-jwt.h — JWT (JWS compact) verification of bearer tokens (the orchestrator's API, the
+ * supervisor's mutating routes), hardened along RFC 8725: each key is bound to exactly one
+ * algorithm (HS256 to the shared secret, RS256/ES256 to the public key by its type), so
+ * "none", HS/RS confusion and algorithms nobody configured are all rejected before any
+ * crypto runs; signatures are compared with CRYPTO_memcmp; sizes are capped before
+ * decoding. Also mints HS256 tokens (the CLI). */
 #pragma once
 
 #include <stdbool.h>

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* job-store-tasks.c — the services' last GET /tasks answers in the service_tasks table of
+ * the job store's database. */
+#include "job-store-internal.h"
+#include "json-util.h"
+#include "time-util.h"
+
+int job_store_tasks_save(JobStore *s, const char *service, const char *answer) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = prepare(
+                s,
+                "INSERT INTO service_tasks(service, answer, saved_at) VALUES(?1, ?2, ?3) ON CONFLICT(service) "
+                "DO UPDATE SET answer = excluded.answer, saved_at = excluded.saved_at",
+                &st);
+        if (r >= 0) {
+                bind_text(st, 1, service);
+                bind_text(st, 2, answer);
+                (void) sqlite3_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
+                r = sqlite_errno(sqlite3_step(st));
+        }
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int job_store_tasks_load(JobStore *s, json_object **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        sqlite3_stmt *st = NULL;
+        int rc = SQLITE_DONE, r;
+
+        if (!o)
+                return -ENOMEM;
+        pthread_mutex_lock(&s->lock);
+        r = prepare(s, "SELECT service, answer FROM service_tasks ORDER BY service", &st);
+        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                r = json_object_object_add(
+                            o,
+                            (const char *) sqlite3_column_text(st, 0),
+                            json_object_new_string((const char *) sqlite3_column_text(st, 1))) < 0
+                        ? -ENOMEM
+                        : 0;
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = sqlite_errno(rc);
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&s->lock);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
