@@ -22,7 +22,9 @@ usage: deploy.sh COMMAND [options]
   stop                   stop the pod
   restart [service]      restart one service (orchestrator|llm|vision|nlp|data) or all
   status [--json]        each unit's state and each service's readiness
-  update                 rebuild from this checkout and roll the pod over to it
+  update [--all]         rebuild from this checkout and replace, one at a time and with no
+                         downtime, each service whose image changed (--all: every one);
+                         a service whose new image fails its canary is rolled back
   logs [--follow] [service]
                          the pod's journal (one service's with a name)
   health                 the orchestrator's readiness report; non-zero unless ready
@@ -53,12 +55,24 @@ supervisor() {
                 "$home/.local/bin/ai-semble-supervisor" "$@"
 }
 
+# The daemon runs the binary it started with: a new one needs a restart.
+SUPERVISOR_REPLACED=0
+start_supervisor_daemon() {
+        if [ "$SUPERVISOR_REPLACED" = 1 ]; then
+                hostenv_exec systemctl --user restart ai-semble-supervisor.service
+        else
+                hostenv_exec systemctl --user start ai-semble-supervisor.service
+        fi
+}
+
 # Copies the supervisor, the unit sources and the environment file to the pod's user.
 install_user_files() { # dev
         local home owner
         home=$(user_prefix)
         owner=()
         [ "$(hostenv_mode)" = direct ] || owner=(-o "$AI_SEMBLE_USER" -g "$(id -g "$AI_SEMBLE_USER")")
+        cmp -s "$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor" "$home/.local/bin/ai-semble-supervisor" ||
+                SUPERVISOR_REPLACED=1
         install -D -m 0755 "${owner[@]}" "$AI_SEMBLE_BUILD/supervisor/ai-semble-supervisor" \
                 "$home/.local/bin/ai-semble-supervisor"
         install -d -m 0755 "${owner[@]}" "$home/.local/share/ai-semble" "$home/.local/share/ai-semble/quadlets" \
@@ -206,10 +220,46 @@ cmd_start() {
                 exit 1
         fi
         step "starting the supervisor: http://127.0.0.1:8090"
-        hostenv_exec systemctl --user start ai-semble-supervisor.service
+        start_supervisor_daemon
         step "ai-semble is ready: $URL"
         print_access
         [ "$dev" = 0 ] || dev_warning
+}
+
+# Zero-downtime update: the images are rebuilt, then the supervisor daemon replaces the
+# services whose image changed one at a time (the orchestrator holds their calls, the old
+# instance drains, a canary job runs through the door, a failed one is rolled back to the
+# image tagged :previous with a CRITICAL alert); the orchestrator goes last, its socket
+# unit keeping connections waiting. Changed settings (ai-semble.env) replace every service.
+# Changed units (quadlets/) cannot be swapped in place: install restarts the pod then.
+cmd_update() {
+        local all=() env a before after
+        for a in "$@"; do
+                case "$a" in
+                --all) all=(--all) ;;
+                *) die "update: unknown option '$a'" ;;
+                esac
+        done
+        "$AI_SEMBLE_ROOT/scripts/setup.sh"
+        hostenv_up
+        env=$(user_prefix)/.config/ai-semble/ai-semble.env
+        before=$(sha256sum "$env" 2>/dev/null || true)
+        install_user_files 0
+        after=$(sha256sum "$env")
+        [ "$before" = "$after" ] || all=(--all)
+        ensure_secrets
+        supervisor install
+        supervisor security apply >/dev/null
+        # install stops everything when the units changed: start what is not running
+        if ! supervisor status >/dev/null 2>&1; then
+                supervisor start
+                wait_ready || { show_failure; exit 1; }
+        fi
+        start_supervisor_daemon
+        step "replacing the services whose image changed${all:+ (every service: --all or changed settings)}"
+        supervisor update "${all[@]}" || { show_failure; exit 1; }
+        wait_ready || { show_failure; exit 1; }
+        step "ai-semble is updated and ready: $URL"
 }
 
 cmd_logs() {
@@ -257,15 +307,7 @@ status)
         supervisor status "$@"
         ;;
 update)
-        "$AI_SEMBLE_ROOT/scripts/setup.sh"
-        hostenv_up
-        install_user_files 0
-        ensure_secrets
-        supervisor install
-        supervisor security apply >/dev/null
-        supervisor restart
-        wait_ready || { show_failure; exit 1; }
-        step "ai-semble is updated and ready: $URL"
+        cmd_update "$@"
         ;;
 logs)
         hostenv_up

@@ -46,9 +46,12 @@ static void delivery_free(Delivery *d) {
         free(d);
 }
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        (void) ptr;
-        (void) userdata;
+/* The answer's body into a string (userdata: a FILE from open_memstream), or nowhere. */
+static size_t keep_or_discard(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        FILE *f = userdata;
+
+        if (f && ftell(f) + (long) (size * nmemb) <= 64 * 1024)
+                (void) fwrite(ptr, size, nmemb, f);
         return size * nmemb;
 }
 
@@ -119,9 +122,12 @@ int alert_post_json(
         size_t secret_len,
         const char *event_type,
         long timeout_ms,
-        long *ret_code) {
-        _cleanup_free_ char *sig = NULL, *sig_header = NULL, *event_header = NULL;
+        long *ret_code,
+        char **ret_body) {
+        _cleanup_free_ char *sig = NULL, *sig_header = NULL, *event_header = NULL, *answer = NULL;
         struct curl_slist *h = NULL, *t;
+        size_t answer_len = 0;
+        FILE *f = NULL;
         CURL *c;
         long code = 0;
         CURLcode cr;
@@ -149,14 +155,24 @@ int alert_post_json(
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        if (ret_body && !(f = open_memstream(&answer, &answer_len))) {
+                curl_slist_free_all(h);
+                curl_easy_cleanup(c);
+                return -ENOMEM;
+        }
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_or_discard);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
         cr = curl_easy_perform(c);
         if (cr == CURLE_OK)
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
+        if (f && fclose(f) != 0)
+                return -ENOMEM;
         if (ret_code)
                 *ret_code = code;
+        if (ret_body)
+                *ret_body = cr == CURLE_OK ? TAKE_PTR(answer) : NULL;
         return cr == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
 }
 
@@ -172,8 +188,9 @@ static int post(AlertSinks *s, const Delivery *d) {
                         s->cfg.webhook_secret_len,
                         NULL,
                         (long) s->cfg.timeout_ms,
+                        NULL,
                         NULL);
-        return alert_post_json(s->slack_url, d->body, NULL, 0, NULL, (long) s->cfg.timeout_ms, NULL);
+        return alert_post_json(s->slack_url, d->body, NULL, 0, NULL, (long) s->cfg.timeout_ms, NULL, NULL);
 }
 
 static void *sink_thread(void *userdata) {

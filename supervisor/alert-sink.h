@@ -37,8 +37,9 @@ static inline void alert_sinks_freep(AlertSinks **s) {
 int alert_sinks_format_mail(const char *from, const char *to, const Alert *a, char **ret);
 /* One blocking POST of a JSON body to url: signed with X-Signature (t=,v1= HMAC-SHA256,
  * the orchestrator's scheme) when secret is not NULL, with X-Event-Type when event_type is
- * not NULL; the answer's body is discarded. 0 on a 2xx answer, else -EIO (or -ENOMEM);
- * *ret_code (may be NULL) gets the HTTP status, 0 when none came. */
+ * not NULL. 0 on a 2xx answer, else -EIO (or -ENOMEM); *ret_code (may be NULL) gets the
+ * HTTP status, 0 when none came; *ret_body (may be NULL: discarded) the answer's body, up
+ * to 64 KiB, NULL when none came. */
 int alert_post_json(
         const char *url,
         const char *body,
@@ -46,7 +47,8 @@ int alert_post_json(
         size_t secret_len,
         const char *event_type,
         long timeout_ms,
-        long *ret_code);
+        long *ret_code,
+        char **ret_body);
 /* Queues the alert for every configured sink; never blocks on the network. */
 int alert_sinks_submit(AlertSinks *s, const Alert *a);
 /* Counters for /api/metrics. */

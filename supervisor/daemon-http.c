@@ -44,7 +44,7 @@ static const char *health_of(const Watched *w) {
         if (w->ready)
                 return "ready";
         if (w->active_state && streq(w->active_state, "active"))
-                return "unready";
+                return w->slow ? "slow" : "unready";
         return "down";
 }
 

@@ -116,7 +116,7 @@ static void unit_changed(Daemon *d, Watched *w, const char *active, const char *
                         }
                 }
                 w->was_active = true;
-                w->down_checks = 0;
+                w->heal.down_checks = 0;
                 return;
         }
         w->active_since_ms = 0;
@@ -347,6 +347,9 @@ static void apply_ready(Daemon *d, bool answered, long code, const char *body) {
                 (void) status_apply_ready(&ps, code, body);
         for (size_t i = 0; i < d->n; i++) {
                 d->w[i].ready = answered && ps.services[i].ready && state_is(&d->w[i], "active");
+                /* The orchestrator did not answer in time, or its probe of the service timed
+                 * out: a busy host, not a verdict (systemd's watchdog ends a stuck service). */
+                d->w[i].slow = !answered || ps.services[i].slow;
                 if (d->w[i].ready && d->w[i].notified_down) {
                         orch_notify(d->notifier, d->w[i].name, true);
                         d->w[i].notified_down = false;
@@ -379,6 +382,18 @@ threshold_alert(Daemon *d, AlertLevel l, const char *kind, const char *service, 
         if (l < 0 || !msg || asprintf(&key, "%s:%s", kind, service ? service : "cluster") < 0)
                 return;
         daemon_alert(d, l, key, service, "%s", msg);
+}
+
+static HealObservation observe(const Watched *w) {
+        bool auto_restart = w->sub_state && streq(w->sub_state, "auto-restart");
+
+        return (HealObservation){
+                .active = state_is(w, "active"),
+                .failed = state_is(w, "failed") && !auto_restart,
+                .down = is_down(w),
+                .ready = w->ready,
+                .slow = w->slow,
+        };
 }
 
 /* Decides about one unhealthy unit; returns true when it wants a restart. */
@@ -415,8 +430,8 @@ static void restart(Daemon *d, Watched *w, uint64_t now, const char *why) {
         }
         heal_restarted(&w->heal, now, d->s->cfg.restart_backoff_ms, d->s->cfg.restart_backoff_max_ms);
         w->heals++;
-        w->unready_since_ms = 0;
-        w->down_checks = 0;
+        w->heal.unready_since_ms = 0;
+        w->heal.down_checks = 0;
         daemon_alert(
                 d,
                 ALERT_WARNING,
@@ -434,7 +449,7 @@ void daemon_check(Daemon *d) {
         uint64_t timeout = MIN(d->s->cfg.ready_timeout_ms, MAX(d->s->cfg.check_interval_ms / 2, 200ULL));
         long code = 0, mcode = 0;
         Watched *need[d->n + 1];
-        size_t n_need = 0;
+        size_t n_need = 0, n_down = 0;
         unsigned stopped = 0;
         bool answered;
         int r;
@@ -474,46 +489,35 @@ void daemon_check(Daemon *d) {
 
         for (size_t i = 0; i < d->n; i++) {
                 Watched *w = &d->w[i];
+                HealObservation o = observe(w);
 
                 if (!state_is(w, "active"))
                         stopped++;
-                if (state_is(w, "active") && w->ready) {
-                        w->unready_since_ms = 0;
-                        w->down_checks = 0;
-                        heal_healthy(&w->heal, now, d->s->cfg.agent_timeout_ms);
-                        continue;
-                }
-                heal_unhealthy(&w->heal);
-                if (state_is(w, "active")) {
-                        /* up but not ready: give it agent_timeout before healing */
-                        if (!w->unready_since_ms)
-                                w->unready_since_ms = now;
-                        if (now - w->unready_since_ms >= d->s->cfg.agent_timeout_ms)
-                                need[n_need++] = w;
-                } else if (is_down(w)) {
-                        /* failed: heal at once unless systemd's Restart= is already on it;
-                         * inactive: after two checks (an operator's stop-and-start passes) */
-                        w->down_checks++;
-                        bool auto_restart = w->sub_state && streq(w->sub_state, "auto-restart");
-                        if ((state_is(w, "failed") && !auto_restart) || w->down_checks >= 2)
-                                need[n_need++] = w;
-                }
+                if (w->updating)
+                        continue; /* the update restarts it, and rolls it back if need be */
+                HealNeed h = heal_assess(&w->heal, &o, now, d->s->cfg.agent_timeout_ms);
+
+                if (h == HEAL_NEED_DOWN || h == HEAL_NEED_UNREADY)
+                        need[n_need++] = w;
+                n_down += h == HEAL_NEED_DOWN;
         }
 
         if (d->monitoring) {
                 Watched *pod = daemon_pod(d);
+                HealObservation pod_seen = observe(pod);
                 uint64_t since = d->started_usec;
 
-                if (n_need >= (size_t) d->s->cfg.pod_escalate ||
-                    (!state_is(pod, "active") && is_down(pod) && ++pod->down_checks >= 2)) {
+                pod_seen.ready = pod_seen.active;
+                (void) heal_assess(&pod->heal, &pod_seen, now, d->s->cfg.agent_timeout_ms);
+                if (heal_escalate(n_down, (unsigned) d->s->cfg.pod_escalate, &pod->heal, &pod_seen)) {
                         if (wants_restart(d, pod, now)) {
                                 daemon_alert(
                                         d,
                                         ALERT_CRITICAL,
                                         "pod",
                                         NULL,
-                                        "%zu of %zu services unhealthy (pod %s): restarting the pod",
-                                        n_need,
+                                        "%zu of %zu services down (pod %s): restarting the pod",
+                                        n_down,
                                         d->n,
                                         pod->active_state ? pod->active_state : "?");
                                 restart(d, pod, now, "escalation");
@@ -528,8 +532,6 @@ void daemon_check(Daemon *d) {
                                                 need[i],
                                                 now,
                                                 state_is(need[i], "active") ? "is not ready" : "is down");
-                if (state_is(pod, "active"))
-                        pod->down_checks = 0;
 
                 _cleanup_free_ char *msg = NULL;
                 if (asprintf(&msg, "%u service(s) stopped", stopped) >= 0)
@@ -555,8 +557,6 @@ void daemon_set_monitoring(Daemon *d, bool on) {
         if (on)
                 for (size_t i = 0; i <= d->n; i++) {
                         heal_reset(&d->w[i].heal);
-                        d->w[i].down_checks = 0;
-                        d->w[i].unready_since_ms = 0;
                 }
 }
 
@@ -608,6 +608,7 @@ out:
 }
 
 void daemon_done(Daemon *d) {
+        daemon_update_done(d);
         podman_events_stop(d->events);
         orch_notifier_free(d->notifier);
         auth_jwt_free(d->jwt);

@@ -25,12 +25,12 @@ typedef struct Watched {
         char *active_state, *sub_state;
         bool is_pod;
         bool ready;
+        bool slow; /* no verdict this check: a readiness probe timed out (busy or stuck) */
         bool has_latency;
         double latency_ms;
-        bool was_active;    /* seen active since the last time it went down */
-        bool notified_down; /* the orchestrator was told it went down; "up" is owed */
-        unsigned down_checks;
-        uint64_t unready_since_ms;   /* monotonic; 0 = ready (or not active) */
+        bool was_active;             /* seen active since the last time it went down */
+        bool notified_down;          /* the orchestrator was told it went down; "up" is owed */
+        bool updating;               /* an update is replacing it: no healing meanwhile */
         uint64_t active_since_ms;    /* monotonic; 0 = not active */
         unsigned restarts;           /* observed returns to active after going down */
         unsigned heals;              /* RestartUnit calls made by the supervisor */
@@ -72,6 +72,20 @@ typedef struct Daemon {
         PodmanEvents *events;
         char *podman_socket;
         char *stats_unavailable; /* Podman's reason (e.g. cgroup v1); no more requests */
+
+        /* An update under way (daemon-update.c): its thread, the bus call it answers. */
+        struct {
+                bool running;
+                pthread_t thread;
+                sd_bus_message *call;
+                char **services;
+                bool all;
+                int result;
+                char *summary;
+                int done_fd;
+                sd_event_source *done_source;
+                sd_bus_slot *slot;
+        } update;
 } Daemon;
 
 static inline Watched *daemon_pod(Daemon *d) {
@@ -95,3 +109,12 @@ void daemon_on_podman_event(const PodmanEvent *e, void *userdata);
 /* HTTP API and status page (daemon-http.c): every route checks Host (DNS rebinding); the
  * POST routes also refuse cross-site requests and need an admin token (d->jwt). */
 int daemon_http_start(Daemon *d);
+
+/* The update method on the user bus (daemon-update.c): SUPERVISOR_BUS_NAME, object
+ * SUPERVISOR_BUS_PATH, interface SUPERVISOR_BUS_NAME, Update(as services, b all) → (b ok,
+ * s summary), answered when the update is over. `ai-semble-supervisor update` calls it. */
+#define SUPERVISOR_BUS_NAME "org.ai_semble.Supervisor1"
+#define SUPERVISOR_BUS_PATH "/org/ai_semble/Supervisor1"
+int daemon_update_attach(Daemon *d);
+/* Waits for an update under way to end (at shutdown). */
+void daemon_update_done(Daemon *d);

@@ -35,3 +35,33 @@ void heal_unhealthy(HealState *h) {
 void heal_reset(HealState *h) {
         *h = (HealState){};
 }
+
+HealNeed heal_assess(HealState *h, const HealObservation *o, uint64_t now_ms, uint64_t agent_timeout_ms) {
+        if (o->active && (o->ready || o->slow)) {
+                h->unready_since_ms = 0;
+                h->down_checks = 0;
+                if (o->ready)
+                        heal_healthy(h, now_ms, agent_timeout_ms);
+                return HEAL_NEED_NOTHING;
+        }
+        heal_unhealthy(h);
+        if (o->active) {
+                /* up but not ready: give it agent_timeout before healing */
+                h->down_checks = 0;
+                if (!h->unready_since_ms)
+                        h->unready_since_ms = now_ms ?: 1;
+                return now_ms - h->unready_since_ms >= agent_timeout_ms ? HEAL_NEED_UNREADY : HEAL_NEED_WAIT;
+        }
+        h->unready_since_ms = 0;
+        if (!o->down)
+                return HEAL_NEED_WAIT; /* activating, deactivating: systemd is at it */
+        /* failed: at once unless systemd's Restart= is already on it; inactive: after two
+         * checks (an operator's stop-and-start passes) */
+        h->down_checks++;
+        return o->failed || h->down_checks >= 2 ? HEAL_NEED_DOWN : HEAL_NEED_WAIT;
+}
+
+bool heal_escalate(
+        size_t n_down, unsigned threshold, const HealState *pod, const HealObservation *pod_seen) {
+        return n_down >= threshold || (!pod_seen->active && pod_seen->down && pod->down_checks >= 2);
+}

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* heal.h — the self-healing policy of one unit: exponential backoff between restarts, a
- * start limit past which the supervisor gives up until an operator acts, and the reset
- * once the unit has stayed healthy long enough. Pure; times are CLOCK_MONOTONIC ms. */
+/* heal.h — the self-healing policy of one unit: what one check makes of it (healthy,
+ * alive but slow, unready, down), exponential backoff between restarts, a start limit past
+ * which the supervisor gives up until an operator acts, the reset once the unit has stayed
+ * healthy long enough, and when the whole pod is restarted. Liveness means stuck, not busy:
+ * a unit that systemd runs and whose readiness is only late (a saturated host) is never
+ * restarted for it (a stuck one is ended by systemd's watchdog), and only units that are
+ * down make a pod restart. Pure; times are CLOCK_MONOTONIC ms. */
 #pragma once
 
 #include <stdint.h>
@@ -12,8 +16,26 @@ typedef struct HealState {
         unsigned attempts;         /* restarts in the current streak */
         uint64_t next_ms;          /* no restart before this */
         uint64_t healthy_since_ms; /* 0: not healthy */
+        uint64_t unready_since_ms; /* active but answering not ready since; 0 = no */
+        unsigned down_checks;      /* consecutive checks it was down */
         bool gave_up;
 } HealState;
+
+/* What one check saw of a unit. */
+typedef struct HealObservation {
+        bool active; /* systemd: active */
+        bool failed; /* systemd: failed, and not in Restart='s auto-restart */
+        bool down;   /* failed, inactive, or in auto-restart */
+        bool ready;  /* the orchestrator saw it ready */
+        bool slow;   /* no verdict: its readiness probe (or the orchestrator's) timed out */
+} HealObservation;
+
+typedef enum HealNeed {
+        HEAL_NEED_NOTHING, /* healthy, or alive and only slow to answer */
+        HEAL_NEED_WAIT,    /* unhealthy, not for long enough yet */
+        HEAL_NEED_UNREADY, /* active but answering not ready for agent_timeout: restart it alone */
+        HEAL_NEED_DOWN,    /* failed (at once) or inactive for two checks */
+} HealNeed;
 
 typedef enum HealDecision {
         HEAL_WAIT,    /* backoff still running, or given up already */
@@ -32,3 +54,9 @@ void heal_healthy(HealState *h, uint64_t now_ms, uint64_t stable_ms);
 void heal_unhealthy(HealState *h);
 /* An operator asked for monitoring again: forget everything. */
 void heal_reset(HealState *h);
+/* One check of a unit: updates its clocks and says what it needs. */
+HealNeed heal_assess(HealState *h, const HealObservation *o, uint64_t now_ms, uint64_t agent_timeout_ms);
+/* Whether the pod is restarted: when n_down services are down together (at least
+ * threshold), or the pod unit itself has been down for two checks. Services that are
+ * alive — slow or unready — never count. */
+bool heal_escalate(size_t n_down, unsigned threshold, const HealState *pod, const HealObservation *pod_seen);

@@ -33,6 +33,10 @@ static const Verb verbs[] = {
         { "run",
           verb_run,
           "run                 the daemon: watch, heal and alert; HTTP API on SUPERVISOR_LISTEN" },
+        { "update",
+          verb_update,
+          "update [--all] [SERVICE...]  replace the services whose image changed (--all: every one),\n"
+          "                      one at a time: drain, new image, canary job, rollback on failure" },
         { "uninstall",
           verb_uninstall,
           "uninstall           stop, remove the installed units, reload the manager" },
@@ -67,6 +71,7 @@ static int run(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "dev", no_argument, NULL, 'd' },
                 { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },
                 { "print-config-markdown", no_argument, NULL, 'm' },
                 {},
         };
@@ -120,6 +125,11 @@ static int run(int argc, char **argv) {
                         if (verb->run != verb_status)
                                 return log_error_errno(-EINVAL, "--json only applies to status");
                         s.json = true;
+                        break;
+                case 'a':
+                        if (verb->run != verb_update)
+                                return log_error_errno(-EINVAL, "--all only applies to update");
+                        s.all = true;
                         break;
                 default:
                         return -EINVAL;

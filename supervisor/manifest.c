@@ -10,6 +10,7 @@ void manifest_done(Manifest *m) {
         free(m->pod_unit);
         argv_free(m->services);
         argv_free(m->units);
+        argv_free(m->sockets);
         argv_free(m->files);
         free(m->inputs);
         *m = (Manifest){ .flavor = _UNIT_FLAVOR_INVALID };
@@ -29,6 +30,8 @@ int manifest_format(const Manifest *m, char **ret) {
         fprintf(f, "flavor=%s\npod=%s\n", unit_flavor_to_string(m->flavor), m->pod_unit);
         for (size_t i = 0; m->services && m->services[i]; i++)
                 fprintf(f, "service=%s %s\n", m->services[i], m->units[i]);
+        for (size_t i = 0; m->sockets && m->sockets[i]; i++)
+                fprintf(f, "socket=%s\n", m->sockets[i]);
         for (size_t i = 0; m->files && m->files[i]; i++)
                 fprintf(f, "file=%s\n", m->files[i]);
         if (m->inputs)
@@ -73,7 +76,9 @@ int manifest_parse(const char *text, Manifest *ret) {
                         r = argv_push(&m.services, name);
                         if (r >= 0)
                                 r = argv_push(&m.units, sp + 1);
-                } else if ((v = startswith(line, "file=")))
+                } else if ((v = startswith(line, "socket=")))
+                        r = argv_push(&m.sockets, v);
+                else if ((v = startswith(line, "file=")))
                         r = argv_push(&m.files, v);
                 else if ((v = startswith(line, "inputs="))) {
                         free(m.inputs);

@@ -11,13 +11,14 @@ typedef struct Manifest {
         char *pod_unit;
         char **services; /* short names, parallel to units */
         char **units;
-        char **files; /* absolute paths install wrote */
-        char *inputs; /* digest of what install wrote them from (NULL in older manifests) */
+        char **sockets; /* socket units: started before the services, stopped after them */
+        char **files;   /* absolute paths install wrote */
+        char *inputs;   /* digest of what install wrote them from (NULL in older manifests) */
 } Manifest;
 
 void manifest_done(Manifest *m);
 /* Text form: "flavor=...", "pod=UNIT", "service=NAME UNIT" (one per container),
- * "file=PATH", "inputs=HEX"; '#' comments. */
+ * "socket=UNIT", "file=PATH", "inputs=HEX"; '#' comments. */
 int manifest_format(const Manifest *m, char **ret);
 int manifest_parse(const char *text, Manifest *ret);
 int manifest_write(const char *path, const Manifest *m);

@@ -61,13 +61,38 @@ int orch_notifier_new(const char *url, const char *secret_file, OrchNotifier **r
         return 0;
 }
 
+/* {"type","service","state","time","source"}: the type is the event (the signed part);
+ * the time makes every notice's body, and so its
+ * signature, unique for the orchestrator's replay cache. */
+static char *notice_body(const char *service, const char *state) {
+        char when[32], *body;
+
+        alert_format_time(time_now_usec(CLOCK_REALTIME), when, sizeof(when));
+        if (asprintf(
+                    &body,
+                    "{\"type\":\"ai-semble.service\",\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\","
+                    "\"source\":\"ai-semble-supervisor\"}",
+                    service,
+                    state,
+                    when) < 0)
+                return NULL;
+        return body;
+}
+
 static void *notice_thread(void *userdata) {
         Notice *nt = userdata;
         OrchNotifier *n = nt->n;
         long code = 0, was;
 
         (void) alert_post_json(
-                n->url, nt->body, n->secret, n->secret_len, "ai-semble.service", NOTICE_TIMEOUT_MS, &code);
+                n->url,
+                nt->body,
+                n->secret,
+                n->secret_len,
+                "ai-semble.service",
+                NOTICE_TIMEOUT_MS,
+                &code,
+                NULL);
         pthread_mutex_lock(&n->lock);
         was = n->last_status;
         n->last_status = code;
@@ -96,7 +121,6 @@ static void *notice_thread(void *userdata) {
 }
 
 void orch_notify(OrchNotifier *n, const char *service, bool up) {
-        char when[32];
         pthread_attr_t a;
         pthread_t t;
         Notice *nt;
@@ -106,16 +130,8 @@ void orch_notify(OrchNotifier *n, const char *service, bool up) {
         nt = calloc(1, sizeof(Notice));
         if (!nt)
                 return;
-        alert_format_time(time_now_usec(CLOCK_REALTIME), when, sizeof(when));
-        /* the time makes every notice's body, and so its signature, unique for the
-         * orchestrator's replay cache */
-        if (asprintf(
-                    &nt->body,
-                    "{\"type\":\"ai-semble.service\",\"service\":\"%s\",\"state\":\"%s\",\"time\":\"%s\","
-                    "\"source\":\"ai-semble-supervisor\"}",
-                    service,
-                    up ? "up" : "down",
-                    when) < 0) {
+        nt->body = notice_body(service, up ? "up" : "down");
+        if (!nt->body) {
                 free(nt);
                 return;
         }
@@ -139,6 +155,24 @@ void orch_notify(OrchNotifier *n, const char *service, bool up) {
                 pthread_mutex_unlock(&n->lock);
         }
         pthread_attr_destroy(&a);
+}
+
+int orch_notify_now(
+        OrchNotifier *n,
+        const char *service,
+        const char *state,
+        long timeout_ms,
+        long *ret_code,
+        char **ret_body) {
+        _cleanup_free_ char *body = NULL;
+
+        if (!n)
+                return -ENOTCONN;
+        body = notice_body(service, state);
+        if (!body)
+                return -ENOMEM;
+        return alert_post_json(
+                n->url, body, n->secret, n->secret_len, "ai-semble.service", timeout_ms, ret_code, ret_body);
 }
 
 void orch_notifier_free(OrchNotifier *n) {

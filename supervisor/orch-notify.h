@@ -15,5 +15,16 @@ int orch_notifier_new(const char *url, const char *secret_file, OrchNotifier **r
 /* Queues {"service", "state": "down"|"up", "time"} for delivery; never blocks on the
  * network. A NULL notifier does nothing. */
 void orch_notify(OrchNotifier *n, const char *service, bool up);
+/* Sends {"service", "state", "time"} now and waits up to timeout_ms for the answer, for
+ * the notices of an update whose answer matters: "updating" (hold calls), "up", "canary"
+ * (run one job; the answer says whether it passed). alert_post_json()'s result; -ENOTCONN
+ * with a NULL notifier (notices off). */
+int orch_notify_now(
+        OrchNotifier *n,
+        const char *service,
+        const char *state,
+        long timeout_ms,
+        long *ret_code,
+        char **ret_body);
 /* Waits for notices in flight (each has a 3 s timeout), then frees. */
 void orch_notifier_free(OrchNotifier *n);

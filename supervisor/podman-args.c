@@ -25,6 +25,7 @@ typedef enum ArgKind {
         ARG_NAME,        /* --name (already emitted first) */
         ARG_INSTALL,     /* WantedBy=: generate always writes default.target */
         ARG_SERVICE,     /* [Service] keys handled by podman_args_generate() */
+        ARG_DROPIN,      /* a unit setting generate cannot write: a drop-in (podman_args_dropin()) */
 } ArgKind;
 
 typedef struct KeyRule {
@@ -36,6 +37,8 @@ typedef struct KeyRule {
 
 static const KeyRule container_rules[] = {
         { "Unit", "Description", ARG_IGNORE, NULL },
+        { "Unit", "Requires", ARG_DROPIN, NULL },
+        { "Unit", "After", ARG_DROPIN, NULL },
         { "Container", "ContainerName", ARG_NAME, "--name" },
         { "Container", "Image", ARG_IMAGE, NULL },
         { "Container", "Pod", ARG_POD, "--pod" },
@@ -57,6 +60,7 @@ static const KeyRule container_rules[] = {
         { "Container", "HealthRetries", ARG_VALUE, "--health-retries" },
         { "Container", "HealthStartPeriod", ARG_VALUE, "--health-start-period" },
         { "Container", "HealthOnFailure", ARG_VALUE, "--health-on-failure" },
+        { "Container", "StopTimeout", ARG_VALUE, "--stop-timeout" },
         { "Container", "SeccompProfile", ARG_SECOPT, "seccomp=" },
         { "Container", "SecurityLabelType", ARG_SECOPT, "label=type:" },
         { "Container", "PodmanArgs", ARG_PODMAN_ARGS, NULL },
@@ -64,6 +68,7 @@ static const KeyRule container_rules[] = {
         { "Service", "Restart", ARG_SERVICE, NULL },
         { "Service", "TimeoutStartSec", ARG_SERVICE, NULL },
         { "Service", "TimeoutStopSec", ARG_SERVICE, NULL },
+        { "Service", "WatchdogSec", ARG_DROPIN, NULL },
         { "Install", "WantedBy", ARG_INSTALL, NULL },
 };
 
@@ -272,6 +277,7 @@ static int translate(
                 case ARG_IGNORE:
                 case ARG_SERVICE:
                 case ARG_NAME:
+                case ARG_DROPIN:
                         break;
                 case ARG_INSTALL:
                         if (!streq(value, "default.target"))
@@ -412,6 +418,40 @@ int podman_args_container_create(
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+int podman_args_dropin(const UnitFile *u, char **ret) {
+        static const char *const sections[] = { "Unit", "Service" };
+        _cleanup_free_ char *s = NULL;
+        size_t len = 0;
+        bool any = false;
+        FILE *f;
+
+        *ret = NULL;
+        f = open_memstream(&s, &len);
+        if (!f)
+                return -ENOMEM;
+        fputs("# Written by ai-semble-supervisor install: what podman generate systemd cannot write.\n", f);
+        for (size_t k = 0; k < ELEMENTSOF(sections); k++) {
+                bool header = false;
+
+                for (size_t i = 0; i < u->n_entries; i++) {
+                        const UnitEntry *e = &u->entries[i];
+                        const KeyRule *rule = find_rule(u, e);
+
+                        if (!rule || rule->kind != ARG_DROPIN || !streq(e->section, sections[k]))
+                                continue;
+                        if (!header)
+                                fprintf(f, "[%s]\n", sections[k]);
+                        header = any = true;
+                        fprintf(f, "%s=%s\n", e->key, e->value);
+                }
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (any)
+                *ret = TAKE_PTR(s);
         return 0;
 }
 

@@ -15,6 +15,10 @@ int podman_args_container_create(
 /* argv of `generate systemd --new --files --name ...` carrying the [Service] settings the
  * containers agree on (Restart=, TimeoutStartSec=, TimeoutStopSec=). */
 int podman_args_generate(const UnitSet *set, char ***ret, char **ret_error);
+/* The drop-in of a .container file for the generated units: its [Unit] Requires=/After=
+ * and [Service] WatchdogSec= (which Quadlet passes on, but generate cannot write);
+ * *ret NULL when it has none. */
+int podman_args_dropin(const UnitFile *u, char **ret);
 /* Checks every file of the set, returning the first error (used before touching podman). */
 int podman_args_check(const UnitSet *set, const char *home, char **ret_error);
 

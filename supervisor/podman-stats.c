@@ -1,64 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* podman-stats.c — the stats request and its answer. */
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 
 #include "fileio.h"
 
 #include "json-util.h"
+#include "podman-api.h"
 #include "podman-stats.h"
 
-#define STATS_URL "http://d/v4.0.0/libpod/containers/stats?stream=false"
-#define STATS_MAX_BYTES (1024 * 1024)
-
-typedef struct Buf {
-        char *data;
-        size_t len;
-} Buf;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        Buf *b = userdata;
-        size_t n = size * nmemb;
-        char *nd;
-
-        if (b->len + n > STATS_MAX_BYTES)
-                return 0;
-        nd = realloc(b->data, b->len + n + 1);
-        if (!nd)
-                return 0;
-        b->data = nd;
-        memcpy(b->data + b->len, ptr, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return n;
-}
+#define STATS_PATH "/v4.0.0/libpod/containers/stats?stream=false"
 
 int podman_stats_fetch(const char *socket_path, uint64_t timeout_ms, long *ret_code, char **ret_body) {
-        CURL *c = curl_easy_init();
-        Buf b = {};
-        CURLcode cr;
-        long code = 0;
-
-        if (!c)
-                return -ENOMEM;
-        curl_easy_setopt(c, CURLOPT_URL, STATS_URL);
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        cr = curl_easy_perform(c);
-        if (cr == CURLE_OK)
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_cleanup(c);
-        if (cr != CURLE_OK) {
-                free(b.data);
-                return cr == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -ECONNREFUSED;
-        }
-        *ret_code = code;
-        *ret_body = b.data ? b.data : strdup("");
-        return *ret_body ? 0 : -ENOMEM;
+        return podman_api_request(socket_path, NULL, STATS_PATH, timeout_ms, ret_code, ret_body);
 }
 
 static double num_at(json_object *o, const char *k) {

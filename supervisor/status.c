@@ -146,8 +146,11 @@ int status_apply_ready(PodStatus *s, long http_code, const char *body) {
                 if (!json_object_object_get_ex(services, svc->name, &o) ||
                     !json_object_is_type(o, json_type_object))
                         continue;
-                if (json_object_object_get_ex(o, "status", &st) && json_object_is_type(st, json_type_string))
+                if (json_object_object_get_ex(o, "status", &st) &&
+                    json_object_is_type(st, json_type_string)) {
                         svc->ready = status_word_ready(json_object_get_string(st));
+                        svc->slow = streq(json_object_get_string(st), "timeout");
+                }
                 if (json_object_object_get_ex(o, "latency_ms", &lat) &&
                     (json_object_is_type(lat, json_type_double) ||
                      json_object_is_type(lat, json_type_int))) {

@@ -13,6 +13,7 @@ typedef struct ServiceStatus {
         char *unit;
         UnitState state;
         bool ready;
+        bool slow; /* the orchestrator's probe of it timed out ("timeout"): alive, no verdict */
         bool has_latency;
         double latency_ms;
 } ServiceStatus;
@@ -38,7 +39,8 @@ int status_format_timestamp(uint64_t usec, char *buf, size_t size);
 int status_probe(const char *url, uint64_t timeout_ms, long *ret_http_code, char **ret_body);
 /* Applies an answer of /health/ready: {status, timestamp, services:{llm:{status,
  * latency_ms}, ...}}. The orchestrator is ready when the probe answered; another service
- * when its status is "ready" (or "healthy"/"ok"). -EBADMSG when body is not that JSON. */
+ * when its status is "ready" (or "healthy"/"ok"), slow when it is "timeout". -EBADMSG
+ * when body is not that JSON. */
 int status_apply_ready(PodStatus *s, long http_code, const char *body);
 
 /* Everything active and ready (exit 0), otherwise the caller exits 3. */

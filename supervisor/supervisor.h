@@ -56,6 +56,7 @@ typedef struct Supervisor {
         Paths paths;
         bool dev;
         bool json;
+        bool all; /* update --all */
 } Supervisor;
 
 /* Connects to the user manager; on failure logs what to do (linger, session,
@@ -76,6 +77,7 @@ int verb_status(Supervisor *s, int argc, char **argv);
 int verb_uninstall(Supervisor *s, int argc, char **argv);
 int verb_run(Supervisor *s, int argc, char **argv);
 int verb_security(Supervisor *s, int argc, char **argv);
+int verb_update(Supervisor *s, int argc, char **argv);
 /* The text of ai-semble-supervisor.service for the binary exe; syscall_filter: the
  * names for SystemCallFilter= (from supervisor.json), or NULL for systemd's groups. */
 int supervisor_unit_text(const char *exe, const char *pod_unit, const char *syscall_filter, char **ret);

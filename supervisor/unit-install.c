@@ -36,8 +36,8 @@ static bool valid_port(const char *s, size_t n) {
         return v >= 1 && v <= 65535;
 }
 
-/* "[ip:]hostport[:containerport]", ip possibly "[v6]" */
-static int publish_item(const char *item, char ***list) {
+/* "[ip:]hostport[:8080]", ip possibly "[v6]" → the ListenStream= value "[ip:]hostport". */
+static int listen_item(const char *item, char ***list) {
         const char *rest = item, *colon;
         _cleanup_free_ char *ip = NULL;
         size_t n;
@@ -69,13 +69,13 @@ static int publish_item(const char *item, char ***list) {
         n = colon ? (size_t) (colon - rest) : strlen(rest);
         if (!valid_port(rest, n) || (colon && !valid_port(colon + 1, strlen(colon + 1))))
                 return -EINVAL;
-        if (colon)
-                return ip ? argv_pushf(list, "%s:%s", ip, rest) : argv_push(list, rest);
-        return ip ? argv_pushf(list, "%s:%s:%u", ip, rest, AI_SEMBLE_PORT_ORCHESTRATOR)
-                  : argv_pushf(list, "%s:%u", rest, AI_SEMBLE_PORT_ORCHESTRATOR);
+        /* The socket is passed into the container: there is no container port to pick. */
+        if (colon && strtoul(colon + 1, NULL, 10) != AI_SEMBLE_PORT_ORCHESTRATOR)
+                return -EINVAL;
+        return ip ? argv_pushf(list, "%s:%.*s", ip, (int) n, rest) : argv_pushf(list, "%.*s", (int) n, rest);
 }
 
-int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
+int unit_install_listen_list(const char *publish, char ***ret) {
         _cleanup_argv_free_ char **list = NULL;
         _cleanup_free_ char *copy = NULL;
         char *save = NULL;
@@ -87,12 +87,20 @@ int unit_install_publish_list(const char *publish, bool dev, char ***ret) {
         if (!copy)
                 return -ENOMEM;
         for (char *item = strtok_r(copy, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
-                r = publish_item(item, &list);
+                r = listen_item(item, &list);
                 if (r < 0)
                         return r;
         }
         if (!list)
                 return -EINVAL;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int unit_install_dev_publish_list(bool dev, char ***ret) {
+        _cleanup_argv_free_ char **list = NULL;
+        int r;
+
         for (size_t i = 0; dev && i < ELEMENTSOF(pod_services); i++) {
                 if (pod_services[i].port == AI_SEMBLE_PORT_ORCHESTRATOR)
                         continue;
@@ -117,9 +125,15 @@ static const char *key_of(const char *line, const char *key) {
         return *p == '=' ? p + 1 : NULL;
 }
 
-int unit_install_rewrite(const char *text, char *const *publish, const char *env_file, char **ret) {
+int unit_install_rewrite(
+        const char *text,
+        const char *section,
+        const char *key,
+        char *const *values,
+        const char *env_file,
+        char **ret) {
         _cleanup_free_ char *out = NULL, *copy = strdup(text);
-        bool in_pod = false, published = false;
+        bool in_section = false, written = false;
         size_t len = 0;
         FILE *f;
 
@@ -142,25 +156,25 @@ int unit_install_rewrite(const char *text, char *const *publish, const char *env
                         s++;
 
                 if (*s == '[') {
-                        if (in_pod && !published && publish)
-                                for (size_t i = 0; publish[i]; i++)
-                                        fprintf(f, "PublishPort=%s\n", publish[i]);
-                        published = published || in_pod;
-                        in_pod = startswith(s, "[Pod]") != NULL;
+                        if (in_section && !written)
+                                for (size_t i = 0; values && values[i]; i++)
+                                        fprintf(f, "%s=%s\n", key, values[i]);
+                        written = written || in_section;
+                        in_section = section && startswith(s, section) != NULL;
                         fprintf(f, "%s\n", line);
-                } else if (in_pod && publish && key_of(s, "PublishPort")) {
-                        if (!published)
-                                for (size_t i = 0; publish[i]; i++)
-                                        fprintf(f, "PublishPort=%s\n", publish[i]);
-                        published = true;
+                } else if (in_section && key_of(s, key)) {
+                        if (!written)
+                                for (size_t i = 0; values && values[i]; i++)
+                                        fprintf(f, "%s=%s\n", key, values[i]);
+                        written = true;
                 } else if (env_file && *s != '#' && key_of(s, "EnvironmentFile"))
                         fprintf(f, "EnvironmentFile=%s\n", env_file);
                 else
                         fprintf(f, "%s%s", line, last && !nl ? "" : "\n");
         }
-        if (in_pod && !published && publish)
-                for (size_t i = 0; publish[i]; i++)
-                        fprintf(f, "PublishPort=%s\n", publish[i]);
+        if (in_section && !written)
+                for (size_t i = 0; values && values[i]; i++)
+                        fprintf(f, "%s=%s\n", key, values[i]);
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(out);
@@ -199,13 +213,17 @@ static int container_service(const char *name, char **ret) {
 int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_error) {
         _cleanup_(install_source_done) InstallSource src = {};
         _cleanup_(unit_set_freep) UnitSet *names = NULL;
-        _cleanup_argv_free_ char **publish = NULL;
+        _cleanup_argv_free_ char **listen = NULL, **publish = NULL;
         int r;
 
-        r = unit_install_publish_list(o->publish, o->dev, &publish);
-        if (r < 0)
+        r = unit_install_listen_list(o->publish, &listen);
+        if (r == -EINVAL)
                 return error_message(
-                        ret_error, r, "AI_SEMBLE_PUBLISH=%s is not [ip:]port[:port][,...]", o->publish);
+                        ret_error, r, "AI_SEMBLE_PUBLISH=%s is not [ip:]port[:8080][,...]", o->publish);
+        if (r >= 0)
+                r = unit_install_dev_publish_list(o->dev, &publish);
+        if (r < 0)
+                return r;
 
         /* load once for the file list and the refusal of unsupported types */
         r = unit_source_load_dir(o->source_dir, &names, ret_error);
@@ -231,11 +249,16 @@ int unit_install_load(const InstallOptions *o, InstallSource *ret, char **ret_er
                 r = read_full_file(path, SIZE_MAX, &text, NULL);
                 if (r < 0)
                         return error_message(ret_error, r, "cannot read %s", path);
-                r = unit_install_rewrite(
-                        text,
-                        names->files[i]->kind == UNIT_KIND_POD ? publish : NULL,
-                        o->env_file,
-                        &rewritten);
+                /* The pod publishes only --dev's ports; the orchestrator's address is its
+                 * socket unit's (AI_SEMBLE_PUBLISH), passed into the container. */
+                if (names->files[i]->kind == UNIT_KIND_POD)
+                        r = unit_install_rewrite(
+                                text, "[Pod]", "PublishPort", publish, o->env_file, &rewritten);
+                else if (streq(names->files[i]->name, ORCHESTRATOR_SOCKET))
+                        r = unit_install_rewrite(
+                                text, "[Socket]", "ListenStream", listen, o->env_file, &rewritten);
+                else
+                        r = unit_install_rewrite(text, NULL, NULL, NULL, o->env_file, &rewritten);
                 if (r < 0)
                         return r;
                 if (o->selinux_domains && names->files[i]->kind == UNIT_KIND_CONTAINER) {
@@ -286,6 +309,12 @@ int unit_install_manifest(const UnitSet *set, UnitFlavor flavor, Manifest *ret) 
                 return r;
         for (size_t i = 0; i < set->n_files; i++) {
                 _cleanup_free_ char *name = NULL, *unit = NULL;
+                if (set->files[i]->kind == UNIT_KIND_SOCKET) {
+                        r = argv_push(&m.sockets, set->files[i]->name);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (set->files[i]->kind != UNIT_KIND_CONTAINER)
                         continue;
                 r = unit_names_service(pod, set->files[i], &name);
@@ -322,25 +351,49 @@ static int write_file_atomic(const char *path, const char *text, mode_t mode) {
         return 0;
 }
 
-int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+/* Writes dir/name (creating dir) and records it in the manifest. */
+static int install_text(const char *dir, const char *name, const char *text, Manifest *m, char **ret_error) {
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        r = paths_mkdir_p(o->quadlet_dir, 0755);
+        r = paths_mkdir_p(dir, 0755);
         if (r < 0)
-                return error_message(ret_error, r, "cannot create %s", o->quadlet_dir);
-        for (size_t i = 0; i < src->set->n_files; i++) {
-                _cleanup_free_ char *path = NULL;
+                return error_message(ret_error, r, "cannot create %s", dir);
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        r = write_file_atomic(path, text, 0644);
+        if (r < 0)
+                return error_message(ret_error, r, "cannot write %s", path);
+        return argv_push(&m->files, path);
+}
 
-                if (asprintf(&path, "%s/%s", o->quadlet_dir, src->set->files[i]->name) < 0)
-                        return -ENOMEM;
-                r = write_file_atomic(path, src->texts[i], 0644);
-                if (r < 0)
-                        return error_message(ret_error, r, "cannot write %s", path);
-                r = argv_push(&m->files, path);
+/* Socket units go where systemd reads units in both flavors (Quadlet's generator does not
+ * take them), next to the service of the same name that they activate. */
+static int
+install_sockets(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+        int r;
+
+        for (size_t i = 0; i < src->set->n_files; i++) {
+                if (src->set->files[i]->kind != UNIT_KIND_SOCKET)
+                        continue;
+                r = install_text(o->unit_dir, src->set->files[i]->name, src->texts[i], m, ret_error);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int unit_install_quadlet(const InstallOptions *o, const InstallSource *src, Manifest *m, char **ret_error) {
+        int r;
+
+        for (size_t i = 0; i < src->set->n_files; i++) {
+                if (src->set->files[i]->kind == UNIT_KIND_SOCKET)
+                        continue;
+                r = install_text(o->quadlet_dir, src->set->files[i]->name, src->texts[i], m, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return install_sockets(o, src, m, ret_error);
 }
 
 /* Runs podman and turns a non-zero exit into -EPROTO with its stderr in ret_error. */
@@ -432,7 +485,29 @@ int unit_install_generated(
         }
         if (!m->files)
                 return error_message(ret_error, -EPROTO, "podman generate systemd wrote no unit files");
-        return 0;
+
+        /* What generate cannot write ([Unit] dependencies, WatchdogSec=): a drop-in each. */
+        for (size_t i = 0; i < src->set->n_files; i++) {
+                const UnitFile *u = src->set->files[i];
+                _cleanup_free_ char *dropin = NULL, *unit = NULL, *dir = NULL;
+
+                if (u->kind != UNIT_KIND_CONTAINER)
+                        continue;
+                r = podman_args_dropin(u, &dropin);
+                if (r < 0)
+                        return r;
+                if (!dropin)
+                        continue;
+                r = unit_names_container_unit(u, UNIT_FLAVOR_GENERATED, &unit);
+                if (r < 0)
+                        return r;
+                if (asprintf(&dir, "%s/%s.d", o->unit_dir, unit) < 0)
+                        return -ENOMEM;
+                r = install_text(dir, "50-ai-semble.conf", dropin, m, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return install_sockets(o, src, m, ret_error);
 }
 
 int unit_install_ensure_env_file(const char *path) {

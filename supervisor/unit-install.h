@@ -19,13 +19,28 @@ typedef struct InstallOptions {
         bool selinux_domains;    /* each container gets SecurityLabelType=ai_semble_<svc>_t */
 } InstallOptions;
 
-/* The pod's PublishPort= values: each AI_SEMBLE_PUBLISH item gains the orchestrator's
- * container port 8080 when it has none ("127.0.0.1:8080" → "127.0.0.1:8080:8080"); with
- * dev, "127.0.0.1:808N:808N" for N = 1..4 follow. -EINVAL on a malformed item. */
-int unit_install_publish_list(const char *publish, bool dev, char ***ret);
-/* Rewrites one quadlet file's text: [Pod] PublishPort= lines become the given list,
- * [Container] EnvironmentFile= the given path (NULL: unchanged). Comments are kept. */
-int unit_install_rewrite(const char *text, char *const *publish, const char *env_file, char **ret);
+/* The orchestrator's socket unit (socket activation): systemd holds its address and
+ * passes it into the container, so connections wait in its queue across restarts. */
+#define ORCHESTRATOR_SOCKET "ai-semble-orchestrator.socket"
+
+/* AI_SEMBLE_PUBLISH as that socket's ListenStream= values: "127.0.0.1:8080" as it is,
+ * "[::1]:8080", "8080" (every address); an item may still name the container port of the
+ * published-port days, which must then be 8080 ("127.0.0.1:9000:8080" → "127.0.0.1:9000").
+ * -EINVAL on a malformed item. */
+int unit_install_listen_list(const char *publish, char ***ret);
+/* The pod's PublishPort= values: with dev, "127.0.0.1:808N:808N" for every service but
+ * the orchestrator; none (NULL) otherwise. */
+int unit_install_dev_publish_list(bool dev, char ***ret);
+/* Rewrites one unit file's text: in [section] (NULL: none), the key= lines become values
+ * (NULL: removed); [Container] EnvironmentFile= becomes env_file (NULL: unchanged).
+ * Comments are kept. */
+int unit_install_rewrite(
+        const char *text,
+        const char *section,
+        const char *key,
+        char *const *values,
+        const char *env_file,
+        char **ret);
 
 /* Adds "SecurityLabelType=type" right after a container file's [Container] header: the
  * Quadlet flavor installs that text, the generated flavor turns it into

@@ -27,6 +27,7 @@ static int kind_from_name(const char *name, UnitKind *ret) {
                 { ".pod", UNIT_KIND_POD },
                 { ".container", UNIT_KIND_CONTAINER },
                 { ".volume", UNIT_KIND_VOLUME },
+                { ".socket", UNIT_KIND_SOCKET },
         };
         size_t l = strlen(name);
 
@@ -117,7 +118,7 @@ int unit_source_parse(const char *name, const char *text, UnitFile **ret, char *
 
         r = kind_from_name(name, &kind);
         if (r < 0) {
-                (void) syntax_error(ret_error, name, 0, "not a .pod, .container or .volume file");
+                (void) syntax_error(ret_error, name, 0, "not a .pod, .container, .volume or .socket file");
                 return -EOPNOTSUPP;
         }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* unit-source.h — the quadlet files (ai-semble.pod, *.container, *.volume) parsed with
- * systemd's unit-file syntax. They are the single source of truth for the pod: both
- * install flavors read them, none of their settings are repeated in C. */
+/* unit-source.h — the quadlet files (ai-semble.pod, *.container, *.volume, and the
+ * orchestrator's *.socket) parsed with systemd's unit-file syntax. They are the single
+ * source of truth for the pod: both install flavors read them, none of their settings
+ * are repeated in C. */
 #pragma once
 
 #include <stddef.h>
@@ -12,6 +13,7 @@ typedef enum UnitKind {
         UNIT_KIND_POD,
         UNIT_KIND_CONTAINER,
         UNIT_KIND_VOLUME,
+        UNIT_KIND_SOCKET, /* a systemd socket unit, installed as it is (socket activation) */
 } UnitKind;
 
 typedef struct UnitEntry {
@@ -40,7 +42,7 @@ typedef struct UnitSet {
  * is not NULL, a message naming the file and line. */
 int unit_source_parse(const char *name, const char *text, UnitFile **ret, char **ret_error);
 int unit_source_load_file(const char *path, UnitFile **ret, char **ret_error);
-/* Loads every .pod/.container/.volume in dir. Another quadlet type (.network, .kube,
+/* Loads every .pod/.container/.volume/.socket in dir. Another quadlet type (.network, .kube,
  * .image, .build) is refused with -EOPNOTSUPP rather than silently ignored. */
 int unit_source_load_dir(const char *dir, UnitSet **ret, char **ret_error);
 

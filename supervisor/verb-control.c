@@ -80,6 +80,9 @@ static int start_all(const Supervisor *s, UnitManager *m, const Manifest *mf) {
         int r;
 
         r = enqueue_logged(m, unit_manager_start, "start", mf->pod_unit);
+        /* the sockets before the services they are passed to */
+        for (size_t i = 0; r >= 0 && mf->sockets && mf->sockets[i]; i++)
+                r = enqueue_logged(m, unit_manager_start, "start", mf->sockets[i]);
         for (size_t i = 0; r >= 0 && mf->units && mf->units[i]; i++)
                 r = enqueue_logged(m, unit_manager_start, "start", mf->units[i]);
         if (r < 0) {
@@ -99,6 +102,8 @@ int supervisor_stop_all(const Supervisor *s, UnitManager *m, const Manifest *mf)
 
         for (size_t i = 0; r >= 0 && mf->units && mf->units[i]; i++)
                 r = enqueue_logged(m, unit_manager_stop, "stop", mf->units[i]);
+        for (size_t i = 0; r >= 0 && mf->sockets && mf->sockets[i]; i++)
+                r = enqueue_logged(m, unit_manager_stop, "stop", mf->sockets[i]);
         if (r >= 0)
                 r = enqueue_logged(m, unit_manager_stop, "stop", mf->pod_unit);
         if (r < 0) {

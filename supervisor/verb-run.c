@@ -333,6 +333,9 @@ int verb_run(Supervisor *s, int argc, char **argv) {
         r = daemon_bus_attach(&d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the units over sd-bus: %m");
+        r = daemon_update_attach(&d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot offer %s on the user bus: %m", SUPERVISOR_BUS_NAME);
 
         r = start_podman_events(&d);
         if (r < 0)

@@ -118,6 +118,17 @@ void breaker_force(Breaker *b, BreakerState s, uint64_t now) {
         pthread_mutex_unlock(&b->lock);
 }
 
+bool breaker_recovered(Breaker *b) {
+        bool was_open;
+
+        pthread_mutex_lock(&b->lock);
+        was_open = b->state != BREAKER_CLOSED;
+        if (was_open)
+                close_locked(b);
+        pthread_mutex_unlock(&b->lock);
+        return was_open;
+}
+
 BreakerState breaker_state(Breaker *b, uint64_t now) {
         BreakerState s;
 

@@ -52,6 +52,11 @@ void breaker_release(Breaker *b);
 /* Told from outside (the supervisor saw the service go down or come back): BREAKER_OPEN
  * opens it now (a probe is let through after open_ms as usual), anything else closes it. */
 void breaker_force(Breaker *b, BreakerState s, uint64_t now_ms);
+/* Readiness was seen from outside (a probe answered ready, the supervisor said so): an
+ * open or half-open breaker closes; a closed one keeps its count of failures, so that a
+ * service that answers its probes but fails its calls still opens it. True if it was
+ * not closed. */
+bool breaker_recovered(Breaker *b);
 /* The state as a caller would see it at now_ms (open turns half-open once open_ms passed). */
 BreakerState breaker_state(Breaker *b, uint64_t now_ms);
 /* Milliseconds until an open breaker lets a probe through; 0 when it is not open. */

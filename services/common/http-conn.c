@@ -206,6 +206,9 @@ void http_conn_close(HttpConn *c) {
         pthread_mutex_unlock(&c->lock);
         /* The slot is free before the client can see the close and connect again. */
         atomic_fetch_sub(&s->n_conns, 1);
+        if (c->adopted)
+                atomic_fetch_sub(&s->n_adopted_conns, 1);
+        c->adopted = false;
         pthread_mutex_lock(&s->slots_lock);
         s->free_slots[s->n_free++] = c->slot;
         pthread_mutex_unlock(&s->slots_lock);

@@ -25,6 +25,7 @@
 #define HTTP_BUF_INLINE_MAX (64 * 1024) /* larger Content-Length bodies get their own buffer */
 #define HTTP_DRAIN_MAX (64 * 1024)      /* unread body bytes worth reading so a reply survives */
 #define HTTP_LINGER_MS 1000             /* how long a closing connection waits for the client */
+#define HTTP_DRAIN_IDLE_GRACE_MS 500    /* an idle connection from an adopted socket, draining */
 
 typedef struct HttpConn HttpConn;
 
@@ -156,12 +157,15 @@ struct HttpServer {
 
         /* The event engine (http-loop.c). */
         int epfd, timerfd, stopfd, spare_fd;
+        int pingfd;             /* http_server_ping(): an event the threads answer */
+        _Atomic uint64_t pongs; /* pings answered */
         pthread_t *threads;
         unsigned n_threads;
         pthread_mutex_t slots_lock;
         HttpConn **conns;
         uint32_t n_slots, n_created, *free_slots, n_free;
         atomic_uint n_conns;
+        atomic_uint n_adopted_conns; /* of them, accepted on an adopted socket */
         pthread_mutex_t tlock;
         HttpConnList timers[_HTTP_TIMER_MAX];
         uint64_t timer_at;
@@ -173,6 +177,7 @@ struct HttpServer {
 /* epoll data of an armed connection: its slot and the arm's sequence number. */
 #define HTTP_EV_DATA(slot, seq) ((uint64_t) (seq) << 32 | (uint32_t) (slot))
 #define HTTP_EV_LISTENER 0xffffff00u /* + listener index */
+#define HTTP_EV_PING 0xfffffffdu
 #define HTTP_EV_TIMER 0xfffffffeu
 #define HTTP_EV_STOP 0xffffffffu
 #define HTTP_THREAD_STACK (8u * 1024 * 1024)

@@ -73,6 +73,8 @@ static void conn_accepted(HttpServer *s, int fd, const struct sockaddr_storage *
         c->fd = fd;
         pthread_mutex_unlock(&c->lock);
         c->adopted = adopted;
+        if (adopted)
+                atomic_fetch_add(&s->n_adopted_conns, 1);
         c->state = HTTP_CONN_HEAD;
         c->len = c->scan = c->next = c->raw = c->out_len = c->out_sent = 0;
         c->saved_valid = false;
@@ -130,6 +132,18 @@ static HttpConn *on_event(HttpServer *s, const struct epoll_event *ev) {
 
         if (slot == HTTP_EV_TIMER) {
                 http_conn_expire_timers(s);
+                return NULL;
+        }
+        if (slot == HTTP_EV_PING) {
+                eventfd_t v;
+
+                (void) eventfd_read(s->pingfd, &v);
+                atomic_fetch_add(&s->pongs, 1);
+                (void) epoll_ctl(
+                        s->epfd,
+                        EPOLL_CTL_MOD,
+                        s->pingfd,
+                        &(struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = HTTP_EV_PING });
                 return NULL;
         }
         if (slot >= HTTP_EV_LISTENER && slot < HTTP_EV_LISTENER + HTTP_MAX_LISTENERS) {
@@ -260,8 +274,9 @@ int http_loop_start(HttpServer *s) {
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         s->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        s->pingfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s->epfd < 0 || s->timerfd < 0 || s->stopfd < 0)
+        if (s->epfd < 0 || s->timerfd < 0 || s->stopfd < 0 || s->pingfd < 0)
                 return -errno;
 
         r = listener_bind(s, &fd);
@@ -278,6 +293,8 @@ int http_loop_start(HttpServer *s) {
                         return r;
         }
         r = loop_add(s, s->timerfd, EPOLLIN | EPOLLONESHOT, HTTP_EV_TIMER);
+        if (r >= 0)
+                r = loop_add(s, s->pingfd, EPOLLIN | EPOLLONESHOT, HTTP_EV_PING);
         if (r >= 0)
                 r = loop_add(s, s->stopfd, EPOLLIN, HTTP_EV_STOP);
         if (r < 0)
@@ -297,7 +314,8 @@ int http_loop_start(HttpServer *s) {
 }
 
 void http_loop_begin_drain(HttpServer *s) {
-        HttpConn *c;
+        HttpConn *c, *keep[64];
+        size_t n_keep = 0;
         uint32_t gen;
 
         /* Connections on an adopted socket wait in its queue for the next instance. */
@@ -306,9 +324,17 @@ void http_loop_begin_drain(HttpServer *s) {
                         atomic_store(&s->listeners[i].armed, false);
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listeners[i].fd, NULL);
                 }
+        /* Idle keep-alive connections close, except (a few) from an adopted socket: a
+         * request the client sends on one just now is still served, with Connection:
+         * close, so that it reconnects to the socket's queue instead of meeting a closed
+         * connection; they close after HTTP_DRAIN_IDLE_GRACE_MS. */
         while ((c = http_conn_pop_timer(s, HTTP_TIMER_IDLE, 0, &gen)))
-                if (http_conn_claim(c, gen))
+                if (c->adopted && n_keep < ELEMENTSOF(keep))
+                        keep[n_keep++] = c;
+                else if (http_conn_claim(c, gen))
                         http_conn_close(c);
+        for (size_t i = 0; i < n_keep; i++)
+                http_conn_set_timer(keep[i], HTTP_TIMER_IDLE, HTTP_DRAIN_IDLE_GRACE_MS);
 }
 
 void http_loop_abort_running(HttpServer *s) {
@@ -359,7 +385,9 @@ void http_loop_stop(HttpServer *s) {
         s->conns = NULL;
         s->free_slots = NULL;
         s->threads = NULL;
-        for (int *const *fd = (int *const[]){ &s->epfd, &s->timerfd, &s->stopfd, &s->spare_fd, NULL }; *fd;
+        for (int *const *fd =
+                     (int *const[]){ &s->epfd, &s->timerfd, &s->stopfd, &s->pingfd, &s->spare_fd, NULL };
+             *fd;
              fd++)
                 if (**fd >= 0) {
                         (void) close(**fd);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -73,7 +74,7 @@ int http_server_new(const HttpServerConfig *config, HttpServer **ret) {
         if (s->config.max_connections == 0)
                 s->config.max_connections = 4096;
         s->port = -1;
-        s->epfd = s->timerfd = s->stopfd = s->spare_fd = -1;
+        s->epfd = s->timerfd = s->stopfd = s->pingfd = s->spare_fd = -1;
         pthread_mutex_init(&s->slots_lock, NULL);
         pthread_mutex_init(&s->tlock, NULL);
         pthread_mutex_init(&s->qlock, NULL);
@@ -212,12 +213,22 @@ unsigned http_server_in_flight(HttpServer *s) {
         return atomic_load(&s->in_flight);
 }
 
+uint64_t http_server_ping(HttpServer *s) {
+        uint64_t answered = atomic_load(&s->pongs);
+
+        if (s->pingfd >= 0)
+                (void) eventfd_write(s->pingfd, 1);
+        return answered;
+}
+
 unsigned http_server_connections(HttpServer *s) {
         return atomic_load(&s->n_conns);
 }
 
+/* Until no request runs and no connection from an adopted socket is left (they close
+ * after their one last request, or after HTTP_DRAIN_IDLE_GRACE_MS idle). */
 static bool wait_idle(HttpServer *s, uint64_t deadline) {
-        while (atomic_load(&s->in_flight) > 0) {
+        while (atomic_load(&s->in_flight) > 0 || (deadline && atomic_load(&s->n_adopted_conns) > 0)) {
                 if (deadline && http_now_usec() >= deadline)
                         return false;
                 (void) nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
@@ -422,7 +433,10 @@ static HttpAdmit admit(HttpRequest *req) {
         int r;
 
         req->body_unread = has_body; /* until read */
-        if (atomic_load(&s->draining)) {
+        /* Draining: a connection from an adopted socket is still served (its reply says
+         * Connection: close; the client reconnects to the socket's queue, where the next
+         * instance takes it); on the own address the client hears 503 at once. */
+        if (atomic_load(&s->draining) && !req->conn->adopted) {
                 (void) http_reply_add_header(req, "Retry-After", "1");
                 (void) http_reply_error(req, 503, "the service is shutting down");
                 return HTTP_ADMIT_REPLIED;

@@ -91,6 +91,10 @@ bool http_server_is_draining(HttpServer *s);
 unsigned http_server_in_flight(HttpServer *s);
 /* Open connections now. */
 unsigned http_server_connections(HttpServer *s);
+/* Liveness of the event loop: posts an event that one of its threads answers (while
+ * handlers run too: one thread is always left for events) and returns how many earlier
+ * ones were answered. A count that no longer moves means the loop is stuck, not busy. */
+uint64_t http_server_ping(HttpServer *s);
 /* Stops taking new work (new requests get 503 + Connection: close; idle keep-alive
  * connections close; adopted sockets are no longer accepted on), waits for in-flight
  * requests up to shutdown_timeout_ms, then stops. -ETIMEDOUT if requests were still

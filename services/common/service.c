@@ -2,7 +2,9 @@
 /* service.c — shared main(): every binary is this plus its routes and config table. */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -45,7 +47,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 9
+#define COMMON_CONFIG_N 10
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -70,6 +72,9 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                         "Log one info line per request (5xx are logged anyway); see docs/benchmarks.md for its cost."),
                 CONFIG_DURATION("HTTP_SHUTDOWN_TIMEOUT", "10s", 0, 600000, COMMON(http_shutdown_timeout_ms),
                         "How long shutdown waits for in-flight requests."),
+                CONFIG_DURATION("WATCHDOG_INTERVAL", "10s", 0, 3600000, COMMON(watchdog_interval_ms),
+                        "How often to tell the service manager the service is alive (sd_notify WATCHDOG=1), "
+                        "only if its HTTP event loop answered since the last time; 0 = never."),
         };
         /* clang-format on */
         memcpy(table, t, sizeof(t));
@@ -263,11 +268,36 @@ static int setup_metrics(ServiceContext *ctx) {
         return metrics_registry_add_process_collector(ctx->metrics);
 }
 
-static int wait_for_termination(int sfd) {
+/* Until SIGTERM or SIGINT; meanwhile the watchdog: WATCHDOG=1 every interval_ms, but only
+ * while the HTTP event loop answers its pings (a loop that is busy still answers: one of
+ * its threads is always left for events; a stuck one does not, and the unit's WatchdogSec
+ * ends it). Podman passes the message on from the container (Notify=true). */
+static int wait_for_termination(int sfd, HttpServer *server, uint64_t interval_ms) {
+        uint64_t answered = http_server_ping(server);
+
         for (;;) {
                 struct signalfd_siginfo si;
-                ssize_t n = read(sfd, &si, sizeof(si));
+                struct pollfd p = { .fd = sfd, .events = POLLIN };
+                ssize_t n;
+                int k = poll(&p, 1, interval_ms > 0 ? (int) interval_ms : -1); /* at most an hour */
 
+                if (k < 0 && errno != EINTR)
+                        return log_error_errno(negative_errno(), "Failed to wait for signals: %m");
+                if (k == 0) {
+                        uint64_t now = http_server_ping(server);
+
+                        if (now != answered)
+                                (void) notify_send("WATCHDOG=1");
+                        else
+                                log_warning(
+                                        "The HTTP event loop did not answer within %" PRIu64 " ms",
+                                        interval_ms);
+                        answered = now;
+                        continue;
+                }
+                if (k < 0)
+                        continue;
+                n = read(sfd, &si, sizeof(si));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -448,7 +478,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         log_info("listening on %s", address);
         (void) notify_sendf("READY=1\nSTATUS=Listening on %s", address);
 
-        r = wait_for_termination(sfd);
+        r = wait_for_termination(sfd, ctx.server, ctx.common.watchdog_interval_ms);
 
         (void) notify_send("STOPPING=1\nSTATUS=Draining requests");
         health_set_started(&ctx.health, false);

@@ -23,6 +23,7 @@ typedef struct ServiceCommonConfig {
         uint64_t http_max_header;
         uint64_t http_request_timeout_ms;
         uint64_t http_shutdown_timeout_ms;
+        uint64_t watchdog_interval_ms; /* 0 = no WATCHDOG=1 */
         int64_t http_max_connections;
         bool http_access_log;
 } ServiceCommonConfig;

@@ -102,6 +102,14 @@ typedef struct ApiSubmission {
  * job, and the reply: 202 + Location, or the outcome. */
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx);
 
+/* The supervisor's canary after an update (api-canary.c): one small job of svc through
+ * the runner; 200 {service, job_id, canary: passed|failed, status, http_status?, error?}. */
+int api_canary_run(HttpRequest *req, Orchestrator *o, UpstreamService svc);
+
+static inline uint64_t api_service_timeout(Orchestrator *o, UpstreamService s) {
+        return o->config.upstream.timeout_ms[s];
+}
+
 /* ---- the route families ------------------------------------------------------------- */
 
 /* api-tasks.c: the seed's four task endpoints (ApiRoute.data = their ApiTaskEndpoint) and

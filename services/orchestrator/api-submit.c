@@ -125,9 +125,11 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (r != 0)
                 return r < 0 ? r : 0;
 
-        /* An open breaker answers at once, before a job exists. */
-        retry_after =
-                breaker_wait_ms(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC));
+        /* An open breaker answers a synchronous request at once, before a job exists. An
+         * asynchronous one is accepted: its job waits for the service (Job.wait_ready). */
+        retry_after = async
+                ? 0
+                : breaker_wait_ms(&o->upstreams.breakers[sub->task->service], time_now_ms(CLOCK_MONOTONIC));
         if (retry_after > 0) {
                 snprintf(ra, sizeof(ra), "%" PRIu64, MAX((retry_after + 999) / 1000, (uint64_t) 1));
                 (void) http_reply_add_header(req, "Retry-After", ra);
@@ -180,6 +182,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (r < 0)
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
+        j->wait_ready = async;
         j->relay = sub->relay;
         if (sub->relay) /* for the relayed head */
                 snprintf(sub->relay->job_id, sizeof(sub->relay->job_id), "%s", j->id);

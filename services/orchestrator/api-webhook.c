@@ -10,10 +10,12 @@
 #include "api-internal.h"
 #include "time-util.h"
 
-/* The supervisor's signed notice that a service went down or is ready again
- * ({"service": "nlp", "state": "down" | "up"}): the service's breaker opens at once, so
- * that callers get 503 + Retry-After instead of waiting on a dead upstream, and closes
- * when the supervisor has seen it ready. */
+/* The supervisor's signed notice about a service ({"service": "nlp", "state": ...}):
+ * "down" opens its breaker at once, so that synchronous callers get 503 + Retry-After
+ * instead of waiting on a dead upstream (asynchronous jobs wait for it); "up" (seen ready)
+ * closes it and wakes the jobs that wait; "updating" (it is about to be replaced) holds
+ * every call to it, synchronous ones too, until "up" or ORCH_UPDATE_HOLD; "canary" runs
+ * one small job of it and answers whether it passed (api-canary.c). */
 #define SERVICE_EVENT "ai-semble.service"
 
 /* Unsigned headers that name an event: checked against the body, never used alone. */
@@ -28,14 +30,21 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
         if (json_get_string_bounded(in, "service", true, 1, 32, &errs, &name) > 0 &&
             upstream_service_from_string(name, &svc) < 0)
                 (void) json_errors_add(&errs, "service", "must be one of llm, vision, nlp, data");
-        if (json_get_string_bounded(in, "state", true, 1, 8, &errs, &state) > 0 && !streq(state, "down") &&
-            !streq(state, "up"))
-                (void) json_errors_add(&errs, "state", "must be down or up");
+        if (json_get_string_bounded(in, "state", true, 1, 16, &errs, &state) > 0 && !streq(state, "down") &&
+            !streq(state, "up") && !streq(state, "updating") && !streq(state, "canary"))
+                (void) json_errors_add(&errs, "state", "must be down, up, updating or canary");
         if (errs)
                 return http_reply_validation(req, errs);
         api_context_set_target(ctx, name);
+        if (streq(state, "canary"))
+                return api_canary_run(req, o, svc);
         b = &o->upstreams.breakers[svc];
-        breaker_force(b, streq(state, "down") ? BREAKER_OPEN : BREAKER_CLOSED, time_now_ms(CLOCK_MONOTONIC));
+        if (streq(state, "down"))
+                breaker_force(b, BREAKER_OPEN, time_now_ms(CLOCK_MONOTONIC));
+        else if (streq(state, "up"))
+                upstream_readiness_seen(&o->upstreams, svc, true);
+        else
+                upstream_readiness_hold(&o->upstreams, svc);
         ack = json_object_new_object();
         if (!ack)
                 return -ENOMEM;
@@ -46,6 +55,11 @@ static int service_event(HttpRequest *req, Orchestrator *o, ApiContext *ctx, jso
                 "breaker",
                 json_object_new_string(
                         breaker_state_to_string(breaker_state(b, time_now_ms(CLOCK_MONOTONIC)))));
+        json_object_object_add(
+                ack,
+                "held",
+                json_object_new_boolean(
+                        upstream_readiness_held(&o->upstreams, svc, time_now_ms(CLOCK_MONOTONIC))));
         return http_reply_json(req, 200, ack);
 }
 

@@ -155,6 +155,17 @@ static int redact_result(JobRunner *r, Job *j) {
         return 0; /* stored with the outcome (record_outcome) */
 }
 
+static void progress_event(JobRunner *r, Job *j, const char *message, const char *reason) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return;
+        json_object_object_add(o, "message", json_object_new_string(message));
+        if (reason)
+                json_object_object_add(o, "reason", json_object_new_string(reason));
+        (void) job_store_add_event(r->store, j->id, "progress", o);
+}
+
 /* A relayed job's body: handed on, and its first JOB_RELAY_KEEP bytes kept for the store. */
 typedef struct RelayKeep {
         Job *job;
@@ -190,8 +201,9 @@ static int relay_header(const char *name, const char *value, void *userdata) {
         return k->job->relay->on_header ? k->job->relay->on_header(name, value, k->job->relay->userdata) : 0;
 }
 
-/* The job's call: its answer collected, or relayed as it arrives (kept in part). */
-static int call_upstream(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *res) {
+/* One attempt at the job's call: its answer collected, or relayed as it arrives (kept in
+ * part). */
+static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *res) {
         RelayKeep keep = { .job = j };
         int k;
 
@@ -235,6 +247,71 @@ static int call_upstream(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResu
         return k;
 }
 
+/* The upstream call of a job, waiting for its service whenever it is unavailable in a way
+ * that is safe to wait out (see Job.wait_ready): res holds the last attempt's outcome;
+ * res->reached tells whether any attempt may have reached the service. */
+static int call_upstream(JobRunner *r, Job *j, UpstreamResult *res) {
+        UpstreamService svc = j->task->service;
+        bool reached = false, told = false;
+        double upstream_ms = 0;
+        char last[sizeof(res->error)] = "";
+        int k;
+
+        for (;;) {
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC);
+
+                k = call_once(r, j, j->deadline_ms > now ? j->deadline_ms - now : 0, res);
+                reached = reached || res->reached;
+                upstream_ms += res->upstream_ms;
+                /* A relayed answer went to its client as it came: never a second one. */
+                if (!upstream_unavailable(j->task, k, res) || (j->relay && k >= 0) ||
+                    !(j->wait_ready || upstream_readiness_held(r->upstreams, svc, now)))
+                        break;
+                snprintf(last, sizeof(last), "%s", res->error[0] ? res->error : "HTTP 503");
+                if (!told) {
+                        char msg[128];
+
+                        job_runner_persist_running(r, j); /* the event needs its job's row */
+                        snprintf(
+                                msg,
+                                sizeof(msg),
+                                "waiting for service %s to be ready",
+                                upstream_service_to_string(svc));
+                        progress_event(r, j, msg, last);
+                        told = true;
+                }
+                upstream_result_done(res);
+                __atomic_store_n(&j->waiting, true, __ATOMIC_SEQ_CST);
+                /* A drain that began before the flag was up did not see this job. */
+                k = __atomic_load_n(&r->stopping, __ATOMIC_SEQ_CST)
+                        ? -ECANCELED
+                        : upstream_readiness_wait(r->upstreams, svc, j->deadline_ms, &j->cancel);
+                __atomic_store_n(&j->waiting, false, __ATOMIC_RELAXED);
+                upstream_ms += (double) (time_now_ms(CLOCK_MONOTONIC) - now);
+                if (k == -ETIMEDOUT) {
+                        *res = (UpstreamResult){ .retry_after_ms = 1000 };
+                        snprintf(
+                                res->error,
+                                sizeof(res->error),
+                                "service %s was not ready within the job's timeout of %" PRIu64
+                                " ms (%.150s)",
+                                upstream_service_to_string(svc),
+                                j->timeout_ms,
+                                last);
+                        k = -EBUSY;
+                        break;
+                }
+                if (k < 0) {
+                        *res = (UpstreamResult){};
+                        snprintf(res->error, sizeof(res->error), "cancelled");
+                        break;
+                }
+        }
+        res->reached = reached;
+        res->upstream_ms = upstream_ms;
+        return k;
+}
+
 static void run_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -265,17 +342,20 @@ static void run_job(void *item, void *userdata) {
         if (k < 0)
                 log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
 
-        k = call_upstream(r, j, j->deadline_ms - t0, &res);
+        k = call_upstream(r, j, &res);
         j->upstream_ms = res.upstream_ms;
         j->retry_after_ms = res.retry_after_ms;
         if (k == -ECANCELED && __atomic_load_n(&r->stopping, __ATOMIC_RELAXED)) {
-                /* Stopped by our own shutdown, not by a user: left "running" in the store
-                 * so that the next start decides (re-run if idempotent, else fail). */
+                /* Stopped by our own shutdown, not by a user: left for the next start. A job
+                 * that may have reached its service stays "running" (re-run if idempotent,
+                 * else failed); one that provably did not goes back to pending. */
                 final = JOB_PENDING;
                 snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
                 j->error_errno = -ESHUTDOWN;
                 job_runner_grace_unlist(r, j);
                 job_runner_persist_running(r, j);
+                if (!res.reached)
+                        (void) job_store_transition(r->store, j->id, JOB_PENDING, NULL, NULL, 0);
                 goto finish;
         } else if (k == -ECANCELED) {
                 final = JOB_CANCELLED;
@@ -421,6 +501,24 @@ int job_runner_new(
         }
         *ret = r;
         return 0;
+}
+
+void job_runner_drain(JobRunner *r, uint64_t timeout_ms) {
+        int k;
+
+        __atomic_store_n(&r->stopping, true, __ATOMIC_SEQ_CST);
+        pthread_mutex_lock(&r->lock);
+        for (Job *j = r->active; j; j = j->next)
+                if (__atomic_load_n(&j->waiting, __ATOMIC_RELAXED))
+                        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&r->lock);
+        k = scheduler_drain(r->scheduler, timeout_ms);
+        if (k < 0)
+                log_warning(
+                        "%zu jobs still running after %" PRIu64
+                        " ms of draining: they are stopped and left to the next start",
+                        scheduler_busy(r->scheduler),
+                        timeout_ms);
 }
 
 void job_runner_free(JobRunner *r) {
@@ -581,6 +679,7 @@ static int recover_one(const JobRow *row, void *userdata) {
         k = job_new(task, prio, payload, row->timeout_ms ? row->timeout_ms : 60000, NULL, &j);
         if (k < 0)
                 return k;
+        j->wait_ready = true; /* nobody waits for its answer: its service may be restarting too */
         snprintf(j->id, sizeof(j->id), "%s", row->id);
         if (row->status == JOB_RUNNING) {
                 _cleanup_json_ json_object *o = json_object_new_object();

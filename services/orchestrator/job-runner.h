@@ -39,6 +39,13 @@ typedef struct Job {
         const JobRelay *relay;   /* NULL = the answer is collected (every job but the /v1 streams) */
         bool relay_truncated;    /* the relayed body was longer than what the job kept */
         bool started;            /* already recorded as running (inline runs) */
+        /* Asynchronous work (202, workflow steps, jobs recovered after a restart): when its
+         * service is unavailable in a way that is safe to repeat (upstream_unavailable),
+         * the job waits until the service is ready again, within its timeout, instead of
+         * failing. A synchronous request fails fast (503 + Retry-After) unless an update
+         * holds the service. */
+        bool wait_ready;
+        bool waiting; /* in upstream_readiness_wait() now (atomic): a drain cancels it */
 
         /* A synchronous job run at once is not stored before it runs: it goes in with its
          * outcome, or as running when it outlives the grace period (or retries, or the
@@ -106,6 +113,10 @@ int job_runner_new(
         const JobRunnerConfig *config,
         MetricsRegistry *metrics,
         JobRunner **ret);
+/* At shutdown: workers take no more queued jobs (they stay pending in the store), jobs
+ * that only wait for their service stop waiting (re-queued by the next start), and the
+ * running ones get up to timeout_ms to finish. */
+void job_runner_drain(JobRunner *r, uint64_t timeout_ms);
 void job_runner_free(JobRunner *r);
 /* Persists the job (pending) and queues it. With inline, when the queue is empty and a
  * worker slot is free, runs it on the calling thread instead and returns 1 with the job

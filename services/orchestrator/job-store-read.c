@@ -285,9 +285,10 @@ int job_store_for_each_unfinished(
 
         /* Rows are read under the lock, the callbacks run without it (they write). */
         typedef struct {
-                char *id, *service, *task, *priority, *payload;
+                char *id, *service, *task, *priority, *payload, *submitter, *submitter_role;
                 JobStatus status;
                 uint64_t timeout_ms;
+                double created_at;
         } Row;
         _cleanup_free_ Row *rows = NULL;
         size_t n = 0, cap = 0;
@@ -295,12 +296,16 @@ int job_store_for_each_unfinished(
         pthread_mutex_lock(&s->lock);
         r =
                 prepare(s,
-                        "SELECT id, service, task, priority, payload, status, timeout_ms FROM jobs "
+                        "SELECT id, service, task, priority, payload, status, timeout_ms, created_at, "
+                        "submitter, submitter_role FROM jobs "
                         "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
                         &st);
         if (r >= 0)
                 bind_text(st, 1, kind);
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *sub = (const char *) sqlite3_column_text(st, 8),
+                           *role = (const char *) sqlite3_column_text(st, 9);
+
                 if (n == cap) {
                         Row *nr = reallocarray(rows, cap ? cap * 2 : 16, sizeof(Row));
                         if (!nr) {
@@ -317,6 +322,9 @@ int job_store_for_each_unfinished(
                         .priority = strdup((const char *) sqlite3_column_text(st, 3)),
                         .payload = strdup((const char *) sqlite3_column_text(st, 4)),
                         .timeout_ms = (uint64_t) sqlite3_column_int64(st, 6),
+                        .created_at = sqlite3_column_double(st, 7),
+                        .submitter = sub ? strdup(sub) : NULL,
+                        .submitter_role = role ? strdup(role) : NULL,
                 };
                 (void) job_status_from_string((const char *) sqlite3_column_text(st, 5), &rows[n].status);
                 n++;
@@ -333,8 +341,11 @@ int job_store_for_each_unfinished(
                                 .task = rows[i].task,
                                 .priority = rows[i].priority,
                                 .payload = rows[i].payload,
+                                .submitter = rows[i].submitter,
+                                .submitter_role = rows[i].submitter_role,
                                 .status = rows[i].status,
                                 .timeout_ms = rows[i].timeout_ms,
+                                .created_at = rows[i].created_at,
                         };
                         int k = cb(&row, userdata);
                         if (k < 0)
@@ -345,6 +356,8 @@ int job_store_for_each_unfinished(
                 free(rows[i].task);
                 free(rows[i].priority);
                 free(rows[i].payload);
+                free(rows[i].submitter);
+                free(rows[i].submitter_role);
         }
         return r;
 }

@@ -53,8 +53,10 @@ typedef struct JobNew {
 /* A job as read back for re-running after a restart. */
 typedef struct JobRow {
         const char *id, *service, *task, *priority, *payload;
+        const char *submitter, *submitter_role; /* NULL when none was recorded */
         JobStatus status;
         uint64_t timeout_ms;
+        double created_at; /* Unix seconds */
 } JobRow;
 
 int job_store_open(const char *path, JobStore **ret);

@@ -54,6 +54,12 @@ static const ConfigEntry config_table[] = {
                 "HTTP 500/502/504) that open a service's breaker."),
         CONFIG_DURATION("ORCH_BREAKER_OPEN", "10s", 100, 3600000, UP(breaker_open_ms),
                 "How long an open breaker rejects calls before letting one probe through (half-open)."),
+        CONFIG_DURATION("ORCH_UPDATE_HOLD", "60s", 1000, 3600000, UP(update_hold_ms),
+                "Longest the supervisor's update notice holds calls to a service "
+                "(they wait, within their own timeout, until it is up again)."),
+        CONFIG_DURATION("ORCH_DRAIN_TIMEOUT", "8s", 0, 600000, ORCH(drain_timeout_ms),
+                "On SIGTERM, after the HTTP drain: how long running jobs may finish "
+                "(queued ones stay pending for the next start)."),
         CONFIG_STR("ORCH_DB_PATH", "/data/orchestrator.db", ORCH(db_path),
                 "SQLite database of jobs and events (WAL mode; the directory must be writable)."),
         CONFIG_INT("ORCH_WORKERS", "8", 1, 256, ORCH(workers),

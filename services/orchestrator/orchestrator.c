@@ -276,6 +276,8 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                         "recovered unfinished jobs: %u re-queued, %u failed (not idempotent)",
                         requeued,
                         failed);
+        if (o->workflows.resumed > 0)
+                log_info("resumed %u unfinished workflows", o->workflows.resumed);
         r = -pthread_create(&o->cleanup_thread, NULL, cleanup_thread, o);
         if (r < 0)
                 return r;
@@ -295,6 +297,8 @@ void orchestrator_stop(Orchestrator *o) {
         }
         if (o->store)
                 workflow_runs_stop(&o->workflows);
+        if (o->runner)
+                job_runner_drain(o->runner, o->config.drain_timeout_ms);
         job_runner_free(TAKE_PTR(o->runner));
         audit_free(TAKE_PTR(o->audit));
         job_store_free(TAKE_PTR(o->store));

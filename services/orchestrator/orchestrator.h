@@ -24,6 +24,7 @@ typedef struct OrchConfig {
         int64_t workers;
         int64_t queue_max;
         uint64_t sync_grace_ms;
+        uint64_t drain_timeout_ms;
         uint64_t max_timeout_ms;
         uint64_t retention_ms;
         uint64_t audit_retention_ms;

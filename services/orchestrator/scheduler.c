@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "scheduler.h"
+#include "time-util.h"
 
 typedef struct Node {
         struct Node *next;
@@ -18,7 +19,7 @@ struct Scheduler {
         pthread_cond_t cond;
         Node *head[_JOB_PRIORITY_MAX], *tail[_JOB_PRIORITY_MAX];
         size_t depth, capacity, busy;
-        bool stopping;
+        bool stopping, holding;
         unsigned n_workers, n_started;
         pthread_t *threads;
         SchedulerRunFn run;
@@ -103,7 +104,7 @@ static void *worker(void *userdata) {
                 void *item;
 
                 /* busy counts callers running inline too: never more than n_workers at once. */
-                while (!s->stopping && (s->depth == 0 || s->busy >= s->n_workers))
+                while (!s->stopping && (s->holding || s->depth == 0 || s->busy >= s->n_workers))
                         pthread_cond_wait(&s->cond, &s->lock);
                 if (s->stopping)
                         break;
@@ -113,7 +114,9 @@ static void *worker(void *userdata) {
                 s->run(item, s->userdata);
                 pthread_mutex_lock(&s->lock);
                 s->busy--;
-                if (s->depth > 0)
+                if (s->holding)
+                        pthread_cond_broadcast(&s->cond); /* scheduler_drain() counts */
+                else if (s->depth > 0)
                         pthread_cond_signal(&s->cond);
         }
         pthread_mutex_unlock(&s->lock);
@@ -208,9 +211,26 @@ bool scheduler_try_claim(Scheduler *s) {
 void scheduler_release(Scheduler *s) {
         pthread_mutex_lock(&s->lock);
         s->busy--;
-        if (s->depth > 0)
+        if (s->holding)
+                pthread_cond_broadcast(&s->cond);
+        else if (s->depth > 0)
                 pthread_cond_signal(&s->cond);
         pthread_mutex_unlock(&s->lock);
+}
+
+int scheduler_drain(Scheduler *s, uint64_t timeout_ms) {
+        struct timespec ts = timespec_deadline_ms(timeout_ms);
+        int r = 0;
+
+        pthread_mutex_lock(&s->lock);
+        s->holding = true;
+        while (s->busy > 0)
+                if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) != 0) {
+                        r = s->busy > 0 ? -ETIMEDOUT : 0;
+                        break;
+                }
+        pthread_mutex_unlock(&s->lock);
+        return r;
 }
 
 size_t scheduler_busy(Scheduler *s) {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum JobPriority {
         JOB_PRIORITY_LOW,
@@ -35,6 +36,9 @@ void scheduler_release(Scheduler *s);
 /* Items waiting (all priorities). */
 size_t scheduler_depth(Scheduler *s);
 size_t scheduler_busy(Scheduler *s);
+/* Workers take no more items (queued ones stay queued); waits until the running ones are
+ * done: 0, or -ETIMEDOUT when some still run after timeout_ms. */
+int scheduler_drain(Scheduler *s, uint64_t timeout_ms);
 /* Stops the workers after their current item; items still queued are handed to
  * drop(item, userdata) if set. */
 void scheduler_free(Scheduler *s, SchedulerRunFn drop);

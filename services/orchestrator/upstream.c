@@ -34,6 +34,17 @@ const char *upstream_url(const Upstreams *u, UpstreamService s) {
         return s >= 0 && s < _UPSTREAM_MAX ? u->config->url[s] : NULL;
 }
 
+void upstream_service_url(
+        const Upstreams *u, UpstreamService s, const char *path, char buf[static UPSTREAM_URL_MAX]) {
+        const char *base = upstream_url(u, s);
+        size_t l = strlen(base);
+
+        /* "http://x:1/" and "http://x:1" mean the same base. */
+        while (l > 0 && base[l - 1] == '/')
+                l--;
+        snprintf(buf, UPSTREAM_URL_MAX, "%.*s%s", (int) MIN(l, (size_t) 4096), base, path);
+}
+
 void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         BreakerConfig bc = {
                 .failure_threshold = (unsigned) config->breaker_failures ?: 5,
@@ -42,13 +53,17 @@ void upstreams_init(Upstreams *u, const UpstreamConfig *config) {
         };
 
         u->config = config;
-        for (int i = 0; i < _UPSTREAM_MAX; i++)
+        for (int i = 0; i < _UPSTREAM_MAX; i++) {
                 breaker_init(&u->breakers[i], &bc);
+                upstream_readiness_init(&u->readiness[i]);
+        }
 }
 
 void upstreams_done(Upstreams *u) {
-        for (int i = 0; i < _UPSTREAM_MAX; i++)
+        for (int i = 0; i < _UPSTREAM_MAX; i++) {
                 breaker_done(&u->breakers[i]);
+                upstream_readiness_done(&u->readiness[i]);
+        }
         upstream_tasks_reset();
 }
 
@@ -166,18 +181,15 @@ static int relayed_header(const char *name, const char *value, void *userdata) {
 }
 
 int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret) {
-        const char *svc = service_names[q->service], *base = upstream_url(u, q->service);
+        const char *svc = service_names[q->service];
         Breaker *b = &u->breakers[q->service];
         uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + q->timeout_ms;
         Relayed relayed = { .req = q };
-        char url[4200];
-        size_t l = strlen(base);
+        char url[UPSTREAM_URL_MAX];
         int r = 0;
 
         *ret = (UpstreamResult){};
-        while (l > 0 && base[l - 1] == '/')
-                l--;
-        snprintf(url, sizeof(url), "%.*s%s", (int) MIN(l, (size_t) 4096), base, q->path);
+        upstream_service_url(u, q->service, q->path, url);
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
@@ -198,6 +210,13 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                                 svc,
                                 q->timeout_ms);
                         r = -ETIMEDOUT;
+                        break;
+                }
+                if (upstream_readiness_held(u, q->service, now)) {
+                        count_failure(u, q->service, "held");
+                        snprintf(ret->error, sizeof(ret->error), "service %s is being updated", svc);
+                        ret->retry_after_ms = 1000;
+                        r = -EBUSY;
                         break;
                 }
                 if (breaker_allow(b, now, &ret->retry_after_ms) < 0) {
@@ -229,6 +248,8 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                 ret->attempts = attempt + 1;
                 r = http_client_perform(&req);
                 ret->upstream_ms += req.response.total_ms;
+                if (r != -ECONNREFUSED && r != -EHOSTUNREACH)
+                        ret->reached = true;
                 if (u->latency)
                         (void) metrics_histogram_observe(
                                 u->latency, (const char *[]){ svc }, req.response.total_ms / 1000.0);
@@ -265,6 +286,11 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                         ret->status = req.response.status;
                         if (req.response.status == 503 && q->idempotent)
                                 retry_reason = "503";
+                        /* An answer while jobs wait for the service: they need not probe. */
+                        else if (
+                                !failure &&
+                                __atomic_load_n(&u->readiness[q->service].waiters, __ATOMIC_RELAXED) > 0)
+                                upstream_readiness_seen(u, q->service, false);
                 }
                 /* A streamed body cannot be sent twice, nor an answer relayed twice. */
                 if (q->read_body || relayed.any)
@@ -294,6 +320,14 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                 ret->status = 0;
         }
         return r;
+}
+
+bool upstream_unavailable(const UpstreamTask *task, int r, const UpstreamResult *res) {
+        if (r == -EBUSY || r == -ECONNREFUSED || r == -EHOSTUNREACH)
+                return true; /* nothing was sent */
+        if (!task->idempotent)
+                return false; /* it may have reached the service: never sent twice */
+        return r == -ECONNRESET || (r >= 0 && res->status == 503);
 }
 
 int upstream_call(
@@ -329,22 +363,12 @@ int upstream_call(
 
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
         HttpClientRequest reqs[_UPSTREAM_MAX] = {};
-        char urls[_UPSTREAM_MAX][4200];
+        char urls[_UPSTREAM_MAX][UPSTREAM_URL_MAX];
         bool all = true;
         int r;
 
         for (size_t i = 0; i < _UPSTREAM_MAX; i++) {
-                size_t l = strlen(u->config->url[i]);
-
-                /* "http://x:1/" and "http://x:1" mean the same base. */
-                while (l > 0 && u->config->url[i][l - 1] == '/')
-                        l--;
-                snprintf(
-                        urls[i],
-                        sizeof(urls[i]),
-                        "%.*s/health/ready",
-                        (int) MIN(l, (size_t) 4096),
-                        u->config->url[i]);
+                upstream_service_url(u, (UpstreamService) i, "/health/ready", urls[i]);
                 reqs[i] = (HttpClientRequest){
                         .url = urls[i],
                         .timeout_ms = u->config->probe_timeout_ms,
@@ -366,13 +390,17 @@ int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready)
                         http_client_response_done(resp);
                         continue;
                 }
+                /* Seen ready: its breaker closes now rather than after ORCH_BREAKER_OPEN. */
+                if (ready)
+                        upstream_readiness_seen(u, (UpstreamService) i, false);
                 json_object_object_add(
                         o,
                         "status",
                         json_object_new_string(
-                                ready                        ? "ready"
-                                        : reqs[i].result < 0 ? "unreachable"
-                                                             : "not_ready"));
+                                ready                                  ? "ready"
+                                        : reqs[i].result == -ETIMEDOUT ? "timeout"
+                                        : reqs[i].result < 0           ? "unreachable"
+                                                                       : "not_ready"));
                 char ms[32];
                 snprintf(ms, sizeof(ms), "%.3f", resp->total_ms);
                 json_object_object_add(o, "latency_ms", json_object_new_double_s(resp->total_ms, ms));

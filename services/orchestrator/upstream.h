@@ -4,6 +4,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,6 +28,7 @@ typedef struct UpstreamConfig {
         uint64_t retry_cap_ms;
         int64_t breaker_failures;
         uint64_t breaker_open_ms;
+        uint64_t update_hold_ms;   /* longest an update notice holds calls to a service */
         uint64_t tasks_refresh_ms; /* shortest time between two loads of a service's GET /tasks on a miss */
 } UpstreamConfig;
 
@@ -45,9 +47,21 @@ typedef struct UpstreamTask {
         json_object *description; /* the task as GET /tasks described it */
 } UpstreamTask;
 
+/* What jobs that wait for a service share (upstream-readiness.c): when readiness was last
+ * seen, who probes, and whether an update holds calls to it. */
+typedef struct UpstreamReadiness {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;    /* broadcast when readiness is seen or a hold ends */
+        uint64_t seen;          /* times readiness was seen; a waiter wakes when it moves */
+        unsigned waiters;       /* jobs waiting for it */
+        uint64_t probe_at_ms;   /* monotonic: no waiter probes before (one probe at a time) */
+        uint64_t held_until_ms; /* monotonic: an update holds calls until then; 0 = not held */
+} UpstreamReadiness;
+
 typedef struct Upstreams {
         const UpstreamConfig *config;
         Breaker breakers[_UPSTREAM_MAX];
+        UpstreamReadiness readiness[_UPSTREAM_MAX];
         MetricsFamily *up;       /* orch_upstream_up{service} */
         MetricsFamily *latency;  /* orch_upstream_latency_seconds{service} */
         MetricsFamily *retries;  /* orch_upstream_retries_total{service} */
@@ -62,6 +76,7 @@ typedef struct UpstreamResult {
         double upstream_ms; /* time spent in transfers and backoff */
         unsigned attempts;
         uint64_t retry_after_ms; /* when the breaker was open */
+        bool reached;            /* a request may have reached the service (not only refused) */
         char error[256];         /* what went wrong, for the job's error */
 } UpstreamResult;
 
@@ -75,6 +90,10 @@ int upstream_setup_metrics(Upstreams *u, MetricsRegistry *registry);
 const char *upstream_service_to_string(UpstreamService s);
 int upstream_service_from_string(const char *s, UpstreamService *ret);
 const char *upstream_url(const Upstreams *u, UpstreamService s);
+#define UPSTREAM_URL_MAX 4200
+/* The service's base URL (a trailing '/' dropped) followed by path. */
+void upstream_service_url(
+        const Upstreams *u, UpstreamService s, const char *path, char buf[static UPSTREAM_URL_MAX]);
 
 /* ---- the services' tasks (upstream-tasks.c) ------------------------------------------ */
 
@@ -131,7 +150,8 @@ typedef struct UpstreamRequest {
 int upstream_request(Upstreams *u, const UpstreamRequest *req, UpstreamResult *ret);
 
 /* Sends body to the task's route (no body to a GET task). Returns 0 when the service answered (any status;
- * see ret->status), -EBUSY when its breaker is open, -ECANCELED when *cancel became set, -ETIMEDOUT,
+ * see ret->status), -EBUSY when its breaker is open or an update holds it (nothing was
+ * sent), -ECANCELED when *cancel became set, -ETIMEDOUT,
  * -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET... ret->error always says why. */
 int upstream_call(
         Upstreams *u,
@@ -146,8 +166,34 @@ int upstream_call(
         UpstreamResult *ret);
 void upstream_result_done(UpstreamResult *r);
 
+/* Whether a failed call (upstream_call's return and result) found the service
+ * unavailable in a way that is safe to wait out and repeat: nothing was sent (breaker,
+ * hold, connection refused), or, for an idempotent task, the connection reset or the
+ * service answered 503. */
+bool upstream_unavailable(const UpstreamTask *task, int r, const UpstreamResult *res);
+
+/* ---- readiness (upstream-readiness.c) ------------------------------------------------ */
+
+void upstream_readiness_init(UpstreamReadiness *r);
+void upstream_readiness_done(UpstreamReadiness *r);
+/* Readiness of s was seen: by a probe (its own, or the orchestrator's /health/ready), a
+ * call it answered while jobs waited, or the supervisor's "up" notice (by_notice, which
+ * also ends an update's hold; a probe during a hold is ignored, since it may reach the
+ * instance being replaced). Closes the breaker and wakes the waiting jobs. */
+void upstream_readiness_seen(Upstreams *u, UpstreamService s, bool by_notice);
+/* The supervisor is about to replace s: calls to it wait (nothing is sent) until its "up"
+ * notice, or config->update_hold_ms at most. */
+void upstream_readiness_hold(Upstreams *u, UpstreamService s);
+bool upstream_readiness_held(Upstreams *u, UpstreamService s, uint64_t now_ms);
+/* Waits until s is seen ready after the call, with backoff between probes of its
+ * /health/ready (one prober at a time for all waiters): 0 then, -ETIMEDOUT at deadline_ms
+ * (monotonic), -ECANCELED when *cancel becomes set. */
+int upstream_readiness_wait(Upstreams *u, UpstreamService s, uint64_t deadline_ms, const int *cancel);
+
 /* Probes every service's /health/ready in parallel and adds {llm:{status, latency_ms,
- * url, breaker, error?}, ...} to services; *ret_all_ready is true only if all answered 200. */
+ * url, breaker, error?}, ...} to services; *ret_all_ready is true only if all answered
+ * 200. A service that answers 200 closes its breaker (upstream_readiness_seen); one whose
+ * probe timed out is "timeout" (alive but slow, or hung), one that refused "unreachable". */
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready);
 /* Writes orch_breaker_state{service} (0 closed, 1 open, 2 half-open). */
 int upstream_write_breaker_metrics(FILE *f, Upstreams *u);

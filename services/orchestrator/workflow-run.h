@@ -18,12 +18,16 @@ typedef struct WorkflowRuns {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         unsigned running;
+        unsigned resumed; /* workflows picked up again at start */
         bool stopping;
 } WorkflowRuns;
 
 void workflow_runs_init(WorkflowRuns *runs, const UpstreamConfig *upstream, uint64_t max_timeout_ms);
-/* Opened store and runner: workflows left unfinished by the previous run are failed with
- * the reason (their steps' jobs were recovered on their own). */
+/* Opened store and runner (after job_runner_recover): workflows left unfinished by the
+ * previous run go on where they were. Finished steps are not run again; a running step's
+ * job was recovered like any job (re-run if idempotent) and is waited for; the rest start
+ * as their dependencies complete. One that cannot go on (its definition no longer
+ * validates, a finished step's job is gone) is failed with the reason. */
 int workflow_runs_start(WorkflowRuns *runs, JobStore *store, JobRunner *runner);
 /* Stops every workflow thread (at shutdown; they stay "running" in the store). */
 void workflow_runs_stop(WorkflowRuns *runs);

@@ -184,11 +184,16 @@ t_containers_hardened() {
 }
 check "five containers run as uid 10001, read-only rootfs, no capabilities, no-new-privileges" t_containers_hardened
 
+# The published address is the orchestrator's socket unit, passed into its container: the
+# pod itself publishes nothing (no rootlessport, no pasta on the request path).
 t_only_orchestrator_published() {
-        local ports
+        local ports listen
         ports=$(pm port ai-semble-infra) || return 1
-        printf '%s\n' "$ports"
-        expect_eq "published ports" "8080/tcp -> 127.0.0.1:8080" "$ports" || return 1
+        expect_eq "ports the pod publishes" "" "$ports" || return 1
+        listen=$(hostenv_exec systemctl --user show -p Listen --value ai-semble-orchestrator.socket)
+        expect_eq "the orchestrator's socket" "127.0.0.1:8080 (Stream)" "$listen" || return 1
+        journal_has_after "$IT_START_CURSOR" ai-semble-orchestrator.service \
+                'Adopted passed socket 3 \(ai-semble-orchestrator.socket\) listening on 127.0.0.1:8080' </dev/null || return 1
         for p in 8081 8082 8083 8084; do
                 if curl -s -m 2 -o /dev/null "http://127.0.0.1:$p/health"; then
                         echo "port $p answers on the host"
@@ -196,7 +201,7 @@ t_only_orchestrator_published() {
                 fi
         done
 }
-check "only the orchestrator is published, on 127.0.0.1" t_only_orchestrator_published
+check "only the orchestrator is published, on 127.0.0.1, through its socket unit" t_only_orchestrator_published
 
 # Inside the pod's own network namespace (never the bridge address): root enters it.
 in_pod_net() {
@@ -287,7 +292,8 @@ check "the units are Quadlet's on Podman >= 5 and podman-generate-systemd's befo
 t_units_agree() {
         local unitdir
         unitdir=$(unit_dir ai-semble-orchestrator.service) || return 1
-        /usr/bin/python3 "$here/units_agree.py" "$AI_SEMBLE_ROOT/quadlets" "$AI_SEMBLE_ROOT/pods/ai-semble.yaml" "$unitdir"
+        /usr/bin/python3 "$here/units_agree.py" "$AI_SEMBLE_ROOT/quadlets" "$AI_SEMBLE_ROOT/pods/ai-semble.yaml" "$unitdir" \
+                "$(hostenv_exec systemctl --user show -p FragmentPath --value ai-semble-orchestrator.socket)"
 }
 check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agree
 

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Checks that quadlets/, pods/ai-semble.yaml and the units the supervisor installed
 describe the same pod: per service the image, user, read-only rootfs, capabilities,
-no-new-privileges, volumes and /tmp; for the pod the published ports.
+no-new-privileges, volumes and /tmp; the published address (the orchestrator's socket
+unit's ListenStream= for the quadlets and the installed units, hostIP:hostPort for the
+YAML, which kube play publishes), as "ip:port:8080".
 
-usage: units_agree.py QUADLET_DIR POD_YAML UNIT_DIR"""
+usage: units_agree.py QUADLET_DIR POD_YAML UNIT_DIR SOCKET_UNIT"""
 import glob
 import os
 import re
@@ -27,11 +29,18 @@ def ini(path):
     return sections
 
 
+def from_socket(path):
+    return {ls + ":8080" for ls in ini(path)["Socket"]["ListenStream"]}
+
+
 def from_quadlets(qdir):
     vols = {}
     for f in glob.glob(os.path.join(qdir, "*.volume")):
         vols[os.path.basename(f)] = ini(f)["Volume"]["VolumeName"][0]
     pod = ini(os.path.join(qdir, "ai-semble.pod"))["Pod"]
+    if pod.get("PublishPort"):
+        sys.exit("quadlets: the pod publishes %s; the orchestrator's socket unit is the published address"
+                 % pod["PublishPort"])
     services = {}
     for f in sorted(glob.glob(os.path.join(qdir, "ai-semble-*.container"))):
         c = ini(f)["Container"]
@@ -49,7 +58,7 @@ def from_quadlets(qdir):
             "volumes": volumes,
             "tmp": any(t.startswith("/tmp") for t in c.get("Tmpfs", [])),
         }
-    return services, set(pod["PublishPort"])
+    return services, from_socket(os.path.join(qdir, "ai-semble-orchestrator.socket"))
 
 
 def from_yaml(path):
@@ -99,7 +108,7 @@ def exec_args(unit_path):
     return None
 
 
-def from_units(udir):
+def from_units(udir, socket_unit):
     services, publish = {}, set()
     for f in sorted(glob.glob(os.path.join(udir, "*.service"))):
         args = exec_args(f)
@@ -140,12 +149,15 @@ def from_units(udir):
         if name and name.startswith("ai-semble-") and image:
             opts["image"] = image
             services[name.removeprefix("ai-semble-")] = opts
-    return services, publish
+    if publish:
+        sys.exit("units: the pod publishes %s; the orchestrator's socket unit is the published address"
+                 % sorted(publish))
+    return services, from_socket(socket_unit)
 
 
 def main():
-    qdir, ypath, udir = sys.argv[1:4]
-    sources = {"quadlets": from_quadlets(qdir), "yaml": from_yaml(ypath), "units": from_units(udir)}
+    qdir, ypath, udir, socket_unit = sys.argv[1:5]
+    sources = {"quadlets": from_quadlets(qdir), "yaml": from_yaml(ypath), "units": from_units(udir, socket_unit)}
     ok = True
     ref_s, ref_p = sources["quadlets"]
     if len(ref_s) != 5:

@@ -216,8 +216,7 @@ static int handle_tasks(HttpRequest *req, void *userdata) {
         _cleanup_json_ json_object *o = NULL;
         int r;
 
-        __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
-        r = tasks_json(userdata, &o);
+        r = tasks_json(userdata, &o); /* not a call: the orchestrator reloads it whenever it likes */
         if (r < 0)
                 return r;
         return http_reply_json(req, 200, o);
@@ -383,8 +382,14 @@ static int handle_dataset(HttpRequest *req, void *userdata) {
         return reply_dataset(req, 200, name, 0);
 }
 
+/* Ready whenever it runs: a service that is back answers its probe. */
+static int handle_ready(HttpRequest *req, void *userdata) {
+        return http_reply(req, 200, "application/json", "{\"status\":\"ready\"}", 18);
+}
+
 int fake_upstream_start(const char *listen, const char *service, HttpServer **ret) {
         const HttpRoute routes[] = {
+                { "GET", "/health/ready", handle_ready, 0, NULL },
                 { "GET", "/tasks", handle_tasks, 0, (void *) service },
                 { "POST", "/completion", handle, 0, NULL },
                 { "POST", "/chat", handle, 0, NULL },

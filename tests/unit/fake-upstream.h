@@ -23,7 +23,7 @@
 #include "http-server.h"
 
 int fake_upstream_start(const char *listen, const char *service, HttpServer **ret);
-/* Calls served since start. */
+/* Calls of the work routes served since start (GET /tasks and /health/ready are not counted). */
 unsigned fake_upstream_calls(void);
 /* service's GET /tasks answer (owned by the caller), for tests without a server. */
 char *fake_upstream_tasks(const char *service);

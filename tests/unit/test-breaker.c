@@ -98,6 +98,31 @@ START_TEST(test_force) {
 }
 END_TEST
 
+/* Readiness seen from outside closes an open or half-open breaker at once, and leaves a
+ * closed one's count of failures alone. */
+START_TEST(test_recovered) {
+        Breaker b;
+
+        breaker_init(&b, &(BreakerConfig){ .failure_threshold = 2, .open_ms = 1000 });
+        ck_assert_int_eq(breaker_allow(&b, 0, NULL), 0);
+        breaker_record(&b, false, 0);
+        ck_assert(!breaker_recovered(&b));
+        ck_assert_int_eq(breaker_allow(&b, 10, NULL), 0);
+        breaker_record(&b, false, 10); /* the second consecutive failure: the count was kept */
+        ck_assert_int_eq(breaker_state(&b, 10), BREAKER_OPEN);
+        ck_assert(breaker_recovered(&b));
+        ck_assert_int_eq(breaker_state(&b, 20), BREAKER_CLOSED);
+        ck_assert_int_eq(breaker_allow(&b, 20, NULL), 0);
+        breaker_record(&b, false, 20); /* a fresh count: one failure does not reopen it */
+        ck_assert_int_eq(breaker_state(&b, 20), BREAKER_CLOSED);
+        breaker_record(&b, false, 30);
+        ck_assert_int_eq(breaker_state(&b, 1030), BREAKER_HALF_OPEN);
+        ck_assert(breaker_recovered(&b));
+        ck_assert_int_eq(breaker_state(&b, 1030), BREAKER_CLOSED);
+        breaker_done(&b);
+}
+END_TEST
+
 /* ---- as the llm uses it ------------------------------------------------------------- */
 
 static void llm_breaker_init(Breaker *b, unsigned allowed_fails, uint64_t cooldown_ms) {
@@ -192,6 +217,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_late_results_ignored);
         tcase_add_test(tc, test_wait_and_half_open_retry);
         tcase_add_test(tc, test_force);
+        tcase_add_test(tc, test_recovered);
         suite_add_tcase(s, tc);
         tcase_add_test(llm, test_opens_after_allowed_fails);
         tcase_add_test(llm, test_half_open_single_trial);

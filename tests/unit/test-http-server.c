@@ -966,6 +966,35 @@ START_TEST(test_graceful_drain) {
 }
 END_TEST
 
+/* The watchdog's ping is answered while every handler slot is busy (busy is not stuck). */
+START_TEST(test_ping_while_busy) {
+        SlowCall calls[4];
+        pthread_t t[4];
+        uint64_t before;
+        double t0;
+
+        for (int i = 0; i < 4; i++) {
+                calls[i] = (SlowCall){ .port = port };
+                ck_assert_int_eq(pthread_create(&t[i], NULL, slow_call, &calls[i]), 0);
+        }
+        t0 = test_now();
+        while (http_server_in_flight(server) < 4 && test_now() - t0 < 5)
+                usleep(1000);
+        ck_assert_uint_eq(http_server_in_flight(server), 4);
+        before = http_server_ping(server);
+        t0 = test_now();
+        while (http_server_ping(server) == before && test_now() - t0 < 5)
+                usleep(10 * 1000);
+        ck_assert_uint_gt(http_server_ping(server), before);
+        ck_assert_uint_eq(http_server_in_flight(server), 4); /* answered before any handler ended */
+        for (int i = 0; i < 4; i++) {
+                pthread_join(t[i], NULL);
+                ck_assert_int_eq(calls[i].r.status, 200);
+                raw_response_done(&calls[i].r);
+        }
+}
+END_TEST
+
 START_TEST(test_drain_timeout) {
         SlowCall call = { .port = port };
         HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .shutdown_timeout_ms = 100 };
@@ -1358,12 +1387,24 @@ START_TEST(test_adopt_socket) {
         raw_response_done(&r);
 
         /* Draining: the adopted socket is no longer accepted on (the connection waits in
-         * its queue for the next instance), the own address answers 503. */
+         * its queue for the next instance), the own address answers 503; a keep-alive
+         * connection from the adopted socket is still served, with Connection: close, so
+         * that its client reconnects to the queue. */
         {
                 SlowCall call = { .port = port };
                 pthread_t t;
-                int waiting;
-                char *out = NULL;
+                int waiting, kept;
+                char *out = NULL, *again = NULL;
+
+                kept = test_connect(adopted_port);
+                ck_assert_int_ge(kept, 0);
+                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(kept, &out, 300), 0);
+                ck_assert_msg(
+                        startswith(out, "HTTP/1.1 200 ") && !strcasestr(out, "Connection: close"),
+                        "%s",
+                        out);
+                free(TAKE_PTR(out));
 
                 ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
                 while (http_server_in_flight(server) == 0)
@@ -1378,6 +1419,14 @@ START_TEST(test_adopt_socket) {
                 ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", &r), 0);
                 ck_assert_int_eq(r.status, 503);
                 raw_response_done(&r);
+                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(kept, &again, 2000), 0);
+                ck_assert_msg(
+                        startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
+                        "%s",
+                        again);
+                free(again);
+                close(kept);
                 pthread_join(t, NULL);
                 pthread_join(shutdown_thread, NULL);
                 ck_assert_int_eq(call.r.status, 200);
@@ -1606,6 +1655,7 @@ static Suite *suite(void) {
         tcase_set_timeout(tc, 30);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_valid_request);
+        tcase_add_test(tc, test_ping_while_busy);
         tcase_add_test(tc, test_request_id);
         tcase_add_test(tc, test_malformed_json);
         tcase_add_test(tc, test_validation);

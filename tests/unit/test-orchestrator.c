@@ -816,13 +816,15 @@ END_TEST
 
 typedef struct SlowCall {
         const char *body;
+        const char *auth; /* "Authorization: ..." or NULL */
         long status;
         char job_id[64];
 } SlowCall;
 
 static void *slow_call(void *userdata) {
         SlowCall *c = userdata;
-        Reply r = request("POST", "/ai/nlp/process", c->body, NULL);
+        Reply r = request(
+                "POST", "/ai/nlp/process", c->body, c->auth ? (const char *[]){ c->auth, NULL } : NULL);
 
         c->status = r.status;
         if (r.body && jstr(r.body, "job_id"))
@@ -2398,6 +2400,429 @@ START_TEST(test_exempt_paths) {
 }
 END_TEST
 
+/* ---- faults: work that waits for its service ------------------------------------------ */
+
+static const char *const prefer_async[] = { "Prefer: respond-async", NULL };
+
+/* The progress events of a job, as one JSON text. */
+static char *job_progress(const char *id) {
+        char path[160];
+        Reply r;
+        json_object *events;
+        char *out;
+
+        snprintf(path, sizeof(path), "/jobs/%s/events", id);
+        r = request("GET", path, NULL, (const char *[]){ "Accept: application/json", NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        out = strdup(json_object_to_json_string_ext(events, JSON_C_TO_STRING_PLAIN));
+        reply_done(&r);
+        ck_assert_ptr_nonnull(out);
+        return out;
+}
+
+/* Submits asynchronously and returns the job id (202 expected). */
+static void submit_async(const char *path, const char *body, char id[static 64]) {
+        Reply r = request("POST", path, body, prefer_async);
+
+        ck_assert_msg(r.status == 202, "%s: %ld %s", path, r.status, r.raw);
+        snprintf(id, 64, "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+}
+
+/* Waits until the job's events say it waits for its service. */
+static void wait_waiting(const char *id, const char *service) {
+        char want[96];
+
+        snprintf(want, sizeof(want), "waiting for service %s to be ready", service);
+        for (int i = 0; i < 200; i++) {
+                _cleanup_free_ char *ev = job_progress(id);
+
+                if (strstr(ev, want))
+                        return;
+                usleep(20 * 1000);
+        }
+        ck_abort_msg("job %s never waited for %s", id, service);
+}
+
+/* Service down, breaker open: a synchronous request still gets 503 at once, an
+ * asynchronous one is accepted and its idempotent job waits (running, with a progress
+ * event) instead of failing; once the service is back, a waiter's probe sees it ready,
+ * closes the breaker (long before ORCH_BREAKER_OPEN) and the job completes. */
+START_TEST(test_async_waits_for_service) {
+        const char *body = "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}";
+        char id[64];
+        json_object *job;
+        Reply r;
+
+        orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
+        orch.config.upstream.breaker_open_ms = 60000;
+        start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        r = request("POST", "/data/process", body, NULL);
+        ck_assert_int_eq(r.status, 502);
+        reply_done(&r);
+        r = request("POST", "/data/process", body, NULL);
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_ptr_nonnull(strstr(r.headers, "Retry-After: "));
+        reply_done(&r);
+
+        submit_async("/data/process", body, id);
+        wait_waiting(id, "data");
+        usleep(200 * 1000);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "running");
+        json_object_put(job);
+        ck_assert_int_eq(
+                breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], time_now_ms(CLOCK_MONOTONIC)),
+                BREAKER_OPEN);
+
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
+        json_object_put(wait_job(id, "completed"));
+        ck_assert_int_eq(
+                breaker_state(&orch.upstreams.breakers[UPSTREAM_DATA], time_now_ms(CLOCK_MONOTONIC)),
+                BREAKER_CLOSED);
+        r = request("POST", "/data/process", body, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
+
+/* The llm's rule: a job whose call provably did not reach the service (connection
+ * refused) waits and runs once it is back; one that reached it and got 503 fails at once,
+ * with one call and no wait. */
+START_TEST(test_llm_waits_only_when_not_sent) {
+        char id[64];
+        json_object *job;
+        unsigned before;
+
+        orch.config.upstream.url[UPSTREAM_LLM] = dead_url;
+        start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        submit_async("/dispatch", "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"m\":\"hi\"}}", id);
+        wait_waiting(id, "llm");
+        orch.config.upstream.url[UPSTREAM_LLM] = fake_url[UPSTREAM_LLM];
+        json_object_put(wait_job(id, "completed"));
+
+        before = fake_upstream_calls();
+        submit_async(
+                "/dispatch",
+                "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"m\":\"flaky:llm503:9\"}}",
+                id);
+        job = wait_job(id, "failed");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(job, "error_status")), 503);
+        json_object_put(job);
+        ck_assert_uint_eq(fake_upstream_calls() - before, 1);
+        {
+                _cleanup_free_ char *ev = job_progress(id);
+                ck_assert_ptr_null(strstr(ev, "waiting for service"));
+        }
+}
+END_TEST
+
+/* A service that does not come back within the job's own timeout fails the job with 503
+ * and says why. */
+START_TEST(test_wait_ends_at_the_timeout) {
+        char id[64];
+        json_object *job;
+
+        orch.config.upstream.url[UPSTREAM_NLP] = dead_url;
+        start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        submit_async(
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"timeout\":0.6,\"payload\":{\"text\":\"x\"}}",
+                id);
+        job = wait_job(id, "failed");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(job, "error_status")), 503);
+        ck_assert_ptr_nonnull(
+                strstr(jstr(job, "error"), "service nlp was not ready within the job's timeout of 600 ms"));
+        json_object_put(job);
+}
+END_TEST
+
+/* The orchestrator's own readiness probe (its /health/ready, which the supervisor polls)
+ * closes an open breaker as soon as the service answers ready, not ORCH_BREAKER_OPEN later. */
+static const char *probed_breaker(UpstreamService svc) {
+        _cleanup_json_ json_object *services = json_object_new_object();
+        static char state[32];
+        bool all = false;
+
+        ck_assert_int_eq(upstream_probe_all(&orch.upstreams, services, &all), 0);
+        snprintf(
+                state,
+                sizeof(state),
+                "%s",
+                jstr(json_object_object_get(services, upstream_service_to_string(svc)), "breaker"));
+        return state;
+}
+
+START_TEST(test_readiness_probe_closes_breaker) {
+        const char *body = "{\"operation\":\"analyze\",\"data\":{\"records\":[]}}";
+        Reply r;
+
+        orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
+        orch.config.upstream.breaker_open_ms = 60000;
+        start_orchestrator(2, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        r = request("POST", "/data/process", body, NULL);
+        reply_done(&r);
+        ck_assert_str_eq(probed_breaker(UPSTREAM_DATA), "open");
+        orch.config.upstream.url[UPSTREAM_DATA] = fake_url[UPSTREAM_DATA];
+        ck_assert_str_eq(probed_breaker(UPSTREAM_DATA), "closed");
+        r = request("POST", "/data/process", body, NULL);
+        ck_assert_int_eq(r.status, 200);
+        reply_done(&r);
+}
+END_TEST
+
+/* The supervisor's "updating" notice holds calls to the service, synchronous ones too:
+ * nothing is sent while it holds (a probe that sees the old instance ready does not end
+ * it), and its "up" notice lets them through. */
+START_TEST(test_update_hold) {
+        char alice[1024];
+        SlowCall held = { .body = "{\"text\":\"held\",\"task\":\"tokenize\"}", .auth = alice };
+        pthread_t th;
+        unsigned before;
+        Reply r;
+
+        orch.config.upstream.update_hold_ms = 30000;
+        start_with_auth();
+        bearer(alice, sizeof(alice), "alice", "operator");
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"updating\",\"time\":\"u1\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_get_boolean(json_object_object_get(r.body, "held")));
+        reply_done(&r);
+        before = fake_upstream_calls();
+        ck_assert_int_eq(pthread_create(&th, NULL, slow_call, &held), 0);
+        usleep(400 * 1000);
+        ck_assert_str_eq(probed_breaker(UPSTREAM_NLP), "closed"); /* sees the (old) nlp ready */
+        usleep(200 * 1000);
+        ck_assert_int_eq(held.status, 0); /* still waiting */
+        ck_assert_uint_eq(fake_upstream_calls(), before);
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"up\",\"time\":\"u2\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(!json_object_get_boolean(json_object_object_get(r.body, "held")));
+        reply_done(&r);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        ck_assert_int_eq(held.status, 200);
+        ck_assert_uint_eq(fake_upstream_calls() - before, 1);
+}
+END_TEST
+
+/* The supervisor's canary after an update: a real job through the runner, passed when it
+ * completed (the llm without a backend: when it answered itself), failed when the service
+ * does not serve. */
+START_TEST(test_canary) {
+        Reply r;
+
+        orch.config.upstream.url[UPSTREAM_DATA] = dead_url;
+        start_with_auth();
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        r = service_notice("{\"service\":\"nlp\",\"state\":\"canary\",\"time\":\"c1\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "canary"), "passed");
+        ck_assert_str_eq(jstr(r.body, "status"), "completed");
+        {
+                _cleanup_json_ json_object *job = NULL;
+
+                ck_assert_int_eq(job_store_get_json(orch.store, jstr(r.body, "job_id"), NULL, &job), 0);
+                ck_assert_str_eq(jstr(job, "task"), "tokenize");
+                ck_assert_str_eq(jstr(job, "status"), "completed");
+        }
+        reply_done(&r);
+        r = service_notice("{\"service\":\"llm\",\"state\":\"canary\",\"time\":\"c2\"}");
+        ck_assert_str_eq(jstr(r.body, "canary"), "passed");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(r.body, "http_status")), 503);
+        reply_done(&r);
+        r = service_notice("{\"service\":\"data\",\"state\":\"canary\",\"time\":\"c3\"}");
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(jstr(r.body, "canary"), "failed");
+        ck_assert_ptr_nonnull(jstr(r.body, "error"));
+        reply_done(&r);
+}
+END_TEST
+
+/* SIGTERM's drain: a running job finishes, a queued one stays pending in the store, and a
+ * job that only waited for its service (nothing sent: an llm chat) goes back to pending,
+ * so the next start runs both; the llm job is not failed as "interrupted". */
+START_TEST(test_drain_then_resume) {
+        char running[64], queued[64], waiting[64];
+        json_object *job;
+
+        orch.config.upstream.url[UPSTREAM_LLM] = dead_url;
+        orch.config.drain_timeout_ms = 5000;
+        start_orchestrator(1, 16);
+        install_fake_tasks(); /* known from an earlier run; the service is down now */
+        submit_async(
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"sleep:600\"}}",
+                running);
+        json_object_put(wait_job(running, "running"));
+        submit_async(
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"queued\"}}",
+                queued);
+        stop_orchestrator();
+        start_orchestrator(1, 16);
+        install_fake_tasks();
+        job = get_job(running);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+        json_object_put(wait_job(queued, "completed"));
+        submit_async(
+                "/dispatch", "{\"service\":\"llm\",\"task\":\"chat\",\"payload\":{\"m\":\"hi\"}}", waiting);
+        wait_waiting(waiting, "llm");
+        stop_orchestrator();
+        {
+                JobStore *s = NULL;
+                JobStatus st;
+
+                ck_assert_int_eq(job_store_open(db_path, &s), 0);
+                ck_assert_int_eq(job_store_get_status(s, waiting, &st), 0);
+                ck_assert_int_eq(st, JOB_PENDING);
+                job_store_free(s);
+        }
+        orch.config.upstream.url[UPSTREAM_LLM] = fake_url[UPSTREAM_LLM];
+        start_orchestrator(1, 16);
+        install_fake_tasks();
+        json_object_put(wait_job(waiting, "completed"));
+}
+END_TEST
+
+/* The id of the job of the first progress event of step with status, "" when none yet. */
+static void step_job_id(const char *id, const char *step, const char *status, char out[static 64]) {
+        _cleanup_free_ char *ev = job_progress(id);
+        _cleanup_json_ json_object *list = NULL;
+
+        out[0] = '\0';
+        ck_assert_int_eq(json_parse_strict(ev, strlen(ev), &list, NULL), 0);
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *data = json_object_object_get(json_object_array_get_idx(list, i), "data");
+
+                if (streq_ptr(jstr(data, "step"), step) && streq_ptr(jstr(data, "status"), status)) {
+                        snprintf(out, 64, "%s", strempty(jstr(data, "job_id")));
+                        return;
+                }
+        }
+}
+
+/* A restart in the middle of a workflow: the finished step is not run again (same job,
+ * no new call), the step that was running is re-run (idempotent), the rest follows, and
+ * the workflow completes instead of being failed. */
+START_TEST(test_workflow_resumes) {
+        const char *def =
+                "{\"async\":true,\"steps\":["
+                "{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":\"first\"}},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],"
+                "\"input\":{\"text\":\"sleep:1500\"}},"
+                "{\"id\":\"c\",\"service\":\"data\",\"task\":\"analyze\",\"depends_on\":[\"b\"],"
+                "\"input\":{\"data\":{\"records\":[]}}}]}";
+        char id[64], a_job[64] = "", b_job[64] = "";
+        json_object *job, *steps;
+        unsigned calls0, calls;
+        Reply r;
+
+        start_orchestrator(2, 16);
+        calls0 = fake_upstream_calls();
+        r = request("POST", "/workflows", def, NULL);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        for (int i = 0; i < 200 && (!b_job[0] || fake_upstream_calls() - calls0 < 2); i++) {
+                usleep(20 * 1000);
+                step_job_id(id, "b", "running", b_job);
+        }
+        ck_assert(b_job[0]);
+        ck_assert_uint_eq(fake_upstream_calls() - calls0, 2);
+        step_job_id(id, "a", "completed", a_job);
+        ck_assert(a_job[0]);
+        calls = fake_upstream_calls();
+        stop_orchestrator(); /* no drain time: b is cut off and left running */
+
+        start_orchestrator(2, 16);
+        job = wait_job(id, "completed");
+        ck_assert(json_object_object_get_ex(json_object_object_get(job, "result"), "steps", &steps));
+        ck_assert_str_eq(jstr(json_object_object_get(steps, "a"), "job_id"), a_job);
+        ck_assert_str_eq(jstr(json_object_object_get(steps, "b"), "job_id"), b_job);
+        ck_assert_str_eq(jstr(json_object_object_get(steps, "c"), "status"), "completed");
+        json_object_put(job);
+        ck_assert_uint_eq(fake_upstream_calls() - calls, 2); /* b again, and c; never a */
+        {
+                _cleanup_free_ char *ev = job_progress(id);
+                ck_assert_ptr_nonnull(strstr(ev, "resumed after an orchestrator restart"));
+        }
+}
+END_TEST
+
+/* Resuming from what a crash leaves: a finished step's output comes from its stored job
+ * (and feeds a $ref), a step whose "running" event names a job that never reached the
+ * store is started again with a new job. */
+START_TEST(test_workflow_resume_from_events) {
+        const char *def =
+                "{\"steps\":[{\"id\":\"a\",\"service\":\"nlp\",\"task\":\"tokenize\",\"input\":{\"text\":\"x\"}},"
+                "{\"id\":\"b\",\"service\":\"nlp\",\"task\":\"tokenize\",\"depends_on\":[\"a\"],"
+                "\"input\":{\"text\":{\"$ref\":\"a#/tokens/0\"},\"mark\":\"echo:\"}}]}";
+        JobStore *s = NULL;
+        json_object *job, *steps, *b;
+        unsigned calls;
+
+        ck_assert_int_eq(job_store_open(db_path, &s), 0);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "wa",
+                                   .service = "nlp",
+                                   .task = "tokenize",
+                                   .priority = "medium",
+                                   .payload = "{\"text\":\"x\"}",
+                                   .timeout_ms = 5000 }),
+                0);
+        ck_assert_int_eq(job_store_transition(s, "wa", JOB_RUNNING, NULL, NULL, 0), 0);
+        ck_assert_int_eq(
+                job_store_transition(s, "wa", JOB_COMPLETED, "{\"tokens\":[\"stored\"]}", NULL, 0), 0);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "wf1",
+                                   .kind = "workflow",
+                                   .service = "workflow",
+                                   .task = "workflow",
+                                   .priority = "medium",
+                                   .payload = def,
+                                   .timeout_ms = 60000 }),
+                0);
+        ck_assert_int_eq(job_store_transition(s, "wf1", JOB_RUNNING, NULL, NULL, 0), 0);
+        {
+                const char *const events[] = {
+                        "{\"step\":\"a\",\"status\":\"running\",\"job_id\":\"wa\"}",
+                        "{\"step\":\"a\",\"status\":\"completed\",\"job_id\":\"wa\"}",
+                        "{\"step\":\"b\",\"status\":\"running\",\"job_id\":\"never-stored\"}",
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(events); i++) {
+                        _cleanup_json_ json_object *o = NULL;
+
+                        ck_assert_int_eq(json_parse_strict(events[i], strlen(events[i]), &o, NULL), 0);
+                        ck_assert_int_eq(job_store_add_event(s, "wf1", "progress", o), 0);
+                }
+        }
+        job_store_free(s);
+
+        calls = fake_upstream_calls();
+        start_orchestrator(2, 16);
+        job = wait_job("wf1", "completed");
+        ck_assert(json_object_object_get_ex(json_object_object_get(job, "result"), "steps", &steps));
+        ck_assert_str_eq(jstr(json_object_object_get(steps, "a"), "job_id"), "wa");
+        b = json_object_object_get(steps, "b");
+        ck_assert_str_eq(jstr(b, "status"), "completed");
+        ck_assert_str_ne(jstr(b, "job_id"), "never-stored");
+        ck_assert_str_eq(jstr(json_object_object_get(b, "output"), "text"), "stored");
+        json_object_put(job);
+        ck_assert_uint_eq(fake_upstream_calls() - calls, 1);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("orchestrator");
         TCase *tc = tcase_create("parts"), *e2e = tcase_create("endpoints");
@@ -2441,6 +2866,15 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_audit_auth_off);
         tcase_add_test(e2e, test_migration_old_db);
         tcase_add_test(e2e, test_exempt_paths);
+        tcase_add_test(e2e, test_async_waits_for_service);
+        tcase_add_test(e2e, test_llm_waits_only_when_not_sent);
+        tcase_add_test(e2e, test_wait_ends_at_the_timeout);
+        tcase_add_test(e2e, test_readiness_probe_closes_breaker);
+        tcase_add_test(e2e, test_update_hold);
+        tcase_add_test(e2e, test_canary);
+        tcase_add_test(e2e, test_drain_then_resume);
+        tcase_add_test(e2e, test_workflow_resumes);
+        tcase_add_test(e2e, test_workflow_resume_from_events);
         tcase_add_test(e2e, test_auth_required_by_default);
         tcase_add_test(e2e, test_host_header);
         suite_add_tcase(s, e2e);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <json-c/json.h>
@@ -293,6 +294,62 @@ END_TEST
 /* Socket activation: the service serves on the socket it was passed as well as on its
  * own address, and a connection made while no instance runs waits in the socket's queue
  * for the next one instead of being refused. */
+/* Datagrams on a notify socket within timeout_s: how many of them were exactly want. */
+static int count_datagrams(int fd, const char *want, double timeout_s) {
+        double end = test_now() + timeout_s;
+        int n = 0;
+
+        while (test_now() < end) {
+                char buf[256];
+                ssize_t l = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+                if (l < 0) {
+                        usleep(10 * 1000);
+                        continue;
+                }
+                buf[l] = '\0';
+                n += streq(buf, want);
+        }
+        return n;
+}
+
+/* With a notify socket (what Podman hands a Notify=true container) the service says
+ * READY=1, then WATCHDOG=1 every WATCHDOG_INTERVAL while its event loop answers; with
+ * WATCHDOG_INTERVAL=0 never. */
+START_TEST(test_watchdog) {
+        _cleanup_free_ char *env = NULL, *notify = NULL, *out = NULL, *err = NULL;
+        char dir[] = "/tmp/test-service-XXXXXX";
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int port = free_port(), fd;
+        Child c;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_ge(asprintf(&env, "LLM_LISTEN=127.0.0.1:%d", port), 0);
+        ck_assert_int_ge(asprintf(&notify, "NOTIFY_SOCKET=%s", sa.sun_path), 0);
+
+        c = spawn(llm_bin, NULL, ARGS(env, notify, "WATCHDOG_INTERVAL=100ms"));
+        wait_healthy(llm_bin, env);
+        ck_assert_int_ge(count_datagrams(fd, "WATCHDOG=1", 1.0), 5);
+        ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
+        ck_assert_int_eq(wait_child(&c, 10, &out, &err), 0);
+        free(TAKE_PTR(out));
+        free(TAKE_PTR(err));
+
+        c = spawn(llm_bin, NULL, ARGS(env, notify, "WATCHDOG_INTERVAL=0"));
+        wait_healthy(llm_bin, env);
+        ck_assert_int_eq(count_datagrams(fd, "WATCHDOG=1", 0.5), 0);
+        ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
+        ck_assert_int_eq(wait_child(&c, 10, &out, &err), 0);
+        close(fd);
+        unlink(sa.sun_path);
+        rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_socket_activation) {
         _cleanup_free_ char *env = NULL, *out = NULL, *err = NULL, *expect = NULL, *resp = NULL;
         struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -440,6 +497,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_lifecycle);
         tcase_add_test(tc, test_orchestrator_readiness);
         tcase_add_test(tc, test_socket_activation);
+        tcase_add_test(tc, test_watchdog);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test-supervisor-heal.c — start limit, backoff schedule and reset of the self-healing policy
- * (the backoff itself: test-backoff.c). */
+/* test-supervisor-heal.c — start limit, backoff schedule and reset of the self-healing
+ * policy (the backoff itself: test-backoff.c); what a check makes of a unit, and when the
+ * pod is restarted (never for a saturated host). */
 #include <check.h>
 #include <stdlib.h>
 
@@ -52,12 +53,77 @@ START_TEST(test_stable_reset) {
 }
 END_TEST
 
+/* Five minutes of a saturated host, checked every 5 s: every unit active, every readiness
+ * probe timing out (or the orchestrator not answering at all). Nothing is restarted and the
+ * pod is not escalated: alive but slow is not a fault. */
+START_TEST(test_saturated_host) {
+        HealState units[5] = {}, pod = {};
+        const HealObservation slow = { .active = true, .slow = true },
+                              pod_up = { .active = true, .ready = true };
+
+        for (uint64_t now = 0; now <= 300000; now += 5000) {
+                size_t n_down = 0;
+
+                for (size_t i = 0; i < 5; i++) {
+                        HealNeed n = heal_assess(&units[i], &slow, now, 60000);
+
+                        ck_assert_int_eq(n, HEAL_NEED_NOTHING);
+                        n_down += n == HEAL_NEED_DOWN;
+                }
+                ck_assert_int_eq(heal_assess(&pod, &pod_up, now, 60000), HEAL_NEED_NOTHING);
+                ck_assert(!heal_escalate(n_down, 3, &pod, &pod_up));
+        }
+}
+END_TEST
+
+/* A service that answers "not ready" is restarted alone after agent_timeout, and unready
+ * services never escalate to the pod, however many; services that are down do. */
+START_TEST(test_unready_and_down) {
+        HealState units[5] = {}, pod = {};
+        const HealObservation unready = { .active = true }, failed = { .failed = true, .down = true },
+                              pod_up = { .active = true, .ready = true };
+        size_t n_down = 0;
+
+        for (size_t i = 0; i < 5; i++)
+                ck_assert_int_eq(heal_assess(&units[i], &unready, 1000, 60000), HEAL_NEED_WAIT);
+        for (size_t i = 0; i < 5; i++)
+                ck_assert_int_eq(heal_assess(&units[i], &unready, 61000, 60000), HEAL_NEED_UNREADY);
+        ck_assert(!heal_escalate(0, 3, &pod, &pod_up));
+
+        /* three failed at once: the pod */
+        for (size_t i = 0; i < 3; i++)
+                n_down += heal_assess(&units[i], &failed, 62000, 60000) == HEAL_NEED_DOWN;
+        ck_assert_uint_eq(n_down, 3);
+        ck_assert(heal_escalate(n_down, 3, &pod, &pod_up));
+
+        /* inactive (an operator's stop): only on the second check */
+        {
+                HealState h = {};
+                const HealObservation inactive = { .down = true };
+
+                ck_assert_int_eq(heal_assess(&h, &inactive, 0, 60000), HEAL_NEED_WAIT);
+                ck_assert_int_eq(heal_assess(&h, &inactive, 5000, 60000), HEAL_NEED_DOWN);
+        }
+        /* the pod unit down for two checks */
+        {
+                const HealObservation pod_down = { .down = true };
+
+                (void) heal_assess(&pod, &pod_down, 70000, 60000);
+                ck_assert(!heal_escalate(0, 3, &pod, &pod_down));
+                (void) heal_assess(&pod, &pod_down, 75000, 60000);
+                ck_assert(heal_escalate(0, 3, &pod, &pod_down));
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("supervisor-heal");
         TCase *tc = tcase_create("heal");
 
         tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_stable_reset);
+        tcase_add_test(tc, test_saturated_host);
+        tcase_add_test(tc, test_unready_and_down);
         suite_add_tcase(s, tc);
         return check_run(s);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test-supervisor-install.c — publish rewriting, unit names of both flavors and the
- * install manifest. */
+/* test-supervisor-install.c — the published address (the orchestrator's socket, the pod's
+ * --dev ports), unit names of both flavors and the install manifest. */
 #include <check.h>
 #include <stdlib.h>
 
@@ -10,43 +10,47 @@
 #include "unit-install.h"
 #include "unit-names.h"
 
-static char *publish_joined(const char *publish, bool dev) {
+static char *listen_joined(const char *publish) {
         _cleanup_argv_free_ char **list = NULL;
 
-        ck_assert_int_eq(unit_install_publish_list(publish, dev, &list), 0);
+        ck_assert_int_eq(unit_install_listen_list(publish, &list), 0);
         return argv_join(list, ",");
 }
 
-START_TEST(test_publish_list) {
+/* AI_SEMBLE_PUBLISH → the orchestrator socket's ListenStream= values; --dev → the pod's
+ * PublishPort= values for the other services only. */
+START_TEST(test_listen_list) {
         struct {
-                const char *in;
-                bool dev;
-                const char *out;
+                const char *in, *out;
         } ok[] = {
-                { "127.0.0.1:8080", false, "127.0.0.1:8080:8080" },
-                { "0.0.0.0:9000", false, "0.0.0.0:9000:8080" },
-                { "8080", false, "8080:8080" },
-                { "9000:8080", false, "9000:8080" },
-                { "127.0.0.1:9000:8080", false, "127.0.0.1:9000:8080" },
-                { "[::1]:8080", false, "[::1]:8080:8080" },
-                { "127.0.0.1:8080,192.168.1.2:80", false, "127.0.0.1:8080:8080,192.168.1.2:80:8080" },
-                { "127.0.0.1:8080",
-                  true,
-                  "127.0.0.1:8080:8080,127.0.0.1:8081:8081,127.0.0.1:8082:8082,127.0.0.1:8083:8083,127.0.0."
-                  "1:8084:8084" },
+                { "127.0.0.1:8080", "127.0.0.1:8080" },
+                { "0.0.0.0:9000", "0.0.0.0:9000" },
+                { "8080", "8080" },
+                { "9000:8080", "9000" },
+                { "127.0.0.1:9000:8080", "127.0.0.1:9000" },
+                { "[::1]:8080", "[::1]:8080" },
+                { "127.0.0.1:8080,192.168.1.2:80", "127.0.0.1:8080,192.168.1.2:80" },
         };
-        const char *bad[] = { "",        "abc",       "127.0.0.1:", "127.0.0.1:70000",
-                              "1:2:3:4", "[::1]8080", ":8080",      "0" };
+        const char *bad[] = { "",          "abc",   "127.0.0.1:", "127.0.0.1:70000", "1:2:3:4",
+                              "[::1]8080", ":8080", "0",          "9000:9000",       "127.0.0.1:80:81" };
+        _cleanup_argv_free_ char **dev = NULL, **none = NULL;
+        _cleanup_free_ char *dev_joined = NULL;
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
-                _cleanup_free_ char *got = publish_joined(ok[i].in, ok[i].dev);
+                _cleanup_free_ char *got = listen_joined(ok[i].in);
                 ck_assert_msg(streq(got, ok[i].out), "%s → %s, want %s", ok[i].in, got, ok[i].out);
         }
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_argv_free_ char **list = NULL;
-                ck_assert_msg(
-                        unit_install_publish_list(bad[i], false, &list) == -EINVAL, "'%s' accepted", bad[i]);
+                ck_assert_msg(unit_install_listen_list(bad[i], &list) == -EINVAL, "'%s' accepted", bad[i]);
         }
+        ck_assert_int_eq(unit_install_dev_publish_list(true, &dev), 0);
+        dev_joined = argv_join(dev, ",");
+        ck_assert_str_eq(
+                dev_joined,
+                "127.0.0.1:8081:8081,127.0.0.1:8082:8082,127.0.0.1:8083:8083,127.0.0.1:8084:8084");
+        ck_assert_int_eq(unit_install_dev_publish_list(false, &none), 0);
+        ck_assert_ptr_null(none);
 }
 END_TEST
 
@@ -59,27 +63,39 @@ START_TEST(test_rewrite_pod) {
                 "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
                 "PublishPort=0.0.0.0:9000:8080\nPublishPort=127.0.0.1:8081:8081\n\n[Install]\n"
                 "WantedBy=default.target\n";
+        const char *want_none =
+                "# comment PublishPort=1\n[Unit]\nDescription=p\n\n[Pod]\nPodName=ai-semble\n"
+                "\n[Install]\nWantedBy=default.target\n";
         char *publish[] = { (char *) "0.0.0.0:9000:8080", (char *) "127.0.0.1:8081:8081", NULL };
-        _cleanup_free_ char *out = NULL;
+        _cleanup_free_ char *out = NULL, *out_none = NULL;
 
-        ck_assert_int_eq(unit_install_rewrite(in, publish, NULL, &out), 0);
+        ck_assert_int_eq(unit_install_rewrite(in, "[Pod]", "PublishPort", publish, NULL, &out), 0);
         ck_assert_str_eq(out, want);
+        ck_assert_int_eq(unit_install_rewrite(in, "[Pod]", "PublishPort", NULL, NULL, &out_none), 0);
+        ck_assert_str_eq(out_none, want_none);
 }
 END_TEST
 
-START_TEST(test_rewrite_pod_without_publish) {
-        char *publish[] = { (char *) "127.0.0.1:8080:8080", NULL };
+START_TEST(test_rewrite_socket) {
+        char *listen[] = { (char *) "127.0.0.1:9000", (char *) "[::1]:9000", NULL };
         _cleanup_free_ char *a = NULL, *b = NULL;
 
         ck_assert_int_eq(
                 unit_install_rewrite(
-                        "[Pod]\nPodName=x\n[Install]\nWantedBy=default.target\n", publish, NULL, &a),
+                        "[Socket]\nListenStream=127.0.0.1:8080\n[Install]\nWantedBy=sockets.target\n",
+                        "[Socket]",
+                        "ListenStream",
+                        listen,
+                        "/e.env",
+                        &a),
                 0);
         ck_assert_str_eq(
                 a,
-                "[Pod]\nPodName=x\nPublishPort=127.0.0.1:8080:8080\n[Install]\nWantedBy=default.target\n");
-        ck_assert_int_eq(unit_install_rewrite("[Pod]\nPodName=x\n", publish, NULL, &b), 0);
-        ck_assert_str_eq(b, "[Pod]\nPodName=x\nPublishPort=127.0.0.1:8080:8080\n");
+                "[Socket]\nListenStream=127.0.0.1:9000\nListenStream=[::1]:9000\n[Install]\nWantedBy=sockets.target\n");
+        /* No line yet: the values go at the end of the section. */
+        ck_assert_int_eq(
+                unit_install_rewrite("[Socket]\n", "[Socket]", "ListenStream", listen, NULL, &b), 0);
+        ck_assert_str_eq(b, "[Socket]\nListenStream=127.0.0.1:9000\nListenStream=[::1]:9000\n");
 }
 END_TEST
 
@@ -89,7 +105,7 @@ START_TEST(test_rewrite_env_file) {
                 "EnvironmentFile=keep\nEnvironmentFile=%h/.config/ai-semble/ai-semble.env\n";
         _cleanup_free_ char *out = NULL;
 
-        ck_assert_int_eq(unit_install_rewrite(in, NULL, "/srv/ai.env", &out), 0);
+        ck_assert_int_eq(unit_install_rewrite(in, NULL, NULL, NULL, "/srv/ai.env", &out), 0);
         ck_assert_str_eq(out, "[Container]\nImage=i\n# EnvironmentFile=keep\nEnvironmentFile=/srv/ai.env\n");
 }
 END_TEST
@@ -153,6 +169,10 @@ START_TEST(test_manifest_from_real_quadlets) {
         ck_assert_str_eq(unit_file_get(unit_set_pod(src.set), "Pod", "PublishPort"), "127.0.0.1:8084:8084");
         ck_assert_str_eq(
                 unit_file_get(
+                        unit_set_find(src.set, "ai-semble-orchestrator.socket"), "Socket", "ListenStream"),
+                "127.0.0.1:8080");
+        ck_assert_str_eq(
+                unit_file_get(
                         unit_set_find(src.set, "ai-semble-llm.container"), "Container", "EnvironmentFile"),
                 "/e.env");
 
@@ -161,6 +181,8 @@ START_TEST(test_manifest_from_real_quadlets) {
         services = argv_join(q.services, ",");
         ck_assert_str_eq(services, "data,llm,nlp,orchestrator,vision");
         ck_assert_str_eq(q.units[3], "ai-semble-orchestrator.service");
+        ck_assert_str_eq(q.sockets[0], "ai-semble-orchestrator.socket");
+        ck_assert_ptr_null(q.sockets[1]);
 
         ck_assert_int_eq(unit_install_manifest(src.set, UNIT_FLAVOR_GENERATED, &g), 0);
         ck_assert_str_eq(g.pod_unit, "ai-semble.service");
@@ -180,6 +202,7 @@ START_TEST(test_manifest_from_real_quadlets) {
         ck_assert_str_eq(back.pod_unit, "ai-semble.service");
         ck_assert_str_eq(back.units[1], "ai-semble-llm.service");
         ck_assert_str_eq(back.files[0], "/home/u/.config/systemd/user/ai-semble.service");
+        ck_assert_str_eq(back.sockets[0], "ai-semble-orchestrator.socket");
         ck_assert_int_eq(manifest_find_service(&back, "vision"), 4);
         ck_assert_int_eq(manifest_find_service(&back, "ai-semble-nlp.service"), 2);
         ck_assert_int_eq(manifest_find_service(&back, "nope"), -ENOENT);
@@ -200,9 +223,9 @@ static Suite *suite(void) {
         Suite *s = suite_create("supervisor-install");
         TCase *tc = tcase_create("install");
 
-        tcase_add_test(tc, test_publish_list);
+        tcase_add_test(tc, test_listen_list);
         tcase_add_test(tc, test_rewrite_pod);
-        tcase_add_test(tc, test_rewrite_pod_without_publish);
+        tcase_add_test(tc, test_rewrite_socket);
         tcase_add_test(tc, test_rewrite_env_file);
         tcase_add_test(tc, test_unit_names);
         tcase_add_test(tc, test_manifest_from_real_quadlets);

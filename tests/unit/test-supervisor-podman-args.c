@@ -255,6 +255,39 @@ START_TEST(test_real_quadlets_translate) {
                 if (streq(argv[i], "-v"))
                         ck_assert_str_eq(argv[i + 1], "ai-semble-models:/models:ro");
         ck_assert_str_eq(argv[argv_length(argv) - 1], "localhost/ai-semble/llm:latest");
+        /* the health check in exec form (no shell in the images), the drain time */
+        for (size_t i = 0; argv[i]; i++) {
+                if (streq(argv[i], "--health-cmd"))
+                        ck_assert_str_eq(
+                                argv[i + 1], "[\"/usr/bin/ai-semble-llm\",\"--healthcheck=/health/live\"]");
+                if (streq(argv[i], "--stop-timeout"))
+                        ck_assert_str_eq(argv[i + 1], "25");
+                ck_assert_str_ne(argv[i], "--health-on-failure");
+        }
+}
+END_TEST
+
+/* What generate cannot write goes into a drop-in: the orchestrator's socket dependency
+ * and every service's watchdog; a container without such keys gets none. */
+START_TEST(test_dropin) {
+        _cleanup_(unit_set_freep) UnitSet *s = NULL, *sample = make_set(sample_container);
+        _cleanup_free_ char *orch = NULL, *llm = NULL, *none = (char *) "unset";
+        const char *dir = getenv("AI_SEMBLE_TEST_QUADLETS");
+
+        ck_assert_int_eq(podman_args_dropin(unit_set_find(sample, "ai-semble-data.container"), &none), 0);
+        ck_assert_ptr_null(none);
+        if (!dir)
+                return;
+        ck_assert_int_eq(unit_source_load_dir(dir, &s, NULL), 0);
+        ck_assert_int_eq(podman_args_dropin(unit_set_find(s, "ai-semble-orchestrator.container"), &orch), 0);
+        ck_assert_str_eq(
+                orch,
+                "# Written by ai-semble-supervisor install: what podman generate systemd cannot write.\n"
+                "[Unit]\nRequires=ai-semble-orchestrator.socket\nAfter=ai-semble-orchestrator.socket\n"
+                "[Service]\nWatchdogSec=60s\n");
+        ck_assert_int_eq(podman_args_dropin(unit_set_find(s, "ai-semble-llm.container"), &llm), 0);
+        ck_assert_ptr_nonnull(strstr(llm, "[Service]\nWatchdogSec=60s\n"));
+        ck_assert_ptr_null(strstr(llm, "[Unit]"));
 }
 END_TEST
 
@@ -270,6 +303,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_generate_disagreement);
         tcase_add_test(tc, test_expand_and_seconds);
         tcase_add_test(tc, test_real_quadlets_translate);
+        tcase_add_test(tc, test_dropin);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -77,7 +77,22 @@ START_TEST(test_apply_ready_partial) {
         ck_assert(!s.services[1].ready);
         ck_assert(!s.services[1].has_latency);
         ck_assert(s.services[2].ready);
+        ck_assert(!s.services[1].slow && !s.services[2].slow);
         ck_assert(!status_all_ok(&s));
+}
+END_TEST
+
+/* A probe of the orchestrator's that timed out: not ready, but slow (no verdict). */
+START_TEST(test_apply_ready_timeout) {
+        _cleanup_(pod_status_done) PodStatus s;
+        const char *body =
+                "{\"status\":\"not_ready\",\"services\":{\"llm\":{\"status\":\"timeout\"},"
+                "\"data\":{\"status\":\"unreachable\"}}}";
+
+        make_status(&s);
+        ck_assert_int_eq(status_apply_ready(&s, 503, body), 0);
+        ck_assert(!s.services[1].ready && s.services[1].slow);
+        ck_assert(!s.services[2].ready && !s.services[2].slow);
 }
 END_TEST
 
@@ -161,6 +176,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_timestamp);
         tcase_add_test(tc, test_apply_ready_all);
         tcase_add_test(tc, test_apply_ready_partial);
+        tcase_add_test(tc, test_apply_ready_timeout);
         tcase_add_test(tc, test_apply_ready_garbage);
         tcase_add_test(tc, test_render_json);
         tcase_add_test(tc, test_table);

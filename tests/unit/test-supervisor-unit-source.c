@@ -122,7 +122,7 @@ START_TEST(test_real_quadlets) {
         if (!dir)
                 return;
         ck_assert_msg(unit_source_load_dir(dir, &s, &error) == 0, "%s", error ? error : "?");
-        ck_assert_uint_eq(s->n_files, 8);
+        ck_assert_uint_eq(s->n_files, 9);
         pod = unit_set_pod(s);
         ck_assert_ptr_nonnull(pod);
         ck_assert_str_eq(pod->name, "ai-semble.pod");
@@ -130,6 +130,7 @@ START_TEST(test_real_quadlets) {
         /* sorted by name */
         ck_assert_str_eq(s->files[0]->name, "ai-semble-data.container");
         ck_assert_ptr_nonnull(unit_set_find(s, "ai-semble-models.volume"));
+        ck_assert_int_eq(unit_set_find(s, "ai-semble-orchestrator.socket")->kind, UNIT_KIND_SOCKET);
 }
 END_TEST
 
