@@ -192,7 +192,7 @@ t_only_orchestrator_published() {
         expect_eq "ports the pod publishes" "" "$ports" || return 1
         listen=$(hostenv_exec systemctl --user show -p Listen --value ai-semble-orchestrator.socket)
         expect_eq "the orchestrator's socket" "127.0.0.1:8080 (Stream)" "$listen" || return 1
-        journal_has_after "$IT_START_CURSOR" ai-semble-orchestrator.service \
+        journal_has_after "$(unit_run_began ai-semble-orchestrator.service)" ai-semble-orchestrator.service \
                 'Adopted passed socket 3 \(ai-semble-orchestrator.socket\) listening on 127.0.0.1:8080' </dev/null || return 1
         for p in 8081 8082 8083 8084; do
                 if curl -s -m 2 -o /dev/null "http://127.0.0.1:$p/health"; then
@@ -302,7 +302,7 @@ check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agre
 # areas that bring in a backend (backends), switch auth (auth), and kill and stop
 # services (supervisor). They call `check` and use api, pm, in_pod_net, URL and DEPLOY.
 # AI_SEMBLE_IT_ONLY="backends vision" runs only those areas (development).
-AREAS="security llm nlp vision data orchestrator guardrail llm-paths backends auth supervisor"
+AREAS="security llm nlp vision data orchestrator guardrail llm-paths backends auth supervisor chaos"
 for name in $AREAS; do
         if [ -n "${AI_SEMBLE_IT_ONLY:-}" ] && [[ " $AI_SEMBLE_IT_ONLY " != *" $name "* ]]; then
                 continue
@@ -376,12 +376,13 @@ t_logs() {
         grep -q '"service":"llm"' <<<"$out" && { echo "logs nlp shows the llm's lines"; return 1; }
         before=$(grep -c '"service":"nlp","msg":"stopped"' <<<"$out")
         follow=$(mktemp)
-        "$DEPLOY" logs --follow nlp >"$follow" 2>&1 &
+        # its own process group, ended as Ctrl-C would end it: journalctl with it
+        setsid "$DEPLOY" logs --follow nlp >"$follow" 2>&1 &
         local fpid=$!
         sleep 2
         hostenv_exec systemctl --user restart ai-semble-nlp.service && wait_ready 60
         sleep 2
-        kill "$fpid" 2>/dev/null
+        kill -INT -- "-$fpid" 2>/dev/null
         wait "$fpid" 2>/dev/null
         out=$(cat "$follow")
         rm -f "$follow"
