@@ -27,7 +27,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 RANDOM=${SEED:-$$}
 
-# The kills: spread over the submissions (about 20 ms each), a random service each time;
+# The kills: spread over the submissions (about 20 ms each), the orchestrator first, then
+# a random service each time;
 # after each, wait for the service to be ready again so that every kill is a restart.
 killer() {
         local i s pid victims
@@ -35,6 +36,7 @@ killer() {
         for ((i = 0; i < kills; i++)); do
                 sleep "0.$((RANDOM % 9 + 1))"
                 s=${victims[RANDOM % ${#victims[@]}]}
+                [ "$i" -gt 0 ] || s=orchestrator # the door itself, every run
                 pid=$(hostenv_exec podman inspect --format '{{.State.Pid}}' "ai-semble-$s" 2>/dev/null)
                 if [ -n "$pid" ] && [ "$pid" != 0 ] && kill -9 "$pid" 2>/dev/null; then
                         echo "$(date +%s.%N) $s" >>"$work/kills"

@@ -376,13 +376,14 @@ t_logs() {
         grep -q '"service":"llm"' <<<"$out" && { echo "logs nlp shows the llm's lines"; return 1; }
         before=$(grep -c '"service":"nlp","msg":"stopped"' <<<"$out")
         follow=$(mktemp)
-        # its own process group, ended as Ctrl-C would end it: journalctl with it
+        # its own process group, ended as a whole: journalctl with it (a background job
+        # of a script ignores SIGINT)
         setsid "$DEPLOY" logs --follow nlp >"$follow" 2>&1 &
         local fpid=$!
         sleep 2
         hostenv_exec systemctl --user restart ai-semble-nlp.service && wait_ready 60
         sleep 2
-        kill -INT -- "-$fpid" 2>/dev/null
+        kill -TERM -- "-$fpid" 2>/dev/null
         wait "$fpid" 2>/dev/null
         out=$(cat "$follow")
         rm -f "$follow"
@@ -410,15 +411,22 @@ check "deploy.sh health exits non-zero and names the service while one is down, 
 
 t_update() {
         local before after out
+        # Nothing changed: the images are the same, so every container stays.
         before=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort) || return 1
         out=$("$DEPLOY" update 2>&1) || { printf '%s\n' "$out"; return 1; }
-        printf '%s\n' "$out" | tail -n 5
+        printf '%s\n' "$out" | tail -n 7
         after=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort)
         expect_match "update output" "ai-semble is updated and ready: $URL" "$out" &&
-                expect_eq "containers kept" "" "$(comm -12 <(echo "$before") <(echo "$after"))" &&
+                expect_eq "containers after an update with nothing new" "$before" "$after" || return 1
+        # --all: every service is replaced, one by one, and the pod answers.
+        out=$("$DEPLOY" update --all 2>&1) || { printf '%s\n' "$out"; return 1; }
+        printf '%s\n' "$out" | tail -n 7
+        after=$(pm ps --format '{{.Names}} {{.ID}}' | grep -v infra | sort)
+        expect_match "update --all output" "ai-semble is updated and ready: $URL" "$out" &&
+                expect_eq "containers kept by update --all" "" "$(comm -12 <(echo "$before") <(echo "$after"))" &&
                 api_expect 200 POST /ai/nlp/process '{"text":"after the update","task":"tokenize"}'
 }
-check "deploy.sh update rebuilds, rolls every container over and the pod answers" t_update
+check "deploy.sh update keeps the containers whose image is unchanged; update --all rolls every one over and the pod answers" t_update
 
 t_stop() {
         "$DEPLOY" stop || return 1

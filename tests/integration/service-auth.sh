@@ -140,9 +140,14 @@ t_auth_breaker_notice() {
         # it was the supervisor's notices that did it: two signed webhooks about nlp
         local admin rows
         admin=$(auth_token admin ada) || return 1
-        rows=$(curl -sf -H "Authorization: Bearer $admin" "$URL/audit?action=webhook.receive&since=$since&limit=50")
-        jq -e '[.records[] | select(.target == "nlp" and .result == 200)] | length >= 2' <<<"$rows" >/dev/null ||
-                { echo "no audited service notices about nlp: $rows"; return 1; }
+        # the probe may close the breaker before the "up" notice is in: wait for both
+        for ((i = 0; i < 50; i++)); do
+                rows=$(curl -sf -H "Authorization: Bearer $admin" "$URL/audit?action=webhook.receive&since=$since&limit=50")
+                jq -e '[.records[] | select(.target == "nlp" and .result == 200)] | length >= 2' <<<"$rows" >/dev/null && return 0
+                sleep 0.2
+        done
+        echo "fewer than two audited service notices about nlp: $rows"
+        return 1
 }
 check "supervisor → orchestrator: a killed nlp opens its breaker at once by a signed notice; it closes once nlp is ready" t_auth_breaker_notice
 
