@@ -28,7 +28,7 @@ const ConfigEntry supervisor_config_table[] = {
                 "[ip:]port[:" AI_SEMBLE_PORT_ORCHESTRATOR_S "][,...]"),
         CONFIG_STR("AI_SEMBLE_PODMAN", "podman", SUP(podman), "podman binary to run"),
         CONFIG_DURATION("SUPERVISOR_JOB_TIMEOUT", "120s", 1000, 3600 * 1000, SUP(job_timeout_ms),
-                "how long to wait for systemd start/stop/restart jobs"),
+                "how long to wait for systemd start/stop/restart jobs, and for an update's canary job"),
         CONFIG_URL("AI_SEMBLE_READY_URL", "http://127.0.0.1:" AI_SEMBLE_PORT_ORCHESTRATOR_S "/health/ready",
                 SUP(ready_url),
                 "the orchestrator's readiness endpoint, probed by status"),

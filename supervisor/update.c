@@ -108,11 +108,11 @@ static int wait_ready(Step *s, char **ret_error) {
 
 /* The orchestrator's notice; its answer's body in *ret_body when asked for. 503 (its
  * webhooks are off) is -EOPNOTSUPP. */
-static int notice(Step *s, const char *service, const char *state, char **ret_body) {
+static int notice(Step *s, const char *service, const char *state, long timeout_ms, char **ret_body) {
         long code = 0;
         int r;
 
-        r = orch_notify_now(s->d->notifier, service, state, NOTICE_TIMEOUT_MS, &code, ret_body);
+        r = orch_notify_now(s->d->notifier, service, state, timeout_ms, &code, ret_body);
         if (code == 503)
                 return -EOPNOTSUPP;
         return r;
@@ -128,7 +128,9 @@ static int canary(Step *s, bool *ret_ran, char **ret_error) {
         int r;
 
         *ret_ran = false;
-        r = notice(s, service, "canary", &body);
+        /* A job waits its turn behind the service's held calls on a busy host: the canary
+         * gets a job's time, not a notice's. */
+        r = notice(s, service, "canary", (long) s->d->s->cfg.job_timeout_ms, &body);
         if (r == -EOPNOTSUPP || r == -ENOTCONN)
                 return 0;
         *ret_ran = true;
@@ -158,12 +160,12 @@ static int replace(Step *s, bool *ret_canary_ran, char **ret_error) {
         /* Calls to it wait in the orchestrator instead of failing (the old instance drains
          * what it has; nothing new is sent until "up"). */
         if (backend)
-                (void) notice(s, s->name, "updating", NULL);
+                (void) notice(s, s->name, "updating", NOTICE_TIMEOUT_MS, NULL);
         r = restart_unit(s, ret_error);
         if (r >= 0)
                 r = wait_ready(s, ret_error);
         if (backend)
-                (void) notice(s, s->name, "up", NULL);
+                (void) notice(s, s->name, "up", NOTICE_TIMEOUT_MS, NULL);
         if (r >= 0)
                 r = canary(s, ret_canary_ran, ret_error);
         return r;
