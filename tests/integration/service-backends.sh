@@ -54,6 +54,23 @@ t_be_completion() {
 }
 check "backends: /ai/llm/completion through the door answers 200 from the routed backend and stores the job" t_be_completion
 
+# The llm's OpenAI API on the published port: streamed chunk by chunk, a job all the same.
+t_be_v1_stream() {
+        local out id content
+        out=$(curl -s -N -m 30 -D - -H "Authorization: Bearer $IT_TOKEN" -H 'Content-Type: application/json' \
+                -d '{"model":"echo-openai","stream":true,"messages":[{"role":"user","content":"Say hi"}]}' \
+                "$URL/v1/chat/completions" | tr -d '\r') || return 1
+        id=$(awk -F': ' 'tolower($1) == "x-job-id" { print $2; exit }' <<<"$out")
+        [ -n "$id" ] || { echo "no X-Job-ID: $out"; return 1; }
+        expect_match "an event stream" '^HTTP/1.1 200' "$out" &&
+                expect_match "content type" '[Cc]ontent-[Tt]ype: text/event-stream' "$out" &&
+                expect_match "the end" 'data: \[DONE\]' "$out" || return 1
+        content=$(sed -n 's/^data: //p' <<<"$out" | grep -v '^\[DONE\]$' | jq -rj '.choices[0].delta.content // empty')
+        echo "streamed: $content (job $id)"
+        expect_match "streamed content" 'Say hi' "$content" && job_wait "$id" completed
+}
+check "backends: /v1/chat/completions streamed through 8080 (SSE to [DONE]), stored as a job named in X-Job-ID" t_be_v1_stream
+
 t_be_workflow() {
         local req out
         convert -size 1100x160 xc:white -font DejaVu-Sans -pointsize 56 -fill black \
