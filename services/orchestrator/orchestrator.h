@@ -37,7 +37,7 @@ typedef struct OrchConfig {
         char *webhook_events;
         uint64_t webhook_window_ms;
         int64_t webhook_replay_max; /* 0 = WEBHOOK_REPLAY_MAX_DEFAULT */
-        int64_t rate_limit_rps; /* 0 = no rate limit */
+        int64_t rate_limit_rps;     /* 0 = no rate limit */
         int64_t rate_limit_burst;
         bool guardrails;
         char *guardrail_actions;

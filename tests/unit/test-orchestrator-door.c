@@ -622,7 +622,8 @@ static long proc_kb(pid_t pid, const char *field) {
 
 /* Auth off: what is measured here is the body's path, not the token's. */
 static Child spawn_orchestrator_bin(const char *data_url) {
-        char listen[] = "ORCHESTRATOR_LISTEN=127.0.0.1:0", auth[] = "ORCH_AUTH=off", db[200], llm[96], vision[96], nlp[96], data[96];
+        char listen[] = "ORCHESTRATOR_LISTEN=127.0.0.1:0", auth[] = "ORCH_AUTH=off", db[200], llm[96],
+             vision[96], nlp[96], data[96];
 
         snprintf(db, sizeof(db), "ORCH_DB_PATH=%s/bin.db", tmpdir);
         snprintf(llm, sizeof(llm), "LLM_SERVICE_URL=%s", fake_url[UPSTREAM_LLM]);
