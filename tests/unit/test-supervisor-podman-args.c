@@ -267,8 +267,9 @@ START_TEST(test_real_quadlets_translate) {
 }
 END_TEST
 
-/* What generate cannot write goes into a drop-in: the orchestrator's socket dependency
- * and every service's watchdog; a container without such keys gets none. */
+/* What generate cannot write goes into a drop-in: the orchestrator's socket dependency,
+ * its start after the data service, and every service's watchdog; a container without such keys gets none.
+ */
 START_TEST(test_dropin) {
         _cleanup_(unit_set_freep) UnitSet *s = NULL, *sample = make_set(sample_container);
         _cleanup_free_ char *orch = NULL, *llm = NULL, *none = (char *) "unset";
@@ -284,6 +285,7 @@ START_TEST(test_dropin) {
                 orch,
                 "# Written by ai-semble-supervisor install: what podman generate systemd cannot write.\n"
                 "[Unit]\nRequires=ai-semble-orchestrator.socket\nAfter=ai-semble-orchestrator.socket\n"
+                "After=ai-semble-data.service\n"
                 "[Service]\nWatchdogSec=60s\n");
         ck_assert_int_eq(podman_args_dropin(unit_set_find(s, "ai-semble-llm.container"), &llm), 0);
         ck_assert_ptr_nonnull(strstr(llm, "[Service]\nWatchdogSec=60s\n"));
