@@ -268,8 +268,8 @@ START_TEST(test_real_quadlets_translate) {
 END_TEST
 
 /* What generate cannot write goes into a drop-in: the orchestrator's socket dependency,
- * its start after the data service, and every service's watchdog; a container without such keys gets none.
- */
+ * its start after the data service, and every service's watchdog; a container without
+ * such keys gets none. */
 START_TEST(test_dropin) {
         _cleanup_(unit_set_freep) UnitSet *s = NULL, *sample = make_set(sample_container);
         _cleanup_free_ char *orch = NULL, *llm = NULL, *none = (char *) "unset";
