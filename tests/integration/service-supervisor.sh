@@ -107,6 +107,9 @@ t_sup_podman_events() {
                 curl -s "$SUP/api/alerts?level=ERROR" | jq -c '.alerts[]'
                 echo "supervisor journal:"
                 hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager --since "-3min" | grep -v 'GET /api' | tail -20
+                echo "Podman's API socket:"
+                hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager | grep -i 'podman' | tail -5
+                hostenv_exec systemctl --user status podman.socket podman.service --no-pager 2>&1 | tail -20
                 return 1
         fi
         # Per-container stats, as this host allows them: Podman's own refusal on rootless
