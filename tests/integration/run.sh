@@ -485,6 +485,7 @@ PY
         done
         curl -s "$URL/health/ready"
         echo
+        [ "$ok" = 0 ] || pm logs --tail 5 ai-semble-orchestrator 2>&1
         [ "$ok" = 0 ] && { kube_seccomp || ok=1; }
         pm kube down "$yaml" >/dev/null
         pm secret rm ai-semble-auth >/dev/null
