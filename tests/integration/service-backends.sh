@@ -33,7 +33,8 @@ t_be_backend() {
                           {name: "scripted", vision: true, auto: false},
                           {name: "say-positive", auto: false}]},
                 {name: "fake-ollama", kind: "ollama", base_url: $url,
-                 models: [{name: "echo-ollama", context_window: 8192, quality: 5}]}]}' \
+                 models: [{name: "echo-ollama", context_window: 8192, quality: 5},
+                          {name: "slow-start-ollama", auto: false}]}]}' \
                 >"$models/it-backends.json" || return 1
         chmod 0644 "$models/it-backends.json"
         pod_env_push LLM_BACKENDS_FILE=/models/it-backends.json \
@@ -107,15 +108,16 @@ t_be_hybrid() {
         jq -e '.status == "completed" and (.hybrid.answers | length == 2) and
                ([.hybrid.answers[] | select(.status == "ok" and .text == "echo: two at once")] | length == 2) and
                ([.hybrid.answers[].backend] | sort == ["fake-ollama", "fake-openai"])' <<<"$API_BODY" >/dev/null || return 1
-        # "first": whichever leg answers first wins, the other is cancelled: one answer ok,
-        # and the winner is that answer's backend.
+        # "first": the leg that answers first wins and the other is cancelled. The Ollama
+        # leg's model says nothing for 5 s, so the OpenAI leg wins, every time.
         api_expect 200 POST /ai/llm/completion '{"prompt": "first wins",
-                "hybrid": {"mode": "first", "models": ["echo-openai", "echo-ollama"]}}' || return 1
+                "hybrid": {"mode": "first", "models": ["echo-openai", "slow-start-ollama"]}}' || return 1
         jq -c '{status, winner: .hybrid.winner, selection_reason}' <<<"$API_BODY"
         jq -e '.status == "completed" and (.hybrid.answers | length == 2) and
                (.selection_reason | startswith("hybrid first")) and
                ([.hybrid.answers[] | select(.status == "ok")] | length == 1) and
-               (.hybrid.winner == ([.hybrid.answers[] | select(.status == "ok")][0].backend))' <<<"$API_BODY" >/dev/null
+               .hybrid.winner == "fake-openai" and
+               ([.hybrid.answers[] | select(.status == "ok")][0].backend == "fake-openai")' <<<"$API_BODY" >/dev/null
 }
 check "backends: hybrid mode through the orchestrator: both answers, then exactly one winner" t_be_hybrid
 
