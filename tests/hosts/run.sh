@@ -205,6 +205,18 @@ post_mortem() { # name
 FAILED_HOSTS=()
 RESULTS=()
 
+# What commit's scripts/setup.sh installs when run as root: every list in its
+# scripts/packages/ but the tests' (test.txt, *.test.txt), as that version reads them.
+old_version_packages() { # commit
+        local f
+        for f in $(git -C "$AI_SEMBLE_ROOT" ls-tree --name-only "$1" scripts/packages/); do
+                case "$(basename "$f")" in
+                test.txt | *.test.txt) continue ;;
+                esac
+                git -C "$AI_SEMBLE_ROOT" show "$1:$f" || return 1
+        done | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u | tr '\n' ' '
+}
+
 host_step() { # name what user dir limit command...
         local name=$1 what=$2 t0 rc
         shift 2
@@ -253,6 +265,12 @@ run_host() { # name
                 git clone --quiet --no-hardlinks "$AI_SEMBLE_ROOT" "$dir$home/ai-semble" &&
                         install -D -m 0755 "$here/smoke.sh" "$dir/usr/local/bin/ai-semble-smoke" &&
                         chown -R "$uid:$uid" "$dir$home/ai-semble" || rc=1
+                # The packages the last landed version needs, installed by root as its own
+                # setup would (alice cannot): it still built on civetweb, for one.
+                local pkgs
+                pkgs=$(old_version_packages "$old") || rc=1
+                [ "$rc" = 0 ] && { host_step "$name" "root installs the packages of ${old:0:12}" \
+                        root /root/ai-semble 1200 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs" || rc=1; }
                 [ "$rc" = 0 ] && { host_step "$name" "deploy.sh start of ${old:0:12} (the last landed version) as '$USER_NAME'" \
                         "$USER_NAME" "$home/ai-semble" 1800 \
                         "git checkout -q $old && ./scripts/deploy.sh start && ai-semble-smoke" || rc=1; }
