@@ -144,14 +144,17 @@ static int get_status(HttpRequest *req, void *userdata) {
                 json_object_put(cs);
         pthread_mutex_unlock(&d->lock);
         if (d->events) {
+                char error[PODMAN_EVENTS_ERROR_MAX];
                 bool connected = false;
                 uint64_t events = 0;
                 json_object *pe = json_object_new_object();
-                podman_events_stats(d->events, &connected, &events);
+                podman_events_stats(d->events, &connected, &events, error);
                 if (!pe)
                         r = -ENOMEM;
                 r = r ?: add(pe, "connected", json_object_new_boolean(connected));
                 r = r ?: add(pe, "events", json_object_new_int64((int64_t) events));
+                if (r >= 0 && !connected && error[0])
+                        r = add(pe, "error", json_object_new_string(error));
                 if (r >= 0)
                         r = add(o, "podman_events", pe);
                 else

@@ -375,12 +375,25 @@ static void on_stat(const PodmanStat *st, void *userdata) {
 
 /* ---- the check ----------------------------------------------------------------- */
 
-static void
-threshold_alert(Daemon *d, AlertLevel l, const char *kind, const char *service, const char *msg) {
+static void threshold_alert(
+        Daemon *d,
+        ThresholdMark *mark,
+        AlertLevel l,
+        unsigned value,
+        const char *kind,
+        const char *service,
+        const char *msg) {
         _cleanup_free_ char *key = NULL;
 
-        if (l < 0 || !msg || asprintf(&key, "%s:%s", kind, service ? service : "cluster") < 0)
+        if (l < 0) {
+                *mark = (ThresholdMark){}; /* below every threshold: the next crossing is news */
                 return;
+        }
+        if (mark->raised && l <= mark->level && value == mark->value)
+                return;
+        if (!msg || asprintf(&key, "%s:%s", kind, service ? service : "cluster") < 0)
+                return;
+        *mark = (ThresholdMark){ .raised = true, .level = l, .value = value };
         daemon_alert(d, l, key, service, "%s", msg);
 }
 
@@ -444,6 +457,60 @@ static void restart(Daemon *d, Watched *w, uint64_t now, const char *why) {
                 (long long) d->s->cfg.start_limit);
 }
 
+static int on_socket_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_warning("Cannot start podman.socket again: %s", e->message ?: e->name);
+        return 0;
+}
+
+/* The event stream is down and nothing listens on Podman's socket: podman.socket was
+ * stopped or failed since we started it. Start it again (clearing a failed state), at
+ * most every PODMAN_SOCKET_RETRY_MS; the stream's reader reconnects by itself. */
+#define PODMAN_SOCKET_RETRY_MS (30 * 1000ULL)
+static void heal_podman_socket(Daemon *d, uint64_t now_ms) {
+        char error[PODMAN_EVENTS_ERROR_MAX];
+        uint64_t events;
+        bool connected;
+
+        if (!d->events || !d->podman_socket)
+                return;
+        podman_events_stats(d->events, &connected, &events, error);
+        if (connected ||
+            (d->podman_socket_retry_ms && now_ms - d->podman_socket_retry_ms < PODMAN_SOCKET_RETRY_MS) ||
+            podman_socket_listening(d->podman_socket))
+                return;
+        d->podman_socket_retry_ms = now_ms;
+        log_notice(
+                "Nothing listens on %s (%s): starting podman.socket again",
+                d->podman_socket,
+                error[0] ? error : "no stream");
+        (void) sd_bus_call_method_async(
+                d->bus,
+                NULL,
+                SD_DEST,
+                SD_PATH,
+                SD_MANAGER,
+                "ResetFailedUnit",
+                NULL,
+                NULL,
+                "s",
+                "podman.socket");
+        (void) sd_bus_call_method_async(
+                d->bus,
+                NULL,
+                SD_DEST,
+                SD_PATH,
+                SD_MANAGER,
+                "StartUnit",
+                on_socket_start_reply,
+                NULL,
+                "ss",
+                "podman.socket",
+                "replace");
+}
+
 void daemon_check(Daemon *d) {
         _cleanup_free_ char *body = NULL, *metrics = NULL;
         uint64_t timeout = MIN(d->s->cfg.ready_timeout_ms, MAX(d->s->cfg.check_interval_ms / 2, 200ULL));
@@ -466,6 +533,7 @@ void daemon_check(Daemon *d) {
                 stats = NULL;
 
         uint64_t now = time_now_ms(CLOCK_MONOTONIC), rt = time_now_usec(CLOCK_REALTIME);
+        heal_podman_socket(d, now);
         pthread_mutex_lock(&d->lock);
         if (stats && scode == 200)
                 (void) podman_stats_parse(stats, on_stat, d);
@@ -535,7 +603,14 @@ void daemon_check(Daemon *d) {
 
                 _cleanup_free_ char *msg = NULL;
                 if (asprintf(&msg, "%u service(s) stopped", stopped) >= 0)
-                        threshold_alert(d, alert_level_for_stopped(stopped), "stopped", NULL, msg);
+                        threshold_alert(
+                                d,
+                                &d->stopped_mark,
+                                alert_level_for_stopped(stopped),
+                                stopped,
+                                "stopped",
+                                NULL,
+                                msg);
                 for (size_t i = 0; i < d->n; i++) {
                         Watched *w = &d->w[i];
                         uint64_t last = w->last_activity_usec ?: since;
@@ -544,9 +619,23 @@ void daemon_check(Daemon *d) {
 
                         if (asprintf(&m_r, "%s restarted %u times", w->name, w->restarts) >= 0)
                                 threshold_alert(
-                                        d, alert_level_for_restarts(w->restarts), "restarts", w->name, m_r);
+                                        d,
+                                        &w->restarts_mark,
+                                        alert_level_for_restarts(w->restarts),
+                                        w->restarts,
+                                        "restarts",
+                                        w->name,
+                                        m_r);
+                        /* idle seconds grow at every check: only a new level is news */
                         if (asprintf(&m_i, "%s idle for %.0f s", w->name, floor(idle)) >= 0)
-                                threshold_alert(d, alert_level_for_idle(idle), "idle", w->name, m_i);
+                                threshold_alert(
+                                        d,
+                                        &w->idle_mark,
+                                        alert_level_for_idle(idle),
+                                        0,
+                                        "idle",
+                                        w->name,
+                                        m_i);
                 }
         }
         pthread_mutex_unlock(&d->lock);

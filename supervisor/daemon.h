@@ -18,6 +18,14 @@
 #include "podman-events.h"
 #include "supervisor.h"
 
+/* What a threshold alert last raised: a standing condition is raised again only when its
+ * level rises or its count moves, not at every check. */
+typedef struct ThresholdMark {
+        bool raised;
+        AlertLevel level;
+        unsigned value;
+} ThresholdMark;
+
 typedef struct Watched {
         char *name; /* "llm", or "pod" */
         char *unit;
@@ -38,6 +46,7 @@ typedef struct Watched {
         double requests;             /* last request count read from the orchestrator */
         uint64_t state_change_usec;  /* realtime */
         HealState heal;
+        ThresholdMark restarts_mark, idle_mark;
         char *last_event; /* the last container event from Podman, e.g. "died (exit 137)" */
         uint64_t last_event_usec;
         bool has_stats; /* from Podman's stats API */
@@ -69,9 +78,11 @@ typedef struct Daemon {
         bool probe_answered;
         uint64_t last_check_usec;
         uint64_t escalations;
+        ThresholdMark stopped_mark;
         PodmanEvents *events;
         char *podman_socket;
-        char *stats_unavailable; /* Podman's reason (e.g. cgroup v1); no more requests */
+        uint64_t podman_socket_retry_ms; /* monotonic; when podman.socket was last started again */
+        char *stats_unavailable;         /* Podman's reason (e.g. cgroup v1); no more requests */
 
         /* An update under way (daemon-update.c): its thread, the bus call it answers. */
         struct {

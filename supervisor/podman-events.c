@@ -6,6 +6,8 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include "json-util.h"
@@ -38,7 +40,8 @@ struct PodmanEvents {
         CURL *curl;      /* the stream's handle, for on_progress() */
         SeenEvent seen[64];
         size_t seen_next;
-        unsigned catch_ups; /* running catch_up_thread()s; stop waits for them */
+        unsigned catch_ups;                  /* running catch_up_thread()s; stop waits for them */
+        char error[PODMAN_EVENTS_ERROR_MAX]; /* why the last attempt did not connect, or "" */
 };
 
 int podman_events_socket_path(char **ret) {
@@ -47,6 +50,17 @@ int podman_events_socket_path(char **ret) {
         if (isempty(rt))
                 return -ENOMEDIUM;
         return asprintf(ret, "%s/podman/podman.sock", rt) < 0 ? -ENOMEM : 0;
+}
+
+bool podman_socket_listening(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        return fd >= 0 && connect(fd, (const struct sockaddr *) &sa, sizeof(sa)) == 0;
 }
 
 static const char *str_at(json_object *o, const char *k) {
@@ -166,6 +180,7 @@ static int on_progress(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t 
         quit = p->quit;
         if (code == 200 && !p->connected) {
                 p->connected = true;
+                p->error[0] = 0;
                 log_info(
                         "Podman event stream connected%s",
                         p->since_s > 0 ? " (replaying what it missed)" : "");
@@ -188,12 +203,32 @@ static CURL *events_request(PodmanEvents *p, const char *url, LineReader *lr) {
         return c;
 }
 
+/* Why an attempt that never got its 200 failed; logged when the reason changes, so a
+ * stream that stays down says why once, not every 5 s. Called under p->lock. */
+static void note_failure(PodmanEvents *p, CURL *c, CURLcode rc, const char *detail) {
+        char why[sizeof(p->error)];
+        long code = 0;
+
+        if (rc == CURLE_OK) {
+                (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+                snprintf(why, sizeof(why), "Podman answered HTTP %ld", code);
+        } else
+                snprintf(why, sizeof(why), "%s", !isempty(detail) ? detail : curl_easy_strerror(rc));
+        if (!streq(why, p->error))
+                log_warning(
+                        "Podman event stream: no connection to %s (%s); retrying every 5 s",
+                        p->socket_path,
+                        why);
+        snprintf(p->error, sizeof(p->error), "%s", why);
+}
+
 static void *events_thread(void *userdata) {
         PodmanEvents *p = userdata;
         LineReader lr = { .p = p };
 
         for (;;) {
-                char url[sizeof(EVENTS_URL) + 32];
+                char url[sizeof(EVENTS_URL) + 32], detail[CURL_ERROR_SIZE] = "";
+                CURLcode rc = CURLE_FAILED_INIT;
                 struct timespec ts;
                 bool was_connected;
                 CURL *c;
@@ -207,14 +242,17 @@ static void *events_thread(void *userdata) {
                         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
                         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
                         curl_easy_setopt(c, CURLOPT_XFERINFODATA, p);
-                        (void) curl_easy_perform(c);
-                        curl_easy_cleanup(c);
+                        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+                        rc = curl_easy_perform(c);
                 }
-                p->curl = NULL;
                 lr.len = 0;
                 pthread_mutex_lock(&p->lock);
                 was_connected = p->connected;
                 p->connected = false;
+                if (!was_connected && !p->quit)
+                        note_failure(p, c, rc, detail);
+                curl_easy_cleanup(c);
+                p->curl = NULL;
                 if (was_connected && !p->quit) {
                         /* ask again for what happens from a second before the loss on: the
                          * replay's duplicates are dropped by seen_before() */
@@ -311,10 +349,15 @@ int podman_events_start(
         return 0;
 }
 
-void podman_events_stats(PodmanEvents *p, bool *ret_connected, uint64_t *ret_events) {
+void podman_events_stats(
+        PodmanEvents *p,
+        bool *ret_connected,
+        uint64_t *ret_events,
+        char ret_error[static PODMAN_EVENTS_ERROR_MAX]) {
         pthread_mutex_lock(&p->lock);
         *ret_connected = p->connected;
         *ret_events = p->events;
+        memcpy(ret_error, p->error, sizeof(p->error));
         pthread_mutex_unlock(&p->lock);
 }
 

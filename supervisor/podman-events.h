@@ -23,8 +23,13 @@ typedef void (*PodmanEventHandler)(const PodmanEvent *e, void *userdata);
 
 typedef struct PodmanEvents PodmanEvents;
 
+#define PODMAN_EVENTS_ERROR_MAX 256
+
 /* The socket path: $XDG_RUNTIME_DIR/podman/podman.sock. */
 int podman_events_socket_path(char **ret);
+/* Whether something accepts connections on the socket at path: a file left behind by an
+ * earlier user manager, or by a podman.socket stopped since, refuses them. */
+bool podman_socket_listening(const char *path);
 /* Parses one line of the stream; -ENOMSG when it is not a container event of interest. */
 int podman_events_parse(const char *line, PodmanEventHandler handler, void *userdata);
 int podman_events_start(
@@ -33,6 +38,11 @@ int podman_events_start(
  * since since_s and hands on those the stream has not: a supervisor that saw a unit fail
  * must not depend on the stream having been up at that moment. */
 int podman_events_catch_up(PodmanEvents *p, int64_t since_s, unsigned delay_ms);
-/* Whether the stream is connected now, and how many events were read. */
-void podman_events_stats(PodmanEvents *p, bool *ret_connected, uint64_t *ret_events);
+/* Whether the stream is connected now, how many events were read, and why the last
+ * attempt to connect failed ("" once connected). */
+void podman_events_stats(
+        PodmanEvents *p,
+        bool *ret_connected,
+        uint64_t *ret_events,
+        char ret_error[static PODMAN_EVENTS_ERROR_MAX]);
 void podman_events_stop(PodmanEvents *p);

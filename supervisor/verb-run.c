@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
 #include "argv-util.h"
@@ -160,19 +159,6 @@ static int setup_watched(Daemon *d) {
         return d->w[n].name && d->w[n].unit ? 0 : -ENOMEM;
 }
 
-/* Whether something accepts connections on the AF_UNIX socket at path. A socket file
- * left behind by an earlier user manager (its podman.socket gone) refuses them. */
-static bool socket_listening(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return false;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        return fd >= 0 && connect(fd, (const struct sockaddr *) &sa, sizeof(sa)) == 0;
-}
-
 /* Podman's event stream; podman.socket is started over sd-bus when its socket is
  * missing or stale (nothing listening). */
 static int start_podman_events(Daemon *d) {
@@ -183,7 +169,7 @@ static int start_podman_events(Daemon *d) {
         r = podman_events_socket_path(&path);
         if (r < 0)
                 return log_error_errno(r, "No $XDG_RUNTIME_DIR for Podman's API socket: %m");
-        if (!socket_listening(path)) {
+        if (!podman_socket_listening(path)) {
                 r = sd_bus_call_method(
                         d->bus,
                         "org.freedesktop.systemd1",

@@ -101,15 +101,16 @@ t_sup_podman_events() {
         if ! curl -sf "$SUP/api/status" | jq -e --argjson before "$SUP_EVENTS_BEFORE" \
                 '.podman_events.connected == true and .podman_events.events > $before' >/dev/null ||
                 ! curl -sf "$SUP/api/alerts?level=ERROR&since=$SUP_KILL_SINCE" | jq -e '[.alerts[] | select(.key == "died:nlp" and (.message | contains("exit 137")))] | length == 1' >/dev/null; then
+                # what matters most last: only the output's tail reaches a CI log
+                echo "Podman's API socket and service:"
+                hostenv_exec systemctl --user status podman.socket podman.service --no-pager 2>&1 | tail -20
+                echo "the supervisor's journal about Podman:"
+                hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager | grep -i 'podman' | tail -8
+                echo "nlp's ERROR alerts since the kill:"
+                curl -s "$SUP/api/alerts?level=ERROR&since=$SUP_KILL_SINCE" |
+                        jq -c '.alerts[] | select(.service == "nlp") | {key, message}'
                 echo "status:"
                 curl -s "$SUP/api/status" | jq -c '{podman_events, nlp: (.services[] | select(.name == "nlp"))}'
-                echo "ERROR alerts:"
-                curl -s "$SUP/api/alerts?level=ERROR" | jq -c '.alerts[]'
-                echo "supervisor journal:"
-                hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager --since "-3min" | grep -v 'GET /api' | tail -20
-                echo "Podman's API socket:"
-                hostenv_exec journalctl --user -u "$SUP_UNIT" --no-pager | grep -i 'podman' | tail -5
-                hostenv_exec systemctl --user status podman.socket podman.service --no-pager 2>&1 | tail -20
                 return 1
         fi
         # Per-container stats, as this host allows them: Podman's own refusal on rootless

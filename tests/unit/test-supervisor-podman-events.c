@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* test-supervisor-podman-events.c — parsing lines of Podman's event stream (as Podman
- * 4.3 sends them) into the events the supervisor acts on, and its stats answers. */
+ * 4.3 sends them) into the events the supervisor acts on, its stats answers, and the
+ * reader thread against a stand-in socket (connected, refused, nothing listening). */
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "check-run.h"
 #include "podman-events.h"
@@ -164,6 +170,143 @@ START_TEST(test_stats_undelegated) {
 }
 END_TEST
 
+/* A one-connection stand-in for podman.sock: reads the request's head, writes answer,
+ * then holds the connection until told to let go. */
+typedef struct FakeSocket {
+        char dir[32], path[64];
+        const char *answer;
+        int fd, done[2];
+        pthread_t thread;
+} FakeSocket;
+
+static void *fake_serve(void *userdata) {
+        FakeSocket *f = userdata;
+        char head[4096];
+        size_t n = 0;
+        ssize_t k;
+        int c = accept(f->fd, NULL, NULL);
+
+        if (c < 0)
+                return NULL;
+        while (n < sizeof(head) - 1 && (k = read(c, head + n, sizeof(head) - 1 - n)) > 0) {
+                n += (size_t) k;
+                head[n] = 0;
+                if (strstr(head, "\r\n\r\n"))
+                        break;
+        }
+        ck_assert_ptr_nonnull(strstr(head, "GET /v4.0.0/libpod/events?stream=true&filters="));
+        ck_assert_int_eq(write(c, f->answer, strlen(f->answer)), (ssize_t) strlen(f->answer));
+        while (read(f->done[0], head, 1) < 0 && errno == EINTR)
+                ;
+        close(c);
+        return NULL;
+}
+
+static void fake_socket(FakeSocket *f, const char *answer) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        snprintf(f->dir, sizeof(f->dir), "/tmp/ais-events-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(f->dir));
+        snprintf(f->path, sizeof(f->path), "%s/podman.sock", f->dir);
+        f->answer = answer;
+        f->fd = -1;
+        if (!answer)
+                return; /* nothing listens */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+        f->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(f->fd, 0);
+        ck_assert_int_eq(bind(f->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        ck_assert_int_eq(listen(f->fd, 4), 0);
+        ck_assert_int_eq(pipe(f->done), 0);
+        ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+}
+
+static void fake_socket_close(FakeSocket *f) {
+        if (f->fd >= 0) {
+                close(f->done[1]);
+                pthread_join(f->thread, NULL);
+                close(f->done[0]);
+                close(f->fd);
+                unlink(f->path);
+        }
+        rmdir(f->dir);
+}
+
+/* Polls the reader's stats for up to 3 s until connected equals want_connected and,
+ * when disconnected, a reason is given. */
+static void
+wait_stats(PodmanEvents *p, bool want_connected, bool *connected, uint64_t *events, char *error) {
+        for (int i = 0; i < 300; i++) {
+                podman_events_stats(p, connected, events, error);
+                if (*connected == want_connected && (want_connected ? *events > 0 : error[0] != 0))
+                        return;
+                usleep(10 * 1000);
+        }
+}
+
+static void count_handler(const PodmanEvent *e, void *userdata) {
+        Seen *s = userdata;
+
+        copy(s->name, sizeof(s->name), e->name);
+        __atomic_add_fetch(&s->n, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The reader says why it is not connected: nothing listening, or Podman's refusal. */
+START_TEST(test_stream_not_connected) {
+        char error[PODMAN_EVENTS_ERROR_MAX];
+        PodmanEvents *p = NULL;
+        FakeSocket none = {}, refusing = {};
+        uint64_t events;
+        bool connected;
+        Seen s = {};
+
+        fake_socket(&none, NULL);
+        ck_assert_int_eq(podman_events_start(none.path, count_handler, &s, &p), 0);
+        wait_stats(p, false, &connected, &events, error);
+        ck_assert(!connected);
+        ck_assert_msg(strstr(error, "connect"), "%s", error);
+        podman_events_stop(p);
+        fake_socket_close(&none);
+
+        fake_socket(&refusing, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        ck_assert_int_eq(podman_events_start(refusing.path, count_handler, &s, &p), 0);
+        wait_stats(p, false, &connected, &events, error);
+        ck_assert(!connected);
+        ck_assert_str_eq(error, "Podman answered HTTP 500");
+        podman_events_stop(p);
+        fake_socket_close(&refusing);
+        ck_assert_int_eq(s.n, 0);
+}
+END_TEST
+
+/* A 200 and one event line: connected, the event handed on, no error. */
+START_TEST(test_stream_connected) {
+        char error[PODMAN_EVENTS_ERROR_MAX];
+        PodmanEvents *p = NULL;
+        FakeSocket f = {};
+        uint64_t events;
+        bool connected;
+        Seen s = {};
+
+        fake_socket(
+                &f,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+                "{\"Type\":\"container\",\"Action\":\"died\",\"Actor\":{\"ID\":\"a1\",\"Attributes\":"
+                "{\"containerExitCode\":\"137\",\"name\":\"ai-semble-nlp\"}},\"time\":1795273561}\n");
+        ck_assert_int_eq(podman_events_start(f.path, count_handler, &s, &p), 0);
+        wait_stats(p, true, &connected, &events, error);
+        ck_assert(connected);
+        ck_assert_int_eq(events, 1);
+        ck_assert_str_eq(error, "");
+        for (int i = 0; i < 300 && __atomic_load_n(&s.n, __ATOMIC_SEQ_CST) == 0; i++)
+                usleep(10 * 1000);
+        ck_assert_int_eq(__atomic_load_n(&s.n, __ATOMIC_SEQ_CST), 1);
+        ck_assert_str_eq(s.name, "ai-semble-nlp");
+        podman_events_stop(p);
+        fake_socket_close(&f);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("supervisor-podman-events");
         TCase *tc = tcase_create("parse");
@@ -173,6 +316,10 @@ int main(void) {
         tcase_add_test(tc, test_ignored);
         tcase_add_test(tc, test_stats);
         tcase_add_test(tc, test_stats_undelegated);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("stream");
+        tcase_add_test(tc, test_stream_not_connected);
+        tcase_add_test(tc, test_stream_connected);
         suite_add_tcase(s, tc);
         return check_run(s);
 }
