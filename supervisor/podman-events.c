@@ -20,6 +20,9 @@
 #define EVENTS_ONCE_URL "http://d/v4.0.0/libpod/events?stream=false&" EVENTS_FILTER
 #define NSEC_PER_SEC INT64_C(1000000000)
 #define LINE_MAX_BYTES (256 * 1024)
+/* Podman answers 200 at once and streams after; a connection accepted but unanswered
+ * this long (a podman.service that hangs) is dropped and tried again. */
+#define ANSWER_TIMEOUT_MS 10000
 
 typedef struct SeenEvent {
         int64_t time_ns;
@@ -35,9 +38,10 @@ struct PodmanEvents {
         pthread_cond_t cond;
         bool quit, connected;
         uint64_t events;
-        int64_t last_ns; /* newest event handed on */
-        int64_t since_s; /* 0, or where the next connection's replay starts */
-        CURL *curl;      /* the stream's handle, for on_progress() */
+        int64_t last_ns;     /* newest event handed on */
+        int64_t since_s;     /* 0, or where the next connection's replay starts */
+        CURL *curl;          /* the stream's handle, for on_progress() */
+        uint64_t attempt_ms; /* monotonic; when the stream's current attempt began */
         SeenEvent seen[64];
         size_t seen_next;
         unsigned catch_ups;                  /* running catch_up_thread()s; stop waits for them */
@@ -178,6 +182,8 @@ static int on_progress(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t 
         (void) curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
         pthread_mutex_lock(&p->lock);
         quit = p->quit;
+        if (code == 0 && time_now_ms(CLOCK_MONOTONIC) - p->attempt_ms > ANSWER_TIMEOUT_MS)
+                quit = true; /* note_failure() says why */
         if (code == 200 && !p->connected) {
                 p->connected = true;
                 p->error[0] = 0;
@@ -209,10 +215,13 @@ static void note_failure(PodmanEvents *p, CURL *c, CURLcode rc, const char *deta
         char why[sizeof(p->error)];
         long code = 0;
 
-        if (rc == CURLE_OK) {
+        if (c)
                 (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        if (rc == CURLE_OK)
                 snprintf(why, sizeof(why), "Podman answered HTTP %ld", code);
-        } else
+        else if (rc == CURLE_ABORTED_BY_CALLBACK && code == 0)
+                snprintf(why, sizeof(why), "accepted, but no answer within %d s", ANSWER_TIMEOUT_MS / 1000);
+        else
                 snprintf(why, sizeof(why), "%s", !isempty(detail) ? detail : curl_easy_strerror(rc));
         if (!streq(why, p->error))
                 log_warning(
@@ -243,6 +252,7 @@ static void *events_thread(void *userdata) {
                         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
                         curl_easy_setopt(c, CURLOPT_XFERINFODATA, p);
                         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+                        p->attempt_ms = time_now_ms(CLOCK_MONOTONIC);
                         rc = curl_easy_perform(c);
                 }
                 lr.len = 0;

@@ -195,7 +195,8 @@ static void *fake_serve(void *userdata) {
                         break;
         }
         ck_assert_ptr_nonnull(strstr(head, "GET /v4.0.0/libpod/events?stream=true&filters="));
-        ck_assert_int_eq(write(c, f->answer, strlen(f->answer)), (ssize_t) strlen(f->answer));
+        if (f->answer[0])
+                ck_assert_int_eq(write(c, f->answer, strlen(f->answer)), (ssize_t) strlen(f->answer));
         while (read(f->done[0], head, 1) < 0 && errno == EINTR)
                 ;
         close(c);
@@ -232,11 +233,11 @@ static void fake_socket_close(FakeSocket *f) {
         rmdir(f->dir);
 }
 
-/* Polls the reader's stats for up to 3 s until connected equals want_connected and,
+/* Polls the reader's stats for up to 15 s until connected equals want_connected and,
  * when disconnected, a reason is given. */
 static void
 wait_stats(PodmanEvents *p, bool want_connected, bool *connected, uint64_t *events, char *error) {
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < 1500; i++) {
                 podman_events_stats(p, connected, events, error);
                 if (*connected == want_connected && (want_connected ? *events > 0 : error[0] != 0))
                         return;
@@ -276,6 +277,25 @@ START_TEST(test_stream_not_connected) {
         podman_events_stop(p);
         fake_socket_close(&refusing);
         ck_assert_int_eq(s.n, 0);
+}
+END_TEST
+
+/* A podman.service that accepts and never answers: dropped after 10 s, with the reason. */
+START_TEST(test_stream_no_answer) {
+        char error[PODMAN_EVENTS_ERROR_MAX];
+        PodmanEvents *p = NULL;
+        FakeSocket silent = {};
+        uint64_t events;
+        bool connected;
+        Seen s = {};
+
+        fake_socket(&silent, "");
+        ck_assert_int_eq(podman_events_start(silent.path, count_handler, &s, &p), 0);
+        wait_stats(p, false, &connected, &events, error);
+        ck_assert(!connected);
+        ck_assert_str_eq(error, "accepted, but no answer within 10 s");
+        podman_events_stop(p);
+        fake_socket_close(&silent);
 }
 END_TEST
 
@@ -319,6 +339,8 @@ int main(void) {
         suite_add_tcase(s, tc);
         tc = tcase_create("stream");
         tcase_add_test(tc, test_stream_not_connected);
+        tcase_add_test(tc, test_stream_no_answer);
+        tcase_set_timeout(tc, 30);
         tcase_add_test(tc, test_stream_connected);
         suite_add_tcase(s, tc);
         return check_run(s);
