@@ -201,24 +201,13 @@ static int relay_header(const char *name, const char *value, void *userdata) {
         return k->job->relay->on_header ? k->job->relay->on_header(name, value, k->job->relay->userdata) : 0;
 }
 
-/* One attempt at the job's call: its answer collected, or relayed as it arrives (kept in
- * part). */
+/* One attempt at the job's task. A relayed job (Job.relay) hands the answer's head and
+ * bytes to its client as they come; its body is kept too, for the stored result. */
 static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *res) {
+        bool get = streq(j->task->method, "GET");
         RelayKeep keep = { .job = j };
         int k;
 
-        if (!j->relay)
-                return upstream_call(
-                        r->upstreams,
-                        j->task,
-                        j->payload,
-                        j->payload_len,
-                        timeout_ms,
-                        &j->cancel,
-                        j->request_id[0] ? j->request_id : NULL,
-                        on_retry,
-                        &(RetryCtx){ r, j },
-                        res);
         k = upstream_request(
                 r->upstreams,
                 &(UpstreamRequest){
@@ -226,10 +215,10 @@ static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *
                         .method = j->task->method,
                         .path = j->task->path,
                         .idempotent = j->task->idempotent,
-                        .body = streq(j->task->method, "GET") ? NULL : j->payload,
-                        .body_len = streq(j->task->method, "GET") ? 0 : j->payload_len,
-                        .on_header = relay_header,
-                        .on_data = relay_data,
+                        .body = get ? NULL : j->payload,
+                        .body_len = get ? 0 : j->payload_len,
+                        .on_header = j->relay ? relay_header : NULL,
+                        .on_data = j->relay ? relay_data : NULL,
                         .userdata = &keep,
                         .timeout_ms = timeout_ms,
                         .cancel = &j->cancel,
@@ -238,7 +227,7 @@ static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *
                         .retry_userdata = &(RetryCtx){ r, j },
                 },
                 res);
-        if (k >= 0) {
+        if (j->relay && k >= 0) {
                 free(res->body);
                 res->body = TAKE_PTR(keep.buf);
                 res->body_len = keep.len;

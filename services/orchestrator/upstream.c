@@ -330,37 +330,6 @@ bool upstream_unavailable(const UpstreamTask *task, int r, const UpstreamResult 
         return r == -ECONNRESET || (r >= 0 && res->status == 503);
 }
 
-int upstream_call(
-        Upstreams *u,
-        const UpstreamTask *task,
-        const char *body,
-        size_t body_len,
-        uint64_t timeout_ms,
-        const int *cancel,
-        const char *request_id,
-        UpstreamRetryFn on_retry,
-        void *userdata,
-        UpstreamResult *ret) {
-        bool get = streq(task->method, "GET");
-
-        return upstream_request(
-                u,
-                &(UpstreamRequest){
-                        .service = task->service,
-                        .method = task->method,
-                        .path = task->path,
-                        .idempotent = task->idempotent,
-                        .body = get ? NULL : body,
-                        .body_len = get ? 0 : body_len,
-                        .timeout_ms = timeout_ms,
-                        .cancel = cancel,
-                        .request_id = request_id,
-                        .on_retry = on_retry,
-                        .retry_userdata = userdata,
-                },
-                ret);
-}
-
 int upstream_probe_all(Upstreams *u, json_object *services, bool *ret_all_ready) {
         HttpClientRequest reqs[_UPSTREAM_MAX] = {};
         char urls[_UPSTREAM_MAX][UPSTREAM_URL_MAX];

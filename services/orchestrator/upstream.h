@@ -68,7 +68,7 @@ typedef struct Upstreams {
         MetricsFamily *failures; /* orch_upstream_failures_total{service,reason} */
 } Upstreams;
 
-/* The outcome of upstream_call(). */
+/* The outcome of upstream_request(). */
 typedef struct UpstreamResult {
         long status; /* HTTP status when a response arrived */
         char *body;  /* owned, NUL-terminated */
@@ -124,10 +124,13 @@ int upstream_tasks_to_json(json_object **ret);
 /* The task's default job timeout: its own, else the service's. */
 uint64_t upstream_task_timeout(const UpstreamConfig *c, const UpstreamTask *t);
 
-/* One exchange with a service, retried as upstream_call() says; the request body from
- * memory or pulled from read_body, the answer collected into the result or handed to
- * on_header/on_data as it arrives (relays: then it is not collected, and a streamed body
- * or an answer already handed on is never retried). */
+/* One exchange with a service, retried after a reset or a 503 when idempotent; the
+ * request body from memory or pulled from read_body, the answer collected into the result
+ * or handed to on_header/on_data as it arrives (relays: then it is not collected, and a
+ * streamed body or an answer already handed on is never retried). Returns 0 when the
+ * service answered (any status; see ret->status), -EBUSY when its breaker is open or an
+ * update holds it (nothing was sent), -ECANCELED when *cancel became set, -ETIMEDOUT,
+ * -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET... ret->error always says why. */
 typedef struct UpstreamRequest {
         UpstreamService service;
         const char *method; /* NULL = POST with a body, else GET */
@@ -149,24 +152,9 @@ typedef struct UpstreamRequest {
 } UpstreamRequest;
 int upstream_request(Upstreams *u, const UpstreamRequest *req, UpstreamResult *ret);
 
-/* Sends body to the task's route (no body to a GET task). Returns 0 when the service answered (any status;
- * see ret->status), -EBUSY when its breaker is open or an update holds it (nothing was
- * sent), -ECANCELED when *cancel became set, -ETIMEDOUT,
- * -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET... ret->error always says why. */
-int upstream_call(
-        Upstreams *u,
-        const UpstreamTask *task,
-        const char *body,
-        size_t body_len,
-        uint64_t timeout_ms,
-        const int *cancel,
-        const char *request_id,
-        UpstreamRetryFn on_retry,
-        void *userdata,
-        UpstreamResult *ret);
 void upstream_result_done(UpstreamResult *r);
 
-/* Whether a failed call (upstream_call's return and result) found the service
+/* Whether a failed call (upstream_request's return and result) found the service
  * unavailable in a way that is safe to wait out and repeat: nothing was sent (breaker,
  * hold, connection refused), or, for an idempotent task, the connection reset or the
  * service answered 503. */
