@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* auth.c — the bearer-token gate in front of the orchestrator's routes: reads the key
- * files once at start, then per request parses "Authorization: Bearer", verifies the JWT
+ * files once at start, then per request parses "Authorization: Bearer" (or, on /v1/,
+ * Anthropic's "x-api-key"), verifies the JWT
  * and applies the role table; 401 (no/bad token) and 403 (valid token, wrong role) are
  * answered with RFC 6750 WWW-Authenticate headers. */
 #include <errno.h>
@@ -128,6 +129,13 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
                 return 0;
         }
         r = auth_http_bearer(req, &tok, &len);
+        /* Anthropic's clients send their key as x-api-key: on the /v1/ API it is the same
+         * token as a bearer one (a custom header: no cross-site form can send it). */
+        if (r == -ENOKEY && startswith(route, "/v1/") &&
+            !isempty(tok = http_request_header(req, "x-api-key"))) {
+                len = strlen(tok);
+                r = 0;
+        }
         if (r == -ENOKEY)
                 return auth_http_refuse(req, 401, NULL, "a bearer token is required");
         if (r < 0)

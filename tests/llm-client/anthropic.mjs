@@ -4,7 +4,8 @@
 // and tool-KIND, a backend of any kind.
 // Usage: node anthropic.mjs http://127.0.0.1:PORT KIND [TOKEN orchestrator]
 // With "orchestrator": through the orchestrator's /v1/messages, TOKEN sent as the client's
-// bearer auth token (Authorization: Bearer), and its X-Job-ID checked.
+// bearer auth token (Authorization: Bearer) and as its apiKey (x-api-key), and its
+// X-Job-ID checked.
 import Anthropic from "@anthropic-ai/sdk";
 import { check, done, expect } from "./tap.mjs";
 
@@ -107,6 +108,22 @@ if (via === "orchestrator") {
       .withResponse();
     expect(data.content[0].text === "echo: which job", JSON.stringify(data.content));
     expect(/^[0-9a-f-]{36}$/.test(response.headers.get("x-job-id") ?? ""), String(response.headers.get("x-job-id")));
+  });
+  await check("through the orchestrator: the token as apiKey (x-api-key) works too; a wrong one is 401", async () => {
+    const keyed = new Anthropic({ baseURL, apiKey: token, maxRetries: 0, timeout: 20000 });
+    const r = await keyed.messages.create({
+      model: `echo-${kind}`,
+      max_tokens: 16,
+      messages: [{ role: "user", content: "keyed" }],
+    });
+    expect(r.content[0].text === "echo: keyed", JSON.stringify(r.content));
+    const stranger = new Anthropic({ baseURL, apiKey: "sk-ant-not-ours", maxRetries: 0, timeout: 20000 });
+    try {
+      await stranger.messages.create({ model: `echo-${kind}`, max_tokens: 16, messages: [{ role: "user", content: "x" }] });
+      throw new Error("a wrong x-api-key was accepted");
+    } catch (e) {
+      expect(e instanceof Anthropic.AuthenticationError && e.status === 401, String(e));
+    }
   });
 }
 
