@@ -461,12 +461,14 @@ static int on_socket_start_reply(sd_bus_message *m, void *userdata, sd_bus_error
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
         if (e)
-                log_warning("Cannot start podman.socket again: %s", e->message ?: e->name);
+                log_warning("Cannot restart podman.socket: %s", e->message ?: e->name);
         return 0;
 }
 
 /* The event stream is down and nothing listens on Podman's socket: podman.socket was
- * stopped or failed since we started it. Start it again (clearing a failed state), at
+ * stopped or failed since we started it, or its file was deleted under the listening
+ * unit (`podman system reset` does that). Restart it (clearing a failed state): a
+ * restart binds the path again where a start of the active unit would do nothing. At
  * most every PODMAN_SOCKET_RETRY_MS; the stream's reader reconnects by itself. */
 #define PODMAN_SOCKET_RETRY_MS (30 * 1000ULL)
 static void heal_podman_socket(Daemon *d, uint64_t now_ms) {
@@ -483,7 +485,7 @@ static void heal_podman_socket(Daemon *d, uint64_t now_ms) {
                 return;
         d->podman_socket_retry_ms = now_ms;
         log_notice(
-                "Nothing listens on %s (%s): starting podman.socket again",
+                "Nothing listens on %s (%s): restarting podman.socket",
                 d->podman_socket,
                 error[0] ? error : "no stream");
         (void) sd_bus_call_method_async(
@@ -503,7 +505,7 @@ static void heal_podman_socket(Daemon *d, uint64_t now_ms) {
                 SD_DEST,
                 SD_PATH,
                 SD_MANAGER,
-                "StartUnit",
+                "RestartUnit",
                 on_socket_start_reply,
                 NULL,
                 "ss",

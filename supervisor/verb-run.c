@@ -159,8 +159,9 @@ static int setup_watched(Daemon *d) {
         return d->w[n].name && d->w[n].unit ? 0 : -ENOMEM;
 }
 
-/* Podman's event stream; podman.socket is started over sd-bus when its socket is
- * missing or stale (nothing listening). */
+/* Podman's event stream; podman.socket is (re)started over sd-bus when nothing listens
+ * on its path: never started, or active on a file deleted since (`podman system reset`
+ * removes it; a StartUnit of the active unit would not bind it again). */
 static int start_podman_events(Daemon *d) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = NULL;
@@ -175,7 +176,7 @@ static int start_podman_events(Daemon *d) {
                         "org.freedesktop.systemd1",
                         "/org/freedesktop/systemd1",
                         "org.freedesktop.systemd1.Manager",
-                        "StartUnit",
+                        "RestartUnit",
                         &e,
                         NULL,
                         "ss",
@@ -188,7 +189,9 @@ static int start_podman_events(Daemon *d) {
                                 e.message ? e.message : strerror(-r),
                                 path);
                 else
-                        log_info("Started podman.socket for Podman's event stream");
+                        log_info(
+                                "(Re)started podman.socket for Podman's event stream: nothing listened on %s",
+                                path);
         }
         d->podman_socket = strdup(path);
         if (!d->podman_socket)
