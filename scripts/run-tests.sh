@@ -41,6 +41,8 @@ ensure_packages() {
         hosts) sets="hosts" ;;
         esac
         [ "$coverage" = 1 ] && sets="$sets coverage"
+        # told to the tests: a check whose tools one of these sets installs must not skip
+        export AI_SEMBLE_INSTALLED_SETS=$sets
         AI_SEMBLE_PACKAGE_SETS=$sets "$AI_SEMBLE_ROOT/scripts/setup.sh" --no-images
 }
 

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # lib.sh — a tiny TAP-like harness for the integration tests: `check NAME CMD...`
-# runs one assertion, `finish` prints the plain "N passed, N failed" closing line.
+# runs one assertion, `skip NAME REASON` declares one this host cannot run, `finish`
+# prints the plain "N passed, N failed" closing line.
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 FAILED_NAMES=()
 if [ -z "${LOG_DIR:-}" ]; then
         LOG_DIR=$(mktemp -d /tmp/ai-semble-it.XXXXXX)
@@ -18,14 +20,27 @@ check() { # name command...
         _check_out="$LOG_DIR/$(printf '%s' "$_check_name" | tr -c 'A-Za-z0-9_.-' '_').log"
         if "$@" >"$_check_out" 2>&1; then
                 PASSED=$((PASSED + 1))
-                printf 'ok %d - %s\n' $((PASSED + FAILED)) "$_check_name"
+                printf 'ok %d - %s\n' $((PASSED + FAILED + SKIPPED)) "$_check_name"
         else
                 _check_rc=$?
                 FAILED=$((FAILED + 1))
                 FAILED_NAMES+=("$_check_name")
-                printf 'not ok %d - %s (exit %d)\n' $((PASSED + FAILED)) "$_check_name" "$_check_rc"
+                printf 'not ok %d - %s (exit %d)\n' $((PASSED + FAILED + SKIPPED)) "$_check_name" "$_check_rc"
                 sed 's/^/#   /' "$_check_out" | tail -n 40
         fi
+}
+
+# A check this host lacks a tool for, said as such (TAP's SKIP), never silently; the
+# caller decides that the tool may be missing (need_set below).
+skip() { # name reason
+        SKIPPED=$((SKIPPED + 1))
+        printf 'ok %d - %s # SKIP %s\n' $((PASSED + FAILED + SKIPPED)) "$1" "$2"
+}
+
+# Whether run-tests.sh installed a package set (scripts/packages/SET.txt) for this run:
+# a check whose tools come from that set must run, not skip.
+package_set_installed() { # set
+        [[ " ${AI_SEMBLE_INSTALLED_SETS:-} " == *" $1 "* ]]
 }
 
 finish() {
@@ -36,7 +51,8 @@ finish() {
         else
                 printf 'failed: %s (output of each check in %s)\n' "${FAILED_NAMES[*]}" "$LOG_DIR"
         fi
-        printf 'integration: %d passed, %d failed\n' "$PASSED" "$FAILED"
+        printf 'integration: %d passed, %d failed%s\n' "$PASSED" "$FAILED" \
+                "$([ "$SKIPPED" -eq 0 ] || echo ", $SKIPPED skipped (# SKIP above says why)")"
         [ "$FAILED" -eq 0 ]
 }
 

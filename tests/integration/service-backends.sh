@@ -26,12 +26,18 @@ t_be_backend() {
         done
         models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
         # Two backends on the one fake (OpenAI and Ollama protocols) for hybrid mode; the
-        # scripted and canned models only when asked for by name.
+        # scripted and canned models, and the *-node ones the openai npm client calls
+        # (tests/llm-client/client.mjs), only when asked for by name. The client's
+        # mid-stream reset must not open the backend's breaker.
         jq -n --arg url "http://127.0.0.1:$BE_PORT" '{backends: [
-                {name: "fake-openai", kind: "openai", base_url: ($url + "/v1"),
+                {name: "fake-openai", kind: "openai", base_url: ($url + "/v1"), allowed_fails: 100,
                  models: [{name: "echo-openai", context_window: 8192, quality: 6},
                           {name: "scripted", vision: true, auto: false},
-                          {name: "say-positive", auto: false}]},
+                          {name: "say-positive", auto: false},
+                          {name: "echo-node", auto: false}, {name: "fault-reset", auto: false},
+                          {name: "tool-node", upstream_name: "tool-a", auto: false},
+                          {name: "json-node", upstream_name: "json-a", auto: false},
+                          {name: "embed-node", upstream_name: "embed-a", embeddings: true, auto: false}]},
                 {name: "fake-ollama", kind: "ollama", base_url: $url,
                  models: [{name: "echo-ollama", context_window: 8192, quality: 5},
                           {name: "slow-start-ollama", auto: false}]}]}' \
@@ -71,6 +77,30 @@ t_be_v1_stream() {
         expect_match "streamed content" 'Say hi' "$content" && job_wait "$id" completed
 }
 check "backends: /v1/chat/completions streamed through 8080 (SSE to [DONE]), stored as a job named in X-Job-ID" t_be_v1_stream
+
+# The official openai npm client, unchanged, pointed at http://127.0.0.1:8080/v1 with a
+# token of the pod as its API key: models, chat plain and streamed, the stream helper,
+# legacy completions, errors, a mid-stream reset, tools, structured output, embeddings,
+# X-Job-ID on plain and streamed answers, and 401 for a wrong key.
+t_be_openai_npm() {
+        local npm=$BE_DIR/npm
+        mkdir -p "$npm" &&
+                echo '{"name":"ai-semble-it-client","private":true,"type":"module"}' >"$npm/package.json" || return 1
+        # its own cache: nothing an earlier run left is used
+        (cd "$npm" && npm install --no-audit --no-fund --silent --cache "$BE_DIR/npm-cache" \
+                "openai@${OPENAI_NPM_VERSION:-7}") || return 1
+        cp "$AI_SEMBLE_ROOT/tests/llm-client/client.mjs" "$AI_SEMBLE_ROOT/tests/llm-client/tap.mjs" "$npm/" &&
+                echo "openai npm $(node -p "require('$npm/node_modules/openai/package.json').version") against $URL/v1" &&
+                node "$npm/client.mjs" "$URL/v1" node "$IT_TOKEN" orchestrator
+}
+if command -v node >/dev/null && command -v npm >/dev/null; then
+        check "backends: the official openai npm client through 8080 /v1 (token as API key): plain, streamed, tools, embeddings, X-Job-ID" t_be_openai_npm
+elif package_set_installed client; then
+        check "backends: the official openai npm client through 8080 /v1 (node and npm were to be installed)" false
+else
+        skip "backends: the official openai npm client through 8080 /v1" \
+                "node and npm are not installed here (scripts/packages/client.txt; run-tests.sh all installs them)"
+fi
 
 t_be_workflow() {
         local req out
