@@ -428,6 +428,37 @@ t_update() {
 }
 check "deploy.sh update keeps the containers whose image is unchanged; update --all rolls every one over and the pod answers" t_update
 
+# A new image that cannot start: the supervisor's update must put the running image back.
+# The broken nlp is the real one with a setting its config table refuses (NLP_MAX_TEXT=0),
+# built from it locally and tagged as the unit's image, as a bad release would be.
+t_update_rollback() {
+        local good bad out rc since ctx
+        since=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+        good=$(pm image inspect --format '{{.Id}}' localhost/ai-semble/nlp:latest) || return 1
+        ctx=$(hostenv_exec mktemp -d) || return 1
+        printf 'FROM localhost/ai-semble/nlp:latest\nENV NLP_MAX_TEXT=0\nLABEL dev.ai-semble.test=broken\n' |
+                hostenv_exec tee "$ctx/Containerfile" >/dev/null &&
+                pm build --quiet -t localhost/ai-semble/nlp:latest "$ctx" >/dev/null || return 1
+        hostenv_exec rm -rf "$ctx"
+        bad=$(pm image inspect --format '{{.Id}}' localhost/ai-semble/nlp:latest) || return 1
+        [ "$bad" != "$good" ] || { echo "the broken image is the good one"; return 1; }
+        out=$(hostenv_exec "$(it_home)/.local/bin/ai-semble-supervisor" update nlp 2>&1)
+        rc=$?
+        printf '%s\n' "$out" | tail -n 5
+        pm rmi "$bad" >/dev/null 2>&1 || true
+        [ "$rc" -ne 0 ] || { echo "the update of a broken image succeeded"; return 1; }
+        expect_match "update output" "nlp: rolled back to ${good:0:12}" "$out" &&
+                expect_eq "nlp's image after the rollback" "$good" \
+                        "$(pm container inspect --format '{{.Image}}' ai-semble-nlp)" &&
+                expect_eq "the tag after the rollback" "$good" \
+                        "$(pm image inspect --format '{{.Id}}' localhost/ai-semble/nlp:latest)" || return 1
+        curl -sf "${SUP:-http://127.0.0.1:8090}/api/alerts?level=CRITICAL&since=$since" |
+                jq -e '[.alerts[] | select(.key == "rollback:nlp")] | length == 1' >/dev/null ||
+                { echo "no CRITICAL rollback:nlp alert"; return 1; }
+        api_expect 200 POST /ai/nlp/process '{"text":"after the rollback","task":"tokenize"}'
+}
+check "an update to an nlp image that cannot start is rolled back: the old image runs and answers, CRITICAL alert" t_update_rollback
+
 t_stop() {
         "$DEPLOY" stop || return 1
         local running
