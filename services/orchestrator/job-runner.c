@@ -412,6 +412,8 @@ recorded:
                 snprintf(j->error, sizeof(j->error), "cancelled");
         } else if (k < 0)
                 log_error_errno(k, "Failed to record the outcome of job %s: %m", j->id);
+        if (final == JOB_COMPLETED && r->on_completed)
+                r->on_completed(j, r->on_completed_userdata);
         if (r->task_duration)
                 (void) metrics_histogram_observe(
                         r->task_duration,
@@ -451,6 +453,8 @@ int job_runner_new(
         r->store = store;
         r->upstreams = upstreams;
         r->redact = config->redact_output;
+        r->on_completed = config->on_completed;
+        r->on_completed_userdata = config->userdata;
         r->grace_ms = config->sync_grace_ms;
         pthread_mutex_init(&r->lock, NULL);
         job_runner_grace_init(r);

@@ -86,6 +86,10 @@ typedef struct JobRunnerConfig {
         size_t queue_max;
         uint64_t sync_grace_ms; /* 0 = every job is stored before it runs */
         bool redact_output;     /* redact results before they are stored or returned */
+        /* Called with each completed job (its body and body_json set) on the thread that
+         * ran it, before anyone waiting for it wakes: the token usage of its answer. */
+        void (*on_completed)(const Job *j, void *userdata);
+        void *userdata;
 } JobRunnerConfig;
 
 typedef struct JobRunner JobRunner;

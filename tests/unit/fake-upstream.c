@@ -15,7 +15,12 @@
         "{\"status\":\"completed\",\"result\":{\"ok\":true},\"rows_processed\":1,\"processing_time\":0.0}"
 #define V1_ANSWER                                                                                                \
         "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"model\":\"fake\",\"choices\":[{\"index\":0," \
-        "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}"
+        "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"                  \
+        "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":5,\"total_tokens\":12}}"
+/* The usage chunk the llm service ends an OpenAI stream with. */
+#define USAGE_CHUNK                                                                                    \
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[]," \
+        "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\n"
 #define MODELS_ANSWER "{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":\"model\"}]}"
 
 static unsigned calls;
@@ -284,6 +289,8 @@ static int handle_v1_chat(HttpRequest *req, void *userdata) {
                         sleep_ms(strtol(gap + 4, NULL, 10));
                 r = http_reply_stream_write(req, chunk, (size_t) n);
         }
+        if (r >= 0)
+                r = http_reply_stream_write(req, USAGE_CHUNK, strlen(USAGE_CHUNK));
         if (r >= 0)
                 r = http_reply_stream_write(req, "data: [DONE]\n\n", 14);
         if (r >= 0)
