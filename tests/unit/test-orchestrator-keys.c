@@ -88,6 +88,24 @@ static bool header_is(const Reply *r, const char *name, const char *value) {
         return strcasestr(r->headers, want) != NULL;
 }
 
+/* A chat with the key's header refused with 429 naming limit (of max), with Retry-After
+ * and RateLimit-*, before any backend call. */
+static void expect_limited(const char *const *hk, const char *limit, const char *max, const char *detail) {
+        unsigned calls = fake_upstream_calls();
+        Reply r = request("POST", "/v1/chat/completions", CHAT, hk);
+
+        ck_assert_msg(r.status == 429, "%ld %s", r.status, r.raw);
+        ck_assert_str_eq(jstr(r.body, "limit"), limit);
+        ck_assert_msg(strstr(jstr(r.body, "detail"), detail), "%s", r.raw);
+        ck_assert_msg(header_is(&r, "RateLimit-Limit", max), "%s", r.headers);
+        ck_assert_msg(header_is(&r, "RateLimit-Remaining", "0"), "%s", r.headers);
+        ck_assert_ptr_nonnull(strcasestr(r.headers, "\nRetry-After: "));
+        ck_assert_ptr_nonnull(strcasestr(r.headers, "\nRateLimit-Reset: "));
+        ck_assert_ptr_nonnull(strcasestr(r.headers, "Content-Type: application/problem+json"));
+        reply_done(&r);
+        ck_assert_uint_eq(fake_upstream_calls(), calls);
+}
+
 /* ---- the life of a key ----------------------------------------------------------------- */
 
 START_TEST(test_key_create_use_budget_revoke) {
@@ -131,6 +149,10 @@ START_TEST(test_key_create_use_budget_revoke) {
         r = request("POST", "/v1/chat/completions", CHAT, hk);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.raw);
         reply_done(&r);
+        r = request("GET", "/keys", NULL, ha);
+        ck_assert_ptr_nonnull(
+                jstr(json_object_array_get_idx(json_object_object_get(r.body, "keys"), 0), "last_used"));
+        reply_done(&r);
         r = request("GET", "/usage", NULL, hk);
         ck_assert_int_eq(r.status, 200);
         ck_assert_str_eq(jstr(r.body, "principal"), "key:ci-bot");
@@ -155,18 +177,7 @@ START_TEST(test_key_create_use_budget_revoke) {
         reply_done(&r);
 
         /* 22 >= 20: the day's budget is spent; refused before a job or a backend call. */
-        calls = fake_upstream_calls();
-        r = request("POST", "/v1/chat/completions", CHAT, hk);
-        ck_assert_msg(r.status == 429, "%ld %s", r.status, r.raw);
-        ck_assert_str_eq(jstr(r.body, "limit"), "budget_tokens_day");
-        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "budget_tokens_day of 20 tokens"));
-        ck_assert_msg(header_is(&r, "RateLimit-Limit", "20"), "%s", r.headers);
-        ck_assert_msg(header_is(&r, "RateLimit-Remaining", "0"), "%s", r.headers);
-        ck_assert_ptr_nonnull(strcasestr(r.headers, "\nRetry-After: "));
-        ck_assert_ptr_nonnull(strcasestr(r.headers, "\nRateLimit-Reset: "));
-        ck_assert_ptr_nonnull(strcasestr(r.headers, "Content-Type: application/problem+json"));
-        reply_done(&r);
-        ck_assert_uint_eq(fake_upstream_calls(), calls);
+        expect_limited(hk, "budget_tokens_day", "20", "budget_tokens_day of 20 tokens");
         r = request("GET", "/jobs", NULL, hk);
         ck_assert_int_eq(r.status, 200);
         ck_assert_uint_eq(json_object_array_length(json_object_object_get(r.body, "jobs")), 2);
@@ -237,7 +248,6 @@ START_TEST(test_key_rpm_and_x_api_key) {
         char key[APIKEY_SECRET_MAX], id[64], kh[256], xk[256];
         const char *hk[] = { NULL, NULL }, *hx[] = { NULL, NULL };
         unsigned calls;
-        Reply r;
 
         away_from_minute_end();
         start_keys();
@@ -250,17 +260,30 @@ START_TEST(test_key_rpm_and_x_api_key) {
         /* Anthropic's header carries a key as it carries a JWT. */
         ck_assert_int_eq(request_status("POST", "/v1/chat/completions", CHAT, hx), 200);
         ck_assert_uint_eq(fake_upstream_calls(), calls + 2);
-        r = request("POST", "/v1/chat/completions", CHAT, hk);
-        ck_assert_msg(r.status == 429, "%ld %s", r.status, r.raw);
-        ck_assert_str_eq(jstr(r.body, "limit"), "rpm");
-        ck_assert_msg(header_is(&r, "RateLimit-Limit", "2"), "%s", r.headers);
-        ck_assert_msg(header_is(&r, "RateLimit-Remaining", "0"), "%s", r.headers);
-        ck_assert_ptr_nonnull(strcasestr(r.headers, "\nRetry-After: "));
-        reply_done(&r);
+        expect_limited(hk, "rpm", "2", "rpm of 2 requests");
         ck_assert_uint_eq(fake_upstream_calls(), calls + 2);
         /* Reading is not metered: the key still sees its jobs and usage. */
         ck_assert_int_eq(request_status("GET", "/jobs", NULL, hk), 200);
         ck_assert_int_eq(request_status("GET", "/usage", NULL, hk), 200);
+}
+END_TEST
+
+/* TPM counts the tokens answers reported this minute; a month budget the usage table. */
+START_TEST(test_key_tpm_and_month_budget) {
+        char key[APIKEY_SECRET_MAX], id[64], kh[256];
+        const char *hk[] = { NULL, NULL };
+
+        away_from_minute_end();
+        start_keys();
+        create_key("{\"name\":\"tpm\",\"tpm\":10}", key, id);
+        hk[0] = key_header(kh, sizeof(kh), key);
+        ck_assert_int_eq(request_status("POST", "/v1/chat/completions", CHAT, hk), 200); /* 12 tokens */
+        expect_limited(hk, "tpm", "10", "tpm of 10 tokens");
+
+        create_key("{\"name\":\"month\",\"budget_tokens_month\":5}", key, id);
+        hk[0] = key_header(kh, sizeof(kh), key);
+        ck_assert_int_eq(request_status("POST", "/v1/chat/completions", CHAT, hk), 200);
+        expect_limited(hk, "budget_tokens_month", "5", "budget_tokens_month of 5 tokens");
 }
 END_TEST
 
@@ -514,6 +537,7 @@ static Suite *suite(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_key_create_use_budget_revoke);
         tcase_add_test(tc, test_key_rpm_and_x_api_key);
+        tcase_add_test(tc, test_key_tpm_and_month_budget);
         tcase_add_test(tc, test_key_unknown_never_reaches_backend);
         tcase_add_test(tc, test_key_roles);
         tcase_add_test(tc, test_key_validation);
