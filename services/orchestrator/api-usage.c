@@ -16,11 +16,21 @@ void api_usage_record(const Job *j, void *userdata) {
         const char *principal = j->submitter[0] ? j->submitter : USAGE_ANONYMOUS, *name;
         double now = time_now_s(CLOCK_REALTIME);
         char day[11];
-        UsageCount u;
+        UsageCount u, tail;
         int r;
 
-        if (j->task->service != UPSTREAM_LLM ||
-            usage_from_answer(j->body_json, j->body, j->body_len, &u) <= 0)
+        if (j->task->service != UPSTREAM_LLM)
+                return;
+        /* A stream longer than the job keeps says its usage in the tail it kept besides. */
+        r = usage_from_answer(j->body_json, j->body, j->body_len, &u);
+        if (j->relay_tail && usage_from_answer(NULL, j->relay_tail, j->relay_tail_len, &tail) > 0) {
+                if (r <= 0)
+                        u = tail;
+                u.prompt = MAX(u.prompt, tail.prompt);
+                u.completion = MAX(u.completion, tail.completion);
+                r = 1;
+        }
+        if (r <= 0)
                 return;
         usage_day(now, day);
         r = job_store_usage_add(

@@ -246,7 +246,7 @@ static int handle_v1_chat(HttpRequest *req, void *userdata) {
         static const char *const pieces[] = { "Hel", "lo", "!" };
         _cleanup_json_ json_object *in = NULL;
         size_t len;
-        const char *body = http_request_body(req, &len), *gap;
+        const char *body = http_request_body(req, &len), *gap, *big;
         json_object *stream;
         unsigned ticket;
         int r = 0;
@@ -288,6 +288,20 @@ static int handle_v1_chat(HttpRequest *req, void *userdata) {
                 } else if (i == 2 && gap)
                         sleep_ms(strtol(gap + 4, NULL, 10));
                 r = http_reply_stream_write(req, chunk, (size_t) n);
+        }
+        /* "big:N": N chunks of 1000 characters more before the usage chunk. */
+        for (long n = (big = body ? strstr(body, "big:") : NULL) ? strtol(big + 4, NULL, 10) : 0;
+             r >= 0 && n > 0;
+             n--) {
+                char chunk[1200];
+                int clen = snprintf(
+                        chunk,
+                        sizeof(chunk),
+                        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"fake\","
+                        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%01000d\"}}]}\n\n",
+                        0);
+
+                r = http_reply_stream_write(req, chunk, (size_t) clen);
         }
         if (r >= 0)
                 r = http_reply_stream_write(req, USAGE_CHUNK, strlen(USAGE_CHUNK));

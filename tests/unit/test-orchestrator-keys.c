@@ -287,6 +287,34 @@ START_TEST(test_key_tpm_and_month_budget) {
 }
 END_TEST
 
+/* A stream longer than what its job keeps (JOB_RELAY_KEEP) is counted all the same: its
+ * usage chunk comes last. */
+START_TEST(test_usage_of_a_long_stream) {
+        char op[1024];
+        const char *ho[] = { op, NULL };
+        Reply r;
+
+        /* A client reading 1.2 MB under ASan on a busy machine may take longer than 5 s. */
+        orch.config.upstream.timeout_ms[UPSTREAM_LLM] = 60000;
+        start_keys();
+        bearer(op, sizeof(op), "long", "operator");
+        r = request(
+                "POST",
+                "/v1/chat/completions",
+                "{\"model\":\"fake\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"gap:1 "
+                "big:1200\"}]}",
+                ho);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_uint_gt(strlen(r.raw), JOB_RELAY_KEEP);
+        ck_assert_msg(strstr(r.raw + JOB_RELAY_KEEP, "\"usage\""), "%s", r.raw + strlen(r.raw) - 100);
+        reply_done(&r);
+        r = request("GET", "/usage", NULL, ho);
+        ck_assert_int_eq(jint(usage_totals(&r), "prompt_tokens"), 7);
+        ck_assert_int_eq(jint(usage_totals(&r), "completion_tokens"), 3);
+        reply_done(&r);
+}
+END_TEST
+
 START_TEST(test_key_unknown_never_reaches_backend) {
         char kh[256];
         const char *hk[] = { NULL, NULL };
@@ -538,6 +566,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_key_create_use_budget_revoke);
         tcase_add_test(tc, test_key_rpm_and_x_api_key);
         tcase_add_test(tc, test_key_tpm_and_month_budget);
+        tcase_add_test(tc, test_usage_of_a_long_stream);
         tcase_add_test(tc, test_key_unknown_never_reaches_backend);
         tcase_add_test(tc, test_key_roles);
         tcase_add_test(tc, test_key_validation);
