@@ -42,7 +42,13 @@ int api_keys_create(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         if (json_get_string(in, "name", true, &errs, &name) >= 0 && name && !apikey_name_valid(name))
                 (void) json_errors_add(
-                        &errs, "name", "must be 1-%d characters of [A-Za-z0-9._-]", APIKEY_NAME_MAX);
+                        &errs,
+                        "name",
+                        "must be 1-%d characters of [A-Za-z0-9._-], not \"%s\" (the metrics' label of "
+                        "the keys past the first %d)",
+                        APIKEY_NAME_MAX,
+                        APIKEY_METRICS_OTHER,
+                        APIKEY_METRICS_KEYS);
         if (json_get_string(in, "role", false, &errs, &role) >= 0 && role && !streq(role, "viewer") &&
             !streq(role, "operator"))
                 (void) json_errors_add(

@@ -102,7 +102,7 @@ void apikey_meter_add_tokens(ApiKeyMeter *m, const char *name, int64_t tokens, d
 }
 
 const char *apikey_meter_label(ApiKeyMeter *m, const char *name) {
-        const char *label = "other";
+        const char *label = APIKEY_METRICS_OTHER;
 
         pthread_mutex_lock(&m->lock);
         for (size_t i = 0; i < m->n_labels; i++)

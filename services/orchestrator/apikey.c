@@ -50,7 +50,7 @@ int apikey_generate(
 bool apikey_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
 
-        return n >= 1 && n <= APIKEY_NAME_MAX &&
+        return n >= 1 && n <= APIKEY_NAME_MAX && !streq(name, APIKEY_METRICS_OTHER) &&
                 strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 

@@ -14,8 +14,9 @@
 #define APIKEY_SECRET_MAX 64       /* "ais_" + 43 + NUL fits */
 #define APIKEY_SHOWN_PREFIX_LEN 12 /* "ais_" + 8: enough to tell keys apart in a list */
 #define APIKEY_NAME_MAX 64
-#define APIKEY_SUB_PREFIX "key:" /* the principal of a key: "key:<name>" */
-#define APIKEY_METRICS_KEYS 50   /* keys with a label of their own; the rest are "other" */
+#define APIKEY_SUB_PREFIX "key:"     /* the principal of a key: "key:<name>" */
+#define APIKEY_METRICS_KEYS 50       /* keys with a label of their own; the rest are "other" */
+#define APIKEY_METRICS_OTHER "other" /* so no key may have this name */
 #define APIKEY_METER_SLOTS 1024
 
 /* Whether a bearer token has the form of a key (not a JWT). */
@@ -26,7 +27,7 @@ int apikey_generate(
         char ret_prefix[static APIKEY_SHOWN_PREFIX_LEN + 1],
         uint8_t ret_hash[static KEY_HASH_SIZE]);
 int apikey_hash(const char *secret, size_t len, uint8_t ret[static KEY_HASH_SIZE]);
-/* 1-64 characters of [A-Za-z0-9._-]. */
+/* 1-64 characters of [A-Za-z0-9._-], and not APIKEY_METRICS_OTHER. */
 bool apikey_name_valid(const char *name);
 /* The key name of principal sub ("key:<name>"), or NULL when sub is not a key's. */
 const char *apikey_name_of(const char *sub);

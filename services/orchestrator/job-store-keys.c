@@ -16,12 +16,13 @@ int job_store_key_insert(JobStore *s, const KeyNew *k) {
         int r;
 
         pthread_mutex_lock(&s->lock);
-        r = prepare(
-                s,
-                "INSERT INTO api_keys(id, name, role, prefix, hash, created_at, created_by, "
-                "budget_tokens_day, budget_tokens_month, rpm, tpm) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, nullif(?8, 0), nullif(?9, 0), nullif(?10, 0), nullif(?11, 0))",
-                &st);
+        r =
+                prepare(s,
+                        "INSERT INTO api_keys(id, name, role, prefix, hash, created_at, created_by, "
+                        "budget_tokens_day, budget_tokens_month, rpm, tpm) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                        "nullif(?8, 0), nullif(?9, 0), nullif(?10, 0), nullif(?11, 0))",
+                        &st);
         if (r >= 0) {
                 bind_text(st, 1, k->id);
                 bind_text(st, 2, k->name);

@@ -90,7 +90,8 @@ int job_store_usage_json(
         r = prepare(
                 s,
                 "SELECT principal, day, model, requests, prompt_tokens, completion_tokens FROM usage "
-                "WHERE (?1 IS NULL OR principal = ?1) AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3) "
+                "WHERE (?1 IS NULL OR principal = ?1) AND (?2 IS NULL OR day >= ?2) "
+                "AND (?3 IS NULL OR day <= ?3) "
                 "ORDER BY day, principal, model",
                 &st);
         if (r >= 0) {

@@ -395,6 +395,7 @@ START_TEST(test_key_validation) {
                 { "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
                   "name" },
                 { "{\"role\":\"operator\"}", "name" },
+                { "{\"name\":\"other\"}", "name" }, /* the metrics' overflow label */
                 { "{\"name\":\"ok\",\"role\":\"admin\"}", "role" },
                 { "{\"name\":\"ok\",\"rpm\":0}", "rpm" },
                 { "{\"name\":\"ok\",\"tpm\":\"10\"}", "tpm" },
@@ -481,7 +482,8 @@ START_TEST(test_usage_from_answers) {
                   3,
                   4,
                   "m" },
-                { "{\"type\":\"message\",\"model\":\"claude\",\"usage\":{\"input_tokens\":9,\"output_tokens\":2}}",
+                { "{\"type\":\"message\",\"model\":\"claude\","
+                  "\"usage\":{\"input_tokens\":9,\"output_tokens\":2}}",
                   true,
                   9,
                   2,
@@ -494,7 +496,8 @@ START_TEST(test_usage_from_answers) {
                 { "{\"text\":\"hi\",\"model_used\":\"s\",\"tokens_used\":6}", true, 0, 6, "s" },
                 /* OpenAI's stream: the usage chunk at its end. */
                 { "data: {\"model\":\"o\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
-                  "data: {\"model\":\"o\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":1}}\n\n"
+                  "data: {\"model\":\"o\",\"choices\":[],"
+                  "\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":1}}\n\n"
                   "data: [DONE]\n\n",
                   false,
                   11,
@@ -504,7 +507,8 @@ START_TEST(test_usage_from_answers) {
                 { "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"c\","
                   "\"usage\":{\"input_tokens\":8,\"output_tokens\":1}}}\n\n"
                   "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"
-                  "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n",
+                  "event: message_delta\n"
+                  "data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":15}}\n\n",
                   false,
                   8,
                   15,
