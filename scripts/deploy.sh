@@ -32,6 +32,13 @@ usage: deploy.sh COMMAND [options]
                          mint a bearer token (admin|operator|viewer) with the pod's
                          JWT secret: every API route but /health* and /metrics needs
                          one, and so do the supervisor's POST routes (admin)
+  key create --name N [--role operator|viewer] [--budget-day T] [--budget-month T]
+             [--rpm N] [--tpm N]
+                         create an API key (shown once; the orchestrator keeps only its
+                         SHA-256): a bearer token for /v1 clients and scripts, with
+                         optional token budgets per UTC day/month and limits per minute
+  key list               every key (never the key itself): name, prefix, last use, budgets
+  key revoke ID          revoke a key at once
 
 Run as root, the pod runs rootless as the user '$AI_SEMBLE_USER' (created if missing).
 USAGE
@@ -122,6 +129,72 @@ cmd_token() {
         [ -x "$bin" ] || die "build first: ./scripts/deploy.sh start"
         [ -s "$(user_prefix)/.config/ai-semble/secrets/jwt" ] || die "no JWT secret yet: ./scripts/deploy.sh start"
         "$bin" --secret-file "$(user_prefix)/.config/ai-semble/secrets/jwt" "$@"
+}
+
+# The orchestrator's /keys as an admin: a token minted for this one call (5 minutes, sub
+# deploy.sh), handed to curl on a file descriptor rather than its command line.
+keys_api() { # method path [json]
+        local tok data=()
+        tok=$(cmd_token --role admin --sub deploy.sh --ttl 5m) || die "could not mint an admin token"
+        [ $# -lt 3 ] || data=(-H 'Content-Type: application/json' --data-binary @-)
+        curl -sS -m 30 -X "$1" "${data[@]}" -H @<(printf 'Authorization: Bearer %s\n' "$tok") \
+                -w '\n%{http_code}' "$URL$2" <<<"${3:-}" || die "the orchestrator does not answer on $URL"
+}
+
+# Prints the body; fails with it on stderr unless the status is want.
+keys_answer() { # want answer
+        local code=${2##*$'\n'} body=${2%$'\n'*}
+        if [ "$code" != "$1" ]; then
+                printf '%s\n' "$body" >&2
+                die "the orchestrator on $URL answered HTTP $code"
+        fi
+        printf '%s\n' "$body" | jq .
+}
+
+cmd_key() {
+        local sub=${1:-} name="" role=operator body answer n
+        local -A num=()
+        [ $# -gt 0 ] && shift
+        case "$sub" in
+        create)
+                while [ $# -gt 0 ]; do
+                        case "$1" in
+                        --name) name=${2:?--name needs a value} ;;
+                        --role) role=${2:?--role needs a value} ;;
+                        --budget-day) num[budget_tokens_day]=${2:?--budget-day needs a value} ;;
+                        --budget-month) num[budget_tokens_month]=${2:?--budget-month needs a value} ;;
+                        --rpm) num[rpm]=${2:?--rpm needs a value} ;;
+                        --tpm) num[tpm]=${2:?--tpm needs a value} ;;
+                        *) die "key create: unknown option $1 (see deploy.sh help)" ;;
+                        esac
+                        shift 2
+                done
+                [ -n "$name" ] || die "key create needs --name NAME (1-64 of A-Z a-z 0-9 . _ -)"
+                body=$(jq -cn --arg name "$name" --arg role "$role" '{name: $name, role: $role}')
+                for n in "${!num[@]}"; do
+                        [[ ${num[$n]} =~ ^[1-9][0-9]{0,12}$ ]] || die "key create: $n must be a whole number >= 1"
+                        body=$(jq -c --arg k "$n" --argjson v "${num[$n]}" '.[$k] = $v' <<<"$body")
+                done
+                answer=$(keys_api POST /keys "$body")
+                keys_answer 201 "$answer"
+                warn "the key is shown only this once: store it now"
+                ;;
+        list)
+                answer=$(keys_api GET /keys)
+                keys_answer 200 "$answer"
+                ;;
+        revoke)
+                if [ $# -ne 1 ] || ! [[ $1 =~ ^[A-Za-z0-9-]{1,64}$ ]]; then
+                        die "key revoke needs the key's id (deploy.sh key list)"
+                fi
+                answer=$(keys_api DELETE "/keys/$1")
+                keys_answer 200 "$answer"
+                ;;
+        *)
+                usage >&2
+                exit 2
+                ;;
+        esac
 }
 
 # Every ai-semble unit that is not active and running (the pod's included), with its
@@ -317,6 +390,10 @@ health) cmd_health ;;
 token)
         hostenv_up
         cmd_token "$@"
+        ;;
+key)
+        hostenv_up
+        cmd_key "$@"
         ;;
 -h | --help | help) usage ;;
 *)

@@ -111,3 +111,13 @@ int http_query_next(const char **cursor, HttpQueryFlags flags, char **ret_key, c
         *ret_value = TAKE_PTR(v);
         return 1;
 }
+
+int http_query_get_decoded(const char *query, const char *key, char *buf, size_t size) {
+        char raw[512];
+        int r;
+
+        r = http_query_get(query, key, raw, sizeof(raw));
+        if (r <= 0)
+                return r == 0 ? 0 : -EINVAL;
+        return http_query_unescape(raw, strlen(raw), HTTP_QUERY_STRICT, buf, size) < 0 ? -EINVAL : 1;
+}

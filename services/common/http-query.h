@@ -21,3 +21,7 @@ int http_query_next(const char **cursor, HttpQueryFlags flags, char **ret_key, c
 /* Percent-decodes the len bytes of s into buf (NUL-terminated; decoding never lengthens, so
  * buf may be s). -ENOBUFS when the result does not fit, -EINVAL as HTTP_QUERY_STRICT says. */
 int http_query_unescape(const char *s, size_t len, HttpQueryFlags flags, char *buf, size_t size);
+/* The value of key in query, %XX-decoded strictly ("+" stays "+": RFC 3339 offsets): 1 when
+ * found, 0 when absent, -EINVAL when it is not valid percent-encoding (or %00) or too long
+ * (for buf, or over 511 bytes as written). */
+int http_query_get_decoded(const char *query, const char *key, char *buf, size_t size);

@@ -48,16 +48,6 @@ void api_audit_record(
         }
 }
 
-/* The value of key in a query string, %XX-decoded ("+" stays "+": RFC 3339 offsets): 1 when
- * found, 0 when absent, -EINVAL when it is not valid percent-encoding (or %00) or too long. */
-static int query_get_decoded(const char *query, const char *key, char *buf, size_t size) {
-        char raw[512];
-
-        if (http_query_get(query, key, raw, sizeof(raw)) == 0)
-                return 0;
-        return http_query_unescape(raw, strlen(raw), HTTP_QUERY_STRICT, buf, size) < 0 ? -EINVAL : 1;
-}
-
 /* GET /audit?actor=&action=&since=&limit=&cursor= (admins): newest first. */
 int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *errs = NULL, *list = NULL;
@@ -69,18 +59,18 @@ int api_audit_query(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
 
         if (!o->audit)
                 return http_reply_error(req, 503, "the audit log is not open");
-        r = query_get_decoded(q, "actor", actor, sizeof(actor));
+        r = http_query_get_decoded(q, "actor", actor, sizeof(actor));
         if (r < 0)
                 (void) json_errors_add(
                         &errs, "actor", "must be 1-%d characters, percent-encoded", AUTH_SUB_MAX);
         else if (r > 0 && actor[0])
                 aq.actor = actor;
-        r = query_get_decoded(q, "action", action, sizeof(action));
+        r = http_query_get_decoded(q, "action", action, sizeof(action));
         if (r < 0)
                 (void) json_errors_add(&errs, "action", "must be an action such as job.submit");
         else if (r > 0 && action[0])
                 aq.action = action;
-        r = query_get_decoded(q, "since", buf, sizeof(buf));
+        r = http_query_get_decoded(q, "since", buf, sizeof(buf));
         if (r != 0 && (r < 0 || audit_parse_time(buf, &aq.since) < 0))
                 (void) json_errors_add(
                         &errs, "since", "must be an RFC 3339 date-time such as 2026-01-31T12:00:00Z");

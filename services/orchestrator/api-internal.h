@@ -47,6 +47,7 @@ typedef struct ApiRoute {
         bool signed_body;   /* authenticated by its own signature, not a bearer token */
         const void *data;   /* for the handler (ApiContext.data) */
         unsigned flags;     /* HttpRouteFlags: a streamed body (dataset uploads) */
+        bool metered;       /* work for a backend: an API key's budgets and RPM/TPM apply */
         uint64_t max_body;  /* with HTTP_ROUTE_STREAM_BODY: the bytes the handler may pull */
 } ApiRoute;
 
@@ -143,5 +144,14 @@ int api_datasets_upload(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_datasets_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_datasets_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_datasets_delete(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* api-keys.c: POST/GET /keys, DELETE /keys/{id}; the check of its budgets and RPM/TPM before a metered route
+ * runs
+ * (-EBUSY = refused with 429 and answered). */
+int api_keys_create(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_keys_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_keys_revoke(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_keys_check_limits(HttpRequest *req, Orchestrator *o, const AuthClaims *who);
+/* api-usage.c: GET /usage. */
+int api_usage_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-webhook.c */
 int api_webhook_receive(HttpRequest *req, Orchestrator *o, ApiContext *ctx);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* api-metrics.c — the orchestrator's own metrics: requests by route, webhook signature
- * checks, open event streams, guardrail hits, and the store, queue and breakers read at
- * each scrape. */
+ * checks, open event streams, guardrail hits, tokens and refusals per API key, and the store, queue and
+ * breakers read at each scrape. */
 #include "api-internal.h"
 
 static int collect(FILE *f, void *userdata) {
@@ -60,6 +60,21 @@ int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry) {
                         "Requests on which an input guardrail rule fired, by rule and action (block, flag).",
                         (const char *const[]){ "rule", "action", NULL },
                         &o->guardrail_hits);
+        /* Per API key, with at most APIKEY_METRICS_KEYS key labels (the rest "other"). */
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_key_tokens_total",
+                        "Tokens of llm answers to API keys, by key and kind (prompt, completion).",
+                        (const char *const[]){ "key", "kind", NULL },
+                        &o->key_tokens);
+        if (r >= 0)
+                r = metrics_counter_new(
+                        registry,
+                        "orch_key_limited_total",
+                        "Requests of API keys refused with 429, by key and limit.",
+                        (const char *const[]){ "key", "limit", NULL },
+                        &o->key_limited);
         if (r >= 0)
                 r = metrics_registry_add_collector(registry, collect, o);
         return r;

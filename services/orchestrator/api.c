@@ -2,27 +2,47 @@
 /* api.c — the orchestrator's route table. Every route goes through api_dispatch(): the
  * bearer token (or the webhook's own signature), the rate limit, the handler of its family
  * (api-tasks.c, api-v1.c, api-datasets.c, api-workflows.c, api-jobs.c, api-locks.c,
- * api-webhook.c, api-audit.c), the audit row of a state-changing request and the request
- * counter. Every task request becomes a job in the store; synchronous requests wait for the
- * worker, asynchronous ones get 202 + Location. */
+ * api-webhook.c, api-audit.c, api-keys.c, api-usage.c), the audit row of a state-changing request and the
+ * request counter. Every task request becomes a job in the store; synchronous requests wait for the worker,
+ * asynchronous ones get 202 + Location. */
 #include "api-internal.h"
 #include "http-host.h"
 #include "time-util.h"
 
 static const ApiRoute api_table[] = {
-        { "POST", "/ai/llm/completion", api_tasks_submit, "job.submit", .data = &api_tasks_llm_completion },
-        { "POST", "/ai/vision/analyze", api_tasks_submit, "job.submit", .data = &api_tasks_vision_analyze },
-        { "POST", "/ai/nlp/process", api_tasks_submit, "job.submit", .data = &api_tasks_nlp_process },
-        { "POST", "/data/process", api_tasks_submit, "job.submit", .data = &api_tasks_data_process },
-        { "POST", "/dispatch", api_tasks_dispatch, "dispatch" },
+        { "POST",
+          "/ai/llm/completion",
+          api_tasks_submit,
+          "job.submit",
+          .data = &api_tasks_llm_completion,
+          .metered = true },
+        { "POST",
+          "/ai/vision/analyze",
+          api_tasks_submit,
+          "job.submit",
+          .data = &api_tasks_vision_analyze,
+          .metered = true },
+        { "POST",
+          "/ai/nlp/process",
+          api_tasks_submit,
+          "job.submit",
+          .data = &api_tasks_nlp_process,
+          .metered = true },
+        { "POST",
+          "/data/process",
+          api_tasks_submit,
+          "job.submit",
+          .data = &api_tasks_data_process,
+          .metered = true },
+        { "POST", "/dispatch", api_tasks_dispatch, "dispatch", .metered = true },
         { "GET", "/tasks", api_tasks_list },
         /* The llm's OpenAI- and Anthropic-compatible API: each call a job of the llm task
          * whose route it is. */
-        { "POST", "/v1/chat/completions", api_v1_call, "job.submit" },
-        { "POST", "/v1/completions", api_v1_call, "job.submit" },
-        { "POST", "/v1/messages", api_v1_call, "job.submit" },
-        { "POST", "/v1/embeddings", api_v1_call, "job.submit" },
-        { "GET", "/v1/models", api_v1_call, "job.submit" },
+        { "POST", "/v1/chat/completions", api_v1_call, "job.submit", .metered = true },
+        { "POST", "/v1/completions", api_v1_call, "job.submit", .metered = true },
+        { "POST", "/v1/messages", api_v1_call, "job.submit", .metered = true },
+        { "POST", "/v1/embeddings", api_v1_call, "job.submit", .metered = true },
+        { "GET", "/v1/models", api_v1_call, "job.submit", .metered = true },
         /* The data service's datasets; an upload streams through (its caps are the data
          * service's: DATA_MAX_STREAM_BYTES). */
         { "POST",
@@ -34,7 +54,7 @@ static const ApiRoute api_table[] = {
         { "GET", "/data/datasets", api_datasets_list },
         { "GET", "/data/datasets/{name}", api_datasets_get },
         { "DELETE", "/data/datasets/{name}", api_datasets_delete, "dataset.delete" },
-        { "POST", "/workflows", api_workflows_submit, "workflow.submit" },
+        { "POST", "/workflows", api_workflows_submit, "workflow.submit", .metered = true },
         { "GET", "/locks", api_locks_list },
         { "POST", "/locks/{name}", api_locks_acquire, "lock.acquire" },
         { "DELETE", "/locks/{name}", api_locks_release, "lock.release" },
@@ -44,6 +64,11 @@ static const ApiRoute api_table[] = {
         { "GET", "/jobs/{id}/events", api_jobs_events },
         { "POST", "/webhook", api_webhook_receive, "webhook.receive", true },
         { "GET", "/audit", api_audit_query },
+        /* API keys (admins) and token usage (everyone's own; admins any). */
+        { "POST", "/keys", api_keys_create, "key.create" },
+        { "GET", "/keys", api_keys_list },
+        { "DELETE", "/keys/{id}", api_keys_revoke, "key.revoke" },
+        { "GET", "/usage", api_usage_get },
 };
 
 static Orchestrator *api_orchestrator;
@@ -86,8 +111,8 @@ static void api_received(const ApiRoute *ar, ApiContext *ctx) {
                 ctx->t_received = time_now_s(CLOCK_REALTIME);
 }
 
-/* The Host, the bearer check and the caller's rate limit: 0 to go on, -EPERM / -EACCES /
- * -EBUSY when refused and answered; *ret_gate is the bearer check's own result (for the
+/* The Host, the bearer check, an API key's budgets and limits and the caller's rate limit: 0 to go on,
+ * -EPERM / -EACCES / -EBUSY when refused and answered; *ret_gate is the bearer check's own result (for the
  * audit). */
 static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiContext *ctx, int *ret_gate) {
         int r;
@@ -96,9 +121,13 @@ static int api_check(HttpRequest *req, Orchestrator *o, const ApiRoute *ar, ApiC
         r = http_host_check(req, o->config.allowed_hosts, "ORCH_ALLOWED_HOSTS");
         if (r < 0)
                 return r;
-        *ret_gate = r = ar->signed_body ? 0 : auth_gate(o->jwt, req, ar->method, ar->path, &ctx->who);
+        *ret_gate = r =
+                ar->signed_body ? 0 : auth_gate(o->jwt, &o->keys, req, ar->method, ar->path, &ctx->who);
         if (ar->signed_body || !o->jwt)
                 ctx->who = (AuthClaims){ .role = o->jwt ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN };
+        /* A key's own limits first: a request they refuse takes nothing from the bucket. */
+        if (r >= 0 && ar->metered)
+                r = api_keys_check_limits(req, o, &ctx->who);
         if (r >= 0)
                 r = api_rate_limit(req, o, &ctx->who);
         return r;
@@ -171,7 +200,7 @@ int api_gate(HttpRequest *req, void *userdata) {
 
         if (!o->jwt || auth_exempt_match(o->auth_exempt, http_request_path(req)))
                 return 0;
-        return auth_gate(o->jwt, req, "GET", http_request_path(req), &who);
+        return auth_gate(o->jwt, &o->keys, req, "GET", http_request_path(req), &who);
 }
 
 const HttpRoute *api_routes(Orchestrator *o, size_t *ret_n) {

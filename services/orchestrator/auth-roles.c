@@ -40,11 +40,16 @@ static const AuthRule auth_rules[] = {
         { "GET", "/health/live", AUTH_ROLE_VIEWER },
         { "GET", "/health/ready", AUTH_ROLE_VIEWER },
         { "GET", "/metrics", AUTH_ROLE_VIEWER },
-        /* Locks and the audit log are admin-only by design. */
+        /* Everyone sees their own token usage (admins anyone's: the handler scopes it). */
+        { "GET", "/usage", AUTH_ROLE_VIEWER },
+        /* Locks, the audit log and API keys are admin-only by design. */
         { "GET", "/audit", AUTH_ROLE_ADMIN },
         { "GET", "/locks", AUTH_ROLE_ADMIN },
         { "POST", "/locks/{name}", AUTH_ROLE_ADMIN },
         { "DELETE", "/locks/{name}", AUTH_ROLE_ADMIN },
+        { "POST", "/keys", AUTH_ROLE_ADMIN },
+        { "GET", "/keys", AUTH_ROLE_ADMIN },
+        { "DELETE", "/keys/{id}", AUTH_ROLE_ADMIN },
 };
 
 bool auth_role_allows(AuthRole role, const char *method, const char *route) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* auth.c — the bearer-token gate in front of the orchestrator's routes: reads the key
  * files once at start, then per request parses "Authorization: Bearer" (or, on /v1/,
- * Anthropic's "x-api-key"), verifies the JWT
+ * Anthropic's "x-api-key"), verifies the JWT (or looks up an API key, apikey.h)
  * and applies the role table; 401 (no/bad token) and 403 (valid token, wrong role) are
  * answered with RFC 6750 WWW-Authenticate headers. */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apikey.h"
 #include "auth-http.h"
 #include "auth.h"
 #include "fileio.h"
@@ -116,7 +117,13 @@ finish:
         return r;
 }
 
-int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret) {
+int auth_gate(
+        const AuthJwt *jwt,
+        const AuthKeyResolver *keys,
+        HttpRequest *req,
+        const char *method,
+        const char *route,
+        AuthClaims *ret) {
         const char *tok;
         size_t len;
         const char *why = NULL;
@@ -142,8 +149,14 @@ int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const ch
                 return auth_http_refuse(
                         req, 401, "invalid_request", "the Authorization scheme must be Bearer");
         now = (int64_t) time(NULL);
-        hit = auth_cache_find(tok, len, now);
-        if (hit)
+        /* A key is looked up every time (no cache): a revoke takes effect at once. */
+        if (keys && apikey_is_key(tok, len)) {
+                r = keys->lookup(tok, len, ret, keys->userdata);
+                if (r == -ENOENT)
+                        return auth_http_refuse(req, 401, "invalid_token", "unknown or revoked API key");
+                if (r < 0)
+                        return r;
+        } else if ((hit = auth_cache_find(tok, len, now)))
                 *ret = hit->claims;
         else {
                 r = auth_jwt_verify(jwt, tok, len, now, ret, &why);

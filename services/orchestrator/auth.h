@@ -40,7 +40,21 @@ int auth_setup(const AuthConfig *c, AuthJwt **ret);
 /* Whether role may call method on the route pattern (as in the route table). */
 bool auth_role_allows(AuthRole role, const char *method, const char *route);
 
+/* API keys (apikey.h) besides JWTs: lookup fills *ret for a known, unrevoked key and
+ * returns 0, -ENOENT for any other, another -errno when it could not tell. */
+typedef struct AuthKeyResolver {
+        int (*lookup)(const char *token, size_t len, AuthClaims *ret, void *userdata);
+        void *userdata;
+} AuthKeyResolver;
+
 /* Checks req's Authorization header against jwt (NULL = auth off: allowed, *ret gets an
- * anonymous admin). On refusal replies 401 or 403 with WWW-Authenticate and returns
- * -EACCES; the handler must then not run. */
-int auth_gate(const AuthJwt *jwt, HttpRequest *req, const char *method, const char *route, AuthClaims *ret);
+ * anonymous admin), or, for a token of a key's form, against keys (NULL = no keys). On
+ * refusal replies 401 or 403 with WWW-Authenticate and returns -EACCES; the handler must
+ * then not run. */
+int auth_gate(
+        const AuthJwt *jwt,
+        const AuthKeyResolver *keys,
+        HttpRequest *req,
+        const char *method,
+        const char *route,
+        AuthClaims *ret);

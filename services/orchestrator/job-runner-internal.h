@@ -15,6 +15,8 @@ struct JobRunner {
         MetricsFamily *task_duration;
         bool redact;
         MetricsFamily *redactions; /* orch_redactions_total{kind} */
+        void (*on_completed)(const Job *j, void *userdata);
+        void *on_completed_userdata;
 
         /* Deferred synchronous jobs, oldest first, watched by the grace thread. */
         uint64_t grace_ms;

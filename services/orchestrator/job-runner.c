@@ -166,12 +166,30 @@ static void progress_event(JobRunner *r, Job *j, const char *message, const char
         (void) job_store_add_event(r->store, j->id, "progress", o);
 }
 
-/* A relayed job's body: handed on, and its first JOB_RELAY_KEEP bytes kept for the store. */
+/* A relayed job's body: handed on, its first JOB_RELAY_KEEP bytes kept for the store, and
+ * past those its last JOB_RELAY_TAIL bytes. */
 typedef struct RelayKeep {
         Job *job;
         char *buf;
         size_t len;
+        char *tail;
+        size_t tail_len;
 } RelayKeep;
+
+/* Appends what the store does not keep to the tail, dropping its oldest bytes. */
+static int relay_keep_tail(RelayKeep *k, const char *buf, size_t len) {
+        size_t take = MIN(len, (size_t) JOB_RELAY_TAIL), keep = MIN(k->tail_len, JOB_RELAY_TAIL - take);
+
+        if (!k->tail) {
+                k->tail = malloc(JOB_RELAY_TAIL);
+                if (!k->tail)
+                        return -ENOMEM;
+        }
+        memmove(k->tail, k->tail + k->tail_len - keep, keep);
+        memcpy(k->tail + keep, buf + len - take, take);
+        k->tail_len = keep + take;
+        return 0;
+}
 
 static int relay_data(long status, const char *buf, size_t len, void *userdata) {
         RelayKeep *k = userdata;
@@ -180,8 +198,11 @@ static int relay_data(long status, const char *buf, size_t len, void *userdata) 
         /* Handed on first: the client's next token does not wait for our copy. */
         if (k->job->relay->on_data(status, buf, len, k->job->relay->userdata) < 0)
                 return -EPIPE;
-        if (take < len)
+        if (take < len) {
                 k->job->relay_truncated = true;
+                if (relay_keep_tail(k, buf + take, len - take) < 0)
+                        return -ENOMEM;
+        }
         if (take > 0) {
                 char *nb = realloc(k->buf, k->len + take + 1);
 
@@ -231,8 +252,12 @@ static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *
                 free(res->body);
                 res->body = TAKE_PTR(keep.buf);
                 res->body_len = keep.len;
+                free(j->relay_tail);
+                j->relay_tail = TAKE_PTR(keep.tail);
+                j->relay_tail_len = keep.tail_len;
         }
         free(keep.buf);
+        free(keep.tail);
         return k;
 }
 
@@ -412,6 +437,8 @@ recorded:
                 snprintf(j->error, sizeof(j->error), "cancelled");
         } else if (k < 0)
                 log_error_errno(k, "Failed to record the outcome of job %s: %m", j->id);
+        if (final == JOB_COMPLETED && r->on_completed)
+                r->on_completed(j, r->on_completed_userdata);
         if (r->task_duration)
                 (void) metrics_histogram_observe(
                         r->task_duration,
@@ -451,6 +478,8 @@ int job_runner_new(
         r->store = store;
         r->upstreams = upstreams;
         r->redact = config->redact_output;
+        r->on_completed = config->on_completed;
+        r->on_completed_userdata = config->userdata;
         r->grace_ms = config->sync_grace_ms;
         pthread_mutex_init(&r->lock, NULL);
         job_runner_grace_init(r);

@@ -22,6 +22,9 @@ typedef struct JobRelay {
 } JobRelay;
 
 #define JOB_RELAY_KEEP (1024 * 1024)
+/* What a relayed body longer than JOB_RELAY_KEEP keeps of its end (Job.relay_tail): where
+ * a stream says its token usage. */
+#define JOB_RELAY_TAIL (16 * 1024)
 
 typedef struct Job {
         int refs;
@@ -38,7 +41,9 @@ typedef struct Job {
         int cancel;              /* set atomically by job_runner_cancel() */
         const JobRelay *relay;   /* NULL = the answer is collected (every job but the /v1 streams) */
         bool relay_truncated;    /* the relayed body was longer than what the job kept */
-        bool started;            /* already recorded as running (inline runs) */
+        char *relay_tail;        /* then its last JOB_RELAY_TAIL bytes at most (not stored) */
+        size_t relay_tail_len;
+        bool started; /* already recorded as running (inline runs) */
         /* Asynchronous work (202, workflow steps, jobs recovered after a restart): when its
          * service is unavailable in a way that is safe to repeat (upstream_unavailable),
          * the job waits until the service is ready again, within its timeout, instead of
@@ -86,6 +91,10 @@ typedef struct JobRunnerConfig {
         size_t queue_max;
         uint64_t sync_grace_ms; /* 0 = every job is stored before it runs */
         bool redact_output;     /* redact results before they are stored or returned */
+        /* Called with each completed job (its body and body_json set) on the thread that
+         * ran it, before anyone waiting for it wakes: the token usage of its answer. */
+        void (*on_completed)(const Job *j, void *userdata);
+        void *userdata;
 } JobRunnerConfig;
 
 typedef struct JobRunner JobRunner;

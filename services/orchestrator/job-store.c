@@ -2,7 +2,8 @@
 /* job-store.c — the jobs and job_events tables: schema and migrations, the group commit
  * and the writes. SQLite result codes become -errno in one place (sqlite_errno in
  * job-store-internal.h). Reads: job-store-read.c; the WAL checkpointer thread:
- * job-store-checkpoint.c; named leases: job-store-locks.c. */
+ * job-store-checkpoint.c; named leases: job-store-locks.c; API keys: job-store-keys.c; token
+ * usage: job-store-usage.c. */
 #include <inttypes.h>
 #include <time.h>
 
@@ -86,7 +87,31 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS service_tasks("
         " service TEXT PRIMARY KEY,"
         " answer TEXT NOT NULL,"
-        " saved_at REAL NOT NULL) WITHOUT ROWID;";
+        " saved_at REAL NOT NULL) WITHOUT ROWID;"
+        /* API keys (job-store-keys.c): only a SHA-256 of the secret is kept. */
+        "CREATE TABLE IF NOT EXISTS api_keys("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " role TEXT NOT NULL,"
+        " prefix TEXT NOT NULL,"
+        " hash BLOB NOT NULL UNIQUE,"
+        " created_at REAL NOT NULL,"
+        " created_by TEXT,"
+        " last_used REAL,"
+        " revoked_at REAL,"
+        " budget_tokens_day INTEGER,"
+        " budget_tokens_month INTEGER,"
+        " rpm INTEGER,"
+        " tpm INTEGER) WITHOUT ROWID;"
+        /* Token usage per principal, UTC day and model (job-store-usage.c). */
+        "CREATE TABLE IF NOT EXISTS usage("
+        " principal TEXT NOT NULL,"
+        " day TEXT NOT NULL,"
+        " model TEXT NOT NULL,"
+        " requests INTEGER NOT NULL,"
+        " prompt_tokens INTEGER NOT NULL,"
+        " completion_tokens INTEGER NOT NULL,"
+        " PRIMARY KEY(principal, day, model)) WITHOUT ROWID;";
 
 /* After the migrations (an older database gets the submitter column first): a principal's
  * own page of GET /jobs. */

@@ -121,6 +121,55 @@ int job_store_lock_release(JobStore *s, const char *name, const char *owner);
 /* The unexpired locks as [{name, owner, expires_at}]. */
 int job_store_lock_list(JobStore *s, json_object **ret);
 
+/* API keys (job-store-keys.c). A key's secret is never stored: only its SHA-256 (hash) and
+ * a short prefix of it for listings. Names are unique, revoked keys included. */
+#define KEY_HASH_SIZE 32
+
+typedef struct KeyLimits {
+        int64_t budget_tokens_day, budget_tokens_month; /* 0 = none */
+        int64_t rpm, tpm;                               /* 0 = none */
+} KeyLimits;
+
+typedef struct KeyNew {
+        const char *id, *name, *role, *prefix, *created_by;
+        uint8_t hash[KEY_HASH_SIZE];
+        KeyLimits limits;
+} KeyNew;
+
+/* -EEXIST when the name (or, never in practice, the hash) is taken. */
+int job_store_key_insert(JobStore *s, const KeyNew *k);
+/* The key whose secret hashes to hash, unrevoked: its name and role (buffers of the
+ * caller), and its last use recorded (at most once a minute). -ENOENT unknown or revoked. */
+int job_store_key_lookup(
+        JobStore *s,
+        const uint8_t hash[static KEY_HASH_SIZE],
+        char *ret_name,
+        size_t name_size,
+        char *ret_role,
+        size_t role_size);
+/* The limits of the unrevoked key named name; -ENOENT when none. */
+int job_store_key_limits(JobStore *s, const char *name, KeyLimits *ret);
+/* [{id, name, role, prefix, created_at, created_by, last_used, revoked, revoked_at, limits...}] */
+int job_store_key_list(JobStore *s, json_object **ret);
+/* Revokes key id; its name in *ret_name (may be NULL). -ENOENT unknown, -EALREADY revoked. */
+int job_store_key_revoke(JobStore *s, const char *id, char *ret_name, size_t name_size);
+
+/* Token usage (job-store-usage.c): per principal, UTC day ("YYYY-MM-DD") and model. */
+int job_store_usage_add(
+        JobStore *s,
+        const char *principal,
+        const char *day,
+        const char *model,
+        int64_t prompt,
+        int64_t completion);
+/* Prompt + completion tokens of principal on days since..until (inclusive, NULL = open). */
+int job_store_usage_total(
+        JobStore *s, const char *principal, const char *since, const char *until, int64_t *ret);
+/* [{principal, day, model, requests, prompt_tokens, completion_tokens, total_tokens}] of
+ * principal (NULL = every one) on days since..until (NULL = open), oldest day first. */
+int job_store_usage_json(
+        JobStore *s, const char *principal, const char *since, const char *until, json_object **ret);
+
 /* The services' last GET /tasks answers (upstream-tasks.c), so that a restart knows the
  * tasks of its unfinished jobs before the services answer: one row per service, replaced. */
 int job_store_tasks_save(JobStore *s, const char *service, const char *answer);

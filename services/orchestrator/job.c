@@ -62,6 +62,7 @@ void job_unref(Job *j) {
                 return;
         free(j->payload);
         free(j->body);
+        free(j->relay_tail);
         json_object_put(j->body_json);
         free(j->guardrail_flags);
         free(j->redactions);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* orchestrator.c — bringing the orchestrator's parts up and down: upstreams, job store,
- * runner, recovery of unfinished jobs, and the retention cleanup thread. */
+ * runner (with the usage of each completed llm job), API keys, recovery of unfinished
+ * jobs, and the retention cleanup thread. */
 #include <openssl/crypto.h>
 #include <time.h>
 
@@ -179,6 +180,8 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 .queue_max = (size_t) o->config.queue_max,
                 .sync_grace_ms = o->config.sync_grace_ms,
                 .redact_output = o->config.redact_output,
+                .on_completed = api_usage_record,
+                .userdata = o,
         };
         unsigned requeued = 0, failed = 0;
         int r;
@@ -257,6 +260,10 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = orchestrator_load_tasks(o);
         if (r < 0)
                 return r;
+        o->keys = (AuthKeyResolver){ .lookup = api_keys_lookup, .userdata = o };
+        r = apikey_meter_new(&o->key_meter);
+        if (r < 0)
+                return r;
         r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
         if (r < 0)
                 return r;
@@ -302,6 +309,7 @@ void orchestrator_stop(Orchestrator *o) {
         job_runner_free(TAKE_PTR(o->runner));
         audit_free(TAKE_PTR(o->audit));
         job_store_free(TAKE_PTR(o->store));
+        apikey_meter_free(TAKE_PTR(o->key_meter));
         if (o->upstreams.config)
                 upstreams_done(&o->upstreams);
         o->upstreams.config = NULL;

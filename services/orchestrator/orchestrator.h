@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "apikey.h"
 #include "audit.h"
 #include "auth.h"
 #include "guardrail.h"
@@ -57,6 +58,10 @@ typedef struct Orchestrator {
         WebhookVerifier *webhook; /* NULL = POST /webhook answers 503 */
         WebhookEvent webhook_events[WEBHOOK_EVENTS_MAX];
         size_t n_webhook_events;
+        AuthKeyResolver keys;            /* API keys in the store (api-keys.c) */
+        ApiKeyMeter *key_meter;          /* the keys' RPM/TPM windows */
+        MetricsFamily *key_tokens;       /* orch_key_tokens_total{key,kind} */
+        MetricsFamily *key_limited;      /* orch_key_limited_total{key,limit} */
         RateLimiter *ratelimit;          /* NULL = off */
         StreamLimit *streams;            /* open event streams per principal */
         Guardrail *guardrail;            /* NULL = ORCH_GUARDRAILS=off */
@@ -86,5 +91,10 @@ int api_setup_metrics(Orchestrator *o, MetricsRegistry *registry);
  * rate limit of the API routes, before any body byte is read; a refusal is answered,
  * audited and counted there. */
 int api_pre_body(HttpRequest *req, const HttpRoute *route, void *userdata);
+/* AuthKeyResolver.lookup (userdata = o): an API key's token against the store (api-keys.c). */
+int api_keys_lookup(const char *token, size_t len, AuthClaims *ret, void *userdata);
+/* JobRunnerConfig.on_completed (userdata = o): the token usage of a completed llm job, per
+ * principal, model and UTC day (api-usage.c). */
+void api_usage_record(const Job *j, void *userdata);
 /* ServiceDefinition.gate (userdata = o): the token check of /health* and /metrics. */
 int api_gate(HttpRequest *req, void *userdata);

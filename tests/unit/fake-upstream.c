@@ -15,7 +15,12 @@
         "{\"status\":\"completed\",\"result\":{\"ok\":true},\"rows_processed\":1,\"processing_time\":0.0}"
 #define V1_ANSWER                                                                                                \
         "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"model\":\"fake\",\"choices\":[{\"index\":0," \
-        "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}"
+        "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"                  \
+        "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":5,\"total_tokens\":12}}"
+/* The usage chunk the llm service ends an OpenAI stream with. */
+#define USAGE_CHUNK                                                                                    \
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"fake\",\"choices\":[]," \
+        "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\n"
 #define MODELS_ANSWER "{\"object\":\"list\",\"data\":[{\"id\":\"fake\",\"object\":\"model\"}]}"
 
 static unsigned calls;
@@ -241,7 +246,7 @@ static int handle_v1_chat(HttpRequest *req, void *userdata) {
         static const char *const pieces[] = { "Hel", "lo", "!" };
         _cleanup_json_ json_object *in = NULL;
         size_t len;
-        const char *body = http_request_body(req, &len), *gap;
+        const char *body = http_request_body(req, &len), *gap, *big;
         json_object *stream;
         unsigned ticket;
         int r = 0;
@@ -284,6 +289,22 @@ static int handle_v1_chat(HttpRequest *req, void *userdata) {
                         sleep_ms(strtol(gap + 4, NULL, 10));
                 r = http_reply_stream_write(req, chunk, (size_t) n);
         }
+        /* "big:N": N chunks of 1000 characters more before the usage chunk. */
+        for (long n = (big = body ? strstr(body, "big:") : NULL) ? strtol(big + 4, NULL, 10) : 0;
+             r >= 0 && n > 0;
+             n--) {
+                char chunk[1200];
+                int clen = snprintf(
+                        chunk,
+                        sizeof(chunk),
+                        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"fake\","
+                        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%01000d\"}}]}\n\n",
+                        0);
+
+                r = http_reply_stream_write(req, chunk, (size_t) clen);
+        }
+        if (r >= 0)
+                r = http_reply_stream_write(req, USAGE_CHUNK, strlen(USAGE_CHUNK));
         if (r >= 0)
                 r = http_reply_stream_write(req, "data: [DONE]\n\n", 14);
         if (r >= 0)

@@ -11,9 +11,11 @@
  *
  * Each instance is one service (llm, vision, nlp or data): its GET /tasks lists what the
  * real one does, plus what fake_upstream_add_task() added. Every instance also has:
- *   POST /v1/chat/completions  {"stream": true} → three SSE chunks and [DONE]; after the
- *                              first it waits for fake_upstream_release() (10 s at most),
- *                              "gap:N" waits N ms between chunks instead; else JSON
+ *   POST /v1/chat/completions  {"stream": true} → three SSE chunks, a usage chunk (7 prompt,
+ *                              3 completion tokens) and [DONE]; after the first it waits
+ *                              for fake_upstream_release() (10 s at most), "gap:N" waits N
+ *                              ms between chunks instead, "big:N" sends N chunks of 1000
+ *                              characters more before the usage; else JSON with usage 7 + 5
  *   GET /v1/models             {"object": "list", "data": [{"id": "fake"}]}
  *   POST /datasets?name=N      a streamed body counted and dropped (nothing kept but the
  *                              name of a complete upload); GET /datasets, GET and DELETE

@@ -139,6 +139,7 @@ typedef struct Reply {
         long status;
         json_object *body;
         char *raw;
+        size_t raw_len; /* a long stream's body grows without a strlen() per piece */
         char headers[4096];
 } Reply;
 
@@ -152,13 +153,14 @@ static inline size_t header_cb(char *data, size_t size, size_t n, void *userdata
 
 static inline size_t body_cb(char *data, size_t size, size_t n, void *userdata) {
         Reply *r = userdata;
-        size_t l = r->raw ? strlen(r->raw) : 0;
+        size_t l = r->raw_len;
         char *nb = realloc(r->raw, l + size * n + 1);
 
         ck_assert_ptr_nonnull(nb);
         memcpy(nb + l, data, size * n);
         nb[l + size * n] = '\0';
         r->raw = nb;
+        r->raw_len += size * n;
         return size * n;
 }
 

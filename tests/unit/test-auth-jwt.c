@@ -489,7 +489,7 @@ END_TEST
 /* The gate through a real server: status codes and WWW-Authenticate as clients see them. */
 static int gated(HttpRequest *req, void *userdata) {
         AuthClaims who;
-        int r = auth_gate(userdata, req, http_request_method(req), http_request_route(req), &who);
+        int r = auth_gate(userdata, NULL, req, http_request_method(req), http_request_route(req), &who);
         if (r == -EACCES)
                 return 0;
         if (r < 0)

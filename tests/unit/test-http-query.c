@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test-http-query.c — one value by key (raw, truncation told), every pair in order, and the
- * strict and the lenient percent-decoding. */
+/* test-http-query.c — one value by key (raw, truncation told; decoded, strictly), every pair
+ * in order, and the strict and the lenient percent-decoding. */
 #include <check.h>
 #include <errno.h>
 
@@ -62,6 +62,24 @@ START_TEST(test_unescape) {
 }
 END_TEST
 
+START_TEST(test_get_decoded) {
+        char buf[16], q[600], out[600];
+
+        ck_assert_int_eq(http_query_get_decoded("p=key%3Aci-bot&x=1", "p", buf, sizeof(buf)), 1);
+        ck_assert_str_eq(buf, "key:ci-bot");
+        ck_assert_int_eq(
+                http_query_get_decoded("since=2026-01-01T00:00:00+01:00", "since", q, sizeof(q)), 1);
+        ck_assert_str_eq(q, "2026-01-01T00:00:00+01:00"); /* "+" stays */
+        ck_assert_int_eq(http_query_get_decoded("x=1", "p", buf, sizeof(buf)), 0);
+        ck_assert_int_eq(http_query_get_decoded("p=%zz", "p", buf, sizeof(buf)), -EINVAL);
+        ck_assert_int_eq(http_query_get_decoded("p=a%00b", "p", buf, sizeof(buf)), -EINVAL);
+        /* too long for buf, or over the 511 bytes read as written: never decoded cut short */
+        ck_assert_int_eq(http_query_get_decoded("p=0123456789abcdefXYZ", "p", buf, sizeof(buf)), -EINVAL);
+        snprintf(q, sizeof(q), "p=%0520d", 0);
+        ck_assert_int_eq(http_query_get_decoded(q, "p", out, sizeof(out)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_next) {
         const char *q = "level=ERROR&&since=2026-01-31T12%3A00%3A00Z&bare&a+b=c+d&=x";
         static const char *const want[][2] = {
@@ -100,6 +118,7 @@ static Suite *suite(void) {
 
         tcase_add_test(tc, test_get);
         tcase_add_test(tc, test_unescape);
+        tcase_add_test(tc, test_get_decoded);
         tcase_add_test(tc, test_next);
         tcase_add_test(tc, test_next_strict);
         suite_add_tcase(s, tc);
