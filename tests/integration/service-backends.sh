@@ -78,27 +78,32 @@ t_be_v1_stream() {
 }
 check "backends: /v1/chat/completions streamed through 8080 (SSE to [DONE]), stored as a job named in X-Job-ID" t_be_v1_stream
 
-# The official openai npm client, unchanged, pointed at http://127.0.0.1:8080/v1 with a
-# token of the pod as its API key: models, chat plain and streamed, the stream helper,
-# legacy completions, errors, a mid-stream reset, tools, structured output, embeddings,
-# X-Job-ID on plain and streamed answers, and 401 for a wrong key.
-t_be_openai_npm() {
-        local npm=$BE_DIR/npm
+# The official openai and @anthropic-ai/sdk npm clients, unchanged, pointed at
+# http://127.0.0.1:8080 with a token of the pod as their API key. openai: models, chat
+# plain and streamed, the stream helper, legacy completions, errors, a mid-stream reset,
+# tools, structured output, embeddings, X-Job-ID and the 401 of a wrong key.
+# @anthropic-ai/sdk on /v1/messages: plain and streamed, the stream helper, tools, the
+# token as bearer and as x-api-key.
+t_be_npm_clients() {
+        local npm=$BE_DIR/npm rc=0
         mkdir -p "$npm" &&
                 echo '{"name":"ai-semble-it-client","private":true,"type":"module"}' >"$npm/package.json" || return 1
         # its own cache: nothing an earlier run left is used
         (cd "$npm" && npm install --no-audit --no-fund --silent --cache "$BE_DIR/npm-cache" \
-                "openai@${OPENAI_NPM_VERSION:-7}") || return 1
-        cp "$AI_SEMBLE_ROOT/tests/llm-client/client.mjs" "$AI_SEMBLE_ROOT/tests/llm-client/tap.mjs" "$npm/" &&
-                echo "openai npm $(node -p "require('$npm/node_modules/openai/package.json').version") against $URL/v1" &&
-                node "$npm/client.mjs" "$URL/v1" node "$IT_TOKEN" orchestrator
+                "openai@${OPENAI_NPM_VERSION:-7}" "@anthropic-ai/sdk@${ANTHROPIC_NPM_VERSION:-1}") || return 1
+        cp "$AI_SEMBLE_ROOT"/tests/llm-client/{client,anthropic,tap}.mjs "$npm/" || return 1
+        echo "openai npm $(node -p "require('$npm/node_modules/openai/package.json').version")," \
+                "@anthropic-ai/sdk npm $(node -p "require('$npm/node_modules/@anthropic-ai/sdk/package.json').version")"
+        node "$npm/client.mjs" "$URL/v1" node "$IT_TOKEN" orchestrator || rc=1
+        node "$npm/anthropic.mjs" "$URL" node "$IT_TOKEN" orchestrator || rc=1
+        return $rc
 }
 if command -v node >/dev/null && command -v npm >/dev/null; then
-        check "backends: the official openai npm client through 8080 /v1 (token as API key): plain, streamed, tools, embeddings, X-Job-ID" t_be_openai_npm
+        check "backends: the official openai and anthropic npm clients through 8080 (token as API key): chat and messages plain and streamed, tools, embeddings, X-Job-ID" t_be_npm_clients
 elif package_set_installed client; then
-        check "backends: the official openai npm client through 8080 /v1 (node and npm were to be installed)" false
+        check "backends: the official npm clients through 8080 (node and npm were to be installed)" false
 else
-        skip "backends: the official openai npm client through 8080 /v1" \
+        skip "backends: the official openai and anthropic npm clients through 8080" \
                 "node and npm are not installed here (scripts/packages/client.txt; run-tests.sh all installs them)"
 fi
 
