@@ -5,6 +5,7 @@
  * prepared statements, the one SQLite → -errno mapping and the single-row getter. */
 #pragma once
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -115,6 +116,22 @@ static inline void bind_text(sqlite3_stmt *st, int i, const char *v) {
                 (void) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
         else
                 (void) sqlite3_bind_null(st, i);
+}
+
+/* Steps st to its end, each row made a JSON object by row() and added to the array list
+ * (which owns it then). A failed step is its error, not the end of the rows. */
+static inline int collect_rows(sqlite3_stmt *st, json_object *(*row)(sqlite3_stmt *st), json_object *list) {
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_object *o = row(st);
+
+                if (!o || json_object_array_add(list, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }
 
 /* Runs the single-row statement which with ?1 = key and, when not NULL, ?2 = owner (the

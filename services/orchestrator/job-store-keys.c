@@ -168,7 +168,7 @@ static json_object *key_json(sqlite3_stmt *st) {
 int job_store_key_list(JobStore *s, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
         sqlite3_stmt *st = NULL;
-        int rc, r;
+        int r;
 
         if (!list)
                 return -ENOMEM;
@@ -178,19 +178,8 @@ int job_store_key_list(JobStore *s, json_object **ret) {
                 "SELECT id, name, role, prefix, created_at, created_by, last_used, revoked_at, "
                 "budget_tokens_day, budget_tokens_month, rpm, tpm FROM api_keys ORDER BY created_at, name",
                 &st);
-        while (r >= 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
-                json_object *o;
-
-                if (rc != SQLITE_ROW) {
-                        r = sqlite_errno(rc);
-                        break;
-                }
-                o = key_json(st);
-                if (!o || json_object_array_add(list, o) < 0) {
-                        json_object_put(o);
-                        r = -ENOMEM;
-                }
-        }
+        if (r >= 0)
+                r = collect_rows(st, key_json, list);
         sqlite3_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)

@@ -89,10 +89,17 @@ int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
         return r;
 }
 
+static json_object *lock_row_json(sqlite3_stmt *st) {
+        return lock_json(
+                (const char *) sqlite3_column_text(st, 0),
+                (const char *) sqlite3_column_text(st, 1),
+                sqlite3_column_double(st, 2));
+}
+
 int job_store_lock_list(JobStore *s, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
         sqlite3_stmt *st = NULL;
-        int rc, r;
+        int r;
 
         if (!list)
                 return -ENOMEM;
@@ -100,17 +107,7 @@ int job_store_lock_list(JobStore *s, json_object **ret) {
         r = prepare(s, "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name", &st);
         if (r >= 0) {
                 (void) sqlite3_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                        json_object *o = lock_json(
-                                (const char *) sqlite3_column_text(st, 0),
-                                (const char *) sqlite3_column_text(st, 1),
-                                sqlite3_column_double(st, 2));
-                        if (!o) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        json_object_array_add(list, o);
-                }
+                r = collect_rows(st, lock_row_json, list);
         }
         sqlite3_finalize(st);
         pthread_mutex_unlock(&s->lock);

@@ -82,7 +82,7 @@ int job_store_usage_json(
         JobStore *s, const char *principal, const char *since, const char *until, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
         sqlite3_stmt *st = NULL;
-        int rc, r;
+        int r;
 
         if (!list)
                 return -ENOMEM;
@@ -99,19 +99,8 @@ int job_store_usage_json(
                 bind_text(st, 2, since);
                 bind_text(st, 3, until);
         }
-        while (r >= 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
-                json_object *o;
-
-                if (rc != SQLITE_ROW) {
-                        r = sqlite_errno(rc);
-                        break;
-                }
-                o = usage_row_json(st);
-                if (!o || json_object_array_add(list, o) < 0) {
-                        json_object_put(o);
-                        r = -ENOMEM;
-                }
-        }
+        if (r >= 0)
+                r = collect_rows(st, usage_row_json, list);
         sqlite3_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
