@@ -252,50 +252,41 @@ static void count_handler(const PodmanEvent *e, void *userdata) {
         __atomic_add_fetch(&s->n, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The reader says why it is not connected: nothing listening, or Podman's refusal. */
-START_TEST(test_stream_not_connected) {
-        char error[PODMAN_EVENTS_ERROR_MAX];
+/* Runs the reader against a stand-in that answers answer (NULL: nothing listens) and
+ * puts in error why it stayed unconnected; no event may have been handed on. */
+static void failure_of(const char *answer, char error[static PODMAN_EVENTS_ERROR_MAX]) {
         PodmanEvents *p = NULL;
-        FakeSocket none = {}, refusing = {};
+        FakeSocket f = {};
         uint64_t events;
         bool connected;
         Seen s = {};
 
-        fake_socket(&none, NULL);
-        ck_assert_int_eq(podman_events_start(none.path, count_handler, &s, &p), 0);
+        fake_socket(&f, answer);
+        ck_assert_int_eq(podman_events_start(f.path, count_handler, &s, &p), 0);
         wait_stats(p, false, &connected, &events, error);
         ck_assert(!connected);
-        ck_assert_msg(strstr(error, "connect"), "%s", error);
         podman_events_stop(p);
-        fake_socket_close(&none);
-
-        fake_socket(&refusing, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-        ck_assert_int_eq(podman_events_start(refusing.path, count_handler, &s, &p), 0);
-        wait_stats(p, false, &connected, &events, error);
-        ck_assert(!connected);
-        ck_assert_str_eq(error, "Podman answered HTTP 500");
-        podman_events_stop(p);
-        fake_socket_close(&refusing);
+        fake_socket_close(&f);
         ck_assert_int_eq(s.n, 0);
+}
+
+/* The reader says why it is not connected: nothing listening, or Podman's refusal. */
+START_TEST(test_stream_not_connected) {
+        char error[PODMAN_EVENTS_ERROR_MAX];
+
+        failure_of(NULL, error);
+        ck_assert_msg(strstr(error, "connect"), "%s", error);
+        failure_of("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n", error);
+        ck_assert_str_eq(error, "Podman answered HTTP 500");
 }
 END_TEST
 
 /* A podman.service that accepts and never answers: dropped after 10 s, with the reason. */
 START_TEST(test_stream_no_answer) {
         char error[PODMAN_EVENTS_ERROR_MAX];
-        PodmanEvents *p = NULL;
-        FakeSocket silent = {};
-        uint64_t events;
-        bool connected;
-        Seen s = {};
 
-        fake_socket(&silent, "");
-        ck_assert_int_eq(podman_events_start(silent.path, count_handler, &s, &p), 0);
-        wait_stats(p, false, &connected, &events, error);
-        ck_assert(!connected);
+        failure_of("", error);
         ck_assert_str_eq(error, "accepted, but no answer within 10 s");
-        podman_events_stop(p);
-        fake_socket_close(&silent);
 }
 END_TEST
 
