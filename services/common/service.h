@@ -12,6 +12,10 @@
 
 #define SERVICE_EXIT_CONFIG 2 /* bad command line or configuration (EX_USAGE-ish) */
 
+/* Sent by the orchestrator to the data service with every call: a hash of the principal
+ * it acts for, whose stored datasets the call may name (data-datasets.c). */
+#define DATASET_OWNER_HEADER "X-Dataset-Owner"
+
 typedef struct ServiceContext ServiceContext;
 
 /* Settings every binary shares (the common config table). */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* data-datasets.c — stored datasets: each is DATA_DIR/<name>.sqlite holding one
- * `records` table. Uploads are built in a temporary file and renamed into place, so a
- * dataset is either complete or absent, and survives restarts. */
+ * `records` table, or DATA_DIR/<owner>/<name>.sqlite for a request that names its owner
+ * in X-Dataset-Owner (the orchestrator sends a hash of the caller's principal, so each
+ * principal has its own names). Uploads are built in a temporary file and renamed into
+ * place, so a dataset is either complete or absent, and survives restarts. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -12,6 +14,7 @@
 #include "data-table.h"
 #include "http-query.h"
 #include "json-util.h"
+#include "service.h"
 
 #define DATASET_SUFFIX ".sqlite"
 
@@ -31,19 +34,35 @@ bool data_dataset_name_valid(const char *name) {
         return true;
 }
 
-static int dataset_path(const DataConfig *cfg, const char *name, char **ret) {
-        return asprintf(ret, "%s/%s" DATASET_SUFFIX, cfg->dir, name) < 0 ? -ENOMEM : 0;
+/* An owner is what the orchestrator derives from a principal: 1-64 lowercase hex digits. */
+static bool owner_valid(const char *owner) {
+        size_t n = strlen(owner);
+
+        return n > 0 && n <= 64 && strspn(owner, "0123456789abcdef") == n;
 }
 
-int data_dataset_open(
-        const DataConfig *cfg, const char *name, const char *field, sqlite3 **ret, DataError *err) {
+int data_dataset_dir(HttpRequest *req, const DataConfig *cfg, char **ret, DataError *err) {
+        const char *owner = http_request_header(req, DATASET_OWNER_HEADER);
+
+        if (!owner)
+                return (*ret = strdup(cfg->dir)) ? 0 : -ENOMEM;
+        if (!owner_valid(owner))
+                return data_error(err, 400, DATASET_OWNER_HEADER, "must be 1-64 lowercase hex digits");
+        return asprintf(ret, "%s/%s", cfg->dir, owner) < 0 ? -ENOMEM : 0;
+}
+
+static int dataset_path(const char *dir, const char *name, char **ret) {
+        return asprintf(ret, "%s/%s" DATASET_SUFFIX, dir, name) < 0 ? -ENOMEM : 0;
+}
+
+int data_dataset_open(const char *dir, const char *name, const char *field, sqlite3 **ret, DataError *err) {
         _cleanup_free_ char *path = NULL;
         sqlite3 *db = NULL;
         int r;
 
         if (!data_dataset_name_valid(name))
                 return data_error(err, 422, field, "dataset names are 1-64 letters, digits, _ and -");
-        r = dataset_path(cfg, name, &path);
+        r = dataset_path(dir, name, &path);
         if (r < 0)
                 return r;
         if (access(path, F_OK) < 0)
@@ -97,15 +116,19 @@ static int dataset_info(sqlite3 *db, const char *name, const char *path, json_ob
         return 0;
 }
 
-static int ensure_dir(const DataConfig *cfg, DataError *err) {
-        if (mkdir(cfg->dir, 0750) < 0 && errno != EEXIST)
-                return data_error(
-                        err,
-                        503,
-                        NULL,
-                        "the dataset directory %s (DATA_DIR) cannot be created: %s",
-                        cfg->dir,
-                        strerror(errno));
+/* DATA_DIR, and the owner's directory in it. */
+static int ensure_dir(const DataConfig *cfg, const char *dir, DataError *err) {
+        const char *d = cfg->dir;
+
+        for (int i = 0; i < 2; i++, d = dir)
+                if (mkdir(d, 0750) < 0 && errno != EEXIST)
+                        return data_error(
+                                err,
+                                503,
+                                NULL,
+                                "the dataset directory %s (DATA_DIR) cannot be created: %s",
+                                d,
+                                strerror(errno));
         return 0;
 }
 
@@ -156,13 +179,13 @@ static int spool_csv(HttpRequest *req, DataService *s, int fd, CsvLoad *scan, Da
 
 /* An unnamed file in DATA_DIR for the raw upload: nothing to clean up if we die. A file
  * system without O_TMPFILE gets a named one, unlinked at once. */
-static int spool_open(const DataConfig *cfg, const char *name, unsigned n) {
+static int spool_open(const char *dir, const char *name, unsigned n) {
         _cleanup_free_ char *path = NULL;
-        int fd = open(cfg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
         if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
                 return fd < 0 ? -errno : fd;
-        if (asprintf(&path, "%s/.%s.%d.%u.csv", cfg->dir, name, (int) getpid(), n) < 0)
+        if (asprintf(&path, "%s/.%s.%d.%u.csv", dir, name, (int) getpid(), n) < 0)
                 return -ENOMEM;
         fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         if (fd < 0)
@@ -179,17 +202,29 @@ static int disk_error(DataError *err, const DataConfig *cfg, int r) {
 }
 
 /* Uploads in progress are ".<name>.<pid>.<n>.tmp" (and ".csv" spools where O_TMPFILE is
- * missing); at start none is in progress, so what is left is a crash's: remove it. */
-int data_datasets_sweep(const DataConfig *cfg) {
-        _cleanup_(closedirp) DIR *d = opendir(cfg->dir);
+ * missing); at start none is in progress, so what is left is a crash's: remove it, in
+ * dir and (depth 1) in the owners' directories in it. */
+static int sweep_dir(int dfd, int depth) {
+        _cleanup_(closedirp) DIR *d = fdopendir(dfd);
         struct dirent *de;
         int n = 0;
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
         while ((de = readdir(d))) {
                 size_t len = strlen(de->d_name);
 
+                if (depth == 0 && de->d_type == DT_DIR && owner_valid(de->d_name)) {
+                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fd >= 0) {
+                                int k = sweep_dir(fd, 1);
+                                n += MAX(k, 0);
+                        }
+                        continue;
+                }
                 if (de->d_name[0] != '.' || len < 5 ||
                     (!streq(de->d_name + len - 4, ".tmp") && !streq(de->d_name + len - 4, ".csv")))
                         continue;
@@ -199,11 +234,19 @@ int data_datasets_sweep(const DataConfig *cfg) {
         return n;
 }
 
+int data_datasets_sweep(const DataConfig *cfg) {
+        int fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return sweep_dir(fd, 0);
+}
+
 int data_datasets_create(HttpRequest *req, void *userdata) {
         DataService *s = userdata;
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_json_ json_object *body = NULL, *errs = NULL, *info = NULL;
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_free_ char *path = NULL, *tmp = NULL, *dir = NULL;
         _cleanup_sqlite_ sqlite3 *db = NULL;
         _cleanup_(data_csv_scan_freep) CsvLoad *scan = NULL;
         _cleanup_close_ int spool = -EBADF;
@@ -214,6 +257,9 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         bool replace = false;
         int r;
 
+        r = data_dataset_dir(req, &s->config, &dir, &err);
+        if (r < 0)
+                return err.status ? data_reply_error(req, &err) : r;
         if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
                 if (http_query_get(http_request_query(req), "name", namebuf, sizeof(namebuf)) <= 0)
                         return http_reply_error(req, 422, "a text/csv upload needs ?name=NAME");
@@ -253,9 +299,9 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                         "dataset names are 1-64 letters, digits, _ and -, not starting with _ or -");
                 return data_reply_error(req, &err);
         }
-        if (ensure_dir(&s->config, &err) < 0)
+        if (ensure_dir(&s->config, dir, &err) < 0)
                 return data_reply_error(req, &err);
-        r = dataset_path(&s->config, name, &path);
+        r = dataset_path(dir, name, &path);
         if (r < 0)
                 return r;
         /* Checked before a byte of a streamed body is read; the rename checks again. */
@@ -265,7 +311,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
         if (!body) {
                 /* text/csv: scanned while it streams into an unnamed spool file, so a
                  * malformed or oversized upload is refused while it arrives. */
-                spool = spool_open(&s->config, name, atomic_fetch_add(&counter, 1));
+                spool = spool_open(dir, name, atomic_fetch_add(&counter, 1));
                 if (spool < 0) {
                         data_error(
                                 &err,
@@ -285,13 +331,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                         return err.status ? data_reply_error(req, &err) : r;
         }
 
-        if (asprintf(
-                    &tmp,
-                    "%s/.%s.%d.%u.tmp",
-                    s->config.dir,
-                    name,
-                    (int) getpid(),
-                    atomic_fetch_add(&counter, 1)) < 0)
+        if (asprintf(&tmp, "%s/.%s.%d.%u.tmp", dir, name, (int) getpid(), atomic_fetch_add(&counter, 1)) < 0)
                 return -ENOMEM;
         (void) unlink(tmp);
         if (sqlite3_open_v2(
@@ -349,7 +389,7 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
                         return data_reply_error(req, &err);
                 return r;
         }
-        r = data_dataset_open(&s->config, name, "name", &db, &err);
+        r = data_dataset_open(dir, name, "name", &db, &err);
         if (r >= 0)
                 r = dataset_info(db, name, path, &info);
         if (r < 0)
@@ -364,17 +404,23 @@ int data_datasets_create(HttpRequest *req, void *userdata) {
 
 int data_datasets_list(HttpRequest *req, void *userdata) {
         DataService *s = userdata;
+        _cleanup_(data_error_done) DataError derr = {};
         _cleanup_json_ json_object *reply = json_object_new_object();
         _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *dir = NULL;
         json_object *arr = json_object_new_array();
         struct dirent *de;
+        int r;
 
         if (!reply || !arr) {
                 json_object_put(arr);
                 return -ENOMEM;
         }
         json_object_object_add(reply, "datasets", arr);
-        d = opendir(s->config.dir);
+        r = data_dataset_dir(req, &s->config, &dir, &derr);
+        if (r < 0)
+                return derr.status ? data_reply_error(req, &derr) : r;
+        d = opendir(dir);
         while (d && (de = readdir(d))) {
                 _cleanup_(data_error_done) DataError err = {};
                 _cleanup_sqlite_ sqlite3 *db = NULL;
@@ -387,9 +433,9 @@ int data_datasets_list(HttpRequest *req, void *userdata) {
                 name = strndup(de->d_name, n - sl);
                 if (!name)
                         return -ENOMEM;
-                if (!data_dataset_name_valid(name) || dataset_path(&s->config, name, &path) < 0)
+                if (!data_dataset_name_valid(name) || dataset_path(dir, name, &path) < 0)
                         continue;
-                if (data_dataset_open(&s->config, name, "name", &db, &err) < 0 ||
+                if (data_dataset_open(dir, name, "name", &db, &err) < 0 ||
                     dataset_info(db, name, path, &info) < 0)
                         continue; /* deleted meanwhile, or not ours */
                 json_object_array_add(arr, info);
@@ -402,14 +448,16 @@ int data_datasets_get(HttpRequest *req, void *userdata) {
         _cleanup_(data_error_done) DataError err = {};
         _cleanup_sqlite_ sqlite3 *db = NULL;
         _cleanup_json_ json_object *info = NULL;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *dir = NULL;
         const char *name = http_request_param(req, "name");
         int r;
 
-        r = data_dataset_open(&s->config, name, "name", &db, &err);
+        r = data_dataset_dir(req, &s->config, &dir, &err);
+        if (r >= 0)
+                r = data_dataset_open(dir, name, "name", &db, &err);
         if (r < 0)
                 return err.status ? data_reply_error(req, &err) : r;
-        r = dataset_path(&s->config, name, &path);
+        r = dataset_path(dir, name, &path);
         if (r >= 0)
                 r = dataset_info(db, name, path, &info);
         if (r < 0)
@@ -419,12 +467,17 @@ int data_datasets_get(HttpRequest *req, void *userdata) {
 
 int data_datasets_delete(HttpRequest *req, void *userdata) {
         DataService *s = userdata;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(data_error_done) DataError err = {};
+        _cleanup_free_ char *path = NULL, *dir = NULL;
         const char *name = http_request_param(req, "name");
+        int r;
 
         if (!data_dataset_name_valid(name))
                 return http_reply_error(req, 422, "dataset names are 1-64 letters, digits, _ and -");
-        if (dataset_path(&s->config, name, &path) < 0)
+        r = data_dataset_dir(req, &s->config, &dir, &err);
+        if (r < 0)
+                return err.status ? data_reply_error(req, &err) : r;
+        if (dataset_path(dir, name, &path) < 0)
                 return -ENOMEM;
         if (unlink(path) < 0) {
                 if (errno == ENOENT)

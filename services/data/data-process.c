@@ -46,7 +46,7 @@ static int load_source(const DataRequest *dr, sqlite3 **ret_db, const char **ret
                         return data_error(err, 422, "data.dataset", "must be a dataset name");
                 *ret_format = "dataset";
                 return data_dataset_open(
-                        dr->config, json_object_get_string(dataset), "data.dataset", ret_db, err);
+                        dr->dataset_dir, json_object_get_string(dataset), "data.dataset", ret_db, err);
         }
         r = data_db_open_memory(&db);
         if (r < 0)
@@ -185,6 +185,7 @@ int data_process_handler(HttpRequest *req, void *userdata) {
         DataService *s = userdata;
         _cleanup_json_ json_object *body = NULL, *empty = NULL, *reply = NULL, *errs = NULL;
         _cleanup_(data_error_done) DataError err = {};
+        _cleanup_free_ char *dataset_dir = NULL;
         const char *operation = NULL;
         json_object *data = NULL, *options = NULL, *result = NULL;
         char opbuf[32];
@@ -236,6 +237,10 @@ int data_process_handler(HttpRequest *req, void *userdata) {
                         return -ENOMEM;
         }
 
+        r = data_dataset_dir(req, &s->config, &dataset_dir, &err);
+        if (r < 0)
+                return err.status ? data_reply_error(req, &err) : r;
+        dr.dataset_dir = dataset_dir;
         dr.data = data;
         dr.options = options;
         if (!data)

@@ -19,6 +19,7 @@ int data_process_handler(HttpRequest *req, void *userdata);
 /* What POST /process is asked to do, once the HTTP layer has read it. */
 typedef struct DataRequest {
         const DataConfig *config;
+        const char *dataset_dir; /* where data.dataset is looked up (data_dataset_dir()) */
         DataOpFn fn;
         json_object *data; /* {records | csv | dataset}, or NULL: the raw text/csv body */
         const char *body;  /* that body */
@@ -37,9 +38,11 @@ int data_datasets_list(HttpRequest *req, void *userdata);
 int data_datasets_get(HttpRequest *req, void *userdata);
 int data_datasets_delete(HttpRequest *req, void *userdata);
 
-/* Opens the stored dataset read-only: 404 in err when it does not exist. */
-int data_dataset_open(
-        const DataConfig *cfg, const char *name, const char *field, sqlite3 **ret, DataError *err);
+/* The directory of the request's datasets: DATA_DIR, or the directory in it of the owner
+ * named by X-Dataset-Owner (400 in err when that is not 1-64 lowercase hex digits). */
+int data_dataset_dir(HttpRequest *req, const DataConfig *cfg, char **ret, DataError *err);
+/* Opens the stored dataset in dir read-only: 404 in err when it does not exist. */
+int data_dataset_open(const char *dir, const char *name, const char *field, sqlite3 **ret, DataError *err);
 /* Checks a dataset name: 1-64 of [A-Za-z0-9_-], not starting with '-' or '_'. */
 bool data_dataset_name_valid(const char *name);
 

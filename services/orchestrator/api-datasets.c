@@ -4,7 +4,8 @@
  * the data service's POST /datasets as it arrives, never holding it: the data service's
  * caps apply, and a client that goes away mid-upload cuts the relayed body short too, so
  * the data service keeps nothing. GET /data/datasets, GET and DELETE /data/datasets/{name}
- * are relayed as they are. */
+ * are relayed as they are. Each principal has its own datasets (UpstreamRequest.owner), as
+ * the data operations its jobs run see them. */
 #include <strings.h>
 
 #include "api-internal.h"
@@ -65,7 +66,7 @@ static int reply_relayed(HttpRequest *req, const Relay *x, int r, const Upstream
         return api_reply_problem(req, r == -ETIMEDOUT ? 504 : 502, NULL, "data", NULL, "%s", res->error);
 }
 
-static int relay(HttpRequest *req, Orchestrator *o, const char *method, const char *path) {
+static int relay(HttpRequest *req, Orchestrator *o, ApiContext *ctx, const char *method, const char *path) {
         _cleanup_(upstream_result_done) UpstreamResult res = {};
         Relay x = { .req = req };
         int r;
@@ -81,6 +82,7 @@ static int relay(HttpRequest *req, Orchestrator *o, const char *method, const ch
                         .userdata = &x,
                         .timeout_ms = DATASETS_TIMEOUT_MS,
                         .request_id = http_request_id(req),
+                        .owner = ctx->who.sub,
                 },
                 &res);
         return reply_relayed(req, &x, r, &res);
@@ -115,6 +117,7 @@ int api_datasets_upload(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .timeout_ms = UPLOAD_TIMEOUT_MS,
                         .idle_timeout_ms = UPLOAD_IDLE_MS,
                         .request_id = http_request_id(req),
+                        .owner = ctx->who.sub,
                 },
                 &res);
         if (r >= 0 && x.body_error == 0) {
@@ -136,7 +139,7 @@ int api_datasets_upload(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
 }
 
 int api_datasets_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
-        return relay(req, o, "GET", "/datasets");
+        return relay(req, o, ctx, "GET", "/datasets");
 }
 
 static int relay_named(HttpRequest *req, Orchestrator *o, ApiContext *ctx, const char *method) {
@@ -146,7 +149,7 @@ static int relay_named(HttpRequest *req, Orchestrator *o, ApiContext *ctx, const
         api_context_set_target(ctx, name);
         if (asprintf(&path, "/datasets/%s", name) < 0)
                 return -ENOMEM;
-        return relay(req, o, method, path);
+        return relay(req, o, ctx, method, path);
 }
 
 int api_datasets_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {

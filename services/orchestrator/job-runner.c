@@ -244,6 +244,7 @@ static int call_once(JobRunner *r, Job *j, uint64_t timeout_ms, UpstreamResult *
                         .timeout_ms = timeout_ms,
                         .cancel = &j->cancel,
                         .request_id = j->request_id[0] ? j->request_id : NULL,
+                        .owner = j->submitter,
                         .on_retry = on_retry,
                         .retry_userdata = &(RetryCtx){ r, j },
                 },

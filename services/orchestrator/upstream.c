@@ -2,11 +2,13 @@
 /* upstream.c — calls with retries and breakers, and parallel readiness probes of the
  * backend services (their tasks: upstream-tasks.c). */
 #include <inttypes.h>
+#include <openssl/evp.h>
 #include <time.h>
 
 #include "backoff.h"
 #include "http-client.h"
 #include "log.h"
+#include "service.h"
 #include "time-util.h"
 #include "upstream.h"
 
@@ -180,16 +182,39 @@ static int relayed_header(const char *name, const char *value, void *userdata) {
         return x->req->on_header(name, value, x->req->userdata);
 }
 
+/* "X-Dataset-Owner: <the first 16 bytes of SHA-256(owner) in hex>": a name fit for a
+ * directory, the same for the principal at every call, and no principal's name on disk. */
+#define OWNER_HEADER_MAX (sizeof(DATASET_OWNER_HEADER ": ") + 32)
+static int owner_header(const char *owner, char buf[static OWNER_HEADER_MAX]) {
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        int k;
+
+        if (EVP_Digest(owner, strlen(owner), md, &n, EVP_sha256(), NULL) != 1 || n < 16)
+                return -EIO;
+        k = snprintf(buf, OWNER_HEADER_MAX, "%s: ", DATASET_OWNER_HEADER);
+        for (unsigned i = 0; i < 16; i++)
+                k += snprintf(buf + k, OWNER_HEADER_MAX - (size_t) k, "%02x", md[i]);
+        return 0;
+}
+
 int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret) {
         const char *svc = service_names[q->service];
         Breaker *b = &u->breakers[q->service];
         uint64_t start = time_now_ms(CLOCK_MONOTONIC), deadline = start + q->timeout_ms;
         Relayed relayed = { .req = q };
-        char url[UPSTREAM_URL_MAX];
+        char url[UPSTREAM_URL_MAX], owner[OWNER_HEADER_MAX];
+        const char *headers[2] = {};
         int r = 0;
 
         *ret = (UpstreamResult){};
         upstream_service_url(u, q->service, q->path, url);
+        if (q->service == UPSTREAM_DATA && !isempty(q->owner)) {
+                r = owner_header(q->owner, owner);
+                if (r < 0)
+                        return r;
+                headers[0] = owner;
+        }
 
         for (unsigned attempt = 0;; attempt++) {
                 HttpClientRequest req;
@@ -236,6 +261,7 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                         .body_len = q->body_len,
                         .content_type = q->content_type,
                         .request_id = q->request_id,
+                        .headers = headers[0] ? headers : NULL,
                         .timeout_ms = deadline - now,
                         .max_body = 16 * 1024 * 1024,
                         .cancel = q->cancel,

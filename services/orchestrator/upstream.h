@@ -147,6 +147,8 @@ typedef struct UpstreamRequest {
         uint64_t idle_timeout_ms; /* 0 = none */
         const int *cancel;
         const char *request_id;
+        const char *owner; /* the principal the call acts for ("" or NULL: none); the data
+                            * service keeps each one's datasets apart (X-Dataset-Owner) */
         UpstreamRetryFn on_retry;
         void *retry_userdata;
 } UpstreamRequest;

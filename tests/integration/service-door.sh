@@ -50,3 +50,30 @@ t_door_datasets() {
                 <<<"$API_BODY" >/dev/null || { echo "not audited: $API_BODY"; return 1; }
 }
 check "door: a CSV dataset uploaded, listed, aggregated, deleted and audited through 8080" t_door_datasets
+
+# Each principal has its own dataset names: the same name is two datasets, and one
+# principal's upload is not listed, read, queried or deleted by another.
+t_door_datasets_scoped() {
+        local otto bob
+        otto=$("$DEPLOY" token --role operator --sub it-otto --ttl 10m) &&
+                bob=$("$DEPLOY" token --role operator --sub it-bob --ttl 10m) || return 1
+        IT_TOKEN=$otto api DELETE /data/datasets/it-scope >/dev/null
+        IT_TOKEN=$bob api DELETE /data/datasets/it-scope >/dev/null
+        IT_TOKEN=$otto api_expect 201 POST '/data/datasets?name=it-scope' "" -H 'Content-Type: text/csv' \
+                --data-binary $'k,v\n1,10\n2,20\n' || return 1
+        IT_TOKEN=$bob api_expect 201 POST /data/datasets '{"name":"it-scope","records":[{"k":7,"v":7}]}' || return 1
+        IT_TOKEN=$otto api_expect 200 POST /data/process \
+                '{"operation":"aggregate","data":{"dataset":"it-scope"},"options":{"aggregations":{"v":"sum"}}}' || return 1
+        expect_eq "otto's job reads otto's dataset" 30 "$(jq -c '[.. | objects | .v_sum? // empty][0]' <<<"$API_BODY")" ||
+                return 1
+        IT_TOKEN=$bob api_expect 200 GET /data/datasets || return 1
+        expect_eq "bob lists his own only" '[["it-scope",1]]' \
+                "$(jq -c '[.datasets[] | select(.name == "it-scope") | [.name, .rows]]' <<<"$API_BODY")" || return 1
+        api_expect 404 GET /data/datasets/it-scope || return 1
+        api_expect 404 POST /data/process '{"operation":"analyze","data":{"dataset":"it-scope"}}' || return 1
+        IT_TOKEN=$bob api_expect 200 DELETE /data/datasets/it-scope || return 1
+        IT_TOKEN=$otto api_expect 200 GET /data/datasets/it-scope || return 1
+        expect_eq "bob's delete left otto's" 2 "$(jq -r .rows <<<"$API_BODY")" || return 1
+        IT_TOKEN=$otto api_expect 200 DELETE /data/datasets/it-scope
+}
+check "door: datasets are per principal: same name, separate data, invisible to others" t_door_datasets_scoped
