@@ -210,6 +210,24 @@ in_pod_net() {
         nsenter --target "$pid" --net -- "$@"
 }
 
+# Starts tests/llm/fake_backend.py (the protocol-faithful OpenAI/Ollama fake) inside the
+# pod's network on port, its output in log, and waits until it answers; its PID is then in
+# FAKE_BACKEND_PID, for the area to stop it.
+# shellcheck disable=SC2034 # read by the areas (service-*.sh)
+FAKE_BACKEND_PID=
+fake_backend_start() { # port log
+        local i
+        in_pod_net python3 "$AI_SEMBLE_ROOT/tests/llm/fake_backend.py" --port "$1" >"$2" 2>&1 &
+        # shellcheck disable=SC2034 # read by the areas (service-*.sh)
+        FAKE_BACKEND_PID=$!
+        for ((i = 0; i < 100; i++)); do
+                in_pod_net curl -s -m 1 -o /dev/null "http://127.0.0.1:$1/" && return 0
+                sleep 0.1
+        done
+        echo "the fake backend did not answer on port $1: $(cat "$2")"
+        return 1
+}
+
 t_metrics() {
         local s p m
         for s in $AI_SEMBLE_SERVICES; do

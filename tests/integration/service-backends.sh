@@ -16,14 +16,9 @@ be_fake() { # method path [body]: a request to the fake, inside the pod's networ
 }
 
 t_be_backend() {
-        local models i
-        in_pod_net python3 "$AI_SEMBLE_ROOT/tests/llm/fake_backend.py" --port "$BE_PORT" \
-                >"$BE_DIR/fake.log" 2>&1 &
-        BE_FAKE_PID=$!
-        for ((i = 0; i < 100; i++)); do
-                in_pod_net curl -s -m 1 -o /dev/null "http://127.0.0.1:$BE_PORT/" && break
-                sleep 0.1
-        done
+        local models
+        fake_backend_start "$BE_PORT" "$BE_DIR/fake.log" || return 1
+        BE_FAKE_PID=$FAKE_BACKEND_PID
         models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
         # Two backends on the one fake (OpenAI and Ollama protocols) for hybrid mode; the
         # scripted and canned models, and the *-node ones the openai npm client calls

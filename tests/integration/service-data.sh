@@ -44,12 +44,9 @@ assert struct.unpack(">II", b[16:24]) == (320, 240), struct.unpack(">II", b[16:2
 check "data: a PNG plot drawn in the read-only container decodes at 320x240" t_data_plot
 
 t_data_dataset_restart() {
-        local out
-        out=$(data_post /datasets '{"name":"it-survives","replace":true,"csv":"k,v\na,1\nb,2\n"}') || return 1
-        jq -e '.rows == 2' <<<"$out" >/dev/null || {
-                echo "upload: $out"
+        api_expect 201 POST /data/datasets '{"name":"it-survives","replace":true,"csv":"k,v\na,1\nb,2\n"}' ||
                 return 1
-        }
+        expect_eq "rows uploaded" 2 "$(jq -r .rows <<<"$API_BODY")" || return 1
         "$DEPLOY" restart data >/dev/null || return 1
         # read back through the published port, as a stored job
         api_expect 200 POST /data/process '{"operation":"aggregate","data":{"dataset":"it-survives"},"options":{"aggregations":{"v":"sum"}}}' ||
@@ -58,6 +55,6 @@ t_data_dataset_restart() {
                 echo "after restart: $API_BODY"
                 return 1
         }
-        in_pod_net curl -sf -X DELETE "$data_url/datasets/it-survives" >/dev/null
+        api_expect 200 DELETE /data/datasets/it-survives
 }
 check "data: a dataset on the ai-semble-data volume survives a restart and is queried through the door" t_data_dataset_restart
