@@ -405,6 +405,11 @@ static Step conn_dispatch(HttpConn *c, HttpConn **run) {
         if (s->running < s->config.threads) {
                 s->running++;
                 *run = c;
+        } else if (
+                c->req->route && (c->req->route->flags & HTTP_ROUTE_PROBE) && s->probes < HTTP_PROBE_SLOTS) {
+                s->probes++;
+                c->probe_slot = true;
+                *run = c;
         } else {
                 c->qnext = NULL;
                 if (s->qtail)

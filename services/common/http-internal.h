@@ -21,6 +21,7 @@
 
 #define HTTP_EXTRA_HEADERS_MAX 2048
 #define HTTP_MAX_LISTENERS 8
+#define HTTP_PROBE_SLOTS 2 /* threads beyond config.threads for HTTP_ROUTE_PROBE handlers */
 #define HTTP_BUF_INITIAL 4096
 #define HTTP_BUF_INLINE_MAX (64 * 1024) /* larger Content-Length bodies get their own buffer */
 #define HTTP_DRAIN_MAX (64 * 1024)      /* unread body bytes worth reading so a reply survives */
@@ -122,6 +123,7 @@ struct HttpConn {
         size_t aux_cap;
         HttpRequest *req; /* from the first complete head on */
         HttpConn *qnext;  /* run queue */
+        bool probe_slot;  /* its handler runs on a probe slot (HTTP_ROUTE_PROBE) */
         bool adopted;     /* came from an adopted socket */
         char remote_addr[48];
 };
@@ -172,6 +174,7 @@ struct HttpServer {
         pthread_mutex_t qlock;
         HttpConn *qhead, *qtail;
         unsigned running; /* handlers running or claimed, at most config.threads */
+        unsigned probes;  /* probes running on the slots beyond them, at most HTTP_PROBE_SLOTS */
 };
 
 /* epoll data of an armed connection: its slot and the arm's sequence number. */

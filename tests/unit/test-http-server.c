@@ -147,6 +147,7 @@ static int hook(HttpRequest *req, const HttpRoute *route, void *userdata) {
 
 static const HttpRoute routes[] = {
         { "GET", "/ok", handle_ok, 0, NULL },
+        { "GET", "/probe", handle_ok, HTTP_ROUTE_PROBE, NULL },
         { "POST", "/echo", handle_echo, 0, NULL },
         { "GET", "/jobs/{id}", handle_job, 0, NULL },
         { "DELETE", "/jobs/{id}", handle_job, 0, NULL },
@@ -995,6 +996,41 @@ START_TEST(test_ping_while_busy) {
 }
 END_TEST
 
+/* A probe route is answered while every handler slot is busy; any other route waits its turn. */
+START_TEST(test_probe_while_busy) {
+        static const char get_probe[] = "GET /probe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                          get_ok[] = "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        SlowCall calls[4];
+        RawResponse r = {};
+        pthread_t t[4];
+        double t0;
+
+        for (int i = 0; i < 4; i++) {
+                calls[i] = (SlowCall){ .port = port };
+                ck_assert_int_eq(pthread_create(&t[i], NULL, slow_call, &calls[i]), 0);
+        }
+        t0 = test_now();
+        while (http_server_in_flight(server) < 4 && test_now() - t0 < 5)
+                usleep(1000);
+        ck_assert_uint_eq(http_server_in_flight(server), 4);
+        for (int i = 0; i < 3; i++) { /* one after another: a slot is given back each time */
+                ck_assert_int_eq(test_http(port, get_probe, &r), 0);
+                ck_assert_int_eq(r.status, 200);
+                raw_response_done(&r);
+        }
+        ck_assert_uint_eq(http_server_in_flight(server), 4); /* no slow handler has ended */
+        ck_assert_int_eq(test_http(port, get_ok, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        raw_response_done(&r);
+        ck_assert_uint_le(http_server_in_flight(server), 3); /* /ok ran once a slow one ended */
+        for (int i = 0; i < 4; i++) {
+                pthread_join(t[i], NULL);
+                ck_assert_int_eq(calls[i].r.status, 200);
+                raw_response_done(&calls[i].r);
+        }
+}
+END_TEST
+
 START_TEST(test_drain_timeout) {
         SlowCall call = { .port = port };
         HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2, .shutdown_timeout_ms = 100 };
@@ -1656,6 +1692,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_valid_request);
         tcase_add_test(tc, test_ping_while_busy);
+        tcase_add_test(tc, test_probe_while_busy);
         tcase_add_test(tc, test_request_id);
         tcase_add_test(tc, test_malformed_json);
         tcase_add_test(tc, test_validation);
