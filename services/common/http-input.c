@@ -406,9 +406,10 @@ static Step conn_dispatch(HttpConn *c, HttpConn **run) {
                 s->running++;
                 *run = c;
         } else if (
-                c->req->route && (c->req->route->flags & HTTP_ROUTE_PROBE) && s->probes < HTTP_PROBE_SLOTS) {
-                s->probes++;
-                c->probe_slot = true;
+                c->req->route && (c->req->route->flags & HTTP_ROUTE_CONTROL) &&
+                s->controls < HTTP_CONTROL_SLOTS) {
+                s->controls++;
+                c->control_slot = true;
                 *run = c;
         } else {
                 c->qnext = NULL;

@@ -21,7 +21,7 @@
 
 #define HTTP_EXTRA_HEADERS_MAX 2048
 #define HTTP_MAX_LISTENERS 8
-#define HTTP_PROBE_SLOTS 2 /* threads beyond config.threads for HTTP_ROUTE_PROBE handlers */
+#define HTTP_CONTROL_SLOTS 2 /* threads beyond config.threads for HTTP_ROUTE_CONTROL handlers */
 #define HTTP_BUF_INITIAL 4096
 #define HTTP_BUF_INLINE_MAX (64 * 1024) /* larger Content-Length bodies get their own buffer */
 #define HTTP_DRAIN_MAX (64 * 1024)      /* unread body bytes worth reading so a reply survives */
@@ -121,10 +121,10 @@ struct HttpConn {
         size_t out_cap, out_len, out_sent;
         char *aux; /* route parameters */
         size_t aux_cap;
-        HttpRequest *req; /* from the first complete head on */
-        HttpConn *qnext;  /* run queue */
-        bool probe_slot;  /* its handler runs on a probe slot (HTTP_ROUTE_PROBE) */
-        bool adopted;     /* came from an adopted socket */
+        HttpRequest *req;  /* from the first complete head on */
+        HttpConn *qnext;   /* run queue */
+        bool control_slot; /* its handler runs on a control slot (HTTP_ROUTE_CONTROL) */
+        bool adopted;      /* came from an adopted socket */
         char remote_addr[48];
 };
 
@@ -173,8 +173,8 @@ struct HttpServer {
         uint64_t timer_at;
         pthread_mutex_t qlock;
         HttpConn *qhead, *qtail;
-        unsigned running; /* handlers running or claimed, at most config.threads */
-        unsigned probes;  /* probes running on the slots beyond them, at most HTTP_PROBE_SLOTS */
+        unsigned running;  /* handlers running or claimed, at most config.threads */
+        unsigned controls; /* control routes running beyond them, at most HTTP_CONTROL_SLOTS */
 };
 
 /* epoll data of an armed connection: its slot and the arm's sequence number. */

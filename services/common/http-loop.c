@@ -7,8 +7,8 @@
  * (no hand-off between threads on the hot path). At most config.threads of them run
  * handlers; the one thread more never does, so accepting, parsing and deadlines go on
  * while every handler blocks, and a complete request then waits in the run queue — but a
- * probe (HTTP_ROUTE_PROBE) runs on one of HTTP_PROBE_SLOTS threads more, so that a
- * service busy with slow work still answers its health checks and its supervisor.
+ * control route (HTTP_ROUTE_CONTROL) runs on one of HTTP_CONTROL_SLOTS threads more, so
+ * that a service busy with slow work still answers its health checks and its supervisor.
  * Deadlines live in three FIFO lists (request, idle, linger): each list has one timeout,
  * so its head is always the earliest, and one timerfd is armed for the earliest head. */
 #include <arpa/inet.h>
@@ -198,18 +198,18 @@ static void *loop_thread(void *userdata) {
                 run = on_event(s, &ev);
                 while (run) {
                         HttpConn *c = run;
-                        bool probe;
+                        bool control;
 
                         http_server_run(c->req);
-                        probe = c->probe_slot;
-                        c->probe_slot = false;
-                        /* A probe slot is not kept for what follows on the connection: that
+                        control = c->control_slot;
+                        c->control_slot = false;
+                        /* A control slot is not kept for what follows on the connection: that
                          * takes a handler slot, or the queue, as if it had just arrived. */
-                        run = probe ? NULL : HTTP_SLOT_HELD;
+                        run = control ? NULL : HTTP_SLOT_HELD;
                         http_input_after_run(c, &run);
-                        if (probe) {
+                        if (control) {
                                 pthread_mutex_lock(&s->qlock);
-                                s->probes--;
+                                s->controls--;
                                 pthread_mutex_unlock(&s->qlock);
                                 continue;
                         }
@@ -281,7 +281,7 @@ int http_loop_start(HttpServer *s) {
         s->n_slots = s->config.max_connections;
         s->conns = calloc(s->n_slots, sizeof(HttpConn *));
         s->free_slots = calloc(s->n_slots, sizeof(uint32_t));
-        s->threads = calloc(s->config.threads + 1 + HTTP_PROBE_SLOTS, sizeof(pthread_t));
+        s->threads = calloc(s->config.threads + 1 + HTTP_CONTROL_SLOTS, sizeof(pthread_t));
         if (!s->conns || !s->free_slots || !s->threads)
                 return -ENOMEM;
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -316,7 +316,7 @@ int http_loop_start(HttpServer *s) {
         /* Handlers get the stack a main thread would have: user SQL and JSON recurse. */
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, HTTP_THREAD_STACK);
-        for (unsigned i = 0; i <= s->config.threads + HTTP_PROBE_SLOTS; i++) {
+        for (unsigned i = 0; i <= s->config.threads + HTTP_CONTROL_SLOTS; i++) {
                 r = -pthread_create(&s->threads[i], &attr, loop_thread, s);
                 if (r < 0)
                         break;

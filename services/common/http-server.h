@@ -28,10 +28,11 @@ typedef enum HttpRouteFlags {
         /* The handler runs before the body is read and pulls it with http_request_read_body()
          * (or buffers it with http_request_buffer_body()); max_body caps the bytes it may pull. */
         HTTP_ROUTE_STREAM_BODY = 1 << 1,
-        /* A probe (the /health routes, /metrics): when every handler thread is busy it still runs,
-         * on one of HTTP_PROBE_SLOTS threads of its own, instead of waiting in the queue
-         * behind the work it reports on. Its handler must be quick and never wait for that work. */
-        HTTP_ROUTE_PROBE = 1 << 2,
+        /* A control route (the /health routes, /metrics, the supervisor's notices): when every
+         * handler thread is busy it still runs, on one of HTTP_CONTROL_SLOTS threads of its
+         * own, instead of waiting in the queue behind the work it reports on or releases.
+         * Its handler must be quick and never wait for that work. */
+        HTTP_ROUTE_CONTROL = 1 << 2,
 } HttpRouteFlags;
 
 typedef struct HttpRoute {

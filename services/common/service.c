@@ -139,7 +139,7 @@ static int add_builtin_routes(ServiceContext *ctx) {
         int r;
 
         health_routes(&ctx->health, routes);
-        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, HTTP_ROUTE_PROBE, ctx };
+        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, HTTP_ROUTE_CONTROL, ctx };
         if (ctx->def->gate)
                 for (size_t i = 0; i < BUILTIN_N_ROUTES; i++) {
                         ctx->gated[i] = (GatedRoute){ ctx, routes[i].handler, routes[i].userdata };

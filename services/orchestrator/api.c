@@ -62,7 +62,8 @@ static const ApiRoute api_table[] = {
         { "GET", "/jobs/{id}", api_jobs_get },
         { "DELETE", "/jobs/{id}", api_jobs_cancel, "job.cancel" },
         { "GET", "/jobs/{id}/events", api_jobs_events },
-        { "POST", "/webhook", api_webhook_receive, "webhook.receive", true },
+        /* The supervisor's notices release held calls: they must not wait behind them. */
+        { "POST", "/webhook", api_webhook_receive, "webhook.receive", true, .flags = HTTP_ROUTE_CONTROL },
         { "GET", "/audit", api_audit_query },
         /* API keys (admins) and token usage (everyone's own; admins any). */
         { "POST", "/keys", api_keys_create, "key.create" },

@@ -147,7 +147,7 @@ static int hook(HttpRequest *req, const HttpRoute *route, void *userdata) {
 
 static const HttpRoute routes[] = {
         { "GET", "/ok", handle_ok, 0, NULL },
-        { "GET", "/probe", handle_ok, HTTP_ROUTE_PROBE, NULL },
+        { "GET", "/control", handle_ok, HTTP_ROUTE_CONTROL, NULL },
         { "POST", "/echo", handle_echo, 0, NULL },
         { "GET", "/jobs/{id}", handle_job, 0, NULL },
         { "DELETE", "/jobs/{id}", handle_job, 0, NULL },
@@ -996,9 +996,9 @@ START_TEST(test_ping_while_busy) {
 }
 END_TEST
 
-/* A probe route is answered while every handler slot is busy; any other route waits its turn. */
-START_TEST(test_probe_while_busy) {
-        static const char get_probe[] = "GET /probe HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+/* A control route is answered while every handler slot is busy; any other route waits its turn. */
+START_TEST(test_control_while_busy) {
+        static const char get_control[] = "GET /control HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
                           get_ok[] = "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
         SlowCall calls[4];
         RawResponse r = {};
@@ -1014,7 +1014,7 @@ START_TEST(test_probe_while_busy) {
                 usleep(1000);
         ck_assert_uint_eq(http_server_in_flight(server), 4);
         for (int i = 0; i < 3; i++) { /* one after another: a slot is given back each time */
-                ck_assert_int_eq(test_http(port, get_probe, &r), 0);
+                ck_assert_int_eq(test_http(port, get_control, &r), 0);
                 ck_assert_int_eq(r.status, 200);
                 raw_response_done(&r);
         }
@@ -1692,7 +1692,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_valid_request);
         tcase_add_test(tc, test_ping_while_busy);
-        tcase_add_test(tc, test_probe_while_busy);
+        tcase_add_test(tc, test_control_while_busy);
         tcase_add_test(tc, test_request_id);
         tcase_add_test(tc, test_malformed_json);
         tcase_add_test(tc, test_validation);
