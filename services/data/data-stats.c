@@ -10,6 +10,7 @@
 
 #include "data-stats.h"
 #include "macro.h"
+#include "memory-util.h"
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
@@ -81,6 +82,7 @@ int data_stats_sort(double *v, size_t n) {
                 free(counts);
                 return -ENOMEM;
         }
+        memory_want_huge_pages(keys, 2 * n * sizeof(uint64_t));
         tmp = keys + n;
         for (size_t i = 0; i < n; i++) {
                 /* Unsigned subtraction: the distance fits although the signed one may not. */
