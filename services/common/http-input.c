@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "http-internal.h"
+#include "memory-util.h"
 
 #define HEAD_SLACK 1024
 
@@ -192,6 +193,9 @@ static Step step_head(HttpConn *c, HttpConn **run) {
                         req->body_alloc = malloc((size_t) req->head.content_length + 1);
                         r = req->body_alloc ? 0 : -ENOMEM;
                         if (r >= 0) {
+                                /* A body of megabytes is fresh memory: a fault a 4 KiB page
+                                 * was a twentieth of a 49 MB CSV's analyze. */
+                                memory_want_huge_pages(req->body_alloc, (size_t) req->head.content_length);
                                 memcpy(req->body_alloc, c->buf + c->raw, have);
                                 req->body_len = have;
                                 c->raw += have;

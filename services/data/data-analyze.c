@@ -8,12 +8,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "data-ops.h"
 #include "data-stats.h"
 #include "fileio.h"
 #include "json-util.h"
+#include "memory-util.h"
 
 static json_object *num_or_null(double d) {
         return isfinite(d) ? json_object_new_double(d) : NULL;
@@ -25,17 +25,6 @@ static json_object *int_from_double(double d) {
         if (d >= 0x1p63)
                 return json_object_new_int64(INT64_MAX);
         return json_object_new_int64((int64_t) d);
-}
-
-/* Large arrays are touched all over at once (a hash table's memset, numbers appended
- * by the million): ask for transparent huge pages, so that a fault maps 2 MiB rather
- * than 4 KiB (the kernel's page faults were a sixth of analyze's CPU). */
-static void want_huge_pages(void *p, size_t n) {
-        const uintptr_t huge = 2 * 1024 * 1024;
-        uintptr_t start = ((uintptr_t) p + huge - 1) & ~(huge - 1), end = ((uintptr_t) p + n) & ~(huge - 1);
-
-        if (end > start)
-                (void) madvise((void *) start, end - start, MADV_HUGEPAGE);
 }
 
 /* ---- text: distinct values in a hash table ------------------------------------------
@@ -119,7 +108,7 @@ static int text_table_grow(TextTable *t) {
 
         if (!nv)
                 return -ENOMEM;
-        want_huge_pages(nv, ncap * sizeof(TextEntry));
+        memory_want_huge_pages(nv, ncap * sizeof(TextEntry));
         memset(nv, 0, ncap * sizeof(TextEntry));
         for (size_t i = 0; i < t->cap; i++) {
                 size_t j;
@@ -210,7 +199,7 @@ static int profile_number(Profile *p, double d) {
                 double *nv = sqlite3_realloc64(p->v, ncap * sizeof(double));
                 if (!nv)
                         return -ENOMEM;
-                want_huge_pages(nv, ncap * sizeof(double));
+                memory_want_huge_pages(nv, ncap * sizeof(double));
                 p->v = nv;
                 p->cap = ncap;
         }

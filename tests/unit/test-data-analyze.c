@@ -283,31 +283,55 @@ START_TEST(test_numbers_as_strtod) {
 }
 END_TEST
 
+/* One value of test table t for the sort: t % 4 == 0 mixes signs, zeros, extremes and
+ * magnitudes; 1 is whole numbers in a narrow range (with -0); 2 whole numbers up to
+ * ±2^53 (and past it when t % 8 == 6); 3 ascending with ties of -0 and +0, so already
+ * in order. */
+static double sort_value(int t, size_t i, unsigned *seed) {
+        switch (t % 4) {
+        case 1:
+                return rand_r(seed) % 7 == 0 ? -0.0 : (double) (rand_r(seed) % 1000) - 300;
+        case 2:
+                switch (rand_r(seed) % 4) {
+                case 0:
+                        return rand_r(seed) % 2 ? 0x1p53 : -0x1p53;
+                case 1:
+                        return t % 8 == 6 && rand_r(seed) % 2 ? 0x1p53 + 2 : -0.0;
+                default:
+                        return (double) (((int64_t) rand_r(seed) << 22) ^ rand_r(seed)) - 0x1p52;
+                }
+        case 3:
+                return i < 100 ? (rand_r(seed) % 2 ? 0.0 : -0.0) : (double) (i / 3) * 0.5;
+        }
+        switch (rand_r(seed) % 6) {
+        case 0:
+                return rand_r(seed) % 2 ? 0.0 : -0.0;
+        case 1:
+                return (double) (rand_r(seed) % 10) - 5;
+        case 2:
+                return rand_r(seed) % 2 ? DBL_MAX : -DBL_MIN;
+        default:
+                return ((double) rand_r(seed) - RAND_MAX / 2) * pow(10, rand_r(seed) % 40 - 20);
+        }
+}
+
 START_TEST(test_radix_sort_is_stable_sort) {
         unsigned seed = 99;
 
-        for (int t = 0; t < 40; t++) {
+        for (int t = 0; t < 80; t++) {
                 size_t n = 200 + (size_t) (rand_r(&seed) % 5000);
                 _cleanup_free_ double *v = malloc(n * sizeof(double)), *w = malloc(n * sizeof(double));
 
                 ck_assert_ptr_nonnull(v);
                 ck_assert_ptr_nonnull(w);
                 for (size_t i = 0; i < n; i++) {
-                        switch (rand_r(&seed) % 6) {
-                        case 0:
-                                v[i] = rand_r(&seed) % 2 ? 0.0 : -0.0;
-                                break;
-                        case 1:
-                                v[i] = (double) (rand_r(&seed) % 10) - 5;
-                                break;
-                        case 2:
-                                v[i] = rand_r(&seed) % 2 ? DBL_MAX : -DBL_MIN;
-                                break;
-                        default:
-                                v[i] = ((double) rand_r(&seed) - RAND_MAX / 2) *
-                                        pow(10, rand_r(&seed) % 40 - 20);
-                        }
+                        v[i] = sort_value(t, i, &seed);
                         w[i] = v[i];
+                }
+                if (t % 8 == 7) { /* ascending but for one pair */
+                        double x = v[n / 2];
+                        v[n / 2] = w[n / 2] = v[n / 2 + 50];
+                        v[n / 2 + 50] = w[n / 2 + 50] = x;
                 }
                 ck_assert_int_eq(data_stats_sort(v, n), 0);
                 /* Insertion sort: stable, by value, -0 == +0. */
