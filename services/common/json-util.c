@@ -572,3 +572,86 @@ bool json_has_nul_string(json_object *o) {
                 return false;
         }
 }
+
+static int key_cmp(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static int write_canonical(FILE *f, json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_object: {
+                _cleanup_free_ const char **keys = NULL;
+                size_t n = 0;
+                bool first = true;
+
+                keys = calloc((size_t) json_object_object_length(o) + 1, sizeof(char *));
+                if (!keys)
+                        return -ENOMEM;
+                json_object_object_foreach(o, k, v) {
+                        (void) v;
+                        keys[n++] = k;
+                }
+                qsort(keys, n, sizeof(char *), key_cmp);
+                fputc('{', f);
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_json_ json_object *key = json_object_new_string(keys[i]);
+                        int r;
+
+                        if (!key)
+                                return -ENOMEM;
+                        if (!first)
+                                fputc(',', f);
+                        first = false;
+                        fputs(json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN), f);
+                        fputc(':', f);
+                        r = write_canonical(f, json_object_object_get(o, keys[i]));
+                        if (r < 0)
+                                return r;
+                }
+                fputc('}', f);
+                return 0;
+        }
+        case json_type_array:
+                fputc('[', f);
+                for (size_t i = 0; i < json_object_array_length(o); i++) {
+                        int r;
+
+                        if (i > 0)
+                                fputc(',', f);
+                        r = write_canonical(f, json_object_array_get_idx(o, i));
+                        if (r < 0)
+                                return r;
+                }
+                fputc(']', f);
+                return 0;
+        default: {
+                size_t len = 0;
+                /* Strings carry their length: an embedded \u0000 stays in the text. */
+                const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+
+                if (!t)
+                        return -ENOMEM;
+                fwrite(t, 1, len, f);
+                return 0;
+        }
+        }
+}
+
+int json_canonical_string(json_object *o, char **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        int r;
+
+        if (!f)
+                return -ENOMEM;
+        r = write_canonical(f, o);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}

@@ -74,3 +74,8 @@ int json_get_array(
 
 /* Name of a json-c type as users know it ("string", "integer", "object", ...). */
 const char *json_type_to_user_string(json_type t);
+
+/* o in a canonical text: object keys sorted by their bytes, no whitespace, scalars as
+ * json-c writes them (so two bodies that differ only in key order or spacing give the same
+ * text). */
+int json_canonical_string(json_object *o, char **ret, size_t *ret_len);

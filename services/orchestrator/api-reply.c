@@ -147,6 +147,8 @@ int api_reply_job_outcome(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_
 
         api_add_overhead_header(req, t0_us, j->upstream_ms);
         (void) http_reply_add_header(req, "X-Job-ID", j->id);
+        if (job_cache_status(j))
+                (void) http_reply_add_header(req, "X-Cache", job_cache_status(j));
         /* The service's own answer, as it is: what an OpenAI client parses. */
         if (shape == API_SHAPE_RAW && j->body && j->http_status > 0 &&
             (j->status == JOB_COMPLETED || j->status == JOB_FAILED))

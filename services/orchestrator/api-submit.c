@@ -2,9 +2,10 @@
 /* api-submit.c — a task request becoming a job: the input guardrails, Idempotency-Key
  * (replayed or refused), the job in the store and the runner, and the reply (202 +
  * Location for asynchronous requests, else the outcome once the worker is done). */
-#include <openssl/evp.h>
+#include <strings.h>
 
 #include "api-internal.h"
+#include "sha256.h"
 #include "time-util.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
@@ -22,25 +23,69 @@ static int scoped_key(const ApiContext *ctx, const char *key, char **ret) {
         return asprintf(ret, "%zu:%s:%s", strlen(ctx->who.sub), ctx->who.sub, key) < 0 ? -ENOMEM : 0;
 }
 
-static int request_hash(HttpRequest *req, char ret[static 65]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
+static int request_hash(HttpRequest *req, char ret[static SHA256_HEX_SIZE]) {
+        uint8_t md[SHA256_SIZE];
         size_t len;
         const char *body = http_request_body(req, &len);
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        bool ok;
+        const struct iovec parts[] = {
+                { .iov_base = (void *) http_request_path(req), .iov_len = strlen(http_request_path(req)) },
+                { .iov_base = (void *) "\n", .iov_len = 1 },
+                { .iov_base = (void *) body, .iov_len = body ? len : 0 },
+        };
+        int r = sha256_parts(parts, ELEMENTSOF(parts), md);
 
-        if (!ctx)
-                return -ENOMEM;
-        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-                EVP_DigestUpdate(ctx, http_request_path(req), strlen(http_request_path(req))) == 1 &&
-                EVP_DigestUpdate(ctx, "\n", 1) == 1 && (len == 0 || EVP_DigestUpdate(ctx, body, len) == 1) &&
-                EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-        EVP_MD_CTX_free(ctx);
-        if (!ok)
-                return -EIO;
-        for (unsigned i = 0; i < mdlen && i < 32; i++)
-                snprintf(ret + 2 * i, 3, "%02x", md[i]);
+        if (r < 0)
+                return r;
+        sha256_to_hex(md, ret);
+        return 0;
+}
+
+/* Whether the request asked for a fresh answer (a Cache-Control directive no-cache). */
+static bool wants_fresh(HttpRequest *req) {
+        const char *cc = http_request_header(req, "Cache-Control");
+
+        for (const char *p = cc; p && *p;) {
+                size_t n;
+
+                p += strspn(p, " \t,");
+                n = strcspn(p, " \t,=");
+                if (n == 8 && strncasecmp(p, "no-cache", 8) == 0)
+                        return true;
+                p += strcspn(p, ",");
+        }
+        return false;
+}
+
+/* The result cache's part in a job: a pure task's (an idempotent vision, nlp or data task;
+ * an llm call only with X-Cache-LLM: on) key over its service, task, caller and the
+ * canonical form of the body sent to the service. Relayed answers are never cached. */
+static int
+cache_setup(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, const ApiContext *ctx, Job *j) {
+        const UpstreamTask *t = sub->task;
+        const char *opt_in = http_request_header(req, "X-Cache-LLM");
+        _cleanup_free_ char *input = NULL;
+        size_t len = 0;
+        int r;
+
+        if (!o->cache || sub->relay)
+                return 0;
+        if (t->service == UPSTREAM_LLM ? !(opt_in && strcasecmp(opt_in, "on") == 0) : !t->idempotent)
+                return 0;
+        r = json_canonical_string(sub->body, &input, &len);
+        if (r >= 0)
+                r = result_cache_key(
+                        &(ResultCacheKeyInput){
+                                .service = upstream_service_to_string(t->service),
+                                .task = t->name,
+                                .principal = ctx->who.sub,
+                                .content_type = "application/json",
+                                .input = input,
+                                .input_len = len,
+                        },
+                        &j->cache_key);
+        if (r < 0)
+                return r;
+        j->cache_mode = wants_fresh(req) ? JOB_CACHE_REFRESH : JOB_CACHE_USE;
         return 0;
 }
 
@@ -110,7 +155,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
         _cleanup_free_ char *existing_id = NULL, *existing_hash = NULL, *flags = NULL, *scoped = NULL;
-        char hash[65] = "", ra[32];
+        char hash[SHA256_HEX_SIZE] = "", ra[32];
         uint64_t retry_after;
         const char *txt;
         char *payload;
@@ -182,6 +227,9 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (r < 0)
                 return r;
         j->guardrail_flags = TAKE_PTR(flags);
+        r = cache_setup(req, o, sub, ctx, j);
+        if (r < 0)
+                return r;
         j->wait_ready = async;
         j->relay = sub->relay;
         if (sub->relay) /* for the relayed head */
@@ -216,7 +264,12 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                         return -ENOMEM;
                 snprintf(location, sizeof(location), "/jobs/%s", j->id);
                 json_object_object_add(resp, "job_id", json_object_new_string(j->id));
-                json_object_object_add(resp, "status", json_object_new_string("pending"));
+                /* A cache hit is done already. */
+                json_object_object_add(
+                        resp,
+                        "status",
+                        json_object_new_string(
+                                job_is_done(j) ? job_status_to_string(j->status) : "pending"));
                 json_object_object_add(resp, "location", json_object_new_string(location));
                 {
                         char ev[80];
@@ -227,6 +280,8 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
                 api_add_job_annotations(resp, j->guardrail_flags, NULL);
                 (void) http_reply_add_header(req, "Location", location);
                 (void) http_reply_add_header(req, "X-Job-ID", j->id);
+                if (job_cache_status(j))
+                        (void) http_reply_add_header(req, "X-Cache", job_cache_status(j));
                 api_add_overhead_header(req, t0_us, 0);
                 return http_reply_json(req, 202, resp);
         }

@@ -14,6 +14,7 @@ struct JobRunner {
         bool stopping;
         MetricsFamily *task_duration;
         bool redact;
+        ResultCache *cache;        /* NULL = off */
         MetricsFamily *redactions; /* orch_redactions_total{kind} */
         void (*on_completed)(const Job *j, void *userdata);
         void *on_completed_userdata;

@@ -327,6 +327,28 @@ static int call_upstream(JobRunner *r, Job *j, UpstreamResult *res) {
         return k;
 }
 
+/* A hit's kept answer as if the service had just given it (the job's own copy: redaction
+ * and the store take it over). */
+static int cached_result(Job *j, UpstreamResult *res) {
+        *res = (UpstreamResult){ .status = j->cache_hit->status };
+        res->body = malloc(j->cache_hit->len + 1);
+        if (!res->body) {
+                snprintf(res->error, sizeof(res->error), "out of memory");
+                return -ENOMEM;
+        }
+        memcpy(res->body, j->cache_hit->body, j->cache_hit->len + 1);
+        res->body_len = j->cache_hit->len;
+        return 0;
+}
+
+/* A fresh successful answer of a cacheable job is kept (raw, before redaction: a hit goes
+ * through the same steps). A failure to keep it only costs the next call. */
+static void cache_result(JobRunner *r, const Job *j, int k, const UpstreamResult *res) {
+        if (r->cache && j->cache_mode != JOB_CACHE_OFF && !j->cached && k >= 0 && res->status >= 200 &&
+            res->status < 300)
+                (void) result_cache_put(r->cache, &j->cache_key, res->status, res->body, res->body_len);
+}
+
 static void run_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -357,7 +379,8 @@ static void run_job(void *item, void *userdata) {
         if (k < 0)
                 log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
 
-        k = call_upstream(r, j, &res);
+        k = j->cache_hit ? cached_result(j, &res) : call_upstream(r, j, &res);
+        cache_result(r, j, k, &res);
         j->upstream_ms = res.upstream_ms;
         j->retry_after_ms = res.retry_after_ms;
         if (k == -ECANCELED && __atomic_load_n(&r->stopping, __ATOMIC_RELAXED)) {
@@ -438,7 +461,8 @@ recorded:
                 snprintf(j->error, sizeof(j->error), "cancelled");
         } else if (k < 0)
                 log_error_errno(k, "Failed to record the outcome of job %s: %m", j->id);
-        if (final == JOB_COMPLETED && r->on_completed)
+        /* A cached answer used no tokens: no usage is recorded for it. */
+        if (final == JOB_COMPLETED && r->on_completed && !j->cached)
                 r->on_completed(j, r->on_completed_userdata);
         if (r->task_duration)
                 (void) metrics_histogram_observe(
@@ -479,6 +503,7 @@ int job_runner_new(
         r->store = store;
         r->upstreams = upstreams;
         r->redact = config->redact_output;
+        r->cache = config->cache;
         r->on_completed = config->on_completed;
         r->on_completed_userdata = config->userdata;
         r->grace_ms = config->sync_grace_ms;
@@ -570,11 +595,28 @@ static int queue(JobRunner *r, Job *j) {
         return k;
 }
 
+/* The lookup of a cacheable job: a hit is kept on the job (j->cached) before its row is
+ * made, so that the row says so. */
+static void cache_lookup(JobRunner *r, Job *j) {
+        if (!r->cache || j->cache_mode == JOB_CACHE_OFF)
+                j->cache_mode = JOB_CACHE_OFF;
+        else if (j->cache_mode == JOB_CACHE_REFRESH)
+                result_cache_count_bypass(r->cache);
+        else if (result_cache_get(r->cache, &j->cache_key, &j->cache_hit) >= 0)
+                j->cached = true;
+}
+
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
-        JobNew n = job_runner_row(j, idempotency_key, request_hash);
-        bool claimed = inline_ok && scheduler_try_claim(r->scheduler);
+        JobNew n;
+        bool claimed, slot;
         int k;
+
+        cache_lookup(r, j);
+        n = job_runner_row(j, idempotency_key, request_hash);
+        /* A hit needs neither a worker nor the service: it runs here, whatever the mode. */
+        slot = !j->cached && inline_ok && scheduler_try_claim(r->scheduler);
+        claimed = j->cached || slot;
 
         /* Run at once without storing it first: one commit instead of two. Not with an
          * idempotency key, whose row must exist before the call to claim the key. */
@@ -585,14 +627,15 @@ int job_runner_submit(
                 active_add(r, j);
                 job_runner_grace_list(r, j);
                 run_job(job_ref(j), r);
-                scheduler_release(r->scheduler);
+                if (slot)
+                        scheduler_release(r->scheduler);
                 log_set_request_id(j->request_id[0] ? j->request_id : NULL); /* run_job cleared it */
                 return j->store_error < 0 ? j->store_error : 1;
         }
         n.running = claimed;
         k = job_store_insert(r->store, &n);
         if (k < 0) {
-                if (claimed)
+                if (slot)
                         scheduler_release(r->scheduler);
                 return k;
         }
@@ -600,7 +643,8 @@ int job_runner_submit(
                 j->started = true;
                 active_add(r, j);
                 run_job(job_ref(j), r);
-                scheduler_release(r->scheduler);
+                if (slot)
+                        scheduler_release(r->scheduler);
                 log_set_request_id(j->request_id[0] ? j->request_id : NULL); /* run_job cleared it */
                 return 1;
         }

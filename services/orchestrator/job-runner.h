@@ -8,6 +8,7 @@
 
 #include "job-store.h"
 #include "metrics.h"
+#include "result-cache.h"
 #include "scheduler.h"
 #include "upstream.h"
 
@@ -25,6 +26,12 @@ typedef struct JobRelay {
 /* What a relayed body longer than JOB_RELAY_KEEP keeps of its end (Job.relay_tail): where
  * a stream says its token usage. */
 #define JOB_RELAY_TAIL (16 * 1024)
+
+typedef enum JobCacheMode {
+        JOB_CACHE_OFF,     /* not a cacheable task (or no cache) */
+        JOB_CACHE_USE,     /* answered from the cache when it has the key */
+        JOB_CACHE_REFRESH, /* always run; its answer replaces the kept one */
+} JobCacheMode;
 
 typedef struct Job {
         int refs;
@@ -83,6 +90,15 @@ typedef struct Job {
         char *guardrail_flags; /* JSON array of the rules that flagged the request, or NULL */
         char *redactions;      /* JSON {kind: n} when the result was redacted, or NULL */
 
+        /* The result cache (set before job_runner_submit): a pure task's key, and whether
+         * its request takes a kept answer or only refreshes it (Cache-Control: no-cache).
+         * A hit (cache_hit, cached) is found when the job is submitted and runs at once,
+         * without a worker or the service; its answer goes through the same steps. */
+        JobCacheMode cache_mode;
+        ResultCacheKey cache_key;
+        ResultCacheValue *cache_hit;
+        bool cached;
+
         struct Job *prev, *next; /* the runner's active list */
 } Job;
 
@@ -91,6 +107,7 @@ typedef struct JobRunnerConfig {
         size_t queue_max;
         uint64_t sync_grace_ms; /* 0 = every job is stored before it runs */
         bool redact_output;     /* redact results before they are stored or returned */
+        ResultCache *cache;     /* the answers of pure tasks; NULL = off */
         /* Called with each completed job (its body and body_json set) on the thread that
          * ran it, before anyone waiting for it wakes: the token usage of its answer. */
         void (*on_completed)(const Job *j, void *userdata);
@@ -129,13 +146,15 @@ void job_runner_drain(JobRunner *r, uint64_t timeout_ms);
 void job_runner_free(JobRunner *r);
 /* Persists the job (pending) and queues it. With inline, when the queue is empty and a
  * worker slot is free, runs it on the calling thread instead and returns 1 with the job
- * done; such a job without an idempotency key is stored once, with its outcome, when it
- * finishes within sync_grace_ms (as running when it takes longer), and a failure to
- * store its outcome is returned. -EAGAIN when the queue is full (the job is then recorded as failed),
- * -EEXIST when the idempotency key is taken. */
+ * done (a result cache hit always runs so, inline or not); such a job without an idempotency key is stored
+ * once, with its outcome, when it finishes within sync_grace_ms (as running when it takes longer), and a
+ * failure to store its outcome is returned. -EAGAIN when the queue is full (the job is then recorded as
+ * failed), -EEXIST when the idempotency key is taken. */
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
 bool job_is_done(Job *j);
+/* X-Cache of the job's answer: "hit", "miss", "bypass", or NULL when it was not cacheable. */
+const char *job_cache_status(const Job *j);
 /* The parsed answer of a done job (NULL when it was not JSON or was already taken);
  * the caller owns the reference. */
 struct json_object *job_take_body_json(Job *j);

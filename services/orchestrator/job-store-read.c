@@ -41,9 +41,11 @@ static int column_index(sqlite3_stmt *st, const char *name) {
         return -1;
 }
 
-/* "guardrails":{"flagged":[...]} and "redactions":{kind:count}, present only when set. */
+/* "guardrails":{"flagged":[...]}, "redactions":{kind:count} and "cached":true, present
+ * only when set. */
 static void add_annotations(json_object *o, sqlite3_stmt *st) {
-        int g = column_index(st, "guardrail_flags"), r = column_index(st, "redactions");
+        int g = column_index(st, "guardrail_flags"), r = column_index(st, "redactions"),
+            c = column_index(st, "cached");
 
         if (g >= 0 && sqlite3_column_type(st, g) != SQLITE_NULL) {
                 json_object *gr = json_object_new_object();
@@ -55,6 +57,8 @@ static void add_annotations(json_object *o, sqlite3_stmt *st) {
         }
         if (r >= 0 && sqlite3_column_type(st, r) != SQLITE_NULL)
                 json_object_object_add(o, "redactions", json_from_column(st, r));
+        if (c >= 0 && sqlite3_column_int(st, c) == 1)
+                json_object_object_add(o, "cached", json_object_new_boolean(true));
 }
 
 static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
@@ -159,7 +163,7 @@ int job_store_list_json(
         r = prepare(
                 s,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, seq, guardrail_flags, redactions FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
+                "error_status, kind, seq, guardrail_flags, redactions, cached FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
                 "AND (?4 IS NULL OR submitter = ?4) ORDER BY seq DESC LIMIT ?3",
                 &st);
         if (r >= 0) {

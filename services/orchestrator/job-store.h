@@ -44,6 +44,7 @@ typedef struct JobNew {
         const char *guardrail_flags; /* JSON array of flagged guardrail rules, NULL = none */
         const char *submitter;       /* JWT sub; NULL or "" = auth off (not recorded) */
         const char *submitter_role;  /* the token's role when submitter is set */
+        bool cached;                 /* answered from the result cache */
         double created_at;           /* Unix seconds; 0 = now */
         /* Non-NULL: the job already ran; stored as pending, running and this outcome (with
          * their three state events) in one commit. */
@@ -84,7 +85,7 @@ int job_store_add_event(JobStore *s, const char *id, const char *type, json_obje
  * another's, as for none; owner NULL = any job): a principal sees its own work. */
 
 /* {job_id, status, service, task, priority, created_at, updated_at, result, error}, plus
- * guardrails: {flagged: [...]} and redactions: {kind: n} when the job has them, and
+ * guardrails: {flagged: [...]}, redactions: {kind: n} and cached: true when the job has them, and
  * submitted_by {sub, role} when the job recorded a submitter. */
 int job_store_get_json(JobStore *s, const char *id, const char *owner, json_object **ret);
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);

@@ -66,6 +66,7 @@ void job_unref(Job *j) {
         json_object_put(j->body_json);
         free(j->guardrail_flags);
         free(j->redactions);
+        result_cache_value_unref(j->cache_hit);
         pthread_cond_destroy(&j->cond);
         pthread_mutex_destroy(&j->lock);
         pthread_mutex_destroy(&j->persist_lock);
@@ -79,6 +80,17 @@ json_object *job_take_body_json(Job *j) {
         o = j->done ? TAKE_PTR(j->body_json) : NULL;
         pthread_mutex_unlock(&j->lock);
         return o;
+}
+
+const char *job_cache_status(const Job *j) {
+        switch (j->cache_mode) {
+        case JOB_CACHE_USE:
+                return j->cached ? "hit" : "miss";
+        case JOB_CACHE_REFRESH:
+                return "bypass";
+        default:
+                return NULL;
+        }
 }
 
 bool job_is_done(Job *j) {

@@ -135,6 +135,11 @@ static const ConfigEntry config_table[] = {
                 "extended, case-insensitive); a bad line stops the start."),
         CONFIG_SIZE("ORCH_GUARDRAIL_REPEAT_BYTES", "1K", 256, 16777216, ORCH(guardrail_repeat_bytes),
                 "Length from which one unit of 1-64 bytes repeated back to back is oversized repetition."),
+        CONFIG_SIZE("ORCH_CACHE_MAX_BYTES", "64M", 0, 17179869184, ORCH(cache_max_bytes),
+                "Memory of the result cache of pure tasks (vision, nlp, data; see docs/orchestrator.md"
+                "#result-cache), least recently used out first; 0 = no cache."),
+        CONFIG_DURATION("ORCH_CACHE_TTL", "10m", 0, 31536000000, ORCH(cache_ttl_ms),
+                "How long a cached result is answered; 0 = no cache."),
         CONFIG_BOOL("ORCH_REDACT_OUTPUT", "off", ORCH(redact_output),
                 "Replace API keys, private keys, JWTs, e-mail addresses and card "
                 "numbers in job results (stored and returned) with [REDACTED:kind]."),

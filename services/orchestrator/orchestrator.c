@@ -264,6 +264,17 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         r = apikey_meter_new(&o->key_meter);
         if (r < 0)
                 return r;
+        if (o->config.cache_max_bytes > 0 && o->config.cache_ttl_ms > 0) {
+                r = result_cache_new(
+                        &(ResultCacheConfig){ .max_bytes = o->config.cache_max_bytes,
+                                              .ttl_ms = o->config.cache_ttl_ms },
+                        &o->cache);
+                if (r >= 0 && m)
+                        r = result_cache_setup_metrics(o->cache, m);
+                if (r < 0)
+                        return r;
+        }
+        rc.cache = o->cache;
         r = job_runner_new(o->store, &o->upstreams, &rc, m, &o->runner);
         if (r < 0)
                 return r;
@@ -307,6 +318,7 @@ void orchestrator_stop(Orchestrator *o) {
         if (o->runner)
                 job_runner_drain(o->runner, o->config.drain_timeout_ms);
         job_runner_free(TAKE_PTR(o->runner));
+        result_cache_free(TAKE_PTR(o->cache));
         audit_free(TAKE_PTR(o->audit));
         job_store_free(TAKE_PTR(o->store));
         apikey_meter_free(TAKE_PTR(o->key_meter));

@@ -12,6 +12,7 @@
 #include "job-runner.h"
 #include "job-store.h"
 #include "ratelimit.h"
+#include "result-cache.h"
 #include "stream-limit.h"
 #include "upstream.h"
 #include "webhook.h"
@@ -45,6 +46,8 @@ typedef struct OrchConfig {
         char *guardrail_rules_file;
         uint64_t guardrail_repeat_bytes;
         bool redact_output;
+        uint64_t cache_max_bytes; /* the result cache: 0 = off */
+        uint64_t cache_ttl_ms;    /* 0 = off */
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -63,6 +66,7 @@ typedef struct Orchestrator {
         MetricsFamily *key_tokens;       /* orch_key_tokens_total{key,kind} */
         MetricsFamily *key_limited;      /* orch_key_limited_total{key,limit} */
         RateLimiter *ratelimit;          /* NULL = off */
+        ResultCache *cache;              /* pure tasks' answers; NULL = off */
         StreamLimit *streams;            /* open event streams per principal */
         Guardrail *guardrail;            /* NULL = ORCH_GUARDRAILS=off */
         MetricsFamily *guardrail_hits;   /* orch_guardrail_hits_total{rule,action} */

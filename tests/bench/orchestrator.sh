@@ -51,7 +51,9 @@ start_orch() {
                 kill "$orch_pid"
                 wait "$orch_pid" 2>/dev/null || true
         fi
+        # No result cache: every request is the same, and each must reach the service.
         ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" LOG_LEVEL=warning ORCH_AUTH=off \
+                ORCH_CACHE_MAX_BYTES=0 \
                 HTTP_THREADS=${ORCH_BENCH_HTTP_THREADS:-64} ORCH_WORKERS=${ORCH_BENCH_WORKERS:-32} \
                 LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up NLP_SERVICE_URL=$1 DATA_PROCESSOR_URL=$up "$orch" &
         orch_pid=$!

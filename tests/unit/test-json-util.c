@@ -262,6 +262,29 @@ START_TEST(test_embedded_nul) {
 }
 END_TEST
 
+/* Key order and whitespace do not change the canonical text; values do. */
+START_TEST(test_canonical) {
+        const char *a = "{ \"b\" : [1, {\"y\":2,\"x\":\"\\u00e9\"}], \"a\": null }";
+        const char *b = "{\"a\":null,\"b\":[1,{\"x\":\"\u00e9\",\"y\":2}]}";
+        const char *c = "{\"a\":null,\"b\":[{\"x\":\"\u00e9\",\"y\":2},1]}";
+        _cleanup_json_ json_object *oa = NULL, *ob = NULL, *oc = NULL;
+        _cleanup_free_ char *ta = NULL, *tb = NULL, *tc = NULL;
+        size_t la = 0;
+
+        ck_assert_int_eq(json_parse_strict(a, strlen(a), &oa, NULL), 0);
+        ck_assert_int_eq(json_parse_strict(b, strlen(b), &ob, NULL), 0);
+        ck_assert_int_eq(json_parse_strict(c, strlen(c), &oc, NULL), 0);
+        ck_assert_int_eq(json_canonical_string(oa, &ta, &la), 0);
+        ck_assert_int_eq(json_canonical_string(ob, &tb, NULL), 0);
+        ck_assert_int_eq(json_canonical_string(oc, &tc, NULL), 0);
+        ck_assert_str_eq(ta, "{\"a\":null,\"b\":[1,{\"x\":\"\u00e9\",\"y\":2}]}");
+        ck_assert_str_eq(ta, tb);
+        ck_assert_uint_eq(la, strlen(ta));
+        /* Array order is the input's: a different value. */
+        ck_assert_str_ne(ta, tc);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("json-util");
         TCase *tc = tcase_create("core");
@@ -277,6 +300,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_getters);
         tcase_add_test(tc, test_not_an_object);
         tcase_add_test(tc, test_embedded_nul);
+        tcase_add_test(tc, test_canonical);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1344,7 +1344,7 @@ END_TEST
 
 /* ---- guardrails and redaction ------------------------------------------------------ */
 
-/* A database created before the guardrail columns existed gets them on open. */
+/* A database created before the guardrail (and result cache) columns existed gets them on open. */
 START_TEST(test_job_store_migration) {
         char path[160];
         sqlite3 *db = NULL;
@@ -1375,6 +1375,7 @@ START_TEST(test_job_store_migration) {
         ck_assert_int_eq(job_store_open(path, &s), 0);
         ck_assert_int_eq(job_store_get_json(s, "old-1", NULL, &job), 0);
         ck_assert(!json_object_object_get_ex(job, "guardrails", NULL));
+        ck_assert(!json_object_object_get_ex(job, "cached", NULL));
         json_object_put(job);
         ck_assert_int_eq(
                 job_store_insert(
@@ -1384,7 +1385,8 @@ START_TEST(test_job_store_migration) {
                                    .task = "analyze",
                                    .priority = "medium",
                                    .payload = "{}",
-                                   .guardrail_flags = "[\"sql_union\"]" }),
+                                   .guardrail_flags = "[\"sql_union\"]",
+                                   .cached = true }),
                 0);
         ck_assert_int_eq(job_store_set_redactions(s, "new-1", "{\"email\":1}"), 0);
         ck_assert_int_eq(job_store_get_json(s, "new-1", NULL, &job), 0);
@@ -1393,6 +1395,7 @@ START_TEST(test_job_store_migration) {
                 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), "{\"flagged\":[\"sql_union\"]}");
         ck_assert(json_object_object_get_ex(job, "redactions", &v));
         ck_assert_int_eq(json_object_get_int(json_object_object_get(v, "email")), 1);
+        ck_assert(json_object_get_boolean(json_object_object_get(job, "cached")));
         json_object_put(job);
         job_store_free(s);
         /* Opening again is a no-op for the migration. */
