@@ -19,6 +19,8 @@ JobNew job_runner_row(const Job *j, const char *idempotency_key, const char *req
                 .guardrail_flags = j->guardrail_flags,
                 .submitter = j->submitter,
                 .submitter_role = j->submitter_role,
+                .schedule_id = j->schedule_id,
+                .run_at = j->run_at,
         };
 }
 

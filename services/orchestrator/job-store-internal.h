@@ -145,6 +145,16 @@ int job_store_get_row_locked(
         int (*read)(sqlite3_stmt *st, void *userdata),
         void *userdata);
 
+/* Calls cb (without the lock) for every job that the clause where (after FROM jobs; ?1 =
+ * text, ?2 = num) selects. */
+int job_store_for_each_job(
+        JobStore *s,
+        const char *where,
+        const char *text,
+        double num,
+        int (*cb)(const JobRow *row, void *userdata),
+        void *userdata);
+
 /* job-store-checkpoint.c */
 void job_store_checkpoint_init(JobStoreCheckpoint *c);
 /* The checkpointer for the writer's database file in WAL mode (none for :memory: or a

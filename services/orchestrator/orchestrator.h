@@ -12,6 +12,7 @@
 #include "job-runner.h"
 #include "job-store.h"
 #include "ratelimit.h"
+#include "schedule-timer.h"
 #include "stream-limit.h"
 #include "upstream.h"
 #include "webhook.h"
@@ -45,6 +46,7 @@ typedef struct OrchConfig {
         char *guardrail_rules_file;
         uint64_t guardrail_repeat_bytes;
         bool redact_output;
+        bool schedules_manual; /* tests: no timer thread; schedule_timer_tick() by hand */
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -71,6 +73,7 @@ typedef struct Orchestrator {
         MetricsFamily *sse_active;       /* orch_sse_connections_active */
 
         WorkflowRuns workflows;
+        ScheduleTimer *schedules; /* fires schedules and releases delayed jobs */
 
         pthread_t cleanup_thread;
         bool cleanup_started, stopping;
