@@ -11,6 +11,10 @@
 #include "schedule-timer.h"
 #include "time-util.h"
 
+/* The longest sleep with nothing due: schedules made by another orchestrator on the same
+ * store (issue 19) are seen within it, should the one that made them be gone. */
+#define SCHEDULE_TIMER_IDLE_S 60.0
+
 struct ScheduleTimer {
         JobStore *store;
         JobRunner *runner;
@@ -214,9 +218,11 @@ static void *timer_thread(void *userdata) {
                         log_warning_errno(r, "Failed to run the due schedules: %m");
                         next = now + 1; /* the store may be busy: look again in a second */
                 }
+                if (next <= 0 || next > now + SCHEDULE_TIMER_IDLE_S)
+                        next = now + SCHEDULE_TIMER_IDLE_S;
                 if (held) {
                         /* A queued run waits for its previous job: any commit may be its end. */
-                        double wait = next > 0 ? MAX(next - now, 0.0) : 3600.0;
+                        double wait = MAX(next - now, 0.0);
 
                         job_store_wait_change(t->store, gen, (uint64_t) ceil(wait * 1000.0), &t->kicked);
                         pthread_mutex_lock(&t->lock);
@@ -226,10 +232,6 @@ static void *timer_thread(void *userdata) {
                 while (!t->stop && !atomic_load(&t->kicked)) {
                         struct timespec ts;
 
-                        if (next <= 0) {
-                                pthread_cond_wait(&t->cond, &t->lock);
-                                continue;
-                        }
                         ts.tv_sec = (time_t) next;
                         ts.tv_nsec = (long) ((next - floor(next)) * 1e9);
                         if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) != 0)

@@ -2,7 +2,8 @@
 /* schedule-timer.h — the one thread that fires schedules and releases delayed jobs: it
  * sleeps until the next due time and is woken when a schedule or a delayed job changes
  * (schedule_timer_kick), and, while a run waits for its previous one (overlap=queue), when
- * the store commits. */
+ * the store commits. With nothing due it still looks once a minute (another orchestrator's
+ * schedules). */
 #pragma once
 
 #include <stdbool.h>

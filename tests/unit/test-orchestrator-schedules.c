@@ -382,6 +382,36 @@ START_TEST(test_delayed_job_survives_restart) {
         j = wait_job(job_id, "completed");
         ck_assert(time_now_s(CLOCK_REALTIME) >= at);
         json_object_put(j);
+
+        /* A delayed job cancelled before its time never runs. */
+        rfc3339(at + 600, when);
+        snprintf(
+                body,
+                sizeof(body),
+                "{\"service\": \"nlp\", \"task\": \"sentiment\", \"payload\": {\"text\": \"x\"}, \"run_at\": \"%s\"}",
+                when);
+        r = request("POST", "/dispatch", body, NULL);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(job_id, sizeof(job_id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        {
+                char path[128];
+
+                snprintf(path, sizeof(path), "/jobs/%s", job_id);
+                ck_assert_int_eq(request_status("DELETE", path, NULL, NULL), 200);
+        }
+        orch.config.schedules_manual = true;
+        stop_orchestrator();
+        start_orchestrator(4, 64);
+        {
+                double next;
+                bool held;
+
+                ck_assert_int_eq(schedule_timer_tick(orch.schedules, at + 601, &next, &held), 0);
+        }
+        j = get_job(job_id);
+        ck_assert_str_eq(jstr(j, "status"), "cancelled");
+        json_object_put(j);
 }
 END_TEST
 
