@@ -131,6 +131,8 @@ typedef struct ApiDispatch {
         uint64_t timeout_ms;
 } ApiDispatch;
 int api_tasks_read_dispatch(Orchestrator *o, json_object *in, json_object **errs, ApiDispatch *ret);
+/* 503 + Retry-After for a service whose tasks are not known yet (its GET /tasks never answered). */
+int api_tasks_reply_unknown(HttpRequest *req, UpstreamService s);
 static inline void api_dispatch_done(ApiDispatch *d) {
         json_object_put(d->body);
 }

@@ -196,18 +196,23 @@ int api_schedules_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         return reply_schedule(req, o, http_request_param(req, "id"), api_scope(o, ctx), 200);
 }
 
+/* After a change of schedule id (r its result): the timer looks again, and the answer. */
+static int changed(HttpRequest *req, Orchestrator *o, const char *id, int r, json_object *resp) {
+        if (r == -ENOENT)
+                return reply_not_found(req, id);
+        if (r < 0)
+                return r;
+        schedule_timer_kick(o->schedules);
+        return resp ? http_reply_json(req, 200, resp) : reply_schedule(req, o, id, NULL, 200);
+}
+
 int api_schedules_pause(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         const char *id = http_request_param(req, "id");
         int r;
 
         api_context_set_target(ctx, id);
         r = job_store_schedule_set_paused(o->store, id, api_scope(o, ctx), true, 0);
-        if (r == -ENOENT)
-                return reply_not_found(req, id);
-        if (r < 0)
-                return r;
-        schedule_timer_kick(o->schedules);
-        return reply_schedule(req, o, id, NULL, 200);
+        return changed(req, o, id, r, NULL);
 }
 
 static int next_from_row(const ScheduleRow *row, void *userdata) {
@@ -228,12 +233,7 @@ int api_schedules_resume(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         r = job_store_schedule_get(o->store, id, owner, next_from_row, &next);
         if (r >= 0)
                 r = job_store_schedule_set_paused(o->store, id, owner, false, next);
-        if (r == -ENOENT)
-                return reply_not_found(req, id);
-        if (r < 0)
-                return r;
-        schedule_timer_kick(o->schedules);
-        return reply_schedule(req, o, id, NULL, 200);
+        return changed(req, o, id, r, NULL);
 }
 
 /* The schedule goes; the jobs of its runs stay, with their schedule_id. */
@@ -246,12 +246,7 @@ int api_schedules_delete(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return -ENOMEM;
         api_context_set_target(ctx, id);
         r = job_store_schedule_delete(o->store, id, api_scope(o, ctx));
-        if (r == -ENOENT)
-                return reply_not_found(req, id);
-        if (r < 0)
-                return r;
-        schedule_timer_kick(o->schedules);
         json_object_object_add(resp, "schedule_id", json_object_new_string(id));
         json_object_object_add(resp, "deleted", json_object_new_boolean(true));
-        return http_reply_json(req, 200, resp);
+        return changed(req, o, id, r, resp);
 }

@@ -66,7 +66,7 @@ static int validate_task(UpstreamService s, const char *task, json_object **errs
 }
 
 /* 503 for a service whose tasks are not known (it has not answered GET /tasks yet). */
-static int reply_tasks_unknown(HttpRequest *req, UpstreamService s) {
+int api_tasks_reply_unknown(HttpRequest *req, UpstreamService s) {
         char why[192];
         const char *svc = upstream_service_to_string(s);
 
@@ -202,7 +202,7 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         r = e->read(in, &errs, body, &task);
         if (r == -EAGAIN)
-                return reply_tasks_unknown(req, e->service);
+                return api_tasks_reply_unknown(req, e->service);
         if (r < 0)
                 return r;
         (void) parse_common(in, &errs, e->priority_hint_ok, &prio, &async, &run_at);
@@ -317,7 +317,7 @@ int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         r = api_tasks_read_dispatch(o, in, &errs, &d);
         if (r == -EAGAIN)
-                return reply_tasks_unknown(req, d.service);
+                return api_tasks_reply_unknown(req, d.service);
         if (r < 0)
                 return r;
         (void) json_get_bool(in, "async", false, &errs, &async);

@@ -145,6 +145,11 @@ int job_store_get_row_locked(
         int (*read)(sqlite3_stmt *st, void *userdata),
         void *userdata);
 
+/* Runs sql, one write, with ?1 = a and ?2 = b (NULL binds NULL) and ?3 = num, under the
+ * lock and outside the group commit (its own transaction): if_none when it changed no
+ * row (0: none is fine). */
+int job_store_write_one(JobStore *s, const char *sql, const char *a, const char *b, double num, int if_none);
+
 /* Calls cb (without the lock) for every job that the clause where (after FROM jobs; ?1 =
  * text, ?2 = num) selects. */
 int job_store_for_each_job(

@@ -284,41 +284,27 @@ int job_store_schedule_list_json(JobStore *s, const char *owner, json_object **r
         return 0;
 }
 
-/* Runs sql on one schedule (?1 id, ?2 owner, ?3 num): -ENOENT when it changed no row. */
-static int update_schedule(JobStore *s, const char *sql, const char *id, const char *owner, double num) {
-        sqlite3_stmt *st = NULL;
-        int r;
-
-        pthread_mutex_lock(&s->lock);
-        r = prepare(s, sql, &st);
-        if (r >= 0) {
-                bind_text(st, 1, id);
-                bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, num);
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && sqlite3_changes(s->db) == 0)
-                        r = -ENOENT;
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
-}
-
 int job_store_schedule_set_paused(
         JobStore *s, const char *id, const char *owner, bool paused, double next_run_at) {
-        return update_schedule(
+        return job_store_write_one(
                 s,
                 paused ? "UPDATE schedules SET paused = 1 WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
                        : "UPDATE schedules SET paused = 0, next_run_at = ?3 "
                          "WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
                 id,
                 owner,
-                next_run_at);
+                next_run_at,
+                -ENOENT);
 }
 
 int job_store_schedule_delete(JobStore *s, const char *id, const char *owner) {
-        return update_schedule(
-                s, "DELETE FROM schedules WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)", id, owner, 0);
+        return job_store_write_one(
+                s,
+                "DELETE FROM schedules WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
+                id,
+                owner,
+                0,
+                -ENOENT);
 }
 
 /* The due rows are copied out (the callbacks write to the store). */
@@ -464,23 +450,13 @@ int job_store_schedule_claim(JobStore *s, const ScheduleClaim *c) {
 }
 
 int job_store_schedule_ran(JobStore *s, const char *id, const char *job_id, double at) {
-        sqlite3_stmt *st = NULL;
-        int r;
-
-        pthread_mutex_lock(&s->lock);
-        r = prepare(
+        return job_store_write_one(
                 s,
                 "UPDATE schedules SET last_run_at = ?3, last_job_id = ?2, runs = runs + 1 WHERE id = ?1",
-                &st);
-        if (r >= 0) {
-                bind_text(st, 1, id);
-                bind_text(st, 2, job_id);
-                (void) sqlite3_bind_double(st, 3, at);
-                r = sqlite_errno(sqlite3_step(st));
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
+                id,
+                job_id,
+                at,
+                0);
 }
 
 int job_store_delayed_for_each_due(
@@ -495,19 +471,11 @@ int job_store_delayed_for_each_due(
 }
 
 int job_store_delayed_claim(JobStore *s, const char *id) {
-        sqlite3_stmt *st = NULL;
-        int r;
-
-        pthread_mutex_lock(&s->lock);
-        r = prepare(
-                s, "UPDATE jobs SET delayed = 0 WHERE id = ?1 AND delayed = 1 AND status = 'pending'", &st);
-        if (r >= 0) {
-                bind_text(st, 1, id);
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && sqlite3_changes(s->db) == 0)
-                        r = -ESTALE;
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
+        return job_store_write_one(
+                s,
+                "UPDATE jobs SET delayed = 0 WHERE id = ?1 AND delayed = 1 AND status = 'pending'",
+                id,
+                NULL,
+                0,
+                -ESTALE);
 }

@@ -655,6 +655,26 @@ int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void 
         return r;
 }
 
+int job_store_write_one(
+        JobStore *s, const char *sql, const char *a, const char *b, double num, int if_none) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = prepare(s, sql, &st);
+        if (r >= 0) {
+                bind_text(st, 1, a);
+                bind_text(st, 2, b);
+                (void) sqlite3_bind_double(st, 3, num);
+                r = sqlite_errno(sqlite3_step(st));
+                if (r >= 0 && if_none < 0 && sqlite3_changes(s->db) == 0)
+                        r = if_none;
+        }
+        sqlite3_finalize(st);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
 int job_store_sqlite_errno(int rc) {
         return sqlite_errno(rc);
 }
