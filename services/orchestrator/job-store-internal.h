@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* job-store-internal.h — what the job store's files share (job-store.c: the tables, the
  * group commit and the writes; job-store-read.c: the reads; job-store-checkpoint.c: the WAL
- * checkpointer thread; job-store-locks.c: the named leases): the connection and its
- * prepared statements, the one SQLite → -errno mapping and the single-row getter. */
+ * checkpointer thread; job-store-locks.c: the named leases; job-store-schedules.c: the
+ * schedules and delayed jobs): the connection and its prepared statements, the one SQLite
+ * → -errno mapping, the single-row getter and the one-statement write. */
 #pragma once
 
 #include <json-c/json.h>
