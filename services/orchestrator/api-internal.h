@@ -91,7 +91,8 @@ typedef struct ApiSubmission {
         JobPriority priority;
         json_object *body; /* sent upstream (borrowed) */
         uint64_t timeout_ms;
-        bool async; /* "async": true in the body; Prefer: respond-async is read by api_submit() */
+        bool async;    /* "async": true in the body; Prefer: respond-async is read by api_submit() */
+        double run_at; /* Unix seconds: a delayed job (answered 202 like async); 0 = now */
         ApiShape shape;
         /* The answer relayed to the client as it arrives (a /v1 stream): the job runs
          * synchronously, a client that leaves cancels it, and the reply is the stream the
@@ -120,6 +121,32 @@ extern const ApiTaskEndpoint api_tasks_llm_completion, api_tasks_vision_analyze,
         api_tasks_data_process;
 int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+/* /dispatch's task fields (service, task, payload, priority, timeout), for a schedule too:
+ * errors into *errs; -EAGAIN when the service's tasks are not known yet. */
+typedef struct ApiDispatch {
+        UpstreamService service;
+        const UpstreamTask *task;
+        JobPriority priority;
+        json_object *body; /* the payload, owned */
+        uint64_t timeout_ms;
+} ApiDispatch;
+int api_tasks_read_dispatch(Orchestrator *o, json_object *in, json_object **errs, ApiDispatch *ret);
+/* 503 + Retry-After for a service whose tasks are not known yet (its GET /tasks never answered). */
+int api_tasks_reply_unknown(HttpRequest *req, UpstreamService s);
+static inline void api_dispatch_done(ApiDispatch *d) {
+        json_object_put(d->body);
+}
+/* The input guardrails on a body (api-submit.c): 1 = blocked and answered (422); flagged
+ * rules as a JSON array in *ret_flags (NULL when none). */
+int api_guardrail_gate(
+        HttpRequest *req, Orchestrator *o, json_object *body, ApiShape shape, char **ret_flags);
+/* api-schedules.c */
+int api_schedules_create(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_schedules_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_schedules_get(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_schedules_pause(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_schedules_resume(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
+int api_schedules_delete(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-workflows.c */
 int api_workflows_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx);
 /* api-jobs.c */

@@ -92,7 +92,8 @@ cache_setup(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, const A
 /* The input guardrails on the text fields of the body sent upstream. A blocking rule
  * answers 422 naming the field and the rule (returns 1); flagged rules come back as a
  * JSON array for the job (*ret_flags, NULL when none). */
-static int guardrail_gate(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, char **ret_flags) {
+int api_guardrail_gate(
+        HttpRequest *req, Orchestrator *o, json_object *body, ApiShape shape, char **ret_flags) {
         _cleanup_problem_ Problem *p = NULL;
         _cleanup_free_ char *msg = NULL;
         GuardrailResult res;
@@ -102,8 +103,7 @@ static int guardrail_gate(HttpRequest *req, Orchestrator *o, const ApiSubmission
         if (!o->guardrail)
                 return 0;
         guardrail_result_init(&res);
-        (void) guardrail_check_json(
-                o->guardrail, sub->body, sub->shape == API_SHAPE_DISPATCH ? "payload." : "", &res);
+        (void) guardrail_check_json(o->guardrail, body, shape == API_SHAPE_DISPATCH ? "payload." : "", &res);
         for (size_t i = 0; o->guardrail_hits && i < guardrail_n_rules(o->guardrail); i++)
                 if (res.hit[i])
                         (void) metrics_counter_add(
@@ -150,7 +150,7 @@ static int wait_relayed(HttpRequest *req, Job *j, ApiShape shape, uint64_t t0_us
 int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiContext *ctx) {
         const uint64_t t0_us = ctx->t0_us;
         /* A relayed answer is the request's own: Prefer: respond-async is not taken. */
-        const bool async = !sub->relay && (sub->async || api_prefer_async(req));
+        const bool async = !sub->relay && (sub->async || sub->run_at > 0 || api_prefer_async(req));
         const char *svc = upstream_service_to_string(sub->task->service);
         const char *key = http_request_header(req, "Idempotency-Key");
         _cleanup_(job_unrefp) Job *j = NULL;
@@ -166,7 +166,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (sub->task->task_field)
                 json_object_object_add(
                         sub->body, sub->task->task_field, json_object_new_string(sub->task->name));
-        r = guardrail_gate(req, o, sub, &flags);
+        r = api_guardrail_gate(req, o, sub->body, sub->shape, &flags);
         if (r != 0)
                 return r < 0 ? r : 0;
 
@@ -231,6 +231,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         if (r < 0)
                 return r;
         j->wait_ready = async;
+        j->run_at = sub->run_at;
         j->relay = sub->relay;
         if (sub->relay) /* for the relayed head */
                 snprintf(sub->relay->job_id, sizeof(sub->relay->job_id), "%s", j->id);
@@ -255,6 +256,8 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         }
         if (r < 0)
                 return r;
+        if (sub->run_at > 0)
+                schedule_timer_kick(o->schedules); /* it may be due before anything else */
 
         if (async) {
                 _cleanup_json_ json_object *resp = json_object_new_object();
@@ -276,6 +279,12 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
 
                         snprintf(ev, sizeof(ev), "/jobs/%s/events", j->id);
                         json_object_object_add(resp, "events", json_object_new_string(ev));
+                }
+                if (sub->run_at > 0) {
+                        char at[32];
+
+                        job_format_time(sub->run_at, at);
+                        json_object_object_add(resp, "run_at", json_object_new_string(at));
                 }
                 api_add_job_annotations(resp, j->guardrail_flags, NULL);
                 (void) http_reply_add_header(req, "Location", location);

@@ -2,8 +2,9 @@
 /* api-tasks.c — the seed's four task endpoints (/ai/llm/completion, /ai/vision/analyze,
  * /ai/nlp/process, /data/process), one handler reading each endpoint's own fields through
  * its ApiTaskEndpoint, and POST /dispatch for any task of any service. Which tasks there
- * are is each service's to say (GET /tasks, upstream-tasks.c): an unknown one is refused
- * naming the service's real tasks, and a service whose tasks are not known yet gets 503. */
+ * are is each service's to say (a schedule's task is read as /dispatch's: api-schedules.c) (GET /tasks,
+ * upstream-tasks.c): an unknown one is refused naming the service's real tasks, and a service whose tasks
+ * are not known yet gets 503. */
 #include "api-internal.h"
 
 #define PROMPT_MAX (256 * 1024)
@@ -24,8 +25,15 @@ struct ApiTaskEndpoint {
 /* Common optional fields of every task request: priority and async. The seed's LLM
  * "priority" was a model-selection hint (balanced, speed, quality...): values other than
  * the four queue priorities are accepted and mean medium. */
-static int
-parse_common(json_object *in, json_object **errs, bool hint_ok, JobPriority *ret_prio, bool *ret_async) {
+static void parse_run_at(json_object *in, json_object **errs, double *ret);
+
+static int parse_common(
+        json_object *in,
+        json_object **errs,
+        bool hint_ok,
+        JobPriority *ret_prio,
+        bool *ret_async,
+        double *ret_run_at) {
         const char *prio = NULL;
         int r;
 
@@ -33,6 +41,7 @@ parse_common(json_object *in, json_object **errs, bool hint_ok, JobPriority *ret
         if (r > 0 && job_priority_from_string(prio, ret_prio) < 0 && !hint_ok)
                 (void) json_errors_add(errs, "priority", "must be one of low, medium, high, critical");
         (void) json_get_bool(in, "async", false, errs, ret_async);
+        parse_run_at(in, errs, ret_run_at);
         return 0;
 }
 
@@ -57,7 +66,7 @@ static int validate_task(UpstreamService s, const char *task, json_object **errs
 }
 
 /* 503 for a service whose tasks are not known (it has not answered GET /tasks yet). */
-static int reply_tasks_unknown(HttpRequest *req, UpstreamService s) {
+int api_tasks_reply_unknown(HttpRequest *req, UpstreamService s) {
         char why[192];
         const char *svc = upstream_service_to_string(s);
 
@@ -182,6 +191,7 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = json_object_new_object();
         const UpstreamTask *task = NULL;
         JobPriority prio = JOB_PRIORITY_MEDIUM;
+        double run_at = 0;
         bool async = false;
         int r;
 
@@ -192,10 +202,10 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                 return r == -EBADMSG ? 0 : r;
         r = e->read(in, &errs, body, &task);
         if (r == -EAGAIN)
-                return reply_tasks_unknown(req, e->service);
+                return api_tasks_reply_unknown(req, e->service);
         if (r < 0)
                 return r;
-        (void) parse_common(in, &errs, e->priority_hint_ok, &prio, &async);
+        (void) parse_common(in, &errs, e->priority_hint_ok, &prio, &async, &run_at);
         if (errs)
                 return http_reply_validation(req, errs);
         if (!task) {
@@ -219,6 +229,7 @@ int api_tasks_submit(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
                         .body = body,
                         .timeout_ms = upstream_task_timeout(&o->config.upstream, task),
                         .async = async,
+                        .run_at = run_at,
                         .shape = e->shape,
                 },
                 ctx);
@@ -234,66 +245,95 @@ int api_tasks_list(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
         return http_reply_json(req, 200, tasks);
 }
 
-/* POST /dispatch {service, task, payload, priority, timeout, async}: any task of any
- * service, the payload sent as the service's request body. */
-int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
-        _cleanup_json_ json_object *in = NULL, *errs = NULL, *body = NULL;
+/* run_at (RFC 3339): the job waits in the store until then (delayed), and the request is
+ * answered 202 at once. */
+static void parse_run_at(json_object *in, json_object **errs, double *ret) {
+        const char *s = NULL;
+
+        if (json_get_string_bounded(in, "run_at", false, 1, 64, errs, &s) > 0 &&
+            audit_parse_time(s, ret) < 0)
+                (void) json_errors_add(
+                        errs, "run_at", "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z");
+}
+
+int api_tasks_read_dispatch(Orchestrator *o, json_object *in, json_object **errs, ApiDispatch *ret) {
         const char *service = NULL, *task_name = NULL, *prio_s = NULL;
         json_object *payload = NULL, *v;
-        const UpstreamTask *task = NULL;
         UpstreamService svc = UPSTREAM_LLM;
-        JobPriority prio = JOB_PRIORITY_MEDIUM;
         double timeout_s = 0;
-        bool async = false, svc_ok = false;
+        bool svc_ok = false;
+
+        *ret = (ApiDispatch){ .priority = JOB_PRIORITY_MEDIUM };
+        if (json_get_string_bounded(in, "service", true, 1, 32, errs, &service) > 0) {
+                svc_ok = upstream_service_from_string(service, &svc) >= 0;
+                if (!svc_ok)
+                        (void) json_errors_add(
+                                errs,
+                                "service",
+                                "unknown service \"%.32s\"; one of llm, vision, nlp, data",
+                                service);
+        }
+        ret->service = svc;
+        if (json_get_string_bounded(in, "task", true, 1, 64, errs, &task_name) > 0 && svc_ok &&
+            validate_task(svc, task_name, errs, &ret->task) == -EAGAIN)
+                return -EAGAIN;
+        (void) json_get_object(in, "payload", false, errs, &payload);
+        if (json_get_string_bounded(in, "priority", false, 1, 32, errs, &prio_s) > 0 &&
+            job_priority_from_string(prio_s, &ret->priority) < 0)
+                (void) json_errors_add(errs, "priority", "must be one of low, medium, high, critical");
+        (void) json_get_double(
+                in, "timeout", false, 0.001, (double) o->config.max_timeout_ms / 1000.0, errs, &timeout_s);
+        if (ret->task && ret->task->task_field && payload &&
+            json_object_object_get_ex(payload, ret->task->task_field, &v) &&
+            (!json_object_is_type(v, json_type_string) ||
+             !streq(json_object_get_string(v), ret->task->name)))
+                (void) json_errors_add(
+                        errs,
+                        "payload",
+                        "payload.%s must be \"%s\" or absent",
+                        ret->task->task_field,
+                        ret->task->name);
+        if (*errs)
+                return 0;
+        ret->body = payload ? json_object_get(payload) : json_object_new_object();
+        if (!ret->body)
+                return -ENOMEM;
+        ret->timeout_ms = timeout_s > 0 ? (uint64_t) (timeout_s * 1000.0)
+                                        : upstream_task_timeout(&o->config.upstream, ret->task);
+        return 0;
+}
+
+/* POST /dispatch {service, task, payload, priority, timeout, async, run_at}: any task of
+ * any service, the payload sent as the service's request body. */
+int api_tasks_dispatch(HttpRequest *req, Orchestrator *o, ApiContext *ctx) {
+        _cleanup_json_ json_object *in = NULL, *errs = NULL;
+        _cleanup_(api_dispatch_done) ApiDispatch d = {};
+        double run_at = 0;
+        bool async = false;
         int r;
 
         r = http_request_parse_json(req, &in);
         if (r < 0)
                 return r == -EBADMSG ? 0 : r;
-        if (json_get_string_bounded(in, "service", true, 1, 32, &errs, &service) > 0) {
-                svc_ok = upstream_service_from_string(service, &svc) >= 0;
-                if (!svc_ok)
-                        (void) json_errors_add(
-                                &errs,
-                                "service",
-                                "unknown service \"%.32s\"; one of llm, vision, nlp, data",
-                                service);
-        }
-        if (json_get_string_bounded(in, "task", true, 1, 64, &errs, &task_name) > 0 && svc_ok &&
-            validate_task(svc, task_name, &errs, &task) == -EAGAIN)
-                return reply_tasks_unknown(req, svc);
-        (void) json_get_object(in, "payload", false, &errs, &payload);
-        if (json_get_string_bounded(in, "priority", false, 1, 32, &errs, &prio_s) > 0 &&
-            job_priority_from_string(prio_s, &prio) < 0)
-                (void) json_errors_add(&errs, "priority", "must be one of low, medium, high, critical");
-        (void) json_get_double(
-                in, "timeout", false, 0.001, (double) o->config.max_timeout_ms / 1000.0, &errs, &timeout_s);
+        r = api_tasks_read_dispatch(o, in, &errs, &d);
+        if (r == -EAGAIN)
+                return api_tasks_reply_unknown(req, d.service);
+        if (r < 0)
+                return r;
         (void) json_get_bool(in, "async", false, &errs, &async);
-        if (task && task->task_field && payload &&
-            json_object_object_get_ex(payload, task->task_field, &v) &&
-            (!json_object_is_type(v, json_type_string) || !streq(json_object_get_string(v), task->name)))
-                (void) json_errors_add(
-                        &errs,
-                        "payload",
-                        "payload.%s must be \"%s\" or absent",
-                        task->task_field,
-                        task->name);
+        parse_run_at(in, &errs, &run_at);
         if (errs)
                 return http_reply_validation(req, errs);
-
-        body = payload ? json_object_get(payload) : json_object_new_object();
-        if (!body)
-                return -ENOMEM;
         return api_submit(
                 req,
                 o,
                 &(ApiSubmission){
-                        .task = task,
-                        .priority = prio,
-                        .body = body,
-                        .timeout_ms = timeout_s > 0 ? (uint64_t) (timeout_s * 1000.0)
-                                                    : upstream_task_timeout(&o->config.upstream, task),
+                        .task = d.task,
+                        .priority = d.priority,
+                        .body = d.body,
+                        .timeout_ms = d.timeout_ms,
                         .async = async,
+                        .run_at = run_at,
                         .shape = API_SHAPE_DISPATCH,
                 },
                 ctx);

@@ -2,9 +2,9 @@
 /* api.c — the orchestrator's route table. Every route goes through api_dispatch(): the
  * bearer token (or the webhook's own signature), the rate limit, the handler of its family
  * (api-tasks.c, api-v1.c, api-datasets.c, api-workflows.c, api-jobs.c, api-locks.c,
- * api-webhook.c, api-audit.c, api-keys.c, api-usage.c), the audit row of a state-changing request and the
- * request counter. Every task request becomes a job in the store; synchronous requests wait for the worker,
- * asynchronous ones get 202 + Location. */
+ * api-webhook.c, api-audit.c, api-keys.c, api-usage.c, api-schedules.c), the audit row of a state-changing
+ * request and the request counter. Every task request becomes a job in the store; synchronous requests wait
+ * for the worker, asynchronous ones get 202 + Location. */
 #include "api-internal.h"
 #include "http-host.h"
 #include "time-util.h"
@@ -70,6 +70,13 @@ static const ApiRoute api_table[] = {
         { "GET", "/keys", api_keys_list },
         { "DELETE", "/keys/{id}", api_keys_revoke, "key.revoke" },
         { "GET", "/usage", api_usage_get },
+        /* Schedules: each run a job of its creator's (api-schedules.c). */
+        { "POST", "/schedules", api_schedules_create, "schedule.create" },
+        { "GET", "/schedules", api_schedules_list },
+        { "GET", "/schedules/{id}", api_schedules_get },
+        { "POST", "/schedules/{id}/pause", api_schedules_pause, "schedule.pause" },
+        { "POST", "/schedules/{id}/resume", api_schedules_resume, "schedule.resume" },
+        { "DELETE", "/schedules/{id}", api_schedules_delete, "schedule.delete" },
 };
 
 static Orchestrator *api_orchestrator;

@@ -42,6 +42,13 @@ static const AuthRule auth_rules[] = {
         { "GET", "/metrics", AUTH_ROLE_VIEWER },
         /* Everyone sees their own token usage (admins anyone's: the handler scopes it). */
         { "GET", "/usage", AUTH_ROLE_VIEWER },
+        /* Schedules: operators make and change their own (the handlers scope them). */
+        { "POST", "/schedules", AUTH_ROLE_OPERATOR },
+        { "GET", "/schedules", AUTH_ROLE_VIEWER },
+        { "GET", "/schedules/{id}", AUTH_ROLE_VIEWER },
+        { "POST", "/schedules/{id}/pause", AUTH_ROLE_OPERATOR },
+        { "POST", "/schedules/{id}/resume", AUTH_ROLE_OPERATOR },
+        { "DELETE", "/schedules/{id}", AUTH_ROLE_OPERATOR },
         /* Locks, the audit log and API keys are admin-only by design. */
         { "GET", "/audit", AUTH_ROLE_ADMIN },
         { "GET", "/locks", AUTH_ROLE_ADMIN },

@@ -20,6 +20,8 @@ JobNew job_runner_row(const Job *j, const char *idempotency_key, const char *req
                 .submitter = j->submitter,
                 .submitter_role = j->submitter_role,
                 .cached = j->cached,
+                .schedule_id = j->schedule_id,
+                .run_at = j->run_at,
         };
 }
 

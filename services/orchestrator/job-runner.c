@@ -608,12 +608,17 @@ static void cache_lookup(JobRunner *r, Job *j) {
 
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
+        bool delayed = j->run_at > time_now_s(CLOCK_REALTIME), claimed, slot;
         JobNew n;
-        bool claimed, slot;
         int k;
 
-        cache_lookup(r, j);
+        if (!delayed)
+                cache_lookup(r, j);
         n = job_runner_row(j, idempotency_key, request_hash);
+        if (delayed) { /* stored only: queued by job_runner_queue_row() when it is due */
+                n.delayed = true;
+                return job_store_insert(r->store, &n);
+        }
         /* A hit needs neither a worker nor the service: it runs here, whatever the mode. */
         slot = !j->cached && inline_ok && scheduler_try_claim(r->scheduler);
         claimed = j->cached || slot;
@@ -698,14 +703,14 @@ int job_runner_cancel(JobRunner *r, const char *id) {
         return k == -ESTALE ? -ESTALE : 0;
 }
 
-typedef struct RecoverCtx {
-        JobRunner *runner;
-        unsigned requeued, failed;
-} RecoverCtx;
+/* Fails a stored job that cannot run, with its reason. */
+static int fail_row(JobRunner *r, const JobRow *row, const char *reason) {
+        int k = job_store_transition(r->store, row->id, JOB_FAILED, NULL, reason, 500);
 
-static int recover_one(const JobRow *row, void *userdata) {
-        RecoverCtx *c = userdata;
-        JobRunner *r = c->runner;
+        return k < 0 && k != -ESTALE ? k : 1;
+}
+
+int job_runner_queue_row(JobRunner *r, const JobRow *row) {
         const UpstreamTask *task = NULL;
         UpstreamService svc;
         JobPriority prio = JOB_PRIORITY_MEDIUM;
@@ -718,23 +723,8 @@ static int recover_one(const JobRow *row, void *userdata) {
                 task = upstream_task_find(svc, row->task);
         (void) job_priority_from_string(row->priority, &prio);
         if (!task) {
-                snprintf(
-                        reason,
-                        sizeof(reason),
-                        "unknown task %s/%s after a restart",
-                        row->service,
-                        row->task);
-                goto fail;
-        }
-        if (row->status == JOB_RUNNING && !task->idempotent) {
-                snprintf(
-                        reason,
-                        sizeof(reason),
-                        "interrupted by an orchestrator restart while running; %s %s is not idempotent and was "
-                        "not re-run",
-                        row->service,
-                        row->task);
-                goto fail;
+                snprintf(reason, sizeof(reason), "unknown task %s/%s", row->service, row->task);
+                return fail_row(r, row, reason);
         }
         payload = strdup(row->payload);
         if (!payload)
@@ -744,26 +734,60 @@ static int recover_one(const JobRow *row, void *userdata) {
                 return k;
         j->wait_ready = true; /* nobody waits for its answer: its service may be restarting too */
         snprintf(j->id, sizeof(j->id), "%s", row->id);
-        if (row->status == JOB_RUNNING) {
-                _cleanup_json_ json_object *o = json_object_new_object();
-
-                if (o) {
-                        json_object_object_add(
-                                o,
-                                "message",
-                                json_object_new_string("re-queued after an orchestrator restart"));
-                        (void) job_store_add_event(r->store, row->id, "progress", o);
-                }
-        }
+        job_set_submitter(j, row->submitter, row->submitter_role);
+        snprintf(j->schedule_id, sizeof(j->schedule_id), "%s", strempty(row->schedule_id));
         k = queue(r, j);
-        if (k >= 0) {
-                c->requeued++;
+        if (k >= 0)
                 return 0;
+        snprintf(reason, sizeof(reason), "could not be queued: %s", strerror(-k));
+        return fail_row(r, row, reason);
+}
+
+typedef struct RecoverCtx {
+        JobRunner *runner;
+        unsigned requeued, failed;
+} RecoverCtx;
+
+static int recover_one(const JobRow *row, void *userdata) {
+        RecoverCtx *c = userdata;
+        JobRunner *r = c->runner;
+        const UpstreamTask *task = NULL;
+        UpstreamService svc;
+        int k;
+
+        if (upstream_service_from_string(row->service, &svc) >= 0)
+                task = upstream_task_find(svc, row->task);
+        if (row->status == JOB_RUNNING && task && !task->idempotent) {
+                char reason[256];
+
+                snprintf(
+                        reason,
+                        sizeof(reason),
+                        "interrupted by an orchestrator restart while running; %s %s is not idempotent and was "
+                        "not re-run",
+                        row->service,
+                        row->task);
+                k = fail_row(r, row, reason);
+        } else {
+                if (row->status == JOB_RUNNING) {
+                        _cleanup_json_ json_object *o = json_object_new_object();
+
+                        if (o) {
+                                json_object_object_add(
+                                        o,
+                                        "message",
+                                        json_object_new_string("re-queued after an orchestrator restart"));
+                                (void) job_store_add_event(r->store, row->id, "progress", o);
+                        }
+                }
+                k = job_runner_queue_row(r, row);
         }
-        snprintf(reason, sizeof(reason), "could not be re-queued after a restart: %s", strerror(-k));
-fail:
-        (void) job_store_transition(r->store, row->id, JOB_FAILED, NULL, reason, 500);
-        c->failed++;
+        if (k < 0)
+                return k;
+        if (k == 0)
+                c->requeued++;
+        else
+                c->failed++;
         return 0;
 }
 

@@ -45,6 +45,8 @@ typedef struct Job {
         char request_id[129];
         char submitter[129];     /* JWT sub of who asked for it; "" = auth off */
         char submitter_role[16]; /* that token's role */
+        char schedule_id[37];    /* the schedule whose run it is; "" = none */
+        double run_at;           /* Unix seconds: later than now = wait in the store until then */
         int cancel;              /* set atomically by job_runner_cancel() */
         const JobRelay *relay;   /* NULL = the answer is collected (every job but the /v1 streams) */
         bool relay_truncated;    /* the relayed body was longer than what the job kept */
@@ -146,10 +148,12 @@ void job_runner_drain(JobRunner *r, uint64_t timeout_ms);
 void job_runner_free(JobRunner *r);
 /* Persists the job (pending) and queues it. With inline, when the queue is empty and a
  * worker slot is free, runs it on the calling thread instead and returns 1 with the job
- * done (a result cache hit always runs so, inline or not); such a job without an idempotency key is stored
- * once, with its outcome, when it finishes within sync_grace_ms (as running when it takes longer), and a
- * failure to store its outcome is returned. -EAGAIN when the queue is full (the job is then recorded as
- * failed), -EEXIST when the idempotency key is taken. */
+ * done (a result cache hit always runs so, inline or not); such a job without an
+ * idempotency key is stored once, with its outcome, when it finishes within sync_grace_ms
+ * (as running when it takes longer), and a failure to store its outcome is returned. A job
+ * whose run_at is still to come is only stored (delayed): job_runner_queue_row() queues it
+ * when it is due. -EAGAIN when the queue is full (the job is then recorded as failed),
+ * -EEXIST when the idempotency key is taken. */
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash);
 bool job_is_done(Job *j);
@@ -163,6 +167,10 @@ int job_runner_wait(Job *j, uint64_t timeout_ms);
 /* Cancels a queued or running job: 0 when done or under way, -ENOENT unknown, -ESTALE
  * when it had already finished. */
 int job_runner_cancel(JobRunner *r, const char *id);
+/* Queues a stored job (a delayed one that is due, a schedule's run, one recovered after a
+ * restart): 0 queued, 1 when it could not be (unknown task, full queue: recorded as
+ * failed with the reason), < 0 on error. */
+int job_runner_queue_row(JobRunner *r, const JobRow *row);
 /* Re-queues pending jobs, and running ones whose task is idempotent; fails the others.
  * *ret_requeued / *ret_failed count them. */
 int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_failed);

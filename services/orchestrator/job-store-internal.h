@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* job-store-internal.h — what the job store's files share (job-store.c: the tables, the
  * group commit and the writes; job-store-read.c: the reads; job-store-checkpoint.c: the WAL
- * checkpointer thread; job-store-locks.c: the named leases): the connection and its
- * prepared statements, the one SQLite → -errno mapping and the single-row getter. */
+ * checkpointer thread; job-store-locks.c: the named leases; job-store-schedules.c: the
+ * schedules and delayed jobs): the connection and its prepared statements, the one SQLite
+ * → -errno mapping, the single-row getter and the one-statement write. */
 #pragma once
 
 #include <json-c/json.h>
@@ -143,6 +144,21 @@ int job_store_get_row_locked(
         const char *key,
         const char *owner,
         int (*read)(sqlite3_stmt *st, void *userdata),
+        void *userdata);
+
+/* Runs sql, one write, with ?1 = a and ?2 = b (NULL binds NULL) and ?3 = num, under the
+ * lock and outside the group commit (its own transaction): if_none when it changed no
+ * row (0: none is fine). */
+int job_store_write_one(JobStore *s, const char *sql, const char *a, const char *b, double num, int if_none);
+
+/* Calls cb (without the lock) for every job that the clause where (after FROM jobs; ?1 =
+ * text, ?2 = num) selects. */
+int job_store_for_each_job(
+        JobStore *s,
+        const char *where,
+        const char *text,
+        double num,
+        int (*cb)(const JobRow *row, void *userdata),
         void *userdata);
 
 /* job-store-checkpoint.c */

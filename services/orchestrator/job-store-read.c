@@ -61,6 +61,23 @@ static void add_annotations(json_object *o, sqlite3_stmt *st) {
                 json_object_object_add(o, "cached", json_object_new_boolean(true));
 }
 
+/* "schedule_id" and "run_at" of a schedule's run or a delayed job, present only when set. */
+static void add_schedule(json_object *o, sqlite3_stmt *st) {
+        int id = column_index(st, "schedule_id"), at = column_index(st, "run_at");
+
+        if (id >= 0 && sqlite3_column_type(st, id) != SQLITE_NULL)
+                json_object_object_add(
+                        o,
+                        "schedule_id",
+                        json_object_new_string((const char *) sqlite3_column_text(st, id)));
+        if (at >= 0 && sqlite3_column_type(st, at) != SQLITE_NULL) {
+                char t[32];
+
+                job_format_time(sqlite3_column_double(st, at), t);
+                json_object_object_add(o, "run_at", json_object_new_string(t));
+        }
+}
+
 static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
@@ -89,6 +106,7 @@ static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         if (sqlite3_column_type(st, 9) != SQLITE_NULL)
                 json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
         add_annotations(o, st);
+        add_schedule(o, st);
         if (with_owner && sub >= 0 && sqlite3_column_type(st, sub) != SQLITE_NULL) {
                 json_object *by = json_object_new_object();
                 const char *role = (const char *) sqlite3_column_text(st, sub + 1);
@@ -163,7 +181,7 @@ int job_store_list_json(
         r = prepare(
                 s,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, seq, guardrail_flags, redactions, cached FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
+                "error_status, kind, seq, guardrail_flags, redactions, cached, schedule_id, run_at FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
                 "AND (?4 IS NULL OR submitter = ?4) ORDER BY seq DESC LIMIT ?3",
                 &st);
         if (r >= 0) {
@@ -284,12 +302,29 @@ int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_h
 
 int job_store_for_each_unfinished(
         JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata) {
+        return job_store_for_each_job(
+                s,
+                "WHERE status IN ('pending', 'running') AND kind = ?1 AND delayed IS NOT 1 ORDER BY seq",
+                kind,
+                0,
+                cb,
+                userdata);
+}
+
+int job_store_for_each_job(
+        JobStore *s,
+        const char *where,
+        const char *text,
+        double num,
+        int (*cb)(const JobRow *row, void *userdata),
+        void *userdata) {
+        _cleanup_free_ char *sql = NULL;
         sqlite3_stmt *st = NULL;
         int rc, r;
 
         /* Rows are read under the lock, the callbacks run without it (they write). */
         typedef struct {
-                char *id, *service, *task, *priority, *payload, *submitter, *submitter_role;
+                char *id, *service, *task, *priority, *payload, *submitter, *submitter_role, *schedule_id;
                 JobStatus status;
                 uint64_t timeout_ms;
                 double created_at;
@@ -297,18 +332,22 @@ int job_store_for_each_unfinished(
         _cleanup_free_ Row *rows = NULL;
         size_t n = 0, cap = 0;
 
+        if (asprintf(
+                    &sql,
+                    "SELECT id, service, task, priority, payload, status, timeout_ms, created_at, "
+                    "submitter, submitter_role, schedule_id FROM jobs %s",
+                    where) < 0)
+                return -ENOMEM;
         pthread_mutex_lock(&s->lock);
-        r =
-                prepare(s,
-                        "SELECT id, service, task, priority, payload, status, timeout_ms, created_at, "
-                        "submitter, submitter_role FROM jobs "
-                        "WHERE status IN ('pending', 'running') AND kind = ?1 ORDER BY seq",
-                        &st);
-        if (r >= 0)
-                bind_text(st, 1, kind);
+        r = prepare(s, sql, &st);
+        if (r >= 0) {
+                bind_text(st, 1, text);
+                (void) sqlite3_bind_double(st, 2, num);
+        }
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *sub = (const char *) sqlite3_column_text(st, 8),
-                           *role = (const char *) sqlite3_column_text(st, 9);
+                           *role = (const char *) sqlite3_column_text(st, 9),
+                           *sched = (const char *) sqlite3_column_text(st, 10);
 
                 if (n == cap) {
                         Row *nr = reallocarray(rows, cap ? cap * 2 : 16, sizeof(Row));
@@ -329,6 +368,7 @@ int job_store_for_each_unfinished(
                         .created_at = sqlite3_column_double(st, 7),
                         .submitter = sub ? strdup(sub) : NULL,
                         .submitter_role = role ? strdup(role) : NULL,
+                        .schedule_id = sched ? strdup(sched) : NULL,
                 };
                 (void) job_status_from_string((const char *) sqlite3_column_text(st, 5), &rows[n].status);
                 n++;
@@ -347,6 +387,7 @@ int job_store_for_each_unfinished(
                                 .payload = rows[i].payload,
                                 .submitter = rows[i].submitter,
                                 .submitter_role = rows[i].submitter_role,
+                                .schedule_id = rows[i].schedule_id,
                                 .status = rows[i].status,
                                 .timeout_ms = rows[i].timeout_ms,
                                 .created_at = rows[i].created_at,
@@ -362,6 +403,7 @@ int job_store_for_each_unfinished(
                 free(rows[i].payload);
                 free(rows[i].submitter);
                 free(rows[i].submitter_role);
+                free(rows[i].schedule_id);
         }
         return r;
 }

@@ -6,24 +6,14 @@
 #include "time-util.h"
 
 int job_store_tasks_save(JobStore *s, const char *service, const char *answer) {
-        sqlite3_stmt *st = NULL;
-        int r;
-
-        pthread_mutex_lock(&s->lock);
-        r = prepare(
+        return job_store_write_one(
                 s,
                 "INSERT INTO service_tasks(service, answer, saved_at) VALUES(?1, ?2, ?3) ON CONFLICT(service) "
                 "DO UPDATE SET answer = excluded.answer, saved_at = excluded.saved_at",
-                &st);
-        if (r >= 0) {
-                bind_text(st, 1, service);
-                bind_text(st, 2, answer);
-                (void) sqlite3_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
-                r = sqlite_errno(sqlite3_step(st));
-        }
-        sqlite3_finalize(st);
-        pthread_mutex_unlock(&s->lock);
-        return r;
+                service,
+                answer,
+                time_now_s(CLOCK_REALTIME),
+                0);
 }
 
 int job_store_tasks_load(JobStore *s, json_object **ret) {

@@ -3,7 +3,7 @@
  * and the writes. SQLite result codes become -errno in one place (sqlite_errno in
  * job-store-internal.h). Reads: job-store-read.c; the WAL checkpointer thread:
  * job-store-checkpoint.c; named leases: job-store-locks.c; API keys: job-store-keys.c; token
- * usage: job-store-usage.c. */
+ * usage: job-store-usage.c; schedules and delayed jobs: job-store-schedules.c. */
 #include <inttypes.h>
 #include <time.h>
 
@@ -15,8 +15,8 @@ static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
-                "submitter_role, guardrail_flags, cached) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14)",
+                "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -26,7 +26,8 @@ static const char *const statements[_ST_MAX] = {
                 "WHERE id = ?1 AND status IN ('pending', 'running')",
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, submitter, submitter_role, guardrail_flags, redactions, cached FROM jobs "
+                "error_status, kind, submitter, submitter_role, guardrail_flags, redactions, cached, schedule_id, "
+                "run_at FROM jobs "
                 "WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
@@ -112,11 +113,39 @@ static const char schema[] =
         " requests INTEGER NOT NULL,"
         " prompt_tokens INTEGER NOT NULL,"
         " completion_tokens INTEGER NOT NULL,"
-        " PRIMARY KEY(principal, day, model)) WITHOUT ROWID;";
+        " PRIMARY KEY(principal, day, model)) WITHOUT ROWID;"
+        /* Schedules (job-store-schedules.c): next_run_at is the claim of each run. */
+        "CREATE TABLE IF NOT EXISTS schedules("
+        " id TEXT PRIMARY KEY,"
+        " owner TEXT,"
+        " owner_role TEXT,"
+        " service TEXT NOT NULL,"
+        " task TEXT NOT NULL,"
+        " priority TEXT NOT NULL,"
+        " payload TEXT NOT NULL,"
+        " timeout_ms INTEGER NOT NULL,"
+        " cron TEXT,"
+        " every_ms INTEGER,"
+        " anchor REAL NOT NULL,"
+        " start_at REAL,"
+        " overlap TEXT NOT NULL,"
+        " catch_up TEXT NOT NULL,"
+        " paused INTEGER NOT NULL DEFAULT 0,"
+        " next_run_at REAL NOT NULL,"
+        " held_at REAL,"
+        " last_run_at REAL,"
+        " last_job_id TEXT,"
+        " runs INTEGER NOT NULL DEFAULT 0,"
+        " skipped INTEGER NOT NULL DEFAULT 0,"
+        " missed INTEGER NOT NULL DEFAULT 0,"
+        " created_at REAL NOT NULL) WITHOUT ROWID;";
 
 /* After the migrations (an older database gets the submitter column first): a principal's
  * own page of GET /jobs. */
-static const char indexes[] = "CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs(submitter, seq);";
+static const char indexes[] =
+        "CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs(submitter, seq);"
+        "CREATE INDEX IF NOT EXISTS jobs_schedule ON jobs(schedule_id) WHERE schedule_id IS NOT NULL;"
+        "CREATE INDEX IF NOT EXISTS jobs_delayed ON jobs(run_at) WHERE delayed = 1;";
 
 /* Columns added after the first release: a database created by an older binary gets them
  * with ALTER TABLE (existing rows: NULL = submitted with auth off, nothing flagged). */
@@ -127,6 +156,9 @@ static const struct {
         { "jobs", "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged it */
         { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
         { "jobs", "cached", "INTEGER" },       /* 1 = answered from the result cache */
+        { "jobs", "schedule_id", "TEXT" },     /* the schedule whose run it is */
+        { "jobs", "run_at", "REAL" },          /* when it was due (a schedule's run, or run_at) */
+        { "jobs", "delayed", "INTEGER" },      /* 1 while it waits for run_at */
 };
 
 struct WriteOp {
@@ -493,6 +525,11 @@ static int insert_op(JobStore *s, void *arg) {
                 (void) sqlite3_bind_int(st, 14, 1);
         else
                 (void) sqlite3_bind_null(st, 14);
+        bind_text(st, 15, job->schedule_id && *job->schedule_id ? job->schedule_id : NULL);
+        if (job->run_at > 0)
+                (void) sqlite3_bind_double(st, 16, job->run_at);
+        if (job->delayed)
+                (void) sqlite3_bind_int(st, 17, 1);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
@@ -620,6 +657,26 @@ int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void 
 
         pthread_mutex_lock(&s->lock);
         r = fn(s->db, userdata);
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int job_store_write_one(
+        JobStore *s, const char *sql, const char *a, const char *b, double num, int if_none) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = prepare(s, sql, &st);
+        if (r >= 0) {
+                bind_text(st, 1, a);
+                bind_text(st, 2, b);
+                (void) sqlite3_bind_double(st, 3, num);
+                r = sqlite_errno(sqlite3_step(st));
+                if (r >= 0 && if_none < 0 && sqlite3_changes(s->db) == 0)
+                        r = if_none;
+        }
+        sqlite3_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }

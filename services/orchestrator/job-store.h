@@ -46,6 +46,9 @@ typedef struct JobNew {
         const char *submitter_role;  /* the token's role when submitter is set */
         bool cached;                 /* answered from the result cache */
         double created_at;           /* Unix seconds; 0 = now */
+        const char *schedule_id;     /* the schedule whose run it is; NULL = none */
+        double run_at;               /* Unix seconds it was due at; 0 = none */
+        bool delayed;                /* waits in the store until run_at (job_store_delayed_*) */
         /* Non-NULL: the job already ran; stored as pending, running and this outcome (with
          * their three state events) in one commit. */
         const JobOutcome *outcome;
@@ -55,6 +58,7 @@ typedef struct JobNew {
 typedef struct JobRow {
         const char *id, *service, *task, *priority, *payload;
         const char *submitter, *submitter_role; /* NULL when none was recorded */
+        const char *schedule_id;                /* NULL when none */
         JobStatus status;
         uint64_t timeout_ms;
         double created_at; /* Unix seconds */
@@ -85,8 +89,8 @@ int job_store_add_event(JobStore *s, const char *id, const char *type, json_obje
  * another's, as for none; owner NULL = any job): a principal sees its own work. */
 
 /* {job_id, status, service, task, priority, created_at, updated_at, result, error}, plus
- * guardrails: {flagged: [...]}, redactions: {kind: n} and cached: true when the job has them, and
- * submitted_by {sub, role} when the job recorded a submitter. */
+ * guardrails: {flagged: [...]}, redactions: {kind: n} and cached: true when the job has them,
+ * submitted_by {sub, role} when the job recorded a submitter, schedule_id and run_at when set. */
 int job_store_get_json(JobStore *s, const char *id, const char *owner, json_object **ret);
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret);
 /* The job's submitter (JWT sub) in *ret, NULL when none was recorded; -ENOENT if unknown. */
@@ -105,7 +109,8 @@ int job_store_events_json(
 /* Looks up an Idempotency-Key as stored (api-submit.c scopes it to its principal):
  * *ret_id and *ret_hash (owned by the caller). -ENOENT if unused. */
 int job_store_find_key(JobStore *s, const char *key, char **ret_id, char **ret_hash);
-/* Calls cb for every pending or running job of kind ("task", "workflow"), oldest first. */
+/* Calls cb for every pending or running job of kind ("task", "workflow"), oldest first;
+ * not the delayed ones that still wait for their run_at. */
 int job_store_for_each_unfinished(
         JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata);
 /* Deletes terminal jobs (and their events) last updated more than age_ms ago. */
@@ -206,3 +211,72 @@ static inline bool job_status_is_terminal(JobStatus s) {
 }
 /* ISO 8601 UTC with milliseconds from Unix seconds. */
 void job_format_time(double t, char buf[static 32]);
+
+/* Schedules (job-store-schedules.c): a task run on cron or every N seconds, each run an
+ * ordinary job with schedule_id. next_run_at is the claim: a fire moves it forward with a
+ * conditional UPDATE, so that of several orchestrators on one store only one fires each
+ * run. Reads and changes take an owner like the jobs' (NULL = any). */
+typedef struct ScheduleRow {
+        const char *id, *owner, *owner_role; /* owner NULL = auth off */
+        const char *service, *task, *priority, *payload;
+        uint64_t timeout_ms;
+        const char *cron; /* NULL: every_ms */
+        uint64_t every_ms;
+        double anchor;   /* an every schedule's runs: anchor + k * every */
+        double start_at; /* 0 = none */
+        const char *overlap, *catch_up;
+        bool paused;
+        double next_run_at;
+        double held_at; /* overlap=queue: the run that waits for the previous one; 0 = none */
+        const char *last_job_id;
+        double created_at;
+} ScheduleRow;
+
+/* -EEXIST when the id is taken. */
+int job_store_schedule_insert(JobStore *s, const ScheduleRow *row);
+/* cb(row) with the schedule (-ENOENT unknown or another's). */
+int job_store_schedule_get(
+        JobStore *s,
+        const char *id,
+        const char *owner,
+        int (*cb)(const ScheduleRow *row, void *userdata),
+        void *userdata);
+/* {schedule_id, service, task, priority, payload, timeout, cron | every, start_at, overlap,
+ * catch_up, paused, next_run_at, last_run_at, last_job_id, runs, skipped, missed, held,
+ * jobs: {status: n}, created_at, created_by} */
+int job_store_schedule_get_json(JobStore *s, const char *id, const char *owner, json_object **ret);
+/* {schedules: [...]} oldest first. */
+int job_store_schedule_list_json(JobStore *s, const char *owner, json_object **ret);
+/* Pauses, or resumes with its next run at next_run_at. -ENOENT unknown or another's. */
+int job_store_schedule_set_paused(
+        JobStore *s, const char *id, const char *owner, bool paused, double next_run_at);
+/* The schedule goes; its jobs stay (with their schedule_id). */
+int job_store_schedule_delete(JobStore *s, const char *id, const char *owner);
+/* cb (without the lock) for every unpaused schedule due at now (next_run_at <= now) or
+ * holding a run. *ret_next: the earliest time something is due later, of the schedules
+ * and of the delayed jobs (0 = nothing); *ret_held: some schedule holds a run. */
+int job_store_schedule_for_each_due(
+        JobStore *s,
+        double now,
+        int (*cb)(const ScheduleRow *row, void *userdata),
+        void *userdata,
+        double *ret_next,
+        bool *ret_held);
+
+typedef struct ScheduleClaim {
+        const char *id;
+        double old_next, old_held; /* as read: the claim fails when either changed */
+        double new_next, new_held; /* held 0 = none */
+        uint64_t missed, skipped;
+} ScheduleClaim;
+/* -ESTALE when the row changed since it was read (another orchestrator fired the run, or
+ * it was paused or deleted). */
+int job_store_schedule_claim(JobStore *s, const ScheduleClaim *c);
+/* A run became job job_id: last_run_at, last_job_id and the run count. */
+int job_store_schedule_ran(JobStore *s, const char *id, const char *job_id, double at);
+
+/* Delayed jobs: cb for each one whose run_at <= now; claiming one (-ESTALE when another
+ * did, or it was cancelled) makes it an ordinary pending job to queue. */
+int job_store_delayed_for_each_due(
+        JobStore *s, double now, int (*cb)(const JobRow *row, void *userdata), void *userdata);
+int job_store_delayed_claim(JobStore *s, const char *id);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* orchestrator.c — bringing the orchestrator's parts up and down: upstreams, job store,
  * runner (with the usage of each completed llm job), API keys, recovery of unfinished
- * jobs, and the retention cleanup thread. */
+ * jobs, the schedule timer and the retention cleanup thread. */
 #include <openssl/crypto.h>
 #include <time.h>
 
@@ -296,6 +296,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                         failed);
         if (o->workflows.resumed > 0)
                 log_info("resumed %u unfinished workflows", o->workflows.resumed);
+        r = schedule_timer_new(o->store, o->runner, &o->schedules);
+        if (r >= 0 && !o->config.schedules_manual)
+                r = schedule_timer_start(o->schedules);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the schedule timer: %m");
         r = -pthread_create(&o->cleanup_thread, NULL, cleanup_thread, o);
         if (r < 0)
                 return r;
@@ -313,6 +318,7 @@ void orchestrator_stop(Orchestrator *o) {
                 pthread_mutex_unlock(&o->cleanup_lock);
                 pthread_join(o->cleanup_thread, NULL);
         }
+        schedule_timer_free(TAKE_PTR(o->schedules)); /* fires no run into a draining runner */
         if (o->store)
                 workflow_runs_stop(&o->workflows);
         if (o->runner)

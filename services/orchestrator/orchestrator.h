@@ -13,6 +13,7 @@
 #include "job-store.h"
 #include "ratelimit.h"
 #include "result-cache.h"
+#include "schedule-timer.h"
 #include "stream-limit.h"
 #include "upstream.h"
 #include "webhook.h"
@@ -48,6 +49,7 @@ typedef struct OrchConfig {
         bool redact_output;
         uint64_t cache_max_bytes; /* the result cache: 0 = off */
         uint64_t cache_ttl_ms;    /* 0 = off */
+        bool schedules_manual;    /* tests: no timer thread; schedule_timer_tick() by hand */
 } OrchConfig;
 
 typedef struct Orchestrator {
@@ -75,6 +77,7 @@ typedef struct Orchestrator {
         MetricsFamily *sse_active;       /* orch_sse_connections_active */
 
         WorkflowRuns workflows;
+        ScheduleTimer *schedules; /* fires schedules and releases delayed jobs */
 
         pthread_t cleanup_thread;
         bool cleanup_started, stopping;

@@ -212,17 +212,22 @@ request_status(const char *method, const char *path, const char *body, const cha
         return status;
 }
 
-static inline json_object *get_job(const char *id) {
-        char path[128];
+/* GET prefix + id, which must answer 200: its body. */
+static inline json_object *get_object(const char *prefix, const char *id) {
+        char path[160];
         Reply r;
         json_object *o;
 
-        snprintf(path, sizeof(path), "/jobs/%s", id);
+        snprintf(path, sizeof(path), "%s%s", prefix, id);
         r = request("GET", path, NULL, NULL);
         ck_assert_int_eq(r.status, 200);
         o = json_object_get(r.body);
         reply_done(&r);
         return o;
+}
+
+static inline json_object *get_job(const char *id) {
+        return get_object("/jobs/", id);
 }
 
 static inline json_object *wait_job(const char *id, const char *status) {
