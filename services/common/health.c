@@ -69,9 +69,9 @@ static int handle_ready(HttpRequest *req, void *userdata) {
 }
 
 void health_routes(HealthContext *ctx, HttpRoute ret[static HEALTH_N_ROUTES]) {
-        ret[0] = (HttpRoute){ "GET", "/health", handle_health, 0, ctx };
-        ret[1] = (HttpRoute){ "GET", "/health/live", handle_live, 0, ctx };
-        ret[2] = (HttpRoute){ "GET", "/health/ready", handle_ready, 0, ctx };
+        ret[0] = (HttpRoute){ "GET", "/health", handle_health, HTTP_ROUTE_UNTRACED, ctx };
+        ret[1] = (HttpRoute){ "GET", "/health/live", handle_live, HTTP_ROUTE_UNTRACED, ctx };
+        ret[2] = (HttpRoute){ "GET", "/health/ready", handle_ready, HTTP_ROUTE_UNTRACED, ctx };
 }
 
 int health_add_routes(HttpServer *s, HealthContext *ctx) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "notify.h"
 #include "service.h"
+#include "trace.h"
 
 /* A built-in route behind the definition's gate. */
 typedef struct GatedRoute {
@@ -47,7 +48,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 10
+#define COMMON_CONFIG_N 11
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -70,6 +71,9 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                         "Open connections at most; beyond it the one idle longest is closed, or the new one gets 503."),
                 CONFIG_BOOL("HTTP_ACCESS_LOG", "off", COMMON(http_access_log),
                         "Log one info line per request (5xx are logged anyway); see docs/benchmarks.md for its cost."),
+                CONFIG_BOOL("TRACE", "on", COMMON(trace),
+                        "W3C traceparent: continue a caller's trace and log one span line per request served and "
+                        "per call made (deploy.sh trace JOB_ID reads them); off = neither."),
                 CONFIG_DURATION("HTTP_SHUTDOWN_TIMEOUT", "10s", 0, 600000, COMMON(http_shutdown_timeout_ms),
                         "How long shutdown waits for in-flight requests."),
                 CONFIG_DURATION("WATCHDOG_INTERVAL", "10s", 0, 3600000, COMMON(watchdog_interval_ms),
@@ -139,7 +143,7 @@ static int add_builtin_routes(ServiceContext *ctx) {
         int r;
 
         health_routes(&ctx->health, routes);
-        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, 0, ctx };
+        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, HTTP_ROUTE_UNTRACED, ctx };
         if (ctx->def->gate)
                 for (size_t i = 0; i < BUILTIN_N_ROUTES; i++) {
                         ctx->gated[i] = (GatedRoute){ ctx, routes[i].handler, routes[i].userdata };
@@ -388,6 +392,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 return SERVICE_EXIT_CONFIG;
         }
         log_set_max_level(ctx.common.log_level);
+        trace_set_enabled(ctx.common.trace);
 
         if (healthcheck) {
                 ret = run_healthcheck(&ctx.common, healthcheck_path);
@@ -427,6 +432,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 .shutdown_timeout_ms = ctx.common.http_shutdown_timeout_ms,
                 .max_connections = (unsigned) ctx.common.http_max_connections,
                 .access_log = ctx.common.http_access_log,
+                .trace_start = def->trace_start,
                 .metrics = ctx.metrics,
         };
         raise_fd_limit((uint64_t) ctx.common.http_max_connections);
