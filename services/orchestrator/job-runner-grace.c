@@ -19,6 +19,7 @@ JobNew job_runner_row(const Job *j, const char *idempotency_key, const char *req
                 .guardrail_flags = j->guardrail_flags,
                 .submitter = j->submitter,
                 .submitter_role = j->submitter_role,
+                .trace_id = j->trace.trace_id,
         };
 }
 

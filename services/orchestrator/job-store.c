@@ -15,8 +15,8 @@ static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
-                "submitter_role, guardrail_flags) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13)",
+                "submitter_role, guardrail_flags, trace_id) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -26,8 +26,8 @@ static const char *const statements[_ST_MAX] = {
                 "WHERE id = ?1 AND status IN ('pending', 'running')",
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, submitter, submitter_role, guardrail_flags, redactions FROM jobs "
-                "WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
+                "error_status, kind, submitter, submitter_role, guardrail_flags, redactions, trace_id "
+                "FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
@@ -71,7 +71,8 @@ static const char schema[] =
         " submitter TEXT,"
         " submitter_role TEXT,"
         " guardrail_flags TEXT,"
-        " redactions TEXT);"
+        " redactions TEXT,"
+        " trace_id TEXT);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
@@ -122,10 +123,10 @@ static const char indexes[] = "CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs
 static const struct {
         const char *table, *column, *decl;
 } migrations[] = {
-        { "jobs", "submitter", "TEXT" },
-        { "jobs", "submitter_role", "TEXT" },
+        { "jobs", "submitter", "TEXT" },       { "jobs", "submitter_role", "TEXT" },
         { "jobs", "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged it */
         { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
+        { "jobs", "trace_id", "TEXT" },        /* the W3C trace it ran in (deploy.sh trace) */
 };
 
 struct WriteOp {
@@ -488,6 +489,7 @@ static int insert_op(JobStore *s, void *arg) {
         bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
         bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
         bind_text(st, 13, job->guardrail_flags);
+        bind_text(st, 14, job->trace_id && *job->trace_id ? job->trace_id : NULL);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);

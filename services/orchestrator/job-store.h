@@ -45,6 +45,7 @@ typedef struct JobNew {
         const char *submitter;       /* JWT sub; NULL or "" = auth off (not recorded) */
         const char *submitter_role;  /* the token's role when submitter is set */
         double created_at;           /* Unix seconds; 0 = now */
+        const char *trace_id;        /* the trace it runs in; NULL or "" = none */
         /* Non-NULL: the job already ran; stored as pending, running and this outcome (with
          * their three state events) in one commit. */
         const JobOutcome *outcome;
