@@ -203,7 +203,7 @@ cmd_key() {
 # in the pod's journal since the job was created. conmon keeps a container's stderr line as
 # MESSAGE only, so the fields are read back from the JSON line (scripts/lib/trace.jq).
 cmd_trace() {
-        local format=text answer job tid since spans units=() a
+        local format=text answer job tid range spans units=() a
         if [ "${1:-}" = --json ]; then
                 format=json
                 shift
@@ -215,10 +215,15 @@ cmd_trace() {
         job=$(api_answer 200 "$answer")
         tid=$(jq -r '.trace_id // empty' <<<"$job")
         [ -n "$tid" ] || die "job $1 has no trace id (submitted with TRACE=off, or before tracing)"
-        since=$(($(date -d "$(jq -r .created_at <<<"$job")" +%s) - 60))
+        # The journal from the job's creation to its end (a minute either side), or to now.
+        range=(--since "@$(($(date -d "$(jq -r .created_at <<<"$job")" +%s) - 60))")
+        if jq -e '.status | IN("completed", "failed", "cancelled")' <<<"$job" >/dev/null; then
+                range+=(--until "@$(($(date -d "$(jq -r .updated_at <<<"$job")" +%s) + 60))")
+        fi
         for a in $AI_SEMBLE_SERVICES; do units+=(-u "ai-semble-$a.service"); done
-        # --grep (PCRE2) only narrows what jq parses; no match at all is not an error here.
-        spans=$(hostenv_exec journalctl --user "${units[@]}" --since "@$since" --grep "$tid" \
+        # --grep (PCRE2: Debian's journalctl has it) only narrows what jq parses; no match
+        # at all is not an error here.
+        spans=$(hostenv_exec journalctl --user "${units[@]}" "${range[@]}" --grep "$tid" \
                 -o json --no-pager | jq -n -r --arg tid "$tid" --arg format "$format" \
                 -f "$AI_SEMBLE_ROOT/scripts/lib/trace.jq") || true
         if [ -z "$spans" ] || [[ $spans == *": 0 spans,"* ]]; then
