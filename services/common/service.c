@@ -15,6 +15,7 @@
 #include "listen-fds.h"
 #include "log.h"
 #include "notify.h"
+#include "otlp.h"
 #include "service.h"
 #include "trace.h"
 
@@ -48,7 +49,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 11
+#define COMMON_CONFIG_N 12
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -74,6 +75,9 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                 CONFIG_BOOL("TRACE", "on", COMMON(trace),
                         "W3C traceparent: continue a caller's trace and log one span line per request served and "
                         "per call made (deploy.sh trace JOB_ID reads them); off = neither."),
+                CONFIG_URL("OTEL_EXPORTER_OTLP_ENDPOINT", NULL, COMMON(otlp_endpoint),
+                        "Also send the spans to this OpenTelemetry collector (OTLP/HTTP JSON, POST <url>/v1/traces), "
+                        "in batches once a second; unset = the journal only."),
                 CONFIG_DURATION("HTTP_SHUTDOWN_TIMEOUT", "10s", 0, 600000, COMMON(http_shutdown_timeout_ms),
                         "How long shutdown waits for in-flight requests."),
                 CONFIG_DURATION("WATCHDOG_INTERVAL", "10s", 0, 3600000, COMMON(watchdog_interval_ms),
@@ -465,6 +469,17 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 }
         }
 
+        if (ctx.common.trace && ctx.common.otlp_endpoint) {
+                char name[128];
+
+                snprintf(name, sizeof(name), "ai-semble-%s", def->name);
+                r = otlp_start(ctx.common.otlp_endpoint, name);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to start the OTLP exporter: %m");
+                        goto finish;
+                }
+        }
+
         r = http_server_start(ctx.server);
         if (r < 0) {
                 log_error_errno(r, "Failed to serve on %s: %m", ctx.common.listen);
@@ -498,6 +513,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
 finish:
+        otlp_stop(); /* sends the last spans */
         if (def->teardown)
                 def->teardown(def->userdata);
         http_server_free(ctx.server);

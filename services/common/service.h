@@ -27,6 +27,7 @@ typedef struct ServiceCommonConfig {
         int64_t http_max_connections;
         bool http_access_log;
         bool trace;
+        char *otlp_endpoint; /* NULL = no OTLP export */
 } ServiceCommonConfig;
 
 typedef struct ServiceDefinition {

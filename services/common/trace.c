@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "log.h"
+#include "otlp.h"
 #include "time-util.h"
 #include "trace.h"
 #include "uuid.h"
@@ -140,18 +141,20 @@ void trace_log_span(
         const char *fields[6 + TRACE_EXTRA_MAX + 1];
         const TraceContext *cur;
         TraceContext saved = {};
+        uint64_t start_us;
         size_t n = 0;
         va_list ap;
 
-        if (!span || !span->trace_id[0] || !trace_enabled() || log_get_max_level() < level)
+        if (!span || !span->trace_id[0] || !trace_enabled())
+                return;
+        start_us = time_now_usec(CLOCK_REALTIME) - duration_usec;
+        if (otlp_active()) /* whatever the log level */
+                otlp_add(span, kind, name, start_us, duration_usec, outcome);
+        if (log_get_max_level() < level)
                 return;
         snprintf(f_name, sizeof(f_name), "SPAN_NAME=%.280s", strempty(name));
         snprintf(f_kind, sizeof(f_kind), "SPAN_KIND=%s", kind_names[kind]);
-        snprintf(
-                f_start,
-                sizeof(f_start),
-                "START_US=%" PRIu64,
-                time_now_usec(CLOCK_REALTIME) - duration_usec);
+        snprintf(f_start, sizeof(f_start), "START_US=%" PRIu64, start_us);
         snprintf(f_dur, sizeof(f_dur), "DURATION_MS=%.3f", (double) duration_usec / 1000.0);
         snprintf(f_outcome, sizeof(f_outcome), "OUTCOME=%.30s", strempty(outcome));
         fields[n++] = f_name;

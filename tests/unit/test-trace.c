@@ -12,6 +12,7 @@
 #include "http-server.h"
 #include "json-util.h"
 #include "log.h"
+#include "otlp.h"
 #include "test-http-util.h"
 #include "trace.h"
 
@@ -430,6 +431,120 @@ START_TEST(test_off) {
 }
 END_TEST
 
+/* ---- OTLP/HTTP JSON export, to a small receiver on our own server -------------------- */
+
+static char *received; /* the last body POSTed to /v1/traces */
+static int received_n;
+
+static int handle_traces(HttpRequest *req, void *userdata) {
+        size_t len;
+        const char *body = http_request_body(req, &len);
+
+        pthread_mutex_lock(&seen_lock);
+        free(received);
+        received = strndup(body ? body : "", len);
+        received_n++;
+        pthread_mutex_unlock(&seen_lock);
+        return http_reply(req, 200, "application/json", "{}", 2);
+}
+
+static json_object *get_path(json_object *o, const char *const *keys) {
+        for (; *keys; keys++) {
+                json_object *v = NULL;
+
+                if (json_object_is_type(o, json_type_array))
+                        v = json_object_array_get_idx(o, (size_t) atoi(*keys));
+                else
+                        (void) json_object_object_get_ex(o, *keys, &v);
+                ck_assert_msg(v != NULL, "no %s", *keys);
+                o = v;
+        }
+        return o;
+}
+
+START_TEST(test_otlp_export) {
+        int rport;
+        HttpServer *receiver =
+                start(&(HttpRoute){ "POST", "/v1/traces", handle_traces, 0, NULL }, false, &rport);
+        char endpoint[64];
+        TraceContext caller, span, root;
+        _cleanup_json_ json_object *o = NULL;
+        json_object *spans, *s0, *s1;
+
+        ck_assert_int_eq(trace_parse(VALID, &caller), 0);
+        ck_assert_int_eq(trace_child(&caller, &span), 0);
+        ck_assert_int_eq(trace_child(NULL, &root), 0);
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d/", rport);
+        ck_assert_int_eq(otlp_start(endpoint, "ai-semble-unit"), 0);
+        ck_assert_int_eq(otlp_start(endpoint, "ai-semble-unit"), -EALREADY);
+        /* Exported whatever the log level: these two lines are not even written. */
+        log_set_max_level(LOG_ERR);
+        trace_log_span(LOG_INFO, &span, TRACE_SPAN_CLIENT, "POST /x", 1500, "ok", NULL, "call");
+        trace_log_span(LOG_INFO, &root, TRACE_SPAN_SERVER, "GET /y", 2000, "failed", NULL, "served");
+        otlp_stop(); /* sends the queue */
+        log_set_max_level(LOG_INFO);
+        ck_assert(!otlp_active());
+        ck_assert_int_eq(received_n, 1);
+        ck_assert_int_eq((int) otlp_dropped(), 0);
+
+        o = json_tokener_parse(received);
+        ck_assert_msg(o != NULL, "not JSON: %s", received);
+        ck_assert_str_eq(
+                json_object_get_string(get_path(
+                        o,
+                        (const char *[]){ "resourceSpans",
+                                          "0",
+                                          "resource",
+                                          "attributes",
+                                          "0",
+                                          "value",
+                                          "stringValue",
+                                          NULL })),
+                "ai-semble-unit");
+        spans = get_path(o, (const char *[]){ "resourceSpans", "0", "scopeSpans", "0", "spans", NULL });
+        ck_assert_int_eq((int) json_object_array_length(spans), 2);
+        s0 = json_object_array_get_idx(spans, 0);
+        s1 = json_object_array_get_idx(spans, 1);
+        ck_assert_str_eq(field(s0, "traceId"), TID);
+        ck_assert_str_eq(field(s0, "spanId"), span.span_id);
+        ck_assert_str_eq(field(s0, "parentSpanId"), SID);
+        ck_assert_str_eq(field(s0, "name"), "POST /x");
+        ck_assert_str_eq(field(s0, "kind"), "3");
+        ck_assert_str_eq(field(get_path(s0, (const char *[]){ "status", NULL }), "code"), "1");
+        ck_assert_int_eq(
+                (int) (strtoull(field(s0, "endTimeUnixNano"), NULL, 10) -
+                       strtoull(field(s0, "startTimeUnixNano"), NULL, 10)),
+                1500 * 1000);
+        ck_assert_str_eq(field(s1, "traceId"), root.trace_id);
+        ck_assert_ptr_null(field(s1, "parentSpanId"));
+        ck_assert_str_eq(field(s1, "kind"), "2");
+        ck_assert_str_eq(field(get_path(s1, (const char *[]){ "status", NULL }), "code"), "2");
+
+        ck_assert_int_eq(http_server_shutdown(receiver), 0);
+        http_server_free(receiver);
+        free(received);
+}
+END_TEST
+
+START_TEST(test_otlp_unreachable) {
+        TraceContext span;
+        int p = test_free_port();
+        char endpoint[64];
+
+        ck_assert_int_gt(p, 0);
+        snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", p);
+        ck_assert_int_eq(trace_child(NULL, &span), 0);
+        ck_assert_int_eq(otlp_start(endpoint, "ai-semble-unit"), 0);
+        log_set_max_level(LOG_ERR);
+        trace_log_span(LOG_INFO, &span, TRACE_SPAN_SERVER, "GET /", 10, "ok", NULL, "x");
+        otlp_stop();
+        log_set_max_level(LOG_INFO);
+        ck_assert_int_eq((int) otlp_dropped(), 1);               /* counted, never waited for again */
+        otlp_add(&span, TRACE_SPAN_SERVER, "GET /", 0, 1, "ok"); /* stopped: nothing queued */
+        ck_assert_int_eq((int) otlp_dropped(), 1);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("trace");
         TCase *tc = tcase_create("context");
@@ -452,6 +567,8 @@ static Suite *suite(void) {
         tcase_add_test(tp, test_many_calls);
         tcase_add_test(tp, test_inner_untraced_without_header);
         tcase_add_test(tp, test_off);
+        tcase_add_test(tp, test_otlp_export);
+        tcase_add_test(tp, test_otlp_unreachable);
         suite_add_tcase(s, tp);
         return s;
 }
