@@ -39,6 +39,8 @@ usage: deploy.sh COMMAND [options]
                          optional token budgets per UTC day/month and limits per minute
   key list               every key (never the key itself): name, prefix, last use, budgets
   key revoke ID          revoke a key at once
+  trace [--json] JOB_ID  the job's trace from the pod's journal: each hop (service, span,
+                         start offset, duration, outcome) indented under its parent
 
 Run as root, the pod runs rootless as the user '$AI_SEMBLE_USER' (created if missing).
 USAGE
@@ -131,9 +133,9 @@ cmd_token() {
         "$bin" --secret-file "$(user_prefix)/.config/ai-semble/secrets/jwt" "$@"
 }
 
-# The orchestrator's /keys as an admin: a token minted for this one call (5 minutes, sub
+# The orchestrator's API as an admin: a token minted for this one call (5 minutes, sub
 # deploy.sh), handed to curl on a file descriptor rather than its command line.
-keys_api() { # method path [json]
+admin_api() { # method path [json]
         local tok data=()
         tok=$(cmd_token --role admin --sub deploy.sh --ttl 5m) || die "could not mint an admin token"
         [ $# -lt 3 ] || data=(-H 'Content-Type: application/json' --data-binary @-)
@@ -142,7 +144,7 @@ keys_api() { # method path [json]
 }
 
 # Prints the body; fails with it on stderr unless the status is want.
-keys_answer() { # want answer
+api_answer() { # want answer
         local code=${2##*$'\n'} body=${2%$'\n'*}
         if [ "$code" != "$1" ]; then
                 printf '%s\n' "$body" >&2
@@ -175,26 +177,59 @@ cmd_key() {
                         [[ ${num[$n]} =~ ^[1-9][0-9]{0,12}$ ]] || die "key create: $n must be a whole number >= 1"
                         body=$(jq -c --arg k "$n" --argjson v "${num[$n]}" '.[$k] = $v' <<<"$body")
                 done
-                answer=$(keys_api POST /keys "$body")
-                keys_answer 201 "$answer"
+                answer=$(admin_api POST /keys "$body")
+                api_answer 201 "$answer"
                 warn "the key is shown only this once: store it now"
                 ;;
         list)
-                answer=$(keys_api GET /keys)
-                keys_answer 200 "$answer"
+                answer=$(admin_api GET /keys)
+                api_answer 200 "$answer"
                 ;;
         revoke)
                 if [ $# -ne 1 ] || ! [[ $1 =~ ^[A-Za-z0-9-]{1,64}$ ]]; then
                         die "key revoke needs the key's id (deploy.sh key list)"
                 fi
-                answer=$(keys_api DELETE "/keys/$1")
-                keys_answer 200 "$answer"
+                answer=$(admin_api DELETE "/keys/$1")
+                api_answer 200 "$answer"
                 ;;
         *)
                 usage >&2
                 exit 2
                 ;;
         esac
+}
+
+# A job's waterfall: its trace id from GET /jobs/{id}, then the span lines of that trace
+# in the pod's journal since the job was created. conmon keeps a container's stderr line as
+# MESSAGE only, so the fields are read back from the JSON line (scripts/lib/trace.jq).
+cmd_trace() {
+        local format=text answer job tid range spans units=() a
+        if [ "${1:-}" = --json ]; then
+                format=json
+                shift
+        fi
+        if [ $# -ne 1 ] || ! [[ $1 =~ ^[A-Za-z0-9-]{1,64}$ ]]; then
+                die "trace needs a job id (deploy.sh trace [--json] JOB_ID)"
+        fi
+        answer=$(admin_api GET "/jobs/$1")
+        job=$(api_answer 200 "$answer")
+        tid=$(jq -r '.trace_id // empty' <<<"$job")
+        [ -n "$tid" ] || die "job $1 has no trace id (submitted with TRACE=off, or before tracing)"
+        # The journal from the job's creation to its end (a minute either side), or to now.
+        range=(--since "@$(($(date -d "$(jq -r .created_at <<<"$job")" +%s) - 60))")
+        if jq -e '.status | IN("completed", "failed", "cancelled")' <<<"$job" >/dev/null; then
+                range+=(--until "@$(($(date -d "$(jq -r .updated_at <<<"$job")" +%s) + 60))")
+        fi
+        for a in $AI_SEMBLE_SERVICES; do units+=(-u "ai-semble-$a.service"); done
+        # --grep (PCRE2: Debian's journalctl has it) only narrows what jq parses; no match
+        # at all is not an error here.
+        spans=$(hostenv_exec journalctl --user "${units[@]}" "${range[@]}" --grep "$tid" \
+                -o json --no-pager | jq -n -r --arg tid "$tid" --arg format "$format" \
+                -f "$AI_SEMBLE_ROOT/scripts/lib/trace.jq") || true
+        if [ -z "$spans" ] || [[ $spans == *": 0 spans,"* ]]; then
+                die "no span lines of trace $tid in the journal"
+        fi
+        printf '%s\n' "$spans"
 }
 
 # Every ai-semble unit that is not active and running (the pod's included), with its
@@ -394,6 +429,10 @@ token)
 key)
         hostenv_up
         cmd_key "$@"
+        ;;
+trace)
+        hostenv_up
+        cmd_trace "$@"
         ;;
 -h | --help | help) usage ;;
 *)

@@ -69,9 +69,11 @@ static int handle_ready(HttpRequest *req, void *userdata) {
 }
 
 void health_routes(HealthContext *ctx, HttpRoute ret[static HEALTH_N_ROUTES]) {
-        ret[0] = (HttpRoute){ "GET", "/health", handle_health, HTTP_ROUTE_CONTROL, ctx };
-        ret[1] = (HttpRoute){ "GET", "/health/live", handle_live, HTTP_ROUTE_CONTROL, ctx };
-        ret[2] = (HttpRoute){ "GET", "/health/ready", handle_ready, HTTP_ROUTE_CONTROL, ctx };
+        const unsigned f = HTTP_ROUTE_CONTROL | HTTP_ROUTE_UNTRACED;
+
+        ret[0] = (HttpRoute){ "GET", "/health", handle_health, f, ctx };
+        ret[1] = (HttpRoute){ "GET", "/health/live", handle_live, f, ctx };
+        ret[2] = (HttpRoute){ "GET", "/health/ready", handle_ready, f, ctx };
 }
 
 int health_add_routes(HttpServer *s, HealthContext *ctx) {

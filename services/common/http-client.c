@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* http-client.c — libcurl easy handles from a small pool, so connections to the other
- * containers are kept alive between calls. */
+ * containers are kept alive between calls. A call made on a traced thread is a child span:
+ * it sends traceparent and logs its span line. */
 #include <pthread.h>
 
 #include <curl/curl.h>
 
 #include "http-client.h"
+#include "log.h"
+#include "time-util.h"
+#include "trace.h"
 
 #define POOL_MAX 32
 
@@ -166,6 +170,47 @@ xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult
         return __atomic_load_n(cancel, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
+/* "METHOD /path" of a call for its span line, and its peer as PEER=host:port. */
+static void
+call_span_fields(const HttpClientRequest *req, char *name, size_t name_size, char *peer, size_t peer_size) {
+        const char *method = req->method ?: (req->body || req->read_body ? "POST" : "GET");
+        const char *host = strstr(req->url, "://"), *path;
+
+        host = host ? host + 3 : req->url;
+        path = host + strcspn(host, "/?");
+        snprintf(peer, peer_size, "PEER=%.*s", (int) MIN((size_t) (path - host), (size_t) 200), host);
+        snprintf(
+                name,
+                name_size,
+                "%.20s %.*s",
+                method,
+                (int) MIN(strcspn(path, "?"), (size_t) 256),
+                path[0] ? path : "/");
+}
+
+/* The call's span line: a child of the calling thread's span, whose id the callee got as
+ * its traceparent's parent. */
+static void log_call_span(const HttpClientRequest *req, const TraceContext *span, uint64_t usec, int r) {
+        char name[300], peer[220], status[32];
+        const char *fields[] = { peer, status, NULL };
+
+        call_span_fields(req, name, sizeof(name), peer, sizeof(peer));
+        snprintf(status, sizeof(status), "STATUS=%ld", req->response.status);
+        trace_log_span(
+                LOG_INFO,
+                span,
+                TRACE_SPAN_CLIENT,
+                name,
+                usec,
+                r == -ECANCELED ? "cancelled"
+                        : r < 0 ? "failed"
+                                : trace_outcome((int) req->response.status),
+                fields,
+                "call %s: %s",
+                name,
+                r < 0 ? req->response.error : "answered");
+}
+
 void http_client_response_done(HttpClientResponse *r) {
         free(r->body);
         r->body = NULL;
@@ -175,7 +220,9 @@ void http_client_response_done(HttpClientResponse *r) {
 int http_client_perform(HttpClientRequest *req) {
         HttpClientResponse *resp = &req->response;
         struct curl_slist *headers = NULL;
-        char hbuf[256];
+        char hbuf[256], tbuf[TRACEPARENT_LEN + 16];
+        TraceContext span = {};
+        uint64_t t0 = 0;
         Sink sink = { .max = req->max_body ? req->max_body : 1024 * 1024, .req = req };
         uint64_t timeout = req->timeout_ms ? req->timeout_ms : 10000;
         double total = 0;
@@ -204,6 +251,14 @@ int http_client_perform(HttpClientRequest *req) {
         if (req->request_id) {
                 snprintf(hbuf, sizeof(hbuf), "X-Request-ID: %s", req->request_id);
                 headers = curl_slist_append(headers, hbuf);
+        }
+        if (log_get_trace() && trace_child(log_get_trace(), &span) >= 0) {
+                char tp[TRACEPARENT_LEN + 1];
+
+                trace_format(&span, tp);
+                snprintf(tbuf, sizeof(tbuf), "traceparent: %s", tp);
+                headers = curl_slist_append(headers, tbuf);
+                t0 = time_now_usec(CLOCK_MONOTONIC);
         }
         if (req->body || req->read_body) {
                 snprintf(
@@ -258,6 +313,8 @@ int http_client_perform(HttpClientRequest *req) {
         (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
         curl_slist_free_all(headers);
         pool_put(c);
+        if (span.trace_id[0])
+                log_call_span(req, &span, time_now_usec(CLOCK_MONOTONIC) - t0, r);
 
         if (r < 0) {
                 free(sink.buf);
@@ -268,23 +325,38 @@ int http_client_perform(HttpClientRequest *req) {
         return (req->result = 0);
 }
 
+typedef struct ManyCall {
+        HttpClientRequest *req;
+        TraceContext trace; /* the caller's span: each call is its child */
+} ManyCall;
+
 static void *perform_thread(void *userdata) {
-        (void) http_client_perform(userdata);
+        ManyCall *m = userdata;
+
+        log_set_trace(&m->trace);
+        (void) http_client_perform(m->req);
         return NULL;
 }
 
 int http_client_perform_many(HttpClientRequest *reqs, size_t n) {
         _cleanup_free_ pthread_t *threads = NULL;
         _cleanup_free_ bool *started = NULL;
+        _cleanup_free_ ManyCall *calls = NULL;
+        const TraceContext *cur = log_get_trace();
 
         if (n == 0)
                 return 0;
         threads = calloc(n, sizeof(pthread_t));
         started = calloc(n, sizeof(bool));
-        if (!threads || !started)
+        calls = calloc(n, sizeof(ManyCall));
+        if (!threads || !started || !calls)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                started[i] = pthread_create(&threads[i], NULL, perform_thread, &reqs[i]) == 0;
+        for (size_t i = 0; i < n; i++) {
+                calls[i].req = &reqs[i];
+                if (cur)
+                        calls[i].trace = *cur;
+                started[i] = pthread_create(&threads[i], NULL, perform_thread, &calls[i]) == 0;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (started[i])
                         pthread_join(threads[i], NULL);

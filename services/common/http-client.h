@@ -48,8 +48,10 @@ typedef struct HttpClientRequest {
         int result; /* set by http_client_perform*() */
 } HttpClientRequest;
 
-/* Performs req; returns (and stores in req->result) 0 when a response arrived (any
- * status), -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET, -EFBIG, -EINVAL, ... */
+/* Performs req; when the calling thread has a traced span (log_get_trace()), the call is
+ * its child span: sent as traceparent and logged as one span line (http_client_perform_many
+ * carries the caller's span to its threads). Returns (and stores in req->result) 0 when a response arrived
+ * (any status), -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET, -EFBIG, -EINVAL, ... */
 int http_client_perform(HttpClientRequest *req);
 /* Runs the requests concurrently (one thread each); every req->result is set. Returns 0
  * or -errno if the threads could not be started. */

@@ -89,6 +89,7 @@ static int conn_new_request(HttpConn *c) {
         req->path = "";
         req->query = NULL;
         req->request_id[0] = '\0';
+        req->trace.trace_id[0] = '\0';
         return 0;
 }
 

@@ -62,8 +62,9 @@ struct HttpRequest {
         const char *method, *path, *query;
         const HttpRoute *route;
         char request_id[HTTP_REQUEST_ID_MAX + 1];
-        uint64_t t0;       /* µs, monotonic: the head was complete */
-        uint64_t deadline; /* µs: the head and body must have arrived */
+        TraceContext trace; /* this request's span ("" trace id = not traced) */
+        uint64_t t0;        /* µs, monotonic: the head was complete */
+        uint64_t deadline;  /* µs: the head and body must have arrived */
         /* The body: in conn->buf, or in body_alloc when large. */
         char *body, *body_alloc;
         size_t body_len;

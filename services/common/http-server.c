@@ -315,6 +315,10 @@ const char *http_request_route(const HttpRequest *req) {
 const char *http_request_id(const HttpRequest *req) {
         return req->request_id;
 }
+
+const TraceContext *http_request_trace(const HttpRequest *req) {
+        return req->trace.trace_id[0] ? &req->trace : NULL;
+}
 const char *http_request_header(const HttpRequest *req, const char *name) {
         const HttpField *f = http_head_field(&req->head, req->conn->buf, name);
 
@@ -418,6 +422,20 @@ static void request_start(HttpRequest *req) {
                 (void) metrics_gauge_add(s->m_in_flight, NULL, 1);
 }
 
+/* Once the route is known: a child of the caller's span when the traceparent is valid;
+ * otherwise (absent or invalid: ignored, never an error) a new trace at the door. */
+static void request_trace(HttpRequest *req) {
+        TraceContext caller;
+
+        if (!trace_enabled() || (req->route->flags & HTTP_ROUTE_UNTRACED))
+                return;
+        if (trace_parse(http_request_header(req, "traceparent"), &caller) >= 0)
+                (void) trace_child(&caller, &req->trace);
+        else if (req->server->config.trace_start)
+                (void) trace_child(NULL, &req->trace);
+        log_set_trace(&req->trace);
+}
+
 static int reply_too_large(HttpRequest *req) {
         req->body_unread = true;
         return http_reply_error(
@@ -466,6 +484,7 @@ static HttpAdmit admit(HttpRequest *req) {
                 return HTTP_ADMIT_REPLIED;
         }
         req->route = route;
+        request_trace(req);
         if (http_buf_reserve(&req->conn->aux, &req->conn->aux_cap, strlen(req->path) + 1) < 0 ||
             !route_match(route->path, req->path, req))
                 return HTTP_ADMIT_REPLIED; /* out of memory: no reply, the connection closes */
@@ -512,6 +531,7 @@ HttpAdmit http_server_admit(HttpRequest *req) {
         if (a == HTTP_ADMIT_REPLIED && !req->replied)
                 req->status = 500; /* unanswered: counted, and the connection closes */
         log_set_request_id(NULL);
+        log_set_trace(NULL);
         return a;
 }
 
@@ -561,6 +581,7 @@ void http_server_run(HttpRequest *req) {
         int r;
 
         log_set_request_id(req->request_id);
+        log_set_trace(&req->trace);
         if (req->route->flags & HTTP_ROUTE_STREAM_BODY)
                 r = run_stream(req);
         else
@@ -581,6 +602,7 @@ void http_server_run(HttpRequest *req) {
         }
         http_server_end(req);
         log_set_request_id(NULL);
+        log_set_trace(NULL);
 }
 
 static const char *method_label(const char *m) {
@@ -592,24 +614,48 @@ static const char *method_label(const char *m) {
         return "other";
 }
 
+/* The access line; for a traced request it is also its span line (one line, not two). */
+static void log_request(HttpRequest *req, int level, uint64_t usec) {
+        char f_method[32], f_path[300], f_route[300], f_status[32], f_dur[48], f_bytes[48], name[300];
+        const char *fields[] = { f_method, f_path, f_route, f_status, f_bytes, NULL, NULL };
+
+        snprintf(f_method, sizeof(f_method), "METHOD=%.20s", req->method);
+        snprintf(f_path, sizeof(f_path), "PATH=%.256s", req->path);
+        snprintf(f_route, sizeof(f_route), "ROUTE=%.256s", http_request_route(req));
+        snprintf(f_status, sizeof(f_status), "STATUS=%d", req->status);
+        snprintf(f_bytes, sizeof(f_bytes), "BYTES=%zu", req->bytes);
+        if (req->trace.trace_id[0]) {
+                snprintf(name, sizeof(name), "%.20s %.256s", req->method, http_request_route(req));
+                trace_log_span(
+                        level,
+                        &req->trace,
+                        TRACE_SPAN_SERVER,
+                        name,
+                        usec,
+                        trace_outcome(req->status),
+                        fields,
+                        "%.20s %.256s %d",
+                        req->method,
+                        req->path,
+                        req->status);
+                return;
+        }
+        snprintf(f_dur, sizeof(f_dur), "DURATION_MS=%.3f", (double) usec / 1000.0);
+        fields[5] = f_dur;
+        log_fields(level, fields, "%.20s %.256s %d", req->method, req->path, req->status);
+}
+
 void http_server_end(HttpRequest *req) {
         HttpServer *s = req->server;
-        double secs = (double) (http_now_usec() - req->t0) / 1e6;
+        uint64_t usec = http_now_usec() - req->t0;
+        double secs = (double) usec / 1e6;
         int level = req->status >= 500 || req->status == 0 ? LOG_WARNING : LOG_INFO;
 
-        /* Off by default: under load one line per request competes with the work itself. */
-        if ((s->config.access_log || level == LOG_WARNING) && log_get_max_level() >= level) {
-                char f_method[32], f_path[300], f_route[300], f_status[32], f_dur[48], f_bytes[48];
-                const char *fields[] = { f_method, f_path, f_route, f_status, f_dur, f_bytes, NULL };
-
-                snprintf(f_method, sizeof(f_method), "METHOD=%.20s", req->method);
-                snprintf(f_path, sizeof(f_path), "PATH=%.256s", req->path);
-                snprintf(f_route, sizeof(f_route), "ROUTE=%.256s", http_request_route(req));
-                snprintf(f_status, sizeof(f_status), "STATUS=%d", req->status);
-                snprintf(f_dur, sizeof(f_dur), "DURATION_MS=%.3f", secs * 1000.0);
-                snprintf(f_bytes, sizeof(f_bytes), "BYTES=%zu", req->bytes);
-                log_fields(level, fields, "%.20s %.256s %d", req->method, req->path, req->status);
-        }
+        /* The access log is off by default: under load one line per request competes with
+         * the work itself. A traced request's line is its span, which the trace needs. */
+        if ((s->config.access_log || level == LOG_WARNING || req->trace.trace_id[0]) &&
+            log_get_max_level() >= level)
+                log_request(req, level, usec);
         if (s->m_requests) {
                 char status[16];
                 const char *route = http_request_route(req), *method = method_label(req->method);

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "problem.h"
+#include "trace.h"
 
 typedef struct HttpServer HttpServer;
 typedef struct HttpRequest HttpRequest;
@@ -33,6 +34,9 @@ typedef enum HttpRouteFlags {
          * own, instead of waiting in the queue behind the work it reports on or releases.
          * Its handler must be quick and never wait for that work. */
         HTTP_ROUTE_CONTROL = 1 << 2,
+        /* No span line and no trace started or continued (health probes, metrics scrapes:
+         * frequent, and no part of a job). */
+        HTTP_ROUTE_UNTRACED = 1 << 3,
 } HttpRouteFlags;
 
 typedef struct HttpRoute {
@@ -59,7 +63,10 @@ typedef struct HttpServerConfig {
         /* 0 = 4096. At the cap the connection idle longest (keep-alive) is closed for a new
          * one; with none idle the new one is answered 503 and closed. */
         unsigned max_connections;
-        bool access_log;          /* one info line per request; 5xx are logged anyway */
+        bool access_log; /* one info line per request; 5xx are logged anyway */
+        /* A request without a valid traceparent starts a trace (the door); otherwise it is
+         * traced only when it brings one. Either way only while trace_enabled(). */
+        bool trace_start;
         MetricsRegistry *metrics; /* NULL = no http_* metrics */
 } HttpServerConfig;
 
@@ -118,6 +125,9 @@ const char *http_request_path(const HttpRequest *req);
 const char *http_request_query(const HttpRequest *req); /* raw, NULL if none */
 const char *http_request_route(const HttpRequest *req); /* matched pattern */
 const char *http_request_id(const HttpRequest *req);
+/* The request's span: its trace continued from a valid traceparent, or started here when
+ * the server starts traces; NULL when it is not traced. */
+const TraceContext *http_request_trace(const HttpRequest *req);
 const char *http_request_header(const HttpRequest *req, const char *name);
 /* Value of a {name} segment of the matched route, NULL if the route has none. */
 const char *http_request_param(const HttpRequest *req, const char *name);

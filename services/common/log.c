@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "time-util.h"
+#include "trace.h"
 
 #define LOG_SERVICE_MAX 64
 #define LOG_REQUEST_ID_MAX 128
@@ -26,6 +27,7 @@ static atomic_bool log_use_console = false;
 static char log_service[LOG_SERVICE_MAX] = "ai-semble";
 static char log_identifier[LOG_SERVICE_MAX + 16] = "ai-semble";
 static __thread char log_request_id[LOG_REQUEST_ID_MAX + 1];
+static __thread TraceContext log_trace;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
@@ -114,6 +116,17 @@ void log_set_request_id(const char *id) {
 
 const char *log_get_request_id(void) {
         return log_request_id[0] ? log_request_id : NULL;
+}
+
+void log_set_trace(const TraceContext *t) {
+        if (t && t->trace_id[0])
+                log_trace = *t;
+        else
+                log_trace.trace_id[0] = '\0';
+}
+
+const TraceContext *log_get_trace(void) {
+        return log_trace.trace_id[0] ? &log_trace : NULL;
 }
 
 /* ---- growable buffer for one JSON line ---------------------------------------- */
@@ -220,6 +233,14 @@ static void write_json_line(int level, int error, const char *const *extra, cons
                 logbuf_puts(&b, ",\"request_id\":");
                 logbuf_put_json_string(&b, rid);
         }
+        if (log_trace.trace_id[0]) {
+                /* hex ids: nothing to escape */
+                logbuf_puts(&b, ",\"trace_id\":\"");
+                logbuf_puts(&b, log_trace.trace_id);
+                logbuf_puts(&b, "\",\"span_id\":\"");
+                logbuf_puts(&b, log_trace.span_id);
+                logbuf_puts(&b, "\"");
+        }
         if (error != 0) {
                 snprintf(num, sizeof(num), ",\"errno\":%d", abs(error));
                 logbuf_puts(&b, num);
@@ -287,10 +308,10 @@ static bool write_journal(
         for (const char *const *e = extra; e && *e; e++)
                 n_extra++;
 
-        struct iovec iov[10 + n_extra];
+        struct iovec iov[12 + n_extra];
         char f_msg[LOG_MESSAGE_MAX + 16], f_prio[32], f_svc[LOG_SERVICE_MAX + 16],
                 f_rid[LOG_REQUEST_ID_MAX + 16], f_file[256], f_line[32], f_func[160], f_errno[32],
-                f_ident[LOG_SERVICE_MAX + 48];
+                f_ident[LOG_SERVICE_MAX + 48], f_trace[TRACE_ID_HEX + 16], f_span[TRACE_SPAN_ID_HEX + 16];
 
 #define ADD(buf, ...)                                                                      \
         do {                                                                               \
@@ -306,6 +327,10 @@ static bool write_journal(
         ADD(f_func, "CODE_FUNC=%s", strempty(func));
         if (rid)
                 ADD(f_rid, "REQUEST_ID=%s", rid);
+        if (log_trace.trace_id[0]) {
+                ADD(f_trace, "TRACE_ID=%s", log_trace.trace_id);
+                ADD(f_span, "SPAN_ID=%s", log_trace.span_id);
+        }
         if (error != 0)
                 ADD(f_errno, "ERRNO=%d", abs(error));
 #undef ADD

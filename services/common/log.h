@@ -24,6 +24,12 @@ void log_set_journal(bool on);
 /* Per-thread request id included in every line logged on that thread (NULL clears). */
 void log_set_request_id(const char *id);
 const char *log_get_request_id(void);
+/* Per-thread current span (trace.h): its trace_id and span_id go in every line logged on
+ * that thread (TRACE_ID=, SPAN_ID= in the journal). NULL or an untraced one clears it;
+ * log_get_trace() is NULL when the thread has no traced span. */
+struct TraceContext;
+void log_set_trace(const struct TraceContext *t);
+const struct TraceContext *log_get_trace(void);
 
 /* Core: logs at level, returns -abs(error) (or 0 if error is 0) so callers can
  * `return log_error_errno(r, "...: %m")`; %m expands to strerror(abs(error)).

@@ -15,7 +15,9 @@
 #include "listen-fds.h"
 #include "log.h"
 #include "notify.h"
+#include "otlp.h"
 #include "service.h"
+#include "trace.h"
 
 /* A built-in route behind the definition's gate. */
 typedef struct GatedRoute {
@@ -47,7 +49,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 10
+#define COMMON_CONFIG_N 12
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -70,6 +72,12 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                         "Open connections at most; beyond it the one idle longest is closed, or the new one gets 503."),
                 CONFIG_BOOL("HTTP_ACCESS_LOG", "off", COMMON(http_access_log),
                         "Log one info line per request (5xx are logged anyway); see docs/benchmarks.md for its cost."),
+                CONFIG_BOOL("TRACE", "on", COMMON(trace),
+                        "W3C traceparent: continue a caller's trace and log one span line per request served and "
+                        "per call made (deploy.sh trace JOB_ID reads them); off = neither."),
+                CONFIG_URL("OTEL_EXPORTER_OTLP_ENDPOINT", NULL, COMMON(otlp_endpoint),
+                        "Also send the spans to this OpenTelemetry collector (OTLP/HTTP JSON, POST <url>/v1/traces), "
+                        "in batches once a second; unset = the journal only."),
                 CONFIG_DURATION("HTTP_SHUTDOWN_TIMEOUT", "10s", 0, 600000, COMMON(http_shutdown_timeout_ms),
                         "How long shutdown waits for in-flight requests."),
                 CONFIG_DURATION("WATCHDOG_INTERVAL", "10s", 0, 3600000, COMMON(watchdog_interval_ms),
@@ -139,7 +147,9 @@ static int add_builtin_routes(ServiceContext *ctx) {
         int r;
 
         health_routes(&ctx->health, routes);
-        routes[HEALTH_N_ROUTES] = (HttpRoute){ "GET", "/metrics", handle_metrics, HTTP_ROUTE_CONTROL, ctx };
+        routes[HEALTH_N_ROUTES] = (HttpRoute){
+                "GET", "/metrics", handle_metrics, HTTP_ROUTE_CONTROL | HTTP_ROUTE_UNTRACED, ctx
+        };
         if (ctx->def->gate)
                 for (size_t i = 0; i < BUILTIN_N_ROUTES; i++) {
                         ctx->gated[i] = (GatedRoute){ ctx, routes[i].handler, routes[i].userdata };
@@ -388,6 +398,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 return SERVICE_EXIT_CONFIG;
         }
         log_set_max_level(ctx.common.log_level);
+        trace_set_enabled(ctx.common.trace);
 
         if (healthcheck) {
                 ret = run_healthcheck(&ctx.common, healthcheck_path);
@@ -427,6 +438,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 .shutdown_timeout_ms = ctx.common.http_shutdown_timeout_ms,
                 .max_connections = (unsigned) ctx.common.http_max_connections,
                 .access_log = ctx.common.http_access_log,
+                .trace_start = def->trace_start,
                 .metrics = ctx.metrics,
         };
         raise_fd_limit((uint64_t) ctx.common.http_max_connections);
@@ -455,6 +467,17 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
                 r = def->setup(&ctx, def->userdata);
                 if (r < 0) {
                         log_error_errno(r, "Failed to set up the %s service: %m", def->name);
+                        goto finish;
+                }
+        }
+
+        if (ctx.common.trace && ctx.common.otlp_endpoint) {
+                char name[128];
+
+                snprintf(name, sizeof(name), "ai-semble-%s", def->name);
+                r = otlp_start(ctx.common.otlp_endpoint, name);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to start the OTLP exporter: %m");
                         goto finish;
                 }
         }
@@ -492,6 +515,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         ret = r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
 finish:
+        otlp_stop(); /* sends the last spans */
         if (def->teardown)
                 def->teardown(def->userdata);
         http_server_free(ctx.server);

@@ -30,6 +30,8 @@ typedef struct ServiceCommonConfig {
         uint64_t watchdog_interval_ms; /* 0 = no WATCHDOG=1 */
         int64_t http_max_connections;
         bool http_access_log;
+        bool trace;
+        char *otlp_endpoint; /* NULL = no OTLP export */
 } ServiceCommonConfig;
 
 typedef struct ServiceDefinition {
@@ -44,6 +46,7 @@ typedef struct ServiceDefinition {
         const HttpRoute *routes; /* the service's routes */
         size_t n_routes;
         HealthReadinessFn readiness; /* NULL = ready once listening */
+        bool trace_start;            /* the door: a request without a traceparent starts a trace */
         void *userdata;              /* passed to readiness, setup and teardown */
         /* After config, logging and metrics, before listening: register metrics etc. */
         int (*setup)(ServiceContext *ctx, void *userdata);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* uuid.c — random bytes from getrandom(), version and variant bits, hex with dashes.
  * Each thread draws 256 bytes at a time (16 ids per system call: a request id is made
- * for every request); a forked child starts with a fresh pool, never its parent's. */
+ * for every request, and trace ids too); a forked child starts with a fresh pool, never its parent's. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -44,10 +44,12 @@ static int getrandom_full(uint8_t *b, size_t n) {
         return 0;
 }
 
-static int random_bytes(uint8_t *b, size_t n) {
+int uuid_random_bytes(uint8_t *b, size_t n) {
         unsigned gen;
         int r;
 
+        if (n > POOL_SIZE)
+                return -EINVAL;
         pthread_once(&atfork_once, register_atfork);
         gen = atomic_load(&fork_generation);
         if (pool.generation != gen)
@@ -84,7 +86,7 @@ static int format(uint8_t b[16], unsigned version, char ret[static UUID_STRING_M
 
 int uuid_v4_string(char ret[static UUID_STRING_MAX]) {
         uint8_t b[16];
-        int r = random_bytes(b, sizeof(b));
+        int r = uuid_random_bytes(b, sizeof(b));
 
         return r < 0 ? r : format(b, 4, ret);
 }
@@ -94,7 +96,7 @@ int uuid_v4_string(char ret[static UUID_STRING_MAX]) {
 int uuid_v7_string(char ret[static UUID_STRING_MAX]) {
         uint8_t b[16];
         uint64_t ms;
-        int r = random_bytes(b, sizeof(b));
+        int r = uuid_random_bytes(b, sizeof(b));
 
         if (r < 0)
                 return r;

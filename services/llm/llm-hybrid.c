@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "llm-hybrid.h"
+#include "log.h"
 #include "time-util.h"
 
 static const char *const mode_names[_LLM_HYBRID_MODE_MAX] = {
@@ -180,6 +181,7 @@ static void *leg_main(void *userdata) {
         uint64_t t0 = time_now_ms(CLOCK_MONOTONIC);
         int r;
 
+        log_set_trace(&h->trace);
         r = llm_gateway_run(h->g, &l->route, h->req, h->trim, &sink, &l->out);
         pthread_mutex_lock(&h->lock);
         l->r = r;
@@ -208,7 +210,10 @@ static bool decided(const LlmHybrid *h) {
 }
 
 int llm_hybrid_run(LlmHybrid *h) {
+        const TraceContext *cur = log_get_trace();
         int r;
+
+        h->trace = cur ? *cur : (TraceContext){};
 
         for (size_t i = 0; i < 2; i++) {
                 r = -pthread_create(&h->legs[i].thread, NULL, leg_main, &h->legs[i]);

@@ -10,6 +10,7 @@
 
 #include "llm-gateway.h"
 #include "llm-text.h"
+#include "trace.h"
 
 typedef enum LlmHybridMode {
         LLM_HYBRID_BOTH,
@@ -51,6 +52,7 @@ struct LlmHybrid {
         pthread_cond_t cond;
         int winner; /* "first": the leg that won, -1 before */
         LlmHybridLeg legs[2];
+        TraceContext trace; /* the caller's span, carried to the legs' threads */
 };
 
 const char *llm_hybrid_mode_to_string(LlmHybridMode m);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* llm-upstream.c — the streamed exchange with a backend (libcurl easy handles, each with
  * its own multi handle that keeps its connections alive, from a small pool; NDJSON/SSE
- * framing; timeouts in the progress callback; cancellation between waits). */
+ * framing; timeouts in the progress callback; cancellation between waits). A call made on
+ * a traced thread is a child span: it sends traceparent and logs its span line. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -13,7 +14,9 @@
 #include "json-util.h"
 #include "llm-text.h"
 #include "llm-upstream.h"
+#include "log.h"
 #include "time-util.h"
+#include "trace.h"
 
 #define POOL_MAX 64
 #define LINE_MAX_BYTES (1024 * 1024)
@@ -432,6 +435,47 @@ static void classify_status(Transfer *t) {
                 fail(t, LLM_FAIL_HTTP_4XX, "backend answered %ld: %s", code, t->errbody);
 }
 
+/* The backend's headers and a traceparent for span (the caller's list is left as it is). */
+static struct curl_slist *headers_with_trace(const struct curl_slist *headers, const TraceContext *span) {
+        struct curl_slist *l = NULL, *n;
+        char h[TRACEPARENT_LEN + 16], tp[TRACEPARENT_LEN + 1];
+
+        for (const struct curl_slist *i = headers; i; i = i->next) {
+                n = curl_slist_append(l, i->data);
+                if (!n) {
+                        curl_slist_free_all(l);
+                        return NULL;
+                }
+                l = n;
+        }
+        trace_format(span, tp);
+        snprintf(h, sizeof(h), "traceparent: %s", tp);
+        n = curl_slist_append(l, h);
+        if (!n)
+                curl_slist_free_all(l);
+        return n;
+}
+
+static void log_backend_span(const LlmBackend *b, const TraceContext *span, const LlmAttempt *a) {
+        char f_backend[160], f_status[32];
+
+        snprintf(f_backend, sizeof(f_backend), "BACKEND=%.140s", b->name);
+        snprintf(f_status, sizeof(f_status), "STATUS=%ld", a->http_status);
+        trace_log_span(
+                LOG_INFO,
+                span,
+                TRACE_SPAN_CLIENT,
+                "POST backend",
+                a->duration_ms * 1000,
+                a->failure == LLM_FAIL_NONE                  ? "ok"
+                        : a->failure == LLM_FAIL_CLIENT_GONE ? "cancelled"
+                                                             : "failed",
+                (const char *[]){ f_backend, f_status, NULL },
+                "backend %s: %s",
+                b->name,
+                llm_failure_to_string(a->failure));
+}
+
 int llm_upstream_run(
         const LlmBackend *b, const LlmHttpCall *call, const LlmUpstreamCallbacks *cb, LlmAttempt *ret) {
         Transfer t = {
@@ -444,6 +488,8 @@ int llm_upstream_run(
         PoolEntry pe = {};
         CURLcode cc;
         bool reusable = false, cancelled;
+        TraceContext span = {};
+        struct curl_slist *traced_headers = NULL;
 
         *ret = (LlmAttempt){ .prompt_tokens = -1, .completion_tokens = -1 };
         t.start_ms = t.last_data_ms = time_now_ms(CLOCK_MONOTONIC);
@@ -456,7 +502,9 @@ int llm_upstream_run(
         curl_easy_setopt(t.curl, CURLOPT_POST, 1L);
         curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, call->body);
         curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(call->body));
-        curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, call->headers);
+        if (log_get_trace() && trace_child(log_get_trace(), &span) >= 0)
+                traced_headers = headers_with_trace(call->headers, &span);
+        curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, traced_headers ?: call->headers);
         curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(t.curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -510,6 +558,9 @@ int llm_upstream_run(
                 reusable = t.a->failure == LLM_FAIL_NONE;
         }
         pool_put(&pe, reusable);
+        curl_slist_free_all(traced_headers);
+        if (span.trace_id[0])
+                log_backend_span(b, &span, ret);
         llm_text_done(&t.line);
         llm_text_done(&t.sse_data);
         return ret->failure == LLM_FAIL_NONE ? 0 : -EIO;

@@ -53,6 +53,7 @@ int api_canary_run(HttpRequest *req, Orchestrator *o, UpstreamService svc) {
         if (r < 0)
                 return r;
         job_set_submitter(j, "ai-semble-supervisor", "operator");
+        job_set_trace(j, http_request_trace(req));
         r = job_runner_submit(o->runner, j, true, NULL, NULL);
         if (r >= 0)
                 r = job_runner_wait(j, j->timeout_ms + SYNC_WAIT_SLACK_MS);

@@ -226,6 +226,7 @@ int api_submit(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, ApiC
         r = job_new(sub->task, sub->priority, payload, sub->timeout_ms, http_request_id(req), &j);
         if (r < 0)
                 return r;
+        job_set_trace(j, http_request_trace(req));
         j->guardrail_flags = TAKE_PTR(flags);
         r = cache_setup(req, o, sub, ctx, j);
         if (r < 0)

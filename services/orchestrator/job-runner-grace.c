@@ -22,6 +22,7 @@ JobNew job_runner_row(const Job *j, const char *idempotency_key, const char *req
                 .cached = j->cached,
                 .schedule_id = j->schedule_id,
                 .run_at = j->run_at,
+                .trace_id = j->trace.trace_id,
         };
 }
 

@@ -476,6 +476,57 @@ finish:
         log_set_request_id(NULL);
 }
 
+static const char *job_outcome(JobStatus s) {
+        switch (s) {
+        case JOB_COMPLETED:
+                return "ok";
+        case JOB_CANCELLED:
+                return "cancelled";
+        case JOB_PENDING:
+        case JOB_RUNNING:
+                return "interrupted"; /* by our own shutdown: the next start runs it */
+        default:
+                return "failed";
+        }
+}
+
+/* A queued run is a span of its own under the submitting request's span, which has ended
+ * by now (202); a run inline stays in the request's span, whose line covers it. */
+static void run_queued_job(void *item, void *userdata) {
+        Job *j = job_ref(item);
+        uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
+        TraceContext span = {};
+        bool traced = j->trace.trace_id[0] && trace_child(&j->trace, &span) >= 0;
+
+        if (traced)
+                log_set_trace(&span);
+        run_job(item, userdata);
+        if (traced) {
+                char name[128], f_job[48];
+
+                snprintf(
+                        name,
+                        sizeof(name),
+                        "job %s/%s",
+                        upstream_service_to_string(j->task->service),
+                        j->task->name);
+                snprintf(f_job, sizeof(f_job), "JOB_ID=%s", j->id);
+                trace_log_span(
+                        LOG_INFO,
+                        &span,
+                        TRACE_SPAN_INTERNAL,
+                        name,
+                        time_now_usec(CLOCK_MONOTONIC) - t0,
+                        job_outcome(j->status),
+                        (const char *[]){ f_job, NULL },
+                        "job %s %s",
+                        j->id,
+                        job_status_to_string(j->status));
+                log_set_trace(NULL);
+        }
+        job_unref(j);
+}
+
 static void drop_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -534,7 +585,7 @@ int job_runner_new(
                         return k;
                 }
         }
-        k = scheduler_new(config->workers, config->queue_max, run_job, r, &r->scheduler);
+        k = scheduler_new(config->workers, config->queue_max, run_queued_job, r, &r->scheduler);
         if (k >= 0)
                 k = scheduler_start(r->scheduler);
         if (k >= 0)

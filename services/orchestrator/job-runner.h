@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "result-cache.h"
 #include "scheduler.h"
+#include "trace.h"
 #include "upstream.h"
 
 /* A job whose answer is relayed as it arrives (the /v1 streams): the service's headers
@@ -43,6 +44,7 @@ typedef struct Job {
         uint64_t timeout_ms;
         uint64_t deadline_ms; /* monotonic: queue wait counts against the timeout */
         char request_id[129];
+        TraceContext trace;      /* the submitting request's span; "" trace id = not traced */
         char submitter[129];     /* JWT sub of who asked for it; "" = auth off */
         char submitter_role[16]; /* that token's role */
         char schedule_id[37];    /* the schedule whose run it is; "" = none */
@@ -126,6 +128,9 @@ int job_new(
         uint64_t timeout_ms,
         const char *request_id,
         Job **ret);
+/* The span that submitted the job (before job_runner_submit; NULL = not traced): a queued
+ * run is its child span, an inline run stays in it, and the job stores its trace id. */
+void job_set_trace(Job *j, const TraceContext *submitter_span);
 /* Records who submitted the job (before job_runner_submit; sub NULL or "" = nobody). */
 void job_set_submitter(Job *j, const char *sub, const char *role);
 Job *job_ref(Job *j);

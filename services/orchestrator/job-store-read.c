@@ -78,6 +78,15 @@ static void add_schedule(json_object *o, sqlite3_stmt *st) {
         }
 }
 
+/* "trace_id": the trace whose spans deploy.sh trace reads, present only when traced. */
+static void add_trace(json_object *o, sqlite3_stmt *st) {
+        int t = column_index(st, "trace_id");
+
+        if (t >= 0 && sqlite3_column_type(st, t) != SQLITE_NULL)
+                json_object_object_add(
+                        o, "trace_id", json_object_new_string((const char *) sqlite3_column_text(st, t)));
+}
+
 static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
@@ -107,6 +116,7 @@ static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
                 json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
         add_annotations(o, st);
         add_schedule(o, st);
+        add_trace(o, st);
         if (with_owner && sub >= 0 && sqlite3_column_type(st, sub) != SQLITE_NULL) {
                 json_object *by = json_object_new_object();
                 const char *role = (const char *) sqlite3_column_text(st, sub + 1);

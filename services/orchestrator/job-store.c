@@ -15,8 +15,8 @@ static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
-                "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed, trace_id) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -27,7 +27,7 @@ static const char *const statements[_ST_MAX] = {
         [ST_GET] =
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
                 "error_status, kind, submitter, submitter_role, guardrail_flags, redactions, cached, schedule_id, "
-                "run_at FROM jobs "
+                "run_at, trace_id FROM jobs "
                 "WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
         [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
@@ -73,7 +73,8 @@ static const char schema[] =
         " submitter_role TEXT,"
         " guardrail_flags TEXT,"
         " redactions TEXT,"
-        " cached INTEGER);"
+        " cached INTEGER,"
+        " trace_id TEXT);"
         "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
         "CREATE TABLE IF NOT EXISTS job_events("
         " job_id TEXT NOT NULL,"
@@ -159,6 +160,7 @@ static const struct {
         { "jobs", "schedule_id", "TEXT" },     /* the schedule whose run it is */
         { "jobs", "run_at", "REAL" },          /* when it was due (a schedule's run, or run_at) */
         { "jobs", "delayed", "INTEGER" },      /* 1 while it waits for run_at */
+        { "jobs", "trace_id", "TEXT" },        /* the W3C trace it ran in (deploy.sh trace) */
 };
 
 struct WriteOp {
@@ -530,6 +532,7 @@ static int insert_op(JobStore *s, void *arg) {
                 (void) sqlite3_bind_double(st, 16, job->run_at);
         if (job->delayed)
                 (void) sqlite3_bind_int(st, 17, 1);
+        bind_text(st, 18, job->trace_id && *job->trace_id ? job->trace_id : NULL);
         r = sqlite_errno(sqlite3_step(st));
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);

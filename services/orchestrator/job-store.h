@@ -49,6 +49,7 @@ typedef struct JobNew {
         const char *schedule_id;     /* the schedule whose run it is; NULL = none */
         double run_at;               /* Unix seconds it was due at; 0 = none */
         bool delayed;                /* waits in the store until run_at (job_store_delayed_*) */
+        const char *trace_id;        /* the trace it runs in; NULL or "" = none */
         /* Non-NULL: the job already ran; stored as pending, running and this outcome (with
          * their three state events) in one commit. */
         const JobOutcome *outcome;

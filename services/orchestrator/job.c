@@ -47,6 +47,13 @@ int job_new(
         return 0;
 }
 
+void job_set_trace(Job *j, const TraceContext *span) {
+        if (span)
+                j->trace = *span;
+        else
+                j->trace.trace_id[0] = '\0';
+}
+
 void job_set_submitter(Job *j, const char *sub, const char *role) {
         snprintf(j->submitter, sizeof(j->submitter), "%s", strempty(sub));
         snprintf(j->submitter_role, sizeof(j->submitter_role), "%s", strempty(role));

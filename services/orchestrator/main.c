@@ -196,6 +196,7 @@ int main(int argc, char **argv) {
                 .n_config = ELEMENTSOF(config_table),
                 .config_data = &orch.config,
                 .readiness = readiness,
+                .trace_start = true, /* the door: every job's trace begins here */
                 .userdata = &orch,
                 .setup = setup,
                 .teardown = teardown,

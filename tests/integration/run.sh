@@ -320,7 +320,7 @@ check "quadlets, the Kubernetes YAML and the generated units agree" t_units_agre
 # areas that bring in a backend (backends), switch auth (auth), and kill and stop
 # services (supervisor). They call `check` and use api, pm, in_pod_net, URL and DEPLOY.
 # AI_SEMBLE_IT_ONLY="backends vision" runs only those areas (development).
-AREAS="security llm nlp vision data door orchestrator guardrail llm-paths backends keys cache schedules auth supervisor chaos"
+AREAS="security llm nlp vision data door orchestrator guardrail llm-paths backends keys cache schedules trace auth supervisor chaos"
 for name in $AREAS; do
         if [ -n "${AI_SEMBLE_IT_ONLY:-}" ] && [[ " $AI_SEMBLE_IT_ONLY " != *" $name "* ]]; then
                 continue

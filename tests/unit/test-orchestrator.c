@@ -705,6 +705,50 @@ START_TEST(test_bad_input) {
 }
 END_TEST
 
+/* A job keeps the trace of the request that submitted it (synchronous or queued), and one
+ * submitted untraced has none (this server starts no traces). */
+START_TEST(test_job_trace_id) {
+        static const char tid[] = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const char *const traced[] = {
+                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", NULL
+        };
+        const char *const traced_async[] = {
+                "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                "Prefer: respond-async",
+                NULL,
+        };
+        const char *body = "{\"service\":\"nlp\",\"task\":\"tokenize\",\"payload\":{\"text\":\"a b\"}}";
+        char id[64];
+        json_object *job, *v;
+        Reply r;
+
+        start_orchestrator(2, 16);
+        r = request("POST", "/dispatch", body, traced);
+        ck_assert_int_eq(r.status, 200);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "trace_id"), tid);
+        json_object_put(job);
+
+        r = request("POST", "/dispatch", body, traced_async);
+        ck_assert_int_eq(r.status, 202);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = wait_job(id, "completed");
+        ck_assert_str_eq(jstr(job, "trace_id"), tid);
+        json_object_put(job);
+
+        r = request("POST", "/dispatch", body, NULL);
+        ck_assert_int_eq(r.status, 200);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert(!json_object_object_get_ex(job, "trace_id", &v));
+        json_object_put(job);
+}
+END_TEST
+
 START_TEST(test_async_and_events) {
         Reply r;
         json_object *job, *events;
@@ -2847,6 +2891,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_seed_endpoints);
         tcase_add_test(e2e, test_bad_input);
         tcase_add_test(e2e, test_async_and_events);
+        tcase_add_test(e2e, test_job_trace_id);
         tcase_add_test(e2e, test_retries);
         tcase_add_test(e2e, test_sync_grace);
         tcase_add_test(e2e, test_breaker_opens_and_recovers);
