@@ -2,13 +2,13 @@
 /* upstream.c — calls with retries and breakers, and parallel readiness probes of the
  * backend services (their tasks: upstream-tasks.c). */
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <time.h>
 
 #include "backoff.h"
 #include "http-client.h"
 #include "log.h"
 #include "service.h"
+#include "sha256.h"
 #include "time-util.h"
 #include "upstream.h"
 
@@ -186,15 +186,15 @@ static int relayed_header(const char *name, const char *value, void *userdata) {
  * directory, the same for the principal at every call, and no principal's name on disk. */
 #define OWNER_HEADER_MAX (sizeof(DATASET_OWNER_HEADER ": ") + 32)
 static int owner_header(const char *owner, char buf[static OWNER_HEADER_MAX]) {
-        uint8_t md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
-        int k;
+        uint8_t md[SHA256_SIZE];
+        char hex[SHA256_HEX_SIZE];
+        int r;
 
-        if (EVP_Digest(owner, strlen(owner), md, &n, EVP_sha256(), NULL) != 1 || n < 16)
-                return -EIO;
-        k = snprintf(buf, OWNER_HEADER_MAX, "%s: ", DATASET_OWNER_HEADER);
-        for (unsigned i = 0; i < 16; i++)
-                k += snprintf(buf + k, OWNER_HEADER_MAX - (size_t) k, "%02x", md[i]);
+        r = sha256_parts(&(struct iovec){ (void *) owner, strlen(owner) }, 1, md);
+        if (r < 0)
+                return r;
+        sha256_to_hex(md, hex);
+        snprintf(buf, OWNER_HEADER_MAX, "%s: %.32s", DATASET_OWNER_HEADER, hex);
         return 0;
 }
 
