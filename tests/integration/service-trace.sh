@@ -29,14 +29,9 @@ trace_spans() { # job n
 }
 
 t_trace_backend() {
-        local models i
-        in_pod_net python3 "$AI_SEMBLE_ROOT/tests/llm/fake_backend.py" --port "$TRACE_PORT" \
-                >"$TRACE_DIR/fake.log" 2>&1 &
-        TRACE_FAKE_PID=$!
-        for ((i = 0; i < 100; i++)); do
-                in_pod_net curl -s -m 1 -o /dev/null "http://127.0.0.1:$TRACE_PORT/" && break
-                sleep 0.1
-        done
+        local models
+        fake_backend_start "$TRACE_PORT" "$TRACE_DIR/fake.log" || return 1
+        TRACE_FAKE_PID=$FAKE_BACKEND_PID
         models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
         jq -n --arg url "http://127.0.0.1:$TRACE_PORT/v1" '{backends: [{name: "fake-openai", kind: "openai",
                 base_url: $url, models: [{name: "echo-openai", context_window: 8192}]}]}' \
