@@ -56,9 +56,21 @@ static bool wants_fresh(HttpRequest *req) {
         return false;
 }
 
-/* The result cache's part in a job: a pure task's (an idempotent vision, nlp or data task;
- * an llm call only with X-Cache-LLM: on) key over its service, task, caller and the
- * canonical form of the body sent to the service. Relayed answers are never cached. */
+/* Whether the body sent to the data service names a stored dataset: the answer then
+ * depends on what is stored under that name now (an upload with replace, a delete), not
+ * on the input alone. */
+static bool names_dataset(json_object *body) {
+        json_object *data;
+
+        return json_object_object_get_ex(body, "data", &data) &&
+                json_object_is_type(data, json_type_object) &&
+                json_object_object_get_ex(data, "dataset", NULL);
+}
+
+/* The result cache's part in a job: a pure task's (an idempotent vision, nlp or data task
+ * that names no stored dataset; an llm call only with X-Cache-LLM: on) key over its
+ * service, task, caller and the canonical form of the body sent to the service. Relayed
+ * answers are never cached. */
 static int
 cache_setup(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, const ApiContext *ctx, Job *j) {
         const UpstreamTask *t = sub->task;
@@ -70,6 +82,8 @@ cache_setup(HttpRequest *req, Orchestrator *o, const ApiSubmission *sub, const A
         if (!o->cache || sub->relay)
                 return 0;
         if (t->service == UPSTREAM_LLM ? !(opt_in && strcasecmp(opt_in, "on") == 0) : !t->idempotent)
+                return 0;
+        if (t->service == UPSTREAM_DATA && names_dataset(sub->body))
                 return 0;
         r = json_canonical_string(sub->body, &input, &len);
         if (r >= 0)

@@ -417,6 +417,17 @@ START_TEST(test_e2e_not_cached) {
         ck_assert_uint_eq(
                 post_expect("/dispatch", chat, (const char *[]){ "X-Cache-LLM: on", NULL }, "hit", NULL), 0);
 
+        /* An operation on a stored dataset reads what is stored now: never cached. */
+        for (int i = 0; i < 2; i++)
+                ck_assert_uint_eq(
+                        post_expect(
+                                "/data/process",
+                                "{\"operation\":\"analyze\",\"data\":{\"dataset\":\"sales\"}}",
+                                NULL,
+                                NULL,
+                                NULL),
+                        1);
+
         /* A failure is not kept: each repeat reaches the service. */
         for (int i = 0; i < 2; i++) {
                 unsigned before = fake_upstream_calls();
