@@ -967,11 +967,8 @@ START_TEST(test_graceful_drain) {
 }
 END_TEST
 
-/* The watchdog's ping is answered while every handler slot is busy (busy is not stuck). */
-START_TEST(test_ping_while_busy) {
-        SlowCall calls[4];
-        pthread_t t[4];
-        uint64_t before;
+/* Four /slow calls at once: every handler slot of the fixture's server is busy on return. */
+static void slow_calls_start(SlowCall calls[static 4], pthread_t t[static 4]) {
         double t0;
 
         for (int i = 0; i < 4; i++) {
@@ -982,17 +979,32 @@ START_TEST(test_ping_while_busy) {
         while (http_server_in_flight(server) < 4 && test_now() - t0 < 5)
                 usleep(1000);
         ck_assert_uint_eq(http_server_in_flight(server), 4);
+}
+
+/* Each of them answered 200. */
+static void slow_calls_join(SlowCall calls[static 4], pthread_t t[static 4]) {
+        for (int i = 0; i < 4; i++) {
+                pthread_join(t[i], NULL);
+                ck_assert_int_eq(calls[i].r.status, 200);
+                raw_response_done(&calls[i].r);
+        }
+}
+
+/* The watchdog's ping is answered while every handler slot is busy (busy is not stuck). */
+START_TEST(test_ping_while_busy) {
+        SlowCall calls[4];
+        pthread_t t[4];
+        uint64_t before;
+        double t0;
+
+        slow_calls_start(calls, t);
         before = http_server_ping(server);
         t0 = test_now();
         while (http_server_ping(server) == before && test_now() - t0 < 5)
                 usleep(10 * 1000);
         ck_assert_uint_gt(http_server_ping(server), before);
         ck_assert_uint_eq(http_server_in_flight(server), 4); /* answered before any handler ended */
-        for (int i = 0; i < 4; i++) {
-                pthread_join(t[i], NULL);
-                ck_assert_int_eq(calls[i].r.status, 200);
-                raw_response_done(&calls[i].r);
-        }
+        slow_calls_join(calls, t);
 }
 END_TEST
 
@@ -1003,16 +1015,8 @@ START_TEST(test_control_while_busy) {
         SlowCall calls[4];
         RawResponse r = {};
         pthread_t t[4];
-        double t0;
 
-        for (int i = 0; i < 4; i++) {
-                calls[i] = (SlowCall){ .port = port };
-                ck_assert_int_eq(pthread_create(&t[i], NULL, slow_call, &calls[i]), 0);
-        }
-        t0 = test_now();
-        while (http_server_in_flight(server) < 4 && test_now() - t0 < 5)
-                usleep(1000);
-        ck_assert_uint_eq(http_server_in_flight(server), 4);
+        slow_calls_start(calls, t);
         for (int i = 0; i < 3; i++) { /* one after another: a slot is given back each time */
                 ck_assert_int_eq(test_http(port, get_control, &r), 0);
                 ck_assert_int_eq(r.status, 200);
@@ -1023,11 +1027,7 @@ START_TEST(test_control_while_busy) {
         ck_assert_int_eq(r.status, 200);
         raw_response_done(&r);
         ck_assert_uint_le(http_server_in_flight(server), 3); /* /ok ran once a slow one ended */
-        for (int i = 0; i < 4; i++) {
-                pthread_join(t[i], NULL);
-                ck_assert_int_eq(calls[i].r.status, 200);
-                raw_response_done(&calls[i].r);
-        }
+        slow_calls_join(calls, t);
 }
 END_TEST
 
