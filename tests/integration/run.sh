@@ -228,6 +228,20 @@ fake_backend_start() { # port log
         return 1
 }
 
+# The llm with one backend: the fake on port, speaking OpenAI's protocol, model
+# echo-openai; its backends file is <file> on the models volume (the area removes it).
+fake_backend_openai() { # port log file
+        local models
+        fake_backend_start "$1" "$2" || return 1
+        models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
+        jq -n --arg url "http://127.0.0.1:$1/v1" '{backends: [{name: "fake-openai", kind: "openai",
+                base_url: $url, models: [{name: "echo-openai", context_window: 8192}]}]}' \
+                >"$models/$3" || return 1
+        chmod 0644 "$models/$3"
+        pod_env_push "LLM_BACKENDS_FILE=/models/$3" &&
+                restart_units ai-semble-llm.service
+}
+
 t_metrics() {
         local s p m
         for s in $AI_SEMBLE_SERVICES; do

@@ -24,16 +24,11 @@ keys_newest_job() { # the id of the newest job in the store (the admin sees ever
 }
 
 t_keys_backend() {
-        local models
-        fake_backend_start "$KEYS_PORT" "$KEYS_DIR/fake.log" || return 1
+        local r
+        fake_backend_openai "$KEYS_PORT" "$KEYS_DIR/fake.log" it-keys-backends.json
+        r=$?
         KEYS_FAKE_PID=$FAKE_BACKEND_PID
-        models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
-        jq -n --arg url "http://127.0.0.1:$KEYS_PORT/v1" '{backends: [{name: "fake-openai", kind: "openai",
-                base_url: $url, models: [{name: "echo-openai", context_window: 8192}]}]}' \
-                >"$models/it-keys-backends.json" || return 1
-        chmod 0644 "$models/it-keys-backends.json"
-        pod_env_push LLM_BACKENDS_FILE=/models/it-keys-backends.json &&
-                restart_units ai-semble-llm.service
+        return $r
 }
 check "keys: the llm gets an OpenAI-protocol fake backend inside the pod" t_keys_backend
 

@@ -29,16 +29,11 @@ trace_spans() { # job n
 }
 
 t_trace_backend() {
-        local models
-        fake_backend_start "$TRACE_PORT" "$TRACE_DIR/fake.log" || return 1
+        local r
+        fake_backend_openai "$TRACE_PORT" "$TRACE_DIR/fake.log" it-trace-backends.json
+        r=$?
         TRACE_FAKE_PID=$FAKE_BACKEND_PID
-        models=$(pm volume inspect ai-semble-models --format '{{.Mountpoint}}') || return 1
-        jq -n --arg url "http://127.0.0.1:$TRACE_PORT/v1" '{backends: [{name: "fake-openai", kind: "openai",
-                base_url: $url, models: [{name: "echo-openai", context_window: 8192}]}]}' \
-                >"$models/it-trace-backends.json" || return 1
-        chmod 0644 "$models/it-trace-backends.json"
-        pod_env_push LLM_BACKENDS_FILE=/models/it-trace-backends.json &&
-                restart_units ai-semble-llm.service
+        return $r
 }
 check "trace: the llm gets an OpenAI-protocol fake backend inside the pod" t_trace_backend
 
