@@ -10,6 +10,9 @@ set -euo pipefail
 # AI_SEMBLE_PACKAGE_SETS: test.txt and <area>.test.txt (unit and integration tests,
 # benchmarks) for "test", and lint.txt, fuzz.txt, hosts.txt, coverage.txt, client.txt for
 # their names.
+# A word may name alternatives, "first|second" (kubernetes-client|kubectl: Debian's
+# package or the one from Kubernetes' own repository, which conflict): any one installed
+# satisfies it, otherwise the first is installed.
 package_lists() {
         local f set
         for f in "$AI_SEMBLE_ROOT"/scripts/packages/*.txt; do
@@ -43,7 +46,15 @@ installed_names() {
 }
 
 missing_packages() {
-        comm -23 <(package_lists) <(installed_names)
+        local -A have=()
+        local name word alt
+        while read -r name; do have[$name]=1; done < <(installed_names)
+        for word in $(package_lists); do
+                for alt in ${word//|/ }; do
+                        [ -n "${have[$alt]:-}" ] && continue 2
+                done
+                echo "${word%%|*}"
+        done
 }
 
 if [ -n "${AI_SEMBLE_SKIP_PACKAGE_CHECK:-}" ]; then
