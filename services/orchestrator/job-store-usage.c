@@ -19,8 +19,8 @@ int job_store_usage_add(
                 s,
                 "INSERT INTO usage(principal, day, model, requests, prompt_tokens, completion_tokens) "
                 "VALUES(?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT(principal, day, model) DO UPDATE SET "
-                "requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-                "completion_tokens = completion_tokens + excluded.completion_tokens",
+                "requests = usage.requests + 1, prompt_tokens = usage.prompt_tokens + excluded.prompt_tokens, "
+                "completion_tokens = usage.completion_tokens + excluded.completion_tokens",
                 &st);
         if (r >= 0) {
                 store_bind_text(st, 1, principal);

@@ -35,8 +35,9 @@ typedef struct PgDb {
         uint64_t session; /* bumped by each reconnect: statements prepared before are gone */
         unsigned next_name;
         int64_t changes;
-        bool in_tx;  /* between our BEGIN and COMMIT/ROLLBACK */
-        bool broken; /* the connection was lost inside that transaction */
+        bool closing; /* the server said it ends the session (FATAL while we were idle) */
+        bool in_tx;   /* between our BEGIN and COMMIT/ROLLBACK */
+        bool broken;  /* the connection was lost inside that transaction */
 } PgDb;
 
 typedef struct PgStmt {
@@ -107,15 +108,22 @@ static int result_errno(PgDb *d, const PGresult *res) {
         return sqlstate_errno(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 }
 
-static void notice_drop(void *arg, const char *message) {
-        /* "relation ... already exists, skipping" of each start's CREATE ... IF NOT EXISTS */
-        log_debug("PostgreSQL: %s", message);
+/* Notices ("relation ... already exists, skipping" of each start's CREATE ... IF NOT
+ * EXISTS), and the error a server sends before it closes an idle session (a shutdown,
+ * pg_terminate_backend), which libpq hands here too. */
+static void notice_receive(void *userdata, const PGresult *res) {
+        PgDb *d = userdata;
+        const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+        if (streq_ptr(severity, "FATAL") || streq_ptr(severity, "PANIC"))
+                d->closing = true;
+        log_debug("PostgreSQL: %s", PQresultErrorMessage(res));
 }
 
 static int pg_reset(PgDb *d) {
         PQreset(d->conn);
         d->session++;
-        d->in_tx = d->broken = false;
+        d->in_tx = d->broken = d->closing = false;
         if (PQstatus(d->conn) != CONNECTION_OK) {
                 log_debug("PostgreSQL: reconnect failed: %s", PQerrorMessage(d->conn));
                 return -ECONNRESET;
@@ -126,7 +134,9 @@ static int pg_reset(PgDb *d) {
 /* Outside a transaction, before sending: a connection the server closed (it said so and
  * hung up) is replaced now, while nothing of this statement has been sent. */
 static int pg_check_idle(PgDb *d) {
-        if (PQstatus(d->conn) == CONNECTION_OK && PQconsumeInput(d->conn) == 1)
+        /* PQisBusy() parses what arrived: a FATAL error reaches notice_receive(). */
+        if (PQstatus(d->conn) == CONNECTION_OK && PQconsumeInput(d->conn) == 1 && !PQisBusy(d->conn) &&
+            !d->closing && PQstatus(d->conn) == CONNECTION_OK)
                 return 0;
         return pg_reset(d);
 }
@@ -154,7 +164,7 @@ static int pg_open(const char *url, StoreDb **ret) {
                 free(d);
                 return -ENOMEM;
         }
-        (void) PQsetNoticeProcessor(d->conn, notice_drop, NULL);
+        (void) PQsetNoticeReceiver(d->conn, notice_receive, d);
         if (PQstatus(d->conn) != CONNECTION_OK) {
                 /* The message names host and user, never the password. */
                 log_debug("PostgreSQL: %s", PQerrorMessage(d->conn));
