@@ -78,9 +78,6 @@ START_TEST(test_queue_bounds_and_remove) {
 }
 END_TEST
 
-
-
-
 /* ---- workflow definitions --------------------------------------------------------------- */
 
 static void expect_invalid(const char *def, const char *field, const char *message_part) {
@@ -97,7 +94,6 @@ static void expect_invalid(const char *def, const char *field, const char *messa
         json_object_put(errs);
         json_object_put(o);
 }
-
 
 START_TEST(test_workflow_validation) {
         char big[8192] = "{\"steps\":[";
