@@ -425,7 +425,22 @@ START_TEST(test_job_store_group_commit) {
 }
 END_TEST
 
+/* The rows of schema_version: their count and the highest version. */
+static int count_versions(StoreDb *db, void *userdata) {
+        _cleanup_stmt_ StoreStmt *st = NULL;
+        int r;
+
+        r = store_db_prepare(db, "SELECT count(*), max(version) FROM schema_version", 0, &st);
+        if (r < 0)
+                return r;
+        ck_assert_int_eq(store_step(st), 1);
+        ((int64_t *) userdata)[0] = store_column_int64(st, 0);
+        ((int64_t *) userdata)[1] = store_column_int64(st, 1);
+        return 0;
+}
+
 START_TEST(test_job_store_migration) {
+        int64_t v2[2];
         char path[160];
         sqlite3 *db = NULL;
         JobStore *s = NULL;
@@ -478,27 +493,20 @@ START_TEST(test_job_store_migration) {
         ck_assert(json_object_get_boolean(json_object_object_get(job, "cached")));
         json_object_put(job);
         job_store_free(s);
-        /* Opening again is a no-op for the migration. */
+        /* Opening again is a no-op for the migration: version 1, recorded once. */
         ck_assert_int_eq(job_store_open(path, &s), 0);
+        ck_assert_int_eq(job_store_with_db(s, count_versions, v2), 0);
+        ck_assert_int_eq(v2[0], 1);
+        ck_assert_int_eq(v2[1], 1);
+        ck_assert_int_eq(job_store_get_json(s, "old-1", NULL, &job), 0); /* the old row is kept */
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
         job_store_free(s);
         remove_tmpdir();
 }
 END_TEST
 
 /* The schema is created once and its version recorded; a reopen applies nothing again. */
-static int count_versions(StoreDb *db, void *userdata) {
-        _cleanup_stmt_ StoreStmt *st = NULL;
-        int r;
-
-        r = store_db_prepare(db, "SELECT count(*), max(version) FROM schema_version", 0, &st);
-        if (r < 0)
-                return r;
-        ck_assert_int_eq(store_step(st), 1);
-        ((int64_t *) userdata)[0] = store_column_int64(st, 0);
-        ((int64_t *) userdata)[1] = store_column_int64(st, 1);
-        return 0;
-}
-
 START_TEST(test_job_store_schema_version) {
         char path[256];
         JobStore *s = NULL;
