@@ -18,22 +18,15 @@
 #include "orch-test.h"
 #include "time-util.h"
 
-static const char *db_url; /* ORCH_TEST_DB_URL, NULL = SQLite */
-
-/* A fresh store for a case: a file in a new tmpdir, or the PostgreSQL database emptied
- * (its tables dropped: nothing of an earlier case or run is left). */
+/* A fresh store for a case (orch-test.h): a file in a new tmpdir, or the PostgreSQL
+ * database emptied. */
 static void store_location(char buf[static 256]) {
         make_tmpdir();
-        if (!db_url) {
+        test_db_reset();
+        if (test_db_url())
+                snprintf(buf, 256, "%s", test_db_url());
+        else
                 snprintf(buf, 256, "%s/jobs.db", tmpdir);
-                return;
-        }
-        StoreDb *db = NULL;
-
-        ck_assert_int_eq(store_db_open(db_url, &db), 0);
-        ck_assert_int_eq(store_db_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
-        store_db_close(db);
-        snprintf(buf, 256, "%s", db_url);
 }
 
 static JobStore *open_fresh(void) {
@@ -42,7 +35,7 @@ static JobStore *open_fresh(void) {
 
         store_location(path);
         ck_assert_int_eq(job_store_open(path, &s), 0);
-        ck_assert_int_eq(job_store_kind(s), db_url ? STORE_DB_POSTGRESQL : STORE_DB_SQLITE);
+        ck_assert_int_eq(job_store_kind(s), test_db_url() ? STORE_DB_POSTGRESQL : STORE_DB_SQLITE);
         return s;
 }
 
@@ -826,7 +819,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_job_store_schedules);
         tcase_add_test(tc, test_audit_rows);
         suite_add_tcase(s, tc);
-        if (!db_url) {
+        if (!test_db_url()) {
                 TCase *lite = tcase_create("sqlite");
 
                 tcase_add_test(lite, test_job_store_migration);
@@ -837,8 +830,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        db_url = getenv("ORCH_TEST_DB_URL");
-        if (db_url && !*db_url)
-                db_url = NULL;
         return check_run(suite());
 }
