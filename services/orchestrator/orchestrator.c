@@ -256,7 +256,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         db = o->config.db_url && *o->config.db_url ? "PostgreSQL (ORCH_DB_URL)" : o->config.db_path;
         r = job_store_open(db == o->config.db_path ? db : o->config.db_url, &o->store);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the job database %s: %m", db);
+                return log_error_errno(
+                        r,
+                        "Failed to open the job database %s: %m%s",
+                        db,
+                        db == o->config.db_path ? "" : " (LOG_LEVEL=debug shows the server's message)");
         r = audit_open(o->store, &o->audit);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the audit table in %s: %m", db);
