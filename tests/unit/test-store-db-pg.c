@@ -180,6 +180,11 @@ static void pg_ctl(const char *verb) {
         ck_assert_int_eq(system(cmd), 0);
 }
 
+static int insert_job(JobStore *s, const char *id) {
+        return job_store_insert(
+                s, &(JobNew){ .id = id, .service = "nlp", .task = "t", .priority = "low", .payload = "{}" });
+}
+
 /* The server stopped and started again under a job store: reads and writes fail with
  * -ECONNRESET while it is down (a request answers 503), and work again once it is up,
  * with nothing lost of what was committed before. */
@@ -191,38 +196,14 @@ START_TEST(test_server_restart) {
         ck_assert_int_eq(store_db_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
         store_db_close(db);
         ck_assert_int_eq(job_store_open(db_url, &s), 0);
-        ck_assert_int_eq(
-                job_store_insert(
-                        s,
-                        &(JobNew){ .id = "before",
-                                   .service = "nlp",
-                                   .task = "t",
-                                   .priority = "low",
-                                   .payload = "{}" }),
-                0);
+        ck_assert_int_eq(insert_job(s, "before"), 0);
         pg_ctl("stop");
         ck_assert_int_eq(job_store_get_status(s, "before", &st), -ECONNRESET);
-        ck_assert_int_eq(
-                job_store_insert(
-                        s,
-                        &(JobNew){ .id = "during",
-                                   .service = "nlp",
-                                   .task = "t",
-                                   .priority = "low",
-                                   .payload = "{}" }),
-                -ECONNRESET);
+        ck_assert_int_eq(insert_job(s, "during"), -ECONNRESET);
         pg_ctl("start");
         ck_assert_int_eq(job_store_get_status(s, "before", &st), 0);
         ck_assert_int_eq(st, JOB_PENDING);
-        ck_assert_int_eq(
-                job_store_insert(
-                        s,
-                        &(JobNew){ .id = "after",
-                                   .service = "nlp",
-                                   .task = "t",
-                                   .priority = "low",
-                                   .payload = "{}" }),
-                0);
+        ck_assert_int_eq(insert_job(s, "after"), 0);
         ck_assert_int_eq(job_store_transition(s, "after", JOB_RUNNING, NULL, NULL, 0), 0);
         ck_assert_int_eq(job_store_get_status(s, "during", &st), -ENOENT);
         job_store_free(s);
