@@ -7,6 +7,7 @@
  * for the worker, asynchronous ones get 202 + Location. */
 #include "api-internal.h"
 #include "http-host.h"
+#include "log.h"
 #include "time-util.h"
 
 static const ApiRoute api_table[] = {
@@ -175,6 +176,14 @@ static int api_dispatch(HttpRequest *req, void *userdata) {
                 r = 0; /* refused and answered: the handler does not run */
         else if (r >= 0)
                 r = ar->handler(req, o, &ctx);
+        if (r == -ECONNRESET && !http_request_replied(req)) {
+                /* The job store lost its database connection (PostgreSQL): this request fails
+                 * cleanly, the next one reconnects. */
+                log_warning_errno(
+                        r, "%s %s: the job store's database is unreachable: %m", ar->method, ar->path);
+                (void) http_reply_add_header(req, "Retry-After", "1");
+                r = http_reply_error(req, 503, "the job store's database is unavailable; try again");
+        }
         api_finish(req, o, ar, &ctx, gate);
         return r;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* audit.c — the audit table (its schema, insert, query, pruning) on the job store's
- * connection, and the journald form of a record. Every statement runs under the job
- * store's lock through job_store_with_db(), so the database keeps one writer. */
+/* audit.c — the audit table (created with the job store's schema, job-store-schema.c):
+ * insert, query and pruning on the job store's connection, and the journald form of a
+ * record. Every statement runs under the job store's lock through job_store_with_db(), so
+ * the database keeps one writer. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,22 +33,9 @@ typedef struct AuditPending {
         char actor[160], role[16], action[32], target[192], request_id[129], remote_addr[64];
 } AuditPending;
 
-static const char audit_schema[] =
-        "CREATE TABLE IF NOT EXISTS audit("
-        " id INTEGER PRIMARY KEY,"
-        " time REAL NOT NULL,"
-        " actor TEXT NOT NULL,"
-        " role TEXT NOT NULL,"
-        " action TEXT NOT NULL,"
-        " target TEXT,"
-        " result INTEGER NOT NULL,"
-        " request_id TEXT,"
-        " remote_addr TEXT);"
-        "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);";
-
 struct AuditLog {
         JobStore *store;
-        sqlite3_stmt *insert;
+        StoreStmt *insert;
 
         pthread_mutex_t lock; /* the queue */
         pthread_cond_t cond;
@@ -60,28 +47,15 @@ struct AuditLog {
         bool thread_started;
 };
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
-        if (v)
-                (void) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-        else
-                (void) sqlite3_bind_null(st, i);
-}
-
-static int open_locked(sqlite3 *db, void *userdata) {
+static int open_locked(StoreDb *db, void *userdata) {
         AuditLog *a = userdata;
-        int rc;
 
-        rc = sqlite3_exec(db, audit_schema, NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_prepare_v3(
-                        db,
-                        "INSERT INTO audit(time, actor, role, action, target, result, request_id, "
-                        "remote_addr) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        -1,
-                        SQLITE_PREPARE_PERSISTENT,
-                        &a->insert,
-                        NULL);
-        return job_store_sqlite_errno(rc);
+        return store_db_prepare(
+                db,
+                "INSERT INTO audit(time, actor, role, action, target, result, request_id, "
+                "remote_addr) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                STORE_PREPARE_PERSISTENT,
+                &a->insert);
 }
 
 static void *writer_thread(void *userdata);
@@ -115,35 +89,34 @@ typedef struct BatchArgs {
         AuditPending *rows;
 } BatchArgs;
 
-static int write_row(sqlite3_stmt *st, const AuditPending *p) {
-        int rc;
+static int write_row(StoreStmt *st, const AuditPending *p) {
+        int r;
 
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        (void) sqlite3_bind_double(st, 1, p->time);
-        bind_text(st, 2, p->actor);
-        bind_text(st, 3, p->role);
-        bind_text(st, 4, p->action);
-        bind_text(st, 5, p->target[0] ? p->target : NULL);
-        (void) sqlite3_bind_int(st, 6, p->result);
-        bind_text(st, 7, p->request_id[0] ? p->request_id : NULL);
-        bind_text(st, 8, p->remote_addr[0] ? p->remote_addr : NULL);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        return job_store_sqlite_errno(rc);
+        store_stmt_reset(st);
+        store_bind_double(st, 1, p->time);
+        store_bind_text(st, 2, p->actor);
+        store_bind_text(st, 3, p->role);
+        store_bind_text(st, 4, p->action);
+        store_bind_text(st, 5, p->target[0] ? p->target : NULL);
+        store_bind_int64(st, 6, p->result);
+        store_bind_text(st, 7, p->request_id[0] ? p->request_id : NULL);
+        store_bind_text(st, 8, p->remote_addr[0] ? p->remote_addr : NULL);
+        r = store_step(st);
+        store_stmt_reset(st);
+        return MIN(r, 0);
 }
 
-static int batch_locked(sqlite3 *db, void *userdata) {
+static int batch_locked(StoreDb *db, void *userdata) {
         BatchArgs *b = userdata;
         int r;
 
-        r = job_store_sqlite_errno(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+        r = store_db_begin(db);
         for (const AuditPending *p = b->rows; r >= 0 && p; p = p->next)
                 r = write_row(b->a->insert, p);
         if (r >= 0)
-                r = job_store_sqlite_errno(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+                r = store_db_commit(db);
         if (r < 0)
-                (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                (void) store_db_rollback(db);
         return r;
 }
 
@@ -215,7 +188,7 @@ void audit_free(AuditLog *a) {
         r = a->insert ? flush(a) : 0;
         if (r < 0)
                 log_warning_errno(r, "Failed to write the last audit rows: %m");
-        sqlite3_finalize(a->insert);
+        store_stmt_finalize(a->insert);
         pthread_mutex_destroy(&a->flush_lock);
         pthread_cond_destroy(&a->cond);
         pthread_mutex_destroy(&a->lock);
@@ -281,35 +254,33 @@ typedef struct QueryArgs {
         bool more;
 } QueryArgs;
 
-static json_object *column_string(sqlite3_stmt *st, int col) {
-        const char *v = (const char *) sqlite3_column_text(st, col);
+static json_object *column_string(StoreStmt *st, int col) {
+        const char *v = store_column_text(st, col);
 
         return v ? json_object_new_string(v) : NULL;
 }
 
-static int query_locked(sqlite3 *db, void *userdata) {
+static int query_locked(StoreDb *db, void *userdata) {
         QueryArgs *qa = userdata;
-        sqlite3_stmt *st = NULL;
+        _cleanup_stmt_ StoreStmt *st = NULL;
         unsigned n = 0;
         int rc, r;
 
-        rc = sqlite3_prepare_v2(
+        r = store_db_prepare(
                 db,
                 "SELECT id, time, actor, role, action, target, result, request_id, remote_addr FROM audit "
-                "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) AND time >= ?3 "
-                "AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
-                -1,
-                &st,
-                NULL);
-        r = job_store_sqlite_errno(rc);
+                "WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1) AND (CAST(?2 AS TEXT) IS NULL OR action = ?2) "
+                "AND time >= ?3 AND (CAST(?4 AS BIGINT) = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
+                0,
+                &st);
         if (r < 0)
                 return r;
-        bind_text(st, 1, qa->q->actor);
-        bind_text(st, 2, qa->q->action);
-        (void) sqlite3_bind_double(st, 3, qa->q->since);
-        (void) sqlite3_bind_int64(st, 4, qa->q->cursor);
-        (void) sqlite3_bind_int64(st, 5, (sqlite3_int64) qa->q->limit + 1);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_bind_text(st, 1, qa->q->actor);
+        store_bind_text(st, 2, qa->q->action);
+        store_bind_double(st, 3, qa->q->since);
+        store_bind_int64(st, 4, qa->q->cursor);
+        store_bind_int64(st, 5, (int64_t) qa->q->limit + 1);
+        while ((rc = store_step(st)) > 0) {
                 json_object *o;
                 char t[32];
 
@@ -322,14 +293,14 @@ static int query_locked(sqlite3 *db, void *userdata) {
                         r = -ENOMEM;
                         break;
                 }
-                job_format_time(sqlite3_column_double(st, 1), t);
-                json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(st, 0)));
+                job_format_time(store_column_double(st, 1), t);
+                json_object_object_add(o, "id", json_object_new_int64(store_column_int64(st, 0)));
                 json_object_object_add(o, "time", json_object_new_string(t));
                 json_object_object_add(o, "actor", column_string(st, 2));
                 json_object_object_add(o, "role", column_string(st, 3));
                 json_object_object_add(o, "action", column_string(st, 4));
                 json_object_object_add(o, "target", column_string(st, 5));
-                json_object_object_add(o, "result", json_object_new_int(sqlite3_column_int(st, 6)));
+                json_object_object_add(o, "result", json_object_new_int(store_column_int64(st, 6)));
                 json_object_object_add(o, "request_id", column_string(st, 7));
                 json_object_object_add(o, "remote_addr", column_string(st, 8));
                 if (json_object_array_add(qa->records, o) < 0) {
@@ -337,12 +308,11 @@ static int query_locked(sqlite3 *db, void *userdata) {
                         r = -ENOMEM;
                         break;
                 }
-                qa->last_id = sqlite3_column_int64(st, 0);
+                qa->last_id = store_column_int64(st, 0);
                 n++;
         }
-        if (r >= 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-                r = job_store_sqlite_errno(rc);
-        sqlite3_finalize(st);
+        if (r >= 0 && rc < 0)
+                r = rc;
         return r;
 }
 
@@ -376,21 +346,20 @@ typedef struct PruneArgs {
         unsigned deleted;
 } PruneArgs;
 
-static int prune_locked(sqlite3 *db, void *userdata) {
+static int prune_locked(StoreDb *db, void *userdata) {
         PruneArgs *p = userdata;
-        sqlite3_stmt *st = NULL;
-        int rc, r;
+        _cleanup_stmt_ StoreStmt *st = NULL;
+        int r;
 
-        rc = sqlite3_prepare_v2(db, "DELETE FROM audit WHERE time < ?1", -1, &st, NULL);
-        r = job_store_sqlite_errno(rc);
+        r = store_db_prepare(db, "DELETE FROM audit WHERE time < ?1", 0, &st);
         if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, p->cutoff);
-                r = job_store_sqlite_errno(sqlite3_step(st));
-                if (r >= 0)
-                        p->deleted = (unsigned) sqlite3_changes(db);
+                store_bind_double(st, 1, p->cutoff);
+                r = store_step(st);
         }
-        sqlite3_finalize(st);
-        return r;
+        if (r < 0)
+                return r;
+        p->deleted = (unsigned) store_db_changes(db);
+        return 0;
 }
 
 int audit_prune(AuditLog *a, uint64_t age_ms, unsigned *ret_deleted) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* audit.h — the audit trail of state-changing requests: one row per POST/DELETE (refused
- * ones included) in the orchestrator's SQLite database, in an "audit" table next to the
- * jobs (same connection, same lock: job_store_with_db), and one structured journald entry
+ * ones included) in the job store's database (SQLite or PostgreSQL), in an "audit" table
+ * next to the jobs (same connection, same lock: job_store_with_db), and one structured journald entry
  * with a fixed MESSAGE_ID. Rows are pruned after a retention by the cleanup thread. */
 #pragma once
 
@@ -35,7 +35,7 @@ typedef struct AuditQuery {
 
 typedef struct AuditLog AuditLog;
 
-/* Creates the table if missing and prepares the insert on store's connection. */
+/* Prepares the insert on store's connection (the table is the store's schema). */
 int audit_open(JobStore *store, AuditLog **ret);
 /* Stops the writer and writes what is queued: after the HTTP server stopped and before
  * job_store_free() of the store it was opened on. */

@@ -11,8 +11,13 @@
  * request. */
 #define KEY_LAST_USED_EVERY_S 60.0
 
+static void bind_limit(StoreStmt *st, int i, int64_t v) {
+        if (v != 0)
+                store_bind_int64(st, i, v);
+}
+
 int job_store_key_insert(JobStore *s, const KeyNew *k) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
@@ -20,24 +25,24 @@ int job_store_key_insert(JobStore *s, const KeyNew *k) {
                 prepare(s,
                         "INSERT INTO api_keys(id, name, role, prefix, hash, created_at, created_by, "
                         "budget_tokens_day, budget_tokens_month, rpm, tpm) "
-                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                        "nullif(?8, 0), nullif(?9, 0), nullif(?10, 0), nullif(?11, 0))",
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                         &st);
         if (r >= 0) {
-                bind_text(st, 1, k->id);
-                bind_text(st, 2, k->name);
-                bind_text(st, 3, k->role);
-                bind_text(st, 4, k->prefix);
-                (void) sqlite3_bind_blob(st, 5, k->hash, KEY_HASH_SIZE, SQLITE_STATIC);
-                (void) sqlite3_bind_double(st, 6, time_now_s(CLOCK_REALTIME));
-                bind_text(st, 7, k->created_by);
-                (void) sqlite3_bind_int64(st, 8, k->limits.budget_tokens_day);
-                (void) sqlite3_bind_int64(st, 9, k->limits.budget_tokens_month);
-                (void) sqlite3_bind_int64(st, 10, k->limits.rpm);
-                (void) sqlite3_bind_int64(st, 11, k->limits.tpm);
-                r = sqlite_errno(sqlite3_step(st));
+                store_bind_text(st, 1, k->id);
+                store_bind_text(st, 2, k->name);
+                store_bind_text(st, 3, k->role);
+                store_bind_text(st, 4, k->prefix);
+                store_bind_blob(st, 5, k->hash, KEY_HASH_SIZE);
+                store_bind_double(st, 6, time_now_s(CLOCK_REALTIME));
+                store_bind_text(st, 7, k->created_by);
+                /* 0 = none: NULL */
+                bind_limit(st, 8, k->limits.budget_tokens_day);
+                bind_limit(st, 9, k->limits.budget_tokens_month);
+                bind_limit(st, 10, k->limits.rpm);
+                bind_limit(st, 11, k->limits.tpm);
+                r = step_done(st);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
@@ -50,7 +55,7 @@ int job_store_key_lookup(
         char *ret_role,
         size_t role_size) {
         double now = time_now_s(CLOCK_REALTIME);
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int rc, r;
 
         pthread_mutex_lock(&s->lock);
@@ -60,38 +65,41 @@ int job_store_key_lookup(
                         "WHERE hash = ?1 AND revoked_at IS NULL",
                         &st);
         if (r >= 0) {
-                (void) sqlite3_bind_blob(st, 1, hash, KEY_HASH_SIZE, SQLITE_STATIC);
-                rc = sqlite3_step(st);
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+                store_bind_blob(st, 1, hash, KEY_HASH_SIZE);
+                rc = store_step(st);
+                r = rc == 0 ? -ENOENT : MIN(rc, 0);
                 /* The index found it; the bytes are compared again in constant time so
                  * that nothing but a full match ever passes. */
-                if (rc == SQLITE_ROW &&
-                    (sqlite3_column_bytes(st, 3) != KEY_HASH_SIZE ||
-                     CRYPTO_memcmp(sqlite3_column_blob(st, 3), hash, KEY_HASH_SIZE) != 0))
-                        r = -ENOENT;
+                if (rc > 0) {
+                        size_t n;
+                        const void *stored = store_column_blob(st, 3, &n);
+
+                        if (n != KEY_HASH_SIZE || CRYPTO_memcmp(stored, hash, KEY_HASH_SIZE) != 0)
+                                r = -ENOENT;
+                }
         }
         if (r >= 0) {
-                _cleanup_free_ char *id = strdup((const char *) sqlite3_column_text(st, 0));
-                bool touch = now - sqlite3_column_double(st, 4) >= KEY_LAST_USED_EVERY_S;
+                _cleanup_free_ char *id = strdup(store_column_text(st, 0));
+                bool touch = now - store_column_double(st, 4) >= KEY_LAST_USED_EVERY_S;
 
-                snprintf(ret_name, name_size, "%s", (const char *) sqlite3_column_text(st, 1));
-                snprintf(ret_role, role_size, "%s", (const char *) sqlite3_column_text(st, 2));
-                sqlite3_finalize(TAKE_PTR(st));
+                snprintf(ret_name, name_size, "%s", store_column_text(st, 1));
+                snprintf(ret_role, role_size, "%s", store_column_text(st, 2));
+                store_stmt_finalize(TAKE_PTR(st));
                 if (!id)
                         r = -ENOMEM;
                 else if (touch && prepare(s, "UPDATE api_keys SET last_used = ?2 WHERE id = ?1", &st) >= 0) {
-                        bind_text(st, 1, id);
-                        (void) sqlite3_bind_double(st, 2, now);
-                        (void) sqlite3_step(st); /* a missed last_used is no reason to refuse */
+                        store_bind_text(st, 1, id);
+                        store_bind_double(st, 2, now);
+                        (void) store_step(st); /* a missed last_used is no reason to refuse */
                 }
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
 int job_store_key_limits(JobStore *s, const char *name, KeyLimits *ret) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int rc, r;
 
         pthread_mutex_lock(&s->lock);
@@ -101,62 +109,56 @@ int job_store_key_limits(JobStore *s, const char *name, KeyLimits *ret) {
                 "coalesce(tpm, 0) FROM api_keys WHERE name = ?1 AND revoked_at IS NULL",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, name);
-                rc = sqlite3_step(st);
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-                if (rc == SQLITE_ROW)
+                store_bind_text(st, 1, name);
+                rc = store_step(st);
+                r = rc == 0 ? -ENOENT : MIN(rc, 0);
+                if (rc > 0)
                         *ret = (KeyLimits){
-                                .budget_tokens_day = sqlite3_column_int64(st, 0),
-                                .budget_tokens_month = sqlite3_column_int64(st, 1),
-                                .rpm = sqlite3_column_int64(st, 2),
-                                .tpm = sqlite3_column_int64(st, 3),
+                                .budget_tokens_day = store_column_int64(st, 0),
+                                .budget_tokens_month = store_column_int64(st, 1),
+                                .rpm = store_column_int64(st, 2),
+                                .tpm = store_column_int64(st, 3),
                         };
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
-static void add_time(json_object *o, const char *field, sqlite3_stmt *st, int col) {
+static void add_time(json_object *o, const char *field, StoreStmt *st, int col) {
         char t[32];
 
-        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        if (store_column_is_null(st, col)) {
                 json_object_object_add(o, field, NULL);
                 return;
         }
-        job_format_time(sqlite3_column_double(st, col), t);
+        job_format_time(store_column_double(st, col), t);
         json_object_object_add(o, field, json_object_new_string(t));
 }
 
-static void add_limit(json_object *o, const char *field, sqlite3_stmt *st, int col) {
+static void add_limit(json_object *o, const char *field, StoreStmt *st, int col) {
         json_object_object_add(
                 o,
                 field,
-                sqlite3_column_type(st, col) == SQLITE_NULL
-                        ? NULL
-                        : json_object_new_int64(sqlite3_column_int64(st, col)));
+                store_column_is_null(st, col) ? NULL : json_object_new_int64(store_column_int64(st, col)));
 }
 
-static json_object *key_json(sqlite3_stmt *st) {
+static json_object *key_json(StoreStmt *st) {
         json_object *o = json_object_new_object();
 
         if (!o)
                 return NULL;
-        json_object_object_add(o, "id", json_object_new_string((const char *) sqlite3_column_text(st, 0)));
-        json_object_object_add(o, "name", json_object_new_string((const char *) sqlite3_column_text(st, 1)));
-        json_object_object_add(o, "role", json_object_new_string((const char *) sqlite3_column_text(st, 2)));
-        json_object_object_add(
-                o, "prefix", json_object_new_string((const char *) sqlite3_column_text(st, 3)));
+        json_object_object_add(o, "id", json_object_new_string(store_column_text(st, 0)));
+        json_object_object_add(o, "name", json_object_new_string(store_column_text(st, 1)));
+        json_object_object_add(o, "role", json_object_new_string(store_column_text(st, 2)));
+        json_object_object_add(o, "prefix", json_object_new_string(store_column_text(st, 3)));
         add_time(o, "created_at", st, 4);
         json_object_object_add(
                 o,
                 "created_by",
-                sqlite3_column_type(st, 5) == SQLITE_NULL
-                        ? NULL
-                        : json_object_new_string((const char *) sqlite3_column_text(st, 5)));
+                store_column_is_null(st, 5) ? NULL : json_object_new_string(store_column_text(st, 5)));
         add_time(o, "last_used", st, 6);
-        json_object_object_add(
-                o, "revoked", json_object_new_boolean(sqlite3_column_type(st, 7) != SQLITE_NULL));
+        json_object_object_add(o, "revoked", json_object_new_boolean(!store_column_is_null(st, 7)));
         add_time(o, "revoked_at", st, 7);
         add_limit(o, "budget_tokens_day", st, 8);
         add_limit(o, "budget_tokens_month", st, 9);
@@ -167,7 +169,7 @@ static json_object *key_json(sqlite3_stmt *st) {
 
 int job_store_key_list(JobStore *s, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         if (!list)
@@ -180,7 +182,7 @@ int job_store_key_list(JobStore *s, json_object **ret) {
                 &st);
         if (r >= 0)
                 r = collect_rows(st, key_json, list);
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;
@@ -189,35 +191,31 @@ int job_store_key_list(JobStore *s, json_object **ret) {
 }
 
 int job_store_key_revoke(JobStore *s, const char *id, char *ret_name, size_t name_size) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int rc, r;
 
         pthread_mutex_lock(&s->lock);
         r = prepare(s, "SELECT name, revoked_at IS NOT NULL FROM api_keys WHERE id = ?1", &st);
         if (r >= 0) {
-                bind_text(st, 1, id);
-                rc = sqlite3_step(st);
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-                if (rc == SQLITE_ROW) {
+                store_bind_text(st, 1, id);
+                rc = store_step(st);
+                r = rc == 0 ? -ENOENT : MIN(rc, 0);
+                if (rc > 0) {
                         if (ret_name)
-                                snprintf(
-                                        ret_name,
-                                        name_size,
-                                        "%s",
-                                        (const char *) sqlite3_column_text(st, 0));
-                        if (sqlite3_column_int(st, 1))
+                                snprintf(ret_name, name_size, "%s", store_column_text(st, 0));
+                        if (store_column_int64(st, 1))
                                 r = -EALREADY;
                 }
         }
-        sqlite3_finalize(TAKE_PTR(st));
+        store_stmt_finalize(TAKE_PTR(st));
         if (r >= 0)
                 r = prepare(s, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1", &st);
         if (r >= 0) {
-                bind_text(st, 1, id);
-                (void) sqlite3_bind_double(st, 2, time_now_s(CLOCK_REALTIME));
-                r = sqlite_errno(sqlite3_step(st));
+                store_bind_text(st, 1, id);
+                store_bind_double(st, 2, time_now_s(CLOCK_REALTIME));
+                r = step_done(st);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }

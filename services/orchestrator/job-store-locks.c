@@ -21,7 +21,7 @@ static json_object *lock_json(const char *name, const char *owner, double expire
 int job_store_lock_acquire(
         JobStore *s, const char *name, const char *owner, uint64_t ttl_ms, json_object **ret) {
         double now = time_now_s(CLOCK_REALTIME), expires = now + (double) ttl_ms / 1000.0;
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         bool acquired = false;
         int r;
 
@@ -34,26 +34,23 @@ int job_store_lock_acquire(
                 "WHERE locks.expires_at <= ?4 OR locks.owner = excluded.owner",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, name);
-                bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, expires);
-                (void) sqlite3_bind_double(st, 4, now);
-                r = sqlite_errno(sqlite3_step(st));
-                acquired = r >= 0 && sqlite3_changes(s->db) > 0;
+                store_bind_text(st, 1, name);
+                store_bind_text(st, 2, owner);
+                store_bind_double(st, 3, expires);
+                store_bind_double(st, 4, now);
+                r = step_done(st);
+                acquired = r >= 0 && store_db_changes(s->db) > 0;
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         st = NULL;
         if (r >= 0 && ret) {
                 r = prepare(s, "SELECT owner, expires_at FROM locks WHERE name = ?1", &st);
                 if (r >= 0) {
-                        bind_text(st, 1, name);
-                        if (sqlite3_step(st) == SQLITE_ROW)
-                                *ret = lock_json(
-                                        name,
-                                        (const char *) sqlite3_column_text(st, 0),
-                                        sqlite3_column_double(st, 1));
+                        store_bind_text(st, 1, name);
+                        if (store_step(st) > 0)
+                                *ret = lock_json(name, store_column_text(st, 0), store_column_double(st, 1));
                 }
-                sqlite3_finalize(st);
+                store_stmt_finalize(st);
         }
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
@@ -62,43 +59,40 @@ int job_store_lock_acquire(
 }
 
 int job_store_lock_release(JobStore *s, const char *name, const char *owner) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
         r = prepare(s, "DELETE FROM locks WHERE name = ?1 AND (owner = ?2 OR expires_at <= ?3)", &st);
         if (r >= 0) {
-                bind_text(st, 1, name);
-                bind_text(st, 2, owner);
-                (void) sqlite3_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && sqlite3_changes(s->db) == 0) {
-                        sqlite3_stmt *q = NULL;
+                store_bind_text(st, 1, name);
+                store_bind_text(st, 2, owner);
+                store_bind_double(st, 3, time_now_s(CLOCK_REALTIME));
+                r = step_done(st);
+                if (r >= 0 && store_db_changes(s->db) == 0) {
+                        StoreStmt *q = NULL;
 
                         r = -ENOENT;
                         if (prepare(s, "SELECT 1 FROM locks WHERE name = ?1", &q) >= 0) {
-                                bind_text(q, 1, name);
-                                if (sqlite3_step(q) == SQLITE_ROW)
+                                store_bind_text(q, 1, name);
+                                if (store_step(q) > 0)
                                         r = -EPERM; /* held, by someone else */
                         }
-                        sqlite3_finalize(q);
+                        store_stmt_finalize(q);
                 }
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
-static json_object *lock_row_json(sqlite3_stmt *st) {
-        return lock_json(
-                (const char *) sqlite3_column_text(st, 0),
-                (const char *) sqlite3_column_text(st, 1),
-                sqlite3_column_double(st, 2));
+static json_object *lock_row_json(StoreStmt *st) {
+        return lock_json(store_column_text(st, 0), store_column_text(st, 1), store_column_double(st, 2));
 }
 
 int job_store_lock_list(JobStore *s, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         if (!list)
@@ -106,10 +100,10 @@ int job_store_lock_list(JobStore *s, json_object **ret) {
         pthread_mutex_lock(&s->lock);
         r = prepare(s, "SELECT name, owner, expires_at FROM locks WHERE expires_at > ?1 ORDER BY name", &st);
         if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
+                store_bind_double(st, 1, time_now_s(CLOCK_REALTIME));
                 r = collect_rows(st, lock_row_json, list);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;

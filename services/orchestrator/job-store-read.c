@@ -11,7 +11,7 @@ get_row(JobStore *s,
         int which,
         const char *key,
         const char *owner,
-        int (*read)(sqlite3_stmt *st, void *userdata),
+        int (*read)(StoreStmt *st, void *userdata),
         void *userdata) {
         int r;
 
@@ -23,8 +23,8 @@ get_row(JobStore *s,
 
 /* Parses stored JSON text back into an object; text that is not JSON (it always is,
  * we wrote it) becomes a string rather than getting lost. */
-static json_object *json_from_column(sqlite3_stmt *st, int col) {
-        const char *txt = (const char *) sqlite3_column_text(st, col);
+static json_object *json_from_column(StoreStmt *st, int col) {
+        const char *txt = store_column_text(st, col);
         json_object *o = NULL;
 
         if (!txt)
@@ -34,20 +34,13 @@ static json_object *json_from_column(sqlite3_stmt *st, int col) {
         return o;
 }
 
-static int column_index(sqlite3_stmt *st, const char *name) {
-        for (int i = 0; i < sqlite3_column_count(st); i++)
-                if (streq(sqlite3_column_name(st, i), name))
-                        return i;
-        return -1;
-}
-
 /* "guardrails":{"flagged":[...]}, "redactions":{kind:count} and "cached":true, present
  * only when set. */
-static void add_annotations(json_object *o, sqlite3_stmt *st) {
-        int g = column_index(st, "guardrail_flags"), r = column_index(st, "redactions"),
-            c = column_index(st, "cached");
+static void add_annotations(json_object *o, StoreStmt *st) {
+        int g = store_column_index(st, "guardrail_flags"), r = store_column_index(st, "redactions"),
+            c = store_column_index(st, "cached");
 
-        if (g >= 0 && sqlite3_column_type(st, g) != SQLITE_NULL) {
+        if (g >= 0 && !store_column_is_null(st, g)) {
                 json_object *gr = json_object_new_object();
 
                 if (gr) {
@@ -55,77 +48,66 @@ static void add_annotations(json_object *o, sqlite3_stmt *st) {
                         json_object_object_add(o, "guardrails", gr);
                 }
         }
-        if (r >= 0 && sqlite3_column_type(st, r) != SQLITE_NULL)
+        if (r >= 0 && !store_column_is_null(st, r))
                 json_object_object_add(o, "redactions", json_from_column(st, r));
-        if (c >= 0 && sqlite3_column_int(st, c) == 1)
+        if (c >= 0 && store_column_int64(st, c) == 1)
                 json_object_object_add(o, "cached", json_object_new_boolean(true));
 }
 
 /* "schedule_id" and "run_at" of a schedule's run or a delayed job, present only when set. */
-static void add_schedule(json_object *o, sqlite3_stmt *st) {
-        int id = column_index(st, "schedule_id"), at = column_index(st, "run_at");
+static void add_schedule(json_object *o, StoreStmt *st) {
+        int id = store_column_index(st, "schedule_id"), at = store_column_index(st, "run_at");
 
-        if (id >= 0 && sqlite3_column_type(st, id) != SQLITE_NULL)
-                json_object_object_add(
-                        o,
-                        "schedule_id",
-                        json_object_new_string((const char *) sqlite3_column_text(st, id)));
-        if (at >= 0 && sqlite3_column_type(st, at) != SQLITE_NULL) {
+        if (id >= 0 && !store_column_is_null(st, id))
+                json_object_object_add(o, "schedule_id", json_object_new_string(store_column_text(st, id)));
+        if (at >= 0 && !store_column_is_null(st, at)) {
                 char t[32];
 
-                job_format_time(sqlite3_column_double(st, at), t);
+                job_format_time(store_column_double(st, at), t);
                 json_object_object_add(o, "run_at", json_object_new_string(t));
         }
 }
 
 /* "trace_id": the trace whose spans deploy.sh trace reads, present only when traced. */
-static void add_trace(json_object *o, sqlite3_stmt *st) {
-        int t = column_index(st, "trace_id");
+static void add_trace(json_object *o, StoreStmt *st) {
+        int t = store_column_index(st, "trace_id");
 
-        if (t >= 0 && sqlite3_column_type(st, t) != SQLITE_NULL)
-                json_object_object_add(
-                        o, "trace_id", json_object_new_string((const char *) sqlite3_column_text(st, t)));
+        if (t >= 0 && !store_column_is_null(st, t))
+                json_object_object_add(o, "trace_id", json_object_new_string(store_column_text(st, t)));
 }
 
-static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
+static json_object *row_to_json(StoreStmt *st, bool with_owner) {
         json_object *o = json_object_new_object();
         char created[32], updated[32];
-        const char *error = (const char *) sqlite3_column_text(st, 8);
-        const int sub = column_index(st, "submitter");
+        const char *error = store_column_text(st, 8);
+        const int sub = store_column_index(st, "submitter");
 
         if (!o)
                 return NULL;
-        job_format_time(sqlite3_column_double(st, 5), created);
-        job_format_time(sqlite3_column_double(st, 6), updated);
-        json_object_object_add(
-                o, "job_id", json_object_new_string((const char *) sqlite3_column_text(st, 0)));
-        json_object_object_add(
-                o, "status", json_object_new_string((const char *) sqlite3_column_text(st, 1)));
-        json_object_object_add(
-                o, "kind", json_object_new_string((const char *) sqlite3_column_text(st, 10)));
-        json_object_object_add(
-                o, "service", json_object_new_string((const char *) sqlite3_column_text(st, 2)));
-        json_object_object_add(o, "task", json_object_new_string((const char *) sqlite3_column_text(st, 3)));
-        json_object_object_add(
-                o, "priority", json_object_new_string((const char *) sqlite3_column_text(st, 4)));
+        job_format_time(store_column_double(st, 5), created);
+        job_format_time(store_column_double(st, 6), updated);
+        json_object_object_add(o, "job_id", json_object_new_string(store_column_text(st, 0)));
+        json_object_object_add(o, "status", json_object_new_string(store_column_text(st, 1)));
+        json_object_object_add(o, "kind", json_object_new_string(store_column_text(st, 10)));
+        json_object_object_add(o, "service", json_object_new_string(store_column_text(st, 2)));
+        json_object_object_add(o, "task", json_object_new_string(store_column_text(st, 3)));
+        json_object_object_add(o, "priority", json_object_new_string(store_column_text(st, 4)));
         json_object_object_add(o, "created_at", json_object_new_string(created));
         json_object_object_add(o, "updated_at", json_object_new_string(updated));
         json_object_object_add(o, "result", json_from_column(st, 7));
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
-        if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-                json_object_object_add(o, "error_status", json_object_new_int(sqlite3_column_int(st, 9)));
+        if (!store_column_is_null(st, 9))
+                json_object_object_add(o, "error_status", json_object_new_int(store_column_int64(st, 9)));
         add_annotations(o, st);
         add_schedule(o, st);
         add_trace(o, st);
-        if (with_owner && sub >= 0 && sqlite3_column_type(st, sub) != SQLITE_NULL) {
+        if (with_owner && sub >= 0 && !store_column_is_null(st, sub)) {
                 json_object *by = json_object_new_object();
-                const char *role = (const char *) sqlite3_column_text(st, sub + 1);
+                const char *role = store_column_text(st, sub + 1);
 
                 if (by) {
                         json_object_object_add(
-                                by,
-                                "sub",
-                                json_object_new_string((const char *) sqlite3_column_text(st, sub)));
+                                by, "sub", json_object_new_string(store_column_text(st, sub)));
                         json_object_object_add(by, "role", role ? json_object_new_string(role) : NULL);
                 }
                 json_object_object_add(o, "submitted_by", by);
@@ -133,7 +115,7 @@ static json_object *row_to_json(sqlite3_stmt *st, bool with_owner) {
         return o;
 }
 
-static int read_job(sqlite3_stmt *st, void *userdata) {
+static int read_job(StoreStmt *st, void *userdata) {
         json_object **ret = userdata;
 
         *ret = row_to_json(st, true);
@@ -150,16 +132,16 @@ int job_store_get_json(JobStore *s, const char *id, const char *owner, json_obje
         return r;
 }
 
-static int read_status(sqlite3_stmt *st, void *userdata) {
-        return job_status_from_string((const char *) sqlite3_column_text(st, 0), userdata);
+static int read_status(StoreStmt *st, void *userdata) {
+        return job_status_from_string(store_column_text(st, 0), userdata);
 }
 
 int job_store_get_status(JobStore *s, const char *id, JobStatus *ret) {
         return get_row(s, ST_STATUS, id, NULL, read_status, ret);
 }
 
-static int read_owner(sqlite3_stmt *st, void *userdata) {
-        const char *v = (const char *) sqlite3_column_text(st, 0);
+static int read_owner(StoreStmt *st, void *userdata) {
+        const char *v = store_column_text(st, 0);
         char **ret = userdata;
 
         if (v && !(*ret = strdup(v)))
@@ -180,10 +162,10 @@ int job_store_get_owner(JobStore *s, const char *id, char **ret) {
 int job_store_list_json(
         JobStore *s, const char *owner, int status, unsigned limit, int64_t cursor, json_object **ret) {
         _cleanup_json_ json_object *o = json_object_new_object(), *jobs = json_object_new_array();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int64_t last = 0;
         unsigned n = 0;
-        int rc, r;
+        int rc = 0, r;
 
         if (!o || !jobs)
                 return -ENOMEM;
@@ -191,15 +173,16 @@ int job_store_list_json(
         r = prepare(
                 s,
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
-                "error_status, kind, seq, guardrail_flags, redactions, cached, schedule_id, run_at FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR seq < ?2) "
-                "AND (?4 IS NULL OR submitter = ?4) ORDER BY seq DESC LIMIT ?3",
+                "error_status, kind, seq, guardrail_flags, redactions, cached, schedule_id, run_at FROM jobs "
+                "WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND (CAST(?2 AS BIGINT) = 0 OR seq < ?2) "
+                "AND (CAST(?4 AS TEXT) IS NULL OR submitter = ?4) ORDER BY seq DESC LIMIT ?3",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, status >= 0 ? job_status_to_string((JobStatus) status) : NULL);
-                (void) sqlite3_bind_int64(st, 2, cursor);
-                (void) sqlite3_bind_int64(st, 3, (sqlite3_int64) limit + 1);
-                bind_text(st, 4, owner);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                store_bind_text(st, 1, status >= 0 ? job_status_to_string((JobStatus) status) : NULL);
+                store_bind_int64(st, 2, cursor);
+                store_bind_int64(st, 3, (int64_t) limit + 1);
+                store_bind_text(st, 4, owner);
+                while ((rc = store_step(st)) > 0) {
                         json_object *j;
 
                         if (n == limit)
@@ -210,18 +193,18 @@ int job_store_list_json(
                                 r = -ENOMEM;
                                 break;
                         }
-                        last = sqlite3_column_int64(st, 11);
+                        last = store_column_int64(st, 11);
                         n++;
                 }
-                if (r >= 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
-                        r = sqlite_errno(rc);
+                if (r >= 0 && rc < 0)
+                        r = rc;
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;
         json_object_object_add(o, "jobs", TAKE_PTR(jobs));
-        if (rc == SQLITE_ROW && n == limit) {
+        if (rc > 0 && n == limit) {
                 char c[32];
 
                 snprintf(c, sizeof(c), "%" PRId64, last);
@@ -241,7 +224,7 @@ int job_store_events_json(
         JobStatus *ret_status) {
         _cleanup_json_ json_object *list = json_object_new_array();
         JobStatus status = JOB_PENDING;
-        sqlite3_stmt *st;
+        StoreStmt *st;
         int rc, r = 0;
 
         if (!list)
@@ -250,9 +233,9 @@ int job_store_events_json(
         r = job_store_get_row_locked(s, ST_STATUS, id, owner, read_status, &status);
         if (r >= 0) {
                 st = stmt(s, ST_EVENTS);
-                bind_text(st, 1, id);
-                (void) sqlite3_bind_int64(st, 2, after);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                store_bind_text(st, 1, id);
+                store_bind_int64(st, 2, after);
+                while ((rc = store_step(st)) > 0) {
                         json_object *e = json_object_new_object();
                         char t[32];
 
@@ -260,19 +243,16 @@ int job_store_events_json(
                                 r = -ENOMEM;
                                 break;
                         }
-                        job_format_time(sqlite3_column_double(st, 3), t);
-                        json_object_object_add(e, "id", json_object_new_int64(sqlite3_column_int64(st, 0)));
-                        json_object_object_add(
-                                e,
-                                "event",
-                                json_object_new_string((const char *) sqlite3_column_text(st, 1)));
+                        job_format_time(store_column_double(st, 3), t);
+                        json_object_object_add(e, "id", json_object_new_int64(store_column_int64(st, 0)));
+                        json_object_object_add(e, "event", json_object_new_string(store_column_text(st, 1)));
                         json_object_object_add(e, "data", json_from_column(st, 2));
                         json_object_object_add(e, "time", json_object_new_string(t));
                         json_object_array_add(list, e);
                 }
-                if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                        r = sqlite_errno(rc);
-                sqlite3_reset(st);
+                if (r >= 0 && rc < 0)
+                        r = rc;
+                store_stmt_reset(st);
         }
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
@@ -287,11 +267,11 @@ typedef struct KeyRow {
         char *id, *hash;
 } KeyRow;
 
-static int read_key(sqlite3_stmt *st, void *userdata) {
+static int read_key(StoreStmt *st, void *userdata) {
         KeyRow *k = userdata;
 
-        k->id = strdup((const char *) sqlite3_column_text(st, 0));
-        k->hash = strdup(strempty((const char *) sqlite3_column_text(st, 1)));
+        k->id = strdup(store_column_text(st, 0));
+        k->hash = strdup(strempty(store_column_text(st, 1)));
         return k->id && k->hash ? 0 : -ENOMEM;
 }
 
@@ -314,7 +294,7 @@ int job_store_for_each_unfinished(
         JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata) {
         return job_store_for_each_job(
                 s,
-                "WHERE status IN ('pending', 'running') AND kind = ?1 AND delayed IS NOT 1 ORDER BY seq",
+                "WHERE status IN ('pending', 'running') AND kind = ?1 AND delayed IS DISTINCT FROM 1 ORDER BY seq",
                 kind,
                 0,
                 cb,
@@ -329,8 +309,8 @@ int job_store_for_each_job(
         int (*cb)(const JobRow *row, void *userdata),
         void *userdata) {
         _cleanup_free_ char *sql = NULL;
-        sqlite3_stmt *st = NULL;
-        int rc, r;
+        StoreStmt *st = NULL;
+        int rc = 0, r;
 
         /* Rows are read under the lock, the callbacks run without it (they write). */
         typedef struct {
@@ -351,13 +331,12 @@ int job_store_for_each_job(
         pthread_mutex_lock(&s->lock);
         r = prepare(s, sql, &st);
         if (r >= 0) {
-                bind_text(st, 1, text);
-                (void) sqlite3_bind_double(st, 2, num);
+                store_bind_text(st, 1, text);
+                store_bind_double(st, 2, num);
         }
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *sub = (const char *) sqlite3_column_text(st, 8),
-                           *role = (const char *) sqlite3_column_text(st, 9),
-                           *sched = (const char *) sqlite3_column_text(st, 10);
+        while (r >= 0 && (rc = store_step(st)) > 0) {
+                const char *sub = store_column_text(st, 8), *role = store_column_text(st, 9),
+                           *sched = store_column_text(st, 10);
 
                 if (n == cap) {
                         Row *nr = reallocarray(rows, cap ? cap * 2 : 16, sizeof(Row));
@@ -369,21 +348,23 @@ int job_store_for_each_job(
                         cap = cap ? cap * 2 : 16;
                 }
                 rows[n] = (Row){
-                        .id = strdup((const char *) sqlite3_column_text(st, 0)),
-                        .service = strdup((const char *) sqlite3_column_text(st, 1)),
-                        .task = strdup((const char *) sqlite3_column_text(st, 2)),
-                        .priority = strdup((const char *) sqlite3_column_text(st, 3)),
-                        .payload = strdup((const char *) sqlite3_column_text(st, 4)),
-                        .timeout_ms = (uint64_t) sqlite3_column_int64(st, 6),
-                        .created_at = sqlite3_column_double(st, 7),
+                        .id = strdup(store_column_text(st, 0)),
+                        .service = strdup(store_column_text(st, 1)),
+                        .task = strdup(store_column_text(st, 2)),
+                        .priority = strdup(store_column_text(st, 3)),
+                        .payload = strdup(store_column_text(st, 4)),
+                        .timeout_ms = (uint64_t) store_column_int64(st, 6),
+                        .created_at = store_column_double(st, 7),
                         .submitter = sub ? strdup(sub) : NULL,
                         .submitter_role = role ? strdup(role) : NULL,
                         .schedule_id = sched ? strdup(sched) : NULL,
                 };
-                (void) job_status_from_string((const char *) sqlite3_column_text(st, 5), &rows[n].status);
+                (void) job_status_from_string(store_column_text(st, 5), &rows[n].status);
                 n++;
         }
-        sqlite3_finalize(st);
+        if (r >= 0 && rc < 0) /* a failed read is not the end of the rows */
+                r = rc;
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
 
         for (size_t i = 0; i < n; i++) {
@@ -419,19 +400,21 @@ int job_store_for_each_job(
 }
 
 int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]) {
-        sqlite3_stmt *st = NULL;
-        int rc, r;
+        StoreStmt *st = NULL;
+        int rc = 0, r;
 
         memset(counts, 0, sizeof(uint64_t) * _JOB_STATUS_MAX);
         pthread_mutex_lock(&s->lock);
         r = prepare(s, "SELECT status, count(*) FROM jobs GROUP BY status", &st);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while (r >= 0 && (rc = store_step(st)) > 0) {
                 JobStatus k;
 
-                if (job_status_from_string((const char *) sqlite3_column_text(st, 0), &k) >= 0)
-                        counts[k] = (uint64_t) sqlite3_column_int64(st, 1);
+                if (job_status_from_string(store_column_text(st, 0), &k) >= 0)
+                        counts[k] = (uint64_t) store_column_int64(st, 1);
         }
-        sqlite3_finalize(st);
+        if (r >= 0 && rc < 0)
+                r = rc;
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }

@@ -36,16 +36,16 @@ enum {
         COL_CREATED_AT,
 };
 
-static const char *text_col(sqlite3_stmt *st, int col) {
-        return (const char *) sqlite3_column_text(st, col);
+static const char *text_col(StoreStmt *st, int col) {
+        return store_column_text(st, col);
 }
 
-static double real_col(sqlite3_stmt *st, int col) {
-        return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : sqlite3_column_double(st, col);
+static double real_col(StoreStmt *st, int col) {
+        return store_column_is_null(st, col) ? 0 : store_column_double(st, col);
 }
 
 /* A row as the statement has it; strings point into st (valid until its next step). */
-static ScheduleRow row_from_stmt(sqlite3_stmt *st) {
+static ScheduleRow row_from_stmt(StoreStmt *st) {
         return (ScheduleRow){
                 .id = text_col(st, COL_ID),
                 .owner = text_col(st, COL_OWNER),
@@ -54,14 +54,14 @@ static ScheduleRow row_from_stmt(sqlite3_stmt *st) {
                 .task = text_col(st, COL_TASK),
                 .priority = text_col(st, COL_PRIORITY),
                 .payload = text_col(st, COL_PAYLOAD),
-                .timeout_ms = (uint64_t) sqlite3_column_int64(st, COL_TIMEOUT_MS),
+                .timeout_ms = (uint64_t) store_column_int64(st, COL_TIMEOUT_MS),
                 .cron = text_col(st, COL_CRON),
-                .every_ms = (uint64_t) sqlite3_column_int64(st, COL_EVERY_MS),
+                .every_ms = (uint64_t) store_column_int64(st, COL_EVERY_MS),
                 .anchor = real_col(st, COL_ANCHOR),
                 .start_at = real_col(st, COL_START_AT),
                 .overlap = text_col(st, COL_OVERLAP),
                 .catch_up = text_col(st, COL_CATCH_UP),
-                .paused = sqlite3_column_int(st, COL_PAUSED) != 0,
+                .paused = store_column_int64(st, COL_PAUSED) != 0,
                 .next_run_at = real_col(st, COL_NEXT_RUN_AT),
                 .held_at = real_col(st, COL_HELD_AT),
                 .last_job_id = text_col(st, COL_LAST_JOB_ID),
@@ -85,7 +85,7 @@ static void add_text(json_object *o, const char *key, const char *v) {
 }
 
 /* The public form of a row (the jobs' counts are added by the get). */
-static json_object *schedule_json(sqlite3_stmt *st) {
+static json_object *schedule_json(StoreStmt *st) {
         ScheduleRow row = row_from_stmt(st);
         json_object *o = json_object_new_object(), *payload = NULL;
 
@@ -110,9 +110,9 @@ static json_object *schedule_json(sqlite3_stmt *st) {
         add_time(o, "held_run_at", row.held_at);
         add_time(o, "last_run_at", real_col(st, COL_LAST_RUN_AT));
         add_text(o, "last_job_id", row.last_job_id);
-        json_object_object_add(o, "runs", json_object_new_int64(sqlite3_column_int64(st, COL_RUNS)));
-        json_object_object_add(o, "skipped", json_object_new_int64(sqlite3_column_int64(st, COL_SKIPPED)));
-        json_object_object_add(o, "missed", json_object_new_int64(sqlite3_column_int64(st, COL_MISSED)));
+        json_object_object_add(o, "runs", json_object_new_int64(store_column_int64(st, COL_RUNS)));
+        json_object_object_add(o, "skipped", json_object_new_int64(store_column_int64(st, COL_SKIPPED)));
+        json_object_object_add(o, "missed", json_object_new_int64(store_column_int64(st, COL_MISSED)));
         add_time(o, "created_at", row.created_at);
         if (row.owner) {
                 json_object *by = json_object_new_object();
@@ -127,7 +127,7 @@ static json_object *schedule_json(sqlite3_stmt *st) {
 }
 
 int job_store_schedule_insert(JobStore *s, const ScheduleRow *row) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
@@ -138,28 +138,28 @@ int job_store_schedule_insert(JobStore *s, const ScheduleRow *row) {
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, row->id);
-                bind_text(st, 2, row->owner && *row->owner ? row->owner : NULL);
-                bind_text(st, 3, row->owner && *row->owner ? row->owner_role : NULL);
-                bind_text(st, 4, row->service);
-                bind_text(st, 5, row->task);
-                bind_text(st, 6, row->priority);
-                bind_text(st, 7, row->payload);
-                (void) sqlite3_bind_int64(st, 8, (sqlite3_int64) row->timeout_ms);
-                bind_text(st, 9, row->cron);
+                store_bind_text(st, 1, row->id);
+                store_bind_text(st, 2, row->owner && *row->owner ? row->owner : NULL);
+                store_bind_text(st, 3, row->owner && *row->owner ? row->owner_role : NULL);
+                store_bind_text(st, 4, row->service);
+                store_bind_text(st, 5, row->task);
+                store_bind_text(st, 6, row->priority);
+                store_bind_text(st, 7, row->payload);
+                store_bind_int64(st, 8, (int64_t) row->timeout_ms);
+                store_bind_text(st, 9, row->cron);
                 if (!row->cron)
-                        (void) sqlite3_bind_int64(st, 10, (sqlite3_int64) row->every_ms);
-                (void) sqlite3_bind_double(st, 11, row->anchor);
+                        store_bind_int64(st, 10, (int64_t) row->every_ms);
+                store_bind_double(st, 11, row->anchor);
                 if (row->start_at > 0)
-                        (void) sqlite3_bind_double(st, 12, row->start_at);
-                bind_text(st, 13, row->overlap);
-                bind_text(st, 14, row->catch_up);
-                (void) sqlite3_bind_int(st, 15, row->paused ? 1 : 0);
-                (void) sqlite3_bind_double(st, 16, row->next_run_at);
-                (void) sqlite3_bind_double(st, 17, row->created_at);
-                r = sqlite_errno(sqlite3_step(st));
+                        store_bind_double(st, 12, row->start_at);
+                store_bind_text(st, 13, row->overlap);
+                store_bind_text(st, 14, row->catch_up);
+                store_bind_int64(st, 15, row->paused ? 1 : 0);
+                store_bind_double(st, 16, row->next_run_at);
+                store_bind_double(st, 17, row->created_at);
+                r = step_done(st);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
@@ -169,22 +169,23 @@ static int with_schedule_locked(
         JobStore *s,
         const char *id,
         const char *owner,
-        int (*read)(sqlite3_stmt *st, void *userdata),
+        int (*read)(StoreStmt *st, void *userdata),
         void *userdata) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r, rc;
 
-        r = prepare(
-                s,
-                "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
-                &st);
+        r =
+                prepare(s,
+                        "SELECT " SCHEDULE_COLUMNS
+                        " FROM schedules WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2)",
+                        &st);
         if (r >= 0) {
-                bind_text(st, 1, id);
-                bind_text(st, 2, owner);
-                rc = sqlite3_step(st);
-                r = rc == SQLITE_ROW ? read(st, userdata) : rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+                store_bind_text(st, 1, id);
+                store_bind_text(st, 2, owner);
+                rc = store_step(st);
+                r = rc > 0 ? read(st, userdata) : rc == 0 ? -ENOENT : rc;
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         return r;
 }
 
@@ -193,7 +194,7 @@ typedef struct RowCb {
         void *userdata;
 } RowCb;
 
-static int read_row(sqlite3_stmt *st, void *userdata) {
+static int read_row(StoreStmt *st, void *userdata) {
         RowCb *c = userdata;
         ScheduleRow row = row_from_stmt(st);
 
@@ -215,7 +216,7 @@ int job_store_schedule_get(
         return r;
 }
 
-static int read_json(sqlite3_stmt *st, void *userdata) {
+static int read_json(StoreStmt *st, void *userdata) {
         json_object **ret = userdata;
 
         *ret = schedule_json(st);
@@ -225,7 +226,7 @@ static int read_json(sqlite3_stmt *st, void *userdata) {
 /* {status: n} of the schedule's jobs still in the store. */
 static int job_counts_locked(JobStore *s, const char *id, json_object *o) {
         json_object *counts = json_object_new_object();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r, rc;
 
         if (!counts)
@@ -233,13 +234,13 @@ static int job_counts_locked(JobStore *s, const char *id, json_object *o) {
         json_object_object_add(o, "jobs", counts);
         r = prepare(s, "SELECT status, count(*) FROM jobs WHERE schedule_id = ?1 GROUP BY status", &st);
         if (r >= 0) {
-                bind_text(st, 1, id);
-                while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                store_bind_text(st, 1, id);
+                while ((rc = store_step(st)) > 0)
                         json_object_object_add(
-                                counts, text_col(st, 0), json_object_new_int64(sqlite3_column_int64(st, 1)));
-                r = rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+                                counts, text_col(st, 0), json_object_new_int64(store_column_int64(st, 1)));
+                r = MIN(rc, 0);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         return r;
 }
 
@@ -260,22 +261,22 @@ int job_store_schedule_get_json(JobStore *s, const char *id, const char *owner, 
 
 int job_store_schedule_list_json(JobStore *s, const char *owner, json_object **ret) {
         _cleanup_json_ json_object *o = json_object_new_object(), *list = json_object_new_array();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         if (!o || !list)
                 return -ENOMEM;
         pthread_mutex_lock(&s->lock);
-        r =
-                prepare(s,
-                        "SELECT " SCHEDULE_COLUMNS
-                        " FROM schedules WHERE ?1 IS NULL OR owner = ?1 ORDER BY created_at, id",
-                        &st);
+        r = prepare(
+                s,
+                "SELECT " SCHEDULE_COLUMNS
+                " FROM schedules WHERE CAST(?1 AS TEXT) IS NULL OR owner = ?1 ORDER BY created_at, id",
+                &st);
         if (r >= 0) {
-                bind_text(st, 1, owner);
+                store_bind_text(st, 1, owner);
                 r = collect_rows(st, schedule_json, list);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;
@@ -288,9 +289,9 @@ int job_store_schedule_set_paused(
         JobStore *s, const char *id, const char *owner, bool paused, double next_run_at) {
         return job_store_write_one(
                 s,
-                paused ? "UPDATE schedules SET paused = 1 WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
+                paused ? "UPDATE schedules SET paused = 1 WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2)"
                        : "UPDATE schedules SET paused = 0, next_run_at = ?3 "
-                         "WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
+                         "WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2)",
                 id,
                 owner,
                 next_run_at,
@@ -300,7 +301,7 @@ int job_store_schedule_set_paused(
 int job_store_schedule_delete(JobStore *s, const char *id, const char *owner) {
         return job_store_write_one(
                 s,
-                "DELETE FROM schedules WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
+                "DELETE FROM schedules WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR owner = ?2)",
                 id,
                 owner,
                 0,
@@ -334,7 +335,7 @@ static int dup_into(DueRows *d, const char **field) {
         return 0;
 }
 
-static int due_rows_add(DueRows *d, sqlite3_stmt *st) {
+static int due_rows_add(DueRows *d, StoreStmt *st) {
         ScheduleRow row = row_from_stmt(st), *nr;
         const char **fields[] = { &row.id,      &row.owner,    &row.owner_role, &row.service,
                                   &row.task,    &row.priority, &row.payload,    &row.cron,
@@ -370,10 +371,10 @@ int job_store_schedule_for_each_due(
                 "(SELECT min(run_at) FROM jobs WHERE delayed = 1 AND run_at > ?1), "
                 "EXISTS(SELECT 1 FROM schedules WHERE paused = 0 AND held_at IS NOT NULL)";
         _cleanup_(due_rows_done) DueRows due = {};
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         double next = 0;
         bool held = false;
-        int r, rc = SQLITE_DONE;
+        int r, rc = 0;
 
         pthread_mutex_lock(&s->lock);
         r =
@@ -383,29 +384,29 @@ int job_store_schedule_for_each_due(
                         "(next_run_at <= ?1 OR held_at IS NOT NULL) ORDER BY next_run_at",
                         &st);
         if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, now);
-                while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                store_bind_double(st, 1, now);
+                while (r >= 0 && (rc = store_step(st)) > 0)
                         r = due_rows_add(&due, st);
-                if (r >= 0 && rc != SQLITE_DONE)
-                        r = sqlite_errno(rc);
+                if (r >= 0 && rc < 0)
+                        r = MIN(rc, 0);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         st = NULL;
         if (r >= 0)
                 r = prepare(s, next_sql, &st);
         if (r >= 0) {
-                (void) sqlite3_bind_double(st, 1, now);
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_ROW) {
+                store_bind_double(st, 1, now);
+                rc = store_step(st);
+                if (rc > 0) {
                         for (int i = 0; i < 2; i++)
-                                if (sqlite3_column_type(st, i) != SQLITE_NULL &&
-                                    (next == 0 || sqlite3_column_double(st, i) < next))
-                                        next = sqlite3_column_double(st, i);
-                        held = sqlite3_column_int(st, 2) != 0;
+                                if (!store_column_is_null(st, i) &&
+                                    (next == 0 || store_column_double(st, i) < next))
+                                        next = store_column_double(st, i);
+                        held = store_column_int64(st, 2) != 0;
                 } else
-                        r = sqlite_errno(rc);
+                        r = MIN(rc, 0);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;
@@ -421,30 +422,30 @@ int job_store_schedule_for_each_due(
 }
 
 int job_store_schedule_claim(JobStore *s, const ScheduleClaim *c) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
         r = prepare(
                 s,
                 "UPDATE schedules SET next_run_at = ?4, held_at = ?5, missed = missed + ?6, "
-                "skipped = skipped + ?7 WHERE id = ?1 AND paused = 0 AND next_run_at = ?2 AND held_at IS ?3",
+                "skipped = skipped + ?7 WHERE id = ?1 AND paused = 0 AND next_run_at = ?2 AND held_at IS NOT DISTINCT FROM ?3",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, c->id);
-                (void) sqlite3_bind_double(st, 2, c->old_next);
+                store_bind_text(st, 1, c->id);
+                store_bind_double(st, 2, c->old_next);
                 if (c->old_held > 0)
-                        (void) sqlite3_bind_double(st, 3, c->old_held);
-                (void) sqlite3_bind_double(st, 4, c->new_next);
+                        store_bind_double(st, 3, c->old_held);
+                store_bind_double(st, 4, c->new_next);
                 if (c->new_held > 0)
-                        (void) sqlite3_bind_double(st, 5, c->new_held);
-                (void) sqlite3_bind_int64(st, 6, (sqlite3_int64) c->missed);
-                (void) sqlite3_bind_int64(st, 7, (sqlite3_int64) c->skipped);
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && sqlite3_changes(s->db) == 0)
+                        store_bind_double(st, 5, c->new_held);
+                store_bind_int64(st, 6, (int64_t) c->missed);
+                store_bind_int64(st, 7, (int64_t) c->skipped);
+                r = step_done(st);
+                if (r >= 0 && store_db_changes(s->db) == 0)
                         r = -ESTALE;
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }

@@ -18,23 +18,22 @@ int job_store_tasks_save(JobStore *s, const char *service, const char *answer) {
 
 int job_store_tasks_load(JobStore *s, json_object **ret) {
         _cleanup_json_ json_object *o = json_object_new_object();
-        sqlite3_stmt *st = NULL;
-        int rc = SQLITE_DONE, r;
+        StoreStmt *st = NULL;
+        int rc = 0, r;
 
         if (!o)
                 return -ENOMEM;
         pthread_mutex_lock(&s->lock);
         r = prepare(s, "SELECT service, answer FROM service_tasks ORDER BY service", &st);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        while (r >= 0 && (rc = store_step(st)) > 0)
                 r = json_object_object_add(
-                            o,
-                            (const char *) sqlite3_column_text(st, 0),
-                            json_object_new_string((const char *) sqlite3_column_text(st, 1))) < 0
+                            o, store_column_text(st, 0), json_object_new_string(store_column_text(st, 1))) <
+                                0
                         ? -ENOMEM
                         : 0;
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = sqlite_errno(rc);
-        sqlite3_finalize(st);
+        if (r >= 0 && rc < 0)
+                r = MIN(rc, 0);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;

@@ -11,7 +11,7 @@ int job_store_usage_add(
         const char *model,
         int64_t prompt,
         int64_t completion) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
@@ -19,59 +19,57 @@ int job_store_usage_add(
                 s,
                 "INSERT INTO usage(principal, day, model, requests, prompt_tokens, completion_tokens) "
                 "VALUES(?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT(principal, day, model) DO UPDATE SET "
-                "requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-                "completion_tokens = completion_tokens + excluded.completion_tokens",
+                "requests = usage.requests + 1, prompt_tokens = usage.prompt_tokens + excluded.prompt_tokens, "
+                "completion_tokens = usage.completion_tokens + excluded.completion_tokens",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, principal);
-                bind_text(st, 2, day);
-                bind_text(st, 3, model);
-                (void) sqlite3_bind_int64(st, 4, prompt);
-                (void) sqlite3_bind_int64(st, 5, completion);
-                r = sqlite_errno(sqlite3_step(st));
+                store_bind_text(st, 1, principal);
+                store_bind_text(st, 2, day);
+                store_bind_text(st, 3, model);
+                store_bind_int64(st, 4, prompt);
+                store_bind_int64(st, 5, completion);
+                r = step_done(st);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
 int job_store_usage_total(
         JobStore *s, const char *principal, const char *since, const char *until, int64_t *ret) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int rc, r;
 
         pthread_mutex_lock(&s->lock);
         r = prepare(
                 s,
                 "SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) FROM usage WHERE principal = ?1 "
-                "AND (?2 IS NULL OR day >= ?2) AND (?3 IS NULL OR day <= ?3)",
+                "AND (CAST(?2 AS TEXT) IS NULL OR day >= ?2) AND (CAST(?3 AS TEXT) IS NULL OR day <= ?3)",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, principal);
-                bind_text(st, 2, since);
-                bind_text(st, 3, until);
-                rc = sqlite3_step(st);
-                r = sqlite_errno(rc);
-                if (rc == SQLITE_ROW)
-                        *ret = sqlite3_column_int64(st, 0);
+                store_bind_text(st, 1, principal);
+                store_bind_text(st, 2, since);
+                store_bind_text(st, 3, until);
+                rc = store_step(st);
+                r = MIN(rc, 0);
+                if (rc > 0)
+                        *ret = store_column_int64(st, 0);
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
-static json_object *usage_row_json(sqlite3_stmt *st) {
+static json_object *usage_row_json(StoreStmt *st) {
         json_object *o = json_object_new_object();
-        int64_t prompt = sqlite3_column_int64(st, 4), completion = sqlite3_column_int64(st, 5);
+        int64_t prompt = store_column_int64(st, 4), completion = store_column_int64(st, 5);
 
         if (!o)
                 return NULL;
-        json_object_object_add(
-                o, "principal", json_object_new_string((const char *) sqlite3_column_text(st, 0)));
-        json_object_object_add(o, "day", json_object_new_string((const char *) sqlite3_column_text(st, 1)));
-        json_object_object_add(
-                o, "model", json_object_new_string((const char *) sqlite3_column_text(st, 2)));
-        json_object_object_add(o, "requests", json_object_new_int64(sqlite3_column_int64(st, 3)));
+        json_object_object_add(o, "principal", json_object_new_string(store_column_text(st, 0)));
+        json_object_object_add(o, "day", json_object_new_string(store_column_text(st, 1)));
+        json_object_object_add(o, "model", json_object_new_string(store_column_text(st, 2)));
+        json_object_object_add(o, "requests", json_object_new_int64(store_column_int64(st, 3)));
         json_object_object_add(o, "prompt_tokens", json_object_new_int64(prompt));
         json_object_object_add(o, "completion_tokens", json_object_new_int64(completion));
         json_object_object_add(o, "total_tokens", json_object_new_int64(prompt + completion));
@@ -81,7 +79,7 @@ static json_object *usage_row_json(sqlite3_stmt *st) {
 int job_store_usage_json(
         JobStore *s, const char *principal, const char *since, const char *until, json_object **ret) {
         _cleanup_json_ json_object *list = json_object_new_array();
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         if (!list)
@@ -90,18 +88,18 @@ int job_store_usage_json(
         r = prepare(
                 s,
                 "SELECT principal, day, model, requests, prompt_tokens, completion_tokens FROM usage "
-                "WHERE (?1 IS NULL OR principal = ?1) AND (?2 IS NULL OR day >= ?2) "
-                "AND (?3 IS NULL OR day <= ?3) "
+                "WHERE (CAST(?1 AS TEXT) IS NULL OR principal = ?1) AND (CAST(?2 AS TEXT) IS NULL OR day >= ?2) "
+                "AND (CAST(?3 AS TEXT) IS NULL OR day <= ?3) "
                 "ORDER BY day, principal, model",
                 &st);
         if (r >= 0) {
-                bind_text(st, 1, principal);
-                bind_text(st, 2, since);
-                bind_text(st, 3, until);
+                store_bind_text(st, 1, principal);
+                store_bind_text(st, 2, since);
+                store_bind_text(st, 3, until);
         }
         if (r >= 0)
                 r = collect_rows(st, usage_row_json, list);
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         if (r < 0)
                 return r;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* job-store.c — the jobs and job_events tables: schema and migrations, the group commit
- * and the writes. SQLite result codes become -errno in one place (sqlite_errno in
- * job-store-internal.h). Reads: job-store-read.c; the WAL checkpointer thread:
- * job-store-checkpoint.c; named leases: job-store-locks.c; API keys: job-store-keys.c; token
- * usage: job-store-usage.c; schedules and delayed jobs: job-store-schedules.c. */
+/* job-store.c — the jobs and job_events tables: the group commit and the writes, on
+ * either engine of store-db.h (which maps its errors to -errno). The tables and their
+ * migrations: job-store-schema.c; reads: job-store-read.c; named leases:
+ * job-store-locks.c; API keys: job-store-keys.c; token usage: job-store-usage.c;
+ * schedules and delayed jobs: job-store-schedules.c. */
 #include <inttypes.h>
 #include <time.h>
 
@@ -28,139 +28,21 @@ static const char *const statements[_ST_MAX] = {
                 "SELECT id, status, service, task, priority, created_at, updated_at, result, error, "
                 "error_status, kind, submitter, submitter_role, guardrail_flags, redactions, cached, schedule_id, "
                 "run_at, trace_id FROM jobs "
-                "WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
-        [ST_STATUS] = "SELECT status FROM jobs WHERE id = ?1 AND (?2 IS NULL OR submitter = ?2)",
+                "WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR submitter = ?2)",
+        [ST_STATUS] =
+                "SELECT status FROM jobs WHERE id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR submitter = ?2)",
         [ST_OWNER] = "SELECT submitter FROM jobs WHERE id = ?1",
         [ST_EVENTS] =
                 "SELECT id, type, data, created_at FROM job_events WHERE job_id = ?1 AND id > ?2 "
                 "ORDER BY id",
         [ST_FIND_KEY] = "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?1",
         [ST_BUMP] = "UPDATE jobs SET last_event = last_event + 1 WHERE id = ?1",
-        [ST_BEGIN] = "BEGIN IMMEDIATE",
-        [ST_COMMIT] = "COMMIT",
-        [ST_ROLLBACK] = "ROLLBACK",
         [ST_SET_REDACTIONS] = "UPDATE jobs SET redactions = coalesce(?2, redactions) WHERE id = ?1",
-        [ST_SAVEPOINT] = "SAVEPOINT op",
-        [ST_RELEASE] = "RELEASE op",
-        [ST_ROLLBACK_TO] = "ROLLBACK TO op",
         /* A job inserted with its outcome (a synchronous job that finished within the
          * grace period): the row goes in once, with its final state and timestamps. */
         [ST_OUTCOME] =
                 "UPDATE jobs SET status = ?2, result = ?3, error = ?4, error_status = ?5, "
                 "updated_at = ?6, redactions = ?7, last_event = last_event + 1 WHERE id = ?1",
-};
-
-static const char schema[] =
-        "CREATE TABLE IF NOT EXISTS jobs("
-        " seq INTEGER PRIMARY KEY,"
-        " id TEXT NOT NULL UNIQUE,"
-        " kind TEXT NOT NULL DEFAULT 'task',"
-        " service TEXT NOT NULL,"
-        " task TEXT NOT NULL,"
-        " status TEXT NOT NULL,"
-        " priority TEXT NOT NULL,"
-        " payload TEXT NOT NULL,"
-        " timeout_ms INTEGER NOT NULL DEFAULT 0,"
-        " result TEXT,"
-        " error TEXT,"
-        " error_status INTEGER,"
-        " idempotency_key TEXT UNIQUE,"
-        " request_hash TEXT,"
-        " created_at REAL NOT NULL,"
-        " updated_at REAL NOT NULL,"
-        " last_event INTEGER NOT NULL DEFAULT 0,"
-        " submitter TEXT,"
-        " submitter_role TEXT,"
-        " guardrail_flags TEXT,"
-        " redactions TEXT,"
-        " cached INTEGER,"
-        " trace_id TEXT);"
-        "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);"
-        "CREATE TABLE IF NOT EXISTS job_events("
-        " job_id TEXT NOT NULL,"
-        " id INTEGER NOT NULL,"
-        " type TEXT NOT NULL,"
-        " data TEXT NOT NULL,"
-        " created_at REAL NOT NULL,"
-        " PRIMARY KEY(job_id, id)) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS locks("
-        " name TEXT PRIMARY KEY,"
-        " owner TEXT NOT NULL,"
-        " expires_at REAL NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS service_tasks("
-        " service TEXT PRIMARY KEY,"
-        " answer TEXT NOT NULL,"
-        " saved_at REAL NOT NULL) WITHOUT ROWID;"
-        /* API keys (job-store-keys.c): only a SHA-256 of the secret is kept. */
-        "CREATE TABLE IF NOT EXISTS api_keys("
-        " id TEXT PRIMARY KEY,"
-        " name TEXT NOT NULL UNIQUE,"
-        " role TEXT NOT NULL,"
-        " prefix TEXT NOT NULL,"
-        " hash BLOB NOT NULL UNIQUE,"
-        " created_at REAL NOT NULL,"
-        " created_by TEXT,"
-        " last_used REAL,"
-        " revoked_at REAL,"
-        " budget_tokens_day INTEGER,"
-        " budget_tokens_month INTEGER,"
-        " rpm INTEGER,"
-        " tpm INTEGER) WITHOUT ROWID;"
-        /* Token usage per principal, UTC day and model (job-store-usage.c). */
-        "CREATE TABLE IF NOT EXISTS usage("
-        " principal TEXT NOT NULL,"
-        " day TEXT NOT NULL,"
-        " model TEXT NOT NULL,"
-        " requests INTEGER NOT NULL,"
-        " prompt_tokens INTEGER NOT NULL,"
-        " completion_tokens INTEGER NOT NULL,"
-        " PRIMARY KEY(principal, day, model)) WITHOUT ROWID;"
-        /* Schedules (job-store-schedules.c): next_run_at is the claim of each run. */
-        "CREATE TABLE IF NOT EXISTS schedules("
-        " id TEXT PRIMARY KEY,"
-        " owner TEXT,"
-        " owner_role TEXT,"
-        " service TEXT NOT NULL,"
-        " task TEXT NOT NULL,"
-        " priority TEXT NOT NULL,"
-        " payload TEXT NOT NULL,"
-        " timeout_ms INTEGER NOT NULL,"
-        " cron TEXT,"
-        " every_ms INTEGER,"
-        " anchor REAL NOT NULL,"
-        " start_at REAL,"
-        " overlap TEXT NOT NULL,"
-        " catch_up TEXT NOT NULL,"
-        " paused INTEGER NOT NULL DEFAULT 0,"
-        " next_run_at REAL NOT NULL,"
-        " held_at REAL,"
-        " last_run_at REAL,"
-        " last_job_id TEXT,"
-        " runs INTEGER NOT NULL DEFAULT 0,"
-        " skipped INTEGER NOT NULL DEFAULT 0,"
-        " missed INTEGER NOT NULL DEFAULT 0,"
-        " created_at REAL NOT NULL) WITHOUT ROWID;";
-
-/* After the migrations (an older database gets the submitter column first): a principal's
- * own page of GET /jobs. */
-static const char indexes[] =
-        "CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs(submitter, seq);"
-        "CREATE INDEX IF NOT EXISTS jobs_schedule ON jobs(schedule_id) WHERE schedule_id IS NOT NULL;"
-        "CREATE INDEX IF NOT EXISTS jobs_delayed ON jobs(run_at) WHERE delayed = 1;";
-
-/* Columns added after the first release: a database created by an older binary gets them
- * with ALTER TABLE (existing rows: NULL = submitted with auth off, nothing flagged). */
-static const struct {
-        const char *table, *column, *decl;
-} migrations[] = {
-        { "jobs", "submitter", "TEXT" },       { "jobs", "submitter_role", "TEXT" },
-        { "jobs", "guardrail_flags", "TEXT" }, /* JSON array of the guardrail rules that flagged it */
-        { "jobs", "redactions", "TEXT" },      /* JSON object of redaction counts by kind */
-        { "jobs", "cached", "INTEGER" },       /* 1 = answered from the result cache */
-        { "jobs", "schedule_id", "TEXT" },     /* the schedule whose run it is */
-        { "jobs", "run_at", "REAL" },          /* when it was due (a schedule's run, or run_at) */
-        { "jobs", "delayed", "INTEGER" },      /* 1 while it waits for run_at */
-        { "jobs", "trace_id", "TEXT" },        /* the W3C trace it ran in (deploy.sh trace) */
 };
 
 struct WriteOp {
@@ -192,15 +74,13 @@ int job_status_from_string(const char *s, JobStatus *ret) {
 void job_store_free(JobStore *s) {
         if (!s)
                 return;
-        job_store_checkpoint_stop(&s->ckpt); /* before the writer closes: its close checkpoints the rest */
         for (size_t i = 0; i < _ST_MAX; i++)
-                sqlite3_finalize(s->st[i]);
-        sqlite3_close(s->db);
+                store_stmt_finalize(s->st[i]);
+        store_db_close(s->db);
         pthread_cond_destroy(&s->changed);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->queue_done);
         pthread_mutex_destroy(&s->queue_lock);
-        job_store_checkpoint_done(&s->ckpt);
         free(s);
 }
 
@@ -212,53 +92,9 @@ void job_format_time(double t, char buf[static 32]) {
                 buf[0] = '\0';
 }
 
-static int column_exists(sqlite3 *db, const char *table, const char *column, bool *ret) {
-        _cleanup_free_ char *sql = NULL;
-        sqlite3_stmt *st = NULL;
-        int rc;
-
-        if (asprintf(&sql, "PRAGMA table_info(%s)", table) < 0)
-                return SQLITE_NOMEM;
-        *ret = false;
-        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                if (streq(strempty((const char *) sqlite3_column_text(st, 1)), column))
-                        *ret = true;
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-/* Returns an SQLite result code like the rest of job_store_open(). */
-static int migrate(sqlite3 *db) {
-        for (size_t i = 0; i < ELEMENTSOF(migrations); i++) {
-                _cleanup_free_ char *sql = NULL;
-                bool exists;
-                int rc;
-
-                rc = column_exists(db, migrations[i].table, migrations[i].column, &exists);
-                if (rc != SQLITE_OK)
-                        return rc;
-                if (exists)
-                        continue;
-                if (asprintf(
-                            &sql,
-                            "ALTER TABLE %s ADD COLUMN %s %s",
-                            migrations[i].table,
-                            migrations[i].column,
-                            migrations[i].decl) < 0)
-                        return SQLITE_NOMEM;
-                rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-                if (rc != SQLITE_OK)
-                        return rc;
-        }
-        return SQLITE_OK;
-}
-
-int job_store_open(const char *path, JobStore **ret) {
+int job_store_open(const char *location, JobStore **ret) {
         JobStore *s;
-        int rc, r;
+        int r;
 
         s = calloc(1, sizeof(JobStore));
         if (!s)
@@ -268,41 +104,12 @@ int job_store_open(const char *path, JobStore **ret) {
         pthread_mutex_init(&s->queue_lock, NULL);
         pthread_cond_init(&s->queue_done, NULL);
         s->queue_tail = &s->queue;
-        job_store_checkpoint_init(&s->ckpt);
-        rc = sqlite3_open_v2(
-                path,
-                &s->db,
-                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                NULL);
-        if (rc != SQLITE_OK) {
-                r = sqlite_errno(rc);
-                job_store_free(s);
-                return r;
-        }
-        (void) sqlite3_busy_timeout(s->db, 5000);
-        /* WAL + synchronous=NORMAL: a commit is durable against a crash of the process, and
-         * costs no fsync; only a power loss can take the last transactions. 1 KiB pages
-         * (set before the file exists): a job's commit touches ~4 pages, and writing 4 KiB
-         * pages made the store the bottleneck (2,200 jobs/s against 10,000 measured). */
-        rc = sqlite3_exec(
-                s->db,
-                "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;",
-                NULL,
-                NULL,
-                NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-                rc = migrate(s->db);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec(s->db, indexes, NULL, NULL, NULL);
-        for (size_t i = 0; rc == SQLITE_OK && i < _ST_MAX; i++)
-                rc = sqlite3_prepare_v3(
-                        s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
-        if (rc == SQLITE_OK)
-                rc = job_store_checkpoint_start(&s->ckpt, s->db, path);
-        if (rc != SQLITE_OK) {
-                r = sqlite_errno(rc);
+        r = store_db_open(location, &s->db);
+        if (r >= 0)
+                r = job_store_schema_migrate(s->db);
+        for (size_t i = 0; r >= 0 && i < _ST_MAX; i++)
+                r = store_db_prepare(s->db, statements[i], STORE_PREPARE_PERSISTENT, &s->st[i]);
+        if (r < 0) {
                 job_store_free(s);
                 return r;
         }
@@ -310,48 +117,57 @@ int job_store_open(const char *path, JobStore **ret) {
         return 0;
 }
 
+StoreDbKind job_store_kind(JobStore *s) {
+        return store_db_kind(s->db);
+}
+
 int job_store_get_row_locked(
         JobStore *s,
         int which,
         const char *key,
         const char *owner,
-        int (*read)(sqlite3_stmt *st, void *userdata),
+        int (*read)(StoreStmt *st, void *userdata),
         void *userdata) {
-        sqlite3_stmt *st = stmt(s, which);
-        int rc, r = 0;
+        StoreStmt *st = stmt(s, which);
+        int r;
 
-        bind_text(st, 1, key);
+        store_bind_text(st, 1, key);
         if (owner)
-                bind_text(st, 2, owner);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                if (read)
-                        r = read(st, userdata);
-        } else
-                r = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-        sqlite3_reset(st);
+                store_bind_text(st, 2, owner);
+        r = store_step(st);
+        if (r > 0)
+                r = read ? read(st, userdata) : 0;
+        else if (r == 0)
+                r = -ENOENT;
+        store_stmt_reset(st);
         return r;
 }
 
-static int exec_simple(JobStore *s, int which) {
-        return sqlite_errno(sqlite3_step(stmt(s, which)));
-}
-
+/* After a commit: the waiting streams, and the hook of job_store_set_commit_hook(). */
 static void notify_locked(JobStore *s) {
         s->generation++;
         pthread_cond_broadcast(&s->changed);
+        if (s->commit_hook)
+                s->commit_hook(s->db, s->commit_hook_userdata);
+}
+
+void job_store_set_commit_hook(JobStore *s, JobStoreCommitHook hook, void *userdata) {
+        pthread_mutex_lock(&s->lock);
+        s->commit_hook = hook;
+        s->commit_hook_userdata = userdata;
+        pthread_mutex_unlock(&s->lock);
 }
 
 /* Appends an event numbered with the job's last_event, which the caller has already
  * advanced (the insert sets 1, a transition or a bump increments it). */
 static int add_event_locked(JobStore *s, const char *id, const char *type, const char *data, double t) {
-        sqlite3_stmt *st = stmt(s, ST_EVENT);
+        StoreStmt *st = stmt(s, ST_EVENT);
 
-        bind_text(st, 1, id);
-        bind_text(st, 2, type);
-        bind_text(st, 3, data);
-        (void) sqlite3_bind_double(st, 4, t);
-        return sqlite_errno(sqlite3_step(st));
+        store_bind_text(st, 1, id);
+        store_bind_text(st, 2, type);
+        store_bind_text(st, 3, data);
+        store_bind_double(st, 4, t);
+        return step_done(st);
 }
 
 static int state_event_data(JobStatus status, const char *error, char **ret) {
@@ -377,24 +193,26 @@ static void run_batch(JobStore *s, WriteOp *batch) {
         int r;
 
         pthread_mutex_lock(&s->lock);
-        r = exec_simple(s, ST_BEGIN);
+        r = store_db_begin(s->db);
         for (WriteOp *op = batch; op; op = op->next) {
                 int k = r;
 
                 if (k >= 0)
-                        k = exec_simple(s, ST_SAVEPOINT);
+                        k = store_db_savepoint(s->db);
                 if (k >= 0) {
                         k = op->fn(s, op->arg);
                         if (k < 0)
-                                (void) exec_simple(s, ST_ROLLBACK_TO);
-                        (void) exec_simple(s, ST_RELEASE);
+                                (void) store_db_rollback_to(s->db);
+                        (void) store_db_release(s->db);
                 }
                 op->result = k;
         }
         if (r >= 0) {
-                r = exec_simple(s, ST_COMMIT);
+                /* A COMMIT that fails (on PostgreSQL: the connection lost, its outcome
+                 * unknown) fails every write of the batch; none is tried again. */
+                r = store_db_commit(s->db);
                 if (r < 0) {
-                        (void) exec_simple(s, ST_ROLLBACK);
+                        (void) store_db_rollback(s->db);
                         for (WriteOp *op = batch; op; op = op->next)
                                 if (op->result >= 0)
                                         op->result = r;
@@ -452,7 +270,7 @@ void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_wr
 
 /* ST_TRANSITION or ST_OUTCOME with a job's new state bound: ?1 id, ?2 status, ?3 result,
  * ?4 error, ?5 error_status (NULL when 0), ?6 the time. */
-static sqlite3_stmt *stmt_state(
+static StoreStmt *stmt_state(
         JobStore *s,
         int which,
         const char *id,
@@ -461,17 +279,15 @@ static sqlite3_stmt *stmt_state(
         const char *error,
         int error_status,
         double t) {
-        sqlite3_stmt *st = stmt(s, which);
+        StoreStmt *st = stmt(s, which);
 
-        bind_text(st, 1, id);
-        bind_text(st, 2, job_status_to_string(status));
-        bind_text(st, 3, result);
-        bind_text(st, 4, error);
+        store_bind_text(st, 1, id);
+        store_bind_text(st, 2, job_status_to_string(status));
+        store_bind_text(st, 3, result);
+        store_bind_text(st, 4, error);
         if (error_status > 0)
-                (void) sqlite3_bind_int(st, 5, error_status);
-        else
-                (void) sqlite3_bind_null(st, 5);
-        (void) sqlite3_bind_double(st, 6, t);
+                store_bind_int64(st, 5, error_status);
+        store_bind_double(st, 6, t);
         return st;
 }
 
@@ -484,15 +300,15 @@ static int transition_locked(
         int error_status,
         double t) {
         _cleanup_free_ char *data = NULL;
-        sqlite3_stmt *st;
+        StoreStmt *st;
         int r;
 
         r = state_event_data(status, error, &data);
         if (r < 0)
                 return r;
         st = stmt_state(s, ST_TRANSITION, id, status, result, error, error_status, t);
-        r = sqlite_errno(sqlite3_step(st));
-        if (r >= 0 && sqlite3_changes(s->db) == 0)
+        r = step_done(st);
+        if (r >= 0 && store_db_changes(s->db) == 0)
                 r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
         if (r >= 0)
                 r = add_event_locked(s, id, "state", data, t);
@@ -503,37 +319,35 @@ static int insert_op(JobStore *s, void *arg) {
         const JobNew *job = arg;
         double t = job->created_at > 0 ? job->created_at : time_now_s(CLOCK_REALTIME);
         _cleanup_free_ char *data = NULL;
-        sqlite3_stmt *st;
+        StoreStmt *st;
         int r;
 
         r = state_event_data(JOB_PENDING, NULL, &data);
         if (r < 0)
                 return r;
         st = stmt(s, ST_INSERT);
-        bind_text(st, 1, job->id);
-        bind_text(st, 2, job->kind ? job->kind : "task");
-        bind_text(st, 3, job->service);
-        bind_text(st, 4, job->task);
-        bind_text(st, 5, job->priority);
-        bind_text(st, 6, job->payload);
-        (void) sqlite3_bind_int64(st, 7, (sqlite3_int64) job->timeout_ms);
-        bind_text(st, 8, job->idempotency_key);
-        bind_text(st, 9, job->request_hash);
-        (void) sqlite3_bind_double(st, 10, t);
-        bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
-        bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
-        bind_text(st, 13, job->guardrail_flags);
+        store_bind_text(st, 1, job->id);
+        store_bind_text(st, 2, job->kind ? job->kind : "task");
+        store_bind_text(st, 3, job->service);
+        store_bind_text(st, 4, job->task);
+        store_bind_text(st, 5, job->priority);
+        store_bind_text(st, 6, job->payload);
+        store_bind_int64(st, 7, (int64_t) job->timeout_ms);
+        store_bind_text(st, 8, job->idempotency_key);
+        store_bind_text(st, 9, job->request_hash);
+        store_bind_double(st, 10, t);
+        store_bind_text(st, 11, job->submitter && *job->submitter ? job->submitter : NULL);
+        store_bind_text(st, 12, job->submitter && *job->submitter ? job->submitter_role : NULL);
+        store_bind_text(st, 13, job->guardrail_flags);
         if (job->cached)
-                (void) sqlite3_bind_int(st, 14, 1);
-        else
-                (void) sqlite3_bind_null(st, 14);
-        bind_text(st, 15, job->schedule_id && *job->schedule_id ? job->schedule_id : NULL);
+                store_bind_int64(st, 14, 1);
+        store_bind_text(st, 15, job->schedule_id && *job->schedule_id ? job->schedule_id : NULL);
         if (job->run_at > 0)
-                (void) sqlite3_bind_double(st, 16, job->run_at);
+                store_bind_double(st, 16, job->run_at);
         if (job->delayed)
-                (void) sqlite3_bind_int(st, 17, 1);
-        bind_text(st, 18, job->trace_id && *job->trace_id ? job->trace_id : NULL);
-        r = sqlite_errno(sqlite3_step(st));
+                store_bind_int64(st, 17, 1);
+        store_bind_text(st, 18, job->trace_id && *job->trace_id ? job->trace_id : NULL);
+        r = step_done(st);
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);
         if (r >= 0 && (job->running || job->outcome))
@@ -561,8 +375,8 @@ static int insert_op(JobStore *s, void *arg) {
                                 out->error,
                                 out->error_status,
                                 done);
-                        bind_text(st, 7, out->redactions);
-                        r = sqlite_errno(sqlite3_step(st));
+                        store_bind_text(st, 7, out->redactions);
+                        r = step_done(st);
                 }
                 if (r >= 0)
                         r = add_event_locked(s, job->id, "state", final, done);
@@ -608,10 +422,10 @@ int job_store_transition(
 }
 
 /* Runs an UPDATE of one job: -ENOENT when it changed no row (no such job). */
-static int step_on_job(JobStore *s, sqlite3_stmt *st) {
-        int r = sqlite_errno(sqlite3_step(st));
+static int step_on_job(JobStore *s, StoreStmt *st) {
+        int r = step_done(st);
 
-        return r >= 0 && sqlite3_changes(s->db) == 0 ? -ENOENT : r;
+        return r >= 0 && store_db_changes(s->db) == 0 ? -ENOENT : r;
 }
 
 typedef struct RedactionsArgs {
@@ -620,10 +434,10 @@ typedef struct RedactionsArgs {
 
 static int set_redactions_op(JobStore *s, void *arg) {
         const RedactionsArgs *a = arg;
-        sqlite3_stmt *st = stmt(s, ST_SET_REDACTIONS);
+        StoreStmt *st = stmt(s, ST_SET_REDACTIONS);
 
-        bind_text(st, 1, a->id);
-        bind_text(st, 2, a->redactions);
+        store_bind_text(st, 1, a->id);
+        store_bind_text(st, 2, a->redactions);
         return step_on_job(s, st);
 }
 
@@ -637,10 +451,10 @@ typedef struct EventArgs {
 
 static int add_event_op(JobStore *s, void *arg) {
         const EventArgs *a = arg;
-        sqlite3_stmt *st = stmt(s, ST_BUMP);
+        StoreStmt *st = stmt(s, ST_BUMP);
         int r;
 
-        bind_text(st, 1, a->id);
+        store_bind_text(st, 1, a->id);
         r = step_on_job(s, st);
         if (r >= 0)
                 r = add_event_locked(s, a->id, a->type, a->data, time_now_s(CLOCK_REALTIME));
@@ -655,7 +469,7 @@ int job_store_add_event(JobStore *s, const char *id, const char *type, json_obje
         return store_write(s, add_event_op, &(EventArgs){ id, type, txt });
 }
 
-int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata) {
+int job_store_with_db(JobStore *s, int (*fn)(StoreDb *db, void *userdata), void *userdata) {
         int r;
 
         pthread_mutex_lock(&s->lock);
@@ -666,26 +480,30 @@ int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void 
 
 int job_store_write_one(
         JobStore *s, const char *sql, const char *a, const char *b, double num, int if_none) {
-        sqlite3_stmt *st = NULL;
+        StoreStmt *st = NULL;
         int r;
 
         pthread_mutex_lock(&s->lock);
         r = prepare(s, sql, &st);
         if (r >= 0) {
-                bind_text(st, 1, a);
-                bind_text(st, 2, b);
-                (void) sqlite3_bind_double(st, 3, num);
-                r = sqlite_errno(sqlite3_step(st));
-                if (r >= 0 && if_none < 0 && sqlite3_changes(s->db) == 0)
+                store_bind_text(st, 1, a);
+                store_bind_text(st, 2, b);
+                store_bind_double(st, 3, num);
+                r = step_done(st);
+                if (r >= 0 && if_none < 0 && store_db_changes(s->db) == 0)
                         r = if_none;
         }
-        sqlite3_finalize(st);
+        store_stmt_finalize(st);
         pthread_mutex_unlock(&s->lock);
         return r;
 }
 
-int job_store_sqlite_errno(int rc) {
-        return sqlite_errno(rc);
+int job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages) {
+        return store_db_checkpoint_tune(s->db, wake_pages, bound_pages);
+}
+
+int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart) {
+        return store_db_checkpoint_stats(s->db, ret_passive, ret_restart);
 }
 
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
@@ -699,23 +517,23 @@ int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
         int r;
 
         pthread_mutex_lock(&s->lock);
-        r = exec_simple(s, ST_BEGIN);
+        r = store_db_begin(s->db);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(deletes); i++) {
-                sqlite3_stmt *st = NULL;
+                StoreStmt *st = NULL;
 
                 r = prepare(s, deletes[i], &st);
                 if (r >= 0) {
-                        (void) sqlite3_bind_double(st, 1, cutoff);
-                        r = sqlite_errno(sqlite3_step(st));
+                        store_bind_double(st, 1, cutoff);
+                        r = step_done(st);
                 }
-                sqlite3_finalize(st);
+                store_stmt_finalize(st);
         }
         if (r >= 0 && ret_deleted)
-                *ret_deleted = (unsigned) sqlite3_changes(s->db);
+                *ret_deleted = (unsigned) store_db_changes(s->db);
         if (r >= 0)
-                r = exec_simple(s, ST_COMMIT);
+                r = store_db_commit(s->db);
         else
-                (void) exec_simple(s, ST_ROLLBACK);
+                (void) store_db_rollback(s->db);
         pthread_mutex_unlock(&s->lock);
         return r;
 }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* job-store.h — jobs and their events in SQLite (WAL) on the data volume. One connection
- * behind a mutex: writes serialize in SQLite anyway, and a single connection keeps the
- * prepared statements hot. Every change wakes job_store_wait_change() (SSE streams). */
+/* job-store.h — jobs and their events, in SQLite (WAL) on the data volume by default or in
+ * PostgreSQL (ORCH_DB_URL), through store-db.h. One connection behind a mutex: writes
+ * serialize in SQLite anyway, and a single connection keeps the prepared statements hot.
+ * Every change wakes job_store_wait_change() (SSE streams). */
 #pragma once
 
 #include <json-c/json.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "store-db.h"
 
 typedef enum JobStatus {
         JOB_PENDING,
@@ -65,7 +68,10 @@ typedef struct JobRow {
         double created_at; /* Unix seconds */
 } JobRow;
 
-int job_store_open(const char *path, JobStore **ret);
+/* location: an SQLite file path, or a postgresql:// URL (store_db_open()). Creates the
+ * tables or migrates them to this release's schema. */
+int job_store_open(const char *location, JobStore **ret);
+StoreDbKind job_store_kind(JobStore *s);
 void job_store_free(JobStore *s);
 
 /* -EEXIST if the id or the idempotency key is taken, -EINVAL if an outcome is not terminal. */
@@ -185,18 +191,19 @@ int job_store_tasks_load(JobStore *s, json_object **ret);
 
 /* Runs fn with the store's connection under the store's lock: for modules that keep their
  * own tables in the same database (audit.c), so that there is one writer discipline. */
-typedef struct sqlite3 sqlite3;
-int job_store_with_db(JobStore *s, int (*fn)(sqlite3 *db, void *userdata), void *userdata);
+int job_store_with_db(JobStore *s, int (*fn)(StoreDb *db, void *userdata), void *userdata);
+/* hook(db, userdata) runs under the store's lock right after each group commit, on the
+ * connection that committed (NULL hook = none): one hook, set before the store is shared. */
+typedef void (*JobStoreCommitHook)(StoreDb *db, void *userdata);
+void job_store_set_commit_hook(JobStore *s, JobStoreCommitHook hook, void *userdata);
 /* Transactions committed and writes queued since open (writes / commits = batching). */
 void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_writes);
-/* WAL checkpoints: PASSIVE ones by the store's checkpointer thread (woken when a commit
- * leaves more than wake_pages in the WAL, and every second), RESTART ones by a commit that
- * leaves bound_pages (continuous writes never let the WAL be reused). Defaults 1000 and
- * 16000 1 KiB pages. */
-void job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages);
-void job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart);
-/* SQLite result code → -errno (the one mapping). */
-int job_store_sqlite_errno(int rc);
+/* SQLite's WAL checkpoints (-EOPNOTSUPP on PostgreSQL): PASSIVE ones by the store's
+ * checkpointer thread (woken when a commit leaves more than wake_pages in the WAL, and
+ * every second), RESTART ones by a commit that leaves bound_pages (continuous writes never
+ * let the WAL be reused). Defaults 1000 and 16000 1 KiB pages. */
+int job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages);
+int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart);
 
 /* Returns the current change generation; wait until it differs from gen, timeout, or
  * *stop (may be NULL) is set and job_store_wake() called. */

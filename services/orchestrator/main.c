@@ -62,6 +62,9 @@ static const ConfigEntry config_table[] = {
                 "(queued ones stay pending for the next start)."),
         CONFIG_STR("ORCH_DB_PATH", "/data/orchestrator.db", ORCH(db_path),
                 "SQLite database of jobs and events (WAL mode; the directory must be writable)."),
+        CONFIG_STR("ORCH_DB_URL", "", ORCH(db_url),
+                "PostgreSQL instead of ORCH_DB_PATH: a libpq URL postgresql://user@host:port/db "
+                "(password from PGPASSWORD or a passfile); empty = SQLite."),
         CONFIG_INT("ORCH_WORKERS", "8", 1, 256, ORCH(workers),
                 "Worker threads, i.e. jobs running against the services at once."),
         CONFIG_DURATION("ORCH_SYNC_GRACE", "100ms", 0, 60000, ORCH(sync_grace_ms),

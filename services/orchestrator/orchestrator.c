@@ -175,6 +175,7 @@ static int orchestrator_setup_guardrail(Orchestrator *o) {
 }
 
 int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
+        const char *db;
         JobRunnerConfig rc = {
                 .workers = (unsigned) o->config.workers,
                 .queue_max = (size_t) o->config.queue_max,
@@ -251,12 +252,19 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
-        r = job_store_open(o->config.db_path, &o->store);
+        /* The URL is not logged: it may hold a password. */
+        db = o->config.db_url && *o->config.db_url ? "PostgreSQL (ORCH_DB_URL)" : o->config.db_path;
+        r = job_store_open(db == o->config.db_path ? db : o->config.db_url, &o->store);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the job database %s: %m", o->config.db_path);
+                return log_error_errno(
+                        r,
+                        "Failed to open the job database %s: %m%s",
+                        db,
+                        db == o->config.db_path ? "" : " (LOG_LEVEL=debug shows the server's message)");
         r = audit_open(o->store, &o->audit);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the audit table in %s: %m", o->config.db_path);
+                return log_error_errno(r, "Failed to open the audit table in %s: %m", db);
+        log_info("Job store: %s", db);
         r = orchestrator_load_tasks(o);
         if (r < 0)
                 return r;

@@ -24,6 +24,7 @@
 typedef struct OrchConfig {
         UpstreamConfig upstream;
         char *db_path;
+        char *db_url; /* PostgreSQL instead of db_path; "" = SQLite */
         int64_t workers;
         int64_t queue_max;
         uint64_t sync_grace_ms;

@@ -29,6 +29,25 @@ static inline void remove_tmpdir(void) {
                 fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* The job store of a case: a file in tmpdir, or, when run through pg-cluster.sh, the
+ * PostgreSQL database of ORCH_TEST_DB_URL, which test_db_reset() empties (nothing of an
+ * earlier case or run is left). */
+static inline const char *test_db_url(void) {
+        const char *u = getenv("ORCH_TEST_DB_URL");
+
+        return u && *u ? u : NULL;
+}
+
+static inline void test_db_reset(void) {
+        StoreDb *db = NULL;
+
+        if (!test_db_url())
+                return;
+        ck_assert_int_eq(store_db_open(test_db_url(), &db), 0);
+        ck_assert_int_eq(store_db_exec(db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+        store_db_close(db);
+}
+
 static inline const char *jstr(json_object *o, const char *key) {
         json_object *v;
 
@@ -55,11 +74,17 @@ static _unused_ MetricsRegistry *registry;
 static _unused_ char fake_url[_UPSTREAM_MAX][64], dead_url[64], db_path[128];
 static _unused_ int port;
 
+/* Where the in-process orchestrator's store is: db_path, or the PostgreSQL database. */
+static inline const char *test_db_location(void) {
+        return test_db_url() ?: db_path;
+}
+
 static inline void start_orchestrator(unsigned workers, size_t queue_max) {
         size_t n;
         const HttpRoute *routes;
 
         orch.config.db_path = db_path;
+        orch.config.db_url = (char *) test_db_url();
         orch.config.workers = workers;
         orch.config.queue_max = (int64_t) queue_max;
         orch.config.max_timeout_ms = 60000;
@@ -89,6 +114,7 @@ static inline void stop_orchestrator(void) {
 static inline void setup(void) {
         make_tmpdir();
         snprintf(db_path, sizeof(db_path), "%s/orchestrator.db", tmpdir);
+        test_db_reset();
         /* One fake per service: each answers GET /tasks as that service. */
         for (int i = 0; i < _UPSTREAM_MAX; i++) {
                 ck_assert_int_eq(

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* job-store-checkpoint.c — the job store's WAL checkpointer thread (see
- * JobStoreCheckpoint in job-store-internal.h). */
-#include "job-store-internal.h"
+/* store-db-sqlite-checkpoint.c — the SQLite engine's WAL checkpointer thread (see
+ * SqliteCheckpoint in store-db-sqlite.h). */
+#include "store-db-sqlite.h"
 #include "time-util.h"
 
 #define CHECKPOINT_WAKE_PAGES 1000 /* SQLite's own autocheckpoint default */
 #define CHECKPOINT_BOUND_PAGES 16000
 #define CHECKPOINT_INTERVAL_MS 1000
 
-void job_store_checkpoint_init(JobStoreCheckpoint *c) {
+void store_db_sqlite_checkpoint_init(SqliteCheckpoint *c) {
         pthread_condattr_t ca;
 
         pthread_mutex_init(&c->lock, NULL);
@@ -20,12 +20,12 @@ void job_store_checkpoint_init(JobStoreCheckpoint *c) {
         c->bound_pages = CHECKPOINT_BOUND_PAGES;
 }
 
-void job_store_checkpoint_done(JobStoreCheckpoint *c) {
+void store_db_sqlite_checkpoint_done(SqliteCheckpoint *c) {
         pthread_cond_destroy(&c->cond);
         pthread_mutex_destroy(&c->lock);
 }
 
-void job_store_checkpoint_stop(JobStoreCheckpoint *c) {
+void store_db_sqlite_checkpoint_stop(SqliteCheckpoint *c) {
         if (c->started) {
                 pthread_mutex_lock(&c->lock);
                 c->stop = true;
@@ -40,7 +40,7 @@ void job_store_checkpoint_stop(JobStoreCheckpoint *c) {
 /* After every commit of the writing connection, under the store's lock: wakes the checkpointer
  * once the WAL passes wake_pages. */
 static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
-        JobStoreCheckpoint *c = userdata;
+        SqliteCheckpoint *c = userdata;
 
         /* Only the first commit after a checkpoint takes the lock: it wakes the idle
          * checkpointer, which then waits CHECKPOINT_INTERVAL_MS for more. */
@@ -77,7 +77,7 @@ static int wal_hook(void *userdata, sqlite3 *db, const char *name, int pages) {
 }
 
 static void *checkpointer(void *userdata) {
-        JobStoreCheckpoint *c = userdata;
+        SqliteCheckpoint *c = userdata;
 
         pthread_mutex_lock(&c->lock);
         while (!c->stop) {
@@ -107,7 +107,7 @@ static void *checkpointer(void *userdata) {
         return NULL;
 }
 
-int job_store_checkpoint_start(JobStoreCheckpoint *c, sqlite3 *writer, const char *path) {
+int store_db_sqlite_checkpoint_start(SqliteCheckpoint *c, sqlite3 *writer, const char *path) {
         sqlite3_stmt *st = NULL;
         bool wal = false;
         int rc;
@@ -138,18 +138,14 @@ int job_store_checkpoint_start(JobStoreCheckpoint *c, sqlite3 *writer, const cha
         return rc;
 }
 
-void job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages) {
-        JobStoreCheckpoint *c = &s->ckpt;
-
+void store_db_sqlite_checkpoint_tune(SqliteCheckpoint *c, int wake_pages, int bound_pages) {
         pthread_mutex_lock(&c->lock);
         __atomic_store_n(&c->wake_pages, wake_pages, __ATOMIC_RELAXED);
         __atomic_store_n(&c->bound_pages, bound_pages, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&c->lock);
 }
 
-void job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart) {
-        JobStoreCheckpoint *c = &s->ckpt;
-
+void store_db_sqlite_checkpoint_stats(SqliteCheckpoint *c, uint64_t *ret_passive, uint64_t *ret_restart) {
         pthread_mutex_lock(&c->lock);
         *ret_passive = c->passive;
         *ret_restart = __atomic_load_n(&c->restart, __ATOMIC_RELAXED);
