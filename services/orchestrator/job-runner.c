@@ -844,14 +844,26 @@ static int recover_one(const JobRow *row, void *userdata) {
 
 int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_failed) {
         RecoverCtx c = { .runner = r };
+        unsigned taken;
         int k;
 
-        k = job_store_for_each_unfinished(r->store, "task", recover_one, &c);
+        if (!job_store_leasing(r->store))
+                k = job_store_for_each_unfinished(r->store, "task", recover_one, &c);
+        else
+                do /* a shared store: only what is this instance's to take */
+                        k = job_store_lease_take(r->store, "task", true, 256, recover_one, &c, &taken);
+                while (k >= 0 && taken == 256);
         if (ret_requeued)
                 *ret_requeued = c.requeued;
         if (ret_failed)
                 *ret_failed = c.failed;
         return k;
+}
+
+int job_runner_take_over(JobRunner *r, unsigned max, unsigned *ret_taken) {
+        RecoverCtx c = { .runner = r };
+
+        return job_store_lease_take(r->store, "task", false, max, recover_one, &c, ret_taken);
 }
 
 size_t job_runner_queue_depth(JobRunner *r) {

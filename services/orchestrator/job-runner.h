@@ -179,5 +179,8 @@ int job_runner_queue_row(JobRunner *r, const JobRow *row);
 /* Re-queues pending jobs, and running ones whose task is idempotent; fails the others.
  * *ret_requeued / *ret_failed count them. */
 int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_failed);
+/* With leases (a shared store): takes up to max jobs whose orchestrator stopped renewing
+ * their leases, and re-runs or fails each by the same rule as job_runner_recover. */
+int job_runner_take_over(JobRunner *r, unsigned max, unsigned *ret_taken);
 size_t job_runner_queue_depth(JobRunner *r);
 size_t job_runner_busy(JobRunner *r);

@@ -48,6 +48,10 @@ struct JobStore {
 
         JobStoreCommitHook commit_hook;
         void *commit_hook_userdata;
+
+        /* Leases (job-store-lease.c): set when several orchestrators share the store. */
+        char *lease_owner; /* this orchestrator's instance name; NULL = no leases */
+        uint64_t lease_ms;
 };
 
 /* A prepared statement, reset and unbound. */

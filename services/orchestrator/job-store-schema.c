@@ -223,6 +223,14 @@ static int v1_finish(StoreDb *db) {
         return store_db_exec(db, v1_indexes);
 }
 
+/* Version 2: leases on unfinished jobs, for several orchestrators on one store
+ * (job-store-lease.c): who runs the job, and until when unless renewed. */
+#define SCHEMA_V2(REAL)                                 \
+        "ALTER TABLE jobs ADD COLUMN lease_owner TEXT;" \
+        "ALTER TABLE jobs ADD COLUMN lease_until " REAL \
+        ";"                                             \
+        "CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_owner) WHERE status IN ('pending', 'running');"
+
 static const struct {
         int version;
         const char *sql[2];         /* by StoreDbKind */
@@ -240,6 +248,12 @@ static const struct {
                           ""),
           },
           v1_finish },
+        { 2,
+          {
+                  [STORE_DB_SQLITE] = SCHEMA_V2("REAL"),
+                  [STORE_DB_POSTGRESQL] = SCHEMA_V2("double precision"),
+          },
+          NULL },
 };
 
 static int current_version(StoreDb *db, int *ret) {

@@ -15,8 +15,10 @@ static const char *const statements[_ST_MAX] = {
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
-                "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed, trace_id) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed, trace_id, lease_owner, "
+                "lease_until) "
+                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                "?18, ?19, ?20)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -77,6 +79,7 @@ void job_store_free(JobStore *s) {
         for (size_t i = 0; i < _ST_MAX; i++)
                 store_stmt_finalize(s->st[i]);
         store_db_close(s->db);
+        free(s->lease_owner);
         pthread_cond_destroy(&s->changed);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->queue_done);
@@ -347,6 +350,10 @@ static int insert_op(JobStore *s, void *arg) {
         if (job->delayed)
                 store_bind_int64(st, 17, 1);
         store_bind_text(st, 18, job->trace_id && *job->trace_id ? job->trace_id : NULL);
+        if (s->lease_owner) {
+                store_bind_text(st, 19, s->lease_owner);
+                store_bind_double(st, 20, t + (double) s->lease_ms / 1000.0);
+        }
         r = step_done(st);
         if (r >= 0)
                 r = add_event_locked(s, job->id, "state", data, t);

@@ -124,6 +124,31 @@ int job_store_for_each_unfinished(
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted);
 int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]);
 
+/* Leases (job-store-lease.c), for several orchestrators on one shared store: each
+ * unfinished job is held by the orchestrator (instance) that inserted, claimed or took it,
+ * until its lease runs out; the holder renews its leases (every lease_ms / 3 or so), and
+ * when it dies another one takes the jobs over once their leases have run out. With
+ * instance set, every job inserted or delayed job claimed is leased to it for lease_ms;
+ * NULL = no leases (one orchestrator: the default). */
+int job_store_set_lease(JobStore *s, const char *instance, uint64_t lease_ms);
+/* Leases are on. */
+bool job_store_leasing(JobStore *s);
+/* Extends every lease this instance holds on an unfinished job by lease_ms from now. */
+int job_store_lease_renew(JobStore *s);
+/* Takes up to max unfinished (not delayed) jobs of kind, oldest first, and calls cb for
+ * each taken one (without the lock). At this instance's start (at_start): those without a
+ * lease, its own from a previous run under the same name, and expired ones; after that
+ * only the expired leases of other instances. The claim is one UPDATE, so two instances
+ * never take the same job. *ret_taken: how many were taken. */
+int job_store_lease_take(
+        JobStore *s,
+        const char *kind,
+        bool at_start,
+        unsigned max,
+        int (*cb)(const JobRow *row, void *userdata),
+        void *userdata,
+        unsigned *ret_taken);
+
 /* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
  * or expired lock, or renewing one's own, returns 0; a lock held by another owner
  * -EBUSY. *ret (if non-NULL) gets {name, owner, expires_at} of the holder either way. */

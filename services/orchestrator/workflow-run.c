@@ -670,7 +670,19 @@ static int resume_one(const JobRow *row, void *userdata) {
 }
 
 int workflow_runs_start(WorkflowRuns *runs, JobStore *store, JobRunner *runner) {
+        unsigned taken;
+        int k;
+
         runs->store = store;
         runs->runner = runner;
-        return job_store_for_each_unfinished(store, "workflow", resume_one, runs);
+        if (!job_store_leasing(store))
+                return job_store_for_each_unfinished(store, "workflow", resume_one, runs);
+        do
+                k = job_store_lease_take(store, "workflow", true, 64, resume_one, runs, &taken);
+        while (k >= 0 && taken == 64);
+        return k;
+}
+
+int workflow_runs_take_over(WorkflowRuns *runs, unsigned max, unsigned *ret_taken) {
+        return job_store_lease_take(runs->store, "workflow", false, max, resume_one, runs, ret_taken);
 }

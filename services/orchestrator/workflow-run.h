@@ -29,6 +29,9 @@ void workflow_runs_init(WorkflowRuns *runs, const UpstreamConfig *upstream, uint
  * as their dependencies complete. One that cannot go on (its definition no longer
  * validates, a finished step's job is gone) is failed with the reason. */
 int workflow_runs_start(WorkflowRuns *runs, JobStore *store, JobRunner *runner);
+/* With leases (a shared store): takes up to max workflows whose orchestrator stopped
+ * renewing their leases, and resumes them as at a start. */
+int workflow_runs_take_over(WorkflowRuns *runs, unsigned max, unsigned *ret_taken);
 /* Stops every workflow thread (at shutdown; they stay "running" in the store). */
 void workflow_runs_stop(WorkflowRuns *runs);
 void workflow_runs_done(WorkflowRuns *runs);

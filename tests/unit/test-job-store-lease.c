@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* test-job-store-lease.c — leases of several orchestrators on one store, as separate
+ * connections to one database: a live lease is not taken, an expired one is taken by
+ * exactly one instance, a restart under the same name takes its own jobs back at once,
+ * finished and delayed jobs are never taken, and two instances taking at the same time
+ * never take the same job. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check-run.h"
+#include "job-store.h"
+#include "macro.h"
+
+static char dir[64], path[128];
+
+static void setup(void) {
+        snprintf(dir, sizeof(dir), "/tmp/test-lease.XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/orch.db", dir);
+}
+
+static void teardown(void) {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+
+static JobStore *open_as(const char *instance, uint64_t lease_ms) {
+        JobStore *s;
+
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        if (instance)
+                ck_assert_int_eq(job_store_set_lease(s, instance, lease_ms), 0);
+        return s;
+}
+
+static void insert(JobStore *s, const char *id, bool running, bool delayed) {
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = id,
+                                   .service = "nlp",
+                                   .task = "tokenize",
+                                   .priority = "normal",
+                                   .payload = "{}",
+                                   .running = running,
+                                   .delayed = delayed,
+                                   .run_at = delayed ? 4e9 : 0 }),
+                0);
+}
+
+typedef struct Taken {
+        pthread_mutex_t lock;
+        char ids[512][40];
+        unsigned n;
+} Taken;
+
+static int collect(const JobRow *row, void *userdata) {
+        Taken *t = userdata;
+
+        pthread_mutex_lock(&t->lock);
+        ck_assert_uint_lt(t->n, ELEMENTSOF(t->ids));
+        snprintf(t->ids[t->n++], sizeof(t->ids[0]), "%s", row->id);
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+}
+
+static unsigned take(JobStore *s, bool at_start, Taken *t) {
+        unsigned n;
+
+        ck_assert_int_eq(job_store_lease_take(s, "task", at_start, 100, collect, t, &n), 0);
+        return n;
+}
+
+START_TEST(test_lease_expiry_and_takeover) {
+        JobStore *a = open_as("a", 3600 * 1000), *b = open_as("b", 3600 * 1000);
+        Taken t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+        insert(a, "p1", false, false);
+        insert(a, "r1", true, false);
+        insert(a, "done", true, false);
+        ck_assert_int_eq(job_store_transition(a, "done", JOB_COMPLETED, "{}", NULL, 0), 0);
+        insert(a, "later", false, true);
+        ck_assert(job_store_leasing(a));
+
+        /* a's leases are live: b takes nothing, even at its own start */
+        ck_assert_uint_eq(take(b, false, &t), 0);
+        ck_assert_uint_eq(take(b, true, &t), 0);
+
+        /* a renews with 1 ms leases and then stops (as if killed): they run out */
+        ck_assert_int_eq(job_store_set_lease(a, "a", 1), 0);
+        ck_assert_int_eq(job_store_lease_renew(a), 0);
+        usleep(20 * 1000);
+        ck_assert_uint_eq(take(b, false, &t), 2);
+        ck_assert_str_eq(t.ids[0], "p1"); /* oldest first */
+        ck_assert_str_eq(t.ids[1], "r1");
+        /* b holds them now: a's next renewal does not win them back, nor does a take */
+        ck_assert_int_eq(job_store_lease_renew(a), 0);
+        ck_assert_uint_eq(take(a, false, &t), 0);
+        ck_assert_uint_eq(take(b, false, &t), 0);
+        ck_assert_uint_eq(t.n, 2);
+        job_store_free(a);
+        job_store_free(b);
+}
+END_TEST
+
+START_TEST(test_lease_restart_same_name) {
+        JobStore *none = open_as(NULL, 0), *a = open_as("a", 3600 * 1000), *b = open_as("b", 3600 * 1000),
+                 *a2;
+        Taken t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+        insert(none, "old", false, false); /* before leases: no owner */
+        insert(a, "mine", true, false);
+        ck_assert(!job_store_leasing(none));
+        ck_assert_int_eq(job_store_lease_take(none, "task", true, 10, collect, &t, NULL), -EINVAL);
+
+        /* a restarts under its name: its own live job and the unowned one come back */
+        job_store_free(a);
+        a2 = open_as("a", 3600 * 1000);
+        ck_assert_uint_eq(take(a2, true, &t), 2);
+        ck_assert_str_eq(t.ids[0], "old");
+        ck_assert_str_eq(t.ids[1], "mine");
+        ck_assert_uint_eq(take(b, true, &t), 0);
+        job_store_free(a2);
+        job_store_free(b);
+        job_store_free(none);
+}
+END_TEST
+
+typedef struct Racer {
+        JobStore *s;
+        Taken *t;
+        unsigned taken;
+} Racer;
+
+static void *race(void *userdata) {
+        Racer *r = userdata;
+        unsigned n;
+
+        do {
+                ck_assert_int_eq(job_store_lease_take(r->s, "task", false, 7, collect, r->t, &n), 0);
+                r->taken += n;
+        } while (n > 0);
+        return NULL;
+}
+
+START_TEST(test_lease_take_race) {
+        JobStore *dead = open_as("dead", 1), *b = open_as("b", 3600 * 1000), *c = open_as("c", 3600 * 1000);
+        static Taken t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+        Racer rb = { b, &t, 0 }, rc = { c, &t, 0 };
+        pthread_t tb, tc;
+
+        for (int i = 0; i < 200; i++) {
+                char id[16];
+
+                snprintf(id, sizeof(id), "j%03d", i);
+                insert(dead, id, i % 2, false);
+        }
+        usleep(20 * 1000);
+        ck_assert_int_eq(pthread_create(&tb, NULL, race, &rb), 0);
+        ck_assert_int_eq(pthread_create(&tc, NULL, race, &rc), 0);
+        ck_assert_int_eq(pthread_join(tb, NULL), 0);
+        ck_assert_int_eq(pthread_join(tc, NULL), 0);
+        ck_assert_uint_eq(rb.taken + rc.taken, 200);
+        ck_assert_uint_eq(t.n, 200);
+        for (unsigned i = 0; i < t.n; i++)
+                for (unsigned j = i + 1; j < t.n; j++)
+                        ck_assert_str_ne(t.ids[i], t.ids[j]);
+        job_store_free(dead);
+        job_store_free(b);
+        job_store_free(c);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("job-store-lease");
+        TCase *tc = tcase_create("lease");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_lease_expiry_and_takeover);
+        tcase_add_test(tc, test_lease_restart_same_name);
+        tcase_add_test(tc, test_lease_take_race);
+        suite_add_tcase(s, tc);
+        return check_run(s);
+}
