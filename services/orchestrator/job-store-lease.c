@@ -56,8 +56,8 @@ int job_store_lease_renew(JobStore *s) {
  * and its own from its previous run; else only the expired leases of others. On
  * PostgreSQL the rows another orchestrator is taking at the same moment are skipped, not
  * waited for (SKIP LOCKED); SQLite has one writer at a time anyway. */
-#define TAKE_SQL(WHO, LOCKING)                                                                        \
-        "UPDATE jobs SET lease_owner = ?1, lease_until = ?2 WHERE seq IN (SELECT seq FROM jobs "     \
+#define TAKE_SQL(WHO, LOCKING)                                                                         \
+        "UPDATE jobs SET lease_owner = ?1, lease_until = ?2 WHERE seq IN (SELECT seq FROM jobs "       \
         "WHERE status IN ('pending', 'running') AND kind = ?3 AND delayed IS DISTINCT FROM 1 AND " WHO \
         " ORDER BY seq LIMIT ?4" LOCKING ") RETURNING id"
 #define TAKE_EXPIRED "lease_owner <> ?1 AND lease_until < ?5"

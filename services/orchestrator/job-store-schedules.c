@@ -475,9 +475,10 @@ int job_store_delayed_claim(JobStore *s, const char *id) {
         /* With leases on, the orchestrator that claims the run holds its lease. */
         return job_store_write_one(
                 s,
-                s->lease_owner ? "UPDATE jobs SET delayed = 0, lease_owner = ?2, lease_until = ?3 "
-                                 "WHERE id = ?1 AND delayed = 1 AND status = 'pending'"
-                               : "UPDATE jobs SET delayed = 0 WHERE id = ?1 AND delayed = 1 AND status = 'pending'",
+                s->lease_owner
+                        ? "UPDATE jobs SET delayed = 0, lease_owner = ?2, lease_until = ?3 "
+                          "WHERE id = ?1 AND delayed = 1 AND status = 'pending'"
+                        : "UPDATE jobs SET delayed = 0 WHERE id = ?1 AND delayed = 1 AND status = 'pending'",
                 id,
                 s->lease_owner,
                 time_now_s(CLOCK_REALTIME) + (double) s->lease_ms / 1000.0,

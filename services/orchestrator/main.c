@@ -65,6 +65,14 @@ static const ConfigEntry config_table[] = {
         CONFIG_STR("ORCH_DB_URL", "", ORCH(db_url),
                 "PostgreSQL instead of ORCH_DB_PATH: a libpq URL postgresql://user@host:port/db "
                 "(password from PGPASSWORD or a passfile); empty = SQLite."),
+        CONFIG_STR("ORCH_INSTANCE", "", ORCH(instance),
+                "This orchestrator's name among several on one shared store (ORCH_DB_URL): the "
+                "holder of its jobs' leases. Unique per orchestrator; a name kept across restarts "
+                "takes its own jobs back at once. Empty = a new name each start (its jobs wait "
+                "out ORCH_LEASE_TIMEOUT after a restart)."),
+        CONFIG_DURATION("ORCH_LEASE_TIMEOUT", "15s", 300, 3600000, ORCH(lease_ms),
+                "On a shared store: how long the jobs of an orchestrator that stopped renewing "
+                "its leases (renewed every third of this) wait before another one takes them over."),
         CONFIG_INT("ORCH_WORKERS", "8", 1, 256, ORCH(workers),
                 "Worker threads, i.e. jobs running against the services at once."),
         CONFIG_DURATION("ORCH_SYNC_GRACE", "100ms", 0, 60000, ORCH(sync_grace_ms),

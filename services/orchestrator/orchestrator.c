@@ -291,6 +291,21 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
+        if (job_store_kind(o->store) == STORE_DB_POSTGRESQL) {
+                char fresh[37] = "";
+
+                /* Unnamed: a name of this run's own, unique by construction (hosts running
+                 * the same pod share a host name); its jobs wait out their leases after a
+                 * restart instead of being taken back at once. */
+                if (isempty(o->config.instance) && job_generate_id(fresh) < 0)
+                        return log_error_errno(-EIO, "Failed to name this orchestrator: %m");
+                r = job_store_set_lease(
+                        o->store,
+                        isempty(o->config.instance) ? fresh : o->config.instance,
+                        o->config.lease_ms);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set this orchestrator's leases: %m");
+        }
         r = job_runner_recover(o->runner, &requeued, &failed);
         if (r < 0)
                 return log_error_errno(r, "Failed to recover unfinished jobs: %m");
@@ -304,6 +319,11 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                         failed);
         if (o->workflows.resumed > 0)
                 log_info("resumed %u unfinished workflows", o->workflows.resumed);
+        if (job_store_leasing(o->store)) {
+                r = lease_keeper_start(o->store, o->runner, &o->workflows, o->config.lease_ms, &o->leases);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start the lease keeper: %m");
+        }
         r = schedule_timer_new(o->store, o->runner, &o->schedules);
         if (r >= 0 && !o->config.schedules_manual)
                 r = schedule_timer_start(o->schedules);
@@ -327,6 +347,10 @@ void orchestrator_stop(Orchestrator *o) {
                 pthread_join(o->cleanup_thread, NULL);
         }
         schedule_timer_free(TAKE_PTR(o->schedules)); /* fires no run into a draining runner */
+        /* No takeover into a draining runner. The leases were renewed at most a third of
+         * their time ago, so the drain (ORCH_DRAIN_TIMEOUT, shorter) ends before they run
+         * out: another orchestrator does not take a job this one is finishing. */
+        lease_keeper_free(TAKE_PTR(o->leases));
         if (o->store)
                 workflow_runs_stop(&o->workflows);
         if (o->runner)

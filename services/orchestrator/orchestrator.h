@@ -11,6 +11,7 @@
 #include "http-server.h"
 #include "job-runner.h"
 #include "job-store.h"
+#include "lease-keeper.h"
 #include "ratelimit.h"
 #include "result-cache.h"
 #include "schedule-timer.h"
@@ -24,7 +25,9 @@
 typedef struct OrchConfig {
         UpstreamConfig upstream;
         char *db_path;
-        char *db_url; /* PostgreSQL instead of db_path; "" = SQLite */
+        char *db_url;      /* PostgreSQL instead of db_path; "" = SQLite */
+        char *instance;    /* this orchestrator's name on a shared store ("" = a new one each start) */
+        uint64_t lease_ms; /* a shared store's leases on unfinished jobs */
         int64_t workers;
         int64_t queue_max;
         uint64_t sync_grace_ms;
@@ -79,6 +82,7 @@ typedef struct Orchestrator {
 
         WorkflowRuns workflows;
         ScheduleTimer *schedules; /* fires schedules and releases delayed jobs */
+        LeaseKeeper *leases;      /* a shared store: renews ours, takes over the dead's */
 
         pthread_t cleanup_thread;
         bool cleanup_started, stopping;

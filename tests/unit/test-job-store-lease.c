@@ -3,7 +3,8 @@
  * connections to one database: a live lease is not taken, an expired one is taken by
  * exactly one instance, a restart under the same name takes its own jobs back at once,
  * finished and delayed jobs are never taken, and two instances taking at the same time
- * never take the same job. */
+ * never take the same job. On SQLite (a file two connections share) and, through
+ * pg-cluster.sh, on PostgreSQL (unit-job-store-lease-pg). */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,26 +15,22 @@
 #include "check-run.h"
 #include "job-store.h"
 #include "macro.h"
+#include "orch-test.h"
 
-static char dir[64], path[128];
-
-static void setup(void) {
-        snprintf(dir, sizeof(dir), "/tmp/test-lease.XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/orch.db", dir);
+static void lease_setup(void) {
+        make_tmpdir();
+        snprintf(db_path, sizeof(db_path), "%s/orch.db", tmpdir);
+        test_db_reset();
 }
 
-static void teardown(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+static void lease_teardown(void) {
+        remove_tmpdir();
 }
 
 static JobStore *open_as(const char *instance, uint64_t lease_ms) {
         JobStore *s;
 
-        ck_assert_int_eq(job_store_open(path, &s), 0);
+        ck_assert_int_eq(job_store_open(test_db_location(), &s), 0);
         if (instance)
                 ck_assert_int_eq(job_store_set_lease(s, instance, lease_ms), 0);
         return s;
@@ -181,7 +178,7 @@ int main(void) {
         Suite *s = suite_create("job-store-lease");
         TCase *tc = tcase_create("lease");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, lease_setup, lease_teardown);
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_lease_expiry_and_takeover);
         tcase_add_test(tc, test_lease_restart_same_name);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """test-scale-out.py — three orchestrators on one PostgreSQL (issue 19), with the real
-binaries on the host: the orchestrators (ORCH_AUTH=off, ORCH_DB_URL the cluster given in
-PG_URL, one nlp worker each so that work queues) and the nlp service they call. Checked
+binaries on the host: the orchestrators (ORCH_AUTH=off, ORCH_DB_URL the throwaway cluster
+of pg-cluster.sh, one worker each so that work queues) and the nlp service they call. Checked
 from outside with Python's standard library:
 - 1,000 async jobs submitted round-robin; one orchestrator SIGKILLed right after its share
   was accepted: its unfinished jobs are taken over by the others once their leases run
@@ -12,8 +12,8 @@ from outside with Python's standard library:
 - an Idempotency-Key and a named lock are the same on every orchestrator;
 - PostgreSQL restarted while jobs are submitted: the orchestrators reconnect and no
   accepted job is lost.
-Usage: PG_URL=… PG_RESTART='command' test-scale-out.py ORCHESTRATOR NLP (ports
-SCALE_OUT_TEST_PORT .. +3, default 19230)"""
+Usage: pg-cluster.sh test-scale-out.py ORCHESTRATOR NLP (ports SCALE_OUT_TEST_PORT .. +3,
+default 19230)"""
 import http.client
 import json
 import os
@@ -29,7 +29,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 ORCH, NLP = sys.argv[1], sys.argv[2]
-PG_URL, PG_RESTART = os.environ["PG_URL"], os.environ["PG_RESTART"]
+PG_URL = os.environ["ORCH_TEST_DB_URL"]  # pg-cluster.sh's
+AS_OWNER = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+PG_RESTART = AS_OWNER + [f"{os.environ['PG_CLUSTER_BINDIR']}/pg_ctl", "-D", os.environ["PG_CLUSTER_DATA"],
+                         "-l", os.path.dirname(os.environ["PG_CLUSTER_DATA"]) + "/server.log",
+                         "-m", "fast", "-w", "-t", "30", "restart"]
 PORT = int(os.environ.get("SCALE_OUT_TEST_PORT", "19230"))
 NLP_PORT = PORT + 3
 LEASE = "2s"
@@ -204,7 +208,7 @@ def t_db_restart():
     feeder.start()
     time.sleep(1)
     before = len(accepted)
-    rc = subprocess.run(PG_RESTART, shell=True).returncode
+    rc = subprocess.run(PG_RESTART, stdout=subprocess.DEVNULL).returncode
     check(rc == 0, "PostgreSQL restarted")
     time.sleep(2)
     stop.set()
