@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "job-store.h"
 #include "macro.h"
@@ -48,6 +49,15 @@ struct JobStore {
 
         JobStoreCommitHook commit_hook;
         void *commit_hook_userdata;
+
+        /* PostgreSQL: other orchestrators' commits wake our waiters (job-store-listen.c). */
+        struct {
+                char *location;
+                pthread_t thread;
+                bool started;
+                atomic_bool stop;
+                atomic_uint_fast64_t connects, wakeups;
+        } listener;
 
         /* Leases (job-store-lease.c): set when several orchestrators share the store. */
         char *lease_owner; /* this orchestrator's instance name; NULL = no leases */
@@ -113,6 +123,12 @@ int job_store_for_each_job(
         double num,
         int (*cb)(const JobRow *row, void *userdata),
         void *userdata);
+
+/* job-store-listen.c: the channel every group commit notifies on PostgreSQL, and the
+ * thread that listens to it. */
+#define JOB_STORE_CHANNEL "ai_semble_jobs"
+int job_store_listen_start(JobStore *s, const char *location);
+void job_store_listen_stop(JobStore *s);
 
 /* job-store-schema.c: creates the tables, or brings them to this release's version. */
 int job_store_schema_migrate(StoreDb *db);

@@ -76,6 +76,7 @@ int job_status_from_string(const char *s, JobStatus *ret) {
 void job_store_free(JobStore *s) {
         if (!s)
                 return;
+        job_store_listen_stop(s); /* it takes s->lock */
         for (size_t i = 0; i < _ST_MAX; i++)
                 store_stmt_finalize(s->st[i]);
         store_db_close(s->db);
@@ -112,6 +113,8 @@ int job_store_open(const char *location, JobStore **ret) {
                 r = job_store_schema_migrate(s->db);
         for (size_t i = 0; r >= 0 && i < _ST_MAX; i++)
                 r = store_db_prepare(s->db, statements[i], STORE_PREPARE_PERSISTENT, &s->st[i]);
+        if (r >= 0 && store_db_kind(s->db) == STORE_DB_POSTGRESQL)
+                r = job_store_listen_start(s, location);
         if (r < 0) {
                 job_store_free(s);
                 return r;
@@ -213,7 +216,9 @@ static void run_batch(JobStore *s, WriteOp *batch) {
         if (r >= 0) {
                 /* A COMMIT that fails (on PostgreSQL: the connection lost, its outcome
                  * unknown) fails every write of the batch; none is tried again. */
-                r = store_db_commit(s->db);
+                r = store_db_notify(s->db, JOB_STORE_CHANNEL); /* PostgreSQL: sent at COMMIT */
+                if (r >= 0)
+                        r = store_db_commit(s->db);
                 if (r < 0) {
                         (void) store_db_rollback(s->db);
                         for (WriteOp *op = batch; op; op = op->next)

@@ -148,6 +148,14 @@ int job_store_lease_take(
         int (*cb)(const JobRow *row, void *userdata),
         void *userdata,
         unsigned *ret_taken);
+/* cb for every unfinished (not delayed) job of kind this instance holds that has not
+ * changed since older_than (Unix seconds), oldest first. */
+int job_store_lease_for_each_own(
+        JobStore *s,
+        const char *kind,
+        double older_than,
+        int (*cb)(const JobRow *row, void *userdata),
+        void *userdata);
 
 /* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
  * or expired lock, or renewing one's own, returns 0; a lock held by another owner
@@ -230,8 +238,11 @@ void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_wr
 int job_store_set_checkpoint_pages(JobStore *s, int wake_pages, int bound_pages);
 int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret_restart);
 
+/* PostgreSQL: the listener's connections made and notification batches received. */
+void job_store_listen_stats(JobStore *s, uint64_t *ret_connects, uint64_t *ret_wakeups);
 /* Returns the current change generation; wait until it differs from gen, timeout, or
- * *stop (may be NULL) is set and job_store_wake() called. */
+ * *stop (may be NULL) is set and job_store_wake() called. On PostgreSQL the commits of
+ * other orchestrators on the same database change it too (job-store-listen.c). */
 uint64_t job_store_generation(JobStore *s);
 void job_store_wait_change(JobStore *s, uint64_t gen, uint64_t timeout_ms, const atomic_bool *stop);
 /* Wakes every job_store_wait_change() to look at its stop flag. */

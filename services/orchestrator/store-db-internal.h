@@ -58,6 +58,10 @@ typedef struct StoreDbEngine {
         int64_t (*column_int64)(StoreStmt *st, int col);
         double (*column_double)(StoreStmt *st, int col);
         const void *(*column_blob)(StoreStmt *st, int col, size_t *ret_size);
+        /* NULL when the engine has no notifications (store_db_notify is then a no-op). */
+        int (*notify)(StoreDb *db, const char *channel);
+        int (*listen)(StoreDb *db, const char *channel);
+        int (*wait_notify)(StoreDb *db, int timeout_ms);
         /* NULL when the engine has no checkpointer. */
         int (*checkpoint_tune)(StoreDb *db, int wake_pages, int bound_pages);
         int (*checkpoint_stats)(StoreDb *db, uint64_t *ret_passive, uint64_t *ret_restart);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +544,70 @@ static const void *pg_column_blob(StoreStmt *st, int col, size_t *ret_size) {
         return s->blob;
 }
 
+/* The channel is one of the store's own names: checked, never quoted from input. */
+static bool channel_ok(const char *channel) {
+        if (isempty(channel) || strlen(channel) > 63)
+                return false;
+        for (const char *c = channel; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || *c == '_' || (c > channel && *c >= '0' && *c <= '9')))
+                        return false;
+        return true;
+}
+
+static int pg_channel_command(StoreDb *base, const char *verb, const char *channel) {
+        char sql[96];
+
+        if (!channel_ok(channel))
+                return -EINVAL;
+        snprintf(sql, sizeof(sql), "%s %s", verb, channel);
+        return pg_exec(base, sql);
+}
+
+static int pg_notify(StoreDb *base, const char *channel) {
+        return pg_channel_command(base, "NOTIFY", channel);
+}
+
+static int pg_listen(StoreDb *base, const char *channel) {
+        return pg_channel_command(base, "LISTEN", channel);
+}
+
+/* Consumes the notifications that arrived: how many. */
+static unsigned drain_notifies(PGconn *conn) {
+        unsigned n = 0;
+        PGnotify *note;
+
+        while ((note = PQnotifies(conn))) {
+                PQfreemem(note);
+                n++;
+        }
+        return n;
+}
+
+static int pg_wait_notify(StoreDb *base, int timeout_ms) {
+        PgDb *d = db_of(base);
+        struct pollfd p = { .fd = PQsocket(d->conn), .events = POLLIN };
+        unsigned n;
+        int k;
+
+        if (PQstatus(d->conn) != CONNECTION_OK || p.fd < 0)
+                return -ECONNRESET;
+        if (drain_notifies(d->conn) > 0)
+                return 1;
+        k = poll(&p, 1, timeout_ms);
+        if (k < 0)
+                return errno == EINTR ? 0 : negative_errno();
+        if (k == 0)
+                return 0;
+        /* Readable: notifications, or the server's goodbye (EOF; a FATAL notice, parsed
+         * with the notifications). */
+        if (PQconsumeInput(d->conn) != 1)
+                return -ECONNRESET;
+        n = drain_notifies(d->conn);
+        if (PQstatus(d->conn) != CONNECTION_OK || d->closing)
+                return -ECONNRESET;
+        return n > 0;
+}
+
 const StoreDbEngine store_db_pg_engine = {
         .kind = STORE_DB_POSTGRESQL,
         .claims = pg_claims,
@@ -563,4 +628,7 @@ const StoreDbEngine store_db_pg_engine = {
         .column_int64 = pg_column_int64,
         .column_double = pg_column_double,
         .column_blob = pg_column_blob,
+        .notify = pg_notify,
+        .listen = pg_listen,
+        .wait_notify = pg_wait_notify,
 };

@@ -164,6 +164,18 @@ int store_db_checkpoint_tune(StoreDb *db, int wake_pages, int bound_pages) {
         return db->engine->checkpoint_tune(db, wake_pages, bound_pages);
 }
 
+int store_db_notify(StoreDb *db, const char *channel) {
+        return db->engine->notify ? db->engine->notify(db, channel) : 0;
+}
+
+int store_db_listen(StoreDb *db, const char *channel) {
+        return db->engine->listen ? db->engine->listen(db, channel) : -EOPNOTSUPP;
+}
+
+int store_db_wait_notify(StoreDb *db, int timeout_ms) {
+        return db->engine->wait_notify ? db->engine->wait_notify(db, timeout_ms) : -EOPNOTSUPP;
+}
+
 int store_db_checkpoint_stats(StoreDb *db, uint64_t *ret_passive, uint64_t *ret_restart) {
         if (!db->engine->checkpoint_stats)
                 return -EOPNOTSUPP;

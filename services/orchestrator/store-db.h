@@ -86,6 +86,17 @@ int store_column_index(StoreStmt *st, const char *name);
  * params[] bound as text to ?1..?n (NULL = NULL). Returns the rows changed. */
 int store_db_run(StoreDb *db, const char *sql, const char *const *params, size_t n_params);
 
+/* Changes seen across processes (PostgreSQL's LISTEN/NOTIFY; SQLite has one writing
+ * process, whose own waiters the job store wakes itself). notify: inside a transaction,
+ * sent when it commits; a no-op on SQLite. listen: this connection receives channel's
+ * notifications from now on. wait_notify: 1 when one or more arrived (all consumed), 0
+ * after timeout_ms without, -ECONNRESET when the connection is lost (reopen and listen
+ * again: what was sent meanwhile is lost). listen and wait_notify: -EOPNOTSUPP on SQLite.
+ * channel is a plain lower-case identifier. */
+int store_db_notify(StoreDb *db, const char *channel);
+int store_db_listen(StoreDb *db, const char *channel);
+int store_db_wait_notify(StoreDb *db, int timeout_ms);
+
 /* SQLite only (-EOPNOTSUPP otherwise): the WAL checkpointer's thresholds and counts (see
  * store-db-sqlite-checkpoint.c). */
 int store_db_checkpoint_tune(StoreDb *db, int wake_pages, int bound_pages);

@@ -16,6 +16,7 @@
 #include "job-store.h"
 #include "macro.h"
 #include "orch-test.h"
+#include "time-util.h"
 
 static void lease_setup(void) {
         make_tmpdir();
@@ -174,6 +175,29 @@ START_TEST(test_lease_take_race) {
 }
 END_TEST
 
+/* PostgreSQL: a commit through one store wakes the waiters of another (LISTEN/NOTIFY). */
+START_TEST(test_listen_across_stores) {
+        JobStore *a = open_as(NULL, 0), *b = open_as(NULL, 0);
+        uint64_t connects = 0, wakeups, gen, t0;
+
+        for (int i = 0; i < 250 && connects == 0; i++) {
+                job_store_listen_stats(b, &connects, &wakeups);
+                usleep(20 * 1000);
+        }
+        ck_assert_uint_eq(connects, 1);
+        gen = job_store_generation(b);
+        t0 = time_now_ms(CLOCK_MONOTONIC);
+        insert(a, "seen-elsewhere", false, false);
+        job_store_wait_change(b, gen, 10000, NULL);
+        ck_assert_uint_ne(job_store_generation(b), gen);
+        ck_assert_uint_lt(time_now_ms(CLOCK_MONOTONIC) - t0, 2000);
+        job_store_listen_stats(b, &connects, &wakeups);
+        ck_assert_uint_ge(wakeups, 1);
+        job_store_free(a);
+        job_store_free(b);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("job-store-lease");
         TCase *tc = tcase_create("lease");
@@ -183,6 +207,8 @@ int main(void) {
         tcase_add_test(tc, test_lease_expiry_and_takeover);
         tcase_add_test(tc, test_lease_restart_same_name);
         tcase_add_test(tc, test_lease_take_race);
+        if (test_db_url()) /* the SQLite program has one process's waiters only */
+                tcase_add_test(tc, test_listen_across_stores);
         suite_add_tcase(s, tc);
         return check_run(s);
 }
