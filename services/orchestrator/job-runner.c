@@ -860,6 +860,31 @@ int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_faile
         return k;
 }
 
+typedef struct OrphanCtx {
+        RecoverCtx recover;
+        unsigned adopted;
+} OrphanCtx;
+
+static int adopt_one(const JobRow *row, void *userdata) {
+        OrphanCtx *c = userdata;
+        _cleanup_(job_unrefp) Job *j = active_find(c->recover.runner, row->id);
+
+        if (j)
+                return 0; /* queued or running here: not an orphan */
+        c->adopted++;
+        return recover_one(row, &c->recover);
+}
+
+int job_runner_adopt_orphans(JobRunner *r, double older_than, unsigned *ret_adopted) {
+        OrphanCtx c = { .recover = { .runner = r } };
+        int k;
+
+        k = job_store_lease_for_each_own(r->store, "task", older_than, adopt_one, &c);
+        if (ret_adopted)
+                *ret_adopted = c.adopted;
+        return k;
+}
+
 int job_runner_take_over(JobRunner *r, unsigned max, unsigned *ret_taken) {
         RecoverCtx c = { .runner = r };
 

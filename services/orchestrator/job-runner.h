@@ -182,5 +182,9 @@ int job_runner_recover(JobRunner *r, unsigned *ret_requeued, unsigned *ret_faile
 /* With leases (a shared store): takes up to max jobs whose orchestrator stopped renewing
  * their leases, and re-runs or fails each by the same rule as job_runner_recover. */
 int job_runner_take_over(JobRunner *r, unsigned max, unsigned *ret_taken);
+/* With leases: this orchestrator's own unfinished jobs, unchanged since older_than (Unix
+ * seconds), that it no longer has in memory (their last write was lost with the database
+ * connection, or they failed to queue): re-run or failed by the same rule. */
+int job_runner_adopt_orphans(JobRunner *r, double older_than, unsigned *ret_adopted);
 size_t job_runner_queue_depth(JobRunner *r);
 size_t job_runner_busy(JobRunner *r);

@@ -117,3 +117,25 @@ int job_store_lease_take(
         free(ids);
         return r;
 }
+
+int job_store_lease_for_each_own(
+        JobStore *s,
+        const char *kind,
+        double older_than,
+        int (*cb)(const JobRow *row, void *userdata),
+        void *userdata) {
+        _cleanup_free_ char *where = NULL;
+
+        if (!s->lease_owner)
+                return -EINVAL;
+        /* kind is one of the store's own words ("task", "workflow"), never input. */
+        if (!streq(kind, "task") && !streq(kind, "workflow"))
+                return -EINVAL;
+        if (asprintf(
+                    &where,
+                    "WHERE lease_owner = ?1 AND kind = '%s' AND status IN ('pending', 'running') "
+                    "AND delayed IS DISTINCT FROM 1 AND updated_at < ?2 ORDER BY seq",
+                    kind) < 0)
+                return -ENOMEM;
+        return job_store_for_each_job(s, where, s->lease_owner, older_than, cb, userdata);
+}

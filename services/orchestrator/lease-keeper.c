@@ -16,7 +16,7 @@ struct LeaseKeeper {
         JobStore *store;
         JobRunner *runner;
         WorkflowRuns *workflows;
-        uint64_t period_ms;
+        uint64_t lease_ms, period_ms;
         pthread_t thread;
         bool started;
         pthread_mutex_t lock;
@@ -26,16 +26,21 @@ struct LeaseKeeper {
 };
 
 int lease_keeper_tick(LeaseKeeper *k, unsigned *ret_taken) {
-        unsigned jobs = 0, workflows = 0;
+        unsigned jobs = 0, workflows = 0, orphans = 0;
         int r;
 
         r = job_store_lease_renew(k->store);
         if (r >= 0)
                 r = job_runner_take_over(k->runner, TAKE_JOBS_MAX, &jobs);
+        /* Our own, lost from memory (e.g. their outcome's write failed with the database
+         * connection): unchanged for a whole lease, so not a job still being queued. */
+        if (r >= 0)
+                r = job_runner_adopt_orphans(
+                        k->runner, time_now_s(CLOCK_REALTIME) - (double) k->lease_ms / 1000.0, &orphans);
         if (r >= 0)
                 r = workflow_runs_take_over(k->workflows, TAKE_WORKFLOWS_MAX, &workflows);
         if (ret_taken)
-                *ret_taken = jobs + workflows;
+                *ret_taken = jobs + workflows + orphans;
         return r;
 }
 
@@ -55,7 +60,8 @@ static void *keeper_thread(void *userdata) {
                 r = lease_keeper_tick(k, &taken);
                 if (taken > 0)
                         log_info(
-                                "took over %u jobs whose orchestrator stopped renewing their leases", taken);
+                                "took over %u jobs whose orchestrator stopped renewing their leases, or that this one lost",
+                                taken);
                 if (r < 0 && r != k->last_error)
                         log_warning_errno(
                                 r,
@@ -80,9 +86,11 @@ int lease_keeper_start(
         k = calloc(1, sizeof(LeaseKeeper));
         if (!k)
                 return -ENOMEM;
-        *k = (LeaseKeeper){
-                .store = store, .runner = runner, .workflows = workflows, .period_ms = lease_ms / 3
-        };
+        *k = (LeaseKeeper){ .store = store,
+                            .runner = runner,
+                            .workflows = workflows,
+                            .lease_ms = lease_ms,
+                            .period_ms = lease_ms / 3 };
         pthread_mutex_init(&k->lock, NULL);
         pthread_cond_init(&k->cond, NULL);
         r = -pthread_create(&k->thread, NULL, keeper_thread, k);
