@@ -43,9 +43,6 @@ K8S_ONLY_ENV = {
     # the shared job store of the orchestrators
     ("orchestrator", "ORCH_DB_URL"): "scale-out",
 }
-# Settings the manifests use before README's generated tables list them: each entry is
-# removed when its code lands (the check below fails while it lingers).
-PENDING_SETTINGS = {"ORCH_DB_URL": "issue 19: the PostgreSQL job store is being built"}
 
 FAILURES = []
 
@@ -268,9 +265,6 @@ def compare(rel, docs, tmp, secrets):
 def main():
     check_v2_fields()
     documented = documented_settings()
-    for key, why in PENDING_SETTINGS.items():
-        if key in documented:
-            fail(f"{key} is in README's tables now: remove it from PENDING_SETTINGS ({why})")
 
     tmp = tempfile.mkdtemp(prefix="test-k8s-manifests.")
     try:
@@ -290,7 +284,7 @@ def main():
                 fail(msg)
             env = {e["name"] for c in one(docs, "Deployment", rel)["spec"]["template"]["spec"]["containers"]
                    for e in c["env"]}
-            for key in sorted(env - documented - set(PENDING_SETTINGS)):
+            for key in sorted(env - documented):
                 fail(f"{rel}: {key} is no setting of any service (README's tables)")
             print(f"ok {rel}: {len(docs)} objects agree with quadlets/ and pods/ai-semble.yaml")
 
