@@ -291,6 +291,8 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
                 if (r < 0)
                         return r;
         }
+        if (o->config.lease_ms == 0)
+                o->config.lease_ms = LEASE_DEFAULT_MS;
         if (job_store_kind(o->store) == STORE_DB_POSTGRESQL) {
                 char fresh[37] = "";
 

@@ -21,13 +21,14 @@
 #include "workflow-run.h"
 
 #define SSE_PER_PRINCIPAL_DEFAULT 4
+#define LEASE_DEFAULT_MS 15000
 
 typedef struct OrchConfig {
         UpstreamConfig upstream;
         char *db_path;
         char *db_url;      /* PostgreSQL instead of db_path; "" = SQLite */
         char *instance;    /* this orchestrator's name on a shared store ("" = a new one each start) */
-        uint64_t lease_ms; /* a shared store's leases on unfinished jobs */
+        uint64_t lease_ms; /* a shared store's leases on unfinished jobs; 0 = LEASE_DEFAULT_MS */
         int64_t workers;
         int64_t queue_max;
         uint64_t sync_grace_ms;
