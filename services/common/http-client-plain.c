@@ -112,29 +112,33 @@ static bool plain_conn_alive(int fd) {
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-/* A kept connection to origin, or -1. The newest first: the likeliest to be alive. */
+/* A kept connection to origin, or -1. The newest first: the likeliest to be alive. The
+ * peek and the closes run outside the lock, which every call takes; the clock is read
+ * inside it, so that no connection in the pool was put back after "now". */
 static int plain_pool_take(const char *origin) {
-        uint64_t now = time_now_ms(CLOCK_MONOTONIC);
-        int fd = -1, stale[PLAIN_IDLE_MAX];
-        size_t n_stale = 0;
+        for (;;) {
+                int fd = -1;
+                bool old = false;
 
-        pthread_mutex_lock(&plain_lock);
-        for (size_t i = plain_n; i > 0 && fd < 0; i--) {
-                PlainConn *c = &plain_idle[i - 1];
-                bool old = now - c->idle_since_ms > PLAIN_IDLE_MS;
+                pthread_mutex_lock(&plain_lock);
+                uint64_t now = time_now_ms(CLOCK_MONOTONIC);
+                for (size_t i = plain_n; i > 0; i--) {
+                        PlainConn *c = &plain_idle[i - 1];
 
-                if (!old && !streq(c->origin, origin))
-                        continue;
-                if (old || !plain_conn_alive(c->fd))
-                        stale[n_stale++] = c->fd;
-                else
-                        fd = c->fd;
-                *c = plain_idle[--plain_n];
+                        old = c->idle_since_ms + PLAIN_IDLE_MS < now;
+                        if (old || streq(c->origin, origin)) {
+                                fd = c->fd;
+                                *c = plain_idle[--plain_n];
+                                break;
+                        }
+                }
+                pthread_mutex_unlock(&plain_lock);
+                if (fd < 0)
+                        return -1;
+                if (!old && plain_conn_alive(fd))
+                        return fd;
+                (void) close(fd);
         }
-        pthread_mutex_unlock(&plain_lock);
-        for (size_t i = 0; i < n_stale; i++)
-                (void) close(stale[i]);
-        return fd;
 }
 
 static void plain_pool_put(int fd, const char *origin) {

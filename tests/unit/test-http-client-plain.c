@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -221,7 +222,8 @@ static struct {
         int fd, port;
         const Step *steps;
         size_t n_steps, next;
-        unsigned accepted, requests;
+        bool repeat_last; /* once the steps run out, every request takes the last one */
+        unsigned accepted, requests, active;
         bool stop;
         pthread_t thread;
         pthread_mutex_t lock;
@@ -257,9 +259,34 @@ static bool raw_read_request(int fd) {
         }
 }
 
+/* One connection: its requests take the script's steps in turn. */
+static void *raw_conn_thread(void *userdata) {
+        int c = (int) (intptr_t) userdata;
+
+        while (raw_read_request(c)) {
+                Step s = {};
+
+                pthread_mutex_lock(&raw.lock);
+                raw.requests++;
+                if (raw.next < raw.n_steps)
+                        s = raw.steps[raw.next++];
+                else if (raw.repeat_last && raw.n_steps > 0)
+                        s = raw.steps[raw.n_steps - 1];
+                pthread_mutex_unlock(&raw.lock);
+                if (!s.reply || test_send_all(c, s.reply, strlen(s.reply)) < 0 || s.close_after)
+                        break;
+        }
+        close(c);
+        pthread_mutex_lock(&raw.lock);
+        raw.active--;
+        pthread_mutex_unlock(&raw.lock);
+        return NULL;
+}
+
 static void *raw_thread(void *userdata) {
         for (;;) {
                 struct pollfd p = { .fd = raw.fd, .events = POLLIN };
+                pthread_t t;
                 int c;
 
                 pthread_mutex_lock(&raw.lock);
@@ -275,49 +302,50 @@ static void *raw_thread(void *userdata) {
                         continue;
                 pthread_mutex_lock(&raw.lock);
                 raw.accepted++;
+                raw.active++;
                 pthread_mutex_unlock(&raw.lock);
-                while (raw_read_request(c)) {
-                        Step s = {};
-
-                        pthread_mutex_lock(&raw.lock);
-                        raw.requests++;
-                        if (raw.next < raw.n_steps)
-                                s = raw.steps[raw.next++];
-                        pthread_mutex_unlock(&raw.lock);
-                        if (!s.reply)
-                                break;
-                        ck_assert_int_eq(test_send_all(c, s.reply, strlen(s.reply)), 0);
-                        if (s.close_after)
-                                break;
-                }
-                close(c);
+                ck_assert_int_eq(pthread_create(&t, NULL, raw_conn_thread, (void *) (intptr_t) c), 0);
+                pthread_detach(t);
         }
 }
 
-static void raw_start(const Step *steps, size_t n) {
+static void raw_start(const Step *steps, size_t n, bool repeat_last) {
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t al = sizeof(a);
 
         raw.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         ck_assert_int_ge(raw.fd, 0);
         ck_assert_int_eq(bind(raw.fd, (struct sockaddr *) &a, sizeof(a)), 0);
-        ck_assert_int_eq(listen(raw.fd, 16), 0);
+        ck_assert_int_eq(listen(raw.fd, 64), 0);
         ck_assert_int_eq(getsockname(raw.fd, (struct sockaddr *) &a, &al), 0);
         raw.port = ntohs(a.sin_port);
         raw.steps = steps;
         raw.n_steps = n;
-        raw.next = raw.accepted = raw.requests = 0;
+        raw.repeat_last = repeat_last;
+        raw.next = raw.accepted = raw.requests = raw.active = 0;
         raw.stop = false;
         ck_assert_int_eq(pthread_create(&raw.thread, NULL, raw_thread, NULL), 0);
 }
 
+/* Stops accepting and waits for every connection's thread to end. */
 static void raw_stop(void) {
-        http_client_pool_flush(); /* the server thread may be reading a kept connection */
+        http_client_pool_flush(); /* a connection's thread may be reading a kept connection */
         pthread_mutex_lock(&raw.lock);
         raw.stop = true;
         pthread_mutex_unlock(&raw.lock);
         pthread_join(raw.thread, NULL);
         close(raw.fd);
+        for (int i = 0; i < 500; i++) {
+                bool done;
+
+                pthread_mutex_lock(&raw.lock);
+                done = raw.active == 0;
+                pthread_mutex_unlock(&raw.lock);
+                if (done)
+                        return;
+                usleep(10000);
+        }
+        ck_abort_msg("the raw server's connections did not end");
 }
 
 static unsigned raw_count(unsigned *field) {
@@ -344,7 +372,7 @@ START_TEST(test_peer_closed_idle) {
         static const Step steps[] = { { OK_KEEP, true }, { OK_KEEP, false } };
         HttpClientRequest req;
 
-        raw_start(steps, ELEMENTSOF(steps));
+        raw_start(steps, ELEMENTSOF(steps), false);
         ck_assert_int_eq(raw_call("/a", &req), 0);
         ck_assert_str_eq(req.response.body, "ok");
         http_client_response_done(&req.response);
@@ -364,7 +392,7 @@ START_TEST(test_peer_closed_on_reuse) {
         static const Step steps[] = { { OK_KEEP, false }, { NULL, false }, { OK_KEEP, false } };
         HttpClientRequest req;
 
-        raw_start(steps, ELEMENTSOF(steps));
+        raw_start(steps, ELEMENTSOF(steps), false);
         ck_assert_int_eq(raw_call("/a", &req), 0);
         http_client_response_done(&req.response);
         ck_assert_int_eq(raw_call("/b", &req), 0);
@@ -382,7 +410,7 @@ START_TEST(test_peer_closed_fresh) {
         static const Step steps[] = { { NULL, false }, { OK_KEEP, false } };
         HttpClientRequest req;
 
-        raw_start(steps, ELEMENTSOF(steps));
+        raw_start(steps, ELEMENTSOF(steps), false);
         ck_assert_int_eq(raw_call("/a", &req), -ECONNRESET);
         ck_assert_ptr_nonnull(strstr(req.response.error, "Empty reply"));
         ck_assert_uint_eq(raw_count(&raw.requests), 1);
@@ -406,7 +434,7 @@ START_TEST(test_framing) {
         };
         HttpClientRequest req;
 
-        raw_start(steps, ELEMENTSOF(steps));
+        raw_start(steps, ELEMENTSOF(steps), false);
         ck_assert_int_eq(raw_call("/1", &req), 0);
         ck_assert_int_eq(req.response.status, 200);
         ck_assert_str_eq(req.response.body, "abcdefg");
@@ -437,6 +465,43 @@ START_TEST(test_framing) {
 }
 END_TEST
 
+typedef struct Caller {
+        unsigned ok;
+} Caller;
+
+static void *caller_thread(void *userdata) {
+        Caller *c = userdata;
+
+        for (int i = 0; i < 50; i++) {
+                HttpClientRequest req;
+
+                if (raw_call("/c", &req) == 0 && req.response.status == 200)
+                        c->ok++;
+                http_client_response_done(&req.response);
+        }
+        return NULL;
+}
+
+/* 32 threads calling at once share the kept connections: no more are made than calls
+ * run at the same time, however the calls interleave. */
+START_TEST(test_concurrent_reuse) {
+        static const Step steps[] = { { OK_KEEP, false } };
+        pthread_t t[32];
+        Caller c[32] = {};
+
+        raw_start(steps, ELEMENTSOF(steps), true);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                ck_assert_int_eq(pthread_create(&t[i], NULL, caller_thread, &c[i]), 0);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                pthread_join(t[i], NULL);
+                ck_assert_uint_eq(c[i].ok, 50);
+        }
+        ck_assert_uint_eq(raw_count(&raw.requests), 50 * ELEMENTSOF(t));
+        ck_assert_uint_le(raw_count(&raw.accepted), ELEMENTSOF(t));
+        raw_stop();
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("http-client-plain");
         TCase *tc = tcase_create("server");
@@ -452,6 +517,7 @@ static Suite *suite(void) {
         tcase_add_test(peer, test_peer_closed_on_reuse);
         tcase_add_test(peer, test_peer_closed_fresh);
         tcase_add_test(peer, test_framing);
+        tcase_add_test(peer, test_concurrent_reuse);
         suite_add_tcase(s, peer);
         return s;
 }
