@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* http-client.h — a small libcurl wrapper for service-to-service calls: a lock-protected
- * pool of easy handles (keep-alive reuse), millisecond timeouts, capped bodies, streamed
- * request and response bodies for relays, and one CURLcode → -errno mapping. */
+/* http-client.h — service-to-service calls: millisecond timeouts, capped bodies, streamed
+ * request and response bodies for relays, one CURLcode → -errno mapping; made by libcurl
+ * (a pool of easy handles), or, for plain calls between the pod's services, by our own
+ * HTTP/1.1 client on pooled keep-alive connections (http-client-plain.c). */
 #pragma once
 
 #include <stdint.h>
@@ -19,8 +20,18 @@ typedef struct HttpClientResponse {
         char error[HTTP_CLIENT_ERROR_MAX]; /* libcurl's message when the transfer failed */
 } HttpClientResponse;
 
+/* Who makes a call. */
+typedef enum HttpClientEngineKind {
+        HTTP_CLIENT_CURL,  /* libcurl: any URL it supports, proxies from the environment */
+        HTTP_CLIENT_PLAIN, /* http:// with the body in memory and the answer collected:
+                            * one write and one read on a kept connection, no proxy, no
+                            * credentials in the URL; any other call goes to libcurl */
+        _HTTP_CLIENT_ENGINE_MAX,
+} HttpClientEngineKind;
+
 typedef struct HttpClientRequest {
-        const char *method; /* NULL = GET (POST when body is set) */
+        HttpClientEngineKind engine; /* 0 = libcurl */
+        const char *method;          /* NULL = GET (POST when body is set) */
         const char *url;
         const char *body; /* NULL = none */
         size_t body_len;
@@ -60,5 +71,5 @@ int http_client_get(const char *url, uint64_t timeout_ms, size_t max_body, HttpC
 void http_client_response_done(HttpClientResponse *r);
 /* The one place CURLcode becomes -errno. */
 int http_client_errno_from_curl(int curl_code);
-/* Frees the idle handle pool (tests, exit). */
+/* Closes the idle connections of every engine (tests, exit). */
 void http_client_pool_flush(void);

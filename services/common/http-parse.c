@@ -239,53 +239,17 @@ static bool value_has_token(const char *v, size_t n, const char *tok) {
                 return (status);     \
         } while (0)
 
-int http_parse_head(const char *buf, size_t len, HttpHead *h, const char **ret_why) {
-        Codings te = {};
-        unsigned hosts = 0;
-        bool conn_close = false, conn_keep = false;
-        size_t p = 0, t0;
-        int r;
+/* What the field lines said about framing and the connection. */
+typedef struct FieldsSeen {
+        Codings te;
+        unsigned hosts;
+        bool conn_close, conn_keep;
+} FieldsSeen;
 
-        *ret_why = NULL;
-        h->n_fields = 0;
-        h->has_query = h->has_content_length = h->chunked = h->expect_continue = false;
-        h->content_length = 0;
-        h->query = (HttpSlice){};
-        h->length = len;
-
-        /* request-line = method SP request-target SP HTTP-version CRLF (§3), single spaces */
-        while (p < len && is(buf[p], C_TCHAR))
-                p++;
-        if (p == 0 || p >= len || buf[p] != ' ')
-                FAIL(400, "malformed request line");
-        if (p > HTTP_PARSE_MAX_METHOD)
-                FAIL(400, "method too long");
-        h->method = slice(0, p);
-        t0 = ++p;
-        while (p < len && buf[p] != ' ' && buf[p] != '\r') {
-                if (!is(buf[p], C_TARGET))
-                        FAIL(400, "invalid character in the request-target");
-                p++;
-        }
-        if (p >= len || buf[p] != ' ' || p == t0)
-                FAIL(400, "malformed request line");
-        if (p - t0 > HTTP_PARSE_MAX_TARGET)
-                FAIL(414, "request-target too long");
-        h->target = slice(t0, p - t0);
-        p++;
-        if (len - p < 10 || memcmp(buf + p, "HTTP/", 5) != 0 || buf[p + 5] < '0' || buf[p + 5] > '9' ||
-            buf[p + 6] != '.' || buf[p + 7] < '0' || buf[p + 7] > '9' || buf[p + 8] != '\r' ||
-            buf[p + 9] != '\n')
-                FAIL(400, "malformed HTTP version");
-        if (buf[p + 5] != '1')
-                FAIL(505, "only HTTP/1.x is served here");
-        h->minor = buf[p + 7] == '0' ? 0 : 1; /* a higher minor is answered as 1.1 (RFC 9110 §6.2) */
-        p += 10;
-        r = parse_target(buf, h, ret_why);
-        if (r > 0)
-                return r;
-
-        /* field-line = field-name ":" OWS field-value OWS CRLF (§5) */
+/* field-line = field-name ":" OWS field-value OWS CRLF (§5), from p to the end of the
+ * head: the same rules for a request's fields and a response's. */
+static int
+parse_fields(const char *buf, size_t len, size_t p, HttpHead *h, FieldsSeen *s, const char **ret_why) {
         for (;;) {
                 size_t n0, v0, ve;
                 HttpField *f;
@@ -295,7 +259,7 @@ int http_parse_head(const char *buf, size_t len, HttpHead *h, const char **ret_w
                 if (buf[p] == '\r') {
                         if (buf[p + 1] != '\n' || p + 2 != len)
                                 FAIL(400, "malformed end of the header section");
-                        break;
+                        return 0;
                 }
                 if (is_ows(buf[p]))
                         FAIL(400,
@@ -340,16 +304,16 @@ int http_parse_head(const char *buf, size_t len, HttpHead *h, const char **ret_w
                                 FAIL(400, "Content-Length is not a decimal number");
                         h->has_content_length = true;
                 } else if (slice_is(buf, f->name, "Transfer-Encoding")) {
-                        parse_codings(buf + v0, ve - v0, &te);
-                        if (te.bad)
+                        parse_codings(buf + v0, ve - v0, &s->te);
+                        if (s->te.bad)
                                 FAIL(400, "Transfer-Encoding other than one final chunked");
                 } else if (slice_is(buf, f->name, "Host")) {
-                        if (++hosts > 1)
+                        if (++s->hosts > 1)
                                 FAIL(400, "more than one Host");
                 } else if (slice_is(buf, f->name, "Connection")) {
-                        conn_close = conn_close || value_has_token(buf + v0, ve - v0, "close");
-                        conn_keep = conn_keep || value_has_token(buf + v0, ve - v0, "keep-alive");
-                } else if (slice_is(buf, f->name, "Expect") && h->minor == 1) {
+                        s->conn_close = s->conn_close || value_has_token(buf + v0, ve - v0, "close");
+                        s->conn_keep = s->conn_keep || value_has_token(buf + v0, ve - v0, "keep-alive");
+                } else if (slice_is(buf, f->name, "Expect") && h->minor == 1 && h->method.len > 0) {
                         /* An HTTP/1.0 client cannot mean it (RFC 9110 §10.1.1): ignored. */
                         if (ve - v0 == 12 && strncasecmp(buf + v0, "100-continue", 12) == 0)
                                 h->expect_continue = true;
@@ -357,21 +321,113 @@ int http_parse_head(const char *buf, size_t len, HttpHead *h, const char **ret_w
                                 FAIL(417, "the only expectation served is 100-continue");
                 }
         }
+}
 
-        if (te.seen) {
+/* Resets what a parse fills in. */
+static void head_reset(HttpHead *h, size_t len) {
+        h->n_fields = 0;
+        h->has_query = h->has_content_length = h->chunked = h->expect_continue = false;
+        h->content_length = 0;
+        h->query = (HttpSlice){};
+        h->method = (HttpSlice){};
+        h->status = 0;
+        h->length = len;
+}
+
+int http_parse_head(const char *buf, size_t len, HttpHead *h, const char **ret_why) {
+        FieldsSeen s = {};
+        size_t p = 0, t0;
+        int r;
+
+        *ret_why = NULL;
+        head_reset(h, len);
+
+        /* request-line = method SP request-target SP HTTP-version CRLF (§3), single spaces */
+        while (p < len && is(buf[p], C_TCHAR))
+                p++;
+        if (p == 0 || p >= len || buf[p] != ' ')
+                FAIL(400, "malformed request line");
+        if (p > HTTP_PARSE_MAX_METHOD)
+                FAIL(400, "method too long");
+        h->method = slice(0, p);
+        t0 = ++p;
+        while (p < len && buf[p] != ' ' && buf[p] != '\r') {
+                if (!is(buf[p], C_TARGET))
+                        FAIL(400, "invalid character in the request-target");
+                p++;
+        }
+        if (p >= len || buf[p] != ' ' || p == t0)
+                FAIL(400, "malformed request line");
+        if (p - t0 > HTTP_PARSE_MAX_TARGET)
+                FAIL(414, "request-target too long");
+        h->target = slice(t0, p - t0);
+        p++;
+        if (len - p < 10 || memcmp(buf + p, "HTTP/", 5) != 0 || buf[p + 5] < '0' || buf[p + 5] > '9' ||
+            buf[p + 6] != '.' || buf[p + 7] < '0' || buf[p + 7] > '9' || buf[p + 8] != '\r' ||
+            buf[p + 9] != '\n')
+                FAIL(400, "malformed HTTP version");
+        if (buf[p + 5] != '1')
+                FAIL(505, "only HTTP/1.x is served here");
+        h->minor = buf[p + 7] == '0' ? 0 : 1; /* a higher minor is answered as 1.1 (RFC 9110 §6.2) */
+        p += 10;
+        r = parse_target(buf, h, ret_why);
+        if (r > 0)
+                return r;
+        r = parse_fields(buf, len, p, h, &s, ret_why);
+        if (r > 0)
+                return r;
+
+        if (s.te.seen) {
                 if (h->has_content_length)
                         FAIL(400, "both Content-Length and Transfer-Encoding");
                 if (h->minor == 0)
                         FAIL(400, "Transfer-Encoding in an HTTP/1.0 request");
-                if (te.chunked != 1)
+                if (s.te.chunked != 1)
                         FAIL(400, "Transfer-Encoding other than one final chunked");
-                if (te.other)
+                if (s.te.other)
                         FAIL(501, "only the chunked transfer coding is served");
                 h->chunked = true;
         }
-        if (h->minor == 1 && hosts == 0)
+        if (h->minor == 1 && s.hosts == 0)
                 FAIL(400, "no Host header");
-        h->keep_alive = h->minor == 1 ? !conn_close : conn_keep && !conn_close;
+        h->keep_alive = h->minor == 1 ? !s.conn_close : s.conn_keep && !s.conn_close;
+        return 0;
+}
+
+int http_parse_status_head(const char *buf, size_t len, HttpHead *h, const char **ret_why) {
+        FieldsSeen s = {};
+        size_t p = 0;
+        int r;
+
+        *ret_why = NULL;
+        head_reset(h, len);
+
+        /* status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF (§4) */
+        if (len < 14 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ' ||
+            buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' ||
+            buf[11] > '9' || (buf[12] != ' ' && buf[12] != '\r'))
+                FAIL(400, "malformed status line");
+        h->minor = buf[7] == '0' ? 0 : 1;
+        h->status = (unsigned) ((buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0'));
+        for (p = 12; p < len && buf[p] != '\r'; p++)
+                if (!is(buf[p], C_FIELD))
+                        FAIL(400, "control character in the reason phrase");
+        if (p + 1 >= len || buf[p + 1] != '\n')
+                FAIL(400, "malformed status line");
+        r = parse_fields(buf, len, p + 2, h, &s, ret_why);
+        if (r > 0)
+                return r;
+
+        /* A response with both is framed by Transfer-Encoding (§6.3), but one that sends
+         * both is refused here: it may be an attempt at desynchronising the connection. */
+        if (s.te.seen) {
+                if (h->has_content_length)
+                        FAIL(400, "both Content-Length and Transfer-Encoding");
+                if (s.te.chunked != 1 || s.te.other)
+                        FAIL(400, "Transfer-Encoding other than one final chunked");
+                h->chunked = true;
+        }
+        h->keep_alive = h->minor == 1 ? !s.conn_close : s.conn_keep && !s.conn_close;
         return 0;
 }
 

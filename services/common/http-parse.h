@@ -35,6 +35,7 @@ typedef struct HttpHead {
         uint64_t content_length;
         bool has_content_length, chunked;
         bool keep_alive;      /* after the version and any Connection tokens */
+        unsigned status;      /* a response's status code (http_parse_status_head()); 0 for a request */
         bool expect_continue; /* Expect: 100-continue */
         size_t length;        /* bytes of the head, final empty line included */
 } HttpHead;
@@ -50,6 +51,11 @@ int http_parse_head_end(const char *buf, size_t len, size_t *pos, size_t *ret_sk
  * Returns 0, or the HTTP status to answer (400, 414, 417, 431, 501, 505) with *ret_why a
  * static one-line reason; the connection must then close. */
 int http_parse_head(const char *buf, size_t len, HttpHead *ret, const char **ret_why);
+
+/* Parses a complete response head (HTTP/1.x status line and fields) of exactly len bytes,
+ * with the same field rules as a request's. Fills status, fields, content_length,
+ * chunked and keep_alive. Returns 0, or 400 with *ret_why a static reason. */
+int http_parse_status_head(const char *buf, size_t len, HttpHead *ret, const char **ret_why);
 
 /* The value of the first field called name (case-insensitive), NULL if none. */
 const HttpField *http_head_field(const HttpHead *h, const char *buf, const char *name);

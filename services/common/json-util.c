@@ -232,6 +232,43 @@ static bool all_numbers_finite(json_object *o) {
         }
 }
 
+/* One tokener per thread, reset for each parse: a new one costs an allocation of its
+ * whole JSON_MAX_DEPTH stack, and every request parses a body or two. Freed when its
+ * thread ends. */
+static pthread_key_t tokener_key;
+static pthread_once_t tokener_once = PTHREAD_ONCE_INIT;
+static int tokener_key_error;
+
+static void tokener_free(void *p) {
+        json_tokener_free(p);
+}
+
+static void tokener_key_init(void) {
+        tokener_key_error = -pthread_key_create(&tokener_key, tokener_free);
+}
+
+static json_tokener *tokener_get(void) {
+        json_tokener *tok;
+
+        pthread_once(&tokener_once, tokener_key_init);
+        if (tokener_key_error < 0)
+                return NULL;
+        tok = pthread_getspecific(tokener_key);
+        if (tok) {
+                json_tokener_reset(tok);
+                return tok;
+        }
+        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        if (!tok)
+                return NULL;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        if (pthread_setspecific(tokener_key, tok) != 0) {
+                json_tokener_free(tok);
+                return NULL;
+        }
+        return tok;
+}
+
 int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret_error) {
         json_tokener *tok;
         json_object *o;
@@ -269,10 +306,9 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
                 return r;
         }
 
-        tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+        tok = tokener_get();
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 
         o = json_tokener_parse_ex(tok, buf, (int) len);
         jerr = json_tokener_get_error(tok);
@@ -287,14 +323,13 @@ int json_parse_strict(const char *buf, size_t len, json_object **ret, char **ret
                                                     : json_tokener_error_desc(jerr);
                 if (o)
                         json_object_put(o);
-                json_tokener_free(tok);
+                json_tokener_reset(tok); /* drops what the failed parse had built */
                 if (ret_error && asprintf(&m, "invalid JSON at offset %zu: %s", off, why) < 0)
                         return -ENOMEM;
                 if (ret_error)
                         *ret_error = m;
                 return -EBADMSG;
         }
-        json_tokener_free(tok);
 
         if (!all_numbers_finite(o)) {
                 json_object_put(o);

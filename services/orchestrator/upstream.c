@@ -255,6 +255,9 @@ int upstream_request(Upstreams *u, const UpstreamRequest *q, UpstreamResult *ret
                         break;
                 }
                 req = (HttpClientRequest){
+                        /* The pod's services: a kept connection of our own (a relay,
+                         * with its streamed body or answer, goes through libcurl). */
+                        .engine = HTTP_CLIENT_PLAIN,
                         .method = q->method,
                         .url = url,
                         .body = q->body,

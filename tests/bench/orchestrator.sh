@@ -84,9 +84,15 @@ run() { # lua url connections -> "p50_us p99_us rps errors requests"
         wrk -t"$threads" -c"$3" -d"${secs}s" -s "$1" "$2" | awk '/^RESULT/ { print $2, $3, $4, $5, $6 }'
 }
 
-# table LUA DIRECT_URL: the rows for 1 and 32 connections, direct vs via /ai/nlp/process.
+cpu_ticks() { # the orchestrator's user + system CPU so far, in clock ticks
+        awk '{ print $14 + $15 }' "/proc/$orch_pid/stat"
+}
+
+# table LUA DIRECT_URL: the rows for 1 and 32 connections, direct vs via /ai/nlp/process,
+# then the orchestrator's CPU per request in the via runs (which no load elsewhere inflates
+# the way it does wall-clock latency).
 table() {
-        local via="http://127.0.0.1:$port/ai/nlp/process"
+        local via="http://127.0.0.1:$port/ai/nlp/process" cpu="" t0 t1
 
         # Warm both paths (connections, SQLite pages).
         run "$1" "$2" 4 >/dev/null
@@ -95,12 +101,18 @@ table() {
         echo "|---|---|---|---|---|---|---|---|---|---|"
         for c in 1 32; do
                 read -r d50 d99 drps derr _ < <(run "$1" "$2" "$c")
-                read -r o50 o99 orps oerr _ < <(run "$1" "$via" "$c")
+                t0=$(cpu_ticks)
+                read -r o50 o99 orps oerr on < <(run "$1" "$via" "$c")
+                t1=$(cpu_ticks)
+                cpu="$cpu${cpu:+, }$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$on" -v c="$c" \
+                        'BEGIN { printf "%.0f µs at %d connection%s", t * 1e6 / hz / n, c, (c > 1 ? "s" : "") }')"
                 awk -v c="$c" -v d50="$d50" -v d99="$d99" -v drps="$drps" -v o50="$o50" -v o99="$o99" -v orps="$orps" \
                         'BEGIN { printf "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f%% |\n",
                                 c, d50, o50, o50 - d50, d99, o99, o99 - d99, drps, orps, 100 * orps / drps }'
                 { [ "$derr" = 0 ] && [ "$oerr" = 0 ]; } || echo "(errors: direct $derr, orchestrator $oerr)"
         done
+        echo
+        echo "Orchestrator CPU per request (user + system, /proc): $cpu."
 }
 
 stored() { # the completed jobs the orchestrator has stored

@@ -83,6 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 } else
                         CHECK(why &&
                               (st == 400 || st == 414 || st == 417 || st == 431 || st == 501 || st == 505));
+                /* The same bytes as a response head (http-client-plain reads those). */
+                st = http_parse_status_head(buf + skip, (size_t) n, &h, &why);
+                if (st == 0) {
+                        CHECK(h.n_fields <= HTTP_PARSE_MAX_HEADERS && h.status >= 100 && h.status <= 999);
+                        for (unsigned i = 0; i < h.n_fields; i++) {
+                                check_slice(h.fields[i].name, (size_t) n);
+                                check_slice(h.fields[i].value, (size_t) n);
+                        }
+                        CHECK(!(h.chunked && h.has_content_length));
+                } else
+                        CHECK(why && (st == 400 || st == 431));
                 buf += skip + (size_t) n;
                 len -= skip + (size_t) n;
         }

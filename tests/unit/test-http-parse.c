@@ -249,6 +249,48 @@ static int decode(const char *in, size_t len, size_t step, char *out, size_t *re
         return r;
 }
 
+/* A response head: the status line, then the same field rules as a request's. */
+START_TEST(test_status_heads) {
+        static const char *const refused[] = {
+                "HTTP/2 200 OK\r\n\r\n",
+                "HTTP/1.1 20 OK\r\n\r\n",
+                "HTTP/1.1 2000 OK\r\n\r\n",
+                "HTTP/1.1 200 O\x01K\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nX-A : b\r\n\r\n",
+                "HTTP/1.1 200 OK\r\n folded\r\n\r\n",
+        };
+        HttpHead h;
+        const char *why;
+        const char *ok = "HTTP/1.1 201 Created\r\nContent-Length: 12\r\nX-Job-ID: j\r\n\r\n";
+        char v[16];
+
+        ck_assert_int_eq(http_parse_status_head(ok, strlen(ok), &h, &why), 0);
+        ck_assert_uint_eq(h.status, 201);
+        ck_assert(h.has_content_length && h.content_length == 12 && !h.chunked && h.keep_alive);
+        ck_assert_str_eq(field(&h, ok, "x-job-id", v, sizeof(v)), "j");
+
+        ok = "HTTP/1.1 204\r\nConnection: close\r\n\r\n"; /* no reason phrase */
+        ck_assert_int_eq(http_parse_status_head(ok, strlen(ok), &h, &why), 0);
+        ck_assert_uint_eq(h.status, 204);
+        ck_assert(!h.keep_alive && !h.has_content_length);
+
+        ok = "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        ck_assert_int_eq(http_parse_status_head(ok, strlen(ok), &h, &why), 0);
+        ck_assert(h.chunked && !h.keep_alive && h.minor == 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                ck_assert_msg(
+                        http_parse_status_head(refused[i], strlen(refused[i]), &h, &why) == 400,
+                        "accepted: %s",
+                        refused[i]);
+                ck_assert_ptr_nonnull(why);
+        }
+}
+END_TEST
+
 START_TEST(test_chunked) {
         static const char body[] =
                 "1\r\nA\r\n0bb8 ; name=\"v;x\" ; flag\r\n%s\r\n11\r\nCCCCCCCCCCCCCCCCC\r\n"
@@ -357,6 +399,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_framing_refused);
         tcase_add_test(tc, test_limits);
         tcase_add_test(tc, test_head_end);
+        tcase_add_test(tc, test_status_heads);
         tcase_add_test(tc, test_chunked);
         tcase_add_test(tc, test_chunked_refused);
         suite_add_tcase(s, tc);

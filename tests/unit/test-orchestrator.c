@@ -578,6 +578,47 @@ START_TEST(test_sync_grace) {
 }
 END_TEST
 
+/* Jobs reach their service on one kept connection; when the service restarts (its kept
+ * connection closed under the orchestrator), the next job sees that before sending and
+ * takes a new one: answered at once, no retry, no progress event, stored as completed. */
+START_TEST(test_upstream_connection_kept_and_renewed) {
+        char id[64];
+        int nlp_port = http_server_get_port(upstreams[UPSTREAM_NLP]);
+        char listen[32];
+        json_object *job;
+        Reply r;
+
+        start_orchestrator(2, 16);
+        http_client_pool_flush(); /* the connections of the start's GET /tasks */
+        for (int i = 0; i < 100 && http_server_connections(upstreams[UPSTREAM_NLP]) > 0; i++)
+                usleep(10 * 1000);
+        ck_assert_uint_eq(http_server_connections(upstreams[UPSTREAM_NLP]), 0);
+        for (int i = 0; i < 10; i++) {
+                r = request("POST", "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"tokenize\"}", NULL);
+                ck_assert_int_eq(r.status, 200);
+                reply_done(&r);
+        }
+        ck_assert_uint_eq(http_server_connections(upstreams[UPSTREAM_NLP]), 1);
+
+        /* The service restarts on its port: its connections close. */
+        (void) http_server_shutdown(upstreams[UPSTREAM_NLP]);
+        http_server_free(upstreams[UPSTREAM_NLP]);
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", nlp_port);
+        ck_assert_int_eq(fake_upstream_start(listen, "nlp", &upstreams[UPSTREAM_NLP]), 0);
+        usleep(50 * 1000); /* the close reaches the orchestrator's side */
+
+        r = request("POST", "/ai/nlp/process", "{\"text\":\"x\",\"task\":\"tokenize\"}", NULL);
+        ck_assert_int_eq(r.status, 200);
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+        ck_assert_int_eq(job_event_count(id, "progress"), 0);
+        ck_assert_uint_eq(http_server_connections(upstreams[UPSTREAM_NLP]), 1);
+}
+END_TEST
+
 START_TEST(test_breaker_opens_and_recovers) {
         Reply r;
 
@@ -2451,6 +2492,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_job_trace_id);
         tcase_add_test(e2e, test_retries);
         tcase_add_test(e2e, test_sync_grace);
+        tcase_add_test(e2e, test_upstream_connection_kept_and_renewed);
         tcase_add_test(e2e, test_breaker_opens_and_recovers);
         tcase_add_test(e2e, test_cancel_and_timeout);
         tcase_add_test(e2e, test_queue_full);
