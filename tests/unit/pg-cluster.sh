@@ -7,7 +7,19 @@
 # initdb and postgres refuse to run as root: as root they run as the postgres system user,
 # who owns the directory. The binaries come from pg_config --bindir, else the newest
 # /usr/lib/postgresql/*/bin (Debian's postgresql package); missing ones fail the test.
+# The cluster runs with fsync and full_page_writes off (tests want speed, not durability);
+# PG_CLUSTER_FSYNC=on keeps PostgreSQL's durable defaults (fsync, full_page_writes and
+# synchronous_commit on), for benchmarks that must count the flushes.
 set -euo pipefail
+
+case ${PG_CLUSTER_FSYNC:-off} in
+off) durability=("fsync = off" "full_page_writes = off") ;;
+on) durability=("fsync = on" "full_page_writes = on" "synchronous_commit = on") ;;
+*)
+        echo "pg-cluster.sh: PG_CLUSTER_FSYNC is on or off, not '$PG_CLUSTER_FSYNC'" >&2
+        exit 2
+        ;;
+esac
 
 [ $# -gt 0 ] || {
         echo "usage: $0 COMMAND [ARGS...]" >&2
@@ -62,7 +74,7 @@ for port in $(seq "${PG_CLUSTER_PORT_FIRST:-55432}" "${PG_CLUSTER_PORT_LAST:-554
                 continue
         fi
         printf "%s\n" "listen_addresses = '127.0.0.1'" "port = $port" "unix_socket_directories = '$dir'" \
-                "fsync = off" "full_page_writes = off" >"$dir/data/postgresql.auto.conf"
+                "${durability[@]}" >"$dir/data/postgresql.auto.conf"
         [ ${#as_owner[@]} -eq 0 ] || chown postgres: "$dir/data/postgresql.auto.conf"
         if "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null; then
                 started=1
