@@ -2,7 +2,8 @@
 # Chaos against the running pod (issue 23): N asynchronous jobs (nlp sentiment and data
 # analyze, both idempotent) submitted through the published port while KILLS random
 # SIGKILLs hit every service and the orchestrator; then every job is followed to its end.
-# Prints submitted, accepted, refused (any answer but 202, or none), lost (an accepted
+# Prints submitted, accepted, refused (any answer but 202 or a replay of the same key, or
+# none within 30 s of resending what got no answer), lost (an accepted
 # job the orchestrator no longer knows), stuck (not finished within WAIT seconds) and
 # failed counts, and the kills; exits 1 unless refused, lost, stuck and failed are all 0.
 # Usage (root, the pod from ./scripts/deploy.sh start):
@@ -57,20 +58,26 @@ import json, os, sys, threading, time, urllib.request, urllib.error
 url, token, n, wait, killer, report = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 auth = {"Authorization": "Bearer " + token}
 
-def call(method, path, body=None, timeout=60):
+def call(method, path, body=None, timeout=60, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data, method=method,
-                                 headers=dict(auth, **({"Content-Type": "application/json"} if data else {})))
+    hdrs = dict(auth, **({"Content-Type": "application/json"} if data else {}), **(headers or {}))
+    req = urllib.request.Request(url + path, data=data, method=method, headers=hdrs)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
+            return r.status, json.loads(r.read() or b"null"), r.headers
     except urllib.error.HTTPError as e:
-        return e.code, None
+        return e.code, None, e.headers
     except Exception as e:  # no answer at all: refused, reset, timed out
-        return 0, str(e)
+        return 0, str(e), {}
 
-jobs, refused, lock = [], [], threading.Lock()
+jobs, refused, resent, lock = [], [], [0], threading.Lock()
+run = "%x" % int(time.time() * 1000)
 
+# As a client should: an Idempotency-Key on each submission, and the same submission sent
+# again when it got no answer at all (the orchestrator was killed while it was in flight;
+# for 30 s at most). The key makes the resend the same job: 202 if the first never got in,
+# else 409 (still running) or the stored outcome, both naming the job (X-Job-ID). Any
+# answer other than these is a refusal.
 def submit(i):
     if i % 2:
         body = {"service": "nlp", "task": "sentiment", "async": True,
@@ -78,10 +85,22 @@ def submit(i):
     else:
         body = {"service": "data", "task": "analyze", "async": True,
                 "payload": {"data": {"records": [{"x": k, "y": k * i % 7} for k in range(50)]}}}
-    st, out = call("POST", "/dispatch", body)
+    key, deadline = {"Idempotency-Key": "chaos-%s-%d" % (run, i)}, time.time() + 30
+    while True:
+        st, out, hdrs = call("POST", "/dispatch", body, headers=key)
+        if st != 0 or time.time() > deadline:
+            break
+        with lock:
+            resent[0] += 1
+        time.sleep(0.2)
+    job = None
+    if st == 202 and isinstance(out, dict):
+        job = out.get("job_id")
+    elif st in (200, 409) and hdrs.get("Idempotent-Replayed") == "true":
+        job = hdrs.get("X-Job-ID")
     with lock:
-        if st == 202 and isinstance(out, dict) and out.get("job_id"):
-            jobs.append(out["job_id"])
+        if job:
+            jobs.append(job)
         else:
             refused.append((i, st, out))
 
@@ -107,7 +126,7 @@ pending, final = set(jobs), {}
 deadline = time.time() + wait
 while pending and time.time() < deadline:
     for j in list(pending):
-        st, out = call("GET", "/jobs/" + j, timeout=10)
+        st, out, _ = call("GET", "/jobs/" + j, timeout=10)
         if st == 404:
             final[j] = "lost"
             pending.discard(j)
@@ -121,7 +140,7 @@ for j in pending:
 
 count = lambda pred: sum(1 for v in final.values() if pred(v))
 res = {
-    "submitted": n, "accepted": len(jobs), "refused": len(refused),
+    "submitted": n, "accepted": len(jobs), "refused": len(refused), "resent": resent[0],
     "completed": count(lambda v: v == "completed"), "failed": count(lambda v: v.startswith("failed")),
     "lost": count(lambda v: v == "lost"), "stuck": count(lambda v: v == "stuck"),
     "seconds": round(time.time() - t0, 1),
@@ -137,5 +156,5 @@ PY
 wait "$killer_pid" 2>/dev/null
 [ -s "$work/report" ] || die "the chaos run did not finish"
 echo "kills: $(awk '{print $2}' "$work/kills" 2>/dev/null | sort | uniq -c | awk '{printf "%s %s, ", $2, $1}' | sed 's/, $//')"
-jq -r '"jobs: \(.submitted) submitted, \(.accepted) accepted, \(.refused) refused; \(.completed) completed, \(.failed) failed, \(.lost) lost, \(.stuck) stuck (\(.seconds) s)"' "$work/report"
+jq -r '"jobs: \(.submitted) submitted, \(.accepted) accepted (\(.resent) resends of a submission that got no answer), \(.refused) refused; \(.completed) completed, \(.failed) failed, \(.lost) lost, \(.stuck) stuck (\(.seconds) s)"' "$work/report"
 jq -e '.refused == 0 and .failed == 0 and .lost == 0 and .stuck == 0' "$work/report" >/dev/null
