@@ -231,6 +231,15 @@ static int v1_finish(StoreDb *db) {
         ";"                                             \
         "CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(lease_owner) WHERE status IN ('pending', 'running');"
 
+/* Version 3: the webhook signatures accepted, shared by the orchestrators of one store
+ * (job-store-replays.c). */
+#define SCHEMA_V3(REAL)                               \
+        "CREATE TABLE IF NOT EXISTS webhook_replays(" \
+        " mac TEXT PRIMARY KEY,"                      \
+        " expires_at " REAL                           \
+        " NOT NULL);"                                 \
+        "CREATE INDEX IF NOT EXISTS webhook_replays_expiry ON webhook_replays(expires_at);"
+
 static const struct {
         int version;
         const char *sql[2];         /* by StoreDbKind */
@@ -252,6 +261,12 @@ static const struct {
           {
                   [STORE_DB_SQLITE] = SCHEMA_V2("REAL"),
                   [STORE_DB_POSTGRESQL] = SCHEMA_V2("double precision"),
+          },
+          NULL },
+        { 3,
+          {
+                  [STORE_DB_SQLITE] = SCHEMA_V3("REAL"),
+                  [STORE_DB_POSTGRESQL] = SCHEMA_V3("double precision"),
           },
           NULL },
 };

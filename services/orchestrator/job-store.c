@@ -519,13 +519,20 @@ int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret
 }
 
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
-        /* The events first, then their jobs; the second count is the answer. */
-        static const char *const deletes[] = {
-                "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
-                "AND status IN ('completed', 'failed', 'cancelled'))",
-                "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', 'cancelled')",
+        /* Expired webhook signatures (?1 = now), then the events of old finished jobs and
+         * those jobs (?1 = the cutoff); the last count is the answer. */
+        static const struct {
+                const char *sql;
+                bool now;
+        } deletes[] = {
+                { "DELETE FROM webhook_replays WHERE expires_at < ?1", true },
+                { "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
+                  "AND status IN ('completed', 'failed', 'cancelled'))",
+                  false },
+                { "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', 'cancelled')",
+                  false },
         };
-        double cutoff = time_now_s(CLOCK_REALTIME) - (double) age_ms / 1000.0;
+        double now = time_now_s(CLOCK_REALTIME), cutoff = now - (double) age_ms / 1000.0;
         int r;
 
         pthread_mutex_lock(&s->lock);
@@ -533,9 +540,9 @@ int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(deletes); i++) {
                 StoreStmt *st = NULL;
 
-                r = prepare(s, deletes[i], &st);
+                r = prepare(s, deletes[i].sql, &st);
                 if (r >= 0) {
-                        store_bind_double(st, 1, cutoff);
+                        store_bind_double(st, 1, deletes[i].now ? now : cutoff);
                         r = step_done(st);
                 }
                 store_stmt_finalize(st);

@@ -157,6 +157,11 @@ int job_store_lease_for_each_own(
         int (*cb)(const JobRow *row, void *userdata),
         void *userdata);
 
+/* Webhook signatures accepted by the orchestrators of this store (job-store-replays.c):
+ * 1 when mac (hex) is remembered and not expired at now (a replay), 0 after remembering
+ * it until expires (Unix seconds). */
+int job_store_replay_remember(JobStore *s, const char *mac, double expires, double now);
+
 /* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
  * or expired lock, or renewing one's own, returns 0; a lock held by another owner
  * -EBUSY. *ret (if non-NULL) gets {name, owner, expires_at} of the holder either way. */

@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "orchestrator.h"
+#include "sha256.h"
 #include "time-util.h"
 
 static void *cleanup_thread(void *userdata) {
@@ -138,6 +139,15 @@ static int orchestrator_setup_webhook(Orchestrator *o) {
                 &o->webhook);
         OPENSSL_cleanse(secret, len);
         return r;
+}
+
+/* WebhookRemember on the store (userdata): the MAC (32 bytes, as a SHA-256) in hex. */
+static int
+remember_webhook(const unsigned char mac[static 32], int64_t expires, int64_t now, void *userdata) {
+        char hex[SHA256_HEX_SIZE];
+
+        sha256_to_hex(mac, hex);
+        return job_store_replay_remember(userdata, hex, (double) expires, (double) now);
 }
 
 /* The input rules: built-ins with ORCH_GUARDRAIL_ACTIONS applied, plus the operator's
@@ -293,6 +303,9 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         }
         if (o->config.lease_ms == 0)
                 o->config.lease_ms = LEASE_DEFAULT_MS;
+        /* Several orchestrators on one store: a delivery replayed to another is a replay. */
+        if (o->webhook && job_store_kind(o->store) == STORE_DB_POSTGRESQL)
+                webhook_verifier_set_memory(o->webhook, remember_webhook, o->store);
         if (job_store_kind(o->store) == STORE_DB_POSTGRESQL) {
                 char fresh[37] = "";
 

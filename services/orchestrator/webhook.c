@@ -4,7 +4,8 @@
  * MAC found there and not yet expired is a replay. When the table holds replay_max live
  * MACs, expired ones are swept out; if none are, the delivery is refused (busy) and
  * nothing is forgotten. For X-Hub-Signature-256, which carries no timestamp, the memory
- * is the only replay defence (a redelivery after the window passes again). */
+ * is the only replay defence (a redelivery after the window passes again). Orchestrators
+ * sharing a store remember the MACs there instead (webhook_verifier_set_memory). */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -31,6 +32,8 @@ struct WebhookVerifier {
         pthread_mutex_t lock;
         ReplayEntry *table; /* size: a power of two > replay_max * 4 / 3 */
         size_t size, used, replay_max;
+        WebhookRemember remember; /* shared instead; NULL = the table */
+        void *remember_userdata;
 };
 
 static const char *const result_names[_WEBHOOK_RESULT_MAX] = {
@@ -161,6 +164,11 @@ static int replay_sweep(WebhookVerifier *v, int64_t now) {
         return 0;
 }
 
+void webhook_verifier_set_memory(WebhookVerifier *v, WebhookRemember remember, void *userdata) {
+        v->remember = remember;
+        v->remember_userdata = userdata;
+}
+
 /* 1 if mac was accepted before and is not expired; else records it until expires and
  * returns 0; -ENOSPC when replay_max live MACs are remembered already. */
 static int
@@ -263,7 +271,8 @@ WebhookResult webhook_verify(
 
         if (!matched)
                 RESULT(WEBHOOK_INVALID, "signature does not match");
-        r = replay_check_and_add(v, want, expires, now);
+        r = v->remember ? v->remember(want, expires, now, v->remember_userdata)
+                        : replay_check_and_add(v, want, expires, now);
         if (r > 0)
                 RESULT(WEBHOOK_REPLAY, "signature already used (replay)");
         if (r < 0)

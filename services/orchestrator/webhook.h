@@ -39,6 +39,14 @@ static inline void webhook_verifier_freep(WebhookVerifier **v) {
                 webhook_verifier_free(*v);
 }
 
+/* A replay memory shared with other orchestrators (their store) instead of the verifier's
+ * own table: remember(mac, expires, now) returns 1 when mac is remembered and not expired,
+ * 0 after remembering it until expires, < 0 when it cannot tell (the delivery is then
+ * refused as busy, to be retried). */
+typedef int (*WebhookRemember)(
+        const unsigned char mac[static 32], int64_t expires, int64_t now, void *userdata);
+void webhook_verifier_set_memory(WebhookVerifier *v, WebhookRemember remember, void *userdata);
+
 /* Either header may be NULL (X-Signature wins when both are present). Thread-safe.
  * Returns the result; *ret_reason is a short static text for the 401 detail. */
 WebhookResult webhook_verify(

@@ -3,9 +3,12 @@
  * connections to one database: a live lease is not taken, an expired one is taken by
  * exactly one instance, a restart under the same name takes its own jobs back at once,
  * finished and delayed jobs are never taken, and two instances taking at the same time
- * never take the same job. On SQLite (a file two connections share) and, through
+ * never take the same job; a webhook delivery accepted through one is a replay through
+ * the other. On SQLite (a file two connections share) and, through
  * pg-cluster.sh, on PostgreSQL (unit-job-store-lease-pg). */
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,9 @@
 #include "job-store.h"
 #include "macro.h"
 #include "orch-test.h"
+#include "sha256.h"
 #include "time-util.h"
+#include "webhook.h"
 
 static void lease_setup(void) {
         make_tmpdir();
@@ -198,6 +203,58 @@ START_TEST(test_listen_across_stores) {
 }
 END_TEST
 
+static int remember_in(const unsigned char mac[static 32], int64_t expires, int64_t now, void *userdata) {
+        char hex[SHA256_HEX_SIZE];
+
+        sha256_to_hex(mac, hex);
+        return job_store_replay_remember(userdata, hex, (double) expires, (double) now);
+}
+
+/* The webhook replay memory on the store: a delivery accepted through one orchestrator's
+ * verifier is a replay through another's, until its window ends. */
+START_TEST(test_webhook_replay_across_stores) {
+        static const char secret[] = "a webhook secret of the tests, 32+ bytes";
+        static const char body[] = "{\"type\":\"order.created\"}";
+        JobStore *a = open_as(NULL, 0), *b = open_as(NULL, 0);
+        WebhookVerifier *va, *vb;
+        unsigned char mac[32];
+        unsigned len = 32;
+        char hub[80] = "sha256=";
+        const char *why;
+        int64_t now = time(NULL);
+        unsigned deleted;
+
+        HMAC(EVP_sha256(),
+             secret,
+             (int) strlen(secret),
+             (const unsigned char *) body,
+             strlen(body),
+             mac,
+             &len);
+        sha256_to_hex(mac, hub + 7);
+        ck_assert_int_eq(webhook_verifier_new(secret, strlen(secret), 60, 0, &va), 0);
+        ck_assert_int_eq(webhook_verifier_new(secret, strlen(secret), 60, 0, &vb), 0);
+        webhook_verifier_set_memory(va, remember_in, a);
+        webhook_verifier_set_memory(vb, remember_in, b);
+        ck_assert_int_eq(webhook_verify(va, hub, NULL, body, strlen(body), now, &why), WEBHOOK_VALID);
+        ck_assert_int_eq(webhook_verify(vb, hub, NULL, body, strlen(body), now, &why), WEBHOOK_REPLAY);
+        ck_assert_int_eq(webhook_verify(va, hub, NULL, body, strlen(body), now + 1, &why), WEBHOOK_REPLAY);
+        /* past its window it is accepted again (a hub signature has no timestamp) */
+        ck_assert_int_eq(webhook_verify(vb, hub, NULL, body, strlen(body), now + 61, &why), WEBHOOK_VALID);
+        ck_assert_int_eq(webhook_verify(va, hub, NULL, body, strlen(body), now + 62, &why), WEBHOOK_REPLAY);
+
+        /* the store on its own: remembered, live, expired and revived, swept */
+        ck_assert_int_eq(job_store_replay_remember(a, "00ff", (double) now - 5, (double) now - 10), 0);
+        ck_assert_int_eq(job_store_replay_remember(b, "00ff", (double) now - 5, (double) now - 9), 1);
+        ck_assert_int_eq(job_store_cleanup(a, 3600 * 1000, &deleted), 0);
+        ck_assert_int_eq(job_store_replay_remember(b, "00ff", (double) now + 60, (double) now - 9), 0);
+        webhook_verifier_free(va);
+        webhook_verifier_free(vb);
+        job_store_free(a);
+        job_store_free(b);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("job-store-lease");
         TCase *tc = tcase_create("lease");
@@ -207,6 +264,7 @@ int main(void) {
         tcase_add_test(tc, test_lease_expiry_and_takeover);
         tcase_add_test(tc, test_lease_restart_same_name);
         tcase_add_test(tc, test_lease_take_race);
+        tcase_add_test(tc, test_webhook_replay_across_stores);
         if (test_db_url()) /* the SQLite program has one process's waiters only */
                 tcase_add_test(tc, test_listen_across_stores);
         suite_add_tcase(s, tc);

@@ -9,11 +9,14 @@ from outside with Python's standard library:
   out; every accepted job completes, with exactly one terminal state event;
 - an SSE client on one orchestrator sees, live, the events of a job another one runs, and
   resumes with Last-Event-ID on a third;
-- an Idempotency-Key and a named lock are the same on every orchestrator;
+- an Idempotency-Key, a named lock and a webhook delivery's replay memory are the same on
+  every orchestrator;
 - PostgreSQL restarted while jobs are submitted: the orchestrators reconnect and no
   accepted job is lost.
 Usage: pg-cluster.sh test-scale-out.py ORCHESTRATOR NLP (ports SCALE_OUT_TEST_PORT .. +3,
 default 19230)"""
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -38,6 +41,9 @@ PORT = int(os.environ.get("SCALE_OUT_TEST_PORT", "19230"))
 NLP_PORT = PORT + 3
 LEASE = "2s"
 TMP = tempfile.mkdtemp(prefix="test-scale-out.")
+WEBHOOK_SECRET = "the scale-out test's webhook secret, 32+ bytes long"
+with open(f"{TMP}/webhook", "w") as f:
+    f.write(WEBHOOK_SECRET)
 FAILURES = []
 PROCS = {}
 
@@ -61,6 +67,8 @@ def start_orchestrator(i):
     start(f"orch{i}", ORCH, {"ORCHESTRATOR_LISTEN": f"127.0.0.1:{PORT + i}", "ORCH_AUTH": "off",
                              "ORCH_DB_URL": PG_URL, "ORCH_INSTANCE": f"orch{i}", "ORCH_LEASE_TIMEOUT": LEASE,
                              "ORCH_WORKERS": "1", "ORCH_QUEUE_MAX": "5000", "ORCH_CACHE_MAX_BYTES": "0",
+                             "ORCH_WEBHOOK_SECRET_FILE": f"{TMP}/webhook",
+                             "ORCH_WEBHOOK_EVENTS": "review.posted=nlp/sentiment",
                              "NLP_SERVICE_URL": f"http://127.0.0.1:{NLP_PORT}", "LOG_LEVEL": "info"}, PORT + i)
 
 
@@ -73,6 +81,16 @@ def call(i, method, path, body=None, headers=None, timeout=30):
         conn.request(method, path, body=data, headers=hdrs)
         r = conn.getresponse()
         return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+def call_raw(i, path, body, headers):
+    conn = http.client.HTTPConnection("127.0.0.1", PORT + i, timeout=30)
+    try:
+        conn.request("POST", path, body=body.encode(), headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read()
     finally:
         conn.close()
 
@@ -190,6 +208,12 @@ def t_global_keys_and_locks():
     s2, b = call(2, "POST", "/ai/nlp/process", body, {"Idempotency-Key": "scale-out-1"})
     check(s2 == 200 and b.get("job_id") == a["job_id"],
           f"the same key on orch2 replays orch0's job ({s2} {b.get('job_id')} {a['job_id']})")
+    delivery = json.dumps({"type": "review.posted", "text": "What a wonderful day", "language": "en"})
+    sig = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), delivery.encode(), hashlib.sha256).hexdigest()
+    hook = {"X-Hub-Signature-256": sig, "Content-Type": "application/json"}
+    s1, _ = call_raw(0, "/webhook", delivery, hook)
+    s2, _ = call_raw(2, "/webhook", delivery, hook)
+    check(s1 == 202 and s2 == 401, f"a webhook delivery accepted by orch0 is a replay on orch2 ({s1} {s2})")
     s1, _ = call(0, "POST", "/locks/scale-out", {"owner": "alpha", "ttl": 30})
     s2, held = call(2, "POST", "/locks/scale-out", {"owner": "beta", "ttl": 30})
     check(s1 == 200 and s2 == 409, f"a lock taken on orch0 is held on orch2 ({s1} {s2})")
