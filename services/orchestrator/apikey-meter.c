@@ -2,7 +2,8 @@
 /* apikey-meter.c — per-key minute windows of requests and tokens (RPM/TPM), and the
  * bounded label set of the per-key metrics. Fixed windows on the wall clock's minutes: a
  * client learns exactly when its window starts again (RateLimit-Reset). The windows live
- * in memory: a restart forgets at most one minute of them. */
+ * in memory (a restart forgets at most one minute of them), or, shared by the
+ * orchestrators of one store (apikey_meter_share), in its rows. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@ struct ApiKeyMeter {
         MeterSlot slots[APIKEY_METER_SLOTS];
         char labels[APIKEY_METRICS_KEYS][APIKEY_NAME_MAX + 1];
         size_t n_labels;
+        JobStore *store; /* shared with other orchestrators: the windows are its rows */
 };
 
 int apikey_meter_new(ApiKeyMeter **ret) {
@@ -67,32 +69,55 @@ static MeterSlot *slot_for(ApiKeyMeter *m, const char *name, int64_t w) {
         return free_slot;
 }
 
+void apikey_meter_share(ApiKeyMeter *m, JobStore *store) {
+        m->store = store;
+}
+
+/* The answer for a window whose counts were requests and tokens before this request. */
+static void decide(const KeyLimits *limits, int64_t requests, int64_t tokens, ApiKeyDecision *ret) {
+        if (limits->rpm > 0 && requests >= limits->rpm)
+                *ret = (ApiKeyDecision){ "rpm", limits->rpm, 0, ret->reset_s };
+        else if (limits->tpm > 0 && tokens >= limits->tpm)
+                *ret = (ApiKeyDecision){ "tpm", limits->tpm, 0, ret->reset_s };
+        else if (limits->rpm > 0) {
+                ret->max = limits->rpm;
+                ret->remaining = limits->rpm - requests - 1;
+        }
+}
+
 void apikey_meter_take(
         ApiKeyMeter *m, const char *name, const KeyLimits *limits, double now, ApiKeyDecision *ret) {
-        int64_t w = (int64_t) floor(now / 60.0);
+        int64_t w = (int64_t) floor(now / 60.0), requests, tokens;
+        bool counted;
         MeterSlot *s;
 
         *ret = (ApiKeyDecision){ .reset_s = (unsigned) MAX(1.0, ceil((double) (w + 1) * 60.0 - now)) };
         if (limits->rpm <= 0 && limits->tpm <= 0)
                 return;
+        /* Shared: the store counted this request unless a limit was reached, so the counts
+         * before it are one less then. When it cannot tell, this process's window decides. */
+        if (m->store &&
+            job_store_window_take(
+                    m->store, name, w, limits->rpm, limits->tpm, &requests, &tokens, &counted) >= 0) {
+                decide(limits, counted ? requests - 1 : requests, tokens, ret);
+                return;
+        }
         pthread_mutex_lock(&m->lock);
         s = slot_for(m, name, w);
-        if (s && limits->rpm > 0 && s->requests >= limits->rpm)
-                *ret = (ApiKeyDecision){ "rpm", limits->rpm, 0, ret->reset_s };
-        else if (s && limits->tpm > 0 && s->tokens >= limits->tpm)
-                *ret = (ApiKeyDecision){ "tpm", limits->tpm, 0, ret->reset_s };
-        else if (s) {
-                s->requests++;
-                if (limits->rpm > 0) {
-                        ret->max = limits->rpm;
-                        ret->remaining = limits->rpm - s->requests;
-                }
+        if (s) {
+                decide(limits, s->requests, s->tokens, ret);
+                if (!ret->limit)
+                        s->requests++;
         }
         pthread_mutex_unlock(&m->lock);
 }
 
 void apikey_meter_add_tokens(ApiKeyMeter *m, const char *name, int64_t tokens, double now) {
         MeterSlot *s;
+
+        if (m->store &&
+            job_store_window_add_tokens(m->store, name, (int64_t) floor(now / 60.0), tokens) >= 0)
+                return;
 
         pthread_mutex_lock(&m->lock);
         s = slot_for(m, name, (int64_t) floor(now / 60.0));

@@ -43,6 +43,8 @@ typedef struct ApiKeyDecision {
 } ApiKeyDecision;
 
 int apikey_meter_new(ApiKeyMeter **ret);
+/* The windows as rows of store, shared by the orchestrators of one store. */
+void apikey_meter_share(ApiKeyMeter *m, JobStore *store);
 void apikey_meter_free(ApiKeyMeter *m);
 /* One request of key name at now (Unix seconds) against its rpm and tpm (0 = none): the
  * request is counted when allowed. Thread-safe. */

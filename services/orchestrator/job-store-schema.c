@@ -240,6 +240,29 @@ static int v1_finish(StoreDb *db) {
         " NOT NULL);"                                 \
         "CREATE INDEX IF NOT EXISTS webhook_replays_expiry ON webhook_replays(expires_at);"
 
+/* Version 4: the request limits shared by the orchestrators of one store
+ * (job-store-limits.c): token buckets per principal, API keys' minute windows. */
+#define SCHEMA_V4(INT, REAL)                       \
+        "CREATE TABLE IF NOT EXISTS rate_buckets(" \
+        " key TEXT PRIMARY KEY,"                   \
+        " tokens " REAL                            \
+        " NOT NULL,"                               \
+        " at " REAL                                \
+        " NOT NULL,"                               \
+        " allowed " INT                            \
+        " NOT NULL);"                              \
+        "CREATE TABLE IF NOT EXISTS key_windows("  \
+        " name TEXT NOT NULL,"                     \
+        " win " INT                                \
+        " NOT NULL,"                               \
+        " requests " INT                           \
+        " NOT NULL,"                               \
+        " tokens " INT                             \
+        " NOT NULL,"                               \
+        " counted " INT                            \
+        " NOT NULL,"                               \
+        " PRIMARY KEY(name, win));"
+
 static const struct {
         int version;
         const char *sql[2];         /* by StoreDbKind */
@@ -267,6 +290,12 @@ static const struct {
           {
                   [STORE_DB_SQLITE] = SCHEMA_V3("REAL"),
                   [STORE_DB_POSTGRESQL] = SCHEMA_V3("double precision"),
+          },
+          NULL },
+        { 4,
+          {
+                  [STORE_DB_SQLITE] = SCHEMA_V4("INTEGER", "REAL"),
+                  [STORE_DB_POSTGRESQL] = SCHEMA_V4("bigint", "double precision"),
           },
           NULL },
 };

@@ -519,13 +519,16 @@ int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret
 }
 
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
-        /* Expired webhook signatures (?1 = now), then the events of old finished jobs and
-         * those jobs (?1 = the cutoff); the last count is the answer. */
+        /* Expired webhook signatures, buckets and windows (?1 = now), then the events of old finished jobs
+         * and those jobs (?1 = the cutoff); the last count is the answer. */
         static const struct {
                 const char *sql;
                 bool now;
         } deletes[] = {
                 { "DELETE FROM webhook_replays WHERE expires_at < ?1", true },
+                /* a bucket idle for a day is full again at any rate the settings allow */
+                { "DELETE FROM rate_buckets WHERE at < CAST(?1 AS DOUBLE PRECISION) - 86400", true },
+                { "DELETE FROM key_windows WHERE win < CAST(?1 AS DOUBLE PRECISION) / 60 - 1", true },
                 { "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
                   "AND status IN ('completed', 'failed', 'cancelled'))",
                   false },

@@ -162,6 +162,30 @@ int job_store_lease_for_each_own(
  * it until expires (Unix seconds). */
 int job_store_replay_remember(JobStore *s, const char *mac, double expires, double now);
 
+/* Request limits shared by the orchestrators of this store (job-store-limits.c); times
+ * are Unix seconds. A token bucket: one token taken from key's when it has one, refilled
+ * at rate up to burst; *ret_tokens what is left, *ret_allowed whether one was taken. */
+int job_store_bucket_take(
+        JobStore *s,
+        const char *key,
+        double rate,
+        double burst,
+        double now,
+        double *ret_tokens,
+        bool *ret_allowed);
+/* An API key's minute window (minute number window): one request counted unless rpm or
+ * tpm (0 = none) is reached already (*ret_counted); the window's counts after it. */
+int job_store_window_take(
+        JobStore *s,
+        const char *name,
+        int64_t window,
+        int64_t rpm,
+        int64_t tpm,
+        int64_t *ret_requests,
+        int64_t *ret_tokens,
+        bool *ret_counted);
+int job_store_window_add_tokens(JobStore *s, const char *name, int64_t window, int64_t tokens);
+
 /* Locks (ORCH-Next's /locks): a named lease with an owner and an expiry. Acquiring a free
  * or expired lock, or renewing one's own, returns 0; a lock held by another owner
  * -EBUSY. *ret (if non-NULL) gets {name, owner, expires_at} of the holder either way. */

@@ -303,9 +303,15 @@ int orchestrator_start(Orchestrator *o, MetricsRegistry *m) {
         }
         if (o->config.lease_ms == 0)
                 o->config.lease_ms = LEASE_DEFAULT_MS;
-        /* Several orchestrators on one store: a delivery replayed to another is a replay. */
-        if (o->webhook && job_store_kind(o->store) == STORE_DB_POSTGRESQL)
-                webhook_verifier_set_memory(o->webhook, remember_webhook, o->store);
+        /* Several orchestrators on one store: a delivery replayed to another is a replay,
+         * and a principal's rate and a key's RPM/TPM count across them. */
+        if (job_store_kind(o->store) == STORE_DB_POSTGRESQL) {
+                if (o->webhook)
+                        webhook_verifier_set_memory(o->webhook, remember_webhook, o->store);
+                if (o->ratelimit)
+                        ratelimit_share(o->ratelimit, o->store);
+                apikey_meter_share(o->key_meter, o->store);
+        }
         if (job_store_kind(o->store) == STORE_DB_POSTGRESQL) {
                 char fresh[37] = "";
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ratelimit.c — see ratelimit.h. Open addressing over a fixed table with a short probe;
- * keys are hashed with a per-process random seed so clients cannot aim collisions. */
+ * keys are hashed with a per-process random seed so clients cannot aim collisions. Shared
+ * (ratelimit_share), the buckets are rows of the orchestrators' store instead. */
 #include <errno.h>
 #include <math.h>
 #include <openssl/rand.h>
@@ -12,6 +13,7 @@
 
 #include "macro.h"
 #include "ratelimit.h"
+#include "time-util.h"
 
 #define PROBE 16
 
@@ -27,6 +29,7 @@ struct RateLimiter {
         unsigned burst;
         uint64_t seed;
         pthread_mutex_t lock;
+        JobStore *store; /* shared with other orchestrators: the buckets are its rows */
         Bucket slots[RATELIMIT_SLOTS];
 };
 
@@ -68,6 +71,19 @@ static double refill(const RateLimiter *l, const Bucket *b, double now) {
         return t > l->burst ? l->burst : t;
 }
 
+void ratelimit_share(RateLimiter *l, JobStore *store) {
+        l->store = store;
+}
+
+/* The answer for a bucket left with tokens after this request. */
+static void decide(const RateLimiter *l, double tokens, bool allowed, RateLimitDecision *ret) {
+        ret->limit = l->burst;
+        ret->allowed = allowed;
+        ret->remaining = (unsigned) floor(MAX(tokens, 0.0));
+        ret->reset_s = (unsigned) ceil((l->burst - tokens) / l->rate);
+        ret->retry_after_s = allowed ? 0 : (unsigned) MAX(1.0, ceil((1.0 - tokens) / l->rate));
+}
+
 void ratelimit_take(RateLimiter *l, const char *key, double now, RateLimitDecision *ret) {
         char k[RATELIMIT_KEY_MAX + 1];
         Bucket *b = NULL, *empty = NULL, *victim = NULL;
@@ -75,6 +91,19 @@ void ratelimit_take(RateLimiter *l, const char *key, double now, RateLimitDecisi
         size_t start;
 
         snprintf(k, sizeof(k), "%s", key ?: "");
+        if (l->store) {
+                double tokens;
+                bool allowed;
+
+                /* The wall clock: the other orchestrators' hosts share no other. When the
+                 * store cannot tell, this process's own bucket decides. */
+                if (job_store_bucket_take(
+                            l->store, k, l->rate, l->burst, time_now_s(CLOCK_REALTIME), &tokens, &allowed) >=
+                    0) {
+                        decide(l, tokens, allowed, ret);
+                        return;
+                }
+        }
         start = (size_t) (hash(l->seed, k) % RATELIMIT_SLOTS);
         pthread_mutex_lock(&l->lock);
         for (size_t i = 0; i < PROBE; i++) {
@@ -107,12 +136,10 @@ void ratelimit_take(RateLimiter *l, const char *key, double now, RateLimitDecisi
         b->tokens = refill(l, b, now);
         if (now > b->at)
                 b->at = now;
-        ret->limit = l->burst;
-        ret->allowed = b->tokens >= 1.0;
-        if (ret->allowed)
+        if (b->tokens >= 1.0) {
                 b->tokens -= 1.0;
-        ret->remaining = (unsigned) floor(b->tokens);
-        ret->reset_s = (unsigned) ceil((l->burst - b->tokens) / l->rate);
-        ret->retry_after_s = ret->allowed ? 0 : (unsigned) MAX(1.0, ceil((1.0 - b->tokens) / l->rate));
+                decide(l, b->tokens, true, ret);
+        } else
+                decide(l, b->tokens, false, ret);
         pthread_mutex_unlock(&l->lock);
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "job-store.h"
+
 #define RATELIMIT_SLOTS 8192
 #define RATELIMIT_KEY_MAX 160
 
@@ -28,5 +30,9 @@ static inline void ratelimit_freep(RateLimiter **l) {
                 ratelimit_free(*l);
 }
 
-/* Takes one token from key's bucket at time now_s (monotonic seconds). Thread-safe. */
+/* The buckets as rows of store, shared by the orchestrators of one store (NULL: in this
+ * process again). */
+void ratelimit_share(RateLimiter *l, JobStore *store);
+/* Takes one token from key's bucket at time now_s (monotonic seconds; shared: the wall
+ * clock's, read here). Thread-safe. */
 void ratelimit_take(RateLimiter *l, const char *key, double now_s, RateLimitDecision *ret);

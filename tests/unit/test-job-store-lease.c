@@ -4,8 +4,8 @@
  * exactly one instance, a restart under the same name takes its own jobs back at once,
  * finished and delayed jobs are never taken, and two instances taking at the same time
  * never take the same job; a webhook delivery accepted through one is a replay through
- * the other. On SQLite (a file two connections share) and, through
- * pg-cluster.sh, on PostgreSQL (unit-job-store-lease-pg). */
+ * the other, and a principal's rate and a key's RPM/TPM count across them. On SQLite (a file two connections
+ * share) and, through pg-cluster.sh, on PostgreSQL (unit-job-store-lease-pg). */
 #include <check.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -15,10 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "check-run.h"
 #include "job-store.h"
 #include "macro.h"
 #include "orch-test.h"
+#include "ratelimit.h"
 #include "sha256.h"
 #include "time-util.h"
 #include "webhook.h"
@@ -255,6 +257,63 @@ START_TEST(test_webhook_replay_across_stores) {
 }
 END_TEST
 
+/* A principal's rate and a key's minute windows count across two orchestrators' stores. */
+START_TEST(test_limits_across_stores) {
+        JobStore *a = open_as(NULL, 0), *b = open_as(NULL, 0);
+        RateLimiter *la, *lb;
+        ApiKeyMeter *ma, *mb;
+        RateLimitDecision d;
+        ApiKeyDecision k;
+        KeyLimits rpm = { .rpm = 3 }, tpm = { .tpm = 10 };
+        double now = (double) time(NULL);
+
+        /* 1 token a second, burst 3: three requests pass across both, the fourth waits */
+        ck_assert_int_eq(ratelimit_new(1.0, 3, &la), 0);
+        ck_assert_int_eq(ratelimit_new(1.0, 3, &lb), 0);
+        ratelimit_share(la, a);
+        ratelimit_share(lb, b);
+        for (int i = 0; i < 3; i++) {
+                ratelimit_take(i % 2 ? lb : la, "alice", 0, &d);
+                ck_assert(d.allowed);
+                ck_assert_uint_eq(d.limit, 3);
+                ck_assert_uint_eq(d.remaining, (unsigned) (2 - i));
+        }
+        ratelimit_take(lb, "alice", 0, &d);
+        ck_assert(!d.allowed);
+        ck_assert_uint_ge(d.retry_after_s, 1);
+        ratelimit_take(la, "bob", 0, &d); /* another principal's bucket is full */
+        ck_assert(d.allowed);
+        ck_assert_uint_eq(d.remaining, 2);
+
+        /* RPM 3 in this minute across both; TPM counts the tokens either one added */
+        ck_assert_int_eq(apikey_meter_new(&ma), 0);
+        ck_assert_int_eq(apikey_meter_new(&mb), 0);
+        apikey_meter_share(ma, a);
+        apikey_meter_share(mb, b);
+        for (int i = 0; i < 3; i++) {
+                apikey_meter_take(i % 2 ? mb : ma, "ci", &rpm, now, &k);
+                ck_assert_ptr_null(k.limit);
+                ck_assert_int_eq(k.remaining, 2 - i);
+        }
+        apikey_meter_take(mb, "ci", &rpm, now, &k);
+        ck_assert_str_eq(k.limit, "rpm");
+        apikey_meter_take(ma, "ci", &rpm, now + 60, &k); /* the next minute */
+        ck_assert_ptr_null(k.limit);
+        apikey_meter_take(ma, "tok", &tpm, now, &k);
+        ck_assert_ptr_null(k.limit);
+        apikey_meter_add_tokens(ma, "tok", 10, now);
+        apikey_meter_take(mb, "tok", &tpm, now, &k);
+        ck_assert_str_eq(k.limit, "tpm");
+
+        ratelimit_free(la);
+        ratelimit_free(lb);
+        apikey_meter_free(ma);
+        apikey_meter_free(mb);
+        job_store_free(a);
+        job_store_free(b);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("job-store-lease");
         TCase *tc = tcase_create("lease");
@@ -265,6 +324,7 @@ int main(void) {
         tcase_add_test(tc, test_lease_restart_same_name);
         tcase_add_test(tc, test_lease_take_race);
         tcase_add_test(tc, test_webhook_replay_across_stores);
+        tcase_add_test(tc, test_limits_across_stores);
         if (test_db_url()) /* the SQLite program has one process's waiters only */
                 tcase_add_test(tc, test_listen_across_stores);
         suite_add_tcase(s, tc);

@@ -486,12 +486,12 @@ START_TEST(test_job_store_migration) {
         ck_assert(json_object_get_boolean(json_object_object_get(job, "cached")));
         json_object_put(job);
         job_store_free(s);
-        /* Opening again is a no-op for the migration: versions 1, 2 (leases) and 3 (webhook replays), each
-         * recorded once. */
+        /* Opening again is a no-op for the migration: versions 1 to 4 (2: leases, 3: webhook
+         * replays, 4: shared limits), each recorded once. */
         ck_assert_int_eq(job_store_open(path, &s), 0);
         ck_assert_int_eq(job_store_with_db(s, count_versions, v2), 0);
-        ck_assert_int_eq(v2[0], 3);
-        ck_assert_int_eq(v2[1], 3);
+        ck_assert_int_eq(v2[0], 4);
+        ck_assert_int_eq(v2[1], 4);
         ck_assert_int_eq(job_store_get_json(s, "old-1", NULL, &job), 0); /* the old row is kept */
         ck_assert_str_eq(jstr(job, "status"), "completed");
         json_object_put(job);
@@ -510,8 +510,8 @@ START_TEST(test_job_store_schema_version) {
         for (int i = 0; i < 2; i++) {
                 ck_assert_int_eq(job_store_open(path, &s), 0);
                 ck_assert_int_eq(job_store_with_db(s, count_versions, v), 0);
-                ck_assert_int_eq(v[0], 3);
-                ck_assert_int_eq(v[1], 3);
+                ck_assert_int_eq(v[0], 4);
+                ck_assert_int_eq(v[1], 4);
                 job_store_free(s);
         }
         remove_tmpdir();
