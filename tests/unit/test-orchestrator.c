@@ -2500,7 +2500,8 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_restart_recovery);
         tcase_add_test(e2e, test_workflow_run);
         tcase_add_test(e2e, test_locks);
-        tcase_add_test(e2e, test_openapi_routes);
+        if (!test_db_url()) /* the binary on its own SQLite file: see below */
+                tcase_add_test(e2e, test_openapi_routes);
         tcase_add_test(e2e, test_guardrails_and_redaction);
         tcase_add_test(e2e, test_ownership);
         tcase_add_test(e2e, test_principal_isolation);
@@ -2511,9 +2512,15 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_refused_before_body);
         tcase_add_test(e2e, test_events_client_closed);
         tcase_add_test(e2e, test_audit_auth_off);
+        /* In the PostgreSQL program (unit-orchestrator-pg) only the cases of the store run:
+         * the ones that fork the binary start it on an SQLite file of its own, which the
+         * SQLite program covers, and a fork of this process while the PostgreSQL engine's
+         * threads (its listener, the lease keeper) run could hang before the exec (seen:
+         * the child never answered nor exited, under meson, in two of three runs). */
         if (!test_db_url()) /* an SQLite file from an older release */
                 tcase_add_test(e2e, test_migration_old_db);
-        tcase_add_test(e2e, test_exempt_paths);
+        if (!test_db_url()) /* the binary on its own SQLite file: see below */
+                tcase_add_test(e2e, test_exempt_paths);
         tcase_add_test(e2e, test_async_waits_for_service);
         tcase_add_test(e2e, test_llm_waits_only_when_not_sent);
         tcase_add_test(e2e, test_wait_ends_at_the_timeout);
@@ -2523,7 +2530,8 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_drain_then_resume);
         tcase_add_test(e2e, test_workflow_resumes);
         tcase_add_test(e2e, test_workflow_resume_from_events);
-        tcase_add_test(e2e, test_auth_required_by_default);
+        if (!test_db_url()) /* the binary on its own SQLite file: see below */
+                tcase_add_test(e2e, test_auth_required_by_default);
         tcase_add_test(e2e, test_host_header);
         suite_add_tcase(s, e2e);
         return s;
