@@ -17,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 
+import hostrun
+
 ORCH, NLP = sys.argv[1], sys.argv[2]
 PORT = int(os.environ.get("SCHEDULES_TEST_PORT", "19210"))
 BASE = f"http://127.0.0.1:{PORT}"
@@ -26,18 +28,7 @@ PROCS = {}
 
 
 def start(name, argv, env, port):
-    log = open(f"{TMP}/{name}.log", "a")
-    PROCS[name] = subprocess.Popen([argv], env=dict(os.environ, **env), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1).read()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            if PROCS[name].poll() is not None:
-                break
-            time.sleep(0.05)
-    raise SystemExit(f"{name} did not start: {open(f'{TMP}/{name}.log').read()[-2000:]}")
+    hostrun.start(PROCS, TMP, name, argv, env, port, timeout=15)
 
 
 def stop(name):
