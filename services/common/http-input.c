@@ -78,7 +78,8 @@ static int conn_new_request(HttpConn *c) {
         req->extra_headers[0] = '\0';
         req->in_loop = true;
         req->replied = req->streaming = req->stream_raw = req->body_unread = req->body_incomplete = false;
-        req->refused = req->said_close = req->body_started = req->body_done = req->chunked_end = false;
+        req->refused = req->said_close = req->head_sent = req->body_started = req->body_done =
+                req->chunked_end = false;
         req->scratch_used = false;
         req->body_error = req->status = 0;
         req->body_read = req->body_left = 0;
@@ -445,10 +446,6 @@ void http_input_after_run(HttpConn *c, HttpConn **run) {
                 (void) http_input_flush(c);
                 return;
         }
-        if (atomic_load(&c->server->draining)) {
-                http_conn_close(c);
-                return;
-        }
         conn_next_request(c);
         http_input_advance(c, run, false);
 }
@@ -473,7 +470,12 @@ static void conn_next_request(HttpConn *c) {
                         c->buf = NULL;
                         c->cap = 0;
                 }
-                http_conn_set_timer(c, HTTP_TIMER_IDLE, c->server->config.keep_alive_timeout_ms);
+                /* Draining: the client's next request, if it comes soon, hears Connection: close. */
+                http_conn_set_timer(
+                        c,
+                        HTTP_TIMER_IDLE,
+                        atomic_load(&c->server->draining) ? HTTP_DRAIN_IDLE_GRACE_MS
+                                                          : c->server->config.keep_alive_timeout_ms);
         }
 }
 
@@ -502,8 +504,6 @@ bool http_input_flush(HttpConn *c) {
                 c->state = HTTP_CONN_BODY;
                 return true;
         case HTTP_AFTER_KEEP:
-                if (atomic_load(&c->server->draining))
-                        break;
                 conn_next_request(c);
                 return true;
         case HTTP_AFTER_CLOSE:

@@ -78,6 +78,7 @@ struct HttpRequest {
         size_t extra_len;
         bool in_loop; /* replies are queued on the connection, never block */
         bool replied, streaming, stream_raw, body_unread, body_incomplete, refused, said_close;
+        bool head_sent; /* the reply's head is composed: said_close is what it said */
         /* A stream route's body as its handler pulls it. */
         bool body_started, body_done, chunked_end;
         int body_error;

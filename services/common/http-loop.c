@@ -327,8 +327,9 @@ int http_loop_start(HttpServer *s) {
 }
 
 void http_loop_begin_drain(HttpServer *s) {
-        HttpConn *c, *keep[64];
-        size_t n_keep = 0;
+        size_t n_keep = 0, max_keep = atomic_load(&s->n_adopted_conns);
+        _cleanup_free_ HttpConn **keep = max_keep > 0 ? calloc(max_keep, sizeof(HttpConn *)) : NULL;
+        HttpConn *c;
         uint32_t gen;
 
         /* Connections on an adopted socket wait in its queue for the next instance. */
@@ -337,12 +338,13 @@ void http_loop_begin_drain(HttpServer *s) {
                         atomic_store(&s->listeners[i].armed, false);
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listeners[i].fd, NULL);
                 }
-        /* Idle keep-alive connections close, except (a few) from an adopted socket: a
+        /* Idle keep-alive connections close, except those from an adopted socket: a
          * request the client sends on one just now is still served, with Connection:
          * close, so that it reconnects to the socket's queue instead of meeting a closed
-         * connection; they close after HTTP_DRAIN_IDLE_GRACE_MS. */
+         * connection; they close after HTTP_DRAIN_IDLE_GRACE_MS. (One accepted since
+         * max_keep was read, or all when out of memory, closes: the old behaviour.) */
         while ((c = http_conn_pop_timer(s, HTTP_TIMER_IDLE, 0, &gen)))
-                if (c->adopted && n_keep < ELEMENTSOF(keep))
+                if (c->adopted && keep && n_keep < max_keep)
                         keep[n_keep++] = c;
                 else if (http_conn_claim(c, gen))
                         http_conn_close(c);

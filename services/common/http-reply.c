@@ -10,8 +10,12 @@
 bool http_reply_must_close(const HttpRequest *req) {
         const HttpHead *h = &req->head;
 
-        if (!h->keep_alive || req->body_unread || req->refused || req->said_close ||
-            atomic_load(&req->server->draining))
+        if (!h->keep_alive || req->body_unread || req->refused || req->said_close)
+                return true;
+        /* Draining closes a connection only through a reply that says so. One whose reply
+         * already said keep-alive stays for the client's next request, which hears
+         * Connection: close: closing it now would meet that request (a read error). */
+        if (atomic_load(&req->server->draining) && !req->head_sent)
                 return true;
         /* A stream route whose handler has not read its whole body. */
         return req->route && (req->route->flags & HTTP_ROUTE_STREAM_BODY) && !req->body_done && !req->body &&
@@ -57,6 +61,7 @@ static int reply_head(
         int k;
 
         req->said_close = close;
+        req->head_sent = true;
         k = snprintf(
                 buf,
                 size,

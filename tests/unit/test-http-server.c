@@ -60,6 +60,15 @@ static int handle_slow(HttpRequest *req, void *userdata) {
         return http_reply_text(req, 200, "slow done");
 }
 
+/* Replies at once, then goes on working: a drain can begin between its reply (which
+ * said keep-alive) and its return. */
+static int handle_reply_first(HttpRequest *req, void *userdata) {
+        int r = http_reply_text(req, 200, "replied");
+
+        usleep(800 * 1000);
+        return r;
+}
+
 static int handle_raw(HttpRequest *req, void *userdata) {
         size_t len;
         char buf[64];
@@ -153,6 +162,7 @@ static const HttpRoute routes[] = {
         { "DELETE", "/jobs/{id}", handle_job, 0, NULL },
         { "GET", "/files/*", handle_job, 0, NULL },
         { "POST", "/slow", handle_slow, 0, NULL },
+        { "GET", "/reply-first", handle_reply_first, 0, NULL },
         { "POST", "/raw", handle_raw, HTTP_ROUTE_ANY_CONTENT_TYPE, NULL },
         { "GET", "/fail", handle_fail, 0, NULL },
         { "GET", "/count", handle_count, 0, NULL },
@@ -1429,7 +1439,7 @@ START_TEST(test_adopt_socket) {
         {
                 SlowCall call = { .port = port };
                 pthread_t t;
-                int waiting, kept;
+                int waiting, kept, replied;
                 char *out = NULL, *again = NULL;
 
                 kept = test_connect(adopted_port);
@@ -1441,9 +1451,20 @@ START_TEST(test_adopt_socket) {
                         "%s",
                         out);
                 free(TAKE_PTR(out));
+                /* Its handler still runs when the drain begins: the reply said keep-alive,
+                 * so the connection must stay for the client's next request. */
+                replied = test_connect(adopted_port);
+                ck_assert_int_ge(replied, 0);
+                ck_assert_int_eq(test_send_str(replied, "GET /reply-first HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(replied, &out, 100), 0);
+                ck_assert_msg(
+                        startswith(out, "HTTP/1.1 200 ") && !strcasestr(out, "Connection: close"),
+                        "%s",
+                        out);
+                free(TAKE_PTR(out));
 
                 ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
-                while (http_server_in_flight(server) == 0)
+                while (http_server_in_flight(server) < 2) /* /reply-first and /slow */
                         usleep(1000);
                 atomic_store(&shutdown_started, false);
                 ck_assert_int_eq(pthread_create(&shutdown_thread, NULL, shutdown_async, server), 0);
@@ -1461,8 +1482,17 @@ START_TEST(test_adopt_socket) {
                         startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
                         "%s",
                         again);
-                free(again);
+                free(TAKE_PTR(again));
                 close(kept);
+                /* Sent while its handler still runs, served once it returns. */
+                ck_assert_int_eq(test_send_str(replied, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+                ck_assert_int_gt(test_read_all(replied, &again, 3000), 0);
+                ck_assert_msg(
+                        startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
+                        "%s",
+                        again);
+                free(again);
+                close(replied);
                 pthread_join(t, NULL);
                 pthread_join(shutdown_thread, NULL);
                 ck_assert_int_eq(call.r.status, 200);
