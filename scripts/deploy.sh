@@ -227,7 +227,7 @@ cmd_trace() {
                 -o json --no-pager | jq -n -r --arg tid "$tid" --arg format "$format" \
                 -f "$AI_SEMBLE_ROOT/scripts/lib/trace.jq") || true
         if [ -z "$spans" ] || [[ $spans == *": 0 spans,"* ]]; then
-                die "no span lines of trace $tid in the journal"
+                die "no span lines of trace $tid in the journal: not sampled (TRACE_SAMPLE_RATE traces a second are; a request with traceparent flags 01 always is), or no longer in the journal"
         fi
         printf '%s\n' "$spans"
 }

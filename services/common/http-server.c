@@ -614,7 +614,7 @@ static const char *method_label(const char *m) {
         return "other";
 }
 
-/* The access line; for a traced request it is also its span line (one line, not two). */
+/* The access line; for a sampled trace it is also its span line (one line, not two). */
 static void log_request(HttpRequest *req, int level, uint64_t usec) {
         char f_method[32], f_path[300], f_route[300], f_status[32], f_dur[48], f_bytes[48], name[300];
         const char *fields[] = { f_method, f_path, f_route, f_status, f_bytes, NULL, NULL };
@@ -624,7 +624,7 @@ static void log_request(HttpRequest *req, int level, uint64_t usec) {
         snprintf(f_route, sizeof(f_route), "ROUTE=%.256s", http_request_route(req));
         snprintf(f_status, sizeof(f_status), "STATUS=%d", req->status);
         snprintf(f_bytes, sizeof(f_bytes), "BYTES=%zu", req->bytes);
-        if (req->trace.trace_id[0]) {
+        if (trace_sampled(&req->trace)) {
                 snprintf(name, sizeof(name), "%.20s %.256s", req->method, http_request_route(req));
                 trace_log_span(
                         level,
@@ -652,8 +652,8 @@ void http_server_end(HttpRequest *req) {
         int level = req->status >= 500 || req->status == 0 ? LOG_WARNING : LOG_INFO;
 
         /* The access log is off by default: under load one line per request competes with
-         * the work itself. A traced request's line is its span, which the trace needs. */
-        if ((s->config.access_log || level == LOG_WARNING || req->trace.trace_id[0]) &&
+         * the work itself. A sampled trace's line is its span, which the trace needs. */
+        if ((s->config.access_log || level == LOG_WARNING || trace_sampled(&req->trace)) &&
             log_get_max_level() >= level)
                 log_request(req, level, usec);
         if (s->m_requests) {

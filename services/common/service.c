@@ -49,7 +49,7 @@ HttpServer *service_http_server(ServiceContext *ctx) {
         return ctx->server;
 }
 
-#define COMMON_CONFIG_N 12
+#define COMMON_CONFIG_N 13
 #define COMMON(field) offsetof(ServiceCommonConfig, field)
 
 static void common_table(const ServiceDefinition *def, ConfigEntry table[static COMMON_CONFIG_N]) {
@@ -75,6 +75,10 @@ static void common_table(const ServiceDefinition *def, ConfigEntry table[static 
                 CONFIG_BOOL("TRACE", "on", COMMON(trace),
                         "W3C traceparent: continue a caller's trace and log one span line per request served and "
                         "per call made (deploy.sh trace JOB_ID reads them); off = neither."),
+                CONFIG_INT("TRACE_SAMPLE_RATE", "10", 0, 1000000, COMMON(trace_sample_rate),
+                        "New traces a second whose spans are logged (and exported); the rest are carried but not "
+                        "logged, so load does not flood the journal. A caller's traceparent decides for its own "
+                        "trace (flags 01 = logged). 0 = every trace."),
                 CONFIG_URL("OTEL_EXPORTER_OTLP_ENDPOINT", NULL, COMMON(otlp_endpoint),
                         "Also send the spans to this OpenTelemetry collector (OTLP/HTTP JSON, POST <url>/v1/traces), "
                         "in batches once a second; unset = the journal only."),
@@ -399,6 +403,7 @@ int service_main(const ServiceDefinition *def, int argc, char **argv) {
         }
         log_set_max_level(ctx.common.log_level);
         trace_set_enabled(ctx.common.trace);
+        trace_set_sample_rate((unsigned) ctx.common.trace_sample_rate);
 
         if (healthcheck) {
                 ret = run_healthcheck(&ctx.common, healthcheck_path);

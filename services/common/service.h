@@ -31,7 +31,8 @@ typedef struct ServiceCommonConfig {
         int64_t http_max_connections;
         bool http_access_log;
         bool trace;
-        char *otlp_endpoint; /* NULL = no OTLP export */
+        int64_t trace_sample_rate; /* new traces a second logged; 0 = all */
+        char *otlp_endpoint;       /* NULL = no OTLP export */
 } ServiceCommonConfig;
 
 typedef struct ServiceDefinition {

@@ -2,6 +2,7 @@
 /* trace.c — W3C traceparent (version 00) parsed strictly and made, ids from the uuid
  * module's random pool, and the span line (log.c writes it: journald fields or JSON keys). */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
@@ -14,6 +15,10 @@
 #define TRACE_EXTRA_MAX 16
 
 static atomic_bool trace_on = true;
+static atomic_uint sample_rate;
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t sample_second; /* under sample_lock: the current second, and its roots sampled */
+static unsigned sample_taken;
 
 void trace_set_enabled(bool on) {
         atomic_store(&trace_on, on);
@@ -21,6 +26,31 @@ void trace_set_enabled(bool on) {
 
 bool trace_enabled(void) {
         return atomic_load(&trace_on);
+}
+
+void trace_set_sample_rate(unsigned per_second) {
+        atomic_store(&sample_rate, per_second);
+}
+
+/* At most sample_rate new traces in each second of the monotonic clock. */
+static bool sample_root(void) {
+        unsigned rate = atomic_load(&sample_rate);
+        uint64_t second;
+        bool yes;
+
+        if (rate == 0)
+                return true;
+        second = time_now_usec(CLOCK_MONOTONIC) / 1000000;
+        pthread_mutex_lock(&sample_lock);
+        if (second != sample_second) {
+                sample_second = second;
+                sample_taken = 0;
+        }
+        yes = sample_taken < rate;
+        if (yes)
+                sample_taken++;
+        pthread_mutex_unlock(&sample_lock);
+        return yes;
 }
 
 static bool is_lower_hex(char c) {
@@ -100,7 +130,7 @@ int trace_child(const TraceContext *parent, TraceContext *ret) {
                 r = random_hex(c.trace_id, TRACE_ID_HEX / 2);
                 if (r < 0)
                         return r;
-                c.flags = 0x01;
+                c.flags = sample_root() ? TRACE_FLAG_SAMPLED : 0;
         }
         r = random_hex(c.span_id, TRACE_SPAN_ID_HEX / 2);
         if (r < 0)
@@ -145,7 +175,7 @@ void trace_log_span(
         size_t n = 0;
         va_list ap;
 
-        if (!span || !span->trace_id[0] || !trace_enabled())
+        if (!trace_sampled(span) || !trace_enabled())
                 return;
         start_us = time_now_usec(CLOCK_REALTIME) - duration_usec;
         if (otlp_active()) /* whatever the log level */

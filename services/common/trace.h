@@ -33,12 +33,22 @@ typedef enum TraceSpanKind {
 void trace_set_enabled(bool on);
 bool trace_enabled(void);
 
+#define TRACE_FLAG_SAMPLED 0x01
+
+/* New traces a second that are sampled (TRACE_SAMPLE_RATE): their spans are logged and
+ * exported; the others are carried (ids, traceparent with flags 00) but record nothing, so
+ * that load does not flood the journal. 0 (the default before a call) = every trace. */
+void trace_set_sample_rate(unsigned per_second);
+static inline bool trace_sampled(const TraceContext *t) {
+        return t && t->trace_id[0] && (t->flags & TRACE_FLAG_SAMPLED);
+}
+
 /* Parses a version-00 traceparent: exactly 55 characters, lowercase hex, neither id all
  * zeros. ret gets the caller's span as span_id (parent_id empty). -EINVAL on any other
  * input (another version, upper case, extra characters): the caller then starts anew. */
 int trace_parse(const char *traceparent, TraceContext *ret);
 /* A new span under parent (its trace id and flags kept, its span the new parent_id); with
- * parent NULL or not traced, the root of a new trace (sampled). */
+ * parent NULL or not traced, the root of a new trace (sampled within the rate). */
 int trace_child(const TraceContext *parent, TraceContext *ret);
 /* The traceparent header value a call made from ctx's span sends. */
 void trace_format(const TraceContext *ctx, char ret[static TRACEPARENT_LEN + 1]);
@@ -47,7 +57,7 @@ const char *trace_outcome(int status);
 
 /* Logs span's line (at level; info for a served request's own line) that ended now and
  * lasted duration_usec, with extra (NULL or NULL-terminated "KEY=value") and a message.
- * Nothing when span is not traced. */
+ * Nothing when span is not traced or not sampled. */
 void trace_log_span(
         int level,
         const TraceContext *span,

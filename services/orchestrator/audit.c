@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "time-util.h"
+#include "trace.h"
 
 /* Rows are queued by the request threads and written by one thread in a transaction per
  * batch: a commit per request behind the job store's lock cost a third of a cheap POST's
@@ -223,10 +224,17 @@ int audit_write(AuditLog *a, const AuditRecord *rec) {
         return 0;
 }
 
+bool audit_journal_copies(int result, const TraceContext *t) {
+        return result >= 400 || !t || trace_sampled(t);
+}
+
 void audit_journal(const AuditRecord *rec) {
         char actor[160], role[32], action[64], target[192], result[32], addr[80];
         const char *fields[] = { actor, role, action, target, result, addr, "MESSAGE_ID=" AUDIT_MESSAGE_ID,
                                  NULL };
+
+        if (!audit_journal_copies(rec->result, log_get_trace()))
+                return;
 
         /* REQUEST_ID= is added by the log layer from the request's thread. */
         snprintf(actor, sizeof(actor), "AUDIT_ACTOR=%s", rec->actor ?: "anonymous");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "job-store.h"
+#include "trace.h"
 
 /* MESSAGE_ID of every audit journal entry: journalctl MESSAGE_ID=AUDIT_MESSAGE_ID */
 #define AUDIT_MESSAGE_ID "5d1c0e6f3a8b4e27b9a4c2f18d7e6a31"
@@ -45,8 +46,13 @@ void audit_free(AuditLog *a);
 int audit_write(AuditLog *a, const AuditRecord *rec);
 /* Writes the queued rows now (one transaction); returns how many, or -errno. */
 int audit_flush(AuditLog *a);
-/* The same record to the journal (structured AUDIT_* fields, MESSAGE_ID). */
+/* The same record to the journal (structured AUDIT_* fields, MESSAGE_ID), when
+ * audit_journal_copies() says so for it and the thread's trace. */
 void audit_journal(const AuditRecord *rec);
+/* The database keeps every event; the journal copies a refusal or failure (result >= 400)
+ * always, one that succeeded when its request's trace is sampled (TRACE_SAMPLE_RATE) or
+ * untraced, so that load does not flood the journal. */
+bool audit_journal_copies(int result, const TraceContext *t);
 /* {records:[{id, time, actor, role, action, target, result, request_id, remote_addr}],
  * next_cursor} newest first. */
 int audit_query_json(AuditLog *a, const AuditQuery *q, json_object **ret);

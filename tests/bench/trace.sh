@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The cost of tracing on the orchestrator's added latency, host-run on loopback: the
 # orchestrator in front of orch-fake-upstream (no work upstream), LOG_LEVEL=info as in the
-# pod, its stderr to a file; TRACE=on (a trace started per request, the traceparent sent
-# on, two span lines: the request's and its call's) against TRACE=off (neither), in
-# alternating rounds, at 1 and 32 connections. Prints each round and the medians.
+# pod, its stderr to a file, in alternating rounds at 1 and 32 connections: TRACE=off (no
+# trace), on (a trace started per request, the traceparent sent on; TRACE_SAMPLE_RATE's
+# default 10 traces a second log their two span lines, the request's and its call's) and
+# all (TRACE_SAMPLE_RATE=0: every request's two lines). Prints each round and the medians.
 # Usage: tests/bench/trace.sh [seconds per run] [rounds]   (default 5 and 3; needs wrk)
 # Ports: TRACE_BENCH_PORT (19380) for the orchestrator, +1 the fake upstream.
 set -euo pipefail
@@ -38,13 +39,18 @@ wait_up() { # url
         die "$1 did not come up"
 }
 
-start_orch() { # on|off
+start_orch() { # off | on (sampled, TRACE_SAMPLE_RATE's default) | all (every trace logged)
+        local trace=on rate=10
+        case $1 in
+        off) trace=off ;;
+        all) rate=0 ;;
+        esac
         if [ -n "$orch_pid" ]; then
                 kill "$orch_pid"
                 wait "$orch_pid" 2>/dev/null || true
         fi
         rm -f "$tmp"/orchestrator.db*
-        TRACE=$1 LOG_LEVEL=info ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" \
+        TRACE=$trace TRACE_SAMPLE_RATE=$rate LOG_LEVEL=info ORCHESTRATOR_LISTEN="127.0.0.1:$port" ORCH_DB_PATH="$tmp/orchestrator.db" \
                 ORCH_AUTH=off HTTP_THREADS=64 ORCH_WORKERS=32 LLM_SERVICE_URL=$up VISION_SERVICE_URL=$up \
                 NLP_SERVICE_URL=$up DATA_PROCESSOR_URL=$up "$orch" 2>>"$tmp/orchestrator-$1.log" &
         orch_pid=$!
@@ -76,7 +82,7 @@ echo "load before: $(uptime)"
 echo "| round | trace | conns | direct p50 (µs) | via p50 (µs) | added p50 (µs) | via p99 (µs) | via req/s | errors |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for ((r = 1; r <= rounds; r++)); do
-        for mode in off on; do
+        for mode in off on all; do
                 start_orch "$mode"
                 run "$via" 4 >/dev/null # warm: connections, SQLite pages
                 for c in 1 32; do
@@ -95,11 +101,12 @@ median() { # column of the rows (7 = added p50, 9 = via req/s) for mode and conn
                 awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 for c in 1 32; do
-        for mode in off on; do
+        for mode in off on all; do
                 printf '  %2d conns, trace %-3s: added p50 %s µs, %s req/s\n' "$c" "$mode" "$(median "$mode" "$c" 7)" \
                         "$(median "$mode" "$c" 9)"
         done
 done
-echo "span lines written with trace on: $(grep -c '"span_name"' "$tmp/orchestrator-on.log" || true)," \
-        "with it off: $(grep -c '"span_name"' "$tmp/orchestrator-off.log" || true)"
+for mode in off on all; do
+        echo "span lines written, trace $mode: $(grep -c '"span_name"' "$tmp/orchestrator-$mode.log" || true)"
+done
 echo "load after: $(uptime)"

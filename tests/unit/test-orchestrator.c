@@ -1741,6 +1741,20 @@ START_TEST(test_audit_auth_off) {
 }
 END_TEST
 
+/* The journal's copy: refusals always, successes with their sampled (or no) trace. */
+START_TEST(test_audit_journal_copies) {
+        TraceContext sampled = { .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+                                 .flags = TRACE_FLAG_SAMPLED },
+                     unsampled = { .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736" };
+
+        ck_assert(audit_journal_copies(200, NULL));
+        ck_assert(audit_journal_copies(202, &sampled));
+        ck_assert(!audit_journal_copies(200, &unsampled));
+        ck_assert(audit_journal_copies(403, &unsampled));
+        ck_assert(audit_journal_copies(500, &unsampled));
+}
+END_TEST
+
 START_TEST(test_audit_parse_time) {
         double t;
 
@@ -2482,6 +2496,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_workflow_validation);
         tcase_add_test(tc, test_workflow_references);
         tcase_add_test(tc, test_audit_parse_time);
+        tcase_add_test(tc, test_audit_journal_copies);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(e2e, setup, teardown);

@@ -251,6 +251,40 @@ START_TEST(test_span_line_off) {
 }
 END_TEST
 
+/* TRACE_SAMPLE_RATE: at most that many new traces a second are sampled; an unsampled one
+ * is carried (flags 00 in its traceparent, and in its children's) and logs nothing. */
+START_TEST(test_sampling) {
+        TraceContext roots[6], child;
+        char tp[TRACEPARENT_LEN + 1];
+        unsigned sampled = 0;
+        _cleanup_json_ json_object *lines = NULL;
+
+        trace_set_sample_rate(2);
+        for (int attempt = 0; attempt < 5; attempt++) {
+                uint64_t second = time_now_usec(CLOCK_MONOTONIC) / 1000000;
+
+                sampled = 0;
+                for (size_t i = 0; i < ELEMENTSOF(roots); i++) {
+                        ck_assert_int_eq(trace_child(NULL, &roots[i]), 0);
+                        sampled += trace_sampled(&roots[i]);
+                }
+                if (time_now_usec(CLOCK_MONOTONIC) / 1000000 == second)
+                        break; /* all six in one second: the count is exact */
+        }
+        ck_assert_uint_eq(sampled, 2);
+        ck_assert(trace_sampled(&roots[0]) && trace_sampled(&roots[1]) && !trace_sampled(&roots[5]));
+        ck_assert_int_eq(trace_child(&roots[5], &child), 0);
+        ck_assert(!trace_sampled(&child));
+        trace_format(&child, tp);
+        ck_assert_str_eq(tp + strlen(tp) - 3, "-00");
+        capture_begin();
+        trace_log_span(LOG_INFO, &child, TRACE_SPAN_CLIENT, "GET /", 1, "ok", NULL, "unsampled");
+        lines = capture_end(0);
+        ck_assert_int_eq((int) json_object_array_length(lines), 0);
+        trace_set_sample_rate(0);
+}
+END_TEST
+
 /* ---- propagation through the real server and client ---------------------------------- */
 
 static HttpServer *door, *inner;
@@ -411,6 +445,20 @@ START_TEST(test_many_calls) {
 }
 END_TEST
 
+START_TEST(test_unsampled_carried) {
+        /* The caller did not sample its trace: nobody logs a span, the flag goes on. */
+        _cleanup_json_ json_object *lines = NULL;
+
+        snprintf(seen_inner.trace_id, sizeof(seen_inner.trace_id), "not called");
+        lines = get(door_port, "/front", "00-" TID "-" SID "-00", 0);
+        ck_assert_int_eq((int) json_object_array_length(lines), 0);
+        pthread_mutex_lock(&seen_lock);
+        ck_assert_str_eq(seen_inner.trace_id, TID);
+        ck_assert_uint_eq(seen_inner.flags, 0);
+        pthread_mutex_unlock(&seen_lock);
+}
+END_TEST
+
 START_TEST(test_inner_untraced_without_header) {
         /* A service that does not start traces: a request without traceparent has no span
          * and no line (its access log is off). */
@@ -561,6 +609,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_outcome);
         tcase_add_test(tc, test_span_line);
         tcase_add_test(tc, test_span_line_off);
+        tcase_add_test(tc, test_sampling);
         suite_add_tcase(s, tc);
 
         tcase_set_timeout(tp, 30);
@@ -569,6 +618,7 @@ static Suite *suite(void) {
         tcase_add_test(tp, test_started_at_door);
         tcase_add_test(tp, test_invalid_replaced);
         tcase_add_test(tp, test_many_calls);
+        tcase_add_test(tp, test_unsampled_carried);
         tcase_add_test(tp, test_inner_untraced_without_header);
         tcase_add_test(tp, test_off);
         tcase_add_test(tp, test_otlp_export);
