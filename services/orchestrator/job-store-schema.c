@@ -263,6 +263,15 @@ static int v1_finish(StoreDb *db) {
         " NOT NULL,"                               \
         " PRIMARY KEY(name, win));"
 
+/* Version 5: finished jobs by age, for the retention cleanup (job_store_cleanup). Without
+ * it the cleanup read every finished job through jobs_status while it held the store: 2.6 s
+ * with a million jobs, during which no request could be stored. Finished is written as
+ * "neither pending nor running", which jobs_status cannot serve, so that no engine's
+ * planner prefers it. */
+#define SCHEMA_V5                                                       \
+        "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(updated_at) " \
+        "WHERE status <> 'pending' AND status <> 'running';"
+
 static const struct {
         int version;
         const char *sql[2];         /* by StoreDbKind */
@@ -298,6 +307,7 @@ static const struct {
                   [STORE_DB_POSTGRESQL] = SCHEMA_V4("bigint", "double precision"),
           },
           NULL },
+        { 5, { [STORE_DB_SQLITE] = SCHEMA_V5, [STORE_DB_POSTGRESQL] = SCHEMA_V5 }, NULL },
 };
 
 static int current_version(StoreDb *db, int *ret) {

@@ -518,29 +518,29 @@ int job_store_checkpoint_stats(JobStore *s, uint64_t *ret_passive, uint64_t *ret
         return store_db_checkpoint_stats(s->db, ret_passive, ret_restart);
 }
 
+/* Expired webhook signatures, buckets and windows (?1 = now), then the events of old
+ * finished jobs and those jobs (?1 = the cutoff; "finished" as the jobs_finished index
+ * says it, so that the index serves them); the last count is the cleanup's answer. */
+const JobStoreCleanup job_store_cleanups[] = {
+        { "DELETE FROM webhook_replays WHERE expires_at < ?1", true },
+        /* a bucket idle for a day is full again at any rate the settings allow */
+        { "DELETE FROM rate_buckets WHERE at < CAST(?1 AS DOUBLE PRECISION) - 86400", true },
+        { "DELETE FROM key_windows WHERE win < CAST(?1 AS DOUBLE PRECISION) / 60 - 1", true },
+        { "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
+          "AND status <> 'pending' AND status <> 'running')",
+          false },
+        { "DELETE FROM jobs WHERE updated_at < ?1 AND status <> 'pending' AND status <> 'running'", false },
+        {},
+};
+
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted) {
-        /* Expired webhook signatures, buckets and windows (?1 = now), then the events of old finished jobs
-         * and those jobs (?1 = the cutoff); the last count is the answer. */
-        static const struct {
-                const char *sql;
-                bool now;
-        } deletes[] = {
-                { "DELETE FROM webhook_replays WHERE expires_at < ?1", true },
-                /* a bucket idle for a day is full again at any rate the settings allow */
-                { "DELETE FROM rate_buckets WHERE at < CAST(?1 AS DOUBLE PRECISION) - 86400", true },
-                { "DELETE FROM key_windows WHERE win < CAST(?1 AS DOUBLE PRECISION) / 60 - 1", true },
-                { "DELETE FROM job_events WHERE job_id IN (SELECT id FROM jobs WHERE updated_at < ?1 "
-                  "AND status IN ('completed', 'failed', 'cancelled'))",
-                  false },
-                { "DELETE FROM jobs WHERE updated_at < ?1 AND status IN ('completed', 'failed', 'cancelled')",
-                  false },
-        };
+        const JobStoreCleanup *deletes = job_store_cleanups;
         double now = time_now_s(CLOCK_REALTIME), cutoff = now - (double) age_ms / 1000.0;
         int r;
 
         pthread_mutex_lock(&s->lock);
         r = store_db_begin(s->db);
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(deletes); i++) {
+        for (size_t i = 0; r >= 0 && deletes[i].sql; i++) {
                 StoreStmt *st = NULL;
 
                 r = prepare(s, deletes[i].sql, &st);

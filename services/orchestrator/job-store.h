@@ -122,6 +122,13 @@ int job_store_for_each_unfinished(
         JobStore *s, const char *kind, int (*cb)(const JobRow *row, void *userdata), void *userdata);
 /* Deletes terminal jobs (and their events) last updated more than age_ms ago. */
 int job_store_cleanup(JobStore *s, uint64_t age_ms, unsigned *ret_deleted);
+/* The cleanup's statements, in order, ended by { NULL }: now = ?1 is the time, else the
+ * cutoff (a test checks each one's plan). */
+typedef struct JobStoreCleanup {
+        const char *sql;
+        bool now;
+} JobStoreCleanup;
+extern const JobStoreCleanup job_store_cleanups[];
 int job_store_count_by_status(JobStore *s, uint64_t counts[_JOB_STATUS_MAX]);
 
 /* Leases (job-store-lease.c), for several orchestrators on one shared store: each
