@@ -22,6 +22,9 @@
 #
 # Usage: tests/hosts/run.sh [debian12] [debian13]    (default: both; needs root)
 # AI_SEMBLE_HOSTS_KEEP=1 keeps each host's tree (and prints where) for a post-mortem.
+# AI_SEMBLE_HOSTS_BENCH='command' runs that command as root in /root/ai-semble after the
+# integration suite, with the pod started again and wrk installed (a benchmark measured on
+# the pristine host: tests/bench/update-load.sh 60 16, say); its output is printed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/common.sh
@@ -251,6 +254,8 @@ run_host() { # name
                 root /root/ai-semble 2400 ./scripts/deploy.sh start || rc=1
         [ "$rc" = 0 ] && { host_step "$name" "run-tests.sh integration (root)" \
                 root /root/ai-semble 2400 ./scripts/run-tests.sh integration || rc=1; }
+        [ "$rc" = 0 ] && [ -n "${AI_SEMBLE_HOSTS_BENCH:-}" ] && { host_step "$name" "benchmark: $AI_SEMBLE_HOSTS_BENCH" \
+                root /root/ai-semble 1800 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null && ./scripts/deploy.sh start >/dev/null && $AI_SEMBLE_HOSTS_BENCH" || rc=1; }
         [ "$rc" = 0 ] && { host_step "$name" "deploy.sh start, health, stop (after the suite's stop)" \
                 root /root/ai-semble 600 './scripts/deploy.sh start && ./scripts/deploy.sh health >/dev/null && ./scripts/deploy.sh stop' || rc=1; }
 
