@@ -1881,23 +1881,30 @@ static pid_t spawn_orchestrator(const char *exempt, int out_fd) {
         return spawn_orchestrator_env((const char *[]){ env_secret, env_exempt, NULL }, out_fd);
 }
 
-/* Until the spawned binary answers /health/live on `port` (and is still running: not
- * another program's server on a port taken meanwhile). */
+/* Until the spawned binary has started on `port` (and is still running: not another
+ * program's server on a port taken meanwhile): /health/live answers as soon as it
+ * listens, /health/ready says "starting" until the start is over. */
 static void wait_spawned(pid_t pid) {
-        char url[128];
+        char live[128], ready[128];
+        bool listening = false;
 
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/health/live", port);
-        for (int i = 0; i < 100; i++) {
+        snprintf(live, sizeof(live), "http://127.0.0.1:%d/health/live", port);
+        snprintf(ready, sizeof(ready), "http://127.0.0.1:%d/health/ready", port);
+        for (int i = 0; i < 200; i++) {
                 HttpClientResponse resp;
 
                 ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "the orchestrator exited");
-                if (http_client_get(url, 500, 0, &resp) >= 0) {
+                if (http_client_get(listening ? ready : live, 500, 0, &resp) >= 0) {
+                        bool starting = listening && resp.body && strstr(resp.body, "\"starting\"");
+
                         http_client_response_done(&resp);
-                        return;
+                        if (listening && !starting)
+                                return;
+                        listening = true;
                 }
                 usleep(50 * 1000);
         }
-        ck_abort_msg("the orchestrator never answered on port %d", port);
+        ck_abort_msg("the orchestrator never %s on port %d", listening ? "started" : "answered", port);
 }
 
 /* A log file in tmpdir, opened for the child's stderr. */
