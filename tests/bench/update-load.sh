@@ -7,7 +7,8 @@
 # Usage (root, the pod from ./scripts/deploy.sh start):
 #   tests/bench/update-load.sh [seconds] [connections]     (default 150 s, 16)
 # Environment: AT (seconds into the load when the update starts, 3), TIMEOUT (wrk's
-# per-request timeout, 2s), TOKEN (else an operator token from deploy.sh token).
+# per-request timeout, 2s), TOKEN (else an operator token from deploy.sh token), ACTION
+# (the deploy.sh verb run under the load instead: 'restart orchestrator', say).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/common.sh
@@ -45,17 +46,18 @@ done = function(summary, latency, requests)
 end
 LUA
 since=$(date '+%Y-%m-%d %H:%M:%S')
-echo "POST /ai/nlp/process (sentiment), $conns connections, $secs s, update --all at ${AT:-3} s, load $(cut -d' ' -f1 /proc/loadavg)"
+read -ra action <<<"${ACTION:-update --all}"
+echo "POST /ai/nlp/process (sentiment), $conns connections, $secs s, ${action[*]} at ${AT:-3} s, load $(cut -d' ' -f1 /proc/loadavg)"
 wrk -t2 -c"$conns" -d"${secs}s" --timeout "${TIMEOUT:-2s}" -s "$work/req.lua" "$url/ai/nlp/process" >"$work/wrk" 2>&1 &
 wrk_pid=$!
 sleep "${AT:-3}"
 t0=$(date +%s.%N)
-"$deploy" update --all >"$work/update" 2>&1
+"$deploy" "${action[@]}" >"$work/update" 2>&1
 update_rc=$?
 t1=$(date +%s.%N)
 wait "$wrk_pid"
 grep -E '^(requests|latency) ' "$work/wrk"
-awk -v a="$t0" -v b="$t1" -v rc="$update_rc" 'BEGIN { printf "update --all: %.1f s, exit %d\n", b - a, rc }'
+awk -v a="$t0" -v b="$t1" -v rc="$update_rc" -v what="${action[*]}" 'BEGIN { printf "%s: %.1f s, exit %d\n", what, b - a, rc }'
 sed 's/^/  /' "$work/update" | grep -E '^  [a-z]+: ' || true
 # Each replacement, from the supervisor's "Update: X from" to its "X updated" line.
 hostenv_exec journalctl --user -u ai-semble-supervisor.service --since "$since" -o short-unix --no-pager |
