@@ -1404,6 +1404,19 @@ static int listening_socket(int *ret_port) {
         return fd;
 }
 
+/* Sends request on fd and reads until EOF or timeout_ms: a 200 whose head says
+ * Connection: close exactly when close is true. */
+static void send_expect_200(int fd, const char *request, int timeout_ms, bool close) {
+        _cleanup_free_ char *out = NULL;
+
+        ck_assert_int_eq(test_send_str(fd, request), 0);
+        ck_assert_int_gt(test_read_all(fd, &out, timeout_ms), 0);
+        ck_assert_msg(
+                startswith(out, "HTTP/1.1 200 ") && !!strcasestr(out, "Connection: close") == close,
+                "%s",
+                out);
+}
+
 START_TEST(test_adopt_socket) {
         HttpServerConfig c = { .listen = "127.0.0.1:0", .threads = 2 };
         int fd, other, adopted_port;
@@ -1440,28 +1453,16 @@ START_TEST(test_adopt_socket) {
                 SlowCall call = { .port = port };
                 pthread_t t;
                 int waiting, kept, replied;
-                char *out = NULL, *again = NULL;
+                char *out = NULL;
 
                 kept = test_connect(adopted_port);
                 ck_assert_int_ge(kept, 0);
-                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-                ck_assert_int_gt(test_read_all(kept, &out, 300), 0);
-                ck_assert_msg(
-                        startswith(out, "HTTP/1.1 200 ") && !strcasestr(out, "Connection: close"),
-                        "%s",
-                        out);
-                free(TAKE_PTR(out));
+                send_expect_200(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 300, false);
                 /* Its handler still runs when the drain begins: the reply said keep-alive,
                  * so the connection must stay for the client's next request. */
                 replied = test_connect(adopted_port);
                 ck_assert_int_ge(replied, 0);
-                ck_assert_int_eq(test_send_str(replied, "GET /reply-first HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-                ck_assert_int_gt(test_read_all(replied, &out, 100), 0);
-                ck_assert_msg(
-                        startswith(out, "HTTP/1.1 200 ") && !strcasestr(out, "Connection: close"),
-                        "%s",
-                        out);
-                free(TAKE_PTR(out));
+                send_expect_200(replied, "GET /reply-first HTTP/1.1\r\nHost: t\r\n\r\n", 100, false);
 
                 ck_assert_int_eq(pthread_create(&t, NULL, slow_call, &call), 0);
                 while (http_server_in_flight(server) < 2) /* /reply-first and /slow */
@@ -1476,22 +1477,10 @@ START_TEST(test_adopt_socket) {
                 ck_assert_int_eq(test_http(port, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", &r), 0);
                 ck_assert_int_eq(r.status, 503);
                 raw_response_done(&r);
-                ck_assert_int_eq(test_send_str(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-                ck_assert_int_gt(test_read_all(kept, &again, 2000), 0);
-                ck_assert_msg(
-                        startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
-                        "%s",
-                        again);
-                free(TAKE_PTR(again));
+                send_expect_200(kept, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 2000, true);
                 close(kept);
                 /* Sent while its handler still runs, served once it returns. */
-                ck_assert_int_eq(test_send_str(replied, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
-                ck_assert_int_gt(test_read_all(replied, &again, 3000), 0);
-                ck_assert_msg(
-                        startswith(again, "HTTP/1.1 200 ") && strcasestr(again, "Connection: close"),
-                        "%s",
-                        again);
-                free(again);
+                send_expect_200(replied, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 3000, true);
                 close(replied);
                 pthread_join(t, NULL);
                 pthread_join(shutdown_thread, NULL);
