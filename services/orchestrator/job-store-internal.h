@@ -25,7 +25,9 @@ enum {
         ST_FIND_KEY,
         ST_BUMP,
         ST_SET_REDACTIONS,
-        ST_OUTCOME,
+        ST_STATES_1, /* the first 1, 2 or 3 state events of a job inserted */
+        ST_STATES_2,
+        ST_STATES_3,
         _ST_MAX,
 };
 

@@ -11,14 +11,18 @@
 #include "json-util.h"
 #include "time-util.h"
 
+#define STATES_SQL "INSERT INTO job_events(job_id, id, type, data, created_at) VALUES(?1, 1, 'state', ?2, ?3)"
+
 static const char *const statements[_ST_MAX] = {
+        /* A job goes in once in the state it is in: pending, running, or (a synchronous
+         * job that finished within the grace period) with its outcome. */
         [ST_INSERT] =
                 "INSERT INTO jobs(id, kind, service, task, status, priority, payload, timeout_ms, "
                 "idempotency_key, request_hash, created_at, updated_at, last_event, submitter, "
                 "submitter_role, guardrail_flags, cached, schedule_id, run_at, delayed, trace_id, lease_owner, "
-                "lease_until) "
-                "VALUES(?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?10, 1, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                "?18, ?19, ?20)",
+                "lease_until, result, error, error_status, redactions) "
+                "VALUES(?1, ?2, ?3, ?4, ?21, ?5, ?6, ?7, ?8, ?9, ?10, ?22, ?23, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18, ?19, ?20, ?24, ?25, ?26, ?27)",
         [ST_EVENT] =
                 "INSERT INTO job_events(job_id, id, type, data, created_at) "
                 "SELECT ?1, last_event, ?2, ?3, ?4 FROM jobs WHERE id = ?1",
@@ -40,11 +44,10 @@ static const char *const statements[_ST_MAX] = {
         [ST_FIND_KEY] = "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?1",
         [ST_BUMP] = "UPDATE jobs SET last_event = last_event + 1 WHERE id = ?1",
         [ST_SET_REDACTIONS] = "UPDATE jobs SET redactions = coalesce(?2, redactions) WHERE id = ?1",
-        /* A job inserted with its outcome (a synchronous job that finished within the
-         * grace period): the row goes in once, with its final state and timestamps. */
-        [ST_OUTCOME] =
-                "UPDATE jobs SET status = ?2, result = ?3, error = ?4, error_status = ?5, "
-                "updated_at = ?6, redactions = ?7, last_event = last_event + 1 WHERE id = ?1",
+        /* Its state events in one statement: ?1 the job, then each event's data and time. */
+        [ST_STATES_1] = STATES_SQL,
+        [ST_STATES_2] = STATES_SQL ", (?1, 2, 'state', ?4, ?5)",
+        [ST_STATES_3] = STATES_SQL ", (?1, 2, 'state', ?4, ?5), (?1, 3, 'state', ?6, ?7)",
 };
 
 struct WriteOp {
@@ -176,17 +179,31 @@ static int add_event_locked(JobStore *s, const char *id, const char *type, const
         return step_done(st);
 }
 
-static int state_event_data(JobStatus status, const char *error, char **ret) {
-        _cleanup_json_ json_object *o = json_object_new_object();
+/* A state event's data, {"status":"…"} and "error" when there is one, as json-c writes
+ * them; *ret is a constant, or is set in *ret_buf too, for the caller to free. */
+static int state_event_data(JobStatus status, const char *error, char **ret_buf, const char **ret) {
+        static const char *const plain[_JOB_STATUS_MAX] = {
+                [JOB_PENDING] = "{\"status\":\"pending\"}",
+                [JOB_RUNNING] = "{\"status\":\"running\"}",
+                [JOB_COMPLETED] = "{\"status\":\"completed\"}",
+                [JOB_FAILED] = "{\"status\":\"failed\"}",
+                [JOB_CANCELLED] = "{\"status\":\"cancelled\"}",
+        };
+        _cleanup_json_ json_object *o = NULL;
         const char *txt;
 
+        if (!error && status >= 0 && status < _JOB_STATUS_MAX) {
+                *ret = plain[status];
+                return 0;
+        }
+        o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
         json_object_object_add(o, "status", json_object_new_string(job_status_to_string(status)));
         if (error)
                 json_object_object_add(o, "error", json_object_new_string(error));
         txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        *ret = txt ? strdup(txt) : NULL;
+        *ret = *ret_buf = txt ? strdup(txt) : NULL;
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -276,29 +293,7 @@ void job_store_commit_stats(JobStore *s, uint64_t *ret_commits, uint64_t *ret_wr
 
 /* ---- writes ------------------------------------------------------------------------- */
 
-/* ST_TRANSITION or ST_OUTCOME with a job's new state bound: ?1 id, ?2 status, ?3 result,
- * ?4 error, ?5 error_status (NULL when 0), ?6 the time. */
-static StoreStmt *stmt_state(
-        JobStore *s,
-        int which,
-        const char *id,
-        JobStatus status,
-        const char *result,
-        const char *error,
-        int error_status,
-        double t) {
-        StoreStmt *st = stmt(s, which);
-
-        store_bind_text(st, 1, id);
-        store_bind_text(st, 2, job_status_to_string(status));
-        store_bind_text(st, 3, result);
-        store_bind_text(st, 4, error);
-        if (error_status > 0)
-                store_bind_int64(st, 5, error_status);
-        store_bind_double(st, 6, t);
-        return st;
-}
-
+/* Moves a job that is not finished to status, with its state event. */
 static int transition_locked(
         JobStore *s,
         const char *id,
@@ -307,14 +302,21 @@ static int transition_locked(
         const char *error,
         int error_status,
         double t) {
-        _cleanup_free_ char *data = NULL;
-        StoreStmt *st;
+        StoreStmt *st = stmt(s, ST_TRANSITION);
+        _cleanup_free_ char *buf = NULL;
+        const char *data;
         int r;
 
-        r = state_event_data(status, error, &data);
+        r = state_event_data(status, error, &buf, &data);
         if (r < 0)
                 return r;
-        st = stmt_state(s, ST_TRANSITION, id, status, result, error, error_status, t);
+        store_bind_text(st, 1, id);
+        store_bind_text(st, 2, job_status_to_string(status));
+        store_bind_text(st, 3, result);
+        store_bind_text(st, 4, error);
+        if (error_status > 0)
+                store_bind_int64(st, 5, error_status);
+        store_bind_double(st, 6, t);
         r = step_done(st);
         if (r >= 0 && store_db_changes(s->db) == 0)
                 r = job_store_get_row_locked(s, ST_STATUS, id, NULL, NULL, NULL) >= 0 ? -ESTALE : -ENOENT;
@@ -323,16 +325,36 @@ static int transition_locked(
         return r;
 }
 
+/* The job's row in the state it is inserted in, and its state events up to that state in
+ * one statement: pending at t, running (when it runs or has an outcome), its outcome. */
 static int insert_op(JobStore *s, void *arg) {
         const JobNew *job = arg;
+        const JobOutcome *out = job->outcome;
         double t = job->created_at > 0 ? job->created_at : time_now_s(CLOCK_REALTIME);
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ char *final_buf = NULL;
+        const char *data[3] = {};
+        double at[3] = { t };
+        JobStatus status = JOB_PENDING;
+        size_t n = 1;
         StoreStmt *st;
         int r;
 
-        r = state_event_data(JOB_PENDING, NULL, &data);
-        if (r < 0)
-                return r;
+        (void) state_event_data(JOB_PENDING, NULL, &final_buf, &data[0]);
+        if (job->running || out) {
+                (void) state_event_data(JOB_RUNNING, NULL, &final_buf, &data[1]);
+                at[1] = out && out->started_at > 0 ? out->started_at : t;
+                status = JOB_RUNNING;
+                n = 2;
+        }
+        if (out) {
+                r = state_event_data(out->status, out->error, &final_buf, &data[2]);
+                if (r < 0)
+                        return r;
+                at[2] = out->finished_at > 0 ? out->finished_at : time_now_s(CLOCK_REALTIME);
+                status = out->status;
+                n = 3;
+        }
+
         st = stmt(s, ST_INSERT);
         store_bind_text(st, 1, job->id);
         store_bind_text(st, 2, job->kind ? job->kind : "task");
@@ -359,41 +381,27 @@ static int insert_op(JobStore *s, void *arg) {
                 store_bind_text(st, 19, s->lease_owner);
                 store_bind_double(st, 20, t + (double) s->lease_ms / 1000.0);
         }
-        r = step_done(st);
-        if (r >= 0)
-                r = add_event_locked(s, job->id, "state", data, t);
-        if (r >= 0 && (job->running || job->outcome))
-                r = transition_locked(
-                        s,
-                        job->id,
-                        JOB_RUNNING,
-                        NULL,
-                        NULL,
-                        0,
-                        job->outcome && job->outcome->started_at > 0 ? job->outcome->started_at : t);
-        if (r >= 0 && job->outcome) {
-                const JobOutcome *out = job->outcome;
-                double done = out->finished_at > 0 ? out->finished_at : time_now_s(CLOCK_REALTIME);
-                _cleanup_free_ char *final = NULL;
-
-                r = state_event_data(out->status, out->error, &final);
-                if (r >= 0) {
-                        st = stmt_state(
-                                s,
-                                ST_OUTCOME,
-                                job->id,
-                                out->status,
-                                out->result,
-                                out->error,
-                                out->error_status,
-                                done);
-                        store_bind_text(st, 7, out->redactions);
-                        r = step_done(st);
-                }
-                if (r >= 0)
-                        r = add_event_locked(s, job->id, "state", final, done);
+        store_bind_text(st, 21, job_status_to_string(status));
+        store_bind_double(st, 22, at[n - 1]);
+        store_bind_int64(st, 23, (int64_t) n);
+        if (out) {
+                store_bind_text(st, 24, out->result);
+                store_bind_text(st, 25, out->error);
+                if (out->error_status > 0)
+                        store_bind_int64(st, 26, out->error_status);
+                store_bind_text(st, 27, out->redactions);
         }
-        return r;
+        r = step_done(st);
+        if (r < 0)
+                return r;
+
+        st = stmt(s, ST_STATES_1 + (int) n - 1);
+        store_bind_text(st, 1, job->id);
+        for (size_t i = 0; i < n; i++) {
+                store_bind_text(st, 2 + 2 * (int) i, data[i]);
+                store_bind_double(st, 3 + 2 * (int) i, at[i]);
+        }
+        return step_done(st);
 }
 
 int job_store_insert(JobStore *s, const JobNew *job) {

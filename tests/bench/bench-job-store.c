@@ -2,8 +2,9 @@
 /* bench-job-store — the job store's commit path on its own: synchronous jobs stored with
  * their outcome (one insert = pending, running and the result in one commit, as a job that
  * finished within the grace period), then async jobs (insert, running, completed: three
- * writes), by 1 and by 8 threads. Prints jobs per second, the best of R rounds.
- * Usage: bench-job-store [database path or postgresql:// URL] [jobs per round] [rounds] */
+ * writes), by 1 and by 8 threads. Prints jobs per second, the best of R rounds. A fourth
+ * argument, sync or async, runs only that half (one mode to profile under callgrind).
+ * Usage: bench-job-store [database path or postgresql:// URL] [jobs per round] [rounds] [mode] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
         char dir[] = "/tmp/bench-job-store.XXXXXX", path[64];
         const char *db = argc > 1 && argv[1][0] ? argv[1] : NULL;
         int jobs = argc > 2 ? atoi(argv[2]) : 4000, rounds = argc > 3 ? atoi(argv[3]) : 3;
+        const char *mode = argc > 4 ? argv[4] : NULL;
         JobStore *s = NULL;
         int r;
 
@@ -93,6 +95,9 @@ int main(int argc, char **argv) {
         for (int a = 0; a < 2; a++)
                 for (int threads = 1; threads <= 8; threads *= 8) {
                         double best = 0;
+
+                        if (mode && !streq(mode, a ? "async" : "sync"))
+                                continue;
 
                         for (int k = 0; k < rounds; k++) {
                                 double v = run(s, threads, jobs, k * 16 + threads, a);
