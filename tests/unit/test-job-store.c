@@ -402,6 +402,36 @@ START_TEST(test_job_store_group_commit) {
                         json_object_put(ev);
                         json_object_put(o);
                 }
+        /* A failure stored with its outcome: the row and the last event carry the error. */
+        json_object *o = NULL, *ev = NULL;
+
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "failed-at-once",
+                                   .service = "nlp",
+                                   .task = "t",
+                                   .priority = "low",
+                                   .payload = "{}",
+                                   .outcome = &(JobOutcome){ .status = JOB_FAILED,
+                                                             .error = "upstream said \"no\"",
+                                                             .error_status = 502,
+                                                             .redactions = "{\"email\":1}" } }),
+                0);
+        ck_assert_int_eq(job_store_get_json(s, "failed-at-once", NULL, &o), 0);
+        ck_assert_str_eq(jstr(o, "status"), "failed");
+        ck_assert_str_eq(jstr(o, "error"), "upstream said \"no\"");
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "error_status")), 502);
+        ck_assert_int_eq(
+                json_object_get_int(json_object_object_get(json_object_object_get(o, "redactions"), "email")), 1);
+        json_object_put(o);
+        ck_assert_int_eq(job_store_events_json(s, "failed-at-once", NULL, 0, &ev, NULL), 0);
+        ck_assert_int_eq((int) json_object_array_length(ev), 3);
+        ck_assert_str_eq(
+                jstr(json_object_object_get(json_object_array_get_idx(ev, 2), "data"), "error"),
+                "upstream said \"no\"");
+        json_object_put(ev);
+
         /* An outcome must be terminal. */
         ck_assert_int_eq(
                 job_store_insert(
