@@ -11,7 +11,8 @@
 #include "json-util.h"
 #include "time-util.h"
 
-#define STATES_SQL "INSERT INTO job_events(job_id, id, type, data, created_at) VALUES(?1, 1, 'state', ?2, ?3)"
+#define STATES_SQL \
+        "INSERT INTO job_events(job_id, id, type, data, created_at) VALUES(?1, 1, 'state', ?2, ?3)"
 
 static const char *const statements[_ST_MAX] = {
         /* A job goes in once in the state it is in: pending, running, or (a synchronous
@@ -183,10 +184,8 @@ static int add_event_locked(JobStore *s, const char *id, const char *type, const
  * them; *ret is a constant, or is set in *ret_buf too, for the caller to free. */
 static int state_event_data(JobStatus status, const char *error, char **ret_buf, const char **ret) {
         static const char *const plain[_JOB_STATUS_MAX] = {
-                [JOB_PENDING] = "{\"status\":\"pending\"}",
-                [JOB_RUNNING] = "{\"status\":\"running\"}",
-                [JOB_COMPLETED] = "{\"status\":\"completed\"}",
-                [JOB_FAILED] = "{\"status\":\"failed\"}",
+                [JOB_PENDING] = "{\"status\":\"pending\"}",     [JOB_RUNNING] = "{\"status\":\"running\"}",
+                [JOB_COMPLETED] = "{\"status\":\"completed\"}", [JOB_FAILED] = "{\"status\":\"failed\"}",
                 [JOB_CANCELLED] = "{\"status\":\"cancelled\"}",
         };
         _cleanup_json_ json_object *o = NULL;

@@ -119,7 +119,10 @@ int store_db_sqlite_checkpoint_start(SqliteCheckpoint *c, sqlite3 *writer, const
         if (!wal)
                 return SQLITE_OK;
         rc = sqlite3_open_v2(
-                path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+                path,
+                &c->db,
+                SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                STORE_DB_SQLITE_VFS);
         if (rc != SQLITE_OK)
                 return rc;
         (void) sqlite3_busy_timeout(c->db, 5000);

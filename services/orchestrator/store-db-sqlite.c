@@ -84,11 +84,13 @@ static int sqlite_open(const char *path, StoreDb **ret) {
                 return -ENOMEM;
         d->base.engine = &store_db_sqlite_engine;
         store_db_sqlite_checkpoint_init(&d->ckpt);
-        rc = sqlite3_open_v2(
-                path,
-                &d->db,
-                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                NULL);
+        rc = store_db_sqlite_vfs_register();
+        if (rc == SQLITE_OK)
+                rc = sqlite3_open_v2(
+                        path,
+                        &d->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                        STORE_DB_SQLITE_VFS);
         if (rc == SQLITE_OK) {
                 (void) sqlite3_busy_timeout(d->db, 5000);
                 /* WAL + synchronous=NORMAL: a commit is durable against a crash of the

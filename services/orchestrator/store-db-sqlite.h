@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* store-db-sqlite.h — what the SQLite engine's files share (store-db-sqlite.c: the
- * connection and statements; store-db-sqlite-checkpoint.c: the WAL checkpointer thread). */
+ * connection and statements; store-db-sqlite-checkpoint.c: the WAL checkpointer thread;
+ * store-db-sqlite-vfs.c: the VFS both open the database with). */
 #pragma once
 
 #include <pthread.h>
@@ -35,3 +36,10 @@ void store_db_sqlite_checkpoint_stop(SqliteCheckpoint *c);
 void store_db_sqlite_checkpoint_done(SqliteCheckpoint *c);
 void store_db_sqlite_checkpoint_tune(SqliteCheckpoint *c, int wake_pages, int bound_pages);
 void store_db_sqlite_checkpoint_stats(SqliteCheckpoint *c, uint64_t *ret_passive, uint64_t *ret_restart);
+
+/* The VFS of the store's connections: the unix VFS, with the WAL frames of a commit
+ * written in one system call. Registered once; an SQLite result code. */
+#define STORE_DB_SQLITE_VFS "ai-semble"
+int store_db_sqlite_vfs_register(void);
+/* WAL writes SQLite asked for, and writes made of them (for tests and benchmarks). */
+void store_db_sqlite_vfs_stats(uint64_t *ret_gathered, uint64_t *ret_issued);

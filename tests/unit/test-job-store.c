@@ -3,11 +3,14 @@
  * jobs and events, the group commit, locks, keys, usage, tasks, schedules, audit rows and
  * the schema's version. The same cases run on SQLite (unit-job-store) and on a real
  * PostgreSQL when ORCH_TEST_DB_URL names one (unit-job-store-pg, through pg-cluster.sh);
- * the SQLite-only cases (the WAL checkpointer, a database from before the version table)
- * are in the SQLite program only. */
+ * the SQLite-only cases (the WAL checkpointer and writes, a database from before the
+ * version table) are in the SQLite program only. */
 #include <check.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -16,6 +19,7 @@
 #include "job-store.h"
 #include "json-util.h"
 #include "orch-test.h"
+#include "store-db-sqlite.h"
 #include "time-util.h"
 
 /* A fresh store for a case (orch-test.h): a file in a new tmpdir, or the PostgreSQL
@@ -282,6 +286,164 @@ START_TEST(test_job_store_checkpointer) {
                 ck_assert_int_eq(st, JOB_COMPLETED);
         }
         job_store_free(s);
+        remove_tmpdir();
+}
+END_TEST
+
+/* store-db-sqlite-vfs.c: each commit's WAL frames go out in one write; a reader on its
+ * own connection with the plain unix VFS (as the sqlite3 tool) never reads a commit whose
+ * frames are not in the file; a write that fails fails its commit, and the store stays
+ * whole. */
+enum { WAL_JOBS = 1500 };
+
+typedef struct WalReader {
+        const char *path;
+        atomic_bool stop;
+        int seen, bad;
+} WalReader;
+
+static void *wal_reader(void *userdata) {
+        WalReader *w = userdata;
+        sqlite3 *db = NULL;
+
+        if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READWRITE, "unix") != SQLITE_OK) {
+                w->bad++;
+                return NULL;
+        }
+        (void) sqlite3_busy_timeout(db, 5000);
+        while (!atomic_load(&w->stop)) {
+                sqlite3_stmt *st = NULL;
+                int rc;
+
+                if (sqlite3_prepare_v2(db, "SELECT id, result FROM jobs ORDER BY seq DESC LIMIT 20", -1, &st, NULL) !=
+                    SQLITE_OK) {
+                        w->bad++;
+                        break;
+                }
+                while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                        char want[64];
+
+                        snprintf(want, sizeof(want), "{\"id\":\"%s\"}", (const char *) sqlite3_column_text(st, 0));
+                        if (streq_ptr((const char *) sqlite3_column_text(st, 1), want))
+                                w->seen++;
+                        else
+                                w->bad++;
+                }
+                w->bad += rc != SQLITE_DONE;
+                sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+        return NULL;
+}
+
+static int insert_done(JobStore *s, const char *id) {
+        char result[64];
+
+        snprintf(result, sizeof(result), "{\"id\":\"%s\"}", id);
+        return job_store_insert(
+                s,
+                &(JobNew){ .id = id,
+                           .service = "nlp",
+                           .task = "sentiment",
+                           .priority = "medium",
+                           .payload = "{\"text\":\"a fairly ordinary payload\"}",
+                           .outcome = &(JobOutcome){ .status = JOB_COMPLETED, .result = result } });
+}
+
+START_TEST(test_job_store_wal_writes) {
+        WalReader reader = {};
+        struct rlimit old, tiny;
+        sqlite3_stmt *st = NULL;
+        sqlite3 *db = NULL;
+        JobStore *s = NULL;
+        pthread_t th;
+        char path[128];
+        JobStatus status;
+        uint64_t passive, restart;
+        int uneven = 0, restarts = 0;
+
+        make_tmpdir();
+        snprintf(path, sizeof(path), "%s/jobs.db", tmpdir);
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        ck_assert_int_eq(insert_done(s, "w-first"), 0);
+        reader.path = path;
+        ck_assert_int_eq(pthread_create(&th, NULL, wal_reader, &reader), 0);
+        for (int i = 0; i < WAL_JOBS; i++) {
+                uint64_t g0, i0, g1, i1;
+                char id[32];
+
+                snprintf(id, sizeof(id), "w-%d", i);
+                store_db_sqlite_vfs_stats(&g0, &i0);
+                ck_assert_int_eq(insert_done(s, id), 0);
+                store_db_sqlite_vfs_stats(&g1, &i1);
+                /* A job's commit is several frames, a header and a page each: one write.
+                 * The first commit of a WAL started over (after a full checkpoint) writes
+                 * and syncs the WAL's header before its frames: two. */
+                if (g1 - g0 >= 4 && i1 - i0 == 2)
+                        restarts++;
+                else
+                        uneven += !(g1 - g0 >= 4 && i1 - i0 == 1);
+        }
+        atomic_store(&reader.stop, true);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        ck_assert_int_eq(uneven, 0);
+        ck_assert_int_eq(job_store_checkpoint_stats(s, &passive, &restart), 0);
+        ck_assert_uint_le(restarts, passive + restart);
+        ck_assert_int_eq(reader.bad, 0);
+        ck_assert_int_gt(reader.seen, 0);
+
+        /* A commit larger than one write (the unix VFS writes at most 128 KiB at once). */
+        size_t big_len = 1200 * 1000;
+        _cleanup_free_ char *big = malloc(big_len + 16);
+        json_object *o = NULL;
+
+        ck_assert_ptr_nonnull(big);
+        memcpy(big, "{\"big\":\"", 8);
+        memset(big + 8, 'x', big_len);
+        memcpy(big + 8 + big_len, "\"}", 3);
+        ck_assert_int_eq(
+                job_store_insert(
+                        s,
+                        &(JobNew){ .id = "w-big",
+                                   .service = "llm",
+                                   .task = "chat",
+                                   .priority = "medium",
+                                   .payload = "{}",
+                                   .outcome = &(JobOutcome){ .status = JOB_COMPLETED, .result = big } }),
+                0);
+        ck_assert_int_eq(job_store_get_json(s, "w-big", NULL, &o), 0);
+        ck_assert_uint_eq(
+                strlen(json_object_get_string(json_object_object_get(json_object_object_get(o, "result"), "big"))),
+                big_len);
+        json_object_put(o);
+
+        /* Past RLIMIT_FSIZE a write fails (EFBIG): only the WAL's 32-byte header fits. */
+        signal(SIGXFSZ, SIG_IGN);
+        ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+        tiny = (struct rlimit){ .rlim_cur = 32, .rlim_max = old.rlim_max };
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+        int r = insert_done(s, "w-lost");
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+        ck_assert_int_eq(r, -EIO);
+        ck_assert_int_eq(job_store_get_status(s, "w-lost", &status), -ENOENT);
+        ck_assert_int_eq(insert_done(s, "w-after"), 0);
+        job_store_free(s);
+
+        ck_assert_int_eq(job_store_open(path, &s), 0);
+        ck_assert_int_eq(job_store_get_status(s, "w-after", &status), 0);
+        ck_assert_int_eq(status, JOB_COMPLETED);
+        ck_assert_int_eq(job_store_get_status(s, "w-lost", &status), -ENOENT);
+        job_store_free(s);
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_str_eq((const char *) sqlite3_column_text(st, 0), "ok");
+        sqlite3_finalize(st);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_int(st, 0), WAL_JOBS + 3);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
         remove_tmpdir();
 }
 END_TEST
@@ -902,6 +1064,7 @@ static Suite *suite(void) {
 
                 tcase_add_test(lite, test_job_store_migration);
                 tcase_add_test(lite, test_job_store_checkpointer);
+                tcase_add_test(lite, test_job_store_wal_writes);
                 suite_add_tcase(s, lite);
         }
         return s;
