@@ -177,7 +177,8 @@ static int shim_device_characteristics(sqlite3_file *file) {
 }
 
 static int shim_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **ret) {
-        return ((ShimFile *) file)->real->pMethods->xShmMap(((ShimFile *) file)->real, page, size, extend, ret);
+        return ((ShimFile *) file)
+                ->real->pMethods->xShmMap(((ShimFile *) file)->real, page, size, extend, ret);
 }
 
 static int shim_shm_lock(sqlite3_file *file, int offset, int n, int flags) {

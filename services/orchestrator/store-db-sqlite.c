@@ -89,7 +89,8 @@ static int sqlite_open(const char *path, StoreDb **ret) {
                 rc = sqlite3_open_v2(
                         path,
                         &d->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                SQLITE_OPEN_EXRESCODE,
                         STORE_DB_SQLITE_VFS);
         if (rc == SQLITE_OK) {
                 (void) sqlite3_busy_timeout(d->db, 5000);

@@ -315,7 +315,8 @@ static void *wal_reader(void *userdata) {
                 sqlite3_stmt *st = NULL;
                 int rc;
 
-                if (sqlite3_prepare_v2(db, "SELECT id, result FROM jobs ORDER BY seq DESC LIMIT 20", -1, &st, NULL) !=
+                if (sqlite3_prepare_v2(
+                            db, "SELECT id, result FROM jobs ORDER BY seq DESC LIMIT 20", -1, &st, NULL) !=
                     SQLITE_OK) {
                         w->bad++;
                         break;
@@ -323,7 +324,11 @@ static void *wal_reader(void *userdata) {
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         char want[64];
 
-                        snprintf(want, sizeof(want), "{\"id\":\"%s\"}", (const char *) sqlite3_column_text(st, 0));
+                        snprintf(
+                                want,
+                                sizeof(want),
+                                "{\"id\":\"%s\"}",
+                                (const char *) sqlite3_column_text(st, 0));
                         if (streq_ptr((const char *) sqlite3_column_text(st, 1), want))
                                 w->seen++;
                         else
@@ -413,7 +418,8 @@ START_TEST(test_job_store_wal_writes) {
                 0);
         ck_assert_int_eq(job_store_get_json(s, "w-big", NULL, &o), 0);
         ck_assert_uint_eq(
-                strlen(json_object_get_string(json_object_object_get(json_object_object_get(o, "result"), "big"))),
+                strlen(json_object_get_string(
+                        json_object_object_get(json_object_object_get(o, "result"), "big"))),
                 big_len);
         json_object_put(o);
 
@@ -585,7 +591,9 @@ START_TEST(test_job_store_group_commit) {
         ck_assert_str_eq(jstr(o, "error"), "upstream said \"no\"");
         ck_assert_int_eq(json_object_get_int(json_object_object_get(o, "error_status")), 502);
         ck_assert_int_eq(
-                json_object_get_int(json_object_object_get(json_object_object_get(o, "redactions"), "email")), 1);
+                json_object_get_int(
+                        json_object_object_get(json_object_object_get(o, "redactions"), "email")),
+                1);
         json_object_put(o);
         ck_assert_int_eq(job_store_events_json(s, "failed-at-once", NULL, 0, &ev, NULL), 0);
         ck_assert_int_eq((int) json_object_array_length(ev), 3);
