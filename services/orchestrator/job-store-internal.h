@@ -44,7 +44,6 @@ struct JobStore {
         /* Group commit: writers queue here; one of them (the leader) runs every queued
          * write in one transaction while the next ones queue behind it. */
         pthread_mutex_t queue_lock;
-        pthread_cond_t queue_done;
         WriteOp *queue, **queue_tail;
         bool leader;
         uint64_t commits, writes; /* for tests and the docs' figures */

@@ -5,6 +5,7 @@
  * job-store-locks.c; API keys: job-store-keys.c; token usage: job-store-usage.c;
  * schedules and delayed jobs: job-store-schedules.c. */
 #include <inttypes.h>
+#include <semaphore.h>
 #include <time.h>
 
 #include "job-store-internal.h"
@@ -55,7 +56,8 @@ struct WriteOp {
         int (*fn)(JobStore *s, void *arg); /* runs under s->lock inside the transaction */
         void *arg;
         int result;
-        bool done;
+        bool lead;  /* woken to lead the next batch, not because it is done */
+        sem_t wake; /* its writer waits here, alone */
         struct WriteOp *next;
 };
 
@@ -87,7 +89,6 @@ void job_store_free(JobStore *s) {
         free(s->lease_owner);
         pthread_cond_destroy(&s->changed);
         pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->queue_done);
         pthread_mutex_destroy(&s->queue_lock);
         free(s);
 }
@@ -110,7 +111,6 @@ int job_store_open(const char *location, JobStore **ret) {
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->changed, NULL);
         pthread_mutex_init(&s->queue_lock, NULL);
-        pthread_cond_init(&s->queue_done, NULL);
         s->queue_tail = &s->queue;
         r = store_db_open(location, &s->db);
         if (r >= 0)
@@ -249,37 +249,53 @@ static void run_batch(JobStore *s, WriteOp *batch) {
 
 /* Queues a write and returns its result once it is committed. No timer: the writes that
  * arrive while one transaction commits go together in the next one, so a lone writer
- * pays one commit and N concurrent writers pay about one commit between them. */
+ * pays one commit and N concurrent writers pay about one commit between them.
+ * Each writer sleeps on its own semaphore and is woken once, outside queue_lock: when
+ * its write is done, or to lead the next batch, which the leader hands over while it
+ * still holds the lock. A broadcast to every waiter under the lock made each woken
+ * writer wait for the lock again: at 32 connections most of the futex calls. */
 static int store_write(JobStore *s, int (*fn)(JobStore *s, void *arg), void *arg) {
         WriteOp op = { .fn = fn, .arg = arg };
+        bool lead;
 
+        sem_init(&op.wake, 0, 0);
         pthread_mutex_lock(&s->queue_lock);
         /* op stays queued only while this thread waits below for it to be done. */
         *s->queue_tail = &op;
-        /* cppcheck-suppress autoVariables ; unlinked by the leader before op.done is set */
+        /* cppcheck-suppress autoVariables ; unlinked by the leader before op is woken */
         s->queue_tail = &op.next;
         s->writes++;
-        while (!op.done) {
-                WriteOp *batch;
+        lead = !s->leader;
+        s->leader = true;
+        pthread_mutex_unlock(&s->queue_lock);
+        if (!lead) {
+                while (sem_wait(&op.wake) < 0)
+                        continue; /* EINTR */
+                lead = op.lead;
+        }
+        if (lead) {
+                WriteOp *batch, *next_leader;
 
-                if (s->leader) {
-                        pthread_cond_wait(&s->queue_done, &s->queue_lock);
-                        continue;
-                }
-                s->leader = true;
-                batch = TAKE_PTR(s->queue);
+                pthread_mutex_lock(&s->queue_lock);
+                batch = TAKE_PTR(s->queue); /* op is in it */
                 s->queue_tail = &s->queue;
                 pthread_mutex_unlock(&s->queue_lock);
                 run_batch(s, batch);
                 pthread_mutex_lock(&s->queue_lock);
+                next_leader = s->queue; /* queued meanwhile: it leads, and stays queued */
+                s->leader = next_leader != NULL;
+                pthread_mutex_unlock(&s->queue_lock);
                 for (WriteOp *o = batch, *next; o; o = next) {
                         next = o->next; /* o lives on its writer's stack: read it first */
-                        o->done = true;
+                        if (o != &op)
+                                sem_post(&o->wake);
                 }
-                s->leader = false;
-                pthread_cond_broadcast(&s->queue_done);
+                if (next_leader) {
+                        next_leader->lead = true;
+                        sem_post(&next_leader->wake);
+                }
         }
-        pthread_mutex_unlock(&s->queue_lock);
+        sem_destroy(&op.wake);
         return op.result;
 }
 
