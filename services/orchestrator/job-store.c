@@ -180,19 +180,21 @@ static int add_event_locked(JobStore *s, const char *id, const char *type, const
         return step_done(st);
 }
 
-/* A state event's data, {"status":"…"} and "error" when there is one, as json-c writes
- * them; *ret is a constant, or is set in *ret_buf too, for the caller to free. */
+/* A state event's data without an error, as json-c writes it. */
+static const char *const state_plain[_JOB_STATUS_MAX] = {
+        [JOB_PENDING] = "{\"status\":\"pending\"}",     [JOB_RUNNING] = "{\"status\":\"running\"}",
+        [JOB_COMPLETED] = "{\"status\":\"completed\"}", [JOB_FAILED] = "{\"status\":\"failed\"}",
+        [JOB_CANCELLED] = "{\"status\":\"cancelled\"}",
+};
+
+/* A state event's data, {"status":"…"} and "error" when there is one; *ret is a constant
+ * of state_plain, or is set in *ret_buf too, for the caller to free. */
 static int state_event_data(JobStatus status, const char *error, char **ret_buf, const char **ret) {
-        static const char *const plain[_JOB_STATUS_MAX] = {
-                [JOB_PENDING] = "{\"status\":\"pending\"}",     [JOB_RUNNING] = "{\"status\":\"running\"}",
-                [JOB_COMPLETED] = "{\"status\":\"completed\"}", [JOB_FAILED] = "{\"status\":\"failed\"}",
-                [JOB_CANCELLED] = "{\"status\":\"cancelled\"}",
-        };
         _cleanup_json_ json_object *o = NULL;
         const char *txt;
 
         if (!error && status >= 0 && status < _JOB_STATUS_MAX) {
-                *ret = plain[status];
+                *ret = state_plain[status];
                 return 0;
         }
         o = json_object_new_object();
@@ -347,16 +349,14 @@ static int insert_op(JobStore *s, void *arg) {
         const JobOutcome *out = job->outcome;
         double t = job->created_at > 0 ? job->created_at : time_now_s(CLOCK_REALTIME);
         _cleanup_free_ char *final_buf = NULL;
-        const char *data[3] = {};
+        const char *data[3] = { state_plain[JOB_PENDING], state_plain[JOB_RUNNING] };
         double at[3] = { t };
         JobStatus status = JOB_PENDING;
         size_t n = 1;
         StoreStmt *st;
         int r;
 
-        (void) state_event_data(JOB_PENDING, NULL, &final_buf, &data[0]);
         if (job->running || out) {
-                (void) state_event_data(JOB_RUNNING, NULL, &final_buf, &data[1]);
                 at[1] = out && out->started_at > 0 ? out->started_at : t;
                 status = JOB_RUNNING;
                 n = 2;
