@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # lib-pod.sh — what the benchmarks that load the running pod share (update-load.sh,
-# saturate.sh), sourced after scripts/lib/common.sh: wrk on a synchronous nlp task through
-# the published port with an operator token (TOKEN, else one from deploy.sh token), every
-# request past the result cache, and the reading of wrk's totals.
+# saturate.sh, published.sh), sourced after scripts/lib/common.sh: wrk on a synchronous nlp
+# task through the published port with an operator token (TOKEN, else one from deploy.sh
+# token), every request past the result cache, and the reading of wrk's totals.
 
 url=http://127.0.0.1:8080
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
@@ -12,13 +12,16 @@ curl -sf -m 5 "$url/health/ready" | jq -e '.status == "ready"' >/dev/null || die
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# wrk -s "$work/req.lua" "$url/ai/nlp/process": prints a "requests" and a "latency" line.
-cat >"$work/req.lua" <<LUA
+# The request, for the scripts that print wrk's figures their own way (published.sh).
+cat >"$work/request.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"text":"The quick brown fox is happy today.","task":"sentiment"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 wrk.headers["Cache-Control"] = "no-cache" -- every request reaches nlp, none is a cache hit
+LUA
+# wrk -s "$work/req.lua" "$url/ai/nlp/process": prints a "requests" and a "latency" line.
+cat "$work/request.lua" - >"$work/req.lua" <<'LUA'
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("requests %d (%.0f/s), non-2xx %d, connect %d, read %d, write %d, over the timeout %d\n",

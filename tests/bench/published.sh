@@ -8,7 +8,7 @@
 # direct p50 (issue 21 asks it at 1 connection), published req/s / direct req/s.
 # Usage (root, the pod from ./scripts/deploy.sh start):
 #   tests/bench/published.sh [seconds per run] [connections]     (default 10 s, 32)
-# Environment: ROUNDS (3), TOKEN (else an operator token from deploy.sh token).
+# Environment: ROUNDS (3), TOKEN (else an operator token from deploy.sh token: lib-pod.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/common.sh
@@ -18,20 +18,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 secs=${1:-10}
 conns=${2:-32}
-url=http://127.0.0.1:8080
-command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
-token=${TOKEN:-$("$AI_SEMBLE_ROOT/scripts/deploy.sh" token --role operator --sub bench --ttl 1h)}
+# shellcheck source=lib-pod.sh
+. "$here/lib-pod.sh"
 pid=$(hostenv_exec podman inspect --format '{{.State.Pid}}' ai-semble-infra) || die "the pod is not running"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cat >"$work/req.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"text":"The quick brown fox is happy today.","task":"sentiment"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $token"
--- the same body every time: past the result cache, to the nlp service, as before it existed
-wrk.headers["Cache-Control"] = "no-cache"
+cat "$work/request.lua" - >"$work/result.lua" <<'LUA'
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.0f %d %.0f\n", summary.requests / (summary.duration / 1e6),
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
@@ -41,7 +32,7 @@ LUA
 run() { # published|pod|direct → "req/s errors p50_us"
         local target=$url/ai/nlp/process
         [ "$1" = direct ] && target=http://127.0.0.1:8083/process
-        local cmd=(wrk -t"$((conns < 2 ? 1 : 2))" -c"$conns" -d"${secs}s" -s "$work/req.lua" "$target")
+        local cmd=(wrk -t"$((conns < 2 ? 1 : 2))" -c"$conns" -d"${secs}s" -s "$work/result.lua" "$target")
         if [ "$1" = published ]; then "${cmd[@]}"; else nsenter --target "$pid" --net -- "${cmd[@]}"; fi |
                 awk '/^RESULT/ { print $2, $3, $4 }'
 }
