@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* job-runner-grace.c — deferred synchronous jobs: a job run at once by the request's own
- * thread is not stored before it runs; it goes in with its outcome (one commit), or as
- * running once it outlives the grace period, which the grace thread watches. */
+/* job-runner-grace.c — deferred synchronous jobs: a job run by the request's own thread is
+ * not stored before it runs; it goes in with its outcome (one commit), or once it
+ * outlives the grace period, which the grace thread watches: as running, or as pending
+ * while it still waits for a slot. */
 #include "job-runner-internal.h"
 #include "log.h"
 #include "time-util.h"
@@ -68,7 +69,7 @@ void job_runner_grace_list(JobRunner *r, Job *j) {
                 pthread_cond_signal(&r->grace_cond);
 }
 
-void job_runner_persist_running(JobRunner *r, Job *j) {
+void job_runner_persist(JobRunner *r, Job *j) {
         int k = 0;
 
         pthread_mutex_lock(&j->persist_lock);
@@ -76,14 +77,14 @@ void job_runner_persist_running(JobRunner *r, Job *j) {
                 JobNew n = job_runner_row(j, NULL, NULL);
 
                 n.created_at = j->created_at;
-                n.running = true;
+                n.running = j->started;
                 k = job_store_insert(r->store, &n);
                 if (k >= 0)
                         j->deferred = false;
         }
         pthread_mutex_unlock(&j->persist_lock);
         if (k < 0) /* the outcome's insert tries again */
-                log_warning_errno(k, "Failed to record job %s as running: %m", j->id);
+                log_warning_errno(k, "Failed to record job %s: %m", j->id);
 }
 
 int job_runner_record_outcome(
@@ -146,7 +147,7 @@ static void *grace_thread(void *userdata) {
                 job_ref(j);
                 pthread_mutex_unlock(&r->grace_lock);
                 job_runner_grace_unlist(r, j);
-                job_runner_persist_running(r, j);
+                job_runner_persist(r, j);
                 job_unref(j);
                 pthread_mutex_lock(&r->grace_lock);
         }

@@ -41,8 +41,9 @@ void job_runner_grace_done(JobRunner *r);
 void job_runner_grace_list(JobRunner *r, Job *j);
 void job_runner_grace_unlist(JobRunner *r, Job *j);
 /* A deferred job that is still running (past its grace period, retrying, or stopped by
- * our shutdown) goes into the store as running, so that GET /jobs and a restart see it. */
-void job_runner_persist_running(JobRunner *r, Job *j);
+ * our shutdown) goes into the store as running, so that GET /jobs and a restart see it;
+ * one still waiting for a slot (or dropped or cancelled meanwhile) goes in as pending. */
+void job_runner_persist(JobRunner *r, Job *j);
 /* Stores a job's outcome: one insert of the whole job when it was deferred, else a
  * transition (with the redaction counts first, so that no reader sees one without the
  * other). */

@@ -98,7 +98,7 @@ static void on_retry(unsigned attempt, uint64_t delay_ms, const char *reason, vo
 
         if (!o)
                 return;
-        job_runner_persist_running(c->runner, c->job); /* the event needs its job's row */
+        job_runner_persist(c->runner, c->job); /* the event needs its job's row */
         json_object_object_add(o, "message", json_object_new_string("retrying the upstream call"));
         json_object_object_add(o, "attempt", json_object_new_int((int) attempt + 1));
         json_object_object_add(o, "delay_ms", json_object_new_int64((int64_t) delay_ms));
@@ -286,7 +286,7 @@ static int call_upstream(JobRunner *r, Job *j, UpstreamResult *res) {
                 if (!told) {
                         char msg[128];
 
-                        job_runner_persist_running(r, j); /* the event needs its job's row */
+                        job_runner_persist(r, j); /* the event needs its job's row */
                         snprintf(
                                 msg,
                                 sizeof(msg),
@@ -349,6 +349,30 @@ static void cache_result(JobRunner *r, const Job *j, int k, const UpstreamResult
                 (void) result_cache_put(r->cache, &j->cache_key, res->status, res->body, res->body_len);
 }
 
+static int fail_queue_timeout(JobRunner *r, Job *j) {
+        snprintf(
+                j->error,
+                sizeof(j->error),
+                "timed out after %" PRIu64 " ms waiting in the queue",
+                j->timeout_ms);
+        j->error_errno = -ETIMEDOUT;
+        return job_runner_record_outcome(r, j, JOB_FAILED, NULL, j->error, 504);
+}
+
+/* The job starts: a row already in the store (queued, or a waiter stored as pending while
+ * it waited) says running; a deferred one goes in as running or with its outcome. Under
+ * persist_lock, against the grace thread storing it meanwhile. */
+static int mark_running(JobRunner *r, Job *j) {
+        int k = 0;
+
+        pthread_mutex_lock(&j->persist_lock);
+        if (!j->started && !j->deferred)
+                k = job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
+        j->started = true;
+        pthread_mutex_unlock(&j->persist_lock);
+        return k;
+}
+
 static void run_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
@@ -360,17 +384,11 @@ static void run_job(void *item, void *userdata) {
 
         log_set_request_id(j->request_id[0] ? j->request_id : NULL);
         if (t0 >= j->deadline_ms) {
-                snprintf(
-                        j->error,
-                        sizeof(j->error),
-                        "timed out after %" PRIu64 " ms waiting in the queue",
-                        j->timeout_ms);
-                j->error_errno = -ETIMEDOUT;
                 final = JOB_FAILED;
-                k = job_runner_record_outcome(r, j, final, NULL, j->error, 504);
+                k = fail_queue_timeout(r, j);
                 goto finish;
         }
-        k = j->started ? 0 : job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
+        k = mark_running(r, j);
         if (k == -ESTALE) { /* cancelled while queued */
                 final = JOB_CANCELLED;
                 snprintf(j->error, sizeof(j->error), "cancelled");
@@ -391,7 +409,7 @@ static void run_job(void *item, void *userdata) {
                 snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
                 j->error_errno = -ESHUTDOWN;
                 job_runner_grace_unlist(r, j);
-                job_runner_persist_running(r, j);
+                job_runner_persist(r, j);
                 if (!res.reached)
                         (void) job_store_transition(r->store, j->id, JOB_PENDING, NULL, NULL, 0);
                 goto finish;
@@ -490,14 +508,37 @@ static const char *job_outcome(JobStatus s) {
         }
 }
 
+/* A waiter is handed the slot of a worker, or of a caller that is done with it: its
+ * request's thread runs it (job_runner_submit). */
+static bool hand_slot(void *item, void *userdata) {
+        Job *j = item;
+        bool handed;
+
+        pthread_mutex_lock(&j->lock);
+        handed = j->waiter;
+        if (handed) {
+                j->granted = true;
+                pthread_cond_broadcast(&j->cond);
+        }
+        pthread_mutex_unlock(&j->lock);
+        if (handed)
+                job_unref(j); /* the queue's reference */
+        return handed;
+}
+
 /* A queued run is a span of its own under the submitting request's span, which has ended
  * by now (202); a run inline stays in the request's span, whose line covers it. */
-static void run_queued_job(void *item, void *userdata) {
-        Job *j = job_ref(item);
-        uint64_t t0 = time_now_usec(CLOCK_MONOTONIC);
+static bool run_queued_job(void *item, void *userdata) {
+        Job *j;
+        uint64_t t0;
         TraceContext span = {};
-        bool traced = j->trace.trace_id[0] && trace_child(&j->trace, &span) >= 0;
+        bool traced;
 
+        if (hand_slot(item, userdata)) /* any other job runs here */
+                return true;
+        j = job_ref(item);
+        t0 = time_now_usec(CLOCK_MONOTONIC);
+        traced = j->trace.trace_id[0] && trace_child(&j->trace, &span) >= 0;
         if (traced)
                 log_set_trace(&span);
         run_job(item, userdata);
@@ -525,13 +566,15 @@ static void run_queued_job(void *item, void *userdata) {
                 log_set_trace(NULL);
         }
         job_unref(j);
+        return false;
 }
 
 static void drop_job(void *item, void *userdata) {
         JobRunner *r = userdata;
         Job *j = item;
 
-        /* Still pending in the store: it runs again after the next start. */
+        /* Pending in the store (a waiter goes in now): it runs again after the next start. */
+        job_runner_persist(r, j);
         snprintf(j->error, sizeof(j->error), "the orchestrator is shutting down");
         j->error_errno = -ESHUTDOWN;
         job_finish(r, j, JOB_PENDING);
@@ -585,7 +628,7 @@ int job_runner_new(
                         return k;
                 }
         }
-        k = scheduler_new(config->workers, config->queue_max, run_queued_job, r, &r->scheduler);
+        k = scheduler_new(config->workers, config->queue_max, run_queued_job, hand_slot, r, &r->scheduler);
         if (k >= 0)
                 k = scheduler_start(r->scheduler);
         if (k >= 0)
@@ -657,9 +700,68 @@ static void cache_lookup(JobRunner *r, Job *j) {
                 j->cached = true;
 }
 
+/* Why a job could not be queued, as its answer says it. */
+static void queue_error(Job *j, int k) {
+        if (k == -EAGAIN || k == -ESHUTDOWN)
+                snprintf(
+                        j->error,
+                        sizeof(j->error),
+                        k == -EAGAIN ? "the job queue is full" : "the orchestrator is shutting down");
+        else
+                snprintf(j->error, sizeof(j->error), "the job could not be queued: %s", strerror(-k));
+}
+
+/* A synchronous job that finds every slot taken waits in the queue, in priority order
+ * with the others, on its request's thread: the slot that frees up is handed to it
+ * (hand_slot: by the caller that gives it back, or by the worker that takes the job), and
+ * the job runs here as if it had claimed the slot: one commit, no hand-off of the job and
+ * its answer. It is deferred like one, so stored as pending once it has waited longer
+ * than the grace period. 1: the slot is ours; 0: the job is done or about to be: cancelled
+ * or dropped while it waited, or failed because its timeout ran out in the queue (here,
+ * or by a worker that took it meanwhile); <0: it could not be queued (stored as failed). */
+static int wait_for_slot(JobRunner *r, Job *j) {
+        uint64_t now = time_now_ms(CLOCK_MONOTONIC);
+        struct timespec ts = timespec_deadline_ms(j->deadline_ms > now ? j->deadline_ms - now : 0);
+        bool granted, done;
+        int k;
+
+        j->deferred = true;
+        j->waiter = true;
+        j->created_at = time_now_s(CLOCK_REALTIME);
+        job_runner_grace_list(r, j);
+        k = queue(r, j);
+        if (k < 0) {
+                queue_error(j, k);
+                (void) job_runner_record_outcome(r, j, JOB_FAILED, NULL, j->error, 503);
+                j->status = JOB_FAILED;
+                return k;
+        }
+        pthread_mutex_lock(&j->lock);
+        while (!j->granted && !j->done)
+                if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) != 0)
+                        break;
+        granted = j->granted;
+        done = j->done;
+        j->waiter = false; /* from now on a worker that takes it runs it */
+        pthread_mutex_unlock(&j->lock);
+        if (granted)
+                return 1;
+        /* Done: stored by whoever cancelled or dropped it. Else its timeout ran out in the
+         * queue: failed here, or by the worker that has just taken it. */
+        if (!done && scheduler_remove(r->scheduler, j)) {
+                (void) fail_queue_timeout(r, j);
+                job_finish(r, j, JOB_FAILED);
+                job_unref(j); /* the queue's reference */
+        }
+        return 0;
+}
+
 int job_runner_submit(
         JobRunner *r, Job *j, bool inline_ok, const char *idempotency_key, const char *request_hash) {
         bool delayed = j->run_at > time_now_s(CLOCK_REALTIME), claimed, slot;
+        /* Run without storing it first: one commit instead of two or three. Not with an
+         * idempotency key, whose row must exist before the call to claim the key. */
+        bool deferrable = r->grace_ms > 0 && !idempotency_key;
         JobNew n;
         int k;
 
@@ -673,15 +775,19 @@ int job_runner_submit(
         /* A hit needs neither a worker nor the service: it runs here, whatever the mode. */
         slot = !j->cached && inline_ok && scheduler_try_claim(r->scheduler);
         claimed = j->cached || slot;
-
-        /* Run at once without storing it first: one commit instead of two. Not with an
-         * idempotency key, whose row must exist before the call to claim the key. */
-        if (claimed && r->grace_ms > 0 && !idempotency_key) {
+        if (!claimed && inline_ok && deferrable) {
+                k = wait_for_slot(r, j);
+                if (k <= 0)
+                        return k;
+                claimed = slot = true;
+        } else if (claimed && deferrable) {
                 j->deferred = true;
                 j->started = true;
                 j->created_at = time_now_s(CLOCK_REALTIME);
                 active_add(r, j);
                 job_runner_grace_list(r, j);
+        }
+        if (claimed && deferrable) {
                 run_job(job_ref(j), r);
                 if (slot)
                         scheduler_release(r->scheduler);
@@ -706,10 +812,7 @@ int job_runner_submit(
         }
         k = queue(r, j);
         if (k == -EAGAIN || k == -ESHUTDOWN) {
-                snprintf(
-                        j->error,
-                        sizeof(j->error),
-                        k == -EAGAIN ? "the job queue is full" : "the orchestrator is shutting down");
+                queue_error(j, k);
                 (void) job_store_transition(r->store, j->id, JOB_FAILED, NULL, j->error, 503);
                 j->status = JOB_FAILED;
         }
@@ -740,6 +843,7 @@ int job_runner_cancel(JobRunner *r, const char *id) {
                 return job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
         __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
         if (scheduler_remove(r->scheduler, j)) {
+                job_runner_persist(r, j); /* a waiter may not be stored yet */
                 k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
                 snprintf(j->error, sizeof(j->error), "cancelled");
                 job_finish(r, j, JOB_CANCELLED);
@@ -749,7 +853,7 @@ int job_runner_cancel(JobRunner *r, const char *id) {
         /* Running: the worker sees the flag, curl aborts, and it records the cancel. For
          * the answer to say "cancelled" at once, record it now; the worker's own
          * transition then finds the job terminal. */
-        job_runner_persist_running(r, j); /* a synchronous job may not be stored yet */
+        job_runner_persist(r, j); /* a synchronous job may not be stored yet */
         k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
         return k == -ESTALE ? -ESTALE : 0;
 }

@@ -77,6 +77,10 @@ typedef struct Job {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         bool done;
+        /* A synchronous job that found every slot taken waits in the queue on its
+         * request's thread (waiter); the worker that takes it hands it its slot
+         * (granted) instead of running it. Under lock. */
+        bool waiter, granted;
 
         /* The outcome, valid once done. */
         JobStatus status;

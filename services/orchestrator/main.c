@@ -76,8 +76,8 @@ static const ConfigEntry config_table[] = {
         CONFIG_INT("ORCH_WORKERS", "8", 1, 256, ORCH(workers),
                 "Worker threads, i.e. jobs running against the services at once."),
         CONFIG_DURATION("ORCH_SYNC_GRACE", "100ms", 0, 60000, ORCH(sync_grace_ms),
-                "A synchronous job run at once is first stored when it finishes (one commit), "
-                "or as running once it has run this long; 0 = store every job before it runs."),
+                "A synchronous job is first stored when it finishes (one commit), or once it "
+                "has waited for a worker slot or run this long; 0 = store every job before it runs."),
         CONFIG_INT("ORCH_QUEUE_MAX", "1024", 1, 1000000, ORCH(queue_max),
                 "Jobs that may wait for a worker; beyond it requests get 503 with Retry-After."),
         CONFIG_DURATION("ORCH_JOB_RETENTION", "168h", 60000, 315360000000, ORCH(retention_ms),

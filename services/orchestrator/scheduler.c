@@ -22,7 +22,7 @@ struct Scheduler {
         bool stopping, holding;
         unsigned n_workers, n_started;
         pthread_t *threads;
-        SchedulerRunFn run;
+        SchedulerRunFn run, hand;
         void *userdata;
 };
 
@@ -46,7 +46,13 @@ int job_priority_from_string(const char *s, JobPriority *ret) {
         return -EINVAL;
 }
 
-int scheduler_new(unsigned workers, size_t capacity, SchedulerRunFn run, void *userdata, Scheduler **ret) {
+int scheduler_new(
+        unsigned workers,
+        size_t capacity,
+        SchedulerRunFn run,
+        SchedulerRunFn hand,
+        void *userdata,
+        Scheduler **ret) {
         Scheduler *s;
 
         if (workers == 0 || capacity == 0 || !run)
@@ -64,9 +70,17 @@ int scheduler_new(unsigned workers, size_t capacity, SchedulerRunFn run, void *u
         s->n_workers = workers;
         s->capacity = capacity;
         s->run = run;
+        s->hand = hand;
         s->userdata = userdata;
         *ret = s;
         return 0;
+}
+
+static Node **head_locked(Scheduler *s) {
+        for (int p = _JOB_PRIORITY_MAX - 1; p >= 0; p--)
+                if (s->head[p])
+                        return &s->head[p];
+        return NULL;
 }
 
 static void *pop_locked(Scheduler *s) {
@@ -102,6 +116,7 @@ static void *worker(void *userdata) {
         pthread_mutex_lock(&s->lock);
         for (;;) {
                 void *item;
+                bool handed;
 
                 /* busy counts callers running inline too: never more than n_workers at once. */
                 while (!s->stopping && (s->holding || s->depth == 0 || s->busy >= s->n_workers))
@@ -111,8 +126,10 @@ static void *worker(void *userdata) {
                 item = pop_locked(s);
                 s->busy++;
                 pthread_mutex_unlock(&s->lock);
-                s->run(item, s->userdata);
+                handed = s->run(item, s->userdata);
                 pthread_mutex_lock(&s->lock);
+                if (handed) /* the slot is its holder's now: scheduler_release() */
+                        continue;
                 s->busy--;
                 if (s->holding)
                         pthread_cond_broadcast(&s->cond); /* scheduler_drain() counts */
@@ -155,7 +172,10 @@ int scheduler_submit(Scheduler *s, void *item, JobPriority p) {
                 s->tail[p] = n;
                 s->depth++;
                 n = NULL;
-                pthread_cond_signal(&s->cond);
+                /* With every slot taken no worker could take it: the one that frees a
+                 * slot signals (a waiting caller would wake a worker for nothing). */
+                if (s->busy < s->n_workers)
+                        pthread_cond_signal(&s->cond);
         }
         pthread_mutex_unlock(&s->lock);
         free(n);
@@ -209,7 +229,15 @@ bool scheduler_try_claim(Scheduler *s) {
 }
 
 void scheduler_release(Scheduler *s) {
+        Node **head;
+
         pthread_mutex_lock(&s->lock);
+        head = s->hand && !s->holding && !s->stopping ? head_locked(s) : NULL;
+        if (head && s->hand((*head)->item, s->userdata)) {
+                (void) pop_locked(s); /* the slot went with it */
+                pthread_mutex_unlock(&s->lock);
+                return;
+        }
         s->busy--;
         if (s->holding)
                 pthread_cond_broadcast(&s->cond);
@@ -242,7 +270,7 @@ size_t scheduler_busy(Scheduler *s) {
         return d;
 }
 
-void scheduler_free(Scheduler *s, SchedulerRunFn drop) {
+void scheduler_free(Scheduler *s, SchedulerDropFn drop) {
         void *item;
 
         if (!s)

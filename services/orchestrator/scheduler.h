@@ -16,10 +16,23 @@ typedef enum JobPriority {
 } JobPriority;
 
 typedef struct Scheduler Scheduler;
-typedef void (*SchedulerRunFn)(void *item, void *userdata);
+/* Runs item on a worker; true when the item took the worker's slot with it (a caller
+ * waiting for a slot, job-runner.c): the worker goes on without it, and whoever holds it
+ * gives it back with scheduler_release(). */
+typedef bool (*SchedulerRunFn)(void *item, void *userdata);
+typedef void (*SchedulerDropFn)(void *item, void *userdata);
 
-/* workers threads (started by scheduler_start) run run(item, userdata) for each item. */
-int scheduler_new(unsigned workers, size_t capacity, SchedulerRunFn run, void *userdata, Scheduler **ret);
+/* workers threads (started by scheduler_start) run run(item, userdata) for each item.
+ * hand (NULL = none) is offered the slot a caller gives back while an item waits at the
+ * head of the queue: true if that item takes it (as run does), so that no worker wakes
+ * only to pass the slot on. */
+int scheduler_new(
+        unsigned workers,
+        size_t capacity,
+        SchedulerRunFn run,
+        SchedulerRunFn hand,
+        void *userdata,
+        Scheduler **ret);
 int scheduler_start(Scheduler *s);
 /* Queues item; -EAGAIN when capacity items are already waiting, -ESHUTDOWN after stop. */
 int scheduler_submit(Scheduler *s, void *item, JobPriority p);
@@ -41,7 +54,7 @@ size_t scheduler_busy(Scheduler *s);
 int scheduler_drain(Scheduler *s, uint64_t timeout_ms);
 /* Stops the workers after their current item; items still queued are handed to
  * drop(item, userdata) if set. */
-void scheduler_free(Scheduler *s, SchedulerRunFn drop);
+void scheduler_free(Scheduler *s, SchedulerDropFn drop);
 
 const char *job_priority_to_string(JobPriority p);
 /* -EINVAL for anything but low|medium|high|critical. */

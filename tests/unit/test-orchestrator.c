@@ -28,14 +28,76 @@
 
 /* ---- scheduler -------------------------------------------------------------------- */
 
-static void run_nothing(void *item, void *userdata) {
+static bool run_nothing(void *item, void *userdata) {
+        return false;
 }
+
+/* An item whose value is 1 or 3 takes the slot with it (3 becomes 4); any other is run
+ * (set to 2). */
+static bool take_slot(void *item, void *userdata) {
+        int *v = item, want = 3;
+
+        return __atomic_load_n(v, __ATOMIC_SEQ_CST) == 1 ||
+                __atomic_compare_exchange_n(v, &want, 4, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static bool run_or_hand(void *item, void *userdata) {
+        if (take_slot(item, userdata))
+                return true;
+        __atomic_store_n((int *) item, 2, __ATOMIC_SEQ_CST);
+        return false;
+}
+
+/* A slot handed with its item stays taken until its holder releases it: the bound holds.
+ * A slot given back goes straight to a waiting item that takes it. */
+START_TEST(test_slot_handed) {
+        Scheduler *s = NULL;
+        int handed = 1, next = 0, waiting = 3, last = 0;
+
+        ck_assert_int_eq(scheduler_new(1, 16, run_or_hand, take_slot, NULL, &s), 0);
+        ck_assert_int_eq(scheduler_start(s), 0);
+        ck_assert_int_eq(scheduler_submit(s, &handed, JOB_PRIORITY_MEDIUM), 0);
+        for (int i = 0; i < 500 && scheduler_depth(s) > 0; i++)
+                usleep(1000);
+        ck_assert_uint_eq(scheduler_depth(s), 0);
+        ck_assert_uint_eq(scheduler_busy(s), 1);
+        ck_assert(!scheduler_try_claim(s));
+        ck_assert_int_eq(scheduler_submit(s, &next, JOB_PRIORITY_MEDIUM), 0);
+        usleep(50 * 1000);
+        ck_assert_int_eq(__atomic_load_n(&next, __ATOMIC_SEQ_CST), 0); /* no slot for it */
+        scheduler_release(s);
+        for (int i = 0; i < 500 && __atomic_load_n(&next, __ATOMIC_SEQ_CST) != 2; i++)
+                usleep(1000);
+        ck_assert_int_eq(__atomic_load_n(&next, __ATOMIC_SEQ_CST), 2);
+        ck_assert_int_eq(scheduler_drain(s, 1000), 0);
+        scheduler_free(s, NULL);
+
+        /* No worker is free: the caller's slot passes to the waiting item, then to nobody. */
+        ck_assert_int_eq(scheduler_new(1, 16, run_or_hand, take_slot, NULL, &s), 0);
+        ck_assert(scheduler_try_claim(s));
+        ck_assert_int_eq(scheduler_start(s), 0);
+        ck_assert_int_eq(scheduler_submit(s, &waiting, JOB_PRIORITY_LOW), 0);
+        usleep(20 * 1000);
+        ck_assert_int_eq(__atomic_load_n(&waiting, __ATOMIC_SEQ_CST), 3);
+        scheduler_release(s);
+        ck_assert_int_eq(__atomic_load_n(&waiting, __ATOMIC_SEQ_CST), 4); /* at once */
+        ck_assert_uint_eq(scheduler_depth(s), 0);
+        ck_assert_uint_eq(scheduler_busy(s), 1);
+        ck_assert_int_eq(scheduler_submit(s, &last, JOB_PRIORITY_LOW), 0);
+        scheduler_release(s); /* "last" does not take slots: a worker runs it */
+        for (int i = 0; i < 500 && __atomic_load_n(&last, __ATOMIC_SEQ_CST) != 2; i++)
+                usleep(1000);
+        ck_assert_int_eq(__atomic_load_n(&last, __ATOMIC_SEQ_CST), 2);
+        ck_assert_int_eq(scheduler_drain(s, 1000), 0);
+        scheduler_free(s, NULL);
+}
+END_TEST
 
 START_TEST(test_priority_order) {
         Scheduler *s = NULL;
         int items[6];
 
-        ck_assert_int_eq(scheduler_new(1, 16, run_nothing, NULL, &s), 0);
+        ck_assert_int_eq(scheduler_new(1, 16, run_nothing, NULL, NULL, &s), 0);
         /* Not started: nothing pops on its own, so the order is observable. */
         ck_assert_int_eq(scheduler_submit(s, &items[0], JOB_PRIORITY_LOW), 0);
         ck_assert_int_eq(scheduler_submit(s, &items[1], JOB_PRIORITY_CRITICAL), 0);
@@ -60,7 +122,7 @@ START_TEST(test_queue_bounds_and_remove) {
         int a, b, c;
         JobPriority p;
 
-        ck_assert_int_eq(scheduler_new(1, 2, run_nothing, NULL, &s), 0);
+        ck_assert_int_eq(scheduler_new(1, 2, run_nothing, NULL, NULL, &s), 0);
         ck_assert_int_eq(scheduler_submit(s, &a, JOB_PRIORITY_LOW), 0);
         ck_assert_int_eq(scheduler_submit(s, &b, JOB_PRIORITY_HIGH), 0);
         ck_assert_int_eq(scheduler_submit(s, &c, JOB_PRIORITY_CRITICAL), -EAGAIN);
@@ -575,6 +637,125 @@ START_TEST(test_sync_grace) {
         ck_assert_str_eq(jstr(job, "status"), "failed");
         ck_assert_int_eq(json_object_get_int(json_object_object_get(job, "error_status")), 422);
         json_object_put(job);
+}
+END_TEST
+
+/* The id of the only job with status, "" while there is none. */
+static void only_job(const char *status, char id[static 64]) {
+        char path[64];
+        json_object *jobs;
+        Reply r;
+
+        snprintf(path, sizeof(path), "/jobs?status=%s", status);
+        r = request("GET", path, NULL, NULL);
+        ck_assert_int_eq(r.status, 200);
+        jobs = json_object_object_get(r.body, "jobs");
+        ck_assert_uint_le(json_object_array_length(jobs), 1);
+        id[0] = '\0';
+        if (json_object_array_length(jobs) == 1)
+                snprintf(id, 64, "%s", jstr(json_object_array_get_idx(jobs, 0), "job_id"));
+        reply_done(&r);
+}
+
+static void wait_queued(size_t depth) {
+        for (int i = 0; i < 500 && job_runner_queue_depth(orch.runner) != depth; i++)
+                usleep(2 * 1000);
+        ck_assert_uint_eq(job_runner_queue_depth(orch.runner), depth);
+}
+
+/* A synchronous job that finds the only slot taken waits in the queue on its request's
+ * thread and runs there once the slot is free: not stored while it waits within the
+ * grace period, then stored as pending (and cancellable like any queued job), and failed
+ * with 504 when its timeout runs out in the queue. */
+START_TEST(test_sync_waits_for_slot) {
+        SlowCall slow = { .body = "{\"text\":\"sleep:600\",\"task\":\"tokenize\"}" },
+                 waiter = { .body = "{\"text\":\"waited\",\"task\":\"tokenize\"}" };
+        pthread_t th_slow, th_waiter;
+        json_object *job;
+        char id[64];
+        Reply r;
+
+        /* Within the grace period: it waits unstored, then goes in once, with its outcome. */
+        orch.config.sync_grace_ms = 5000;
+        start_orchestrator(1, 16);
+        ck_assert_int_eq(pthread_create(&th_slow, NULL, slow_call, &slow), 0);
+        usleep(100 * 1000); /* it has the slot */
+        ck_assert_int_eq(pthread_create(&th_waiter, NULL, slow_call, &waiter), 0);
+        wait_queued(1);
+        only_job("pending", id);
+        ck_assert_str_eq(id, "");
+        ck_assert_int_eq(pthread_join(th_waiter, NULL), 0);
+        ck_assert_int_eq(pthread_join(th_slow, NULL), 0);
+        ck_assert_int_eq(slow.status, 200);
+        ck_assert_int_eq(waiter.status, 200);
+        job = get_job(waiter.job_id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+        ck_assert_int_eq(job_event_count(waiter.job_id, "state"), 3);
+        wait_queued(0);
+        stop_orchestrator();
+
+        /* Past the grace period: listed as pending while it waits, then run and stored. */
+        orch.config.sync_grace_ms = 100;
+        start_orchestrator(1, 16);
+        ck_assert_int_eq(pthread_create(&th_slow, NULL, slow_call, &slow), 0);
+        usleep(100 * 1000);
+        ck_assert_int_eq(pthread_create(&th_waiter, NULL, slow_call, &waiter), 0);
+        wait_queued(1);
+        for (int i = 0; i < 100 && (only_job("pending", id), !id[0]); i++)
+                usleep(10 * 1000);
+        ck_assert_msg(id[0], "the waiting job was never listed as pending");
+        ck_assert_int_eq(pthread_join(th_waiter, NULL), 0);
+        ck_assert_int_eq(pthread_join(th_slow, NULL), 0);
+        ck_assert_int_eq(waiter.status, 200);
+        ck_assert_str_eq(waiter.job_id, id);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "completed");
+        json_object_put(job);
+        ck_assert_int_eq(job_event_count(id, "state"), 3); /* pending, running, completed */
+
+        /* Cancelled while it waits: its request answers 409, the store says cancelled. */
+        ck_assert_int_eq(pthread_create(&th_slow, NULL, slow_call, &slow), 0);
+        usleep(100 * 1000);
+        ck_assert_int_eq(pthread_create(&th_waiter, NULL, slow_call, &waiter), 0);
+        for (int i = 0; i < 100 && (only_job("pending", id), !id[0]); i++)
+                usleep(10 * 1000);
+        ck_assert_msg(id[0], "the waiting job was never listed as pending");
+        {
+                char path[96];
+
+                snprintf(path, sizeof(path), "/jobs/%s", id);
+                r = request("DELETE", path, NULL, NULL);
+                ck_assert_int_lt(r.status, 300);
+                reply_done(&r);
+        }
+        ck_assert_int_eq(pthread_join(th_waiter, NULL), 0);
+        ck_assert_int_eq(waiter.status, 409);
+        ck_assert_int_eq(pthread_join(th_slow, NULL), 0);
+        ck_assert_int_eq(slow.status, 200);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "cancelled");
+        json_object_put(job);
+        wait_queued(0);
+
+        /* Its timeout spent in the queue: 504 at once, stored as failed. */
+        ck_assert_int_eq(pthread_create(&th_slow, NULL, slow_call, &slow), 0);
+        usleep(100 * 1000);
+        r = request(
+                "POST",
+                "/dispatch",
+                "{\"service\":\"nlp\",\"task\":\"tokenize\",\"timeout\":0.2,\"payload\":{\"text\":\"late\"}}",
+                NULL);
+        ck_assert_int_eq(r.status, 504);
+        ck_assert_ptr_nonnull(strstr(jstr(r.body, "detail"), "waiting in the queue"));
+        snprintf(id, sizeof(id), "%s", jstr(r.body, "job_id"));
+        reply_done(&r);
+        job = get_job(id);
+        ck_assert_str_eq(jstr(job, "status"), "failed");
+        json_object_put(job);
+        ck_assert_int_eq(pthread_join(th_slow, NULL), 0);
+        ck_assert_int_eq(slow.status, 200);
+        wait_queued(0);
 }
 END_TEST
 
@@ -2500,6 +2681,7 @@ static Suite *suite(void) {
 
         tcase_add_test(tc, test_priority_order);
         tcase_add_test(tc, test_queue_bounds_and_remove);
+        tcase_add_test(tc, test_slot_handed);
         tcase_add_test(tc, test_workflow_validation);
         tcase_add_test(tc, test_workflow_references);
         tcase_add_test(tc, test_audit_parse_time);
@@ -2514,6 +2696,7 @@ static Suite *suite(void) {
         tcase_add_test(e2e, test_job_trace_id);
         tcase_add_test(e2e, test_retries);
         tcase_add_test(e2e, test_sync_grace);
+        tcase_add_test(e2e, test_sync_waits_for_slot);
         tcase_add_test(e2e, test_upstream_connection_kept_and_renewed);
         tcase_add_test(e2e, test_breaker_opens_and_recovers);
         tcase_add_test(e2e, test_cancel_and_timeout);
