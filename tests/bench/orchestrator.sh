@@ -88,11 +88,15 @@ cpu_ticks() { # the orchestrator's user + system CPU so far, in clock ticks
         awk '{ print $14 + $15 }' "/proc/$orch_pid/stat"
 }
 
+switches() { # the context switches of the orchestrator's threads so far
+        cat "/proc/$orch_pid/task/"*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n }'
+}
+
 # table LUA DIRECT_URL: the rows for 1 and 32 connections, direct vs via /ai/nlp/process,
-# then the orchestrator's CPU per request in the via runs (which no load elsewhere inflates
-# the way it does wall-clock latency).
+# then the orchestrator's CPU and context switches per request in the via runs (which no
+# load elsewhere inflates the way it does wall-clock latency).
 table() {
-        local via="http://127.0.0.1:$port/ai/nlp/process" cpu="" t0 t1
+        local via="http://127.0.0.1:$port/ai/nlp/process" cpu="" t0 t1 s0 s1
 
         # Warm both paths (connections, SQLite pages).
         run "$1" "$2" 4 >/dev/null
@@ -101,18 +105,19 @@ table() {
         echo "|---|---|---|---|---|---|---|---|---|---|"
         for c in 1 32; do
                 read -r d50 d99 drps derr _ < <(run "$1" "$2" "$c")
-                t0=$(cpu_ticks)
+                t0=$(cpu_ticks) s0=$(switches)
                 read -r o50 o99 orps oerr on < <(run "$1" "$via" "$c")
-                t1=$(cpu_ticks)
+                t1=$(cpu_ticks) s1=$(switches)
                 cpu="$cpu${cpu:+, }$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$on" -v c="$c" \
-                        'BEGIN { printf "%.0f µs at %d connection%s", t * 1e6 / hz / n, c, (c > 1 ? "s" : "") }')"
+                        -v s="$((s1 - s0))" 'BEGIN { printf "%.0f µs and %.1f context switches at %d connection%s",
+                                t * 1e6 / hz / n, s / n, c, (c > 1 ? "s" : "") }')"
                 awk -v c="$c" -v d50="$d50" -v d99="$d99" -v drps="$drps" -v o50="$o50" -v o99="$o99" -v orps="$orps" \
                         'BEGIN { printf "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f%% |\n",
                                 c, d50, o50, o50 - d50, d99, o99, o99 - d99, drps, orps, 100 * orps / drps }'
                 { [ "$derr" = 0 ] && [ "$oerr" = 0 ]; } || echo "(errors: direct $derr, orchestrator $oerr)"
         done
         echo
-        echo "Orchestrator CPU per request (user + system, /proc): $cpu."
+        echo "Orchestrator per request (CPU: user + system; context switches of all its threads; /proc): $cpu."
 }
 
 stored() { # the completed jobs the orchestrator has stored
