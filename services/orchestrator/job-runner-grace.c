@@ -77,6 +77,7 @@ void job_runner_persist(JobRunner *r, Job *j) {
                 JobNew n = job_runner_row(j, NULL, NULL);
 
                 n.created_at = j->created_at;
+                n.started_at = j->started_at;
                 n.running = j->started;
                 k = job_store_insert(r->store, &n);
                 if (k >= 0)
@@ -100,11 +101,11 @@ int job_runner_record_outcome(
                         .error = error,
                         .error_status = error_status,
                         .redactions = status == JOB_COMPLETED ? j->redactions : NULL,
-                        .started_at = j->created_at,
                 };
                 JobNew n = job_runner_row(j, NULL, NULL);
 
                 n.created_at = j->created_at;
+                n.started_at = j->started_at;
                 n.outcome = &out;
                 k = job_store_insert(r->store, &n);
                 if (k >= 0)

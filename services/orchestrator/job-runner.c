@@ -368,6 +368,8 @@ static int mark_running(JobRunner *r, Job *j) {
         pthread_mutex_lock(&j->persist_lock);
         if (!j->started && !j->deferred)
                 k = job_store_transition(r->store, j->id, JOB_RUNNING, NULL, NULL, 0);
+        if (!j->started && j->deferred) /* a waiter: it started now, not when it came */
+                j->started_at = time_now_s(CLOCK_REALTIME);
         j->started = true;
         pthread_mutex_unlock(&j->persist_lock);
         return k;
@@ -783,7 +785,7 @@ int job_runner_submit(
         } else if (claimed && deferrable) {
                 j->deferred = true;
                 j->started = true;
-                j->created_at = time_now_s(CLOCK_REALTIME);
+                j->created_at = j->started_at = time_now_s(CLOCK_REALTIME);
                 active_add(r, j);
                 job_runner_grace_list(r, j);
         }

@@ -70,6 +70,7 @@ typedef struct Job {
         bool deferred;        /* not in the store yet */
         int store_error;      /* the deferred insert failed: the outcome is not stored */
         double created_at;    /* Unix seconds, for the deferred insert */
+        double started_at;    /* Unix seconds it started running, for the same */
         uint64_t grace_at_ms; /* monotonic: store as running from then on */
         struct Job *grace_prev, *grace_next;
         bool grace_listed;

@@ -357,7 +357,7 @@ static int insert_op(JobStore *s, void *arg) {
         int r;
 
         if (job->running || out) {
-                at[1] = out && out->started_at > 0 ? out->started_at : t;
+                at[1] = job->started_at > 0 ? job->started_at : t;
                 status = JOB_RUNNING;
                 n = 2;
         }

@@ -30,7 +30,7 @@ typedef struct JobOutcome {
         const char *error;
         int error_status;
         const char *redactions;
-        double started_at, finished_at; /* Unix seconds; 0 = now */
+        double finished_at; /* Unix seconds; 0 = now */
 } JobOutcome;
 
 typedef struct JobNew {
@@ -49,6 +49,7 @@ typedef struct JobNew {
         const char *submitter_role;  /* the token's role when submitter is set */
         bool cached;                 /* answered from the result cache */
         double created_at;           /* Unix seconds; 0 = now */
+        double started_at;           /* of its running event (running, outcome); 0 = created_at */
         const char *schedule_id;     /* the schedule whose run it is; NULL = none */
         double run_at;               /* Unix seconds it was due at; 0 = none */
         bool delayed;                /* waits in the store until run_at (job_store_delayed_*) */

@@ -640,6 +640,45 @@ START_TEST(test_sync_grace) {
 }
 END_TEST
 
+/* The time of a job's nth state event (0: pending), in Unix seconds. */
+static double state_event_time(const char *id, size_t nth) {
+        char path[160];
+        json_object *events;
+        double t = -1;
+        Reply r;
+
+        snprintf(path, sizeof(path), "/jobs/%s/events", id);
+        r = request("GET", path, NULL, (const char *[]){ "Accept: application/json", NULL });
+        ck_assert_int_eq(r.status, 200);
+        ck_assert(json_object_object_get_ex(r.body, "events", &events));
+        for (size_t i = 0; i < json_object_array_length(events); i++) {
+                json_object *e = json_object_array_get_idx(events, i);
+                struct tm tm = {};
+                int ms = 0;
+
+                if (!streq(jstr(e, "event"), "state") || nth-- > 0)
+                        continue;
+                ck_assert_int_eq(
+                        sscanf(jstr(e, "time"),
+                               "%d-%d-%dT%d:%d:%d.%dZ",
+                               &tm.tm_year,
+                               &tm.tm_mon,
+                               &tm.tm_mday,
+                               &tm.tm_hour,
+                               &tm.tm_min,
+                               &tm.tm_sec,
+                               &ms),
+                        7);
+                tm.tm_year -= 1900;
+                tm.tm_mon -= 1;
+                t = (double) timegm(&tm) + ms / 1000.0;
+                break;
+        }
+        reply_done(&r);
+        ck_assert_msg(t >= 0, "job %s has no such state event", id);
+        return t;
+}
+
 /* The id of the only job with status, "" while there is none. */
 static void only_job(const char *status, char id[static 64]) {
         char path[64];
@@ -692,6 +731,8 @@ START_TEST(test_sync_waits_for_slot) {
         ck_assert_str_eq(jstr(job, "status"), "completed");
         json_object_put(job);
         ck_assert_int_eq(job_event_count(waiter.job_id, "state"), 3);
+        /* It ran once the slow job was done, ~0.5 s after it came: its events say so. */
+        ck_assert_double_ge(state_event_time(waiter.job_id, 1) - state_event_time(waiter.job_id, 0), 0.3);
         wait_queued(0);
         stop_orchestrator();
 
@@ -1378,7 +1419,7 @@ START_TEST(test_ownership) {
         reply_done(&r);
         snprintf(path, sizeof(path), "/jobs/%s", id2);
         r = request("DELETE", path, NULL, (const char *[]){ adm, NULL });
-        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(r.status == 200, "admin's DELETE of bob's job: %ld %s", r.status, r.raw);
         reply_done(&r);
         r = request("DELETE", "/jobs/nope", NULL, (const char *[]){ alice, NULL });
         ck_assert_int_eq(r.status, 404);
