@@ -838,12 +838,14 @@ int job_runner_wait(Job *j, uint64_t timeout_ms) {
 
 int job_runner_cancel(JobRunner *r, const char *id) {
         _cleanup_(job_unrefp) Job *j = active_find(r, id);
+        JobStatus st;
+        bool first;
         int k;
 
         if (!j)
                 /* Not in memory: only a row can be pending here (e.g. it failed to queue). */
                 return job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
-        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+        first = __atomic_exchange_n(&j->cancel, 1, __ATOMIC_RELAXED) == 0;
         if (scheduler_remove(r->scheduler, j)) {
                 job_runner_persist(r, j); /* a waiter may not be stored yet */
                 k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
@@ -857,6 +859,9 @@ int job_runner_cancel(JobRunner *r, const char *id) {
          * transition then finds the job terminal. */
         job_runner_persist(r, j); /* a synchronous job may not be stored yet */
         k = job_store_transition(r->store, id, JOB_CANCELLED, NULL, "cancelled", 0);
+        /* The job may have seen this cancel's flag and recorded it first. */
+        if (k == -ESTALE && first && job_store_get_status(r->store, id, &st) >= 0 && st == JOB_CANCELLED)
+                k = 0;
         return k == -ESTALE ? -ESTALE : 0;
 }
 
