@@ -76,6 +76,7 @@ int scheduler_new(
         return 0;
 }
 
+/* The head of the highest non-empty priority, NULL when nothing waits. */
 static Node **head_locked(Scheduler *s) {
         for (int p = _JOB_PRIORITY_MAX - 1; p >= 0; p--)
                 if (s->head[p])
@@ -84,21 +85,19 @@ static Node **head_locked(Scheduler *s) {
 }
 
 static void *pop_locked(Scheduler *s) {
-        for (int p = _JOB_PRIORITY_MAX - 1; p >= 0; p--) {
-                Node *n = s->head[p];
-                void *item;
+        Node **head = head_locked(s), *n;
+        void *item;
 
-                if (!n)
-                        continue;
-                s->head[p] = n->next;
-                if (!s->head[p])
-                        s->tail[p] = NULL;
-                s->depth--;
-                item = n->item;
-                free(n);
-                return item;
-        }
-        return NULL;
+        if (!head)
+                return NULL;
+        n = *head;
+        *head = n->next;
+        if (!*head)
+                s->tail[head - s->head] = NULL;
+        s->depth--;
+        item = n->item;
+        free(n);
+        return item;
 }
 
 void *scheduler_try_pop(Scheduler *s) {
